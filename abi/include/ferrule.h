@@ -1,0 +1,484 @@
+/*
+ * ferrule.h - the public, stable C ABI of ferrule, a TLS 1.3 library.
+ *
+ * Conventions
+ * -----------
+ *  - Every symbol starts with `ferrule_` / `FERRULE_`.
+ *  - Handles (`ferrule_config`, `ferrule_conn`) are opaque.
+ *  - Structs that cross the ABI are versioned: the first field is
+ *    `uint32_t struct_size`, zero means "default" for every field, fields are
+ *    only appended.  The library reads the fields that fit in `struct_size`
+ *    and rejects a larger struct whose unknown trailing bytes are not zero
+ *    (FERRULE_USAGE / FERRULE_R_BAD_STRUCT).
+ *  - Enumerations are fixed-width integers (#define constants), never C enums.
+ *  - Functions that can fail return an `int` status class (FERRULE_OK, ...).
+ *    The detail of the failure is kept in the handle: see
+ *    ferrule_conn_reason(), ferrule_conn_alert(), ferrule_conn_error_message().
+ *    There is no thread-local error state.
+ *  - The first fatal error of a connection sticks: every later call returns
+ *    the same status class.
+ *
+ * Thread safety
+ * -------------
+ *  - A ferrule_config is reference counted.  While you are still configuring
+ *    it (before the first ferrule_conn_new() that uses it) it belongs to one
+ *    thread.  Once a connection uses it, it is frozen (setters return
+ *    FERRULE_USAGE / FERRULE_R_CONFIG_FROZEN) and may be shared by any number
+ *    of connections on any threads.
+ *  - A ferrule_conn is used by one thread at a time, with one exception:
+ *    once ferrule_conn_handshake() has returned FERRULE_OK, one thread may
+ *    call the *receive half* (ferrule_conn_read, ferrule_conn_feed,
+ *    ferrule_conn_feed_eof) while another thread calls the *send half*
+ *    (ferrule_conn_write, ferrule_conn_take, ferrule_conn_pending_output,
+ *    ferrule_conn_close).  The library serialises the places where the
+ *    halves meet (an alert raised by the receive half, the sticky error).
+ *    Introspection getters may be called from either thread after the
+ *    handshake; ferrule_conn_free() must not race with anything.
+ */
+#ifndef FERRULE_H
+#define FERRULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FERRULE_API __attribute__((visibility("default")))
+#define FERRULE_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define FERRULE_API
+#define FERRULE_MUST_CHECK
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Version                                                              */
+/* ------------------------------------------------------------------ */
+
+#define FERRULE_VERSION_MAJOR 0
+#define FERRULE_VERSION_MINOR 1
+#define FERRULE_VERSION_PATCH 0
+
+/** Library version as (major << 16) | (minor << 8) | patch. */
+FERRULE_API uint32_t ferrule_version(void);
+/** Library version as a static string, e.g. "0.1.0". */
+FERRULE_API const char *ferrule_version_string(void);
+
+/* ------------------------------------------------------------------ */
+/* Status classes (return values)                                       */
+/* ------------------------------------------------------------------ */
+
+#define FERRULE_OK 0             /**< success */
+#define FERRULE_WANT_READ 1      /**< need more bytes from the peer */
+#define FERRULE_WANT_WRITE 2     /**< output must be drained first */
+#define FERRULE_CLOSED 3         /**< peer sent an authenticated close_notify */
+#define FERRULE_TRUNCATED 4      /**< transport EOF without close_notify */
+#define FERRULE_DECODE 5         /**< peer sent malformed bytes; alert sent */
+#define FERRULE_ALERT_SENT 6     /**< protocol violation by peer; alert sent */
+#define FERRULE_ALERT_RECEIVED 7 /**< peer sent a fatal alert */
+#define FERRULE_CERTIFICATE 8    /**< certificate verification failed */
+#define FERRULE_POLICY 9         /**< local policy refused (no common params, memory ceiling) */
+#define FERRULE_USAGE 10         /**< API misuse: NULL, wrong order, bad struct */
+#define FERRULE_INTERNAL 11      /**< allocation or crypto library failure */
+
+/** Static name of a status class, e.g. "want-read". Never NULL. */
+FERRULE_API const char *ferrule_status_name(int status);
+
+/* ------------------------------------------------------------------ */
+/* Reasons: the precise cause behind a status class.                   */
+/* ------------------------------------------------------------------ */
+
+#define FERRULE_R_NONE 0
+/* decode / record layer */
+#define FERRULE_R_DECODE_ERROR 1           /* malformed message (decode_error) */
+#define FERRULE_R_RECORD_OVERFLOW 2        /* record too long (record_overflow) */
+#define FERRULE_R_BAD_RECORD_MAC 3         /* AEAD failed (bad_record_mac) */
+#define FERRULE_R_BAD_CONTENT_TYPE 4       /* unknown/forbidden record type */
+#define FERRULE_R_HANDSHAKE_TOO_LARGE 5    /* handshake message above the cap */
+#define FERRULE_R_BAD_RECORD_VERSION 6     /* legacy_record_version invalid */
+/* protocol */
+#define FERRULE_R_UNEXPECTED_MESSAGE 16    /* message not allowed in this state */
+#define FERRULE_R_ILLEGAL_PARAMETER 17     /* field value not allowed */
+#define FERRULE_R_MISSING_EXTENSION 18     /* mandatory extension absent */
+#define FERRULE_R_UNSUPPORTED_EXTENSION 19 /* extension not allowed in this message */
+#define FERRULE_R_DUPLICATE_EXTENSION 20   /* extension appears twice */
+#define FERRULE_R_PROTOCOL_VERSION 21      /* peer does not speak TLS 1.3 */
+#define FERRULE_R_DOWNGRADE 22             /* downgrade sentinel in ServerHello.random */
+#define FERRULE_R_NO_SHARED_PARAMS 23      /* no common suite/group/signature scheme */
+#define FERRULE_R_BAD_FINISHED 24          /* Finished verify_data mismatch */
+#define FERRULE_R_BAD_SIGNATURE 25         /* CertificateVerify signature invalid */
+#define FERRULE_R_NO_ALPN 26               /* no common application protocol */
+#define FERRULE_R_INTERLEAVED 27           /* handshake data mixed with other records */
+#define FERRULE_R_SEQUENCE_EXHAUSTED 28    /* record sequence number would wrap */
+#define FERRULE_R_BAD_KEY_SHARE 29         /* invalid peer public key */
+#define FERRULE_R_UNSUPPORTED_CERT 30      /* no usable certificate / key type */
+#define FERRULE_R_BAD_CCS 31               /* malformed or misplaced change_cipher_spec */
+/* certificates (class FERRULE_CERTIFICATE) */
+#define FERRULE_R_CERT_EXPIRED 64
+#define FERRULE_R_CERT_NOT_YET_VALID 65
+#define FERRULE_R_CERT_UNKNOWN_ISSUER 66
+#define FERRULE_R_CERT_BAD_SIGNATURE 67
+#define FERRULE_R_CERT_NAME_MISMATCH 68
+#define FERRULE_R_CERT_NAME_CONSTRAINTS 69
+#define FERRULE_R_CERT_PATH_LENGTH 70
+#define FERRULE_R_CERT_KEY_USAGE 71
+#define FERRULE_R_CERT_EKU 72
+#define FERRULE_R_CERT_REVOKED 73
+#define FERRULE_R_CERT_BAD_OCSP 74
+#define FERRULE_R_CERT_TOO_MUCH_WORK 75
+#define FERRULE_R_CERT_MALFORMED 76
+#define FERRULE_R_CERT_WEAK_KEY 77
+#define FERRULE_R_CERT_UNSUPPORTED 78     /* unsupported algorithm or critical extension */
+#define FERRULE_R_CERT_MISSING 79         /* peer sent no certificate */
+#define FERRULE_R_CERT_NOT_CA 80          /* issuer is not a CA */
+#define FERRULE_R_CERT_REJECTED 81        /* rejected by the application callback */
+/* peer-initiated */
+#define FERRULE_R_PEER_ALERT 96           /* see ferrule_conn_alert() */
+#define FERRULE_R_PEER_CLOSED 97          /* close_notify received */
+#define FERRULE_R_TRUNCATED 98            /* EOF without close_notify */
+/* local */
+#define FERRULE_R_MEMORY_LIMIT 112        /* per-connection memory ceiling hit */
+#define FERRULE_R_NULL_ARGUMENT 113
+#define FERRULE_R_WRONG_STATE 114         /* call not valid in this state */
+#define FERRULE_R_BAD_STRUCT 115          /* versioned struct invalid */
+#define FERRULE_R_CONFIG_INVALID 116      /* bad configuration value */
+#define FERRULE_R_CONFIG_FROZEN 117       /* config already in use */
+#define FERRULE_R_IO 118                  /* an I/O callback reported failure */
+#define FERRULE_R_INTERNAL 119            /* crypto library failure */
+#define FERRULE_R_OUT_OF_MEMORY 120
+#define FERRULE_R_BUFFER_TOO_SMALL 121
+
+/** Static one-line description of a reason code. Never NULL. */
+FERRULE_API const char *ferrule_reason_message(uint32_t reason);
+/** Static symbolic name of a reason code, e.g. "cert_expired". Never NULL. */
+FERRULE_API const char *ferrule_reason_name(uint32_t reason);
+
+/* ------------------------------------------------------------------ */
+/* Protocol constants (IANA values)                                     */
+/* ------------------------------------------------------------------ */
+
+#define FERRULE_ROLE_CLIENT 1
+#define FERRULE_ROLE_SERVER 2
+
+#define FERRULE_TLS13 0x0304
+
+#define FERRULE_TLS_AES_128_GCM_SHA256 0x1301
+#define FERRULE_TLS_AES_256_GCM_SHA384 0x1302
+#define FERRULE_TLS_CHACHA20_POLY1305_SHA256 0x1303
+
+#define FERRULE_GROUP_SECP256R1 0x0017
+#define FERRULE_GROUP_SECP384R1 0x0018
+#define FERRULE_GROUP_X25519 0x001d
+
+#define FERRULE_SIG_RSA_PKCS1_SHA256 0x0401
+#define FERRULE_SIG_RSA_PKCS1_SHA384 0x0501
+#define FERRULE_SIG_RSA_PKCS1_SHA512 0x0601
+#define FERRULE_SIG_ECDSA_SECP256R1_SHA256 0x0403
+#define FERRULE_SIG_ECDSA_SECP384R1_SHA384 0x0503
+#define FERRULE_SIG_RSA_PSS_RSAE_SHA256 0x0804
+#define FERRULE_SIG_RSA_PSS_RSAE_SHA384 0x0805
+#define FERRULE_SIG_RSA_PSS_RSAE_SHA512 0x0806
+#define FERRULE_SIG_ED25519 0x0807
+#define FERRULE_SIG_RSA_PSS_PSS_SHA256 0x0809
+#define FERRULE_SIG_RSA_PSS_PSS_SHA384 0x080a
+#define FERRULE_SIG_RSA_PSS_PSS_SHA512 0x080b
+
+/* TLS alert descriptions (RFC 8446 §6) */
+#define FERRULE_ALERT_CLOSE_NOTIFY 0
+#define FERRULE_ALERT_UNEXPECTED_MESSAGE 10
+#define FERRULE_ALERT_BAD_RECORD_MAC 20
+#define FERRULE_ALERT_RECORD_OVERFLOW 22
+#define FERRULE_ALERT_HANDSHAKE_FAILURE 40
+#define FERRULE_ALERT_BAD_CERTIFICATE 42
+#define FERRULE_ALERT_UNSUPPORTED_CERTIFICATE 43
+#define FERRULE_ALERT_CERTIFICATE_REVOKED 44
+#define FERRULE_ALERT_CERTIFICATE_EXPIRED 45
+#define FERRULE_ALERT_CERTIFICATE_UNKNOWN 46
+#define FERRULE_ALERT_ILLEGAL_PARAMETER 47
+#define FERRULE_ALERT_UNKNOWN_CA 48
+#define FERRULE_ALERT_ACCESS_DENIED 49
+#define FERRULE_ALERT_DECODE_ERROR 50
+#define FERRULE_ALERT_DECRYPT_ERROR 51
+#define FERRULE_ALERT_PROTOCOL_VERSION 70
+#define FERRULE_ALERT_INSUFFICIENT_SECURITY 71
+#define FERRULE_ALERT_INTERNAL_ERROR 80
+#define FERRULE_ALERT_INAPPROPRIATE_FALLBACK 86
+#define FERRULE_ALERT_USER_CANCELED 90
+#define FERRULE_ALERT_MISSING_EXTENSION 109
+#define FERRULE_ALERT_UNSUPPORTED_EXTENSION 110
+#define FERRULE_ALERT_UNRECOGNIZED_NAME 112
+#define FERRULE_ALERT_BAD_CERTIFICATE_STATUS_RESPONSE 113
+#define FERRULE_ALERT_UNKNOWN_PSK_IDENTITY 115
+#define FERRULE_ALERT_CERTIFICATE_REQUIRED 116
+#define FERRULE_ALERT_NO_APPLICATION_PROTOCOL 120
+
+/* Handshake states reported by ferrule_conn_handshake_state() */
+#define FERRULE_HS_START 0
+#define FERRULE_HS_WAIT_SERVER_HELLO 1
+#define FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS 2
+#define FERRULE_HS_WAIT_CERTIFICATE 3
+#define FERRULE_HS_WAIT_CERTIFICATE_VERIFY 4
+#define FERRULE_HS_WAIT_FINISHED 5
+#define FERRULE_HS_WAIT_CLIENT_HELLO 6
+#define FERRULE_HS_WAIT_CLIENT_FINISHED 7
+#define FERRULE_HS_CONNECTED 8
+#define FERRULE_HS_CLOSED 9
+#define FERRULE_HS_FAILED 10
+
+/** IANA names ("TLS_AES_128_GCM_SHA256", "x25519", "ecdsa_secp256r1_sha256",
+ *  "alert name"), or NULL for an unknown value. */
+FERRULE_API const char *ferrule_cipher_suite_name(uint16_t suite);
+FERRULE_API const char *ferrule_group_name(uint16_t group);
+FERRULE_API const char *ferrule_signature_scheme_name(uint16_t scheme);
+FERRULE_API const char *ferrule_alert_name(uint8_t alert);
+FERRULE_API const char *ferrule_handshake_state_name(uint32_t state);
+/** Reverse look-ups by IANA name. Return FERRULE_OK or FERRULE_USAGE. */
+FERRULE_API int ferrule_cipher_suite_from_name(const char *name, uint16_t *out);
+FERRULE_API int ferrule_group_from_name(const char *name, uint16_t *out);
+FERRULE_API int ferrule_signature_scheme_from_name(const char *name, uint16_t *out);
+
+/* ------------------------------------------------------------------ */
+/* Versioned structs                                                    */
+/* ------------------------------------------------------------------ */
+
+/** Allocator hooks. `free` receives the size that was allocated. */
+typedef struct ferrule_allocator {
+    uint32_t struct_size;
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+    void *ctx;
+} ferrule_allocator;
+
+/** Per-connection options given to ferrule_conn_new(). */
+typedef struct ferrule_conn_options {
+    uint32_t struct_size;
+    uint32_t reserved0; /* must be zero */
+    /** Client: the server name to send in SNI and to verify the
+     *  certificate against (DNS name or IP literal).  NULL = none (then
+     *  verification fails unless ...dangerous_no_hostname_check). */
+    const char *server_name;
+    /** Memory ceiling for this connection in bytes; 0 = the config's. */
+    size_t memory_limit;
+} ferrule_conn_options;
+
+/* I/O callback results */
+#define FERRULE_IO_WOULD_BLOCK (-1) /* try again later */
+#define FERRULE_IO_ERROR (-2)       /* transport failed */
+
+/**
+ * Callback I/O.  `send` returns the number of bytes accepted (> 0),
+ * FERRULE_IO_WOULD_BLOCK or FERRULE_IO_ERROR.  `recv` returns the number of
+ * bytes stored (> 0), 0 for end of stream, FERRULE_IO_WOULD_BLOCK or
+ * FERRULE_IO_ERROR.
+ */
+typedef struct ferrule_io_callbacks {
+    uint32_t struct_size;
+    long (*send)(void *ctx, const uint8_t *data, size_t len);
+    long (*recv)(void *ctx, uint8_t *buf, size_t cap);
+    void *ctx;
+} ferrule_io_callbacks;
+
+/** Sizes of the versioned structs this library knows (for bindings). */
+FERRULE_API size_t ferrule_sizeof_allocator(void);
+FERRULE_API size_t ferrule_sizeof_conn_options(void);
+FERRULE_API size_t ferrule_sizeof_io_callbacks(void);
+/** Largest plaintext in one record (16384). */
+FERRULE_API size_t ferrule_max_plaintext_record(void);
+/** Largest ciphertext record including the 5-byte header (16384+256+5). */
+FERRULE_API size_t ferrule_max_ciphertext_record(void);
+/** Default per-connection memory ceiling in bytes. */
+FERRULE_API size_t ferrule_default_memory_limit(void);
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct ferrule_config ferrule_config;
+typedef struct ferrule_conn ferrule_conn;
+
+/**
+ * Create a configuration for `role` (FERRULE_ROLE_CLIENT/SERVER).
+ * `alloc` may be NULL (libc).  Defaults: all three cipher suites
+ * (AES-128-GCM first), groups x25519, secp256r1, secp384r1, every supported
+ * signature scheme, certificate verification ON (client), no trust anchors.
+ */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_new(ferrule_config **out, uint32_t role,
+                                                      const ferrule_allocator *alloc);
+/** Take one more reference. */
+FERRULE_API void ferrule_config_ref(ferrule_config *cfg);
+/** Drop one reference; frees when the last one goes. NULL is a no-op. */
+FERRULE_API void ferrule_config_free(ferrule_config *cfg);
+/** The last error recorded on the config (a FERRULE_R_* reason). */
+FERRULE_API uint32_t ferrule_config_reason(const ferrule_config *cfg);
+
+/** Preference-ordered lists of IANA code points; unknown values are a
+ *  usage error.  An empty list is a usage error. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_cipher_suites(ferrule_config *cfg,
+                                                                    const uint16_t *suites,
+                                                                    size_t n);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_groups(ferrule_config *cfg,
+                                                             const uint16_t *groups, size_t n);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_signature_schemes(ferrule_config *cfg,
+                                                                        const uint16_t *schemes,
+                                                                        size_t n);
+/** Append one ALPN protocol (1..255 bytes), in preference order. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_alpn(ferrule_config *cfg,
+                                                           const uint8_t *proto, size_t len);
+
+/** Trust anchors (client verification of servers). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_trust_pem(ferrule_config *cfg,
+                                                                const uint8_t *pem, size_t len);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_trust_der(ferrule_config *cfg,
+                                                                const uint8_t *der, size_t len);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_trust_file(ferrule_config *cfg,
+                                                                 const char *path);
+/** Every *.pem / *.crt / hashed (*.0) file in the directory. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_trust_dir(ferrule_config *cfg,
+                                                                const char *path);
+/** The system bundle: $SSL_CERT_FILE, else /etc/ssl/certs/ca-certificates.crt,
+ *  else /etc/pki/tls/certs/ca-bundle.crt, else $SSL_CERT_DIR, else
+ *  /etc/ssl/certs (first one that exists). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_trust_system(ferrule_config *cfg);
+/** Number of trust anchors loaded so far. */
+FERRULE_API size_t ferrule_config_trust_count(const ferrule_config *cfg);
+
+/** Our certificate chain (leaf first) and private key, PEM.  A server may
+ *  hold one chain per key type; the one matching the peer's
+ *  signature_algorithms is used. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_cert_chain_pem(ferrule_config *cfg,
+                                                                     const uint8_t *chain_pem,
+                                                                     size_t chain_len,
+                                                                     const uint8_t *key_pem,
+                                                                     size_t key_len);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_cert_chain_file(ferrule_config *cfg,
+                                                                      const char *chain_path,
+                                                                      const char *key_path);
+
+/** Verification time source (seconds since the Unix epoch).  Default: the
+ *  system clock. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_time_callback(ferrule_config *cfg,
+                                                                    int64_t (*now)(void *ctx),
+                                                                    void *ctx);
+/** Per-connection memory ceiling (bytes).  Minimum 64 KiB. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_memory_limit(ferrule_config *cfg,
+                                                                   size_t bytes);
+/** Largest handshake message accepted (bytes, default 65536). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_max_handshake_message(ferrule_config *cfg,
+                                                                            size_t bytes);
+/** Key-log callback: receives one NSS key-log line (no newline). Explicit
+ *  opt-in; secrets leave the library through it. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_keylog_callback(
+    ferrule_config *cfg, void (*cb)(void *ctx, const ferrule_conn *conn, const char *line),
+    void *ctx);
+/** Disable hostname checking (chain still verified).  For tests only. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_dangerous_no_hostname_check(ferrule_config *cfg);
+/** Disable all certificate verification.  Never use in production. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_dangerous_no_verification(ferrule_config *cfg);
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                          */
+/* ------------------------------------------------------------------ */
+
+/** Create a connection.  `opts` may be NULL.  The config is referenced and
+ *  frozen. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_new(ferrule_conn **out, ferrule_config *cfg,
+                                                    const ferrule_conn_options *opts);
+/** Free a connection (wipes all secrets).  NULL is a no-op. */
+FERRULE_API void ferrule_conn_free(ferrule_conn *conn);
+
+/** Install callback I/O.  After this, the drivers below move bytes through
+ *  the callbacks themselves; feed/take are then usage errors. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_set_io(ferrule_conn *conn,
+                                                       const ferrule_io_callbacks *io);
+
+/* Buffer I/O --------------------------------------------------------- */
+
+/** Give the connection ciphertext received from the peer.  The bytes are
+ *  copied into the connection's input buffer (one maximum-size record);
+ *  `*consumed` (may be NULL) tells how many were taken.  When it is less
+ *  than `len`, drive the connection (ferrule_conn_read /
+ *  ferrule_conn_handshake) and feed the rest afterwards.  Records are
+ *  processed by the drivers, not here.  Usage error with callback I/O. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_feed(ferrule_conn *conn, const uint8_t *data,
+                                                     size_t len, size_t *consumed);
+/** Tell the connection that the transport reached end of stream. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_feed_eof(ferrule_conn *conn);
+/** Bytes waiting to be sent to the peer. */
+FERRULE_API size_t ferrule_conn_pending_output(const ferrule_conn *conn);
+/** Copy up to `cap` bytes of pending ciphertext to `out` and drop them from
+ *  the connection.  `*written` receives the count.  In buffer I/O mode, any
+ *  call (handshake, read, write, close, and a failure that sends an alert)
+ *  may queue output: check ferrule_conn_pending_output() after each. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_take(ferrule_conn *conn, uint8_t *out,
+                                                     size_t cap, size_t *written);
+
+/* Drivers (both I/O modes) ------------------------------------------ */
+
+/** Advance the handshake.  FERRULE_OK once it is complete;
+ *  FERRULE_WANT_READ / FERRULE_WANT_WRITE while it needs I/O; otherwise a
+ *  fatal status. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_handshake(ferrule_conn *conn);
+/** Read application data.  FERRULE_OK with `*n` > 0; FERRULE_WANT_READ when
+ *  nothing is buffered; FERRULE_CLOSED after the peer's close_notify;
+ *  FERRULE_TRUNCATED after a transport EOF without close_notify.  Drives
+ *  the handshake first if it is not complete. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_read(ferrule_conn *conn, uint8_t *buf,
+                                                     size_t cap, size_t *n);
+/** Write application data.  Accepts up to `len` bytes (`*n` tells how many;
+ *  it may be fewer when output is full: FERRULE_WANT_WRITE when none fit). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_write(ferrule_conn *conn, const uint8_t *buf,
+                                                      size_t len, size_t *n);
+/** Queue (and with callback I/O, send) close_notify.  Further writes are
+ *  usage errors; reads still deliver data until the peer's close_notify. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_close(ferrule_conn *conn);
+
+/* Errors --------------------------------------------------------------- */
+
+/** The sticky status class of the connection (FERRULE_OK if none). */
+FERRULE_API int ferrule_conn_status(const ferrule_conn *conn);
+/** The FERRULE_R_* reason of the last failure. */
+FERRULE_API uint32_t ferrule_conn_reason(const ferrule_conn *conn);
+/** The alert sent (FERRULE_ALERT_SENT, FERRULE_DECODE, FERRULE_CERTIFICATE,
+ *  ...) or received (FERRULE_ALERT_RECEIVED); -1 if none. */
+FERRULE_API int ferrule_conn_alert(const ferrule_conn *conn);
+/** Static message describing the last failure.  Never NULL. */
+FERRULE_API const char *ferrule_conn_error_message(const ferrule_conn *conn);
+
+/* Introspection -------------------------------------------------------- */
+
+FERRULE_API uint32_t ferrule_conn_role(const ferrule_conn *conn);
+FERRULE_API uint32_t ferrule_conn_handshake_state(const ferrule_conn *conn);
+/** 0 until negotiated. */
+FERRULE_API uint16_t ferrule_conn_version(const ferrule_conn *conn);
+FERRULE_API uint16_t ferrule_conn_cipher_suite(const ferrule_conn *conn);
+FERRULE_API uint16_t ferrule_conn_group(const ferrule_conn *conn);
+/** The scheme the peer signed CertificateVerify with (0 if none). */
+FERRULE_API uint16_t ferrule_conn_peer_signature_scheme(const ferrule_conn *conn);
+/** The scheme we signed with (0 if none). */
+FERRULE_API uint16_t ferrule_conn_signature_scheme(const ferrule_conn *conn);
+/** Negotiated ALPN protocol; *len = 0 if none.  Valid until free. */
+FERRULE_API void ferrule_conn_alpn(const ferrule_conn *conn, const uint8_t **proto, size_t *len);
+/** SNI: what the client sent (server side) or asked for (client side);
+ *  NULL if none. */
+FERRULE_API const char *ferrule_conn_server_name(const ferrule_conn *conn);
+/** Peer certificate chain as sent (DER), index 0 = leaf. */
+FERRULE_API size_t ferrule_conn_peer_cert_count(const ferrule_conn *conn);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_peer_cert(const ferrule_conn *conn, size_t index,
+                                                          const uint8_t **der, size_t *len);
+/** 1 if the session was resumed (always 0 in this release). */
+FERRULE_API int ferrule_conn_resumed(const ferrule_conn *conn);
+/** 1 if a HelloRetryRequest took place (always 0 in this release). */
+FERRULE_API int ferrule_conn_hrr(const ferrule_conn *conn);
+/** Heap bytes currently accounted to the connection. */
+FERRULE_API size_t ferrule_conn_memory_used(const ferrule_conn *conn);
+/** RFC 8446 §7.5 exporter.  Valid once the handshake is complete. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_export_keying_material(
+    ferrule_conn *conn, const char *label, size_t label_len, const uint8_t *context,
+    size_t context_len, uint8_t *out, size_t out_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FERRULE_H */

@@ -1,0 +1,138 @@
+/*
+ * common.h - internal foundation shared by every core module:
+ * the error model, the memory interface, the bounds-checked reader and the
+ * length-back-filling writer.  Nothing here performs I/O.
+ */
+#ifndef FR_COMMON_H
+#define FR_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ferrule.h"
+
+#define FR_MUST_CHECK __attribute__((warn_unused_result))
+#define FR_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---------------------------------------------------------------------- */
+/* Errors.  Internally every fallible function returns an `fr_err`: 0 for
+ * success or one of the public FERRULE_R_* reason codes.  err.c maps a
+ * reason to its status class, alert and message.  Three macros only.     */
+/* ---------------------------------------------------------------------- */
+
+typedef uint32_t fr_err;
+#define FR_OK ((fr_err)0)
+
+/* Propagate a failure. */
+#define FR_TRY(expr)                                                                               \
+    do {                                                                                           \
+        fr_err fr_try_e_ = (expr);                                                                 \
+        if (fr_try_e_ != FR_OK) return fr_try_e_;                                                  \
+    } while (0)
+/* Fail with `err` unless `cond` holds. */
+#define FR_ENSURE(cond, err)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) return (err);                                                                 \
+    } while (0)
+
+/* Status class for a reason code (FERRULE_DECODE, ...). */
+int fr_err_class(fr_err e);
+/* Alert to send for a locally detected error, or -1 if none. */
+int fr_err_alert(fr_err e);
+
+/* ---------------------------------------------------------------------- */
+/* Memory: every allocation goes through an fr_mem, which carries the
+ * user's allocator and enforces a ceiling.  Frees pass the size.          */
+/* ---------------------------------------------------------------------- */
+
+typedef struct fr_mem {
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+    void *ctx;
+    size_t used;  /* bytes currently allocated through this fr_mem */
+    size_t peak;  /* high-water mark */
+    size_t limit; /* 0 = unlimited */
+} fr_mem;
+
+/* Set up with the given allocator (NULL = libc) and ceiling. */
+void fr_mem_init(fr_mem *m, const ferrule_allocator *a, size_t limit);
+/* Zero-filled allocation; NULL when out of memory or over the ceiling
+ * (callers turn NULL into FERRULE_R_MEMORY_LIMIT via fr_mem_error). */
+void *fr_mem_alloc(fr_mem *m, size_t n);
+/* Wipes then frees.  NULL is a no-op. */
+void fr_mem_free(fr_mem *m, void *p, size_t n);
+/* Reason for the last failed fr_mem_alloc: MEMORY_LIMIT or OUT_OF_MEMORY. */
+fr_err fr_mem_error(const fr_mem *m, size_t n);
+
+/* Wipe secrets (never optimised away). */
+void fr_wipe(void *p, size_t n);
+/* Constant-time equality of two n-byte buffers: 1 if equal. */
+int fr_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+
+/* ---------------------------------------------------------------------- */
+/* Reader: one bounds-checked cursor used by every parser (TLS and DER).
+ * Invariant: p <= end.  Lengths are compared against (end - p); p + n is
+ * never formed before the check.  Every function fails with `err` of the
+ * reader (default FERRULE_R_DECODE_ERROR) and leaves the reader unchanged
+ * on failure.                                                            */
+/* ---------------------------------------------------------------------- */
+
+typedef struct fr_reader {
+    const uint8_t *p;
+    const uint8_t *end;
+} fr_reader;
+
+static inline fr_reader fr_reader_init(const uint8_t *p, size_t n) {
+    fr_reader r = {p, p + n};
+    return r;
+}
+static inline size_t fr_reader_left(const fr_reader *r) { return (size_t)(r->end - r->p); }
+static inline int fr_reader_empty(const fr_reader *r) { return r->p == r->end; }
+
+FR_MUST_CHECK fr_err fr_read_u8(fr_reader *r, uint8_t *v);
+FR_MUST_CHECK fr_err fr_read_u16(fr_reader *r, uint16_t *v);
+FR_MUST_CHECK fr_err fr_read_u24(fr_reader *r, uint32_t *v);
+FR_MUST_CHECK fr_err fr_read_u32(fr_reader *r, uint32_t *v);
+/* Take n raw bytes (pointer into the input). */
+FR_MUST_CHECK fr_err fr_read_bytes(fr_reader *r, size_t n, const uint8_t **out);
+/* Open a sub-reader over a vector with a 1/2/3-byte length prefix. */
+FR_MUST_CHECK fr_err fr_read_vec8(fr_reader *r, fr_reader *sub);
+FR_MUST_CHECK fr_err fr_read_vec16(fr_reader *r, fr_reader *sub);
+FR_MUST_CHECK fr_err fr_read_vec24(fr_reader *r, fr_reader *sub);
+/* Fail with DECODE_ERROR unless the reader is fully consumed. */
+FR_MUST_CHECK fr_err fr_read_done(const fr_reader *r);
+
+/* ---------------------------------------------------------------------- */
+/* Writer over a fixed caller buffer.  Length prefixes are reserved with
+ * fr_write_open_vecN and back-filled by fr_write_close_vec, which fails if
+ * the body does not fit the prefix.  Overflow of the buffer sets `failed`
+ * (sticky) and later writes are ignored; fr_write_finish reports it.     */
+/* ---------------------------------------------------------------------- */
+
+#define FR_WRITER_MAX_DEPTH 8
+
+typedef struct fr_writer {
+    uint8_t *buf;
+    size_t cap;
+    size_t len;
+    int failed; /* 0 ok, else FERRULE_R_BUFFER_TOO_SMALL / DECODE_ERROR */
+    size_t open_at[FR_WRITER_MAX_DEPTH];
+    uint8_t open_width[FR_WRITER_MAX_DEPTH];
+    size_t depth;
+} fr_writer;
+
+void fr_writer_init(fr_writer *w, uint8_t *buf, size_t cap);
+void fr_write_u8(fr_writer *w, uint8_t v);
+void fr_write_u16(fr_writer *w, uint16_t v);
+void fr_write_u24(fr_writer *w, uint32_t v);
+void fr_write_u32(fr_writer *w, uint32_t v);
+void fr_write_bytes(fr_writer *w, const uint8_t *p, size_t n);
+/* Reserve a `width`-byte (1, 2 or 3) length prefix. */
+void fr_write_open_vec(fr_writer *w, int width);
+/* Back-fill the innermost open prefix. */
+void fr_write_close_vec(fr_writer *w);
+/* FR_OK, or the sticky failure (also if a vector is still open). */
+FR_MUST_CHECK fr_err fr_write_finish(const fr_writer *w);
+
+#endif

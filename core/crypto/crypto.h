@@ -1,0 +1,150 @@
+/*
+ * crypto.h - the one thin adapter over libcrypto and libsodium.
+ * No other core file includes OpenSSL or libsodium headers except through
+ * the opaque EVP_PKEY pointer used for certificate keys.
+ * Every function returns FR_OK or a FERRULE_R_* reason.
+ */
+#ifndef FR_CRYPTO_H
+#define FR_CRYPTO_H
+
+#include "../common.h"
+
+typedef struct evp_pkey_st EVP_PKEY; /* opaque libcrypto key */
+
+/* ---- hashes ----------------------------------------------------------- */
+#define FR_HASH_SHA256 1
+#define FR_HASH_SHA384 2
+#define FR_HASH_SHA512 3
+#define FR_MAX_HASH 64 /* largest digest we ever handle */
+
+size_t fr_hash_len(int hash); /* 0 for unknown */
+FR_MUST_CHECK fr_err fr_hash(int hash, const uint8_t *p, size_t n, uint8_t *out);
+FR_MUST_CHECK fr_err fr_hmac(int hash, const uint8_t *key, size_t key_len, const uint8_t *p,
+                             size_t n, uint8_t *out);
+
+/* Running transcript hash (RFC 8446 §4.4.1). */
+typedef struct fr_transcript {
+    void *ctx; /* EVP_MD_CTX */
+    int hash;
+} fr_transcript;
+FR_MUST_CHECK fr_err fr_transcript_init(fr_transcript *t, int hash);
+FR_MUST_CHECK fr_err fr_transcript_update(fr_transcript *t, const uint8_t *p, size_t n);
+/* Hash of everything so far, without ending the transcript. */
+FR_MUST_CHECK fr_err fr_transcript_current(const fr_transcript *t, uint8_t *out);
+void fr_transcript_free(fr_transcript *t);
+
+/* ---- HKDF (RFC 5869) and TLS 1.3 labels (RFC 8446 §7.1) ----------------- */
+FR_MUST_CHECK fr_err fr_hkdf_extract(int hash, const uint8_t *salt, size_t salt_len,
+                                     const uint8_t *ikm, size_t ikm_len, uint8_t *prk);
+FR_MUST_CHECK fr_err fr_hkdf_expand(int hash, const uint8_t *prk, const uint8_t *info,
+                                    size_t info_len, uint8_t *out, size_t out_len);
+/* HKDF-Expand-Label(secret, "tls13 " + label, context, out_len);
+ * `secret` is fr_hash_len(hash) bytes. */
+FR_MUST_CHECK fr_err fr_hkdf_expand_label(int hash, const uint8_t *secret, const char *label,
+                                          const uint8_t *context, size_t context_len,
+                                          uint8_t *out, size_t out_len);
+
+/* ---- cipher suites ------------------------------------------------------ */
+typedef struct fr_suite_info {
+    uint16_t id;
+    int hash;       /* FR_HASH_* */
+    size_t key_len; /* 16 or 32 */
+} fr_suite_info;
+/* NULL for an unsupported suite. */
+const fr_suite_info *fr_suite_lookup(uint16_t suite);
+
+/* ---- AEAD record protection (RFC 8446 §5.2, §5.3) ----------------------- */
+#define FR_AEAD_TAG_LEN 16
+#define FR_AEAD_IV_LEN 12
+typedef struct fr_aead {
+    void *ctx; /* EVP_CIPHER_CTX, keyed once */
+    uint16_t suite;
+    uint8_t iv[FR_AEAD_IV_LEN];
+    uint64_t seq;
+    int encrypt;
+} fr_aead;
+/* Derive key and iv from a traffic secret ("key", "iv" labels) and key the
+ * context.  Resets seq to 0.  Re-initialising an initialised fr_aead frees
+ * the old state first. */
+FR_MUST_CHECK fr_err fr_aead_init(fr_aead *a, uint16_t suite, const uint8_t *traffic_secret,
+                                  int encrypt);
+/* In place: buf[0..len) becomes ciphertext, tag written to tag_out.
+ * Nonce = iv XOR seq; seq is incremented.  FERRULE_R_SEQUENCE_EXHAUSTED if
+ * seq reached 2^64-1. */
+FR_MUST_CHECK fr_err fr_aead_seal(fr_aead *a, const uint8_t *aad, size_t aad_len, uint8_t *buf,
+                                  size_t len, uint8_t *tag_out);
+/* In place: buf[0..len) ciphertext (without tag) becomes plaintext.
+ * FERRULE_R_BAD_RECORD_MAC on failure, and then buf is wiped. */
+FR_MUST_CHECK fr_err fr_aead_open(fr_aead *a, const uint8_t *aad, size_t aad_len, uint8_t *buf,
+                                  size_t len, const uint8_t *tag);
+int fr_aead_active(const fr_aead *a);
+void fr_aead_free(fr_aead *a); /* wipes */
+
+/* ---- (EC)DHE ------------------------------------------------------------ */
+#define FR_KEX_MAX_PUB 97    /* uncompressed P-384 point */
+#define FR_KEX_MAX_SECRET 48 /* P-384 shared secret */
+typedef struct fr_kex {
+    EVP_PKEY *priv;
+    uint16_t group;
+} fr_kex;
+int fr_group_supported(uint16_t group);
+/* Generate an ephemeral key pair; write our public share (X25519 raw
+ * 32 bytes, or uncompressed SEC1 point) to pub. */
+FR_MUST_CHECK fr_err fr_kex_generate(fr_kex *k, uint16_t group, uint8_t *pub, size_t pub_cap,
+                                     size_t *pub_len);
+/* Shared secret from the peer's share.  Rejects malformed shares, points
+ * not on the curve, and an all-zero X25519 result (FERRULE_R_BAD_KEY_SHARE). */
+FR_MUST_CHECK fr_err fr_kex_derive(fr_kex *k, const uint8_t *peer, size_t peer_len,
+                                   uint8_t *secret, size_t secret_cap, size_t *secret_len);
+void fr_kex_free(fr_kex *k);
+/* Deterministic key loading: tests and fuzzing only.  Like fr_kex_generate
+ * but from a given raw private key (X25519 only: 32 bytes). */
+FR_MUST_CHECK fr_err fr_kex_from_private(fr_kex *k, uint16_t group, const uint8_t *priv,
+                                         size_t priv_len, uint8_t *pub, size_t pub_cap,
+                                         size_t *pub_len);
+
+/* ---- signatures ---------------------------------------------------------- */
+/* TLS SignatureScheme code points (FERRULE_SIG_*).  fr_sig_verify accepts
+ * the rsa_pkcs1_* schemes too (used for certificate signatures); the TLS
+ * layer decides which schemes are allowed where.  For the ecdsa_secpXXX
+ * schemes the key's curve must match the scheme. */
+FR_MUST_CHECK fr_err fr_sig_verify(EVP_PKEY *pub, uint16_t scheme, const uint8_t *msg,
+                                   size_t msg_len, const uint8_t *sig, size_t sig_len);
+FR_MUST_CHECK fr_err fr_sig_sign(EVP_PKEY *priv, uint16_t scheme, const uint8_t *msg,
+                                 size_t msg_len, uint8_t *sig, size_t sig_cap, size_t *sig_len);
+/* 1 if `key` can produce/verify `scheme` (type, curve, rsae vs pss). */
+int fr_sig_key_matches(EVP_PKEY *key, uint16_t scheme);
+/* Verify an X.509 signature: `kind` FR_SIGKIND_*, `hash` FR_HASH_*; any
+ * ECDSA curve is allowed with any hash here. For RSA-PSS the salt length is
+ * the digest length and MGF1 uses the same hash. */
+#define FR_SIGKIND_RSA_PKCS1 1
+#define FR_SIGKIND_RSA_PSS 2
+#define FR_SIGKIND_ECDSA 3
+#define FR_SIGKIND_ED25519 4
+FR_MUST_CHECK fr_err fr_sig_verify_x509(EVP_PKEY *pub, int kind, int hash, const uint8_t *msg,
+                                        size_t msg_len, const uint8_t *sig, size_t sig_len);
+
+/* ---- keys ---------------------------------------------------------------- */
+/* Parse a DER SubjectPublicKeyInfo. FERRULE_R_CERT_MALFORMED /
+ * FERRULE_R_CERT_UNSUPPORTED on failure. */
+FR_MUST_CHECK fr_err fr_pkey_from_spki(const uint8_t *der, size_t len, EVP_PKEY **out);
+/* Parse a PEM private key (PKCS#8, traditional RSA/EC).  CONFIG_INVALID on
+ * failure. */
+FR_MUST_CHECK fr_err fr_pkey_from_pem(const uint8_t *pem, size_t len, EVP_PKEY **out);
+/* Key bits (RSA modulus size, EC curve size), 0 if unknown. */
+size_t fr_pkey_bits(EVP_PKEY *key);
+#define FR_KEYTYPE_RSA 1
+#define FR_KEYTYPE_RSA_PSS 2
+#define FR_KEYTYPE_EC_P256 3
+#define FR_KEYTYPE_EC_P384 4
+#define FR_KEYTYPE_ED25519 5
+#define FR_KEYTYPE_OTHER 0
+int fr_pkey_type(EVP_PKEY *key);
+/* 1 if the private key belongs to the public key. */
+int fr_pkey_pair_matches(EVP_PKEY *priv, EVP_PKEY *pub);
+void fr_pkey_free(EVP_PKEY *key);
+
+/* ---- randomness ---------------------------------------------------------- */
+FR_MUST_CHECK fr_err fr_random(uint8_t *out, size_t n);
+
+#endif

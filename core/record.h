@@ -1,0 +1,50 @@
+/*
+ * record.h - TLS 1.3 record protection (RFC 8446 §5).  Pure functions over
+ * caller-owned buffers; buffering and state live in conn.c.
+ */
+#ifndef FR_RECORD_H
+#define FR_RECORD_H
+
+#include "crypto/crypto.h"
+
+#define FR_CT_INVALID 0
+#define FR_CT_CHANGE_CIPHER_SPEC 20
+#define FR_CT_ALERT 21
+#define FR_CT_HANDSHAKE 22
+#define FR_CT_APPLICATION_DATA 23
+
+#define FR_RECORD_HEADER_LEN 5
+#define FR_MAX_PLAINTEXT 16384u                   /* 2^14 */
+#define FR_MAX_CIPHERTEXT (16384u + 256u)         /* 2^14 + 256, body only */
+#define FR_MAX_RECORD (FR_RECORD_HEADER_LEN + FR_MAX_CIPHERTEXT)
+/* Protected record overhead: header + inner content type + tag. */
+#define FR_RECORD_OVERHEAD (FR_RECORD_HEADER_LEN + 1 + FR_AEAD_TAG_LEN)
+
+/* Parse a record header.  Returns FR_OK with *type and *body_len when a
+ * header is present; FERRULE_R_RECORD_OVERFLOW if the body length exceeds
+ * 2^14+256; FERRULE_R_BAD_CONTENT_TYPE for an unknown type;
+ * FERRULE_R_BAD_RECORD_VERSION if the legacy version is not 0x03XX.
+ * `hdr` must hold FR_RECORD_HEADER_LEN bytes. */
+FR_MUST_CHECK fr_err fr_record_header(const uint8_t *hdr, uint8_t *type, size_t *body_len);
+
+/* Write a plaintext record: header + data (len <= 2^14). */
+FR_MUST_CHECK fr_err fr_record_write_plain(uint8_t type, const uint8_t *data, size_t len,
+                                           uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* Protect one record (RFC 8446 §5.2): TLSInnerPlaintext = data || type ||
+ * zeros(pad); header type application_data, version 0x0303.  len <= 2^14
+ * and len + 1 + pad <= 2^14 + 1... (pad may be 0).  out_cap must be at
+ * least FR_RECORD_OVERHEAD + len + pad. */
+FR_MUST_CHECK fr_err fr_record_seal(fr_aead *a, uint8_t type, const uint8_t *data, size_t len,
+                                    size_t pad, uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* Unprotect one record in place.  `rec` is the whole record including the
+ * header (whose type must be application_data), rec_len its length.  On
+ * success *type is the inner content type and *pt / *pt_len the plaintext
+ * inside rec.  Errors: BAD_RECORD_MAC (AEAD failure, body shorter than the
+ * tag), RECORD_OVERFLOW (plaintext > 2^14), UNEXPECTED_MESSAGE (inner
+ * plaintext all zeros: no content type). */
+FR_MUST_CHECK fr_err fr_record_open(fr_aead *a, uint8_t *rec, size_t rec_len, uint8_t *type,
+                                    uint8_t **pt, size_t *pt_len);
+
+#endif

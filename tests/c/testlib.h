@@ -1,0 +1,44 @@
+/* testlib.h - a minimal test harness.  Each test binary defines its tests
+ * with TEST(name) and lists them in TEST_MAIN(...).  It prints one line per
+ * failure and ends with "<binary>: N passed, N failed". */
+#ifndef FR_TESTLIB_H
+#define FR_TESTLIB_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern int tl_failures_in_test;
+#define TEST(name) static void name(void)
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);            \
+            tl_failures_in_test++;                                                                 \
+        }                                                                                          \
+    } while (0)
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        long long tl_a_ = (long long)(a), tl_b_ = (long long)(b);                                  \
+        if (tl_a_ != tl_b_) {                                                                      \
+            fprintf(stderr, "  %s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n", __FILE__,        \
+                    __LINE__, #a, tl_a_, #b, tl_b_);                                               \
+            tl_failures_in_test++;                                                                 \
+        }                                                                                          \
+    } while (0)
+#define CHECK_MEM(a, b, n) CHECK(memcmp((a), (b), (n)) == 0)
+
+typedef struct tl_case {
+    const char *name;
+    void (*fn)(void);
+} tl_case;
+int tl_run(const char *suite, const tl_case *cases, size_t n);
+#define TL_CASE(fn) {#fn, fn}
+#define TEST_MAIN(suite, ...)                                                                      \
+    int main(void) {                                                                               \
+        static const tl_case cases_[] = {__VA_ARGS__};                                             \
+        return tl_run(suite, cases_, sizeof(cases_) / sizeof(cases_[0]));                          \
+    }
+
+/* Hex helper: decode hex (whitespace ignored) into a malloc'd buffer. */
+unsigned char *tl_unhex(const char *hex, size_t *len);
+#endif
