@@ -1,0 +1,80 @@
+/*
+ * der.h - a small DER (X.690 §10) layer on top of fr_reader.
+ *
+ * Only what X.509 needs: single-byte tags (tag numbers < 31), definite
+ * lengths in their minimal form (X.690 §10.1), no indefinite length.  Every
+ * function fails with FERRULE_R_CERT_MALFORMED and leaves the reader
+ * unchanged on failure.
+ */
+#ifndef FR_X509_DER_H
+#define FR_X509_DER_H
+
+#include "../common.h"
+
+/* Universal tags used by X.509. */
+#define FR_DER_BOOLEAN 0x01
+#define FR_DER_INTEGER 0x02
+#define FR_DER_BIT_STRING 0x03
+#define FR_DER_OCTET_STRING 0x04
+#define FR_DER_NULL 0x05
+#define FR_DER_OID 0x06
+#define FR_DER_UTF8STRING 0x0c
+#define FR_DER_PRINTABLESTRING 0x13
+#define FR_DER_T61STRING 0x14
+#define FR_DER_IA5STRING 0x16
+#define FR_DER_UTCTIME 0x17
+#define FR_DER_GENERALIZEDTIME 0x18
+#define FR_DER_UNIVERSALSTRING 0x1c
+#define FR_DER_BMPSTRING 0x1e
+#define FR_DER_SEQUENCE 0x30
+#define FR_DER_SET 0x31
+/* Context-specific tags: [n] constructed / primitive. */
+#define FR_DER_CTX_CONS(n) ((uint8_t)(0xa0 | (n)))
+#define FR_DER_CTX_PRIM(n) ((uint8_t)(0x80 | (n)))
+
+/* Deepest nesting of constructed encodings fr_der_check_nesting accepts. */
+#define FR_DER_MAX_DEPTH 16
+
+/* One element: its tag, its content, and the whole TLV. */
+typedef struct fr_der_tlv {
+    uint8_t tag;
+    fr_reader content;
+    const uint8_t *tlv;
+    size_t tlv_len;
+} fr_der_tlv;
+
+/* Read the next element, whatever its tag. */
+FR_MUST_CHECK fr_err fr_der_read_any(fr_reader *r, fr_der_tlv *out);
+/* Read the next element; it must have tag `tag`. */
+FR_MUST_CHECK fr_err fr_der_read(fr_reader *r, uint8_t tag, fr_der_tlv *out);
+/* Like fr_der_read, but absent (next tag differs or end of input) is not an
+ * error: *present is set to 0 and the reader is left alone. */
+FR_MUST_CHECK fr_err fr_der_read_optional(fr_reader *r, uint8_t tag, fr_der_tlv *out,
+                                          int *present);
+/* Tag of the next element, or -1 at the end. */
+int fr_der_peek_tag(const fr_reader *r);
+/* Require the reader to be fully consumed (CERT_MALFORMED otherwise). */
+FR_MUST_CHECK fr_err fr_der_done(const fr_reader *r);
+
+/* Validate a whole encoding: one TLV spanning the buffer, every nested
+ * constructed element well formed, at most FR_DER_MAX_DEPTH levels. */
+FR_MUST_CHECK fr_err fr_der_check_nesting(const uint8_t *p, size_t n);
+
+/* Typed readers (content checked per DER). */
+FR_MUST_CHECK fr_err fr_der_read_bool(fr_reader *r, int *v);
+/* A non-negative INTEGER in minimal form, at most `max`. */
+FR_MUST_CHECK fr_err fr_der_read_uint(fr_reader *r, uint32_t max, uint32_t *v);
+/* An OBJECT IDENTIFIER; content bytes returned in out->content. */
+FR_MUST_CHECK fr_err fr_der_read_oid(fr_reader *r, fr_der_tlv *out);
+/* A BIT STRING; *unused = count of unused bits in the last byte, bits
+ * points at the content after the unused-bits byte. */
+FR_MUST_CHECK fr_err fr_der_read_bits(fr_reader *r, const uint8_t **bits, size_t *len,
+                                      unsigned *unused);
+
+/* 1 if the OID content bytes of `t` equal oid[0..n). */
+int fr_der_oid_is(const fr_der_tlv *t, const uint8_t *oid, size_t n);
+#define FR_DER_OID_IS(t, arr) fr_der_oid_is((t), (arr), sizeof(arr))
+
+static inline size_t fr_der_len(const fr_der_tlv *t) { return fr_reader_left(&t->content); }
+
+#endif
