@@ -1,0 +1,13 @@
+/* abi.h - helpers shared by the ABI entry points. */
+#ifndef FR_ABI_H
+#define FR_ABI_H
+
+#include "conn.h"
+
+/* Copy a caller's versioned struct into `dst` (of `known` bytes, zeroed
+ * first), applying the struct_size rules of ferrule.h. */
+FR_MUST_CHECK fr_err fr_abi_copy_struct(void *dst, size_t known, const void *src);
+/* Read a whole file into memory from `m`. */
+FR_MUST_CHECK fr_err fr_abi_read_file(fr_mem *m, const char *path, uint8_t **out, size_t *len);
+
+#endif

@@ -1,0 +1,354 @@
+/*
+ * conn.c (ABI) - ferrule_conn entry points: argument checks, the two locks
+ * of the send and receive halves, buffer I/O and callback I/O over the
+ * sans-I/O core.
+ *
+ * Lock order: rd_lock, then wr_lock (recursive), then err_lock.  The send
+ * half never takes rd_lock.
+ */
+#include "abi.h"
+
+static int usage(ferrule_conn *c, fr_err e) {
+    if (c != NULL) c->usage_reason = e;
+    return FERRULE_USAGE;
+}
+
+/* Map a core result to the public status. */
+static int status_of(ferrule_conn *c, fr_err e) {
+    switch (e) {
+    case FR_OK:
+        return FERRULE_OK;
+    case FR_WANT_READ:
+        return FERRULE_WANT_READ;
+    case FR_WANT_WRITE:
+        return FERRULE_WANT_WRITE;
+    case FR_CLOSED:
+        return FERRULE_CLOSED;
+    default:
+        break;
+    }
+    if (c->status != FERRULE_OK) return c->status;
+    /* A local, non-fatal refusal (e.g. write after close). */
+    c->usage_reason = e;
+    return fr_err_class(e);
+}
+
+/* ---- callback I/O -------------------------------------------------------- */
+
+/* Send pending output through the callback.  Caller holds wr_lock. */
+static int flush_out(ferrule_conn *c) {
+    if (!c->has_io) return FERRULE_OK;
+    while (c->out_len > 0) {
+        long r = c->io.send(c->io.ctx, c->out + c->out_off, c->out_len);
+        if (r > 0) {
+            fr_conn_out_consume(c, (size_t)r);
+        } else if (r == FERRULE_IO_WOULD_BLOCK) {
+            return FERRULE_WANT_WRITE;
+        } else {
+            (void)fr_conn_fail(c, FERRULE_R_IO);
+            c->out_len = 0; /* the transport is gone */
+            return c->status;
+        }
+    }
+    return FERRULE_OK;
+}
+
+static int flush_locked(ferrule_conn *c) {
+    pthread_mutex_lock(&c->wr_lock);
+    int st = flush_out(c);
+    pthread_mutex_unlock(&c->wr_lock);
+    return st;
+}
+
+/* Receive into the input buffer.  Caller holds rd_lock. */
+static int fill_in(ferrule_conn *c) {
+    size_t space;
+    uint8_t *p = fr_conn_in_tail(c, &space);
+    if (space == 0) return FERRULE_OK;
+    long r = c->io.recv(c->io.ctx, p, space);
+    if (r > 0) {
+        fr_conn_in_commit(c, (size_t)r > space ? space : (size_t)r);
+        return FERRULE_OK;
+    }
+    if (r == 0) {
+        c->eof = 1;
+        return FERRULE_OK;
+    }
+    if (r == FERRULE_IO_WOULD_BLOCK) return FERRULE_WANT_READ;
+    (void)fr_conn_fail(c, FERRULE_R_IO);
+    return c->status;
+}
+
+/* Drive the handshake.  Caller holds rd_lock. */
+static int drive_handshake(ferrule_conn *c) {
+    pthread_mutex_lock(&c->wr_lock);
+    int st;
+    for (;;) {
+        fr_err e = fr_conn_advance(c);
+        st = status_of(c, e);
+        if (!c->has_io) break;
+        int fst = flush_out(c);
+        if (st == FERRULE_OK || (st != FERRULE_WANT_READ)) {
+            /* Done or failed (the alert went out best-effort). */
+            if (st == FERRULE_OK && fst != FERRULE_OK) st = fst;
+            break;
+        }
+        if (fst != FERRULE_OK) {
+            st = fst;
+            break;
+        }
+        st = fill_in(c);
+        if (st != FERRULE_OK) break;
+    }
+    pthread_mutex_unlock(&c->wr_lock);
+    return st;
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+FERRULE_API int ferrule_conn_new(ferrule_conn **out, ferrule_config *cfg,
+                                 const ferrule_conn_options *opts) {
+    if (out == NULL || cfg == NULL) return FERRULE_USAGE;
+    *out = NULL;
+    ferrule_conn_options o;
+    if (fr_abi_copy_struct(&o, sizeof(o), opts) != FR_OK || o.reserved0 != 0) {
+        cfg->reason = FERRULE_R_BAD_STRUCT;
+        return FERRULE_USAGE;
+    }
+    if (o.memory_limit != 0 && o.memory_limit < FR_MIN_MEMORY_LIMIT) {
+        cfg->reason = FERRULE_R_CONFIG_INVALID;
+        return FERRULE_USAGE;
+    }
+    if (cfg->role == FERRULE_ROLE_SERVER && cfg->n_chains == 0) {
+        cfg->reason = FERRULE_R_CONFIG_INVALID; /* a server needs a certificate */
+        return FERRULE_USAGE;
+    }
+    if (cfg->role == FERRULE_ROLE_SERVER && o.server_name != NULL) {
+        cfg->reason = FERRULE_R_CONFIG_INVALID;
+        return FERRULE_USAGE;
+    }
+    fr_mem m;
+    fr_mem_init(&m, &cfg->alloc, o.memory_limit != 0 ? o.memory_limit : cfg->memory_limit);
+    ferrule_conn *c = fr_mem_alloc(&m, sizeof(*c));
+    if (c == NULL) return FERRULE_INTERNAL;
+    atomic_store(&cfg->frozen, 1);
+    ferrule_config_ref(cfg);
+    pthread_mutexattr_t rec;
+    pthread_mutexattr_init(&rec);
+    pthread_mutexattr_settype(&rec, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&c->wr_lock, &rec);
+    pthread_mutexattr_destroy(&rec);
+    pthread_mutex_init(&c->rd_lock, NULL);
+    pthread_mutex_init(&c->err_lock, NULL);
+    fr_err e = fr_conn_init(c, cfg, o.server_name, o.memory_limit);
+    /* The struct itself counts against the connection's ceiling. */
+    c->mem.used += m.used;
+    c->mem.peak = c->mem.used;
+    if (e != FR_OK) {
+        cfg->reason = e;
+        ferrule_conn_free(c);
+        return fr_err_class(e);
+    }
+    *out = c;
+    return FERRULE_OK;
+}
+
+FERRULE_API void ferrule_conn_free(ferrule_conn *c) {
+    if (c == NULL) return;
+    ferrule_config *cfg = c->cfg;
+    fr_conn_release(c);
+    pthread_mutex_destroy(&c->rd_lock);
+    pthread_mutex_destroy(&c->wr_lock);
+    pthread_mutex_destroy(&c->err_lock);
+    fr_mem m = c->mem;
+    fr_mem_free(&m, c, sizeof(*c));
+    ferrule_config_free(cfg);
+}
+
+FERRULE_API int ferrule_conn_set_io(ferrule_conn *c, const ferrule_io_callbacks *io) {
+    if (c == NULL || io == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
+    ferrule_io_callbacks cb;
+    if (fr_abi_copy_struct(&cb, sizeof(cb), io) != FR_OK) return usage(c, FERRULE_R_BAD_STRUCT);
+    if (cb.send == NULL || cb.recv == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
+    if (c->state != FERRULE_HS_START && c->state != FERRULE_HS_WAIT_CLIENT_HELLO)
+        return usage(c, FERRULE_R_WRONG_STATE);
+    c->io = cb;
+    c->has_io = 1;
+    return FERRULE_OK;
+}
+
+/* ---- buffer I/O ----------------------------------------------------------- */
+
+FERRULE_API int ferrule_conn_feed(ferrule_conn *c, const uint8_t *data, size_t len,
+                                  size_t *consumed) {
+    if (consumed != NULL) *consumed = 0;
+    if (c == NULL || (data == NULL && len > 0)) return usage(c, FERRULE_R_NULL_ARGUMENT);
+    if (c->has_io) return usage(c, FERRULE_R_WRONG_STATE);
+    pthread_mutex_lock(&c->rd_lock);
+    size_t space = fr_conn_in_space(c);
+    size_t n = len < space ? len : space;
+    fr_conn_in_append(c, data, n);
+    pthread_mutex_unlock(&c->rd_lock);
+    if (consumed != NULL) *consumed = n;
+    return FERRULE_OK;
+}
+
+FERRULE_API int ferrule_conn_feed_eof(ferrule_conn *c) {
+    if (c == NULL) return FERRULE_USAGE;
+    pthread_mutex_lock(&c->rd_lock);
+    c->eof = 1;
+    pthread_mutex_unlock(&c->rd_lock);
+    return FERRULE_OK;
+}
+
+FERRULE_API size_t ferrule_conn_pending_output(const ferrule_conn *c) {
+    return c != NULL ? c->out_len : 0;
+}
+
+FERRULE_API int ferrule_conn_take(ferrule_conn *c, uint8_t *out, size_t cap, size_t *written) {
+    if (written != NULL) *written = 0;
+    if (c == NULL || out == NULL || written == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
+    if (c->has_io) return usage(c, FERRULE_R_WRONG_STATE);
+    pthread_mutex_lock(&c->wr_lock);
+    size_t n = cap < c->out_len ? cap : c->out_len;
+    memcpy(out, c->out + c->out_off, n);
+    fr_conn_out_consume(c, n);
+    pthread_mutex_unlock(&c->wr_lock);
+    *written = n;
+    return FERRULE_OK;
+}
+
+/* ---- drivers -------------------------------------------------------------- */
+
+FERRULE_API int ferrule_conn_handshake(ferrule_conn *c) {
+    if (c == NULL) return FERRULE_USAGE;
+    pthread_mutex_lock(&c->rd_lock);
+    int st = drive_handshake(c);
+    pthread_mutex_unlock(&c->rd_lock);
+    return st;
+}
+
+FERRULE_API int ferrule_conn_read(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n) {
+    if (n != NULL) *n = 0;
+    if (c == NULL || buf == NULL || n == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
+    if (cap == 0) return usage(c, FERRULE_R_BUFFER_TOO_SMALL);
+    pthread_mutex_lock(&c->rd_lock);
+    int st = FERRULE_OK;
+    if (c->state != FERRULE_HS_CONNECTED || c->status != FERRULE_OK) st = drive_handshake(c);
+    while (st == FERRULE_OK) {
+        fr_err e = fr_conn_read_app(c, buf, cap, n);
+        st = status_of(c, e);
+        /* The receive half may have queued output (alert, KeyUpdate). */
+        if (c->has_io && c->out_len > 0) (void)flush_locked(c);
+        if (st != FERRULE_WANT_READ || !c->has_io) break;
+        st = fill_in(c);
+    }
+    pthread_mutex_unlock(&c->rd_lock);
+    return st;
+}
+
+FERRULE_API int ferrule_conn_write(ferrule_conn *c, const uint8_t *buf, size_t len, size_t *n) {
+    if (n != NULL) *n = 0;
+    if (c == NULL || (buf == NULL && len > 0) || n == NULL)
+        return usage(c, FERRULE_R_NULL_ARGUMENT);
+    if (c->state != FERRULE_HS_CONNECTED || c->status != FERRULE_OK) {
+        pthread_mutex_lock(&c->rd_lock);
+        int st = drive_handshake(c);
+        pthread_mutex_unlock(&c->rd_lock);
+        if (st != FERRULE_OK) return st;
+    }
+    pthread_mutex_lock(&c->wr_lock);
+    int st = FERRULE_OK;
+    size_t done = 0;
+    while (done < len) {
+        size_t k = 0;
+        fr_err e = fr_conn_write_app(c, buf + done, len - done, &k);
+        done += k;
+        st = status_of(c, e);
+        if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) break;
+        if (!c->has_io) break;
+        int fst = flush_out(c);
+        if (fst != FERRULE_OK) {
+            st = fst;
+            break;
+        }
+    }
+    if (c->has_io && st == FERRULE_OK) st = flush_out(c);
+    pthread_mutex_unlock(&c->wr_lock);
+    *n = done;
+    /* Partial progress is success; WANT_WRITE only when nothing was taken. */
+    if (st == FERRULE_WANT_WRITE && done > 0) st = FERRULE_OK;
+    return st;
+}
+
+FERRULE_API int ferrule_conn_close(ferrule_conn *c) {
+    if (c == NULL) return FERRULE_USAGE;
+    if (c->state != FERRULE_HS_CONNECTED) return usage(c, FERRULE_R_WRONG_STATE);
+    pthread_mutex_lock(&c->wr_lock);
+    fr_err e = fr_conn_queue_close(c);
+    int st = status_of(c, e);
+    if (st == FERRULE_OK) st = flush_out(c);
+    pthread_mutex_unlock(&c->wr_lock);
+    return st;
+}
+
+/* ---- errors and introspection ---------------------------------------------- */
+
+FERRULE_API int ferrule_conn_status(const ferrule_conn *c) {
+    return c != NULL ? c->status : FERRULE_USAGE;
+}
+FERRULE_API uint32_t ferrule_conn_reason(const ferrule_conn *c) {
+    if (c == NULL) return FERRULE_R_NULL_ARGUMENT;
+    return c->status != FERRULE_OK ? c->reason : c->usage_reason;
+}
+FERRULE_API int ferrule_conn_alert(const ferrule_conn *c) { return c != NULL ? c->alert : -1; }
+FERRULE_API const char *ferrule_conn_error_message(const ferrule_conn *c) {
+    return ferrule_reason_message(ferrule_conn_reason(c));
+}
+FERRULE_API uint32_t ferrule_conn_role(const ferrule_conn *c) { return c ? c->role : 0; }
+FERRULE_API uint32_t ferrule_conn_handshake_state(const ferrule_conn *c) {
+    return c ? c->state : FERRULE_HS_FAILED;
+}
+FERRULE_API uint16_t ferrule_conn_version(const ferrule_conn *c) { return c ? c->version : 0; }
+FERRULE_API uint16_t ferrule_conn_cipher_suite(const ferrule_conn *c) { return c ? c->suite : 0; }
+FERRULE_API uint16_t ferrule_conn_group(const ferrule_conn *c) { return c ? c->group : 0; }
+FERRULE_API uint16_t ferrule_conn_peer_signature_scheme(const ferrule_conn *c) {
+    return c ? c->peer_sig : 0;
+}
+FERRULE_API uint16_t ferrule_conn_signature_scheme(const ferrule_conn *c) {
+    return c ? c->our_sig : 0;
+}
+FERRULE_API void ferrule_conn_alpn(const ferrule_conn *c, const uint8_t **proto, size_t *len) {
+    if (proto != NULL) *proto = c != NULL && c->alpn_len > 0 ? c->alpn : NULL;
+    if (len != NULL) *len = c != NULL ? c->alpn_len : 0;
+}
+FERRULE_API const char *ferrule_conn_server_name(const ferrule_conn *c) {
+    return c != NULL && c->has_server_name ? c->server_name : NULL;
+}
+FERRULE_API size_t ferrule_conn_peer_cert_count(const ferrule_conn *c) {
+    return c ? c->n_peer_certs : 0;
+}
+FERRULE_API int ferrule_conn_peer_cert(const ferrule_conn *c, size_t i, const uint8_t **der,
+                                       size_t *len) {
+    if (c == NULL || der == NULL || len == NULL) return FERRULE_USAGE;
+    if (i >= c->n_peer_certs) return FERRULE_USAGE;
+    *der = c->peer_certs[i]->der;
+    *len = c->peer_certs[i]->der_len;
+    return FERRULE_OK;
+}
+FERRULE_API int ferrule_conn_resumed(const ferrule_conn *c) { (void)c; return 0; }
+FERRULE_API int ferrule_conn_hrr(const ferrule_conn *c) { (void)c; return 0; }
+FERRULE_API size_t ferrule_conn_memory_used(const ferrule_conn *c) { return c ? c->mem.used : 0; }
+
+FERRULE_API int ferrule_conn_export_keying_material(ferrule_conn *c, const char *label,
+                                                    size_t label_len, const uint8_t *context,
+                                                    size_t context_len, uint8_t *out,
+                                                    size_t out_len) {
+    if (c == NULL || label == NULL || out == NULL || (context == NULL && context_len > 0))
+        return usage(c, FERRULE_R_NULL_ARGUMENT);
+    if (c->state != FERRULE_HS_CONNECTED || c->status != FERRULE_OK)
+        return usage(c, FERRULE_R_WRONG_STATE);
+    fr_err e = fr_ks_export(c->ks.hash, c->ks.exporter, label, label_len, context, context_len,
+                            out, out_len);
+    return e == FR_OK ? FERRULE_OK : usage(c, e);
+}

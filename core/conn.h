@@ -1,0 +1,282 @@
+/*
+ * conn.h - the internal shape of a configuration and a connection.
+ * Only core/ and abi/src/ include this; applications see opaque handles.
+ */
+#ifndef FR_CONN_H
+#define FR_CONN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "common.h"
+#include "crypto/crypto.h"
+#include "keysched.h"
+#include "record.h"
+#include "x509/x509.h"
+
+#define FR_MAX_SUITES 8
+#define FR_MAX_GROUPS 8
+#define FR_MAX_SIGS 16
+#define FR_MAX_CHAINS 4
+#define FR_MAX_ALPN_WIRE 1024
+#define FR_MAX_PEER_CERTS 16
+#define FR_DEFAULT_MEMORY_LIMIT (256u * 1024u)
+#define FR_MIN_MEMORY_LIMIT (64u * 1024u)
+#define FR_DEFAULT_MAX_HS_MSG (64u * 1024u)
+#define FR_MAX_EMPTY_RECORDS 32 /* consecutive empty records tolerated */
+
+/* Handshake message types (RFC 8446 §4) */
+#define FR_HS_CLIENT_HELLO 1
+#define FR_HS_SERVER_HELLO 2
+#define FR_HS_NEW_SESSION_TICKET 4
+#define FR_HS_END_OF_EARLY_DATA 5
+#define FR_HS_ENCRYPTED_EXTENSIONS 8
+#define FR_HS_CERTIFICATE 11
+#define FR_HS_CERTIFICATE_REQUEST 13
+#define FR_HS_CERTIFICATE_VERIFY 15
+#define FR_HS_FINISHED 20
+#define FR_HS_KEY_UPDATE 24
+#define FR_HS_MESSAGE_HASH 254
+#define FR_HS_NONE 0xffff /* a transition taken without a message (send) */
+
+/* Extension code points (RFC 8446 §4.2) */
+#define FR_EXT_SERVER_NAME 0
+#define FR_EXT_MAX_FRAGMENT_LENGTH 1
+#define FR_EXT_STATUS_REQUEST 5
+#define FR_EXT_SUPPORTED_GROUPS 10
+#define FR_EXT_SIGNATURE_ALGORITHMS 13
+#define FR_EXT_USE_SRTP 14
+#define FR_EXT_HEARTBEAT 15
+#define FR_EXT_ALPN 16
+#define FR_EXT_SCT 18
+#define FR_EXT_CLIENT_CERT_TYPE 19
+#define FR_EXT_SERVER_CERT_TYPE 20
+#define FR_EXT_PADDING 21
+#define FR_EXT_RECORD_SIZE_LIMIT 28
+#define FR_EXT_PRE_SHARED_KEY 41
+#define FR_EXT_EARLY_DATA 42
+#define FR_EXT_SUPPORTED_VERSIONS 43
+#define FR_EXT_COOKIE 44
+#define FR_EXT_PSK_KEY_EXCHANGE_MODES 45
+#define FR_EXT_CERTIFICATE_AUTHORITIES 47
+#define FR_EXT_OID_FILTERS 48
+#define FR_EXT_POST_HANDSHAKE_AUTH 49
+#define FR_EXT_SIGNATURE_ALGORITHMS_CERT 50
+#define FR_EXT_KEY_SHARE 51
+
+/* One certificate chain with its private key. */
+typedef struct fr_chain {
+    uint8_t *ders[FR_MAX_PEER_CERTS];
+    size_t lens[FR_MAX_PEER_CERTS];
+    size_t n;
+    EVP_PKEY *key;
+} fr_chain;
+
+struct ferrule_config {
+    fr_mem mem;
+    ferrule_allocator alloc; /* copied to every connection */
+    uint32_t role;
+    atomic_uint refs;
+    atomic_int frozen;
+    uint32_t reason;
+    uint16_t suites[FR_MAX_SUITES];
+    size_t n_suites;
+    uint16_t groups[FR_MAX_GROUPS];
+    size_t n_groups;
+    uint16_t sigs[FR_MAX_SIGS];
+    size_t n_sigs;
+    uint8_t alpn[FR_MAX_ALPN_WIRE]; /* wire format: u8 len || proto ... */
+    size_t alpn_len;
+    fr_trust_store trust;
+    fr_chain chains[FR_MAX_CHAINS];
+    size_t n_chains;
+    int64_t (*now)(void *ctx);
+    void *now_ctx;
+    size_t memory_limit;
+    size_t max_hs_msg;
+    void (*keylog)(void *ctx, const ferrule_conn *conn, const char *line);
+    void *keylog_ctx;
+    int no_hostname_check;
+    int no_verification;
+};
+
+struct ferrule_conn {
+    ferrule_config *cfg;
+    fr_mem mem;
+    uint32_t role;
+    uint32_t state; /* FERRULE_HS_*; assigned only by the dispatcher (state.c) */
+
+    /* Sticky failure (guarded by err_lock). */
+    pthread_mutex_t err_lock;
+    int status;
+    uint32_t reason;
+    int alert;
+    uint32_t usage_reason; /* last API misuse (not sticky) */
+
+    /* The two halves (see ferrule.h, thread safety). */
+    pthread_mutex_t rd_lock;
+    pthread_mutex_t wr_lock;
+
+    /* Callback I/O, if installed. */
+    ferrule_io_callbacks io;
+    int has_io;
+
+    /* Receive side: raw records in `in[in_off .. in_off+in_len)`. */
+    uint8_t *in;
+    size_t in_cap, in_off, in_len;
+    uint8_t *app;      /* decrypted application data not yet read (inside in) */
+    size_t app_len;
+    size_t app_rec;    /* bytes of `in` to drop once app_len reaches 0 */
+    int eof;           /* transport EOF seen */
+    int peer_closed;   /* close_notify received */
+    unsigned empty_records;
+    unsigned ccs_seen;
+    fr_aead rd;
+    uint8_t *hs_buf; /* handshake reassembly */
+    size_t hs_len, hs_cap;
+
+    /* Send side: records in `out[out_off .. out_off+out_len)`. */
+    uint8_t *out;
+    size_t out_cap, out_off, out_len;
+    int closed_sent;
+    fr_aead wr;
+
+    /* Key schedule and transcript. */
+    fr_keysched ks;
+    fr_transcript th;
+    int th_ready;
+    uint8_t th_before[FR_MAX_HASH]; /* transcript hash before the current message */
+    const uint8_t *cur_msg;         /* the message being dispatched (header included) */
+    size_t cur_msg_len;
+    unsigned rd_epoch;              /* bumped at every read key change */
+
+    /* Handshake-scoped. */
+    fr_kex kex[FR_MAX_GROUPS];
+    size_t n_kex;
+    uint8_t *ch_copy; /* client: our ClientHello until the suite is known */
+    size_t ch_len;
+    uint8_t client_random[32];
+    uint8_t server_random[32];
+    uint8_t session_id[32];
+    size_t session_id_len;
+    int sent_sni;
+    int sent_alpn;
+    const fr_chain *our_chain;
+    uint16_t peer_sigs[FR_MAX_SIGS * 4]; /* server: client's signature_algorithms */
+
+    /* Negotiated. */
+    uint16_t version;
+    uint16_t suite;
+    uint16_t group;
+    uint16_t peer_sig;
+    uint16_t our_sig;
+    uint8_t alpn[256];
+    size_t alpn_len;
+    char server_name[256];
+    int has_server_name;
+    fr_cert *peer_certs[FR_MAX_PEER_CERTS];
+    size_t n_peer_certs;
+};
+
+/* ---- conn.c: records, alerts, the driver -------------------------------- */
+/* Record a fatal local error: sets the sticky status and queues the alert
+ * (if any) under the current write keys.  Returns `e` for chaining. */
+fr_err fr_conn_fail(ferrule_conn *c, fr_err e);
+/* Queue a handshake message (header included in `msg`), adding it to the
+ * transcript if ready, fragmented into records under the write keys. */
+FR_MUST_CHECK fr_err fr_conn_send_handshake(ferrule_conn *c, const uint8_t *msg, size_t len);
+/* Queue the middlebox-compatibility change_cipher_spec record. */
+FR_MUST_CHECK fr_err fr_conn_send_ccs(ferrule_conn *c);
+/* Install a traffic secret for reading or writing. */
+FR_MUST_CHECK fr_err fr_conn_set_read_secret(ferrule_conn *c, const uint8_t *secret);
+FR_MUST_CHECK fr_err fr_conn_set_write_secret(ferrule_conn *c, const uint8_t *secret);
+/* Emit an NSS key log line for `label` if a key-log callback is set. */
+void fr_conn_keylog(ferrule_conn *c, const char *label, const uint8_t *secret);
+/* Ensure `out` can take `n` more bytes (grows within the memory ceiling). */
+FR_MUST_CHECK fr_err fr_conn_out_reserve(ferrule_conn *c, size_t n);
+/* Time source for verification. */
+int64_t fr_conn_now(const ferrule_conn *c);
+
+/* The core drivers used by the ABI (locks are taken by the caller). */
+FR_MUST_CHECK fr_err fr_conn_init(ferrule_conn *c, ferrule_config *cfg, const char *server_name,
+                                  size_t memory_limit);
+void fr_conn_release(ferrule_conn *c);
+/* Advance: process buffered input until the handshake completes, more
+ * input is needed (FR_WANT_READ) or a failure.  */
+#define FR_WANT_READ 0x10000u /* internal pseudo-reasons, never stored */
+#define FR_WANT_WRITE 0x10001u
+#define FR_CLOSED 0x10002u
+FR_MUST_CHECK fr_err fr_conn_advance(ferrule_conn *c);
+FR_MUST_CHECK fr_err fr_conn_read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n);
+FR_MUST_CHECK fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t *n);
+FR_MUST_CHECK fr_err fr_conn_queue_close(ferrule_conn *c);
+/* Space in `in`, after compaction, and appending bytes. */
+size_t fr_conn_in_space(ferrule_conn *c);
+void fr_conn_in_append(ferrule_conn *c, const uint8_t *p, size_t n);
+/* Where the next received bytes go (after compaction), and commit them. */
+uint8_t *fr_conn_in_tail(ferrule_conn *c, size_t *space);
+void fr_conn_in_commit(ferrule_conn *c, size_t n);
+/* Drop n bytes of output (they were sent). */
+void fr_conn_out_consume(ferrule_conn *c, size_t n);
+
+/* ---- state.c: the transition table and dispatcher ------------------------ */
+/* Process one complete handshake message (header included). */
+FR_MUST_CHECK fr_err fr_dispatch(ferrule_conn *c, const uint8_t *msg, size_t len);
+/* Take transitions that need no message (client START -> send ClientHello). */
+FR_MUST_CHECK fr_err fr_dispatch_start(ferrule_conn *c);
+/* 1 if handshake records may still be received in this state. */
+int fr_state_expects_handshake(const ferrule_conn *c);
+/* 1 if a change_cipher_spec record may be dropped in this state. */
+int fr_state_allows_ccs(const ferrule_conn *c);
+
+/* ---- handshake messages (core/hs/) ------------------------------------- */
+typedef fr_err (*fr_handler)(ferrule_conn *c, fr_reader *body);
+fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused);
+fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body);
+fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body);
+fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body);
+fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body);
+fr_err fr_client_on_certificate_verify(ferrule_conn *c, fr_reader *body);
+fr_err fr_client_on_finished(ferrule_conn *c, fr_reader *body);
+fr_err fr_server_on_finished(ferrule_conn *c, fr_reader *body);
+fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body);
+fr_err fr_on_key_update(ferrule_conn *c, fr_reader *body);
+/* Senders used by the server flight. */
+FR_MUST_CHECK fr_err fr_send_encrypted_extensions(ferrule_conn *c);
+FR_MUST_CHECK fr_err fr_send_certificate(ferrule_conn *c);
+FR_MUST_CHECK fr_err fr_send_certificate_verify(ferrule_conn *c);
+FR_MUST_CHECK fr_err fr_send_finished(ferrule_conn *c);
+FR_MUST_CHECK fr_err fr_send_key_update(ferrule_conn *c, int request);
+/* Finished verify_data check shared by both roles. */
+FR_MUST_CHECK fr_err fr_check_finished(ferrule_conn *c, fr_reader *body, const uint8_t *base_key);
+
+/* ---- extensions.c ------------------------------------------------------ */
+#define FR_MAX_EXTS 64
+typedef struct fr_ext {
+    uint16_t type;
+    fr_reader body;
+} fr_ext;
+typedef struct fr_exts {
+    fr_ext e[FR_MAX_EXTS];
+    size_t n;
+} fr_exts;
+/* Parse an extensions<..> block; duplicates -> DUPLICATE_EXTENSION. */
+FR_MUST_CHECK fr_err fr_exts_parse(fr_reader *block, fr_exts *out);
+/* The extension of `type`, or NULL. */
+fr_ext *fr_exts_find(fr_exts *x, uint16_t type);
+/* Build the handshake header + body into a fresh buffer from c->mem. */
+typedef struct fr_msgbuf {
+    uint8_t *buf;
+    size_t cap;
+    fr_writer w;
+} fr_msgbuf;
+FR_MUST_CHECK fr_err fr_msg_begin(ferrule_conn *c, fr_msgbuf *m, uint8_t type, size_t cap);
+/* Finish, send via fr_conn_send_handshake, free the buffer. */
+FR_MUST_CHECK fr_err fr_msg_send(ferrule_conn *c, fr_msgbuf *m);
+void fr_msg_abort(ferrule_conn *c, fr_msgbuf *m);
+/* Signature schemes allowed in TLS 1.3 CertificateVerify. */
+int fr_sig_allowed_in_cv(uint16_t scheme);
+/* 1 if v is in list. */
+int fr_u16_in(uint16_t v, const uint16_t *list, size_t n);
+
+#endif

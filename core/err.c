@@ -1,0 +1,155 @@
+/* err.c - one table mapping each reason to its status class, the alert we
+ * send for it (RFC 8446 §6.2) and a static message. */
+#include "common.h"
+
+typedef struct reason_info {
+    uint32_t reason;
+    const char *name;
+    int status;
+    int alert; /* -1: none */
+    const char *message;
+} reason_info;
+
+static const reason_info REASONS[] = {
+    {FERRULE_R_NONE, "none", FERRULE_OK, -1, "no error"},
+    {FERRULE_R_DECODE_ERROR, "decode_error", FERRULE_DECODE, FERRULE_ALERT_DECODE_ERROR,
+     "peer sent a malformed message"},
+    {FERRULE_R_RECORD_OVERFLOW, "record_overflow", FERRULE_DECODE, FERRULE_ALERT_RECORD_OVERFLOW,
+     "peer sent a record longer than allowed"},
+    {FERRULE_R_BAD_RECORD_MAC, "bad_record_mac", FERRULE_DECODE, FERRULE_ALERT_BAD_RECORD_MAC,
+     "record failed authentication"},
+    {FERRULE_R_BAD_CONTENT_TYPE, "bad_content_type", FERRULE_DECODE,
+     FERRULE_ALERT_UNEXPECTED_MESSAGE, "record has an unknown or forbidden content type"},
+    {FERRULE_R_HANDSHAKE_TOO_LARGE, "handshake_too_large", FERRULE_DECODE,
+     FERRULE_ALERT_DECODE_ERROR, "handshake message exceeds the configured limit"},
+    {FERRULE_R_BAD_RECORD_VERSION, "bad_record_version", FERRULE_DECODE,
+     FERRULE_ALERT_DECODE_ERROR, "record has an invalid legacy version"},
+    {FERRULE_R_UNEXPECTED_MESSAGE, "unexpected_message", FERRULE_ALERT_SENT,
+     FERRULE_ALERT_UNEXPECTED_MESSAGE, "peer sent a message not allowed in this state"},
+    {FERRULE_R_ILLEGAL_PARAMETER, "illegal_parameter", FERRULE_ALERT_SENT,
+     FERRULE_ALERT_ILLEGAL_PARAMETER, "peer sent a field with an illegal value"},
+    {FERRULE_R_MISSING_EXTENSION, "missing_extension", FERRULE_ALERT_SENT,
+     FERRULE_ALERT_MISSING_EXTENSION, "peer omitted a mandatory extension"},
+    {FERRULE_R_UNSUPPORTED_EXTENSION, "unsupported_extension", FERRULE_ALERT_SENT,
+     FERRULE_ALERT_UNSUPPORTED_EXTENSION, "peer sent an extension not allowed here"},
+    {FERRULE_R_DUPLICATE_EXTENSION, "duplicate_extension", FERRULE_ALERT_SENT,
+     FERRULE_ALERT_ILLEGAL_PARAMETER, "peer sent the same extension twice"},
+    {FERRULE_R_PROTOCOL_VERSION, "protocol_version", FERRULE_ALERT_SENT,
+     FERRULE_ALERT_PROTOCOL_VERSION, "peer does not support TLS 1.3"},
+    {FERRULE_R_DOWNGRADE, "downgrade", FERRULE_ALERT_SENT, FERRULE_ALERT_ILLEGAL_PARAMETER,
+     "server random carries a downgrade sentinel"},
+    {FERRULE_R_NO_SHARED_PARAMS, "no_shared_params", FERRULE_POLICY,
+     FERRULE_ALERT_HANDSHAKE_FAILURE, "no cipher suite, group or signature scheme in common"},
+    {FERRULE_R_BAD_FINISHED, "bad_finished", FERRULE_ALERT_SENT, FERRULE_ALERT_DECRYPT_ERROR,
+     "Finished message does not verify"},
+    {FERRULE_R_BAD_SIGNATURE, "bad_signature", FERRULE_ALERT_SENT, FERRULE_ALERT_DECRYPT_ERROR,
+     "CertificateVerify signature does not verify"},
+    {FERRULE_R_NO_ALPN, "no_application_protocol", FERRULE_POLICY,
+     FERRULE_ALERT_NO_APPLICATION_PROTOCOL, "no application protocol in common"},
+    {FERRULE_R_INTERLEAVED, "interleaved_handshake", FERRULE_ALERT_SENT,
+     FERRULE_ALERT_UNEXPECTED_MESSAGE, "handshake message interleaved with other records"},
+    {FERRULE_R_SEQUENCE_EXHAUSTED, "sequence_exhausted", FERRULE_INTERNAL,
+     FERRULE_ALERT_INTERNAL_ERROR, "record sequence number would wrap"},
+    {FERRULE_R_BAD_KEY_SHARE, "bad_key_share", FERRULE_ALERT_SENT,
+     FERRULE_ALERT_ILLEGAL_PARAMETER, "peer key share is invalid"},
+    {FERRULE_R_UNSUPPORTED_CERT, "unsupported_certificate_key", FERRULE_POLICY,
+     FERRULE_ALERT_HANDSHAKE_FAILURE, "no certificate usable with the peer's signature schemes"},
+    {FERRULE_R_BAD_CCS, "bad_change_cipher_spec", FERRULE_ALERT_SENT,
+     FERRULE_ALERT_UNEXPECTED_MESSAGE, "invalid or misplaced change_cipher_spec"},
+    {FERRULE_R_CERT_EXPIRED, "cert_expired", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_CERTIFICATE_EXPIRED, "certificate has expired"},
+    {FERRULE_R_CERT_NOT_YET_VALID, "cert_not_yet_valid", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_BAD_CERTIFICATE, "certificate is not yet valid"},
+    {FERRULE_R_CERT_UNKNOWN_ISSUER, "cert_unknown_issuer", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_UNKNOWN_CA, "certificate chain does not reach a trust anchor"},
+    {FERRULE_R_CERT_BAD_SIGNATURE, "cert_bad_signature", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_BAD_CERTIFICATE, "certificate signature does not verify"},
+    {FERRULE_R_CERT_NAME_MISMATCH, "cert_name_mismatch", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_BAD_CERTIFICATE, "certificate does not match the expected name"},
+    {FERRULE_R_CERT_NAME_CONSTRAINTS, "cert_name_constraints", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_BAD_CERTIFICATE, "certificate violates name constraints"},
+    {FERRULE_R_CERT_PATH_LENGTH, "cert_path_length", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_BAD_CERTIFICATE, "certificate path exceeds a path length constraint"},
+    {FERRULE_R_CERT_KEY_USAGE, "cert_key_usage", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_BAD_CERTIFICATE, "certificate key usage does not allow this use"},
+    {FERRULE_R_CERT_EKU, "cert_eku", FERRULE_CERTIFICATE, FERRULE_ALERT_BAD_CERTIFICATE,
+     "certificate extended key usage does not allow this use"},
+    {FERRULE_R_CERT_REVOKED, "cert_revoked", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_CERTIFICATE_REVOKED, "certificate is revoked"},
+    {FERRULE_R_CERT_BAD_OCSP, "cert_bad_ocsp", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_BAD_CERTIFICATE_STATUS_RESPONSE, "OCSP response is invalid"},
+    {FERRULE_R_CERT_TOO_MUCH_WORK, "cert_too_much_work", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_BAD_CERTIFICATE, "certificate path search exceeded its work budget"},
+    {FERRULE_R_CERT_MALFORMED, "cert_malformed", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_BAD_CERTIFICATE, "certificate is malformed"},
+    {FERRULE_R_CERT_WEAK_KEY, "cert_weak_key", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_INSUFFICIENT_SECURITY, "certificate key is too weak"},
+    {FERRULE_R_CERT_UNSUPPORTED, "cert_unsupported", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_UNSUPPORTED_CERTIFICATE,
+     "certificate uses an unsupported algorithm or critical extension"},
+    {FERRULE_R_CERT_MISSING, "cert_missing", FERRULE_CERTIFICATE, FERRULE_ALERT_DECODE_ERROR,
+     "peer sent no certificate"},
+    {FERRULE_R_CERT_NOT_CA, "cert_not_ca", FERRULE_CERTIFICATE, FERRULE_ALERT_BAD_CERTIFICATE,
+     "an issuing certificate is not a CA"},
+    {FERRULE_R_CERT_REJECTED, "cert_rejected", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_BAD_CERTIFICATE, "certificate rejected by the application"},
+    {FERRULE_R_PEER_ALERT, "peer_alert", FERRULE_ALERT_RECEIVED, -1,
+     "peer sent a fatal alert"},
+    {FERRULE_R_PEER_CLOSED, "peer_closed", FERRULE_CLOSED, -1, "peer sent close_notify"},
+    {FERRULE_R_TRUNCATED, "truncated", FERRULE_TRUNCATED, -1,
+     "transport closed without close_notify"},
+    {FERRULE_R_MEMORY_LIMIT, "memory_limit", FERRULE_POLICY, FERRULE_ALERT_INTERNAL_ERROR,
+     "connection memory ceiling reached"},
+    {FERRULE_R_NULL_ARGUMENT, "null_argument", FERRULE_USAGE, -1,
+     "a required argument is NULL"},
+    {FERRULE_R_WRONG_STATE, "wrong_state", FERRULE_USAGE, -1,
+     "call not valid in the current state"},
+    {FERRULE_R_BAD_STRUCT, "bad_struct", FERRULE_USAGE, -1,
+     "versioned struct has a bad size or unknown non-zero fields"},
+    {FERRULE_R_CONFIG_INVALID, "config_invalid", FERRULE_USAGE, -1,
+     "invalid configuration value"},
+    {FERRULE_R_CONFIG_FROZEN, "config_frozen", FERRULE_USAGE, -1,
+     "configuration is in use and can no longer change"},
+    {FERRULE_R_IO, "io_error", FERRULE_INTERNAL, -1, "an I/O callback reported failure"},
+    {FERRULE_R_INTERNAL, "internal_error", FERRULE_INTERNAL, FERRULE_ALERT_INTERNAL_ERROR,
+     "internal error in the crypto library"},
+    {FERRULE_R_OUT_OF_MEMORY, "out_of_memory", FERRULE_INTERNAL, FERRULE_ALERT_INTERNAL_ERROR,
+     "out of memory"},
+    {FERRULE_R_BUFFER_TOO_SMALL, "buffer_too_small", FERRULE_USAGE, -1,
+     "output buffer too small"},
+};
+
+static const reason_info *lookup(uint32_t reason) {
+    for (size_t i = 0; i < sizeof(REASONS) / sizeof(REASONS[0]); i++)
+        if (REASONS[i].reason == reason) return &REASONS[i];
+    return NULL;
+}
+
+int fr_err_class(fr_err e) {
+    const reason_info *r = lookup(e);
+    return r != NULL ? r->status : FERRULE_INTERNAL;
+}
+
+int fr_err_alert(fr_err e) {
+    const reason_info *r = lookup(e);
+    return r != NULL ? r->alert : FERRULE_ALERT_INTERNAL_ERROR;
+}
+
+FERRULE_API const char *ferrule_reason_message(uint32_t reason) {
+    const reason_info *r = lookup(reason);
+    return r != NULL ? r->message : "unknown reason";
+}
+
+FERRULE_API const char *ferrule_reason_name(uint32_t reason) {
+    const reason_info *r = lookup(reason);
+    return r != NULL ? r->name : "unknown";
+}
+
+FERRULE_API const char *ferrule_status_name(int status) {
+    static const char *const NAMES[] = {"ok",       "want-read",      "want-write",
+                                        "closed",   "truncated",      "decode",
+                                        "alert-sent", "alert-received", "certificate",
+                                        "policy",   "usage",          "internal"};
+    if (status < 0 || (size_t)status >= sizeof(NAMES) / sizeof(NAMES[0])) return "unknown";
+    return NAMES[status];
+}

@@ -1,0 +1,54 @@
+/* certificate_verify.c - CertificateVerify (RFC 8446 §4.4.3). */
+#include "../conn.h"
+
+#define CV_PREFIX_LEN 64
+static const char SERVER_CONTEXT[] = "TLS 1.3, server CertificateVerify";
+
+/* The signed content: 64 spaces, the context string, a zero byte, and the
+ * transcript hash before this message. */
+static size_t signed_content(const ferrule_conn *c, uint8_t *out) {
+    size_t n = 0;
+    memset(out, 0x20, CV_PREFIX_LEN);
+    n += CV_PREFIX_LEN;
+    memcpy(out + n, SERVER_CONTEXT, sizeof(SERVER_CONTEXT)); /* includes the NUL */
+    n += sizeof(SERVER_CONTEXT);
+    memcpy(out + n, c->th_before, c->ks.hlen);
+    return n + c->ks.hlen;
+}
+
+fr_err fr_send_certificate_verify(ferrule_conn *c) {
+    uint8_t content[CV_PREFIX_LEN + sizeof(SERVER_CONTEXT) + FR_MAX_HASH];
+    uint8_t sig[1024];
+    size_t sig_len;
+    /* Our CertificateVerify signs the transcript up to and including our
+     * Certificate: that is the current transcript. */
+    FR_TRY(fr_transcript_current(&c->th, c->th_before));
+    size_t n = signed_content(c, content);
+    FR_TRY(fr_sig_sign(c->our_chain->key, c->our_sig, content, n, sig, sizeof(sig), &sig_len));
+    fr_msgbuf m;
+    FR_TRY(fr_msg_begin(c, &m, FR_HS_CERTIFICATE_VERIFY, sig_len + 16));
+    fr_write_u16(&m.w, c->our_sig);
+    fr_write_open_vec(&m.w, 2);
+    fr_write_bytes(&m.w, sig, sig_len);
+    fr_write_close_vec(&m.w);
+    return fr_msg_send(c, &m);
+}
+
+fr_err fr_client_on_certificate_verify(ferrule_conn *c, fr_reader *body) {
+    uint16_t scheme;
+    fr_reader sig;
+    FR_TRY(fr_read_u16(body, &scheme));
+    FR_TRY(fr_read_vec16(body, &sig));
+    FR_TRY(fr_read_done(body));
+    /* RFC 8446 §4.4.3: a scheme we offered, usable in TLS 1.3 handshakes. */
+    FR_ENSURE(fr_sig_allowed_in_cv(scheme) &&
+                  fr_u16_in(scheme, c->cfg->sigs, c->cfg->n_sigs),
+              FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(c->n_peer_certs > 0, FERRULE_R_INTERNAL);
+    uint8_t content[CV_PREFIX_LEN + sizeof(SERVER_CONTEXT) + FR_MAX_HASH];
+    size_t n = signed_content(c, content);
+    FR_TRY(fr_sig_verify(c->peer_certs[0]->pub, scheme, content, n, sig.p,
+                         fr_reader_left(&sig)));
+    c->peer_sig = scheme;
+    return FR_OK;
+}

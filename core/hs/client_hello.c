@@ -1,0 +1,334 @@
+/* client_hello.c - ClientHello: the client builds it, the server parses it
+ * and selects the connection's parameters (RFC 8446 §4.1.2, §4.2). */
+#include <arpa/inet.h>
+
+#include "../conn.h"
+
+static int is_ip_literal(const char *name) {
+    uint8_t buf[16];
+    return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+static void write_u16_list(fr_writer *w, const uint16_t *v, size_t n) {
+    for (size_t i = 0; i < n; i++) fr_write_u16(w, v[i]);
+}
+
+fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
+    const ferrule_config *cfg = c->cfg;
+    uint8_t pubs[FR_MAX_GROUPS][FR_KEX_MAX_PUB];
+    size_t pub_lens[FR_MAX_GROUPS];
+
+    FR_TRY(fr_random(c->client_random, sizeof(c->client_random)));
+    /* RFC 8446 Appendix D.4: middlebox compatibility mode sends a fresh
+     * 32-byte legacy_session_id. */
+    c->session_id_len = 32;
+    FR_TRY(fr_random(c->session_id, c->session_id_len));
+    /* Issue 2 has no HelloRetryRequest: offer a share for every group. */
+    for (size_t i = 0; i < cfg->n_groups; i++) {
+        FR_TRY(fr_kex_generate(&c->kex[i], cfg->groups[i], pubs[i], sizeof(pubs[i]), &pub_lens[i]));
+        c->n_kex = i + 1;
+    }
+
+    fr_msgbuf m;
+    FR_TRY(fr_msg_begin(c, &m, FR_HS_CLIENT_HELLO, 4096 + cfg->alpn_len));
+    fr_writer *w = &m.w;
+    fr_write_u16(w, 0x0303); /* legacy_version */
+    fr_write_bytes(w, c->client_random, 32);
+    fr_write_open_vec(w, 1);
+    fr_write_bytes(w, c->session_id, c->session_id_len);
+    fr_write_close_vec(w);
+    fr_write_open_vec(w, 2);
+    write_u16_list(w, cfg->suites, cfg->n_suites);
+    fr_write_close_vec(w);
+    fr_write_u8(w, 1); /* legacy_compression_methods = { null } */
+    fr_write_u8(w, 0);
+
+    fr_write_open_vec(w, 2); /* extensions */
+    /* RFC 6066 §3: no IP literals in server_name. */
+    if (c->has_server_name && !is_ip_literal(c->server_name)) {
+        size_t n = strlen(c->server_name);
+        fr_write_u16(w, FR_EXT_SERVER_NAME);
+        fr_write_open_vec(w, 2);
+        fr_write_open_vec(w, 2);
+        fr_write_u8(w, 0); /* host_name */
+        fr_write_open_vec(w, 2);
+        fr_write_bytes(w, (const uint8_t *)c->server_name, n);
+        fr_write_close_vec(w);
+        fr_write_close_vec(w);
+        fr_write_close_vec(w);
+        c->sent_sni = 1;
+    }
+    fr_write_u16(w, FR_EXT_SUPPORTED_VERSIONS);
+    fr_write_open_vec(w, 2);
+    fr_write_open_vec(w, 1);
+    fr_write_u16(w, FERRULE_TLS13);
+    fr_write_close_vec(w);
+    fr_write_close_vec(w);
+
+    fr_write_u16(w, FR_EXT_SUPPORTED_GROUPS);
+    fr_write_open_vec(w, 2);
+    fr_write_open_vec(w, 2);
+    write_u16_list(w, cfg->groups, cfg->n_groups);
+    fr_write_close_vec(w);
+    fr_write_close_vec(w);
+
+    fr_write_u16(w, FR_EXT_KEY_SHARE);
+    fr_write_open_vec(w, 2);
+    fr_write_open_vec(w, 2);
+    for (size_t i = 0; i < c->n_kex; i++) {
+        fr_write_u16(w, cfg->groups[i]);
+        fr_write_open_vec(w, 2);
+        fr_write_bytes(w, pubs[i], pub_lens[i]);
+        fr_write_close_vec(w);
+    }
+    fr_write_close_vec(w);
+    fr_write_close_vec(w);
+
+    fr_write_u16(w, FR_EXT_SIGNATURE_ALGORITHMS);
+    fr_write_open_vec(w, 2);
+    fr_write_open_vec(w, 2);
+    for (size_t i = 0; i < cfg->n_sigs; i++)
+        if (fr_sig_allowed_in_cv(cfg->sigs[i])) fr_write_u16(w, cfg->sigs[i]);
+    fr_write_close_vec(w);
+    fr_write_close_vec(w);
+
+    /* RFC 8446 §4.2.3: certificates may be signed with PKCS#1 v1.5 even
+     * though handshake signatures may not. */
+    fr_write_u16(w, FR_EXT_SIGNATURE_ALGORITHMS_CERT);
+    fr_write_open_vec(w, 2);
+    fr_write_open_vec(w, 2);
+    write_u16_list(w, cfg->sigs, cfg->n_sigs);
+    fr_write_close_vec(w);
+    fr_write_close_vec(w);
+
+    if (cfg->alpn_len > 0) {
+        fr_write_u16(w, FR_EXT_ALPN);
+        fr_write_open_vec(w, 2);
+        fr_write_open_vec(w, 2);
+        fr_write_bytes(w, cfg->alpn, cfg->alpn_len);
+        fr_write_close_vec(w);
+        fr_write_close_vec(w);
+        c->sent_alpn = 1;
+    }
+    fr_write_close_vec(w); /* extensions */
+    fr_write_close_vec(w); /* handshake body */
+
+    fr_err e = fr_write_finish(w);
+    if (e == FR_OK) {
+        /* The transcript hash function is unknown until ServerHello: keep
+         * our ClientHello for it. */
+        c->ch_copy = fr_mem_alloc(&c->mem, w->len);
+        e = c->ch_copy != NULL ? FR_OK : fr_mem_error(&c->mem, w->len);
+    }
+    if (e == FR_OK) {
+        c->ch_len = w->len;
+        memcpy(c->ch_copy, m.buf, w->len);
+        e = fr_conn_send_handshake(c, m.buf, w->len);
+    }
+    fr_msg_abort(c, &m);
+    return e;
+}
+
+/* ---- server side --------------------------------------------------------- */
+
+/* Parse a u16 list vector with an even, non-empty body. */
+static fr_err read_u16_list(fr_reader *body, int width, uint16_t *out, size_t cap, size_t *n) {
+    fr_reader list;
+    FR_TRY(width == 1 ? fr_read_vec8(body, &list) : fr_read_vec16(body, &list));
+    size_t left = fr_reader_left(&list);
+    FR_ENSURE(left >= 2 && left % 2 == 0, FERRULE_R_DECODE_ERROR);
+    *n = 0;
+    while (!fr_reader_empty(&list)) {
+        uint16_t v;
+        FR_TRY(fr_read_u16(&list, &v));
+        if (*n < cap) out[(*n)++] = v; /* unknown/GREASE values are kept harmlessly */
+    }
+    return fr_read_done(body);
+}
+
+static fr_err parse_server_name(ferrule_conn *c, fr_reader *body) {
+    fr_reader list;
+    FR_TRY(fr_read_vec16(body, &list));
+    FR_TRY(fr_read_done(body));
+    FR_ENSURE(!fr_reader_empty(&list), FERRULE_R_DECODE_ERROR);
+    int seen = 0;
+    while (!fr_reader_empty(&list)) {
+        uint8_t type;
+        fr_reader name;
+        FR_TRY(fr_read_u8(&list, &type));
+        FR_TRY(fr_read_vec16(&list, &name));
+        if (type != 0) continue;
+        /* RFC 6066 §3: at most one name per type; a host name is ASCII. */
+        FR_ENSURE(!seen, FERRULE_R_ILLEGAL_PARAMETER);
+        seen = 1;
+        size_t n = fr_reader_left(&name);
+        FR_ENSURE(n >= 1 && n < sizeof(c->server_name), FERRULE_R_DECODE_ERROR);
+        for (size_t i = 0; i < n; i++)
+            FR_ENSURE(name.p[i] > 0x20 && name.p[i] < 0x7f, FERRULE_R_ILLEGAL_PARAMETER);
+        memcpy(c->server_name, name.p, n);
+        c->server_name[n] = '\0';
+        c->has_server_name = 1;
+    }
+    return FR_OK;
+}
+
+static fr_err select_alpn(ferrule_conn *c, fr_reader *body) {
+    fr_reader list;
+    FR_TRY(fr_read_vec16(body, &list));
+    FR_TRY(fr_read_done(body));
+    FR_ENSURE(!fr_reader_empty(&list), FERRULE_R_DECODE_ERROR);
+    fr_reader check = list;
+    while (!fr_reader_empty(&check)) { /* RFC 7301 §3.1: non-empty names */
+        fr_reader p;
+        FR_TRY(fr_read_vec8(&check, &p));
+        FR_ENSURE(!fr_reader_empty(&p), FERRULE_R_DECODE_ERROR);
+    }
+    const ferrule_config *cfg = c->cfg;
+    if (cfg->alpn_len == 0) return FR_OK;
+    /* Server preference: the first of our protocols the client offers. */
+    fr_reader ours = fr_reader_init(cfg->alpn, cfg->alpn_len);
+    while (!fr_reader_empty(&ours)) {
+        fr_reader mine;
+        FR_TRY(fr_read_vec8(&ours, &mine));
+        fr_reader theirs = list;
+        while (!fr_reader_empty(&theirs)) {
+            fr_reader p;
+            FR_TRY(fr_read_vec8(&theirs, &p));
+            size_t n = fr_reader_left(&p);
+            if (n == fr_reader_left(&mine) && memcmp(p.p, mine.p, n) == 0) {
+                memcpy(c->alpn, p.p, n);
+                c->alpn_len = n;
+                return FR_OK;
+            }
+        }
+    }
+    /* RFC 7301 §3.2 */
+    return FERRULE_R_NO_ALPN;
+}
+
+fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len);
+
+fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
+    const ferrule_config *cfg = c->cfg;
+    uint16_t legacy_version;
+    const uint8_t *random;
+    fr_reader sid, suites, comp, ext_block;
+    FR_TRY(fr_read_u16(body, &legacy_version));
+    FR_TRY(fr_read_bytes(body, 32, &random));
+    FR_TRY(fr_read_vec8(body, &sid));
+    FR_TRY(fr_read_vec16(body, &suites));
+    FR_TRY(fr_read_vec8(body, &comp));
+    /* A ClientHello without extensions cannot be TLS 1.3. */
+    if (fr_reader_empty(body)) return FERRULE_R_PROTOCOL_VERSION;
+    FR_TRY(fr_read_vec16(body, &ext_block));
+    FR_TRY(fr_read_done(body));
+    FR_ENSURE(fr_reader_left(&sid) <= 32, FERRULE_R_DECODE_ERROR);
+    size_t ns = fr_reader_left(&suites);
+    FR_ENSURE(ns >= 2 && ns % 2 == 0, FERRULE_R_DECODE_ERROR);
+    FR_ENSURE(fr_reader_left(&comp) >= 1, FERRULE_R_DECODE_ERROR);
+    memcpy(c->client_random, random, 32);
+
+    fr_exts x;
+    FR_TRY(fr_exts_parse(&ext_block, &x));
+    /* RFC 8446 §4.2.11: pre_shared_key must be the last extension. */
+    for (size_t i = 0; i + 1 < x.n; i++)
+        FR_ENSURE(x.e[i].type != FR_EXT_PRE_SHARED_KEY, FERRULE_R_ILLEGAL_PARAMETER);
+
+    /* RFC 8446 §4.2.1: without supported_versions the client wants TLS 1.2
+     * or older, which we do not speak. */
+    fr_ext *sv = fr_exts_find(&x, FR_EXT_SUPPORTED_VERSIONS);
+    FR_ENSURE(sv != NULL, FERRULE_R_PROTOCOL_VERSION);
+    uint16_t versions[64];
+    size_t n_versions;
+    FR_TRY(read_u16_list(&sv->body, 1, versions, 64, &n_versions));
+    FR_ENSURE(fr_u16_in(FERRULE_TLS13, versions, n_versions), FERRULE_R_PROTOCOL_VERSION);
+    c->version = FERRULE_TLS13;
+
+    /* RFC 8446 §4.1.2: legacy_compression_methods must be exactly {0}. */
+    FR_ENSURE(fr_reader_left(&comp) == 1 && comp.p[0] == 0, FERRULE_R_ILLEGAL_PARAMETER);
+
+    /* Cipher suite: our preference among the client's offers. */
+    c->suite = 0;
+    for (size_t i = 0; i < cfg->n_suites && c->suite == 0; i++)
+        for (size_t k = 0; k + 1 < ns; k += 2)
+            if (((uint16_t)(suites.p[k] << 8 | suites.p[k + 1])) == cfg->suites[i]) {
+                c->suite = cfg->suites[i];
+                break;
+            }
+    FR_ENSURE(c->suite != 0, FERRULE_R_NO_SHARED_PARAMS);
+
+    /* RFC 8446 §9.2: without PSK, signature_algorithms, supported_groups
+     * and key_share are mandatory. */
+    fr_ext *sa = fr_exts_find(&x, FR_EXT_SIGNATURE_ALGORITHMS);
+    fr_ext *sg = fr_exts_find(&x, FR_EXT_SUPPORTED_GROUPS);
+    fr_ext *ks = fr_exts_find(&x, FR_EXT_KEY_SHARE);
+    FR_ENSURE(sa != NULL && sg != NULL && ks != NULL, FERRULE_R_MISSING_EXTENSION);
+    size_t n_peer_sigs;
+    FR_TRY(read_u16_list(&sa->body, 2, c->peer_sigs, sizeof(c->peer_sigs) / 2, &n_peer_sigs));
+    uint16_t groups[64];
+    size_t n_groups;
+    FR_TRY(read_u16_list(&sg->body, 2, groups, 64, &n_groups));
+
+    /* key_share: each share's group must be in supported_groups, once. */
+    fr_reader shares;
+    FR_TRY(fr_read_vec16(&ks->body, &shares));
+    FR_TRY(fr_read_done(&ks->body));
+    uint16_t share_groups[64];
+    size_t n_shares = 0;
+    const uint8_t *chosen_share = NULL;
+    size_t chosen_len = 0;
+    size_t chosen_rank = cfg->n_groups;
+    while (!fr_reader_empty(&shares)) {
+        uint16_t g;
+        fr_reader key;
+        FR_TRY(fr_read_u16(&shares, &g));
+        FR_TRY(fr_read_vec16(&shares, &key));
+        FR_ENSURE(!fr_reader_empty(&key), FERRULE_R_DECODE_ERROR);
+        FR_ENSURE(!fr_u16_in(g, share_groups, n_shares), FERRULE_R_ILLEGAL_PARAMETER);
+        FR_ENSURE(fr_u16_in(g, groups, n_groups), FERRULE_R_ILLEGAL_PARAMETER);
+        FR_ENSURE(n_shares < 64, FERRULE_R_DECODE_ERROR);
+        share_groups[n_shares++] = g;
+        for (size_t r = 0; r < chosen_rank; r++) {
+            if (cfg->groups[r] == g) {
+                chosen_rank = r;
+                chosen_share = key.p;
+                chosen_len = fr_reader_left(&key);
+                break;
+            }
+        }
+    }
+    /* HelloRetryRequest arrives with issue 4; until then a client that sent
+     * no share for a group we accept gets handshake_failure. */
+    FR_ENSURE(chosen_share != NULL, FERRULE_R_NO_SHARED_PARAMS);
+    c->group = cfg->groups[chosen_rank];
+
+    fr_ext *sni = fr_exts_find(&x, FR_EXT_SERVER_NAME);
+    if (sni != NULL) FR_TRY(parse_server_name(c, &sni->body));
+    fr_ext *alpn = fr_exts_find(&x, FR_EXT_ALPN);
+    if (alpn != NULL) FR_TRY(select_alpn(c, &alpn->body));
+
+    /* Certificate and scheme: our chains in order, our schemes in order,
+     * restricted to what the client accepts for CertificateVerify. */
+    for (size_t i = 0; i < cfg->n_chains && c->our_chain == NULL; i++) {
+        for (size_t k = 0; k < cfg->n_sigs; k++) {
+            uint16_t s = cfg->sigs[k];
+            if (fr_sig_allowed_in_cv(s) && fr_u16_in(s, c->peer_sigs, n_peer_sigs) &&
+                fr_sig_key_matches(cfg->chains[i].key, s)) {
+                c->our_chain = &cfg->chains[i];
+                c->our_sig = s;
+                break;
+            }
+        }
+    }
+    FR_ENSURE(c->our_chain != NULL, FERRULE_R_UNSUPPORTED_CERT);
+
+    c->session_id_len = fr_reader_left(&sid);
+    memcpy(c->session_id, sid.p, c->session_id_len);
+
+    const fr_suite_info *si = fr_suite_lookup(c->suite);
+    FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
+    FR_TRY(fr_transcript_init(&c->th, si->hash));
+    c->th_ready = 1;
+    FR_TRY(fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len));
+    return fr_server_send_flight(c, chosen_share, chosen_len);
+}

@@ -1,0 +1,82 @@
+/* encrypted_extensions.c - EncryptedExtensions (RFC 8446 §4.3.1). */
+#include "../conn.h"
+
+fr_err fr_send_encrypted_extensions(ferrule_conn *c) {
+    fr_msgbuf m;
+    FR_TRY(fr_msg_begin(c, &m, FR_HS_ENCRYPTED_EXTENSIONS, 512));
+    fr_writer *w = &m.w;
+    fr_write_open_vec(w, 2);
+    if (c->has_server_name) {
+        /* RFC 6066 §3: an empty server_name acknowledges the client's. */
+        fr_write_u16(w, FR_EXT_SERVER_NAME);
+        fr_write_u16(w, 0);
+    }
+    if (c->alpn_len > 0) {
+        fr_write_u16(w, FR_EXT_ALPN);
+        fr_write_open_vec(w, 2);
+        fr_write_open_vec(w, 2);
+        fr_write_open_vec(w, 1);
+        fr_write_bytes(w, c->alpn, c->alpn_len);
+        fr_write_close_vec(w);
+        fr_write_close_vec(w);
+        fr_write_close_vec(w);
+    }
+    fr_write_close_vec(w);
+    return fr_msg_send(c, &m);
+}
+
+static fr_err check_alpn(ferrule_conn *c, fr_reader *body) {
+    /* RFC 7301 §3.1: exactly one protocol, one the client offered. */
+    fr_reader list, proto;
+    FR_TRY(fr_read_vec16(body, &list));
+    FR_TRY(fr_read_done(body));
+    FR_TRY(fr_read_vec8(&list, &proto));
+    FR_TRY(fr_read_done(&list));
+    size_t n = fr_reader_left(&proto);
+    FR_ENSURE(n > 0, FERRULE_R_DECODE_ERROR);
+    fr_reader ours = fr_reader_init(c->cfg->alpn, c->cfg->alpn_len);
+    while (!fr_reader_empty(&ours)) {
+        fr_reader mine;
+        FR_TRY(fr_read_vec8(&ours, &mine));
+        if (fr_reader_left(&mine) == n && memcmp(mine.p, proto.p, n) == 0) {
+            memcpy(c->alpn, proto.p, n);
+            c->alpn_len = n;
+            return FR_OK;
+        }
+    }
+    return FERRULE_R_ILLEGAL_PARAMETER;
+}
+
+fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body) {
+    fr_reader block;
+    fr_exts x;
+    FR_TRY(fr_read_vec16(body, &block));
+    FR_TRY(fr_read_done(body));
+    FR_TRY(fr_exts_parse(&block, &x));
+    for (size_t i = 0; i < x.n; i++) {
+        fr_ext *e = &x.e[i];
+        switch (e->type) {
+        case FR_EXT_SERVER_NAME:
+            FR_ENSURE(c->sent_sni, FERRULE_R_UNSUPPORTED_EXTENSION);
+            FR_TRY(fr_read_done(&e->body)); /* must be empty */
+            break;
+        case FR_EXT_ALPN:
+            FR_ENSURE(c->sent_alpn, FERRULE_R_UNSUPPORTED_EXTENSION);
+            FR_TRY(check_alpn(c, &e->body));
+            break;
+        case FR_EXT_SUPPORTED_GROUPS:
+            /* RFC 8446 §4.2.7: informational; we may ignore it. */
+            break;
+        case FR_EXT_SUPPORTED_VERSIONS:
+        case FR_EXT_KEY_SHARE:
+        case FR_EXT_SIGNATURE_ALGORITHMS:
+        case FR_EXT_SIGNATURE_ALGORITHMS_CERT:
+            /* RFC 8446 §4.2: recognised, but not allowed in this message. */
+            return FERRULE_R_ILLEGAL_PARAMETER;
+        default:
+            /* RFC 8446 §4.2: a response to an extension we did not send. */
+            return FERRULE_R_UNSUPPORTED_EXTENSION;
+        }
+    }
+    return FR_OK;
+}

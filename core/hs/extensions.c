@@ -1,0 +1,74 @@
+/* extensions.c - extension blocks and handshake message framing. */
+#include "../conn.h"
+
+fr_err fr_exts_parse(fr_reader *block, fr_exts *out) {
+    out->n = 0;
+    while (!fr_reader_empty(block)) {
+        uint16_t type;
+        fr_reader body;
+        FR_TRY(fr_read_u16(block, &type));
+        FR_TRY(fr_read_vec16(block, &body));
+        /* RFC 8446 §4.2: no more than one extension of the same type. */
+        for (size_t i = 0; i < out->n; i++)
+            FR_ENSURE(out->e[i].type != type, FERRULE_R_DUPLICATE_EXTENSION);
+        FR_ENSURE(out->n < FR_MAX_EXTS, FERRULE_R_DECODE_ERROR);
+        out->e[out->n].type = type;
+        out->e[out->n].body = body;
+        out->n++;
+    }
+    return FR_OK;
+}
+
+fr_ext *fr_exts_find(fr_exts *x, uint16_t type) {
+    for (size_t i = 0; i < x->n; i++)
+        if (x->e[i].type == type) return &x->e[i];
+    return NULL;
+}
+
+fr_err fr_msg_begin(ferrule_conn *c, fr_msgbuf *m, uint8_t type, size_t cap) {
+    m->cap = cap;
+    m->buf = fr_mem_alloc(&c->mem, cap);
+    FR_ENSURE(m->buf != NULL, fr_mem_error(&c->mem, cap));
+    fr_writer_init(&m->w, m->buf, cap);
+    fr_write_u8(&m->w, type);
+    fr_write_open_vec(&m->w, 3);
+    return FR_OK;
+}
+
+void fr_msg_abort(ferrule_conn *c, fr_msgbuf *m) {
+    fr_mem_free(&c->mem, m->buf, m->cap);
+    m->buf = NULL;
+}
+
+fr_err fr_msg_send(ferrule_conn *c, fr_msgbuf *m) {
+    fr_write_close_vec(&m->w);
+    fr_err e = fr_write_finish(&m->w);
+    if (e == FR_OK) e = fr_conn_send_handshake(c, m->buf, m->w.len);
+    fr_msg_abort(c, m);
+    return e;
+}
+
+int fr_sig_allowed_in_cv(uint16_t s) {
+    /* RFC 8446 §4.2.3: RSASSA-PKCS1-v1_5 and SHA-1 schemes never sign handshake
+     * messages in TLS 1.3. */
+    switch (s) {
+    case FERRULE_SIG_ECDSA_SECP256R1_SHA256:
+    case FERRULE_SIG_ECDSA_SECP384R1_SHA384:
+    case FERRULE_SIG_RSA_PSS_RSAE_SHA256:
+    case FERRULE_SIG_RSA_PSS_RSAE_SHA384:
+    case FERRULE_SIG_RSA_PSS_RSAE_SHA512:
+    case FERRULE_SIG_RSA_PSS_PSS_SHA256:
+    case FERRULE_SIG_RSA_PSS_PSS_SHA384:
+    case FERRULE_SIG_RSA_PSS_PSS_SHA512:
+    case FERRULE_SIG_ED25519:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int fr_u16_in(uint16_t v, const uint16_t *list, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == v) return 1;
+    return 0;
+}

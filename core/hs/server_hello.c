@@ -1,0 +1,181 @@
+/* server_hello.c - ServerHello: the server's first flight, and the client's
+ * checks of it (RFC 8446 §4.1.3, §4.2.1, §4.2.8, §7.1). */
+#include "../conn.h"
+
+/* RFC 8446 §4.1.3: SHA-256("HelloRetryRequest") */
+static const uint8_t HRR_RANDOM[32] = {
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
+/* RFC 8446 §4.1.3 downgrade sentinels in the last 8 bytes of random. */
+static const uint8_t DOWNGRADE_TLS12[8] = {0x44, 0x4F, 0x57, 0x4E, 0x47, 0x52, 0x44, 0x01};
+static const uint8_t DOWNGRADE_TLS11[8] = {0x44, 0x4F, 0x57, 0x4E, 0x47, 0x52, 0x44, 0x00};
+
+/* Derive and install the handshake traffic secrets from the shared secret. */
+static fr_err enter_handshake_keys(ferrule_conn *c, const uint8_t *shared, size_t shared_len) {
+    const fr_suite_info *si = fr_suite_lookup(c->suite);
+    FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
+    uint8_t th[FR_MAX_HASH];
+    FR_TRY(fr_transcript_current(&c->th, th));
+    FR_TRY(fr_ks_init(&c->ks, si->hash, NULL, 0));
+    FR_TRY(fr_ks_handshake(&c->ks, shared, shared_len, th));
+    fr_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs);
+    fr_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs);
+    int client = c->role == FERRULE_ROLE_CLIENT;
+    FR_TRY(fr_conn_set_read_secret(c, client ? c->ks.server_hs : c->ks.client_hs));
+    FR_TRY(fr_conn_set_write_secret(c, client ? c->ks.client_hs : c->ks.server_hs));
+    return FR_OK;
+}
+
+/* After the server's Finished is in the transcript: application secrets. */
+fr_err fr_enter_application_secrets(ferrule_conn *c);
+fr_err fr_enter_application_secrets(ferrule_conn *c) {
+    uint8_t th[FR_MAX_HASH];
+    FR_TRY(fr_transcript_current(&c->th, th));
+    FR_TRY(fr_ks_master(&c->ks, th));
+    fr_conn_keylog(c, "CLIENT_TRAFFIC_SECRET_0", c->ks.client_ap);
+    fr_conn_keylog(c, "SERVER_TRAFFIC_SECRET_0", c->ks.server_ap);
+    fr_conn_keylog(c, "EXPORTER_SECRET", c->ks.exporter);
+    return FR_OK;
+}
+
+fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len);
+fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len) {
+    uint8_t pub[FR_KEX_MAX_PUB], shared[FR_KEX_MAX_SECRET];
+    size_t pub_len, shared_len;
+    FR_TRY(fr_random(c->server_random, 32));
+    FR_TRY(fr_kex_generate(&c->kex[0], c->group, pub, sizeof(pub), &pub_len));
+    c->n_kex = 1;
+    FR_TRY(fr_kex_derive(&c->kex[0], peer_share, peer_len, shared, sizeof(shared), &shared_len));
+    fr_kex_free(&c->kex[0]);
+    c->n_kex = 0;
+
+    fr_msgbuf m;
+    fr_err e = fr_msg_begin(c, &m, FR_HS_SERVER_HELLO, 512);
+    if (e == FR_OK) {
+        fr_writer *w = &m.w;
+        fr_write_u16(w, 0x0303);
+        fr_write_bytes(w, c->server_random, 32);
+        fr_write_open_vec(w, 1); /* legacy_session_id_echo */
+        fr_write_bytes(w, c->session_id, c->session_id_len);
+        fr_write_close_vec(w);
+        fr_write_u16(w, c->suite);
+        fr_write_u8(w, 0);
+        fr_write_open_vec(w, 2);
+        fr_write_u16(w, FR_EXT_SUPPORTED_VERSIONS);
+        fr_write_open_vec(w, 2);
+        fr_write_u16(w, FERRULE_TLS13);
+        fr_write_close_vec(w);
+        fr_write_u16(w, FR_EXT_KEY_SHARE);
+        fr_write_open_vec(w, 2);
+        fr_write_u16(w, c->group);
+        fr_write_open_vec(w, 2);
+        fr_write_bytes(w, pub, pub_len);
+        fr_write_close_vec(w);
+        fr_write_close_vec(w);
+        fr_write_close_vec(w);
+        e = fr_msg_send(c, &m);
+    }
+    if (e == FR_OK) e = enter_handshake_keys(c, shared, shared_len);
+    fr_wipe(shared, sizeof(shared));
+    FR_TRY(e);
+    /* RFC 8446 Appendix D.4: a client in compatibility mode (non-empty
+     * session id) gets a change_cipher_spec after our first message. */
+    if (c->session_id_len > 0) FR_TRY(fr_conn_send_ccs(c));
+    FR_TRY(fr_send_encrypted_extensions(c));
+    FR_TRY(fr_send_certificate(c));
+    FR_TRY(fr_send_certificate_verify(c));
+    FR_TRY(fr_send_finished(c));
+    FR_TRY(fr_enter_application_secrets(c));
+    /* We write application data from now on; we read with the client's
+     * handshake keys until its Finished. */
+    return fr_conn_set_write_secret(c, c->ks.server_ap);
+}
+
+fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body) {
+    const ferrule_config *cfg = c->cfg;
+    uint16_t legacy_version, suite;
+    const uint8_t *random;
+    uint8_t comp;
+    fr_reader sid, ext_block;
+    FR_TRY(fr_read_u16(body, &legacy_version));
+    FR_TRY(fr_read_bytes(body, 32, &random));
+    FR_TRY(fr_read_vec8(body, &sid));
+    FR_TRY(fr_read_u16(body, &suite));
+    FR_TRY(fr_read_u8(body, &comp));
+    fr_exts x;
+    x.n = 0;
+    if (!fr_reader_empty(body)) {
+        FR_TRY(fr_read_vec16(body, &ext_block));
+        FR_TRY(fr_exts_parse(&ext_block, &x));
+    }
+    FR_TRY(fr_read_done(body));
+
+    fr_ext *sv = fr_exts_find(&x, FR_EXT_SUPPORTED_VERSIONS);
+    if (sv == NULL) {
+        /* The server chose TLS 1.2 or older.  RFC 8446 §4.1.3: a downgrade
+         * sentinel means an attack; otherwise the versions do not meet. */
+        if (memcmp(random + 24, DOWNGRADE_TLS12, 8) == 0 ||
+            memcmp(random + 24, DOWNGRADE_TLS11, 8) == 0)
+            return FERRULE_R_DOWNGRADE;
+        return FERRULE_R_PROTOCOL_VERSION;
+    }
+    uint16_t selected;
+    FR_TRY(fr_read_u16(&sv->body, &selected));
+    FR_TRY(fr_read_done(&sv->body));
+    /* RFC 8446 §4.2.1: a version we did not offer is illegal_parameter. */
+    FR_ENSURE(selected == FERRULE_TLS13, FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(legacy_version == 0x0303, FERRULE_R_PROTOCOL_VERSION);
+    /* We offered a share for every configured group, so a
+     * HelloRetryRequest could only ask for a group we already sent or do
+     * not support: RFC 8446 §4.1.4 makes both illegal_parameter. */
+    FR_ENSURE(memcmp(random, HRR_RANDOM, 32) != 0, FERRULE_R_ILLEGAL_PARAMETER);
+    /* RFC 8446 §4.1.3: echo of our session id, a suite we offered, no
+     * compression. */
+    FR_ENSURE(fr_reader_left(&sid) == c->session_id_len &&
+                  memcmp(sid.p, c->session_id, c->session_id_len) == 0,
+              FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(fr_u16_in(suite, cfg->suites, cfg->n_suites), FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(comp == 0, FERRULE_R_ILLEGAL_PARAMETER);
+    /* RFC 8446 §4.2: only extensions we asked for and that may appear here. */
+    for (size_t i = 0; i < x.n; i++)
+        FR_ENSURE(x.e[i].type == FR_EXT_SUPPORTED_VERSIONS || x.e[i].type == FR_EXT_KEY_SHARE,
+                  FERRULE_R_UNSUPPORTED_EXTENSION);
+    fr_ext *ks = fr_exts_find(&x, FR_EXT_KEY_SHARE);
+    FR_ENSURE(ks != NULL, FERRULE_R_MISSING_EXTENSION);
+    uint16_t group;
+    fr_reader share;
+    FR_TRY(fr_read_u16(&ks->body, &group));
+    FR_TRY(fr_read_vec16(&ks->body, &share));
+    FR_TRY(fr_read_done(&ks->body));
+    fr_kex *kex = NULL;
+    for (size_t i = 0; i < c->n_kex; i++)
+        if (c->kex[i].group == group) kex = &c->kex[i];
+    /* RFC 8446 §4.2.8: the group must be one we sent a share for. */
+    FR_ENSURE(kex != NULL, FERRULE_R_ILLEGAL_PARAMETER);
+
+    memcpy(c->server_random, random, 32);
+    c->version = FERRULE_TLS13;
+    c->suite = suite;
+    c->group = group;
+    uint8_t shared[FR_KEX_MAX_SECRET];
+    size_t shared_len;
+    FR_TRY(fr_kex_derive(kex, share.p, fr_reader_left(&share), shared, sizeof(shared),
+                         &shared_len));
+    for (size_t i = 0; i < c->n_kex; i++) fr_kex_free(&c->kex[i]);
+    c->n_kex = 0;
+
+    const fr_suite_info *si = fr_suite_lookup(suite);
+    fr_err e = si != NULL ? FR_OK : FERRULE_R_INTERNAL;
+    if (e == FR_OK) e = fr_transcript_init(&c->th, si->hash);
+    if (e == FR_OK) {
+        c->th_ready = 1;
+        e = fr_transcript_update(&c->th, c->ch_copy, c->ch_len);
+    }
+    if (e == FR_OK) e = fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len);
+    fr_mem_free(&c->mem, c->ch_copy, c->ch_len);
+    c->ch_copy = NULL;
+    c->ch_len = 0;
+    if (e == FR_OK) e = enter_handshake_keys(c, shared, shared_len);
+    fr_wipe(shared, sizeof(shared));
+    return e;
+}

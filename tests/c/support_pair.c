@@ -1,0 +1,139 @@
+#include "support_pair.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bytes taken from a sender that the receiver could not accept yet. */
+static struct carry {
+    ferrule_conn *to;
+    uint8_t buf[65536];
+    size_t len;
+} CARRY[4];
+
+
+const char *pair_pki_dir(void) {
+    static char dir[512];
+    if (dir[0] != '\0') return dir;
+    const char *env = getenv("FERRULE_TEST_PKI");
+    if (env != NULL) {
+        snprintf(dir, sizeof(dir), "%s", env);
+    } else {
+        snprintf(dir, sizeof(dir), "/tmp/ferrule-test-pki");
+        char cmd[1024];
+        snprintf(cmd, sizeof(cmd), "../../tools/gen-pki.sh %s >/dev/null", dir);
+        if (system(cmd) != 0) fprintf(stderr, "gen-pki.sh failed\n");
+    }
+    return dir;
+}
+
+const char *pair_pki(const char *file) {
+    static char bufs[8][600];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, 600, "%s/%s", pair_pki_dir(), file);
+    return b;
+}
+
+ferrule_config *pair_client_config(void) {
+    ferrule_config *cfg = NULL;
+    if (ferrule_config_new(&cfg, FERRULE_ROLE_CLIENT, NULL) != FERRULE_OK) return NULL;
+    if (ferrule_config_add_trust_file(cfg, pair_pki("root.pem")) != FERRULE_OK) {
+        fprintf(stderr, "cannot load %s\n", pair_pki("root.pem"));
+        ferrule_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+ferrule_config *pair_server_config(const char *kind) {
+    ferrule_config *cfg = NULL;
+    char chain[64], key[64];
+    snprintf(chain, sizeof(chain), "%s.chain.pem", kind);
+    snprintf(key, sizeof(key), "%s.key", kind);
+    if (ferrule_config_new(&cfg, FERRULE_ROLE_SERVER, NULL) != FERRULE_OK) return NULL;
+    if (ferrule_config_add_cert_chain_file(cfg, pair_pki(chain), pair_pki(key)) != FERRULE_OK) {
+        fprintf(stderr, "cannot load %s: %s\n", chain,
+                ferrule_reason_message(ferrule_config_reason(cfg)));
+        ferrule_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+int pair_new(pair *p, ferrule_config *ccfg, ferrule_config *scfg, const char *name) {
+    memset(p, 0, sizeof(*p));
+    ferrule_conn_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = sizeof(o);
+    o.server_name = name != NULL ? name : "localhost";
+    if (ferrule_conn_new(&p->client, ccfg, &o) != FERRULE_OK) return 0;
+    if (ferrule_conn_new(&p->server, scfg, NULL) != FERRULE_OK) return 0;
+    return 1;
+}
+
+void pair_free(pair *p) {
+    for (size_t i = 0; i < 4; i++)
+        if (CARRY[i].to == p->client || CARRY[i].to == p->server) memset(&CARRY[i], 0, sizeof(CARRY[i]));
+    ferrule_conn_free(p->client);
+    ferrule_conn_free(p->server);
+    memset(p, 0, sizeof(*p));
+}
+
+static struct carry *carry_for(ferrule_conn *to) {
+    for (size_t i = 0; i < 4; i++)
+        if (CARRY[i].to == to) return &CARRY[i];
+    for (size_t i = 0; i < 4; i++)
+        if (CARRY[i].len == 0) {
+            CARRY[i].to = to;
+            return &CARRY[i];
+        }
+    return NULL;
+}
+
+static int carry_flush(struct carry *k, ferrule_conn *to) {
+    while (k->len > 0) {
+        size_t n = 0;
+        if (ferrule_conn_feed(to, k->buf, k->len, &n) != FERRULE_OK || n == 0) return 0;
+        memmove(k->buf, k->buf + n, k->len - n);
+        k->len -= n;
+    }
+    return 1;
+}
+
+size_t pair_move(ferrule_conn *from, ferrule_conn *to) {
+    struct carry *k = carry_for(to);
+    size_t total = 0;
+    if (k == NULL || !carry_flush(k, to)) return 0;
+    while (ferrule_conn_pending_output(from) > 0 && k->len == 0) {
+        size_t n = 0;
+        if (ferrule_conn_take(from, k->buf, sizeof(k->buf), &n) != FERRULE_OK || n == 0) break;
+        k->len = n;
+        total += n;
+        if (!carry_flush(k, to)) break;
+    }
+    return total;
+}
+
+int pair_handshake(pair *p, int *cs, int *ss) {
+    int c = FERRULE_WANT_READ, s = FERRULE_WANT_READ;
+    for (int round = 0; round < 16; round++) {
+        c = ferrule_conn_handshake(p->client);
+        pair_move(p->client, p->server);
+        s = ferrule_conn_handshake(p->server);
+        pair_move(p->server, p->client);
+        if ((c != FERRULE_WANT_READ && c != FERRULE_OK) || (s != FERRULE_WANT_READ && s != FERRULE_OK))
+            break;
+        if (c == FERRULE_OK && s == FERRULE_OK) break;
+    }
+    /* Let the side that failed second see the alert. */
+    if (c != FERRULE_OK && c != FERRULE_WANT_READ) {
+        pair_move(p->client, p->server);
+        s = ferrule_conn_handshake(p->server);
+    } else if (s != FERRULE_OK && s != FERRULE_WANT_READ) {
+        c = ferrule_conn_handshake(p->client);
+    }
+    if (cs) *cs = c;
+    if (ss) *ss = s;
+    return c == FERRULE_OK && s == FERRULE_OK;
+}

@@ -1,0 +1,30 @@
+/* support_pair.h - in-memory client/server pairs for handshake tests. */
+#ifndef FR_SUPPORT_PAIR_H
+#define FR_SUPPORT_PAIR_H
+#include <stdint.h>
+
+#include "ferrule.h"
+
+/* Directory of the test PKI ($FERRULE_TEST_PKI, generated if unset). */
+const char *pair_pki_dir(void);
+/* Path inside the PKI directory (static buffer rotated among 8). */
+const char *pair_pki(const char *file);
+
+/* A client config trusting root.pem, and a server config with KIND's chain. */
+ferrule_config *pair_client_config(void);
+ferrule_config *pair_server_config(const char *kind);
+
+typedef struct pair {
+    ferrule_conn *client;
+    ferrule_conn *server;
+} pair;
+
+/* New client (server_name "localhost" unless name given) and server. */
+int pair_new(pair *p, ferrule_config *ccfg, ferrule_config *scfg, const char *name);
+void pair_free(pair *p);
+/* Move all pending output of `from` into `to`.  Returns bytes moved. */
+size_t pair_move(ferrule_conn *from, ferrule_conn *to);
+/* Run both handshakes to completion or failure (bounded rounds).
+ * Returns 1 when both report FERRULE_OK. */
+int pair_handshake(pair *p, int *client_status, int *server_status);
+#endif
