@@ -1,0 +1,679 @@
+/*
+ * server.c - `ferrule server --accept [HOST:]PORT --cert ... --key ...`
+ *
+ * One configuration shared by every connection; connections are served
+ * concurrently by a single-threaded poll() loop.  Each connection uses
+ * BUFFER I/O: bytes read from the socket go in with ferrule_conn_feed(),
+ * records to send come out with ferrule_conn_take() (the client uses
+ * callback I/O, so the CLI exercises both ABI modes).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+void cli_server_usage(FILE *f)
+{
+    fputs(
+        "usage: ferrule server --accept [HOST:]PORT --cert CHAIN.pem --key KEY.pem [options]\n"
+        "\n"
+        "Serve TLS 1.3.  Prints \"ACCEPT ADDRESS:PORT\" on stdout once listening\n"
+        "(PORT 0 picks a free port).  Without HOST: \"::\" (dual stack), else 0.0.0.0.\n"
+        "\n"
+        "  --accept [HOST:]PORT     address to listen on ([::1]:4433 for IPv6)\n"
+        "  --cert FILE --key FILE   certificate chain (leaf first) and its private key,\n"
+        "                           PEM; repeat the pair for several key types\n"
+        "  --alpn a,b               accept these ALPN protocols (our order wins)\n"
+        "  --groups g1,g2           key exchange groups (x25519, secp256r1, secp384r1)\n"
+        "  --ciphersuites s1,s2     cipher suites, by IANA name\n"
+        "  --sigalgs a,b            signature schemes, by IANA name\n"
+        "  --www                    answer an HTTP request with the negotiated parameters\n"
+        "  --echo                   send received data back until the client closes\n"
+        "                           (default: print received data to stdout)\n"
+        "  --max-conns N            exit (status 0) after N connections have finished\n"
+        "  --keylog FILE            append NSS key-log lines to FILE (mode 0600)\n"
+        "  --timeout SECONDS        handshake / HTTP request timeout (default 10)\n"
+        "  --quiet, -q              no per-connection log lines on stderr\n"
+        "  --help, -h               this text\n",
+        f);
+}
+
+#define MODE_PRINT 0
+#define MODE_ECHO 1
+#define MODE_WWW 2
+
+#define MAX_CONNS 256
+#define IN_CAP 16384        /* socket read size */
+#define OUT_CAP 32768       /* ciphertext taken from the library, unsent */
+#define WWW_MAX_REQUEST 16384
+#define ECHO_HIGH_WATER 65536 /* stop reading while this much waits to be echoed */
+#define LINGER_MS 2000        /* wait for the peer's close after ours */
+
+typedef struct server_opts {
+    cli_common common;
+    const char *accept;
+    const char *cert[CLI_MAX_REPEAT];
+    size_t n_cert;
+    const char *key[CLI_MAX_REPEAT];
+    size_t n_key;
+    int mode;
+    unsigned long max_conns; /* 0 = forever */
+} server_opts;
+
+/* Phases of a connection. */
+#define PH_HANDSHAKE 0
+#define PH_APP 1   /* application data */
+#define PH_DRAIN 2 /* everything sent; discarding input until EOF */
+#define PH_DONE 3
+
+typedef struct sconn {
+    int fd;
+    ferrule_conn *tls;
+    char peer[128];
+    int phase;
+    int64_t deadline;   /* 0 = none */
+    uint8_t in[IN_CAP]; /* bytes read but not yet accepted by feed */
+    size_t in_off, in_len;
+    int sock_eof, eof_fed;
+    uint8_t out[OUT_CAP]; /* ciphertext taken, not yet sent */
+    size_t out_off, out_len;
+    cli_buf app;        /* plaintext waiting for ferrule_conn_write */
+    cli_buf req;        /* --www: the request so far */
+    int want_close;     /* send close_notify once `app` is written */
+    int close_queued;   /* ferrule_conn_close done */
+    int peer_closed;    /* got the peer's close_notify */
+    int failed;
+} sconn;
+
+typedef struct server {
+    server_opts o;
+    ferrule_config *cfg;
+    FILE *keylog;
+    int lfd;
+    sconn *conns[MAX_CONNS];
+    size_t n_conns;
+    unsigned long accepted, finished;
+} server;
+
+/* ---- options -------------------------------------------------------------- */
+
+static int parse_args(server_opts *o, int argc, char **argv)
+{
+    cli_common_init(&o->common);
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if ((r = cli_parse_common(argc, argv, &i, &o->common)) != 0) {
+            if (r < 0) return -1;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--accept", &o->accept)) != 0) {
+            if (r < 0) return -1;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--cert", &v)) != 0) {
+            if (r < 0) return -1;
+            if (o->n_cert == CLI_MAX_REPEAT) {
+                fprintf(stderr, "ferrule server: too many --cert\n");
+                return -1;
+            }
+            o->cert[o->n_cert++] = v;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--key", &v)) != 0) {
+            if (r < 0) return -1;
+            if (o->n_key == CLI_MAX_REPEAT) {
+                fprintf(stderr, "ferrule server: too many --key\n");
+                return -1;
+            }
+            o->key[o->n_key++] = v;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--max-conns", &v)) != 0) {
+            if (r < 0) return -1;
+            if (cli_parse_ulong(v, 1, 1000000000UL, &o->max_conns) != 0) {
+                fprintf(stderr, "ferrule server: --max-conns: expected a positive number\n");
+                return -1;
+            }
+            continue;
+        }
+        if ((r = cli_opt_flag(argv, i, "--www")) != 0 || (r = cli_opt_flag(argv, i, "--echo")) != 0) {
+            if (r < 0) return -1;
+            int m = strcmp(argv[i], "--www") == 0 ? MODE_WWW : MODE_ECHO;
+            if (o->mode != MODE_PRINT && o->mode != m) {
+                fprintf(stderr, "ferrule server: --www and --echo are exclusive\n");
+                return -1;
+            }
+            o->mode = m;
+            continue;
+        }
+        fprintf(stderr, "ferrule server: unknown argument '%s' (see ferrule server --help)\n",
+                argv[i]);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- per-connection logic ----------------------------------------------- */
+
+static void log_error(const server *s, const sconn *c, const cli_error *e)
+{
+    char suffix[160];
+    snprintf(suffix, sizeof suffix, " [peer %s]", c->peer);
+    cli_error_print(stderr, e, suffix);
+    (void)s;
+}
+
+static void conn_fail(server *s, sconn *c, int st)
+{
+    cli_error e;
+    cli_error_from_conn(&e, c->tls, st);
+    log_error(s, c, &e);
+    c->failed = 1;
+}
+
+static void conn_fail_local(server *s, sconn *c, const char *status, const char *msg)
+{
+    cli_error e;
+    cli_error_local(&e, status, "%s", msg);
+    log_error(s, c, &e);
+    c->failed = 1;
+}
+
+static void log_handshake(const server *s, const sconn *c)
+{
+    if (s->o.common.quiet) return;
+    const uint8_t *alpn = NULL;
+    size_t alpn_len = 0;
+    ferrule_conn_alpn(c->tls, &alpn, &alpn_len);
+    const char *suite = ferrule_cipher_suite_name(ferrule_conn_cipher_suite(c->tls));
+    const char *group = ferrule_group_name(ferrule_conn_group(c->tls));
+    const char *sni = ferrule_conn_server_name(c->tls);
+    int alen = alpn_len > 255 ? 255 : (int)alpn_len;
+    fprintf(stderr, "ferrule server: handshake ok %s %s sni=%s alpn=%.*s\n", suite ? suite : "?",
+            group ? group : "?", sni ? sni : "-", alen ? alen : 1,
+            alen ? (const char *)alpn : "-");
+}
+
+/* --www: the response body lists what was negotiated. */
+static int www_respond(sconn *c, int bad_request)
+{
+    char body[1024];
+    const uint8_t *alpn = NULL;
+    size_t alpn_len = 0;
+    ferrule_conn_alpn(c->tls, &alpn, &alpn_len);
+    const char *v = cli_version_name(ferrule_conn_version(c->tls));
+    const char *suite = ferrule_cipher_suite_name(ferrule_conn_cipher_suite(c->tls));
+    const char *group = ferrule_group_name(ferrule_conn_group(c->tls));
+    const char *sig = ferrule_signature_scheme_name(ferrule_conn_signature_scheme(c->tls));
+    const char *sni = ferrule_conn_server_name(c->tls);
+    int alen = alpn_len > 255 ? 255 : (int)alpn_len;
+    int n = snprintf(body, sizeof body,
+                     "%s"
+                     "protocol: %s\r\n"
+                     "cipher_suite: %s\r\n"
+                     "group: %s\r\n"
+                     "signature_scheme: %s\r\n"
+                     "alpn: %.*s\r\n"
+                     "server_name: %s\r\n",
+                     bad_request ? "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n"
+                                 : "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",
+                     v ? v : "?", suite ? suite : "?", group ? group : "?", sig ? sig : "?",
+                     alen ? alen : 6, alen ? (const char *)alpn : "(none)", sni ? sni : "(none)");
+    if (n < 0 || (size_t)n >= sizeof body) return -1;
+    if (cli_buf_append(&c->app, body, (size_t)n) != 0) return -1;
+    c->want_close = 1;
+    return 0;
+}
+
+/* Does the request end with an empty line? */
+static int has_blank_line(const cli_buf *b)
+{
+    const uint8_t *p = b->p + b->off;
+    size_t n = cli_buf_avail(b);
+    for (size_t i = 0; i + 4 <= n; i++)
+        if (memcmp(p + i, "\r\n\r\n", 4) == 0) return 1;
+    for (size_t i = 0; i + 2 <= n; i++) /* lenient: bare LF LF */
+        if (p[i] == '\n' && p[i + 1] == '\n') return 1;
+    return 0;
+}
+
+/* Application data arrived. */
+static int on_data(server *s, sconn *c, const uint8_t *data, size_t n)
+{
+    switch (s->o.mode) {
+    case MODE_ECHO:
+        if (c->close_queued) return 0; /* we are closing; nothing more to echo */
+        return cli_buf_append(&c->app, data, n);
+    case MODE_WWW:
+        if (c->want_close) return 0; /* already answered */
+        if (cli_buf_append(&c->req, data, n) != 0) return -1;
+        if (has_blank_line(&c->req)) return www_respond(c, 0);
+        if (cli_buf_avail(&c->req) > WWW_MAX_REQUEST) return www_respond(c, 1);
+        return 0;
+    default:
+        if (fwrite(data, 1, n, stdout) != n) return -1;
+        fflush(stdout);
+        return 0;
+    }
+}
+
+/* Send what we hold.  Returns -1 when the transport is gone. */
+static int send_out(server *s, sconn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        if (!c->failed && !(c->close_queued && c->peer_closed)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "send: %s", n < 0 ? strerror(errno) : "no progress");
+            conn_fail_local(s, c, "io", msg);
+        }
+        c->failed = 1;
+        c->out_off = c->out_len = 0;
+        return -1;
+    }
+    c->out_off = c->out_len = 0;
+    return 0;
+}
+
+/* Move pending records from the library to our output buffer and on to
+ * the socket.  Returns 1 if records were taken from the library (which may
+ * make room for more writes), 0 if not, -1 on failure. */
+static int pump_out(server *s, sconn *c)
+{
+    int moved = 0;
+    for (;;) {
+        if (send_out(s, c) != 0) return -1;
+        if (c->out_len != 0) return moved; /* socket full: wait for POLLOUT */
+        if (ferrule_conn_pending_output(c->tls) == 0) return moved;
+        size_t w = 0;
+        int st = ferrule_conn_take(c->tls, c->out, OUT_CAP, &w);
+        if (st != FERRULE_OK) {
+            if (!c->failed) conn_fail(s, c, st);
+            return -1;
+        }
+        if (w == 0 || w > OUT_CAP) return moved;
+        c->out_off = 0;
+        c->out_len = w;
+        moved = 1;
+    }
+}
+
+/* Run the connection as far as it goes without waiting.  Returns -1 when
+ * the connection failed (the error is logged). */
+static int drive(server *s, sconn *c)
+{
+    static uint8_t buf[16384];
+    for (int rounds = 0; rounds < 1000; rounds++) {
+        int progress = 0, st;
+
+        /* ciphertext in */
+        if (c->in_off < c->in_len) {
+            size_t used = 0;
+            st = ferrule_conn_feed(c->tls, c->in + c->in_off, c->in_len - c->in_off, &used);
+            if (st != FERRULE_OK && st != FERRULE_WANT_READ && st != FERRULE_WANT_WRITE) {
+                conn_fail(s, c, st);
+                return -1;
+            }
+            if (used > c->in_len - c->in_off) used = c->in_len - c->in_off;
+            c->in_off += used;
+            if (c->in_off == c->in_len) c->in_off = c->in_len = 0;
+            if (used > 0) progress = 1;
+        } else if (c->sock_eof && !c->eof_fed) {
+            /* The status that matters comes from the next driver call. */
+            int ignored = ferrule_conn_feed_eof(c->tls);
+            (void)ignored;
+            c->eof_fed = 1;
+            progress = 1;
+        }
+
+        if (c->phase == PH_HANDSHAKE) {
+            st = ferrule_conn_handshake(c->tls);
+            if (st == FERRULE_OK) {
+                c->phase = PH_APP;
+                /* Only an HTTP request has to arrive within the timeout;
+                 * print/echo sessions may idle. */
+                c->deadline = s->o.mode == MODE_WWW ? cli_now_ms() + s->o.common.timeout_ms : 0;
+                log_handshake(s, c);
+                progress = 1;
+            } else if (st != FERRULE_WANT_READ && st != FERRULE_WANT_WRITE) {
+                conn_fail(s, c, st);
+                return -1;
+            }
+        }
+
+        if (c->phase == PH_APP) {
+            /* plaintext in */
+            while (!c->peer_closed && cli_buf_avail(&c->app) < ECHO_HIGH_WATER) {
+                size_t n = 0;
+                st = ferrule_conn_read(c->tls, buf, sizeof buf, &n);
+                if (st == FERRULE_OK && n > 0) {
+                    if (on_data(s, c, buf, n) != 0) {
+                        conn_fail_local(s, c, "internal", "cannot store data");
+                        return -1;
+                    }
+                    progress = 1;
+                    continue;
+                }
+                if (st == FERRULE_OK || st == FERRULE_WANT_READ || st == FERRULE_WANT_WRITE)
+                    break;
+                if (st == FERRULE_CLOSED) {
+                    c->peer_closed = 1;
+                    c->want_close = 1;
+                    progress = 1;
+                    break;
+                }
+                if (st == FERRULE_TRUNCATED && c->close_queued) {
+                    /* We closed and the peer dropped the transport without
+                     * answering; our side of the exchange is complete. */
+                    c->peer_closed = 1;
+                    break;
+                }
+                conn_fail(s, c, st);
+                return -1;
+            }
+            /* plaintext out */
+            if (cli_buf_avail(&c->app) > 0 && !c->close_queued) {
+                size_t n = 0;
+                st = ferrule_conn_write(c->tls, c->app.p + c->app.off, cli_buf_avail(&c->app), &n);
+                if (st != FERRULE_OK && st != FERRULE_WANT_WRITE && st != FERRULE_WANT_READ) {
+                    conn_fail(s, c, st);
+                    return -1;
+                }
+                cli_buf_consume(&c->app, n);
+                if (n > 0) progress = 1;
+            }
+            /* close_notify once everything is written (RFC 8446 §6.1) */
+            if (c->want_close && !c->close_queued && cli_buf_avail(&c->app) == 0) {
+                st = ferrule_conn_close(c->tls);
+                if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) {
+                    conn_fail(s, c, st);
+                    return -1;
+                }
+                c->close_queued = 1;
+                if (!c->peer_closed) c->deadline = cli_now_ms() + LINGER_MS;
+                progress = 1;
+            }
+        }
+
+        int m = pump_out(s, c);
+        if (m < 0) return -1;
+        if (m > 0) progress = 1;
+        if (!progress) break;
+    }
+    return 0;
+}
+
+/* Fully sent and nothing left in the library? */
+static int flushed(const sconn *c)
+{
+    return c->out_len == c->out_off && ferrule_conn_pending_output(c->tls) == 0;
+}
+
+/* Stop sending; keep reading (and discarding) briefly so that closing
+ * with unread input does not turn into a RST that destroys our last
+ * records (the alert or close_notify) before the peer reads them. */
+static void start_drain(sconn *c)
+{
+    (void)shutdown(c->fd, SHUT_WR);
+    c->phase = PH_DRAIN;
+    c->deadline = cli_now_ms() + (c->failed ? 1000 : LINGER_MS);
+}
+
+static void conn_free(sconn *c)
+{
+    if (c->fd >= 0) close(c->fd);
+    ferrule_conn_free(c->tls);
+    cli_buf_free(&c->app);
+    cli_buf_free(&c->req);
+    free(c);
+}
+
+/* Handle poll() results (revents may be 0 when only a timer fired). */
+static void conn_step(server *s, sconn *c, short revents)
+{
+    if (c->phase == PH_DRAIN) {
+        if (revents & (POLLIN | POLLHUP | POLLERR)) {
+            uint8_t junk[4096];
+            ssize_t n;
+            do {
+                n = recv(c->fd, junk, sizeof junk, MSG_DONTWAIT);
+            } while (n > 0 || (n < 0 && errno == EINTR));
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+                c->phase = PH_DONE;
+        }
+        if (c->phase != PH_DONE && cli_now_ms() >= c->deadline) c->phase = PH_DONE;
+        return;
+    }
+
+    if ((revents & (POLLIN | POLLHUP | POLLERR)) && c->in_len == 0 && !c->sock_eof) {
+        ssize_t n;
+        do {
+            n = recv(c->fd, c->in, sizeof c->in, MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n > 0) {
+            c->in_off = 0;
+            c->in_len = (size_t)n;
+        } else if (n == 0) {
+            c->sock_eof = 1;
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            if (!(c->close_queued && c->phase == PH_APP)) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "recv: %s", strerror(errno));
+                conn_fail_local(s, c, "io", msg);
+            }
+            c->phase = PH_DONE;
+            return;
+        }
+    }
+
+    if (!c->failed) (void)drive(s, c);
+    if (c->failed) {
+        /* Get the alert out if we can, then stop. */
+        (void)pump_out(s, c);
+        if (flushed(c) || c->sock_eof) start_drain(c);
+        else if (c->deadline == 0 || c->deadline > cli_now_ms() + 1000)
+            c->deadline = cli_now_ms() + 1000;
+        if (cli_now_ms() >= c->deadline) c->phase = PH_DONE;
+        return;
+    }
+    if (c->close_queued && flushed(c)) {
+        if (c->peer_closed || c->sock_eof) {
+            start_drain(c);
+            return;
+        }
+    }
+    if (c->sock_eof && c->phase == PH_APP && !c->close_queued && c->eof_fed && flushed(c)) {
+        /* EOF fed but the library has not reported it yet: it will on the
+         * next read; guard against spinning. */
+        c->phase = PH_DONE;
+        return;
+    }
+    if (c->deadline != 0 && cli_now_ms() >= c->deadline) {
+        if (c->phase == PH_HANDSHAKE) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "handshake not complete after %.3g s (state %s)",
+                     s->o.common.timeout_ms / 1000.0,
+                     ferrule_handshake_state_name(ferrule_conn_handshake_state(c->tls)));
+            conn_fail_local(s, c, "timeout", msg);
+            c->phase = PH_DONE;
+        } else if (c->close_queued) {
+            start_drain(c); /* the peer never answered our close_notify */
+        } else {
+            conn_fail_local(s, c, "timeout", "no complete HTTP request in time");
+            c->phase = PH_DONE;
+        }
+    }
+}
+
+static short conn_events(const sconn *c)
+{
+    if (c->phase == PH_DRAIN) return POLLIN;
+    short ev = 0;
+    if (c->in_len == 0 && !c->sock_eof) ev |= POLLIN;
+    if (c->out_len > c->out_off) ev |= POLLOUT;
+    return ev;
+}
+
+/* ---- accept loop --------------------------------------------------------- */
+
+static void accept_one(server *s)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = accept(s->lfd, (struct sockaddr *)&ss, &sl);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+            errno != ECONNABORTED && !s->o.common.quiet)
+            fprintf(stderr, "ferrule server: accept: %s\n", strerror(errno));
+        return;
+    }
+    sconn *c = calloc(1, sizeof *c);
+    if (!c || cli_set_nonblock(fd) != 0) {
+        fprintf(stderr, "ferrule server: cannot set up a connection\n");
+        free(c);
+        close(fd);
+        return;
+    }
+    cli_set_nodelay(fd);
+    c->fd = fd;
+    cli_addr_str(&ss, sl, c->peer, sizeof c->peer);
+    s->accepted++;
+    int st = ferrule_conn_new(&c->tls, s->cfg, NULL);
+    if (st != FERRULE_OK) {
+        cli_config_error(s->cfg, st, "creating a connection");
+        c->tls = NULL;
+        conn_free(c);
+        s->finished++;
+        return;
+    }
+    c->phase = PH_HANDSHAKE;
+    c->deadline = cli_now_ms() + s->o.common.timeout_ms;
+    s->conns[s->n_conns++] = c;
+}
+
+static int serve(server *s)
+{
+    struct pollfd pfds[MAX_CONNS + 1];
+    for (;;) {
+        /* reap finished connections */
+        for (size_t i = 0; i < s->n_conns;) {
+            if (s->conns[i]->phase == PH_DONE) {
+                conn_free(s->conns[i]);
+                s->conns[i] = s->conns[--s->n_conns];
+                s->finished++;
+            } else {
+                i++;
+            }
+        }
+        if (s->o.max_conns && s->finished >= s->o.max_conns) return CLI_EXIT_OK;
+
+        int listening = s->lfd >= 0 && s->n_conns < MAX_CONNS &&
+                        (!s->o.max_conns || s->accepted < s->o.max_conns);
+        nfds_t n = 0;
+        int64_t next = 0;
+        for (size_t i = 0; i < s->n_conns; i++) {
+            pfds[n].fd = s->conns[i]->fd;
+            pfds[n].events = conn_events(s->conns[i]);
+            pfds[n].revents = 0;
+            n++;
+            int64_t d = s->conns[i]->deadline;
+            if (d != 0 && (next == 0 || d < next)) next = d;
+        }
+        if (listening) {
+            pfds[n].fd = s->lfd;
+            pfds[n].events = POLLIN;
+            pfds[n].revents = 0;
+            n++;
+        }
+        int r = poll(pfds, n, cli_poll_timeout(next));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            fprintf(stderr, "ferrule server: poll: %s\n", strerror(errno));
+            return CLI_EXIT_FAIL;
+        }
+        /* Connections first (indices match while we do not add any). */
+        size_t nc = s->n_conns;
+        for (size_t i = 0; i < nc; i++) conn_step(s, s->conns[i], pfds[i].revents);
+        if (listening && (pfds[n - 1].revents & POLLIN)) {
+            accept_one(s);
+            /* Give the newcomer a first step right away (it may already
+             * have its ClientHello waiting). */
+            if (s->n_conns > nc) conn_step(s, s->conns[s->n_conns - 1], POLLIN);
+        }
+    }
+}
+
+int cli_server_main(int argc, char **argv)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    s.lfd = -1;
+    if (parse_args(&s.o, argc, argv) != 0) return CLI_EXIT_USAGE;
+    if (s.o.common.help) {
+        cli_server_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!s.o.accept) {
+        fprintf(stderr, "ferrule server: missing --accept [HOST:]PORT\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (s.o.n_cert == 0 || s.o.n_cert != s.o.n_key) {
+        fprintf(stderr, "ferrule server: give --cert and --key in pairs (at least one)\n");
+        return CLI_EXIT_USAGE;
+    }
+    char host[256], port[8];
+    const char *why = NULL;
+    if (cli_split_hostport(s.o.accept, 1, host, sizeof host, port, sizeof port, &why) != 0) {
+        fprintf(stderr, "ferrule server: --accept '%s': %s\n", s.o.accept, why);
+        return CLI_EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = CLI_EXIT_FAIL;
+    int st = ferrule_config_new(&s.cfg, FERRULE_ROLE_SERVER, NULL);
+    if (st != FERRULE_OK) {
+        cli_config_error(NULL, st, "creating the configuration");
+        return CLI_EXIT_FAIL;
+    }
+    if (cli_apply_common(s.cfg, &s.o.common, &s.keylog) != 0) goto out;
+    for (size_t i = 0; i < s.o.n_cert; i++) {
+        if (cli_check_readable("--cert", s.o.cert[i]) != 0 ||
+            cli_check_readable("--key", s.o.key[i]) != 0)
+            goto out;
+        st = ferrule_config_add_cert_chain_file(s.cfg, s.o.cert[i], s.o.key[i]);
+        if (st != FERRULE_OK) {
+            char ctx[1024];
+            snprintf(ctx, sizeof ctx, "--cert %s --key %s", s.o.cert[i], s.o.key[i]);
+            cli_config_error(s.cfg, st, ctx);
+            goto out;
+        }
+    }
+    char bound[160], err[512];
+    s.lfd = cli_listen(host, port, bound, sizeof bound, err, sizeof err);
+    if (s.lfd < 0) {
+        fprintf(stderr, "ferrule server: %s\n", err);
+        goto out;
+    }
+    printf("ACCEPT %s\n", bound);
+    fflush(stdout);
+    rc = serve(&s);
+out:
+    for (size_t i = 0; i < s.n_conns; i++) conn_free(s.conns[i]);
+    if (s.lfd >= 0) close(s.lfd);
+    ferrule_config_free(s.cfg);
+    if (s.keylog) fclose(s.keylog);
+    return rc;
+}
