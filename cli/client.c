@@ -213,33 +213,30 @@ static int parse_args(client_opts *o, int argc, char **argv)
     return 0;
 }
 
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
 /* Decode --request escapes: \r \n \t \\ \0 \xHH; anything else is kept. */
 static int unescape(const char *s, cli_buf *out)
 {
     for (size_t i = 0; s[i]; i++) {
         uint8_t c = (uint8_t)s[i];
         if (c == '\\' && s[i + 1]) {
-            char e = s[i + 1];
-            int hi, lo;
-            i++;
+            char e = s[++i];
             switch (e) {
             case 'r': c = '\r'; break;
             case 'n': c = '\n'; break;
             case 't': c = '\t'; break;
             case '0': c = 0; break;
             case '\\': c = '\\'; break;
-            case 'x':
-                hi = s[i + 1] ? (s[i + 1] >= '0' && s[i + 1] <= '9'   ? s[i + 1] - '0'
-                                 : s[i + 1] >= 'a' && s[i + 1] <= 'f' ? s[i + 1] - 'a' + 10
-                                 : s[i + 1] >= 'A' && s[i + 1] <= 'F' ? s[i + 1] - 'A' + 10
-                                                                      : -1)
-                              : -1;
-                lo = hi >= 0 && s[i + 2]
-                         ? (s[i + 2] >= '0' && s[i + 2] <= '9'   ? s[i + 2] - '0'
-                            : s[i + 2] >= 'a' && s[i + 2] <= 'f' ? s[i + 2] - 'a' + 10
-                            : s[i + 2] >= 'A' && s[i + 2] <= 'F' ? s[i + 2] - 'A' + 10
-                                                                 : -1)
-                         : -1;
+            case 'x': {
+                int hi = hexval(s[i + 1]);
+                int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
                 if (hi < 0 || lo < 0) {
                     fprintf(stderr, "ferrule: --request: \\x needs two hex digits\n");
                     return -1;
@@ -247,6 +244,7 @@ static int unescape(const char *s, cli_buf *out)
                 c = (uint8_t)(hi * 16 + lo);
                 i += 2;
                 break;
+            }
             default:
                 if (cli_buf_append(out, "\\", 1)) return -1;
                 c = (uint8_t)e;
@@ -366,14 +364,13 @@ static int handshake(client *c)
 }
 
 /* Best effort: give queued records (our close_notify) to the socket before
- * we close it.  Only called once close_notify is queued: with callback I/O,
- * ferrule_conn_close() is idempotent and sends whatever is pending. */
+ * we close it. */
 static void flush_output(client *c)
 {
     int64_t deadline = cli_now_ms() + c->o.common.timeout_ms;
     while (ferrule_conn_pending_output(c->conn) > 0) {
         if (wait_sock(c, POLLOUT, deadline) <= 0) return;
-        int st = ferrule_conn_close(c->conn);
+        int st = ferrule_conn_flush(c->conn);
         if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) return;
     }
 }
@@ -608,7 +605,8 @@ static void print_summary(const client *c)
     const char *sig = ferrule_signature_scheme_name(ferrule_conn_peer_signature_scheme(c->conn));
     const char *sni = ferrule_conn_server_name(c->conn);
     int alen = alpn_len > 255 ? 255 : (int)alpn_len;
-    fprintf(stderr, "ferrule client: handshake ok %s %s %s sni=%s alpn=%.*s peer=%s\n",
+    /* "name": the name we verified (sent as SNI unless it is an IP). */
+    fprintf(stderr, "ferrule client: handshake ok %s %s %s name=%s alpn=%.*s peer=%s\n",
             suite ? suite : "?", group ? group : "?", sig ? sig : "?", sni ? sni : "-",
             alen ? alen : 1, alen ? (const char *)alpn : "-", c->peer_addr);
 }
@@ -646,6 +644,12 @@ int cli_client_main(int argc, char **argv)
                                 "control characters\n");
                 return CLI_EXIT_USAGE;
             }
+    }
+    if (c.o.request) {
+        cli_buf probe = {0};
+        int bad = unescape(c.o.request, &probe);
+        cli_buf_free(&probe);
+        if (bad) return CLI_EXIT_USAGE;
     }
     const char *why = NULL;
     if (cli_split_hostport(c.o.target, 0, c.host, sizeof c.host, c.port, sizeof c.port, &why)) {

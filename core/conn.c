@@ -334,6 +334,18 @@ static fr_err next_record(ferrule_conn *c) {
 
     uint8_t *pt;
     size_t pt_len;
+    if (fr_aead_active(&c->rd) && type == FR_CT_ALERT && c->state != FERRULE_HS_CONNECTED &&
+        body_len == 2) {
+        /* A peer that rejects our flight before installing its handshake
+         * keys (OpenSSL's client does) sends its alert unprotected.  An
+         * alert can only end the handshake, which anyone on the path can
+         * do by closing the transport, so we accept it instead of
+         * misreporting the peer's reason. */
+        FR_ENSURE(c->hs_len == 0, FERRULE_R_INTERLEAVED);
+        fr_err e = on_alert(c, rec + FR_RECORD_HEADER_LEN, 2);
+        in_consume(c, rec_len);
+        return e;
+    }
     if (fr_aead_active(&c->rd)) {
         /* RFC 8446 §5.2: once protected, every record is application_data
          * on the outside. */

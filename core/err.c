@@ -117,6 +117,12 @@ static const reason_info REASONS[] = {
      "out of memory"},
     {FERRULE_R_BUFFER_TOO_SMALL, "buffer_too_small", FERRULE_USAGE, -1,
      "output buffer too small"},
+    {FERRULE_R_CONFIG_FILE, "config_file", FERRULE_USAGE, -1,
+     "a configured file cannot be read"},
+    {FERRULE_R_CONFIG_PEM, "config_pem", FERRULE_USAGE, -1,
+     "no usable certificate or key in the given PEM/DER data"},
+    {FERRULE_R_CONFIG_KEY_MISMATCH, "config_key_mismatch", FERRULE_USAGE, -1,
+     "the private key does not belong to the certificate"},
 };
 
 static const reason_info *lookup(uint32_t reason) {

@@ -289,3 +289,18 @@ def test_server_rejects_tls12_client(ferrule_server, procs, openssl_bin, pki):
     rc = c.wait()
     assert rc != 0, c.describe()
     assert "alert protocol version" in c.stderr, c.describe()
+
+
+def test_server_reports_client_rejecting_its_certificate(ferrule_server, procs, openssl_bin,
+                                                          pki):
+    # openssl s_client sends its alert before installing handshake keys,
+    # i.e. unprotected; the server must report the peer's reason, not a
+    # record-layer error.
+    srv, port = ferrule_server("untrusted", "--www", "--max-conns", "1")
+    c = procs.start([openssl_bin, "s_client", "-connect", f"127.0.0.1:{port}",
+                     "-servername", "localhost", "-CAfile", pki / "root.pem",
+                     "-verify_return_error", "-tls1_3"], stdin_data=HTTP_GET)
+    assert c.wait() != 0, c.describe()
+    assert srv.wait() == 0, srv.describe()
+    assert "alert-received" in srv.stderr and "unknown_ca(48) received" in srv.stderr, \
+        srv.describe()

@@ -38,7 +38,11 @@ for k in $KINDS; do
     FILES="$FILES $k.key $k.leaf.pem $k.chain.pem x-$k.ca.pem x-$k.ca-leaf.pem"
 done
 
+# A stamp of this script's contents: a PKI made by an older version of the
+# script is regenerated.
+STAMP=$(sha256sum "$0" | cut -c1-16)
 complete=1
+[ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$STAMP" ] || complete=0
 for f in $FILES; do
     if [ ! -f "$OUT/$f" ]; then
         complete=0
@@ -262,3 +266,4 @@ for f in $FILES; do
     fi
 done
 mv -f root.pem "$OUT/root.pem"
+echo "$STAMP" > "$OUT/.stamp"

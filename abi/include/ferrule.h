@@ -149,6 +149,9 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_INTERNAL 119            /* crypto library failure */
 #define FERRULE_R_OUT_OF_MEMORY 120
 #define FERRULE_R_BUFFER_TOO_SMALL 121
+#define FERRULE_R_CONFIG_FILE 122         /* a configured file cannot be read */
+#define FERRULE_R_CONFIG_PEM 123          /* no usable PEM/DER certificate or key */
+#define FERRULE_R_CONFIG_KEY_MISMATCH 124 /* private key does not match the certificate */
 
 /** Static one-line description of a reason code. Never NULL. */
 FERRULE_API const char *ferrule_reason_message(uint32_t reason);
@@ -430,6 +433,10 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_read(ferrule_conn *conn, uint8_t
  *  it may be fewer when output is full: FERRULE_WANT_WRITE when none fit). */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_write(ferrule_conn *conn, const uint8_t *buf,
                                                       size_t len, size_t *n);
+/** Callback I/O: send pending output now (FERRULE_OK when all of it left,
+ *  FERRULE_WANT_WRITE when the send callback would block).  Buffer I/O:
+ *  FERRULE_OK; use ferrule_conn_take.  Part of the send half. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_flush(ferrule_conn *conn);
 /** Queue (and with callback I/O, send) close_notify.  Further writes are
  *  usage errors; reads still deliver data until the peer's close_notify. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_close(ferrule_conn *conn);

@@ -19,11 +19,11 @@ fr_err fr_abi_copy_struct(void *dst, size_t known, const void *src) {
 
 fr_err fr_abi_read_file(fr_mem *m, const char *path, uint8_t **out, size_t *len) {
     FILE *f = fopen(path, "rb");
-    FR_ENSURE(f != NULL, FERRULE_R_CONFIG_INVALID);
+    FR_ENSURE(f != NULL, FERRULE_R_CONFIG_FILE);
     fr_err e = FR_OK;
     long size = -1;
     if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || size > 64L * 1024 * 1024 || fseek(f, 0, SEEK_SET) != 0) e = FERRULE_R_CONFIG_INVALID;
+    if (size < 0 || size > 64L * 1024 * 1024 || fseek(f, 0, SEEK_SET) != 0) e = FERRULE_R_CONFIG_FILE;
     uint8_t *buf = NULL;
     if (e == FR_OK) {
         buf = fr_mem_alloc(m, (size_t)size + 1);
@@ -31,7 +31,7 @@ fr_err fr_abi_read_file(fr_mem *m, const char *path, uint8_t **out, size_t *len)
     }
     if (e == FR_OK && size > 0 && fread(buf, 1, (size_t)size, f) != (size_t)size) {
         fr_mem_free(m, buf, (size_t)size + 1);
-        e = FERRULE_R_CONFIG_INVALID;
+        e = FERRULE_R_CONFIG_FILE;
     }
     fclose(f);
     FR_TRY(e);
@@ -239,16 +239,18 @@ static fr_err load_chain(ferrule_config *cfg, const uint8_t *chain_pem, size_t c
     memset(ch, 0, sizeof(*ch));
     chain_builder b = {cfg, ch};
     fr_err e = fr_pem_each_cert_m(&cfg->mem, chain_pem, chain_len, add_chain_der, &b);
-    if (e == FR_OK && ch->n == 0) e = FERRULE_R_CONFIG_INVALID;
-    if (e == FR_OK) e = fr_pkey_from_pem(key_pem, key_len, &ch->key);
+    if (e == FR_OK && ch->n == 0) e = FERRULE_R_CONFIG_PEM;
+    if (e == FR_OK && fr_pkey_from_pem(key_pem, key_len, &ch->key) != FR_OK) e = FERRULE_R_CONFIG_PEM;
     fr_cert *leaf = NULL;
-    if (e == FR_OK) e = fr_cert_parse(&cfg->mem, ch->ders[0], ch->lens[0], &leaf);
+    if (e == FR_OK && fr_cert_parse(&cfg->mem, ch->ders[0], ch->lens[0], &leaf) != FR_OK)
+        e = FERRULE_R_CONFIG_PEM;
     /* The key must belong to the leaf, or every handshake would fail. */
-    if (e == FR_OK && !fr_pkey_pair_matches(ch->key, leaf->pub)) e = FERRULE_R_CONFIG_INVALID;
+    if (e == FR_OK && !fr_pkey_pair_matches(ch->key, leaf->pub)) e = FERRULE_R_CONFIG_KEY_MISMATCH;
     if (leaf != NULL) fr_cert_free(&cfg->mem, leaf);
     if (e != FR_OK) {
         chain_clear(cfg, ch);
-        return e == FERRULE_R_OUT_OF_MEMORY ? e : FERRULE_R_CONFIG_INVALID;
+        if (e == FERRULE_R_OUT_OF_MEMORY || e == FERRULE_R_CONFIG_KEY_MISMATCH) return e;
+        return FERRULE_R_CONFIG_PEM;
     }
     cfg->n_chains++;
     return FR_OK;

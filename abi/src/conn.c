@@ -281,6 +281,14 @@ FERRULE_API int ferrule_conn_write(ferrule_conn *c, const uint8_t *buf, size_t l
     return st;
 }
 
+FERRULE_API int ferrule_conn_flush(ferrule_conn *c) {
+    if (c == NULL) return FERRULE_USAGE;
+    pthread_mutex_lock(&c->wr_lock);
+    int st = flush_out(c);
+    pthread_mutex_unlock(&c->wr_lock);
+    return st;
+}
+
 FERRULE_API int ferrule_conn_close(ferrule_conn *c) {
     if (c == NULL) return FERRULE_USAGE;
     if (c->state != FERRULE_HS_CONNECTED) return usage(c, FERRULE_R_WRONG_STATE);

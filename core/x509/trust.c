@@ -15,7 +15,8 @@
 
 #include "x509.h"
 
-#define INVALID FERRULE_R_CONFIG_INVALID
+#define INVALID FERRULE_R_CONFIG_PEM
+#define NOFILE FERRULE_R_CONFIG_FILE
 /* Largest trust file we read (the Debian bundle is ~220 KB). */
 #define MAX_TRUST_FILE ((size_t)64 << 20)
 
@@ -208,7 +209,7 @@ fr_err fr_trust_add_pem(fr_mem *m, fr_trust_store *t, const uint8_t *pem, size_t
 fr_err fr_trust_add_file(fr_mem *m, fr_trust_store *t, const char *path) {
     FR_ENSURE(path != NULL, FERRULE_R_NULL_ARGUMENT);
     FILE *f = fopen(path, "rb");
-    FR_ENSURE(f != NULL, INVALID);
+    FR_ENSURE(f != NULL, NOFILE);
     size_t cap = 64 * 1024, len = 0;
     uint8_t *buf = fr_mem_alloc(m, cap);
     fr_err e = buf ? FR_OK : fr_mem_error(m, cap);
@@ -228,7 +229,7 @@ fr_err fr_trust_add_file(fr_mem *m, fr_trust_store *t, const char *path) {
         size_t got = fread(buf + len, 1, cap - len, f);
         len += got;
         if (got == 0) {
-            if (ferror(f)) e = INVALID;
+            if (ferror(f)) e = NOFILE;
             break;
         }
     }
@@ -269,7 +270,7 @@ static int trust_file_name(const char *name) {
 fr_err fr_trust_add_dir(fr_mem *m, fr_trust_store *t, const char *path) {
     FR_ENSURE(path != NULL, FERRULE_R_NULL_ARGUMENT);
     DIR *d = opendir(path);
-    FR_ENSURE(d != NULL, INVALID);
+    FR_ENSURE(d != NULL, NOFILE);
     size_t n0 = t->n, good = 0;
     fr_err e = FR_OK;
     struct dirent *de;
@@ -311,5 +312,5 @@ fr_err fr_trust_add_system(fr_mem *m, fr_trust_store *t) {
     const char *env_dir = secure_getenv("SSL_CERT_DIR");
     if (exists(env_dir, 1)) return fr_trust_add_dir(m, t, env_dir);
     if (exists("/etc/ssl/certs", 1)) return fr_trust_add_dir(m, t, "/etc/ssl/certs");
-    return INVALID;
+    return NOFILE;
 }

@@ -1250,8 +1250,8 @@ TEST(pem_decoding) {
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         fr_err e = pem_count(bad[i], &n);
-        if (e != FERRULE_R_CONFIG_INVALID) fprintf(stderr, "  accepted bad PEM %zu\n", i);
-        CHECK_EQ(e, FERRULE_R_CONFIG_INVALID);
+        if (e != FERRULE_R_CONFIG_PEM) fprintf(stderr, "  accepted bad PEM %zu\n", i);
+        CHECK_EQ(e, FERRULE_R_CONFIG_PEM);
     }
     /* the callback's error stops the walk */
     derlist full = {.n = 16};
@@ -1286,11 +1286,11 @@ TEST(trust_pem_bundles) {
     memcpy(bundle, root, rl);
     memcpy(bundle + rl, inter, il);
     bundle[rl + 40] = '!';
-    CHECK_EQ(fr_trust_add_pem(&m, &t, bundle, rl + il), FERRULE_R_CONFIG_INVALID);
+    CHECK_EQ(fr_trust_add_pem(&m, &t, bundle, rl + il), FERRULE_R_CONFIG_PEM);
     CHECK_EQ(t.n, 0);
     /* missing END */
     memcpy(bundle, root, rl);
-    CHECK_EQ(fr_trust_add_pem(&m, &t, bundle, rl - 10), FERRULE_R_CONFIG_INVALID);
+    CHECK_EQ(fr_trust_add_pem(&m, &t, bundle, rl - 10), FERRULE_R_CONFIG_PEM);
     CHECK_EQ(t.n, 0);
     /* an unparsable certificate in a bundle is skipped... */
     static const char junk[] = JUNK_PEM;
@@ -1300,7 +1300,7 @@ TEST(trust_pem_bundles) {
     CHECK_EQ(t.n, 1);
     /* ...but a bundle with nothing usable fails */
     CHECK_EQ(fr_trust_add_pem(&m, &t, (const uint8_t *)junk, sizeof(junk) - 1),
-             FERRULE_R_CONFIG_INVALID);
+             FERRULE_R_CONFIG_PEM);
     CHECK_EQ(t.n, 1);
     /* a single explicit DER that fails is an error */
     CHECK_EQ(fr_trust_add_der(&m, &t, (const uint8_t *)"\x30\x00", 2), FERRULE_R_CERT_MALFORMED);
@@ -1347,16 +1347,16 @@ TEST(trust_files_and_dirs) {
         CHECK_EQ(fr_trust_add_file(&m, &t, p), FR_OK);
         CHECK_EQ(t.n, 1);
         write_file(p, der, dl - 1);
-        CHECK_EQ(fr_trust_add_file(&m, &t, p), FERRULE_R_CONFIG_INVALID);
+        CHECK_EQ(fr_trust_add_file(&m, &t, p), FERRULE_R_CONFIG_PEM);
         unlink(p);
         snprintf(p, sizeof(p), "%s/missing.pem", dir);
-        CHECK_EQ(fr_trust_add_file(&m, &t, p), FERRULE_R_CONFIG_INVALID);
+        CHECK_EQ(fr_trust_add_file(&m, &t, p), FERRULE_R_CONFIG_FILE);
         fr_trust_free(&m, &t);
         /* an empty directory, then one with only junk */
-        CHECK_EQ(fr_trust_add_dir(&m, &t, dir), FERRULE_R_CONFIG_INVALID);
+        CHECK_EQ(fr_trust_add_dir(&m, &t, dir), FERRULE_R_CONFIG_PEM);
         snprintf(p, sizeof(p), "%s/junk.pem", dir);
         write_file(p, JUNK_PEM, sizeof(JUNK_PEM) - 1);
-        CHECK_EQ(fr_trust_add_dir(&m, &t, dir), FERRULE_R_CONFIG_INVALID);
+        CHECK_EQ(fr_trust_add_dir(&m, &t, dir), FERRULE_R_CONFIG_PEM);
         CHECK_EQ(t.n, 0);
         /* root.pem, other.crt, a c_rehash name, and ignored names */
         snprintf(p, sizeof(p), "%s/root.pem", dir);
@@ -1375,7 +1375,7 @@ TEST(trust_files_and_dirs) {
         CHECK_EQ(t.n, 3);
         rmdir(p);
         snprintf(p, sizeof(p), "%s/nonexistent", dir);
-        CHECK_EQ(fr_trust_add_dir(&m, &t, p), FERRULE_R_CONFIG_INVALID);
+        CHECK_EQ(fr_trust_add_dir(&m, &t, p), FERRULE_R_CONFIG_FILE);
         CHECK_EQ(t.n, 3);
         fr_trust_free(&m, &t);
         static const char *const names[] = {"one.der", "junk.pem", "root.pem", "other.crt",
