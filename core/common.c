@@ -19,7 +19,6 @@ static void libc_free(void *ctx, void *p, size_t n) {
 }
 
 void fr_mem_init(fr_mem *m, const ferrule_allocator *a, size_t limit) {
-    memset(m, 0, sizeof(*m));
     if (a != NULL && a->alloc != NULL && a->free != NULL) {
         m->alloc = a->alloc;
         m->free = a->free;
@@ -27,18 +26,38 @@ void fr_mem_init(fr_mem *m, const ferrule_allocator *a, size_t limit) {
     } else {
         m->alloc = libc_alloc;
         m->free = libc_free;
+        m->ctx = NULL;
     }
+    atomic_init(&m->used, 0);
+    atomic_init(&m->peak, 0);
     m->limit = limit;
+}
+
+void fr_mem_adopt(fr_mem *to, fr_mem *from) {
+    size_t n = atomic_load(&from->used);
+    size_t now = atomic_fetch_add(&to->used, n) + n;
+    size_t peak = atomic_load(&to->peak);
+    while (peak < now && !atomic_compare_exchange_weak(&to->peak, &peak, now)) {
+    }
 }
 
 void *fr_mem_alloc(fr_mem *m, size_t n) {
     if (n == 0) n = 1;
-    if (m->limit != 0 && (n > m->limit || m->used > m->limit - n)) return NULL;
+    /* Reserve against the ceiling first, atomically, then allocate. */
+    size_t cur = atomic_load(&m->used);
+    do {
+        if (m->limit != 0 && (n > m->limit || cur > m->limit - n)) return NULL;
+    } while (!atomic_compare_exchange_weak(&m->used, &cur, cur + n));
     void *p = m->alloc(m->ctx, n);
-    if (p == NULL) return NULL;
+    if (p == NULL) {
+        atomic_fetch_sub(&m->used, n);
+        return NULL;
+    }
     memset(p, 0, n);
-    m->used += n;
-    if (m->used > m->peak) m->peak = m->used;
+    size_t now = cur + n;
+    size_t peak = atomic_load(&m->peak);
+    while (peak < now && !atomic_compare_exchange_weak(&m->peak, &peak, now)) {
+    }
     return p;
 }
 
@@ -46,12 +65,20 @@ void fr_mem_free(fr_mem *m, void *p, size_t n) {
     if (p == NULL) return;
     if (n == 0) n = 1;
     fr_wipe(p, n);
-    m->used -= n;
+    atomic_fetch_sub(&m->used, n);
     m->free(m->ctx, p, n);
 }
 
+void fr_mem_free_owner(fr_mem *m, void *owner, size_t n) {
+    void (*free_fn)(void *, void *, size_t) = m->free;
+    void *ctx = m->ctx;
+    fr_wipe(owner, n);
+    free_fn(ctx, owner, n);
+}
+
 fr_err fr_mem_error(const fr_mem *m, size_t n) {
-    if (m->limit != 0 && (n > m->limit || m->used > m->limit - n)) return FERRULE_R_MEMORY_LIMIT;
+    size_t used = atomic_load(&m->used);
+    if (m->limit != 0 && (n > m->limit || used > m->limit - n)) return FERRULE_R_MEMORY_LIMIT;
     return FERRULE_R_OUT_OF_MEMORY;
 }
 

@@ -6,6 +6,7 @@
 #ifndef FR_COMMON_H
 #define FR_COMMON_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -50,9 +51,10 @@ typedef struct fr_mem {
     void *(*alloc)(void *ctx, size_t size);
     void (*free)(void *ctx, void *ptr, size_t size);
     void *ctx;
-    size_t used;  /* bytes currently allocated through this fr_mem */
-    size_t peak;  /* high-water mark */
-    size_t limit; /* 0 = unlimited */
+    /* Atomic: a connection's two halves may allocate from two threads. */
+    atomic_size_t used; /* bytes currently allocated through this fr_mem */
+    atomic_size_t peak; /* high-water mark */
+    size_t limit;       /* 0 = unlimited */
 } fr_mem;
 
 /* Set up with the given allocator (NULL = libc) and ceiling. */
@@ -62,6 +64,11 @@ void fr_mem_init(fr_mem *m, const ferrule_allocator *a, size_t limit);
 void *fr_mem_alloc(fr_mem *m, size_t n);
 /* Wipes then frees.  NULL is a no-op. */
 void fr_mem_free(fr_mem *m, void *p, size_t n);
+/* Move the accounting of `from` (a bootstrap fr_mem that allocated the
+ * owning struct) into `to`. */
+void fr_mem_adopt(fr_mem *to, fr_mem *from);
+/* Free the struct that contains `m` itself (wipes it first). */
+void fr_mem_free_owner(fr_mem *m, void *owner, size_t n);
 /* Reason for the last failed fr_mem_alloc: MEMORY_LIMIT or OUT_OF_MEMORY. */
 fr_err fr_mem_error(const fr_mem *m, size_t n);
 

@@ -15,6 +15,8 @@ fr_err fr_conn_init(ferrule_conn *c, ferrule_config *cfg, const char *server_nam
     c->cfg = cfg;
     c->role = cfg->role;
     c->alert = -1;
+    atomic_init(&c->pending_alert, -1);
+    atomic_init(&c->pending_key_update, 0);
     fr_mem_init(&c->mem, &cfg->alloc, memory_limit != 0 ? memory_limit : cfg->memory_limit);
     c->state = c->role == FERRULE_ROLE_CLIENT ? FERRULE_HS_START : FERRULE_HS_WAIT_CLIENT_HELLO;
     if (server_name != NULL) {
@@ -36,6 +38,7 @@ void fr_conn_release(ferrule_conn *c) {
     fr_mem_free(&c->mem, c->ch_copy, c->ch_len);
     for (size_t i = 0; i < c->n_kex; i++) fr_kex_free(&c->kex[i]);
     for (size_t i = 0; i < c->n_peer_certs; i++) fr_cert_free(&c->mem, c->peer_certs[i]);
+    fr_verify_result_free(c->verify_result);
     fr_aead_free(&c->rd);
     fr_aead_free(&c->wr);
     fr_transcript_free(&c->th);
@@ -56,9 +59,12 @@ fr_err fr_conn_out_reserve(ferrule_conn *c, size_t n) {
         c->out_off = 0;
     }
     if (n <= c->out_cap - c->out_off - c->out_len) return FR_OK;
+    /* Grow by doubling, but never more than one maximum record beyond
+     * what is needed, so a small ceiling still fits two records. */
     size_t want = c->out_len + n;
     size_t cap = c->out_cap < 4096 ? 4096 : c->out_cap;
     while (cap < want) cap *= 2;
+    if (cap > want + FR_MAX_RECORD) cap = want + FR_MAX_RECORD;
     uint8_t *p = fr_mem_alloc(&c->mem, cap);
     FR_ENSURE(p != NULL, fr_mem_error(&c->mem, cap));
     if (c->out_len > 0) memcpy(p, c->out + c->out_off, c->out_len);
@@ -159,44 +165,67 @@ void fr_conn_keylog(ferrule_conn *c, const char *label, const uint8_t *secret) {
 
 /* ---- failure -------------------------------------------------------------- */
 
+void fr_conn_do_pending(ferrule_conn *c) {
+    int alert = atomic_exchange(&c->pending_alert, -1);
+    if (alert >= 0 && !c->closed_sent) {
+        c->closed_sent = 1;
+        (void)send_alert(c, 2, (uint8_t)alert);
+    }
+    if (c->status != FERRULE_OK) {
+        /* Dead connection: its secrets go now (the reader cannot wipe
+         * what the send half may be using). */
+        atomic_store(&c->pending_key_update, 0);
+        fr_ks_wipe(&c->ks);
+        return;
+    }
+    if (atomic_exchange(&c->pending_key_update, 0) && !c->closed_sent) {
+        /* RFC 8446 §4.6.3: answered before our next application data. */
+        fr_err e = fr_send_key_update(c, 0);
+        if (e != FR_OK) (void)fr_conn_fail(c, e);
+    }
+}
+
+void fr_conn_service_send(ferrule_conn *c) {
+    if (c->has_io) {
+        /* The send half may be blocked in its send callback while holding
+         * the lock; waiting here could deadlock two peers. */
+        if (pthread_mutex_trylock(&c->wr_lock) != 0) return;
+    } else {
+        pthread_mutex_lock(&c->wr_lock);
+    }
+    fr_conn_do_pending(c);
+    pthread_mutex_unlock(&c->wr_lock);
+}
+
 fr_err fr_conn_fail(ferrule_conn *c, fr_err e) {
     int first = 0;
     pthread_mutex_lock(&c->err_lock);
     if (c->status == FERRULE_OK) {
-        c->status = fr_err_class(e);
         c->reason = e;
-        first = 1;
         if (e != FERRULE_R_PEER_ALERT) c->alert = fr_err_alert(e);
+        c->status = fr_err_class(e);
+        first = 1;
     }
     pthread_mutex_unlock(&c->err_lock);
     if (!first) return e;
     c->state = FERRULE_HS_FAILED;
-    /* Fail closed (RFC 8446 §6.2): send the alert under the current write
-     * keys, then nothing more. */
-    int alert = c->alert;
-    if (alert >= 0 && e != FERRULE_R_PEER_ALERT) {
-        pthread_mutex_lock(&c->wr_lock);
-        if (!c->closed_sent) {
-            c->closed_sent = 1;
-            (void)send_alert(c, 2, (uint8_t)alert);
-        }
-        pthread_mutex_unlock(&c->wr_lock);
-    }
-    /* Handshake secrets are useless now. */
-    fr_ks_wipe(&c->ks);
+    /* Fail closed (RFC 8446 §6.2): the alert goes out under the current
+     * write keys, then nothing more. */
+    if (c->alert >= 0 && e != FERRULE_R_PEER_ALERT) atomic_store(&c->pending_alert, c->alert);
+    fr_conn_service_send(c);
     return e;
 }
 
 static fr_err peer_alert(ferrule_conn *c, uint8_t desc) {
     pthread_mutex_lock(&c->err_lock);
     if (c->status == FERRULE_OK) {
-        c->status = FERRULE_ALERT_RECEIVED;
         c->reason = FERRULE_R_PEER_ALERT;
         c->alert = desc;
+        c->status = FERRULE_ALERT_RECEIVED;
     }
     pthread_mutex_unlock(&c->err_lock);
     c->state = FERRULE_HS_FAILED;
-    fr_ks_wipe(&c->ks);
+    fr_conn_service_send(c);
     return FERRULE_R_PEER_ALERT;
 }
 
@@ -224,6 +253,7 @@ void fr_conn_in_append(ferrule_conn *c, const uint8_t *p, size_t n) {
     size_t space;
     uint8_t *dst = fr_conn_in_tail(c, &space);
     if (n > space) n = space;
+    if (n == 0) return; /* p may be NULL for an empty feed */
     memcpy(dst, p, n);
     c->in_len += n;
 }
@@ -443,6 +473,7 @@ fr_err fr_conn_read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n) {
 
 fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t *n) {
     *n = 0;
+    fr_conn_do_pending(c);
     if (c->status != FERRULE_OK) return c->reason;
     FR_ENSURE(!c->closed_sent, FERRULE_R_WRONG_STATE);
     /* Bound buffered output: accept more only while less than one full
@@ -451,6 +482,10 @@ fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t
     while (*n < len && c->out_len < FR_MAX_RECORD) {
         size_t chunk = len - *n < FR_MAX_PLAINTEXT ? len - *n : FR_MAX_PLAINTEXT;
         fr_err e = send_record(c, FR_CT_APPLICATION_DATA, buf + *n, chunk);
+        /* The memory ceiling refuses a second queued record: that is back
+         * pressure, not a failure, once something was accepted or queued. */
+        if (e == FERRULE_R_MEMORY_LIMIT && (*n > 0 || c->out_len > 0))
+            return *n > 0 ? FR_OK : FR_WANT_WRITE;
         if (e != FR_OK) return fr_conn_fail(c, e);
         *n += chunk;
     }
@@ -458,6 +493,7 @@ fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t
 }
 
 fr_err fr_conn_queue_close(ferrule_conn *c) {
+    fr_conn_do_pending(c);
     if (c->closed_sent) return FR_OK;
     c->closed_sent = 1;
     /* RFC 8446 §6.1: close_notify, then no more data from us. */

@@ -70,6 +70,8 @@ typedef struct fr_chain {
     size_t lens[FR_MAX_PEER_CERTS];
     size_t n;
     EVP_PKEY *key;
+    uint8_t *staple; /* DER OCSP response to staple, or NULL */
+    size_t staple_len;
 } fr_chain;
 
 struct ferrule_config {
@@ -78,7 +80,7 @@ struct ferrule_config {
     uint32_t role;
     atomic_uint refs;
     atomic_int frozen;
-    uint32_t reason;
+    _Atomic uint32_t reason; /* written by ferrule_conn_new on a shared config */
     uint16_t suites[FR_MAX_SUITES];
     size_t n_suites;
     uint16_t groups[FR_MAX_GROUPS];
@@ -98,17 +100,27 @@ struct ferrule_config {
     void *keylog_ctx;
     int no_hostname_check;
     int no_verification;
+    uint32_t purpose;     /* FERRULE_PURPOSE_*; 0 = by role */
+    uint32_t max_depth;   /* 0 = default */
+    uint32_t ocsp_policy; /* FERRULE_OCSP_* */
+    int (*verify_cb)(void *ctx, const ferrule_conn *conn, const ferrule_verify_result *r);
+    void *verify_cb_ctx;
 };
+
+/* Verification parameters of a config for verifying its peer. */
+void fr_config_verify_params(const ferrule_config *cfg, fr_verify_params *p);
 
 struct ferrule_conn {
     ferrule_config *cfg;
     fr_mem mem;
     uint32_t role;
-    uint32_t state; /* FERRULE_HS_*; assigned only by the dispatcher (state.c) */
+    /* FERRULE_HS_*; assigned only by the dispatcher (state.c) and set to
+     * FAILED by fr_conn_fail.  Atomic: both halves read it. */
+    _Atomic uint32_t state;
 
     /* Sticky failure (guarded by err_lock). */
     pthread_mutex_t err_lock;
-    int status;
+    atomic_int status;
     uint32_t reason;
     int alert;
     uint32_t usage_reason; /* last API misuse (not sticky) */
@@ -134,6 +146,11 @@ struct ferrule_conn {
     fr_aead rd;
     uint8_t *hs_buf; /* handshake reassembly */
     size_t hs_len, hs_cap;
+
+    /* Output the receive half owes, performed by whoever next holds the
+     * send lock (see fr_conn_service_send): never blocks the reader. */
+    atomic_int pending_alert; /* -1: none */
+    atomic_int pending_key_update;
 
     /* Send side: records in `out[out_off .. out_off+out_len)`. */
     uint8_t *out;
@@ -162,7 +179,6 @@ struct ferrule_conn {
     int sent_sni;
     int sent_alpn;
     const fr_chain *our_chain;
-    uint16_t peer_sigs[FR_MAX_SIGS * 4]; /* server: client's signature_algorithms */
 
     /* Negotiated. */
     uint16_t version;
@@ -176,12 +192,21 @@ struct ferrule_conn {
     int has_server_name;
     fr_cert *peer_certs[FR_MAX_PEER_CERTS];
     size_t n_peer_certs;
+    ferrule_verify_result *verify_result; /* the validated path */
+    int ocsp_stapled;
 };
 
 /* ---- conn.c: records, alerts, the driver -------------------------------- */
 /* Record a fatal local error: sets the sticky status and queues the alert
  * (if any) under the current write keys.  Returns `e` for chaining. */
 fr_err fr_conn_fail(ferrule_conn *c, fr_err e);
+/* Perform pending send-side actions (alert, KeyUpdate answer).  Caller
+ * holds wr_lock. */
+void fr_conn_do_pending(ferrule_conn *c);
+/* From the receive half: perform pending actions now if the send lock is
+ * free (buffer I/O: wait for it; callback I/O: never wait, the send half
+ * does it on its next call). */
+void fr_conn_service_send(ferrule_conn *c);
 /* Queue a handshake message (header included in `msg`), adding it to the
  * transcript if ready, fragmented into records under the write keys. */
 FR_MUST_CHECK fr_err fr_conn_send_handshake(ferrule_conn *c, const uint8_t *msg, size_t len);

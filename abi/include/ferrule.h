@@ -32,6 +32,10 @@
  *    (ferrule_conn_write, ferrule_conn_take, ferrule_conn_pending_output,
  *    ferrule_conn_close).  The library serialises the places where the
  *    halves meet (an alert raised by the receive half, the sticky error).
+ *    The receive half never waits for the send half: output it owes (a
+ *    KeyUpdate answer, RFC 8446 §4.6.3) is sent by the send half's next
+ *    call (write, flush, take, close), and with callback I/O the alert of a
+ *    fatal receive error is sent at once only if the send half is idle.
  *    Introspection getters may be called from either thread after the
  *    handshake; ferrule_conn_free() must not race with anything.
  */
@@ -381,6 +385,88 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_dangerous_no_hostname_check(fe
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_dangerous_no_verification(ferrule_config *cfg);
 
 /* ------------------------------------------------------------------ */
+/* Certificate verification policy and standalone validation            */
+/* ------------------------------------------------------------------ */
+
+/* Purposes: the extended key usage a peer's leaf must allow.  A leaf
+ * without an extendedKeyUsage extension allows every purpose; a leaf whose
+ * EKU lists anyExtendedKeyUsage alone is accepted too (documented in
+ * docs/x509.md). */
+#define FERRULE_PURPOSE_SERVER_AUTH 1
+#define FERRULE_PURPOSE_CLIENT_AUTH 2
+
+/* OCSP stapling policy of a verifier. */
+#define FERRULE_OCSP_DEFAULT 0 /* staple optional; required if the leaf is must-staple;
+                                  an invalid or revoked staple always fails */
+#define FERRULE_OCSP_REQUIRE 1 /* hard fail: a valid, good staple is required */
+
+/** Purpose required of the peer's leaf.  Default: server auth on a client
+ *  config, client auth on a server config. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_verify_purpose(ferrule_config *cfg,
+                                                                     uint32_t purpose);
+/** Longest accepted path below the trust anchor, leaf included (default 8,
+ *  maximum 32). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_max_chain_depth(ferrule_config *cfg,
+                                                                      uint32_t depth);
+/** OCSP policy (FERRULE_OCSP_*). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_ocsp_policy(ferrule_config *cfg,
+                                                                  uint32_t policy);
+/** Server: the DER OCSP response to staple for chain `chain_index` (in
+ *  the order chains were added).  Replaces any previous staple. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_ocsp_staple(ferrule_config *cfg,
+                                                                  size_t chain_index,
+                                                                  const uint8_t *der, size_t len);
+
+/** The outcome of a path validation: the reason (FERRULE_R_NONE when
+ *  valid) and, when valid, the path from the leaf to the trust anchor. */
+typedef struct ferrule_verify_result ferrule_verify_result;
+FERRULE_API uint32_t ferrule_verify_result_reason(const ferrule_verify_result *r);
+FERRULE_API size_t ferrule_verify_result_path_length(const ferrule_verify_result *r);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_verify_result_path_cert(const ferrule_verify_result *r,
+                                                                   size_t index,
+                                                                   const uint8_t **der,
+                                                                   size_t *len);
+FERRULE_API void ferrule_verify_result_free(ferrule_verify_result *r);
+
+/**
+ * Application verification callback, called only after ferrule's own checks
+ * have accepted the peer's chain.  It can add restrictions, never lift
+ * them: return 0 to accept, anything else to reject (the handshake then
+ * fails with FERRULE_R_CERT_REJECTED).  `result` is valid during the call.
+ */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_verify_callback(
+    ferrule_config *cfg,
+    int (*cb)(void *ctx, const ferrule_conn *conn, const ferrule_verify_result *result),
+    void *ctx);
+
+/* Flags of ferrule_verify_options */
+#define FERRULE_VERIFY_USE_TIME 1u /* use `time`, not the config's clock */
+
+/** Options of a standalone validation. */
+typedef struct ferrule_verify_options {
+    uint32_t struct_size;
+    uint32_t purpose;      /* FERRULE_PURPOSE_*; 0 = server auth */
+    uint32_t flags;        /* FERRULE_VERIFY_* */
+    uint32_t max_depth;    /* 0 = the config's */
+    int64_t time;          /* seconds since the Unix epoch, with USE_TIME */
+    const char *peer_name; /* DNS name or IP literal; NULL = no name check */
+} ferrule_verify_options;
+FERRULE_API size_t ferrule_sizeof_verify_options(void);
+
+/**
+ * Validate a chain outside a handshake against the trust anchors of `cfg`.
+ * `ders[0]` is the leaf, the rest untrusted intermediates in any order.
+ * Returns FERRULE_OK when valid, FERRULE_CERTIFICATE when not; in both cases
+ * `*out` receives a result (free it with ferrule_verify_result_free).
+ * FERRULE_USAGE on misuse (then *out is NULL).  Does not freeze `cfg`.
+ */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_verify_chain(const ferrule_config *cfg,
+                                                        const uint8_t *const *ders,
+                                                        const size_t *lens, size_t n,
+                                                        const ferrule_verify_options *opts,
+                                                        ferrule_verify_result **out);
+
+/* ------------------------------------------------------------------ */
 /* Connections                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -474,6 +560,12 @@ FERRULE_API const char *ferrule_conn_server_name(const ferrule_conn *conn);
 FERRULE_API size_t ferrule_conn_peer_cert_count(const ferrule_conn *conn);
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_peer_cert(const ferrule_conn *conn, size_t index,
                                                           const uint8_t **der, size_t *len);
+/** The validated path (leaf to trust anchor) of the peer, once verified;
+ *  NULL before that or when verification was disabled.  Valid until the
+ *  connection is freed. */
+FERRULE_API const ferrule_verify_result *ferrule_conn_verify_result(const ferrule_conn *conn);
+/** 1 if the peer stapled an OCSP response that we validated as good. */
+FERRULE_API int ferrule_conn_ocsp_stapled(const ferrule_conn *conn);
 /** 1 if the session was resumed (always 0 in this release). */
 FERRULE_API int ferrule_conn_resumed(const ferrule_conn *conn);
 /** 1 if a HelloRetryRequest took place (always 0 in this release). */

@@ -78,7 +78,8 @@ FERRULE_API int ferrule_config_new(ferrule_config **out, uint32_t role,
     fr_mem_init(&m, &a, 0);
     ferrule_config *cfg = fr_mem_alloc(&m, sizeof(*cfg));
     if (cfg == NULL) return FERRULE_INTERNAL;
-    cfg->mem = m;
+    fr_mem_init(&cfg->mem, &a, 0);
+    fr_mem_adopt(&cfg->mem, &m);
     cfg->alloc = a;
     cfg->alloc.struct_size = sizeof(a);
     cfg->role = role;
@@ -107,10 +108,10 @@ FERRULE_API void ferrule_config_free(ferrule_config *cfg) {
     for (size_t i = 0; i < cfg->n_chains; i++) {
         fr_chain *ch = &cfg->chains[i];
         for (size_t k = 0; k < ch->n; k++) fr_mem_free(&cfg->mem, ch->ders[k], ch->lens[k]);
+        fr_mem_free(&cfg->mem, ch->staple, ch->staple_len);
         fr_pkey_free(ch->key);
     }
-    fr_mem m = cfg->mem;
-    fr_mem_free(&m, cfg, sizeof(*cfg));
+    fr_mem_free_owner(&cfg->mem, cfg, sizeof(*cfg));
 }
 
 FERRULE_API uint32_t ferrule_config_reason(const ferrule_config *cfg) {
@@ -136,7 +137,8 @@ static int set_list(ferrule_config *cfg, const uint16_t *v, size_t n, uint16_t *
                     size_t *dst_n, size_t cap, int (*known)(uint16_t)) {
     int st = setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (v == NULL || n == 0 || n > cap) return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    if (v == NULL) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    if (n == 0 || n > cap) return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     for (size_t i = 0; i < n; i++) {
         if (!known(v[i])) return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
         for (size_t k = 0; k < i; k++)
@@ -168,7 +170,8 @@ FERRULE_API int ferrule_config_set_signature_schemes(ferrule_config *cfg, const 
 FERRULE_API int ferrule_config_add_alpn(ferrule_config *cfg, const uint8_t *proto, size_t len) {
     int st = setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (proto == NULL || len == 0 || len > 255 || len + 1 > FR_MAX_ALPN_WIRE - cfg->alpn_len)
+    if (proto == NULL) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    if (len == 0 || len > 255 || len + 1 > FR_MAX_ALPN_WIRE - cfg->alpn_len)
         return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->alpn[cfg->alpn_len] = (uint8_t)len;
     memcpy(cfg->alpn + cfg->alpn_len + 1, proto, len);
@@ -228,6 +231,7 @@ static fr_err add_chain_der(void *ctx, const uint8_t *der, size_t len) {
 
 static void chain_clear(ferrule_config *cfg, fr_chain *ch) {
     for (size_t k = 0; k < ch->n; k++) fr_mem_free(&cfg->mem, ch->ders[k], ch->lens[k]);
+    fr_mem_free(&cfg->mem, ch->staple, ch->staple_len);
     fr_pkey_free(ch->key);
     memset(ch, 0, sizeof(*ch));
 }
@@ -325,5 +329,70 @@ FERRULE_API int ferrule_config_dangerous_no_verification(ferrule_config *cfg) {
     int st = setter_check(cfg);
     if (st != FERRULE_OK) return st;
     cfg->no_verification = 1;
+    return setter_result(cfg, FR_OK);
+}
+
+/* ---- verification policy ---------------------------------------------------- */
+
+void fr_config_verify_params(const ferrule_config *cfg, fr_verify_params *p) {
+    memset(p, 0, sizeof(*p));
+    uint32_t purpose = cfg->purpose;
+    if (purpose == 0)
+        purpose = cfg->role == FERRULE_ROLE_CLIENT ? FERRULE_PURPOSE_SERVER_AUTH
+                                                   : FERRULE_PURPOSE_CLIENT_AUTH;
+    p->purpose = purpose == FERRULE_PURPOSE_SERVER_AUTH ? FR_VERIFY_SERVER : FR_VERIFY_CLIENT;
+    p->max_depth = cfg->max_depth;
+}
+
+FERRULE_API int ferrule_config_set_verify_purpose(ferrule_config *cfg, uint32_t purpose) {
+    int st = setter_check(cfg);
+    if (st != FERRULE_OK) return st;
+    if (purpose != FERRULE_PURPOSE_SERVER_AUTH && purpose != FERRULE_PURPOSE_CLIENT_AUTH)
+        return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    cfg->purpose = purpose;
+    return setter_result(cfg, FR_OK);
+}
+
+FERRULE_API int ferrule_config_set_max_chain_depth(ferrule_config *cfg, uint32_t depth) {
+    int st = setter_check(cfg);
+    if (st != FERRULE_OK) return st;
+    if (depth == 0 || depth > FR_VERIFY_MAX_DEPTH) return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    cfg->max_depth = depth;
+    return setter_result(cfg, FR_OK);
+}
+
+FERRULE_API int ferrule_config_set_ocsp_policy(ferrule_config *cfg, uint32_t policy) {
+    int st = setter_check(cfg);
+    if (st != FERRULE_OK) return st;
+    if (policy != FERRULE_OCSP_DEFAULT && policy != FERRULE_OCSP_REQUIRE)
+        return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    cfg->ocsp_policy = policy;
+    return setter_result(cfg, FR_OK);
+}
+
+FERRULE_API int ferrule_config_set_ocsp_staple(ferrule_config *cfg, size_t chain_index,
+                                               const uint8_t *der, size_t len) {
+    int st = setter_check(cfg);
+    if (st != FERRULE_OK) return st;
+    if (der == NULL || len == 0) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    if (chain_index >= cfg->n_chains || len > (1u << 24) - 1)
+        return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    fr_chain *ch = &cfg->chains[chain_index];
+    uint8_t *copy = fr_mem_alloc(&cfg->mem, len);
+    if (copy == NULL) return setter_result(cfg, fr_mem_error(&cfg->mem, len));
+    memcpy(copy, der, len);
+    fr_mem_free(&cfg->mem, ch->staple, ch->staple_len);
+    ch->staple = copy;
+    ch->staple_len = len;
+    return setter_result(cfg, FR_OK);
+}
+
+FERRULE_API int ferrule_config_set_verify_callback(
+    ferrule_config *cfg, int (*cb)(void *, const ferrule_conn *, const ferrule_verify_result *),
+    void *ctx) {
+    int st = setter_check(cfg);
+    if (st != FERRULE_OK) return st;
+    cfg->verify_cb = cb;
+    cfg->verify_cb_ctx = ctx;
     return setter_result(cfg, FR_OK);
 }

@@ -53,11 +53,14 @@ static int flush_out(ferrule_conn *c) {
     return FERRULE_OK;
 }
 
-static int flush_locked(ferrule_conn *c) {
-    pthread_mutex_lock(&c->wr_lock);
-    int st = flush_out(c);
+/* From the receive half after a fatal error: send the alert if the send
+ * half is idle.  Never waits for the send lock (see fr_conn_service_send). */
+static void flush_fatal_alert(ferrule_conn *c) {
+    if (!c->has_io || c->status == FERRULE_OK) return;
+    if (pthread_mutex_trylock(&c->wr_lock) != 0) return;
+    fr_conn_do_pending(c);
+    (void)flush_out(c);
     pthread_mutex_unlock(&c->wr_lock);
-    return st;
 }
 
 /* Receive into the input buffer.  Caller holds rd_lock. */
@@ -108,8 +111,8 @@ static int drive_handshake(ferrule_conn *c) {
 
 FERRULE_API int ferrule_conn_new(ferrule_conn **out, ferrule_config *cfg,
                                  const ferrule_conn_options *opts) {
+    if (out != NULL) *out = NULL;
     if (out == NULL || cfg == NULL) return FERRULE_USAGE;
-    *out = NULL;
     ferrule_conn_options o;
     if (fr_abi_copy_struct(&o, sizeof(o), opts) != FR_OK || o.reserved0 != 0) {
         cfg->reason = FERRULE_R_BAD_STRUCT;
@@ -142,8 +145,7 @@ FERRULE_API int ferrule_conn_new(ferrule_conn **out, ferrule_config *cfg,
     pthread_mutex_init(&c->err_lock, NULL);
     fr_err e = fr_conn_init(c, cfg, o.server_name, o.memory_limit);
     /* The struct itself counts against the connection's ceiling. */
-    c->mem.used += m.used;
-    c->mem.peak = c->mem.used;
+    fr_mem_adopt(&c->mem, &m);
     if (e != FR_OK) {
         cfg->reason = e;
         ferrule_conn_free(c);
@@ -160,8 +162,7 @@ FERRULE_API void ferrule_conn_free(ferrule_conn *c) {
     pthread_mutex_destroy(&c->rd_lock);
     pthread_mutex_destroy(&c->wr_lock);
     pthread_mutex_destroy(&c->err_lock);
-    fr_mem m = c->mem;
-    fr_mem_free(&m, c, sizeof(*c));
+    fr_mem_free_owner(&c->mem, c, sizeof(*c));
     ferrule_config_free(cfg);
 }
 
@@ -210,6 +211,7 @@ FERRULE_API int ferrule_conn_take(ferrule_conn *c, uint8_t *out, size_t cap, siz
     if (c == NULL || out == NULL || written == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
     if (c->has_io) return usage(c, FERRULE_R_WRONG_STATE);
     pthread_mutex_lock(&c->wr_lock);
+    fr_conn_do_pending(c);
     size_t n = cap < c->out_len ? cap : c->out_len;
     memcpy(out, c->out + c->out_off, n);
     fr_conn_out_consume(c, n);
@@ -233,16 +235,18 @@ FERRULE_API int ferrule_conn_read(ferrule_conn *c, uint8_t *buf, size_t cap, siz
     if (c == NULL || buf == NULL || n == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
     if (cap == 0) return usage(c, FERRULE_R_BUFFER_TOO_SMALL);
     pthread_mutex_lock(&c->rd_lock);
-    int st = FERRULE_OK;
-    if (c->state != FERRULE_HS_CONNECTED || c->status != FERRULE_OK) st = drive_handshake(c);
+    int st = c->status;
+    if (st == FERRULE_OK && c->state != FERRULE_HS_CONNECTED) st = drive_handshake(c);
     while (st == FERRULE_OK) {
         fr_err e = fr_conn_read_app(c, buf, cap, n);
         st = status_of(c, e);
-        /* The receive half may have queued output (alert, KeyUpdate). */
-        if (c->has_io && c->out_len > 0) (void)flush_locked(c);
+        /* Output the receive half owes (a KeyUpdate answer) leaves with the
+         * send half's next write or flush; only a fatal alert is pushed
+         * from here. */
         if (st != FERRULE_WANT_READ || !c->has_io) break;
         st = fill_in(c);
     }
+    flush_fatal_alert(c);
     pthread_mutex_unlock(&c->rd_lock);
     return st;
 }
@@ -251,7 +255,8 @@ FERRULE_API int ferrule_conn_write(ferrule_conn *c, const uint8_t *buf, size_t l
     if (n != NULL) *n = 0;
     if (c == NULL || (buf == NULL && len > 0) || n == NULL)
         return usage(c, FERRULE_R_NULL_ARGUMENT);
-    if (c->state != FERRULE_HS_CONNECTED || c->status != FERRULE_OK) {
+    if (c->status != FERRULE_OK) return c->status;
+    if (c->state != FERRULE_HS_CONNECTED) {
         pthread_mutex_lock(&c->rd_lock);
         int st = drive_handshake(c);
         pthread_mutex_unlock(&c->rd_lock);
@@ -284,6 +289,7 @@ FERRULE_API int ferrule_conn_write(ferrule_conn *c, const uint8_t *buf, size_t l
 FERRULE_API int ferrule_conn_flush(ferrule_conn *c) {
     if (c == NULL) return FERRULE_USAGE;
     pthread_mutex_lock(&c->wr_lock);
+    fr_conn_do_pending(c);
     int st = flush_out(c);
     pthread_mutex_unlock(&c->wr_lock);
     return st;
@@ -346,7 +352,7 @@ FERRULE_API int ferrule_conn_peer_cert(const ferrule_conn *c, size_t i, const ui
 }
 FERRULE_API int ferrule_conn_resumed(const ferrule_conn *c) { (void)c; return 0; }
 FERRULE_API int ferrule_conn_hrr(const ferrule_conn *c) { (void)c; return 0; }
-FERRULE_API size_t ferrule_conn_memory_used(const ferrule_conn *c) { return c ? c->mem.used : 0; }
+FERRULE_API size_t ferrule_conn_memory_used(const ferrule_conn *c) { return c ? atomic_load(&c->mem.used) : 0; }
 
 FERRULE_API int ferrule_conn_export_keying_material(ferrule_conn *c, const char *label,
                                                     size_t label_len, const uint8_t *context,

@@ -48,13 +48,18 @@ fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body) {
     const ferrule_config *cfg = c->cfg;
     if (cfg->no_verification) return FR_OK;
     fr_verify_params p;
-    memset(&p, 0, sizeof(p));
+    fr_config_verify_params(cfg, &p);
     p.now = fr_conn_now(c);
-    p.purpose = FR_VERIFY_SERVER;
     if (!cfg->no_hostname_check) {
         /* Without an expected name there is nothing to match: fail closed. */
         FR_ENSURE(c->has_server_name, FERRULE_R_CERT_NAME_MISMATCH);
         p.peer_name = c->server_name;
     }
-    return fr_verify_chain(&cfg->trust, c->peer_certs, c->n_peer_certs, &p);
+    FR_TRY(fr_verify_chain_result(&cfg->trust, c->peer_certs, c->n_peer_certs, &p, &c->mem,
+                                  &c->verify_result));
+    /* The application may add restrictions, never lift ours: it is asked
+     * only about a chain we accepted. */
+    if (cfg->verify_cb != NULL && cfg->verify_cb(cfg->verify_cb_ctx, c, c->verify_result) != 0)
+        return FERRULE_R_CERT_REJECTED;
+    return FR_OK;
 }

@@ -131,19 +131,34 @@ fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
 
 /* ---- server side --------------------------------------------------------- */
 
-/* Parse a u16 list vector with an even, non-empty body. */
-static fr_err read_u16_list(fr_reader *body, int width, uint16_t *out, size_t cap, size_t *n) {
-    fr_reader list;
-    FR_TRY(width == 1 ? fr_read_vec8(body, &list) : fr_read_vec16(body, &list));
-    size_t left = fr_reader_left(&list);
+/* Open a u16 list vector (1- or 2-byte length) with an even, non-empty
+ * body that fills the extension.  The list is scanned in place, never
+ * copied, so lists of any legal length are read completely. */
+static fr_err open_u16_list(fr_reader *body, int width, fr_reader *list) {
+    FR_TRY(width == 1 ? fr_read_vec8(body, list) : fr_read_vec16(body, list));
+    size_t left = fr_reader_left(list);
     FR_ENSURE(left >= 2 && left % 2 == 0, FERRULE_R_DECODE_ERROR);
-    *n = 0;
-    while (!fr_reader_empty(&list)) {
-        uint16_t v;
-        FR_TRY(fr_read_u16(&list, &v));
-        if (*n < cap) out[(*n)++] = v; /* unknown/GREASE values are kept harmlessly */
-    }
     return fr_read_done(body);
+}
+
+/* 1 if the (validated) list contains v; unknown and GREASE values are
+ * simply never matched. */
+static int u16_list_has(fr_reader list, uint16_t v) {
+    uint16_t x;
+    while (fr_read_u16(&list, &x) == FR_OK)
+        if (x == v) return 1;
+    return 0;
+}
+
+/* Is group g among the KeyShareEntries of `list` that start before `end`? */
+static int share_seen(fr_reader list, uint16_t g, const uint8_t *end) {
+    while (list.p < end) {
+        uint16_t x;
+        fr_reader key;
+        if (fr_read_u16(&list, &x) != FR_OK || fr_read_vec16(&list, &key) != FR_OK) return 0;
+        if (x == g) return 1;
+    }
+    return 0;
 }
 
 static fr_err parse_server_name(ferrule_conn *c, fr_reader *body) {
@@ -233,15 +248,19 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     /* RFC 8446 §4.2.11: pre_shared_key must be the last extension. */
     for (size_t i = 0; i + 1 < x.n; i++)
         FR_ENSURE(x.e[i].type != FR_EXT_PRE_SHARED_KEY, FERRULE_R_ILLEGAL_PARAMETER);
+    /* RFC 8446 §4.2.9: a PSK offer without psk_key_exchange_modes is
+     * refused even though we do not resume (yet). */
+    FR_ENSURE(fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY) == NULL ||
+                  fr_exts_find(&x, FR_EXT_PSK_KEY_EXCHANGE_MODES) != NULL,
+              FERRULE_R_MISSING_EXTENSION);
 
     /* RFC 8446 §4.2.1: without supported_versions the client wants TLS 1.2
      * or older, which we do not speak. */
     fr_ext *sv = fr_exts_find(&x, FR_EXT_SUPPORTED_VERSIONS);
     FR_ENSURE(sv != NULL, FERRULE_R_PROTOCOL_VERSION);
-    uint16_t versions[64];
-    size_t n_versions;
-    FR_TRY(read_u16_list(&sv->body, 1, versions, 64, &n_versions));
-    FR_ENSURE(fr_u16_in(FERRULE_TLS13, versions, n_versions), FERRULE_R_PROTOCOL_VERSION);
+    fr_reader versions;
+    FR_TRY(open_u16_list(&sv->body, 1, &versions));
+    FR_ENSURE(u16_list_has(versions, FERRULE_TLS13), FERRULE_R_PROTOCOL_VERSION);
     c->version = FERRULE_TLS13;
 
     /* RFC 8446 §4.1.2: legacy_compression_methods must be exactly {0}. */
@@ -263,31 +282,28 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     fr_ext *sg = fr_exts_find(&x, FR_EXT_SUPPORTED_GROUPS);
     fr_ext *ks = fr_exts_find(&x, FR_EXT_KEY_SHARE);
     FR_ENSURE(sa != NULL && sg != NULL && ks != NULL, FERRULE_R_MISSING_EXTENSION);
-    size_t n_peer_sigs;
-    FR_TRY(read_u16_list(&sa->body, 2, c->peer_sigs, sizeof(c->peer_sigs) / 2, &n_peer_sigs));
-    uint16_t groups[64];
-    size_t n_groups;
-    FR_TRY(read_u16_list(&sg->body, 2, groups, 64, &n_groups));
+    fr_reader peer_sigs, groups;
+    FR_TRY(open_u16_list(&sa->body, 2, &peer_sigs));
+    FR_TRY(open_u16_list(&sg->body, 2, &groups));
 
     /* key_share: each share's group must be in supported_groups, once. */
     fr_reader shares;
     FR_TRY(fr_read_vec16(&ks->body, &shares));
     FR_TRY(fr_read_done(&ks->body));
-    uint16_t share_groups[64];
-    size_t n_shares = 0;
+    const fr_reader all_shares = shares;
     const uint8_t *chosen_share = NULL;
     size_t chosen_len = 0;
     size_t chosen_rank = cfg->n_groups;
     while (!fr_reader_empty(&shares)) {
+        const uint8_t *entry = shares.p;
         uint16_t g;
         fr_reader key;
         FR_TRY(fr_read_u16(&shares, &g));
         FR_TRY(fr_read_vec16(&shares, &key));
         FR_ENSURE(!fr_reader_empty(&key), FERRULE_R_DECODE_ERROR);
-        FR_ENSURE(!fr_u16_in(g, share_groups, n_shares), FERRULE_R_ILLEGAL_PARAMETER);
-        FR_ENSURE(fr_u16_in(g, groups, n_groups), FERRULE_R_ILLEGAL_PARAMETER);
-        FR_ENSURE(n_shares < 64, FERRULE_R_DECODE_ERROR);
-        share_groups[n_shares++] = g;
+        /* RFC 8446 §4.2.8: one share per group, each in supported_groups. */
+        FR_ENSURE(!share_seen(all_shares, g, entry), FERRULE_R_ILLEGAL_PARAMETER);
+        FR_ENSURE(u16_list_has(groups, g), FERRULE_R_ILLEGAL_PARAMETER);
         for (size_t r = 0; r < chosen_rank; r++) {
             if (cfg->groups[r] == g) {
                 chosen_rank = r;
@@ -312,7 +328,7 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     for (size_t i = 0; i < cfg->n_chains && c->our_chain == NULL; i++) {
         for (size_t k = 0; k < cfg->n_sigs; k++) {
             uint16_t s = cfg->sigs[k];
-            if (fr_sig_allowed_in_cv(s) && fr_u16_in(s, c->peer_sigs, n_peer_sigs) &&
+            if (fr_sig_allowed_in_cv(s) && u16_list_has(peer_sigs, s) &&
                 fr_sig_key_matches(cfg->chains[i].key, s)) {
                 c->our_chain = &cfg->chains[i];
                 c->our_sig = s;

@@ -40,10 +40,9 @@ fr_err fr_on_key_update(ferrule_conn *c, fr_reader *body) {
     FR_TRY(fr_ks_update_secret(c->ks.hash, peer));
     FR_TRY(fr_conn_set_read_secret(c, peer));
     if (request == 0) return FR_OK;
-    /* Answer once, under the send half's lock (RFC 8446 §4.6.3). */
-    fr_err e = FR_OK;
-    pthread_mutex_lock(&c->wr_lock);
-    if (!c->closed_sent) e = fr_send_key_update(c, 0);
-    pthread_mutex_unlock(&c->wr_lock);
-    return e;
+    /* Answer once (RFC 8446 §4.6.3), from the send half: see
+     * fr_conn_service_send for why the reader never waits for it. */
+    atomic_store(&c->pending_key_update, 1);
+    fr_conn_service_send(c);
+    return FR_OK;
 }

@@ -159,7 +159,10 @@ static fr_err extend(vctx *v, size_t len) {
         }
         v->path[len] = a;
         e = check_path(v, len + 1);
-        if (e == FR_OK) return FR_OK;
+        if (e == FR_OK) {
+            v->stats.path_len = len + 1;
+            return FR_OK;
+        }
         note(v, e, RANK_PATH);
     }
     for (size_t i = 1; i < v->n; i++) {
@@ -210,9 +213,14 @@ fr_err fr_verify_chain_ex(const fr_trust_store *anchors, fr_cert *const *chain, 
         e = chain[0]->unknown_critical ? FERRULE_R_CERT_UNSUPPORTED
                                        : check_validity(chain[0], params->now);
         if (e == FR_OK) e = check_leaf(chain[0], params->purpose);
+        if (e == FR_OK) v.stats.path_len = 1;
         if (e != FR_OK) note(&v, e, RANK_PATH);
     }
     if (e != FR_OK) e = extend(&v, 1);
+    if (e == FR_OK)
+        for (size_t i = 0; i < v.stats.path_len; i++) v.stats.path[i] = v.path[i];
+    else
+        v.stats.path_len = 0;
     if (stats != NULL) *stats = v.stats;
     if (e == FERRULE_R_CERT_UNKNOWN_ISSUER) return v.best;
     FR_TRY(e);
@@ -227,4 +235,44 @@ fr_err fr_verify_chain_ex(const fr_trust_store *anchors, fr_cert *const *chain, 
 fr_err fr_verify_chain(const fr_trust_store *anchors, fr_cert *const *chain, size_t n,
                        const fr_verify_params *params) {
     return fr_verify_chain_ex(anchors, chain, n, params, NULL);
+}
+
+void fr_verify_result_free(ferrule_verify_result *r) {
+    if (r == NULL) return;
+    fr_mem *m = r->mem;
+    for (size_t i = 0; i < r->n; i++) fr_mem_free(m, r->ders[i], r->lens[i]);
+    fr_mem_free(m, r, sizeof(*r));
+}
+
+fr_err fr_verify_chain_result(const fr_trust_store *anchors, fr_cert *const *chain, size_t n,
+                              const fr_verify_params *params, fr_mem *m,
+                              ferrule_verify_result **out) {
+    *out = NULL;
+    fr_verify_stats st;
+    fr_err e = fr_verify_chain_ex(anchors, chain, n, params, &st);
+    ferrule_verify_result *r = fr_mem_alloc(m, sizeof(*r));
+    FR_ENSURE(r != NULL, fr_mem_error(m, sizeof(*r)));
+    r->mem = m;
+    r->reason = e;
+    if (e == FR_OK) {
+        /* The name check may fail after a path was found: keep the path
+         * only for an accepted chain. */
+        for (size_t i = 0; i < st.path_len; i++) {
+            const fr_cert *c = st.path[i];
+            r->ders[i] = fr_mem_alloc(m, c->der_len);
+            if (r->ders[i] == NULL) {
+                e = fr_mem_error(m, c->der_len);
+                break;
+            }
+            memcpy(r->ders[i], c->der, c->der_len);
+            r->lens[i] = c->der_len;
+            r->n = i + 1;
+        }
+    }
+    if (e != FR_OK && r->reason == FR_OK) { /* allocation failed mid-copy */
+        fr_verify_result_free(r);
+        return e;
+    }
+    *out = r;
+    return e;
 }

@@ -117,18 +117,39 @@ typedef struct fr_verify_params {
 FR_MUST_CHECK fr_err fr_verify_chain(const fr_trust_store *anchors, fr_cert *const *chain,
                                      size_t n, const fr_verify_params *params);
 
-/* Work done by one verification (for tests and diagnostics). */
+#define FR_VERIFY_MAX_SIG_CHECKS 64 /* budget per call: CERT_TOO_MUCH_WORK */
+#define FR_VERIFY_MAX_DEPTH 32      /* hard cap on params->max_depth */
+
+/* What one verification did and found (for tests, diagnostics, and the
+ * validated path reported to applications). */
 typedef struct fr_verify_stats {
     unsigned sig_checks; /* signature verifications attempted */
     unsigned paths;      /* complete candidate paths evaluated */
+    /* On success: the validated path, leaf first, trust anchor last. */
+    const fr_cert *path[FR_VERIFY_MAX_DEPTH + 1];
+    size_t path_len;
 } fr_verify_stats;
-#define FR_VERIFY_MAX_SIG_CHECKS 64 /* budget per call: CERT_TOO_MUCH_WORK */
-#define FR_VERIFY_MAX_DEPTH 32      /* hard cap on params->max_depth */
 
 /* fr_verify_chain that also reports the work done (stats may be NULL). */
 FR_MUST_CHECK fr_err fr_verify_chain_ex(const fr_trust_store *anchors, fr_cert *const *chain,
                                         size_t n, const fr_verify_params *params,
                                         fr_verify_stats *stats);
+
+/* The public result object (ferrule.h): the reason and, when valid, copies
+ * of the validated path's DER (leaf first, anchor last). */
+struct ferrule_verify_result {
+    fr_mem *mem;
+    uint32_t reason;
+    size_t n;
+    uint8_t *ders[FR_VERIFY_MAX_DEPTH + 1];
+    size_t lens[FR_VERIFY_MAX_DEPTH + 1];
+};
+/* Verify and build a result object from `m` (*out is NULL only when the
+ * allocation itself failed).  Returns the verification reason. */
+FR_MUST_CHECK fr_err fr_verify_chain_result(const fr_trust_store *anchors, fr_cert *const *chain,
+                                            size_t n, const fr_verify_params *params, fr_mem *m,
+                                            ferrule_verify_result **out);
+void fr_verify_result_free(ferrule_verify_result *r);
 
 /* RFC 6125 name match of a leaf against a DNS name or IP literal.
  * Only subjectAltName is consulted: no fallback to the subject CN

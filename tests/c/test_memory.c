@@ -1,0 +1,685 @@
+/* test_memory.c - memory accounting and the per-connection ceiling.
+ *
+ *  - A counting ferrule_allocator checks that ferrule_conn_memory_used()
+ *    is exactly what the connection holds through our allocator, that
+ *    every sized free matches its allocation, and that freeing the
+ *    connections and configs returns every byte (also after failures and
+ *    under injected allocation failures).
+ *  - The libcrypto heap held by a connection (contexts, keys) does not go
+ *    through our allocator; it is measured separately with
+ *    CRYPTO_set_mem_functions installed before main().
+ *  - The ceiling: a forged handshake message that makes the reassembly
+ *    buffer grow past a 64 KiB limit fails with FERRULE_POLICY /
+ *    FERRULE_R_MEMORY_LIMIT.
+ *
+ * The figures quoted in docs/memory.md are the "memory:" lines this test
+ * prints. */
+#include <openssl/crypto.h>
+#include <stdatomic.h>
+#include <string.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+
+#include "support_pair.h"
+#include "testlib.h"
+
+/* ---- counting allocator ---------------------------------------------------- */
+
+#define HDR 16 /* keeps the caller's pointer 16-byte aligned */
+
+typedef struct counting {
+    size_t live, peak, total;
+    unsigned long allocs, frees;
+    unsigned long bad_frees; /* size passed to free != size allocated */
+    unsigned long fail_at;   /* fail the allocation with this ordinal (0 = never) */
+    unsigned long failed;
+} counting;
+
+static void *count_alloc(void *ctx, size_t n) {
+    counting *k = ctx;
+    if (k->fail_at != 0 && k->allocs + 1 == k->fail_at) {
+        k->allocs++;
+        k->failed++;
+        return NULL;
+    }
+    uint8_t *p = malloc(n + HDR);
+    if (p == NULL) return NULL;
+    memcpy(p, &n, sizeof(n));
+    k->allocs++;
+    k->live += n;
+    k->total += n;
+    if (k->live > k->peak) k->peak = k->live;
+    return p + HDR;
+}
+
+static void count_free(void *ctx, void *ptr, size_t n) {
+    counting *k = ctx;
+    if (ptr == NULL) return;
+    uint8_t *p = (uint8_t *)ptr - HDR;
+    size_t stored;
+    memcpy(&stored, p, sizeof(stored));
+    if (stored != n) k->bad_frees++;
+    k->frees++;
+    k->live -= stored;
+    free(p);
+}
+
+static ferrule_allocator allocator_for(counting *k) {
+    ferrule_allocator a;
+    memset(&a, 0, sizeof(a));
+    a.struct_size = sizeof(a);
+    a.alloc = count_alloc;
+    a.free = count_free;
+    a.ctx = k;
+    return a;
+}
+
+static ferrule_config *client_cfg(counting *k) {
+    ferrule_allocator a = allocator_for(k);
+    ferrule_config *cfg = NULL;
+    if (ferrule_config_new(&cfg, FERRULE_ROLE_CLIENT, &a) != FERRULE_OK) return NULL;
+    if (ferrule_config_add_trust_file(cfg, pair_pki("root.pem")) != FERRULE_OK) {
+        ferrule_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+static ferrule_config *server_cfg(counting *k, const char *kind) {
+    ferrule_allocator a = allocator_for(k);
+    ferrule_config *cfg = NULL;
+    char chain[64], key[64];
+    snprintf(chain, sizeof(chain), "%s.chain.pem", kind);
+    snprintf(key, sizeof(key), "%s.key", kind);
+    if (ferrule_config_new(&cfg, FERRULE_ROLE_SERVER, &a) != FERRULE_OK) return NULL;
+    if (ferrule_config_add_cert_chain_file(cfg, pair_pki(chain), pair_pki(key)) != FERRULE_OK) {
+        ferrule_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+/* ---- libcrypto heap counter (installed before main) ------------------------ */
+
+static atomic_long g_crypto_live;
+static int g_crypto_hooked;
+
+static void *crypto_malloc(size_t n, const char *file, int line) {
+    (void)file;
+    (void)line;
+    uint8_t *p = malloc(n + HDR);
+    if (p == NULL) return NULL;
+    memcpy(p, &n, sizeof(n));
+    atomic_fetch_add(&g_crypto_live, (long)n);
+    return p + HDR;
+}
+
+static void crypto_free(void *ptr, const char *file, int line) {
+    (void)file;
+    (void)line;
+    if (ptr == NULL) return;
+    uint8_t *p = (uint8_t *)ptr - HDR;
+    size_t n;
+    memcpy(&n, p, sizeof(n));
+    atomic_fetch_sub(&g_crypto_live, (long)n);
+    free(p);
+}
+
+static void *crypto_realloc(void *ptr, size_t n, const char *file, int line) {
+    if (ptr == NULL) return crypto_malloc(n, file, line);
+    if (n == 0) {
+        crypto_free(ptr, file, line);
+        return NULL;
+    }
+    uint8_t *q = crypto_malloc(n, file, line);
+    if (q == NULL) return NULL;
+    size_t old;
+    memcpy(&old, (uint8_t *)ptr - HDR, sizeof(old));
+    memcpy(q, ptr, old < n ? old : n);
+    crypto_free(ptr, file, line);
+    return q;
+}
+
+__attribute__((constructor)) static void hook_libcrypto(void) {
+#ifdef RUNNING_ON_VALGRIND
+    /* Our header makes libcrypto's pointers interior ones, which memcheck
+     * reports as "possibly lost"; under valgrind, leave libcrypto alone. */
+    if (RUNNING_ON_VALGRIND) return;
+#endif
+    /* Only possible before libcrypto's first allocation. */
+    g_crypto_hooked = CRYPTO_set_mem_functions(crypto_malloc, crypto_realloc, crypto_free);
+}
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static void exchange(pair *p, const char *msg) {
+    size_t n = 0, len = strlen(msg);
+    uint8_t buf[256];
+    CHECK_EQ(ferrule_conn_write(p->client, (const uint8_t *)msg, len, &n), FERRULE_OK);
+    pair_move(p->client, p->server);
+    CHECK_EQ(ferrule_conn_read(p->server, buf, sizeof(buf), &n), FERRULE_OK);
+    CHECK_EQ(n, len);
+    CHECK_EQ(ferrule_conn_write(p->server, buf, n, &n), FERRULE_OK);
+    pair_move(p->server, p->client);
+    CHECK_EQ(ferrule_conn_read(p->client, buf, sizeof(buf), &n), FERRULE_OK);
+    CHECK_EQ(n, len);
+    CHECK_MEM(buf, msg, len);
+}
+
+/* Like exchange() but without asserting: 1 if the data made it. */
+static int try_exchange(pair *p) {
+    size_t n = 0;
+    uint8_t buf[16];
+    if (ferrule_conn_write(p->client, (const uint8_t *)"ping", 4, &n) != FERRULE_OK) return 0;
+    pair_move(p->client, p->server);
+    if (ferrule_conn_read(p->server, buf, sizeof(buf), &n) != FERRULE_OK || n != 4) return 0;
+    if (ferrule_conn_write(p->server, (const uint8_t *)"pong", 4, &n) != FERRULE_OK) return 0;
+    pair_move(p->server, p->client);
+    if (ferrule_conn_read(p->client, buf, sizeof(buf), &n) != FERRULE_OK || n != 4) return 0;
+    return memcmp(buf, "pong", 4) == 0;
+}
+
+static void close_both(pair *p) {
+    uint8_t buf[16];
+    size_t n;
+    CHECK_EQ(ferrule_conn_close(p->client), FERRULE_OK);
+    pair_move(p->client, p->server);
+    CHECK_EQ(ferrule_conn_read(p->server, buf, sizeof(buf), &n), FERRULE_CLOSED);
+    CHECK_EQ(ferrule_conn_close(p->server), FERRULE_OK);
+    pair_move(p->server, p->client);
+    CHECK_EQ(ferrule_conn_read(p->client, buf, sizeof(buf), &n), FERRULE_CLOSED);
+}
+
+/* The input buffer every connection holds: one maximal ciphertext record. */
+static size_t input_buffer(void) { return ferrule_max_ciphertext_record(); }
+
+/* ---- idle connection figures -------------------------------------------------- */
+
+static void idle_figures(const char *kind) {
+    counting kc, ks;
+    memset(&kc, 0, sizeof(kc));
+    memset(&ks, 0, sizeof(ks));
+    ferrule_config *cc = client_cfg(&kc), *sc = server_cfg(&ks, kind);
+    CHECK(cc != NULL && sc != NULL);
+    if (cc == NULL || sc == NULL) return;
+
+    /* Warm-up: libcrypto caches fetched algorithms on first use; those
+     * process-wide caches are not the connection's. */
+    pair p;
+    CHECK(pair_new(&p, cc, sc, NULL));
+    CHECK(pair_handshake(&p, NULL, NULL));
+    exchange(&p, "warm-up");
+    pair_free(&p);
+
+    size_t cfg_c = kc.live, cfg_s = ks.live;
+    long crypto0 = atomic_load(&g_crypto_live);
+    kc.peak = kc.live;
+    ks.peak = ks.live;
+
+    CHECK(pair_new(&p, cc, sc, NULL));
+    size_t new_c = ferrule_conn_memory_used(p.client), new_s = ferrule_conn_memory_used(p.server);
+    CHECK_EQ(new_c, kc.live - cfg_c);
+    CHECK_EQ(new_s, ks.live - cfg_s);
+    CHECK(new_s >= input_buffer());
+
+    int cs = -1, ss = -1;
+    CHECK(pair_handshake(&p, &cs, &ss));
+    CHECK_EQ(cs, FERRULE_OK);
+    CHECK_EQ(ss, FERRULE_OK);
+    exchange(&p, "a little application data, both ways");
+    CHECK_EQ(ferrule_conn_pending_output(p.client), 0);
+    CHECK_EQ(ferrule_conn_pending_output(p.server), 0);
+
+    size_t used_c = ferrule_conn_memory_used(p.client);
+    size_t used_s = ferrule_conn_memory_used(p.server);
+    size_t peak_c = kc.peak - cfg_c, peak_s = ks.peak - cfg_s;
+    size_t idle_c = kc.live - cfg_c, idle_s = ks.live - cfg_s;
+    /* memory_used is exactly what the connection holds through our
+     * allocator (the configs' own allocations are the baseline). */
+    CHECK_EQ(used_c, kc.live - cfg_c);
+    CHECK_EQ(used_s, ks.live - cfg_s);
+    CHECK(used_c < ferrule_default_memory_limit());
+    CHECK(used_s < ferrule_default_memory_limit());
+    CHECK(used_c >= input_buffer());
+    CHECK(used_s >= input_buffer());
+    /* The handshake took more than the idle connection keeps: the
+     * reassembly buffer and handshake-only state are gone. */
+    CHECK(peak_c > used_c);
+    CHECK(peak_s > used_s);
+    CHECK(peak_c < ferrule_default_memory_limit());
+    CHECK(peak_s < ferrule_default_memory_limit());
+
+    long crypto_pair = atomic_load(&g_crypto_live) - crypto0;
+
+    /* The output buffer grows for full records and is kept: after one
+     * 64 KiB write the idle connection is bigger, still under the ceiling. */
+    static uint8_t big[64 * 1024], got[64 * 1024];
+    memset(big, 0x5a, sizeof(big));
+    size_t wn = 0, rn = 0, total = 0;
+    CHECK_EQ(ferrule_conn_write(p.client, big, sizeof(big), &wn), FERRULE_OK);
+    CHECK(wn > 0);
+    for (int i = 0; i < 64 && total < wn; i++) {
+        pair_move(p.client, p.server);
+        while (total < wn && ferrule_conn_read(p.server, got, sizeof(got), &rn) == FERRULE_OK)
+            total += rn;
+        size_t more = 0;
+        if (wn < sizeof(big) &&
+            ferrule_conn_write(p.client, big + wn, sizeof(big) - wn, &more) == FERRULE_OK)
+            wn += more;
+    }
+    CHECK_EQ(wn, sizeof(big));
+    CHECK_EQ(total, sizeof(big));
+    size_t after_write_c = ferrule_conn_memory_used(p.client);
+    CHECK_EQ(after_write_c, kc.live - cfg_c);
+    CHECK(after_write_c < ferrule_default_memory_limit());
+    printf("memory: %-10s client: after one 64 KiB write: memory_used %zu, peak %zu\n", kind,
+           after_write_c, kc.peak - cfg_c);
+    long before = atomic_load(&g_crypto_live);
+    ferrule_conn_free(p.client);
+    long crypto_c = before - atomic_load(&g_crypto_live);
+    before = atomic_load(&g_crypto_live);
+    ferrule_conn_free(p.server);
+    long crypto_s = before - atomic_load(&g_crypto_live);
+    long residue = atomic_load(&g_crypto_live) - crypto0;
+
+    printf("memory: %-10s client: at-new %zu, handshake peak %zu, idle %zu (memory_used %zu), "
+           "libcrypto %ld\n",
+           kind, new_c, peak_c, idle_c, used_c, g_crypto_hooked ? crypto_c : -1);
+    printf("memory: %-10s server: at-new %zu, handshake peak %zu, idle %zu (memory_used %zu), "
+           "libcrypto %ld\n",
+           kind, new_s, peak_s, idle_s, used_s, g_crypto_hooked ? crypto_s : -1);
+    printf("memory: %-10s configs: client %zu, server %zu; libcrypto pair %ld, residue after "
+           "free %ld\n",
+           kind, cfg_c, cfg_s, g_crypto_hooked ? crypto_pair : -1, residue);
+    if (g_crypto_hooked) {
+        /* Everything libcrypto allocated for the pair went back on free. */
+        CHECK_EQ(residue, 0);
+        CHECK(crypto_c > 0);
+        CHECK(crypto_s > 0);
+        CHECK_EQ(crypto_c + crypto_s, crypto_pair);
+    } else {
+        printf("memory: libcrypto allocator hook unavailable, libcrypto not measured\n");
+    }
+
+    /* Connections give back exactly what they took. */
+    CHECK_EQ(kc.live, cfg_c);
+    CHECK_EQ(ks.live, cfg_s);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+    CHECK_EQ(kc.live, 0);
+    CHECK_EQ(ks.live, 0);
+    CHECK_EQ(kc.bad_frees, 0);
+    CHECK_EQ(ks.bad_frees, 0);
+    CHECK_EQ(kc.allocs, kc.frees);
+    CHECK_EQ(ks.allocs, ks.frees);
+}
+
+TEST(idle_connection_ecdsa) { idle_figures("ecdsa-p256"); }
+TEST(idle_connection_rsa) { idle_figures("rsa"); }
+
+/* ---- the ceiling ------------------------------------------------------------------- */
+
+/* Feed `conn` plaintext handshake records carrying one handshake message of
+ * `type` that claims `claimed` body bytes, 16 KiB per record, until the
+ * connection stops asking for more.  Returns the final status. */
+static int feed_forged_message(ferrule_conn *conn, uint8_t type, size_t claimed, size_t limit) {
+    static uint8_t rec[5 + 16384];
+    size_t body = 16384;
+    memset(rec, 0, sizeof(rec));
+    rec[0] = 22; /* handshake */
+    rec[1] = 3;
+    rec[2] = 3;
+    rec[3] = (uint8_t)(body >> 8);
+    rec[4] = (uint8_t)body;
+    int st = FERRULE_WANT_READ;
+    size_t sent = 0;
+    for (int i = 0; st == FERRULE_WANT_READ && sent < claimed + 4; i++) {
+        if (i == 0) {
+            rec[5] = type;
+            rec[6] = (uint8_t)(claimed >> 16);
+            rec[7] = (uint8_t)(claimed >> 8);
+            rec[8] = (uint8_t)claimed;
+        } else {
+            memset(rec + 5, 0, 4);
+        }
+        size_t n = 0;
+        CHECK_EQ(ferrule_conn_feed(conn, rec, sizeof(rec), &n), FERRULE_OK);
+        CHECK_EQ(n, sizeof(rec));
+        sent += body;
+        st = ferrule_conn_handshake(conn);
+        /* Never above the ceiling, at any point. */
+        CHECK(ferrule_conn_memory_used(conn) <= limit);
+    }
+    return st;
+}
+
+/* The fatal alert the connection queued: a plaintext internal_error. */
+static void check_internal_error_alert(ferrule_conn *conn) {
+    static const uint8_t ALERT[] = {21, 3, 3, 0, 2, 2, FERRULE_ALERT_INTERNAL_ERROR};
+    uint8_t out[64];
+    size_t n = 0;
+    CHECK_EQ(ferrule_conn_alert(conn), FERRULE_ALERT_INTERNAL_ERROR);
+    CHECK_EQ(ferrule_conn_take(conn, out, sizeof(out), &n), FERRULE_OK);
+    CHECK_EQ(n, sizeof(ALERT));
+    CHECK_MEM(out, ALERT, sizeof(ALERT));
+}
+
+TEST(ceiling_client_reassembly) {
+    const size_t LIMIT = 64 * 1024;
+    counting k;
+    memset(&k, 0, sizeof(k));
+    ferrule_config *cc = client_cfg(&k);
+    CHECK(cc != NULL);
+    if (cc == NULL) return;
+    CHECK_EQ(ferrule_config_set_memory_limit(cc, LIMIT), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_max_handshake_message(cc, 1u << 20), FERRULE_OK);
+    ferrule_conn_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = sizeof(o);
+    o.server_name = "localhost";
+    ferrule_conn *c = NULL;
+    CHECK_EQ(ferrule_conn_new(&c, cc, &o), FERRULE_OK);
+    if (c == NULL) return;
+    CHECK_EQ(ferrule_conn_handshake(c), FERRULE_WANT_READ);
+    uint8_t ch[4096];
+    size_t n = 0;
+    CHECK_EQ(ferrule_conn_take(c, ch, sizeof(ch), &n), FERRULE_OK);
+    CHECK(n > 0);
+    /* A "ServerHello" claiming 200000 bytes: below the 1 MiB message cap,
+     * far above what 64 KiB can buffer. */
+    int st = feed_forged_message(c, 2, 200000, LIMIT);
+    CHECK_EQ(st, FERRULE_POLICY);
+    CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_MEMORY_LIMIT);
+    CHECK(strcmp(ferrule_reason_name(ferrule_conn_reason(c)), "memory_limit") == 0);
+    CHECK_EQ(ferrule_conn_status(c), FERRULE_POLICY);
+    CHECK_EQ(ferrule_conn_handshake_state(c), FERRULE_HS_FAILED);
+    check_internal_error_alert(c);
+    CHECK_EQ(ferrule_conn_handshake(c), FERRULE_POLICY); /* sticky */
+    ferrule_conn_free(c);
+    ferrule_config_free(cc);
+    CHECK_EQ(k.live, 0);
+    CHECK_EQ(k.bad_frees, 0);
+}
+
+TEST(ceiling_server_reassembly) {
+    const size_t LIMIT = 64 * 1024;
+    counting k;
+    memset(&k, 0, sizeof(k));
+    ferrule_config *sc = server_cfg(&k, "ecdsa-p256");
+    CHECK(sc != NULL);
+    if (sc == NULL) return;
+    CHECK_EQ(ferrule_config_set_memory_limit(sc, LIMIT), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_max_handshake_message(sc, 1u << 20), FERRULE_OK);
+    ferrule_conn *s = NULL;
+    CHECK_EQ(ferrule_conn_new(&s, sc, NULL), FERRULE_OK);
+    if (s == NULL) return;
+    int st = feed_forged_message(s, 1, 200000, LIMIT);
+    CHECK_EQ(st, FERRULE_POLICY);
+    CHECK_EQ(ferrule_conn_reason(s), FERRULE_R_MEMORY_LIMIT);
+    check_internal_error_alert(s);
+    ferrule_conn_free(s);
+    ferrule_config_free(sc);
+    CHECK_EQ(k.live, 0);
+    CHECK_EQ(k.bad_frees, 0);
+}
+
+/* The per-connection option overrides the config's (default) ceiling. */
+TEST(ceiling_from_conn_options) {
+    counting k;
+    memset(&k, 0, sizeof(k));
+    ferrule_config *sc = server_cfg(&k, "ecdsa-p256");
+    CHECK(sc != NULL);
+    if (sc == NULL) return;
+    ferrule_conn_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = sizeof(o);
+    o.memory_limit = 64 * 1024;
+    ferrule_conn *s = NULL;
+    CHECK_EQ(ferrule_conn_new(&s, sc, &o), FERRULE_OK);
+    if (s == NULL) return;
+    /* 60000 bytes is within the default 64 KiB message cap. */
+    int st = feed_forged_message(s, 1, 60000, o.memory_limit);
+    CHECK_EQ(st, FERRULE_POLICY);
+    CHECK_EQ(ferrule_conn_reason(s), FERRULE_R_MEMORY_LIMIT);
+    ferrule_conn_free(s);
+
+    /* The same message under the default ceiling is just buffered... */
+    CHECK_EQ(ferrule_conn_new(&s, sc, NULL), FERRULE_OK);
+    if (s == NULL) return;
+    st = feed_forged_message(s, 1, 60000, ferrule_default_memory_limit());
+    /* ...until it is complete and turns out to be garbage. */
+    CHECK_EQ(st, FERRULE_DECODE);
+    CHECK(ferrule_conn_reason(s) != FERRULE_R_MEMORY_LIMIT);
+    ferrule_conn_free(s);
+
+    /* Ceilings below 64 KiB are refused. */
+    o.memory_limit = 64 * 1024 - 1;
+    CHECK_EQ(ferrule_conn_new(&s, sc, &o), FERRULE_USAGE);
+    CHECK(s == NULL);
+    CHECK_EQ(ferrule_config_reason(sc), FERRULE_R_CONFIG_INVALID);
+    ferrule_config_free(sc);
+    CHECK_EQ(k.live, 0);
+
+    ferrule_config *cc = client_cfg(&k);
+    CHECK(cc != NULL);
+    if (cc == NULL) return;
+    CHECK_EQ(ferrule_config_set_memory_limit(cc, 64 * 1024 - 1), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_reason(cc), FERRULE_R_CONFIG_INVALID);
+    CHECK_EQ(ferrule_config_set_memory_limit(cc, 64 * 1024), FERRULE_OK);
+    ferrule_config_free(cc);
+    CHECK_EQ(k.live, 0);
+}
+
+/* Above the message cap, the cap (not the ceiling) stops it at once. */
+TEST(message_cap_before_ceiling) {
+    counting k;
+    memset(&k, 0, sizeof(k));
+    ferrule_config *sc = server_cfg(&k, "ecdsa-p256");
+    CHECK(sc != NULL);
+    if (sc == NULL) return;
+    ferrule_conn *s = NULL;
+    CHECK_EQ(ferrule_conn_new(&s, sc, NULL), FERRULE_OK);
+    if (s == NULL) return;
+    int st = feed_forged_message(s, 1, 200000, ferrule_default_memory_limit());
+    CHECK_EQ(st, FERRULE_DECODE);
+    CHECK_EQ(ferrule_conn_reason(s), FERRULE_R_HANDSHAKE_TOO_LARGE);
+    ferrule_conn_free(s);
+    ferrule_config_free(sc);
+    CHECK_EQ(k.live, 0);
+}
+
+/* The documented minimum ceiling (64 KiB) still carries a handshake and
+ * application data.  `chunk` is the size handed to each ferrule_conn_write
+ * call; 64 KiB are sent in total. */
+static void minimum_ceiling(const char *kind, size_t chunk) {
+    counting kc, ks;
+    memset(&kc, 0, sizeof(kc));
+    memset(&ks, 0, sizeof(ks));
+    ferrule_config *cc = client_cfg(&kc), *sc = server_cfg(&ks, kind);
+    CHECK(cc != NULL && sc != NULL);
+    if (cc == NULL || sc == NULL) return;
+    CHECK_EQ(ferrule_config_set_memory_limit(cc, 64 * 1024), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_memory_limit(sc, 64 * 1024), FERRULE_OK);
+    size_t cfg_c = kc.live;
+    kc.peak = kc.live; /* loading the config had its own, earlier peak */
+    pair p;
+    CHECK(pair_new(&p, cc, sc, NULL));
+    int cs = -1, ss = -1;
+    CHECK(pair_handshake(&p, &cs, &ss));
+    static uint8_t big[64 * 1024], got[64 * 1024];
+    for (size_t j = 0; j < sizeof(big); j++) big[j] = (uint8_t)(j * 7u);
+    size_t off = 0, rd = 0;
+    int guard = 0, st = FERRULE_OK;
+    while (cs == FERRULE_OK && (off < sizeof(big) || rd < sizeof(big)) && guard++ < 1000) {
+        size_t n = 0, len = sizeof(big) - off < chunk ? sizeof(big) - off : chunk;
+        st = ferrule_conn_write(p.client, big + off, len, &n);
+        if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) break;
+        off += n;
+        pair_move(p.client, p.server);
+        while (rd < sizeof(got)) {
+            st = ferrule_conn_read(p.server, got + rd, sizeof(got) - rd, &n);
+            if (st != FERRULE_OK) break;
+            rd += n;
+        }
+        if (st != FERRULE_OK && st != FERRULE_WANT_READ) break;
+        st = FERRULE_OK;
+    }
+    if (st != FERRULE_OK)
+        fprintf(stderr, "  %s, %zu-byte writes under a 64 KiB ceiling: %s (%s) after %zu bytes\n",
+                kind, chunk, ferrule_status_name(st),
+                ferrule_reason_name(ferrule_conn_reason(p.client)), off);
+    CHECK_EQ(st, FERRULE_OK);
+    CHECK_EQ(ferrule_conn_status(p.client), FERRULE_OK);
+    CHECK_EQ(rd, sizeof(big));
+    CHECK(memcmp(big, got, sizeof(big)) == 0);
+    printf("memory: %-10s 64 KiB ceiling, %5zu-byte writes: client connection peak %zu, "
+           "idle after %zu\n",
+           kind, chunk, kc.peak - cfg_c, ferrule_conn_memory_used(p.client));
+    CHECK(kc.peak - cfg_c <= 64 * 1024);
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+    CHECK_EQ(kc.live, 0);
+    CHECK_EQ(ks.live, 0);
+}
+
+TEST(minimum_ceiling_handshake_and_small_writes) {
+    minimum_ceiling("ecdsa-p256", 16384);
+    minimum_ceiling("rsa", 16384);
+}
+
+/* One write call of more than a record must not need more than the
+ * ceiling: it may accept fewer bytes, but must not kill the connection. */
+TEST(minimum_ceiling_large_writes) {
+    minimum_ceiling("ecdsa-p256", 64 * 1024);
+}
+
+/* ---- everything comes back ------------------------------------------------------ */
+
+TEST(free_returns_everything) {
+    /* Success with a clean close, a verification failure, a truncation,
+     * an abandoned half-done handshake: each time the allocator ends at 0. */
+    for (int scenario = 0; scenario < 4; scenario++) {
+        counting kc, ks;
+        memset(&kc, 0, sizeof(kc));
+        memset(&ks, 0, sizeof(ks));
+        ferrule_config *cc = client_cfg(&kc), *sc = server_cfg(&ks, "rsa");
+        CHECK(cc != NULL && sc != NULL);
+        if (cc == NULL || sc == NULL) return;
+        pair p;
+        CHECK(pair_new(&p, cc, sc, scenario == 1 ? "wrong.example" : NULL));
+        int cs = -1, ss = -1;
+        switch (scenario) {
+        case 0:
+            CHECK(pair_handshake(&p, &cs, &ss));
+            exchange(&p, "bye");
+            close_both(&p);
+            break;
+        case 1:
+            CHECK(!pair_handshake(&p, &cs, &ss));
+            CHECK_EQ(cs, FERRULE_CERTIFICATE);
+            CHECK_EQ(ss, FERRULE_ALERT_RECEIVED);
+            break;
+        case 2:
+            CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+            pair_move(p.client, p.server);
+            CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
+            CHECK_EQ(ferrule_conn_feed_eof(p.client), FERRULE_OK);
+            CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_TRUNCATED);
+            break;
+        default:
+            /* Freed in the middle: the server has sent its flight, the
+             * client has not answered. */
+            CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+            pair_move(p.client, p.server);
+            CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
+            break;
+        }
+        pair_free(&p);
+        /* The configs may outlive their connections, and vice versa. */
+        ferrule_config_free(sc);
+        ferrule_config_free(cc);
+        CHECK_EQ(kc.live, 0);
+        CHECK_EQ(ks.live, 0);
+        CHECK_EQ(kc.bad_frees, 0);
+        CHECK_EQ(ks.bad_frees, 0);
+        CHECK_EQ(kc.allocs, kc.frees);
+        CHECK_EQ(ks.allocs, ks.frees);
+    }
+
+    /* A connection keeps its config alive after the caller's reference is
+     * dropped; the last free returns everything. */
+    counting k;
+    memset(&k, 0, sizeof(k));
+    ferrule_config *sc = server_cfg(&k, "ecdsa-p256");
+    CHECK(sc != NULL);
+    if (sc == NULL) return;
+    ferrule_conn *s = NULL;
+    CHECK_EQ(ferrule_conn_new(&s, sc, NULL), FERRULE_OK);
+    ferrule_config_free(sc);
+    CHECK(k.live > 0);
+    ferrule_conn_free(s);
+    CHECK_EQ(k.live, 0);
+}
+
+/* Every allocation of a handshake, made to fail in turn: the connection
+ * fails cleanly (no crash, no leak, a sized free for every allocation). */
+static void inject(int server_side) {
+    int completed = 0;
+    for (unsigned long nth = 1; nth < 400 && !completed; nth++) {
+        counting kc, ks;
+        memset(&kc, 0, sizeof(kc));
+        memset(&ks, 0, sizeof(ks));
+        ferrule_config *cc = client_cfg(&kc), *sc = server_cfg(&ks, "ecdsa-p256");
+        CHECK(cc != NULL && sc != NULL);
+        if (cc == NULL || sc == NULL) return;
+        counting *victim = server_side ? &ks : &kc;
+        victim->fail_at = victim->allocs + nth;
+        pair p;
+        int made = pair_new(&p, cc, sc, NULL);
+        int cs = -1, ss = -1;
+        if (made) {
+            int hs = pair_handshake(&p, &cs, &ss);
+            int ok = hs && try_exchange(&p);
+            if (victim->failed == 0) CHECK(ok);
+            ferrule_conn *v = server_side ? p.server : p.client;
+            if (victim->failed > 0) {
+                /* The failure surfaced as an allocation failure. */
+                int st = ferrule_conn_status(v);
+                uint32_t r = ferrule_conn_reason(v);
+                CHECK_EQ(st, FERRULE_INTERNAL);
+                CHECK_EQ(r, FERRULE_R_OUT_OF_MEMORY);
+                if (st != FERRULE_INTERNAL)
+                    fprintf(stderr, "  allocation #%lu: status %s reason %s\n", nth,
+                            ferrule_status_name(st), ferrule_reason_name(r));
+            }
+        } else {
+            CHECK(victim->failed > 0); /* conn_new fails only when we made it fail */
+        }
+        if (victim->failed == 0) completed = 1;
+        pair_free(&p);
+        ferrule_config_free(cc);
+        ferrule_config_free(sc);
+        CHECK_EQ(kc.live, 0);
+        CHECK_EQ(ks.live, 0);
+        CHECK_EQ(kc.bad_frees, 0);
+        CHECK_EQ(ks.bad_frees, 0);
+        if (kc.live != 0 || ks.live != 0)
+            fprintf(stderr, "  leak after failing allocation #%lu (%s)\n", nth,
+                    server_side ? "server" : "client");
+    }
+    CHECK(completed);
+}
+
+TEST(allocation_failures_client) { inject(0); }
+TEST(allocation_failures_server) { inject(1); }
+
+TEST_MAIN("memory", TL_CASE(idle_connection_ecdsa), TL_CASE(idle_connection_rsa),
+          TL_CASE(ceiling_client_reassembly), TL_CASE(ceiling_server_reassembly),
+          TL_CASE(ceiling_from_conn_options), TL_CASE(message_cap_before_ceiling),
+          TL_CASE(minimum_ceiling_handshake_and_small_writes),
+          TL_CASE(minimum_ceiling_large_writes), TL_CASE(free_returns_everything),
+          TL_CASE(allocation_failures_client), TL_CASE(allocation_failures_server))
