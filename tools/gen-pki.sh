@@ -89,6 +89,7 @@ extendedKeyUsage = serverAuth, clientAuth
 subjectAltName = DNS:wrong.example
 [ v3_critical ]
 keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth, clientAuth
 subjectAltName = DNS:localhost
 1.3.6.1.4.1.55555.1 = critical, ASN1:UTF8String:unknown
 [ v3_eku_client ]
@@ -97,6 +98,7 @@ extendedKeyUsage = clientAuth
 subjectAltName = DNS:localhost
 [ v3_ku_keyenc ]
 keyUsage = critical, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
 subjectAltName = DNS:localhost
 [ v3_notca ]
 basicConstraints = critical, CA:FALSE
@@ -106,6 +108,7 @@ basicConstraints = critical, CA:TRUE
 keyUsage = critical, digitalSignature
 [ v3_nosan ]
 keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth, clientAuth
 EOF
 
 cat > ca.cnf <<'EOF'

@@ -138,6 +138,7 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_CERT_MISSING 79         /* peer sent no certificate */
 #define FERRULE_R_CERT_NOT_CA 80          /* issuer is not a CA */
 #define FERRULE_R_CERT_REJECTED 81        /* rejected by the application callback */
+#define FERRULE_R_CERT_POLICY 82          /* certificate policy processing failed (RFC 5280 §6.1) */
 /* peer-initiated */
 #define FERRULE_R_PEER_ALERT 96           /* see ferrule_conn_alert() */
 #define FERRULE_R_PEER_CLOSED 97          /* close_notify received */
@@ -233,6 +234,7 @@ FERRULE_API const char *ferrule_reason_name(uint32_t reason);
 #define FERRULE_HS_CONNECTED 8
 #define FERRULE_HS_CLOSED 9
 #define FERRULE_HS_FAILED 10
+#define FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST 11
 
 /** IANA names ("TLS_AES_128_GCM_SHA256", "x25519", "ecdsa_secp256r1_sha256",
  *  "alert name"), or NULL for an unknown value. */
@@ -388,10 +390,12 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_dangerous_no_verification(ferr
 /* Certificate verification policy and standalone validation            */
 /* ------------------------------------------------------------------ */
 
-/* Purposes: the extended key usage a peer's leaf must allow.  A leaf
- * without an extendedKeyUsage extension allows every purpose; a leaf whose
- * EKU lists anyExtendedKeyUsage alone is accepted too (documented in
- * docs/x509.md). */
+/* Purposes: the extended key usage a peer's leaf must allow.  The leaf's
+ * extendedKeyUsage must be present and list the purpose (CA/B Forum BR
+ * 7.1.2.7.10; anyExtendedKeyUsage alone does not do); an intermediate with
+ * an EKU must list the purpose or anyExtendedKeyUsage.  A pinned leaf (the
+ * leaf is itself a trust anchor) without EKU allows every purpose.  See
+ * docs/x509.md. */
 #define FERRULE_PURPOSE_SERVER_AUTH 1
 #define FERRULE_PURPOSE_CLIENT_AUTH 2
 
@@ -404,8 +408,8 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_dangerous_no_verification(ferr
  *  config, client auth on a server config. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_verify_purpose(ferrule_config *cfg,
                                                                      uint32_t purpose);
-/** Longest accepted path below the trust anchor, leaf included (default 8,
- *  maximum 32). */
+/** Longest accepted path below the trust anchor, leaf included, not
+ *  counting self-issued intermediates (default 8, maximum 32). */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_max_chain_depth(ferrule_config *cfg,
                                                                       uint32_t depth);
 /** OCSP policy (FERRULE_OCSP_*). */
@@ -450,6 +454,13 @@ typedef struct ferrule_verify_options {
     uint32_t max_depth;    /* 0 = the config's */
     int64_t time;          /* seconds since the Unix epoch, with USE_TIME */
     const char *peer_name; /* DNS name or IP literal; NULL = no name check */
+    /* DER CRLs (RFC 5280 §5) to check the path against.  A certificate whose issuer published one of them is
+     * revoked (FERRULE_R_CERT_REVOKED) if listed; a CRL that applies but is
+     * invalid or not current fails the validation.  n_crls = 0: no
+     * revocation checking.  See docs/x509.md. */
+    const uint8_t *const *crls;
+    const size_t *crl_lens;
+    size_t n_crls;
 } ferrule_verify_options;
 FERRULE_API size_t ferrule_sizeof_verify_options(void);
 

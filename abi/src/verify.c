@@ -11,8 +11,7 @@ FERRULE_API int ferrule_verify_chain(const ferrule_config *cfg, const uint8_t *c
                                      ferrule_verify_result **out) {
     if (out == NULL) return FERRULE_USAGE;
     *out = NULL;
-    if (cfg == NULL || ders == NULL || lens == NULL || n == 0 || n > FR_MAX_PEER_CERTS)
-        return FERRULE_USAGE;
+    if (cfg == NULL || ders == NULL || lens == NULL || n == 0) return FERRULE_USAGE;
     for (size_t i = 0; i < n; i++)
         if (ders[i] == NULL || lens[i] == 0) return FERRULE_USAGE;
     ferrule_verify_options o;
@@ -20,6 +19,9 @@ FERRULE_API int ferrule_verify_chain(const ferrule_config *cfg, const uint8_t *c
     if (o.purpose > FERRULE_PURPOSE_CLIENT_AUTH || (o.flags & ~FERRULE_VERIFY_USE_TIME) != 0 ||
         o.max_depth > FR_VERIFY_MAX_DEPTH)
         return FERRULE_USAGE;
+    if (o.n_crls != 0 && (o.crls == NULL || o.crl_lens == NULL)) return FERRULE_USAGE;
+    for (size_t i = 0; i < o.n_crls && i < FR_VERIFY_MAX_CRLS; i++)
+        if (o.crls[i] == NULL || o.crl_lens[i] == 0) return FERRULE_USAGE;
 
     /* The result (and its path copies) belong to the config's allocator;
      * the parsed chain is temporary. */
@@ -34,13 +36,28 @@ FERRULE_API int ferrule_verify_chain(const ferrule_config *cfg, const uint8_t *c
         p.now = cfg->now != NULL ? cfg->now(cfg->now_ctx) : (int64_t)time(NULL);
     p.peer_name = o.peer_name;
 
-    fr_cert *chain[FR_MAX_PEER_CERTS];
-    size_t parsed = 0;
-    fr_err e = FR_OK;
+    /* More certificates than any path builder should look at: a result
+     * that says so (the handshake caps the peer's list at
+     * FR_MAX_PEER_CERTS; standalone callers may pass more, e.g. the limbo
+     * suite's 100-certificate hostile chains). */
+    fr_cert *chain[FR_VERIFY_MAX_INPUT];
+    fr_crl *crls[FR_VERIFY_MAX_CRLS];
+    size_t parsed = 0, parsed_crls = 0;
+    fr_err e = n > FR_VERIFY_MAX_INPUT || o.n_crls > FR_VERIFY_MAX_CRLS
+                   ? FERRULE_R_CERT_TOO_MUCH_WORK
+                   : FR_OK;
     for (size_t i = 0; i < n && e == FR_OK; i++) {
         e = fr_cert_parse(m, ders[i], lens[i], &chain[i]);
         if (e == FR_OK) parsed++;
     }
+    /* A CRL that does not parse fails the validation: the caller asked
+     * for revocation checking and we cannot do it. */
+    for (size_t i = 0; i < o.n_crls && e == FR_OK; i++) {
+        e = fr_crl_parse(m, o.crls[i], o.crl_lens[i], &crls[i]);
+        if (e == FR_OK) parsed_crls++;
+    }
+    p.crls = (const fr_crl *const *)crls;
+    p.n_crls = parsed_crls;
     ferrule_verify_result *r = NULL;
     if (e == FR_OK) {
         e = fr_verify_chain_result(&cfg->trust, chain, n, &p, m, &r);
@@ -53,6 +70,7 @@ FERRULE_API int ferrule_verify_chain(const ferrule_config *cfg, const uint8_t *c
         }
     }
     for (size_t i = 0; i < parsed; i++) fr_cert_free(m, chain[i]);
+    for (size_t i = 0; i < parsed_crls; i++) fr_crl_free(m, crls[i]);
     if (r == NULL) return FERRULE_INTERNAL;
     *out = r;
     return e == FR_OK ? FERRULE_OK : fr_err_class(e);

@@ -32,7 +32,22 @@ static const uint8_t OID_EXT_SAN[] = {0x55, 0x1d, 0x11};
 static const uint8_t OID_EXT_BC[] = {0x55, 0x1d, 0x13};
 static const uint8_t OID_EXT_AKI[] = {0x55, 0x1d, 0x23};
 static const uint8_t OID_EXT_EKU[] = {0x55, 0x1d, 0x25};
+static const uint8_t OID_EXT_NC[] = {0x55, 0x1d, 0x1e};
+static const uint8_t OID_EXT_CRLDP[] = {0x55, 0x1d, 0x1f};
+static const uint8_t OID_EXT_CP[] = {0x55, 0x1d, 0x20};
+static const uint8_t OID_EXT_PM[] = {0x55, 0x1d, 0x21};
+static const uint8_t OID_EXT_PC[] = {0x55, 0x1d, 0x24};
+static const uint8_t OID_EXT_IAP[] = {0x55, 0x1d, 0x36};
+static const uint8_t OID_EXT_AIA[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01};
+static const uint8_t OID_EXT_TLSF[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x18};
+static const uint8_t OID_ANY_POLICY[] = {0x55, 0x1d, 0x20, 0x00};
 static const uint8_t OID_EKU_ANY[] = {0x55, 0x1d, 0x25, 0x00};
+/* SubjectPublicKeyInfo algorithms and named curves. */
+static const uint8_t OID_RSA_ENC[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
+static const uint8_t OID_EC_PUBKEY[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+static const uint8_t OID_P256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t OID_P384[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
+static const uint8_t OID_P521[] = {0x2b, 0x81, 0x04, 0x00, 0x23};
 static const uint8_t OID_KP_SERVER[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01};
 static const uint8_t OID_KP_CLIENT[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02};
 
@@ -106,7 +121,7 @@ static fr_err parse_pss_params(fr_reader *params, int *hash) {
 
 /* Signature AlgorithmIdentifier (RFC 5280 §4.1.1.2, RFC 4055, RFC 5758,
  * RFC 8410).  *kind = 0 for an algorithm we do not support. */
-static fr_err parse_sig_alg(const fr_der_tlv *alg, int *kind, int *hash) {
+fr_err fr_x509_parse_sig_alg(const fr_der_tlv *alg, int *kind, int *hash) {
     fr_reader r = alg->content;
     fr_der_tlv oid;
     FR_TRY(fr_der_read_oid(&r, &oid));
@@ -154,7 +169,7 @@ static fr_err parse_sig_alg(const fr_der_tlv *alg, int *kind, int *hash) {
 
 /* Name ::= SEQUENCE OF RelativeDistinguishedName; RDN ::= SET SIZE (1..MAX)
  * OF AttributeTypeAndValue ::= SEQUENCE { OID, ANY } (RFC 5280 §4.1.2.4). */
-static fr_err check_name(fr_reader r) {
+fr_err fr_x509_check_name(fr_reader r) {
     while (!fr_reader_empty(&r)) {
         fr_der_tlv rdn;
         FR_TRY(fr_der_read(&r, FR_DER_SET, &rdn));
@@ -192,7 +207,7 @@ static int digits(const uint8_t *p, size_t n, int *v) {
 
 /* Time ::= UTCTime "YYMMDDHHMMSSZ" | GeneralizedTime "YYYYMMDDHHMMSSZ"
  * (RFC 5280 §4.1.2.5.1, §4.1.2.5.2: seconds present, Zulu, no fraction). */
-static fr_err parse_time(fr_reader *r, int64_t *out) {
+fr_err fr_x509_parse_time(fr_reader *r, int64_t *out, int *enc_bad) {
     fr_der_tlv t;
     FR_TRY(fr_der_read_any(r, &t));
     const uint8_t *p = t.content.p;
@@ -222,6 +237,9 @@ static fr_err parse_time(fr_reader *r, int64_t *out) {
     FR_ENSURE(d >= 1 && d <= dim, MALFORMED);
     FR_ENSURE(h <= 23 && mi <= 59 && s <= 59, MALFORMED);
     *out = days_from_civil(year, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    /* RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050
+     * (a profile rule, enforced on the certificates a peer sends). */
+    if (enc_bad != NULL && (t.tag == FR_DER_UTCTIME) != (year < 2050)) *enc_bad = 1;
     return FR_OK;
 }
 
@@ -259,21 +277,316 @@ static fr_err parse_key_usage(fr_cert *c, fr_reader v) {
     return FR_OK;
 }
 
-static fr_err parse_san(fr_cert *c, fr_reader v) {
-    fr_der_tlv seq;
-    FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &seq));
-    FR_TRY(fr_der_done(&v));
-    /* GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName; every
-     * GeneralName is context tagged (RFC 5280 §4.2.1.6). */
-    fr_reader r = seq.content;
+/* GeneralName (RFC 5280 §4.2.1.6): context tags [0]..[8]; otherName [0],
+ * x400Address [3], directoryName [4] and ediPartyName [5] are constructed,
+ * the others primitive; IA5String forms hold ASCII only. */
+fr_err fr_x509_check_general_name(const fr_der_tlv *gn) {
+    FR_ENSURE((gn->tag & 0xc0) == 0x80, MALFORMED);
+    unsigned num = gn->tag & 0x1fu;
+    FR_ENSURE(num <= 8, MALFORMED);
+    int cons = (gn->tag & 0x20) != 0;
+    FR_ENSURE(cons == (num == 0 || num == 3 || num == 4 || num == 5), MALFORMED);
+    fr_reader r = gn->content;
+    fr_der_tlv t;
+    switch (num) {
+    case 0: /* otherName: type-id OID, value [0] EXPLICIT ANY */
+        FR_TRY(fr_der_read_oid(&r, &t));
+        FR_TRY(fr_der_read(&r, FR_DER_CTX_CONS(0), &t));
+        return fr_der_done(&r);
+    case 1: case 2: case 6: /* rfc822Name, dNSName, URI: IA5String */
+        for (const uint8_t *p = r.p; p < r.end; p++) FR_ENSURE(*p < 0x80, MALFORMED);
+        return FR_OK;
+    case 4: /* directoryName: Name (EXPLICIT, the CHOICE) */
+        FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &t));
+        FR_TRY(fr_der_done(&r));
+        return fr_x509_check_name(t.content);
+    case 8: /* registeredID: [8] IMPLICIT OBJECT IDENTIFIER */
+        FR_ENSURE(fr_der_oid_content_ok(r.p, fr_der_len(gn)), MALFORMED);
+        return FR_OK;
+    default: return FR_OK;
+    }
+}
+
+/* GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName.  `seq` receives
+ * the SEQUENCE TLV. */
+static fr_err parse_general_names(fr_reader *v, fr_der_tlv *seq) {
+    FR_TRY(fr_der_read(v, FR_DER_SEQUENCE, seq));
+    fr_reader r = seq->content;
     FR_ENSURE(!fr_reader_empty(&r), MALFORMED);
     while (!fr_reader_empty(&r)) {
         fr_der_tlv gn;
         FR_TRY(fr_der_read_any(&r, &gn));
-        FR_ENSURE((gn.tag & 0xc0) == 0x80, MALFORMED);
+        FR_TRY(fr_x509_check_general_name(&gn));
     }
+    return FR_OK;
+}
+
+static fr_err parse_san(fr_cert *c, fr_reader v) {
+    fr_der_tlv seq;
+    FR_TRY(parse_general_names(&v, &seq));
+    FR_TRY(fr_der_done(&v));
     c->san = seq.tlv;
     c->san_len = seq.tlv_len;
+    return FR_OK;
+}
+
+/* SubjectKeyIdentifier ::= KeyIdentifier (OCTET STRING), RFC 5280 §4.2.1.2. */
+static fr_err parse_ski(fr_cert *c, fr_reader v) {
+    fr_der_tlv t;
+    FR_TRY(fr_der_read(&v, FR_DER_OCTET_STRING, &t));
+    FR_TRY(fr_der_done(&v));
+    FR_ENSURE(fr_der_len(&t) >= 1, MALFORMED);
+    c->ski = t.content.p;
+    c->ski_len = fr_der_len(&t);
+    return FR_OK;
+}
+
+/* AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] OPTIONAL,
+ * authorityCertIssuer [1] GeneralNames OPTIONAL, authorityCertSerialNumber
+ * [2] INTEGER OPTIONAL } (RFC 5280 §4.2.1.1); issuer and serial come
+ * together. */
+static fr_err parse_aki(fr_cert *c, fr_reader v) {
+    fr_der_tlv seq, t;
+    int kid, iss, ser;
+    FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &seq));
+    FR_TRY(fr_der_done(&v));
+    fr_reader r = seq.content;
+    FR_TRY(fr_der_read_optional(&r, FR_DER_CTX_PRIM(0), &t, &kid));
+    if (kid) {
+        FR_ENSURE(fr_der_len(&t) >= 1, MALFORMED);
+        c->aki_keyid = t.content.p;
+        c->aki_keyid_len = fr_der_len(&t);
+    }
+    FR_TRY(fr_der_read_optional(&r, FR_DER_CTX_CONS(1), &t, &iss));
+    if (iss) {
+        fr_reader gr = t.content;
+        FR_ENSURE(!fr_reader_empty(&gr), MALFORMED);
+        while (!fr_reader_empty(&gr)) {
+            fr_der_tlv gn;
+            FR_TRY(fr_der_read_any(&gr, &gn));
+            FR_TRY(fr_x509_check_general_name(&gn));
+        }
+    }
+    FR_TRY(fr_der_read_optional(&r, FR_DER_CTX_PRIM(2), &t, &ser));
+    if (ser) FR_ENSURE(fr_der_len(&t) >= 1 && fr_der_len(&t) <= 21, MALFORMED);
+    FR_TRY(fr_der_done(&r));
+    c->aki_issuer_serial = iss || ser;
+    return FR_OK;
+}
+
+/* GeneralSubtrees ::= SEQUENCE SIZE (1..MAX) OF GeneralSubtree;
+ * GeneralSubtree ::= SEQUENCE { base GeneralName, minimum [0] DEFAULT 0,
+ * maximum [1] OPTIONAL }; RFC 5280 §4.2.1.10: minimum MUST be zero (so,
+ * in DER, absent) and maximum MUST be absent. */
+static fr_err parse_subtrees(fr_reader r) {
+    FR_ENSURE(!fr_reader_empty(&r), MALFORMED);
+    while (!fr_reader_empty(&r)) {
+        fr_der_tlv st, gn;
+        FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &st));
+        FR_TRY(fr_der_read_any(&st.content, &gn));
+        FR_TRY(fr_x509_check_general_name(&gn));
+        FR_TRY(fr_der_done(&st.content));
+    }
+    return FR_OK;
+}
+
+/* NameConstraints ::= SEQUENCE { permittedSubtrees [0] OPTIONAL,
+ * excludedSubtrees [1] OPTIONAL }: at least one present (RFC 5280
+ * §4.2.1.10 "MUST NOT issue ... where name constraints is an empty
+ * sequence"). */
+static fr_err parse_nc(fr_cert *c, fr_reader v) {
+    fr_der_tlv seq, t;
+    int perm, excl;
+    FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &seq));
+    FR_TRY(fr_der_done(&v));
+    fr_reader r = seq.content;
+    FR_TRY(fr_der_read_optional(&r, FR_DER_CTX_CONS(0), &t, &perm));
+    if (perm) FR_TRY(parse_subtrees(t.content));
+    FR_TRY(fr_der_read_optional(&r, FR_DER_CTX_CONS(1), &t, &excl));
+    if (excl) FR_TRY(parse_subtrees(t.content));
+    FR_TRY(fr_der_done(&r));
+    FR_ENSURE(perm || excl, MALFORMED);
+    c->nc = seq.tlv;
+    c->nc_len = seq.tlv_len;
+    return FR_OK;
+}
+
+/* certificatePolicies ::= SEQUENCE SIZE (1..MAX) OF PolicyInformation;
+ * PolicyInformation ::= SEQUENCE { policyIdentifier OID,
+ * policyQualifiers SEQUENCE SIZE (1..MAX) OF PolicyQualifierInfo OPTIONAL }.
+ * RFC 5280 §4.2.1.4: a policy OID appears at most once. */
+#define MAX_POLICIES 32
+static fr_err parse_policies(fr_cert *c, fr_reader v) {
+    fr_der_tlv seq;
+    fr_der_tlv oids[MAX_POLICIES];
+    size_t n = 0;
+    FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &seq));
+    FR_TRY(fr_der_done(&v));
+    fr_reader r = seq.content;
+    FR_ENSURE(!fr_reader_empty(&r), MALFORMED);
+    while (!fr_reader_empty(&r)) {
+        fr_der_tlv pi, quals;
+        int has_q;
+        FR_ENSURE(n < MAX_POLICIES, MALFORMED);
+        FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &pi));
+        FR_TRY(fr_der_read_oid(&pi.content, &oids[n]));
+        for (size_t i = 0; i < n; i++)
+            FR_ENSURE(!fr_der_oid_is(&oids[i], oids[n].content.p, fr_der_len(&oids[n])),
+                      MALFORMED);
+        FR_TRY(fr_der_read_optional(&pi.content, FR_DER_SEQUENCE, &quals, &has_q));
+        if (has_q) {
+            FR_ENSURE(!fr_reader_empty(&quals.content), MALFORMED);
+            while (!fr_reader_empty(&quals.content)) {
+                fr_der_tlv q, qid, qv;
+                FR_TRY(fr_der_read(&quals.content, FR_DER_SEQUENCE, &q));
+                FR_TRY(fr_der_read_oid(&q.content, &qid));
+                if (!fr_reader_empty(&q.content)) FR_TRY(fr_der_read_any(&q.content, &qv));
+                FR_TRY(fr_der_done(&q.content));
+            }
+        }
+        FR_TRY(fr_der_done(&pi.content));
+        n++;
+    }
+    c->policies = seq.tlv;
+    c->policies_len = seq.tlv_len;
+    return FR_OK;
+}
+
+/* PolicyMappings ::= SEQUENCE SIZE (1..MAX) OF SEQUENCE {
+ * issuerDomainPolicy OID, subjectDomainPolicy OID }; anyPolicy is never
+ * mapped (RFC 5280 §4.2.1.5). */
+static fr_err parse_mappings(fr_cert *c, fr_reader v) {
+    fr_der_tlv seq;
+    FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &seq));
+    FR_TRY(fr_der_done(&v));
+    fr_reader r = seq.content;
+    FR_ENSURE(!fr_reader_empty(&r), MALFORMED);
+    while (!fr_reader_empty(&r)) {
+        fr_der_tlv m, a, b;
+        FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &m));
+        FR_TRY(fr_der_read_oid(&m.content, &a));
+        FR_TRY(fr_der_read_oid(&m.content, &b));
+        FR_TRY(fr_der_done(&m.content));
+        FR_ENSURE(!FR_DER_OID_IS(&a, OID_ANY_POLICY) && !FR_DER_OID_IS(&b, OID_ANY_POLICY),
+                  MALFORMED);
+    }
+    c->mappings = seq.tlv;
+    c->mappings_len = seq.tlv_len;
+    return FR_OK;
+}
+
+/* PolicyConstraints ::= SEQUENCE { requireExplicitPolicy [0] SkipCerts
+ * OPTIONAL, inhibitPolicyMapping [1] SkipCerts OPTIONAL }; not empty
+ * (RFC 5280 §4.2.1.11). */
+static fr_err read_skip_certs(fr_reader *r, uint8_t tag, int *out) {
+    fr_der_tlv t;
+    int present;
+    FR_TRY(fr_der_read_optional(r, tag, &t, &present));
+    if (!present) return FR_OK;
+    /* Re-read the implicitly tagged INTEGER through the INTEGER rules. */
+    uint8_t buf[8];
+    size_t n = fr_der_len(&t);
+    FR_ENSURE(n >= 1 && n <= 6, MALFORMED);
+    buf[0] = FR_DER_INTEGER;
+    buf[1] = (uint8_t)n;
+    memcpy(buf + 2, t.content.p, n);
+    fr_reader ir = fr_reader_init(buf, n + 2);
+    uint32_t v;
+    FR_TRY(fr_der_read_uint(&ir, 1000000, &v));
+    *out = (int)v;
+    return FR_OK;
+}
+
+static fr_err parse_policy_constraints(fr_cert *c, fr_reader v) {
+    fr_der_tlv seq;
+    FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &seq));
+    FR_TRY(fr_der_done(&v));
+    FR_TRY(read_skip_certs(&seq.content, FR_DER_CTX_PRIM(0), &c->require_explicit));
+    FR_TRY(read_skip_certs(&seq.content, FR_DER_CTX_PRIM(1), &c->inhibit_mapping));
+    FR_TRY(fr_der_done(&seq.content));
+    FR_ENSURE(c->require_explicit >= 0 || c->inhibit_mapping >= 0, MALFORMED);
+    return FR_OK;
+}
+
+/* InhibitAnyPolicy ::= SkipCerts (RFC 5280 §4.2.1.14). */
+static fr_err parse_inhibit_any(fr_cert *c, fr_reader v) {
+    uint32_t n;
+    FR_TRY(fr_der_read_uint(&v, 1000000, &n));
+    FR_TRY(fr_der_done(&v));
+    c->inhibit_any = (int)n;
+    return FR_OK;
+}
+
+/* AuthorityInfoAccessSyntax ::= SEQUENCE SIZE (1..MAX) OF
+ * AccessDescription ::= SEQUENCE { accessMethod OID, accessLocation
+ * GeneralName } (RFC 5280 §4.2.2.1).  Parsed for well-formedness only. */
+static fr_err parse_aia(fr_reader v) {
+    fr_der_tlv seq;
+    FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &seq));
+    FR_TRY(fr_der_done(&v));
+    fr_reader r = seq.content;
+    FR_ENSURE(!fr_reader_empty(&r), MALFORMED);
+    while (!fr_reader_empty(&r)) {
+        fr_der_tlv ad, oid, gn;
+        FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &ad));
+        FR_TRY(fr_der_read_oid(&ad.content, &oid));
+        FR_TRY(fr_der_read_any(&ad.content, &gn));
+        FR_TRY(fr_x509_check_general_name(&gn));
+        FR_TRY(fr_der_done(&ad.content));
+    }
+    return FR_OK;
+}
+
+/* CRLDistributionPoints ::= SEQUENCE SIZE (1..MAX) OF DistributionPoint
+ * ::= SEQUENCE { distributionPoint [0] OPTIONAL, reasons [1] OPTIONAL,
+ * cRLIssuer [2] OPTIONAL }, with distributionPoint or cRLIssuer present
+ * (RFC 5280 §4.2.1.13).  Parsed for well-formedness only. */
+static fr_err parse_crldp(fr_reader v) {
+    fr_der_tlv seq;
+    FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &seq));
+    FR_TRY(fr_der_done(&v));
+    fr_reader r = seq.content;
+    FR_ENSURE(!fr_reader_empty(&r), MALFORMED);
+    while (!fr_reader_empty(&r)) {
+        fr_der_tlv dp, t;
+        int has_dp, has_reasons, has_issuer;
+        FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &dp));
+        FR_TRY(fr_der_read_optional(&dp.content, FR_DER_CTX_CONS(0), &t, &has_dp));
+        if (has_dp) {
+            /* DistributionPointName ::= CHOICE { fullName [0] GeneralNames,
+             * nameRelativeToCRLIssuer [1] RelativeDistinguishedName } */
+            fr_der_tlv name;
+            FR_TRY(fr_der_read_any(&t.content, &name));
+            FR_TRY(fr_der_done(&t.content));
+            FR_ENSURE(name.tag == FR_DER_CTX_CONS(0) || name.tag == FR_DER_CTX_CONS(1), MALFORMED);
+            FR_ENSURE(!fr_reader_empty(&name.content), MALFORMED);
+            if (name.tag == FR_DER_CTX_CONS(0)) {
+                while (!fr_reader_empty(&name.content)) {
+                    fr_der_tlv gn;
+                    FR_TRY(fr_der_read_any(&name.content, &gn));
+                    FR_TRY(fr_x509_check_general_name(&gn));
+                }
+            }
+        }
+        FR_TRY(fr_der_read_optional(&dp.content, FR_DER_CTX_PRIM(1), &t, &has_reasons));
+        FR_TRY(fr_der_read_optional(&dp.content, FR_DER_CTX_CONS(2), &t, &has_issuer));
+        FR_TRY(fr_der_done(&dp.content));
+        FR_ENSURE(has_dp || has_issuer, MALFORMED);
+    }
+    return FR_OK;
+}
+
+/* TLS feature (RFC 7633 §6): Features ::= SEQUENCE OF INTEGER; listing
+ * status_request (5) makes the certificate must-staple. */
+static fr_err parse_tls_feature(fr_cert *c, fr_reader v) {
+    fr_der_tlv seq;
+    FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &seq));
+    FR_TRY(fr_der_done(&v));
+    while (!fr_reader_empty(&seq.content)) {
+        uint32_t f;
+        FR_TRY(fr_der_read_uint(&seq.content, 0xffff, &f));
+        if (f == 5) c->must_staple = 1;
+    }
     return FR_OK;
 }
 
@@ -324,21 +637,92 @@ static fr_err parse_extensions(fr_cert *c, fr_reader r) {
             FR_ENSURE(!fr_der_oid_is(&oids[i], oid->content.p, fr_der_len(oid)), MALFORMED);
         n++;
 
+        unsigned bit = 0;
         if (FR_DER_OID_IS(oid, OID_EXT_BC)) {
             FR_TRY(parse_basic_constraints(c, val.content));
+            bit = FR_EXT_BC;
         } else if (FR_DER_OID_IS(oid, OID_EXT_KU)) {
             FR_TRY(parse_key_usage(c, val.content));
+            bit = FR_EXT_KU;
         } else if (FR_DER_OID_IS(oid, OID_EXT_SAN)) {
             FR_TRY(parse_san(c, val.content));
+            bit = FR_EXT_SAN;
         } else if (FR_DER_OID_IS(oid, OID_EXT_EKU)) {
             FR_TRY(parse_eku(c, val.content));
-        } else if (FR_DER_OID_IS(oid, OID_EXT_SKI) || FR_DER_OID_IS(oid, OID_EXT_AKI)) {
-            /* Key identifiers only help choose issuers; never constraining. */
+            bit = FR_EXT_EKU;
+        } else if (FR_DER_OID_IS(oid, OID_EXT_SKI)) {
+            FR_TRY(parse_ski(c, val.content));
+            bit = FR_EXT_SKI;
+        } else if (FR_DER_OID_IS(oid, OID_EXT_AKI)) {
+            FR_TRY(parse_aki(c, val.content));
+            bit = FR_EXT_AKI;
+        } else if (FR_DER_OID_IS(oid, OID_EXT_NC)) {
+            FR_TRY(parse_nc(c, val.content));
+            bit = FR_EXT_NC;
+        } else if (FR_DER_OID_IS(oid, OID_EXT_CP)) {
+            FR_TRY(parse_policies(c, val.content));
+            bit = FR_EXT_CP;
+        } else if (FR_DER_OID_IS(oid, OID_EXT_PM)) {
+            FR_TRY(parse_mappings(c, val.content));
+            bit = FR_EXT_PM;
+        } else if (FR_DER_OID_IS(oid, OID_EXT_PC)) {
+            FR_TRY(parse_policy_constraints(c, val.content));
+            bit = FR_EXT_PC;
+        } else if (FR_DER_OID_IS(oid, OID_EXT_IAP)) {
+            FR_TRY(parse_inhibit_any(c, val.content));
+            bit = FR_EXT_IAP;
+        } else if (FR_DER_OID_IS(oid, OID_EXT_AIA)) {
+            FR_TRY(parse_aia(val.content));
+            bit = FR_EXT_AIA;
+        } else if (FR_DER_OID_IS(oid, OID_EXT_CRLDP)) {
+            FR_TRY(parse_crldp(val.content));
+            bit = FR_EXT_CRLDP;
+        } else if (FR_DER_OID_IS(oid, OID_EXT_TLSF)) {
+            FR_TRY(parse_tls_feature(c, val.content));
+            bit = FR_EXT_TLSF;
         } else if (critical) {
             /* RFC 5280 §4.2: a certificate with an unrecognized critical
              * extension MUST be rejected -- when it is used in a path. */
             c->unknown_critical = 1;
         }
+        c->ext_present |= bit;
+        if (critical) c->ext_critical |= bit;
+    }
+    return FR_OK;
+}
+
+/* ---- subject public key ------------------------------------------------- */
+
+/* The SubjectPublicKeyInfo algorithms a verifier accepts (the webpki set):
+ * rsaEncryption (parameters NULL, RFC 3279 §2.3.1), id-RSASSA-PSS (RFC
+ * 4055 §1.2), id-ecPublicKey with a namedCurve of P-256, P-384 or P-521
+ * (RFC 5480 §2.1.1: implicitCurve and specifiedCurve MUST NOT be used),
+ * Ed25519 (RFC 8410 §3, no parameters).  Anything else -- DSA, P-192,
+ * explicit curve parameters -- leaves key_kind 0: the key is not used. */
+static fr_err parse_spki_alg(fr_cert *c, fr_reader r) {
+    fr_der_tlv oid, param;
+    FR_TRY(fr_der_read_oid(&r, &oid));
+    c->key_kind = 0;
+    if (FR_DER_OID_IS(&oid, OID_RSA_ENC)) {
+        FR_TRY(fr_der_read(&r, FR_DER_NULL, &param));
+        FR_ENSURE(fr_der_len(&param) == 0, MALFORMED);
+        FR_TRY(fr_der_done(&r));
+        c->key_kind = FR_CERT_KEY_RSA;
+    } else if (FR_DER_OID_IS(&oid, OID_RSA_PSS)) {
+        c->key_kind = FR_CERT_KEY_RSA_PSS; /* parameters checked by libcrypto */
+    } else if (FR_DER_OID_IS(&oid, OID_EC_PUBKEY)) {
+        if (fr_der_peek_tag(&r) != FR_DER_OID) return FR_OK; /* explicit/implicit curve */
+        FR_TRY(fr_der_read_oid(&r, &param));
+        FR_TRY(fr_der_done(&r));
+        if (FR_DER_OID_IS(&param, OID_P256))
+            c->key_kind = FR_CERT_KEY_EC_P256;
+        else if (FR_DER_OID_IS(&param, OID_P384))
+            c->key_kind = FR_CERT_KEY_EC_P384;
+        else if (FR_DER_OID_IS(&param, OID_P521))
+            c->key_kind = FR_CERT_KEY_EC_P521;
+    } else if (FR_DER_OID_IS(&oid, OID_ED25519)) {
+        FR_TRY(fr_der_done(&r));
+        c->key_kind = FR_CERT_KEY_ED25519;
     }
     return FR_OK;
 }
@@ -382,15 +766,15 @@ static fr_err parse_tbs(fr_cert *c, fr_reader r, const fr_der_tlv *outer_alg) {
     FR_ENSURE(t.tlv_len == outer_alg->tlv_len && memcmp(t.tlv, outer_alg->tlv, t.tlv_len) == 0,
               MALFORMED);
     FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &t));
-    FR_TRY(check_name(t.content));
+    FR_TRY(fr_x509_check_name(t.content));
     c->issuer = t.tlv;
     c->issuer_len = t.tlv_len;
     FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &t));
-    FR_TRY(parse_time(&t.content, &c->not_before));
-    FR_TRY(parse_time(&t.content, &c->not_after));
+    FR_TRY(fr_x509_parse_time(&t.content, &c->not_before, &c->time_encoding_bad));
+    FR_TRY(fr_x509_parse_time(&t.content, &c->not_after, &c->time_encoding_bad));
     FR_TRY(fr_der_done(&t.content));
     FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &t));
-    FR_TRY(check_name(t.content));
+    FR_TRY(fr_x509_check_name(t.content));
     c->subject = t.tlv;
     c->subject_len = t.tlv_len;
     /* SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier, BIT STRING };
@@ -406,6 +790,7 @@ static fr_err parse_tbs(fr_cert *c, fr_reader r, const fr_der_tlv *outer_alg) {
         FR_TRY(fr_der_read(&t.content, FR_DER_SEQUENCE, &alg));
         FR_TRY(fr_der_read_bits(&t.content, &bits, &nbits, &unused));
         FR_TRY(fr_der_done(&t.content));
+        FR_TRY(parse_spki_alg(c, alg.content));
     }
     /* issuerUniqueID [1] / subjectUniqueID [2] IMPLICIT BIT STRING (v2+). */
     for (uint8_t i = 1; i <= 2; i++) {
@@ -440,7 +825,8 @@ static fr_err parse_cert(fr_cert *c) {
     c->tbs = tbs.tlv;
     c->tbs_len = tbs.tlv_len;
     c->path_len = -1;
-    FR_TRY(parse_sig_alg(&alg, &c->sig_kind, &c->sig_hash));
+    c->require_explicit = c->inhibit_mapping = c->inhibit_any = -1;
+    FR_TRY(fr_x509_parse_sig_alg(&alg, &c->sig_kind, &c->sig_hash));
     FR_TRY(parse_tbs(c, tbs.content, &alg));
     c->self_issued = fr_name_equal(c->issuer, c->issuer_len, c->subject, c->subject_len);
     fr_err e = fr_pkey_from_spki(c->spki, c->spki_len, &c->pub);
@@ -448,6 +834,12 @@ static fr_err parse_cert(fr_cert *c) {
         c->pub = NULL; /* reported if this key must verify something */
         e = FR_OK;
     }
+    if (e == FR_OK && c->pub != NULL && c->key_kind == 0) {
+        /* libcrypto decodes it, but it is not a key we accept. */
+        fr_pkey_free(c->pub);
+        c->pub = NULL;
+    }
+    if (c->pub != NULL) c->key_bits = fr_pkey_bits(c->pub);
     return e;
 }
 

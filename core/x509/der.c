@@ -119,20 +119,25 @@ fr_err fr_der_read_uint(fr_reader *r, uint32_t max, uint32_t *v) {
     return FR_OK;
 }
 
+int fr_der_oid_content_ok(const uint8_t *p, size_t n) {
+    if (n < 1) return 0;
+    /* Each subidentifier is base-128, minimal (no leading 0x80 octet),
+     * and the last octet ends a subidentifier (X.690 §8.19.2). */
+    if ((p[n - 1] & 0x80) != 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+        int starts = i == 0 || (p[i - 1] & 0x80) == 0;
+        if (starts && p[i] == 0x80) return 0;
+    }
+    return 1;
+}
+
 fr_err fr_der_read_oid(fr_reader *r, fr_der_tlv *out) {
     fr_reader c = *r;
     fr_der_tlv t;
     FR_TRY(fr_der_read(&c, FR_DER_OID, &t));
     size_t n = fr_der_len(&t);
     const uint8_t *p = t.content.p;
-    FR_ENSURE(n >= 1, MALFORMED);
-    /* Each subidentifier is base-128, minimal (no leading 0x80 octet),
-     * and the last octet ends a subidentifier (X.690 §8.19.2). */
-    FR_ENSURE((p[n - 1] & 0x80) == 0, MALFORMED);
-    for (size_t i = 0; i < n; i++) {
-        int starts = i == 0 || (p[i - 1] & 0x80) == 0;
-        FR_ENSURE(!(starts && p[i] == 0x80), MALFORMED);
-    }
+    FR_ENSURE(fr_der_oid_content_ok(p, n), MALFORMED);
     *out = t;
     *r = c;
     return FR_OK;

@@ -71,6 +71,20 @@ FR_MUST_CHECK fr_err fr_der_read_oid(fr_reader *r, fr_der_tlv *out);
 FR_MUST_CHECK fr_err fr_der_read_bits(fr_reader *r, const uint8_t **bits, size_t *len,
                                       unsigned *unused);
 
+/* 1 if p[0..n) is valid OBJECT IDENTIFIER content (X.690 §8.19). */
+int fr_der_oid_content_ok(const uint8_t *p, size_t n);
+
+/* Shared X.509 pieces (cert.c), also used by the CRL parser (crl.c). */
+/* Name content (the inside of the SEQUENCE): RDNs of ATVs. */
+FR_MUST_CHECK fr_err fr_x509_check_name(fr_reader r);
+/* One GeneralName element (RFC 5280 §4.2.1.6). */
+FR_MUST_CHECK fr_err fr_x509_check_general_name(const fr_der_tlv *gn);
+/* Time (UTCTime or GeneralizedTime) to Unix seconds; *enc_bad (if not
+ * NULL) is set when the choice breaks RFC 5280 §4.1.2.5. */
+FR_MUST_CHECK fr_err fr_x509_parse_time(fr_reader *r, int64_t *out, int *enc_bad);
+/* Signature AlgorithmIdentifier: *kind = 0 when unsupported. */
+FR_MUST_CHECK fr_err fr_x509_parse_sig_alg(const fr_der_tlv *alg, int *kind, int *hash);
+
 /* 1 if the OID content bytes of `t` equal oid[0..n). */
 int fr_der_oid_is(const fr_der_tlv *t, const uint8_t *oid, size_t n);
 #define FR_DER_OID_IS(t, arr) fr_der_oid_is((t), (arr), sizeof(arr))

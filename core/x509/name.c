@@ -7,13 +7,115 @@
 #include "der.h"
 #include "x509.h"
 
-/* RFC 5280 §7.1 lets implementations compare names by their encodings when
- * issuers encode them consistently, which CAs are required to do for the
- * issuer field (RFC 5280 §4.1.2.4).  Issue 3 will implement the RFC 4518
- * string preparation (case-insensitive PrintableString / UTF8String
- * matching) here, in this one function. */
+/* ---- comparison (RFC 5280 §7.1) --------------------------------------- */
+
+/* Most attributes in one RDN we compare (multi-valued RDNs are rare;
+ * the set comparison is quadratic). */
+#define MAX_RDN_ATVS 16
+
+static int is_space_ch(uint8_t ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; }
+static uint8_t fold(uint8_t ch) { return (ch >= 'A' && ch <= 'Z') ? (uint8_t)(ch + 32) : ch; }
+
+/* Strings compared after preparation: PrintableString and UTF8String. */
+static int prepared_type(uint8_t tag) {
+    return tag == FR_DER_PRINTABLESTRING || tag == FR_DER_UTF8STRING;
+}
+
+/* Next prepared character of p[*i..n): leading and trailing spaces are
+ * dropped, each inner run of whitespace is one space, ASCII letters fold
+ * to lower case (the ASCII subset of RFC 4518 §2.3 / §2.6).  -1 at end. */
+static int next_prepared(const uint8_t *p, size_t n, size_t *i) {
+    if (*i >= n) return -1;
+    if (is_space_ch(p[*i])) {
+        size_t j = *i;
+        while (j < n && is_space_ch(p[j])) j++;
+        if (*i == 0 || j == n) { /* leading or trailing run: dropped */
+            *i = j;
+            if (j == n) return -1;
+        } else {
+            *i = j;
+            return ' ';
+        }
+    }
+    return fold(p[(*i)++]);
+}
+
+static int value_equal(const fr_der_tlv *a, const fr_der_tlv *b) {
+    if (prepared_type(a->tag) && prepared_type(b->tag)) {
+        const uint8_t *pa = a->content.p, *pb = b->content.p;
+        size_t na = fr_der_len(a), nb = fr_der_len(b), ia = 0, ib = 0;
+        for (;;) {
+            int ca = next_prepared(pa, na, &ia), cb = next_prepared(pb, nb, &ib);
+            if (ca != cb) return 0;
+            if (ca < 0) return 1;
+        }
+    }
+    return a->tlv_len == b->tlv_len && memcmp(a->tlv, b->tlv, a->tlv_len) == 0;
+}
+
+/* One AttributeTypeAndValue: OID and value. */
+static int read_atv(fr_reader *set, fr_der_tlv *oid, fr_der_tlv *val) {
+    fr_der_tlv atv;
+    if (fr_der_read(set, FR_DER_SEQUENCE, &atv) != FR_OK) return 0;
+    if (fr_der_read_oid(&atv.content, oid) != FR_OK) return 0;
+    if (fr_der_read_any(&atv.content, val) != FR_OK) return 0;
+    return fr_der_done(&atv.content) == FR_OK;
+}
+
+/* Two RDNs (SET contents) hold the same attributes: same count, and each
+ * of a's matches a distinct one of b's. */
+static int rdn_equal(fr_reader a, fr_reader b) {
+    fr_der_tlv oa[MAX_RDN_ATVS], va[MAX_RDN_ATVS], ob[MAX_RDN_ATVS], vb[MAX_RDN_ATVS];
+    size_t na = 0, nb = 0;
+    while (!fr_reader_empty(&a)) {
+        if (na == MAX_RDN_ATVS || !read_atv(&a, &oa[na], &va[na])) return 0;
+        na++;
+    }
+    while (!fr_reader_empty(&b)) {
+        if (nb == MAX_RDN_ATVS || !read_atv(&b, &ob[nb], &vb[nb])) return 0;
+        nb++;
+    }
+    if (na != nb || na == 0) return 0;
+    unsigned used = 0;
+    for (size_t i = 0; i < na; i++) {
+        size_t j;
+        for (j = 0; j < nb; j++) {
+            if (used & (1u << j)) continue;
+            if (fr_der_len(&oa[i]) == fr_der_len(&ob[j]) &&
+                memcmp(oa[i].content.p, ob[j].content.p, fr_der_len(&oa[i])) == 0 &&
+                value_equal(&va[i], &vb[j]))
+                break;
+        }
+        if (j == nb) return 0;
+        used |= 1u << j;
+    }
+    return 1;
+}
+
+/* Compare the RDN sequences of two Name TLVs: all of `base`'s RDNs must
+ * match `name`'s first ones; prefix_ok allows `name` to have more. */
+static int names_match(const uint8_t *name, size_t name_len, const uint8_t *base,
+                       size_t base_len, int prefix_ok) {
+    fr_reader rn = fr_reader_init(name, name_len), rb = fr_reader_init(base, base_len);
+    fr_der_tlv sn, sb;
+    if (fr_der_read(&rn, FR_DER_SEQUENCE, &sn) != FR_OK || fr_der_done(&rn) != FR_OK) return 0;
+    if (fr_der_read(&rb, FR_DER_SEQUENCE, &sb) != FR_OK || fr_der_done(&rb) != FR_OK) return 0;
+    while (!fr_reader_empty(&sb.content)) {
+        fr_der_tlv ra, rb2;
+        if (fr_der_read(&sb.content, FR_DER_SET, &rb2) != FR_OK) return 0;
+        if (fr_der_read(&sn.content, FR_DER_SET, &ra) != FR_OK) return 0;
+        if (!rdn_equal(ra.content, rb2.content)) return 0;
+    }
+    return prefix_ok || fr_reader_empty(&sn.content);
+}
+
 int fr_name_equal(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len) {
-    return a_len == b_len && memcmp(a, b, a_len) == 0;
+    if (a_len == b_len && memcmp(a, b, a_len) == 0) return 1;
+    return names_match(a, a_len, b, b_len, 0);
+}
+
+int fr_name_within(const uint8_t *name, size_t name_len, const uint8_t *base, size_t base_len) {
+    return names_match(name, name_len, base, base_len, 1);
 }
 
 /* ---- display string -------------------------------------------------- */

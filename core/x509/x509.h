@@ -41,7 +41,49 @@ typedef struct fr_cert {
      * unsupported key; unknown_critical is set by a critical extension we do
      * not implement (RFC 5280 §4.2). */
     int unknown_critical;
+    /* RFC 7633 TLS feature extension (1.3.6.1.5.5.7.1.24) listing
+     * status_request(5): the certificate requires an OCSP staple. */
+    int must_staple;
+    /* Issue 3 (RFC 5280 depth).  Extensions seen (FR_EXT_* bits) and which
+     * of them were marked critical; the profile rules (criticality,
+     * presence) are enforced when the certificate is used in a path. */
+    unsigned ext_present, ext_critical;
+    const uint8_t *ski;       size_t ski_len;       /* keyIdentifier bytes or NULL */
+    const uint8_t *aki_keyid; size_t aki_keyid_len; /* AKI keyIdentifier or NULL */
+    int aki_issuer_serial;                          /* AKI authorityCertIssuer/SerialNumber */
+    const uint8_t *nc;        size_t nc_len;        /* NameConstraints SEQUENCE TLV or NULL */
+    const uint8_t *policies;  size_t policies_len;  /* certificatePolicies SEQUENCE TLV */
+    const uint8_t *mappings;  size_t mappings_len;  /* policyMappings SEQUENCE TLV */
+    int require_explicit, inhibit_mapping;          /* policyConstraints; -1 = absent */
+    int inhibit_any;                                /* inhibitAnyPolicy; -1 = absent */
+    int key_kind;                                   /* FR_CERT_KEY_*; 0 = not allowed */
+    size_t key_bits;                                /* RSA modulus bits, else curve bits */
+    int time_encoding_bad;  /* UTCTime/GeneralizedTime choice violates RFC 5280 §4.1.2.5 */
 } fr_cert;
+
+/* Extensions (fr_cert.ext_present / ext_critical). */
+#define FR_EXT_BC (1u << 0)    /* basicConstraints */
+#define FR_EXT_KU (1u << 1)    /* keyUsage */
+#define FR_EXT_EKU (1u << 2)   /* extKeyUsage */
+#define FR_EXT_SAN (1u << 3)   /* subjectAltName */
+#define FR_EXT_NC (1u << 4)    /* nameConstraints */
+#define FR_EXT_AKI (1u << 5)   /* authorityKeyIdentifier */
+#define FR_EXT_SKI (1u << 6)   /* subjectKeyIdentifier */
+#define FR_EXT_CP (1u << 7)    /* certificatePolicies */
+#define FR_EXT_PC (1u << 8)    /* policyConstraints */
+#define FR_EXT_PM (1u << 9)    /* policyMappings */
+#define FR_EXT_IAP (1u << 10)  /* inhibitAnyPolicy */
+#define FR_EXT_AIA (1u << 11)  /* authorityInfoAccess */
+#define FR_EXT_CRLDP (1u << 12) /* cRLDistributionPoints */
+#define FR_EXT_TLSF (1u << 13) /* TLS feature (RFC 7633) */
+
+/* Subject public key kinds the verifier accepts (webpki's set). */
+#define FR_CERT_KEY_RSA 1
+#define FR_CERT_KEY_RSA_PSS 2
+#define FR_CERT_KEY_EC_P256 3
+#define FR_CERT_KEY_EC_P384 4
+#define FR_CERT_KEY_EC_P521 5
+#define FR_CERT_KEY_ED25519 6
 
 #define FR_EKU_SERVER 1u /* id-kp-serverAuth */
 #define FR_EKU_CLIENT 2u /* id-kp-clientAuth */
@@ -51,6 +93,7 @@ typedef struct fr_cert {
 /* keyUsage bits (RFC 5280 §4.2.1.3): bit n of the BIT STRING = 1 << n. */
 #define FR_KU_DIGITAL_SIGNATURE (1u << 0)
 #define FR_KU_KEY_CERT_SIGN (1u << 5)
+#define FR_KU_CRL_SIGN (1u << 6)
 
 /* Parse one DER certificate (strict DER).  FERRULE_R_CERT_MALFORMED for
  * any encoding error.  A well-formed certificate with an unsupported
@@ -64,11 +107,55 @@ void fr_cert_free(fr_mem *m, fr_cert *c);
  * into out (truncated, always NUL-terminated). */
 void fr_cert_subject_string(const fr_cert *c, char *out, size_t cap);
 
-/* Name comparison used for chaining.  Issue 2: exact DER equality (the
- * simplification RFC 5280 §7.1 allows when issuers encode names
- * consistently); issue 3 replaces this one function with the RFC 4518
- * comparison (case-insensitive PrintableString/UTF8String). */
+/* Name comparison used for chaining (RFC 5280 §7.1): same number of RDNs
+ * in the same order, each RDN the same set of attributes; PrintableString
+ * and UTF8String values compare case-insensitively (ASCII) after removing
+ * leading/trailing spaces and collapsing inner whitespace runs (RFC 4518
+ * §2.6 insignificant space handling, ASCII subset); every other value
+ * type compares exactly.  Malformed names are never equal (unless
+ * byte-identical). */
 int fr_name_equal(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
+/* Is `name` within the directoryName subtree `base` (RFC 5280 §4.2.1.10:
+ * base's RDNs are a prefix of name's, compared as fr_name_equal does)? */
+int fr_name_within(const uint8_t *name, size_t name_len, const uint8_t *base, size_t base_len);
+
+/* Number of labels of a syntactically valid DNS name (LDH labels of 1..63
+ * octets, 253 octets at most, no empty label), else 0.  With allow_wild a
+ * left-most label "*" is accepted and reported in *wild. */
+size_t fr_dns_name_check(const uint8_t *p, size_t n, int allow_wild, int *wild);
+
+/* Name constraints (RFC 5280 §4.2.1.10, §6.1.3 (b)/(c)) of the CA
+ * certificate `ca` applied to the names of `c` (subject DN, subject
+ * emailAddress attributes, subjectAltName entries; for a leaf without a
+ * dNSName SAN, subject CNs that are valid host names).  *budget counts
+ * name/constraint comparisons down; FERRULE_R_CERT_TOO_MUCH_WORK at 0.
+ * FERRULE_R_CERT_NAME_CONSTRAINTS when a name is outside the permitted or
+ * inside an excluded subtree, when a constraint or a constrained name is
+ * malformed, or when a name form we cannot process is constrained. */
+FR_MUST_CHECK fr_err fr_nc_check(const fr_cert *ca, const fr_cert *c, int is_leaf,
+                                 unsigned *budget);
+#define FR_NC_BUDGET 65536u /* name/constraint comparisons per verification */
+
+/* A parsed CRL (RFC 5280 §5).  Owns a copy of its DER. */
+typedef struct fr_crl {
+    uint8_t *der;
+    size_t der_len;
+    const uint8_t *tbs;       size_t tbs_len;
+    const uint8_t *issuer;    size_t issuer_len;   /* Name TLV */
+    const uint8_t *sig;       size_t sig_len;
+    int sig_kind, sig_hash;                         /* 0 = unsupported algorithm */
+    int64_t this_update, next_update;               /* next_update INT64_MAX if absent */
+    const uint8_t *revoked;   size_t revoked_len;  /* revokedCertificates content or NULL */
+    const uint8_t *aki_keyid; size_t aki_keyid_len;
+    /* A well-formed CRL breaking a rule we enforce when it is used (no
+     * cRLNumber, critical cRLNumber, unsupported critical extension or
+     * entry extension): the reason to report, else FR_OK. */
+    fr_err problem;
+} fr_crl;
+FR_MUST_CHECK fr_err fr_crl_parse(fr_mem *m, const uint8_t *der, size_t len, fr_crl **out);
+void fr_crl_free(fr_mem *m, fr_crl *c);
+/* Is the serial (INTEGER content) of `c` listed in `crl`?  1 / 0. */
+int fr_crl_lists(const fr_crl *crl, const fr_cert *c);
 
 /* A set of trust anchors. */
 typedef struct fr_trust_store {
@@ -109,7 +196,13 @@ typedef struct fr_verify_params {
     unsigned max_depth;     /* most certificates in a path below the trust
                                anchor, leaf included (1 = leaf signed by an
                                anchor); 0 = default (8), capped at
-                               FR_VERIFY_MAX_DEPTH */
+                               FR_VERIFY_MAX_DEPTH; self-issued
+                               intermediates do not count (RFC 5280
+                               §4.2.1.9 treats them the same way) */
+    /* CRLs to consult (issue 3): a certificate whose issuer published one
+     * of them is checked against it; NULL/0 = no revocation checking. */
+    const fr_crl *const *crls;
+    size_t n_crls;
 } fr_verify_params;
 
 /* Verify `chain` (chain[0] is the leaf, the rest untrusted intermediates in
@@ -119,6 +212,8 @@ FR_MUST_CHECK fr_err fr_verify_chain(const fr_trust_store *anchors, fr_cert *con
 
 #define FR_VERIFY_MAX_SIG_CHECKS 64 /* budget per call: CERT_TOO_MUCH_WORK */
 #define FR_VERIFY_MAX_DEPTH 32      /* hard cap on params->max_depth */
+#define FR_VERIFY_MAX_INPUT 256     /* most certificates ferrule_verify_chain takes */
+#define FR_VERIFY_MAX_CRLS 64       /* most CRLs ferrule_verify_chain takes */
 
 /* What one verification did and found (for tests, diagnostics, and the
  * validated path reported to applications). */
@@ -158,5 +253,16 @@ int fr_cert_matches_name(const fr_cert *leaf, const char *name);
 /* The same match against a GeneralNames DER (the SAN extension value);
  * 0 for a malformed buffer. */
 int fr_san_matches_name(const uint8_t *san, size_t san_len, const char *name);
+/* CA/B Forum BR 7.1.4.3 (subject commonName repeats a SAN entry), as
+ * applied to server leaves that have a subjectAltName:
+ *   - a CN that parses as an IP address under lenient rules (inet_aton:
+ *     hex, octal, leading zeros; any IPv6 spelling) must be the canonical
+ *     text (dotted decimal, RFC 5952) of an iPAddress entry;
+ *   - otherwise, when the SAN has dNSName entries, the CN must be one of
+ *     them byte for byte, or a domain one of them lies in (relaxation:
+ *     an apex CN over subdomain/wildcard entries is common);
+ *   - a SAN without dNSName entries leaves other CNs alone.
+ * 1 when consistent (or no SAN), else 0. */
+int fr_cert_cn_consistent(const fr_cert *c);
 
 #endif

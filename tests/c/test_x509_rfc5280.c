@@ -1,0 +1,1227 @@
+/* test_x509_rfc5280.c - the issue 3 engine: extension parsers (SKI, AKI,
+ * nameConstraints, certificatePolicies, policyConstraints, policyMappings,
+ * inhibitAnyPolicy, AIA, CRL distribution points, TLS feature), RFC 5280
+ * §7.1 name comparison, name constraints per form, the profile rules
+ * (criticality, key identifiers, EKU, serials, keys), certificate
+ * policies, path building with key identifiers and cross-signs, the work
+ * budgets, and CRLs.
+ *
+ * Certificates are built here: a small DER writer assembles each
+ * TBSCertificate and libcrypto signs it (ECDSA P-256 / SHA-256), so every
+ * test states exactly the one property it is about. */
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testlib.h"
+#include "x509/der.h"
+#include "x509/x509.h"
+
+/* ---- a tiny DER writer ------------------------------------------------- */
+
+typedef struct B {
+    uint8_t *p;
+    size_t n;
+} B;
+
+static B raw(const void *p, size_t n) {
+    B b = {malloc(n ? n : 1), n};
+    if (n)
+        memcpy(b.p, p, n);
+    return b;
+}
+static B str(const char *s) { return raw(s, strlen(s)); }
+static B none(void) { return raw(NULL, 0); }
+
+/* Concatenate k buffers (consumed). */
+static B cat(int k, ...) {
+    va_list ap;
+    B out = none();
+    va_start(ap, k);
+    for (int i = 0; i < k; i++) {
+        B b = va_arg(ap, B);
+        out.p = realloc(out.p, out.n + b.n + 1);
+        if (b.n)
+            memcpy(out.p + out.n, b.p, b.n);
+        out.n += b.n;
+        free(b.p);
+    }
+    va_end(ap);
+    return out;
+}
+
+/* Tag + definite minimal length + content (consumed). */
+static B tlv(uint8_t tag, B c) {
+    uint8_t h[6];
+    size_t hn = 0;
+    h[hn++] = tag;
+    if (c.n < 0x80) {
+        h[hn++] = (uint8_t)c.n;
+    } else if (c.n < 0x100) {
+        h[hn++] = 0x81;
+        h[hn++] = (uint8_t)c.n;
+    } else if (c.n < 0x10000) {
+        h[hn++] = 0x82;
+        h[hn++] = (uint8_t)(c.n >> 8);
+        h[hn++] = (uint8_t)c.n;
+    } else {
+        h[hn++] = 0x83;
+        h[hn++] = (uint8_t)(c.n >> 16);
+        h[hn++] = (uint8_t)(c.n >> 8);
+        h[hn++] = (uint8_t)c.n;
+    }
+    return cat(2, raw(h, hn), c);
+}
+#define SEQ(...) tlv(0x30, cat(__VA_ARGS__))
+
+static B hexb(const char *hex) {
+    size_t n;
+    unsigned char *p = tl_unhex(hex, &n);
+    B b = raw(p, n);
+    free(p);
+    return b;
+}
+static B oid(const char *hex) { return tlv(0x06, hexb(hex)); }
+static B integer(long v) {
+    /* minimal two's complement (X.690 §8.3.2) */
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)((unsigned long)v >> (56 - 8 * i));
+    size_t i = 0;
+    while (i < 7 && ((b[i] == 0x00 && !(b[i + 1] & 0x80)) || (b[i] == 0xff && (b[i + 1] & 0x80))))
+        i++;
+    return tlv(0x02, raw(b + i, 8 - i));
+}
+static B boolean_true(void) { return hexb("0101ff"); }
+
+/* OIDs (content hex). */
+#define O_CN "550403"
+#define O_O "55040a"
+#define O_EMAIL "2a864886f70d010901"
+#define O_BC "551d13"
+#define O_KU "551d0f"
+#define O_EKU "551d25"
+#define O_SAN "551d11"
+#define O_SKI "551d0e"
+#define O_AKI "551d23"
+#define O_NC "551d1e"
+#define O_CP "551d20"
+#define O_PM "551d21"
+#define O_PC "551d24"
+#define O_IAP "551d36"
+#define O_AIA "2b06010505070101"
+#define O_CRLDP "551d1f"
+#define O_TLSF "2b06010505070118"
+#define O_KP_SERVER "2b06010505070301"
+#define O_KP_CLIENT "2b06010505070302"
+#define O_ANY_EKU "551d2500"
+#define O_ANY_POLICY "551d2000"
+#define O_POL1 "2b0601040182b7630101"
+#define O_POL2 "2b0601040182b7630102"
+#define O_ECDSA_SHA256 "2a8648ce3d040302"
+
+/* Name with one CN (UTF8String) and optionally an O before it. */
+static B name2(const char *o, const char *cn) {
+    B rdns = none();
+    if (o)
+        rdns = cat(2, rdns, tlv(0x31, SEQ(2, oid(O_O), tlv(0x0c, str(o)))));
+    if (cn)
+        rdns = cat(2, rdns, tlv(0x31, SEQ(2, oid(O_CN), tlv(0x0c, str(cn)))));
+    return tlv(0x30, rdns);
+}
+static B name_cn(const char *cn) { return name2(NULL, cn); }
+static B copy(B b) { return raw(b.p, b.n); }
+
+static B ext(const char *oid_hex, int critical, B value) {
+    return SEQ(3, oid(oid_hex), critical ? boolean_true() : none(), tlv(0x04, value));
+}
+
+/* GeneralName helpers. */
+static B gn_dns(const char *s) { return tlv(0x82, str(s)); }
+static B gn_email(const char *s) { return tlv(0x81, str(s)); }
+static B gn_ip(const char *hex) { return tlv(0x87, hexb(hex)); }
+static B gn_dir(B name) { return tlv(0xa4, name); }
+static B gn_uri(const char *s) { return tlv(0x86, str(s)); }
+
+static B e_bc_ca(int pathlen) {
+    return ext(O_BC, 1,
+               pathlen < 0 ? SEQ(1, boolean_true()) : SEQ(2, boolean_true(), integer(pathlen)));
+}
+static B e_ku(const char *bits_hex) { return ext(O_KU, 1, tlv(0x03, hexb(bits_hex))); }
+static B e_ku_ca(void) { return e_ku("0106"); }   /* keyCertSign, cRLSign */
+static B e_ku_leaf(void) { return e_ku("0780"); } /* digitalSignature */
+static B e_eku(const char *kp) { return ext(O_EKU, 0, SEQ(1, oid(kp))); }
+static B e_san(B names) { return ext(O_SAN, 0, tlv(0x30, names)); }
+static B e_nc(B permitted, B excluded) {
+    B c = none();
+    if (permitted.n)
+        c = cat(2, c, tlv(0xa0, permitted));
+    else
+        free(permitted.p);
+    if (excluded.n)
+        c = cat(2, c, tlv(0xa1, excluded));
+    else
+        free(excluded.p);
+    return ext(O_NC, 1, tlv(0x30, c));
+}
+static B subtree(B gn) { return SEQ(1, gn); }
+
+/* ---- keys and certificates --------------------------------------------- */
+
+typedef struct key {
+    EVP_PKEY *pk;
+    uint8_t id[20]; /* key identifier */
+} key;
+
+static int g_key_counter;
+static key new_key(void) {
+    key k;
+    k.pk = EVP_EC_gen("P-256");
+    memset(k.id, 0, sizeof(k.id));
+    k.id[0] = 0x4b;
+    k.id[19] = (uint8_t)++g_key_counter;
+    k.id[18] = (uint8_t)(g_key_counter >> 8);
+    return k;
+}
+
+static B spki(const key *k) {
+    unsigned char *p = NULL;
+    int n = i2d_PUBKEY(k->pk, &p);
+    B b = raw(p, (size_t)n);
+    OPENSSL_free(p);
+    return b;
+}
+static B e_ski(const key *k) { return ext(O_SKI, 0, tlv(0x04, raw(k->id, 20))); }
+static B e_aki(const key *k) { return ext(O_AKI, 0, SEQ(1, tlv(0x80, raw(k->id, 20)))); }
+
+static B sign(B tbs, const key *issuer) {
+    B alg = SEQ(1, oid(O_ECDSA_SHA256));
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t sl = 0;
+    EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, issuer->pk);
+    EVP_DigestSign(ctx, NULL, &sl, tbs.p, tbs.n);
+    uint8_t *sig = malloc(sl);
+    EVP_DigestSign(ctx, sig, &sl, tbs.p, tbs.n);
+    EVP_MD_CTX_free(ctx);
+    B bits = cat(2, hexb("00"), raw(sig, sl));
+    free(sig);
+    return SEQ(3, tbs, alg, tlv(0x03, bits));
+}
+
+/* validity 2020-01-01 .. 2060-01-01 (UTCTime / GeneralizedTime per RFC
+ * 5280 §4.1.2.5) */
+#define NOW ((int64_t)1700000000) /* 2023-11-14 */
+static B validity(void) {
+    return SEQ(2, tlv(0x17, str("200101000000Z")), tlv(0x18, str("20600101000000Z")));
+}
+
+/* A certificate: subject/issuer names (consumed), keys, serial, the
+ * extensions' concatenation (consumed; none() for none). */
+static B mkcert(B subject, B issuer, const key *k, const key *ik, long serial, B exts) {
+    B tbs = SEQ(8, tlv(0xa0, integer(2)), integer(serial), SEQ(1, oid(O_ECDSA_SHA256)), issuer,
+                validity(), subject, spki(k), exts.n ? tlv(0xa3, tlv(0x30, exts)) : exts);
+    return sign(tbs, ik);
+}
+
+static long g_serial = 1000;
+
+/* A CA certificate with the usual extensions plus `extra`. */
+static B mkca(const char *cn, const key *k, const char *icn, const key *ik, B extra) {
+    int self = ik == k;
+    B exts = cat(4, e_bc_ca(-1), e_ku_ca(), e_ski(k), self ? none() : e_aki(ik));
+    return mkcert(name_cn(cn), name_cn(icn), k, ik, g_serial++, cat(2, exts, extra));
+}
+/* A server leaf with SAN `names` (consumed) plus `extra`. */
+static B mkleaf(const char *cn, const key *k, const char *icn, const key *ik, B names, B extra) {
+    B exts = cat(6, e_ku_leaf(), e_eku(O_KP_SERVER), names.n ? e_san(names) : names, e_ski(k),
+                 e_aki(ik), extra);
+    /* no CN given: subject O=leaf (no CN to repeat the SAN) */
+    return mkcert(cn ? name_cn(cn) : name2("leaf", NULL), name_cn(icn), k, ik, g_serial++, exts);
+}
+
+/* ---- verification helpers ---------------------------------------------- */
+
+typedef struct env {
+    fr_mem m;
+    fr_trust_store t;
+    fr_cert *chain[8];
+    size_t n;
+} env;
+
+static void env_init(env *e) {
+    memset(e, 0, sizeof(*e));
+    fr_mem_init(&e->m, NULL, 0);
+    fr_trust_init(&e->t);
+}
+static void env_anchor(env *e, B der) {
+    CHECK_EQ(fr_trust_add_der(&e->m, &e->t, der.p, der.n), FR_OK);
+    free(der.p);
+}
+static void env_add(env *e, B der) {
+    fr_cert *c = NULL;
+    fr_err err = fr_cert_parse(&e->m, der.p, der.n, &c);
+    CHECK_EQ(err, FR_OK);
+    free(der.p);
+    if (c != NULL && e->n < 8)
+        e->chain[e->n++] = c;
+    else
+        fr_cert_free(&e->m, c);
+}
+static fr_err env_verify_ex(env *e, const char *name, int purpose, const fr_crl *const *crls,
+                            size_t ncrl, fr_verify_stats *st) {
+    fr_verify_params p;
+    memset(&p, 0, sizeof(p));
+    p.now = NOW;
+    p.peer_name = name;
+    p.purpose = purpose;
+    p.crls = crls;
+    p.n_crls = ncrl;
+    if (e->n == 0)
+        return FERRULE_R_CERT_MISSING;
+    return fr_verify_chain_ex(&e->t, e->chain, e->n, &p, st);
+}
+static fr_err env_verify(env *e, const char *name) {
+    return env_verify_ex(e, name, FR_VERIFY_SERVER, NULL, 0, NULL);
+}
+static void env_free(env *e) {
+    for (size_t i = 0; i < e->n; i++)
+        fr_cert_free(&e->m, e->chain[i]);
+    fr_trust_free(&e->m, &e->t);
+    CHECK_EQ(e->m.used, 0);
+}
+
+/* Parse only. */
+static fr_err parse(B der) {
+    fr_mem m;
+    fr_mem_init(&m, NULL, 0);
+    fr_cert *c = NULL;
+    fr_err e = fr_cert_parse(&m, der.p, der.n, &c);
+    fr_cert_free(&m, c);
+    free(der.p);
+    return e;
+}
+
+/* Verify root -> leaf where the leaf carries `leaf_extra` and SAN names,
+ * and the root carries `root_extra`. */
+static fr_err one_level_cn(B root_extra, const char *cn, B names, B leaf_extra, const char *peer) {
+    key rk = new_key(), lk = new_key();
+    env e;
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, root_extra));
+    env_add(&e, mkleaf(cn, &lk, "root", &rk, names, leaf_extra));
+    fr_err r = env_verify(&e, peer);
+    env_free(&e);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(lk.pk);
+    return r;
+}
+
+static fr_err one_level(B root_extra, B names, B leaf_extra, const char *peer) {
+    return one_level_cn(root_extra, NULL, names, leaf_extra, peer);
+}
+
+/* A leaf whose only odd part is one extension (for parser tests). */
+static fr_err parse_with_ext(B extension) {
+    key k = new_key();
+    B c = mkcert(name_cn("x"), name_cn("x"), &k, &k, 7, extension);
+    EVP_PKEY_free(k.pk);
+    return parse(c);
+}
+
+static fr_cert *parsed(fr_mem *m, B der) {
+    fr_cert *c = NULL;
+    CHECK_EQ(fr_cert_parse(m, der.p, der.n, &c), FR_OK);
+    free(der.p);
+    return c;
+}
+
+#define MAL FERRULE_R_CERT_MALFORMED
+#define NCE FERRULE_R_CERT_NAME_CONSTRAINTS
+
+/* ---- extension parsers ------------------------------------------------- */
+
+TEST(ext_key_identifiers) {
+    fr_mem m;
+    fr_mem_init(&m, NULL, 0);
+    key k = new_key(), ik = new_key();
+    fr_cert *c =
+        parsed(&m, mkcert(name_cn("a"), name_cn("b"), &k, &ik, 5, cat(2, e_ski(&k), e_aki(&ik))));
+    if (c) {
+        CHECK_EQ(c->ski_len, 20);
+        CHECK(c->ski && memcmp(c->ski, k.id, 20) == 0);
+        CHECK_EQ(c->aki_keyid_len, 20);
+        CHECK(c->aki_keyid && memcmp(c->aki_keyid, ik.id, 20) == 0);
+        CHECK(!c->aki_issuer_serial);
+        CHECK(c->ext_present & FR_EXT_SKI);
+        CHECK(c->ext_present & FR_EXT_AKI);
+        CHECK(!(c->ext_critical & (FR_EXT_SKI | FR_EXT_AKI)));
+    }
+    fr_cert_free(&m, c);
+    /* AKI with issuer + serial */
+    c = parsed(&m, mkcert(name_cn("a"), name_cn("b"), &k, &ik, 5,
+                          ext(O_AKI, 0,
+                              SEQ(3, tlv(0x80, hexb("01")), tlv(0xa1, gn_dir(name_cn("b"))),
+                                  tlv(0x82, hexb("05"))))));
+    if (c)
+        CHECK(c->aki_issuer_serial);
+    fr_cert_free(&m, c);
+    CHECK_EQ(m.used, 0);
+    /* negatives: wrong tag, empty, trailing bytes, truncated, out of order */
+    CHECK_EQ(parse_with_ext(ext(O_SKI, 0, tlv(0x02, hexb("01")))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_SKI, 0, tlv(0x04, none()))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_SKI, 0, cat(2, tlv(0x04, hexb("01")), hexb("00")))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_SKI, 0, hexb("0405aabb"))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_AKI, 0, tlv(0x04, hexb("01")))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_AKI, 0, SEQ(1, tlv(0x80, none())))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_AKI, 0, SEQ(2, tlv(0x82, hexb("05")), tlv(0x80, hexb("01"))))),
+             MAL);
+    CHECK_EQ(parse_with_ext(ext(O_AKI, 0, SEQ(1, tlv(0xa1, none())))), MAL);
+    /* duplicate */
+    CHECK_EQ(parse_with_ext(cat(2, e_ski(&k), e_ski(&k))), MAL);
+    /* critical SKI/AKI parse (the rule applies in a path) */
+    CHECK_EQ(parse_with_ext(ext(O_SKI, 1, tlv(0x04, hexb("01")))), FR_OK);
+    EVP_PKEY_free(k.pk);
+    EVP_PKEY_free(ik.pk);
+}
+
+TEST(ext_name_constraints_parse) {
+    fr_mem m;
+    fr_mem_init(&m, NULL, 0);
+    key k = new_key();
+    fr_cert *c = parsed(&m, mkcert(name_cn("a"), name_cn("a"), &k, &k, 5,
+                                   e_nc(subtree(gn_dns("example.com")), none())));
+    if (c) {
+        CHECK(c->nc != NULL);
+        CHECK(c->ext_critical & FR_EXT_NC);
+    }
+    fr_cert_free(&m, c);
+    CHECK_EQ(m.used, 0);
+    /* empty NameConstraints, empty subtrees, NULL subtrees */
+    CHECK_EQ(parse_with_ext(ext(O_NC, 1, SEQ(0))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_NC, 1, SEQ(1, tlv(0xa0, none())))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_NC, 1, SEQ(1, hexb("0500")))), MAL);
+    /* minimum / maximum present (RFC 5280: MUST be absent / zero) */
+    CHECK_EQ(parse_with_ext(
+                 ext(O_NC, 1, SEQ(1, tlv(0xa0, SEQ(2, gn_dns("a.b"), tlv(0x80, hexb("01"))))))),
+             MAL);
+    /* excluded before permitted, trailing bytes, bad GeneralName tag */
+    CHECK_EQ(
+        parse_with_ext(ext(
+            O_NC, 1, SEQ(2, tlv(0xa1, subtree(gn_dns("a.b"))), tlv(0xa0, subtree(gn_dns("a.b")))))),
+        MAL);
+    CHECK_EQ(
+        parse_with_ext(ext(O_NC, 1, cat(2, SEQ(1, tlv(0xa0, subtree(gn_dns("a.b")))), hexb("00")))),
+        MAL);
+    CHECK_EQ(parse_with_ext(ext(O_NC, 1, SEQ(1, tlv(0xa0, subtree(tlv(0x89, hexb("00"))))))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_NC, 1, SEQ(1, tlv(0xa0, subtree(tlv(0x84, hexb("00"))))))), MAL);
+    CHECK_EQ(parse_with_ext(cat(2, e_nc(subtree(gn_dns("a.b")), none()),
+                                e_nc(subtree(gn_dns("a.b")), none()))),
+             MAL);
+    EVP_PKEY_free(k.pk);
+}
+
+TEST(ext_policies_parse) {
+    fr_mem m;
+    fr_mem_init(&m, NULL, 0);
+    key k = new_key();
+    B cp = ext(O_CP, 0,
+               SEQ(2, SEQ(1, oid(O_POL1)),
+                   SEQ(2, oid(O_POL2),
+                       SEQ(1, SEQ(2, oid("2b06010505070201"), tlv(0x16, str("http://x")))))));
+    B pc = ext(O_PC, 1, SEQ(2, tlv(0x80, hexb("00")), tlv(0x81, hexb("02"))));
+    B pm = ext(O_PM, 0, SEQ(1, SEQ(2, oid(O_POL1), oid(O_POL2))));
+    B iap = ext(O_IAP, 1, integer(3));
+    fr_cert *c = parsed(&m, mkcert(name_cn("a"), name_cn("a"), &k, &k, 5, cat(4, cp, pc, pm, iap)));
+    if (c) {
+        CHECK(c->policies != NULL);
+        CHECK(c->mappings != NULL);
+        CHECK_EQ(c->require_explicit, 0);
+        CHECK_EQ(c->inhibit_mapping, 2);
+        CHECK_EQ(c->inhibit_any, 3);
+    }
+    fr_cert_free(&m, c);
+    c = parsed(&m, mkcert(name_cn("a"), name_cn("a"), &k, &k, 5, none()));
+    if (c)
+        CHECK(c->require_explicit == -1 && c->inhibit_mapping == -1 && c->inhibit_any == -1);
+    fr_cert_free(&m, c);
+    CHECK_EQ(m.used, 0);
+    /* certificatePolicies: empty, duplicate OID, qualifier list empty */
+    CHECK_EQ(parse_with_ext(ext(O_CP, 0, SEQ(0))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_CP, 0, SEQ(2, SEQ(1, oid(O_POL1)), SEQ(1, oid(O_POL1))))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_CP, 0, SEQ(1, SEQ(2, oid(O_POL1), SEQ(0))))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_CP, 0, SEQ(1, SEQ(1, integer(1))))), MAL);
+    /* policyConstraints: empty, non-minimal integer, wrong order */
+    CHECK_EQ(parse_with_ext(ext(O_PC, 1, SEQ(0))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_PC, 1, SEQ(1, tlv(0x80, hexb("0001"))))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_PC, 1, SEQ(2, tlv(0x81, hexb("00")), tlv(0x80, hexb("00"))))),
+             MAL);
+    /* policyMappings: anyPolicy mapped, empty, one OID */
+    CHECK_EQ(parse_with_ext(ext(O_PM, 0, SEQ(1, SEQ(2, oid(O_ANY_POLICY), oid(O_POL2))))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_PM, 0, SEQ(0))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_PM, 0, SEQ(1, SEQ(1, oid(O_POL1))))), MAL);
+    /* inhibitAnyPolicy: negative, wrong type, trailing */
+    CHECK_EQ(parse_with_ext(ext(O_IAP, 1, tlv(0x02, hexb("ff")))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_IAP, 1, tlv(0x04, hexb("01")))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_IAP, 1, cat(2, integer(1), hexb("00")))), MAL);
+    EVP_PKEY_free(k.pk);
+}
+
+TEST(ext_aia_crldp_tlsfeature_parse) {
+    fr_mem m;
+    fr_mem_init(&m, NULL, 0);
+    key k = new_key();
+    B aia = ext(O_AIA, 0, SEQ(1, SEQ(2, oid("2b06010505073001"), gn_uri("http://ocsp"))));
+    B dp = ext(O_CRLDP, 0, SEQ(1, SEQ(1, tlv(0xa0, tlv(0xa0, gn_uri("http://crl"))))));
+    B tf = ext(O_TLSF, 0, SEQ(1, integer(5)));
+    fr_cert *c = parsed(&m, mkcert(name_cn("a"), name_cn("a"), &k, &k, 5, cat(3, aia, dp, tf)));
+    if (c) {
+        CHECK(c->must_staple);
+        CHECK(c->ext_present & FR_EXT_AIA);
+        CHECK(c->ext_present & FR_EXT_CRLDP);
+        CHECK(c->ext_present & FR_EXT_TLSF);
+    }
+    fr_cert_free(&m, c);
+    /* a TLS feature without status_request is not must-staple */
+    c = parsed(&m,
+               mkcert(name_cn("a"), name_cn("a"), &k, &k, 5, ext(O_TLSF, 0, SEQ(1, integer(17)))));
+    if (c)
+        CHECK(!c->must_staple);
+    fr_cert_free(&m, c);
+    CHECK_EQ(m.used, 0);
+    /* AIA: empty, no location, bad location, trailing */
+    CHECK_EQ(parse_with_ext(ext(O_AIA, 0, SEQ(0))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_AIA, 0, SEQ(1, SEQ(1, oid("2b06010505073001"))))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_AIA, 0, SEQ(1, SEQ(2, oid("2b06010505073001"), str("xx"))))),
+             MAL);
+    CHECK_EQ(parse_with_ext(ext(O_AIA, 0, hexb("3000"))), MAL);
+    CHECK_EQ(
+        parse_with_ext(ext(
+            O_AIA, 0, cat(2, SEQ(1, SEQ(2, oid("2b06010505073001"), gn_uri("u"))), hexb("00")))),
+        MAL);
+    /* CRLDP: empty, a point with neither name nor issuer */
+    CHECK_EQ(parse_with_ext(ext(O_CRLDP, 0, SEQ(0))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_CRLDP, 0, SEQ(1, SEQ(0)))), MAL);
+    /* TLS feature: not integers, negative */
+    CHECK_EQ(parse_with_ext(ext(O_TLSF, 0, SEQ(1, oid("2a03")))), MAL);
+    CHECK_EQ(parse_with_ext(ext(O_TLSF, 0, SEQ(1, tlv(0x02, hexb("fb"))))), MAL);
+    /* SAN with non-ASCII dNSName, bad directoryName */
+    CHECK_EQ(parse_with_ext(e_san(tlv(0x82, hexb("e282ac")))), MAL);
+    CHECK_EQ(parse_with_ext(e_san(tlv(0xa4, hexb("0500")))), MAL);
+    EVP_PKEY_free(k.pk);
+}
+
+TEST(spki_algorithms) {
+    fr_mem m;
+    fr_mem_init(&m, NULL, 0);
+    key k = new_key();
+    fr_cert *c = parsed(&m, mkcert(name_cn("a"), name_cn("a"), &k, &k, 5, none()));
+    if (c) {
+        CHECK_EQ(c->key_kind, FR_CERT_KEY_EC_P256);
+        CHECK_EQ(c->key_bits, 256);
+    }
+    fr_cert_free(&m, c);
+    /* P-192 parses, but its key is not usable */
+    EVP_PKEY *p192 = EVP_EC_gen("P-192");
+    if (p192 != NULL) {
+        key w = {p192, {0}};
+        c = parsed(&m, mkcert(name_cn("a"), name_cn("a"), &w, &k, 5, none()));
+        if (c) {
+            CHECK_EQ(c->key_kind, 0);
+            CHECK(c->pub == NULL);
+        }
+        fr_cert_free(&m, c);
+        EVP_PKEY_free(p192);
+    }
+    CHECK_EQ(m.used, 0);
+    EVP_PKEY_free(k.pk);
+}
+
+/* ---- RFC 5280 §7.1 name comparison ------------------------------------- */
+
+static int name_eq(B a, B b) {
+    int r = fr_name_equal(a.p, a.n, b.p, b.n);
+    free(a.p);
+    free(b.p);
+    return r;
+}
+static B one_attr(uint8_t tag, const char *v) {
+    return tlv(0x30, tlv(0x31, SEQ(2, oid(O_CN), tlv(tag, str(v)))));
+}
+
+TEST(name_comparison) {
+    CHECK(name_eq(one_attr(0x0c, "Example CA"), one_attr(0x0c, "Example CA")));
+    CHECK(name_eq(one_attr(0x0c, "Example CA"), one_attr(0x0c, "example ca")));
+    CHECK(name_eq(one_attr(0x13, "Example CA"), one_attr(0x0c, "EXAMPLE CA")));
+    CHECK(name_eq(one_attr(0x0c, "  Example   CA "), one_attr(0x13, "Example CA")));
+    CHECK(name_eq(one_attr(0x0c, "Example\tCA"), one_attr(0x0c, "Example CA")));
+    CHECK(!name_eq(one_attr(0x0c, "Example CA"), one_attr(0x0c, "ExampleCA")));
+    CHECK(!name_eq(one_attr(0x0c, "Example CA"), one_attr(0x0c, "Example CA2")));
+    /* other string types compare exactly */
+    CHECK(!name_eq(one_attr(0x16, "Example"), one_attr(0x16, "example")));
+    CHECK(!name_eq(one_attr(0x16, "Example"), one_attr(0x0c, "Example")));
+    CHECK(name_eq(one_attr(0x16, "Example"), one_attr(0x16, "Example")));
+    /* same RDNs in another order / another count: different */
+    CHECK(!name_eq(name2("o", "cn"),
+                   tlv(0x30, cat(2, tlv(0x31, SEQ(2, oid(O_CN), tlv(0x0c, str("cn")))),
+                                 tlv(0x31, SEQ(2, oid(O_O), tlv(0x0c, str("o"))))))));
+    CHECK(!name_eq(name2("o", "cn"), name_cn("cn")));
+    /* multi-valued RDN: attributes compare as a set */
+    CHECK(name_eq(tlv(0x30, tlv(0x31, cat(2, SEQ(2, oid(O_CN), tlv(0x0c, str("a"))),
+                                          SEQ(2, oid(O_O), tlv(0x0c, str("b")))))),
+                  tlv(0x30, tlv(0x31, cat(2, SEQ(2, oid(O_O), tlv(0x0c, str("B"))),
+                                          SEQ(2, oid(O_CN), tlv(0x0c, str("A"))))))));
+    /* empty names are equal; malformed never equal to something else */
+    CHECK(name_eq(tlv(0x30, none()), tlv(0x30, none())));
+    CHECK(!name_eq(hexb("3003310100"), name_cn("x")));
+    /* directoryName subtree: prefix of RDNs */
+    B base = tlv(0x30, tlv(0x31, SEQ(2, oid(O_O), tlv(0x0c, str("Org")))));
+    B full = name2("org", "host");
+    CHECK(fr_name_within(full.p, full.n, base.p, base.n));
+    CHECK(!fr_name_within(base.p, base.n, full.p, full.n));
+    free(base.p);
+    free(full.p);
+}
+
+/* ---- name constraints --------------------------------------------------- */
+
+TEST(nc_dns) {
+    B perm = subtree(gn_dns("example.com"));
+    CHECK_EQ(one_level(e_nc(copy(perm), none()), gn_dns("example.com"), none(), "example.com"),
+             FR_OK);
+    CHECK_EQ(one_level(e_nc(copy(perm), none()), gn_dns("a.b.Example.COM"), none(), NULL), FR_OK);
+    CHECK_EQ(one_level(e_nc(copy(perm), none()), gn_dns("notexample.com"), none(), NULL), NCE);
+    CHECK_EQ(one_level(e_nc(copy(perm), none()), gn_dns("example.com.evil"), none(), NULL), NCE);
+    /* a name of another form is unconstrained */
+    CHECK_EQ(one_level(e_nc(copy(perm), none()), gn_ip("c0000201"), none(), NULL), FR_OK);
+    /* excluded */
+    CHECK_EQ(one_level(e_nc(none(), copy(perm)), gn_dns("www.example.com"), none(), NULL), NCE);
+    CHECK_EQ(one_level(e_nc(none(), copy(perm)), gn_dns("example.org"), none(), NULL), FR_OK);
+    /* wildcard SAN: permitted when its base is; excluded when any match is */
+    CHECK_EQ(one_level(e_nc(copy(perm), none()), gn_dns("*.example.com"), none(), NULL), FR_OK);
+    CHECK_EQ(one_level(e_nc(subtree(gn_dns("foo.example.com")), none()), gn_dns("*.example.com"),
+                       none(), NULL),
+             NCE);
+    CHECK_EQ(one_level(e_nc(none(), subtree(gn_dns("bar.example.com"))), gn_dns("*.example.com"),
+                       none(), NULL),
+             NCE);
+    CHECK_EQ(one_level(e_nc(none(), subtree(gn_dns("a.bar.example.com"))), gn_dns("*.example.com"),
+                       none(), NULL),
+             FR_OK);
+    /* malformed constraints / names of a constrained form */
+    CHECK_EQ(one_level(e_nc(subtree(gn_dns("*.example.com")), none()), gn_dns("a.example.com"),
+                       none(), NULL),
+             NCE);
+    CHECK_EQ(one_level(e_nc(subtree(gn_dns(".example.com")), none()), gn_dns("a.example.com"),
+                       none(), NULL),
+             NCE);
+    CHECK_EQ(one_level(e_nc(copy(perm), none()),
+                       cat(2, gn_dns(".example.com"), gn_dns("a.example.com")), none(), NULL),
+             NCE);
+    /* no dNSName SAN: a host-name CN is constrained (leaf only) */
+    CHECK_EQ(one_level_cn(e_nc(copy(perm), none()), "leaf.other", none(), none(), NULL), NCE);
+    CHECK_EQ(one_level_cn(e_nc(copy(perm), none()), "leaf.example.com", none(), none(), NULL),
+             FR_OK);
+    CHECK_EQ(one_level_cn(e_nc(copy(perm), none()), "Leaf Person", none(), none(), NULL), FR_OK);
+    CHECK_EQ(one_level_cn(e_nc(copy(perm), none()), "leaf.other", gn_ip("c0000201"), none(), NULL),
+             NCE);
+    /* with a dNSName SAN the CN is not a name */
+    CHECK_EQ(one_level_cn(e_nc(copy(perm), none()), "example.com", gn_dns("www.example.com"),
+                          none(), NULL),
+             FR_OK);
+    free(perm.p);
+}
+
+TEST(nc_ip) {
+    /* 192.0.2.0/24 and 2001:db8::/32 */
+    B v4 = subtree(gn_ip("c0000200ffffff00"));
+    B v6 = subtree(gn_ip("20010db8000000000000000000000000ffffffff000000000000000000000000"));
+    CHECK_EQ(one_level(e_nc(copy(v4), none()), gn_ip("c0000201"), none(), "192.0.2.1"), FR_OK);
+    CHECK_EQ(one_level(e_nc(copy(v4), none()), gn_ip("c0000301"), none(), NULL), NCE);
+    CHECK_EQ(one_level(e_nc(none(), copy(v4)), gn_ip("c00002fe"), none(), NULL), NCE);
+    CHECK_EQ(one_level(e_nc(none(), copy(v4)), gn_ip("c0000301"), none(), NULL), FR_OK);
+    /* a v6 address is not in a v4 subtree, and the other way round */
+    CHECK_EQ(
+        one_level(e_nc(copy(v4), none()), gn_ip("20010db8000000000000000000000001"), none(), NULL),
+        NCE);
+    CHECK_EQ(one_level(e_nc(copy(v6), none()), gn_ip("20010db8ffff00000000000000000001"), none(),
+                       "2001:db8:ffff::1"),
+             FR_OK);
+    CHECK_EQ(
+        one_level(e_nc(copy(v6), none()), gn_ip("20010db9000000000000000000000001"), none(), NULL),
+        NCE);
+    CHECK_EQ(
+        one_level(e_nc(none(), copy(v6)), gn_ip("20010db8000000000000000000000001"), none(), NULL),
+        NCE);
+    /* malformed: non-CIDR mask, bad lengths, SAN of 8 octets */
+    CHECK_EQ(one_level(e_nc(subtree(gn_ip("c0000200ff00ff00")), none()), gn_ip("c0000201"), none(),
+                       NULL),
+             NCE);
+    CHECK_EQ(one_level(e_nc(subtree(gn_ip("c0000201")), none()), gn_ip("c0000201"), none(), NULL),
+             NCE);
+    CHECK_EQ(one_level(e_nc(copy(v4), none()), gn_ip("c0000200ffffff00"), none(), NULL), NCE);
+    free(v4.p);
+    free(v6.p);
+}
+
+TEST(nc_email_and_dir) {
+    B host = subtree(gn_email("example.com"));
+    CHECK_EQ(one_level(e_nc(copy(host), none()), gn_email("a@example.com"), none(), NULL), FR_OK);
+    CHECK_EQ(one_level(e_nc(copy(host), none()), gn_email("a@EXAMPLE.com"), none(), NULL), FR_OK);
+    CHECK_EQ(one_level(e_nc(copy(host), none()), gn_email("a@sub.example.com"), none(), NULL), NCE);
+    CHECK_EQ(one_level(e_nc(subtree(gn_email(".example.com")), none()),
+                       gn_email("a@sub.example.com"), none(), NULL),
+             FR_OK);
+    CHECK_EQ(one_level(e_nc(subtree(gn_email(".example.com")), none()), gn_email("a@example.com"),
+                       none(), NULL),
+             NCE);
+    /* one mailbox: local part exact */
+    CHECK_EQ(one_level(e_nc(subtree(gn_email("*@example.com")), none()), gn_email("*@example.com"),
+                       none(), NULL),
+             FR_OK);
+    CHECK_EQ(one_level(e_nc(subtree(gn_email("*@example.com")), none()),
+                       gn_email("user@example.com"), none(), NULL),
+             NCE);
+    CHECK_EQ(one_level(e_nc(subtree(gn_email("User@example.com")), none()),
+                       gn_email("user@example.com"), none(), NULL),
+             NCE);
+    CHECK_EQ(one_level(e_nc(none(), copy(host)), gn_email("a@example.com"), none(), NULL), NCE);
+    /* malformed */
+    CHECK_EQ(one_level(e_nc(subtree(gn_email("a@b@example.com")), none()),
+                       gn_email("a@example.com"), none(), NULL),
+             NCE);
+    CHECK_EQ(one_level(e_nc(copy(host), none()), gn_email("a@b@example.com"), none(), NULL), NCE);
+    free(host.p);
+    /* directoryName: the subject DN and SAN directoryNames */
+    CHECK_EQ(one_level(e_nc(subtree(gn_dir(name2("leaf", NULL))), none()), gn_dns("a.example"),
+                       none(), NULL),
+             FR_OK);
+    CHECK_EQ(one_level(e_nc(subtree(gn_dir(name_cn("other"))), none()), gn_dns("a.example"), none(),
+                       NULL),
+             NCE);
+    CHECK_EQ(one_level(e_nc(none(), subtree(gn_dir(name2("LEAF", NULL)))), gn_dns("a.example"),
+                       none(), NULL),
+             NCE);
+    CHECK_EQ(one_level(e_nc(subtree(gn_dir(name2("leaf", NULL))), none()),
+                       cat(2, gn_dns("a.example"), gn_dir(name_cn("x"))), none(), NULL),
+             NCE);
+    /* forms we do not process: fatal only when such a name appears */
+    CHECK_EQ(one_level(e_nc(subtree(gn_dns("example")), subtree(gn_uri("http://x"))),
+                       gn_dns("a.example"), none(), NULL),
+             FR_OK);
+    CHECK_EQ(one_level(e_nc(subtree(gn_dns("example")), subtree(gn_uri("http://x"))),
+                       cat(2, gn_dns("a.example"), gn_uri("http://y")), none(), NULL),
+             NCE);
+}
+
+TEST(nc_rules_and_budget) {
+    /* non-critical NC, NC in a leaf */
+    B nc_noncrit = ext(O_NC, 0, SEQ(1, tlv(0xa0, subtree(gn_dns("example.com")))));
+    CHECK_EQ(one_level(nc_noncrit, gn_dns("example.com"), none(), NULL), NCE);
+    CHECK_EQ(one_level(none(), gn_dns("example.com"), e_nc(subtree(gn_dns("example.com")), none()),
+                       NULL),
+             NCE);
+    /* constraints of an intermediate apply to the leaf, not to itself; an
+     * anchor's apply to everything below */
+    key rk = new_key(), ik = new_key(), lk = new_key();
+    env e;
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, e_nc(subtree(gn_dns("example.com")), none())));
+    env_add(&e, mkleaf(NULL, &lk, "ica", &ik, gn_dns("www.example.com"), none()));
+    env_add(&e, mkca("ica", &ik, "root", &rk, e_san(gn_dns("ica.example.org"))));
+    CHECK_EQ(env_verify(&e, "www.example.com"), NCE);
+    env_free(&e);
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    env_add(&e, mkleaf(NULL, &lk, "ica", &ik, gn_dns("www.example.com"), none()));
+    env_add(&e, mkca("ica", &ik, "root", &rk,
+                     cat(2, e_san(gn_dns("ica.example.org")),
+                         e_nc(subtree(gn_dns("example.com")), none()))));
+    CHECK_EQ(env_verify(&e, "www.example.com"), FR_OK);
+    env_free(&e);
+    /* a hostile leaf: 300 names against 300 constraints hits the budget */
+    B perm = none(), names = none();
+    char buf[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(buf, sizeof(buf), "h%d.test", i);
+        perm = cat(2, perm, subtree(gn_dns(buf)));
+        snprintf(buf, sizeof(buf), "x%d.h299.test", i); /* each matches the last */
+        names = cat(2, names, gn_dns(buf));
+    }
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, e_nc(perm, none())));
+    env_add(&e, mkleaf(NULL, &lk, "root", &rk, names, none()));
+    CHECK_EQ(env_verify(&e, NULL), FERRULE_R_CERT_TOO_MUCH_WORK);
+    env_free(&e);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(ik.pk);
+    EVP_PKEY_free(lk.pk);
+}
+
+/* ---- profile rules -------------------------------------------------------- */
+
+TEST(profile_rules) {
+    /* baseline */
+    CHECK_EQ(one_level(none(), gn_dns("a.example"), none(), "a.example"), FR_OK);
+    CHECK_EQ(one_level(none(), gn_dns("a.example"), none(), "b.example"),
+             FERRULE_R_CERT_NAME_MISMATCH);
+    /* critical AIA; unknown critical extension */
+    CHECK_EQ(one_level(none(), gn_dns("a.example"),
+                       ext(O_AIA, 1, SEQ(1, SEQ(2, oid("2b06010505073001"), gn_uri("u")))), NULL),
+             MAL);
+    CHECK_EQ(one_level(none(), gn_dns("a.example"), ext("2a0304", 1, hexb("0500")), NULL),
+             FERRULE_R_CERT_UNSUPPORTED);
+    CHECK_EQ(one_level(none(), gn_dns("a.example"), ext("2a0304", 0, hexb("0500")), NULL), FR_OK);
+    /* non-critical policyConstraints / inhibitAnyPolicy in the root */
+    CHECK_EQ(
+        one_level(ext(O_PC, 0, SEQ(1, tlv(0x80, hexb("05")))), gn_dns("a.example"), none(), NULL),
+        MAL);
+    CHECK_EQ(one_level(ext(O_IAP, 0, integer(1)), gn_dns("a.example"), none(), NULL), MAL);
+    CHECK_EQ(one_level(ext(O_IAP, 1, integer(1)), gn_dns("a.example"), none(), NULL), FR_OK);
+    /* EKU in a root */
+    CHECK_EQ(one_level(e_eku(O_KP_SERVER), gn_dns("a.example"), none(), NULL), FERRULE_R_CERT_EKU);
+    /* SAN critical with a non-empty subject */
+    CHECK_EQ(one_level(none(), none(), ext(O_SAN, 1, SEQ(1, gn_dns("a.example"))), NULL), MAL);
+}
+
+TEST(profile_leaf_rules) {
+    key rk = new_key(), lk = new_key();
+    B root = mkca("root", &rk, "root", &rk, none());
+    struct {
+        B leaf;
+        fr_err want;
+    } cases[10];
+    size_t nc = 0;
+    /* EKU missing, anyEKU present, clientAuth only */
+    cases[nc].leaf =
+        mkcert(name_cn("a.example"), name_cn("root"), &lk, &rk, 11,
+               cat(4, e_ku_leaf(), e_san(gn_dns("a.example")), e_ski(&lk), e_aki(&rk)));
+    cases[nc++].want = FERRULE_R_CERT_EKU;
+    cases[nc].leaf =
+        mkcert(name_cn("a.example"), name_cn("root"), &lk, &rk, 12,
+               cat(5, e_ku_leaf(), ext(O_EKU, 0, SEQ(2, oid(O_KP_SERVER), oid(O_ANY_EKU))),
+                   e_san(gn_dns("a.example")), e_ski(&lk), e_aki(&rk)));
+    cases[nc++].want = FERRULE_R_CERT_EKU;
+    cases[nc].leaf = mkcert(name_cn("a.example"), name_cn("root"), &lk, &rk, 13,
+                            cat(5, e_ku_leaf(), e_eku(O_KP_CLIENT), e_san(gn_dns("a.example")),
+                                e_ski(&lk), e_aki(&rk)));
+    cases[nc++].want = FERRULE_R_CERT_EKU;
+    /* no AKI */
+    cases[nc].leaf = mkcert(name_cn("a.example"), name_cn("root"), &lk, &rk, 14,
+                            cat(3, e_ku_leaf(), e_eku(O_KP_SERVER), e_san(gn_dns("a.example"))));
+    cases[nc++].want = MAL;
+    /* serial zero / negative */
+    cases[nc].leaf =
+        mkcert(name_cn("a.example"), name_cn("root"), &lk, &rk, 0,
+               cat(4, e_ku_leaf(), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")), e_aki(&rk)));
+    cases[nc++].want = MAL;
+    cases[nc].leaf =
+        mkcert(name_cn("a.example"), name_cn("root"), &lk, &rk, -5,
+               cat(4, e_ku_leaf(), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")), e_aki(&rk)));
+    cases[nc++].want = MAL;
+    /* a CA certificate as the leaf; keyCertSign in a leaf */
+    cases[nc].leaf = mkcert(name_cn("a.example"), name_cn("root"), &lk, &rk, 15,
+                            cat(5, e_bc_ca(-1), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")),
+                                e_ski(&lk), e_aki(&rk)));
+    cases[nc++].want = FERRULE_R_CERT_KEY_USAGE;
+    cases[nc].leaf =
+        mkcert(name_cn("a.example"), name_cn("root"), &lk, &rk, 16,
+               cat(4, e_ku("0284"), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")), e_aki(&rk)));
+    cases[nc++].want = FERRULE_R_CERT_KEY_USAGE;
+    /* critical AKI, critical SKI */
+    cases[nc].leaf = mkcert(name_cn("a.example"), name_cn("root"), &lk, &rk, 18,
+                            cat(4, e_ku_leaf(), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")),
+                                ext(O_AKI, 1, SEQ(1, tlv(0x80, raw(rk.id, 20))))));
+    cases[nc++].want = MAL;
+    cases[nc].leaf = mkcert(name_cn("a.example"), name_cn("root"), &lk, &rk, 19,
+                            cat(5, e_ku_leaf(), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")),
+                                e_aki(&rk), ext(O_SKI, 1, tlv(0x04, raw(lk.id, 20)))));
+    cases[nc++].want = MAL;
+    for (size_t i = 0; i < nc; i++) {
+        env e;
+        env_init(&e);
+        env_anchor(&e, copy(root));
+        env_add(&e, cases[i].leaf);
+        fr_err got = env_verify(&e, "a.example");
+        if (got != cases[i].want)
+            fprintf(stderr, "  leaf case %zu\n", i);
+        CHECK_EQ(got, cases[i].want);
+        env_free(&e);
+    }
+    /* CLIENT purpose takes clientAuth, and no CN rule */
+    env e;
+    env_init(&e);
+    env_anchor(&e, copy(root));
+    env_add(&e, mkcert(name_cn("Some Person"), name_cn("root"), &lk, &rk, 17,
+                       cat(5, e_ku_leaf(), e_eku(O_KP_CLIENT), e_san(gn_email("p@example.com")),
+                           e_ski(&lk), e_aki(&rk))));
+    CHECK_EQ(env_verify_ex(&e, NULL, FR_VERIFY_CLIENT, NULL, 0, NULL), FR_OK);
+    CHECK_EQ(env_verify_ex(&e, NULL, FR_VERIFY_SERVER, NULL, 0, NULL), FERRULE_R_CERT_EKU);
+    env_free(&e);
+    free(root.p);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(lk.pk);
+}
+
+TEST(profile_ca_rules) {
+    key rk = new_key(), lk = new_key();
+    /* root without SKI / with non-critical basicConstraints / with EKU /
+     * with an AKI that is not its SKI */
+    B bad_roots[4];
+    bad_roots[0] =
+        mkcert(name_cn("root"), name_cn("root"), &rk, &rk, 1, cat(2, e_bc_ca(-1), e_ku_ca()));
+    bad_roots[1] = mkcert(name_cn("root"), name_cn("root"), &rk, &rk, 2,
+                          cat(3, ext(O_BC, 0, SEQ(1, boolean_true())), e_ku_ca(), e_ski(&rk)));
+    bad_roots[2] = mkca("root", &rk, "root", &rk, e_eku(O_KP_SERVER));
+    bad_roots[3] = mkca("root", &rk, "root", &rk, e_aki(&lk));
+    fr_err want[4] = {MAL, MAL, FERRULE_R_CERT_EKU, MAL};
+    for (int i = 0; i < 4; i++) {
+        env e;
+        env_init(&e);
+        env_anchor(&e, bad_roots[i]);
+        env_add(&e, mkleaf("a.example", &lk, "root", &rk, gn_dns("a.example"), none()));
+        CHECK_EQ(env_verify(&e, "a.example"), want[i]);
+        env_free(&e);
+    }
+    /* intermediate: EKU without the purpose; missing AKI */
+    key ik = new_key();
+    B root = mkca("root", &rk, "root", &rk, none());
+    B icas[2];
+    icas[0] = mkca("ica", &ik, "root", &rk, e_eku(O_KP_CLIENT));
+    icas[1] = mkcert(name_cn("ica"), name_cn("root"), &ik, &rk, 3,
+                     cat(3, e_bc_ca(-1), e_ku_ca(), e_ski(&ik)));
+    fr_err iwant[2] = {FERRULE_R_CERT_EKU, MAL};
+    for (int i = 0; i < 2; i++) {
+        env e;
+        env_init(&e);
+        env_anchor(&e, copy(root));
+        env_add(&e, mkleaf("a.example", &lk, "ica", &ik, gn_dns("a.example"), none()));
+        env_add(&e, icas[i]);
+        CHECK_EQ(env_verify(&e, "a.example"), iwant[i]);
+        env_free(&e);
+    }
+    /* an intermediate EKU listing the purpose is fine */
+    env e;
+    env_init(&e);
+    env_anchor(&e, copy(root));
+    env_add(&e, mkleaf("a.example", &lk, "ica", &ik, gn_dns("a.example"), none()));
+    env_add(&e, mkca("ica", &ik, "root", &rk, e_eku(O_KP_SERVER)));
+    CHECK_EQ(env_verify(&e, "a.example"), FR_OK);
+    env_free(&e);
+    free(root.p);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(ik.pk);
+    EVP_PKEY_free(lk.pk);
+}
+
+TEST(cn_consistency) {
+    key rk = new_key(), lk = new_key();
+    struct {
+        const char *cn;
+        B san;
+        fr_err want;
+    } cases[] = {
+        {"a.example", gn_dns("a.example"), FR_OK},
+        {"example", gn_dns("www.example"), FR_OK}, /* the SAN's domain */
+        {"example", gn_dns("*.example"), FR_OK},
+        {"A.example", gn_dns("a.example"), FERRULE_R_CERT_NAME_MISMATCH}, /* not byte-exact */
+        {"b.example", gn_dns("a.example"), FERRULE_R_CERT_NAME_MISMATCH},
+        {"192.0.2.1", gn_ip("c0000201"), FR_OK},
+        {"192.0.2.01", gn_ip("c0000201"), FERRULE_R_CERT_NAME_MISMATCH},
+        {"0xc0000201", gn_ip("c0000201"), FERRULE_R_CERT_NAME_MISMATCH},
+        {"2001:db8::1", gn_ip("20010db8000000000000000000000001"), FR_OK},
+        {"2001:DB8::1", gn_ip("20010db8000000000000000000000001"), FERRULE_R_CERT_NAME_MISMATCH},
+        {"2001:db8::1:0:0:1", gn_ip("20010db8000000000001000000000001"), FR_OK},
+        {"2001:db8:0:0:1::1", gn_ip("20010db8000000000001000000000001"),
+         FERRULE_R_CERT_NAME_MISMATCH},
+        {"Some Service", gn_ip("c0000201"), FR_OK}, /* no dNSName: CN not a host */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        env e;
+        env_init(&e);
+        env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+        env_add(&e, mkleaf(cases[i].cn, &lk, "root", &rk, cases[i].san, none()));
+        fr_err got = env_verify(&e, NULL);
+        if (got != cases[i].want)
+            fprintf(stderr, "  cn case %zu (%s)\n", i, cases[i].cn);
+        CHECK_EQ(got, cases[i].want);
+        env_free(&e);
+    }
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(lk.pk);
+}
+
+/* ---- policies ------------------------------------------------------------ */
+
+static B e_cp(int n, ...) {
+    va_list ap;
+    B pis = none();
+    va_start(ap, n);
+    for (int i = 0; i < n; i++)
+        pis = cat(2, pis, SEQ(1, oid(va_arg(ap, const char *))));
+    va_end(ap);
+    return ext(O_CP, 0, tlv(0x30, pis));
+}
+
+/* root -> ica (ica_extra) -> leaf (leaf_extra) */
+static fr_err two_level(B ica_extra, B leaf_extra) {
+    key rk = new_key(), ik = new_key(), lk = new_key();
+    env e;
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    env_add(&e, mkleaf("a.example", &lk, "ica", &ik, gn_dns("a.example"), leaf_extra));
+    env_add(&e, mkca("ica", &ik, "root", &rk, ica_extra));
+    fr_err r = env_verify(&e, "a.example");
+    env_free(&e);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(ik.pk);
+    EVP_PKEY_free(lk.pk);
+    return r;
+}
+
+#define POLICY_FAIL FERRULE_R_CERT_POLICY
+
+TEST(policies) {
+    B req0 = ext(O_PC, 1, SEQ(1, tlv(0x80, hexb("00"))));
+    /* no policy required: anything goes */
+    CHECK_EQ(two_level(none(), none()), FR_OK);
+    CHECK_EQ(two_level(e_cp(1, O_POL1), none()), FR_OK);
+    /* explicit policy required from the ICA on */
+    CHECK_EQ(two_level(cat(2, copy(req0), e_cp(1, O_POL1)), e_cp(1, O_POL1)), FR_OK);
+    CHECK_EQ(two_level(cat(2, copy(req0), e_cp(1, O_POL1)), e_cp(1, O_POL2)), POLICY_FAIL);
+    CHECK_EQ(two_level(cat(2, copy(req0), e_cp(1, O_POL1)), none()), POLICY_FAIL);
+    CHECK_EQ(two_level(cat(2, copy(req0), e_cp(1, O_ANY_POLICY)), e_cp(1, O_POL2)), FR_OK);
+    CHECK_EQ(two_level(cat(2, copy(req0), e_cp(2, O_POL1, O_POL2)), e_cp(1, O_POL2)), FR_OK);
+    /* inhibitAnyPolicy 0 in the ICA: the leaf's anyPolicy no longer counts */
+    CHECK_EQ(two_level(cat(3, copy(req0), e_cp(1, O_POL1), ext(O_IAP, 1, integer(0))),
+                       e_cp(1, O_ANY_POLICY)),
+             POLICY_FAIL);
+    CHECK_EQ(two_level(cat(2, copy(req0), e_cp(1, O_POL1)), e_cp(1, O_ANY_POLICY)), FR_OK);
+    /* mapping POL1 -> POL2 */
+    CHECK_EQ(two_level(cat(3, copy(req0), e_cp(1, O_POL1),
+                           ext(O_PM, 0, SEQ(1, SEQ(2, oid(O_POL1), oid(O_POL2))))),
+                       e_cp(1, O_POL2)),
+             FR_OK);
+    /* requireExplicitPolicy 1 in the ICA: one more certificate (the leaf)
+     * may follow before a policy is required -- at the end of the path it
+     * is (RFC 5280 §6.1.5 (a), (g)); with 2 it never is. */
+    CHECK_EQ(
+        two_level(cat(2, ext(O_PC, 1, SEQ(1, tlv(0x80, hexb("01")))), e_cp(1, O_POL1)), none()),
+        POLICY_FAIL);
+    CHECK_EQ(
+        two_level(cat(2, ext(O_PC, 1, SEQ(1, tlv(0x80, hexb("02")))), e_cp(1, O_POL1)), none()),
+        FR_OK);
+    free(req0.p);
+}
+
+/* ---- path building ------------------------------------------------------- */
+
+TEST(path_key_identifiers_and_cross_signs) {
+    /* two ICAs with the same name, different keys; only one signs the leaf
+     * and its AKI says which: no wasted signature check */
+    key rk = new_key(), ik1 = new_key(), ik2 = new_key(), lk = new_key();
+    env e;
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    env_add(&e, mkleaf("a.example", &lk, "ica", &ik2, gn_dns("a.example"), none()));
+    env_add(&e, mkca("ica", &ik1, "root", &rk, none()));
+    env_add(&e, mkca("ica", &ik2, "root", &rk, none()));
+    fr_verify_stats st;
+    CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st), FR_OK);
+    CHECK_EQ(st.sig_checks, 2);
+    CHECK_EQ(st.path_len, 3);
+    env_free(&e);
+    /* cross-signed: ICA issued by an untrusted root and by the trusted one;
+     * the untrusted path (listed first) dead-ends, the other validates */
+    key ok = new_key();
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    env_add(&e, mkleaf("a.example", &lk, "ica", &ik1, gn_dns("a.example"), none()));
+    env_add(&e, mkca("ica", &ik1, "other", &ok, none()));
+    env_add(&e, mkca("other", &ok, "other", &ok, none()));
+    env_add(&e, mkca("ica", &ik1, "root", &rk, none()));
+    CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st), FR_OK);
+    CHECK_EQ(st.path_len, 3);
+    env_free(&e);
+    /* the same, where the first path reaches the anchor but fails (an ICA
+     * with a forbidden EKU): backtracking finds the good one */
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    env_add(&e, mkleaf("a.example", &lk, "ica", &ik1, gn_dns("a.example"), none()));
+    env_add(&e, mkca("ica", &ik1, "root", &rk, e_eku(O_KP_CLIENT)));
+    env_add(&e, mkca("ica", &ik1, "root", &rk, none()));
+    CHECK_EQ(env_verify(&e, "a.example"), FR_OK);
+    env_free(&e);
+    /* a self-issued intermediate (key rollover) does not count against
+     * max_depth; a plain one does */
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    env_add(&e, mkleaf("a.example", &lk, "ica", &ik2, gn_dns("a.example"), none()));
+    env_add(&e, mkca("ica", &ik2, "ica", &ik1, none())); /* self-issued */
+    env_add(&e, mkca("ica", &ik1, "root", &rk, none()));
+    fr_verify_params p;
+    memset(&p, 0, sizeof(p));
+    p.now = NOW;
+    p.purpose = FR_VERIFY_SERVER;
+    p.max_depth = 2;
+    CHECK_EQ(fr_verify_chain(&e.t, e.chain, e.n, &p), FR_OK);
+    p.max_depth = 1;
+    CHECK_EQ(fr_verify_chain(&e.t, e.chain, e.n, &p), FERRULE_R_CERT_PATH_LENGTH);
+    env_free(&e);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(ik1.pk);
+    EVP_PKEY_free(ik2.pk);
+    EVP_PKEY_free(lk.pk);
+    EVP_PKEY_free(ok.pk);
+}
+
+static int san_match(const char *pattern, const char *name) {
+    B san = SEQ(1, gn_dns(pattern));
+    int r = fr_san_matches_name(san.p, san.n, name);
+    free(san.p);
+    return r;
+}
+
+TEST(hostname_public_suffix) {
+    CHECK(san_match("*.example.com", "a.example.com"));
+    CHECK(!san_match("*.co.uk", "example.co.uk"));
+    CHECK(!san_match("*.CO.UK", "example.co.uk"));
+    CHECK(!san_match("*.a", "b.a"));
+    CHECK(!san_match("*.s3.amazonaws.com", "x.s3.amazonaws.com"));
+    CHECK(san_match("x.s3.amazonaws.com", "x.s3.amazonaws.com"));
+    CHECK(san_match("*.example.co.uk", "www.example.co.uk"));
+    /* underscores and hyphen-edged labels are not host names */
+    CHECK(!san_match("a_b.com", "a_b.com"));
+    CHECK(!san_match("-ab.com", "-ab.com"));
+    CHECK(san_match("a-b.com", "A-B.com"));
+    int w;
+    CHECK_EQ(fr_dns_name_check((const uint8_t *)"a.b", 3, 0, &w), 2);
+    CHECK_EQ(fr_dns_name_check((const uint8_t *)"*.b.c", 5, 1, &w), 3);
+    CHECK_EQ(w, 1);
+    CHECK_EQ(fr_dns_name_check((const uint8_t *)"*.b.c", 5, 0, &w), 0);
+    CHECK_EQ(fr_dns_name_check((const uint8_t *)".b.c", 4, 1, &w), 0);
+}
+
+/* ---- CRLs ----------------------------------------------------------------- */
+
+static B revoked_entry(long serial) {
+    return SEQ(2, integer(serial), tlv(0x17, str("230101000000Z")));
+}
+
+/* A CRL by `issuer` (name cn, key ik): entries (consumed, none() for no
+ * list), CRL extensions content (consumed). */
+static B mkcrl(const char *cn, const key *ik, B entries, B exts, const char *next) {
+    B tbs =
+        SEQ(7, integer(1), SEQ(1, oid(O_ECDSA_SHA256)), name_cn(cn),
+            tlv(0x17, str("230101000000Z")), next ? tlv(0x17, str(next)) : none(),
+            entries.n ? tlv(0x30, entries) : entries, exts.n ? tlv(0xa0, tlv(0x30, exts)) : exts);
+    return sign(tbs, ik);
+}
+static B crl_number(int critical) { return ext("551d14", critical, integer(42)); }
+
+static fr_crl *crl_of(fr_mem *m, B der) {
+    fr_crl *c = NULL;
+    CHECK_EQ(fr_crl_parse(m, der.p, der.n, &c), FR_OK);
+    free(der.p);
+    return c;
+}
+
+TEST(crls) {
+    key rk = new_key(), lk = new_key(), ok = new_key();
+    env e;
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    long leaf_serial = g_serial;
+    env_add(&e, mkleaf("a.example", &lk, "root", &rk, gn_dns("a.example"), none()));
+    fr_crl *c[8] = {0};
+    c[0] = crl_of(&e.m, mkcrl("root", &rk, revoked_entry(leaf_serial), crl_number(0), NULL));
+    c[1] = crl_of(
+        &e.m, mkcrl("root", &rk, revoked_entry(leaf_serial + 1), crl_number(0), "300101000000Z"));
+    c[2] = crl_of(&e.m, mkcrl("root", &rk, none(), none(), NULL));        /* no cRLNumber */
+    c[3] = crl_of(&e.m, mkcrl("root", &rk, none(), crl_number(1), NULL)); /* critical */
+    c[4] = crl_of(&e.m, mkcrl("root", &ok, none(), crl_number(0), NULL)); /* wrong key */
+    c[5] = crl_of(&e.m, mkcrl("other", &ok, revoked_entry(leaf_serial), crl_number(0), NULL));
+    c[6] = crl_of(&e.m, mkcrl("root", &rk, none(), crl_number(0), "230601000000Z")); /* stale */
+    c[7] =
+        crl_of(&e.m, mkcrl("root", &rk, none(), cat(2, crl_number(0), ext("551d1b", 1, integer(1))),
+                           NULL)); /* delta CRL */
+    const fr_crl *one[1];
+    struct {
+        int idx;
+        fr_err want;
+    } cases[] = {{0, FERRULE_R_CERT_REVOKED},
+                 {1, FR_OK},
+                 {2, MAL},
+                 {3, MAL},
+                 {4, FERRULE_R_CERT_BAD_SIGNATURE},
+                 {5, FR_OK},
+                 {6, FERRULE_R_CERT_EXPIRED},
+                 {7, FERRULE_R_CERT_UNSUPPORTED}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        one[0] = c[cases[i].idx];
+        if (one[0] == NULL)
+            continue;
+        fr_err got = env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, one, 1, NULL);
+        if (got != cases[i].want)
+            fprintf(stderr, "  crl case %d\n", cases[i].idx);
+        CHECK_EQ(got, cases[i].want);
+    }
+    /* no CRLs: no revocation checking */
+    CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, NULL), FR_OK);
+    for (int i = 0; i < 8; i++)
+        fr_crl_free(&e.m, c[i]);
+    env_free(&e);
+    /* an issuer whose keyUsage lacks cRLSign */
+    env_init(&e);
+    env_anchor(&e, mkcert(name_cn("root"), name_cn("root"), &rk, &rk, 77,
+                          cat(3, e_bc_ca(-1), e_ku("0204"), e_ski(&rk))));
+    env_add(&e, mkleaf("a.example", &lk, "root", &rk, gn_dns("a.example"), none()));
+    fr_crl *k = crl_of(&e.m, mkcrl("root", &rk, none(), crl_number(0), NULL));
+    one[0] = k;
+    if (k)
+        CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, one, 1, NULL),
+                 FERRULE_R_CERT_KEY_USAGE);
+    fr_crl_free(&e.m, k);
+    env_free(&e);
+    /* parser negatives */
+    fr_mem m;
+    fr_mem_init(&m, NULL, 0);
+    B good = mkcrl("root", &rk, revoked_entry(5), crl_number(0), NULL);
+    fr_crl *x = NULL;
+    for (size_t cut = 0; cut < good.n; cut++) {
+        CHECK(fr_crl_parse(&m, good.p, cut, &x) != FR_OK);
+        fr_crl_free(&m, x);
+        x = NULL;
+    }
+    B trailing = cat(2, copy(good), hexb("00"));
+    CHECK_EQ(fr_crl_parse(&m, trailing.p, trailing.n, &x), MAL);
+    free(trailing.p);
+    free(good.p);
+    /* v1 with extensions; TBS algorithm differing from the outer one */
+    B v1 =
+        sign(SEQ(5, SEQ(1, oid(O_ECDSA_SHA256)), name_cn("root"), tlv(0x17, str("230101000000Z")),
+                 tlv(0x30, revoked_entry(5)), tlv(0xa0, tlv(0x30, crl_number(0)))),
+             &rk);
+    CHECK_EQ(fr_crl_parse(&m, v1.p, v1.n, &x), MAL);
+    free(v1.p);
+    B mism = sign(SEQ(4, integer(1), SEQ(1, oid("2a8648ce3d040303")), name_cn("root"),
+                      tlv(0x17, str("230101000000Z"))),
+                  &rk);
+    CHECK_EQ(fr_crl_parse(&m, mism.p, mism.n, &x), MAL);
+    free(mism.p);
+    CHECK_EQ(m.used, 0);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(lk.pk);
+    EVP_PKEY_free(ok.pk);
+}
+
+TEST_MAIN("x509_rfc5280", TL_CASE(ext_key_identifiers), TL_CASE(ext_name_constraints_parse),
+          TL_CASE(ext_policies_parse), TL_CASE(ext_aia_crldp_tlsfeature_parse),
+          TL_CASE(spki_algorithms), TL_CASE(name_comparison), TL_CASE(nc_dns), TL_CASE(nc_ip),
+          TL_CASE(nc_email_and_dir), TL_CASE(nc_rules_and_budget), TL_CASE(profile_rules),
+          TL_CASE(profile_leaf_rules), TL_CASE(profile_ca_rules), TL_CASE(cn_consistency),
+          TL_CASE(policies), TL_CASE(path_key_identifiers_and_cross_signs),
+          TL_CASE(hostname_public_suffix), TL_CASE(crls))
