@@ -32,6 +32,9 @@ void cli_client_usage(FILE *f)
         "                           --cafile/--capath is given)\n"
         "  --insecure-no-verify     do NOT verify the server certificate (testing only)\n"
         "  --insecure-no-hostname-check  verify the chain but not the name (testing only)\n"
+        "  --ocsp-require           fail unless the server staples a valid OCSP response\n"
+        "                           saying \"good\" (default: a staple is checked when\n"
+        "                           sent, and required only for must-staple leaves)\n"
         "  --alpn a,b               offer these ALPN protocols, in order\n"
         "  --groups g1,g2           key exchange groups (x25519, secp256r1, secp384r1)\n"
         "  --ciphersuites s1,s2     TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,\n"
@@ -72,6 +75,7 @@ typedef struct client_opts {
     const char *http_get;
     int half_close;
     int json;
+    int ocsp_require;
     const char *cert;
     const char *key;
 } client_opts;
@@ -188,7 +192,8 @@ static int parse_args(client_opts *o, int argc, char **argv)
                      {"--insecure-no-verify", &o->insecure},
                      {"--insecure-no-hostname-check", &o->no_hostname_check},
                      {"--half-close", &o->half_close},
-                     {"--json", &o->json}};
+                     {"--json", &o->json},
+                     {"--ocsp-require", &o->ocsp_require}};
         int matched = 0;
         for (size_t k = 0; k < sizeof flags / sizeof flags[0] && !matched; k++) {
             r = cli_opt_flag(argv, i, flags[k].name);
@@ -292,6 +297,13 @@ static int build_config(client *c)
         st = ferrule_config_add_trust_system(c->cfg);
         if (st != FERRULE_OK) {
             cli_config_error(c->cfg, st, "loading the system trust store");
+            return -1;
+        }
+    }
+    if (o->ocsp_require) {
+        st = ferrule_config_set_ocsp_policy(c->cfg, FERRULE_OCSP_REQUIRE);
+        if (st != FERRULE_OK) {
+            cli_config_error(c->cfg, st, "--ocsp-require");
             return -1;
         }
     }
@@ -570,6 +582,7 @@ static void print_json(const client *c)
     fputc(']', f);
     fprintf(f, ",\"resumed\":%s", k && ferrule_conn_resumed(k) ? "true" : "false");
     fprintf(f, ",\"hrr\":%s", k && ferrule_conn_hrr(k) ? "true" : "false");
+    fprintf(f, ",\"ocsp_stapled\":%s", k && ferrule_conn_ocsp_stapled(k) ? "true" : "false");
     fprintf(f, ",\"handshake_ok\":%s", c->handshake_ok ? "true" : "false");
     fprintf(f, ",\"response_bytes\":%llu", c->response_bytes);
     if (c->err.set) {

@@ -28,6 +28,9 @@ void cli_server_usage(FILE *f)
         "  --accept [HOST:]PORT     address to listen on ([::1]:4433 for IPv6)\n"
         "  --cert FILE --key FILE   certificate chain (leaf first) and its private key,\n"
         "                           PEM; repeat the pair for several key types\n"
+        "  --ocsp-staple FILE       DER OCSP response to staple for the --cert/--key\n"
+        "                           pair given before it, sent to clients that ask\n"
+        "                           for one (status_request)\n"
         "  --alpn a,b               accept these ALPN protocols (our order wins)\n"
         "  --groups g1,g2           key exchange groups (x25519, secp256r1, secp384r1)\n"
         "  --ciphersuites s1,s2     cipher suites, by IANA name\n"
@@ -61,6 +64,7 @@ typedef struct server_opts {
     size_t n_cert;
     const char *key[CLI_MAX_REPEAT];
     size_t n_key;
+    const char *staple[CLI_MAX_REPEAT]; /* per --cert, or NULL */
     int mode;
     unsigned long max_conns; /* 0 = forever */
 } server_opts;
@@ -102,6 +106,52 @@ typedef struct server {
 
 /* ---- options -------------------------------------------------------------- */
 
+/* Read a DER OCSP response and staple it to chain `index`.  The library
+ * checks nothing about it (a server relays what its CA's responder said);
+ * clients validate it. */
+static int load_staple(ferrule_config *cfg, size_t index, const char *path)
+{
+    if (cli_check_readable("--ocsp-staple", path) != 0) return -1;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "ferrule: --ocsp-staple %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    /* OCSPResponse<1..2^24-1> (RFC 6066 §8): a larger file cannot be sent. */
+    const size_t max = ((size_t)1 << 24) - 1;
+    cli_buf b = {0};
+    uint8_t chunk[8192];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > max || cli_buf_append(&b, chunk, n) != 0) {
+            fprintf(stderr, "ferrule: --ocsp-staple %s: too large\n", path);
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        fprintf(stderr, "ferrule: --ocsp-staple %s: read error\n", path);
+        rc = -1;
+    }
+    fclose(f);
+    if (rc == 0 && b.len == 0) {
+        fprintf(stderr, "ferrule: --ocsp-staple %s: empty file\n", path);
+        rc = -1;
+    }
+    if (rc == 0) {
+        int st = ferrule_config_set_ocsp_staple(cfg, index, b.p, b.len);
+        if (st != FERRULE_OK) {
+            char ctx[600];
+            snprintf(ctx, sizeof ctx, "--ocsp-staple %s", path);
+            cli_config_error(cfg, st, ctx);
+            rc = -1;
+        }
+    }
+    cli_buf_free(&b);
+    return rc;
+}
+
 static int parse_args(server_opts *o, int argc, char **argv)
 {
     cli_common_init(&o->common);
@@ -132,6 +182,16 @@ static int parse_args(server_opts *o, int argc, char **argv)
                 return -1;
             }
             o->key[o->n_key++] = v;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--ocsp-staple", &v)) != 0) {
+            if (r < 0) return -1;
+            if (o->n_cert == 0 || o->staple[o->n_cert - 1] != NULL) {
+                fprintf(stderr, "ferrule server: --ocsp-staple applies to the --cert before "
+                                "it (once per --cert)\n");
+                return -1;
+            }
+            o->staple[o->n_cert - 1] = v;
             continue;
         }
         if ((r = cli_opt_value(argc, argv, &i, "--max-conns", &v)) != 0) {
@@ -660,6 +720,7 @@ int cli_server_main(int argc, char **argv)
             cli_config_error(s.cfg, st, ctx);
             goto out;
         }
+        if (s.o.staple[i] != NULL && load_staple(s.cfg, i, s.o.staple[i]) != 0) goto out;
     }
     char bound[160], err[512];
     s.lfd = cli_listen(host, port, bound, sizeof bound, err, sizeof err);

@@ -178,7 +178,10 @@ struct ferrule_conn {
     size_t session_id_len;
     int sent_sni;
     int sent_alpn;
+    int sent_status_request; /* client: we asked for an OCSP staple */
+    int peer_wants_status;   /* server: the client asked for one (RFC 6066 §8) */
     const fr_chain *our_chain;
+    int cert_requested; /* client: the server sent CertificateRequest */
 
     /* Negotiated. */
     uint16_t version;
@@ -261,6 +264,7 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body);
+fr_err fr_client_on_certificate_request(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_certificate_verify(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_finished(ferrule_conn *c, fr_reader *body);
 fr_err fr_server_on_finished(ferrule_conn *c, fr_reader *body);
@@ -268,6 +272,7 @@ fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body);
 fr_err fr_on_key_update(ferrule_conn *c, fr_reader *body);
 /* Senders used by the server flight. */
 FR_MUST_CHECK fr_err fr_send_encrypted_extensions(ferrule_conn *c);
+/* Our Certificate: the chosen chain, or (client without one) an empty list. */
 FR_MUST_CHECK fr_err fr_send_certificate(ferrule_conn *c);
 FR_MUST_CHECK fr_err fr_send_certificate_verify(ferrule_conn *c);
 FR_MUST_CHECK fr_err fr_send_finished(ferrule_conn *c);

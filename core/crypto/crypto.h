@@ -19,6 +19,11 @@ typedef struct evp_pkey_st EVP_PKEY; /* opaque libcrypto key */
 
 size_t fr_hash_len(int hash); /* 0 for unknown */
 FR_MUST_CHECK fr_err fr_hash(int hash, const uint8_t *p, size_t n, uint8_t *out);
+/* SHA-1, for identifiers only (OCSP CertID and ResponderID key hashes,
+ * RFC 6960 §4.1.1, §4.2.1), never for signatures: it is deliberately not
+ * an FR_HASH_* value, so no signature path can select it. */
+#define FR_SHA1_LEN 20
+FR_MUST_CHECK fr_err fr_sha1_id(const uint8_t *p, size_t n, uint8_t out[FR_SHA1_LEN]);
 FR_MUST_CHECK fr_err fr_hmac(int hash, const uint8_t *key, size_t key_len, const uint8_t *p,
                              size_t n, uint8_t *out);
 

@@ -82,6 +82,17 @@ fr_err fr_hash(int hash, const uint8_t *p, size_t n, uint8_t *out) {
     return FR_OK;
 }
 
+fr_err fr_sha1_id(const uint8_t *p, size_t n, uint8_t out[FR_SHA1_LEN]) {
+    /* Fetched per call: used once or twice per OCSP check, never on a
+     * record or transcript path. */
+    EVP_MD *md = EVP_MD_fetch(NULL, "SHA1", NULL);
+    if (md == NULL) return lib_fail(FERRULE_R_INTERNAL);
+    unsigned int outl = 0;
+    int ok = EVP_Digest(p, n, out, &outl, md, NULL) == 1 && outl == FR_SHA1_LEN;
+    EVP_MD_free(md);
+    return ok ? FR_OK : lib_fail(FERRULE_R_INTERNAL);
+}
+
 fr_err fr_hmac(int hash, const uint8_t *key, size_t key_len, const uint8_t *p, size_t n,
                uint8_t *out) {
     const char *name = md_name(hash);

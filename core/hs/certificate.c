@@ -1,24 +1,64 @@
 /* certificate.c - Certificate (RFC 8446 §4.4.2) and the client's
- * verification of the server's chain. */
+ * verification of the server's chain, including the stapled OCSP response
+ * carried in the leaf's CertificateEntry (RFC 8446 §4.4.2.1). */
 #include "../conn.h"
+#include "../x509/ocsp.h"
 
 fr_err fr_send_certificate(ferrule_conn *c) {
-    const fr_chain *ch = c->our_chain;
-    size_t size = 64;
+    /* A client without a certificate answers a CertificateRequest with an
+     * empty list (RFC 8446 §4.4.2). */
+    static const fr_chain NONE;
+    const fr_chain *ch = c->our_chain != NULL ? c->our_chain : &NONE;
+    /* RFC 8446 §4.4.2.1: the OCSP response travels in the leaf's entry, and
+     * only if the client sent status_request (RFC 8446 §4.4.2: entry
+     * extensions answer the ClientHello). */
+    int staple = c->peer_wants_status && ch->staple != NULL;
+    size_t size = 64 + (staple ? ch->staple_len + 8 : 0);
     for (size_t i = 0; i < ch->n; i++) size += ch->lens[i] + 5;
     fr_msgbuf m;
     FR_TRY(fr_msg_begin(c, &m, FR_HS_CERTIFICATE, size));
     fr_writer *w = &m.w;
-    fr_write_u8(w, 0); /* certificate_request_context: empty for servers */
+    /* certificate_request_context: empty for servers, and the echo of the
+     * (empty, RFC 8446 §4.3.2) context of an in-handshake request. */
+    fr_write_u8(w, 0);
     fr_write_open_vec(w, 3);
     for (size_t i = 0; i < ch->n; i++) {
         fr_write_open_vec(w, 3);
         fr_write_bytes(w, ch->ders[i], ch->lens[i]);
         fr_write_close_vec(w);
-        fr_write_u16(w, 0); /* no per-certificate extensions */
+        fr_write_open_vec(w, 2); /* extensions */
+        if (i == 0 && staple) {
+            /* CertificateStatus { status_type ocsp(1);
+             * opaque OCSPResponse<1..2^24-1> } (RFC 6066 §8) */
+            fr_write_u16(w, FR_EXT_STATUS_REQUEST);
+            fr_write_open_vec(w, 2);
+            fr_write_u8(w, 1);
+            fr_write_open_vec(w, 3);
+            fr_write_bytes(w, ch->staple, ch->staple_len);
+            fr_write_close_vec(w);
+            fr_write_close_vec(w);
+        }
+        fr_write_close_vec(w);
     }
     fr_write_close_vec(w);
     return fr_msg_send(c, &m);
+}
+
+/* The body of a server's status_request entry extension: CertificateStatus
+ * { CertificateStatusType status_type; select (status_type) { case ocsp:
+ * OCSPResponse } } with opaque OCSPResponse<1..2^24-1> (RFC 6066 §8).  We
+ * asked for ocsp(1); another type is an answer to a question not asked. */
+static fr_err parse_certificate_status(fr_reader *body, const uint8_t **der, size_t *len) {
+    uint8_t type;
+    fr_reader resp;
+    FR_TRY(fr_read_u8(body, &type));
+    FR_ENSURE(type == 1, FERRULE_R_ILLEGAL_PARAMETER);
+    FR_TRY(fr_read_vec24(body, &resp));
+    FR_TRY(fr_read_done(body));
+    FR_ENSURE(!fr_reader_empty(&resp), FERRULE_R_DECODE_ERROR);
+    *len = fr_reader_left(&resp);
+    *der = resp.p;
+    return FR_OK;
 }
 
 fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body) {
@@ -30,6 +70,8 @@ fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body) {
     FR_ENSURE(fr_reader_empty(&ctx), FERRULE_R_ILLEGAL_PARAMETER);
     /* RFC 8446 §4.4.2.4: an empty server Certificate is decode_error. */
     FR_ENSURE(!fr_reader_empty(&list), FERRULE_R_CERT_MISSING);
+    const uint8_t *staple = NULL;
+    size_t staple_len = 0;
     while (!fr_reader_empty(&list)) {
         fr_reader data, ext_block;
         fr_exts x;
@@ -37,9 +79,17 @@ fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body) {
         FR_TRY(fr_read_vec16(&list, &ext_block));
         FR_ENSURE(!fr_reader_empty(&data), FERRULE_R_DECODE_ERROR);
         FR_TRY(fr_exts_parse(&ext_block, &x));
-        /* We request neither OCSP nor SCTs (yet): any entry extension
-         * answers something we did not send. */
-        FR_ENSURE(x.n == 0, FERRULE_R_UNSUPPORTED_EXTENSION);
+        for (size_t i = 0; i < x.n; i++) {
+            /* RFC 8446 §4.2: an extension we did not request is
+             * unsupported_extension.  status_request is the only one we
+             * send that a CertificateEntry may answer. */
+            FR_ENSURE(x.e[i].type == FR_EXT_STATUS_REQUEST && c->sent_status_request,
+                      FERRULE_R_UNSUPPORTED_EXTENSION);
+            /* RFC 6066 §8 asks only about the server's own certificate:
+             * a response attached to any other entry is out of place. */
+            FR_ENSURE(c->n_peer_certs == 0, FERRULE_R_ILLEGAL_PARAMETER);
+            FR_TRY(parse_certificate_status(&x.e[i].body, &staple, &staple_len));
+        }
         FR_ENSURE(c->n_peer_certs < FR_MAX_PEER_CERTS, FERRULE_R_CERT_TOO_MUCH_WORK);
         fr_cert *cert = NULL;
         FR_TRY(fr_cert_parse(&c->mem, data.p, fr_reader_left(&data), &cert));
@@ -57,9 +107,55 @@ fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body) {
     }
     FR_TRY(fr_verify_chain_result(&cfg->trust, c->peer_certs, c->n_peer_certs, &p, &c->mem,
                                   &c->verify_result));
+    /* Revocation, once the path is known: the leaf's issuer is the second
+     * element of the validated path (the anchor itself for a leaf issued
+     * directly by it).  A leaf that is itself the anchor has no issuer in
+     * the path; if it is self-issued it is its own issuer. */
+    const ferrule_verify_result *vr = c->verify_result;
+    const uint8_t *issuer = NULL;
+    size_t issuer_len = 0;
+    if (vr->n >= 2) {
+        issuer = vr->ders[1];
+        issuer_len = vr->lens[1];
+    } else if (c->peer_certs[0]->self_issued) {
+        issuer = vr->ders[0];
+        issuer_len = vr->lens[0];
+    }
+    fr_err e = fr_ocsp_apply_policy(&c->mem, staple, staple_len, c->peer_certs[0], issuer,
+                                    issuer_len, cfg->ocsp_policy == FERRULE_OCSP_REQUIRE, p.now,
+                                    &c->ocsp_stapled);
+    if (e != FR_OK) {
+        /* The result object reports the final verdict, not just the path's. */
+        c->verify_result->reason = e;
+        return e;
+    }
     /* The application may add restrictions, never lift ours: it is asked
      * only about a chain we accepted. */
     if (cfg->verify_cb != NULL && cfg->verify_cb(cfg->verify_cb_ctx, c, c->verify_result) != 0)
         return FERRULE_R_CERT_REJECTED;
+    return FR_OK;
+}
+
+fr_err fr_client_on_certificate_request(ferrule_conn *c, fr_reader *body) {
+    fr_reader ctx, block;
+    fr_exts x;
+    FR_TRY(fr_read_vec8(body, &ctx));
+    FR_TRY(fr_read_vec16(body, &block));
+    FR_TRY(fr_read_done(body));
+    /* RFC 8446 §4.3.2: the context of a request inside the handshake is
+     * empty; signature_algorithms must be present; unknown extensions are
+     * ignored. */
+    FR_ENSURE(fr_reader_empty(&ctx), FERRULE_R_ILLEGAL_PARAMETER);
+    FR_TRY(fr_exts_parse(&block, &x));
+    fr_ext *sa = fr_exts_find(&x, FR_EXT_SIGNATURE_ALGORITHMS);
+    FR_ENSURE(sa != NULL, FERRULE_R_MISSING_EXTENSION);
+    fr_reader list;
+    FR_TRY(fr_read_vec16(&sa->body, &list));
+    FR_TRY(fr_read_done(&sa->body));
+    FR_ENSURE(fr_reader_left(&list) >= 2 && fr_reader_left(&list) % 2 == 0,
+              FERRULE_R_DECODE_ERROR);
+    /* Client certificates arrive with issue 4: we will answer with an empty
+     * Certificate and no CertificateVerify; the server decides. */
+    c->cert_requested = 1;
     return FR_OK;
 }

@@ -101,6 +101,17 @@ fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
     fr_write_close_vec(w);
     fr_write_close_vec(w);
 
+    /* RFC 6066 §8 / RFC 8446 §4.4.2.1: always ask for a stapled OCSP
+     * response (status_type ocsp, no responder_id_list, no
+     * request_extensions); whether one is required is our policy. */
+    fr_write_u16(w, FR_EXT_STATUS_REQUEST);
+    fr_write_open_vec(w, 2);
+    fr_write_u8(w, 1); /* ocsp */
+    fr_write_u16(w, 0);
+    fr_write_u16(w, 0);
+    fr_write_close_vec(w);
+    c->sent_status_request = 1;
+
     if (cfg->alpn_len > 0) {
         fr_write_u16(w, FR_EXT_ALPN);
         fr_write_open_vec(w, 2);
@@ -221,6 +232,28 @@ static fr_err select_alpn(ferrule_conn *c, fr_reader *body) {
     return FERRULE_R_NO_ALPN;
 }
 
+/* CertificateStatusRequest (RFC 6066 §8): status_type, then for ocsp(1)
+ * OCSPStatusRequest { ResponderID responder_id_list<0..2^16-1>;
+ * Extensions request_extensions<0..2^16-1> }.  Other status types are
+ * ignored; we staple one preconfigured response whatever the responder
+ * list says. */
+static fr_err parse_status_request(ferrule_conn *c, fr_reader *body) {
+    uint8_t type;
+    FR_TRY(fr_read_u8(body, &type));
+    if (type != 1) return FR_OK;
+    fr_reader ids, exts;
+    FR_TRY(fr_read_vec16(body, &ids));
+    FR_TRY(fr_read_vec16(body, &exts));
+    FR_TRY(fr_read_done(body));
+    while (!fr_reader_empty(&ids)) { /* ResponderID responder_id<1..2^16-1> */
+        fr_reader id;
+        FR_TRY(fr_read_vec16(&ids, &id));
+        FR_ENSURE(!fr_reader_empty(&id), FERRULE_R_DECODE_ERROR);
+    }
+    c->peer_wants_status = 1;
+    return FR_OK;
+}
+
 fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len);
 
 fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
@@ -322,6 +355,8 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     if (sni != NULL) FR_TRY(parse_server_name(c, &sni->body));
     fr_ext *alpn = fr_exts_find(&x, FR_EXT_ALPN);
     if (alpn != NULL) FR_TRY(select_alpn(c, &alpn->body));
+    fr_ext *sr = fr_exts_find(&x, FR_EXT_STATUS_REQUEST);
+    if (sr != NULL) FR_TRY(parse_status_request(c, &sr->body));
 
     /* Certificate and scheme: our chains in order, our schemes in order,
      * restricted to what the client accepts for CertificateVerify. */
