@@ -73,6 +73,7 @@ static const name_entry STATES[] = {
     {FERRULE_HS_CONNECTED, "connected"},
     {FERRULE_HS_CLOSED, "closed"},
     {FERRULE_HS_FAILED, "failed"},
+    {FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, "wait_certificate_or_request"},
 };
 
 #define N(t) (sizeof(t) / sizeof(t[0]))

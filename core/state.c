@@ -25,7 +25,13 @@ static const fr_transition TABLE[] = {
     {C, FERRULE_HS_WAIT_SERVER_HELLO, FR_HS_SERVER_HELLO, fr_client_on_server_hello,
      FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, "derive handshake keys"},
     {C, FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, FR_HS_ENCRYPTED_EXTENSIONS,
-     fr_client_on_encrypted_extensions, FERRULE_HS_WAIT_CERTIFICATE, "check extensions, ALPN"},
+     fr_client_on_encrypted_extensions, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST,
+     "check extensions, ALPN"},
+    {C, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, FR_HS_CERTIFICATE_REQUEST,
+     fr_client_on_certificate_request, FERRULE_HS_WAIT_CERTIFICATE,
+     "note the request (we answer with an empty Certificate)"},
+    {C, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, FR_HS_CERTIFICATE, fr_client_on_certificate,
+     FERRULE_HS_WAIT_CERTIFICATE_VERIFY, "verify the chain and the name"},
     {C, FERRULE_HS_WAIT_CERTIFICATE, FR_HS_CERTIFICATE, fr_client_on_certificate,
      FERRULE_HS_WAIT_CERTIFICATE_VERIFY, "verify the chain and the name"},
     {C, FERRULE_HS_WAIT_CERTIFICATE_VERIFY, FR_HS_CERTIFICATE_VERIFY,
@@ -94,7 +100,8 @@ int fr_state_expects_handshake(const ferrule_conn *c) {
 int fr_state_allows_ccs(const ferrule_conn *c) {
     /* RFC 8446 §5: after the first ClientHello and before the peer's Finished. */
     if (c->role == FERRULE_ROLE_CLIENT)
-        return c->state >= FERRULE_HS_WAIT_SERVER_HELLO && c->state <= FERRULE_HS_WAIT_FINISHED;
+        return (c->state >= FERRULE_HS_WAIT_SERVER_HELLO && c->state <= FERRULE_HS_WAIT_FINISHED) ||
+               c->state == FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST;
     return c->state == FERRULE_HS_WAIT_CLIENT_FINISHED;
 }
 

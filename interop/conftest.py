@@ -142,8 +142,14 @@ class Proc:
     def write(self, data):
         if isinstance(data, str):
             data = data.encode()
-        self.popen.stdin.write(data)
-        self.popen.stdin.flush()
+        try:
+            self.popen.stdin.write(data)
+            self.popen.stdin.flush()
+        except BrokenPipeError:
+            # The process already exited (e.g. a peer refused the handshake
+            # before reading its input); its exit status and output tell
+            # the test what happened.
+            pass
 
     def close_stdin(self):
         if self.popen.stdin and not self.popen.stdin.closed:

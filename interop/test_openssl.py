@@ -304,3 +304,19 @@ def test_server_reports_client_rejecting_its_certificate(ferrule_server, procs, 
     assert srv.wait() == 0, srv.describe()
     assert "alert-received" in srv.stderr and "unknown_ca(48) received" in srv.stderr, \
         srv.describe()
+
+
+@pytest.mark.parametrize("flag", ["-verify", "-Verify"], ids=["optional", "required"])
+def test_client_answers_certificate_request(openssl_server, ferrule_client, flag):
+    # RFC 8446 §4.4.2: a client without a certificate answers a
+    # CertificateRequest with an empty Certificate; the server decides.
+    _, port = openssl_server("ecdsa-p256", "-www", "-tls1_3", flag, "1")
+    r = ferrule_client(port, "--http-get", "/", "--json")
+    if flag == "-verify":
+        assert_ok_json(r)
+    else:
+        # Our side of the handshake completed (TLS 1.3: the client is done
+        # once its Finished is sent); the server's verdict arrives after.
+        assert r.rc == 1, r.describe()
+        assert "certificate_required(116) received" in r.stderr, r.describe()
+        assert r.json["error"]["reason"] == "peer_alert", r.describe()

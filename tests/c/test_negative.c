@@ -1322,9 +1322,9 @@ TEST(ch_unknown_extension_is_ignored) {
     CH_BEGIN(x);
     static const uint8_t body[4] = {0xde, 0xad, 0xbe, 0xef};
     CHECK(hello_add(&x->h, 1, 0xfe77, body, sizeof(body)) != NULL);
-    /* Extensions the server does not implement (status_request, padding). */
-    static const uint8_t ocsp[5] = {1, 0, 0, 0, 0};
-    CHECK(hello_add(&x->h, 2, FR_EXT_STATUS_REQUEST, ocsp, sizeof(ocsp)) != NULL);
+    /* Extensions the server does not implement (signed_certificate_timestamp,
+     * padding).  (status_request is implemented, and our client sends it.) */
+    CHECK(hello_add(&x->h, 2, FR_EXT_SCT, NULL, 0) != NULL);
     static const uint8_t pad[40] = {0};
     CHECK(hello_add(&x->h, x->h.n_ext, FR_EXT_PADDING, pad, sizeof(pad)) != NULL);
     CH_EXPECT_SUCCESS(x);
@@ -2083,6 +2083,80 @@ TEST(flight_duplicate_encrypted_extensions) {
     fx_free(x);
 }
 
+/* A CertificateRequest inserted after EncryptedExtensions (RFC 8446 §4.3.2). */
+static void insert_certificate_request(fx *x, size_t pos, const uint8_t *body, size_t len) {
+    mrec *r = mf_insert_copy(x->f, pos, 2);
+    CHECK(r != NULL);
+    if (r != NULL) set_msg(r, FR_HS_CERTIFICATE_REQUEST, body, len);
+}
+
+TEST(cr_nonempty_context) {
+    /* "certificate_request_context ... SHALL be zero length" in the handshake. */
+    static const uint8_t body[] = {1, 7, 0, 8, 0, 13, 0, 4, 0, 2, 4, 3};
+    SH_BEGIN(x);
+    insert_certificate_request(x, 3, body, sizeof(body));
+    FLIGHT_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_ILLEGAL_PARAMETER,
+                  FERRULE_ALERT_ILLEGAL_PARAMETER);
+    fx_free(x);
+}
+
+TEST(cr_missing_signature_algorithms) {
+    static const uint8_t body[] = {0, 0, 4, 0xfe, 0x77, 0, 0};
+    SH_BEGIN(x);
+    insert_certificate_request(x, 3, body, sizeof(body));
+    FLIGHT_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_MISSING_EXTENSION,
+                  FERRULE_ALERT_MISSING_EXTENSION);
+    fx_free(x);
+}
+
+TEST(cr_duplicate_extension) {
+    static const uint8_t body[] = {0, 0, 16, 0, 13, 0, 4, 0, 2, 4, 3, 0, 13, 0, 4, 0, 2, 4, 3};
+    SH_BEGIN(x);
+    insert_certificate_request(x, 3, body, sizeof(body));
+    FLIGHT_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_DUPLICATE_EXTENSION,
+                  FERRULE_ALERT_ILLEGAL_PARAMETER);
+    fx_free(x);
+}
+
+TEST(cr_odd_signature_algorithms) {
+    static const uint8_t body[] = {0, 0, 7, 0, 13, 0, 3, 0, 1, 4};
+    SH_BEGIN(x);
+    insert_certificate_request(x, 3, body, sizeof(body));
+    FLIGHT_EXPECT(x, FERRULE_DECODE, FERRULE_R_DECODE_ERROR, FERRULE_ALERT_DECODE_ERROR);
+    fx_free(x);
+}
+
+TEST(cr_twice) {
+    static const uint8_t body[] = {0, 0, 8, 0, 13, 0, 4, 0, 2, 4, 3};
+    SH_BEGIN(x);
+    insert_certificate_request(x, 3, body, sizeof(body));
+    insert_certificate_request(x, 4, body, sizeof(body));
+    FLIGHT_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_UNEXPECTED_MESSAGE,
+                  FERRULE_ALERT_UNEXPECTED_MESSAGE);
+    fx_free(x);
+}
+
+TEST(cr_after_certificate) {
+    static const uint8_t body[] = {0, 0, 8, 0, 13, 0, 4, 0, 2, 4, 3};
+    SH_BEGIN(x);
+    insert_certificate_request(x, 4, body, sizeof(body));
+    FLIGHT_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_UNEXPECTED_MESSAGE,
+                  FERRULE_ALERT_UNEXPECTED_MESSAGE);
+    fx_free(x);
+}
+
+TEST(cr_unknown_extension_is_ignored_then_transcript_decides) {
+    /* A well-formed request with an unknown extension parses; since the
+     * real server never sent it, the client's transcript differs and the
+     * server's CertificateVerify (which signs the transcript) cannot
+     * verify: bad_signature, not a parse error. */
+    static const uint8_t body[] = {0, 0, 12, 0xfe, 0x77, 0, 0, 0, 13, 0, 4, 0, 2, 4, 3};
+    SH_BEGIN(x);
+    insert_certificate_request(x, 3, body, sizeof(body));
+    FLIGHT_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_BAD_SIGNATURE, FERRULE_ALERT_DECRYPT_ERROR);
+    fx_free(x);
+}
+
 TEST(flight_unexpected_messages_inserted) {
     /* NewSessionTicket, KeyUpdate, CertificateRequest (not supported),
      * ClientHello and an unknown type, each before Finished. */
@@ -2601,6 +2675,7 @@ TEST_MAIN("negative",
           TL_CASE(finished_wrong_length), TL_CASE(flight_out_of_order),
           TL_CASE(flight_missing_certificate_verify),
           TL_CASE(flight_duplicate_encrypted_extensions),
+          TL_CASE(cr_nonempty_context), TL_CASE(cr_missing_signature_algorithms), TL_CASE(cr_duplicate_extension), TL_CASE(cr_odd_signature_algorithms), TL_CASE(cr_twice), TL_CASE(cr_after_certificate), TL_CASE(cr_unknown_extension_is_ignored_then_transcript_decides),
           TL_CASE(flight_unexpected_messages_inserted),
           TL_CASE(flight_duplicate_finished_same_record),
           TL_CASE(flight_duplicate_finished_next_epoch),

@@ -19,6 +19,7 @@ static const char *msg_name(uint16_t m) {
     case 4: return "NewSessionTicket";
     case 8: return "EncryptedExtensions";
     case 11: return "Certificate";
+    case 13: return "CertificateRequest";
     case 15: return "CertificateVerify";
     case 20: return "Finished";
     case 24: return "KeyUpdate";
