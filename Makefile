@@ -2,6 +2,7 @@
 #
 #   make build         configure + build into build/ (RelWithDebInfo)
 #   make demo          build, then run tools/demo.sh (handshakes over loopback)
+#   make limbo         build, then run the x509-limbo suite (tools/limbo.py)
 #   make check         build, then run every suite; prints `check: N passed, N failed`
 #   make check-<x>     one suite (builds first)
 #   make abi-baseline  regenerate abi/baseline.abi from build/libferrule.so
@@ -15,11 +16,17 @@ CMAKE      ?= cmake
 CTEST      ?= ctest
 # Compiler for the sanitizer build (used when build-asan/ is first configured).
 ASAN_CC    ?= gcc
+# libFuzzer build (`make fuzz`): clang, its own build dir, seconds per target.
+FUZZ_DIR     ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?=
+FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuzz_pem
 
 # The suites `make check` runs, in this order.  Later issues append theirs
 # here (e.g. check-python check-go check-lua check-limbo check-fuzz) and add a
 # check-<name> rule below.
-SUITES := check-c check-asan check-interop check-abi
+SUITES := check-c check-asan check-fuzz check-interop check-limbo check-abi
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -35,7 +42,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initializati
 # pytest: python3's own if it has it, else the .venv tools/deps.sh made.
 PYTEST = $(shell python3 -c 'import pytest' >/dev/null 2>&1 && echo python3 || echo .venv/bin/python) -m pytest
 
-.PHONY: all deps build demo check $(SUITES) abi-baseline clean
+.PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline clean
 
 all: build
 
@@ -74,9 +81,63 @@ check-asan: $(if $(SUITE_DEPS),deps)
 	@$(CMAKE) --build $(ASAN_DIR) -j $(JOBS)
 	$(SAN_ENV) $(CTEST) --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
 
+# (2b) Fuzz corpus replay: every committed seed and crasher through every
+# fuzz target (fuzz/replay.c), in the ASan+UBSan build (the same tests also
+# run inside check-c and check-asan; this suite names them).
+check-fuzz: $(if $(SUITE_DEPS),deps)
+	@CC=$(ASAN_CC) $(CMAKE) --log-level=WARNING -S . -B $(ASAN_DIR) \
+	  -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DFERRULE_SANITIZE=ON
+	@$(CMAKE) --build $(ASAN_DIR) -j $(JOBS)
+	$(SAN_ENV) $(CTEST) --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -R fuzz_replay
+
+# libFuzzer (not part of `make check`): build with clang, then run each
+# target for FUZZ_SECONDS over a working corpus in $(FUZZ_DIR)/corpus/<t>
+# seeded from fuzz/corpus/<t>.  Crashes land in $(FUZZ_DIR)/artifacts/<t>/
+# (copy them to fuzz/crashers/<t>/ so the replay keeps them forever).
+fuzz-build: deps
+	@CC=$(FUZZ_CC) $(CMAKE) --log-level=WARNING -S . -B $(FUZZ_DIR) \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRULE_SANITIZE=ON -DFERRULE_FUZZ=ON
+	@$(CMAKE) --build $(FUZZ_DIR) -j $(JOBS) --target fuzzers
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
+	  echo "==> $$t ($(FUZZ_SECONDS)s)"; \
+	  $(SAN_ENV) $(FUZZ_DIR)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ $(FUZZ_FLAGS) \
+	    $(FUZZ_DIR)/corpus/$$t fuzz/corpus/$$t || exit 1; \
+	done
+
+# Add to fuzz/corpus/<t> the inputs `make fuzz` found that reach new edges
+# (libFuzzer -merge=1 on edge coverage only, which keeps the corpus small;
+# existing seeds are kept).  Review the new files and commit them.
+fuzz-merge: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	  $(FUZZ_DIR)/fuzz/$$t -merge=1 -use_counters=0 -use_value_profile=0 \
+	    fuzz/corpus/$$t $(FUZZ_DIR)/corpus/$$t 2>&1 | grep MERGE-OUTER | tail -1; \
+	done
+
 # (3) Interop: the ferrule CLI against the openssl CLI over loopback.
 check-interop: $(SUITE_DEPS)
 	FERRULE_BIN=$(abspath $(BUILD_DIR))/ferrule $(PYTEST) interop -q
+
+# (3b) x509-limbo: every case of the suite through ferrule_verify_chain
+# (tools/limbo.py); fails when a case expected to pass (tests/limbo/
+# expected.json) regresses or a chain that must be rejected is accepted.
+# Under CI=true a missing suite file fails too.  `make limbo` prints the
+# full result; `make limbo-update` rewrites the expectations.
+LIMBO_SUITE ?= ../shared/limbo/limbo.json
+LIMBO = python3 tools/limbo.py --lib $(abspath $(BUILD_DIR))/libferrule.so
+
+limbo: build
+	$(LIMBO) $(LIMBO_SUITE)
+
+limbo-update: build
+	$(LIMBO) --update $(LIMBO_SUITE)
+
+check-limbo: $(SUITE_DEPS)
+	$(LIMBO) --check $(LIMBO_SUITE)
 
 # (4) ABI: exported symbols, SONAME, abidiff against abi/baseline.abi, and
 # the installed tree (header + pkg-config) compiling a consumer.
@@ -89,4 +150,4 @@ abi-baseline: build
 	@echo "wrote abi/baseline.abi (commit it)"
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) .pytest_cache interop/__pycache__ interop/.pytest_cache
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) .pytest_cache interop/__pycache__ interop/.pytest_cache
