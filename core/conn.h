@@ -13,6 +13,10 @@
 #include "keysched.h"
 #include "record.h"
 #include "x509/x509.h"
+/* Issue 4 features keep their state in their own structs. */
+#include "hs/hrr.h"
+#include "hs/client_auth.h"
+#include "key_update.h"
 
 #define FR_MAX_SUITES 8
 #define FR_MAX_GROUPS 8
@@ -105,6 +109,9 @@ struct ferrule_config {
     uint32_t ocsp_policy; /* FERRULE_OCSP_* */
     int (*verify_cb)(void *ctx, const ferrule_conn *conn, const ferrule_verify_result *r);
     void *verify_cb_ctx;
+    fr_hrr_config hrr;
+    fr_client_auth_config cauth;
+    fr_ku_config ku;
 };
 
 /* Verification parameters of a config for verifying its peer. */
@@ -197,6 +204,9 @@ struct ferrule_conn {
     size_t n_peer_certs;
     ferrule_verify_result *verify_result; /* the validated path */
     int ocsp_stapled;
+    fr_hrr_conn hrr;
+    fr_client_auth_conn cauth;
+    fr_ku_conn ku;
 };
 
 /* ---- conn.c: records, alerts, the driver -------------------------------- */
@@ -234,6 +244,9 @@ void fr_conn_release(ferrule_conn *c);
 #define FR_WANT_READ 0x10000u /* internal pseudo-reasons, never stored */
 #define FR_WANT_WRITE 0x10001u
 #define FR_CLOSED 0x10002u
+/* Handler results choosing a transition's declared alternative state. */
+#define FR_NEXT_ALT1 0x10003u
+#define FR_NEXT_ALT2 0x10004u
 FR_MUST_CHECK fr_err fr_conn_advance(ferrule_conn *c);
 FR_MUST_CHECK fr_err fr_conn_read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n);
 FR_MUST_CHECK fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t *n);
@@ -268,6 +281,12 @@ fr_err fr_client_on_certificate_request(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_certificate_verify(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_finished(ferrule_conn *c, fr_reader *body);
 fr_err fr_server_on_finished(ferrule_conn *c, fr_reader *body);
+fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body);
+fr_err fr_server_on_certificate_verify(ferrule_conn *c, fr_reader *body);
+/* Server: does this connection request a client certificate; send the
+ * CertificateRequest (after EncryptedExtensions). */
+int fr_server_wants_client_cert(const ferrule_conn *c);
+FR_MUST_CHECK fr_err fr_send_certificate_request(ferrule_conn *c);
 fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body);
 fr_err fr_on_key_update(ferrule_conn *c, fr_reader *body);
 /* Senders used by the server flight. */

@@ -74,6 +74,9 @@ static const name_entry STATES[] = {
     {FERRULE_HS_CLOSED, "closed"},
     {FERRULE_HS_FAILED, "failed"},
     {FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, "wait_certificate_or_request"},
+    {FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, "wait_second_client_hello"},
+    {FERRULE_HS_WAIT_CLIENT_CERTIFICATE, "wait_client_certificate"},
+    {FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, "wait_client_certificate_verify"},
 };
 
 #define N(t) (sizeof(t) / sizeof(t[0]))

@@ -12,8 +12,14 @@ typedef struct fr_transition {
     uint16_t msg; /* FR_HS_* or FR_HS_NONE for a send-only transition */
     fr_handler handler;
     uint32_t next;
+    /* States the handler may choose instead by returning FR_NEXT_ALT1 /
+     * FR_NEXT_ALT2; NO_ALT where there is none.  The dispatcher still does
+     * the assignment, and only to a state listed here. */
+    uint32_t alt[2];
     const char *what;
 } fr_transition;
+
+#define NO_ALT 0xffffffffu
 
 #define C FERRULE_ROLE_CLIENT
 #define S FERRULE_ROLE_SERVER
@@ -21,35 +27,47 @@ typedef struct fr_transition {
 static const fr_transition TABLE[] = {
     /* client (RFC 8446 Appendix A.1) */
     {C, FERRULE_HS_START, FR_HS_NONE, fr_client_send_hello, FERRULE_HS_WAIT_SERVER_HELLO,
-     "send ClientHello"},
+     {NO_ALT, NO_ALT}, "send ClientHello"},
     {C, FERRULE_HS_WAIT_SERVER_HELLO, FR_HS_SERVER_HELLO, fr_client_on_server_hello,
-     FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, "derive handshake keys"},
+     FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, {FERRULE_HS_WAIT_SERVER_HELLO, NO_ALT},
+     "derive handshake keys; or, for a HelloRetryRequest, send the second ClientHello"},
     {C, FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, FR_HS_ENCRYPTED_EXTENSIONS,
      fr_client_on_encrypted_extensions, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST,
-     "check extensions, ALPN"},
+     {NO_ALT, NO_ALT}, "check extensions, ALPN"},
     {C, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, FR_HS_CERTIFICATE_REQUEST,
-     fr_client_on_certificate_request, FERRULE_HS_WAIT_CERTIFICATE,
-     "note the request (we answer with an empty Certificate)"},
+     fr_client_on_certificate_request, FERRULE_HS_WAIT_CERTIFICATE, {NO_ALT, NO_ALT},
+     "note the request and choose our certificate"},
     {C, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, FR_HS_CERTIFICATE, fr_client_on_certificate,
-     FERRULE_HS_WAIT_CERTIFICATE_VERIFY, "verify the chain and the name"},
+     FERRULE_HS_WAIT_CERTIFICATE_VERIFY, {NO_ALT, NO_ALT}, "verify the chain and the name"},
     {C, FERRULE_HS_WAIT_CERTIFICATE, FR_HS_CERTIFICATE, fr_client_on_certificate,
-     FERRULE_HS_WAIT_CERTIFICATE_VERIFY, "verify the chain and the name"},
+     FERRULE_HS_WAIT_CERTIFICATE_VERIFY, {NO_ALT, NO_ALT}, "verify the chain and the name"},
     {C, FERRULE_HS_WAIT_CERTIFICATE_VERIFY, FR_HS_CERTIFICATE_VERIFY,
-     fr_client_on_certificate_verify, FERRULE_HS_WAIT_FINISHED, "verify the signature"},
+     fr_client_on_certificate_verify, FERRULE_HS_WAIT_FINISHED, {NO_ALT, NO_ALT},
+     "verify the signature"},
     {C, FERRULE_HS_WAIT_FINISHED, FR_HS_FINISHED, fr_client_on_finished, FERRULE_HS_CONNECTED,
-     "verify Finished, send Finished, application keys"},
+     {NO_ALT, NO_ALT}, "verify Finished, send [Certificate, CertificateVerify,] Finished"},
     {C, FERRULE_HS_CONNECTED, FR_HS_NEW_SESSION_TICKET, fr_on_new_session_ticket,
-     FERRULE_HS_CONNECTED, "validate and drop the ticket"},
+     FERRULE_HS_CONNECTED, {NO_ALT, NO_ALT}, "validate and drop the ticket"},
     {C, FERRULE_HS_CONNECTED, FR_HS_KEY_UPDATE, fr_on_key_update, FERRULE_HS_CONNECTED,
-     "update read keys, answer if requested"},
+     {NO_ALT, NO_ALT}, "update read keys, answer if requested"},
     /* server (RFC 8446 Appendix A.2) */
     {S, FERRULE_HS_WAIT_CLIENT_HELLO, FR_HS_CLIENT_HELLO, fr_server_on_client_hello,
      FERRULE_HS_WAIT_CLIENT_FINISHED,
-     "select parameters, send ServerHello..Finished"},
+     {FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, FERRULE_HS_WAIT_CLIENT_CERTIFICATE},
+     "select parameters; send ServerHello..Finished, or a HelloRetryRequest"},
+    {S, FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, FR_HS_CLIENT_HELLO, fr_server_on_client_hello,
+     FERRULE_HS_WAIT_CLIENT_FINISHED, {NO_ALT, FERRULE_HS_WAIT_CLIENT_CERTIFICATE},
+     "check the second ClientHello against the first, send ServerHello..Finished"},
+    {S, FERRULE_HS_WAIT_CLIENT_CERTIFICATE, FR_HS_CERTIFICATE, fr_server_on_certificate,
+     FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, {FERRULE_HS_WAIT_CLIENT_FINISHED, NO_ALT},
+     "verify the client's chain (empty: per policy)"},
+    {S, FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, FR_HS_CERTIFICATE_VERIFY,
+     fr_server_on_certificate_verify, FERRULE_HS_WAIT_CLIENT_FINISHED, {NO_ALT, NO_ALT},
+     "verify the client's signature"},
     {S, FERRULE_HS_WAIT_CLIENT_FINISHED, FR_HS_FINISHED, fr_server_on_finished,
-     FERRULE_HS_CONNECTED, "verify Finished, application keys"},
+     FERRULE_HS_CONNECTED, {NO_ALT, NO_ALT}, "verify Finished, application keys"},
     {S, FERRULE_HS_CONNECTED, FR_HS_KEY_UPDATE, fr_on_key_update, FERRULE_HS_CONNECTED,
-     "update read keys, answer if requested"},
+     {NO_ALT, NO_ALT}, "update read keys, answer if requested"},
 };
 
 #undef C
@@ -63,11 +81,26 @@ static const fr_transition *find(uint32_t role, uint32_t state, uint16_t msg) {
     return NULL;
 }
 
+/* The state a handler's result selects: next, or one of the row's
+ * declared alternatives. */
+static fr_err choose_next(const fr_transition *t, fr_err e, uint32_t *next) {
+    if (e == FR_OK) {
+        *next = t->next;
+        return FR_OK;
+    }
+    if (e != FR_NEXT_ALT1 && e != FR_NEXT_ALT2) return e;
+    uint32_t alt = t->alt[e == FR_NEXT_ALT1 ? 0 : 1];
+    FR_ENSURE(alt != NO_ALT, FERRULE_R_INTERNAL);
+    *next = alt;
+    return FR_OK;
+}
+
 fr_err fr_dispatch_start(ferrule_conn *c) {
     const fr_transition *t = find(c->role, c->state, FR_HS_NONE);
     if (t == NULL) return FR_OK;
-    FR_TRY(t->handler(c, NULL));
-    c->state = t->next;
+    uint32_t next;
+    FR_TRY(choose_next(t, t->handler(c, NULL), &next));
+    c->state = next;
     return FR_OK;
 }
 
@@ -86,9 +119,10 @@ fr_err fr_dispatch(ferrule_conn *c, const uint8_t *msg, size_t len) {
     fr_reader body = fr_reader_init(msg + 4, len - 4);
     fr_err e = t->handler(c, &body);
     c->cur_msg = NULL;
-    FR_TRY(e);
+    uint32_t next;
+    FR_TRY(choose_next(t, e, &next));
     FR_TRY(fr_read_done(&body));
-    c->state = t->next;
+    c->state = next;
     return FR_OK;
 }
 
@@ -102,13 +136,22 @@ int fr_state_allows_ccs(const ferrule_conn *c) {
     if (c->role == FERRULE_ROLE_CLIENT)
         return (c->state >= FERRULE_HS_WAIT_SERVER_HELLO && c->state <= FERRULE_HS_WAIT_FINISHED) ||
                c->state == FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST;
-    return c->state == FERRULE_HS_WAIT_CLIENT_FINISHED;
+    return c->state == FERRULE_HS_WAIT_CLIENT_FINISHED ||
+           c->state == FERRULE_HS_WAIT_SECOND_CLIENT_HELLO ||
+           c->state == FERRULE_HS_WAIT_CLIENT_CERTIFICATE ||
+           c->state == FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY;
 }
 
 /* Walk the table for documentation tooling. */
 size_t fr_state_table_size(void);
 void fr_state_table_row(size_t i, uint32_t *role, uint32_t *state, uint16_t *msg, uint32_t *next,
                         const char **what);
+/* Alternative next states of row i (NO_ALT = none). */
+void fr_state_table_alts(size_t i, uint32_t *alt1, uint32_t *alt2);
+void fr_state_table_alts(size_t i, uint32_t *alt1, uint32_t *alt2) {
+    *alt1 = TABLE[i].alt[0];
+    *alt2 = TABLE[i].alt[1];
+}
 size_t fr_state_table_size(void) { return sizeof(TABLE) / sizeof(TABLE[0]); }
 void fr_state_table_row(size_t i, uint32_t *role, uint32_t *state, uint16_t *msg, uint32_t *next,
                         const char **what) {

@@ -235,6 +235,9 @@ FERRULE_API const char *ferrule_reason_name(uint32_t reason);
 #define FERRULE_HS_CLOSED 9
 #define FERRULE_HS_FAILED 10
 #define FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST 11
+#define FERRULE_HS_WAIT_SECOND_CLIENT_HELLO 12
+#define FERRULE_HS_WAIT_CLIENT_CERTIFICATE 13
+#define FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY 14
 
 /** IANA names ("TLS_AES_128_GCM_SHA256", "x25519", "ecdsa_secp256r1_sha256",
  *  "alert name"), or NULL for an unknown value. */
@@ -476,6 +479,41 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_verify_chain(const ferrule_config *cf
                                                         const size_t *lens, size_t n,
                                                         const ferrule_verify_options *opts,
                                                         ferrule_verify_result **out);
+
+/* ------------------------------------------------------------------ */
+/* HelloRetryRequest, client authentication, KeyUpdate                  */
+/* ------------------------------------------------------------------ */
+
+/** Server: the key that integrity-protects stateless HelloRetryRequest
+ *  cookies (RFC 8446 §4.2.2), 32 bytes.  Default: random per config.  Give
+ *  every server of a fleet the same key so any of them can continue a
+ *  handshake another one started. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_cookie_key(ferrule_config *cfg,
+                                                                 const uint8_t *key, size_t len);
+
+/* Client authentication modes (server). */
+#define FERRULE_CLIENT_AUTH_NONE 0    /* do not ask (default) */
+#define FERRULE_CLIENT_AUTH_REQUEST 1 /* ask; accept an empty Certificate */
+#define FERRULE_CLIENT_AUTH_REQUIRE 2 /* ask; no certificate = certificate_required */
+
+/** Server: whether to request a client certificate.  Client certificates
+ *  are verified against the config's trust anchors with the client-auth
+ *  purpose.  A client offers a certificate when its config holds a chain
+ *  (ferrule_config_add_cert_chain_*) that suits the server's request. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_client_auth(ferrule_config *cfg,
+                                                                  uint32_t mode);
+
+/** Queue a KeyUpdate (RFC 8446 §4.6.3): our sending keys change now; with
+ *  `request_peer` non-zero the peer is asked to update its keys too.  Part
+ *  of the send half; only after the handshake. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_key_update(ferrule_conn *conn, int request_peer);
+/** Send a KeyUpdate automatically after this many records on one key
+ *  (default and maximum: well below the AEAD limits of RFC 8446 §5.5). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_key_update_interval(ferrule_config *cfg,
+                                                                          uint64_t records);
+/** KeyUpdates sent and received so far. */
+FERRULE_API uint64_t ferrule_conn_key_updates_sent(const ferrule_conn *conn);
+FERRULE_API uint64_t ferrule_conn_key_updates_received(const ferrule_conn *conn);
 
 /* ------------------------------------------------------------------ */
 /* Connections                                                          */

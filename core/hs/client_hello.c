@@ -381,5 +381,7 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     FR_TRY(fr_transcript_init(&c->th, si->hash));
     c->th_ready = 1;
     FR_TRY(fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len));
-    return fr_server_send_flight(c, chosen_share, chosen_len);
+    FR_TRY(fr_server_send_flight(c, chosen_share, chosen_len));
+    /* With a CertificateRequest the client's Certificate comes next. */
+    return fr_server_wants_client_cert(c) ? FR_NEXT_ALT2 : FR_OK;
 }

@@ -82,6 +82,7 @@ fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t 
      * session id) gets a change_cipher_spec after our first message. */
     if (c->session_id_len > 0) FR_TRY(fr_conn_send_ccs(c));
     FR_TRY(fr_send_encrypted_extensions(c));
+    if (fr_server_wants_client_cert(c)) FR_TRY(fr_send_certificate_request(c));
     FR_TRY(fr_send_certificate(c));
     FR_TRY(fr_send_certificate_verify(c));
     FR_TRY(fr_send_finished(c));

@@ -11,6 +11,8 @@
 size_t fr_state_table_size(void);
 void fr_state_table_row(size_t i, uint32_t *role, uint32_t *state, uint16_t *msg, uint32_t *next,
                         const char **what);
+void fr_state_table_alts(size_t i, uint32_t *alt1, uint32_t *alt2);
+#define NO_ALT 0xffffffffu
 
 static const char *msg_name(uint16_t m) {
     switch (m) {
@@ -39,15 +41,21 @@ static size_t render(char *out, size_t cap) {
          "the connection to `failed` (sticky).\n\n");
     for (uint32_t role = 1; role <= 2; role++) {
         EMIT("## %s\n\n", role == 1 ? "Client" : "Server");
-        EMIT("| state | message | next state | what happens |\n|---|---|---|---|\n");
+        EMIT("| state | message | next state (or the handler's alternatives) | what happens |\n"
+             "|---|---|---|---|\n");
         for (size_t i = 0; i < fr_state_table_size(); i++) {
             uint32_t r, s, nx;
             uint16_t m;
             const char *what;
             fr_state_table_row(i, &r, &s, &m, &nx, &what);
             if (r != role) continue;
-            EMIT("| %s | %s | %s | %s |\n", ferrule_handshake_state_name(s), msg_name(m),
-                 ferrule_handshake_state_name(nx), what);
+            uint32_t a1, a2;
+            fr_state_table_alts(i, &a1, &a2);
+            EMIT("| %s | %s | %s", ferrule_handshake_state_name(s), msg_name(m),
+                 ferrule_handshake_state_name(nx));
+            if (a1 != NO_ALT) EMIT(" or %s", ferrule_handshake_state_name(a1));
+            if (a2 != NO_ALT) EMIT(" or %s", ferrule_handshake_state_name(a2));
+            EMIT(" | %s |\n", what);
         }
         EMIT("\n```mermaid\nstateDiagram-v2\n");
         for (size_t i = 0; i < fr_state_table_size(); i++) {
@@ -56,8 +64,13 @@ static size_t render(char *out, size_t cap) {
             const char *what;
             fr_state_table_row(i, &r, &s, &m, &nx, &what);
             if (r != role) continue;
-            EMIT("    %s --> %s: %s\n", ferrule_handshake_state_name(s),
-                 ferrule_handshake_state_name(nx), msg_name(m));
+            uint32_t alts[3];
+            fr_state_table_alts(i, &alts[1], &alts[2]);
+            alts[0] = nx;
+            for (size_t k = 0; k < 3; k++)
+                if (alts[k] != NO_ALT)
+                    EMIT("    %s --> %s: %s\n", ferrule_handshake_state_name(s),
+                         ferrule_handshake_state_name(alts[k]), msg_name(m));
         }
         EMIT("```\n\n");
     }
