@@ -94,6 +94,10 @@ FERRULE_API int ferrule_config_new(ferrule_config **out, uint32_t role,
     cfg->memory_limit = FR_DEFAULT_MEMORY_LIMIT;
     cfg->max_hs_msg = FR_DEFAULT_MAX_HS_MSG;
     fr_trust_init(&cfg->trust);
+    if (fr_hrr_config_init(cfg) != FR_OK) {
+        ferrule_config_free(cfg);
+        return FERRULE_INTERNAL;
+    }
     *out = cfg;
     return FERRULE_OK;
 }

@@ -13,24 +13,14 @@ static void write_u16_list(fr_writer *w, const uint16_t *v, size_t n) {
     for (size_t i = 0; i < n; i++) fr_write_u16(w, v[i]);
 }
 
-fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
+/* Build and send a ClientHello with a share for c->kex[0..n_kex) (public
+ * values in pubs) and, after a HelloRetryRequest, its cookie.  Everything
+ * else is the same both times (RFC 8446 §4.1.2). */
+static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const size_t *pub_lens,
+                         const uint8_t *cookie, size_t cookie_len) {
     const ferrule_config *cfg = c->cfg;
-    uint8_t pubs[FR_MAX_GROUPS][FR_KEX_MAX_PUB];
-    size_t pub_lens[FR_MAX_GROUPS];
-
-    FR_TRY(fr_random(c->client_random, sizeof(c->client_random)));
-    /* RFC 8446 Appendix D.4: middlebox compatibility mode sends a fresh
-     * 32-byte legacy_session_id. */
-    c->session_id_len = 32;
-    FR_TRY(fr_random(c->session_id, c->session_id_len));
-    /* Issue 2 has no HelloRetryRequest: offer a share for every group. */
-    for (size_t i = 0; i < cfg->n_groups; i++) {
-        FR_TRY(fr_kex_generate(&c->kex[i], cfg->groups[i], pubs[i], sizeof(pubs[i]), &pub_lens[i]));
-        c->n_kex = i + 1;
-    }
-
     fr_msgbuf m;
-    FR_TRY(fr_msg_begin(c, &m, FR_HS_CLIENT_HELLO, 4096 + cfg->alpn_len));
+    FR_TRY(fr_msg_begin(c, &m, FR_HS_CLIENT_HELLO, 4096 + cfg->alpn_len + cookie_len));
     fr_writer *w = &m.w;
     fr_write_u16(w, 0x0303); /* legacy_version */
     fr_write_bytes(w, c->client_random, 32);
@@ -76,7 +66,7 @@ fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
     fr_write_open_vec(w, 2);
     fr_write_open_vec(w, 2);
     for (size_t i = 0; i < c->n_kex; i++) {
-        fr_write_u16(w, cfg->groups[i]);
+        fr_write_u16(w, c->kex[i].group);
         fr_write_open_vec(w, 2);
         fr_write_bytes(w, pubs[i], pub_lens[i]);
         fr_write_close_vec(w);
@@ -121,10 +111,24 @@ fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
         fr_write_close_vec(w);
         c->sent_alpn = 1;
     }
+    if (cookie_len > 0) { /* RFC 8446 §4.2.2: echo the server's cookie */
+        fr_write_u16(w, FR_EXT_COOKIE);
+        fr_write_open_vec(w, 2);
+        fr_write_open_vec(w, 2);
+        fr_write_bytes(w, cookie, cookie_len);
+        fr_write_close_vec(w);
+        fr_write_close_vec(w);
+    }
     fr_write_close_vec(w); /* extensions */
     fr_write_close_vec(w); /* handshake body */
 
     fr_err e = fr_write_finish(w);
+    if (e == FR_OK && c->th_ready) {
+        /* Second ClientHello: the transcript runs already. */
+        e = fr_conn_send_handshake(c, m.buf, w->len);
+        fr_msg_abort(c, &m);
+        return e;
+    }
     if (e == FR_OK) {
         /* The transcript hash function is unknown until ServerHello: keep
          * our ClientHello for it. */
@@ -138,6 +142,38 @@ fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
     }
     fr_msg_abort(c, &m);
     return e;
+}
+
+fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
+    const ferrule_config *cfg = c->cfg;
+    uint8_t pubs[1][FR_KEX_MAX_PUB];
+    size_t pub_lens[1];
+
+    FR_TRY(fr_random(c->client_random, sizeof(c->client_random)));
+    /* RFC 8446 Appendix D.4: middlebox compatibility mode sends a fresh
+     * 32-byte legacy_session_id. */
+    c->session_id_len = 32;
+    FR_TRY(fr_random(c->session_id, c->session_id_len));
+    /* A share for our first group only, all groups in supported_groups:
+     * a server preferring another one asks for it with a
+     * HelloRetryRequest (RFC 8446 §4.2.8), which saves key generation
+     * and bytes in the common case. */
+    FR_ENSURE(cfg->n_groups > 0, FERRULE_R_INTERNAL);
+    FR_TRY(fr_kex_generate(&c->kex[0], cfg->groups[0], pubs[0], sizeof(pubs[0]), &pub_lens[0]));
+    c->n_kex = 1;
+    return send_hello(c, pubs, pub_lens, NULL, 0);
+}
+
+fr_err fr_client_send_second_hello(ferrule_conn *c, const uint8_t *cookie, size_t cookie_len) {
+    uint8_t pubs[1][FR_KEX_MAX_PUB];
+    size_t pub_lens[1];
+    /* RFC 8446 §4.1.2: the shares are replaced by one for the selected
+     * group; the old private keys are dead. */
+    for (size_t i = 0; i < c->n_kex; i++) fr_kex_free(&c->kex[i]);
+    c->n_kex = 0;
+    FR_TRY(fr_kex_generate(&c->kex[0], c->hrr.group, pubs[0], sizeof(pubs[0]), &pub_lens[0]));
+    c->n_kex = 1;
+    return send_hello(c, pubs, pub_lens, cookie, cookie_len);
 }
 
 /* ---- server side --------------------------------------------------------- */
@@ -278,6 +314,11 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
 
     fr_exts x;
     FR_TRY(fr_exts_parse(&ext_block, &x));
+    /* The parsed blocks before any body is read: what a second
+     * ClientHello is compared on (RFC 8446 §4.1.2). */
+    const fr_exts pristine = x;
+    const fr_hello_view view = {legacy_version, random, sid, suites, comp, &pristine};
+    const int second = c->hrr.done; /* we sent a HelloRetryRequest */
     /* RFC 8446 §4.2.11: pre_shared_key must be the last extension. */
     for (size_t i = 0; i + 1 < x.n; i++)
         FR_ENSURE(x.e[i].type != FR_EXT_PRE_SHARED_KEY, FERRULE_R_ILLEGAL_PARAMETER);
@@ -307,7 +348,18 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
                 c->suite = cfg->suites[i];
                 break;
             }
-    FR_ENSURE(c->suite != 0, FERRULE_R_NO_SHARED_PARAMS);
+    /* (A second ClientHello without the HRR's suite: illegal_parameter
+     * below.) */
+    FR_ENSURE(c->suite != 0 || second, FERRULE_R_NO_SHARED_PARAMS);
+    if (second) {
+        /* Cookie first: suite and group come from it (RFC 8446 §4.2.2). */
+        FR_TRY(fr_server_check_second_hello(c, &view, fr_exts_find(&x, FR_EXT_COOKIE)));
+        /* RFC 8446 §4.1.4: the suite of the HelloRetryRequest again. */
+        int offered = 0;
+        for (size_t k = 0; k + 1 < ns; k += 2)
+            if (((uint16_t)(suites.p[k] << 8 | suites.p[k + 1])) == c->suite) offered = 1;
+        FR_ENSURE(offered, FERRULE_R_ILLEGAL_PARAMETER);
+    }
 
     /* RFC 8446 §9.2: without PSK, signature_algorithms, supported_groups
      * and key_share are mandatory. */
@@ -327,7 +379,9 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     const uint8_t *chosen_share = NULL;
     size_t chosen_len = 0;
     size_t chosen_rank = cfg->n_groups;
+    size_t n_shares = 0;
     while (!fr_reader_empty(&shares)) {
+        n_shares++;
         const uint8_t *entry = shares.p;
         uint16_t g;
         fr_reader key;
@@ -346,10 +400,24 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
             }
         }
     }
-    /* HelloRetryRequest arrives with issue 4; until then a client that sent
-     * no share for a group we accept gets handshake_failure. */
-    FR_ENSURE(chosen_share != NULL, FERRULE_R_NO_SHARED_PARAMS);
-    c->group = cfg->groups[chosen_rank];
+    int retry = 0;
+    if (second) {
+        /* RFC 8446 §4.2.8: exactly one share, for the selected group. */
+        FR_ENSURE(n_shares == 1 && chosen_share != NULL && cfg->groups[chosen_rank] == c->group,
+                  FERRULE_R_ILLEGAL_PARAMETER);
+    } else if (chosen_share != NULL) {
+        c->group = cfg->groups[chosen_rank];
+    } else {
+        /* No usable share: ask for our most preferred group among the
+         * client's supported_groups (RFC 8446 §4.1.4). */
+        for (size_t r = 0; r < cfg->n_groups && !retry; r++) {
+            if (u16_list_has(groups, cfg->groups[r])) {
+                c->group = cfg->groups[r];
+                retry = 1;
+            }
+        }
+        FR_ENSURE(retry, FERRULE_R_NO_SHARED_PARAMS);
+    }
 
     fr_ext *sni = fr_exts_find(&x, FR_EXT_SERVER_NAME);
     if (sni != NULL) FR_TRY(parse_server_name(c, &sni->body));
@@ -360,6 +428,7 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
 
     /* Certificate and scheme: our chains in order, our schemes in order,
      * restricted to what the client accepts for CertificateVerify. */
+    c->our_chain = NULL;
     for (size_t i = 0; i < cfg->n_chains && c->our_chain == NULL; i++) {
         for (size_t k = 0; k < cfg->n_sigs; k++) {
             uint16_t s = cfg->sigs[k];
@@ -376,11 +445,17 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     c->session_id_len = fr_reader_left(&sid);
     memcpy(c->session_id, sid.p, c->session_id_len);
 
-    const fr_suite_info *si = fr_suite_lookup(c->suite);
-    FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
-    FR_TRY(fr_transcript_init(&c->th, si->hash));
-    c->th_ready = 1;
-    FR_TRY(fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len));
+    if (retry) {
+        FR_TRY(fr_server_send_hrr(c, &view));
+        return FR_NEXT_ALT1;
+    }
+    if (!second) { /* after an HRR, fr_server_check_second_hello did it */
+        const fr_suite_info *si = fr_suite_lookup(c->suite);
+        FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
+        FR_TRY(fr_transcript_init(&c->th, si->hash));
+        c->th_ready = 1;
+        FR_TRY(fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len));
+    }
     FR_TRY(fr_server_send_flight(c, chosen_share, chosen_len));
     /* With a CertificateRequest the client's Certificate comes next. */
     return fr_server_wants_client_cert(c) ? FR_NEXT_ALT2 : FR_OK;

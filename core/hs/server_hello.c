@@ -79,8 +79,9 @@ fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t 
     fr_wipe(shared, sizeof(shared));
     FR_TRY(e);
     /* RFC 8446 Appendix D.4: a client in compatibility mode (non-empty
-     * session id) gets a change_cipher_spec after our first message. */
-    if (c->session_id_len > 0) FR_TRY(fr_conn_send_ccs(c));
+     * session id) gets a change_cipher_spec after our first message --
+     * the HelloRetryRequest, if there was one (sent there, not twice). */
+    if (c->session_id_len > 0 && !c->hrr.done) FR_TRY(fr_conn_send_ccs(c));
     FR_TRY(fr_send_encrypted_extensions(c));
     if (fr_server_wants_client_cert(c)) FR_TRY(fr_send_certificate_request(c));
     FR_TRY(fr_send_certificate(c));
@@ -90,6 +91,92 @@ fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t 
     /* We write application data from now on; we read with the client's
      * handshake keys until its Finished. */
     return fr_conn_set_write_secret(c, c->ks.server_ap);
+}
+
+void fr_hrr_write_body(fr_writer *w, const uint8_t *sid, size_t sid_len, uint16_t suite,
+                       uint16_t group, const uint8_t *cookie, size_t cookie_len) {
+    /* RFC 8446 §4.1.4: a ServerHello with the special random, carrying
+     * supported_versions, key_share (selected_group only) and cookie. */
+    fr_write_u16(w, 0x0303);
+    fr_write_bytes(w, HRR_RANDOM, 32);
+    fr_write_open_vec(w, 1);
+    fr_write_bytes(w, sid, sid_len);
+    fr_write_close_vec(w);
+    fr_write_u16(w, suite);
+    fr_write_u8(w, 0);
+    fr_write_open_vec(w, 2);
+    fr_write_u16(w, FR_EXT_SUPPORTED_VERSIONS);
+    fr_write_open_vec(w, 2);
+    fr_write_u16(w, FERRULE_TLS13);
+    fr_write_close_vec(w);
+    fr_write_u16(w, FR_EXT_KEY_SHARE);
+    fr_write_open_vec(w, 2);
+    fr_write_u16(w, group);
+    fr_write_close_vec(w);
+    if (cookie_len > 0) {
+        fr_write_u16(w, FR_EXT_COOKIE);
+        fr_write_open_vec(w, 2);
+        fr_write_open_vec(w, 2);
+        fr_write_bytes(w, cookie, cookie_len);
+        fr_write_close_vec(w);
+        fr_write_close_vec(w);
+    }
+    fr_write_close_vec(w);
+}
+
+/* Client: a HelloRetryRequest (RFC 8446 §4.1.4), whose legacy fields and
+ * version were already checked like a ServerHello's. */
+static fr_err client_on_hrr(ferrule_conn *c, uint16_t suite, fr_exts *x) {
+    const ferrule_config *cfg = c->cfg;
+    /* RFC 8446 §4.1.4: only one HelloRetryRequest per handshake. */
+    FR_ENSURE(!c->hrr.done, FERRULE_R_UNEXPECTED_MESSAGE);
+    for (size_t i = 0; i < x->n; i++)
+        FR_ENSURE(x->e[i].type == FR_EXT_SUPPORTED_VERSIONS || x->e[i].type == FR_EXT_KEY_SHARE ||
+                      x->e[i].type == FR_EXT_COOKIE,
+                  FERRULE_R_UNSUPPORTED_EXTENSION);
+    fr_ext *ks = fr_exts_find(x, FR_EXT_KEY_SHARE);
+    fr_ext *ck = fr_exts_find(x, FR_EXT_COOKIE);
+    /* RFC 8446 §4.1.4: an HRR that would not change the ClientHello. */
+    FR_ENSURE(ks != NULL || ck != NULL, FERRULE_R_ILLEGAL_PARAMETER);
+    uint16_t group = 0;
+    if (ks != NULL) {
+        FR_TRY(fr_read_u16(&ks->body, &group));
+        FR_TRY(fr_read_done(&ks->body));
+        /* RFC 8446 §4.2.8: a group we offered in supported_groups, and
+         * not one we already sent a share for. */
+        FR_ENSURE(fr_u16_in(group, cfg->groups, cfg->n_groups), FERRULE_R_ILLEGAL_PARAMETER);
+        for (size_t i = 0; i < c->n_kex; i++)
+            FR_ENSURE(c->kex[i].group != group, FERRULE_R_ILLEGAL_PARAMETER);
+    } else {
+        /* Only a cookie: the same share again, for the same group. */
+        FR_ENSURE(c->n_kex > 0, FERRULE_R_INTERNAL);
+        group = c->kex[0].group;
+    }
+    fr_reader cookie = fr_reader_init(NULL, 0);
+    if (ck != NULL) { /* RFC 8446 §4.2.2: opaque cookie<1..2^16-1> */
+        FR_TRY(fr_read_vec16(&ck->body, &cookie));
+        FR_TRY(fr_read_done(&ck->body));
+        FR_ENSURE(!fr_reader_empty(&cookie), FERRULE_R_DECODE_ERROR);
+    }
+    const fr_suite_info *si = fr_suite_lookup(suite);
+    FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
+    FR_ENSURE(c->ch_copy != NULL, FERRULE_R_INTERNAL);
+
+    /* RFC 8446 §4.4.1: message_hash(ClientHello1), then this HRR; the
+     * second ClientHello joins when sent (th_ready). */
+    uint8_t ch1_hash[FR_MAX_HASH];
+    FR_TRY(fr_hash(si->hash, c->ch_copy, c->ch_len, ch1_hash));
+    FR_TRY(fr_hrr_transcript_start(&c->th, si->hash, ch1_hash));
+    c->th_ready = 1;
+    FR_TRY(fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len));
+    fr_mem_free(&c->mem, c->ch_copy, c->ch_len);
+    c->ch_copy = NULL;
+    c->ch_len = 0;
+    c->hrr.done = 1;
+    c->hrr.suite = suite;
+    c->hrr.group = group;
+    FR_TRY(fr_client_send_second_hello(c, cookie.p, fr_reader_left(&cookie)));
+    return FR_NEXT_ALT1;
 }
 
 fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body) {
@@ -126,17 +213,16 @@ fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body) {
     /* RFC 8446 §4.2.1: a version we did not offer is illegal_parameter. */
     FR_ENSURE(selected == FERRULE_TLS13, FERRULE_R_ILLEGAL_PARAMETER);
     FR_ENSURE(legacy_version == 0x0303, FERRULE_R_PROTOCOL_VERSION);
-    /* We offered a share for every configured group, so a
-     * HelloRetryRequest could only ask for a group we already sent or do
-     * not support: RFC 8446 §4.1.4 makes both illegal_parameter. */
-    FR_ENSURE(memcmp(random, HRR_RANDOM, 32) != 0, FERRULE_R_ILLEGAL_PARAMETER);
     /* RFC 8446 §4.1.3: echo of our session id, a suite we offered, no
-     * compression. */
+     * compression (§4.1.4: the same checks for a HelloRetryRequest). */
     FR_ENSURE(fr_reader_left(&sid) == c->session_id_len &&
                   memcmp(sid.p, c->session_id, c->session_id_len) == 0,
               FERRULE_R_ILLEGAL_PARAMETER);
     FR_ENSURE(fr_u16_in(suite, cfg->suites, cfg->n_suites), FERRULE_R_ILLEGAL_PARAMETER);
     FR_ENSURE(comp == 0, FERRULE_R_ILLEGAL_PARAMETER);
+    if (memcmp(random, HRR_RANDOM, 32) == 0) return client_on_hrr(c, suite, &x);
+    /* RFC 8446 §4.1.4: after a HelloRetryRequest, the same suite. */
+    FR_ENSURE(!c->hrr.done || suite == c->hrr.suite, FERRULE_R_ILLEGAL_PARAMETER);
     /* RFC 8446 §4.2: only extensions we asked for and that may appear here. */
     for (size_t i = 0; i < x.n; i++)
         FR_ENSURE(x.e[i].type == FR_EXT_SUPPORTED_VERSIONS || x.e[i].type == FR_EXT_KEY_SHARE,
@@ -167,12 +253,14 @@ fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body) {
 
     const fr_suite_info *si = fr_suite_lookup(suite);
     fr_err e = si != NULL ? FR_OK : FERRULE_R_INTERNAL;
-    if (e == FR_OK) e = fr_transcript_init(&c->th, si->hash);
-    if (e == FR_OK) {
+    /* After a HelloRetryRequest the transcript is running already and
+     * the dispatcher added this ServerHello to it. */
+    if (e == FR_OK && !c->hrr.done) e = fr_transcript_init(&c->th, si->hash);
+    if (e == FR_OK && !c->hrr.done) {
         c->th_ready = 1;
         e = fr_transcript_update(&c->th, c->ch_copy, c->ch_len);
     }
-    if (e == FR_OK) e = fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len);
+    if (e == FR_OK && !c->hrr.done) e = fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len);
     fr_mem_free(&c->mem, c->ch_copy, c->ch_len);
     c->ch_copy = NULL;
     c->ch_len = 0;

@@ -1168,7 +1168,7 @@ TEST(ch_key_share_group_not_in_supported_groups) {
     hext *sg = hello_find(&x->h, FR_EXT_SUPPORTED_GROUPS);
     CHECK(sg != NULL);
     if (sg == NULL) return;
-    /* Shares for x25519, P-256, P-384 remain; x25519 is no longer listed. */
+    /* The x25519 share remains; x25519 is no longer listed. */
     static const uint16_t g[2] = {FERRULE_GROUP_SECP256R1, FERRULE_GROUP_SECP384R1};
     sg->len = u16_vec(sg->body, 2, g, 2);
     CH_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_ILLEGAL_PARAMETER, FERRULE_ALERT_ILLEGAL_PARAMETER);
@@ -1178,9 +1178,9 @@ TEST(ch_key_share_group_not_in_supported_groups) {
 TEST(ch_duplicate_key_share_group) {
     CH_BEGIN(x);
     hext *ks = hello_find(&x->h, FR_EXT_KEY_SHARE);
-    CHECK(ks != NULL && ks->len > 2 + 4 + 32);
+    CHECK(ks != NULL && ks->len >= 2 + 4 + 32);
     if (ks == NULL) return;
-    /* The first entry is x25519 (2 + 2 + 32 bytes): append it again. */
+    /* The first (only) entry is x25519 (2 + 2 + 32 bytes): append it again. */
     CHECK(ks->body[2] == 0x00 && ks->body[3] == 0x1d);
     memcpy(ks->body + ks->len, ks->body + 2, 36);
     ks->len += 36;
@@ -1761,6 +1761,14 @@ TEST(sh_hello_retry_request_random) {
                                     0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
     SH_BEGIN(x);
     memcpy(x->h.random, hrr, 32);
+    /* A well-formed HelloRetryRequest key_share (selected_group only) for
+     * x25519, which the client already sent a share for (RFC 8446 §4.1.4). */
+    hext *ks = hello_find(&x->h, FR_EXT_KEY_SHARE);
+    CHECK(ks != NULL);
+    if (ks == NULL) return;
+    ks->body[0] = 0x00;
+    ks->body[1] = 0x1d;
+    ks->len = 2;
     SH_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_ILLEGAL_PARAMETER, FERRULE_ALERT_ILLEGAL_PARAMETER);
     fx_free(x);
 }
