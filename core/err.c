@@ -95,6 +95,8 @@ static const reason_info REASONS[] = {
      FERRULE_ALERT_BAD_CERTIFICATE, "certificate rejected by the application"},
     {FERRULE_R_CERT_POLICY, "cert_policy", FERRULE_CERTIFICATE, FERRULE_ALERT_BAD_CERTIFICATE,
      "no acceptable certificate policy on the path"},
+    {FERRULE_R_CERT_REQUIRED, "cert_required", FERRULE_CERTIFICATE,
+     FERRULE_ALERT_CERTIFICATE_REQUIRED, "a client certificate is required"},
     {FERRULE_R_PEER_ALERT, "peer_alert", FERRULE_ALERT_RECEIVED, -1,
      "peer sent a fatal alert"},
     {FERRULE_R_PEER_CLOSED, "peer_closed", FERRULE_CLOSED, -1, "peer sent close_notify"},

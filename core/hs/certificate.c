@@ -61,6 +61,90 @@ static fr_err parse_certificate_status(fr_reader *body, const uint8_t **der, siz
     return FR_OK;
 }
 
+fr_err fr_parse_certificate_list(ferrule_conn *c, fr_reader *list, const uint8_t **staple,
+                                 size_t *staple_len) {
+    *staple = NULL;
+    *staple_len = 0;
+    while (!fr_reader_empty(list)) {
+        fr_reader data, ext_block;
+        fr_exts x;
+        FR_TRY(fr_read_vec24(list, &data));
+        FR_TRY(fr_read_vec16(list, &ext_block));
+        FR_ENSURE(!fr_reader_empty(&data), FERRULE_R_DECODE_ERROR);
+        FR_TRY(fr_exts_parse(&ext_block, &x));
+        for (size_t i = 0; i < x.n; i++) {
+            /* RFC 8446 §4.2: an extension we did not request is
+             * unsupported_extension.  status_request is the only one we
+             * send that a CertificateEntry may answer, and only a client
+             * sends it (our CertificateRequest asks for nothing). */
+            FR_ENSURE(x.e[i].type == FR_EXT_STATUS_REQUEST && c->role == FERRULE_ROLE_CLIENT &&
+                          c->sent_status_request,
+                      FERRULE_R_UNSUPPORTED_EXTENSION);
+            /* RFC 6066 §8 asks only about the server's own certificate:
+             * a response attached to any other entry is out of place. */
+            FR_ENSURE(c->n_peer_certs == 0, FERRULE_R_ILLEGAL_PARAMETER);
+            FR_TRY(parse_certificate_status(&x.e[i].body, staple, staple_len));
+        }
+        FR_ENSURE(c->n_peer_certs < FR_MAX_PEER_CERTS, FERRULE_R_CERT_TOO_MUCH_WORK);
+        fr_cert *cert = NULL;
+        FR_TRY(fr_cert_parse(&c->mem, data.p, fr_reader_left(&data), &cert));
+        c->peer_certs[c->n_peer_certs++] = cert;
+    }
+    return FR_OK;
+}
+
+fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple, size_t staple_len) {
+    const ferrule_config *cfg = c->cfg;
+    FR_ENSURE(c->n_peer_certs > 0, FERRULE_R_INTERNAL);
+    if (cfg->no_verification) return FR_OK;
+    fr_verify_params p;
+    /* By role: serverAuth for a client, clientAuth for a server (RFC 5280
+     * §4.2.1.12); the X.509 engine refuses a leaf whose EKU lacks it. */
+    fr_config_verify_params(cfg, &p);
+    p.now = fr_conn_now(c);
+    /* A server has no name to expect of its client (RFC 8446 §4.4.2.4
+     * leaves the acceptance of a client chain to the server's policy). */
+    if (c->role == FERRULE_ROLE_CLIENT && !cfg->no_hostname_check) {
+        /* Without an expected name there is nothing to match: fail closed. */
+        FR_ENSURE(c->has_server_name, FERRULE_R_CERT_NAME_MISMATCH);
+        p.peer_name = c->server_name;
+    }
+    FR_TRY(fr_verify_chain_result(&cfg->trust, c->peer_certs, c->n_peer_certs, &p, &c->mem,
+                                  &c->verify_result));
+    /* OCSP is a client's policy about servers: a client cannot staple in
+     * response to our CertificateRequest (we do not ask for it). */
+    if (c->role == FERRULE_ROLE_CLIENT) {
+        /* Revocation, once the path is known: the leaf's issuer is the
+         * second element of the validated path (the anchor itself for a
+         * leaf issued directly by it).  A leaf that is itself the anchor
+         * has no issuer in the path; if it is self-issued it is its own
+         * issuer. */
+        const ferrule_verify_result *vr = c->verify_result;
+        const uint8_t *issuer = NULL;
+        size_t issuer_len = 0;
+        if (vr->n >= 2) {
+            issuer = vr->ders[1];
+            issuer_len = vr->lens[1];
+        } else if (c->peer_certs[0]->self_issued) {
+            issuer = vr->ders[0];
+            issuer_len = vr->lens[0];
+        }
+        fr_err e = fr_ocsp_apply_policy(&c->mem, staple, staple_len, c->peer_certs[0], issuer,
+                                        issuer_len, cfg->ocsp_policy == FERRULE_OCSP_REQUIRE,
+                                        p.now, &c->ocsp_stapled);
+        if (e != FR_OK) {
+            /* The result object reports the final verdict, not just the path's. */
+            c->verify_result->reason = e;
+            return e;
+        }
+    }
+    /* The application may add restrictions, never lift ours: it is asked
+     * only about a chain we accepted. */
+    if (cfg->verify_cb != NULL && cfg->verify_cb(cfg->verify_cb_ctx, c, c->verify_result) != 0)
+        return FERRULE_R_CERT_REJECTED;
+    return FR_OK;
+}
+
 fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body) {
     fr_reader ctx, list;
     FR_TRY(fr_read_vec8(body, &ctx));
@@ -70,73 +154,66 @@ fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body) {
     FR_ENSURE(fr_reader_empty(&ctx), FERRULE_R_ILLEGAL_PARAMETER);
     /* RFC 8446 §4.4.2.4: an empty server Certificate is decode_error. */
     FR_ENSURE(!fr_reader_empty(&list), FERRULE_R_CERT_MISSING);
-    const uint8_t *staple = NULL;
-    size_t staple_len = 0;
-    while (!fr_reader_empty(&list)) {
-        fr_reader data, ext_block;
-        fr_exts x;
-        FR_TRY(fr_read_vec24(&list, &data));
-        FR_TRY(fr_read_vec16(&list, &ext_block));
-        FR_ENSURE(!fr_reader_empty(&data), FERRULE_R_DECODE_ERROR);
-        FR_TRY(fr_exts_parse(&ext_block, &x));
-        for (size_t i = 0; i < x.n; i++) {
-            /* RFC 8446 §4.2: an extension we did not request is
-             * unsupported_extension.  status_request is the only one we
-             * send that a CertificateEntry may answer. */
-            FR_ENSURE(x.e[i].type == FR_EXT_STATUS_REQUEST && c->sent_status_request,
-                      FERRULE_R_UNSUPPORTED_EXTENSION);
-            /* RFC 6066 §8 asks only about the server's own certificate:
-             * a response attached to any other entry is out of place. */
-            FR_ENSURE(c->n_peer_certs == 0, FERRULE_R_ILLEGAL_PARAMETER);
-            FR_TRY(parse_certificate_status(&x.e[i].body, &staple, &staple_len));
-        }
-        FR_ENSURE(c->n_peer_certs < FR_MAX_PEER_CERTS, FERRULE_R_CERT_TOO_MUCH_WORK);
+    const uint8_t *staple;
+    size_t staple_len;
+    FR_TRY(fr_parse_certificate_list(c, &list, &staple, &staple_len));
+    return fr_verify_peer_chain(c, staple, staple_len);
+}
+
+static int sig_list_has(fr_reader list, uint16_t v) {
+    uint16_t x;
+    while (fr_read_u16(&list, &x) == FR_OK)
+        if (x == v) return 1;
+    return 0;
+}
+
+/* Our most preferred scheme that the key of `ch` can sign with, allowed in
+ * a TLS 1.3 CertificateVerify, and offered by the server; 0 if none. */
+static uint16_t chain_scheme(const ferrule_config *cfg, const fr_chain *ch, fr_reader peer_sigs) {
+    for (size_t k = 0; k < cfg->n_sigs; k++) {
+        uint16_t s = cfg->sigs[k];
+        if (fr_sig_allowed_in_cv(s) && sig_list_has(peer_sigs, s) && fr_sig_key_matches(ch->key, s))
+            return s;
+    }
+    return 0;
+}
+
+/* Does a certificate of `ch` name one of the certificate_authorities
+ * (RFC 8446 §4.2.4) as its issuer?  The leaf's issuer covers a server
+ * that trusts our intermediate; the top certificate's covers one that
+ * trusts the root above it.  Our chains were parsed when loaded, so a
+ * parse failure here only means "no". */
+static int chain_issued_by(ferrule_conn *c, const fr_chain *ch, fr_reader cas) {
+    int hit = 0;
+    for (size_t i = 0; i < ch->n && !hit; i++) {
         fr_cert *cert = NULL;
-        FR_TRY(fr_cert_parse(&c->mem, data.p, fr_reader_left(&data), &cert));
-        c->peer_certs[c->n_peer_certs++] = cert;
+        if (fr_cert_parse(&c->mem, ch->ders[i], ch->lens[i], &cert) != FR_OK) continue;
+        fr_reader l = cas;
+        fr_reader dn;
+        while (!hit && fr_read_vec16(&l, &dn) == FR_OK)
+            hit = fr_name_equal(cert->issuer, cert->issuer_len, dn.p, fr_reader_left(&dn));
+        fr_cert_free(&c->mem, cert);
     }
-    const ferrule_config *cfg = c->cfg;
-    if (cfg->no_verification) return FR_OK;
-    fr_verify_params p;
-    fr_config_verify_params(cfg, &p);
-    p.now = fr_conn_now(c);
-    if (!cfg->no_hostname_check) {
-        /* Without an expected name there is nothing to match: fail closed. */
-        FR_ENSURE(c->has_server_name, FERRULE_R_CERT_NAME_MISMATCH);
-        p.peer_name = c->server_name;
+    return hit;
+}
+
+/* certificate_authorities: DistinguishedName authorities<3..2^16-1>, each
+ * opaque DistinguishedName<1..2^16-1> (RFC 8446 §4.2.4). */
+static fr_err parse_authorities(fr_reader *body, fr_reader *cas) {
+    FR_TRY(fr_read_vec16(body, cas));
+    FR_TRY(fr_read_done(body));
+    FR_ENSURE(fr_reader_left(cas) >= 3, FERRULE_R_DECODE_ERROR);
+    fr_reader l = *cas;
+    while (!fr_reader_empty(&l)) {
+        fr_reader dn;
+        FR_TRY(fr_read_vec16(&l, &dn));
+        FR_ENSURE(!fr_reader_empty(&dn), FERRULE_R_DECODE_ERROR);
     }
-    FR_TRY(fr_verify_chain_result(&cfg->trust, c->peer_certs, c->n_peer_certs, &p, &c->mem,
-                                  &c->verify_result));
-    /* Revocation, once the path is known: the leaf's issuer is the second
-     * element of the validated path (the anchor itself for a leaf issued
-     * directly by it).  A leaf that is itself the anchor has no issuer in
-     * the path; if it is self-issued it is its own issuer. */
-    const ferrule_verify_result *vr = c->verify_result;
-    const uint8_t *issuer = NULL;
-    size_t issuer_len = 0;
-    if (vr->n >= 2) {
-        issuer = vr->ders[1];
-        issuer_len = vr->lens[1];
-    } else if (c->peer_certs[0]->self_issued) {
-        issuer = vr->ders[0];
-        issuer_len = vr->lens[0];
-    }
-    fr_err e = fr_ocsp_apply_policy(&c->mem, staple, staple_len, c->peer_certs[0], issuer,
-                                    issuer_len, cfg->ocsp_policy == FERRULE_OCSP_REQUIRE, p.now,
-                                    &c->ocsp_stapled);
-    if (e != FR_OK) {
-        /* The result object reports the final verdict, not just the path's. */
-        c->verify_result->reason = e;
-        return e;
-    }
-    /* The application may add restrictions, never lift ours: it is asked
-     * only about a chain we accepted. */
-    if (cfg->verify_cb != NULL && cfg->verify_cb(cfg->verify_cb_ctx, c, c->verify_result) != 0)
-        return FERRULE_R_CERT_REJECTED;
     return FR_OK;
 }
 
 fr_err fr_client_on_certificate_request(ferrule_conn *c, fr_reader *body) {
+    const ferrule_config *cfg = c->cfg;
     fr_reader ctx, block;
     fr_exts x;
     FR_TRY(fr_read_vec8(body, &ctx));
@@ -154,8 +231,35 @@ fr_err fr_client_on_certificate_request(ferrule_conn *c, fr_reader *body) {
     FR_TRY(fr_read_done(&sa->body));
     FR_ENSURE(fr_reader_left(&list) >= 2 && fr_reader_left(&list) % 2 == 0,
               FERRULE_R_DECODE_ERROR);
-    /* Client certificates arrive with issue 4: we will answer with an empty
-     * Certificate and no CertificateVerify; the server decides. */
+    fr_reader cas = fr_reader_init(NULL, 0);
+    fr_ext *ca = fr_exts_find(&x, FR_EXT_CERTIFICATE_AUTHORITIES);
+    if (ca != NULL) {
+        FR_TRY(parse_authorities(&ca->body, &cas));
+        c->cauth.ca_names = 1;
+    }
     c->cert_requested = 1;
+    /* Our chain: the first whose key can sign a scheme the server accepts
+     * (RFC 8446 §4.4.2.3), preferring one issued under an authority the
+     * server named; any suitable chain is better than none (the server may
+     * know more anchors than it listed).  None: an empty Certificate and
+     * no CertificateVerify (RFC 8446 §4.4.2), the server decides. */
+    const fr_chain *first = NULL;
+    uint16_t first_sig = 0;
+    for (size_t i = 0; i < cfg->n_chains; i++) {
+        const fr_chain *ch = &cfg->chains[i];
+        uint16_t s = chain_scheme(cfg, ch, list);
+        if (s == 0) continue;
+        if (first == NULL) {
+            first = ch;
+            first_sig = s;
+        }
+        if (ca == NULL || chain_issued_by(c, ch, cas)) {
+            first = ch;
+            first_sig = s;
+            break;
+        }
+    }
+    c->our_chain = first;
+    c->our_sig = first_sig;
     return FR_OK;
 }

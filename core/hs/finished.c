@@ -45,9 +45,12 @@ fr_err fr_client_on_finished(ferrule_conn *c, fr_reader *body) {
     /* RFC 8446 Appendix D.4: compatibility mode sends change_cipher_spec
      * before the client's second flight. */
     if (c->session_id_len > 0) FR_TRY(fr_conn_send_ccs(c));
-    /* RFC 8446 §4.4.2: a requested client Certificate comes first (empty:
-     * we have none yet, so no CertificateVerify either). */
-    if (c->cert_requested) FR_TRY(fr_send_certificate(c));
+    /* RFC 8446 §4.4.2, §4.4.3: a requested client Certificate comes first,
+     * then (only if it is not empty) our CertificateVerify. */
+    if (c->cert_requested) {
+        FR_TRY(fr_send_certificate(c));
+        if (c->our_chain != NULL) FR_TRY(fr_send_certificate_verify(c));
+    }
     FR_TRY(fr_send_finished(c));
     uint8_t th[FR_MAX_HASH];
     FR_TRY(fr_transcript_current(&c->th, th));

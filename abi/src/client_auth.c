@@ -1,0 +1,21 @@
+/* client_auth.c - the client authentication setting of a config. */
+#include "abi.h"
+
+FERRULE_API int ferrule_config_set_client_auth(ferrule_config *cfg, uint32_t mode) {
+    if (cfg == NULL) return FERRULE_USAGE;
+    if (atomic_load(&cfg->frozen)) {
+        cfg->reason = FERRULE_R_CONFIG_FROZEN;
+        return FERRULE_USAGE;
+    }
+    fr_err e = FR_OK;
+    /* Only a server asks for certificates (RFC 8446 §4.3.2). */
+    if (cfg->role != FERRULE_ROLE_SERVER)
+        e = FERRULE_R_CONFIG_INVALID;
+    else if (mode != FERRULE_CLIENT_AUTH_NONE && mode != FERRULE_CLIENT_AUTH_REQUEST &&
+             mode != FERRULE_CLIENT_AUTH_REQUIRE)
+        e = FERRULE_R_CONFIG_INVALID;
+    else
+        cfg->cauth.mode = mode;
+    cfg->reason = e;
+    return e == FR_OK ? FERRULE_OK : fr_err_class(e);
+}
