@@ -114,6 +114,13 @@ fr_err fr_conn_send_handshake(ferrule_conn *c, const uint8_t *msg, size_t len) {
     return FR_OK;
 }
 
+fr_err fr_conn_send_post_handshake(ferrule_conn *c, const uint8_t *msg, size_t len) {
+    /* Post-handshake messages are not part of the handshake transcript
+     * (the dispatcher leaves received ones out too, state.c). */
+    FR_ENSURE(len <= FR_MAX_PLAINTEXT, FERRULE_R_INTERNAL);
+    return send_record(c, FR_CT_HANDSHAKE, msg, len);
+}
+
 fr_err fr_conn_send_ccs(ferrule_conn *c) {
     /* RFC 8446 §5 / D.4: a plaintext change_cipher_spec of one byte 0x01,
      * never protected. */
@@ -415,6 +422,7 @@ static fr_err next_record(ferrule_conn *c) {
         return hs_drain(c);
     case FR_CT_APPLICATION_DATA:
         FR_ENSURE(c->state == FERRULE_HS_CONNECTED, FERRULE_R_UNEXPECTED_MESSAGE);
+        c->ku.consecutive = 0; /* the KeyUpdate flood bound counts between data */
         c->app = pt;
         c->app_len = pt_len;
         c->app_rec = rec_len;
@@ -481,7 +489,9 @@ fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t
     if (c->out_len >= FR_MAX_RECORD) return FR_WANT_WRITE;
     while (*n < len && c->out_len < FR_MAX_RECORD) {
         size_t chunk = len - *n < FR_MAX_PLAINTEXT ? len - *n : FR_MAX_PLAINTEXT;
-        fr_err e = send_record(c, FR_CT_APPLICATION_DATA, buf + *n, chunk);
+        /* RFC 8446 §5.5: retire the write key before its AEAD limit. */
+        fr_err e = fr_ku_before_app_record(c);
+        if (e == FR_OK) e = send_record(c, FR_CT_APPLICATION_DATA, buf + *n, chunk);
         /* The memory ceiling refuses a second queued record: that is back
          * pressure, not a failure, once something was accepted or queued. */
         if (e == FERRULE_R_MEMORY_LIMIT && (*n > 0 || c->out_len > 0))

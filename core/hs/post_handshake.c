@@ -21,14 +21,26 @@ fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body) {
 }
 
 fr_err fr_send_key_update(ferrule_conn *c, int request) {
-    fr_msgbuf m;
-    FR_TRY(fr_msg_begin(c, &m, FR_HS_KEY_UPDATE, 8));
-    fr_write_u8(&m.w, request ? 1 : 0);
-    FR_TRY(fr_msg_send(c, &m));
+    /* RFC 8446 §4.6.3: KeyUpdate { KeyUpdateRequest request_update; }. */
+    const uint8_t msg[5] = {FR_HS_KEY_UPDATE, 0, 0, 1, request ? 1 : 0};
+    FR_TRY(fr_conn_send_post_handshake(c, msg, sizeof(msg)));
     /* RFC 8446 §4.6.3: our next records use the next generation. */
     uint8_t *mine = c->role == FERRULE_ROLE_CLIENT ? c->ks.client_ap : c->ks.server_ap;
     FR_TRY(fr_ks_update_secret(c->ks.hash, mine));
-    return fr_conn_set_write_secret(c, mine);
+    FR_TRY(fr_conn_set_write_secret(c, mine));
+    atomic_fetch_add(&c->ku.sent, 1);
+    if (request && atomic_load(&c->ku.requested) < FR_KU_MAX_REQUESTED)
+        atomic_fetch_add(&c->ku.requested, 1);
+    return FR_OK;
+}
+
+/* 1 if a KeyUpdate just received answers an update_requested of ours. */
+static int answers_our_request(ferrule_conn *c) {
+    uint32_t n = atomic_load(&c->ku.requested);
+    while (n > 0) {
+        if (atomic_compare_exchange_weak(&c->ku.requested, &n, n - 1)) return 1;
+    }
+    return 0;
 }
 
 fr_err fr_on_key_update(ferrule_conn *c, fr_reader *body) {
@@ -36,12 +48,25 @@ fr_err fr_on_key_update(ferrule_conn *c, fr_reader *body) {
     FR_TRY(fr_read_u8(body, &request));
     FR_TRY(fr_read_done(body));
     FR_ENSURE(request <= 1, FERRULE_R_ILLEGAL_PARAMETER);
+    /* Flood bound (docs/key-update.md): at most FR_KU_MAX_CONSECUTIVE
+     * KeyUpdates of the peer's own initiative between two application data
+     * records.  Answers to our own requests are not counted: we caused
+     * them. */
+    if (!answers_our_request(c))
+        FR_ENSURE(++c->ku.consecutive <= FR_KU_MAX_CONSECUTIVE, FERRULE_R_UNEXPECTED_MESSAGE);
     uint8_t *peer = c->role == FERRULE_ROLE_CLIENT ? c->ks.server_ap : c->ks.client_ap;
     FR_TRY(fr_ks_update_secret(c->ks.hash, peer));
     FR_TRY(fr_conn_set_read_secret(c, peer));
+    atomic_fetch_add(&c->ku.received, 1);
     if (request == 0) return FR_OK;
-    /* Answer once (RFC 8446 §4.6.3), from the send half: see
-     * fr_conn_service_send for why the reader never waits for it. */
+    /* RFC 8446 §4.6.3: answer with update_not_requested before our next
+     * application data.  Even when this KeyUpdate crosses one of ours that
+     * requested an update, it is answered (our earlier update was sent
+     * before this request arrived); the answer never requests, so two
+     * peers cannot loop.  Several requests received before we send
+     * coalesce into one answer (the flag is set once).  The answer is
+     * sent from the send half: see fr_conn_service_send for why the
+     * reader never waits for it. */
     atomic_store(&c->pending_key_update, 1);
     fr_conn_service_send(c);
     return FR_OK;
