@@ -51,7 +51,12 @@ void cli_client_usage(FILE *f)
         "                           stdout (the reply is counted, not printed)\n"
         "  --timeout SECONDS        connect/handshake/idle timeout (default 10)\n"
         "  --quiet, -q              no informational lines on stderr\n"
-        "  --cert FILE --key FILE   client certificates: not supported in this release\n"
+        "  --cert FILE --key FILE   client certificate chain (PEM, leaf first) and its\n"
+        "                           private key, sent when the server asks for one;\n"
+        "                           repeat both to offer several (the server's\n"
+        "                           signature_algorithms and certificate_authorities choose)\n"
+        "  --key-update             after the handshake, update our keys and ask the\n"
+        "                           server to update its own (KeyUpdate) before sending\n"
         "  --help, -h               this text\n"
         "\n"
         "Without --request/--http-get, stdin is sent to the server and the server's\n"
@@ -76,8 +81,11 @@ typedef struct client_opts {
     int half_close;
     int json;
     int ocsp_require;
-    const char *cert;
-    const char *key;
+    const char *cert[CLI_MAX_REPEAT];
+    size_t n_cert;
+    const char *key[CLI_MAX_REPEAT];
+    size_t n_key;
+    int key_update;
 } client_opts;
 
 /* Context of the I/O callbacks: the socket and the last errno. */
@@ -177,12 +185,12 @@ static int parse_args(client_opts *o, int argc, char **argv)
             if (r < 0) return -1;
             continue;
         }
-        if ((r = cli_opt_value(argc, argv, &i, "--cert", &o->cert)) != 0) {
-            if (r < 0) return -1;
+        if ((r = cli_opt_value(argc, argv, &i, "--cert", &v)) != 0) {
+            if (r < 0 || add_repeat(o->cert, &o->n_cert, v, "--cert")) return -1;
             continue;
         }
-        if ((r = cli_opt_value(argc, argv, &i, "--key", &o->key)) != 0) {
-            if (r < 0) return -1;
+        if ((r = cli_opt_value(argc, argv, &i, "--key", &v)) != 0) {
+            if (r < 0 || add_repeat(o->key, &o->n_key, v, "--key")) return -1;
             continue;
         }
         struct {
@@ -193,7 +201,8 @@ static int parse_args(client_opts *o, int argc, char **argv)
                      {"--insecure-no-hostname-check", &o->no_hostname_check},
                      {"--half-close", &o->half_close},
                      {"--json", &o->json},
-                     {"--ocsp-require", &o->ocsp_require}};
+                     {"--ocsp-require", &o->ocsp_require},
+                     {"--key-update", &o->key_update}};
         int matched = 0;
         for (size_t k = 0; k < sizeof flags / sizeof flags[0] && !matched; k++) {
             r = cli_opt_flag(argv, i, flags[k].name);
@@ -297,6 +306,20 @@ static int build_config(client *c)
         st = ferrule_config_add_trust_system(c->cfg);
         if (st != FERRULE_OK) {
             cli_config_error(c->cfg, st, "loading the system trust store");
+            return -1;
+        }
+    }
+    /* Client certificates: offered only if the server sends a
+     * CertificateRequest; the library picks among them. */
+    for (size_t i = 0; i < o->n_cert; i++) {
+        if (cli_check_readable("--cert", o->cert[i]) != 0 ||
+            cli_check_readable("--key", o->key[i]) != 0)
+            return -1;
+        st = ferrule_config_add_cert_chain_file(c->cfg, o->cert[i], o->key[i]);
+        if (st != FERRULE_OK) {
+            char ctx[1024];
+            snprintf(ctx, sizeof ctx, "--cert %s --key %s", o->cert[i], o->key[i]);
+            cli_config_error(c->cfg, st, ctx);
             return -1;
         }
     }
@@ -583,6 +606,12 @@ static void print_json(const client *c)
     fprintf(f, ",\"resumed\":%s", k && ferrule_conn_resumed(k) ? "true" : "false");
     fprintf(f, ",\"hrr\":%s", k && ferrule_conn_hrr(k) ? "true" : "false");
     fprintf(f, ",\"ocsp_stapled\":%s", k && ferrule_conn_ocsp_stapled(k) ? "true" : "false");
+    /* Our certificate went out only if we signed a CertificateVerify. */
+    fprintf(f, ",\"client_cert_sent\":%s",
+            k && ferrule_conn_signature_scheme(k) != 0 ? "true" : "false");
+    fprintf(f, ",\"key_updates\":{\"sent\":%llu,\"received\":%llu}",
+            (unsigned long long)(k ? ferrule_conn_key_updates_sent(k) : 0),
+            (unsigned long long)(k ? ferrule_conn_key_updates_received(k) : 0));
     fprintf(f, ",\"handshake_ok\":%s", c->handshake_ok ? "true" : "false");
     fprintf(f, ",\"response_bytes\":%llu", c->response_bytes);
     if (c->err.set) {
@@ -641,9 +670,9 @@ int cli_client_main(int argc, char **argv)
         cli_client_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if (c.o.cert || c.o.key) {
-        fprintf(stderr, "ferrule client: --cert/--key: client certificates are not supported "
-                        "in this release\n");
+    if (c.o.n_cert != c.o.n_key) {
+        fprintf(stderr, "ferrule client: --cert and --key go in pairs (%zu --cert, %zu --key)\n",
+                c.o.n_cert, c.o.n_key);
         return CLI_EXIT_USAGE;
     }
     if (c.o.request && c.o.http_get) {
@@ -719,6 +748,15 @@ int cli_client_main(int argc, char **argv)
     if (handshake(&c) != 0) goto out;
     c.handshake_ok = 1;
     if (!c.o.common.quiet) print_summary(&c);
+    if (c.o.key_update) {
+        /* RFC 8446 §4.6.3: new sending keys now, and ask the server to
+         * update too; the request travels before our application data. */
+        st = ferrule_conn_key_update(c.conn, 1);
+        if (st != FERRULE_OK) {
+            conn_failed(&c, st);
+            goto out;
+        }
+    }
     if (exchange(&c) != 0) goto out;
     exit_code = CLI_EXIT_OK;
 out:

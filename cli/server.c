@@ -31,6 +31,14 @@ void cli_server_usage(FILE *f)
         "  --ocsp-staple FILE       DER OCSP response to staple for the --cert/--key\n"
         "                           pair given before it, sent to clients that ask\n"
         "                           for one (status_request)\n"
+        "  --verify-client MODE     client certificates: none (default), request\n"
+        "                           (verify one if sent), require (no certificate =\n"
+        "                           certificate_required alert); needs --cafile\n"
+        "  --cafile FILE            trust the PEM certificates in FILE for client\n"
+        "                           certificates (repeatable); their subjects are sent\n"
+        "                           as certificate_authorities\n"
+        "  --key-update-every N     send a KeyUpdate after every N records on one key\n"
+        "                           (1 to 16777216)\n"
         "  --alpn a,b               accept these ALPN protocols (our order wins)\n"
         "  --groups g1,g2           key exchange groups (x25519, secp256r1, secp384r1)\n"
         "  --ciphersuites s1,s2     cipher suites, by IANA name\n"
@@ -67,6 +75,10 @@ typedef struct server_opts {
     const char *staple[CLI_MAX_REPEAT]; /* per --cert, or NULL */
     int mode;
     unsigned long max_conns; /* 0 = forever */
+    const char *cafile[CLI_MAX_REPEAT];
+    size_t n_cafile;
+    const char *verify_client; /* none / request / require, or NULL */
+    unsigned long key_update_every; /* 0 = library default */
 } server_opts;
 
 /* Phases of a connection. */
@@ -194,6 +206,35 @@ static int parse_args(server_opts *o, int argc, char **argv)
             o->staple[o->n_cert - 1] = v;
             continue;
         }
+        if ((r = cli_opt_value(argc, argv, &i, "--cafile", &v)) != 0) {
+            if (r < 0) return -1;
+            if (o->n_cafile == CLI_MAX_REPEAT) {
+                fprintf(stderr, "ferrule server: too many --cafile\n");
+                return -1;
+            }
+            o->cafile[o->n_cafile++] = v;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--verify-client", &o->verify_client)) != 0) {
+            if (r < 0) return -1;
+            if (strcmp(o->verify_client, "none") != 0 && strcmp(o->verify_client, "request") != 0 &&
+                strcmp(o->verify_client, "require") != 0) {
+                fprintf(stderr, "ferrule server: --verify-client: expected none, request or "
+                                "require\n");
+                return -1;
+            }
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--key-update-every", &v)) != 0) {
+            if (r < 0) return -1;
+            /* The library's range: 1 .. 2^24 records (docs/key-update.md). */
+            if (cli_parse_ulong(v, 1, 1UL << 24, &o->key_update_every) != 0) {
+                fprintf(stderr, "ferrule server: --key-update-every: expected a number "
+                                "from 1 to 16777216\n");
+                return -1;
+            }
+            continue;
+        }
         if ((r = cli_opt_value(argc, argv, &i, "--max-conns", &v)) != 0) {
             if (r < 0) return -1;
             if (cli_parse_ulong(v, 1, 1000000000UL, &o->max_conns) != 0) {
@@ -245,9 +286,50 @@ static void conn_fail_local(server *s, sconn *c, const char *status, const char 
     c->failed = 1;
 }
 
+/* The subject CN of the client's leaf ("-" when it sent none, "?" when
+ * it cannot be rendered), for the log line. */
+static void client_cn(const ferrule_conn *tls, char *out, size_t cap)
+{
+    const uint8_t *der = NULL;
+    size_t len = 0;
+    char subj[1024];
+    snprintf(out, cap, "-");
+    if (ferrule_conn_peer_cert_count(tls) == 0) return;
+    if (ferrule_conn_peer_cert(tls, 0, &der, &len) != FERRULE_OK ||
+        cli_cert_subject(der, len, subj, sizeof subj) != 0) {
+        snprintf(out, cap, "?");
+        return;
+    }
+    /* RFC 4514 form: find an RDN starting "CN=", copy up to an unescaped
+     * ',' or '+'.  No CN: the whole subject. */
+    const char *p = subj;
+    for (;;) {
+        if (strncmp(p, "CN=", 3) == 0) break;
+        while (*p && *p != ',' && *p != '+') p += (*p == '\\' && p[1]) ? 2 : 1;
+        if (!*p) {
+            /* Truncation to the caller's buffer is intended here. */
+            size_t n = strlen(subj);
+            if (n >= cap) n = cap - 1;
+            memcpy(out, subj, n);
+            out[n] = '\0';
+            return;
+        }
+        p++;
+    }
+    p += 3;
+    size_t n = 0;
+    while (*p && *p != ',' && *p != '+' && n + 2 < cap) {
+        if (*p == '\\' && p[1]) out[n++] = *p++;
+        out[n++] = *p++;
+    }
+    out[n] = '\0';
+}
+
 static void log_handshake(const server *s, const sconn *c)
 {
     if (s->o.common.quiet) return;
+    char client[256];
+    client_cn(c->tls, client, sizeof client);
     const uint8_t *alpn = NULL;
     size_t alpn_len = 0;
     ferrule_conn_alpn(c->tls, &alpn, &alpn_len);
@@ -255,9 +337,9 @@ static void log_handshake(const server *s, const sconn *c)
     const char *group = ferrule_group_name(ferrule_conn_group(c->tls));
     const char *sni = ferrule_conn_server_name(c->tls);
     int alen = alpn_len > 255 ? 255 : (int)alpn_len;
-    fprintf(stderr, "ferrule server: handshake ok %s %s sni=%s alpn=%.*s\n", suite ? suite : "?",
-            group ? group : "?", sni ? sni : "-", alen ? alen : 1,
-            alen ? (const char *)alpn : "-");
+    fprintf(stderr, "ferrule server: handshake ok %s %s sni=%s alpn=%.*s client=%s\n",
+            suite ? suite : "?", group ? group : "?", sni ? sni : "-", alen ? alen : 1,
+            alen ? (const char *)alpn : "-", client);
 }
 
 /* --www: the response body lists what was negotiated. */
@@ -272,6 +354,9 @@ static int www_respond(sconn *c, int bad_request)
     const char *group = ferrule_group_name(ferrule_conn_group(c->tls));
     const char *sig = ferrule_signature_scheme_name(ferrule_conn_signature_scheme(c->tls));
     const char *sni = ferrule_conn_server_name(c->tls);
+    const char *csig = ferrule_signature_scheme_name(ferrule_conn_peer_signature_scheme(c->tls));
+    char client[256];
+    client_cn(c->tls, client, sizeof client);
     int alen = alpn_len > 255 ? 255 : (int)alpn_len;
     int n = snprintf(body, sizeof body,
                      "%s"
@@ -280,11 +365,14 @@ static int www_respond(sconn *c, int bad_request)
                      "group: %s\r\n"
                      "signature_scheme: %s\r\n"
                      "alpn: %.*s\r\n"
-                     "server_name: %s\r\n",
+                     "server_name: %s\r\n"
+                     "client_certificate: %s\r\n"
+                     "client_signature_scheme: %s\r\n",
                      bad_request ? "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n"
                                  : "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",
                      v ? v : "?", suite ? suite : "?", group ? group : "?", sig ? sig : "?",
-                     alen ? alen : 6, alen ? (const char *)alpn : "(none)", sni ? sni : "(none)");
+                     alen ? alen : 6, alen ? (const char *)alpn : "(none)", sni ? sni : "(none)",
+                     strcmp(client, "-") == 0 ? "(none)" : client, csig ? csig : "(none)");
     if (n < 0 || (size_t)n >= sizeof body) return -1;
     if (cli_buf_append(&c->app, body, (size_t)n) != 0) return -1;
     c->want_close = 1;
@@ -694,6 +782,13 @@ int cli_server_main(int argc, char **argv)
         fprintf(stderr, "ferrule server: give --cert and --key in pairs (at least one)\n");
         return CLI_EXIT_USAGE;
     }
+    int asks = s.o.verify_client != NULL && strcmp(s.o.verify_client, "none") != 0;
+    if (asks && s.o.n_cafile == 0) {
+        fprintf(stderr, "ferrule server: --verify-client %s needs --cafile (the anchors for "
+                        "client certificates)\n",
+                s.o.verify_client);
+        return CLI_EXIT_USAGE;
+    }
     char host[256], port[8];
     const char *why = NULL;
     if (cli_split_hostport(s.o.accept, 1, host, sizeof host, port, sizeof port, &why) != 0) {
@@ -721,6 +816,33 @@ int cli_server_main(int argc, char **argv)
             goto out;
         }
         if (s.o.staple[i] != NULL && load_staple(s.cfg, i, s.o.staple[i]) != 0) goto out;
+    }
+    for (size_t i = 0; i < s.o.n_cafile; i++) {
+        if (cli_check_readable("--cafile", s.o.cafile[i]) != 0) goto out;
+        st = ferrule_config_add_trust_file(s.cfg, s.o.cafile[i]);
+        if (st != FERRULE_OK) {
+            char ctx[600];
+            snprintf(ctx, sizeof ctx, "--cafile %s", s.o.cafile[i]);
+            cli_config_error(s.cfg, st, ctx);
+            goto out;
+        }
+    }
+    if (s.o.verify_client != NULL) {
+        uint32_t mode = strcmp(s.o.verify_client, "require") == 0   ? FERRULE_CLIENT_AUTH_REQUIRE
+                        : strcmp(s.o.verify_client, "request") == 0 ? FERRULE_CLIENT_AUTH_REQUEST
+                                                                    : FERRULE_CLIENT_AUTH_NONE;
+        st = ferrule_config_set_client_auth(s.cfg, mode);
+        if (st != FERRULE_OK) {
+            cli_config_error(s.cfg, st, "--verify-client");
+            goto out;
+        }
+    }
+    if (s.o.key_update_every != 0) {
+        st = ferrule_config_set_key_update_interval(s.cfg, s.o.key_update_every);
+        if (st != FERRULE_OK) {
+            cli_config_error(s.cfg, st, "--key-update-every");
+            goto out;
+        }
     }
     char bound[160], err[512];
     s.lfd = cli_listen(host, port, bound, sizeof bound, err, sizeof err);

@@ -223,6 +223,9 @@ void fr_conn_service_send(ferrule_conn *c);
 /* Queue a handshake message (header included in `msg`), adding it to the
  * transcript if ready, fragmented into records under the write keys. */
 FR_MUST_CHECK fr_err fr_conn_send_handshake(ferrule_conn *c, const uint8_t *msg, size_t len);
+/* Queue a post-handshake message (KeyUpdate; header included, one record)
+ * without adding it to the transcript. */
+FR_MUST_CHECK fr_err fr_conn_send_post_handshake(ferrule_conn *c, const uint8_t *msg, size_t len);
 /* Queue the middlebox-compatibility change_cipher_spec record. */
 FR_MUST_CHECK fr_err fr_conn_send_ccs(ferrule_conn *c);
 /* Install a traffic secret for reading or writing. */
@@ -283,6 +286,14 @@ fr_err fr_client_on_finished(ferrule_conn *c, fr_reader *body);
 fr_err fr_server_on_finished(ferrule_conn *c, fr_reader *body);
 fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body);
 fr_err fr_server_on_certificate_verify(ferrule_conn *c, fr_reader *body);
+/* Parse a Certificate's certificate_list into c->peer_certs (entry
+ * extensions: only a stapled OCSP response the client asked for). */
+FR_MUST_CHECK fr_err fr_parse_certificate_list(ferrule_conn *c, fr_reader *list,
+                                               const uint8_t **staple, size_t *staple_len);
+/* Verify c->peer_certs for either role (purpose by role, the server name
+ * for a client, OCSP for a client, then the application callback). */
+FR_MUST_CHECK fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple,
+                                          size_t staple_len);
 /* Server: does this connection request a client certificate; send the
  * CertificateRequest (after EncryptedExtensions). */
 int fr_server_wants_client_cert(const ferrule_conn *c);
@@ -327,5 +338,49 @@ void fr_msg_abort(ferrule_conn *c, fr_msgbuf *m);
 int fr_sig_allowed_in_cv(uint16_t scheme);
 /* 1 if v is in list. */
 int fr_u16_in(uint16_t v, const uint16_t *list, size_t n);
+
+/* ---- hello_retry.c: HelloRetryRequest (RFC 8446 §4.1.4, §4.2.2) ------- */
+/* The fields of a ClientHello a second ClientHello must repeat. */
+typedef struct fr_hello_view {
+    uint16_t legacy_version;
+    const uint8_t *random; /* 32 bytes */
+    fr_reader sid, suites, comp;
+    const fr_exts *exts; /* as parsed, bodies not yet read */
+} fr_hello_view;
+#define FR_HRR_DIGEST_LEN 32
+/* SHA-256 over the invariant parts of a ClientHello (RFC 8446 §4.1.2). */
+FR_MUST_CHECK fr_err fr_hrr_hello_digest(const fr_hello_view *h, uint8_t out[FR_HRR_DIGEST_LEN]);
+/* What a stateless cookie carries. */
+typedef struct fr_hrr_cookie {
+    uint16_t suite;
+    uint16_t group;
+    size_t hash_len;
+    uint8_t ch1_hash[FR_MAX_HASH]; /* Hash(ClientHello1) for message_hash */
+    uint8_t digest[FR_HRR_DIGEST_LEN];
+} fr_hrr_cookie;
+#define FR_HRR_COOKIE_MAX (6 + FR_MAX_HASH + FR_HRR_DIGEST_LEN + 32)
+/* The config's cookie key, generated on first use if never set. */
+FR_MUST_CHECK fr_err fr_hrr_cookie_key(ferrule_config *cfg, const uint8_t **key);
+FR_MUST_CHECK fr_err fr_hrr_cookie_seal(ferrule_config *cfg, const fr_hrr_cookie *ck, uint8_t *out,
+                                        size_t cap, size_t *len);
+/* ILLEGAL_PARAMETER unless authentic and well formed. */
+FR_MUST_CHECK fr_err fr_hrr_cookie_open(ferrule_config *cfg, const uint8_t *p, size_t n,
+                                        fr_hrr_cookie *ck);
+/* (Re)start `th` with message_hash(ClientHello1) (RFC 8446 §4.4.1). */
+FR_MUST_CHECK fr_err fr_hrr_transcript_start(fr_transcript *th, int hash, const uint8_t *ch1_hash);
+/* Server: send a HelloRetryRequest for c->suite / c->group, answering the
+ * ClientHello being dispatched. */
+FR_MUST_CHECK fr_err fr_server_send_hrr(ferrule_conn *c, const fr_hello_view *h);
+/* Server: check the second ClientHello's cookie against it and rebuild the
+ * transcript from the cookie alone. */
+FR_MUST_CHECK fr_err fr_server_check_second_hello(ferrule_conn *c, const fr_hello_view *h,
+                                                  fr_ext *cookie);
+/* server_hello.c: a HelloRetryRequest body (after the handshake header). */
+void fr_hrr_write_body(fr_writer *w, const uint8_t *sid, size_t sid_len, uint16_t suite,
+                       uint16_t group, const uint8_t *cookie, size_t cookie_len);
+/* client_hello.c: the second ClientHello, after a HelloRetryRequest
+ * selected c->hrr.group (RFC 8446 §4.1.2). */
+FR_MUST_CHECK fr_err fr_client_send_second_hello(ferrule_conn *c, const uint8_t *cookie,
+                                                 size_t cookie_len);
 
 #endif

@@ -40,6 +40,18 @@ else
     ok "$count exported symbols, all ferrule_*"
 fi
 
+# Every function the header declares must be exported (a declared but
+# unimplemented function would only fail at the user's link time).
+declared=$(tr '\n' ' ' < abi/include/ferrule.h | grep -oE 'FERRULE_API[^(;{]*\(' |
+           grep -oE 'ferrule_[a-z0-9_]+ *\($' | tr -d ' (' | sort -u)
+missing=$(comm -23 <(echo "$declared") <(echo "$exports" | sort -u))
+if [[ -n $missing ]]; then
+    bad "functions declared in ferrule.h but not exported:"
+    sed 's/^/    /' <<<"$missing" >&2
+else
+    ok "all $(grep -c . <<<"$declared") functions declared in ferrule.h are exported"
+fi
+
 soname=$(readelf -d "$LIB" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
 if [[ $soname == "$SONAME_WANT" ]]; then
     ok "SONAME $soname"

@@ -139,6 +139,7 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_CERT_NOT_CA 80          /* issuer is not a CA */
 #define FERRULE_R_CERT_REJECTED 81        /* rejected by the application callback */
 #define FERRULE_R_CERT_POLICY 82          /* certificate policy processing failed (RFC 5280 §6.1) */
+#define FERRULE_R_CERT_REQUIRED 83        /* server requires a client certificate; none sent */
 /* peer-initiated */
 #define FERRULE_R_PEER_ALERT 96           /* see ferrule_conn_alert() */
 #define FERRULE_R_PEER_CLOSED 97          /* close_notify received */
@@ -505,10 +506,13 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_client_auth(ferrule_config
 
 /** Queue a KeyUpdate (RFC 8446 §4.6.3): our sending keys change now; with
  *  `request_peer` non-zero the peer is asked to update its keys too.  Part
- *  of the send half; only after the handshake. */
+ *  of the send half; only after the handshake and before close.  Returns
+ *  FERRULE_OK once queued (do not retry): with callback I/O, bytes the
+ *  transport could not take leave with the next write or flush. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_key_update(ferrule_conn *conn, int request_peer);
-/** Send a KeyUpdate automatically after this many records on one key
- *  (default and maximum: well below the AEAD limits of RFC 8446 §5.5). */
+/** Send a KeyUpdate automatically after this many records on one key:
+ *  1 .. 2^24 (default 2^24, below the AES-GCM limit of RFC 8446 §5.5;
+ *  docs/key-update.md). */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_key_update_interval(ferrule_config *cfg,
                                                                           uint64_t records);
 /** KeyUpdates sent and received so far. */
@@ -617,7 +621,7 @@ FERRULE_API const ferrule_verify_result *ferrule_conn_verify_result(const ferrul
 FERRULE_API int ferrule_conn_ocsp_stapled(const ferrule_conn *conn);
 /** 1 if the session was resumed (always 0 in this release). */
 FERRULE_API int ferrule_conn_resumed(const ferrule_conn *conn);
-/** 1 if a HelloRetryRequest took place (always 0 in this release). */
+/** 1 if a HelloRetryRequest took place (either role). */
 FERRULE_API int ferrule_conn_hrr(const ferrule_conn *conn);
 /** Heap bytes currently accounted to the connection. */
 FERRULE_API size_t ferrule_conn_memory_used(const ferrule_conn *conn);

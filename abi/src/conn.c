@@ -306,6 +306,24 @@ FERRULE_API int ferrule_conn_close(ferrule_conn *c) {
     return st;
 }
 
+FERRULE_API int ferrule_conn_key_update(ferrule_conn *c, int request_peer) {
+    if (c == NULL) return FERRULE_USAGE;
+    if (c->status != FERRULE_OK) return c->status;
+    if (c->state != FERRULE_HS_CONNECTED) return usage(c, FERRULE_R_WRONG_STATE);
+    pthread_mutex_lock(&c->wr_lock);
+    fr_err e = c->closed_sent ? FERRULE_R_WRONG_STATE : fr_ku_initiate(c, request_peer);
+    int st = status_of(c, e);
+    /* Like ferrule_conn_write: the KeyUpdate is queued and our keys have
+     * changed; bytes the transport cannot take now leave with the next
+     * write or flush, so WANT_WRITE is not reported. */
+    if (st == FERRULE_OK) {
+        int fst = flush_out(c);
+        if (fst != FERRULE_WANT_WRITE) st = fst;
+    }
+    pthread_mutex_unlock(&c->wr_lock);
+    return st;
+}
+
 /* ---- errors and introspection ---------------------------------------------- */
 
 FERRULE_API int ferrule_conn_status(const ferrule_conn *c) {
@@ -351,7 +369,7 @@ FERRULE_API int ferrule_conn_peer_cert(const ferrule_conn *c, size_t i, const ui
     return FERRULE_OK;
 }
 FERRULE_API int ferrule_conn_resumed(const ferrule_conn *c) { (void)c; return 0; }
-FERRULE_API int ferrule_conn_hrr(const ferrule_conn *c) { (void)c; return 0; }
+FERRULE_API int ferrule_conn_hrr(const ferrule_conn *c) { return c != NULL && c->hrr.done; }
 FERRULE_API size_t ferrule_conn_memory_used(const ferrule_conn *c) { return c ? atomic_load(&c->mem.used) : 0; }
 
 FERRULE_API int ferrule_conn_export_keying_material(ferrule_conn *c, const char *label,

@@ -1247,8 +1247,8 @@ TEST(pem_decoding) {
         "-----BEGIN CERTIFICATE-----\n\n-----END CERTIFICATE-----\n", /* empty */
         "-----BEGIN CERTIFICATE-----\nM-Ao\n-----END CERTIFICATE-----\n",
         "-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\nMAo=\n-----END CERTIFICATE-----\n",
-        "-----BEGIN CERTIFICATE-----\nMAo=\n-----END CERTIFICATE-----\n"
-        "-----BEGIN CERTIFICATE-----\nMAo\n-----END CERTIFICATE-----\n", /* 2nd bad */
+        ("-----BEGIN CERTIFICATE-----\nMAo=\n-----END CERTIFICATE-----\n"
+         "-----BEGIN CERTIFICATE-----\nMAo\n-----END CERTIFICATE-----\n"), /* 2nd bad */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         fr_err e = pem_count(bad[i], &n);

@@ -1,0 +1,214 @@
+/* test_verify_api.c - the verification ABI: the standalone entry point and
+ * its result object, and the application callback that may only add
+ * restrictions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support_pair.h"
+#include "testlib.h"
+
+/* Read a PEM chain file and decode its certificates to DER with the
+ * openssl CLI (test-only convenience). */
+static size_t load_chain_der(const char *pem_path, uint8_t **ders, size_t *lens, size_t cap) {
+    size_t n = 0;
+    for (size_t i = 0; i < cap; i++) {
+        char cmd[1024], tmp[] = "/tmp/ferrule-vapi-XXXXXX";
+        int fd = mkstemp(tmp);
+        if (fd < 0) break;
+        close(fd);
+        /* Extract the i-th certificate of the bundle. */
+        snprintf(cmd, sizeof(cmd),
+                 "awk -v want=%zu '/BEGIN CERT/{k++} k==want+1{print} /END CERT/ && k==want+1{exit}' "
+                 "%s | openssl x509 -outform DER -out %s 2>/dev/null",
+                 i, pem_path, tmp);
+        if (system(cmd) != 0) {
+            unlink(tmp);
+            break;
+        }
+        FILE *f = fopen(tmp, "rb");
+        uint8_t buf[8192];
+        size_t got = f ? fread(buf, 1, sizeof(buf), f) : 0;
+        if (f) fclose(f);
+        unlink(tmp);
+        if (got == 0) break;
+        ders[n] = malloc(got);
+        memcpy(ders[n], buf, got);
+        lens[n] = got;
+        n++;
+    }
+    return n;
+}
+
+static ferrule_config *client_config(void) { return pair_client_config(); }
+
+TEST(standalone_valid_chain_reports_the_path) {
+    ferrule_config *cfg = client_config();
+    CHECK(cfg != NULL);
+    if (cfg == NULL) return;
+    uint8_t *ders[4];
+    size_t lens[4];
+    size_t n = load_chain_der(pair_pki("ecdsa-p256.chain.pem"), ders, lens, 4);
+    CHECK_EQ(n, 2);
+    ferrule_verify_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = (uint32_t)sizeof(o);
+    o.peer_name = "localhost";
+    ferrule_verify_result *r = NULL;
+    CHECK_EQ(ferrule_verify_chain(cfg, (const uint8_t *const *)ders, lens, n, &o, &r), FERRULE_OK);
+    CHECK(r != NULL);
+    CHECK_EQ(ferrule_verify_result_reason(r), FERRULE_R_NONE);
+    /* leaf, intermediate, root */
+    CHECK_EQ(ferrule_verify_result_path_length(r), 3);
+    const uint8_t *der;
+    size_t len;
+    CHECK_EQ(ferrule_verify_result_path_cert(r, 0, &der, &len), FERRULE_OK);
+    CHECK(len == lens[0] && memcmp(der, ders[0], len) == 0);
+    CHECK_EQ(ferrule_verify_result_path_cert(r, 1, &der, &len), FERRULE_OK);
+    CHECK(len == lens[1] && memcmp(der, ders[1], len) == 0);
+    CHECK_EQ(ferrule_verify_result_path_cert(r, 3, &der, &len), FERRULE_USAGE);
+    ferrule_verify_result_free(r);
+
+    /* The name, the purpose and the time are honoured. */
+    o.peer_name = "example.com";
+    CHECK_EQ(ferrule_verify_chain(cfg, (const uint8_t *const *)ders, lens, n, &o, &r),
+             FERRULE_CERTIFICATE);
+    CHECK_EQ(ferrule_verify_result_reason(r), FERRULE_R_CERT_NAME_MISMATCH);
+    CHECK_EQ(ferrule_verify_result_path_length(r), 0);
+    ferrule_verify_result_free(r);
+    o.peer_name = NULL;
+    o.flags = FERRULE_VERIFY_USE_TIME;
+    o.time = 4102444800; /* 2100 */
+    CHECK_EQ(ferrule_verify_chain(cfg, (const uint8_t *const *)ders, lens, n, &o, &r),
+             FERRULE_CERTIFICATE);
+    CHECK_EQ(ferrule_verify_result_reason(r), FERRULE_R_CERT_EXPIRED);
+    ferrule_verify_result_free(r);
+    /* Without the intermediate there is no path. */
+    o.flags = 0;
+    CHECK_EQ(ferrule_verify_chain(cfg, (const uint8_t *const *)ders, lens, 1, &o, &r),
+             FERRULE_CERTIFICATE);
+    CHECK_EQ(ferrule_verify_result_reason(r), FERRULE_R_CERT_UNKNOWN_ISSUER);
+    ferrule_verify_result_free(r);
+    /* Garbage is a malformed certificate, not a crash. */
+    static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x00};
+    const uint8_t *jp = junk;
+    size_t jl = sizeof(junk);
+    CHECK_EQ(ferrule_verify_chain(cfg, &jp, &jl, 1, &o, &r), FERRULE_CERTIFICATE);
+    CHECK_EQ(ferrule_verify_result_reason(r), FERRULE_R_CERT_MALFORMED);
+    ferrule_verify_result_free(r);
+    for (size_t i = 0; i < n; i++) free(ders[i]);
+    ferrule_config_free(cfg);
+}
+
+TEST(standalone_misuse) {
+    ferrule_config *cfg = client_config();
+    CHECK(cfg != NULL);
+    if (cfg == NULL) return;
+    static const uint8_t one[] = {0x30, 0x00};
+    const uint8_t *p = one;
+    size_t l = sizeof(one);
+    ferrule_verify_result *r = (ferrule_verify_result *)&r;
+    CHECK_EQ(ferrule_verify_chain(NULL, &p, &l, 1, NULL, &r), FERRULE_USAGE);
+    CHECK(r == NULL);
+    CHECK_EQ(ferrule_verify_chain(cfg, NULL, &l, 1, NULL, &r), FERRULE_USAGE);
+    CHECK_EQ(ferrule_verify_chain(cfg, &p, &l, 0, NULL, &r), FERRULE_USAGE);
+    CHECK_EQ(ferrule_verify_chain(cfg, &p, &l, 1, NULL, NULL), FERRULE_USAGE);
+    /* Versioned options: unknown non-zero trailing bytes are refused. */
+    struct {
+        ferrule_verify_options o;
+        uint32_t extra;
+    } big;
+    memset(&big, 0, sizeof(big));
+    big.o.struct_size = (uint32_t)sizeof(big);
+    big.extra = 1;
+    CHECK_EQ(ferrule_verify_chain(cfg, &p, &l, 1, &big.o, &r), FERRULE_USAGE);
+    ferrule_verify_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = (uint32_t)sizeof(o);
+    o.flags = 0x80;
+    CHECK_EQ(ferrule_verify_chain(cfg, &p, &l, 1, &o, &r), FERRULE_USAGE);
+    CHECK_EQ(ferrule_verify_result_reason(NULL), FERRULE_R_NULL_ARGUMENT);
+    CHECK_EQ(ferrule_verify_result_path_length(NULL), 0);
+    ferrule_verify_result_free(NULL);
+    ferrule_config_free(cfg);
+}
+
+static int g_calls;
+static size_t g_path_len;
+static int reject_all(void *ctx, const ferrule_conn *conn, const ferrule_verify_result *r) {
+    (void)ctx;
+    (void)conn;
+    g_calls++;
+    g_path_len = ferrule_verify_result_path_length(r);
+    return 1;
+}
+static int accept_all(void *ctx, const ferrule_conn *conn, const ferrule_verify_result *r) {
+    (void)ctx;
+    (void)conn;
+    (void)r;
+    g_calls++;
+    return 0;
+}
+
+static void run(const char *server_kind, int (*cb)(void *, const ferrule_conn *,
+                                                   const ferrule_verify_result *),
+                int *cs, uint32_t *reason, size_t *path_len) {
+    ferrule_config *cc = pair_client_config(), *sc = pair_server_config(server_kind);
+    CHECK(cc != NULL && sc != NULL);
+    if (cc == NULL || sc == NULL) return;
+    CHECK_EQ(ferrule_config_set_verify_callback(cc, cb, NULL), FERRULE_OK);
+    pair p;
+    CHECK(pair_new(&p, cc, sc, NULL));
+    int ss;
+    (void)pair_handshake(&p, cs, &ss);
+    *reason = ferrule_conn_reason(p.client);
+    const ferrule_verify_result *vr = ferrule_conn_verify_result(p.client);
+    *path_len = vr != NULL ? ferrule_verify_result_path_length(vr) : 0;
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(callback_can_reject_a_valid_chain) {
+    int cs = -1;
+    uint32_t reason = 0;
+    size_t len = 0;
+    g_calls = 0;
+    run("ecdsa-p256", reject_all, &cs, &reason, &len);
+    CHECK_EQ(g_calls, 1);
+    CHECK_EQ(g_path_len, 3); /* it saw the validated path */
+    CHECK_EQ(cs, FERRULE_CERTIFICATE);
+    CHECK_EQ(reason, FERRULE_R_CERT_REJECTED);
+}
+
+TEST(callback_cannot_rescue_an_invalid_chain) {
+    int cs = -1;
+    uint32_t reason = 0;
+    size_t len = 0;
+    g_calls = 0;
+    run("untrusted", accept_all, &cs, &reason, &len);
+    CHECK_EQ(g_calls, 0); /* never even asked */
+    CHECK_EQ(cs, FERRULE_CERTIFICATE);
+    CHECK_EQ(reason, FERRULE_R_CERT_UNKNOWN_ISSUER);
+    g_calls = 0;
+    run("wrongname", accept_all, &cs, &reason, &len);
+    CHECK_EQ(g_calls, 0);
+    CHECK_EQ(reason, FERRULE_R_CERT_NAME_MISMATCH);
+}
+
+TEST(callback_accepting_keeps_the_path) {
+    int cs = -1;
+    uint32_t reason = 1;
+    size_t len = 0;
+    g_calls = 0;
+    run("rsa", accept_all, &cs, &reason, &len);
+    CHECK_EQ(g_calls, 1);
+    CHECK_EQ(cs, FERRULE_OK);
+    CHECK_EQ(len, 3);
+}
+
+TEST_MAIN("verify_api", TL_CASE(standalone_valid_chain_reports_the_path), TL_CASE(standalone_misuse),
+          TL_CASE(callback_can_reject_a_valid_chain),
+          TL_CASE(callback_cannot_rescue_an_invalid_chain),
+          TL_CASE(callback_accepting_keeps_the_path))
