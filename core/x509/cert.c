@@ -42,6 +42,7 @@ static const uint8_t OID_EXT_AIA[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 
 static const uint8_t OID_EXT_TLSF[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x18};
 static const uint8_t OID_ANY_POLICY[] = {0x55, 0x1d, 0x20, 0x00};
 static const uint8_t OID_EKU_ANY[] = {0x55, 0x1d, 0x25, 0x00};
+static const uint8_t OID_KP_OCSP_SIGNING[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09};
 /* SubjectPublicKeyInfo algorithms and named curves. */
 static const uint8_t OID_RSA_ENC[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
 static const uint8_t OID_EC_PUBKEY[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
@@ -605,6 +606,8 @@ static fr_err parse_eku(fr_cert *c, fr_reader v) {
             eku |= FR_EKU_CLIENT;
         else if (FR_DER_OID_IS(&oid, OID_EKU_ANY))
             eku |= FR_EKU_ANY;
+        else if (FR_DER_OID_IS(&oid, OID_KP_OCSP_SIGNING))
+            eku |= FR_EKU_OCSP_SIGNING | FR_EKU_OTHER;
         else
             eku |= FR_EKU_OTHER;
     }

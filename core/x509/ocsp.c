@@ -18,21 +18,10 @@
 
 /* ---- OIDs (content bytes) ----------------------------------------------- */
 static const uint8_t OID_OCSP_BASIC[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01};
-static const uint8_t OID_KP_OCSP_SIGNING[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09};
-static const uint8_t OID_EXT_EKU[] = {0x55, 0x1d, 0x25};
 static const uint8_t OID_SHA1[] = {0x2b, 0x0e, 0x03, 0x02, 0x1a};
 static const uint8_t OID_SHA256[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
 static const uint8_t OID_SHA384[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02};
 static const uint8_t OID_SHA512[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03};
-static const uint8_t OID_RSA_SHA256[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b};
-static const uint8_t OID_RSA_SHA384[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c};
-static const uint8_t OID_RSA_SHA512[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d};
-static const uint8_t OID_RSA_PSS[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a};
-static const uint8_t OID_MGF1[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08};
-static const uint8_t OID_ECDSA_SHA256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
-static const uint8_t OID_ECDSA_SHA384[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
-static const uint8_t OID_ECDSA_SHA512[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04};
-static const uint8_t OID_ED25519[] = {0x2b, 0x65, 0x70};
 
 #define MAX_EXTENSIONS 16
 
@@ -58,83 +47,6 @@ static fr_err read_digest_alg(fr_reader *r, int *hash) {
     FR_TRY(fr_der_done(&seq.content));
     *hash = FR_DER_OID_IS(&oid, OID_SHA1) ? FR_OCSP_HASH_SHA1 : sha2_of(&oid);
     return FR_OK;
-}
-
-/* RSASSA-PSS-params (RFC 4055 §3.1).  Supported: a SHA-2 hash, MGF1 with
- * the same hash, salt length = digest length, trailer 1; anything else
- * (the SHA-1 defaults included) leaves *hash = 0. */
-static fr_err read_pss_params(fr_reader *r, int *hash) {
-    fr_der_tlv seq, f;
-    int present, h = 0, mh = 0;
-    uint32_t salt = 20, trailer = 1;
-    *hash = 0;
-    FR_TRY(fr_der_read(r, FR_DER_SEQUENCE, &seq));
-    FR_TRY(fr_der_done(r));
-    FR_TRY(fr_der_read_optional(&seq.content, FR_DER_CTX_CONS(0), &f, &present));
-    if (present) {
-        FR_TRY(read_digest_alg(&f.content, &h));
-        FR_TRY(fr_der_done(&f.content));
-    }
-    FR_TRY(fr_der_read_optional(&seq.content, FR_DER_CTX_CONS(1), &f, &present));
-    if (present) {
-        fr_der_tlv mgf, oid;
-        FR_TRY(fr_der_read(&f.content, FR_DER_SEQUENCE, &mgf));
-        FR_TRY(fr_der_done(&f.content));
-        FR_TRY(fr_der_read_oid(&mgf.content, &oid));
-        if (FR_DER_OID_IS(&oid, OID_MGF1)) FR_TRY(read_digest_alg(&mgf.content, &mh));
-    }
-    FR_TRY(fr_der_read_optional(&seq.content, FR_DER_CTX_CONS(2), &f, &present));
-    if (present) {
-        FR_TRY(fr_der_read_uint(&f.content, 0xffff, &salt));
-        FR_TRY(fr_der_done(&f.content));
-    }
-    FR_TRY(fr_der_read_optional(&seq.content, FR_DER_CTX_CONS(3), &f, &present));
-    if (present) {
-        FR_TRY(fr_der_read_uint(&f.content, 0xffff, &trailer));
-        FR_TRY(fr_der_done(&f.content));
-    }
-    FR_TRY(fr_der_done(&seq.content));
-    if (h != 0 && h != FR_OCSP_HASH_SHA1 && mh == h && salt == fr_hash_len(h) && trailer == 1)
-        *hash = h;
-    return FR_OK;
-}
-
-/* The response's signatureAlgorithm (the certificate algorithms: RFC 4055,
- * RFC 5758, RFC 8410).  *kind = 0 for an unsupported algorithm. */
-static fr_err read_sig_alg(const fr_der_tlv *alg, int *kind, int *hash) {
-    fr_reader r = alg->content;
-    fr_der_tlv oid;
-    FR_TRY(fr_der_read_oid(&r, &oid));
-    *kind = 0;
-    *hash = 0;
-    int h;
-    if ((h = FR_DER_OID_IS(&oid, OID_RSA_SHA256)   ? FR_HASH_SHA256
-             : FR_DER_OID_IS(&oid, OID_RSA_SHA384) ? FR_HASH_SHA384
-             : FR_DER_OID_IS(&oid, OID_RSA_SHA512) ? FR_HASH_SHA512
-                                                   : 0) != 0) {
-        /* RFC 4055 §5: parameters NULL (absent tolerated, as for certs). */
-        if (!fr_reader_empty(&r)) {
-            fr_der_tlv nul;
-            FR_TRY(fr_der_read(&r, FR_DER_NULL, &nul));
-            FR_ENSURE(fr_der_len(&nul) == 0, MALFORMED);
-        }
-        *kind = FR_SIGKIND_RSA_PKCS1;
-    } else if ((h = FR_DER_OID_IS(&oid, OID_ECDSA_SHA256)   ? FR_HASH_SHA256
-                    : FR_DER_OID_IS(&oid, OID_ECDSA_SHA384) ? FR_HASH_SHA384
-                    : FR_DER_OID_IS(&oid, OID_ECDSA_SHA512) ? FR_HASH_SHA512
-                                                            : 0) != 0) {
-        *kind = FR_SIGKIND_ECDSA; /* RFC 5758 §3.2: no parameters */
-    } else if (FR_DER_OID_IS(&oid, OID_ED25519)) {
-        *kind = FR_SIGKIND_ED25519; /* RFC 8410 §3: no parameters */
-    } else if (FR_DER_OID_IS(&oid, OID_RSA_PSS)) {
-        FR_TRY(read_pss_params(&r, &h));
-        if (h != 0) *kind = FR_SIGKIND_RSA_PSS;
-        return FR_OK;
-    } else {
-        return FR_OK; /* unsupported: rejected when the signature is checked */
-    }
-    *hash = h;
-    return fr_der_done(&r);
 }
 
 /* Name ::= SEQUENCE OF SET SIZE (1..MAX) OF SEQUENCE { OID, ANY }. */
@@ -363,7 +275,7 @@ static fr_err read_basic(const uint8_t *p, size_t n, fr_ocsp_response *o) {
     FR_TRY(fr_der_done(&r));
     FR_TRY(read_tbs(&seq.content, o));
     FR_TRY(fr_der_read(&seq.content, FR_DER_SEQUENCE, &alg));
-    FR_TRY(read_sig_alg(&alg, &o->sig_kind, &o->sig_hash));
+    FR_TRY(fr_x509_parse_sig_alg(&alg, &o->sig_kind, &o->sig_hash));
     FR_TRY(fr_der_read_bits(&seq.content, &o->sig, &o->sig_len, &unused));
     FR_ENSURE(unused == 0, MALFORMED);
     o->certs.p = NULL; /* absent: an empty reader */
@@ -466,39 +378,8 @@ static int responder_is(const fr_ocsp_response *o, const fr_cert *c) {
  * id-kp-OCSPSigning in its extendedKeyUsage?  fr_cert records only the
  * TLS purposes, so the extension is read again here. */
 static int has_ocsp_signing(const fr_cert *c) {
-    fr_reader r = fr_reader_init(c->tbs, c->tbs_len);
-    fr_der_tlv tbs, t;
-    int present;
-    if (fr_der_read(&r, FR_DER_SEQUENCE, &tbs) != FR_OK) return 0;
-    fr_reader b = tbs.content;
-    if (fr_der_read_optional(&b, FR_DER_CTX_CONS(0), &t, &present) != FR_OK) return 0;
-    /* serial, signature, issuer, validity, subject, subjectPublicKeyInfo */
-    for (int i = 0; i < 6; i++)
-        if (fr_der_read_any(&b, &t) != FR_OK) return 0;
-    for (uint8_t i = 1; i <= 2; i++)
-        if (fr_der_read_optional(&b, FR_DER_CTX_PRIM(i), &t, &present) != FR_OK) return 0;
-    if (fr_der_read_optional(&b, FR_DER_CTX_CONS(3), &t, &present) != FR_OK || !present) return 0;
-    fr_der_tlv exts;
-    if (fr_der_read(&t.content, FR_DER_SEQUENCE, &exts) != FR_OK) return 0;
-    while (!fr_reader_empty(&exts.content)) {
-        fr_der_tlv ext, oid, val, seq, purpose;
-        int critical;
-        if (fr_der_read(&exts.content, FR_DER_SEQUENCE, &ext) != FR_OK ||
-            fr_der_read_oid(&ext.content, &oid) != FR_OK)
-            return 0;
-        if (fr_der_peek_tag(&ext.content) == FR_DER_BOOLEAN &&
-            fr_der_read_bool(&ext.content, &critical) != FR_OK)
-            return 0;
-        if (fr_der_read(&ext.content, FR_DER_OCTET_STRING, &val) != FR_OK) return 0;
-        if (!FR_DER_OID_IS(&oid, OID_EXT_EKU)) continue;
-        if (fr_der_read(&val.content, FR_DER_SEQUENCE, &seq) != FR_OK) return 0;
-        while (!fr_reader_empty(&seq.content)) {
-            if (fr_der_read_oid(&seq.content, &purpose) != FR_OK) return 0;
-            if (FR_DER_OID_IS(&purpose, OID_KP_OCSP_SIGNING)) return 1;
-        }
-        return 0;
-    }
-    return 0;
+    /* RFC 6960 §4.2.2.2: a delegated responder carries id-kp-OCSPSigning. */
+    return c->has_eku && (c->eku & FR_EKU_OCSP_SIGNING) != 0;
 }
 
 /* RFC 6960 §4.2.2.2: a delegated responder is issued directly by the CA

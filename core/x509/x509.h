@@ -89,6 +89,7 @@ typedef struct fr_cert {
 #define FR_EKU_CLIENT 2u /* id-kp-clientAuth */
 #define FR_EKU_ANY 4u    /* anyExtendedKeyUsage */
 #define FR_EKU_OTHER 8u  /* some other purpose */
+#define FR_EKU_OCSP_SIGNING 16u /* id-kp-OCSPSigning (RFC 6960 §4.2.2.2) */
 
 /* keyUsage bits (RFC 5280 §4.2.1.3): bit n of the BIT STRING = 1 << n. */
 #define FR_KU_DIGITAL_SIGNATURE (1u << 0)
