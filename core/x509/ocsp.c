@@ -49,23 +49,6 @@ static fr_err read_digest_alg(fr_reader *r, int *hash) {
     return FR_OK;
 }
 
-/* Name ::= SEQUENCE OF SET SIZE (1..MAX) OF SEQUENCE { OID, ANY }. */
-static fr_err check_name(fr_reader r) {
-    while (!fr_reader_empty(&r)) {
-        fr_der_tlv rdn;
-        FR_TRY(fr_der_read(&r, FR_DER_SET, &rdn));
-        FR_ENSURE(!fr_reader_empty(&rdn.content), MALFORMED);
-        while (!fr_reader_empty(&rdn.content)) {
-            fr_der_tlv atv, oid, val;
-            FR_TRY(fr_der_read(&rdn.content, FR_DER_SEQUENCE, &atv));
-            FR_TRY(fr_der_read_oid(&atv.content, &oid));
-            FR_TRY(fr_der_read_any(&atv.content, &val));
-            FR_TRY(fr_der_done(&atv.content));
-        }
-    }
-    return FR_OK;
-}
-
 static int two_digits(const uint8_t *p, int *v) {
     if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') return 0;
     *v = (p[0] - '0') * 10 + (p[1] - '0');
@@ -230,7 +213,7 @@ static fr_err read_tbs(fr_reader *r, fr_ocsp_response *o) {
     if (t.tag == FR_DER_CTX_CONS(1)) {
         FR_TRY(fr_der_read(&t.content, FR_DER_SEQUENCE, &inner));
         FR_TRY(fr_der_done(&t.content));
-        FR_TRY(check_name(inner.content));
+        FR_TRY(fr_x509_check_name(inner.content));
         o->responder_by_key = 0;
         o->responder = inner.tlv;
         o->responder_len = inner.tlv_len;
