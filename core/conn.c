@@ -17,6 +17,7 @@ fr_err fr_conn_init(ferrule_conn *c, ferrule_config *cfg, const char *server_nam
     c->alert = -1;
     atomic_init(&c->pending_alert, -1);
     atomic_init(&c->pending_key_update, 0);
+    atomic_init(&c->resume.pending_tickets, 0);
     fr_mem_init(&c->mem, &cfg->alloc, memory_limit != 0 ? memory_limit : cfg->memory_limit);
     c->state = c->role == FERRULE_ROLE_CLIENT ? FERRULE_HS_START : FERRULE_HS_WAIT_CLIENT_HELLO;
     if (server_name != NULL) {
@@ -44,6 +45,7 @@ void fr_conn_release(ferrule_conn *c) {
     fr_transcript_free(&c->th);
     fr_ks_wipe(&c->ks);
     fr_wipe(c->th_before, sizeof(c->th_before));
+    fr_resume_conn_free(c);
 }
 
 int64_t fr_conn_now(const ferrule_conn *c) {
@@ -185,6 +187,7 @@ void fr_conn_do_pending(ferrule_conn *c) {
         fr_ks_wipe(&c->ks);
         return;
     }
+    if (c->role == FERRULE_ROLE_SERVER) fr_server_send_pending_tickets(c);
     if (atomic_exchange(&c->pending_key_update, 0) && !c->closed_sent) {
         /* RFC 8446 §4.6.3: answered before our next application data. */
         fr_err e = fr_send_key_update(c, 0);

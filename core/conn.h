@@ -17,6 +17,7 @@
 #include "hs/hrr.h"
 #include "hs/client_auth.h"
 #include "key_update.h"
+#include "hs/resume.h"
 
 #define FR_MAX_SUITES 8
 #define FR_MAX_GROUPS 8
@@ -112,6 +113,7 @@ struct ferrule_config {
     fr_hrr_config hrr;
     fr_client_auth_config cauth;
     fr_ku_config ku;
+    fr_resume_config resume;
 };
 
 /* Verification parameters of a config for verifying its peer. */
@@ -207,6 +209,7 @@ struct ferrule_conn {
     fr_hrr_conn hrr;
     fr_client_auth_conn cauth;
     fr_ku_conn ku;
+    fr_resume_conn resume;
 };
 
 /* ---- conn.c: records, alerts, the driver -------------------------------- */
@@ -338,6 +341,21 @@ void fr_msg_abort(ferrule_conn *c, fr_msgbuf *m);
 int fr_sig_allowed_in_cv(uint16_t scheme);
 /* 1 if v is in list. */
 int fr_u16_in(uint16_t v, const uint16_t *list, size_t n);
+
+/* ---- resume.c: resumption (RFC 8446 §4.2.11, §4.6.1) ------------------- */
+/* Client: append pre_shared_key (last) to the ClientHello being written if
+ * a usable session is set; fr_client_psk_binder fills the binder in. */
+FR_MUST_CHECK fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w);
+FR_MUST_CHECK fr_err fr_client_psk_binder(ferrule_conn *c, uint8_t *msg, size_t len);
+/* Client: ServerHello's pre_shared_key (RFC 8446 §4.2.11). */
+FR_MUST_CHECK fr_err fr_client_on_psk(ferrule_conn *c, fr_reader *body, uint16_t suite);
+/* Server: try the client's PSK offer; sets c->resume.resumed if one is
+ * accepted; an unusable ticket is not an error, a bad binder is. */
+FR_MUST_CHECK fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk, fr_ext *modes);
+/* Server: schedule NewSessionTickets (after the client's Finished) and
+ * send them (send half, caller holds wr_lock). */
+void fr_server_schedule_tickets(ferrule_conn *c);
+void fr_server_send_pending_tickets(ferrule_conn *c);
 
 /* ---- hello_retry.c: HelloRetryRequest (RFC 8446 §4.1.4, §4.2.2) ------- */
 /* The fields of a ClientHello a second ClientHello must repeat. */

@@ -44,6 +44,8 @@ static const reason_info REASONS[] = {
      "Finished message does not verify"},
     {FERRULE_R_BAD_SIGNATURE, "bad_signature", FERRULE_ALERT_SENT, FERRULE_ALERT_DECRYPT_ERROR,
      "CertificateVerify signature does not verify"},
+    {FERRULE_R_BAD_BINDER, "bad_binder", FERRULE_ALERT_SENT, FERRULE_ALERT_DECRYPT_ERROR,
+     "PSK binder of the selected identity does not verify"},
     {FERRULE_R_NO_ALPN, "no_application_protocol", FERRULE_POLICY,
      FERRULE_ALERT_NO_APPLICATION_PROTOCOL, "no application protocol in common"},
     {FERRULE_R_INTERLEAVED, "interleaved_handshake", FERRULE_ALERT_SENT,

@@ -145,3 +145,29 @@ fr_err fr_ks_export(int hash, const uint8_t *exporter_secret, const char *label,
 }
 
 void fr_ks_wipe(fr_keysched *ks) { fr_wipe(ks, sizeof(*ks)); }
+
+fr_err fr_ks_binder(int hash, const uint8_t *psk, size_t psk_len, const uint8_t *partial_th,
+                    uint8_t *binder) {
+    /* RFC 8446 §7.1: binder_key = Derive-Secret(Early Secret, "res binder",
+     * ""); §4.2.11.2: the binder is computed like a Finished with
+     * binder_key as the base key, over Transcript-Hash(Truncate(ClientHello)). */
+    fr_keysched ks;
+    memset(&ks, 0, sizeof(ks));
+    uint8_t empty_hash[FR_MAX_HASH], binder_key[FR_MAX_HASH];
+    fr_err e = fr_ks_init(&ks, hash, psk, psk_len);
+    if (e == FR_OK) e = fr_hash(hash, NULL, 0, empty_hash);
+    if (e == FR_OK) e = derive_secret(hash, ks.early_secret, "res binder", empty_hash, binder_key);
+    if (e == FR_OK) e = fr_ks_finished(hash, binder_key, partial_th, binder);
+    fr_wipe(binder_key, sizeof(binder_key));
+    fr_ks_wipe(&ks);
+    return e;
+}
+
+fr_err fr_ks_ticket_psk(int hash, const uint8_t *resumption, const uint8_t *nonce,
+                        size_t nonce_len, uint8_t *psk) {
+    /* RFC 8446 §4.6.1: HKDF-Expand-Label(resumption_master_secret,
+     * "resumption", ticket_nonce, Hash.length). */
+    size_t hlen = fr_hash_len(hash);
+    FR_ENSURE(hlen != 0, FERRULE_R_INTERNAL);
+    return fr_hkdf_expand_label(hash, resumption, "resumption", nonce, nonce_len, psk, hlen);
+}

@@ -44,6 +44,13 @@ FR_MUST_CHECK fr_err fr_ks_update_secret(int hash, uint8_t *secret);
 FR_MUST_CHECK fr_err fr_ks_export(int hash, const uint8_t *exporter_secret, const char *label,
                                   size_t label_len, const uint8_t *context, size_t context_len,
                                   uint8_t *out, size_t out_len);
+/* RFC 8446 §4.2.11.2 PSK binder (hlen bytes) for a resumption PSK over
+ * `partial_th` = Transcript-Hash(ClientHello truncated before the binders). */
+FR_MUST_CHECK fr_err fr_ks_binder(int hash, const uint8_t *psk, size_t psk_len,
+                                  const uint8_t *partial_th, uint8_t *binder);
+/* RFC 8446 §4.6.1 the PSK of one ticket (hlen bytes). */
+FR_MUST_CHECK fr_err fr_ks_ticket_psk(int hash, const uint8_t *resumption, const uint8_t *nonce,
+                                      size_t nonce_len, uint8_t *psk);
 void fr_ks_wipe(fr_keysched *ks);
 
 #endif

@@ -33,7 +33,7 @@ static const fr_transition TABLE[] = {
      "derive handshake keys; or, for a HelloRetryRequest, send the second ClientHello"},
     {C, FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, FR_HS_ENCRYPTED_EXTENSIONS,
      fr_client_on_encrypted_extensions, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST,
-     {NO_ALT, NO_ALT}, "check extensions, ALPN"},
+     {FERRULE_HS_WAIT_FINISHED, NO_ALT}, "check extensions, ALPN; resumed: Finished next"},
     {C, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, FR_HS_CERTIFICATE_REQUEST,
      fr_client_on_certificate_request, FERRULE_HS_WAIT_CERTIFICATE, {NO_ALT, NO_ALT},
      "note the request and choose our certificate"},
@@ -47,7 +47,7 @@ static const fr_transition TABLE[] = {
     {C, FERRULE_HS_WAIT_FINISHED, FR_HS_FINISHED, fr_client_on_finished, FERRULE_HS_CONNECTED,
      {NO_ALT, NO_ALT}, "verify Finished, send [Certificate, CertificateVerify,] Finished"},
     {C, FERRULE_HS_CONNECTED, FR_HS_NEW_SESSION_TICKET, fr_on_new_session_ticket,
-     FERRULE_HS_CONNECTED, {NO_ALT, NO_ALT}, "validate and drop the ticket"},
+     FERRULE_HS_CONNECTED, {NO_ALT, NO_ALT}, "store the ticket as the latest session"},
     {C, FERRULE_HS_CONNECTED, FR_HS_KEY_UPDATE, fr_on_key_update, FERRULE_HS_CONNECTED,
      {NO_ALT, NO_ALT}, "update read keys, answer if requested"},
     /* server (RFC 8446 Appendix A.2) */

@@ -119,6 +119,7 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_BAD_KEY_SHARE 29         /* invalid peer public key */
 #define FERRULE_R_UNSUPPORTED_CERT 30      /* no usable certificate / key type */
 #define FERRULE_R_BAD_CCS 31               /* malformed or misplaced change_cipher_spec */
+#define FERRULE_R_BAD_BINDER 32            /* PSK binder does not verify (decrypt_error) */
 /* certificates (class FERRULE_CERTIFICATE) */
 #define FERRULE_R_CERT_EXPIRED 64
 #define FERRULE_R_CERT_NOT_YET_VALID 65
@@ -619,8 +620,37 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_peer_cert(const ferrule_conn *co
 FERRULE_API const ferrule_verify_result *ferrule_conn_verify_result(const ferrule_conn *conn);
 /** 1 if the peer stapled an OCSP response that we validated as good. */
 FERRULE_API int ferrule_conn_ocsp_stapled(const ferrule_conn *conn);
-/** 1 if the session was resumed (always 0 in this release). */
+/** 1 if this handshake resumed a session with a PSK from a ticket
+ * (RFC 8446 §2.2): no certificate was exchanged; on the client the peer
+ * certificate functions return the chain of the original connection, as
+ * stored in the session blob.  See docs/resumption.md. */
 FERRULE_API int ferrule_conn_resumed(const ferrule_conn *conn);
+
+/* ---- session resumption (docs/resumption.md) ------------------------------ */
+/** Server: NewSessionTickets sent after each full or resumed handshake
+ * (default 2; 0 disables resumption; at most 16).  FERRULE_USAGE with
+ * reason config_invalid above 16, config_frozen once in use. */
+FERRULE_API int ferrule_config_set_tickets(ferrule_config *cfg, uint32_t count);
+/** Server: install a new current ticket key (16-byte name, 32-byte key);
+ * the two previous keys stay valid for decrypting tickets, older ones are
+ * forgotten.  May be called at any time, also while connections use the
+ * config (rotation).  A config starts with a random key; a fleet of
+ * servers installs the same keys everywhere. */
+FERRULE_API int ferrule_config_set_ticket_key(ferrule_config *cfg, const uint8_t name[16],
+                                              const uint8_t key[32]);
+/** Client: copy the session blob of the newest ticket received to `out`
+ * and its length to *len.  The blob contains the resumption PSK: protect
+ * it like a private key.  FERRULE_USAGE with reason wrong_state if no
+ * ticket arrived yet (or on a server), buffer_too_small (with *len set)
+ * if `cap` is too small. */
+FERRULE_API int ferrule_conn_session(ferrule_conn *conn, uint8_t *out, size_t cap, size_t *len);
+/** Client, before the handshake: offer the session `blob` (from
+ * ferrule_conn_session) for resumption.  It is offered only if its suite
+ * is configured, it has not expired and the server name is the same;
+ * otherwise, or if the server declines, a full handshake happens.
+ * FERRULE_USAGE with reason decode_error for a malformed blob,
+ * wrong_state after the handshake started or a second call. */
+FERRULE_API int ferrule_conn_set_session(ferrule_conn *conn, const uint8_t *blob, size_t len);
 /** 1 if a HelloRetryRequest took place (either role). */
 FERRULE_API int ferrule_conn_hrr(const ferrule_conn *conn);
 /** Heap bytes currently accounted to the connection. */

@@ -94,7 +94,7 @@ FERRULE_API int ferrule_config_new(ferrule_config **out, uint32_t role,
     cfg->memory_limit = FR_DEFAULT_MEMORY_LIMIT;
     cfg->max_hs_msg = FR_DEFAULT_MAX_HS_MSG;
     fr_trust_init(&cfg->trust);
-    if (fr_hrr_config_init(cfg) != FR_OK) {
+    if (fr_hrr_config_init(cfg) != FR_OK || fr_resume_config_init(cfg) != FR_OK) {
         ferrule_config_free(cfg);
         return FERRULE_INTERNAL;
     }
@@ -108,6 +108,7 @@ FERRULE_API void ferrule_config_ref(ferrule_config *cfg) {
 
 FERRULE_API void ferrule_config_free(ferrule_config *cfg) {
     if (cfg == NULL || atomic_fetch_sub(&cfg->refs, 1) != 1) return;
+    fr_resume_config_free(cfg);
     fr_trust_free(&cfg->mem, &cfg->trust);
     for (size_t i = 0; i < cfg->n_chains; i++) {
         fr_chain *ch = &cfg->chains[i];

@@ -368,7 +368,9 @@ FERRULE_API int ferrule_conn_peer_cert(const ferrule_conn *c, size_t i, const ui
     *len = c->peer_certs[i]->der_len;
     return FERRULE_OK;
 }
-FERRULE_API int ferrule_conn_resumed(const ferrule_conn *c) { (void)c; return 0; }
+FERRULE_API int ferrule_conn_resumed(const ferrule_conn *c) {
+    return c != NULL && c->resume.resumed;
+}
 FERRULE_API int ferrule_conn_hrr(const ferrule_conn *c) { return c != NULL && c->hrr.done; }
 FERRULE_API size_t ferrule_conn_memory_used(const ferrule_conn *c) { return c ? atomic_load(&c->mem.used) : 0; }
 

@@ -20,7 +20,8 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
                          const uint8_t *cookie, size_t cookie_len) {
     const ferrule_config *cfg = c->cfg;
     fr_msgbuf m;
-    FR_TRY(fr_msg_begin(c, &m, FR_HS_CLIENT_HELLO, 4096 + cfg->alpn_len + cookie_len));
+    size_t psk_room = c->resume.offer_blob != NULL ? 256 + c->resume.offer.ticket_len : 0;
+    FR_TRY(fr_msg_begin(c, &m, FR_HS_CLIENT_HELLO, 4096 + cfg->alpn_len + cookie_len + psk_room));
     fr_writer *w = &m.w;
     fr_write_u16(w, 0x0303); /* legacy_version */
     fr_write_bytes(w, c->client_random, 32);
@@ -119,10 +120,13 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
         fr_write_close_vec(w);
         fr_write_close_vec(w);
     }
+    /* RFC 8446 §4.2.11: pre_shared_key last, binder filled in below. */
+    fr_err e = fr_client_write_psk(c, w);
     fr_write_close_vec(w); /* extensions */
     fr_write_close_vec(w); /* handshake body */
 
-    fr_err e = fr_write_finish(w);
+    if (e == FR_OK) e = fr_write_finish(w);
+    if (e == FR_OK) e = fr_client_psk_binder(c, m.buf, w->len);
     if (e == FR_OK && c->th_ready) {
         /* Second ClientHello: the transcript runs already. */
         e = fr_conn_send_handshake(c, m.buf, w->len);
@@ -444,6 +448,14 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
 
     c->session_id_len = fr_reader_left(&sid);
     memcpy(c->session_id, sid.p, c->session_id_len);
+
+    /* Resumption (RFC 8446 §4.2.11).  Not after a HelloRetryRequest (the
+     * second ClientHello is answered with a full handshake) and not when
+     * we want a client certificate (tickets do not carry one): see
+     * docs/resumption.md. */
+    fr_ext *psk = fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY);
+    if (psk != NULL && !retry && !second && !fr_server_wants_client_cert(c))
+        FR_TRY(fr_server_try_psk(c, psk, fr_exts_find(&x, FR_EXT_PSK_KEY_EXCHANGE_MODES)));
 
     if (retry) {
         FR_TRY(fr_server_send_hrr(c, &view));

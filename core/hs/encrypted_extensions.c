@@ -78,5 +78,6 @@ fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body) {
             return FERRULE_R_UNSUPPORTED_EXTENSION;
         }
     }
-    return FR_OK;
+    /* RFC 8446 §2.2: resumed, Finished follows (no Certificate). */
+    return c->resume.resumed ? FR_NEXT_ALT1 : FR_OK;
 }

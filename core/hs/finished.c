@@ -68,5 +68,8 @@ fr_err fr_server_on_finished(ferrule_conn *c, fr_reader *body) {
     FR_TRY(fr_ks_resumption(&c->ks, th));
     FR_TRY(fr_conn_set_read_secret(c, c->ks.client_ap));
     wipe_handshake_secrets(c);
+    /* RFC 8446 §4.6.1: tickets after the client's Finished, from the send
+     * half. */
+    fr_server_schedule_tickets(c);
     return FR_OK;
 }

@@ -2,23 +2,7 @@
  * (RFC 8446 §4.6.3) after the handshake. */
 #include "../conn.h"
 
-fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body) {
-    uint32_t lifetime, age_add;
-    fr_reader nonce, ticket, exts_block;
-    fr_exts x;
-    FR_TRY(fr_read_u32(body, &lifetime));
-    FR_TRY(fr_read_u32(body, &age_add));
-    FR_TRY(fr_read_vec8(body, &nonce));
-    FR_TRY(fr_read_vec16(body, &ticket));
-    FR_TRY(fr_read_vec16(body, &exts_block));
-    FR_TRY(fr_read_done(body));
-    FR_ENSURE(!fr_reader_empty(&ticket), FERRULE_R_DECODE_ERROR);
-    FR_TRY(fr_exts_parse(&exts_block, &x));
-    /* RFC 8446 §4.6.1: at most seven days. */
-    FR_ENSURE(lifetime <= 604800, FERRULE_R_ILLEGAL_PARAMETER);
-    /* Resumption arrives with issue 4: the ticket is validated and dropped. */
-    return FR_OK;
-}
+/* fr_on_new_session_ticket is in resume.c. */
 
 fr_err fr_send_key_update(ferrule_conn *c, int request) {
     /* RFC 8446 §4.6.3: KeyUpdate { KeyUpdateRequest request_update; }. */

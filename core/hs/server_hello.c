@@ -16,7 +16,10 @@ static fr_err enter_handshake_keys(ferrule_conn *c, const uint8_t *shared, size_
     FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
     uint8_t th[FR_MAX_HASH];
     FR_TRY(fr_transcript_current(&c->th, th));
-    FR_TRY(fr_ks_init(&c->ks, si->hash, NULL, 0));
+    /* RFC 8446 §7.1: the Early Secret from the accepted PSK, if any. */
+    FR_TRY(fr_ks_init(&c->ks, si->hash, c->resume.resumed ? c->resume.psk : NULL,
+                      c->resume.resumed ? c->resume.psk_len : 0));
+    fr_wipe(c->resume.psk, sizeof(c->resume.psk));
     FR_TRY(fr_ks_handshake(&c->ks, shared, shared_len, th));
     fr_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs);
     fr_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs);
@@ -72,6 +75,12 @@ fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t 
         fr_write_bytes(w, pub, pub_len);
         fr_write_close_vec(w);
         fr_write_close_vec(w);
+        if (c->resume.resumed) { /* RFC 8446 §4.2.11: selected_identity */
+            fr_write_u16(w, FR_EXT_PRE_SHARED_KEY);
+            fr_write_open_vec(w, 2);
+            fr_write_u16(w, c->resume.selected);
+            fr_write_close_vec(w);
+        }
         fr_write_close_vec(w);
         e = fr_msg_send(c, &m);
     }
@@ -83,9 +92,13 @@ fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t 
      * the HelloRetryRequest, if there was one (sent there, not twice). */
     if (c->session_id_len > 0 && !c->hrr.done) FR_TRY(fr_conn_send_ccs(c));
     FR_TRY(fr_send_encrypted_extensions(c));
-    if (fr_server_wants_client_cert(c)) FR_TRY(fr_send_certificate_request(c));
-    FR_TRY(fr_send_certificate(c));
-    FR_TRY(fr_send_certificate_verify(c));
+    /* RFC 8446 §2.2: a PSK handshake has no Certificate/CertificateVerify
+     * (and we never request a client certificate then). */
+    if (!c->resume.resumed) {
+        if (fr_server_wants_client_cert(c)) FR_TRY(fr_send_certificate_request(c));
+        FR_TRY(fr_send_certificate(c));
+        FR_TRY(fr_send_certificate_verify(c));
+    }
     FR_TRY(fr_send_finished(c));
     FR_TRY(fr_enter_application_secrets(c));
     /* We write application data from now on; we read with the client's
@@ -225,8 +238,11 @@ fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body) {
     FR_ENSURE(!c->hrr.done || suite == c->hrr.suite, FERRULE_R_ILLEGAL_PARAMETER);
     /* RFC 8446 §4.2: only extensions we asked for and that may appear here. */
     for (size_t i = 0; i < x.n; i++)
-        FR_ENSURE(x.e[i].type == FR_EXT_SUPPORTED_VERSIONS || x.e[i].type == FR_EXT_KEY_SHARE,
+        FR_ENSURE(x.e[i].type == FR_EXT_SUPPORTED_VERSIONS || x.e[i].type == FR_EXT_KEY_SHARE ||
+                      x.e[i].type == FR_EXT_PRE_SHARED_KEY,
                   FERRULE_R_UNSUPPORTED_EXTENSION);
+    fr_ext *pskx = fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY);
+    if (pskx != NULL) FR_TRY(fr_client_on_psk(c, &pskx->body, suite));
     fr_ext *ks = fr_exts_find(&x, FR_EXT_KEY_SHARE);
     FR_ENSURE(ks != NULL, FERRULE_R_MISSING_EXTENSION);
     uint16_t group;

@@ -135,7 +135,15 @@ static fx *fx_new(ferrule_config *cc, ferrule_config *sc) {
     fx *x = calloc(1, sizeof(*x));
     if (x == NULL) return NULL;
     if (cc == NULL) cc = pair_client_config();
-    if (sc == NULL) sc = pair_server_config("ecdsa-p256");
+    if (sc == NULL) {
+        sc = pair_server_config("ecdsa-p256");
+        /* The post-handshake cases count the server's records from
+         * sequence number 0: no NewSessionTickets in between. */
+        if (sc != NULL && ferrule_config_set_tickets(sc, 0) != FERRULE_OK) {
+            ferrule_config_free(sc);
+            sc = NULL;
+        }
+    }
     x->f = mf_new();
     if (!mitm_init(&x->m, cc, sc) || x->f == NULL) {
         fprintf(stderr, "  fixture set-up failed\n");

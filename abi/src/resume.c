@@ -1,0 +1,90 @@
+/* resume.c (ABI) - ticket configuration and the client's session blob
+ * (docs/resumption.md). */
+#include "abi.h"
+
+FERRULE_API int ferrule_config_set_tickets(ferrule_config *cfg, uint32_t count) {
+    if (cfg == NULL) return FERRULE_USAGE;
+    if (atomic_load(&cfg->frozen)) {
+        cfg->reason = FERRULE_R_CONFIG_FROZEN;
+        return FERRULE_USAGE;
+    }
+    if (count > FR_TICKET_MAX_COUNT) {
+        cfg->reason = FERRULE_R_CONFIG_INVALID;
+        return FERRULE_USAGE;
+    }
+    cfg->resume.tickets = count;
+    cfg->reason = FR_OK;
+    return FERRULE_OK;
+}
+
+/* Not subject to freezing: rotation happens while connections use the
+ * config (the ring has its own lock). */
+FERRULE_API int ferrule_config_set_ticket_key(ferrule_config *cfg, const uint8_t name[16],
+                                              const uint8_t key[32]) {
+    if (cfg == NULL || name == NULL || key == NULL) return FERRULE_USAGE;
+    fr_resume_set_key(cfg, name, key);
+    return FERRULE_OK;
+}
+
+FERRULE_API int ferrule_conn_session(ferrule_conn *c, uint8_t *out, size_t cap, size_t *len) {
+    if (c == NULL || len == NULL) {
+        if (c != NULL) c->usage_reason = FERRULE_R_NULL_ARGUMENT;
+        return FERRULE_USAGE;
+    }
+    *len = 0;
+    int rc = FERRULE_OK;
+    /* err_lock: the receive half replaces the blob when a ticket arrives. */
+    pthread_mutex_lock(&c->err_lock);
+    if (c->role != FERRULE_ROLE_CLIENT || c->resume.latest == NULL) {
+        c->usage_reason = FERRULE_R_WRONG_STATE;
+        rc = FERRULE_USAGE;
+    } else {
+        *len = c->resume.latest_len;
+        if (out == NULL || cap < c->resume.latest_len) {
+            c->usage_reason = FERRULE_R_BUFFER_TOO_SMALL;
+            rc = FERRULE_USAGE;
+        } else {
+            memcpy(out, c->resume.latest, c->resume.latest_len);
+        }
+    }
+    pthread_mutex_unlock(&c->err_lock);
+    return rc;
+}
+
+FERRULE_API int ferrule_conn_set_session(ferrule_conn *c, const uint8_t *blob, size_t len) {
+    if (c == NULL) return FERRULE_USAGE;
+    if (blob == NULL) {
+        c->usage_reason = FERRULE_R_NULL_ARGUMENT;
+        return FERRULE_USAGE;
+    }
+    pthread_mutex_lock(&c->rd_lock);
+    int rc = FERRULE_OK;
+    fr_session s;
+    if (c->role != FERRULE_ROLE_CLIENT || c->state != FERRULE_HS_START ||
+        c->resume.offer_blob != NULL) {
+        c->usage_reason = FERRULE_R_WRONG_STATE;
+        rc = FERRULE_USAGE;
+    } else if (fr_session_parse(blob, len, &s) != FR_OK) {
+        c->usage_reason = FERRULE_R_DECODE_ERROR;
+        rc = FERRULE_USAGE;
+    } else {
+        uint8_t *copy = fr_mem_alloc(&c->mem, len);
+        if (copy == NULL) {
+            c->usage_reason = fr_mem_error(&c->mem, len);
+            rc = fr_err_class(c->usage_reason);
+        } else {
+            memcpy(copy, blob, len);
+            /* Re-parse the copy: the pointers must point into it. */
+            if (fr_session_parse(copy, len, &c->resume.offer) == FR_OK) {
+                c->resume.offer_blob = copy;
+                c->resume.offer_len = len;
+            } else {
+                fr_mem_free(&c->mem, copy, len);
+                c->usage_reason = FERRULE_R_INTERNAL;
+                rc = FERRULE_INTERNAL;
+            }
+        }
+    }
+    pthread_mutex_unlock(&c->rd_lock);
+    return rc;
+}

@@ -1,0 +1,578 @@
+/* resume.c - session resumption with stateless tickets: the server's
+ * ticket seal/open and PSK acceptance, the client's session blob, PSK
+ * offer and binder (RFC 8446 §2.2, §4.2.9, §4.2.11, §4.6.1, §7.1).
+ * Formats: docs/resumption.md. */
+#include "../conn.h"
+
+#define PSK_MODE_KE 0
+#define PSK_MODE_DHE_KE 1
+#define TICKET_STATE_VERSION 1
+/* key_name || nonce || AEAD(state) || tag */
+#define TICKET_OVERHEAD (FR_TICKET_KEY_NAME_LEN + FR_TICKET_NONCE_LEN + FR_AEAD_TAG_LEN)
+#define TICKET_STATE_MAX (1 + 2 + 1 + FR_MAX_HASH + 8 + 4 + 4 + 1 + 255 + 1 + 255)
+/* The AEAD of the adapter is keyed from a "traffic secret"; ChaCha20-Poly1305
+ * with a per-ticket secret derived from the ticket key and the nonce. */
+#define TICKET_SUITE 0x1303 /* TLS_CHACHA20_POLY1305_SHA256 */
+
+/* ---- config: the ticket-key ring ----------------------------------------- */
+
+fr_err fr_resume_config_init(ferrule_config *cfg) {
+    fr_resume_config *r = &cfg->resume;
+    r->tickets = FR_TICKET_DEFAULT_COUNT;
+    FR_ENSURE(pthread_mutex_init(&r->lock, NULL) == 0, FERRULE_R_INTERNAL);
+    r->lock_ready = 1;
+    uint8_t name[FR_TICKET_KEY_NAME_LEN], key[FR_TICKET_KEY_LEN];
+    fr_err e = fr_random(name, sizeof(name));
+    if (e == FR_OK) e = fr_random(key, sizeof(key));
+    if (e == FR_OK) fr_resume_set_key(cfg, name, key);
+    fr_wipe(key, sizeof(key));
+    return e;
+}
+
+void fr_resume_config_free(ferrule_config *cfg) {
+    fr_resume_config *r = &cfg->resume;
+    fr_wipe(r->keys, sizeof(r->keys));
+    if (r->lock_ready) pthread_mutex_destroy(&r->lock);
+    r->lock_ready = 0;
+}
+
+void fr_resume_set_key(ferrule_config *cfg, const uint8_t *name, const uint8_t *key) {
+    fr_resume_config *r = &cfg->resume;
+    pthread_mutex_lock(&r->lock);
+    memmove(r->names[1], r->names[0], (FR_TICKET_KEYS - 1) * FR_TICKET_KEY_NAME_LEN);
+    memmove(r->keys[1], r->keys[0], (FR_TICKET_KEYS - 1) * FR_TICKET_KEY_LEN);
+    memcpy(r->names[0], name, FR_TICKET_KEY_NAME_LEN);
+    memcpy(r->keys[0], key, FR_TICKET_KEY_LEN);
+    if (r->n_keys < FR_TICKET_KEYS) r->n_keys++;
+    /* The oldest key, if pushed out, is gone: wipe the slot past n. */
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Key the AEAD for one ticket: HKDF-Expand-Label(key, "fr ticket", nonce)
+ * as the traffic secret, so each nonce gives its own key and iv. */
+static fr_err ticket_aead(fr_aead *a, const uint8_t *key, const uint8_t *nonce, int encrypt) {
+    uint8_t secret[32];
+    fr_err e = fr_hkdf_expand_label(FR_HASH_SHA256, key, "fr ticket", nonce, FR_TICKET_NONCE_LEN,
+                                    secret, sizeof(secret));
+    if (e == FR_OK) e = fr_aead_init(a, TICKET_SUITE, secret, encrypt);
+    fr_wipe(secret, sizeof(secret));
+    return e;
+}
+
+/* Seal `state` into a ticket under the current key. */
+static fr_err ticket_seal(ferrule_config *cfg, const uint8_t *state, size_t n, uint8_t *out,
+                          size_t cap, size_t *len) {
+    FR_ENSURE(n <= cap && cap - n >= TICKET_OVERHEAD, FERRULE_R_INTERNAL);
+    fr_resume_config *r = &cfg->resume;
+    uint8_t key[FR_TICKET_KEY_LEN];
+    pthread_mutex_lock(&r->lock);
+    memcpy(out, r->names[0], FR_TICKET_KEY_NAME_LEN);
+    memcpy(key, r->keys[0], sizeof(key));
+    pthread_mutex_unlock(&r->lock);
+    uint8_t *nonce = out + FR_TICKET_KEY_NAME_LEN;
+    uint8_t *body = nonce + FR_TICKET_NONCE_LEN;
+    fr_aead a;
+    memset(&a, 0, sizeof(a));
+    fr_err e = fr_random(nonce, FR_TICKET_NONCE_LEN);
+    if (e == FR_OK) e = ticket_aead(&a, key, nonce, 1);
+    if (e == FR_OK) {
+        memcpy(body, state, n);
+        e = fr_aead_seal(&a, out, FR_TICKET_KEY_NAME_LEN, body, n, body + n);
+    }
+    fr_aead_free(&a);
+    fr_wipe(key, sizeof(key));
+    *len = TICKET_OVERHEAD + n;
+    return e;
+}
+
+/* Open a ticket into `state` (cap bytes); FERRULE_R_BAD_RECORD_MAC-like
+ * failures are reported as 0 = not usable. */
+static int ticket_open(ferrule_config *cfg, const uint8_t *t, size_t n, uint8_t *state,
+                       size_t cap, size_t *len) {
+    if (n < TICKET_OVERHEAD || n - TICKET_OVERHEAD > cap) return 0;
+    fr_resume_config *r = &cfg->resume;
+    uint8_t key[FR_TICKET_KEY_LEN];
+    int found = 0;
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->n_keys && !found; i++) {
+        if (memcmp(r->names[i], t, FR_TICKET_KEY_NAME_LEN) == 0) {
+            memcpy(key, r->keys[i], sizeof(key));
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (!found) return 0; /* unknown or rotated-out key */
+    size_t body_len = n - TICKET_OVERHEAD;
+    fr_aead a;
+    memset(&a, 0, sizeof(a));
+    fr_err e = ticket_aead(&a, key, t + FR_TICKET_KEY_NAME_LEN, 0);
+    fr_wipe(key, sizeof(key));
+    if (e == FR_OK) {
+        memcpy(state, t + FR_TICKET_KEY_NAME_LEN + FR_TICKET_NONCE_LEN, body_len);
+        e = fr_aead_open(&a, t, FR_TICKET_KEY_NAME_LEN, state, body_len, t + n - FR_AEAD_TAG_LEN);
+    }
+    fr_aead_free(&a);
+    *len = body_len;
+    return e == FR_OK;
+}
+
+static void write_u64(fr_writer *w, uint64_t v) {
+    fr_write_u32(w, (uint32_t)(v >> 32));
+    fr_write_u32(w, (uint32_t)v);
+}
+
+static fr_err read_u64(fr_reader *r, uint64_t *v) {
+    uint32_t hi, lo;
+    FR_TRY(fr_read_u32(r, &hi));
+    FR_TRY(fr_read_u32(r, &lo));
+    *v = (uint64_t)hi << 32 | lo;
+    return FR_OK;
+}
+
+/* ---- server: NewSessionTicket -------------------------------------------- */
+
+void fr_server_schedule_tickets(ferrule_conn *c) {
+    uint32_t n = c->cfg->resume.tickets;
+    if (n == 0) return;
+    atomic_store(&c->resume.pending_tickets, n);
+    fr_conn_service_send(c);
+}
+
+static fr_err send_ticket(ferrule_conn *c) {
+    const fr_suite_info *si = fr_suite_lookup(c->suite);
+    FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
+    /* ticket_nonce: a per-connection counter, unique per ticket (§4.6.1). */
+    uint8_t nonce[4];
+    uint32_t ctr = c->resume.ticket_counter++;
+    for (int i = 0; i < 4; i++) nonce[i] = (uint8_t)(ctr >> (24 - 8 * i));
+    uint8_t psk[FR_MAX_HASH], age_add_b[4];
+    FR_TRY(fr_random(age_add_b, 4));
+    uint32_t age_add = (uint32_t)age_add_b[0] << 24 | (uint32_t)age_add_b[1] << 16 |
+                       (uint32_t)age_add_b[2] << 8 | age_add_b[3];
+    FR_TRY(fr_ks_ticket_psk(c->ks.hash, c->ks.resumption, nonce, sizeof(nonce), psk));
+
+    uint8_t state[TICKET_STATE_MAX];
+    fr_writer w;
+    fr_writer_init(&w, state, sizeof(state));
+    fr_write_u8(&w, TICKET_STATE_VERSION);
+    fr_write_u16(&w, c->suite);
+    fr_write_open_vec(&w, 1);
+    fr_write_bytes(&w, psk, c->ks.hlen);
+    fr_write_close_vec(&w);
+    write_u64(&w, (uint64_t)fr_conn_now(c));
+    fr_write_u32(&w, FR_TICKET_LIFETIME);
+    fr_write_u32(&w, age_add);
+    fr_write_open_vec(&w, 1);
+    fr_write_bytes(&w, c->alpn, c->alpn_len);
+    fr_write_close_vec(&w);
+    fr_write_open_vec(&w, 1);
+    if (c->has_server_name)
+        fr_write_bytes(&w, (const uint8_t *)c->server_name, strlen(c->server_name));
+    fr_write_close_vec(&w);
+    fr_wipe(psk, sizeof(psk));
+    fr_err e = fr_write_finish(&w);
+
+    uint8_t ticket[TICKET_STATE_MAX + TICKET_OVERHEAD];
+    size_t ticket_len = 0;
+    if (e == FR_OK) e = ticket_seal(c->cfg, state, w.len, ticket, sizeof(ticket), &ticket_len);
+    fr_wipe(state, sizeof(state));
+    FR_TRY(e);
+
+    /* RFC 8446 §4.6.1: NewSessionTicket. */
+    uint8_t msg[sizeof(ticket) + 64];
+    fr_writer m;
+    fr_writer_init(&m, msg, sizeof(msg));
+    fr_write_u8(&m, FR_HS_NEW_SESSION_TICKET);
+    fr_write_open_vec(&m, 3);
+    fr_write_u32(&m, FR_TICKET_LIFETIME);
+    fr_write_u32(&m, age_add);
+    fr_write_open_vec(&m, 1);
+    fr_write_bytes(&m, nonce, sizeof(nonce));
+    fr_write_close_vec(&m);
+    fr_write_open_vec(&m, 2);
+    fr_write_bytes(&m, ticket, ticket_len);
+    fr_write_close_vec(&m);
+    fr_write_u16(&m, 0); /* no extensions (no early_data: 0-RTT is not done) */
+    fr_write_close_vec(&m);
+    FR_TRY(fr_write_finish(&m));
+    return fr_conn_send_post_handshake(c, msg, m.len);
+}
+
+void fr_server_send_pending_tickets(ferrule_conn *c) {
+    unsigned n = atomic_exchange(&c->resume.pending_tickets, 0);
+    for (unsigned i = 0; i < n && !c->closed_sent; i++) {
+        fr_err e = send_ticket(c);
+        if (e != FR_OK) {
+            (void)fr_conn_fail(c, e);
+            return;
+        }
+    }
+}
+
+/* ---- server: accepting a PSK --------------------------------------------- */
+
+typedef struct ticket_state {
+    uint16_t suite;
+    uint8_t psk[FR_MAX_HASH];
+    size_t psk_len;
+    uint64_t issued;
+    uint32_t lifetime, age_add;
+    fr_reader alpn, sni;
+} ticket_state;
+
+static fr_err parse_state(fr_reader *r, ticket_state *s) {
+    uint8_t v;
+    fr_reader psk;
+    FR_TRY(fr_read_u8(r, &v));
+    FR_ENSURE(v == TICKET_STATE_VERSION, FERRULE_R_DECODE_ERROR);
+    FR_TRY(fr_read_u16(r, &s->suite));
+    FR_TRY(fr_read_vec8(r, &psk));
+    s->psk_len = fr_reader_left(&psk);
+    FR_ENSURE(s->psk_len > 0 && s->psk_len <= FR_MAX_HASH, FERRULE_R_DECODE_ERROR);
+    memcpy(s->psk, psk.p, s->psk_len);
+    FR_TRY(read_u64(r, &s->issued));
+    FR_TRY(fr_read_u32(r, &s->lifetime));
+    FR_TRY(fr_read_u32(r, &s->age_add));
+    FR_TRY(fr_read_vec8(r, &s->alpn));
+    FR_TRY(fr_read_vec8(r, &s->sni));
+    return fr_read_done(r);
+}
+
+/* Is the decrypted ticket usable for this connection? */
+static int state_usable(ferrule_conn *c, const ticket_state *s) {
+    const fr_suite_info *mine = fr_suite_lookup(c->suite);
+    const fr_suite_info *theirs = fr_suite_lookup(s->suite);
+    /* RFC 8446 §4.2.11: the PSK's hash must be the negotiated suite's. */
+    if (mine == NULL || theirs == NULL || mine->hash != theirs->hash) return 0;
+    if (s->psk_len != fr_hash_len(mine->hash)) return 0;
+    /* RFC 8446 §4.6.1: never beyond seven days; not expired. */
+    int64_t now = fr_conn_now(c);
+    if (s->lifetime > FR_TICKET_MAX_LIFETIME || now < 0) return 0;
+    if ((uint64_t)now < s->issued || (uint64_t)now - s->issued >= s->lifetime) return 0;
+    /* The original SNI and ALPN constrain the resumed session. */
+    size_t sni_len = c->has_server_name ? strlen(c->server_name) : 0;
+    if (fr_reader_left(&s->sni) != sni_len || memcmp(s->sni.p, c->server_name, sni_len) != 0)
+        return 0;
+    if (fr_reader_left(&s->alpn) != c->alpn_len || memcmp(s->alpn.p, c->alpn, c->alpn_len) != 0)
+        return 0;
+    return 1;
+}
+
+fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk, fr_ext *modes) {
+    /* RFC 8446 §4.2.9: PskKeyExchangeMode ke_modes<1..255>.  We accept
+     * only psk_dhe_ke (forward secrecy); psk_ke is not offered by us and
+     * never accepted (docs/resumption.md). */
+    fr_reader ke_modes;
+    FR_TRY(fr_read_vec8(&modes->body, &ke_modes));
+    FR_TRY(fr_read_done(&modes->body));
+    FR_ENSURE(!fr_reader_empty(&ke_modes), FERRULE_R_DECODE_ERROR);
+    int dhe = 0;
+    while (!fr_reader_empty(&ke_modes)) {
+        uint8_t m;
+        FR_TRY(fr_read_u8(&ke_modes, &m));
+        if (m == PSK_MODE_DHE_KE) dhe = 1;
+    }
+    /* RFC 8446 §4.2.11: OfferedPsks { identities<7..2^16-1>;
+     * binders<33..2^16-1> }. */
+    fr_reader ids, binders;
+    FR_TRY(fr_read_vec16(&psk->body, &ids));
+    const uint8_t *binders_start = psk->body.p;
+    FR_TRY(fr_read_vec16(&psk->body, &binders));
+    FR_TRY(fr_read_done(&psk->body));
+    FR_ENSURE(!fr_reader_empty(&ids) && !fr_reader_empty(&binders), FERRULE_R_DECODE_ERROR);
+    /* Every identity needs a binder (§4.2.11: else illegal_parameter);
+     * validate both lists fully first. */
+    size_t n_ids = 0, n_binders = 0;
+    for (fr_reader r = ids; !fr_reader_empty(&r); n_ids++) {
+        fr_reader id;
+        uint32_t age;
+        FR_TRY(fr_read_vec16(&r, &id));
+        FR_TRY(fr_read_u32(&r, &age));
+        FR_ENSURE(!fr_reader_empty(&id), FERRULE_R_DECODE_ERROR);
+    }
+    for (fr_reader r = binders; !fr_reader_empty(&r); n_binders++) {
+        fr_reader b;
+        FR_TRY(fr_read_vec8(&r, &b));
+        FR_ENSURE(fr_reader_left(&b) >= 32, FERRULE_R_DECODE_ERROR);
+    }
+    FR_ENSURE(n_ids == n_binders, FERRULE_R_ILLEGAL_PARAMETER);
+    if (!dhe) return FR_OK; /* full handshake */
+
+    /* The first usable identity wins. */
+    ticket_state st;
+    uint8_t plain[TICKET_STATE_MAX + TICKET_OVERHEAD];
+    size_t selected = 0;
+    FR_ENSURE(n_ids <= 0xffff, FERRULE_R_DECODE_ERROR);
+    int found = 0;
+    fr_reader r = ids;
+    for (size_t i = 0; i < n_ids && !found; i++) {
+        fr_reader id;
+        uint32_t age;
+        FR_TRY(fr_read_vec16(&r, &id));
+        FR_TRY(fr_read_u32(&r, &age));
+        size_t plen;
+        if (!ticket_open(c->cfg, id.p, fr_reader_left(&id), plain, sizeof(plain), &plen)) continue;
+        fr_reader pr = fr_reader_init(plain, plen);
+        if (parse_state(&pr, &st) == FR_OK && state_usable(c, &st)) {
+            /* RFC 8446 §4.2.11.1: the ticket age (age - age_add) only
+             * matters for 0-RTT, which we never accept: not checked. */
+            selected = i;
+            found = 1;
+        } else {
+            fr_wipe(&st, sizeof(st));
+        }
+        fr_wipe(plain, sizeof(plain));
+    }
+    if (!found) return FR_OK;
+
+    /* RFC 8446 §4.2.11.2: binder over the ClientHello up to (excluding)
+     * the binders list; then constant-time comparison. */
+    fr_reader br = binders;
+    fr_reader binder;
+    for (size_t i = 0; i <= selected; i++) FR_TRY(fr_read_vec8(&br, &binder));
+    uintptr_t msg0 = (uintptr_t)c->cur_msg, cut = (uintptr_t)binders_start;
+    FR_ENSURE(c->cur_msg != NULL && cut > msg0 && cut - msg0 < c->cur_msg_len, FERRULE_R_INTERNAL);
+    size_t partial = (size_t)(cut - msg0);
+    const fr_suite_info *si = fr_suite_lookup(c->suite);
+    uint8_t th[FR_MAX_HASH], want[FR_MAX_HASH];
+    fr_err e = fr_hash(si->hash, c->cur_msg, partial, th);
+    if (e == FR_OK) e = fr_ks_binder(si->hash, st.psk, st.psk_len, th, want);
+    int ok = e == FR_OK && fr_reader_left(&binder) == st.psk_len &&
+             fr_ct_equal(binder.p, want, st.psk_len);
+    fr_wipe(want, sizeof(want));
+    if (e == FR_OK && ok) {
+        memcpy(c->resume.psk, st.psk, st.psk_len);
+        c->resume.psk_len = st.psk_len;
+        c->resume.resumed = 1;
+        c->resume.selected = (uint16_t)selected;
+    }
+    fr_wipe(&st, sizeof(st));
+    FR_TRY(e);
+    /* RFC 8446 §4.2.11: a binder that does not verify is decrypt_error. */
+    return ok ? FR_OK : FERRULE_R_BAD_BINDER;
+}
+
+/* ---- client: the session blob --------------------------------------------- */
+
+fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s) {
+    memset(s, 0, sizeof(*s));
+    fr_reader r = fr_reader_init(blob, len);
+    uint8_t v;
+    fr_reader psk, ticket, alpn, sni;
+    uint64_t received;
+    FR_TRY(fr_read_u8(&r, &v));
+    FR_ENSURE(v == FR_SESSION_VERSION, FERRULE_R_DECODE_ERROR);
+    FR_TRY(fr_read_u16(&r, &s->suite));
+    FR_TRY(fr_read_vec8(&r, &psk));
+    FR_TRY(read_u64(&r, &received));
+    FR_TRY(fr_read_u32(&r, &s->lifetime));
+    FR_TRY(fr_read_u32(&r, &s->age_add));
+    FR_TRY(fr_read_vec16(&r, &ticket));
+    FR_TRY(fr_read_vec8(&r, &alpn));
+    FR_TRY(fr_read_vec8(&r, &sni));
+    uint8_t n;
+    FR_TRY(fr_read_u8(&r, &n));
+    FR_ENSURE(n <= FR_MAX_PEER_CHAIN, FERRULE_R_DECODE_ERROR);
+    for (size_t i = 0; i < n; i++) {
+        fr_reader der;
+        FR_TRY(fr_read_vec24(&r, &der));
+        FR_ENSURE(!fr_reader_empty(&der), FERRULE_R_DECODE_ERROR);
+        s->ders[i] = der.p;
+        s->lens[i] = fr_reader_left(&der);
+    }
+    FR_TRY(fr_read_done(&r));
+    const fr_suite_info *si = fr_suite_lookup(s->suite);
+    FR_ENSURE(si != NULL && fr_reader_left(&psk) == fr_hash_len(si->hash),
+              FERRULE_R_DECODE_ERROR);
+    FR_ENSURE(!fr_reader_empty(&ticket), FERRULE_R_DECODE_ERROR);
+    FR_ENSURE(s->lifetime <= FR_TICKET_MAX_LIFETIME, FERRULE_R_DECODE_ERROR);
+    FR_ENSURE(received <= (uint64_t)INT64_MAX, FERRULE_R_DECODE_ERROR);
+    FR_ENSURE(fr_reader_left(&sni) < 256, FERRULE_R_DECODE_ERROR);
+    s->received = (int64_t)received;
+    s->psk = psk.p;
+    s->psk_len = fr_reader_left(&psk);
+    s->ticket = ticket.p;
+    s->ticket_len = fr_reader_left(&ticket);
+    s->alpn = alpn.p;
+    s->alpn_len = fr_reader_left(&alpn);
+    s->sni = sni.p;
+    s->sni_len = fr_reader_left(&sni);
+    s->n_certs = n;
+    return FR_OK;
+}
+
+fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body) {
+    uint32_t lifetime, age_add;
+    fr_reader nonce, ticket, exts_block;
+    fr_exts x;
+    FR_TRY(fr_read_u32(body, &lifetime));
+    FR_TRY(fr_read_u32(body, &age_add));
+    FR_TRY(fr_read_vec8(body, &nonce));
+    FR_TRY(fr_read_vec16(body, &ticket));
+    FR_TRY(fr_read_vec16(body, &exts_block));
+    FR_TRY(fr_read_done(body));
+    FR_ENSURE(!fr_reader_empty(&ticket), FERRULE_R_DECODE_ERROR);
+    FR_TRY(fr_exts_parse(&exts_block, &x));
+    /* RFC 8446 §4.6.1: at most seven days. */
+    FR_ENSURE(lifetime <= FR_TICKET_MAX_LIFETIME, FERRULE_R_ILLEGAL_PARAMETER);
+    /* Lifetime zero: discard immediately (§4.6.1). */
+    if (lifetime == 0) return FR_OK;
+
+    uint8_t psk[FR_MAX_HASH];
+    FR_TRY(fr_ks_ticket_psk(c->ks.hash, c->ks.resumption, nonce.p, fr_reader_left(&nonce), psk));
+    size_t sni_len = c->has_server_name ? strlen(c->server_name) : 0;
+    size_t n_certs = c->n_peer_certs < FR_MAX_PEER_CHAIN ? c->n_peer_certs : FR_MAX_PEER_CHAIN;
+    size_t cap = 64 + c->ks.hlen + fr_reader_left(&ticket) + c->alpn_len + sni_len;
+    for (size_t i = 0; i < n_certs; i++) cap += 3 + c->peer_certs[i]->der_len;
+    uint8_t *blob = fr_mem_alloc(&c->mem, cap);
+    if (blob == NULL) {
+        fr_wipe(psk, sizeof(psk));
+        return fr_mem_error(&c->mem, cap);
+    }
+    fr_writer w;
+    fr_writer_init(&w, blob, cap);
+    fr_write_u8(&w, FR_SESSION_VERSION);
+    fr_write_u16(&w, c->suite);
+    fr_write_open_vec(&w, 1);
+    fr_write_bytes(&w, psk, c->ks.hlen);
+    fr_write_close_vec(&w);
+    fr_wipe(psk, sizeof(psk));
+    int64_t now = fr_conn_now(c);
+    write_u64(&w, now > 0 ? (uint64_t)now : 0);
+    fr_write_u32(&w, lifetime);
+    fr_write_u32(&w, age_add);
+    fr_write_open_vec(&w, 2);
+    fr_write_bytes(&w, ticket.p, fr_reader_left(&ticket));
+    fr_write_close_vec(&w);
+    fr_write_open_vec(&w, 1);
+    fr_write_bytes(&w, c->alpn, c->alpn_len);
+    fr_write_close_vec(&w);
+    fr_write_open_vec(&w, 1);
+    fr_write_bytes(&w, (const uint8_t *)c->server_name, sni_len);
+    fr_write_close_vec(&w);
+    fr_write_u8(&w, (uint8_t)n_certs);
+    for (size_t i = 0; i < n_certs; i++) {
+        fr_write_open_vec(&w, 3);
+        fr_write_bytes(&w, c->peer_certs[i]->der, c->peer_certs[i]->der_len);
+        fr_write_close_vec(&w);
+    }
+    fr_err e = fr_write_finish(&w);
+    if (e != FR_OK) {
+        fr_mem_free(&c->mem, blob, cap);
+        return e;
+    }
+    /* Keep the newest only; the blob holds a secret. */
+    pthread_mutex_lock(&c->err_lock);
+    uint8_t *old = c->resume.latest;
+    size_t old_len = c->resume.latest_cap;
+    c->resume.latest = blob;
+    c->resume.latest_len = w.len;
+    c->resume.latest_cap = cap;
+    c->resume.tickets_received++;
+    pthread_mutex_unlock(&c->err_lock);
+    if (old != NULL) {
+        fr_wipe(old, old_len);
+        fr_mem_free(&c->mem, old, old_len);
+    }
+    return FR_OK;
+}
+
+void fr_resume_conn_free(ferrule_conn *c) {
+    fr_resume_conn *r = &c->resume;
+    if (r->latest != NULL) {
+        fr_wipe(r->latest, r->latest_len);
+        fr_mem_free(&c->mem, r->latest, r->latest_cap);
+    }
+    if (r->offer_blob != NULL) {
+        fr_wipe(r->offer_blob, r->offer_len);
+        fr_mem_free(&c->mem, r->offer_blob, r->offer_len);
+    }
+    r->latest = r->offer_blob = NULL;
+    fr_wipe(r->psk, sizeof(r->psk));
+}
+
+/* ---- client: offering ----------------------------------------------------- */
+
+/* Is the stored session usable for this ClientHello? */
+static int offer_usable(ferrule_conn *c) {
+    const fr_session *s = &c->resume.offer;
+    if (c->resume.offer_blob == NULL) return 0;
+    if (!fr_u16_in(s->suite, c->cfg->suites, c->cfg->n_suites)) return 0;
+    int64_t now = fr_conn_now(c);
+    if (now < s->received || now - s->received >= (int64_t)s->lifetime) return 0;
+    size_t sni_len = c->has_server_name ? strlen(c->server_name) : 0;
+    if (s->sni_len != sni_len || memcmp(s->sni, c->server_name, sni_len) != 0) return 0;
+    return 1;
+}
+
+fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w) {
+    c->resume.offered = 0;
+    /* After a HelloRetryRequest the PSK is dropped (RFC 8446 §4.1.2 allows
+     * removing it): the second ClientHello never resumes. */
+    if (c->th_ready || !offer_usable(c)) return FR_OK;
+    const fr_session *s = &c->resume.offer;
+    /* RFC 8446 §4.2.9: psk_dhe_ke only. */
+    fr_write_u16(w, FR_EXT_PSK_KEY_EXCHANGE_MODES);
+    fr_write_open_vec(w, 2);
+    fr_write_open_vec(w, 1);
+    fr_write_u8(w, PSK_MODE_DHE_KE);
+    fr_write_close_vec(w);
+    fr_write_close_vec(w);
+    /* RFC 8446 §4.2.11.1: obfuscated_ticket_age = age in ms + age_add. */
+    uint64_t age_ms = (uint64_t)(fr_conn_now(c) - s->received) * 1000u;
+    uint32_t obf = (uint32_t)(age_ms + s->age_add);
+    fr_write_u16(w, FR_EXT_PRE_SHARED_KEY); /* last (§4.2.11) */
+    fr_write_open_vec(w, 2);
+    fr_write_open_vec(w, 2);
+    fr_write_open_vec(w, 2);
+    fr_write_bytes(w, s->ticket, s->ticket_len);
+    fr_write_close_vec(w);
+    fr_write_u32(w, obf);
+    fr_write_close_vec(w);
+    fr_write_open_vec(w, 2);
+    fr_write_open_vec(w, 1);
+    uint8_t zero[FR_MAX_HASH] = {0}; /* filled by fr_client_psk_binder */
+    fr_write_bytes(w, zero, s->psk_len);
+    fr_write_close_vec(w);
+    fr_write_close_vec(w);
+    fr_write_close_vec(w);
+    c->resume.offered = 1;
+    return FR_OK;
+}
+
+fr_err fr_client_psk_binder(ferrule_conn *c, uint8_t *msg, size_t len) {
+    if (!c->resume.offered) return FR_OK;
+    const fr_session *s = &c->resume.offer;
+    const fr_suite_info *si = fr_suite_lookup(s->suite);
+    FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
+    size_t hlen = s->psk_len;
+    /* The binders list is the last thing: u16 len, u8 len, binder. */
+    FR_ENSURE(len > hlen + 3, FERRULE_R_INTERNAL);
+    uint8_t th[FR_MAX_HASH];
+    FR_TRY(fr_hash(si->hash, msg, len - hlen - 3, th));
+    return fr_ks_binder(si->hash, s->psk, s->psk_len, th, msg + len - hlen);
+}
+
+fr_err fr_client_on_psk(ferrule_conn *c, fr_reader *body, uint16_t suite) {
+    /* RFC 8446 §4.2.11: only in answer to our offer. */
+    FR_ENSURE(c->resume.offered, FERRULE_R_UNSUPPORTED_EXTENSION);
+    uint16_t selected;
+    FR_TRY(fr_read_u16(body, &selected));
+    FR_TRY(fr_read_done(body));
+    FR_ENSURE(selected == 0, FERRULE_R_ILLEGAL_PARAMETER); /* we offered one */
+    const fr_session *s = &c->resume.offer;
+    const fr_suite_info *a = fr_suite_lookup(suite), *b = fr_suite_lookup(s->suite);
+    FR_ENSURE(a != NULL && b != NULL && a->hash == b->hash, FERRULE_R_ILLEGAL_PARAMETER);
+    /* The original chain, for introspection: it was verified when the
+     * ticket's connection was established. */
+    for (size_t i = 0; i < s->n_certs; i++) {
+        FR_ENSURE(c->n_peer_certs < FR_MAX_PEER_CERTS, FERRULE_R_INTERNAL);
+        fr_cert *cert;
+        FR_TRY(fr_cert_parse(&c->mem, s->ders[i], s->lens[i], &cert));
+        c->peer_certs[c->n_peer_certs++] = cert;
+    }
+    memcpy(c->resume.psk, s->psk, s->psk_len);
+    c->resume.psk_len = s->psk_len;
+    c->resume.resumed = 1;
+    return FR_OK;
+}

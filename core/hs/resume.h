@@ -1,0 +1,82 @@
+/*
+ * resume.h - session resumption with stateless tickets (RFC 8446 §2.2,
+ * §4.2.9, §4.2.11, §4.6.1).  Formats and policy: docs/resumption.md.
+ * Included by conn.h; the functions are in hs/resume.c.
+ */
+#ifndef FR_RESUME_H
+#define FR_RESUME_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../common.h"
+#include "../crypto/crypto.h"
+
+#define FR_TICKET_KEY_NAME_LEN 16
+#define FR_TICKET_KEY_LEN 32
+#define FR_TICKET_KEYS 3 /* the current key and the two before it */
+#define FR_TICKET_NONCE_LEN 12
+#define FR_TICKET_DEFAULT_COUNT 2
+#define FR_TICKET_MAX_COUNT 16
+#define FR_TICKET_LIFETIME 86400u    /* seconds we grant (one day) */
+#define FR_TICKET_MAX_LIFETIME 604800u /* RFC 8446 §4.6.1: seven days */
+#define FR_SESSION_VERSION 1
+#define FR_MAX_PEER_CHAIN 16
+
+typedef struct fr_resume_config {
+    /* Ticket-key ring, rotated while connections use the config: guarded
+     * by `lock`.  keys[0] encrypts; all n decrypt. */
+    pthread_mutex_t lock;
+    int lock_ready;
+    uint8_t names[FR_TICKET_KEYS][FR_TICKET_KEY_NAME_LEN];
+    uint8_t keys[FR_TICKET_KEYS][FR_TICKET_KEY_LEN];
+    size_t n_keys;
+    uint32_t tickets; /* NewSessionTickets per connection; 0 disables */
+} fr_resume_config;
+
+/* A parsed client session blob; pointers into `blob`. */
+typedef struct fr_session {
+    uint16_t suite;
+    const uint8_t *psk;
+    size_t psk_len;
+    int64_t received; /* seconds, the config's clock */
+    uint32_t lifetime, age_add;
+    const uint8_t *ticket;
+    size_t ticket_len;
+    const uint8_t *alpn, *sni;
+    size_t alpn_len, sni_len;
+    const uint8_t *ders[FR_MAX_PEER_CHAIN];
+    size_t lens[FR_MAX_PEER_CHAIN];
+    size_t n_certs;
+} fr_session;
+
+typedef struct fr_resume_conn {
+    /* client */
+    uint8_t *offer_blob; /* set by ferrule_conn_set_session */
+    size_t offer_len;
+    fr_session offer;
+    int offered;      /* this ClientHello carries pre_shared_key */
+    uint8_t *latest;  /* blob of the newest ticket received */
+    size_t latest_len, latest_cap;
+    unsigned tickets_received;
+    /* both */
+    int resumed;
+    uint8_t psk[FR_MAX_HASH];
+    size_t psk_len;
+    /* server */
+    uint16_t selected;           /* the identity we accepted */
+    atomic_uint pending_tickets; /* to send from the send half */
+    uint32_t ticket_counter;     /* ticket_nonce of the next ticket */
+} fr_resume_conn;
+
+struct ferrule_config;
+struct ferrule_conn;
+FR_MUST_CHECK fr_err fr_resume_config_init(struct ferrule_config *cfg);
+void fr_resume_config_free(struct ferrule_config *cfg);
+/* Install a new current ticket key; the older ones stay for decryption. */
+void fr_resume_set_key(struct ferrule_config *cfg, const uint8_t *name, const uint8_t *key);
+void fr_resume_conn_free(struct ferrule_conn *c);
+/* Strict parse of a session blob (pointers into blob). */
+FR_MUST_CHECK fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s);
+
+#endif

@@ -1,0 +1,413 @@
+/* test_resumption.c - session resumption with tickets (RFC 8446 §2.2,
+ * §4.2.11, §4.6.1) over in-memory pairs: tickets are issued, the session
+ * blob resumes, and every way a ticket can be unusable falls back to a full
+ * handshake; a bad binder is decrypt_error; the blob parser is strict. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "support_pair.h"
+#include "testlib.h"
+
+/* Injected clock: the real time plus an offset (the test PKI is valid
+ * around now). */
+static int64_t clock_offset;
+static int64_t test_now(void *ctx) {
+    (void)ctx;
+    return (int64_t)time(NULL) + clock_offset;
+}
+
+static ferrule_config *client_cfg(void) {
+    ferrule_config *c = pair_client_config();
+    if (c != NULL && ferrule_config_set_time_callback(c, test_now, NULL) != FERRULE_OK) return NULL;
+    return c;
+}
+static ferrule_config *server_cfg(void) {
+    ferrule_config *c = pair_server_config("ecdsa-p256");
+    if (c != NULL && ferrule_config_set_time_callback(c, test_now, NULL) != FERRULE_OK) return NULL;
+    return c;
+}
+
+/* Let the client read the server's post-handshake output (tickets). */
+static void pump_tickets(pair *p) {
+    uint8_t buf[64];
+    size_t n = 0;
+    pair_move(p->server, p->client);
+    int st = ferrule_conn_read(p->client, buf, sizeof(buf), &n);
+    (void)st; /* WANT_READ: only tickets arrived */
+}
+
+/* Handshake with cc/sc (optionally offering `sess`), write one message
+ * each way, and return the client's newest session blob in out. */
+typedef struct run {
+    int ok, c_resumed, s_resumed;
+    int cs, ss;
+    size_t certs;
+    uint8_t sess[8192];
+    size_t sess_len;
+    int have_sess;
+    size_t wire_from_server; /* bytes the server sent in the handshake */
+} run;
+
+static void do_run(run *r, ferrule_config *cc, ferrule_config *sc, const char *name,
+                   const uint8_t *sess, size_t sess_len) {
+    memset(r, 0, sizeof(*r));
+    pair p;
+    if (!pair_new(&p, cc, sc, name)) return;
+    if (sess != NULL && ferrule_conn_set_session(p.client, sess, sess_len) != FERRULE_OK) {
+        pair_free(&p);
+        return;
+    }
+    r->ok = pair_handshake(&p, &r->cs, &r->ss);
+    r->c_resumed = ferrule_conn_resumed(p.client);
+    r->s_resumed = ferrule_conn_resumed(p.server);
+    r->certs = ferrule_conn_peer_cert_count(p.client);
+    if (r->ok) {
+        /* Data flows both ways. */
+        size_t n = 0;
+        uint8_t buf[16];
+        int w = ferrule_conn_write(p.client, (const uint8_t *)"ping", 4, &n);
+        pair_move(p.client, p.server);
+        int rd = ferrule_conn_read(p.server, buf, sizeof(buf), &n);
+        if (w != FERRULE_OK || rd != FERRULE_OK || n != 4 || memcmp(buf, "ping", 4) != 0) r->ok = 0;
+        pump_tickets(&p);
+        r->have_sess =
+            ferrule_conn_session(p.client, r->sess, sizeof(r->sess), &r->sess_len) == FERRULE_OK;
+    }
+    pair_free(&p);
+}
+
+TEST(full_then_resume) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    run a, b;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    CHECK(a.ok);
+    CHECK_EQ(a.c_resumed, 0);
+    CHECK(a.have_sess);
+    CHECK(a.certs >= 1);
+    do_run(&b, cc, sc, NULL, a.sess, a.sess_len);
+    CHECK(b.ok);
+    CHECK_EQ(b.c_resumed, 1);
+    CHECK_EQ(b.s_resumed, 1);
+    /* The original chain stays available for introspection. */
+    CHECK_EQ(b.certs, a.certs);
+    /* A resumed connection gets tickets too, and they resume again. */
+    CHECK(b.have_sess);
+    run c;
+    do_run(&c, cc, sc, NULL, b.sess, b.sess_len);
+    CHECK(c.ok && c.c_resumed && c.s_resumed);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(no_certificate_on_the_wire_when_resumed) {
+    /* A resumed server flight is much smaller than one with a chain. */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    run a;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    CHECK(a.have_sess);
+    size_t sizes[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        pair p;
+        CHECK(pair_new(&p, cc, sc, NULL));
+        if (i == 1) CHECK_EQ(ferrule_conn_set_session(p.client, a.sess, a.sess_len), FERRULE_OK);
+        CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+        pair_move(p.client, p.server);
+        CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
+        sizes[i] = ferrule_conn_pending_output(p.server);
+        pair_free(&p);
+    }
+    /* The chain (leaf + intermediate) and CertificateVerify are several
+     * hundred bytes. */
+    CHECK(sizes[1] + 500 < sizes[0]);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(tickets_count_and_disable) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    CHECK_EQ(ferrule_config_set_tickets(sc, 17), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_set_tickets(sc, 0), FERRULE_OK);
+    run a;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    CHECK(a.ok);
+    CHECK_EQ(a.have_sess, 0);
+    ferrule_config_free(sc);
+    ferrule_config_free(cc);
+}
+
+TEST(session_api_misuse) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    pair p;
+    CHECK(pair_new(&p, cc, sc, NULL));
+    size_t len = 99;
+    uint8_t buf[8];
+    /* No ticket yet: wrong_state. */
+    CHECK_EQ(ferrule_conn_session(p.client, buf, sizeof(buf), &len), FERRULE_USAGE);
+    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_WRONG_STATE);
+    CHECK_EQ(ferrule_conn_session(p.server, buf, sizeof(buf), &len), FERRULE_USAGE);
+    CHECK_EQ(ferrule_conn_set_session(p.server, buf, sizeof(buf)), FERRULE_USAGE);
+    CHECK(pair_handshake(&p, NULL, NULL));
+    pump_tickets(&p);
+    /* Too small: buffer_too_small with the length. */
+    CHECK_EQ(ferrule_conn_session(p.client, buf, sizeof(buf), &len), FERRULE_USAGE);
+    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_BUFFER_TOO_SMALL);
+    CHECK(len > sizeof(buf));
+    /* After the handshake: too late to offer. */
+    uint8_t *blob = malloc(len);
+    size_t l2 = 0;
+    CHECK(blob != NULL);
+    CHECK_EQ(ferrule_conn_session(p.client, blob, len, &l2), FERRULE_OK);
+    CHECK_EQ(l2, len);
+    CHECK_EQ(ferrule_conn_set_session(p.client, blob, len), FERRULE_USAGE);
+    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_WRONG_STATE);
+    free(blob);
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(blob_parser_negatives) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    run a;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    CHECK(a.have_sess);
+    uint8_t copy[8192 + 1];
+    /* Truncated at every length. */
+    for (size_t n = 0; n < a.sess_len; n++) {
+        ferrule_conn *c = NULL;
+        CHECK_EQ(ferrule_conn_new(&c, cc, NULL), FERRULE_OK);
+        memcpy(copy, a.sess, n);
+        if (ferrule_conn_set_session(c, copy, n) != FERRULE_USAGE ||
+            ferrule_conn_reason(c) != FERRULE_R_DECODE_ERROR) {
+            fprintf(stderr, "  truncated at %zu accepted\n", n);
+            tl_failures_in_test++;
+        }
+        ferrule_conn_free(c);
+    }
+    ferrule_conn *c = NULL;
+    CHECK_EQ(ferrule_conn_new(&c, cc, NULL), FERRULE_OK);
+    /* Trailing byte. */
+    memcpy(copy, a.sess, a.sess_len);
+    copy[a.sess_len] = 0;
+    CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len + 1), FERRULE_USAGE);
+    /* Wrong version. */
+    copy[0] = 2;
+    CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len), FERRULE_USAGE);
+    CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_DECODE_ERROR);
+    /* Unknown suite. */
+    copy[0] = 1;
+    copy[1] = 0x13;
+    copy[2] = 0x09;
+    CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len), FERRULE_USAGE);
+    /* The intact blob is accepted, once. */
+    CHECK_EQ(ferrule_conn_set_session(c, a.sess, a.sess_len), FERRULE_OK);
+    CHECK_EQ(ferrule_conn_set_session(c, a.sess, a.sess_len), FERRULE_USAGE);
+    ferrule_conn_free(c);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+/* Offset of the ticket inside a version-1 blob: version, suite, psk. */
+static size_t ticket_offset(const uint8_t *blob) { return 1 + 2 + 1 + blob[3] + 8 + 4 + 4 + 2; }
+
+TEST(tampered_ticket_is_full_handshake) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    run a, b;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    CHECK(a.have_sess);
+    /* Flip a byte of the ticket's ciphertext: the server cannot open it
+     * (the client's binder is still "valid" for its PSK). */
+    a.sess[ticket_offset(a.sess) + 40] ^= 1;
+    do_run(&b, cc, sc, NULL, a.sess, a.sess_len);
+    CHECK(b.ok);
+    CHECK_EQ(b.c_resumed, 0);
+    CHECK_EQ(b.s_resumed, 0);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(tampered_binder_is_decrypt_error) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    run a;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    CHECK(a.have_sess);
+    pair p;
+    CHECK(pair_new(&p, cc, sc, NULL));
+    CHECK_EQ(ferrule_conn_set_session(p.client, a.sess, a.sess_len), FERRULE_OK);
+    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+    /* The ClientHello is one plaintext record; its last byte is the last
+     * byte of the binder (pre_shared_key is the last extension). */
+    uint8_t rec[4096];
+    size_t n = 0;
+    CHECK_EQ(ferrule_conn_take(p.client, rec, sizeof(rec), &n), FERRULE_OK);
+    CHECK(n > 100 && rec[0] == 22);
+    rec[n - 1] ^= 0x80;
+    size_t used = 0;
+    CHECK_EQ(ferrule_conn_feed(p.server, rec, n, &used), FERRULE_OK);
+    CHECK_EQ(used, n);
+    int st = ferrule_conn_handshake(p.server);
+    CHECK_EQ(st, FERRULE_ALERT_SENT);
+    CHECK_EQ(ferrule_conn_reason(p.server), FERRULE_R_BAD_BINDER);
+    CHECK_EQ(ferrule_conn_alert(p.server), FERRULE_ALERT_DECRYPT_ERROR);
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(expired_session_not_offered) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    run a, b;
+    clock_offset = 0;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    CHECK(a.have_sess);
+    /* Past the one-day lifetime we grant. */
+    clock_offset = 86400 + 10;
+    do_run(&b, cc, sc, NULL, a.sess, a.sess_len);
+    clock_offset = 0;
+    CHECK(b.ok);
+    CHECK_EQ(b.c_resumed, 0);
+    CHECK_EQ(b.s_resumed, 0);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(expired_ticket_refused_by_server) {
+    /* Only the server's clock moves: the client still offers, the server
+     * refuses the ticket and completes a full handshake. */
+    ferrule_config *cc = pair_client_config(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    run a, b;
+    clock_offset = 0;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    CHECK(a.have_sess);
+    ferrule_config *sc2 = pair_server_config("ecdsa-p256");
+    CHECK(sc2 != NULL);
+    clock_offset = 86400 + 10;
+    /* Same ticket keys on the second server config? No: sc is reused. */
+    do_run(&b, cc, sc, NULL, a.sess, a.sess_len);
+    clock_offset = 0;
+    CHECK(b.ok);
+    CHECK_EQ(b.s_resumed, 0);
+    CHECK_EQ(b.c_resumed, 0);
+    ferrule_config_free(sc2);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(key_rotation) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    uint8_t name[16], key[32];
+    memset(name, 0xA1, sizeof(name));
+    memset(key, 0xB2, sizeof(key));
+    CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
+    run a, b;
+    do_run(&a, cc, sc, NULL, NULL, 0); /* ticket under key A */
+    CHECK(a.have_sess);
+    /* One rotation: A is still accepted. */
+    name[0] = 2;
+    key[0] = 2;
+    CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
+    do_run(&b, cc, sc, NULL, a.sess, a.sess_len);
+    CHECK(b.ok && b.c_resumed && b.s_resumed);
+    /* Two more: A has left the ring (current + two previous). */
+    name[0] = 3;
+    key[0] = 3;
+    CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
+    name[0] = 4;
+    key[0] = 4;
+    CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
+    do_run(&b, cc, sc, NULL, a.sess, a.sess_len);
+    CHECK(b.ok);
+    CHECK_EQ(b.s_resumed, 0);
+    CHECK_EQ(b.c_resumed, 0);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(fleet_shares_keys) {
+    /* A ticket from server A resumes on server B with the same key; not on
+     * server C with its own random key. */
+    ferrule_config *cc = client_cfg(), *sa = server_cfg(), *sb = server_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sa != NULL && sb != NULL && sc != NULL);
+    uint8_t name[16] = {1}, key[32] = {2};
+    CHECK_EQ(ferrule_config_set_ticket_key(sa, name, key), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_ticket_key(sb, name, key), FERRULE_OK);
+    run a, b, c;
+    do_run(&a, cc, sa, NULL, NULL, 0);
+    CHECK(a.have_sess);
+    do_run(&b, cc, sb, NULL, a.sess, a.sess_len);
+    CHECK(b.ok && b.s_resumed && b.c_resumed);
+    do_run(&c, cc, sc, NULL, a.sess, a.sess_len);
+    CHECK(c.ok);
+    CHECK_EQ(c.s_resumed, 0);
+    ferrule_config_free(cc);
+    ferrule_config_free(sa);
+    ferrule_config_free(sb);
+    ferrule_config_free(sc);
+}
+
+TEST(different_sni_not_resumed) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    CHECK_EQ(ferrule_config_dangerous_no_hostname_check(cc), FERRULE_OK);
+    run a, b;
+    do_run(&a, cc, sc, "localhost", NULL, 0);
+    CHECK(a.have_sess);
+    do_run(&b, cc, sc, "other.example", a.sess, a.sess_len);
+    CHECK(b.ok);
+    CHECK_EQ(b.c_resumed, 0);
+    CHECK_EQ(b.s_resumed, 0);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(different_hash_not_resumed) {
+    /* A SHA-256 session is not offered to a client now configured for
+     * SHA-384 only; with the suite configured but a server that picks a
+     * SHA-384 suite, the server declines. */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    const uint16_t s256[1] = {FERRULE_TLS_AES_128_GCM_SHA256};
+    const uint16_t s384[1] = {FERRULE_TLS_AES_256_GCM_SHA384};
+    const uint16_t both[2] = {FERRULE_TLS_AES_128_GCM_SHA256, FERRULE_TLS_AES_256_GCM_SHA384};
+    CHECK_EQ(ferrule_config_set_cipher_suites(cc, both, 2), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_cipher_suites(sc, s256, 1), FERRULE_OK);
+    run a, b;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    CHECK(a.have_sess);
+    ferrule_config *sc384 = server_cfg();
+    CHECK(sc384 != NULL);
+    CHECK_EQ(ferrule_config_set_cipher_suites(sc384, s384, 1), FERRULE_OK);
+    do_run(&b, cc, sc384, NULL, a.sess, a.sess_len);
+    CHECK(b.ok);
+    CHECK_EQ(b.c_resumed, 0);
+    CHECK_EQ(b.s_resumed, 0);
+    ferrule_config *cc384 = client_cfg();
+    CHECK(cc384 != NULL);
+    CHECK_EQ(ferrule_config_set_cipher_suites(cc384, s384, 1), FERRULE_OK);
+    do_run(&b, cc384, sc, NULL, a.sess, a.sess_len);
+    CHECK_EQ(b.c_resumed, 0); /* not offered: handshake fails on suites */
+    ferrule_config_free(cc384);
+    ferrule_config_free(sc384);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST_MAIN("resumption", TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
+          TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
+          TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
+          TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
+          TL_CASE(expired_ticket_refused_by_server), TL_CASE(key_rotation),
+          TL_CASE(fleet_shares_keys), TL_CASE(different_sni_not_resumed),
+          TL_CASE(different_hash_not_resumed))
