@@ -135,7 +135,12 @@ void fr_server_schedule_tickets(ferrule_conn *c) {
     uint32_t n = c->cfg->resume.tickets;
     if (n == 0) return;
     atomic_store(&c->resume.pending_tickets, n);
-    fr_conn_service_send(c);
+    /* Buffer I/O: queue them now.  Callback I/O: they go out with the
+     * server's next send-half call (ferrule_conn_write, also a flush with
+     * len 0), never from inside the handshake call: a blocking send of
+     * tickets there could deadlock against a client that writes first and
+     * reads later. */
+    if (!c->has_io) fr_conn_service_send(c);
 }
 
 static fr_err send_ticket(ferrule_conn *c) {
