@@ -16,3 +16,14 @@ def test_openssl_resumes_with_ferrule_server(ferrule_server, s_client, tmp_path)
     assert c2.wait() == 0, c2.describe()
     assert "Reused, TLSv1.3" in c2.stdout, c2.describe()
     srv.wait()
+
+
+def test_gnutls_cli_resumes_with_ferrule_server(procs, pki, ferrule_server):
+    import shutil
+    cli = shutil.which("gnutls-cli")
+    assert cli, "gnutls-bin is not installed (tools/deps.sh installs it)"
+    srv, port = ferrule_server("ecdsa-p256", "--www", "--max-conns", "2")
+    c = procs.start([cli, "-p", str(port), "--x509cafile", pki / "root.pem", "--resume",
+                     "localhost"], stdin_data=b"")
+    c.wait()
+    assert "This is a resumed session" in c.stdout, c.describe()
