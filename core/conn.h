@@ -339,6 +339,9 @@ FR_MUST_CHECK fr_err fr_msg_send(ferrule_conn *c, fr_msgbuf *m);
 void fr_msg_abort(ferrule_conn *c, fr_msgbuf *m);
 /* Signature schemes allowed in TLS 1.3 CertificateVerify. */
 int fr_sig_allowed_in_cv(uint16_t scheme);
+/* Write signature_algorithms and signature_algorithms_cert for `sigs`
+ * (ClientHello, CertificateRequest). */
+void fr_write_sig_alg_exts(fr_writer *w, const uint16_t *sigs, size_t n);
 /* 1 if v is in list. */
 int fr_u16_in(uint16_t v, const uint16_t *list, size_t n);
 

@@ -30,23 +30,8 @@ fr_err fr_send_certificate_request(ferrule_conn *c) {
      * is empty (non-empty contexts are for post-handshake requests). */
     fr_write_u8(w, 0);
     fr_write_open_vec(w, 2);
-    /* signature_algorithms (mandatory): the schemes we accept in the
-     * client's CertificateVerify. */
-    fr_write_u16(w, FR_EXT_SIGNATURE_ALGORITHMS);
-    fr_write_open_vec(w, 2);
-    fr_write_open_vec(w, 2);
-    for (size_t i = 0; i < cfg->n_sigs; i++)
-        if (fr_sig_allowed_in_cv(cfg->sigs[i])) fr_write_u16(w, cfg->sigs[i]);
-    fr_write_close_vec(w);
-    fr_write_close_vec(w);
-    /* signature_algorithms_cert: certificates may also be signed with
-     * RSASSA-PKCS1-v1_5 (RFC 8446 §4.2.3), as in our ClientHello. */
-    fr_write_u16(w, FR_EXT_SIGNATURE_ALGORITHMS_CERT);
-    fr_write_open_vec(w, 2);
-    fr_write_open_vec(w, 2);
-    for (size_t i = 0; i < cfg->n_sigs; i++) fr_write_u16(w, cfg->sigs[i]);
-    fr_write_close_vec(w);
-    fr_write_close_vec(w);
+    /* signature_algorithms (mandatory) and signature_algorithms_cert. */
+    fr_write_sig_alg_exts(w, cfg->sigs, cfg->n_sigs);
     /* certificate_authorities (RFC 8446 §4.2.4): the subject names of our
      * trust anchors, to help a client holding several chains choose.  It
      * is only a hint, so a store too large to list omits it. */

@@ -75,22 +75,7 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
     fr_write_close_vec(w);
     fr_write_close_vec(w);
 
-    fr_write_u16(w, FR_EXT_SIGNATURE_ALGORITHMS);
-    fr_write_open_vec(w, 2);
-    fr_write_open_vec(w, 2);
-    for (size_t i = 0; i < cfg->n_sigs; i++)
-        if (fr_sig_allowed_in_cv(cfg->sigs[i])) fr_write_u16(w, cfg->sigs[i]);
-    fr_write_close_vec(w);
-    fr_write_close_vec(w);
-
-    /* RFC 8446 §4.2.3: certificates may be signed with PKCS#1 v1.5 even
-     * though handshake signatures may not. */
-    fr_write_u16(w, FR_EXT_SIGNATURE_ALGORITHMS_CERT);
-    fr_write_open_vec(w, 2);
-    fr_write_open_vec(w, 2);
-    write_u16_list(w, cfg->sigs, cfg->n_sigs);
-    fr_write_close_vec(w);
-    fr_write_close_vec(w);
+    fr_write_sig_alg_exts(w, cfg->sigs, cfg->n_sigs);
 
     /* RFC 6066 §8 / RFC 8446 §4.4.2.1: always ask for a stapled OCSP
      * response (status_type ocsp, no responder_id_list, no

@@ -67,6 +67,25 @@ int fr_sig_allowed_in_cv(uint16_t s) {
     }
 }
 
+void fr_write_sig_alg_exts(fr_writer *w, const uint16_t *sigs, size_t n) {
+    /* signature_algorithms: what may sign handshake messages (CV-allowed
+     * schemes only); signature_algorithms_cert: certificates may also be
+     * signed with RSASSA-PKCS1-v1_5 (RFC 8446 §4.2.3). */
+    fr_write_u16(w, FR_EXT_SIGNATURE_ALGORITHMS);
+    fr_write_open_vec(w, 2);
+    fr_write_open_vec(w, 2);
+    for (size_t i = 0; i < n; i++)
+        if (fr_sig_allowed_in_cv(sigs[i])) fr_write_u16(w, sigs[i]);
+    fr_write_close_vec(w);
+    fr_write_close_vec(w);
+    fr_write_u16(w, FR_EXT_SIGNATURE_ALGORITHMS_CERT);
+    fr_write_open_vec(w, 2);
+    fr_write_open_vec(w, 2);
+    for (size_t i = 0; i < n; i++) fr_write_u16(w, sigs[i]);
+    fr_write_close_vec(w);
+    fr_write_close_vec(w);
+}
+
 int fr_u16_in(uint16_t v, const uint16_t *list, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (list[i] == v) return 1;
