@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(m.used == 0);
 
     size_t blocks = 0;
-    e = fr_pem_each_cert_m(&m, data, size, count_cb, &blocks);
+    e = fr_pem_each_cert(&m, data, size, count_cb, &blocks);
     if (e == FR_OK) FUZZ_CHECK(blocks > 0);
     FUZZ_CHECK(m.used == 0);
     return 0;

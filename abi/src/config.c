@@ -247,7 +247,7 @@ static fr_err load_chain(ferrule_config *cfg, const uint8_t *chain_pem, size_t c
     fr_chain *ch = &cfg->chains[cfg->n_chains];
     memset(ch, 0, sizeof(*ch));
     chain_builder b = {cfg, ch};
-    fr_err e = fr_pem_each_cert_m(&cfg->mem, chain_pem, chain_len, add_chain_der, &b);
+    fr_err e = fr_pem_each_cert(&cfg->mem, chain_pem, chain_len, add_chain_der, &b);
     if (e == FR_OK && ch->n == 0) e = FERRULE_R_CONFIG_PEM;
     if (e == FR_OK && fr_pkey_from_pem(key_pem, key_len, &ch->key) != FR_OK) e = FERRULE_R_CONFIG_PEM;
     fr_cert *leaf = NULL;

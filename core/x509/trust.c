@@ -89,7 +89,7 @@ static fr_err b64_decode(const uint8_t *in, size_t n, uint8_t *out, size_t cap, 
     return FR_OK;
 }
 
-fr_err fr_pem_each_cert_m(fr_mem *m, const uint8_t *pem, size_t len,
+fr_err fr_pem_each_cert(fr_mem *m, const uint8_t *pem, size_t len,
                           fr_err (*cb)(void *ctx, const uint8_t *der, size_t len), void *ctx) {
     FR_ENSURE(pem != NULL || len == 0, FERRULE_R_NULL_ARGUMENT);
     FR_ENSURE(len > 0, INVALID);
@@ -117,13 +117,6 @@ fr_err fr_pem_each_cert_m(fr_mem *m, const uint8_t *pem, size_t len,
     }
     FR_ENSURE(blocks > 0, INVALID);
     return FR_OK;
-}
-
-fr_err fr_pem_each_cert(const uint8_t *pem, size_t len,
-                        fr_err (*cb)(void *ctx, const uint8_t *der, size_t len), void *ctx) {
-    fr_mem m;
-    fr_mem_init(&m, NULL, 0);
-    return fr_pem_each_cert_m(&m, pem, len, cb, ctx);
 }
 
 /* ---- stores ------------------------------------------------------------- */
@@ -200,7 +193,7 @@ static fr_err pem_add_cb(void *ctx, const uint8_t *der, size_t len) {
 fr_err fr_trust_add_pem(fr_mem *m, fr_trust_store *t, const uint8_t *pem, size_t len) {
     size_t n0 = t->n;
     pem_ctx pc = {m, t, 0};
-    fr_err e = fr_pem_each_cert_m(m, pem, len, pem_add_cb, &pc);
+    fr_err e = fr_pem_each_cert(m, pem, len, pem_add_cb, &pc);
     if (e == FR_OK && pc.good == 0) e = INVALID;
     if (e != FR_OK) truncate_store(m, t, n0); /* all or nothing */
     return e;

@@ -173,19 +173,13 @@ FR_MUST_CHECK fr_err fr_trust_add_dir(fr_mem *m, fr_trust_store *t, const char *
 /* Search order documented in ferrule.h (ferrule_config_add_trust_system). */
 FR_MUST_CHECK fr_err fr_trust_add_system(fr_mem *m, fr_trust_store *t);
 
-/* Decode every CERTIFICATE block of a PEM buffer into DER (for our own
- * chains): calls cb for each, in order, and stops at its first error.
- * CONFIG_INVALID on bad base64, a missing END line, or no block at all.
- * Text outside the blocks (and other PEM types) is ignored. */
-FR_MUST_CHECK fr_err fr_pem_each_cert(const uint8_t *pem, size_t len,
+/* Decode every CERTIFICATE block of a PEM buffer into DER, allocating the
+ * decode buffer through m: calls cb for each, in order, and stops at its
+ * first error.  CONFIG_PEM on bad base64, a missing END line, or no block
+ * at all.  Text outside the blocks (and other PEM types) is ignored. */
+FR_MUST_CHECK fr_err fr_pem_each_cert(fr_mem *m, const uint8_t *pem, size_t len,
                                       fr_err (*cb)(void *ctx, const uint8_t *der, size_t len),
                                       void *ctx);
-
-/* Same, allocating the decode buffer through m (fr_pem_each_cert uses a
- * private libc-backed fr_mem because its signature carries none). */
-FR_MUST_CHECK fr_err fr_pem_each_cert_m(fr_mem *m, const uint8_t *pem, size_t len,
-                                        fr_err (*cb)(void *ctx, const uint8_t *der, size_t len),
-                                        void *ctx);
 
 #define FR_VERIFY_SERVER 1 /* serverAuth purpose */
 #define FR_VERIFY_CLIENT 2 /* clientAuth purpose */

@@ -93,6 +93,17 @@ static void derlist_free(derlist *l) {
     l->n = 0;
 }
 
+/* A libc-backed fr_mem for decoding test PEM files. */
+static fr_mem *pem_mem(void) {
+    static fr_mem m;
+    static int ready;
+    if (!ready) {
+        fr_mem_init(&m, NULL, 0);
+        ready = 1;
+    }
+    return &m;
+}
+
 /* DER of the idx-th certificate of a PKI PEM file (malloc'd). */
 static uint8_t *pki_der(const char *name, size_t idx, size_t *len) {
     size_t plen;
@@ -100,7 +111,7 @@ static uint8_t *pki_der(const char *name, size_t idx, size_t *len) {
     *len = 0;
     if (pem == NULL) return NULL;
     derlist l = {0};
-    fr_err e = fr_pem_each_cert(pem, plen, collect_cb, &l);
+    fr_err e = fr_pem_each_cert(pem_mem(), pem, plen, collect_cb, &l);
     free(pem);
     CHECK_EQ(e, FR_OK);
     uint8_t *out = NULL;
@@ -137,7 +148,7 @@ static void add_pki(fr_mem *m, certs *cs, const char *name) {
         return;
     }
     derlist l = {0};
-    CHECK_EQ(fr_pem_each_cert(pem, plen, collect_cb, &l), FR_OK);
+    CHECK_EQ(fr_pem_each_cert(pem_mem(), pem, plen, collect_cb, &l), FR_OK);
     free(pem);
     for (size_t i = 0; i < l.n; i++) add_der(m, cs, l.der[i], l.len[i]);
     derlist_free(&l);
@@ -1217,7 +1228,7 @@ static fr_err count_cb(void *ctx, const uint8_t *der, size_t len) {
 
 static fr_err pem_count(const char *s, size_t *count) {
     *count = 0;
-    return fr_pem_each_cert((const uint8_t *)s, strlen(s), count_cb, count);
+    return fr_pem_each_cert(pem_mem(), (const uint8_t *)s, strlen(s), count_cb, count);
 }
 
 TEST(pem_decoding) {
@@ -1257,7 +1268,7 @@ TEST(pem_decoding) {
     }
     /* the callback's error stops the walk */
     derlist full = {.n = 16};
-    CHECK_EQ(fr_pem_each_cert((const uint8_t *)JUNK_PEM, sizeof(JUNK_PEM) - 1, collect_cb, &full),
+    CHECK_EQ(fr_pem_each_cert(pem_mem(), (const uint8_t *)JUNK_PEM, sizeof(JUNK_PEM) - 1, collect_cb, &full),
              FERRULE_R_INTERNAL);
 }
 
