@@ -131,9 +131,18 @@ static fr_err read_u64(fr_reader *r, uint64_t *v) {
 
 /* ---- server: NewSessionTicket -------------------------------------------- */
 
+/* The server needs resumption_master_secret only to mint the tickets it
+ * schedules at the end of the handshake: wipe it once they are out. */
+static void forget_resumption_secret(ferrule_conn *c) {
+    fr_wipe(c->ks.resumption, sizeof(c->ks.resumption));
+}
+
 void fr_server_schedule_tickets(ferrule_conn *c) {
     uint32_t n = c->cfg->resume.tickets;
-    if (n == 0) return;
+    if (n == 0) {
+        forget_resumption_secret(c);
+        return;
+    }
     atomic_store(&c->resume.pending_tickets, n);
     /* Buffer I/O: queue them now.  Callback I/O: they go out with the
      * server's next send-half call (ferrule_conn_write, also a flush with
@@ -212,6 +221,7 @@ void fr_server_send_pending_tickets(ferrule_conn *c) {
             return;
         }
     }
+    if (n > 0) forget_resumption_secret(c);
 }
 
 /* ---- server: accepting a PSK --------------------------------------------- */

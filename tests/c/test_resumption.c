@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "conn.h" /* inspecting secrets: test-only */
 #include "support_pair.h"
 #include "testlib.h"
 
@@ -404,7 +405,33 @@ TEST(different_hash_not_resumed) {
     ferrule_config_free(sc);
 }
 
-TEST_MAIN("resumption", TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
+static int all_zero(const uint8_t *p, size_t n) {
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++) acc |= p[i];
+    return acc == 0;
+}
+
+TEST(server_forgets_resumption_secret_after_tickets) {
+    /* The server needs resumption_master_secret only to mint its tickets;
+     * the client keeps it, since tickets may arrive at any time. */
+    for (uint32_t tickets = 0; tickets <= 2; tickets += 2) {
+        ferrule_config *cc = client_cfg(), *sc = server_cfg();
+        CHECK(cc != NULL && sc != NULL);
+        if (cc == NULL || sc == NULL) return;
+        CHECK_EQ(ferrule_config_set_tickets(sc, tickets), FERRULE_OK);
+        pair p;
+        CHECK(pair_new(&p, cc, sc, NULL));
+        CHECK(pair_handshake(&p, NULL, NULL));
+        pump_tickets(&p);
+        CHECK(all_zero(p.server->ks.resumption, sizeof(p.server->ks.resumption)));
+        CHECK(!all_zero(p.client->ks.resumption, p.client->ks.hlen));
+        pair_free(&p);
+        ferrule_config_free(sc);
+        ferrule_config_free(cc);
+    }
+}
+
+TEST_MAIN("resumption", TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
           TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
