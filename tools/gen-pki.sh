@@ -7,6 +7,10 @@
 #   signed by root), KIND.key / KIND.leaf.pem / KIND.chain.pem for KIND in
 #   ecdsa-p256 ecdsa-p384 rsa rsa-pss ed25519, wrongname.*, other-root.*,
 #   untrusted.*, leaf-direct.*.
+# SNI selection (tests/c/test_server_select.c, interop/test_alpn_sni.py):
+#   sni-a.* (ECDSA, DNS:a.test), sni-b.* (ECDSA, DNS:b.test), sni-wild.*
+#   (ECDSA, DNS:*.wild.test), sni-a-rsa.* (RSA, DNS:a.test); CN = the name,
+#   issued by inter, chain = leaf + inter.
 # Extra files (prefix "x-") used by tests/c/test_x509.c: CAs signed with every
 # supported signature algorithm, a loop of two CAs, a hostile set of
 # same-subject CAs, and certificates violating one rule each.
@@ -30,7 +34,9 @@ x-loop-a.pem x-loop-b.pem x-loop-leaf.pem x-hostile-leaf.pem
 x-critical.pem x-eku-client.pem x-ku-keyenc.pem x-notca-inter.pem
 x-notca-leaf.pem x-sub-inter.pem x-sub-leaf.pem x-kuca-inter.pem
 x-kuca-leaf.pem x-weak-inter.pem x-weak-leaf.pem x-nosan.pem x-mid1.pem
-x-mid2.pem x-mid2-leaf.pem"
+x-mid2.pem x-mid2-leaf.pem
+sni-a.chain.pem sni-a.key sni-b.chain.pem sni-b.key sni-wild.chain.pem
+sni-wild.key sni-a-rsa.chain.pem sni-a-rsa.key"
 for i in 0 1 2 3 4 5 6 7 8 9; do
     FILES="$FILES x-hostile-$i.pem"
 done
@@ -87,6 +93,21 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth, clientAuth
 subjectAltName = DNS:wrong.example
+[ v3_sni_a ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:a.test
+[ v3_sni_b ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:b.test
+[ v3_sni_wild ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:*.wild.test
 [ v3_critical ]
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth, clientAuth
@@ -204,6 +225,15 @@ cat ut.pem other-inter.pem > untrusted.chain.pem
 genkey ecdsa-p256 leaf-direct.key
 sign "$O/CN=localhost" leaf-direct.key root.key root.pem v3_leaf leaf-direct.chain.pem \
     "$NOW_M1" "$LEAF_END"
+
+# Chains for SNI selection: one name each (and a second key type for a.test).
+for s in "sni-a ecdsa-p256 a.test v3_sni_a" "sni-b ecdsa-p256 b.test v3_sni_b" \
+    "sni-wild ecdsa-p256 *.wild.test v3_sni_wild" "sni-a-rsa rsa a.test v3_sni_a"; do
+    set -f; set -- $s; set +f
+    genkey "$2" "$1.key"
+    sign "$O/CN=$3" "$1.key" inter.key inter.pem "$4" "$1.leaf.pem" "$NOW_M1" "$LEAF_END"
+    cat "$1.leaf.pem" inter.pem > "$1.chain.pem"
+done
 
 # ---- extras ---------------------------------------------------------------
 # A CA per key kind (its own signature algorithm) and a leaf it signs.
