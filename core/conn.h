@@ -18,11 +18,12 @@
 #include "hs/client_auth.h"
 #include "key_update.h"
 #include "hs/resume.h"
+#include "hs/server_select.h"
 
 #define FR_MAX_SUITES 8
 #define FR_MAX_GROUPS 8
 #define FR_MAX_SIGS 16
-#define FR_MAX_CHAINS 4
+#define FR_MAX_CHAINS 16
 #define FR_MAX_ALPN_WIRE 1024
 #define FR_MAX_PEER_CERTS 16
 #define FR_DEFAULT_MEMORY_LIMIT (256u * 1024u)
@@ -77,6 +78,15 @@ typedef struct fr_chain {
     EVP_PKEY *key;
     uint8_t *staple; /* DER OCSP response to staple, or NULL */
     size_t staple_len;
+    /* Facts noted when the chain is loaded (fr_chain_note): the leaf's
+     * subjectAltName (a copy, or NULL) for SNI matching, and the TLS
+     * signature scheme of each certificate signature a client judges
+     * with signature_algorithms_cert (self-issued certificates, i.e.
+     * trust anchors, are exempt: RFC 8446 §4.4.2.2). */
+    uint8_t *san;
+    size_t san_len;
+    uint16_t cert_sigs[FR_MAX_PEER_CERTS];
+    size_t n_cert_sigs;
 } fr_chain;
 
 struct ferrule_config {
@@ -114,6 +124,7 @@ struct ferrule_config {
     fr_client_auth_config cauth;
     fr_ku_config ku;
     fr_resume_config resume;
+    fr_select_config select;
 };
 
 /* Verification parameters of a config for verifying its peer. */
@@ -359,6 +370,17 @@ FR_MUST_CHECK fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk, fr_ext *mod
  * send them (send half, caller holds wr_lock). */
 void fr_server_schedule_tickets(ferrule_conn *c);
 void fr_server_send_pending_tickets(ferrule_conn *c);
+
+/* ---- server_select.c: certificate and ALPN selection ------------------ */
+/* Note the facts selection needs about a freshly loaded chain. */
+FR_MUST_CHECK fr_err fr_chain_note(fr_mem *m, fr_chain *ch);
+/* Free what fr_chain_note allocated. */
+void fr_chain_forget(fr_mem *m, fr_chain *ch);
+/* Server, ClientHello: validate ALPN and signature_algorithms_cert; when
+ * `answer` (the hello gets a ServerHello, not a HelloRetryRequest) choose
+ * the ALPN protocol and our chain and scheme (callbacks, else defaults). */
+FR_MUST_CHECK fr_err fr_server_select(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs,
+                                      fr_reader suites, int answer);
 
 /* ---- hello_retry.c: HelloRetryRequest (RFC 8446 §4.1.4, §4.2.2) ------- */
 /* The fields of a ClientHello a second ClientHello must repeat. */

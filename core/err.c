@@ -58,6 +58,10 @@ static const reason_info REASONS[] = {
      FERRULE_ALERT_HANDSHAKE_FAILURE, "no certificate usable with the peer's signature schemes"},
     {FERRULE_R_BAD_CCS, "bad_change_cipher_spec", FERRULE_ALERT_SENT,
      FERRULE_ALERT_UNEXPECTED_MESSAGE, "invalid or misplaced change_cipher_spec"},
+    {FERRULE_R_UNRECOGNIZED_NAME, "unrecognized_name", FERRULE_POLICY,
+     FERRULE_ALERT_UNRECOGNIZED_NAME, "no certificate for the server name the client asked for"},
+    {FERRULE_R_HANDSHAKE_REFUSED, "handshake_refused", FERRULE_POLICY,
+     FERRULE_ALERT_HANDSHAKE_FAILURE, "the application's selection callback refused the handshake"},
     {FERRULE_R_CERT_EXPIRED, "cert_expired", FERRULE_CERTIFICATE,
      FERRULE_ALERT_CERTIFICATE_EXPIRED, "certificate has expired"},
     {FERRULE_R_CERT_NOT_YET_VALID, "cert_not_yet_valid", FERRULE_CERTIFICATE,
@@ -129,6 +133,10 @@ static const reason_info REASONS[] = {
      "no usable certificate or key in the given PEM/DER data"},
     {FERRULE_R_CONFIG_KEY_MISMATCH, "config_key_mismatch", FERRULE_USAGE, -1,
      "the private key does not belong to the certificate"},
+    {FERRULE_R_CALLBACK_RESULT, "callback_result", FERRULE_USAGE, FERRULE_ALERT_INTERNAL_ERROR,
+     "a selection callback returned an invalid value or chain index"},
+    {FERRULE_R_ALPN_NOT_OFFERED, "alpn_not_offered", FERRULE_USAGE, FERRULE_ALERT_INTERNAL_ERROR,
+     "the ALPN callback chose a protocol the client did not offer"},
 };
 
 static const reason_info *lookup(uint32_t reason) {

@@ -626,6 +626,139 @@ FERRULE_API int ferrule_conn_ocsp_stapled(const ferrule_conn *conn);
  * stored in the session blob.  See docs/resumption.md. */
 FERRULE_API int ferrule_conn_resumed(const ferrule_conn *conn);
 
+/* ---- server certificate and ALPN selection (docs/server-callbacks.md) ---- */
+/*
+ * A server may hold several certificate chains (up to 16, in the order
+ * they were added).  For each full handshake it picks one:
+ *
+ *  - Default (no callback): among the chains whose key can sign a
+ *    signature scheme the client offered in signature_algorithms (and that
+ *    this config allows), a chain whose leaf matches the client's SNI
+ *    (subjectAltName dNSName, exact or "*." wildcard, ASCII
+ *    case-insensitive; iPAddress for a literal) beats one that does not,
+ *    and then a chain whose certificate signatures the client accepts
+ *    (signature_algorithms_cert, else signature_algorithms; self-issued
+ *    certificates exempt) beats one whose signatures it does not; ties go
+ *    to the first added.  Without SNI, or when no chain matches the name,
+ *    the other chains are used in the same order (FERRULE_SNI_FALLBACK) --
+ *    unless the SNI policy is FERRULE_SNI_STRICT: then a name no chain
+ *    matches ends the handshake with unrecognized_name (RFC 6066 §3).
+ *  - With a certificate callback, the callback decides (it may ask for
+ *    the default).
+ *
+ * Selection runs once per handshake, on the ClientHello answered by a
+ * ServerHello (after a HelloRetryRequest: on the second one), after ALPN
+ * selection and before resumption is considered; a resumed handshake sends
+ * no certificate, but a refusal still ends it.
+ */
+
+/* Reasons (status class in brackets; the alert we send). */
+#define FERRULE_R_UNRECOGNIZED_NAME 40 /* [policy] no chain for the SNI (unrecognized_name) */
+#define FERRULE_R_HANDSHAKE_REFUSED 41 /* [policy] a selection callback refused (handshake_failure) */
+#define FERRULE_R_CALLBACK_RESULT 130  /* [usage] a callback returned an invalid value or index
+                                          (internal_error) */
+#define FERRULE_R_ALPN_NOT_OFFERED 131 /* [usage] the ALPN callback chose a protocol the client
+                                          did not offer (internal_error) */
+
+/* SNI policies (ferrule_config_set_sni_policy). */
+#define FERRULE_SNI_FALLBACK 0 /* unknown name: use the other chains (default) */
+#define FERRULE_SNI_STRICT 1   /* unknown name: unrecognized_name alert */
+
+/** Server: what to do when the client's server_name matches no chain's
+ *  leaf (FERRULE_SNI_*).  A ClientHello without SNI always uses the
+ *  chains in order.  Applies to the default selection only. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_sni_policy(ferrule_config *cfg,
+                                                                 uint32_t policy);
+/** Number of certificate chains added to the config. */
+FERRULE_API size_t ferrule_config_chain_count(const ferrule_config *cfg);
+
+/** The ClientHello as the selection callbacks see it: a read-only view,
+ *  valid only during the callback (do not keep it or the pointers its
+ *  getters return). */
+typedef struct ferrule_client_hello ferrule_client_hello;
+
+/** The SNI host name the client sent (NUL-terminated, printable ASCII,
+ *  as sent: compare case-insensitively), or NULL if none. */
+FERRULE_API const char *ferrule_client_hello_server_name(const ferrule_client_hello *hello);
+/** The client's lists as sent (unknown and GREASE values included), in
+ *  host byte order; `*n` receives the count.  signature_schemes_cert is
+ *  signature_algorithms_cert, or signature_algorithms when the client sent
+ *  no separate list (RFC 8446 §4.2.3).  NULL (and *n = 0) on a NULL
+ *  argument. */
+FERRULE_API const uint16_t *ferrule_client_hello_signature_schemes(
+    const ferrule_client_hello *hello, size_t *n);
+FERRULE_API const uint16_t *ferrule_client_hello_signature_schemes_cert(
+    const ferrule_client_hello *hello, size_t *n);
+FERRULE_API const uint16_t *ferrule_client_hello_cipher_suites(const ferrule_client_hello *hello,
+                                                               size_t *n);
+/** Number of ALPN protocols the client offered (0 without the extension). */
+FERRULE_API size_t ferrule_client_hello_alpn_count(const ferrule_client_hello *hello);
+/** The `index`-th offered ALPN protocol (1..255 bytes, not NUL-terminated).
+ *  FERRULE_USAGE for a NULL argument or an index out of range. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_client_hello_alpn(const ferrule_client_hello *hello,
+                                                             size_t index, const uint8_t **proto,
+                                                             size_t *len);
+
+/* How a chain suits a ClientHello (bits of ferrule_client_hello_chain_fit). */
+#define FERRULE_CHAIN_FIT_KEY 1u  /* its key can sign a scheme the client offered: usable */
+#define FERRULE_CHAIN_FIT_NAME 2u /* its leaf matches the client's SNI */
+#define FERRULE_CHAIN_FIT_CERT_SIGS 4u /* its certificate signatures are all acceptable */
+
+/** FERRULE_CHAIN_FIT_* bits for chain `chain_index` (0 for an index out of
+ *  range or a NULL hello).  A callback choosing a chain without
+ *  FERRULE_CHAIN_FIT_KEY makes the handshake fail (handshake_failure). */
+FERRULE_API uint32_t ferrule_client_hello_chain_fit(const ferrule_client_hello *hello,
+                                                    size_t chain_index);
+
+/* Certificate callback results other than a chain index (>= 0). */
+#define FERRULE_CERT_SELECT_DEFAULT (-1)           /* the default selection above */
+#define FERRULE_CERT_SELECT_UNRECOGNIZED_NAME (-2) /* refuse: unrecognized_name alert */
+#define FERRULE_CERT_SELECT_REFUSE (-3)            /* refuse: handshake_failure alert */
+
+/**
+ * Server: certificate selection callback.  Returns the index of the chain
+ * to use (0 .. ferrule_config_chain_count() - 1) or a FERRULE_CERT_SELECT_*
+ * value.  A refusal fails the handshake with FERRULE_POLICY and reason
+ * FERRULE_R_UNRECOGNIZED_NAME or FERRULE_R_HANDSHAKE_REFUSED; any other
+ * value (an index out of range, an unknown negative value) fails it with
+ * FERRULE_USAGE / FERRULE_R_CALLBACK_RESULT and an internal_error alert.
+ * Called on the thread driving the handshake, with the connection's locks
+ * held: only the getters (ferrule_conn_server_name, ferrule_conn_alpn --
+ * ALPN is already chosen --, ...) may be called on `conn`.  NULL cb
+ * removes the callback.
+ */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_cert_select_callback(
+    ferrule_config *cfg,
+    int (*cb)(void *ctx, const ferrule_conn *conn, const ferrule_client_hello *hello), void *ctx);
+
+/* ALPN callback results. */
+#define FERRULE_ALPN_SELECTED 0   /* *proto / *len name one of the offered protocols */
+#define FERRULE_ALPN_DEFAULT 1    /* the config's list (ferrule_config_add_alpn), our order */
+#define FERRULE_ALPN_NONE 2       /* continue without ALPN */
+#define FERRULE_ALPN_NO_OVERLAP 3 /* no_application_protocol alert (FERRULE_R_NO_ALPN) */
+
+/**
+ * Server: ALPN selection callback, called only when the client sent a
+ * (valid) application_layer_protocol_negotiation extension.  With
+ * FERRULE_ALPN_SELECTED, `*proto` / `*len` must name one of the offered
+ * protocols (the bytes are compared and copied; they may point into the
+ * hello or the application's own memory): otherwise the handshake fails
+ * with FERRULE_USAGE / FERRULE_R_ALPN_NOT_OFFERED and an internal_error
+ * alert (RFC 7301 §3.2: the server must choose among the client's).  An
+ * unknown return value is FERRULE_R_CALLBACK_RESULT.  Called before the
+ * certificate callback, under the same rules.  NULL cb removes it.
+ */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_alpn_select_callback(
+    ferrule_config *cfg,
+    int (*cb)(void *ctx, const ferrule_conn *conn, const ferrule_client_hello *hello,
+              const uint8_t **proto, size_t *len),
+    void *ctx);
+
+/** The index of the chain this side sent in its Certificate (server: the
+ *  selected chain; client: the chain sent to a CertificateRequest), or -1
+ *  if none was sent (before selection, resumed, client without one). */
+FERRULE_API int ferrule_conn_cert_index(const ferrule_conn *conn);
+
 /* ---- session resumption (docs/resumption.md) ------------------------------ */
 /** Server: NewSessionTickets sent after each full or resumed handshake
  * (default 2; 0 disables resumption; at most 16).  FERRULE_USAGE with

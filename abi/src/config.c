@@ -114,6 +114,7 @@ FERRULE_API void ferrule_config_free(ferrule_config *cfg) {
         fr_chain *ch = &cfg->chains[i];
         for (size_t k = 0; k < ch->n; k++) fr_mem_free(&cfg->mem, ch->ders[k], ch->lens[k]);
         fr_mem_free(&cfg->mem, ch->staple, ch->staple_len);
+        fr_chain_forget(&cfg->mem, ch);
         fr_pkey_free(ch->key);
     }
     fr_mem_free_owner(&cfg->mem, cfg, sizeof(*cfg));
@@ -237,6 +238,7 @@ static fr_err add_chain_der(void *ctx, const uint8_t *der, size_t len) {
 static void chain_clear(ferrule_config *cfg, fr_chain *ch) {
     for (size_t k = 0; k < ch->n; k++) fr_mem_free(&cfg->mem, ch->ders[k], ch->lens[k]);
     fr_mem_free(&cfg->mem, ch->staple, ch->staple_len);
+    fr_chain_forget(&cfg->mem, ch);
     fr_pkey_free(ch->key);
     memset(ch, 0, sizeof(*ch));
 }
@@ -256,6 +258,8 @@ static fr_err load_chain(ferrule_config *cfg, const uint8_t *chain_pem, size_t c
     /* The key must belong to the leaf, or every handshake would fail. */
     if (e == FR_OK && !fr_pkey_pair_matches(ch->key, leaf->pub)) e = FERRULE_R_CONFIG_KEY_MISMATCH;
     if (leaf != NULL) fr_cert_free(&cfg->mem, leaf);
+    /* What SNI / signature_algorithms_cert selection needs (server_select.c). */
+    if (e == FR_OK) e = fr_chain_note(&cfg->mem, ch);
     if (e != FR_OK) {
         chain_clear(cfg, ch);
         if (e == FERRULE_R_OUT_OF_MEMORY || e == FERRULE_R_CONFIG_KEY_MISMATCH) return e;

@@ -223,40 +223,6 @@ static fr_err parse_server_name(ferrule_conn *c, fr_reader *body) {
     return FR_OK;
 }
 
-static fr_err select_alpn(ferrule_conn *c, fr_reader *body) {
-    fr_reader list;
-    FR_TRY(fr_read_vec16(body, &list));
-    FR_TRY(fr_read_done(body));
-    FR_ENSURE(!fr_reader_empty(&list), FERRULE_R_DECODE_ERROR);
-    fr_reader check = list;
-    while (!fr_reader_empty(&check)) { /* RFC 7301 §3.1: non-empty names */
-        fr_reader p;
-        FR_TRY(fr_read_vec8(&check, &p));
-        FR_ENSURE(!fr_reader_empty(&p), FERRULE_R_DECODE_ERROR);
-    }
-    const ferrule_config *cfg = c->cfg;
-    if (cfg->alpn_len == 0) return FR_OK;
-    /* Server preference: the first of our protocols the client offers. */
-    fr_reader ours = fr_reader_init(cfg->alpn, cfg->alpn_len);
-    while (!fr_reader_empty(&ours)) {
-        fr_reader mine;
-        FR_TRY(fr_read_vec8(&ours, &mine));
-        fr_reader theirs = list;
-        while (!fr_reader_empty(&theirs)) {
-            fr_reader p;
-            FR_TRY(fr_read_vec8(&theirs, &p));
-            size_t n = fr_reader_left(&p);
-            if (n == fr_reader_left(&mine) && memcmp(p.p, mine.p, n) == 0) {
-                memcpy(c->alpn, p.p, n);
-                c->alpn_len = n;
-                return FR_OK;
-            }
-        }
-    }
-    /* RFC 7301 §3.2 */
-    return FERRULE_R_NO_ALPN;
-}
-
 /* CertificateStatusRequest (RFC 6066 §8): status_type, then for ocsp(1)
  * OCSPStatusRequest { ResponderID responder_id_list<0..2^16-1>;
  * Extensions request_extensions<0..2^16-1> }.  Other status types are
@@ -410,26 +376,12 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
 
     fr_ext *sni = fr_exts_find(&x, FR_EXT_SERVER_NAME);
     if (sni != NULL) FR_TRY(parse_server_name(c, &sni->body));
-    fr_ext *alpn = fr_exts_find(&x, FR_EXT_ALPN);
-    if (alpn != NULL) FR_TRY(select_alpn(c, &alpn->body));
     fr_ext *sr = fr_exts_find(&x, FR_EXT_STATUS_REQUEST);
     if (sr != NULL) FR_TRY(parse_status_request(c, &sr->body));
 
-    /* Certificate and scheme: our chains in order, our schemes in order,
-     * restricted to what the client accepts for CertificateVerify. */
-    c->our_chain = NULL;
-    for (size_t i = 0; i < cfg->n_chains && c->our_chain == NULL; i++) {
-        for (size_t k = 0; k < cfg->n_sigs; k++) {
-            uint16_t s = cfg->sigs[k];
-            if (fr_sig_allowed_in_cv(s) && u16_list_has(peer_sigs, s) &&
-                fr_sig_key_matches(cfg->chains[i].key, s)) {
-                c->our_chain = &cfg->chains[i];
-                c->our_sig = s;
-                break;
-            }
-        }
-    }
-    FR_ENSURE(c->our_chain != NULL, FERRULE_R_UNSUPPORTED_CERT);
+    /* ALPN, certificate and scheme (server_select.c): validated now,
+     * chosen for the ClientHello a ServerHello answers. */
+    FR_TRY(fr_server_select(c, &x, peer_sigs, suites, !retry));
 
     c->session_id_len = fr_reader_left(&sid);
     memcpy(c->session_id, sid.p, c->session_id_len);

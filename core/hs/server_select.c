@@ -1,0 +1,301 @@
+/* server_select.c - the server's choice of ALPN protocol (RFC 7301 §3) and
+ * certificate chain (RFC 6066 §3, RFC 8446 §4.2.3, §4.4.2.2) for a
+ * ClientHello: the defaults and the application's callbacks.  The rules
+ * are written down in docs/server-callbacks.md. */
+#include "../conn.h"
+
+/* ---- facts about a configured chain --------------------------------------- */
+
+/* The TLS SignatureScheme naming an X.509 signature (RFC 8446 §4.2.3: the
+ * schemes of signature_algorithms_cert describe certificate signatures).
+ * RSASSA-PSS is given as its rsae form; rsae and pss count as one when
+ * matched (the issuer's key type is not known here).  0: none. */
+static uint16_t x509_scheme(int kind, int hash) {
+    static const uint16_t PKCS1[3] = {FERRULE_SIG_RSA_PKCS1_SHA256, FERRULE_SIG_RSA_PKCS1_SHA384,
+                                      FERRULE_SIG_RSA_PKCS1_SHA512};
+    static const uint16_t ECDSA[3] = {FERRULE_SIG_ECDSA_SECP256R1_SHA256,
+                                      FERRULE_SIG_ECDSA_SECP384R1_SHA384,
+                                      0x0603 /* ecdsa_secp521r1_sha512 */};
+    static const uint16_t PSS[3] = {FERRULE_SIG_RSA_PSS_RSAE_SHA256, FERRULE_SIG_RSA_PSS_RSAE_SHA384,
+                                    FERRULE_SIG_RSA_PSS_RSAE_SHA512};
+    if (kind == FR_SIGKIND_ED25519) return FERRULE_SIG_ED25519;
+    if (hash < FR_HASH_SHA256 || hash > FR_HASH_SHA512) return 0;
+    size_t h = (size_t)(hash - FR_HASH_SHA256);
+    switch (kind) {
+    case FR_SIGKIND_RSA_PKCS1: return PKCS1[h];
+    case FR_SIGKIND_ECDSA: return ECDSA[h];
+    case FR_SIGKIND_RSA_PSS: return PSS[h];
+    default: return 0;
+    }
+}
+
+fr_err fr_chain_note(fr_mem *m, fr_chain *ch) {
+    ch->n_cert_sigs = 0;
+    for (size_t i = 0; i < ch->n; i++) {
+        fr_cert *cert = NULL;
+        FR_TRY(fr_cert_parse(m, ch->ders[i], ch->lens[i], &cert));
+        fr_err e = FR_OK;
+        if (i == 0 && cert->san != NULL) {
+            ch->san = fr_mem_alloc(m, cert->san_len);
+            if (ch->san == NULL) {
+                e = fr_mem_error(m, cert->san_len);
+            } else {
+                memcpy(ch->san, cert->san, cert->san_len);
+                ch->san_len = cert->san_len;
+            }
+        }
+        /* RFC 8446 §4.4.2.2: certificates expected to be trust anchors
+         * (self-issued) may be signed with any algorithm. */
+        if (e == FR_OK && !cert->self_issued)
+            ch->cert_sigs[ch->n_cert_sigs++] = x509_scheme(cert->sig_kind, cert->sig_hash);
+        fr_cert_free(m, cert);
+        FR_TRY(e);
+    }
+    return FR_OK;
+}
+
+void fr_chain_forget(fr_mem *m, fr_chain *ch) {
+    fr_mem_free(m, ch->san, ch->san_len);
+    ch->san = NULL;
+    ch->san_len = 0;
+}
+
+/* ---- fit of a chain to a ClientHello -------------------------------------- */
+
+static int offered(const uint16_t *list, size_t n, uint16_t v) {
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == v) return 1;
+    return 0;
+}
+
+/* Is the certificate signature `s` acceptable under signature_algorithms_cert? */
+static int cert_sig_offered(const ferrule_client_hello *h, uint16_t s) {
+    if (s == 0) return 0;
+    if (offered(h->sigs_cert, h->n_sigs_cert, s)) return 1;
+    /* rsa_pss_rsae_* and rsa_pss_pss_* differ only in the issuer's key. */
+    if (s >= FERRULE_SIG_RSA_PSS_RSAE_SHA256 && s <= FERRULE_SIG_RSA_PSS_RSAE_SHA512)
+        return offered(h->sigs_cert, h->n_sigs_cert, (uint16_t)(s + 5));
+    return 0;
+}
+
+uint32_t fr_chain_fit(const ferrule_client_hello *h, size_t index, uint16_t *scheme) {
+    if (scheme != NULL) *scheme = 0;
+    if (h == NULL || index >= h->cfg->n_chains) return 0;
+    const ferrule_config *cfg = h->cfg;
+    const fr_chain *ch = &cfg->chains[index];
+    uint32_t fit = 0;
+    /* Our most preferred scheme the key can sign with, allowed in a TLS 1.3
+     * CertificateVerify and offered by the client (RFC 8446 §4.4.3). */
+    for (size_t k = 0; k < cfg->n_sigs; k++) {
+        uint16_t s = cfg->sigs[k];
+        if (fr_sig_allowed_in_cv(s) && offered(h->sigs, h->n_sigs, s) &&
+            fr_sig_key_matches(ch->key, s)) {
+            fit |= FERRULE_CHAIN_FIT_KEY;
+            if (scheme != NULL) *scheme = s;
+            break;
+        }
+    }
+    if (h->server_name != NULL && fr_san_matches_name(ch->san, ch->san_len, h->server_name))
+        fit |= FERRULE_CHAIN_FIT_NAME;
+    int sigs_ok = 1;
+    for (size_t k = 0; k < ch->n_cert_sigs && sigs_ok; k++)
+        sigs_ok = cert_sig_offered(h, ch->cert_sigs[k]);
+    if (sigs_ok) fit |= FERRULE_CHAIN_FIT_CERT_SIGS;
+    return fit;
+}
+
+/* The default choice (ferrule.h, docs/server-callbacks.md): usable chains
+ * only; a name match first, then acceptable certificate signatures, then
+ * configuration order. */
+static fr_err default_chain(const ferrule_client_hello *h, size_t *out) {
+    const int strict = h->cfg->select.sni_policy == FERRULE_SNI_STRICT && h->server_name != NULL;
+    int found = 0, any_name = 0;
+    unsigned best_rank = 0;
+    for (size_t i = 0; i < h->cfg->n_chains; i++) {
+        uint32_t fit = fr_chain_fit(h, i, NULL);
+        if (fit & FERRULE_CHAIN_FIT_NAME) any_name = 1;
+        if (!(fit & FERRULE_CHAIN_FIT_KEY)) continue;
+        if (strict && !(fit & FERRULE_CHAIN_FIT_NAME)) continue;
+        unsigned rank = ((fit & FERRULE_CHAIN_FIT_NAME) ? 2u : 0u) +
+                        ((fit & FERRULE_CHAIN_FIT_CERT_SIGS) ? 1u : 0u);
+        if (!found || rank > best_rank) {
+            found = 1;
+            best_rank = rank;
+            *out = i;
+        }
+    }
+    if (found) return FR_OK;
+    /* RFC 6066 §3: a server that does not recognise the name may abort
+     * with unrecognized_name.  A name we know on a chain the client cannot
+     * use is a matter of signature schemes (handshake_failure). */
+    return strict && !any_name ? FERRULE_R_UNRECOGNIZED_NAME : FERRULE_R_UNSUPPORTED_CERT;
+}
+
+static fr_err select_chain(ferrule_conn *c, const ferrule_client_hello *h) {
+    const fr_select_config *sel = &c->cfg->select;
+    size_t index = 0;
+    if (sel->cert_cb == NULL) {
+        FR_TRY(default_chain(h, &index));
+    } else {
+        int r = sel->cert_cb(sel->cert_ctx, c, h);
+        if (r == FERRULE_CERT_SELECT_DEFAULT) {
+            FR_TRY(default_chain(h, &index));
+        } else if (r == FERRULE_CERT_SELECT_UNRECOGNIZED_NAME) {
+            return FERRULE_R_UNRECOGNIZED_NAME;
+        } else if (r == FERRULE_CERT_SELECT_REFUSE) {
+            return FERRULE_R_HANDSHAKE_REFUSED;
+        } else if (r >= 0 && (size_t)r < c->cfg->n_chains) {
+            index = (size_t)r;
+        } else {
+            return FERRULE_R_CALLBACK_RESULT;
+        }
+    }
+    uint16_t scheme;
+    /* The application may pick a chain the client cannot verify a
+     * signature of: that is a failed negotiation, not misuse. */
+    FR_ENSURE(fr_chain_fit(h, index, &scheme) & FERRULE_CHAIN_FIT_KEY, FERRULE_R_UNSUPPORTED_CERT);
+    c->our_chain = &c->cfg->chains[index];
+    c->our_sig = scheme;
+    return FR_OK;
+}
+
+/* ---- ALPN ------------------------------------------------------------------ */
+
+/* ProtocolName protocol_name_list<2..2^16-1>, opaque ProtocolName<1..2^8-1>
+ * (RFC 7301 §3.1): a non-empty list of non-empty names filling the
+ * extension.  Counts the names. */
+static fr_err open_alpn_list(fr_reader *body, fr_reader *list, size_t *count) {
+    FR_TRY(fr_read_vec16(body, list));
+    FR_TRY(fr_read_done(body));
+    FR_ENSURE(!fr_reader_empty(list), FERRULE_R_DECODE_ERROR);
+    fr_reader r = *list;
+    *count = 0;
+    while (!fr_reader_empty(&r)) {
+        fr_reader p;
+        FR_TRY(fr_read_vec8(&r, &p));
+        FR_ENSURE(!fr_reader_empty(&p), FERRULE_R_DECODE_ERROR);
+        (*count)++;
+    }
+    return FR_OK;
+}
+
+static int alpn_offered(const ferrule_client_hello *h, const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < h->n_alpn; i++) {
+        const uint8_t *q = h->alpn + h->alpn_off[i];
+        if (q[0] == n && memcmp(q + 1, p, n) == 0) return 1;
+    }
+    return 0;
+}
+
+static void set_alpn(ferrule_conn *c, const uint8_t *p, size_t n) {
+    memcpy(c->alpn, p, n);
+    c->alpn_len = n;
+}
+
+/* Today's behaviour: the first of our configured protocols the client
+ * offers; none configured: no ALPN. */
+static fr_err default_alpn(ferrule_conn *c, const ferrule_client_hello *h) {
+    const ferrule_config *cfg = c->cfg;
+    if (cfg->alpn_len == 0) return FR_OK;
+    size_t i = 0;
+    while (i < cfg->alpn_len) {
+        size_t n = cfg->alpn[i];
+        if (alpn_offered(h, cfg->alpn + i + 1, n)) {
+            set_alpn(c, cfg->alpn + i + 1, n);
+            return FR_OK;
+        }
+        i += 1 + n;
+    }
+    /* RFC 7301 §3.2: no overlap is fatal (no_application_protocol). */
+    return FERRULE_R_NO_ALPN;
+}
+
+static fr_err select_alpn(ferrule_conn *c, const ferrule_client_hello *h) {
+    c->alpn_len = 0;
+    if (h->alpn == NULL) return FR_OK; /* the client did not ask */
+    const fr_select_config *sel = &c->cfg->select;
+    if (sel->alpn_cb == NULL) return default_alpn(c, h);
+    const uint8_t *proto = NULL;
+    size_t len = 0;
+    switch (sel->alpn_cb(sel->alpn_ctx, c, h, &proto, &len)) {
+    case FERRULE_ALPN_SELECTED:
+        /* RFC 7301 §3.2: the selected protocol must be one the client
+         * offered; the application cannot override that. */
+        FR_ENSURE(proto != NULL && len >= 1 && len <= 255 && alpn_offered(h, proto, len),
+                  FERRULE_R_ALPN_NOT_OFFERED);
+        set_alpn(c, proto, len);
+        return FR_OK;
+    case FERRULE_ALPN_DEFAULT: return default_alpn(c, h);
+    case FERRULE_ALPN_NONE: return FR_OK;
+    case FERRULE_ALPN_NO_OVERLAP: return FERRULE_R_NO_ALPN;
+    default: return FERRULE_R_CALLBACK_RESULT;
+    }
+}
+
+/* ---- the entry point --------------------------------------------------------- */
+
+/* A validated, even-length u16 list (signature schemes, suites) decoded
+ * into out[0 .. n). */
+static size_t decode_u16s(fr_reader list, uint16_t *out) {
+    size_t n = 0;
+    uint16_t v;
+    while (fr_read_u16(&list, &v) == FR_OK) out[n++] = v;
+    return n;
+}
+
+fr_err fr_server_select(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs, fr_reader suites,
+                        int answer) {
+    /* Validation happens for every ClientHello, selection only for the one
+     * a ServerHello answers. */
+    fr_ext *alpn = fr_exts_find(x, FR_EXT_ALPN);
+    fr_reader alpn_list = fr_reader_init(NULL, 0);
+    size_t n_alpn = 0;
+    if (alpn != NULL) FR_TRY(open_alpn_list(&alpn->body, &alpn_list, &n_alpn));
+    /* RFC 8446 §4.2.3: signature_algorithms_cert has the layout of
+     * signature_algorithms (supported_signature_algorithms<2..2^16-2>). */
+    fr_ext *sac = fr_exts_find(x, FR_EXT_SIGNATURE_ALGORITHMS_CERT);
+    fr_reader cert_sigs = peer_sigs;
+    if (sac != NULL) {
+        FR_TRY(fr_read_vec16(&sac->body, &cert_sigs));
+        FR_TRY(fr_read_done(&sac->body));
+        size_t left = fr_reader_left(&cert_sigs);
+        FR_ENSURE(left >= 2 && left % 2 == 0, FERRULE_R_DECODE_ERROR);
+    }
+    if (!answer) return FR_OK;
+
+    /* One block for the decoded lists of the view (bounded by the
+     * ClientHello, itself bounded by the handshake message limit). */
+    size_t ns = fr_reader_left(&peer_sigs) / 2, nc = fr_reader_left(&cert_sigs) / 2;
+    size_t nsu = fr_reader_left(&suites) / 2;
+    size_t size = 2 * (ns + nc + nsu + n_alpn) + 2;
+    uint16_t *block = fr_mem_alloc(&c->mem, size);
+    FR_ENSURE(block != NULL, fr_mem_error(&c->mem, size));
+    ferrule_client_hello h;
+    memset(&h, 0, sizeof(h));
+    h.cfg = c->cfg;
+    h.server_name = c->has_server_name ? c->server_name : NULL;
+    uint16_t *p = block;
+    h.sigs = p;
+    h.n_sigs = decode_u16s(peer_sigs, p);
+    p += h.n_sigs;
+    h.sigs_cert = p;
+    h.n_sigs_cert = decode_u16s(cert_sigs, p);
+    p += h.n_sigs_cert;
+    h.suites = p;
+    h.n_suites = decode_u16s(suites, p);
+    p += h.n_suites;
+    if (alpn != NULL) {
+        h.alpn = alpn_list.p;
+        h.alpn_len = fr_reader_left(&alpn_list);
+        h.alpn_off = p;
+        /* Offsets fit: the list is at most 2^16-1 bytes. */
+        for (size_t off = 0; off < h.alpn_len; off += 1u + h.alpn[off]) p[h.n_alpn++] = (uint16_t)off;
+    }
+
+    /* ALPN first: a certificate callback may depend on it (e.g. the
+     * acme-tls/1 protocol of RFC 8737). */
+    fr_err e = select_alpn(c, &h);
+    if (e == FR_OK) e = select_chain(c, &h);
+    fr_mem_free(&c->mem, block, size);
+    return e;
+}
