@@ -27,7 +27,9 @@ void cli_server_usage(FILE *f)
         "\n"
         "  --accept [HOST:]PORT     address to listen on ([::1]:4433 for IPv6)\n"
         "  --cert FILE --key FILE   certificate chain (leaf first) and its private key,\n"
-        "                           PEM; repeat the pair for several key types\n"
+        "                           PEM; repeat the pair for several names or key\n"
+        "                           types: each client gets the first pair whose leaf\n"
+        "                           matches its SNI and signature algorithms\n"
         "  --ocsp-staple FILE       DER OCSP response to staple for the --cert/--key\n"
         "                           pair given before it, sent to clients that ask\n"
         "                           for one (status_request)\n"
@@ -39,6 +41,9 @@ void cli_server_usage(FILE *f)
         "                           as certificate_authorities\n"
         "  --key-update-every N     send a KeyUpdate after every N records on one key\n"
         "                           (1 to 16777216)\n"
+        "  --sni-strict             refuse (unrecognized_name alert) a server name no\n"
+        "                           --cert matches; default: use the --cert pairs in\n"
+        "                           order (see docs/server-callbacks.md)\n"
         "  --alpn a,b               accept these ALPN protocols (our order wins)\n"
         "  --groups g1,g2           key exchange groups (x25519, secp256r1, secp384r1)\n"
         "  --ciphersuites s1,s2     cipher suites, by IANA name\n"
@@ -79,6 +84,7 @@ typedef struct server_opts {
     size_t n_cafile;
     const char *verify_client; /* none / request / require, or NULL */
     unsigned long key_update_every; /* 0 = library default */
+    int sni_strict;                 /* --sni-strict */
 } server_opts;
 
 /* Phases of a connection. */
@@ -243,6 +249,11 @@ static int parse_args(server_opts *o, int argc, char **argv)
             }
             continue;
         }
+        if ((r = cli_opt_flag(argv, i, "--sni-strict")) != 0) {
+            if (r < 0) return -1;
+            o->sni_strict = 1;
+            continue;
+        }
         if ((r = cli_opt_flag(argv, i, "--www")) != 0 || (r = cli_opt_flag(argv, i, "--echo")) != 0) {
             if (r < 0) return -1;
             int m = strcmp(argv[i], "--www") == 0 ? MODE_WWW : MODE_ECHO;
@@ -337,15 +348,22 @@ static void log_handshake(const server *s, const sconn *c)
     const char *group = ferrule_group_name(ferrule_conn_group(c->tls));
     const char *sni = ferrule_conn_server_name(c->tls);
     int alen = alpn_len > 255 ? 255 : (int)alpn_len;
-    fprintf(stderr, "ferrule server: handshake ok %s %s sni=%s alpn=%.*s client=%s\n",
+    /* cert=N: the --cert pair (from 0) the library selected; - when resumed. */
+    int idx = ferrule_conn_cert_index(c->tls);
+    char cert[16];
+    if (idx >= 0)
+        snprintf(cert, sizeof cert, "%d", idx);
+    else
+        snprintf(cert, sizeof cert, "-");
+    fprintf(stderr, "ferrule server: handshake ok %s %s sni=%s alpn=%.*s cert=%s client=%s\n",
             suite ? suite : "?", group ? group : "?", sni ? sni : "-", alen ? alen : 1,
-            alen ? (const char *)alpn : "-", client);
+            alen ? (const char *)alpn : "-", cert, client);
 }
 
 /* --www: the response body lists what was negotiated. */
-static int www_respond(sconn *c, int bad_request)
+static int www_respond(const server *s, sconn *c, int bad_request)
 {
-    char body[1024];
+    char body[2048];
     const uint8_t *alpn = NULL;
     size_t alpn_len = 0;
     ferrule_conn_alpn(c->tls, &alpn, &alpn_len);
@@ -358,6 +376,12 @@ static int www_respond(sconn *c, int bad_request)
     char client[256];
     client_cn(c->tls, client, sizeof client);
     int alen = alpn_len > 255 ? 255 : (int)alpn_len;
+    int idx = ferrule_conn_cert_index(c->tls);
+    char cert[700];
+    if (idx >= 0 && (size_t)idx < s->o.n_cert)
+        snprintf(cert, sizeof cert, "%d %.600s", idx, s->o.cert[idx]);
+    else
+        snprintf(cert, sizeof cert, "(none)");
     int n = snprintf(body, sizeof body,
                      "%s"
                      "protocol: %s\r\n"
@@ -367,12 +391,13 @@ static int www_respond(sconn *c, int bad_request)
                      "alpn: %.*s\r\n"
                      "server_name: %s\r\n"
                      "client_certificate: %s\r\n"
-                     "client_signature_scheme: %s\r\n",
+                     "client_signature_scheme: %s\r\n"
+                     "server_certificate: %s\r\n",
                      bad_request ? "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n"
                                  : "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",
                      v ? v : "?", suite ? suite : "?", group ? group : "?", sig ? sig : "?",
                      alen ? alen : 6, alen ? (const char *)alpn : "(none)", sni ? sni : "(none)",
-                     strcmp(client, "-") == 0 ? "(none)" : client, csig ? csig : "(none)");
+                     strcmp(client, "-") == 0 ? "(none)" : client, csig ? csig : "(none)", cert);
     if (n < 0 || (size_t)n >= sizeof body) return -1;
     if (cli_buf_append(&c->app, body, (size_t)n) != 0) return -1;
     c->want_close = 1;
@@ -401,8 +426,8 @@ static int on_data(server *s, sconn *c, const uint8_t *data, size_t n)
     case MODE_WWW:
         if (c->want_close) return 0; /* already answered */
         if (cli_buf_append(&c->req, data, n) != 0) return -1;
-        if (has_blank_line(&c->req)) return www_respond(c, 0);
-        if (cli_buf_avail(&c->req) > WWW_MAX_REQUEST) return www_respond(c, 1);
+        if (has_blank_line(&c->req)) return www_respond(s, c, 0);
+        if (cli_buf_avail(&c->req) > WWW_MAX_REQUEST) return www_respond(s, c, 1);
         return 0;
     default:
         if (fwrite(data, 1, n, stdout) != n) return -1;
@@ -834,6 +859,13 @@ int cli_server_main(int argc, char **argv)
         st = ferrule_config_set_client_auth(s.cfg, mode);
         if (st != FERRULE_OK) {
             cli_config_error(s.cfg, st, "--verify-client");
+            goto out;
+        }
+    }
+    if (s.o.sni_strict) {
+        st = ferrule_config_set_sni_policy(s.cfg, FERRULE_SNI_STRICT);
+        if (st != FERRULE_OK) {
+            cli_config_error(s.cfg, st, "--sni-strict");
             goto out;
         }
     }
