@@ -858,6 +858,48 @@ TEST(sixteen_chains) {
     ferrule_config_free(sc);
 }
 
+static size_t read_file(const char *path, char *buf, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return 0;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return n;
+}
+
+TEST(chain_with_unreadable_intermediate) {
+    /* A chain whose second certificate does not parse still loads (it is
+     * sent as configured), but never counts as acceptably signed: the
+     * clean chain for the same name wins. */
+    static char leaf[8192], key[8192], pem[16384];
+    size_t nl = read_file(pair_pki("sni-a.chain.pem"), leaf, sizeof(leaf));
+    size_t nk = read_file(pair_pki("sni-a.key"), key, sizeof(key));
+    CHECK(nl > 0 && nk > 0);
+    char *end = strstr(leaf, "-----END CERTIFICATE-----\n"); /* keep the leaf only */
+    CHECK(end != NULL);
+    if (end != NULL) end[26] = 0;
+    int n = snprintf(pem, sizeof(pem),
+                     "%s-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n", leaf);
+    CHECK(n > 0 && (size_t)n < sizeof(pem));
+    ferrule_config *sc = server_with("sni-b", NULL);
+    CHECK_EQ(ferrule_config_add_cert_chain_pem(sc, (const uint8_t *)pem, (size_t)n,
+                                               (const uint8_t *)key, nk),
+             FERRULE_OK);
+    CHECK_EQ(ferrule_config_add_cert_chain_file(sc, pair_pki("sni-a.chain.pem"),
+                                                pair_pki("sni-a.key")),
+             FERRULE_OK);
+    cert_cb_state s = {.ret = FERRULE_CERT_SELECT_DEFAULT};
+    CHECK_EQ(ferrule_config_set_cert_select_callback(sc, cert_cb, &s), FERRULE_OK);
+    ferrule_config *cc = client_with(NULL, 0, 0);
+    result r;
+    run(&r, cc, sc, "a.test");
+    CHECK(r.ok);
+    CHECK_EQ(r.index, 2);
+    CHECK_EQ(s.fit[1], FERRULE_CHAIN_FIT_KEY | FERRULE_CHAIN_FIT_NAME);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
 TEST_MAIN("server_select", TL_CASE(sni_picks_chain_a_or_b), TL_CASE(sni_wildcard),
           TL_CASE(no_sni_uses_first_chain), TL_CASE(unknown_sni_falls_back_in_order),
           TL_CASE(strict_sni_refuses_unknown_name), TL_CASE(sigalgs_exclude_chain),
@@ -871,4 +913,5 @@ TEST_MAIN("server_select", TL_CASE(sni_picks_chain_a_or_b), TL_CASE(sni_wildcard
           TL_CASE(alpn_chosen_before_certificate), TL_CASE(default_alpn_server_preference),
           TL_CASE(resumption_keeps_alpn_and_sni), TL_CASE(malformed_alpn_from_client),
           TL_CASE(malformed_signature_algorithms_cert), TL_CASE(client_rejects_unoffered_alpn),
-          TL_CASE(abi_misuse), TL_CASE(sixteen_chains))
+          TL_CASE(abi_misuse), TL_CASE(sixteen_chains),
+          TL_CASE(chain_with_unreadable_intermediate))
