@@ -359,8 +359,9 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_trust_system(ferrule_confi
 FERRULE_API size_t ferrule_config_trust_count(const ferrule_config *cfg);
 
 /** Our certificate chain (leaf first) and private key, PEM.  A server may
- *  hold one chain per key type; the one matching the peer's
- *  signature_algorithms is used. */
+ *  hold up to 16 chains (several names, several key types): each handshake
+ *  uses the one matching the client's SNI and signature algorithms (see
+ *  "server certificate and ALPN selection" below). */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_cert_chain_pem(ferrule_config *cfg,
                                                                      const uint8_t *chain_pem,
                                                                      size_t chain_len,
