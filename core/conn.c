@@ -46,6 +46,7 @@ void fr_conn_release(ferrule_conn *c) {
     fr_ks_wipe(&c->ks);
     fr_wipe(c->th_before, sizeof(c->th_before));
     fr_resume_conn_free(c);
+    fr_early_conn_free(c);
 }
 
 int64_t fr_conn_now(const ferrule_conn *c) {
@@ -85,6 +86,11 @@ void fr_conn_out_consume(ferrule_conn *c, size_t n) {
 }
 
 /* One record of `type` under the current write protection. */
+static fr_err send_record(ferrule_conn *c, uint8_t type, const uint8_t *data, size_t len);
+fr_err fr_conn_send_record(ferrule_conn *c, uint8_t type, const uint8_t *data, size_t len) {
+    FR_ENSURE(len <= FR_MAX_PLAINTEXT, FERRULE_R_INTERNAL);
+    return send_record(c, type, data, len);
+}
 static fr_err send_record(ferrule_conn *c, uint8_t type, const uint8_t *data, size_t len) {
     size_t n = 0;
     if (fr_aead_active(&c->wr)) {
@@ -150,7 +156,11 @@ fr_err fr_conn_set_write_secret(ferrule_conn *c, const uint8_t *secret) {
 }
 
 void fr_conn_keylog(ferrule_conn *c, const char *label, const uint8_t *secret) {
-    if (c->cfg->keylog == NULL) return;
+    fr_conn_keylog_len(c, label, secret, c->ks.hlen);
+}
+
+void fr_conn_keylog_len(ferrule_conn *c, const char *label, const uint8_t *secret, size_t len) {
+    if (c->cfg->keylog == NULL || len > FR_MAX_HASH) return;
     /* NSS key log format: LABEL <client_random hex> <secret hex> */
     char line[64 + 2 * 32 + 2 * FR_MAX_HASH + 4];
     static const char HEX[] = "0123456789abcdef";
@@ -163,7 +173,7 @@ void fr_conn_keylog(ferrule_conn *c, const char *label, const uint8_t *secret) {
         line[n++] = HEX[c->client_random[i] & 15];
     }
     line[n++] = ' ';
-    for (size_t i = 0; i < c->ks.hlen; i++) {
+    for (size_t i = 0; i < len; i++) {
         line[n++] = HEX[secret[i] >> 4];
         line[n++] = HEX[secret[i] & 15];
     }
@@ -386,11 +396,27 @@ static fr_err next_record(ferrule_conn *c) {
         in_consume(c, rec_len);
         return e;
     }
+    if (c->early.skipping && type == FR_CT_APPLICATION_DATA && !fr_aead_active(&c->rd)) {
+        /* Refused 0-RTT before a HelloRetryRequest's second ClientHello
+         * (RFC 8446 §4.2.10): dropped, within the budget. */
+        FR_TRY(fr_server_skip_early(c, body_len));
+        in_consume(c, rec_len);
+        return FR_OK;
+    }
     if (fr_aead_active(&c->rd)) {
         /* RFC 8446 §5.2: once protected, every record is application_data
          * on the outside. */
         FR_ENSURE(type == FR_CT_APPLICATION_DATA, FERRULE_R_UNEXPECTED_MESSAGE);
-        FR_TRY(fr_record_open(&c->rd, rec, rec_len, &type, &pt, &pt_len));
+        fr_err oe = fr_record_open(&c->rd, rec, rec_len, &type, &pt, &pt_len);
+        if (oe == FERRULE_R_BAD_RECORD_MAC && c->early.skipping) {
+            /* Refused 0-RTT under keys we do not have: trial decryption
+             * skips it until the first record that opens (§4.2.10). */
+            FR_TRY(fr_server_skip_early(c, body_len));
+            in_consume(c, rec_len);
+            return FR_OK;
+        }
+        FR_TRY(oe);
+        c->early.skipping = 0;
     } else {
         FR_ENSURE(type != FR_CT_APPLICATION_DATA, FERRULE_R_UNEXPECTED_MESSAGE);
         FR_ENSURE(body_len <= FR_MAX_PLAINTEXT, FERRULE_R_RECORD_OVERFLOW);
@@ -424,6 +450,12 @@ static fr_err next_record(ferrule_conn *c) {
         in_consume(c, rec_len);
         return hs_drain(c);
     case FR_CT_APPLICATION_DATA:
+        if (c->state == FERRULE_HS_WAIT_END_OF_EARLY_DATA) {
+            /* Accepted 0-RTT data: buffered until the application reads it. */
+            FR_TRY(fr_server_early_data_record(c, pt, pt_len));
+            in_consume(c, rec_len);
+            return FR_OK;
+        }
         FR_ENSURE(c->state == FERRULE_HS_CONNECTED, FERRULE_R_UNEXPECTED_MESSAGE);
         c->ku.consecutive = 0; /* the KeyUpdate flood bound counts between data */
         c->app = pt;
@@ -458,8 +490,28 @@ fr_err fr_conn_advance(ferrule_conn *c) {
     return FR_OK;
 }
 
+int fr_conn_in_early_phase(const ferrule_conn *c) {
+    if (c->role != FERRULE_ROLE_SERVER || c->status != FERRULE_OK) return 0;
+    return c->state == FERRULE_HS_WAIT_CLIENT_HELLO ||
+           c->state == FERRULE_HS_WAIT_END_OF_EARLY_DATA;
+}
+
+fr_err fr_conn_advance_early(ferrule_conn *c) {
+    if (c->status != FERRULE_OK) return c->reason;
+    while (fr_conn_in_early_phase(c) && c->early.len == c->early.off) {
+        fr_err e = next_record(c);
+        if (e == FR_WANT_READ) return no_more_input(c);
+        if (e == FR_CLOSED) return fr_conn_fail(c, FERRULE_R_UNEXPECTED_MESSAGE);
+        if (e != FR_OK) return e == FERRULE_R_PEER_ALERT ? e : fr_conn_fail(c, e);
+        if (c->app_len > 0) return fr_conn_fail(c, FERRULE_R_UNEXPECTED_MESSAGE);
+    }
+    return FR_OK;
+}
+
 fr_err fr_conn_read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n) {
     *n = 0;
+    /* Early data first: it precedes everything else in the stream. */
+    if (c->status == FERRULE_OK && (*n = fr_early_take(c, buf, cap)) > 0) return FR_OK;
     for (;;) {
         if (c->status != FERRULE_OK) return c->reason;
         if (c->app_len > 0) {

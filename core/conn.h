@@ -19,6 +19,7 @@
 #include "key_update.h"
 #include "hs/resume.h"
 #include "hs/server_select.h"
+#include "hs/early_data.h"
 
 #define FR_MAX_SUITES 8
 #define FR_MAX_GROUPS 8
@@ -125,6 +126,7 @@ struct ferrule_config {
     fr_ku_config ku;
     fr_resume_config resume;
     fr_select_config select;
+    fr_early_config early;
 };
 
 /* Verification parameters of a config for verifying its peer. */
@@ -221,6 +223,7 @@ struct ferrule_conn {
     fr_client_auth_conn cauth;
     fr_ku_conn ku;
     fr_resume_conn resume;
+    fr_early_conn early;
 };
 
 /* ---- conn.c: records, alerts, the driver -------------------------------- */
@@ -240,6 +243,9 @@ FR_MUST_CHECK fr_err fr_conn_send_handshake(ferrule_conn *c, const uint8_t *msg,
 /* Queue a post-handshake message (KeyUpdate; header included, one record)
  * without adding it to the transcript. */
 FR_MUST_CHECK fr_err fr_conn_send_post_handshake(ferrule_conn *c, const uint8_t *msg, size_t len);
+/* Queue one record of `type` (len <= 2^14) under the current write keys. */
+FR_MUST_CHECK fr_err fr_conn_send_record(ferrule_conn *c, uint8_t type, const uint8_t *data,
+                                         size_t len);
 /* Queue the middlebox-compatibility change_cipher_spec record. */
 FR_MUST_CHECK fr_err fr_conn_send_ccs(ferrule_conn *c);
 /* Install a traffic secret for reading or writing. */
@@ -247,6 +253,7 @@ FR_MUST_CHECK fr_err fr_conn_set_read_secret(ferrule_conn *c, const uint8_t *sec
 FR_MUST_CHECK fr_err fr_conn_set_write_secret(ferrule_conn *c, const uint8_t *secret);
 /* Emit an NSS key log line for `label` if a key-log callback is set. */
 void fr_conn_keylog(ferrule_conn *c, const char *label, const uint8_t *secret);
+void fr_conn_keylog_len(ferrule_conn *c, const char *label, const uint8_t *secret, size_t len);
 /* Ensure `out` can take `n` more bytes (grows within the memory ceiling). */
 FR_MUST_CHECK fr_err fr_conn_out_reserve(ferrule_conn *c, size_t n);
 /* Time source for verification. */
@@ -264,7 +271,13 @@ void fr_conn_release(ferrule_conn *c);
 /* Handler results choosing a transition's declared alternative state. */
 #define FR_NEXT_ALT1 0x10003u
 #define FR_NEXT_ALT2 0x10004u
+#define FR_NEXT_ALT3 0x10005u
 FR_MUST_CHECK fr_err fr_conn_advance(ferrule_conn *c);
+/* Server: like fr_conn_advance, but return FR_OK as soon as early data is
+ * buffered or the early-data phase is over. */
+FR_MUST_CHECK fr_err fr_conn_advance_early(ferrule_conn *c);
+/* Server: 1 while 0-RTT data may still arrive. */
+int fr_conn_in_early_phase(const ferrule_conn *c);
 FR_MUST_CHECK fr_err fr_conn_read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n);
 FR_MUST_CHECK fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t *n);
 FR_MUST_CHECK fr_err fr_conn_queue_close(ferrule_conn *c);
@@ -360,6 +373,8 @@ int fr_u16_in(uint16_t v, const uint16_t *list, size_t n);
 /* Client: append pre_shared_key (last) to the ClientHello being written if
  * a usable session is set; fr_client_psk_binder fills the binder in. */
 FR_MUST_CHECK fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w);
+/* Client: is the session set by ferrule_conn_set_session offerable now? */
+int fr_client_session_usable(ferrule_conn *c);
 FR_MUST_CHECK fr_err fr_client_psk_binder(ferrule_conn *c, uint8_t *msg, size_t len);
 /* Client: ServerHello's pre_shared_key (RFC 8446 §4.2.11). */
 FR_MUST_CHECK fr_err fr_client_on_psk(ferrule_conn *c, fr_reader *body, uint16_t suite);
@@ -381,6 +396,48 @@ void fr_chain_forget(fr_mem *m, fr_chain *ch);
  * the ALPN protocol and our chain and scheme (callbacks, else defaults). */
 FR_MUST_CHECK fr_err fr_server_select(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs,
                                       fr_reader suites, int answer);
+/* ---- early_data.c: 0-RTT (RFC 8446 §2.3, §4.2.10, §8) ----------------- */
+/* Client: append early_data to the ClientHello being written if the
+ * application asked for 0-RTT and the offered session allows it. */
+void fr_client_write_early_data_ext(ferrule_conn *c, fr_writer *w);
+/* Client: could 0-RTT be attempted with the session set (config enabled,
+ * ticket allows it, session usable, ALPN compatible)? */
+int fr_client_early_possible(ferrule_conn *c);
+/* Client: early data offered and the server's answer not known yet. */
+int fr_client_early_pending(const ferrule_conn *c);
+/* Client: after the first ClientHello went out with early_data: the
+ * compatibility CCS and the early write keys. */
+FR_MUST_CHECK fr_err fr_client_start_early_data(ferrule_conn *c, const uint8_t *ch, size_t ch_len);
+/* Client: queue early data records (core of ferrule_conn_write_early_data). */
+FR_MUST_CHECK fr_err fr_client_write_early(ferrule_conn *c, const uint8_t *buf, size_t len,
+                                           size_t *n);
+/* Client: the server answered with a HelloRetryRequest: 0-RTT is over. */
+void fr_client_early_on_hrr(ferrule_conn *c);
+/* Client: EncryptedExtensions' early_data (ext NULL if absent). */
+FR_MUST_CHECK fr_err fr_client_on_early_data_ext(ferrule_conn *c, fr_ext *ext);
+/* Client, after the server's Finished: EndOfEarlyData if accepted, then
+ * the handshake write keys. */
+FR_MUST_CHECK fr_err fr_client_end_early_data(ferrule_conn *c);
+/* Server: remember what the accepted PSK says about 0-RTT. */
+FR_MUST_CHECK fr_err fr_server_note_psk_for_early(ferrule_conn *c, uint32_t max_early,
+                                                  const uint8_t *store_id, uint16_t suite,
+                                                  uint64_t issued, uint32_t lifetime,
+                                                  uint32_t client_age_ms, const uint8_t *identity,
+                                                  size_t identity_len, const uint8_t *binder,
+                                                  size_t binder_len);
+/* Server: decide on the ClientHello's early_data (NULL if absent); `hrr`:
+ * we answer with a HelloRetryRequest; `second`: this is the second hello. */
+FR_MUST_CHECK fr_err fr_server_early_decide(ferrule_conn *c, fr_ext *ext, int hrr, int second);
+/* Server: after our flight, read with the early keys (accepted). */
+FR_MUST_CHECK fr_err fr_server_start_early_read(ferrule_conn *c);
+fr_err fr_server_on_end_of_early_data(ferrule_conn *c, fr_reader *body);
+/* Server: an accepted early data record's plaintext. */
+FR_MUST_CHECK fr_err fr_server_early_data_record(ferrule_conn *c, const uint8_t *pt, size_t len);
+/* Server: count a skipped record of refused early data against the
+ * budget (RFC 8446 §4.2.10); EARLY_DATA_LIMIT beyond it. */
+FR_MUST_CHECK fr_err fr_server_skip_early(ferrule_conn *c, size_t body_len);
+/* Server: copy buffered early data (0 bytes when none). */
+size_t fr_early_take(ferrule_conn *c, uint8_t *buf, size_t cap);
 
 /* ---- hello_retry.c: HelloRetryRequest (RFC 8446 §4.1.4, §4.2.2) ------- */
 /* The fields of a ClientHello a second ClientHello must repeat. */

@@ -46,6 +46,8 @@ static const reason_info REASONS[] = {
      "CertificateVerify signature does not verify"},
     {FERRULE_R_BAD_BINDER, "bad_binder", FERRULE_ALERT_SENT, FERRULE_ALERT_DECRYPT_ERROR,
      "PSK binder of the selected identity does not verify"},
+    {FERRULE_R_EARLY_DATA_LIMIT, "early_data_limit", FERRULE_ALERT_SENT,
+     FERRULE_ALERT_UNEXPECTED_MESSAGE, "peer sent more 0-RTT data than max_early_data_size"},
     {FERRULE_R_NO_ALPN, "no_application_protocol", FERRULE_POLICY,
      FERRULE_ALERT_NO_APPLICATION_PROTOCOL, "no application protocol in common"},
     {FERRULE_R_INTERLEAVED, "interleaved_handshake", FERRULE_ALERT_SENT,
@@ -137,6 +139,10 @@ static const reason_info REASONS[] = {
      "a selection callback returned an invalid value or chain index"},
     {FERRULE_R_ALPN_NOT_OFFERED, "alpn_not_offered", FERRULE_USAGE, FERRULE_ALERT_INTERNAL_ERROR,
      "the ALPN callback chose a protocol the client did not offer"},
+    {FERRULE_R_NO_EARLY_DATA, "no_early_data", FERRULE_USAGE, -1,
+     "0-RTT is not possible: not enabled, no session allowing it, or its allowance is used up"},
+    {FERRULE_R_NOT_REPLAY_SAFE, "not_replay_safe", FERRULE_USAGE, -1,
+     "early data must be declared replay-safe (FERRULE_EARLY_DATA_REPLAY_SAFE)"},
 };
 
 static const reason_info *lookup(uint32_t reason) {

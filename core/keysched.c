@@ -171,3 +171,15 @@ fr_err fr_ks_ticket_psk(int hash, const uint8_t *resumption, const uint8_t *nonc
     FR_ENSURE(hlen != 0, FERRULE_R_INTERNAL);
     return fr_hkdf_expand_label(hash, resumption, "resumption", nonce, nonce_len, psk, hlen);
 }
+
+fr_err fr_ks_early_traffic(int hash, const uint8_t *psk, size_t psk_len, const uint8_t *ch_th,
+                           uint8_t *out) {
+    /* RFC 8446 §7.1: client_early_traffic_secret =
+     *     Derive-Secret(Early Secret, "c e traffic", ClientHello). */
+    fr_keysched ks;
+    memset(&ks, 0, sizeof(ks));
+    fr_err e = fr_ks_init(&ks, hash, psk, psk_len);
+    if (e == FR_OK) e = derive_secret(hash, ks.early_secret, "c e traffic", ch_th, out);
+    fr_ks_wipe(&ks);
+    return e;
+}

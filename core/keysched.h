@@ -51,6 +51,10 @@ FR_MUST_CHECK fr_err fr_ks_binder(int hash, const uint8_t *psk, size_t psk_len,
 /* RFC 8446 §4.6.1 the PSK of one ticket (hlen bytes). */
 FR_MUST_CHECK fr_err fr_ks_ticket_psk(int hash, const uint8_t *resumption, const uint8_t *nonce,
                                       size_t nonce_len, uint8_t *psk);
+/* RFC 8446 §7.1 client_early_traffic_secret (hlen bytes) for a PSK over
+ * `ch_th` = Transcript-Hash(ClientHello). */
+FR_MUST_CHECK fr_err fr_ks_early_traffic(int hash, const uint8_t *psk, size_t psk_len,
+                                         const uint8_t *ch_th, uint8_t *out);
 void fr_ks_wipe(fr_keysched *ks);
 
 #endif

@@ -77,6 +77,7 @@ static const name_entry STATES[] = {
     {FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, "wait_second_client_hello"},
     {FERRULE_HS_WAIT_CLIENT_CERTIFICATE, "wait_client_certificate"},
     {FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, "wait_client_certificate_verify"},
+    {FERRULE_HS_WAIT_END_OF_EARLY_DATA, "wait_end_of_early_data"},
 };
 
 #define N(t) (sizeof(t) / sizeof(t[0]))

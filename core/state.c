@@ -13,9 +13,9 @@ typedef struct fr_transition {
     fr_handler handler;
     uint32_t next;
     /* States the handler may choose instead by returning FR_NEXT_ALT1 /
-     * FR_NEXT_ALT2; NO_ALT where there is none.  The dispatcher still does
+     * FR_NEXT_ALT2 / FR_NEXT_ALT3; NO_ALT where there is none.  The dispatcher still does
      * the assignment, and only to a state listed here. */
-    uint32_t alt[2];
+    uint32_t alt[3];
     const char *what;
 } fr_transition;
 
@@ -27,47 +27,52 @@ typedef struct fr_transition {
 static const fr_transition TABLE[] = {
     /* client (RFC 8446 Appendix A.1) */
     {C, FERRULE_HS_START, FR_HS_NONE, fr_client_send_hello, FERRULE_HS_WAIT_SERVER_HELLO,
-     {NO_ALT, NO_ALT}, "send ClientHello"},
+     {NO_ALT, NO_ALT, NO_ALT}, "send ClientHello"},
     {C, FERRULE_HS_WAIT_SERVER_HELLO, FR_HS_SERVER_HELLO, fr_client_on_server_hello,
-     FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, {FERRULE_HS_WAIT_SERVER_HELLO, NO_ALT},
+     FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, {FERRULE_HS_WAIT_SERVER_HELLO, NO_ALT, NO_ALT},
      "derive handshake keys; or, for a HelloRetryRequest, send the second ClientHello"},
     {C, FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, FR_HS_ENCRYPTED_EXTENSIONS,
      fr_client_on_encrypted_extensions, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST,
-     {FERRULE_HS_WAIT_FINISHED, NO_ALT}, "check extensions, ALPN; resumed: Finished next"},
+     {FERRULE_HS_WAIT_FINISHED, NO_ALT, NO_ALT}, "check extensions, ALPN; resumed: Finished next"},
     {C, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, FR_HS_CERTIFICATE_REQUEST,
-     fr_client_on_certificate_request, FERRULE_HS_WAIT_CERTIFICATE, {NO_ALT, NO_ALT},
+     fr_client_on_certificate_request, FERRULE_HS_WAIT_CERTIFICATE, {NO_ALT, NO_ALT, NO_ALT},
      "note the request and choose our certificate"},
     {C, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, FR_HS_CERTIFICATE, fr_client_on_certificate,
-     FERRULE_HS_WAIT_CERTIFICATE_VERIFY, {NO_ALT, NO_ALT}, "verify the chain and the name"},
+     FERRULE_HS_WAIT_CERTIFICATE_VERIFY, {NO_ALT, NO_ALT, NO_ALT}, "verify the chain and the name"},
     {C, FERRULE_HS_WAIT_CERTIFICATE, FR_HS_CERTIFICATE, fr_client_on_certificate,
-     FERRULE_HS_WAIT_CERTIFICATE_VERIFY, {NO_ALT, NO_ALT}, "verify the chain and the name"},
+     FERRULE_HS_WAIT_CERTIFICATE_VERIFY, {NO_ALT, NO_ALT, NO_ALT}, "verify the chain and the name"},
     {C, FERRULE_HS_WAIT_CERTIFICATE_VERIFY, FR_HS_CERTIFICATE_VERIFY,
-     fr_client_on_certificate_verify, FERRULE_HS_WAIT_FINISHED, {NO_ALT, NO_ALT},
+     fr_client_on_certificate_verify, FERRULE_HS_WAIT_FINISHED, {NO_ALT, NO_ALT, NO_ALT},
      "verify the signature"},
     {C, FERRULE_HS_WAIT_FINISHED, FR_HS_FINISHED, fr_client_on_finished, FERRULE_HS_CONNECTED,
-     {NO_ALT, NO_ALT}, "verify Finished, send [Certificate, CertificateVerify,] Finished"},
+     {NO_ALT, NO_ALT, NO_ALT}, "verify Finished, send [Certificate, CertificateVerify,] Finished"},
     {C, FERRULE_HS_CONNECTED, FR_HS_NEW_SESSION_TICKET, fr_on_new_session_ticket,
-     FERRULE_HS_CONNECTED, {NO_ALT, NO_ALT}, "store the ticket as the latest session"},
+     FERRULE_HS_CONNECTED, {NO_ALT, NO_ALT, NO_ALT}, "store the ticket as the latest session"},
     {C, FERRULE_HS_CONNECTED, FR_HS_KEY_UPDATE, fr_on_key_update, FERRULE_HS_CONNECTED,
-     {NO_ALT, NO_ALT}, "update read keys, answer if requested"},
+     {NO_ALT, NO_ALT, NO_ALT}, "update read keys, answer if requested"},
     /* server (RFC 8446 Appendix A.2) */
     {S, FERRULE_HS_WAIT_CLIENT_HELLO, FR_HS_CLIENT_HELLO, fr_server_on_client_hello,
      FERRULE_HS_WAIT_CLIENT_FINISHED,
-     {FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, FERRULE_HS_WAIT_CLIENT_CERTIFICATE},
-     "select parameters; send ServerHello..Finished, or a HelloRetryRequest"},
+     {FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, FERRULE_HS_WAIT_CLIENT_CERTIFICATE,
+      FERRULE_HS_WAIT_END_OF_EARLY_DATA},
+     "select parameters; send ServerHello..Finished, or a HelloRetryRequest; 0-RTT accepted: "
+     "read early data"},
     {S, FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, FR_HS_CLIENT_HELLO, fr_server_on_client_hello,
-     FERRULE_HS_WAIT_CLIENT_FINISHED, {NO_ALT, FERRULE_HS_WAIT_CLIENT_CERTIFICATE},
+     FERRULE_HS_WAIT_CLIENT_FINISHED, {NO_ALT, FERRULE_HS_WAIT_CLIENT_CERTIFICATE, NO_ALT},
      "check the second ClientHello against the first, send ServerHello..Finished"},
+    {S, FERRULE_HS_WAIT_END_OF_EARLY_DATA, FR_HS_END_OF_EARLY_DATA,
+     fr_server_on_end_of_early_data, FERRULE_HS_WAIT_CLIENT_FINISHED, {NO_ALT, NO_ALT, NO_ALT},
+     "end of 0-RTT: read with the client's handshake keys"},
     {S, FERRULE_HS_WAIT_CLIENT_CERTIFICATE, FR_HS_CERTIFICATE, fr_server_on_certificate,
-     FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, {FERRULE_HS_WAIT_CLIENT_FINISHED, NO_ALT},
+     FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, {FERRULE_HS_WAIT_CLIENT_FINISHED, NO_ALT, NO_ALT},
      "verify the client's chain (empty: per policy)"},
     {S, FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, FR_HS_CERTIFICATE_VERIFY,
-     fr_server_on_certificate_verify, FERRULE_HS_WAIT_CLIENT_FINISHED, {NO_ALT, NO_ALT},
+     fr_server_on_certificate_verify, FERRULE_HS_WAIT_CLIENT_FINISHED, {NO_ALT, NO_ALT, NO_ALT},
      "verify the client's signature"},
     {S, FERRULE_HS_WAIT_CLIENT_FINISHED, FR_HS_FINISHED, fr_server_on_finished,
-     FERRULE_HS_CONNECTED, {NO_ALT, NO_ALT}, "verify Finished, application keys"},
+     FERRULE_HS_CONNECTED, {NO_ALT, NO_ALT, NO_ALT}, "verify Finished, application keys"},
     {S, FERRULE_HS_CONNECTED, FR_HS_KEY_UPDATE, fr_on_key_update, FERRULE_HS_CONNECTED,
-     {NO_ALT, NO_ALT}, "update read keys, answer if requested"},
+     {NO_ALT, NO_ALT, NO_ALT}, "update read keys, answer if requested"},
 };
 
 #undef C
@@ -88,8 +93,8 @@ static fr_err choose_next(const fr_transition *t, fr_err e, uint32_t *next) {
         *next = t->next;
         return FR_OK;
     }
-    if (e != FR_NEXT_ALT1 && e != FR_NEXT_ALT2) return e;
-    uint32_t alt = t->alt[e == FR_NEXT_ALT1 ? 0 : 1];
+    if (e != FR_NEXT_ALT1 && e != FR_NEXT_ALT2 && e != FR_NEXT_ALT3) return e;
+    uint32_t alt = t->alt[e == FR_NEXT_ALT1 ? 0 : e == FR_NEXT_ALT2 ? 1 : 2];
     FR_ENSURE(alt != NO_ALT, FERRULE_R_INTERNAL);
     *next = alt;
     return FR_OK;
@@ -138,6 +143,7 @@ int fr_state_allows_ccs(const ferrule_conn *c) {
                c->state == FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST;
     return c->state == FERRULE_HS_WAIT_CLIENT_FINISHED ||
            c->state == FERRULE_HS_WAIT_SECOND_CLIENT_HELLO ||
+           c->state == FERRULE_HS_WAIT_END_OF_EARLY_DATA ||
            c->state == FERRULE_HS_WAIT_CLIENT_CERTIFICATE ||
            c->state == FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY;
 }
@@ -146,12 +152,9 @@ int fr_state_allows_ccs(const ferrule_conn *c) {
 size_t fr_state_table_size(void);
 void fr_state_table_row(size_t i, uint32_t *role, uint32_t *state, uint16_t *msg, uint32_t *next,
                         const char **what);
-/* Alternative next states of row i (NO_ALT = none). */
-void fr_state_table_alts(size_t i, uint32_t *alt1, uint32_t *alt2);
-void fr_state_table_alts(size_t i, uint32_t *alt1, uint32_t *alt2) {
-    *alt1 = TABLE[i].alt[0];
-    *alt2 = TABLE[i].alt[1];
-}
+/* Alternative next state k (0..2) of row i (NO_ALT = none). */
+uint32_t fr_state_table_alt(size_t i, size_t k);
+uint32_t fr_state_table_alt(size_t i, size_t k) { return k < 3 ? TABLE[i].alt[k] : NO_ALT; }
 size_t fr_state_table_size(void) { return sizeof(TABLE) / sizeof(TABLE[0]); }
 void fr_state_table_row(size_t i, uint32_t *role, uint32_t *state, uint16_t *msg, uint32_t *next,
                         const char **what) {

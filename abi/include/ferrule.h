@@ -120,6 +120,7 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_UNSUPPORTED_CERT 30      /* no usable certificate / key type */
 #define FERRULE_R_BAD_CCS 31               /* malformed or misplaced change_cipher_spec */
 #define FERRULE_R_BAD_BINDER 32            /* PSK binder does not verify (decrypt_error) */
+#define FERRULE_R_EARLY_DATA_LIMIT 33      /* more 0-RTT data than max_early_data_size */
 /* certificates (class FERRULE_CERTIFICATE) */
 #define FERRULE_R_CERT_EXPIRED 64
 #define FERRULE_R_CERT_NOT_YET_VALID 65
@@ -159,6 +160,8 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_CONFIG_FILE 122         /* a configured file cannot be read */
 #define FERRULE_R_CONFIG_PEM 123          /* no usable PEM/DER certificate or key */
 #define FERRULE_R_CONFIG_KEY_MISMATCH 124 /* private key does not match the certificate */
+#define FERRULE_R_NO_EARLY_DATA 125       /* 0-RTT impossible: not enabled, no session allowing it */
+#define FERRULE_R_NOT_REPLAY_SAFE 126     /* early data not declared replay-safe */
 
 /** Static one-line description of a reason code. Never NULL. */
 FERRULE_API const char *ferrule_reason_message(uint32_t reason);
@@ -240,6 +243,7 @@ FERRULE_API const char *ferrule_reason_name(uint32_t reason);
 #define FERRULE_HS_WAIT_SECOND_CLIENT_HELLO 12
 #define FERRULE_HS_WAIT_CLIENT_CERTIFICATE 13
 #define FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY 14
+#define FERRULE_HS_WAIT_END_OF_EARLY_DATA 15
 
 /** IANA names ("TLS_AES_128_GCM_SHA256", "x25519", "ecdsa_secp256r1_sha256",
  *  "alert name"), or NULL for an unknown value. */
@@ -785,6 +789,109 @@ FERRULE_API int ferrule_conn_session(ferrule_conn *conn, uint8_t *out, size_t ca
  * FERRULE_USAGE with reason decode_error for a malformed blob,
  * wrong_state after the handshake started or a second call. */
 FERRULE_API int ferrule_conn_set_session(ferrule_conn *conn, const uint8_t *blob, size_t len);
+/* ---- 0-RTT early data (docs/early-data.md) -------------------------------- */
+/*
+ * Early data is OFF by default in both roles.  0-RTT data can be replayed
+ * by an attacker (RFC 8446 §8): send only requests whose repetition does
+ * no harm.  The server accepts it only with anti-replay: every ticket can
+ * carry 0-RTT once (single-use), each ClientHello is recorded for the
+ * freshness window, and the client's ticket age must be within that window
+ * of the server's (RFC 8446 §8.1-8.3).
+ */
+
+/** A replay store: a fleet of servers sharing one store (and the same
+ * ticket keys) accepts each ticket's 0-RTT at most once fleet-wide. */
+typedef struct ferrule_replay_store {
+    uint32_t struct_size;
+    /** Record `key` (32 bytes) until `expires` (seconds, the config's
+     * clock) and return 1 if it was not present, 0 if it was (a replay),
+     * a negative value on failure (0-RTT is then refused).  Must be atomic:
+     * two concurrent calls with the same key may not both return 1.
+     * Called from handshake threads, concurrently. */
+    int (*check_and_insert)(void *ctx, const uint8_t key[32], int64_t expires);
+    void *ctx;
+    /** Identity of the store.  Tickets name the store of the server that
+     * issued them, and 0-RTT is accepted only where the same store (by
+     * identity) is installed: servers with separate stores never accept
+     * each other's 0-RTT. */
+    uint8_t id[16];
+} ferrule_replay_store;
+
+/** Early-data settings (versioned struct; zero = default for every field). */
+typedef struct ferrule_early_data_options {
+    uint32_t struct_size;
+    /** Server: max_early_data_size announced in tickets and enforced
+     * (default 16384, at most 1048576; it must also fit in the memory
+     * ceiling, since accepted early data is buffered until read).
+     * Client: ignored. */
+    uint32_t max_early_data_size;
+    /** Server: freshness window in milliseconds (default 10000, at least
+     * 1000): the client's ticket age may differ from ours by at most this
+     * (plus 1 s clock granularity), and ClientHellos are recorded that long. */
+    uint32_t window_ms;
+    /** Server: capacity of the built-in store (entries per generation,
+     * default 65536, 1024..16777216); ignored with `store`. */
+    uint32_t capacity;
+    uint32_t reserved0; /* must be zero */
+    /** Server: NULL = a built-in in-memory store (a pair of rotating Bloom
+     * filters, false-positive rate below 1.7% at capacity, see
+     * docs/early-data.md; a false positive only refuses 0-RTT). */
+    const ferrule_replay_store *store;
+    /** Server: called for each connection whose 0-RTT passed every check
+     * (after the ticket, before the replay store): return 1 to accept, 0 to
+     * refuse (then the handshake continues in 1-RTT).  SNI and ALPN are
+     * readable from `conn`.  NULL = accept. */
+    int (*accept)(void *ctx, const ferrule_conn *conn);
+    void *accept_ctx;
+} ferrule_early_data_options;
+
+/** Enable 0-RTT on a config (either role).  `opts` may be NULL for the
+ * defaults.  Usage error (config_invalid) for out-of-range values,
+ * bad_struct, config_frozen once in use. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_early_data(
+    ferrule_config *cfg, const ferrule_early_data_options *opts);
+FERRULE_API size_t ferrule_sizeof_early_data_options(void);
+FERRULE_API size_t ferrule_sizeof_replay_store(void);
+
+/** The caller declares the data replay-safe (required flag). */
+#define FERRULE_EARLY_DATA_REPLAY_SAFE 1u
+
+/** Client: send `buf` as 0-RTT data.  Needs 0-RTT enabled on the config and
+ * a session set with ferrule_conn_set_session whose ticket allows early
+ * data (and is usable: suite, lifetime, server name, and its ALPN among
+ * ours).  Valid before the handshake starts (the first call sends the
+ * ClientHello) and until the ServerHello is processed.  `flags` must
+ * contain FERRULE_EARLY_DATA_REPLAY_SAFE: by setting it the caller states
+ * the data may safely be delivered twice.  Accepts at most what the
+ * ticket's max_early_data_size leaves (*n tells; WANT_WRITE is never
+ * returned for that: a full allowance is FERRULE_USAGE / no_early_data).
+ * If the server rejects the early data (ferrule_conn_early_data_status()
+ * == FERRULE_EARLY_REJECTED after the handshake), nothing of it was
+ * delivered: send it again with ferrule_conn_write.  Errors: usage with
+ * not_replay_safe, no_early_data, wrong_state. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_write_early_data(ferrule_conn *conn,
+                                                                 const uint8_t *buf, size_t len,
+                                                                 uint32_t flags, size_t *n);
+/** Server: read 0-RTT data while the handshake runs (it also drives the
+ * handshake).  FERRULE_OK with *n > 0: early data; FERRULE_OK with *n == 0:
+ * no (more) early data will come (not offered, rejected, or the client's
+ * EndOfEarlyData arrived) -- continue with ferrule_conn_handshake;
+ * FERRULE_WANT_READ: more input needed.  Early data not read this way is
+ * returned first by ferrule_conn_read after the handshake: the first
+ * ferrule_conn_early_data_len() bytes of the stream are always early data. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_read_early_data(ferrule_conn *conn, uint8_t *buf,
+                                                                size_t cap, size_t *n);
+
+#define FERRULE_EARLY_NOT_OFFERED 0 /* no 0-RTT attempted */
+#define FERRULE_EARLY_ACCEPTED 1    /* the server accepted the early data */
+#define FERRULE_EARLY_REJECTED 2    /* offered but refused: none of it was delivered */
+#define FERRULE_EARLY_OFFERED 3     /* client: sent, the server's answer not yet known */
+/** The 0-RTT outcome of the connection (FERRULE_EARLY_*). */
+FERRULE_API uint32_t ferrule_conn_early_data_status(const ferrule_conn *conn);
+/** Client: bytes written as early data.  Server: bytes received as early
+ * data (the first bytes of the stream). */
+FERRULE_API size_t ferrule_conn_early_data_len(const ferrule_conn *conn);
+
 /** 1 if a HelloRetryRequest took place (either role). */
 FERRULE_API int ferrule_conn_hrr(const ferrule_conn *conn);
 /** Heap bytes currently accounted to the connection. */

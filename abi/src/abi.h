@@ -13,4 +13,11 @@ FR_MUST_CHECK fr_err fr_abi_read_file(fr_mem *m, const char *path, uint8_t **out
 /* Generate the config's random HelloRetryRequest cookie key (hrr.c). */
 FR_MUST_CHECK fr_err fr_hrr_config_init(ferrule_config *cfg);
 
+/* From conn.c: the usage-error helper, the core-result mapping, and the
+ * callback-I/O pumps (flush_out: caller holds wr_lock; fill_in: rd_lock). */
+int fr_abi_usage(ferrule_conn *c, fr_err e);
+int fr_abi_status_of(ferrule_conn *c, fr_err e);
+int fr_abi_flush_out(ferrule_conn *c);
+int fr_abi_fill_in(ferrule_conn *c);
+
 #endif

@@ -109,6 +109,7 @@ FERRULE_API void ferrule_config_ref(ferrule_config *cfg) {
 FERRULE_API void ferrule_config_free(ferrule_config *cfg) {
     if (cfg == NULL || atomic_fetch_sub(&cfg->refs, 1) != 1) return;
     fr_resume_config_free(cfg);
+    fr_early_config_free(cfg);
     fr_trust_free(&cfg->mem, &cfg->trust);
     for (size_t i = 0; i < cfg->n_chains; i++) {
         fr_chain *ch = &cfg->chains[i];

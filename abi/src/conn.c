@@ -386,3 +386,10 @@ FERRULE_API int ferrule_conn_export_keying_material(ferrule_conn *c, const char 
                             out, out_len);
     return e == FR_OK ? FERRULE_OK : usage(c, e);
 }
+
+/* ---- shared with the other ABI files (abi.h) -------------------------------- */
+
+int fr_abi_usage(ferrule_conn *c, fr_err e) { return usage(c, e); }
+int fr_abi_status_of(ferrule_conn *c, fr_err e) { return status_of(c, e); }
+int fr_abi_flush_out(ferrule_conn *c) { return flush_out(c); }
+int fr_abi_fill_in(ferrule_conn *c) { return fill_in(c); }

@@ -105,6 +105,8 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
         fr_write_close_vec(w);
         fr_write_close_vec(w);
     }
+    /* RFC 8446 §4.2.10: early_data (only with the PSK below). */
+    fr_client_write_early_data_ext(c, w);
     /* RFC 8446 §4.2.11: pre_shared_key last, binder filled in below. */
     fr_err e = fr_client_write_psk(c, w);
     fr_write_close_vec(w); /* extensions */
@@ -150,7 +152,8 @@ fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
     FR_ENSURE(cfg->n_groups > 0, FERRULE_R_INTERNAL);
     FR_TRY(fr_kex_generate(&c->kex[0], cfg->groups[0], pubs[0], sizeof(pubs[0]), &pub_lens[0]));
     c->n_kex = 1;
-    return send_hello(c, pubs, pub_lens, NULL, 0);
+    FR_TRY(send_hello(c, pubs, pub_lens, NULL, 0));
+    return fr_client_start_early_data(c, c->ch_copy, c->ch_len);
 }
 
 fr_err fr_client_send_second_hello(ferrule_conn *c, const uint8_t *cookie, size_t cookie_len) {
@@ -395,6 +398,7 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
         FR_TRY(fr_server_try_psk(c, psk, fr_exts_find(&x, FR_EXT_PSK_KEY_EXCHANGE_MODES)));
 
     if (retry) {
+        FR_TRY(fr_server_early_decide(c, fr_exts_find(&x, FR_EXT_EARLY_DATA), 1, 0));
         FR_TRY(fr_server_send_hrr(c, &view));
         return FR_NEXT_ALT1;
     }
@@ -405,7 +409,10 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
         c->th_ready = 1;
         FR_TRY(fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len));
     }
+    /* 0-RTT (RFC 8446 §4.2.10), with the transcript holding this hello. */
+    FR_TRY(fr_server_early_decide(c, fr_exts_find(&x, FR_EXT_EARLY_DATA), 0, second));
     FR_TRY(fr_server_send_flight(c, chosen_share, chosen_len));
+    if (c->early.accepted) return FR_NEXT_ALT3;
     /* With a CertificateRequest the client's Certificate comes next. */
     return fr_server_wants_client_cert(c) ? FR_NEXT_ALT2 : FR_OK;
 }

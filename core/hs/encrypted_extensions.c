@@ -21,6 +21,10 @@ fr_err fr_send_encrypted_extensions(ferrule_conn *c) {
         fr_write_close_vec(w);
         fr_write_close_vec(w);
     }
+    if (c->early.accepted) { /* RFC 8446 §4.2.10: 0-RTT accepted */
+        fr_write_u16(w, FR_EXT_EARLY_DATA);
+        fr_write_u16(w, 0);
+    }
     fr_write_close_vec(w);
     return fr_msg_send(c, &m);
 }
@@ -50,6 +54,7 @@ static fr_err check_alpn(ferrule_conn *c, fr_reader *body) {
 fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body) {
     fr_reader block;
     fr_exts x;
+    fr_ext *early = NULL;
     FR_TRY(fr_read_vec16(body, &block));
     FR_TRY(fr_read_done(body));
     FR_TRY(fr_exts_parse(&block, &x));
@@ -67,6 +72,9 @@ fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body) {
         case FR_EXT_SUPPORTED_GROUPS:
             /* RFC 8446 §4.2.7: informational; we may ignore it. */
             break;
+        case FR_EXT_EARLY_DATA:
+            early = e; /* checked after ALPN is known */
+            break;
         case FR_EXT_SUPPORTED_VERSIONS:
         case FR_EXT_KEY_SHARE:
         case FR_EXT_SIGNATURE_ALGORITHMS:
@@ -78,6 +86,7 @@ fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body) {
             return FERRULE_R_UNSUPPORTED_EXTENSION;
         }
     }
+    FR_TRY(fr_client_on_early_data_ext(c, early));
     /* RFC 8446 §2.2: resumed, Finished follows (no Certificate). */
     return c->resume.resumed ? FR_NEXT_ALT1 : FR_OK;
 }

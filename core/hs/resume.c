@@ -6,10 +6,12 @@
 
 #define PSK_MODE_KE 0
 #define PSK_MODE_DHE_KE 1
-#define TICKET_STATE_VERSION 1
+/* Version 2 added max_early_data and the replay store's id; version 1
+ * tickets still resume (without 0-RTT). */
+#define TICKET_STATE_VERSION 2
 /* key_name || nonce || AEAD(state) || tag */
 #define TICKET_OVERHEAD (FR_TICKET_KEY_NAME_LEN + FR_TICKET_NONCE_LEN + FR_AEAD_TAG_LEN)
-#define TICKET_STATE_MAX (1 + 2 + 1 + FR_MAX_HASH + 8 + 4 + 4 + 1 + 255 + 1 + 255)
+#define TICKET_STATE_MAX (1 + 2 + 1 + FR_MAX_HASH + 8 + 4 + 4 + 1 + 255 + 1 + 255 + 4 + 16)
 /* The AEAD of the adapter is keyed from a "traffic secret"; ChaCha20-Poly1305
  * with a per-ticket secret derived from the ticket key and the nonce. */
 #define TICKET_SUITE 0x1303 /* TLS_CHACHA20_POLY1305_SHA256 */
@@ -183,6 +185,10 @@ static fr_err send_ticket(ferrule_conn *c) {
     if (c->has_server_name)
         fr_write_bytes(&w, (const uint8_t *)c->server_name, strlen(c->server_name));
     fr_write_close_vec(&w);
+    /* 0-RTT: the allowance and the store that will remember the ticket. */
+    const fr_early_config *ec = &c->cfg->early;
+    fr_write_u32(&w, ec->enabled ? ec->max_size : 0);
+    fr_write_bytes(&w, ec->store_id, FR_REPLAY_ID_LEN);
     fr_wipe(psk, sizeof(psk));
     fr_err e = fr_write_finish(&w);
 
@@ -206,7 +212,14 @@ static fr_err send_ticket(ferrule_conn *c) {
     fr_write_open_vec(&m, 2);
     fr_write_bytes(&m, ticket, ticket_len);
     fr_write_close_vec(&m);
-    fr_write_u16(&m, 0); /* no extensions (no early_data: 0-RTT is not done) */
+    fr_write_open_vec(&m, 2); /* extensions */
+    if (ec->enabled) {        /* RFC 8446 §4.2.10: max_early_data_size */
+        fr_write_u16(&m, FR_EXT_EARLY_DATA);
+        fr_write_open_vec(&m, 2);
+        fr_write_u32(&m, ec->max_size);
+        fr_write_close_vec(&m);
+    }
+    fr_write_close_vec(&m);
     fr_write_close_vec(&m);
     FR_TRY(fr_write_finish(&m));
     return fr_conn_send_post_handshake(c, msg, m.len);
@@ -233,13 +246,15 @@ typedef struct ticket_state {
     uint64_t issued;
     uint32_t lifetime, age_add;
     fr_reader alpn, sni;
+    uint32_t max_early;
+    uint8_t store_id[FR_REPLAY_ID_LEN]; /* zeros in a version 1 ticket */
 } ticket_state;
 
 static fr_err parse_state(fr_reader *r, ticket_state *s) {
     uint8_t v;
     fr_reader psk;
     FR_TRY(fr_read_u8(r, &v));
-    FR_ENSURE(v == TICKET_STATE_VERSION, FERRULE_R_DECODE_ERROR);
+    FR_ENSURE(v == 1 || v == TICKET_STATE_VERSION, FERRULE_R_DECODE_ERROR);
     FR_TRY(fr_read_u16(r, &s->suite));
     FR_TRY(fr_read_vec8(r, &psk));
     s->psk_len = fr_reader_left(&psk);
@@ -250,6 +265,14 @@ static fr_err parse_state(fr_reader *r, ticket_state *s) {
     FR_TRY(fr_read_u32(r, &s->age_add));
     FR_TRY(fr_read_vec8(r, &s->alpn));
     FR_TRY(fr_read_vec8(r, &s->sni));
+    s->max_early = 0;
+    memset(s->store_id, 0, sizeof(s->store_id));
+    if (v >= 2) {
+        const uint8_t *id;
+        FR_TRY(fr_read_u32(r, &s->max_early));
+        FR_TRY(fr_read_bytes(r, FR_REPLAY_ID_LEN, &id));
+        memcpy(s->store_id, id, FR_REPLAY_ID_LEN);
+    }
     return fr_read_done(r);
 }
 
@@ -319,18 +342,21 @@ fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk, fr_ext *modes) {
     size_t selected = 0;
     FR_ENSURE(n_ids <= 0xffff, FERRULE_R_DECODE_ERROR);
     int found = 0;
-    fr_reader r = ids;
+    fr_reader r = ids, sel_id = fr_reader_init(NULL, 0);
+    uint32_t sel_age = 0;
     for (size_t i = 0; i < n_ids && !found; i++) {
         fr_reader id;
         uint32_t age;
         FR_TRY(fr_read_vec16(&r, &id));
         FR_TRY(fr_read_u32(&r, &age));
+        sel_id = id;
+        sel_age = age;
         size_t plen;
         if (!ticket_open(c->cfg, id.p, fr_reader_left(&id), plain, sizeof(plain), &plen)) continue;
         fr_reader pr = fr_reader_init(plain, plen);
         if (parse_state(&pr, &st) == FR_OK && state_usable(c, &st)) {
-            /* RFC 8446 §4.2.11.1: the ticket age (age - age_add) only
-             * matters for 0-RTT, which we never accept: not checked. */
+            /* RFC 8446 §4.2.11.1: the ticket age (age - age_add) matters
+             * only for 0-RTT (fr_server_early_decide checks it). */
             selected = i;
             found = 1;
         } else {
@@ -360,6 +386,10 @@ fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk, fr_ext *modes) {
         c->resume.psk_len = st.psk_len;
         c->resume.resumed = 1;
         c->resume.selected = (uint16_t)selected;
+        e = fr_server_note_psk_for_early(c, st.max_early, st.store_id, st.suite, st.issued,
+                                         st.lifetime, sel_age - st.age_add, sel_id.p,
+                                         fr_reader_left(&sel_id), binder.p,
+                                         fr_reader_left(&binder));
     }
     fr_wipe(&st, sizeof(st));
     FR_TRY(e);
@@ -376,7 +406,8 @@ fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s) {
     fr_reader psk, ticket, alpn, sni;
     uint64_t received;
     FR_TRY(fr_read_u8(&r, &v));
-    FR_ENSURE(v == FR_SESSION_VERSION, FERRULE_R_DECODE_ERROR);
+    /* Version 1 blobs (before 0-RTT) stay usable, without early data. */
+    FR_ENSURE(v == 1 || v == FR_SESSION_VERSION, FERRULE_R_DECODE_ERROR);
     FR_TRY(fr_read_u16(&r, &s->suite));
     FR_TRY(fr_read_vec8(&r, &psk));
     FR_TRY(read_u64(&r, &received));
@@ -395,6 +426,7 @@ fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s) {
         s->ders[i] = der.p;
         s->lens[i] = fr_reader_left(&der);
     }
+    if (v >= 2) FR_TRY(fr_read_u32(&r, &s->max_early));
     FR_TRY(fr_read_done(&r));
     const fr_suite_info *si = fr_suite_lookup(s->suite);
     FR_ENSURE(si != NULL && fr_reader_left(&psk) == fr_hash_len(si->hash),
@@ -428,6 +460,14 @@ fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body) {
     FR_TRY(fr_read_done(body));
     FR_ENSURE(!fr_reader_empty(&ticket), FERRULE_R_DECODE_ERROR);
     FR_TRY(fr_exts_parse(&exts_block, &x));
+    /* RFC 8446 §4.2.10: early_data { uint32 max_early_data_size; }; other
+     * extensions are ignored (§4.6.1). */
+    uint32_t max_early = 0;
+    fr_ext *ed = fr_exts_find(&x, FR_EXT_EARLY_DATA);
+    if (ed != NULL) {
+        FR_TRY(fr_read_u32(&ed->body, &max_early));
+        FR_TRY(fr_read_done(&ed->body));
+    }
     /* RFC 8446 §4.6.1: at most seven days. */
     FR_ENSURE(lifetime <= FR_TICKET_MAX_LIFETIME, FERRULE_R_ILLEGAL_PARAMETER);
     /* Lifetime zero: discard immediately (§4.6.1). */
@@ -437,7 +477,7 @@ fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body) {
     FR_TRY(fr_ks_ticket_psk(c->ks.hash, c->ks.resumption, nonce.p, fr_reader_left(&nonce), psk));
     size_t sni_len = c->has_server_name ? strlen(c->server_name) : 0;
     size_t n_certs = c->n_peer_certs < FR_MAX_PEER_CHAIN ? c->n_peer_certs : FR_MAX_PEER_CHAIN;
-    size_t cap = 64 + c->ks.hlen + fr_reader_left(&ticket) + c->alpn_len + sni_len;
+    size_t cap = 68 + c->ks.hlen + fr_reader_left(&ticket) + c->alpn_len + sni_len;
     for (size_t i = 0; i < n_certs; i++) cap += 3 + c->peer_certs[i]->der_len;
     uint8_t *blob = fr_mem_alloc(&c->mem, cap);
     if (blob == NULL) {
@@ -471,6 +511,7 @@ fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body) {
         fr_write_bytes(&w, c->peer_certs[i]->der, c->peer_certs[i]->der_len);
         fr_write_close_vec(&w);
     }
+    fr_write_u32(&w, max_early);
     fr_err e = fr_write_finish(&w);
     if (e != FR_OK) {
         fr_mem_free(&c->mem, blob, cap);
@@ -509,6 +550,8 @@ void fr_resume_conn_free(ferrule_conn *c) {
 /* ---- client: offering ----------------------------------------------------- */
 
 /* Is the stored session usable for this ClientHello? */
+static int offer_usable(ferrule_conn *c);
+int fr_client_session_usable(ferrule_conn *c) { return offer_usable(c); }
 static int offer_usable(ferrule_conn *c) {
     const fr_session *s = &c->resume.offer;
     if (c->resume.offer_blob == NULL) return 0;
@@ -520,12 +563,7 @@ static int offer_usable(ferrule_conn *c) {
     return 1;
 }
 
-fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w) {
-    c->resume.offered = 0;
-    /* After a HelloRetryRequest the PSK is dropped (RFC 8446 §4.1.2 allows
-     * removing it): the second ClientHello never resumes. */
-    if (c->th_ready || !offer_usable(c)) return FR_OK;
-    const fr_session *s = &c->resume.offer;
+static void write_psk_modes(fr_writer *w) {
     /* RFC 8446 §4.2.9: psk_dhe_ke only. */
     fr_write_u16(w, FR_EXT_PSK_KEY_EXCHANGE_MODES);
     fr_write_open_vec(w, 2);
@@ -533,6 +571,21 @@ fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w) {
     fr_write_u8(w, PSK_MODE_DHE_KE);
     fr_write_close_vec(w);
     fr_write_close_vec(w);
+}
+
+fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w) {
+    int offered_before = c->resume.offered;
+    c->resume.offered = 0;
+    /* After a HelloRetryRequest the PSK is dropped (RFC 8446 §4.1.2 allows
+     * removing it): the second ClientHello never resumes.  Every other
+     * extension stays the same, psk_key_exchange_modes included. */
+    if (c->th_ready) {
+        if (offered_before) write_psk_modes(w);
+        return FR_OK;
+    }
+    if (!offer_usable(c)) return FR_OK;
+    const fr_session *s = &c->resume.offer;
+    write_psk_modes(w);
     /* RFC 8446 §4.2.11.1: obfuscated_ticket_age = age in ms + age_add. */
     uint64_t age_ms = (uint64_t)(fr_conn_now(c) - s->received) * 1000u;
     uint32_t obf = (uint32_t)(age_ms + s->age_add);

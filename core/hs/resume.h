@@ -20,7 +20,7 @@
 #define FR_TICKET_MAX_COUNT 16
 #define FR_TICKET_LIFETIME 86400u    /* seconds we grant (one day) */
 #define FR_TICKET_MAX_LIFETIME 604800u /* RFC 8446 §4.6.1: seven days */
-#define FR_SESSION_VERSION 1
+#define FR_SESSION_VERSION 2 /* 2: + max_early_data */
 #define FR_MAX_PEER_CHAIN 16
 
 typedef struct fr_resume_config {
@@ -48,6 +48,7 @@ typedef struct fr_session {
     const uint8_t *ders[FR_MAX_PEER_CHAIN];
     size_t lens[FR_MAX_PEER_CHAIN];
     size_t n_certs;
+    uint32_t max_early; /* the ticket's max_early_data_size; 0 = no 0-RTT */
 } fr_session;
 
 typedef struct fr_resume_conn {

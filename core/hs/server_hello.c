@@ -25,6 +25,9 @@ static fr_err enter_handshake_keys(ferrule_conn *c, const uint8_t *shared, size_
     fr_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs);
     int client = c->role == FERRULE_ROLE_CLIENT;
     FR_TRY(fr_conn_set_read_secret(c, client ? c->ks.server_hs : c->ks.client_hs));
+    /* A client with 0-RTT pending keeps writing under the early keys until
+     * EncryptedExtensions tells whether they were accepted. */
+    if (client && fr_client_early_pending(c)) return FR_OK;
     FR_TRY(fr_conn_set_write_secret(c, client ? c->ks.client_hs : c->ks.server_hs));
     return FR_OK;
 }
@@ -101,6 +104,8 @@ fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t 
     }
     FR_TRY(fr_send_finished(c));
     FR_TRY(fr_enter_application_secrets(c));
+    /* Accepted 0-RTT: we read with the early keys until EndOfEarlyData. */
+    if (c->early.accepted) FR_TRY(fr_server_start_early_read(c));
     /* We write application data from now on; we read with the client's
      * handshake keys until its Finished. */
     return fr_conn_set_write_secret(c, c->ks.server_ap);
@@ -188,6 +193,7 @@ static fr_err client_on_hrr(ferrule_conn *c, uint16_t suite, fr_exts *x) {
     c->hrr.done = 1;
     c->hrr.suite = suite;
     c->hrr.group = group;
+    fr_client_early_on_hrr(c);
     FR_TRY(fr_client_send_second_hello(c, cookie.p, fr_reader_left(&cookie)));
     return FR_NEXT_ALT1;
 }

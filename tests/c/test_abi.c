@@ -1029,9 +1029,9 @@ TEST(alert_and_state_names) {
     CHECK(strcmp(ferrule_alert_name(FERRULE_ALERT_DECRYPT_ERROR), "decrypt_error") == 0);
     CHECK(ferrule_alert_name(255) == NULL);
     CHECK(ferrule_alert_name(21) == NULL);
-    for (uint32_t s = FERRULE_HS_START; s <= FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY; s++)
+    for (uint32_t s = FERRULE_HS_START; s <= FERRULE_HS_WAIT_END_OF_EARLY_DATA; s++)
         CHECK(ferrule_handshake_state_name(s) != NULL);
-    CHECK(ferrule_handshake_state_name(FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY + 1) == NULL);
+    CHECK(ferrule_handshake_state_name(FERRULE_HS_WAIT_END_OF_EARLY_DATA + 1) == NULL);
     CHECK(ferrule_handshake_state_name(UINT32_MAX) == NULL);
 }
 

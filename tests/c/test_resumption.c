@@ -198,12 +198,16 @@ TEST(blob_parser_negatives) {
     memcpy(copy, a.sess, a.sess_len);
     copy[a.sess_len] = 0;
     CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len + 1), FERRULE_USAGE);
-    /* Wrong version. */
-    copy[0] = 2;
+    /* Wrong version (3 is unknown; a version 1 blob has no max_early_data,
+     * so this blob read as version 1 has 4 trailing bytes). */
+    copy[0] = 3;
+    CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len), FERRULE_USAGE);
+    CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_DECODE_ERROR);
+    copy[0] = 1;
     CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len), FERRULE_USAGE);
     CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_DECODE_ERROR);
     /* Unknown suite. */
-    copy[0] = 1;
+    copy[0] = 2;
     copy[1] = 0x13;
     copy[2] = 0x09;
     CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len), FERRULE_USAGE);

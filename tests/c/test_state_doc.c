@@ -11,7 +11,7 @@
 size_t fr_state_table_size(void);
 void fr_state_table_row(size_t i, uint32_t *role, uint32_t *state, uint16_t *msg, uint32_t *next,
                         const char **what);
-void fr_state_table_alts(size_t i, uint32_t *alt1, uint32_t *alt2);
+uint32_t fr_state_table_alt(size_t i, size_t k);
 #define NO_ALT 0xffffffffu
 
 static const char *msg_name(uint16_t m) {
@@ -19,6 +19,7 @@ static const char *msg_name(uint16_t m) {
     case 1: return "ClientHello";
     case 2: return "ServerHello";
     case 4: return "NewSessionTicket";
+    case 5: return "EndOfEarlyData";
     case 8: return "EncryptedExtensions";
     case 11: return "Certificate";
     case 13: return "CertificateRequest";
@@ -49,12 +50,11 @@ static size_t render(char *out, size_t cap) {
             const char *what;
             fr_state_table_row(i, &r, &s, &m, &nx, &what);
             if (r != role) continue;
-            uint32_t a1, a2;
-            fr_state_table_alts(i, &a1, &a2);
             EMIT("| %s | %s | %s", ferrule_handshake_state_name(s), msg_name(m),
                  ferrule_handshake_state_name(nx));
-            if (a1 != NO_ALT) EMIT(" or %s", ferrule_handshake_state_name(a1));
-            if (a2 != NO_ALT) EMIT(" or %s", ferrule_handshake_state_name(a2));
+            for (size_t k = 0; k < 3; k++)
+                if (fr_state_table_alt(i, k) != NO_ALT)
+                    EMIT(" or %s", ferrule_handshake_state_name(fr_state_table_alt(i, k)));
             EMIT(" | %s |\n", what);
         }
         EMIT("\n```mermaid\nstateDiagram-v2\n");
@@ -64,10 +64,10 @@ static size_t render(char *out, size_t cap) {
             const char *what;
             fr_state_table_row(i, &r, &s, &m, &nx, &what);
             if (r != role) continue;
-            uint32_t alts[3];
-            fr_state_table_alts(i, &alts[1], &alts[2]);
+            uint32_t alts[4];
             alts[0] = nx;
-            for (size_t k = 0; k < 3; k++)
+            for (size_t k = 0; k < 3; k++) alts[k + 1] = fr_state_table_alt(i, k);
+            for (size_t k = 0; k < 4; k++)
                 if (alts[k] != NO_ALT)
                     EMIT("    %s --> %s: %s\n", ferrule_handshake_state_name(s),
                          ferrule_handshake_state_name(alts[k]), msg_name(m));
