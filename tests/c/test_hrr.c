@@ -400,6 +400,16 @@ TEST(ch2_extension_added) {
     hx_free(x);
 }
 
+TEST(ch2_early_data_added) {
+    /* RFC 8446 §4.2.10: no early_data in the second ClientHello (the
+     * cookie digest lets it change, the 0-RTT code refuses it). */
+    HX(x, hx_until_ch2());
+    CHECK(hello_add(&x->ch2, 0, FR_EXT_EARLY_DATA, NULL, 0) != NULL);
+    EXPECT_FAIL(SV(x), hx_deliver_ch2(x), FERRULE_R_ILLEGAL_PARAMETER,
+                FERRULE_ALERT_ILLEGAL_PARAMETER);
+    hx_free(x);
+}
+
 TEST(ch2_key_share_wrong_group) {
     HX(x, hx_until_ch2());
     hext *ks = hello_find(&x->ch2, FR_EXT_KEY_SHARE);
@@ -755,7 +765,7 @@ TEST_MAIN("hrr", TL_CASE(hrr_full_handshake), TL_CASE(no_hrr_when_first_group_ac
           TL_CASE(ch2_session_id_changed), TL_CASE(ch2_cipher_suites_changed),
           TL_CASE(ch2_selected_suite_missing), TL_CASE(ch2_no_common_suite_left),
           TL_CASE(ch2_extension_changed_or_dropped),
-          TL_CASE(ch2_extension_added), TL_CASE(ch2_key_share_wrong_group),
+          TL_CASE(ch2_extension_added), TL_CASE(ch2_early_data_added), TL_CASE(ch2_key_share_wrong_group),
           TL_CASE(ch2_key_share_two_shares), TL_CASE(ch2_key_share_missing_entries),
           TL_CASE(ch2_replayed_first_hello), TL_CASE(hrr_group_already_shared),
           TL_CASE(hrr_group_not_offered), TL_CASE(hrr_changes_nothing),

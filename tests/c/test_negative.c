@@ -1427,6 +1427,43 @@ TEST(ch_psk_without_kex_modes) {
     fx_free(x);
 }
 
+TEST(ch_early_data_not_empty) {
+    /* RFC 8446 §4.2.10: early_data in a ClientHello has an empty body. */
+    CH_BEGIN(x);
+    static const uint8_t body[4] = {0, 0, 0x40, 0};
+    CHECK(hello_add(&x->h, 0, FR_EXT_EARLY_DATA, body, sizeof(body)) != NULL);
+    CH_EXPECT(x, FERRULE_DECODE, FERRULE_R_DECODE_ERROR, FERRULE_ALERT_DECODE_ERROR);
+    fx_free(x);
+}
+
+TEST(ch_early_data_without_psk_is_ignored) {
+    /* Positive: early_data without a PSK cannot be accepted; the
+     * handshake goes on in 1-RTT (RFC 8446 §4.2.10). */
+    CH_BEGIN(x);
+    CHECK(hello_add(&x->h, 0, FR_EXT_EARLY_DATA, NULL, 0) != NULL);
+    CH_EXPECT_SUCCESS(x);
+    fx_free(x);
+}
+
+TEST(end_of_early_data_without_0rtt) {
+    /* RFC 8446 §4.5: EndOfEarlyData only after accepted 0-RTT; here under
+     * the client handshake keys of an ordinary handshake. */
+    fx *x = ch_begin();
+    CHECK(x != NULL);
+    if (x == NULL) return;
+    CHECK(mf_send(x->f, SV(x)));
+    CHECK_EQ(ferrule_conn_handshake(SV(x)), FERRULE_WANT_READ);
+    memset(x->f, 0, offsetof(mflight, r));
+    x->f->suite = ferrule_conn_cipher_suite(SV(x));
+    static const uint8_t eoed[4] = {FR_HS_END_OF_EARLY_DATA, 0, 0, 0};
+    CHECK(mf_add_prot(x->f, FR_CT_HANDSHAKE, eoed, sizeof(eoed), SEC(x, SERVER, CHS)) != NULL);
+    CHECK(mf_send(x->f, SV(x)));
+    int st = ferrule_conn_handshake(SV(x));
+    EXPECT_FAIL(SV(x), st, FERRULE_ALERT_SENT, FERRULE_R_UNEXPECTED_MESSAGE,
+                FERRULE_ALERT_UNEXPECTED_MESSAGE);
+    fx_free(x);
+}
+
 TEST(ch_psk_declined_full_handshake) {
     /* Positive: an offered PSK the server cannot use is declined and a
      * full handshake follows (RFC 8446 §4.2.11). */
@@ -2664,7 +2701,8 @@ TEST_MAIN("negative",
           TL_CASE(ch_second_client_hello_separate_record),
           TL_CASE(ch_second_client_hello_same_record), TL_CASE(ch_second_client_hello_protected),
           TL_CASE(ch_not_a_client_hello), TL_CASE(ch_psk_without_kex_modes),
-          TL_CASE(ch_psk_declined_full_handshake), TL_CASE(ch_legacy_version_ignored),
+          TL_CASE(ch_psk_declined_full_handshake), TL_CASE(ch_early_data_not_empty),
+          TL_CASE(ch_early_data_without_psk_is_ignored), TL_CASE(end_of_early_data_without_0rtt), TL_CASE(ch_legacy_version_ignored),
           TL_CASE(ch_invalid_key_share), TL_CASE(ch_empty_key_share_entry),
           TL_CASE(ch_alpn_empty_protocol), TL_CASE(ch_no_common_signature_scheme),
           TL_CASE(ch_empty_supported_versions), TL_CASE(ch_empty_session_id),
