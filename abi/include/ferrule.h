@@ -892,6 +892,18 @@ FERRULE_API uint32_t ferrule_conn_early_data_status(const ferrule_conn *conn);
  * data (the first bytes of the stream). */
 FERRULE_API size_t ferrule_conn_early_data_len(const ferrule_conn *conn);
 
+/* PSK key exchange modes (RFC 8446 §4.2.9). */
+#define FERRULE_PSK_DHE_KE 1u /* PSK with (EC)DHE: forward secrecy (default) */
+#define FERRULE_PSK_KE 2u     /* PSK alone: no forward secrecy for the session */
+/** The PSK key exchange modes a client offers or a server accepts
+ * (FERRULE_PSK_* bits, non-zero).  Default FERRULE_PSK_DHE_KE only;
+ * psk_ke is an explicit opt-in: a resumed psk_ke session has no (EC)DHE, so
+ * whoever learns the ticket key or the resumption secret can decrypt it.  A
+ * server accepting both picks psk_dhe_ke when the client offers it.
+ * FERRULE_USAGE (config_invalid / config_frozen) otherwise. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_psk_modes(ferrule_config *cfg,
+                                                                uint32_t modes);
+
 /** 1 if a HelloRetryRequest took place (either role). */
 FERRULE_API int ferrule_conn_hrr(const ferrule_conn *conn);
 /** Heap bytes currently accounted to the connection. */

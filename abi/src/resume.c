@@ -17,6 +17,21 @@ FERRULE_API int ferrule_config_set_tickets(ferrule_config *cfg, uint32_t count) 
     return FERRULE_OK;
 }
 
+FERRULE_API int ferrule_config_set_psk_modes(ferrule_config *cfg, uint32_t modes) {
+    if (cfg == NULL) return FERRULE_USAGE;
+    if (atomic_load(&cfg->frozen)) {
+        cfg->reason = FERRULE_R_CONFIG_FROZEN;
+        return FERRULE_USAGE;
+    }
+    if (modes == 0 || (modes & ~(FERRULE_PSK_DHE_KE | FERRULE_PSK_KE)) != 0) {
+        cfg->reason = FERRULE_R_CONFIG_INVALID;
+        return FERRULE_USAGE;
+    }
+    cfg->resume.psk_modes = modes;
+    cfg->reason = FR_OK;
+    return FERRULE_OK;
+}
+
 /* Not subject to freezing: rotation happens while connections use the
  * config (the ring has its own lock). */
 FERRULE_API int ferrule_config_set_ticket_key(ferrule_config *cfg, const uint8_t name[16],

@@ -21,6 +21,7 @@
 fr_err fr_resume_config_init(ferrule_config *cfg) {
     fr_resume_config *r = &cfg->resume;
     r->tickets = FR_TICKET_DEFAULT_COUNT;
+    r->psk_modes = FERRULE_PSK_DHE_KE;
     FR_ENSURE(pthread_mutex_init(&r->lock, NULL) == 0, FERRULE_R_INTERNAL);
     r->lock_ready = 1;
     uint8_t name[FR_TICKET_KEY_NAME_LEN], key[FR_TICKET_KEY_LEN];
@@ -298,17 +299,19 @@ static int state_usable(ferrule_conn *c, const ticket_state *s) {
 
 fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk, fr_ext *modes) {
     /* RFC 8446 §4.2.9: PskKeyExchangeMode ke_modes<1..255>.  We accept
-     * only psk_dhe_ke (forward secrecy); psk_ke is not offered by us and
-     * never accepted (docs/resumption.md). */
+     * psk_dhe_ke (forward secrecy) and, only if the config opts in,
+     * psk_ke; psk_dhe_ke wins when both are possible. */
     fr_reader ke_modes;
     FR_TRY(fr_read_vec8(&modes->body, &ke_modes));
     FR_TRY(fr_read_done(&modes->body));
     FR_ENSURE(!fr_reader_empty(&ke_modes), FERRULE_R_DECODE_ERROR);
-    int dhe = 0;
+    int dhe = 0, ke = 0;
+    uint32_t allowed = c->cfg->resume.psk_modes;
     while (!fr_reader_empty(&ke_modes)) {
         uint8_t m;
         FR_TRY(fr_read_u8(&ke_modes, &m));
-        if (m == PSK_MODE_DHE_KE) dhe = 1;
+        if (m == PSK_MODE_DHE_KE && (allowed & FERRULE_PSK_DHE_KE)) dhe = 1;
+        if (m == PSK_MODE_KE && (allowed & FERRULE_PSK_KE)) ke = 1;
     }
     /* RFC 8446 §4.2.11: OfferedPsks { identities<7..2^16-1>;
      * binders<33..2^16-1> }. */
@@ -334,7 +337,7 @@ fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk, fr_ext *modes) {
         FR_ENSURE(fr_reader_left(&b) >= 32, FERRULE_R_DECODE_ERROR);
     }
     FR_ENSURE(n_ids == n_binders, FERRULE_R_ILLEGAL_PARAMETER);
-    if (!dhe) return FR_OK; /* full handshake */
+    if (!dhe && !ke) return FR_OK; /* full handshake */
 
     /* The first usable identity wins. */
     ticket_state st;
@@ -385,6 +388,7 @@ fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk, fr_ext *modes) {
         memcpy(c->resume.psk, st.psk, st.psk_len);
         c->resume.psk_len = st.psk_len;
         c->resume.resumed = 1;
+        c->resume.psk_ke = !dhe;
         c->resume.selected = (uint16_t)selected;
         e = fr_server_note_psk_for_early(c, st.max_early, st.store_id, st.suite, st.issued,
                                          st.lifetime, sel_age - st.age_add, sel_id.p,
@@ -563,12 +567,14 @@ static int offer_usable(ferrule_conn *c) {
     return 1;
 }
 
-static void write_psk_modes(fr_writer *w) {
-    /* RFC 8446 §4.2.9: psk_dhe_ke only. */
+static void write_psk_modes(ferrule_conn *c, fr_writer *w) {
+    /* RFC 8446 §4.2.9: psk_dhe_ke, and psk_ke only if the config opts in. */
+    uint32_t modes = c->cfg->resume.psk_modes;
     fr_write_u16(w, FR_EXT_PSK_KEY_EXCHANGE_MODES);
     fr_write_open_vec(w, 2);
     fr_write_open_vec(w, 1);
-    fr_write_u8(w, PSK_MODE_DHE_KE);
+    if (modes & FERRULE_PSK_DHE_KE) fr_write_u8(w, PSK_MODE_DHE_KE);
+    if (modes & FERRULE_PSK_KE) fr_write_u8(w, PSK_MODE_KE);
     fr_write_close_vec(w);
     fr_write_close_vec(w);
 }
@@ -580,12 +586,12 @@ fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w) {
      * removing it): the second ClientHello never resumes.  Every other
      * extension stays the same, psk_key_exchange_modes included. */
     if (c->th_ready) {
-        if (offered_before) write_psk_modes(w);
+        if (offered_before) write_psk_modes(c, w);
         return FR_OK;
     }
     if (!offer_usable(c)) return FR_OK;
     const fr_session *s = &c->resume.offer;
-    write_psk_modes(w);
+    write_psk_modes(c, w);
     /* RFC 8446 §4.2.11.1: obfuscated_ticket_age = age in ms + age_add. */
     uint64_t age_ms = (uint64_t)(fr_conn_now(c) - s->received) * 1000u;
     uint32_t obf = (uint32_t)(age_ms + s->age_add);

@@ -32,6 +32,7 @@ typedef struct fr_resume_config {
     uint8_t keys[FR_TICKET_KEYS][FR_TICKET_KEY_LEN];
     size_t n_keys;
     uint32_t tickets; /* NewSessionTickets per connection; 0 disables */
+    uint32_t psk_modes; /* FERRULE_PSK_* offered (client) / accepted (server) */
 } fr_resume_config;
 
 /* A parsed client session blob; pointers into `blob`. */
@@ -62,6 +63,7 @@ typedef struct fr_resume_conn {
     unsigned tickets_received;
     /* both */
     int resumed;
+    int psk_ke; /* resumed in psk_ke mode: no (EC)DHE */
     uint8_t psk[FR_MAX_HASH];
     size_t psk_len;
     /* server */

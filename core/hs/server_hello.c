@@ -47,13 +47,23 @@ fr_err fr_enter_application_secrets(ferrule_conn *c) {
 fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len);
 fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len) {
     uint8_t pub[FR_KEX_MAX_PUB], shared[FR_KEX_MAX_SECRET];
-    size_t pub_len, shared_len;
+    size_t pub_len = 0, shared_len;
     FR_TRY(fr_random(c->server_random, 32));
-    FR_TRY(fr_kex_generate(&c->kex[0], c->group, pub, sizeof(pub), &pub_len));
-    c->n_kex = 1;
-    FR_TRY(fr_kex_derive(&c->kex[0], peer_share, peer_len, shared, sizeof(shared), &shared_len));
-    fr_kex_free(&c->kex[0]);
-    c->n_kex = 0;
+    if (c->resume.psk_ke) {
+        /* RFC 8446 §7.1: psk_ke has no (EC)DHE input: Hash.length zeros. */
+        const fr_suite_info *si = fr_suite_lookup(c->suite);
+        FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
+        shared_len = fr_hash_len(si->hash);
+        memset(shared, 0, shared_len);
+        c->group = 0;
+    } else {
+        FR_TRY(fr_kex_generate(&c->kex[0], c->group, pub, sizeof(pub), &pub_len));
+        c->n_kex = 1;
+        FR_TRY(fr_kex_derive(&c->kex[0], peer_share, peer_len, shared, sizeof(shared),
+                             &shared_len));
+        fr_kex_free(&c->kex[0]);
+        c->n_kex = 0;
+    }
 
     fr_msgbuf m;
     fr_err e = fr_msg_begin(c, &m, FR_HS_SERVER_HELLO, 512);
@@ -71,13 +81,15 @@ fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t 
         fr_write_open_vec(w, 2);
         fr_write_u16(w, FERRULE_TLS13);
         fr_write_close_vec(w);
-        fr_write_u16(w, FR_EXT_KEY_SHARE);
-        fr_write_open_vec(w, 2);
-        fr_write_u16(w, c->group);
-        fr_write_open_vec(w, 2);
-        fr_write_bytes(w, pub, pub_len);
-        fr_write_close_vec(w);
-        fr_write_close_vec(w);
+        if (!c->resume.psk_ke) { /* RFC 8446 §4.2.8 */
+            fr_write_u16(w, FR_EXT_KEY_SHARE);
+            fr_write_open_vec(w, 2);
+            fr_write_u16(w, c->group);
+            fr_write_open_vec(w, 2);
+            fr_write_bytes(w, pub, pub_len);
+            fr_write_close_vec(w);
+            fr_write_close_vec(w);
+        }
         if (c->resume.resumed) { /* RFC 8446 §4.2.11: selected_identity */
             fr_write_u16(w, FR_EXT_PRE_SHARED_KEY);
             fr_write_open_vec(w, 2);
@@ -250,26 +262,36 @@ fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body) {
     fr_ext *pskx = fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY);
     if (pskx != NULL) FR_TRY(fr_client_on_psk(c, &pskx->body, suite));
     fr_ext *ks = fr_exts_find(&x, FR_EXT_KEY_SHARE);
-    FR_ENSURE(ks != NULL, FERRULE_R_MISSING_EXTENSION);
-    uint16_t group;
-    fr_reader share;
-    FR_TRY(fr_read_u16(&ks->body, &group));
-    FR_TRY(fr_read_vec16(&ks->body, &share));
-    FR_TRY(fr_read_done(&ks->body));
-    fr_kex *kex = NULL;
-    for (size_t i = 0; i < c->n_kex; i++)
-        if (c->kex[i].group == group) kex = &c->kex[i];
-    /* RFC 8446 §4.2.8: the group must be one we sent a share for. */
-    FR_ENSURE(kex != NULL, FERRULE_R_ILLEGAL_PARAMETER);
-
+    uint8_t shared[FR_KEX_MAX_SECRET];
+    size_t shared_len;
+    uint16_t group = 0;
+    if (ks == NULL) {
+        /* RFC 8446 §4.2.9: no key_share only in psk_ke, which we must have
+         * offered; the (EC)DHE input is then Hash.length zeros (§7.1). */
+        FR_ENSURE(c->resume.resumed && (cfg->resume.psk_modes & FERRULE_PSK_KE),
+                  FERRULE_R_MISSING_EXTENSION);
+        const fr_suite_info *ssi = fr_suite_lookup(suite);
+        FR_ENSURE(ssi != NULL, FERRULE_R_INTERNAL);
+        shared_len = fr_hash_len(ssi->hash);
+        memset(shared, 0, shared_len);
+        c->resume.psk_ke = 1;
+    } else {
+        fr_reader share;
+        FR_TRY(fr_read_u16(&ks->body, &group));
+        FR_TRY(fr_read_vec16(&ks->body, &share));
+        FR_TRY(fr_read_done(&ks->body));
+        fr_kex *kex = NULL;
+        for (size_t i = 0; i < c->n_kex; i++)
+            if (c->kex[i].group == group) kex = &c->kex[i];
+        /* RFC 8446 §4.2.8: the group must be one we sent a share for. */
+        FR_ENSURE(kex != NULL, FERRULE_R_ILLEGAL_PARAMETER);
+        FR_TRY(fr_kex_derive(kex, share.p, fr_reader_left(&share), shared, sizeof(shared),
+                             &shared_len));
+    }
     memcpy(c->server_random, random, 32);
     c->version = FERRULE_TLS13;
     c->suite = suite;
     c->group = group;
-    uint8_t shared[FR_KEX_MAX_SECRET];
-    size_t shared_len;
-    FR_TRY(fr_kex_derive(kex, share.p, fr_reader_left(&share), shared, sizeof(shared),
-                         &shared_len));
     for (size_t i = 0; i < c->n_kex; i++) fr_kex_free(&c->kex[i]);
     c->n_kex = 0;
 

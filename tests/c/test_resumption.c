@@ -435,7 +435,75 @@ TEST(server_forgets_resumption_secret_after_tickets) {
     }
 }
 
-TEST_MAIN("resumption", TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
+/* One handshake offering `sess`; the group the client reports. */
+static int resume_group(ferrule_config *cc, ferrule_config *sc, const uint8_t *sess, size_t len,
+                        int *resumed) {
+    pair p;
+    *resumed = -1;
+    if (!pair_new(&p, cc, sc, NULL)) return -1;
+    int cs, ss, g = -1;
+    if (ferrule_conn_set_session(p.client, sess, len) == FERRULE_OK &&
+        pair_handshake(&p, &cs, &ss)) {
+        *resumed = ferrule_conn_resumed(p.client) && ferrule_conn_resumed(p.server);
+        g = ferrule_conn_group(p.client);
+        if (g != ferrule_conn_group(p.server)) g = -2;
+    }
+    pair_free(&p);
+    return g;
+}
+
+TEST(psk_ke_is_opt_in) {
+    /* RFC 8446 §4.2.9: psk_ke (no (EC)DHE) only when both sides opt in;
+     * psk_dhe_ke wins when both are possible. */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    ferrule_config *cc_ke = client_cfg(), *cc_both = client_cfg(), *sc_ke = server_cfg();
+    CHECK(cc && sc && cc_ke && cc_both && sc_ke);
+    CHECK_EQ(ferrule_config_set_psk_modes(cc_ke, FERRULE_PSK_KE), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_psk_modes(cc_both, FERRULE_PSK_KE | FERRULE_PSK_DHE_KE),
+             FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_psk_modes(sc_ke, FERRULE_PSK_KE | FERRULE_PSK_DHE_KE),
+             FERRULE_OK);
+    uint8_t key[32] = {1}, name[16] = {1};
+    CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_ticket_key(sc_ke, name, key), FERRULE_OK);
+    run a;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    CHECK(a.have_sess);
+    int resumed;
+    /* Default server: a psk_ke-only offer gets a full handshake. */
+    int g = resume_group(cc_ke, sc, a.sess, a.sess_len, &resumed);
+    CHECK_EQ(resumed, 0);
+    CHECK(g > 0);
+    /* Both opt in to psk_ke only on the client: resumed without a group. */
+    g = resume_group(cc_ke, sc_ke, a.sess, a.sess_len, &resumed);
+    CHECK_EQ(resumed, 1);
+    CHECK_EQ(g, 0);
+    /* Client offers both: the server takes psk_dhe_ke. */
+    g = resume_group(cc_both, sc_ke, a.sess, a.sess_len, &resumed);
+    CHECK_EQ(resumed, 1);
+    CHECK(g > 0);
+    /* Default client against the psk_ke server: psk_dhe_ke. */
+    g = resume_group(cc, sc_ke, a.sess, a.sess_len, &resumed);
+    CHECK_EQ(resumed, 1);
+    CHECK(g > 0);
+    /* Bad values. */
+    ferrule_config *fresh = client_cfg();
+    CHECK_EQ(ferrule_config_set_psk_modes(fresh, 0), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_reason(fresh), FERRULE_R_CONFIG_INVALID);
+    CHECK_EQ(ferrule_config_set_psk_modes(fresh, 4), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_set_psk_modes(fresh, 3), FERRULE_OK);
+    ferrule_config_free(fresh);
+    CHECK_EQ(ferrule_config_set_psk_modes(NULL, 1), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_set_psk_modes(sc, 1), FERRULE_USAGE); /* frozen */
+    CHECK_EQ(ferrule_config_reason(sc), FERRULE_R_CONFIG_FROZEN);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+    ferrule_config_free(cc_ke);
+    ferrule_config_free(cc_both);
+    ferrule_config_free(sc_ke);
+}
+
+TEST_MAIN("resumption", TL_CASE(psk_ke_is_opt_in), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
           TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
