@@ -116,6 +116,35 @@ size_t cli_buf_avail(const cli_buf *b);
 void cli_buf_consume(cli_buf *b, size_t n);
 void cli_buf_free(cli_buf *b);
 
+/* ---- session.c: session files and ticket keys (secrets) ----------------- */
+
+/* Largest session file we read or write (a blob holds the ticket and the
+ * server's chain; real ones are a few KiB). */
+#define CLI_SESSION_MAX ((size_t)1 << 20)
+#define CLI_TICKET_NAME_LEN 16
+#define CLI_TICKET_KEY_LEN 32
+/* Up to three --ticket-key files: the library's ring holds three keys. */
+#define CLI_MAX_TICKET_KEYS 3
+
+/* Zero `n` bytes in a way the compiler keeps. */
+void cli_wipe(void *p, size_t n);
+/* Read a --sess-in file (a session blob, byte for byte).  Returns 0 with
+ * a malloc'ed *blob (free with cli_session_free), or -1 after printing why
+ * (missing, unreadable, not a regular file, empty, too large).  The blob
+ * itself is checked by ferrule_conn_set_session. */
+int cli_session_load(const char *path, uint8_t **blob, size_t *len);
+void cli_session_free(uint8_t *blob, size_t len);
+/* --sess-out: write the session blob of the newest ticket `conn` received
+ * to `path`, mode 0600, atomically (temp file in the same directory +
+ * rename).  Returns 1 when written, 0 when no ticket arrived (nothing is
+ * touched), -1 after printing an error. */
+int cli_session_save(ferrule_conn *conn, const char *path);
+/* --ticket-key: 48 raw bytes, or 96 hex digits (optionally followed by
+ * whitespace), = 16-byte key name + 32-byte key.  The file must not be
+ * accessible by group or others.  Returns 0, or -1 after printing why. */
+int cli_ticket_key_load(const char *path, uint8_t name[CLI_TICKET_NAME_LEN],
+                        uint8_t key[CLI_TICKET_KEY_LEN]);
+
 /* ---- net.c: addresses and sockets --------------------------------------- */
 
 /* Split "HOST:PORT" / "[V6]:PORT" (and "PORT" when allow_port_only).

@@ -44,6 +44,13 @@ void cli_server_usage(FILE *f)
         "  --sni-strict             refuse (unrecognized_name alert) a server name no\n"
         "                           --cert matches; default: use the --cert pairs in\n"
         "                           order (see docs/server-callbacks.md)\n"
+        "  --tickets N              NewSessionTickets sent after each handshake, for\n"
+        "                           resumption (0 to 16; default 2; 0 disables)\n"
+        "  --ticket-key FILE        ticket key: 48 raw bytes or 96 hex digits (16-byte\n"
+        "                           name + 32-byte key), file mode 0600 or stricter.\n"
+        "                           Servers with the same key accept each other's\n"
+        "                           tickets.  Up to 3 (the last encrypts, all decrypt).\n"
+        "                           Default: a random key per process\n"
         "  --alpn a,b               accept these ALPN protocols (our order wins)\n"
         "  --groups g1,g2           key exchange groups (x25519, secp256r1, secp384r1)\n"
         "  --ciphersuites s1,s2     cipher suites, by IANA name\n"
@@ -85,6 +92,9 @@ typedef struct server_opts {
     const char *verify_client; /* none / request / require, or NULL */
     unsigned long key_update_every; /* 0 = library default */
     int sni_strict;                 /* --sni-strict */
+    long tickets;                   /* -1 = library default */
+    const char *ticket_key[CLI_MAX_TICKET_KEYS];
+    size_t n_ticket_key;
 } server_opts;
 
 /* Phases of a connection. */
@@ -173,6 +183,7 @@ static int load_staple(ferrule_config *cfg, size_t index, const char *path)
 static int parse_args(server_opts *o, int argc, char **argv)
 {
     cli_common_init(&o->common);
+    o->tickets = -1;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -241,6 +252,28 @@ static int parse_args(server_opts *o, int argc, char **argv)
             }
             continue;
         }
+        if ((r = cli_opt_value(argc, argv, &i, "--tickets", &v)) != 0) {
+            unsigned long n = 0;
+            if (r < 0) return -1;
+            /* The library's range (ferrule_config_set_tickets). */
+            if (cli_parse_ulong(v, 0, 16, &n) != 0) {
+                fprintf(stderr, "ferrule server: --tickets: expected a number from 0 to 16\n");
+                return -1;
+            }
+            o->tickets = (long)n;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--ticket-key", &v)) != 0) {
+            if (r < 0) return -1;
+            if (o->n_ticket_key == CLI_MAX_TICKET_KEYS) {
+                fprintf(stderr, "ferrule server: at most %d --ticket-key (the key ring holds "
+                                "that many)\n",
+                        CLI_MAX_TICKET_KEYS);
+                return -1;
+            }
+            o->ticket_key[o->n_ticket_key++] = v;
+            continue;
+        }
         if ((r = cli_opt_value(argc, argv, &i, "--max-conns", &v)) != 0) {
             if (r < 0) return -1;
             if (cli_parse_ulong(v, 1, 1000000000UL, &o->max_conns) != 0) {
@@ -267,6 +300,35 @@ static int parse_args(server_opts *o, int argc, char **argv)
         fprintf(stderr, "ferrule server: unknown argument '%s' (see ferrule server --help)\n",
                 argv[i]);
         return -1;
+    }
+    return 0;
+}
+
+/* Resumption settings (docs/resumption.md).  Key files are read here, after
+ * the arguments parsed, so that a bad one is a usage error (exit 2).
+ * Returns 0, -1 for a usage error (printed), -2 for a library failure. */
+static int apply_tickets(server *s)
+{
+    const server_opts *o = &s->o;
+    uint8_t name[CLI_TICKET_NAME_LEN], key[CLI_TICKET_KEY_LEN];
+    if (o->tickets >= 0) {
+        int st = ferrule_config_set_tickets(s->cfg, (uint32_t)o->tickets);
+        if (st != FERRULE_OK) {
+            cli_config_error(s->cfg, st, "--tickets");
+            return -2;
+        }
+    }
+    /* In command-line order: each call makes its key the current one and
+     * keeps the previous ones for decryption, so the last file encrypts. */
+    for (size_t i = 0; i < o->n_ticket_key; i++) {
+        if (cli_ticket_key_load(o->ticket_key[i], name, key) != 0) return -1;
+        int st = ferrule_config_set_ticket_key(s->cfg, name, key);
+        cli_wipe(name, sizeof name);
+        cli_wipe(key, sizeof key);
+        if (st != FERRULE_OK) {
+            cli_config_error(s->cfg, st, "--ticket-key");
+            return -2;
+        }
     }
     return 0;
 }
@@ -355,9 +417,11 @@ static void log_handshake(const server *s, const sconn *c)
         snprintf(cert, sizeof cert, "%d", idx);
     else
         snprintf(cert, sizeof cert, "-");
-    fprintf(stderr, "ferrule server: handshake ok %s %s sni=%s alpn=%.*s cert=%s client=%s\n",
+    fprintf(stderr,
+            "ferrule server: handshake ok %s %s sni=%s alpn=%.*s cert=%s resumed=%s client=%s\n",
             suite ? suite : "?", group ? group : "?", sni ? sni : "-", alen ? alen : 1,
-            alen ? (const char *)alpn : "-", cert, client);
+            alen ? (const char *)alpn : "-", cert, ferrule_conn_resumed(c->tls) ? "yes" : "no",
+            client);
 }
 
 /* --www: the response body lists what was negotiated. */
@@ -392,12 +456,14 @@ static int www_respond(const server *s, sconn *c, int bad_request)
                      "server_name: %s\r\n"
                      "client_certificate: %s\r\n"
                      "client_signature_scheme: %s\r\n"
-                     "server_certificate: %s\r\n",
+                     "server_certificate: %s\r\n"
+                     "resumed: %s\r\n",
                      bad_request ? "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n"
                                  : "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",
                      v ? v : "?", suite ? suite : "?", group ? group : "?", sig ? sig : "?",
                      alen ? alen : 6, alen ? (const char *)alpn : "(none)", sni ? sni : "(none)",
-                     strcmp(client, "-") == 0 ? "(none)" : client, csig ? csig : "(none)", cert);
+                     strcmp(client, "-") == 0 ? "(none)" : client, csig ? csig : "(none)", cert,
+                     ferrule_conn_resumed(c->tls) ? "yes" : "no");
     if (n < 0 || (size_t)n >= sizeof body) return -1;
     if (cli_buf_append(&c->app, body, (size_t)n) != 0) return -1;
     c->want_close = 1;
@@ -875,6 +941,11 @@ int cli_server_main(int argc, char **argv)
             cli_config_error(s.cfg, st, "--key-update-every");
             goto out;
         }
+    }
+    int tr = apply_tickets(&s);
+    if (tr != 0) {
+        if (tr == -1) rc = CLI_EXIT_USAGE;
+        goto out;
     }
     char bound[160], err[512];
     s.lfd = cli_listen(host, port, bound, sizeof bound, err, sizeof err);
