@@ -57,6 +57,14 @@ void cli_client_usage(FILE *f)
         "                           signature_algorithms and certificate_authorities choose)\n"
         "  --key-update             after the handshake, update our keys and ask the\n"
         "                           server to update its own (KeyUpdate) before sending\n"
+        "  --sess-out FILE          save the session of the newest ticket the server\n"
+        "                           sends (mode 0600, replaced atomically; it holds a\n"
+        "                           secret).  No ticket: FILE is left alone and a\n"
+        "                           warning is printed\n"
+        "  --sess-in FILE           offer the session in FILE (from --sess-out) for\n"
+        "                           resumption; a missing or invalid file is a usage\n"
+        "                           error (exit 2).  The server may still decline:\n"
+        "                           then a full handshake happens\n"
         "  --help, -h               this text\n"
         "\n"
         "Without --request/--http-get, stdin is sent to the server and the server's\n"
@@ -86,6 +94,8 @@ typedef struct client_opts {
     const char *key[CLI_MAX_REPEAT];
     size_t n_key;
     int key_update;
+    const char *sess_in;  /* session file to offer */
+    const char *sess_out; /* where to save the newest session */
 } client_opts;
 
 /* Context of the I/O callbacks: the socket and the last errno. */
@@ -108,6 +118,7 @@ typedef struct client {
     unsigned long long response_bytes;
     cli_error err;
     int err_printed; /* the stderr line was already written */
+    int session_saved; /* --sess-out written */
 } client;
 
 /* ---- callbacks ------------------------------------------------------------ */
@@ -191,6 +202,14 @@ static int parse_args(client_opts *o, int argc, char **argv)
         }
         if ((r = cli_opt_value(argc, argv, &i, "--key", &v)) != 0) {
             if (r < 0 || add_repeat(o->key, &o->n_key, v, "--key")) return -1;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--sess-in", &o->sess_in)) != 0) {
+            if (r < 0) return -1;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--sess-out", &o->sess_out)) != 0) {
+            if (r < 0) return -1;
             continue;
         }
         struct {
@@ -564,6 +583,64 @@ done:
     return rc;
 }
 
+/* ---- sessions (docs/resumption.md) ----------------------------------------- */
+
+/* --sess-in: offer the saved session on the new connection.  A file we
+ * cannot use is a usage error: silently falling back to a full handshake
+ * would hide a broken resumption setup.  Returns 0, or -1 (printed). */
+static int offer_session(client *c)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if (cli_session_load(c->o.sess_in, &blob, &len) != 0) {
+        cli_error_local(&c->err, "usage", "cannot read the --sess-in file");
+        c->err_printed = 1;
+        return -1;
+    }
+    int st = ferrule_conn_set_session(c->conn, blob, len);
+    cli_session_free(blob, len);
+    if (st != FERRULE_OK) {
+        uint32_t r = ferrule_conn_reason(c->conn);
+        /* The reason only: its message speaks of a peer, not of a file. */
+        fprintf(stderr, "ferrule: --sess-in %s: not a valid ferrule session file (%s)\n",
+                c->o.sess_in, ferrule_reason_name(r));
+        cli_error_local(&c->err, "usage", "invalid --sess-in file");
+        c->err_printed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* --sess-out, once the connection is over.  The session is kept unless the
+ * connection died of a TLS error (an alert sent or received): a ticket that
+ * arrived before a transport problem (truncation, reset, timeout) was
+ * authenticated and stays good.  Returns -1 only when a ticket could not be
+ * written. */
+static int save_session(client *c)
+{
+    const char *path = c->o.sess_out;
+    int st = ferrule_conn_status(c->conn);
+    int intact = st == FERRULE_OK || st == FERRULE_WANT_READ || st == FERRULE_WANT_WRITE ||
+                 st == FERRULE_CLOSED || st == FERRULE_TRUNCATED ||
+                 ferrule_conn_reason(c->conn) == FERRULE_R_IO;
+    if (!intact) {
+        fprintf(stderr, "ferrule client: the connection failed; --sess-out %s not written\n",
+                path);
+        return 0;
+    }
+    int r = cli_session_save(c->conn, path);
+    if (r < 0) return -1;
+    if (r == 0) {
+        /* Printed even with --quiet: the user asked for the file. */
+        fprintf(stderr, "ferrule client: no session ticket received; --sess-out %s not written\n",
+                path);
+        return 0;
+    }
+    c->session_saved = 1;
+    if (!c->o.common.quiet) fprintf(stderr, "ferrule client: session saved to %s\n", path);
+    return 0;
+}
+
 /* ---- output --------------------------------------------------------------- */
 
 static void json_name(FILE *f, const char *key, const char *v, int comma)
@@ -614,6 +691,7 @@ static void print_json(const client *c)
             (unsigned long long)(k ? ferrule_conn_key_updates_received(k) : 0));
     fprintf(f, ",\"handshake_ok\":%s", c->handshake_ok ? "true" : "false");
     fprintf(f, ",\"response_bytes\":%llu", c->response_bytes);
+    fprintf(f, ",\"session_saved\":%s", c->session_saved ? "true" : "false");
     if (c->err.set) {
         const cli_error *e = &c->err;
         fputs(",\"error\":{\"status\":", f);
@@ -710,18 +788,6 @@ int cli_client_main(int argc, char **argv)
         c.err_printed = 1;
         goto out;
     }
-    char err[512];
-    c.io.fd = cli_connect(c.host, c.port, c.o.common.timeout_ms, err, sizeof err);
-    if (c.io.fd < 0) {
-        cli_error_local(&c.err, "io", "%s", err);
-        goto out;
-    }
-    {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        if (getpeername(c.io.fd, (struct sockaddr *)&ss, &sl) == 0)
-            cli_addr_str(&ss, sl, c.peer_addr, sizeof c.peer_addr);
-    }
     ferrule_conn_options co;
     memset(&co, 0, sizeof co);
     co.struct_size = (uint32_t)sizeof co;
@@ -733,6 +799,23 @@ int cli_client_main(int argc, char **argv)
         c.err_printed = 1;
         c.conn = NULL;
         goto out;
+    }
+    /* Before connecting: a bad session file costs no connection. */
+    if (c.o.sess_in && offer_session(&c) != 0) {
+        exit_code = CLI_EXIT_USAGE;
+        goto out;
+    }
+    char err[512];
+    c.io.fd = cli_connect(c.host, c.port, c.o.common.timeout_ms, err, sizeof err);
+    if (c.io.fd < 0) {
+        cli_error_local(&c.err, "io", "%s", err);
+        goto out;
+    }
+    {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        if (getpeername(c.io.fd, (struct sockaddr *)&ss, &sl) == 0)
+            cli_addr_str(&ss, sl, c.peer_addr, sizeof c.peer_addr);
     }
     ferrule_io_callbacks io;
     memset(&io, 0, sizeof io);
@@ -748,6 +831,10 @@ int cli_client_main(int argc, char **argv)
     if (handshake(&c) != 0) goto out;
     c.handshake_ok = 1;
     if (!c.o.common.quiet) print_summary(&c);
+    if (c.o.sess_in && !c.o.common.quiet)
+        fprintf(stderr, "ferrule client: %s\n",
+                ferrule_conn_resumed(c.conn) ? "session resumed"
+                                             : "session not resumed (full handshake)");
     if (c.o.key_update) {
         /* RFC 8446 §4.6.3: new sending keys now, and ask the server to
          * update too; the request travels before our application data. */
@@ -761,6 +848,11 @@ int cli_client_main(int argc, char **argv)
     exit_code = CLI_EXIT_OK;
 out:
     if (c.err.set && !c.err_printed) cli_error_print(stderr, &c.err, NULL);
+    /* Tickets arrive after the handshake; exchange() reads until the
+     * server's close_notify (or the failure), so every ticket sent before
+     * it has been processed by now. */
+    if (c.o.sess_out && c.handshake_ok && save_session(&c) != 0 && exit_code == CLI_EXIT_OK)
+        exit_code = CLI_EXIT_FAIL;
     if (c.o.json) print_json(&c);
     ferrule_conn_free(c.conn);
     ferrule_config_free(c.cfg);

@@ -2,15 +2,24 @@
 
 ferrule server issuing tickets:
   openssl s_client -sess_out / -sess_in, gnutls-cli --resume.
-Negative: bad --ticket-key files and --tickets values.
+ferrule client (--sess-out / --sess-in) resuming with:
+  openssl s_server, gnutls-serv, ferrule server (also --tickets 0, and a
+  fleet sharing --ticket-key).
+Negative: unusable --sess-in files, bad --ticket-key files and --tickets
+values.
+
+Every resumption is checked on both sides: the client's JSON `resumed` and
+the peer's own report (s_server's "Reused", gnutls-serv's "This is a resumed
+session", ferrule server's "resumed=yes").
 """
 import os
 import shutil
+import stat
 import subprocess
 
 import pytest
 
-from conftest import TIMEOUT
+from conftest import TIMEOUT, free_port
 
 HTTP_GET = b"GET / HTTP/1.0\r\n\r\n"
 SERVER_LOG = "ferrule server: handshake ok"
@@ -82,8 +91,203 @@ def test_openssl_gets_no_ticket_with_tickets_0(ferrule_server, s_client, tmp_pat
 
 
 # --------------------------------------------------------------------------
+# ferrule client --sess-out / --sess-in
+# --------------------------------------------------------------------------
+
+def assert_private(path):
+    mode = stat.S_IMODE(path.stat().st_mode)
+    assert mode == 0o600, f"{path} has mode {mode:04o}, want 0600"
+
+
+def first_then_resume(ferrule_client, port, tmp_path):
+    """Full handshake saving a session, then a resumption with it.  Returns
+    the second run (its own --sess-out is tmp_path/s2)."""
+    s1, s2 = tmp_path / "s1", tmp_path / "s2"
+    r1 = ferrule_client(port, "--http-get", "/", "--json", "--sess-out", s1)
+    assert r1.rc == 0, r1.describe()
+    assert r1.json["resumed"] is False and r1.json["session_saved"] is True, r1.describe()
+    assert s1.is_file() and s1.stat().st_size > 0, r1.describe()
+    assert_private(s1)
+    r2 = ferrule_client(port, "--http-get", "/", "--json", "--sess-in", s1, "--sess-out", s2)
+    assert r2.rc == 0, r2.describe()
+    assert r2.json["resumed"] is True, r2.describe()
+    assert "session resumed" in r2.stderr, r2.describe()
+    # A resumed handshake has no CertificateVerify; the chain shown is the
+    # one stored in the session.
+    assert r2.json["signature_scheme"] is None, r2.describe()
+    assert r2.json["peer_chain"] == r1.json["peer_chain"], r2.describe()
+    return r2
+
+
+def test_client_resumes_with_openssl_server(openssl_server, ferrule_client, tmp_path):
+    _, port = openssl_server("ecdsa-p256", "-www", "-tls1_3")
+    r2 = first_then_resume(ferrule_client, port, tmp_path)
+    # The resumed connection got a new ticket; resume once more, without
+    # --json, and let s_server's page say what it negotiated.
+    assert r2.json["session_saved"] is True, r2.describe()
+    r3 = ferrule_client(port, "--http-get", "/", "--sess-in", tmp_path / "s2")
+    assert r3.rc == 0, r3.describe()
+    assert "Reused, TLSv1.3" in r3.stdout, r3.describe()
+
+
+def test_client_resumes_with_gnutls_serv(procs, pki, ferrule_client, tmp_path):
+    serv = shutil.which("gnutls-serv")
+    assert serv, "gnutls-bin is not installed (tools/deps.sh installs it)"
+    # Session tickets are on by default in gnutls-serv (--noticket turns
+    # them off).
+    port = free_port()
+    gs = procs.start([serv, "--http", "-p", str(port),
+                      "--x509certfile", pki / "ecdsa-p256.chain.pem",
+                      "--x509keyfile", pki / "ecdsa-p256.key"])
+    gs.wait_for(r"listening on IPv4", stream="stderr")
+    first_then_resume(ferrule_client, port, tmp_path)
+    gs.wait_for(r"^\*\*\* This is a resumed session")
+
+
+def test_client_resumes_with_ferrule_server(ferrule_server, ferrule_client, tmp_path):
+    srv, port = ferrule_server("ecdsa-p256", "--www", "--max-conns", "2")
+    first_then_resume(ferrule_client, port, tmp_path)
+    assert srv.wait() == 0, srv.describe()
+    logs = [l for l in srv.stderr.splitlines() if l.startswith(SERVER_LOG)]
+    assert len(logs) == 2, srv.describe()
+    assert "resumed=no" in logs[0] and "resumed=yes" in logs[1], srv.describe()
+
+
+def test_sess_out_replaces_file_atomically_and_privately(ferrule_server, ferrule_client,
+                                                         tmp_path):
+    _, port = ferrule_server("ecdsa-p256", "--www", "--max-conns", "1")
+    sess = tmp_path / "sess"
+    sess.write_bytes(b"old contents")
+    os.chmod(sess, 0o644)
+    r = ferrule_client(port, "--http-get", "/", "--json", "--sess-out", sess)
+    assert r.rc == 0 and r.json["session_saved"] is True, r.describe()
+    # A new file (temp + rename), not the old one rewritten: mode 0600.
+    assert sess.read_bytes() != b"old contents"
+    assert_private(sess)
+    assert [p.name for p in tmp_path.iterdir()] == ["sess"], "temporary file left behind"
+
+
+def test_no_ticket_writes_no_file(ferrule_server, ferrule_client, tmp_path):
+    srv, port = ferrule_server("ecdsa-p256", "--www", "--tickets", "0", "--max-conns", "2")
+    sess = tmp_path / "sess"
+    r = ferrule_client(port, "--http-get", "/", "--json", "--sess-out", sess)
+    assert r.rc == 0, r.describe()
+    assert r.json["handshake_ok"] is True and r.json["session_saved"] is False, r.describe()
+    assert "no session ticket received" in r.stderr, r.describe()
+    assert not sess.exists()
+    # An existing file is left alone, not truncated or replaced.
+    sess.write_bytes(b"keep me")
+    r = ferrule_client(port, "--http-get", "/", "--json", "--sess-out", sess, "--quiet")
+    assert r.rc == 0 and r.json["session_saved"] is False, r.describe()
+    assert "no session ticket received" in r.stderr, r.describe()
+    assert sess.read_bytes() == b"keep me"
+    assert srv.wait() == 0, srv.describe()
+
+
+# --------------------------------------------------------------------------
+# Fleets: --ticket-key
+# --------------------------------------------------------------------------
+
+def server_log(srv):
+    return [l for l in srv.stderr.splitlines() if l.startswith(SERVER_LOG)]
+
+
+def test_fleet_shares_ticket_key(ferrule_server, ferrule_client, tmp_path):
+    key = os.urandom(48)
+    k_raw = key_file(tmp_path / "k.raw", key)
+    k_hex = key_file(tmp_path / "k.hex", key, hex_form=True)  # same key, hex form
+    k_other = key_file(tmp_path / "k.other", os.urandom(48))
+    sess = tmp_path / "sess"
+
+    a, port_a = ferrule_server("ecdsa-p256", "--www", "--ticket-key", k_raw, "--max-conns", "1")
+    r = ferrule_client(port_a, "--http-get", "/", "--json", "--sess-out", sess)
+    assert r.rc == 0 and r.json["session_saved"] is True, r.describe()
+    assert a.wait() == 0, a.describe()
+
+    # Server B: another process, the same key -> resumes A's ticket.
+    b, port_b = ferrule_server("ecdsa-p256", "--www", "--ticket-key", k_hex, "--max-conns", "1")
+    r = ferrule_client(port_b, "--http-get", "/", "--json", "--sess-in", sess)
+    assert r.rc == 0 and r.json["resumed"] is True, r.describe()
+    assert b.wait() == 0, b.describe()
+    assert "resumed=yes" in server_log(b)[0], b.describe()
+
+    # Server C: a different key -> the ticket is not usable; full handshake.
+    c, port_c = ferrule_server("ecdsa-p256", "--www", "--ticket-key", k_other,
+                               "--max-conns", "1")
+    r = ferrule_client(port_c, "--http-get", "/", "--json", "--sess-in", sess)
+    assert r.rc == 0, r.describe()
+    assert r.json["resumed"] is False and r.json["handshake_ok"] is True, r.describe()
+    assert r.json["signature_scheme"] is not None, r.describe()
+    assert "session not resumed" in r.stderr, r.describe()
+    assert c.wait() == 0, c.describe()
+    assert "resumed=no" in server_log(c)[0], c.describe()
+
+
+def test_ticket_key_rotation(ferrule_server, ferrule_client, tmp_path):
+    """--ticket-key OLD --ticket-key NEW: NEW encrypts, both decrypt."""
+    k_old = key_file(tmp_path / "old", os.urandom(48))
+    k_new = key_file(tmp_path / "new", os.urandom(48))
+    s_old, s_new = tmp_path / "s.old", tmp_path / "s.new"
+
+    a, port = ferrule_server("ecdsa-p256", "--www", "--ticket-key", k_old, "--max-conns", "1")
+    r = ferrule_client(port, "--http-get", "/", "--json", "--sess-out", s_old)
+    assert r.rc == 0 and r.json["session_saved"] is True, r.describe()
+    assert a.wait() == 0, a.describe()
+
+    b, port = ferrule_server("ecdsa-p256", "--www", "--ticket-key", k_old, "--ticket-key",
+                             k_new, "--max-conns", "1")
+    r = ferrule_client(port, "--http-get", "/", "--json", "--sess-in", s_old,
+                       "--sess-out", s_new)
+    assert r.rc == 0 and r.json["resumed"] is True, r.describe()
+    assert r.json["session_saved"] is True, r.describe()
+    assert b.wait() == 0, b.describe()
+
+    # The new ticket was sealed with NEW: a server holding only NEW takes it.
+    c, port = ferrule_server("ecdsa-p256", "--www", "--ticket-key", k_new, "--max-conns", "1")
+    r = ferrule_client(port, "--http-get", "/", "--json", "--sess-in", s_new)
+    assert r.rc == 0 and r.json["resumed"] is True, r.describe()
+    assert c.wait() == 0, c.describe()
+
+
+# --------------------------------------------------------------------------
 # Negative
 # --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("content,why", [
+    (None, "No such file or directory"),
+    (b"", "empty file"),
+    (os.urandom(300), "not a valid ferrule session file (decode_error)"),
+    (b"-----BEGIN SSL SESSION PARAMETERS-----\nMIIB\n-----END SSL SESSION PARAMETERS-----\n",
+     "not a valid ferrule session file (decode_error)"),
+], ids=["missing", "empty", "garbage", "openssl-pem"])
+def test_bad_sess_in_is_usage_error(ferrule_client, tmp_path, content, why):
+    sess = tmp_path / "sess"
+    if content is not None:
+        sess.write_bytes(content)
+    # Nothing listens on this port: a client that connected would fail with
+    # exit 1 ("connection refused"); the file is rejected before that.
+    r = ferrule_client(free_port(), "--http-get", "/", "--json", "--sess-in", sess)
+    assert r.rc == 2, r.describe()
+    assert f"--sess-in {sess}: {why}" in r.stderr, r.describe()
+    assert r.json["handshake_ok"] is False and r.json["error"]["status"] == "usage", r.describe()
+    assert "refused" not in r.stderr, r.describe()
+
+
+def test_truncated_session_file_is_usage_error(ferrule_server, ferrule_client, tmp_path):
+    _, port = ferrule_server("ecdsa-p256", "--www", "--max-conns", "1")
+    sess = tmp_path / "sess"
+    r = ferrule_client(port, "--http-get", "/", "--json", "--sess-out", sess)
+    assert r.rc == 0 and r.json["session_saved"] is True, r.describe()
+    blob = sess.read_bytes()
+    for cut in (1, len(blob) // 2, len(blob) - 1):
+        sess.write_bytes(blob[:cut])
+        r = ferrule_client(free_port(), "--json", "--sess-in", sess)
+        assert r.rc == 2, r.describe()
+        assert "not a valid ferrule session file" in r.stderr, r.describe()
+    sess.write_bytes(blob + b"\0")
+    r = ferrule_client(free_port(), "--json", "--sess-in", sess)
+    assert r.rc == 2 and "not a valid ferrule session file" in r.stderr, r.describe()
+
 
 def run_server(ferrule_bin, pki, *extra):
     argv = [ferrule_bin, "server", "--accept", "127.0.0.1:0",
@@ -128,7 +332,10 @@ def test_bad_ticket_options_are_usage_errors(ferrule_bin, pki, args, why):
     assert r.returncode == 2 and why in r.stderr, r.stderr
 
 
-def test_help_lists_ticket_flags(ferrule_bin):
+def test_help_lists_session_flags(ferrule_bin):
+    out = subprocess.run([ferrule_bin, "help", "client"], capture_output=True, text=True,
+                         timeout=TIMEOUT).stdout
+    assert "--sess-out FILE" in out and "--sess-in FILE" in out, out
     out = subprocess.run([ferrule_bin, "help", "server"], capture_output=True, text=True,
                          timeout=TIMEOUT).stdout
     assert "--tickets N" in out and "--ticket-key FILE" in out, out
