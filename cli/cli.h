@@ -134,6 +134,9 @@ void cli_wipe(void *p, size_t n);
  * itself is checked by ferrule_conn_set_session. */
 int cli_session_load(const char *path, uint8_t **blob, size_t *len);
 void cli_session_free(uint8_t *blob, size_t len);
+/* Read a regular file of at most `max` bytes (malloc'd; free with
+ * cli_session_free).  0, or -1 after printing "ferrule: OPT PATH: why". */
+int cli_file_load(const char *opt, const char *path, size_t max, uint8_t **out, size_t *len);
 /* --sess-out: write the session blob of the newest ticket `conn` received
  * to `path`, mode 0600, atomically (temp file in the same directory +
  * rename).  Returns 1 when written, 0 when no ticket arrived (nothing is

@@ -65,6 +65,11 @@ void cli_client_usage(FILE *f)
         "                           resumption; a missing or invalid file is a usage\n"
         "                           error (exit 2).  The server may still decline:\n"
         "                           then a full handshake happens\n"
+        "  --early-data FILE        with --sess-in: send FILE (at most 1 MiB) as 0-RTT\n"
+        "                           early data, declaring it replay-safe (it may be\n"
+        "                           delivered twice: use it only for idempotent\n"
+        "                           requests).  What the server refuses, or what the\n"
+        "                           ticket does not allow, is sent after the handshake\n"
         "  --help, -h               this text\n"
         "\n"
         "Without --request/--http-get, stdin is sent to the server and the server's\n"
@@ -96,6 +101,7 @@ typedef struct client_opts {
     int key_update;
     const char *sess_in;  /* session file to offer */
     const char *sess_out; /* where to save the newest session */
+    const char *early_data; /* file to send as 0-RTT data */
 } client_opts;
 
 /* Context of the I/O callbacks: the socket and the last errno. */
@@ -119,6 +125,9 @@ typedef struct client {
     cli_error err;
     int err_printed; /* the stderr line was already written */
     int session_saved; /* --sess-out written */
+    uint8_t *early;    /* --early-data contents */
+    size_t early_len;
+    size_t early_sent; /* bytes written as 0-RTT data */
 } client;
 
 /* ---- callbacks ------------------------------------------------------------ */
@@ -205,6 +214,10 @@ static int parse_args(client_opts *o, int argc, char **argv)
             continue;
         }
         if ((r = cli_opt_value(argc, argv, &i, "--sess-in", &o->sess_in)) != 0) {
+            if (r < 0) return -1;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--early-data", &o->early_data)) != 0) {
             if (r < 0) return -1;
             continue;
         }
@@ -300,6 +313,13 @@ static int build_config(client *c)
         return -1;
     }
     if (cli_apply_common(c->cfg, &o->common, &c->keylog) != 0) return -1;
+    if (o->early_data) {
+        st = ferrule_config_set_early_data(c->cfg, NULL);
+        if (st != FERRULE_OK) {
+            cli_config_error(c->cfg, st, "--early-data");
+            return -1;
+        }
+    }
     for (size_t i = 0; i < o->n_cafile; i++) {
         if (cli_check_readable("--cafile", o->cafile[i]) != 0) return -1;
         st = ferrule_config_add_trust_file(c->cfg, o->cafile[i]);
@@ -460,6 +480,17 @@ static int exchange(client *c)
         cli_error_local(&c->err, "usage", "bad --request string");
         goto done;
     }
+    if (c->early != NULL) {
+        /* 0-RTT data the server did not take (refused, or beyond the
+         * ticket's allowance) goes first, now in 1-RTT. */
+        size_t from = ferrule_conn_early_data_status(c->conn) == FERRULE_EARLY_ACCEPTED
+                          ? c->early_sent
+                          : 0;
+        if (from < c->early_len && cli_buf_append(&out, c->early + from, c->early_len - from) != 0) {
+            cli_error_local(&c->err, "internal", "out of memory");
+            goto done;
+        }
+    }
     if (o->http_get) {
         int v6 = strchr(c->servername, ':') != NULL;
         char req[4096];
@@ -583,6 +614,31 @@ done:
     return rc;
 }
 
+/* ---- 0-RTT (docs/early-data.md) ---------------------------------------------- */
+
+/* --early-data: the ClientHello goes out now with the file as early data
+ * (as much as the ticket allows).  When 0-RTT is impossible (no session
+ * allowing it, not enabled) the data simply waits for the handshake. */
+static int send_early_data(client *c)
+{
+    size_t n = 0;
+    int st = ferrule_conn_write_early_data(c->conn, c->early, c->early_len,
+                                           FERRULE_EARLY_DATA_REPLAY_SAFE, &n);
+    if (st == FERRULE_OK || st == FERRULE_WANT_WRITE) {
+        c->early_sent = n;
+        return 0;
+    }
+    if (st == FERRULE_USAGE) {
+        if (!c->o.common.quiet)
+            fprintf(stderr, "ferrule client: early data not sent (%s); it goes after the "
+                            "handshake\n",
+                    ferrule_reason_name(ferrule_conn_reason(c->conn)));
+        return 0;
+    }
+    conn_failed(c, st);
+    return -1;
+}
+
 /* ---- sessions (docs/resumption.md) ----------------------------------------- */
 
 /* --sess-in: offer the saved session on the new connection.  A file we
@@ -692,6 +748,14 @@ static void print_json(const client *c)
     fprintf(f, ",\"handshake_ok\":%s", c->handshake_ok ? "true" : "false");
     fprintf(f, ",\"response_bytes\":%llu", c->response_bytes);
     fprintf(f, ",\"session_saved\":%s", c->session_saved ? "true" : "false");
+    uint32_t es = k ? ferrule_conn_early_data_status(k) : FERRULE_EARLY_NOT_OFFERED;
+    json_name(f, "early_data",
+              es == FERRULE_EARLY_ACCEPTED   ? "accepted"
+              : es == FERRULE_EARLY_REJECTED ? "rejected"
+              : es == FERRULE_EARLY_OFFERED  ? "offered"
+                                             : "not_offered",
+              1);
+    fprintf(f, ",\"early_data_bytes\":%llu", (unsigned long long)c->early_sent);
     if (c->err.set) {
         const cli_error *e = &c->err;
         fputs(",\"error\":{\"status\":", f);
@@ -757,6 +821,10 @@ int cli_client_main(int argc, char **argv)
         fprintf(stderr, "ferrule client: --request and --http-get are exclusive\n");
         return CLI_EXIT_USAGE;
     }
+    if (c.o.early_data && !c.o.sess_in) {
+        fprintf(stderr, "ferrule client: --early-data needs --sess-in (0-RTT resumes a session)\n");
+        return CLI_EXIT_USAGE;
+    }
     if (c.o.http_get) {
         for (const char *s = c.o.http_get; *s; s++)
             if ((unsigned char)*s <= ' ' || *s == 0x7f) {
@@ -805,6 +873,11 @@ int cli_client_main(int argc, char **argv)
         exit_code = CLI_EXIT_USAGE;
         goto out;
     }
+    if (c.o.early_data &&
+        cli_file_load("--early-data", c.o.early_data, (size_t)1 << 20, &c.early, &c.early_len) != 0) {
+        exit_code = CLI_EXIT_USAGE;
+        goto out;
+    }
     char err[512];
     c.io.fd = cli_connect(c.host, c.port, c.o.common.timeout_ms, err, sizeof err);
     if (c.io.fd < 0) {
@@ -828,8 +901,17 @@ int cli_client_main(int argc, char **argv)
         conn_failed(&c, st);
         goto out;
     }
+    if (c.early != NULL && send_early_data(&c) != 0) goto out;
     if (handshake(&c) != 0) goto out;
     c.handshake_ok = 1;
+    if (c.early != NULL && !c.o.common.quiet) {
+        uint32_t es = ferrule_conn_early_data_status(c.conn);
+        if (es == FERRULE_EARLY_ACCEPTED)
+            fprintf(stderr, "ferrule client: early data accepted (%zu bytes)\n", c.early_sent);
+        else if (es == FERRULE_EARLY_REJECTED)
+            fprintf(stderr, "ferrule client: early data rejected; sending it again after the "
+                            "handshake\n");
+    }
     if (!c.o.common.quiet) print_summary(&c);
     if (c.o.sess_in && !c.o.common.quiet)
         fprintf(stderr, "ferrule client: %s\n",
@@ -854,6 +936,7 @@ out:
     if (c.o.sess_out && c.handshake_ok && save_session(&c) != 0 && exit_code == CLI_EXIT_OK)
         exit_code = CLI_EXIT_FAIL;
     if (c.o.json) print_json(&c);
+    if (c.early != NULL) cli_session_free(c.early, c.early_len);
     ferrule_conn_free(c.conn);
     ferrule_config_free(c.cfg);
     if (c.keylog) fclose(c.keylog);

@@ -41,6 +41,12 @@ void cli_server_usage(FILE *f)
         "                           as certificate_authorities\n"
         "  --key-update-every N     send a KeyUpdate after every N records on one key\n"
         "                           (1 to 16777216)\n"
+        "  --early-data             accept 0-RTT early data from resuming clients, with\n"
+        "                           anti-replay (single-use tickets, ClientHello\n"
+        "                           recording, ticket age); early data is handled as it\n"
+        "                           arrives, before the handshake completes\n"
+        "  --max-early-data N       max_early_data_size announced and enforced (1 to\n"
+        "                           1048576; default 16384); implies --early-data\n"
         "  --sni-strict             refuse (unrecognized_name alert) a server name no\n"
         "                           --cert matches; default: use the --cert pairs in\n"
         "                           order (see docs/server-callbacks.md)\n"
@@ -92,6 +98,8 @@ typedef struct server_opts {
     const char *verify_client; /* none / request / require, or NULL */
     unsigned long key_update_every; /* 0 = library default */
     int sni_strict;                 /* --sni-strict */
+    int early_data;                 /* --early-data */
+    unsigned long max_early_data;   /* 0 = library default */
     long tickets;                   /* -1 = library default */
     const char *ticket_key[CLI_MAX_TICKET_KEYS];
     size_t n_ticket_key;
@@ -120,6 +128,7 @@ typedef struct sconn {
     int close_queued;   /* ferrule_conn_close done */
     int peer_closed;    /* got the peer's close_notify */
     int failed;
+    int early_logged;   /* the 0-RTT decision was logged */
 } sconn;
 
 typedef struct server {
@@ -287,6 +296,21 @@ static int parse_args(server_opts *o, int argc, char **argv)
             o->sni_strict = 1;
             continue;
         }
+        if ((r = cli_opt_flag(argv, i, "--early-data")) != 0) {
+            if (r < 0) return -1;
+            o->early_data = 1;
+            continue;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--max-early-data", &v)) != 0) {
+            if (r < 0) return -1;
+            if (cli_parse_ulong(v, 1, 1UL << 20, &o->max_early_data) != 0) {
+                fprintf(stderr, "ferrule server: --max-early-data: expected a number from 1 to "
+                                "1048576\n");
+                return -1;
+            }
+            o->early_data = 1;
+            continue;
+        }
         if ((r = cli_opt_flag(argv, i, "--www")) != 0 || (r = cli_opt_flag(argv, i, "--echo")) != 0) {
             if (r < 0) return -1;
             int m = strcmp(argv[i], "--www") == 0 ? MODE_WWW : MODE_ECHO;
@@ -398,6 +422,17 @@ static void client_cn(const ferrule_conn *tls, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* Once per connection, as soon as the 0-RTT decision is known. */
+static void log_early(const server *s, sconn *c)
+{
+    uint32_t es = ferrule_conn_early_data_status(c->tls);
+    if (c->early_logged || es == FERRULE_EARLY_NOT_OFFERED) return;
+    c->early_logged = 1;
+    if (s->o.common.quiet) return;
+    fprintf(stderr, "ferrule server: early data %s (client %s)\n",
+            es == FERRULE_EARLY_ACCEPTED ? "accepted" : "rejected", c->peer);
+}
+
 static void log_handshake(const server *s, const sconn *c)
 {
     if (s->o.common.quiet) return;
@@ -411,6 +446,13 @@ static void log_handshake(const server *s, const sconn *c)
     const char *sni = ferrule_conn_server_name(c->tls);
     int alen = alpn_len > 255 ? 255 : (int)alpn_len;
     /* cert=N: the --cert pair (from 0) the library selected; - when resumed. */
+    /* early=accepted:N (bytes of 0-RTT data), rejected, or -. */
+    char early[40];
+    uint32_t es = ferrule_conn_early_data_status(c->tls);
+    if (es == FERRULE_EARLY_ACCEPTED)
+        snprintf(early, sizeof early, "accepted:%zu", ferrule_conn_early_data_len(c->tls));
+    else
+        snprintf(early, sizeof early, "%s", es == FERRULE_EARLY_REJECTED ? "rejected" : "-");
     int idx = ferrule_conn_cert_index(c->tls);
     char cert[16];
     if (idx >= 0)
@@ -418,10 +460,11 @@ static void log_handshake(const server *s, const sconn *c)
     else
         snprintf(cert, sizeof cert, "-");
     fprintf(stderr,
-            "ferrule server: handshake ok %s %s sni=%s alpn=%.*s cert=%s resumed=%s client=%s\n",
+            "ferrule server: handshake ok %s %s sni=%s alpn=%.*s cert=%s resumed=%s early=%s "
+            "client=%s\n",
             suite ? suite : "?", group ? group : "?", sni ? sni : "-", alen ? alen : 1,
             alen ? (const char *)alpn : "-", cert, ferrule_conn_resumed(c->tls) ? "yes" : "no",
-            client);
+            early, client);
 }
 
 /* --www: the response body lists what was negotiated. */
@@ -440,6 +483,9 @@ static int www_respond(const server *s, sconn *c, int bad_request)
     char client[256];
     client_cn(c->tls, client, sizeof client);
     int alen = alpn_len > 255 ? 255 : (int)alpn_len;
+    /* Answered from early data, this page is written before the
+     * handshake completes: everything on it is known by then. */
+    uint32_t early = ferrule_conn_early_data_status(c->tls);
     int idx = ferrule_conn_cert_index(c->tls);
     char cert[700];
     if (idx >= 0 && (size_t)idx < s->o.n_cert)
@@ -457,13 +503,17 @@ static int www_respond(const server *s, sconn *c, int bad_request)
                      "client_certificate: %s\r\n"
                      "client_signature_scheme: %s\r\n"
                      "server_certificate: %s\r\n"
-                     "resumed: %s\r\n",
+                     "resumed: %s\r\n"
+                     "early_data: %s\r\n",
                      bad_request ? "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n"
                                  : "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",
                      v ? v : "?", suite ? suite : "?", group ? group : "?", sig ? sig : "?",
                      alen ? alen : 6, alen ? (const char *)alpn : "(none)", sni ? sni : "(none)",
                      strcmp(client, "-") == 0 ? "(none)" : client, csig ? csig : "(none)", cert,
-                     ferrule_conn_resumed(c->tls) ? "yes" : "no");
+                     ferrule_conn_resumed(c->tls) ? "yes" : "no",
+                     early == FERRULE_EARLY_ACCEPTED   ? "accepted"
+                     : early == FERRULE_EARLY_REJECTED ? "rejected"
+                                                       : "not_offered");
     if (n < 0 || (size_t)n >= sizeof body) return -1;
     if (cli_buf_append(&c->app, body, (size_t)n) != 0) return -1;
     c->want_close = 1;
@@ -578,6 +628,20 @@ static int drive(server *s, sconn *c)
             progress = 1;
         }
 
+        if (c->phase == PH_HANDSHAKE && s->o.early_data) {
+            /* 0-RTT: handle early data as it arrives (0.5-RTT answers). */
+            for (;;) {
+                size_t n = 0;
+                st = ferrule_conn_read_early_data(c->tls, buf, sizeof buf, &n);
+                if (st != FERRULE_OK || n == 0) break; /* errors: from the handshake below */
+                if (on_data(s, c, buf, n) != 0) {
+                    conn_fail_local(s, c, "internal", "cannot store data");
+                    return -1;
+                }
+                progress = 1;
+            }
+            log_early(s, c);
+        }
         if (c->phase == PH_HANDSHAKE) {
             st = ferrule_conn_handshake(c->tls);
             if (st == FERRULE_OK) {
@@ -925,6 +989,17 @@ int cli_server_main(int argc, char **argv)
         st = ferrule_config_set_client_auth(s.cfg, mode);
         if (st != FERRULE_OK) {
             cli_config_error(s.cfg, st, "--verify-client");
+            goto out;
+        }
+    }
+    if (s.o.early_data) {
+        ferrule_early_data_options eo;
+        memset(&eo, 0, sizeof eo);
+        eo.struct_size = (uint32_t)sizeof eo;
+        eo.max_early_data_size = (uint32_t)s.o.max_early_data;
+        st = ferrule_config_set_early_data(s.cfg, &eo);
+        if (st != FERRULE_OK) {
+            cli_config_error(s.cfg, st, "--early-data");
             goto out;
         }
     }

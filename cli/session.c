@@ -30,6 +30,14 @@ void cli_wipe(void *p, size_t n)
 /* Read a whole regular file of at most `max` bytes into a fresh buffer.
  * Returns 0, or -1 after printing "ferrule: OPT PATH: why". */
 static int read_small_file(const char *opt, const char *path, size_t max, uint8_t **out,
+                           size_t *len, mode_t *mode);
+
+int cli_file_load(const char *opt, const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    return read_small_file(opt, path, max, out, len, NULL);
+}
+
+static int read_small_file(const char *opt, const char *path, size_t max, uint8_t **out,
                            size_t *len, mode_t *mode)
 {
     *out = NULL;

@@ -258,14 +258,17 @@ def openssl_server(procs, openssl_bin, pki, tmp_path):
     `openssl s_server` on a free port; ready once it prints ACCEPT (it does
     so after listen()).  Retries if the port was taken in the meantime."""
 
-    def start(kind, *extra):
+    def start(kind, *extra, keep_stdin=False):
+        # keep_stdin: s_server without -www ends a connection at EOF on its
+        # stdin; keep the pipe open to let clients talk.
         _, key = pki_pair(pki, kind)
         leaf, rest = split_chain(pki_pair(pki, kind)[0], tmp_path)
         last = None
         for _ in range(3):
             port = free_port()
             p = procs.start([openssl_bin, "s_server", "-accept", f"127.0.0.1:{port}",
-                             "-cert", leaf, "-cert_chain", rest, "-key", key, *extra])
+                             "-cert", leaf, "-cert_chain", rest, "-key", key, *extra],
+                            keep_stdin=keep_stdin)
             deadline = time.monotonic() + TIMEOUT
             while time.monotonic() < deadline:
                 if re.search(r"^ACCEPT", p.stdout, re.M):
