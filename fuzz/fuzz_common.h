@@ -111,6 +111,9 @@ FUZZ_FN ferrule_config *fuzz_server_config(void) {
     FUZZ_CHECK(ferrule_config_add_alpn(cfg, h2, sizeof(h2)) == FERRULE_OK);
     FUZZ_CHECK(ferrule_config_add_alpn(cfg, h11, sizeof(h11)) == FERRULE_OK);
     FUZZ_CHECK(ferrule_config_set_time_callback(cfg, fuzz_now, NULL) == FERRULE_OK);
+    /* 0-RTT on: ClientHellos with early_data reach the refusal and
+     * trial-decryption paths (no fuzz input has a valid ticket). */
+    FUZZ_CHECK(ferrule_config_set_early_data(cfg, NULL) == FERRULE_OK);
     return cfg;
 }
 
