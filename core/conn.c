@@ -111,22 +111,28 @@ static fr_err send_record(ferrule_conn *c, uint8_t type, const uint8_t *data, si
     return FR_OK;
 }
 
-fr_err fr_conn_send_handshake(ferrule_conn *c, const uint8_t *msg, size_t len) {
-    if (c->th_ready) FR_TRY(fr_transcript_update(&c->th, msg, len));
-    /* RFC 8446 §5.1: fragment into records of at most 2^14 bytes. */
+/* Handshake bytes in records of at most 2^14 bytes (RFC 8446 §5.1), or
+ * of the peer's record_size_limit once negotiated (RFC 8449 §4). */
+static fr_err send_fragmented(ferrule_conn *c, const uint8_t *msg, size_t len) {
+    size_t max = fr_rsl_max_fragment(c);
     for (size_t off = 0; off < len;) {
-        size_t chunk = len - off < FR_MAX_PLAINTEXT ? len - off : FR_MAX_PLAINTEXT;
+        size_t chunk = len - off < max ? len - off : max;
         FR_TRY(send_record(c, FR_CT_HANDSHAKE, msg + off, chunk));
         off += chunk;
     }
     return FR_OK;
 }
 
+fr_err fr_conn_send_handshake(ferrule_conn *c, const uint8_t *msg, size_t len) {
+    if (c->th_ready) FR_TRY(fr_transcript_update(&c->th, msg, len));
+    return send_fragmented(c, msg, len);
+}
+
 fr_err fr_conn_send_post_handshake(ferrule_conn *c, const uint8_t *msg, size_t len) {
     /* Post-handshake messages are not part of the handshake transcript
-     * (the dispatcher leaves received ones out too, state.c). */
-    FR_ENSURE(len <= FR_MAX_PLAINTEXT, FERRULE_R_INTERNAL);
-    return send_record(c, FR_CT_HANDSHAKE, msg, len);
+     * (the dispatcher leaves received ones out too, state.c).  A
+     * NewSessionTicket may exceed a small record_size_limit. */
+    return send_fragmented(c, msg, len);
 }
 
 fr_err fr_conn_send_ccs(ferrule_conn *c) {
@@ -407,6 +413,11 @@ static fr_err next_record(ferrule_conn *c) {
         /* RFC 8446 §5.2: once protected, every record is application_data
          * on the outside. */
         FR_ENSURE(type == FR_CT_APPLICATION_DATA, FERRULE_R_UNEXPECTED_MESSAGE);
+        /* RFC 8449: our limit binds what the client sent after it saw it;
+         * 0-RTT records (accepted, or skipped when refused) were sent
+         * before, under the early keys. */
+        int early_rec = c->early.skipping || c->state == FERRULE_HS_WAIT_END_OF_EARLY_DATA;
+        if (!early_rec) FR_TRY(fr_rsl_check_received(c, body_len));
         fr_err oe = fr_record_open(&c->rd, rec, rec_len, &type, &pt, &pt_len);
         if (oe == FERRULE_R_BAD_RECORD_MAC && c->early.skipping) {
             /* Refused 0-RTT under keys we do not have: trial decryption
@@ -416,7 +427,10 @@ static fr_err next_record(ferrule_conn *c) {
             return FR_OK;
         }
         FR_TRY(oe);
-        c->early.skipping = 0;
+        if (c->early.skipping) {
+            c->early.skipping = 0;
+            FR_TRY(fr_rsl_check_received(c, body_len));
+        }
     } else {
         FR_ENSURE(type != FR_CT_APPLICATION_DATA, FERRULE_R_UNEXPECTED_MESSAGE);
         FR_ENSURE(body_len <= FR_MAX_PLAINTEXT, FERRULE_R_RECORD_OVERFLOW);
@@ -542,8 +556,9 @@ fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t
     /* Bound buffered output: accept more only while less than one full
      * record is waiting. */
     if (c->out_len >= FR_MAX_RECORD) return FR_WANT_WRITE;
+    size_t max = fr_rsl_max_fragment(c); /* 2^14, or RFC 8449's limit */
     while (*n < len && c->out_len < FR_MAX_RECORD) {
-        size_t chunk = len - *n < FR_MAX_PLAINTEXT ? len - *n : FR_MAX_PLAINTEXT;
+        size_t chunk = len - *n < max ? len - *n : max;
         /* RFC 8446 §5.5: retire the write key before its AEAD limit. */
         fr_err e = fr_ku_before_app_record(c);
         if (e == FR_OK) e = send_record(c, FR_CT_APPLICATION_DATA, buf + *n, chunk);

@@ -20,6 +20,7 @@
 #include "hs/resume.h"
 #include "hs/server_select.h"
 #include "hs/early_data.h"
+#include "record_size_limit.h"
 
 #define FR_MAX_SUITES 8
 #define FR_MAX_GROUPS 8
@@ -127,6 +128,7 @@ struct ferrule_config {
     fr_resume_config resume;
     fr_select_config select;
     fr_early_config early;
+    fr_rsl_config rsl;
 };
 
 /* Verification parameters of a config for verifying its peer. */
@@ -224,6 +226,7 @@ struct ferrule_conn {
     fr_ku_conn ku;
     fr_resume_conn resume;
     fr_early_conn early;
+    fr_rsl_conn rsl;
 };
 
 /* ---- conn.c: records, alerts, the driver -------------------------------- */
@@ -240,8 +243,9 @@ void fr_conn_service_send(ferrule_conn *c);
 /* Queue a handshake message (header included in `msg`), adding it to the
  * transcript if ready, fragmented into records under the write keys. */
 FR_MUST_CHECK fr_err fr_conn_send_handshake(ferrule_conn *c, const uint8_t *msg, size_t len);
-/* Queue a post-handshake message (KeyUpdate; header included, one record)
- * without adding it to the transcript. */
+/* Queue a post-handshake message (KeyUpdate, NewSessionTicket; header
+ * included, fragmented like handshake messages) without adding it to the
+ * transcript. */
 FR_MUST_CHECK fr_err fr_conn_send_post_handshake(ferrule_conn *c, const uint8_t *msg, size_t len);
 /* Queue one record of `type` (len <= 2^14) under the current write keys. */
 FR_MUST_CHECK fr_err fr_conn_send_record(ferrule_conn *c, uint8_t type, const uint8_t *data,

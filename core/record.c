@@ -130,3 +130,9 @@ fr_err fr_record_open(fr_aead *a, uint8_t *rec, size_t rec_len, uint8_t *type, u
     *pt_len = i - 1;
     return FR_OK;
 }
+
+fr_err fr_record_check_inner_limit(size_t body_len, size_t max_inner) {
+    if (body_len < FR_AEAD_TAG_LEN) return FR_OK;
+    FR_ENSURE(body_len - FR_AEAD_TAG_LEN <= max_inner, FERRULE_R_RECORD_OVERFLOW);
+    return FR_OK;
+}

@@ -47,4 +47,10 @@ FR_MUST_CHECK fr_err fr_record_seal(fr_aead *a, uint8_t type, const uint8_t *dat
 FR_MUST_CHECK fr_err fr_record_open(fr_aead *a, uint8_t *rec, size_t rec_len, uint8_t *type,
                                     uint8_t **pt, size_t *pt_len);
 
+/* RFC 8449 §4: a protected record whose TLSInnerPlaintext (body minus the
+ * AEAD tag) exceeds `max_inner` is record_overflow.  Checked on the header
+ * alone, before decryption, like the 2^14 + 256 bound of RFC 8446 §5.2.
+ * A body too short to hold a tag is left to fr_record_open. */
+FR_MUST_CHECK fr_err fr_record_check_inner_limit(size_t body_len, size_t max_inner);
+
 #endif

@@ -97,6 +97,7 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
         fr_write_close_vec(w);
         c->sent_alpn = 1;
     }
+    fr_rsl_client_write(c, w); /* RFC 8449 */
     if (cookie_len > 0) { /* RFC 8446 §4.2.2: echo the server's cookie */
         fr_write_u16(w, FR_EXT_COOKIE);
         fr_write_open_vec(w, 2);
@@ -381,6 +382,8 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     if (sni != NULL) FR_TRY(parse_server_name(c, &sni->body));
     fr_ext *sr = fr_exts_find(&x, FR_EXT_STATUS_REQUEST);
     if (sr != NULL) FR_TRY(parse_status_request(c, &sr->body));
+    fr_ext *rsl = fr_exts_find(&x, FR_EXT_RECORD_SIZE_LIMIT);
+    if (rsl != NULL) FR_TRY(fr_rsl_server_on_client_hello(c, &rsl->body));
 
     /* ALPN, certificate and scheme (server_select.c): validated now,
      * chosen for the ClientHello a ServerHello answers. */

@@ -25,6 +25,7 @@ fr_err fr_send_encrypted_extensions(ferrule_conn *c) {
         fr_write_u16(w, FR_EXT_EARLY_DATA);
         fr_write_u16(w, 0);
     }
+    fr_rsl_server_write_ee(c, w);
     fr_write_close_vec(w);
     return fr_msg_send(c, &m);
 }
@@ -68,6 +69,9 @@ fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body) {
         case FR_EXT_ALPN:
             FR_ENSURE(c->sent_alpn, FERRULE_R_UNSUPPORTED_EXTENSION);
             FR_TRY(check_alpn(c, &e->body));
+            break;
+        case FR_EXT_RECORD_SIZE_LIMIT:
+            FR_TRY(fr_rsl_client_on_ee(c, &e->body));
             break;
         case FR_EXT_SUPPORTED_GROUPS:
             /* RFC 8446 §4.2.7: informational; we may ignore it. */

@@ -160,6 +160,8 @@ static fr_err client_on_hrr(ferrule_conn *c, uint16_t suite, fr_exts *x) {
     const ferrule_config *cfg = c->cfg;
     /* RFC 8446 §4.1.4: only one HelloRetryRequest per handshake. */
     FR_ENSURE(!c->hrr.done, FERRULE_R_UNEXPECTED_MESSAGE);
+    FR_ENSURE(fr_exts_find(x, FR_EXT_RECORD_SIZE_LIMIT) == NULL || !c->rsl.offered,
+              FERRULE_R_ILLEGAL_PARAMETER); /* RFC 8449 §4: not in a ServerHello */
     for (size_t i = 0; i < x->n; i++)
         FR_ENSURE(x->e[i].type == FR_EXT_SUPPORTED_VERSIONS || x->e[i].type == FR_EXT_KEY_SHARE ||
                       x->e[i].type == FR_EXT_COOKIE,
@@ -254,7 +256,11 @@ fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body) {
     if (memcmp(random, HRR_RANDOM, 32) == 0) return client_on_hrr(c, suite, &x);
     /* RFC 8446 §4.1.4: after a HelloRetryRequest, the same suite. */
     FR_ENSURE(!c->hrr.done || suite == c->hrr.suite, FERRULE_R_ILLEGAL_PARAMETER);
-    /* RFC 8446 §4.2: only extensions we asked for and that may appear here. */
+    /* RFC 8446 §4.2: only extensions we asked for and that may appear here;
+     * one we sent that belongs elsewhere (RFC 8449 §4: EncryptedExtensions)
+     * is illegal_parameter. */
+    FR_ENSURE(fr_exts_find(&x, FR_EXT_RECORD_SIZE_LIMIT) == NULL || !c->rsl.offered,
+              FERRULE_R_ILLEGAL_PARAMETER);
     for (size_t i = 0; i < x.n; i++)
         FR_ENSURE(x.e[i].type == FR_EXT_SUPPORTED_VERSIONS || x.e[i].type == FR_EXT_KEY_SHARE ||
                       x.e[i].type == FR_EXT_PRE_SHARED_KEY,
