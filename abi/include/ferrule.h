@@ -763,6 +763,25 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_alpn_select_callback(
  *  selected chain; client: the chain sent to a CertificateRequest), or -1
  *  if none was sent (before selection, resumed, client without one). */
 FERRULE_API int ferrule_conn_cert_index(const ferrule_conn *conn);
+/* ---- record size limit (RFC 8449, docs/record-size-limit.md) -------------- */
+/** The record_size_limit we advertise: the largest TLSInnerPlaintext (the
+ * content of a protected record plus its one content-type byte and any
+ * padding) we accept, 64 .. 16385 (default 16385, i.e. no restriction).
+ * Both roles always advertise the extension (a client in ClientHello, a
+ * server in EncryptedExtensions when the client sent one).  Once both
+ * sides have sent it, protected records above this value are refused with
+ * record_overflow, and we fragment everything we protect to the peer's
+ * value.  FERRULE_USAGE with reason config_invalid outside 64 .. 16385,
+ * config_frozen once the config is in use. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_record_size_limit(ferrule_config *cfg,
+                                                                        uint32_t limit);
+/** The peer's record_size_limit once negotiated (both sides sent the
+ * extension; a client knows after EncryptedExtensions, a server once it
+ * has answered the ClientHello): the largest TLSInnerPlaintext we send, so at most
+ * value - 1 bytes of data per record.  A client's value above 16385 is
+ * reported as 16385.  0 if not negotiated (the peer does not support
+ * RFC 8449, or NULL). */
+FERRULE_API uint32_t ferrule_conn_peer_record_size_limit(const ferrule_conn *conn);
 
 /* ---- session resumption (docs/resumption.md) ------------------------------ */
 /** Server: NewSessionTickets sent after each full or resumed handshake
