@@ -41,6 +41,8 @@ void cli_client_usage(FILE *f)
         "                           TLS_CHACHA20_POLY1305_SHA256\n"
         "  --sigalgs a,b            signature schemes (ecdsa_secp256r1_sha256, ...)\n"
         "  --keylog FILE            append NSS key-log lines to FILE (mode 0600)\n"
+        "  --record-size-limit N    largest protected record we accept (RFC 8449), 64..16385\n"
+        "                           (default 16385; the extension is always offered)\n"
         "  --request STRING         send STRING (escapes \\r \\n \\t \\\\ \\xHH) and print\n"
         "                           the reply, until the server's close_notify\n"
         "  --http-get PATH          send \"GET PATH HTTP/1.0\" with a Host header and print\n"
@@ -745,6 +747,12 @@ static void print_json(const client *c)
     fprintf(f, ",\"key_updates\":{\"sent\":%llu,\"received\":%llu}",
             (unsigned long long)(k ? ferrule_conn_key_updates_sent(k) : 0),
             (unsigned long long)(k ? ferrule_conn_key_updates_received(k) : 0));
+    /* RFC 8449: the server's limit once both sides sent the extension. */
+    uint32_t rsl = k ? ferrule_conn_peer_record_size_limit(k) : 0;
+    if (rsl != 0)
+        fprintf(f, ",\"record_size_limit\":%u", rsl);
+    else
+        fputs(",\"record_size_limit\":null", f);
     fprintf(f, ",\"handshake_ok\":%s", c->handshake_ok ? "true" : "false");
     fprintf(f, ",\"response_bytes\":%llu", c->response_bytes);
     fprintf(f, ",\"session_saved\":%s", c->session_saved ? "true" : "false");

@@ -61,6 +61,17 @@ int cli_parse_common(int argc, char **argv, int *i, cli_common *c)
     if ((r = cli_opt_value(argc, argv, i, "--ciphersuites", &c->suites)) != 0) return r;
     if ((r = cli_opt_value(argc, argv, i, "--sigalgs", &c->sigalgs)) != 0) return r;
     if ((r = cli_opt_value(argc, argv, i, "--keylog", &c->keylog)) != 0) return r;
+    if ((r = cli_opt_value(argc, argv, i, "--record-size-limit", &v)) != 0) {
+        if (r < 0) return r;
+        /* RFC 8449 for TLS 1.3: 64 .. 2^14 + 1 (the library's range). */
+        if (cli_parse_ulong(v, 64, 16385, &c->record_size_limit) != 0) {
+            fprintf(stderr, "ferrule: --record-size-limit: expected a number from 64 to 16385, "
+                            "got '%s'\n",
+                    v);
+            return -1;
+        }
+        return 1;
+    }
     if ((r = cli_opt_value(argc, argv, i, "--timeout", &v)) != 0) {
         if (r < 0) return r;
         if (cli_parse_timeout(v, &c->timeout_ms) != 0) {
@@ -221,6 +232,13 @@ int cli_apply_common(ferrule_config *cfg, const cli_common *c, FILE **keylog)
         apply_names(cfg, &kind_sigalgs, c->sigalgs, ferrule_config_set_signature_schemes))
         return -1;
     if (c->alpn && apply_alpn(cfg, c->alpn)) return -1;
+    if (c->record_size_limit != 0) {
+        int st = ferrule_config_set_record_size_limit(cfg, (uint32_t)c->record_size_limit);
+        if (st != FERRULE_OK) {
+            cli_config_error(cfg, st, "--record-size-limit");
+            return -1;
+        }
+    }
     if (c->keylog) {
         /* Secrets: create owner-only, never truncate someone's log. */
         int fd = open(c->keylog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

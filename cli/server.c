@@ -66,6 +66,8 @@ void cli_server_usage(FILE *f)
         "                           (default: print received data to stdout)\n"
         "  --max-conns N            exit (status 0) after N connections have finished\n"
         "  --keylog FILE            append NSS key-log lines to FILE (mode 0600)\n"
+        "  --record-size-limit N    largest protected record we accept (RFC 8449), 64..16385\n"
+        "                           (default 16385; the extension is always offered)\n"
         "  --timeout SECONDS        handshake / HTTP request timeout (default 10)\n"
         "  --quiet, -q              no per-connection log lines on stderr\n"
         "  --help, -h               this text\n",
@@ -445,6 +447,9 @@ static void log_handshake(const server *s, const sconn *c)
     const char *group = ferrule_group_name(ferrule_conn_group(c->tls));
     const char *sni = ferrule_conn_server_name(c->tls);
     int alen = alpn_len > 255 ? 255 : (int)alpn_len;
+    char rsl[16] = "-"; /* the client's RFC 8449 limit, once negotiated */
+    uint32_t peer_rsl = ferrule_conn_peer_record_size_limit(c->tls);
+    if (peer_rsl != 0) snprintf(rsl, sizeof rsl, "%u", peer_rsl);
     /* cert=N: the --cert pair (from 0) the library selected; - when resumed. */
     /* early=accepted:N (bytes of 0-RTT data), rejected, or -. */
     char early[40];
@@ -461,10 +466,10 @@ static void log_handshake(const server *s, const sconn *c)
         snprintf(cert, sizeof cert, "-");
     fprintf(stderr,
             "ferrule server: handshake ok %s %s sni=%s alpn=%.*s cert=%s resumed=%s early=%s "
-            "client=%s\n",
+            "rsl=%s client=%s\n",
             suite ? suite : "?", group ? group : "?", sni ? sni : "-", alen ? alen : 1,
             alen ? (const char *)alpn : "-", cert, ferrule_conn_resumed(c->tls) ? "yes" : "no",
-            early, client);
+            early, rsl, client);
 }
 
 /* --www: the response body lists what was negotiated. */
@@ -482,6 +487,10 @@ static int www_respond(const server *s, sconn *c, int bad_request)
     const char *csig = ferrule_signature_scheme_name(ferrule_conn_peer_signature_scheme(c->tls));
     char client[256];
     client_cn(c->tls, client, sizeof client);
+    /* RFC 8449: the client's limit once both sides sent the extension. */
+    char rsl[16] = "(none)";
+    uint32_t peer_rsl = ferrule_conn_peer_record_size_limit(c->tls);
+    if (peer_rsl != 0) snprintf(rsl, sizeof rsl, "%u", peer_rsl);
     int alen = alpn_len > 255 ? 255 : (int)alpn_len;
     /* Answered from early data, this page is written before the
      * handshake completes: everything on it is known by then. */
@@ -504,7 +513,8 @@ static int www_respond(const server *s, sconn *c, int bad_request)
                      "client_signature_scheme: %s\r\n"
                      "server_certificate: %s\r\n"
                      "resumed: %s\r\n"
-                     "early_data: %s\r\n",
+                     "early_data: %s\r\n"
+                     "record_size_limit: %s\r\n",
                      bad_request ? "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n"
                                  : "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",
                      v ? v : "?", suite ? suite : "?", group ? group : "?", sig ? sig : "?",
@@ -513,7 +523,8 @@ static int www_respond(const server *s, sconn *c, int bad_request)
                      ferrule_conn_resumed(c->tls) ? "yes" : "no",
                      early == FERRULE_EARLY_ACCEPTED   ? "accepted"
                      : early == FERRULE_EARLY_REJECTED ? "rejected"
-                                                       : "not_offered");
+                                                       : "not_offered",
+                     rsl);
     if (n < 0 || (size_t)n >= sizeof body) return -1;
     if (cli_buf_append(&c->app, body, (size_t)n) != 0) return -1;
     c->want_close = 1;
