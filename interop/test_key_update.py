@@ -128,6 +128,9 @@ def test_gnutls_cli_requests_key_update_from_server(procs, gnutls_bin, pki, ferr
     c.wait_for(r"ReHandshake was completed")
     c.write("hello after update\n")
     c.wait_for(r"^hello after update$")
+    # stdout and stderr are drained by separate threads: under load the
+    # debug line can trail the echoed data, so wait for it before counting.
+    c.wait_for(r"received TLS 1\.3 key update \(0\)", stream="stderr")
     err = c.stderr
     assert count(r"sending key update \(1\)", err) == 1, c.describe()
     # Answered exactly once, with update_not_requested.
