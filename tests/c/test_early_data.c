@@ -680,6 +680,25 @@ TEST(alpn_must_match_the_session) {
     ferrule_config_free(sc);
 }
 
+TEST(record_size_limit_does_not_bind_early_data) {
+    /* RFC 8449: a limit binds records sent after the peer saw it; 0-RTT
+     * records were sent before the client learnt the server's limit. */
+    ferrule_early_data_options o = opts(0);
+    ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
+    CHECK(cc != NULL && sc != NULL);
+    CHECK_EQ(ferrule_config_set_record_size_limit(sc, 512), FERRULE_OK);
+    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    static uint8_t big[4000];
+    memset(big, 'r', sizeof(big));
+    static attempt a;
+    try_0rtt(&a, cc, sc, sess, sl, big, sizeof(big));
+    CHECK(a.ok && a.resumed);
+    CHECK_EQ(a.s_status, FERRULE_EARLY_ACCEPTED);
+    CHECK_EQ(a.early_read, sizeof(big));
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
 /* ---- the built-in store ---------------------------------------------------- */
 
 static void key_of(uint32_t i, uint32_t salt, uint8_t out[32]) {
@@ -772,5 +791,6 @@ TEST_MAIN("early_data", TL_CASE(accepted_and_read_before_the_handshake_ends),
           TL_CASE(server_refuses_more_than_max_early_data_size),
           TL_CASE(skipping_refused_early_data_is_bounded),
           TL_CASE(server_without_0rtt_skips_early_data), TL_CASE(api_misuse),
-          TL_CASE(alpn_must_match_the_session), TL_CASE(bloom_false_positive_rate_measured),
+          TL_CASE(alpn_must_match_the_session),
+          TL_CASE(record_size_limit_does_not_bind_early_data), TL_CASE(bloom_false_positive_rate_measured),
           TL_CASE(bloom_rotation_keeps_entries_one_period))
