@@ -91,7 +91,8 @@ typedef struct fr_reader {
 } fr_reader;
 
 static inline fr_reader fr_reader_init(const uint8_t *p, size_t n) {
-    fr_reader r = {p, p + n};
+    /* An empty reader may have no buffer: NULL + 0 is undefined in C. */
+    fr_reader r = {p, p != NULL ? p + n : p};
     return r;
 }
 static inline size_t fr_reader_left(const fr_reader *r) { return (size_t)(r->end - r->p); }
