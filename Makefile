@@ -5,6 +5,8 @@
 #   make limbo         build, then run the x509-limbo suite (tools/limbo.py)
 #   make check         build, then run every suite; prints `check: N passed, N failed`
 #   make check-<x>     one suite (builds first)
+#   make python        build, then install the Python binding into .venv/
+#   make bench-python  build + python, then bench/py_bench.py (docs/performance.md)
 #   make abi-baseline  regenerate abi/baseline.abi from build/libferrule.so
 #   make clean
 
@@ -42,7 +44,8 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initializati
 # pytest: python3's own if it has it, else the .venv tools/deps.sh made.
 PYTEST = $(shell python3 -c 'import pytest' >/dev/null 2>&1 && echo python3 || echo .venv/bin/python) -m pytest
 
-.PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline clean
+.PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline clean \
+        python bench-python
 
 all: build
 
@@ -53,8 +56,9 @@ build: deps
 	@$(CMAKE) --log-level=WARNING -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 	@$(CMAKE) --build $(BUILD_DIR) -j $(JOBS)
 
-demo: build
+demo: build python
 	tools/demo.sh $(BUILD_DIR)
+	$(VENV_PY) bindings/python/examples/demo.py $(BUILD_DIR)/demo-pki
 
 check: build
 	@pass=0; fail=0; failed=""; \
@@ -144,10 +148,47 @@ check-limbo: $(SUITE_DEPS)
 check-abi: $(SUITE_DEPS)
 	tools/abi-check.sh $(BUILD_DIR)
 
+# (5) Python binding (bindings/python, tests/py).  libferrule is installed
+# into a staging prefix ($(BUILD_DIR)/stage) and the binding is built from
+# it with pkg-config, as `pip install bindings/python` does anywhere; the
+# extension links libferrule.a (bindings/python/setup.py says why), so the
+# venv keeps working when the build tree changes.  .venv/ (git-ignored) is
+# created when missing, with pytest, pytest-asyncio, setuptools and wheel
+# from PyPI.
+VENV       := .venv
+VENV_PY    := $(VENV)/bin/python
+PY_STAGE   := $(abspath $(BUILD_DIR))/stage
+PY_SOURCES := $(filter-out %/_ffi.py,$(wildcard bindings/python/src/ferrule/*.py)) \
+              bindings/python/src/ferrule/_ffi.i bindings/python/setup.py \
+              bindings/python/pyproject.toml
+PY_DEPS    := pytest pytest-asyncio setuptools wheel
+
+$(VENV)/.deps-stamp:
+	@[ -x $(VENV_PY) ] || python3 -m venv $(VENV)
+	@$(VENV_PY) -m pip install -q --disable-pip-version-check $(PY_DEPS)
+	@touch $@
+
+$(VENV)/.ferrule-stamp: $(VENV)/.deps-stamp $(PY_SOURCES) abi/include/ferrule.h $(BUILD_DIR)/libferrule.a
+	@$(CMAKE) --install $(BUILD_DIR) --prefix $(PY_STAGE) >/dev/null
+	@PKG_CONFIG_PATH=$(PY_STAGE)/lib/pkgconfig $(VENV_PY) -m pip install -q \
+	  --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./bindings/python
+	@touch $@
+
+python: $(if $(SUITE_DEPS),build) $(VENV)/.ferrule-stamp
+
+check-python: $(SUITE_DEPS) $(VENV)/.ferrule-stamp
+	cd tests/py && FERRULE_BIN=$(abspath $(BUILD_DIR))/ferrule ../../$(VENV_PY) -m pytest -q
+
+bench-python: python
+	$(VENV_PY) bench/py_bench.py --write docs/performance.md
+
 abi-baseline: build
 	abidw --headers-dir abi/include --drop-private-types \
 	  --out-file abi/baseline.abi $(BUILD_DIR)/libferrule.so
 	@echo "wrote abi/baseline.abi (commit it)"
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) .pytest_cache interop/__pycache__ interop/.pytest_cache
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) .pytest_cache interop/__pycache__ interop/.pytest_cache \
+	  bindings/python/build bindings/python/src/*.egg-info tests/py/__pycache__ tests/py/.pytest_cache
+	rm -f bindings/python/src/ferrule/_ffi.py bindings/python/src/ferrule/_ffi_wrap.c \
+	  bindings/python/src/ferrule/_ffi_gen.i bindings/python/src/ferrule/__ffi*.so $(VENV)/.ferrule-stamp

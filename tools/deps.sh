@@ -14,7 +14,7 @@ set -euo pipefail
 DEPS='
 toolchain: build-essential cmake pkg-config clang libclang-rt-14-dev
 crypto:    libssl-dev libsodium-dev openssl ca-certificates
-python:    python3 python3-venv
+python:    python3 python3-venv python3-dev swig
 peers:     gnutls-bin
 analysis:  valgrind abigail-tools
 '

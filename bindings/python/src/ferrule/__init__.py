@@ -1,0 +1,28 @@
+"""ferrule: Python binding of the ferrule TLS 1.3 library.
+
+- :class:`ClientConfig` / :class:`ServerConfig`: configuration.
+- :class:`Connection`: the sans-I/O connection, shaped like ssl.SSLObject.
+- :mod:`ferrule.asyncio`: asyncio streams, servers, start_tls and the
+  transport.
+- :class:`Error` and its subclasses.
+"""
+
+from . import _ffi
+from ._config import ClientConfig, ServerConfig
+from ._connection import Connection
+from ._errors import (AlertReceived, AlertSent, CertificateError, Closed, DecodeError, Error,
+                      InternalError, PolicyError, Truncated, UsageError, WantRead, WantWrite)
+
+__all__ = [
+    "ClientConfig", "ServerConfig", "Connection",
+    "Error", "WantRead", "WantWrite", "Closed", "Truncated", "AlertSent", "DecodeError",
+    "AlertReceived", "CertificateError", "PolicyError", "UsageError", "InternalError",
+    "library_version", "__version__",
+]
+
+__version__ = "0.1.0"
+
+
+def library_version() -> str:
+    """The version of the libferrule the extension was built with."""
+    return _ffi.ferrule_version_string()

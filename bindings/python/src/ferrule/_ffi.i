@@ -1,0 +1,474 @@
+/*
+ * _ffi.i - SWIG interface of the low-level module ferrule._ffi.
+ *
+ * It is generated from the public header (abi/include/ferrule.h, found
+ * through pkg-config), so functions added there are wrapped without
+ * changes here.  Users never import this module: the Pythonic layer in
+ * ferrule/ (Connection, ClientConfig, ServerConfig, ferrule.asyncio) is
+ * the interface.
+ *
+ * Conventions applied to every wrapped function:
+ *  - (const uint8_t *, size_t) and (const char *, size_t) pairs take any
+ *    object with the buffer protocol (bytes, bytearray, memoryview, ...);
+ *    the buffer is used in place, never copied.
+ *  - (uint8_t *, size_t) pairs take a writable buffer (bytearray,
+ *    memoryview of one) that the library fills in place.
+ *  - size_t * / uint16_t * / int64_t * out-parameters become return values.
+ *  - ferrule_config ** / ferrule_conn ** out-parameters become return values.
+ *  - An int return value is a status class: FERRULE_OK returns normally,
+ *    anything else raises the exception class the Pythonic layer
+ *    registered for it (fpy_set_error_factory), with the handle's reason,
+ *    alert and message.  Exception: functions of the form
+ *    `int f(const ferrule_xxx *)` are getters by the header's convention
+ *    (ferrule_conn_alert, ferrule_conn_resumed, ...) and return the int;
+ *    setup.py lists them in _ffi_gen.i, generated from the header.
+ *    SWIG matches multi-argument typemaps by name, so _ffi_gen.i also
+ *    applies the buffer typemaps to every (pointer, length) parameter
+ *    pair the header declares.
+ *  - Callback setters are replaced by the fpy_* helpers below (key log).
+ *
+ * The fpy_* helpers move whole buffers through the connection in one call
+ * (feed / drive / take loops in C), so the Python layer pays per call, not
+ * per TLS record.  The GIL is held throughout: a connection is driven by
+ * one event loop or one thread, and the key-log callback calls Python.
+ */
+%module(package="ferrule") _ffi
+
+%include <stdint.i>
+
+%{
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+#include <ferrule.h>
+
+/* The Python layer's factory: (status, reason, alert, function) -> exception
+ * instance.  Set once at import by ferrule/_errors.py. */
+static PyObject *fpy_error_factory = NULL;
+
+static void fpy_raise(int status, const ferrule_conn *conn, const ferrule_config *cfg,
+                      const char *fn) {
+    uint32_t reason = 0;
+    int alert = -1;
+    if (conn != NULL) {
+        reason = ferrule_conn_reason(conn);
+        alert = ferrule_conn_alert(conn);
+    } else if (cfg != NULL) {
+        reason = ferrule_config_reason(cfg);
+    }
+    if (fpy_error_factory == NULL) {
+        PyErr_Format(PyExc_RuntimeError, "%s: %s (%s)", fn, ferrule_status_name(status),
+                     ferrule_reason_name(reason));
+        return;
+    }
+    PyObject *exc = PyObject_CallFunction(fpy_error_factory, "iIis", status, (unsigned)reason,
+                                          alert, fn);
+    if (exc == NULL) return; /* the factory raised */
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+}
+
+/* The handle a status refers to, chosen by the type of the first argument. */
+#define FPY_CONN_OF(a) _Generic((a), ferrule_conn *: (const ferrule_conn *)(a), \
+    const ferrule_conn *: (const ferrule_conn *)(a), default: (const ferrule_conn *)NULL)
+#define FPY_CFG_OF(a) _Generic((a), ferrule_config *: (const ferrule_config *)(a), \
+    const ferrule_config *: (const ferrule_config *)(a), default: (const ferrule_config *)NULL)
+
+/* Buffer argument helpers. */
+static int fpy_get_buffer(PyObject *o, Py_buffer *view, int writable) {
+    if (PyObject_GetBuffer(o, view, writable ? (PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS)
+                                             : PyBUF_C_CONTIGUOUS) != 0)
+        return -1;
+    return 0;
+}
+%}
+
+%init %{
+%}
+
+/* ---- status classes -> exceptions ----------------------------------------- */
+
+%typemap(out) int {
+    if ($1 != FERRULE_OK) {
+        fpy_raise($1, FPY_CONN_OF(arg1), FPY_CFG_OF(arg1), "$symname");
+        SWIG_fail;
+    }
+    $result = SWIG_Py_Void();
+}
+/* Getters keep their int (see the header comment); _ffi_getters.i applies
+ * this to each one. */
+%typemap(out) int FPY_PLAIN_INT "$result = PyLong_FromLong((long)$1);"
+
+/* ---- buffers ------------------------------------------------------------------ */
+
+%typemap(in) (const uint8_t *FPY_IN, size_t FPY_INLEN) (Py_buffer view), (const char *FPY_IN, size_t FPY_INLEN) (Py_buffer view) {
+    if (fpy_get_buffer($input, &view, 0) != 0) SWIG_fail;
+    $1 = ($1_ltype)view.buf;
+    $2 = (size_t)view.len;
+}
+%typemap(freearg) (const uint8_t *FPY_IN, size_t FPY_INLEN), (const char *FPY_IN, size_t FPY_INLEN) {
+    if (view$argnum.obj != NULL) PyBuffer_Release(&view$argnum);
+}
+%typemap(arginit) (const uint8_t *FPY_IN, size_t FPY_INLEN), (const char *FPY_IN, size_t FPY_INLEN) "view$argnum.obj = NULL;"
+
+%typemap(in) (uint8_t *FPY_OUT, size_t FPY_OUTLEN) (Py_buffer view) {
+    if (fpy_get_buffer($input, &view, 1) != 0) SWIG_fail;
+    $1 = ($1_ltype)view.buf;
+    $2 = (size_t)view.len;
+}
+%typemap(freearg) (uint8_t *FPY_OUT, size_t FPY_OUTLEN) {
+    if (view$argnum.obj != NULL) PyBuffer_Release(&view$argnum);
+}
+%typemap(arginit) (uint8_t *FPY_OUT, size_t FPY_OUTLEN) "view$argnum.obj = NULL;"
+
+/* Fixed-size byte arrays (ticket key name and key). */
+%typemap(in) const uint8_t [ANY] (Py_buffer view) {
+    if (fpy_get_buffer($input, &view, 0) != 0) SWIG_fail;
+    if ((size_t)view.len != $1_dim0) {
+        PyErr_Format(PyExc_ValueError, "expected %d bytes, got %zd", (int)$1_dim0, view.len);
+        SWIG_fail;
+    }
+    $1 = ($1_ltype)view.buf;
+}
+%typemap(freearg) const uint8_t [ANY] {
+    if (view$argnum.obj != NULL) PyBuffer_Release(&view$argnum);
+}
+%typemap(arginit) const uint8_t [ANY] "view$argnum.obj = NULL;"
+
+/* Lists of 16-bit code points. */
+%typemap(in) (const uint16_t *FPY_LIST, size_t FPY_LISTLEN) (uint16_t *tmp = NULL) {
+    PyObject *seq = PySequence_Fast($input, "expected a sequence of integers");
+    if (seq == NULL) SWIG_fail;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    tmp = (uint16_t *)PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(uint16_t));
+    if (tmp == NULL) { Py_DECREF(seq); PyErr_NoMemory(); SWIG_fail; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned long v = PyLong_AsUnsignedLong(PySequence_Fast_GET_ITEM(seq, i));
+        if (PyErr_Occurred() || v > 0xffff) {
+            Py_DECREF(seq);
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_OverflowError, "code point above 0xffff");
+            SWIG_fail;
+        }
+        tmp[i] = (uint16_t)v;
+    }
+    Py_DECREF(seq);
+    $1 = tmp;
+    $2 = (size_t)n;
+}
+%typemap(freearg) (const uint16_t *FPY_LIST, size_t FPY_LISTLEN) { PyMem_Free(tmp$argnum); }
+
+/* ---- out-parameters ------------------------------------------------------------ */
+
+%typemap(in, numinputs=0) size_t * (size_t tmp = 0) "$1 = &tmp;"
+%typemap(argout) size_t * { $result = SWIG_Python_AppendOutput($result, PyLong_FromSize_t(tmp$argnum)); }
+%typemap(in, numinputs=0) uint16_t *out (uint16_t tmp = 0) "$1 = &tmp;"
+%typemap(argout) uint16_t *out { $result = SWIG_Python_AppendOutput($result, PyLong_FromLong(tmp$argnum)); }
+
+%typemap(in, numinputs=0) ferrule_config ** (ferrule_config *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) ferrule_config ** {
+    $result = SWIG_Python_AppendOutput($result, SWIG_NewPointerObj(tmp$argnum, $descriptor(ferrule_config *), 0));
+}
+%typemap(in, numinputs=0) ferrule_conn ** (ferrule_conn *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) ferrule_conn ** {
+    $result = SWIG_Python_AppendOutput($result, SWIG_NewPointerObj(tmp$argnum, $descriptor(ferrule_conn *), 0));
+}
+
+/* (const uint8_t **, size_t *) out-pairs: a bytes copy (the library keeps
+ * the original, valid only while the handle lives). */
+%typemap(in, numinputs=0) (const uint8_t **FPY_PTR, size_t *FPY_PTRLEN) (const uint8_t *p = NULL, size_t n = 0) {
+    $1 = ($1_ltype)&p;
+    $2 = &n;
+}
+%typemap(argout) (const uint8_t **FPY_PTR, size_t *FPY_PTRLEN) {
+    PyObject *b = (p$argnum != NULL) ? PyBytes_FromStringAndSize((const char *)p$argnum, (Py_ssize_t)n$argnum)
+                                     : (Py_INCREF(Py_None), Py_None);
+    $result = SWIG_Python_AppendOutput($result, b);
+}
+
+/* Versioned structs: the binding uses NULL (defaults) or the fpy_* helpers. */
+%include "_ffi_gen.i"
+
+%ignore ferrule_allocator;
+%ignore ferrule_io_callbacks;
+%ignore ferrule_verify_options;
+%ignore ferrule_conn_options;
+%ignore ferrule_conn_set_io;
+%ignore ferrule_verify_chain;
+%ignore ferrule_config_set_time_callback;
+%ignore ferrule_config_set_keylog_callback;
+%ignore ferrule_config_set_verify_callback;
+
+/* ferrule_config_new / ferrule_conn_new take versioned structs we pass as
+ * NULL or build in fpy_conn_new. */
+%ignore ferrule_config_new;
+%ignore ferrule_conn_new;
+
+#define FERRULE_API
+#define FERRULE_MUST_CHECK
+%include "ferrule.h"
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+%typemap(in) PyObject * "$1 = $input;"
+%typemap(out) PyObject * "$result = $1;"
+
+%inline %{
+/* Install the Python layer's exception factory. */
+PyObject *fpy_set_error_factory(PyObject *factory) {
+    if (!PyCallable_Check(factory)) {
+        PyErr_SetString(PyExc_TypeError, "factory must be callable");
+        return NULL;
+    }
+    Py_XINCREF(factory);
+    Py_XSETREF(fpy_error_factory, factory);
+    Py_RETURN_NONE;
+}
+
+/* ferrule_config_new without an allocator. */
+PyObject *fpy_config_new(uint32_t role) {
+    ferrule_config *cfg = NULL;
+    int st = ferrule_config_new(&cfg, role, NULL);
+    if (st != FERRULE_OK) {
+        fpy_raise(st, NULL, NULL, "ferrule_config_new");
+        return NULL;
+    }
+    return SWIG_NewPointerObj(cfg, SWIGTYPE_p_ferrule_config, 0);
+}
+
+/* ferrule_conn_new with the server name and memory limit as arguments
+ * (server_name None = no SNI). */
+PyObject *fpy_conn_new(ferrule_config *cfg, PyObject *server_name, size_t memory_limit) {
+    ferrule_conn_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = (uint32_t)sizeof(o);
+    o.memory_limit = memory_limit;
+    if (server_name != Py_None) {
+        o.server_name = PyUnicode_AsUTF8(server_name);
+        if (o.server_name == NULL) return NULL;
+    }
+    ferrule_conn *conn = NULL;
+    int st = ferrule_conn_new(&conn, cfg, &o);
+    if (st != FERRULE_OK) {
+        fpy_raise(st, NULL, cfg, "ferrule_conn_new");
+        return NULL;
+    }
+    return SWIG_NewPointerObj(conn, SWIGTYPE_p_ferrule_conn, 0);
+}
+
+/* Key log: the config keeps a strong reference to `cb` in the Python layer
+ * for as long as it lives; we only borrow it here. */
+static void fpy_keylog_trampoline(void *ctx, const ferrule_conn *conn, const char *line) {
+    (void)conn;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *r = PyObject_CallFunction((PyObject *)ctx, "s", line);
+    if (r == NULL) PyErr_WriteUnraisable((PyObject *)ctx);
+    Py_XDECREF(r);
+    PyGILState_Release(g);
+}
+
+PyObject *fpy_config_set_keylog(ferrule_config *cfg, PyObject *cb) {
+    if (!PyCallable_Check(cb)) {
+        PyErr_SetString(PyExc_TypeError, "key-log callback must be callable");
+        return NULL;
+    }
+    int st = ferrule_config_set_keylog_callback(cfg, fpy_keylog_trampoline, cb);
+    if (st != FERRULE_OK) {
+        fpy_raise(st, NULL, cfg, "ferrule_config_set_keylog_callback");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* Move all pending ciphertext out of the connection into one bytes object
+ * (b"" when there is none).  Owed output (a KeyUpdate answer) is produced
+ * first. */
+static PyObject *fpy_take_all_raw(ferrule_conn *conn) {
+    int st = ferrule_conn_flush(conn);
+    if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) {
+        /* A fatal status: any alert is still worth sending. */
+    }
+    size_t pending = ferrule_conn_pending_output(conn);
+    PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)pending);
+    if (b == NULL || pending == 0) return b;
+    size_t got = 0;
+    st = ferrule_conn_take(conn, (uint8_t *)PyBytes_AS_STRING(b), pending, &got);
+    if (st != FERRULE_OK) {
+        Py_DECREF(b);
+        fpy_raise(st, conn, NULL, "ferrule_conn_take");
+        return NULL;
+    }
+    if (got != pending && _PyBytes_Resize(&b, (Py_ssize_t)got) != 0) return NULL;
+    return b;
+}
+
+PyObject *fpy_take_all(ferrule_conn *conn) { return fpy_take_all_raw(conn); }
+
+/* Feed from `src` (starting at *off) as much as the connection takes. */
+static int fpy_feed_some(ferrule_conn *conn, const Py_buffer *src, Py_ssize_t *off) {
+    if (*off >= src->len) return 0;
+    size_t c = 0;
+    int st = ferrule_conn_feed(conn, (const uint8_t *)src->buf + *off, (size_t)(src->len - *off), &c);
+    if (st != FERRULE_OK) return -1;
+    *off += (Py_ssize_t)c;
+    return c > 0;
+}
+
+/*
+ * Drive the handshake with the ciphertext in `src`: feed, advance, feed
+ * more, until the handshake completes or needs input beyond `src`.
+ * Returns (consumed, status) with status FERRULE_OK, FERRULE_WANT_READ or
+ * FERRULE_WANT_WRITE; raises for anything else.
+ */
+PyObject *fpy_handshake(ferrule_conn *conn, PyObject *src) {
+    Py_buffer in;
+    if (fpy_get_buffer(src, &in, 0) != 0) return NULL;
+    Py_ssize_t off = 0;
+    int st;
+    for (;;) {
+        st = ferrule_conn_handshake(conn);
+        if (st != FERRULE_WANT_READ) break;
+        int fed = fpy_feed_some(conn, &in, &off);
+        if (fed < 0) { st = ferrule_conn_status(conn); if (st == FERRULE_OK) st = FERRULE_USAGE; break; }
+        if (fed == 0) break;
+    }
+    PyBuffer_Release(&in);
+    if (st != FERRULE_OK && st != FERRULE_WANT_READ && st != FERRULE_WANT_WRITE) {
+        fpy_raise(st, conn, NULL, "ferrule_conn_handshake");
+        return NULL;
+    }
+    return Py_BuildValue("(ni)", off, st);
+}
+
+/*
+ * Decrypt: feed ciphertext from `src` and read up to `maxlen` bytes of
+ * plaintext.  Returns (consumed, data, status): status FERRULE_OK when
+ * data was read (and maybe more is buffered), FERRULE_WANT_READ when input
+ * ran out, FERRULE_CLOSED after the peer's close_notify.  A fatal status
+ * raises, but only once the plaintext before it was returned.
+ * With `into` (a writable buffer, maxlen ignored) the plaintext is stored
+ * there and `data` is the byte count.
+ */
+PyObject *fpy_recv(ferrule_conn *conn, PyObject *src, long maxlen_arg, PyObject *into) {
+    Py_ssize_t maxlen = (Py_ssize_t)maxlen_arg;
+    Py_buffer in, dst;
+    PyObject *out = NULL;
+    uint8_t *p;
+    if (into != Py_None) {
+        if (fpy_get_buffer(into, &dst, 1) != 0) return NULL;
+        p = (uint8_t *)dst.buf;
+        maxlen = dst.len;
+    } else {
+        if (maxlen <= 0) maxlen = 16384;
+        out = PyBytes_FromStringAndSize(NULL, maxlen);
+        if (out == NULL) return NULL;
+        p = (uint8_t *)PyBytes_AS_STRING(out);
+    }
+    if (fpy_get_buffer(src, &in, 0) != 0) {
+        Py_XDECREF(out);
+        if (into != Py_None) PyBuffer_Release(&dst);
+        return NULL;
+    }
+    Py_ssize_t off = 0, n = 0;
+    int st = FERRULE_OK;
+    while (n < maxlen) {
+        size_t k = 0;
+        st = ferrule_conn_read(conn, p + n, (size_t)(maxlen - n), &k);
+        if (st == FERRULE_OK) {
+            n += (Py_ssize_t)k;
+            continue;
+        }
+        if (st == FERRULE_WANT_READ) {
+            int fed = fpy_feed_some(conn, &in, &off);
+            if (fed > 0) continue;
+        }
+        break;
+    }
+    PyBuffer_Release(&in);
+    if (into != Py_None) PyBuffer_Release(&dst);
+    if (n == maxlen) st = FERRULE_OK;
+    if (st != FERRULE_OK && st != FERRULE_WANT_READ && st != FERRULE_CLOSED) {
+        if (n == 0) {
+            Py_XDECREF(out);
+            fpy_raise(st, conn, NULL, "ferrule_conn_read");
+            return NULL;
+        }
+        st = FERRULE_OK; /* the error sticks: the next call reports it */
+    }
+    if (out != NULL) {
+        if (n != maxlen && _PyBytes_Resize(&out, n) != 0) return NULL;
+        return Py_BuildValue("(nNi)", off, out, st);
+    }
+    return Py_BuildValue("(nni)", off, n, st);
+}
+
+/*
+ * Encrypt all of `data` and return the ciphertext (with any output that
+ * was already pending in front of it) as one bytes object.
+ */
+PyObject *fpy_send(ferrule_conn *conn, PyObject *data) {
+    Py_buffer in;
+    if (fpy_get_buffer(data, &in, 0) != 0) return NULL;
+    size_t len = (size_t)in.len;
+    /* Each record adds a 5-byte header, the inner content type and a
+     * 16-byte tag; slack for owed records (KeyUpdate). */
+    size_t recs = len / 16384 + 1;
+    size_t cap = ferrule_conn_pending_output(conn) + len + recs * 22 + 1024;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap);
+    if (out == NULL) { PyBuffer_Release(&in); return NULL; }
+    size_t done = 0, olen = 0;
+    int st = FERRULE_OK;
+    const uint8_t *src = (const uint8_t *)in.buf;
+    for (;;) {
+        if (done < len) {
+            size_t k = 0;
+            st = ferrule_conn_write(conn, src + done, len - done, &k);
+            if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) break;
+            done += k;
+            st = FERRULE_OK;
+        }
+        if (ferrule_conn_flush(conn) != FERRULE_OK) { /* fatal: reported by the next write */ }
+        size_t pending = ferrule_conn_pending_output(conn);
+        if (pending > cap - olen) {
+            cap = olen + pending + (len - done) + ((len - done) / 16384 + 1) * 22 + 1024;
+            if (_PyBytes_Resize(&out, (Py_ssize_t)cap) != 0) { PyBuffer_Release(&in); return NULL; }
+        }
+        size_t got = 0;
+        if (pending > 0) {
+            st = ferrule_conn_take(conn, (uint8_t *)PyBytes_AS_STRING(out) + olen, cap - olen, &got);
+            if (st != FERRULE_OK) break;
+            olen += got;
+        }
+        if (done >= len) break;
+    }
+    PyBuffer_Release(&in);
+    if (st != FERRULE_OK) {
+        Py_DECREF(out);
+        fpy_raise(st, conn, NULL, "ferrule_conn_write");
+        return NULL;
+    }
+    if (olen != cap && _PyBytes_Resize(&out, (Py_ssize_t)olen) != 0) return NULL;
+    return out;
+}
+
+/* The session blob of the newest ticket (client), or None if none yet. */
+PyObject *fpy_session(ferrule_conn *conn) {
+    size_t need = 0;
+    uint8_t probe[1];
+    int st = ferrule_conn_session(conn, probe, 0, &need);
+    if (st != FERRULE_OK && ferrule_conn_reason(conn) == FERRULE_R_WRONG_STATE) Py_RETURN_NONE;
+    if (st != FERRULE_OK && ferrule_conn_reason(conn) != FERRULE_R_BUFFER_TOO_SMALL) {
+        fpy_raise(st, conn, NULL, "ferrule_conn_session");
+        return NULL;
+    }
+    PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)need);
+    if (b == NULL) return NULL;
+    size_t got = 0;
+    st = ferrule_conn_session(conn, (uint8_t *)PyBytes_AS_STRING(b), need, &got);
+    if (st != FERRULE_OK) {
+        Py_DECREF(b);
+        fpy_raise(st, conn, NULL, "ferrule_conn_session");
+        return NULL;
+    }
+    return b;
+}
+%}
