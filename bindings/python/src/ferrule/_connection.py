@@ -24,9 +24,12 @@ _WANT_READ = _ffi.FERRULE_WANT_READ
 _WANT_WRITE = _ffi.FERRULE_WANT_WRITE
 _CLOSED = _ffi.FERRULE_CLOSED
 
-# Incoming ciphertext buffer: large, so one transport read of up to this
-# many bytes is decrypted by one call into C.
-_INBUF = 256 * 1024
+# Incoming ciphertext buffer.  It starts at about one maximum-size record
+# (so 1,000 idle connections cost little) and doubles, up to _INBUF_MAX,
+# each time a transport read fills it: a bulk transfer then decrypts up to
+# _INBUF_MAX bytes per call into C.
+_INBUF_MIN = 17 * 1024
+_INBUF_MAX = 256 * 1024
 
 _CIPHER_BITS = {0x1301: 128, 0x1302: 256, 0x1303: 256}
 
@@ -92,8 +95,10 @@ class Connection:
         self.config = config  # keeps the config (and its key-log callback) alive
         self.server_hostname = server_hostname
         self._conn = _ffi.fpy_conn_new(config._cfg, server_hostname, memory_limit)
-        self._in = bytearray(_INBUF)
+        self._in = bytearray(_INBUF_MIN)
         self._in_mv = memoryview(self._in)
+        self._in_offered = 0      # size of the last _transport_buffer() view
+        self._in_grow = False     # the last transport read filled it
         self._in_start = 0
         self._in_end = 0
         self._eof = False
@@ -134,17 +139,37 @@ class Connection:
         pending = end - start
         if pending + want <= len(self._in):
             self._in_mv[:pending] = self._in_mv[start:end]
+            self._in_start, self._in_end = 0, pending
         else:
-            new = bytearray(max(pending + want, 2 * len(self._in)))
-            new[:pending] = self._in_mv[start:end]
-            self._in_mv.release()
-            self._in = new
-            self._in_mv = memoryview(new)
-        self._in_start, self._in_end = 0, pending
-        return self._in_mv[pending:]
+            self._resize_in(max(pending + want, 2 * len(self._in)))
+        return self._in_mv[self._in_end:]
+
+    def _transport_buffer(self) -> memoryview:
+        """For transports (BufferedProtocol.get_buffer): free input space,
+        grown when the previous read filled what was offered."""
+        if self._in_grow and len(self._in) < _INBUF_MAX:
+            self._resize_in(min(2 * len(self._in), _INBUF_MAX))
+        self._in_grow = False
+        if len(self._in) - self._in_end < 4096:
+            view = self._recv_buffer(4096)
+        else:
+            view = self._in_mv[self._in_end:]
+        self._in_offered = len(view)
+        return view
+
+    def _resize_in(self, size: int) -> None:
+        start, end = self._in_start, self._in_end
+        new = bytearray(max(size, end - start))
+        new[:end - start] = self._in_mv[start:end]
+        self._in_mv.release()
+        self._in = new
+        self._in_mv = memoryview(new)
+        self._in_start, self._in_end = 0, end - start
 
     def _recv_commit(self, n: int) -> None:
         self._in_end += n
+        if n >= self._in_offered:
+            self._in_grow = True
 
     def _consumed(self, n: int) -> None:
         self._in_start += n

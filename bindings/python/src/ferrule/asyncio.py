@@ -185,7 +185,7 @@ class FerruleProtocol(asyncio.BufferedProtocol):
         self._do_handshake()
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self._conn._recv_buffer(_READ_CHUNK)
+        return self._conn._transport_buffer()
 
     def buffer_updated(self, nbytes: int) -> None:
         self._conn._recv_commit(nbytes)
