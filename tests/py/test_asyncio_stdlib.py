@@ -344,3 +344,82 @@ async def test_buffered_app_protocol(pki):
         await asyncio.wait_for(done, TIMEOUT)
         assert out == b"z" * 50_000
         t.close()
+
+
+async def manual_tls_server(pki, on_connected):
+    """A plain TCP server driving a sans-I/O ferrule.Connection by hand, so
+    a test controls exactly what goes on the wire."""
+    cfg = server_config(pki)
+
+    async def handler(reader, writer):
+        conn = ferrule.Connection(cfg)
+        while not conn.handshake_done:
+            try:
+                conn.do_handshake()
+            except ferrule.WantRead:
+                pass
+            writer.write(conn.bytes_to_send())
+            if not conn.handshake_done:
+                conn.receive_bytes(await reader.read(65536))
+        writer.write(conn.bytes_to_send())
+        await on_connected(conn, reader, writer)
+
+    return await asyncio.start_server(handler, "127.0.0.1", 0)
+
+
+async def test_close_completes_when_peer_answers_without_eof(pki):
+    """The peer answers our close_notify with its own but keeps TCP open:
+    close() completes on the close_notify, not on the shutdown timeout."""
+    async def answer_close(conn, reader, writer):
+        while True:  # the close_notify may have come with the Finished
+            try:
+                if conn.read() == b"":
+                    break
+            except ferrule.WantRead:
+                conn.receive_bytes(await reader.read(65536))
+        conn.close_notify()
+        writer.write(conn.bytes_to_send())
+        await asyncio.sleep(3600)  # TCP stays open
+
+    srv = await manual_tls_server(pki, answer_close)
+    async with srv:
+        r, w = await fa.open_connection("127.0.0.1", port_of(srv), config=client_config(pki),
+                                        server_hostname="localhost", ssl_shutdown_timeout=120)
+        w.close()
+        await asyncio.wait_for(w.wait_closed(), TIMEOUT)
+
+
+async def test_shutdown_timeout_when_peer_never_answers(pki):
+    async def ignore(conn, reader, writer):
+        await asyncio.sleep(3600)
+
+    srv = await manual_tls_server(pki, ignore)
+    async with srv:
+        r, w = await fa.open_connection("127.0.0.1", port_of(srv), config=client_config(pki),
+                                        server_hostname="localhost", ssl_shutdown_timeout=1.0)
+        w.close()
+        await asyncio.wait_for(w.wait_closed(), TIMEOUT)  # the timeout aborts
+        assert w.transport.is_closing()
+
+
+async def test_abort_sends_no_close_notify(pki):
+    seen = asyncio.get_running_loop().create_future()
+
+    async def watch(conn, reader, writer):
+        data = await reader.read(65536)
+        while data:
+            conn.receive_bytes(data)
+            data = await reader.read(65536)
+        conn.receive_eof()
+        try:
+            conn.read()
+            seen.set_result("clean")
+        except ferrule.Truncated:
+            seen.set_result("truncated")
+
+    srv = await manual_tls_server(pki, watch)
+    async with srv:
+        r, w = await fa.open_connection("127.0.0.1", port_of(srv), config=client_config(pki),
+                                        server_hostname="localhost")
+        w.transport.abort()
+        assert await asyncio.wait_for(seen, TIMEOUT) == "truncated"

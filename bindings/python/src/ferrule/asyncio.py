@@ -305,8 +305,12 @@ class FerruleProtocol(asyncio.BufferedProtocol):
                 return
             if keep_open:
                 log.debug("eof_received() returned true: ignored, TLS answers close_notify")
-        # Answer with our close_notify and close.
-        self._start_shutdown()
+        if self._state == _SHUTDOWN:
+            # Our close_notify went first; the peer's completes the shutdown.
+            self._close_raw()
+        else:
+            # Answer with our close_notify and close.
+            self._start_shutdown()
 
     def _control_raw_reading(self) -> None:
         raw = self._transport
