@@ -297,3 +297,30 @@ def test_lowlevel_status_mapping_and_getters(pki):
     assert _ffi.ferrule_cipher_suite_from_name("TLS_AES_256_GCM_SHA384") == 0x1302
     with pytest.raises(ferrule.UsageError):
         _ffi.ferrule_group_from_name("nope")
+
+
+def test_use_after_free_is_usage_error_not_a_crash(pki):
+    c, s = pair(pki)
+    handshake_in_memory(c, s)
+    c.free()
+    c.free()  # idempotent
+    with pytest.raises(ferrule.UsageError):
+        c.write(b"x")
+    with pytest.raises(ferrule.UsageError):
+        c.read()
+    assert c.bytes_to_send() == b""
+    assert c.version() is None and c.cipher() is None
+
+
+def test_large_write_and_read_in_one_call(pki):
+    c, s = pair(pki)
+    handshake_in_memory(c, s)
+    data = bytes(range(256)) * (8 * 1024)  # 2 MiB: many records per call
+    assert c.write(data) == len(data)
+    ct = c.bytes_to_send()
+    assert len(data) < len(ct) < len(data) + (len(data) // 16384 + 1) * 22 + 1024
+    s.receive_bytes(ct)
+    got = bytearray()
+    while len(got) < len(data):
+        got += s.read(1 << 20)
+    assert got == data

@@ -419,8 +419,8 @@ PyObject *fpy_send(ferrule_conn *conn, PyObject *data) {
     int st = FERRULE_OK;
     const uint8_t *src = (const uint8_t *)in.buf;
     for (;;) {
+        size_t k = 0;
         if (done < len) {
-            size_t k = 0;
             st = ferrule_conn_write(conn, src + done, len - done, &k);
             if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) break;
             done += k;
@@ -439,6 +439,13 @@ PyObject *fpy_send(ferrule_conn *conn, PyObject *data) {
             olen += got;
         }
         if (done >= len) break;
+        if (k == 0 && got == 0) {
+            /* No progress either way: never spin.  (Not expected: the
+             * library accepts more once its output was taken.) */
+            st = ferrule_conn_status(conn) != FERRULE_OK ? ferrule_conn_status(conn)
+                                                         : FERRULE_INTERNAL;
+            break;
+        }
     }
     PyBuffer_Release(&in);
     if (st != FERRULE_OK) {
