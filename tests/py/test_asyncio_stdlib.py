@@ -423,3 +423,46 @@ async def test_abort_sends_no_close_notify(pki):
                                         server_hostname="localhost")
         w.transport.abort()
         assert await asyncio.wait_for(seen, TIMEOUT) == "truncated"
+
+
+@pytest.mark.parametrize("with_close_notify", [True, False])
+async def test_eof_while_reading_paused_loses_nothing(pki, with_close_notify):
+    """The server sends 100 kB, (close_notify,) and FIN at once; the
+    client's StreamReader (limit 4 KiB) pauses reading after the first
+    records, so the socket EOF arrives while paused.  Every byte must still
+    be delivered, then the clean end (or Truncated without close_notify)."""
+    payload = bytes(range(256)) * 400
+
+    async def send_and_fin(conn, reader, writer):
+        conn.write(payload)
+        if with_close_notify:
+            conn.close_notify()
+        writer.write(conn.bytes_to_send())
+        await writer.drain()
+        writer.close()  # FIN right behind the records
+
+    srv = await manual_tls_server(pki, send_and_fin)
+    async with srv:
+        r, w = await fa.open_connection("127.0.0.1", port_of(srv), config=client_config(pki),
+                                        server_hostname="localhost", limit=4096)
+        await asyncio.sleep(0.5)  # let everything arrive while paused
+        assert not w.transport.is_reading()
+        if with_close_notify:
+            assert await asyncio.wait_for(r.readexactly(len(payload)), TIMEOUT) == payload
+            assert await asyncio.wait_for(r.read(), TIMEOUT) == b""
+            assert r.at_eof()
+        else:
+            # Never a clean EOF: the reader raises Truncated (a StreamReader
+            # raises a transport error before its buffered bytes).
+            got = b""
+            with pytest.raises(ferrule.Truncated):
+                while True:
+                    chunk = await asyncio.wait_for(r.read(4096), TIMEOUT)
+                    assert chunk, "clean EOF after a cut"
+                    got += chunk
+            assert payload.startswith(got)
+            w.close()
+            with pytest.raises(ferrule.Truncated):  # wait_closed() reports it too
+                await asyncio.wait_for(w.wait_closed(), TIMEOUT)
+            return
+        await close(w)

@@ -174,6 +174,7 @@ class FerruleProtocol(asyncio.BufferedProtocol):
         self._raw_reading_paused = False
         self._exc: Optional[BaseException] = None  # why the connection ended
         self._eof_delivered = False
+        self._eof_pending = False     # socket EOF held back while paused
         self._conn_lost_writes = 0
 
     # ---- socket transport events ----------------------------------------------
@@ -193,6 +194,11 @@ class FerruleProtocol(asyncio.BufferedProtocol):
 
     def eof_received(self) -> bool:
         self._conn.receive_eof()
+        if self._state == _WRAPPED and self._app_reading_paused:
+            # Records (maybe the close_notify) wait behind the pause: keep
+            # the socket until resume_reading() has delivered them.
+            self._eof_pending = True
+            return True
         self._process()
         # Let the socket transport close (then connection_lost).
         return False
@@ -352,6 +358,12 @@ class FerruleProtocol(asyncio.BufferedProtocol):
             if self._state in (_WRAPPED, _SHUTDOWN):
                 self._do_read()
                 self._control_raw_reading()
+            if self._eof_pending and not self._app_reading_paused and self._state != _DONE:
+                # Everything before the socket EOF was delivered (the read
+                # above ended in close_notify, Truncated or want-read with
+                # EOF, which raises Truncated); close like eof_received.
+                self._eof_pending = False
+                self._close_raw()
         self._loop.call_soon(resume)
 
     def _start_shutdown(self) -> None:
