@@ -218,7 +218,9 @@ class FerruleProtocol(asyncio.BufferedProtocol):
                 err = Truncated("connection lost without close_notify: data may be truncated",
                                 reason_code=_ffi.FERRULE_R_TRUNCATED,
                                 status=_ffi.FERRULE_TRUNCATED)
-            self._loop.call_soon(self._app_protocol.connection_lost, err)
+            lost: Callable[[Optional[BaseException]], object] = \
+                self._app_protocol.connection_lost  # type: ignore[assignment]
+            self._loop.call_soon(lost, err)
         self._app_transport._closed = True
 
     def pause_writing(self) -> None:
@@ -517,7 +519,7 @@ async def create_connection(protocol_factory: Callable[[], asyncio.BaseProtocol]
         lambda: FerruleProtocol(loop, app, conn, waiter,
                                 ssl_handshake_timeout=ssl_handshake_timeout,
                                 ssl_shutdown_timeout=ssl_shutdown_timeout),
-        host, port, **kwds)
+        host, port, **kwds)  # type: ignore[arg-type]  # None like asyncio's (sock=...)
     try:
         await waiter
     except BaseException:
