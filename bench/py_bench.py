@@ -10,7 +10,7 @@ Both stacks use the same ECDSA P-256 certificate, TLS_AES_256_GCM_SHA384
 (what OpenSSL picks by default; Python cannot change TLS 1.3 suites) and
 x25519.  Each figure is the median of --runs runs.
 
-Usage: bench/py_bench.py [--mib 64] [--runs 3] [--handshakes 300]
+Usage: bench/py_bench.py [--mib 64] [--runs 5] [--handshakes 300]
                          [--write docs/performance.md]
 Needs the binding (make python) and tools/gen-pki.sh.  Not a test: the
 ratios are reported, not asserted.
@@ -166,7 +166,7 @@ def machine():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mib", type=int, default=64)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--handshakes", type=int, default=300)
     ap.add_argument("--write", metavar="FILE", help="write the report (markdown) to FILE")
     args = ap.parse_args()
@@ -179,18 +179,22 @@ def main():
         total = args.mib << 20
         results = {}
         for what in ("upload", "download", "handshakes"):
-            for name in ("ferrule", "ssl"):
-                vals = []
-                for _ in range(args.runs):
+            # Interleave the stacks (alternating which goes first) so that a
+            # change in the machine's load hits both alike.
+            vals = {"ferrule": [], "ssl": []}
+            for run in range(args.runs):
+                for name in (("ferrule", "ssl") if run % 2 == 0 else ("ssl", "ferrule")):
                     if what == "handshakes":
-                        vals.append(asyncio.run(handshakes(stacks[name], args.handshakes)))
+                        vals[name].append(asyncio.run(handshakes(stacks[name],
+                                                                 args.handshakes)))
                     else:
                         dt = asyncio.run(bulk(stacks[name], total, what == "upload"))
-                        vals.append(total / dt / 1e6)
-                results[(what, name)] = statistics.median(vals)
+                        vals[name].append(total / dt / 1e6)
+            for name in ("ferrule", "ssl"):
+                results[(what, name)] = statistics.median(vals[name])
                 print(f"{what:10s} {name:8s} {results[(what, name)]:10.1f} "
                       f"{'handshakes/s' if what == 'handshakes' else 'MB/s'}  "
-                      f"(runs: {', '.join(f'{v:.1f}' for v in vals)})", flush=True)
+                      f"(runs: {', '.join(f'{v:.1f}' for v in vals[name])})", flush=True)
 
     rows = []
     labels = {"upload": f"bulk client->server, {args.mib} MiB (MB/s)",
@@ -222,7 +226,8 @@ over loopback, with client and server in one process and one event loop:
 
 Both stacks use the same ECDSA P-256 certificate, TLS_AES_256_GCM_SHA384
 (OpenSSL's default first choice; Python cannot configure TLS 1.3 suites)
-and x25519.  Each figure is the median of {args.runs} runs.  A ratio above 1
+and x25519.  Each figure is the median of {args.runs} runs; the runs of the two
+stacks alternate, so a change in the machine's load hits both alike.  A ratio above 1
 means ferrule is faster.
 
 Last run: {today}, {machine()}.
@@ -248,8 +253,10 @@ Python's `ssl` transport makes one `SSLObject.read()` call (and one
 The handshake rate is dominated by the public-key operations (ECDSA sign
 and verify, x25519) and certificate-path validation in both stacks.
 
-Measured on a shared 2-core machine: figures vary from run to run by
-10-20 %; the ratios are more stable than the absolute numbers.
+Measured on a shared 2-core machine where other jobs ran at the same time:
+single runs vary by 10-30 %, so compare the ratios of one report, not
+absolute numbers across reports.  Seen across runs while writing this:
+bulk ratios between 0.9 and 1.5 (most runs 1.05-1.4), handshakes 1.4-1.5.
 """)
     print(f"wrote {path}")
 
