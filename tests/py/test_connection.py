@@ -274,6 +274,7 @@ def test_api_misuse_is_usage_error(pki):
         c.receive_bytes(b"x")
 
 
+@pytest.mark.needs_issue4
 def test_early_data_is_refused_until_issue4(pki):
     # 0-RTT is not in this libferrule (issue 4): asking for it must fail
     # loudly, not be ignored.
