@@ -466,3 +466,23 @@ async def test_eof_while_reading_paused_loses_nothing(pki, with_close_notify):
                 await asyncio.wait_for(w.wait_closed(), TIMEOUT)
             return
         await close(w)
+
+
+async def test_close_when_peer_drops_instead_of_answering(pki):
+    """Many servers close TCP on our close_notify without answering: the
+    application asked to close, so wait_closed() ends without an error."""
+    async def drop(conn, reader, writer):
+        while True:
+            try:
+                if conn.read() == b"":
+                    break
+            except ferrule.WantRead:
+                conn.receive_bytes(await reader.read(65536))
+        writer.close()  # FIN, no close_notify
+
+    srv = await manual_tls_server(pki, drop)
+    async with srv:
+        r, w = await fa.open_connection("127.0.0.1", port_of(srv), config=client_config(pki),
+                                        server_hostname="localhost", ssl_shutdown_timeout=120)
+        w.close()
+        await asyncio.wait_for(w.wait_closed(), TIMEOUT)

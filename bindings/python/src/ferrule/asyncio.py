@@ -282,6 +282,13 @@ class FerruleProtocol(asyncio.BufferedProtocol):
                     break
         except Error as e:
             self._flush()  # the alert, if one was sent
+            if self._state == _SHUTDOWN:
+                # The application closed first and wants no more data: a
+                # peer that drops the connection instead of answering our
+                # close_notify has cut nothing short.
+                log.debug("after our close_notify: %s", e)
+                self._close_raw()
+                return
             self._fail(e)
             return
         self._flush()  # owed output (KeyUpdate answers)
