@@ -197,6 +197,13 @@ static int fpy_get_buffer(PyObject *o, Py_buffer *view, int writable) {
 %ignore ferrule_config_set_time_callback;
 %ignore ferrule_config_set_keylog_callback;
 %ignore ferrule_config_set_verify_callback;
+/* 0-RTT options and the replay store are versioned structs with callbacks:
+ * built by fpy helpers, not exposed as SWIG proxies.  The selection
+ * callbacks need C trampolines (not wrapped yet). */
+%ignore ferrule_replay_store;
+%ignore ferrule_early_data_options;
+%ignore ferrule_config_set_cert_select_callback;
+%ignore ferrule_config_set_alpn_select_callback;
 
 /* ferrule_config_new / ferrule_conn_new take versioned structs we pass as
  * NULL or build in fpy_conn_new. */
