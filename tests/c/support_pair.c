@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bytes taken from a sender that the receiver could not accept yet. */
-static struct carry {
+/* Bytes taken from a sender that the receiver could not accept yet (per
+ * thread: tests may run pairs on several threads at once). */
+static _Thread_local struct carry {
     ferrule_conn *to;
     uint8_t buf[65536];
     size_t len;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "conn.h" /* the built-in replay store: test-only */
@@ -130,10 +131,15 @@ static void try_0rtt(attempt *a, ferrule_config *cc, ferrule_config *sc, const u
     if (ferrule_conn_set_session(p.client, sess, sess_len) != FERRULE_OK) goto out;
     a->write_st = ferrule_conn_write_early_data(p.client, data, len,
                                                 FERRULE_EARLY_DATA_REPLAY_SAFE, &a->written);
-    /* The client's first flight: ClientHello, CCS, early data. */
-    static uint8_t flight[1 << 21];
-    size_t fl = take_all(p.client, flight, sizeof(flight));
-    if (!feed_all(p.server, flight, fl)) goto out;
+    /* The client's first flight: ClientHello, CCS, early data.  (Heap:
+     * attempts run on several threads at once.) */
+    size_t cap = (size_t)1 << 21;
+    uint8_t *flight = malloc(cap);
+    if (flight == NULL) goto out;
+    size_t fl = take_all(p.client, flight, cap);
+    int fed = feed_all(p.server, flight, fl);
+    free(flight);
+    if (!fed) goto out;
     int last = 0;
     a->early_read = read_early(p.server, a->early, sizeof(a->early), &last);
     int cs, ss;
@@ -699,6 +705,48 @@ TEST(record_size_limit_does_not_bind_early_data) {
     ferrule_config_free(sc);
 }
 
+/* Concurrent 0-RTT with one ticket: the store admits exactly one. */
+typedef struct race {
+    ferrule_config *cc, *sc;
+    const uint8_t *sess;
+    size_t sl;
+    attempt a;
+} race;
+
+static void *race_one(void *arg) {
+    race *r = arg;
+    try_0rtt(&r->a, r->cc, r->sc, r->sess, r->sl, (const uint8_t *)EARLY, sizeof(EARLY) - 1);
+    return NULL;
+}
+
+TEST(concurrent_replays_admit_one) {
+    ferrule_early_data_options o = opts(0);
+    ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
+    CHECK(cc != NULL && sc != NULL);
+    static uint8_t blob[8192];
+    size_t sl = get_session(cc, sc, blob, sizeof(blob));
+    enum { N = 8 };
+    static race r[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        r[i].cc = cc;
+        r[i].sc = sc;
+        r[i].sess = blob;
+        r[i].sl = sl;
+        CHECK_EQ(pthread_create(&th[i], NULL, race_one, &r[i]), 0);
+    }
+    int accepted = 0, ok = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        accepted += r[i].a.s_status == FERRULE_EARLY_ACCEPTED;
+        ok += r[i].a.ok && r[i].a.resumed;
+    }
+    CHECK_EQ(accepted, 1);
+    CHECK_EQ(ok, N);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
 /* ---- the built-in store ---------------------------------------------------- */
 
 static void key_of(uint32_t i, uint32_t salt, uint8_t out[32]) {
@@ -792,5 +840,5 @@ TEST_MAIN("early_data", TL_CASE(accepted_and_read_before_the_handshake_ends),
           TL_CASE(skipping_refused_early_data_is_bounded),
           TL_CASE(server_without_0rtt_skips_early_data), TL_CASE(api_misuse),
           TL_CASE(alpn_must_match_the_session),
-          TL_CASE(record_size_limit_does_not_bind_early_data), TL_CASE(bloom_false_positive_rate_measured),
+          TL_CASE(record_size_limit_does_not_bind_early_data), TL_CASE(concurrent_replays_admit_one), TL_CASE(bloom_false_positive_rate_measured),
           TL_CASE(bloom_rotation_keeps_entries_one_period))
