@@ -339,3 +339,31 @@ def test_help_lists_session_flags(ferrule_bin):
     out = subprocess.run([ferrule_bin, "help", "server"], capture_output=True, text=True,
                          timeout=TIMEOUT).stdout
     assert "--tickets N" in out and "--ticket-key FILE" in out, out
+
+
+# --------------------------------------------------------------------------
+# Resumption through a HelloRetryRequest (RFC 8446 §4.1.2, §4.2.11.2): the
+# second ClientHello offers the PSK again with a binder over
+# message_hash(CH1) || HRR || CH2.
+# --------------------------------------------------------------------------
+
+def test_client_resumes_through_hrr_with_openssl_server(openssl_server, ferrule_client, tmp_path):
+    # Our first share is x25519; a P-384-only s_server asks for P-384.
+    _, port = openssl_server("ecdsa-p256", "-www", "-tls1_3", "-groups", "P-384")
+    r2 = first_then_resume(ferrule_client, port, tmp_path)
+    assert r2.json["hrr"] is True and r2.json["group"] == "secp384r1", r2.describe()
+
+
+def test_openssl_resumes_through_hrr_with_ferrule_server(ferrule_server, s_client, tmp_path):
+    srv, port = ferrule_server("ecdsa-p256", "--www", "--groups", "secp384r1",
+                               "--max-conns", "2")
+    sess = tmp_path / "sess.pem"
+    # s_client's first share is x25519: both connections go through a HRR.
+    c = s_client(port, "-sess_out", str(sess), "-ign_eof", stdin_data=HTTP_GET)
+    assert c.wait() == 0 and "New, TLSv1.3" in c.stdout, c.describe()
+    c2 = s_client(port, "-sess_in", str(sess), "-ign_eof", stdin_data=HTTP_GET)
+    assert c2.wait() == 0, c2.describe()
+    assert "Reused, TLSv1.3" in c2.stdout and "resumed: yes" in c2.stdout, c2.describe()
+    assert srv.wait() == 0, srv.describe()
+    logs = [l for l in srv.stderr.splitlines() if SERVER_LOG in l]
+    assert len(logs) == 2 and "resumed=yes" in logs[1], srv.describe()

@@ -36,6 +36,9 @@ FR_MUST_CHECK fr_err fr_transcript_init(fr_transcript *t, int hash);
 FR_MUST_CHECK fr_err fr_transcript_update(fr_transcript *t, const uint8_t *p, size_t n);
 /* Hash of everything so far, without ending the transcript. */
 FR_MUST_CHECK fr_err fr_transcript_current(const fr_transcript *t, uint8_t *out);
+/* Hash of the transcript followed by `extra` (not absorbed). */
+FR_MUST_CHECK fr_err fr_transcript_peek(const fr_transcript *t, const uint8_t *extra, size_t n,
+                                        uint8_t *out);
 void fr_transcript_free(fr_transcript *t);
 
 /* ---- HKDF (RFC 5869) and TLS 1.3 labels (RFC 8446 §7.1) ----------------- */

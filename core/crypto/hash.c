@@ -153,6 +153,18 @@ fr_err fr_transcript_current(const fr_transcript *t, uint8_t *out) {
     return ok ? FR_OK : lib_fail(FERRULE_R_INTERNAL);
 }
 
+fr_err fr_transcript_peek(const fr_transcript *t, const uint8_t *extra, size_t n, uint8_t *out) {
+    FR_ENSURE(t->ctx != NULL, FERRULE_R_INTERNAL);
+    EVP_MD_CTX *copy = EVP_MD_CTX_new();
+    if (copy == NULL) return lib_fail(FERRULE_R_INTERNAL);
+    unsigned int outl = 0;
+    int ok = EVP_MD_CTX_copy_ex(copy, (const EVP_MD_CTX *)t->ctx) == 1 &&
+             (n == 0 || EVP_DigestUpdate(copy, extra, n) == 1) &&
+             EVP_DigestFinal_ex(copy, out, &outl) == 1 && outl == fr_hash_len(t->hash);
+    EVP_MD_CTX_free(copy);
+    return ok ? FR_OK : lib_fail(FERRULE_R_INTERNAL);
+}
+
 void fr_transcript_free(fr_transcript *t) {
     if (t->ctx != NULL) EVP_MD_CTX_free((EVP_MD_CTX *)t->ctx);
     t->ctx = NULL;

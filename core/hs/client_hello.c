@@ -392,12 +392,12 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     c->session_id_len = fr_reader_left(&sid);
     memcpy(c->session_id, sid.p, c->session_id_len);
 
-    /* Resumption (RFC 8446 §4.2.11).  Not after a HelloRetryRequest (the
-     * second ClientHello is answered with a full handshake) and not when
-     * we want a client certificate (tickets do not carry one): see
+    /* Resumption (RFC 8446 §4.2.11), also in a second ClientHello (its
+     * binder covers message_hash(CH1) and the HelloRetryRequest), but not
+     * when we want a client certificate (tickets do not carry one): see
      * docs/resumption.md. */
     fr_ext *psk = fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY);
-    if (psk != NULL && !retry && !second && !fr_server_wants_client_cert(c))
+    if (psk != NULL && !retry && !fr_server_wants_client_cert(c))
         FR_TRY(fr_server_try_psk(c, psk, fr_exts_find(&x, FR_EXT_PSK_KEY_EXCHANGE_MODES)));
 
     if (retry) {
@@ -405,13 +405,13 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
         FR_TRY(fr_server_send_hrr(c, &view));
         return FR_NEXT_ALT1;
     }
-    if (!second) { /* after an HRR, fr_server_check_second_hello did it */
+    if (!second) { /* after an HRR, fr_server_check_second_hello began it */
         const fr_suite_info *si = fr_suite_lookup(c->suite);
         FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
         FR_TRY(fr_transcript_init(&c->th, si->hash));
         c->th_ready = 1;
-        FR_TRY(fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len));
     }
+    FR_TRY(fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len));
     /* 0-RTT (RFC 8446 §4.2.10), with the transcript holding this hello. */
     FR_TRY(fr_server_early_decide(c, fr_exts_find(&x, FR_EXT_EARLY_DATA), 0, second));
     FR_TRY(fr_server_send_flight(c, chosen_share, chosen_len));

@@ -197,7 +197,9 @@ fr_err fr_server_check_second_hello(ferrule_conn *c, const fr_hello_view *h, fr_
     c->hrr.group = ck.group;
 
     /* Transcript: message_hash(CH1), the HelloRetryRequest rebuilt
-     * byte for byte, then this ClientHello (RFC 8446 §4.4.1). */
+     * byte for byte (RFC 8446 §4.4.1); this ClientHello joins it in
+     * fr_server_on_client_hello, after a PSK binder over the transcript so
+     * far has been checked (§4.2.11.2). */
     FR_TRY(fr_hrr_transcript_start(&c->th, si->hash, ck.ch1_hash));
     c->th_ready = 1;
     size_t cap = 128 + fr_reader_left(&ck_bytes);
@@ -213,6 +215,5 @@ fr_err fr_server_check_second_hello(ferrule_conn *c, const fr_hello_view *h, fr_
     fr_err e = fr_write_finish(&w);
     if (e == FR_OK) e = fr_transcript_update(&c->th, buf, w.len);
     fr_mem_free(&c->mem, buf, cap);
-    FR_TRY(e);
-    return fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len);
+    return e;
 }

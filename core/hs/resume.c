@@ -379,7 +379,10 @@ fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk, fr_ext *modes) {
     size_t partial = (size_t)(cut - msg0);
     const fr_suite_info *si = fr_suite_lookup(c->suite);
     uint8_t th[FR_MAX_HASH], want[FR_MAX_HASH];
-    fr_err e = fr_hash(si->hash, c->cur_msg, partial, th);
+    /* After a HelloRetryRequest the binder also covers message_hash(CH1)
+     * and the HelloRetryRequest (RFC 8446 §4.2.11.2): the transcript so far. */
+    fr_err e = c->hrr.done ? fr_transcript_peek(&c->th, c->cur_msg, partial, th)
+                           : fr_hash(si->hash, c->cur_msg, partial, th);
     if (e == FR_OK) e = fr_ks_binder(si->hash, st.psk, st.psk_len, th, want);
     int ok = e == FR_OK && fr_reader_left(&binder) == st.psk_len &&
              fr_ct_equal(binder.p, want, st.psk_len);
@@ -582,16 +585,20 @@ static void write_psk_modes(ferrule_conn *c, fr_writer *w) {
 fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w) {
     int offered_before = c->resume.offered;
     c->resume.offered = 0;
-    /* After a HelloRetryRequest the PSK is dropped (RFC 8446 §4.1.2 allows
-     * removing it): the second ClientHello never resumes.  Every other
-     * extension stays the same, psk_key_exchange_modes included. */
-    if (c->th_ready) {
-        if (offered_before) write_psk_modes(c, w);
-        return FR_OK;
-    }
-    if (!offer_usable(c)) return FR_OK;
     const fr_session *s = &c->resume.offer;
-    write_psk_modes(c, w);
+    if (c->th_ready) {
+        /* Second ClientHello (RFC 8446 §4.1.2): the PSK again, with a new
+         * age and binder, if its hash suits the HelloRetryRequest's suite;
+         * otherwise only psk_key_exchange_modes stays (nothing else may
+         * change). */
+        if (!offered_before) return FR_OK;
+        write_psk_modes(c, w);
+        const fr_suite_info *a = fr_suite_lookup(s->suite), *b = fr_suite_lookup(c->hrr.suite);
+        if (a == NULL || b == NULL || a->hash != b->hash || !offer_usable(c)) return FR_OK;
+    } else {
+        if (!offer_usable(c)) return FR_OK;
+        write_psk_modes(c, w);
+    }
     /* RFC 8446 §4.2.11.1: obfuscated_ticket_age = age in ms + age_add. */
     uint64_t age_ms = (uint64_t)(fr_conn_now(c) - s->received) * 1000u;
     uint32_t obf = (uint32_t)(age_ms + s->age_add);
@@ -623,7 +630,12 @@ fr_err fr_client_psk_binder(ferrule_conn *c, uint8_t *msg, size_t len) {
     /* The binders list is the last thing: u16 len, u8 len, binder. */
     FR_ENSURE(len > hlen + 3, FERRULE_R_INTERNAL);
     uint8_t th[FR_MAX_HASH];
-    FR_TRY(fr_hash(si->hash, msg, len - hlen - 3, th));
+    /* After a HelloRetryRequest: over message_hash(CH1) || HRR || the
+     * truncated second ClientHello (RFC 8446 §4.2.11.2). */
+    if (c->th_ready)
+        FR_TRY(fr_transcript_peek(&c->th, msg, len - hlen - 3, th));
+    else
+        FR_TRY(fr_hash(si->hash, msg, len - hlen - 3, th));
     return fr_ks_binder(si->hash, s->psk, s->psk_len, th, msg + len - hlen);
 }
 

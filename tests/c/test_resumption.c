@@ -43,6 +43,7 @@ static void pump_tickets(pair *p) {
  * each way, and return the client's newest session blob in out. */
 typedef struct run {
     int ok, c_resumed, s_resumed;
+    int c_hrr, s_hrr;
     int cs, ss;
     size_t certs;
     uint8_t sess[8192];
@@ -63,6 +64,8 @@ static void do_run(run *r, ferrule_config *cc, ferrule_config *sc, const char *n
     r->ok = pair_handshake(&p, &r->cs, &r->ss);
     r->c_resumed = ferrule_conn_resumed(p.client);
     r->s_resumed = ferrule_conn_resumed(p.server);
+    r->c_hrr = ferrule_conn_hrr(p.client);
+    r->s_hrr = ferrule_conn_hrr(p.server);
     r->certs = ferrule_conn_peer_cert_count(p.client);
     if (r->ok) {
         /* Data flows both ways. */
@@ -377,6 +380,40 @@ TEST(different_sni_not_resumed) {
     ferrule_config_free(sc);
 }
 
+TEST(resumes_after_hello_retry_request) {
+    /* RFC 8446 §4.1.2 / §4.2.11.2: the second ClientHello offers the PSK
+     * again, its binder over message_hash(CH1) || HRR || truncated CH2.
+     * The client's x25519 share draws a HelloRetryRequest from a
+     * P-384-only server, every time. */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    const uint16_t p384[1] = {0x0018};
+    CHECK_EQ(ferrule_config_set_groups(sc, p384, 1), FERRULE_OK);
+    run a, b;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    CHECK(a.ok && a.c_hrr && a.s_hrr && a.have_sess);
+    do_run(&b, cc, sc, NULL, a.sess, a.sess_len);
+    CHECK(b.ok && b.c_hrr && b.s_hrr);
+    CHECK_EQ(b.c_resumed, 1);
+    CHECK_EQ(b.s_resumed, 1);
+    CHECK_EQ(b.certs, a.certs);
+    /* A HelloRetryRequest choosing a suite of another hash: the client
+     * drops the PSK from its second ClientHello (full handshake). */
+    ferrule_config *sc384 = server_cfg();
+    const uint16_t s384[1] = {FERRULE_TLS_AES_256_GCM_SHA384};
+    CHECK(sc384 != NULL);
+    CHECK_EQ(ferrule_config_set_groups(sc384, p384, 1), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_cipher_suites(sc384, s384, 1), FERRULE_OK);
+    uint8_t name[16] = {7}, key[32] = {7};
+    CHECK_EQ(ferrule_config_set_ticket_key(sc384, name, key), FERRULE_OK);
+    do_run(&b, cc, sc384, NULL, a.sess, a.sess_len);
+    CHECK(b.ok && b.c_hrr);
+    CHECK_EQ(b.c_resumed, 0);
+    ferrule_config_free(sc384);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
 TEST(different_hash_not_resumed) {
     /* A SHA-256 session is not offered to a client now configured for
      * SHA-384 only; with the suite configured but a server that picks a
@@ -503,7 +540,7 @@ TEST(psk_ke_is_opt_in) {
     ferrule_config_free(sc_ke);
 }
 
-TEST_MAIN("resumption", TL_CASE(psk_ke_is_opt_in), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
+TEST_MAIN("resumption", TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
           TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
