@@ -140,9 +140,13 @@ def pump(a: "ferrule.Connection", b: "ferrule.Connection") -> int:
 
 
 class OpenSSLServer:
-    """`openssl s_server` on a free port (ready when it prints ACCEPT)."""
+    """`openssl s_server` on a free port (ready when it prints ACCEPT).
 
-    def __init__(self, openssl_bin, pki, tmp_path, kind, *extra):
+    keep_stdin: s_server without -www ends a connection at EOF on its
+    stdin, so keep a pipe open to let clients talk.  Its output is kept
+    (``output()``, ``wait_for()``)."""
+
+    def __init__(self, openssl_bin, pki, tmp_path, kind, *extra, keep_stdin=False):
         chain = (pki / f"{kind}.chain.pem").read_text()
         blocks = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?",
                             chain, re.S)
@@ -153,7 +157,10 @@ class OpenSSLServer:
         self.proc = subprocess.Popen(
             [openssl_bin, "s_server", "-accept", f"127.0.0.1:{self.port}", "-cert", str(leaf),
              "-cert_chain", str(rest), "-key", str(pki / f"{kind}.key"), "-tls1_3", *extra],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            stdin=subprocess.PIPE if keep_stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._out = bytearray()
+        self._cond = threading.Condition()
         seen = []
         for line in iter(self.proc.stdout.readline, b""):  # until ACCEPT or exit
             seen.append(line)
@@ -163,20 +170,44 @@ class OpenSSLServer:
             self.close()
             pytest.fail(f"openssl s_server did not start: {b''.join(seen)!r}")
         # Keep draining its output so it never blocks on a full pipe.
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        while True:
+            chunk = self.proc.stdout.read1(65536)
+            with self._cond:
+                if chunk:
+                    self._out += chunk
+                self._cond.notify_all()
+                if not chunk:
+                    return
+
+    def output(self) -> str:
+        with self._cond:
+            return self._out.decode(errors="replace")
+
+    def wait_for(self, text: str, timeout: float = TIMEOUT) -> None:
+        """Wait until `text` appears in the output (fails at the deadline)."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: text.encode() in self._out
+                                     or self.proc.poll() is not None, timeout)
+            if not ok or text.encode() not in self._out:
+                pytest.fail(f"s_server never printed {text!r}:\n{self._out.decode(errors='replace')}")
 
     def close(self):
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(TIMEOUT)
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
 
 
 @pytest.fixture
 def openssl_server(openssl_bin, pki, tmp_path):
     servers = []
 
-    def start(kind="ecdsa-p256", *extra):
-        s = OpenSSLServer(openssl_bin, pki, tmp_path, kind, *extra)
+    def start(kind="ecdsa-p256", *extra, keep_stdin=False):
+        s = OpenSSLServer(openssl_bin, pki, tmp_path, kind, *extra, keep_stdin=keep_stdin)
         servers.append(s)
         return s
     yield start

@@ -274,14 +274,6 @@ def test_api_misuse_is_usage_error(pki):
         c.receive_bytes(b"x")
 
 
-@pytest.mark.needs_issue4
-def test_early_data_is_refused_until_issue4(pki):
-    # 0-RTT is not in this libferrule (issue 4): asking for it must fail
-    # loudly, not be ignored.
-    with pytest.raises(ferrule.UsageError, match="0-RTT"):
-        client_config(pki, early_data=16384)
-
-
 def test_exception_hierarchy():
     assert issubclass(ferrule.DecodeError, ferrule.AlertSent)
     for cls in (ferrule.WantRead, ferrule.WantWrite, ferrule.AlertReceived, ferrule.AlertSent,
@@ -336,8 +328,8 @@ def test_large_write_and_read_in_one_call(pki):
 _REPLACED = {"ferrule_config_new", "ferrule_conn_new", "ferrule_conn_set_io",
              "ferrule_verify_chain", "ferrule_config_set_time_callback",
              "ferrule_config_set_keylog_callback", "ferrule_config_set_verify_callback",
-             # Server selection callbacks: they need C trampolines like the
-             # key-log one (not wrapped yet).
+             # Server selection callbacks: C trampolines set by
+             # fpy_config_set_cert_select / fpy_config_set_alpn_select.
              "ferrule_config_set_cert_select_callback",
              "ferrule_config_set_alpn_select_callback"}
 

@@ -136,9 +136,77 @@ async def test_resumption_openssl_s_client_to_server(openssl_bin, pki, tmp_path)
     assert "Reused, TLSv1.3" in out, out
 
 
-@pytest.mark.needs_issue4
-async def test_early_data_with_openssl_not_yet(pki):
-    """0-RTT needs issue 4: until libferrule has it, the binding refuses
-    early_data loudly (this test flips when the feature lands)."""
-    with pytest.raises(Exception, match="0-RTT"):
-        client_config(pki, early_data=1024)
+EARLY = b"EARLY-DATA-0RTT\n"
+
+
+async def test_client_early_data_accepted_by_openssl_s_server(openssl_server, pki):
+    """ferrule.asyncio 0-RTT to `openssl s_server -early_data`: accepted,
+    OpenSSL prints the early data; the ticket's second use is rejected by
+    OpenSSL's anti-replay and the bytes are resent after the handshake."""
+    srv = openssl_server("ecdsa-p256", "-early_data", keep_stdin=True)
+    ccfg = client_config(pki, early_data=True)
+    r, w = await fa.open_connection("127.0.0.1", srv.port, config=ccfg,
+                                    server_hostname="localhost")
+    conn = w.get_extra_info("ferrule_object")
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while conn.session is None:  # s_server sends its tickets after the handshake
+        assert asyncio.get_running_loop().time() < deadline, "no ticket from s_server"
+        await asyncio.sleep(0.01)
+    blob = conn.session
+    w.close()
+    await asyncio.wait_for(w.wait_closed(), TIMEOUT)
+
+    r, w = await fa.open_connection("127.0.0.1", srv.port, config=ccfg,
+                                    server_hostname="localhost", session=blob,
+                                    early_data=EARLY)
+    conn = w.get_extra_info("ferrule_object")
+    assert w.get_extra_info("early_data") == "accepted"
+    assert conn.session_reused and conn.early_data_len == len(EARLY)
+    w.write(b"after-handshake\n")
+    await w.drain()
+    srv.wait_for("after-handshake")
+    out = srv.output()
+    assert "Early data received:" in out and EARLY.decode() in out, out
+    assert out.count(EARLY.decode()) == 1
+    w.close()
+    await asyncio.wait_for(w.wait_closed(), TIMEOUT)
+
+    # Reusing the ticket: OpenSSL refuses (single use); resent in 1-RTT.
+    r, w = await fa.open_connection("127.0.0.1", srv.port, config=ccfg,
+                                    server_hostname="localhost", session=blob,
+                                    early_data=b"SECOND-TRY\n")
+    assert w.get_extra_info("early_data") == "rejected"
+    srv.wait_for("SECOND-TRY")
+    assert srv.output().count("SECOND-TRY") == 1
+    w.close()
+    await asyncio.wait_for(w.wait_closed(), TIMEOUT)
+
+
+async def test_openssl_s_client_early_data_accepted_by_server(openssl_bin, pki, tmp_path):
+    """`openssl s_client -sess_in -early_data` to a ferrule.asyncio server:
+    accepted; the early data are the first bytes of the server's stream."""
+    seen = []
+
+    async def handler(reader, writer):
+        line = await reader.readline()
+        seen.append((line, writer.get_extra_info("early_data")))
+        writer.write(b"echo: " + line)
+        await writer.drain()
+        writer.close()
+    fsrv = await fa.start_server(handler, "127.0.0.1", 0,
+                                 config=server_config(pki, early_data=True))
+    sess, early = tmp_path / "sess.pem", tmp_path / "early.txt"
+    early.write_bytes(EARLY)
+    async with fsrv:
+        rc, out, err = await s_client(openssl_bin, port_of(fsrv), "-CAfile",
+                                      str(pki / "root.pem"), "-sess_out", str(sess),
+                                      "-ign_eof", stdin=b"first\n")
+        assert rc == 0 and sess.is_file(), out + err
+        rc, out, err = await s_client(openssl_bin, port_of(fsrv), "-CAfile",
+                                      str(pki / "root.pem"), "-sess_in", str(sess),
+                                      "-early_data", str(early), "-ign_eof", stdin=b"")
+    assert rc == 0, out + err
+    assert "Early data was accepted" in out, out
+    assert "Reused, TLSv1.3" in out, out
+    assert "echo: " + EARLY.decode() in out, out
+    assert seen == [(b"first\n", "not_offered"), (EARLY, "accepted")]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import IO, Callable, Iterable, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Callable, Iterable, Optional, Sequence, Tuple, Union
 
-from . import _ffi
+from . import _callbacks, _ffi
+from ._callbacks import ClientHello, EarlyDataInfo
 from ._errors import UsageError
 
 __all__ = ["ClientConfig", "ServerConfig"]
@@ -21,6 +22,7 @@ CodePoints = Optional[Iterable[Union[str, int]]]
 _OCSP = {"default": _ffi.FERRULE_OCSP_DEFAULT, "require": _ffi.FERRULE_OCSP_REQUIRE}
 _PURPOSE = {"server_auth": _ffi.FERRULE_PURPOSE_SERVER_AUTH,
             "client_auth": _ffi.FERRULE_PURPOSE_CLIENT_AUTH}
+_PSK_MODES = {"psk_dhe_ke": _ffi.FERRULE_PSK_DHE_KE, "psk_ke": _ffi.FERRULE_PSK_KE}
 _CLIENT_AUTH = {"none": _ffi.FERRULE_CLIENT_AUTH_NONE,
                 "request": _ffi.FERRULE_CLIENT_AUTH_REQUEST,
                 "require": _ffi.FERRULE_CLIENT_AUTH_REQUIRE}
@@ -85,7 +87,9 @@ class _Config:
                  verify_purpose: Optional[str] = None,
                  max_chain_depth: Optional[int] = None,
                  ocsp: Optional[str] = None,
-                 early_data: Optional[int] = None,
+                 early_data: bool = False,
+                 psk_modes: Optional[Iterable[str]] = None,
+                 record_size_limit: Optional[int] = None,
                  keylog_filename: Optional[PathLike] = None,
                  keylog: Optional[Callable[[str], None]] = None,
                  memory_limit: Optional[int] = None,
@@ -93,6 +97,13 @@ class _Config:
                  key_update_interval: Optional[int] = None) -> None:
         self._cfg = None
         self._keylog: Optional[Callable[[str], None]] = None
+        # Python objects the C config calls (callbacks, replay store): the
+        # C side borrows them, this object keeps them alive (and every
+        # Connection keeps its config).
+        self._callbacks: list = []
+        if not isinstance(early_data, bool):
+            raise TypeError("early_data must be True or False")
+        self._early_data = early_data
         self._cfg = _ffi.fpy_config_new(self._role)
         cfg = self._cfg
         try:
@@ -148,10 +159,17 @@ class _Config:
                 _ffi.ferrule_config_set_max_chain_depth(cfg, max_chain_depth)
             if ocsp is not None:
                 _ffi.ferrule_config_set_ocsp_policy(cfg, _choice(_OCSP, ocsp, "ocsp"))
-            if early_data:
-                # 0-RTT (issue 4) is not in this libferrule's header yet.
-                raise UsageError("early_data: this libferrule has no 0-RTT support",
-                                 status=_ffi.FERRULE_USAGE)
+            if early_data and self._role == _ffi.FERRULE_ROLE_CLIENT:
+                # A client config only enables attempts (ServerConfig has
+                # the server's options).
+                _ffi.fpy_config_set_early_data(cfg, 0, 0, 0, None, None, None)
+            if psk_modes is not None:
+                modes = 0
+                for m in psk_modes:
+                    modes |= _choice(_PSK_MODES, m, "psk_modes entries")
+                _ffi.ferrule_config_set_psk_modes(cfg, modes)
+            if record_size_limit is not None:
+                _ffi.ferrule_config_set_record_size_limit(cfg, record_size_limit)
             # Resources.
             if memory_limit is not None:
                 _ffi.ferrule_config_set_memory_limit(cfg, memory_limit)
@@ -188,6 +206,11 @@ class _Config:
         if isinstance(self._keylog, _KeyLog):
             self._keylog.close()
 
+    @property
+    def early_data(self) -> bool:
+        """True if 0-RTT is enabled on this config."""
+        return self._early_data
+
     def __del__(self) -> None:
         # Connections hold a reference to this object (and the C config is
         # reference counted), so it is only freed after all of them.
@@ -208,7 +231,13 @@ class ClientConfig(_Config):
     preference order), ``verify`` / ``check_hostname`` (turning either off
     is for tests only), ``verify_purpose``, ``max_chain_depth``, ``ocsp``
     ("default" or "require"), ``keylog_filename`` or ``keylog`` (callable),
-    ``memory_limit``, ``max_handshake_message``, ``key_update_interval``.
+    ``memory_limit``, ``max_handshake_message``, ``key_update_interval``,
+    ``early_data`` (True: allow 0-RTT attempts, see
+    :meth:`Connection.write_early_data`), ``psk_modes`` (PSK key exchange
+    modes offered for resumption: "psk_dhe_ke" (default) and/or "psk_ke";
+    psk_ke has no forward secrecy for the resumed session: opt in only if
+    you mean it), ``record_size_limit`` (RFC 8449: the largest protected
+    record we accept, 64..16385, default 16385).
     """
 
     _role = _ffi.FERRULE_ROLE_CLIENT
@@ -225,6 +254,31 @@ class ServerConfig(_Config):
     ``ticket_key`` ((16-byte name, 32-byte key), shared by a fleet),
     ``cookie_key`` (32 bytes, HelloRetryRequest cookies) and
     ``ocsp_staples`` (DER responses, one per chain in order).
+
+    Several chains (for several names or key types): ``certs`` (a list of
+    (chain file, key file) pairs) and/or ``cert_chain`` (PEM pairs); the
+    chain for each handshake is chosen by SNI and the client's signature
+    schemes (docs/server-callbacks.md).  ``sni_strict=True`` refuses a
+    server name that no chain matches (unrecognized_name alert).
+    ``select_certificate(hello)`` returns a chain index, None (the default
+    choice), :data:`ferrule.REFUSE` or :data:`ferrule.UNRECOGNIZED_NAME`;
+    ``select_alpn(hello)`` returns one of the offered protocols (bytes or
+    str), None (the ``alpn_protocols`` list), :data:`ferrule.NO_ALPN` or
+    :data:`ferrule.REFUSE`.  ``hello`` is a :class:`ferrule.ClientHello`,
+    valid only during the call.  An exception in either refuses the
+    handshake; the handshake's error has it as ``__cause__``.
+
+    0-RTT: ``early_data=True`` enables it (tickets allow early data; each is
+    accepted once, with anti-replay, docs/early-data.md), with
+    ``max_early_data_size`` (default 16384), ``early_data_window_ms``
+    (freshness window, default 10000), ``early_data_capacity`` (entries of
+    the built-in replay store), ``accept_early_data(info) -> bool`` (a
+    per-connection veto, ``info`` is a :class:`ferrule.EarlyDataInfo`) and
+    ``replay_store`` (an object with ``check_and_insert(key: bytes,
+    expires: int) -> bool``, True if the key was new, atomic across the
+    servers sharing it, and ``id``: 16 bytes naming the store).  An
+    exception in ``accept_early_data`` or the store refuses that 0-RTT (the
+    handshake goes on in 1-RTT) and is reported to sys.unraisablehook.
     """
 
     _role = _ffi.FERRULE_ROLE_SERVER
@@ -233,10 +287,38 @@ class ServerConfig(_Config):
                  ticket_key: Optional[Tuple[bytes, bytes]] = None,
                  cookie_key: Optional[bytes] = None,
                  ocsp_staples: Optional[Sequence[Optional[bytes]]] = None,
+                 certs: Optional[Sequence[Tuple[PathLike, PathLike]]] = None,
+                 sni_strict: bool = False,
+                 select_certificate: Optional[Callable[[ClientHello], Any]] = None,
+                 select_alpn: Optional[Callable[[ClientHello], Any]] = None,
+                 max_early_data_size: Optional[int] = None,
+                 early_data_window_ms: Optional[int] = None,
+                 early_data_capacity: Optional[int] = None,
+                 accept_early_data: Optional[Callable[[EarlyDataInfo], bool]] = None,
+                 replay_store: Any = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         try:
             cfg = self._cfg
+            for chain_path, key_path in certs or ():
+                _ffi.ferrule_config_add_cert_chain_file(cfg, os.fspath(chain_path),
+                                                        os.fspath(key_path))
+            if sni_strict:
+                _ffi.ferrule_config_set_sni_policy(cfg, _ffi.FERRULE_SNI_STRICT)
+            if select_certificate is not None:
+                if not callable(select_certificate):
+                    raise TypeError("select_certificate must be callable")
+                entry = _callbacks.cert_select_entry(select_certificate)
+                self._callbacks.append(entry)
+                _ffi.fpy_config_set_cert_select(cfg, entry)
+            if select_alpn is not None:
+                if not callable(select_alpn):
+                    raise TypeError("select_alpn must be callable")
+                aentry = _callbacks.alpn_select_entry(select_alpn)
+                self._callbacks.append(aentry)
+                _ffi.fpy_config_set_alpn_select(cfg, aentry)
+            self._set_early_data(max_early_data_size, early_data_window_ms, early_data_capacity,
+                                 accept_early_data, replay_store)
             mode = _choice(_CLIENT_AUTH, client_auth, "client_auth")
             if mode != _ffi.FERRULE_CLIENT_AUTH_NONE:
                 _ffi.ferrule_config_set_client_auth(cfg, mode)
@@ -253,6 +335,47 @@ class ServerConfig(_Config):
         except BaseException:
             self._free()
             raise
+
+    def _set_early_data(self, max_size: Optional[int], window_ms: Optional[int],
+                        capacity: Optional[int], accept: Optional[Callable[[EarlyDataInfo], bool]],
+                        store: Any) -> None:
+        options = (max_size, window_ms, capacity, accept, store)
+        if not self._early_data:
+            if any(o is not None for o in options):
+                raise UsageError("0-RTT options given with early_data=False",
+                                 status=_ffi.FERRULE_USAGE)
+            return
+        for name, value in (("max_early_data_size", max_size),
+                            ("early_data_window_ms", window_ms),
+                            ("early_data_capacity", capacity)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 0 < value < 2 ** 32):
+                # 0 would mean "the default" to the C API: refuse it here.
+                raise UsageError(f"{name} must be a positive integer, not {value!r}",
+                                 reason_code=_ffi.FERRULE_R_CONFIG_INVALID,
+                                 status=_ffi.FERRULE_USAGE)
+        aentry = None
+        if accept is not None:
+            if not callable(accept):
+                raise TypeError("accept_early_data must be callable")
+            aentry = _callbacks.accept_entry(accept)
+            self._callbacks.append(aentry)
+        store_id = None
+        if store is not None:
+            if not callable(getattr(store, "check_and_insert", None)):
+                raise TypeError("replay_store needs a check_and_insert(key, expires) method")
+            store_id = getattr(store, "id", None)
+            if not isinstance(store_id, (bytes, bytearray)) or len(store_id) != 16:
+                raise TypeError("replay_store.id must be 16 bytes")
+            self._callbacks.append(store)
+        _ffi.fpy_config_set_early_data(self._cfg, max_size or 0, window_ms or 0, capacity or 0,
+                                       aentry, store, store_id)
+
+    @property
+    def chain_count(self) -> int:
+        """Number of certificate chains (their index is the order added:
+        ``certfile``, then ``cert_chain``, then ``certs``)."""
+        return int(_ffi.ferrule_config_chain_count(self._cfg))
 
     def rotate_ticket_key(self, name: bytes, key: bytes) -> None:
         """Install a new current ticket key (allowed while in use)."""

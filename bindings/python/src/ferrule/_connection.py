@@ -33,6 +33,11 @@ _INBUF_MAX = 256 * 1024
 
 _CIPHER_BITS = {0x1301: 128, 0x1302: 256, 0x1303: 256}
 
+_EARLY_STATUS = {_ffi.FERRULE_EARLY_NOT_OFFERED: "not_offered",
+                 _ffi.FERRULE_EARLY_ACCEPTED: "accepted",
+                 _ffi.FERRULE_EARLY_REJECTED: "rejected",
+                 _ffi.FERRULE_EARLY_OFFERED: "offered"}
+
 
 class _Incoming:
     """MemoryBIO-like view of the connection's input (write / write_eof)."""
@@ -270,6 +275,60 @@ class Connection:
             self._out.clear()
         return ct
 
+    # ---- 0-RTT (docs/early-data.md) ---------------------------------------------
+
+    def write_early_data(self, data: Buffer, *, replay_safe: Optional[bool] = None) -> int:
+        """Client: send `data` as 0-RTT early data, before the handshake.
+
+        0-RTT data can be replayed by an attacker: pass ``replay_safe=True``
+        to state that processing it twice does no harm (an idempotent
+        request); without it this raises UsageError.  Needs ``early_data=True``
+        on the config and a ``session`` whose ticket allows early data
+        (else UsageError with reason "no_early_data"; a normal handshake can
+        still follow).  The first call queues the ClientHello, then the data;
+        further calls are possible until the server's answer is processed.
+        Returns how many bytes were taken (at most what the ticket's
+        max_early_data_size leaves).  If :attr:`early_data_status` is
+        "rejected" after the handshake, none of it was delivered: send it
+        again with :meth:`write`."""
+        if replay_safe is not True:
+            raise UsageError("write_early_data: 0-RTT data can be replayed; pass "
+                             "replay_safe=True to declare that delivering it twice is harmless",
+                             reason_code=_ffi.FERRULE_R_NOT_REPLAY_SAFE,
+                             status=_ffi.FERRULE_USAGE)
+        return int(_ffi.ferrule_conn_write_early_data(self._conn, data,
+                                                      _ffi.FERRULE_EARLY_DATA_REPLAY_SAFE))
+
+    def read_early_data(self, n: int = 16384) -> bytes:
+        """Server: up to `n` bytes of 0-RTT data while the handshake runs
+        (this also drives the handshake: send bytes_to_send() after it).
+        Returns b"" once no (more) early data will come (none offered,
+        rejected, or all of it read): continue with do_handshake().  Raises
+        WantRead when more bytes from the peer are needed.  Early data not
+        read here is returned first by read() after the handshake."""
+        if n <= 0:
+            raise ValueError("n must be positive")
+        off, data, st = _c.fpy_read_early_data(self._conn, self._pending_view(), n)
+        self._consumed(off)
+        if data or st == _OK:
+            return data
+        if st == _WANT_WRITE:
+            raise WantWrite("read_early_data: send bytes_to_send() first", status=st)
+        raise WantRead("read_early_data: need more bytes from the peer", status=st)
+
+    @property
+    def early_data_status(self) -> str:
+        """The 0-RTT outcome: "not_offered", "offered" (client: sent, the
+        server's answer not yet known), "accepted" or "rejected" (nothing of
+        it was delivered)."""
+        return _EARLY_STATUS.get(int(_ffi.ferrule_conn_early_data_status(self._conn)), "unknown")
+
+    @property
+    def early_data_len(self) -> int:
+        """Client: bytes written as early data.  Server: bytes received as
+        early data (the first bytes of the stream)."""
+        return int(_ffi.ferrule_conn_early_data_len(self._conn))
+
     def unwrap(self) -> None:
         """Send close_notify (once) and wait for the peer's: returns when it
         has arrived, raises WantRead until then.  Application data that
@@ -353,6 +412,20 @@ class Connection:
     @property
     def hello_retry(self) -> bool:
         return bool(_ffi.ferrule_conn_hrr(self._conn))
+
+    @property
+    def peer_record_size_limit(self) -> Optional[int]:
+        """The peer's RFC 8449 record_size_limit once negotiated (we send
+        at most value - 1 bytes of data per record), else None."""
+        v = int(_ffi.ferrule_conn_peer_record_size_limit(self._conn))
+        return v or None
+
+    @property
+    def cert_index(self) -> Optional[int]:
+        """The index of the certificate chain this side sent (server: the
+        selected one), or None (none sent, e.g. resumed)."""
+        i = int(_ffi.ferrule_conn_cert_index(self._conn))
+        return i if i >= 0 else None
 
     @property
     def memory_used(self) -> int:

@@ -25,7 +25,8 @@
  *    SWIG matches multi-argument typemaps by name, so _ffi_gen.i also
  *    applies the buffer typemaps to every (pointer, length) parameter
  *    pair the header declares.
- *  - Callback setters are replaced by the fpy_* helpers below (key log).
+ *  - Callback setters are replaced by the fpy_* helpers below (key log,
+ *    0-RTT accept and replay store, certificate and ALPN selection).
  *
  * The fpy_* helpers move whole buffers through the connection in one call
  * (feed / drive / take loops in C), so the Python layer pays per call, not
@@ -46,6 +47,29 @@
  * instance.  Set once at import by ferrule/_errors.py. */
 static PyObject *fpy_error_factory = NULL;
 
+/*
+ * An exception raised by a server selection callback (certificate, ALPN)
+ * is never lost: the trampoline refuses the handshake and keeps the
+ * exception here, with the connection it belongs to; the ferrule error
+ * that the failed handshake raises next on that connection (on this
+ * thread: callbacks run inside the driving call, under the GIL) gets it as
+ * __cause__.  Callbacks whose failure does not end the handshake (0-RTT
+ * accept, replay store, key log) report through sys.unraisablehook.
+ */
+static _Thread_local PyObject *fpy_cb_exc = NULL;
+static _Thread_local const ferrule_conn *fpy_cb_exc_conn = NULL;
+
+static void fpy_stash_callback_error(const ferrule_conn *conn) {
+    PyObject *type = NULL, *value = NULL, *tb = NULL;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value != NULL && tb != NULL) PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    Py_XSETREF(fpy_cb_exc, value);
+    fpy_cb_exc_conn = conn;
+}
+
 static void fpy_raise(int status, const ferrule_conn *conn, const ferrule_config *cfg,
                       const char *fn) {
     uint32_t reason = 0;
@@ -64,6 +88,11 @@ static void fpy_raise(int status, const ferrule_conn *conn, const ferrule_config
     PyObject *exc = PyObject_CallFunction(fpy_error_factory, "iIis", status, (unsigned)reason,
                                           alert, fn);
     if (exc == NULL) return; /* the factory raised */
+    if (conn != NULL && fpy_cb_exc != NULL && fpy_cb_exc_conn == conn) {
+        PyException_SetCause(exc, fpy_cb_exc); /* steals the reference */
+        fpy_cb_exc = NULL;
+        fpy_cb_exc_conn = NULL;
+    }
     PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
     Py_DECREF(exc);
 }
@@ -198,8 +227,9 @@ static int fpy_get_buffer(PyObject *o, Py_buffer *view, int writable) {
 %ignore ferrule_config_set_keylog_callback;
 %ignore ferrule_config_set_verify_callback;
 /* 0-RTT options and the replay store are versioned structs with callbacks:
- * built by fpy helpers, not exposed as SWIG proxies.  The selection
- * callbacks need C trampolines (not wrapped yet). */
+ * fpy_config_set_early_data builds them (ferrule_config_set_early_data
+ * stays wrapped for the defaults: pass None).  The selection callbacks are
+ * set through fpy_config_set_cert_select / fpy_config_set_alpn_select. */
 %ignore ferrule_replay_store;
 %ignore ferrule_early_data_options;
 %ignore ferrule_config_set_cert_select_callback;
@@ -484,5 +514,300 @@ PyObject *fpy_session(ferrule_conn *conn) {
         return NULL;
     }
     return b;
+}
+%}
+
+/* Trampolines and state of the helpers below (not wrapped). */
+%{
+/* accept(server_name, alpn) -> bool.  ctx is borrowed: the Python config
+ * keeps it alive as long as it lives, and every Connection keeps its
+ * config.  An exception refuses the 0-RTT (the handshake goes on in 1-RTT)
+ * and is reported through sys.unraisablehook. */
+static int fpy_accept_trampoline(void *ctx, const ferrule_conn *conn) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rv = 0;
+    const char *sni = ferrule_conn_server_name(conn);
+    const uint8_t *proto = NULL;
+    size_t plen = 0;
+    ferrule_conn_alpn(conn, &proto, &plen);
+    PyObject *r = PyObject_CallFunction((PyObject *)ctx, "zy#", sni, (const char *)proto,
+                                        (Py_ssize_t)(proto != NULL ? plen : 0));
+    if (r != NULL) {
+        int t = PyObject_IsTrue(r);
+        Py_DECREF(r);
+        if (t >= 0) rv = t;
+    }
+    if (PyErr_Occurred()) {
+        PyErr_WriteUnraisable((PyObject *)ctx);
+        rv = 0;
+    }
+    PyGILState_Release(g);
+    return rv;
+}
+
+/* store.check_and_insert(key: bytes, expires: int) -> bool; an exception
+ * is a store failure (-1: 0-RTT refused), reported like above. */
+static int fpy_store_trampoline(void *ctx, const uint8_t key[32], int64_t expires) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rv = -1;
+    PyObject *r = PyObject_CallMethod((PyObject *)ctx, "check_and_insert", "y#L",
+                                      (const char *)key, (Py_ssize_t)32, (long long)expires);
+    if (r != NULL) {
+        int t = PyObject_IsTrue(r);
+        Py_DECREF(r);
+        if (t >= 0) rv = t;
+    }
+    if (PyErr_Occurred()) {
+        PyErr_WriteUnraisable((PyObject *)ctx);
+        rv = -1;
+    }
+    PyGILState_Release(g);
+    return rv;
+}
+
+static PyObject *fpy_conn_alpn_bytes(const ferrule_conn *conn) {
+    const uint8_t *proto = NULL;
+    size_t len = 0;
+    ferrule_conn_alpn(conn, &proto, &len);
+    if (proto == NULL) Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize((const char *)proto, (Py_ssize_t)len);
+}
+
+/* ctx(hello_pointer, selected_alpn) -> int (a chain index or a
+ * FERRULE_CERT_SELECT_* value); the Python layer wraps the application's
+ * callable and invalidates the view when it returns.  An exception refuses
+ * the handshake (handshake_failure) and becomes the __cause__ of the error
+ * the handshake raises. */
+static int fpy_cert_select_trampoline(void *ctx, const ferrule_conn *conn,
+                                      const ferrule_client_hello *hello) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rv = FERRULE_CERT_SELECT_REFUSE;
+    PyObject *h = SWIG_NewPointerObj((void *)hello, SWIGTYPE_p_ferrule_client_hello, 0);
+    PyObject *alpn = h != NULL ? fpy_conn_alpn_bytes(conn) : NULL;
+    PyObject *r = (h != NULL && alpn != NULL) ? PyObject_CallFunctionObjArgs((PyObject *)ctx,
+                                                                             h, alpn, NULL)
+                                              : NULL;
+    Py_XDECREF(h);
+    Py_XDECREF(alpn);
+    if (r != NULL) {
+        long v = PyLong_AsLong(r);
+        Py_DECREF(r);
+        if (!PyErr_Occurred())
+            rv = (v < -1000 || v > 1000000) ? -1000 /* unknown: callback_result */ : (int)v;
+    }
+    if (PyErr_Occurred()) {
+        fpy_stash_callback_error(conn);
+        rv = FERRULE_CERT_SELECT_REFUSE;
+    }
+    PyGILState_Release(g);
+    return rv;
+}
+
+/* The protocol chosen by the ALPN callback, copied here (the library
+ * compares and copies it as soon as the callback returns). */
+static _Thread_local uint8_t fpy_alpn_choice[255];
+
+/* ctx(hello_pointer) -> bytes (1..255, the choice) or an int
+ * FERRULE_ALPN_* value.  An exception refuses (no_application_protocol)
+ * and becomes the __cause__ of the handshake's error. */
+static int fpy_alpn_select_trampoline(void *ctx, const ferrule_conn *conn,
+                                      const ferrule_client_hello *hello,
+                                      const uint8_t **proto, size_t *len) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rv = FERRULE_ALPN_NO_OVERLAP;
+    PyObject *h = SWIG_NewPointerObj((void *)hello, SWIGTYPE_p_ferrule_client_hello, 0);
+    PyObject *r = h != NULL ? PyObject_CallFunctionObjArgs((PyObject *)ctx, h, NULL) : NULL;
+    Py_XDECREF(h);
+    if (r != NULL) {
+        if (PyBytes_Check(r)) {
+            Py_ssize_t n = PyBytes_GET_SIZE(r);
+            if (n < 1 || n > (Py_ssize_t)sizeof(fpy_alpn_choice)) {
+                PyErr_Format(PyExc_ValueError, "select_alpn: a protocol name is 1..255 bytes, "
+                             "not %zd", n);
+            } else {
+                memcpy(fpy_alpn_choice, PyBytes_AS_STRING(r), (size_t)n);
+                *proto = fpy_alpn_choice;
+                *len = (size_t)n;
+                rv = FERRULE_ALPN_SELECTED;
+            }
+        } else {
+            long v = PyLong_AsLong(r);
+            if (!PyErr_Occurred()) rv = (v < 0 || v > 1000) ? 1000 : (int)v;
+        }
+        Py_DECREF(r);
+    }
+    if (PyErr_Occurred()) {
+        fpy_stash_callback_error(conn);
+        rv = FERRULE_ALPN_NO_OVERLAP;
+    }
+    PyGILState_Release(g);
+    return rv;
+}
+%}
+
+%inline %{
+/* ---- 0-RTT (docs/early-data.md) ------------------------------------------------ */
+
+/* ferrule_config_set_early_data with the options as arguments (0 = the
+ * default); accept and store are None or Python objects that the caller
+ * keeps alive (store: an object with check_and_insert and a 16-byte id). */
+PyObject *fpy_config_set_early_data(ferrule_config *cfg, uint32_t max_early_data_size,
+                                    uint32_t window_ms, uint32_t capacity, PyObject *accept,
+                                    PyObject *store, PyObject *store_id) {
+    ferrule_early_data_options o;
+    ferrule_replay_store st;
+    memset(&o, 0, sizeof(o));
+    memset(&st, 0, sizeof(st));
+    o.struct_size = (uint32_t)sizeof(o);
+    o.max_early_data_size = max_early_data_size;
+    o.window_ms = window_ms;
+    o.capacity = capacity;
+    if (accept != Py_None) {
+        if (!PyCallable_Check(accept)) {
+            PyErr_SetString(PyExc_TypeError, "accept_early_data must be callable");
+            return NULL;
+        }
+        o.accept = fpy_accept_trampoline;
+        o.accept_ctx = accept;
+    }
+    if (store != Py_None) {
+        Py_buffer id;
+        if (fpy_get_buffer(store_id, &id, 0) != 0) return NULL;
+        if (id.len != (Py_ssize_t)sizeof(st.id)) {
+            PyBuffer_Release(&id);
+            PyErr_Format(PyExc_ValueError, "replay_store.id must be %d bytes, got %zd",
+                         (int)sizeof(st.id), id.len);
+            return NULL;
+        }
+        memcpy(st.id, id.buf, sizeof(st.id));
+        PyBuffer_Release(&id);
+        st.struct_size = (uint32_t)sizeof(st);
+        st.check_and_insert = fpy_store_trampoline;
+        st.ctx = store;
+        o.store = &st; /* copied by the library */
+    }
+    int rc = ferrule_config_set_early_data(cfg, &o);
+    if (rc != FERRULE_OK) {
+        fpy_raise(rc, NULL, cfg, "ferrule_config_set_early_data");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/*
+ * Server: read early data, feeding ciphertext from `src` as needed.
+ * Returns (consumed, data, status): data non-empty, or b"" with status
+ * FERRULE_OK when no (more) early data will come, or b"" with
+ * FERRULE_WANT_READ / FERRULE_WANT_WRITE.  Raises on fatal statuses.
+ */
+PyObject *fpy_read_early_data(ferrule_conn *conn, PyObject *src, long maxlen_arg) {
+    Py_ssize_t maxlen = maxlen_arg > 0 ? (Py_ssize_t)maxlen_arg : 16384;
+    Py_buffer in;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, maxlen);
+    if (out == NULL) return NULL;
+    if (fpy_get_buffer(src, &in, 0) != 0) { Py_DECREF(out); return NULL; }
+    uint8_t *p = (uint8_t *)PyBytes_AS_STRING(out);
+    Py_ssize_t off = 0, n = 0;
+    int st = FERRULE_OK;
+    while (n < maxlen) {
+        size_t k = 0;
+        st = ferrule_conn_read_early_data(conn, p + n, (size_t)(maxlen - n), &k);
+        if (st == FERRULE_OK) {
+            if (k == 0) break; /* no more early data */
+            n += (Py_ssize_t)k;
+            continue;
+        }
+        if (st == FERRULE_WANT_READ) {
+            int fed = fpy_feed_some(conn, &in, &off);
+            if (fed > 0) continue;
+        }
+        break;
+    }
+    PyBuffer_Release(&in);
+    if (st != FERRULE_OK && st != FERRULE_WANT_READ && st != FERRULE_WANT_WRITE) {
+        if (n == 0) {
+            Py_DECREF(out);
+            fpy_raise(st, conn, NULL, "ferrule_conn_read_early_data");
+            return NULL;
+        }
+        st = FERRULE_OK; /* sticky: the next call reports it */
+    }
+    if (n != maxlen && _PyBytes_Resize(&out, n) != 0) return NULL;
+    return Py_BuildValue("(nNi)", off, out, st);
+}
+
+/* ---- server selection callbacks (docs/server-callbacks.md) -------------------- */
+
+/* Install (callable) or remove (None) the selection callbacks; the Python
+ * config keeps the callable alive. */
+PyObject *fpy_config_set_cert_select(ferrule_config *cfg, PyObject *cb) {
+    int rc;
+    if (cb == Py_None) {
+        rc = ferrule_config_set_cert_select_callback(cfg, NULL, NULL);
+    } else if (!PyCallable_Check(cb)) {
+        PyErr_SetString(PyExc_TypeError, "select_certificate must be callable");
+        return NULL;
+    } else {
+        rc = ferrule_config_set_cert_select_callback(cfg, fpy_cert_select_trampoline, cb);
+    }
+    if (rc != FERRULE_OK) {
+        fpy_raise(rc, NULL, cfg, "ferrule_config_set_cert_select_callback");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyObject *fpy_config_set_alpn_select(ferrule_config *cfg, PyObject *cb) {
+    int rc;
+    if (cb == Py_None) {
+        rc = ferrule_config_set_alpn_select_callback(cfg, NULL, NULL);
+    } else if (!PyCallable_Check(cb)) {
+        PyErr_SetString(PyExc_TypeError, "select_alpn must be callable");
+        return NULL;
+    } else {
+        rc = ferrule_config_set_alpn_select_callback(cfg, fpy_alpn_select_trampoline, cb);
+    }
+    if (rc != FERRULE_OK) {
+        fpy_raise(rc, NULL, cfg, "ferrule_config_set_alpn_select_callback");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* The ClientHello's 16-bit lists as Python lists: which = 0 signature
+ * schemes, 1 signature schemes for certificates, 2 cipher suites. */
+PyObject *fpy_hello_list(const ferrule_client_hello *hello, int which) {
+    size_t n = 0;
+    const uint16_t *v = which == 0 ? ferrule_client_hello_signature_schemes(hello, &n)
+                      : which == 1 ? ferrule_client_hello_signature_schemes_cert(hello, &n)
+                                   : ferrule_client_hello_cipher_suites(hello, &n);
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    if (list == NULL) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        PyObject *x = PyLong_FromLong((long)v[i]);
+        if (x == NULL) { Py_DECREF(list); return NULL; }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, x);
+    }
+    return list;
+}
+
+/* The offered ALPN protocols as a list of bytes. */
+PyObject *fpy_hello_alpn(const ferrule_client_hello *hello) {
+    size_t n = ferrule_client_hello_alpn_count(hello);
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    if (list == NULL) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = NULL;
+        size_t len = 0;
+        if (ferrule_client_hello_alpn(hello, i, &p, &len) != FERRULE_OK) {
+            Py_DECREF(list);
+            PyErr_SetString(PyExc_RuntimeError, "ferrule_client_hello_alpn failed");
+            return NULL;
+        }
+        PyObject *b = PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)len);
+        if (b == NULL) { Py_DECREF(list); return NULL; }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, b);
+    }
+    return list;
 }
 %}

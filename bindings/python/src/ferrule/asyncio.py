@@ -22,8 +22,20 @@ The transport has the contract of asyncio's own TLS transport:
   StreamReader raises it from ``read()``);
 - ``get_extra_info()``: ``peercert`` (DER of the peer's leaf),
   ``peer_chain``, ``cipher``, ``version``, ``alpn_protocol``,
-  ``ferrule_object`` (the :class:`ferrule.Connection`), plus whatever the
-  socket transport knows (``sockname``, ``peername``, ``socket``).
+  ``early_data`` (the 0-RTT outcome: "not_offered", "accepted",
+  "rejected"), ``ferrule_object`` (the :class:`ferrule.Connection`), plus
+  whatever the socket transport knows (``sockname``, ``peername``,
+  ``socket``).
+
+0-RTT: a client passes ``early_data=b"..."`` (with ``session=``) to
+``open_connection`` / ``create_connection``; passing it there declares the
+bytes replay-safe (an attacker can make the server process them twice: send
+only idempotent requests).  They go out as early data with the ClientHello;
+if the server rejects them (or the session does not allow 0-RTT), they are
+sent again right after the handshake, before the application gets the
+connection, so the stream carries them exactly once either way.  A server
+(``ServerConfig(early_data=True)``) delivers accepted early data as the
+first bytes of the stream (``conn.early_data_len`` of them).
 """
 
 from __future__ import annotations
@@ -151,7 +163,8 @@ class FerruleProtocol(asyncio.BufferedProtocol):
                  conn: Connection, waiter: Optional["asyncio.Future[None]"] = None, *,
                  call_connection_made: bool = True,
                  ssl_handshake_timeout: Optional[float] = None,
-                 ssl_shutdown_timeout: Optional[float] = None) -> None:
+                 ssl_shutdown_timeout: Optional[float] = None,
+                 early_data: Optional[bytes] = None) -> None:
         if ssl_handshake_timeout is not None and ssl_handshake_timeout <= 0:
             raise ValueError("ssl_handshake_timeout must be positive")
         if ssl_shutdown_timeout is not None and ssl_shutdown_timeout <= 0:
@@ -176,6 +189,8 @@ class FerruleProtocol(asyncio.BufferedProtocol):
         self._eof_delivered = False
         self._eof_pending = False     # socket EOF held back while paused
         self._conn_lost_writes = 0
+        self._early_data = early_data  # client: 0-RTT bytes to send
+        self._early_sent = 0
 
     # ---- socket transport events ----------------------------------------------
 
@@ -183,7 +198,19 @@ class FerruleProtocol(asyncio.BufferedProtocol):
         self._transport = transport  # type: ignore[assignment]
         self._handshake_timer = self._loop.call_later(self._handshake_timeout,
                                                       self._on_handshake_timeout)
+        if self._early_data:
+            self._write_early_data()
         self._do_handshake()
+
+    def _write_early_data(self) -> None:
+        assert self._early_data is not None
+        try:
+            self._early_sent = self._conn.write_early_data(self._early_data, replay_safe=True)
+        except UsageError as e:
+            # No 0-RTT with this session (reason no_early_data): the data
+            # goes out after the handshake instead.
+            log.debug("early data not sent: %s", e)
+            self._early_sent = 0
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._conn._transport_buffer()
@@ -262,6 +289,21 @@ class FerruleProtocol(asyncio.BufferedProtocol):
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
             self._handshake_timer = None
+        if self._early_data:
+            # Rejected (or never sent): none of it was delivered, send it
+            # now; accepted: whatever the ticket's limit left over.
+            data, self._early_data = self._early_data, None
+            if self._conn.early_data_status != "accepted":
+                self._early_sent = 0
+            rest = data[self._early_sent:]
+            if rest:
+                try:
+                    ct = self._conn._encrypt(rest)
+                except Error as e:
+                    self._fail(e)
+                    return
+                if ct and self._transport is not None:
+                    self._transport.write(ct)
         self._state = _WRAPPED
         self._app_connected = True
         if self._call_connection_made:
@@ -480,6 +522,8 @@ class FerruleProtocol(asyncio.BufferedProtocol):
             return conn.version()
         if name == "alpn_protocol":
             return conn.selected_alpn_protocol()
+        if name == "early_data":
+            return conn.early_data_status
         if name == "compression":
             return None
         if name == "server_hostname":
@@ -508,12 +552,28 @@ async def create_connection(protocol_factory: Callable[[], asyncio.BaseProtocol]
                             host: Optional[str] = None, port: Optional[int] = None, *,
                             config: ClientConfig, server_hostname: Optional[str] = None,
                             session: Optional[bytes] = None,
+                            early_data: Optional[bytes] = None,
                             ssl_handshake_timeout: Optional[float] = None,
                             ssl_shutdown_timeout: Optional[float] = None,
                             **kwds: Any) -> Tuple[FerruleTransport, asyncio.BaseProtocol]:
     """Like loop.create_connection() with TLS by ferrule; returns once the
-    handshake is complete.  ``server_hostname`` defaults to ``host``."""
+    handshake is complete.  ``server_hostname`` defaults to ``host``.
+    ``early_data`` (bytes, with ``session``): sent as 0-RTT, which declares
+    it replay-safe; resent after the handshake if the server rejects it
+    (see the module docstring)."""
     _check_config(config, False)
+    if early_data is not None:
+        if not isinstance(early_data, (bytes, bytearray, memoryview)):
+            raise TypeError("early_data must be bytes")
+        early_data = bytes(early_data)
+        if session is None:
+            raise UsageError("early_data needs a session to resume (0-RTT)",
+                             reason_code=_ffi.FERRULE_R_NO_EARLY_DATA,
+                             status=_ffi.FERRULE_USAGE)
+        if not config.early_data:
+            raise UsageError("early_data needs ClientConfig(early_data=True)",
+                             reason_code=_ffi.FERRULE_R_NO_EARLY_DATA,
+                             status=_ffi.FERRULE_USAGE)
     loop = asyncio.get_running_loop()
     if server_hostname is None:
         if not host:
@@ -525,7 +585,8 @@ async def create_connection(protocol_factory: Callable[[], asyncio.BaseProtocol]
     raw, proto = await loop.create_connection(
         lambda: FerruleProtocol(loop, app, conn, waiter,
                                 ssl_handshake_timeout=ssl_handshake_timeout,
-                                ssl_shutdown_timeout=ssl_shutdown_timeout),
+                                ssl_shutdown_timeout=ssl_shutdown_timeout,
+                                early_data=early_data or None),
         host, port, **kwds)  # type: ignore[arg-type]  # None like asyncio's (sock=...)
     try:
         await waiter
@@ -561,8 +622,12 @@ async def open_connection(host: Optional[str] = None, port: Optional[int] = None
                           ) -> Tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Like asyncio.open_connection() with TLS by ferrule: returns a
     (StreamReader, StreamWriter) pair once the handshake is complete.
-    Other keywords: ``session``, ``ssl_handshake_timeout``,
-    ``ssl_shutdown_timeout`` and those of loop.create_connection()."""
+    Other keywords: ``session``, ``early_data`` (0-RTT with ``session``:
+    passing it declares it replay-safe; if the server rejects it, it is
+    sent again after the handshake, so the server's stream holds it exactly
+    once; ``writer.get_extra_info("early_data")`` tells the outcome),
+    ``ssl_handshake_timeout``, ``ssl_shutdown_timeout`` and those of
+    loop.create_connection()."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=limit, loop=loop)
     protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
@@ -578,7 +643,10 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, asyn
                        config: ServerConfig, limit: int = 2 ** 16,
                        **kwds: Any) -> asyncio.AbstractServer:
     """Like asyncio.start_server() with TLS by ferrule.  client_connected_cb
-    runs once a client's handshake is complete."""
+    runs once a client's handshake is complete.  With
+    ``ServerConfig(early_data=True)``, accepted 0-RTT data are the first
+    bytes the StreamReader returns (``writer.get_extra_info("early_data")``
+    is then "accepted")."""
     loop = asyncio.get_running_loop()
 
     def factory() -> asyncio.StreamReaderProtocol:
