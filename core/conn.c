@@ -488,19 +488,26 @@ static fr_err no_more_input(ferrule_conn *c) {
     return FR_WANT_READ;
 }
 
+/* One handshake record: FR_OK to go on, anything else ends the drive
+ * (recorded as the connection's failure where it is one). */
+static fr_err handshake_step(ferrule_conn *c) {
+    fr_err e = next_record(c);
+    if (e == FR_WANT_READ) return no_more_input(c);
+    if (e == FR_CLOSED) return fr_conn_fail(c, FERRULE_R_UNEXPECTED_MESSAGE);
+    if (e != FR_OK) return e == FERRULE_R_PEER_ALERT ? e : fr_conn_fail(c, e);
+    /* Application data before the handshake is done (never 0-RTT data:
+     * that is buffered on its own). */
+    if (c->app_len > 0) return fr_conn_fail(c, FERRULE_R_UNEXPECTED_MESSAGE);
+    return FR_OK;
+}
+
 fr_err fr_conn_advance(ferrule_conn *c) {
     if (c->status != FERRULE_OK) return c->reason;
     if (c->state == FERRULE_HS_START) {
         fr_err e = fr_dispatch_start(c);
         if (e != FR_OK) return fr_conn_fail(c, e);
     }
-    while (c->state != FERRULE_HS_CONNECTED) {
-        fr_err e = next_record(c);
-        if (e == FR_WANT_READ) return no_more_input(c);
-        if (e == FR_CLOSED) return fr_conn_fail(c, FERRULE_R_UNEXPECTED_MESSAGE);
-        if (e != FR_OK) return e == FERRULE_R_PEER_ALERT ? e : fr_conn_fail(c, e);
-        if (c->app_len > 0) return fr_conn_fail(c, FERRULE_R_UNEXPECTED_MESSAGE);
-    }
+    while (c->state != FERRULE_HS_CONNECTED) FR_TRY(handshake_step(c));
     return FR_OK;
 }
 
@@ -512,13 +519,7 @@ int fr_conn_in_early_phase(const ferrule_conn *c) {
 
 fr_err fr_conn_advance_early(ferrule_conn *c) {
     if (c->status != FERRULE_OK) return c->reason;
-    while (fr_conn_in_early_phase(c) && c->early.len == c->early.off) {
-        fr_err e = next_record(c);
-        if (e == FR_WANT_READ) return no_more_input(c);
-        if (e == FR_CLOSED) return fr_conn_fail(c, FERRULE_R_UNEXPECTED_MESSAGE);
-        if (e != FR_OK) return e == FERRULE_R_PEER_ALERT ? e : fr_conn_fail(c, e);
-        if (c->app_len > 0) return fr_conn_fail(c, FERRULE_R_UNEXPECTED_MESSAGE);
-    }
+    while (fr_conn_in_early_phase(c) && c->early.len == c->early.off) FR_TRY(handshake_step(c));
     return FR_OK;
 }
 
