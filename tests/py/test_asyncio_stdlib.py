@@ -109,7 +109,9 @@ async def test_extra_info(pki):
         assert t.get_extra_info("peername") == ("127.0.0.1", port_of(srv))
         assert t.get_extra_info("sockname")[0] == "127.0.0.1"
         assert t.get_extra_info("socket") is not None
-        assert isinstance(t.get_extra_info("peercert"), bytes)
+        peercert = t.get_extra_info("peercert")  # the stdlib's dict (test_peercert.py)
+        assert peercert["subject"][-1] == (("commonName", "localhost"),)
+        assert t.get_extra_info("peercert_der") == t.get_extra_info("peer_chain")[0]
         assert t.get_extra_info("cipher")[1] == "TLSv1.3"
         assert t.get_extra_info("version") == "TLSv1.3"
         assert isinstance(t.get_extra_info("ferrule_object"), ferrule.Connection)

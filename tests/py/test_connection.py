@@ -33,7 +33,7 @@ def test_handshake_and_data_every_key_type(pki, kind):
     handshake_in_memory(c, s)
     assert c.version() == s.version() == "TLSv1.3"
     assert c.cipher() == ("TLS_AES_128_GCM_SHA256", "TLSv1.3", 128)
-    assert c.getpeercert() == pem_to_der(pki / f"{kind}.chain.pem")
+    assert c.getpeercert(True) == pem_to_der(pki / f"{kind}.chain.pem")
     assert len(c.get_peer_chain()) == 2
     assert s.getpeercert() is None  # no client certificate
     assert s.server_name() == "localhost"
@@ -236,7 +236,7 @@ def test_client_auth_required(pki):
                          keyfile=pki / "ecdsa-p256.key")
     c, s = pair(pki, ccfg=ccfg, scfg=scfg)
     handshake_in_memory(c, s)
-    assert s.getpeercert() == pem_to_der(pki / "ecdsa-p256.chain.pem")
+    assert s.getpeercert(True) == pem_to_der(pki / "ecdsa-p256.chain.pem")
 
 
 def test_config_errors_are_usage_errors_with_reasons(pki, tmp_path):

@@ -54,7 +54,7 @@ def test_chain_chosen_by_sni(pki, name, index):
     assert scfg.chain_count == 3
     c, s = connect(pki, scfg, name)
     assert s.cert_index == index and c.cert_index is None
-    assert c.getpeercert() == leaf_der(pki, SNI[index])
+    assert c.getpeercert(True) == leaf_der(pki, SNI[index])
 
 
 def test_unknown_name_fallback_and_strict(pki):
@@ -98,7 +98,7 @@ def test_select_certificate_sees_the_hello(pki):
     scfg = multi_server(pki, select_certificate=select, alpn_protocols=["http/1.1"])
     c, s = connect(pki, scfg, "a.test", check_hostname=False,
                    alpn_protocols=["h2", "http/1.1"], cipher_suites=["TLS_AES_256_GCM_SHA384"])
-    assert s.cert_index == 2 and c.getpeercert() == leaf_der(pki, "sni-wild")
+    assert s.cert_index == 2 and c.getpeercert(True) == leaf_der(pki, "sni-wild")
     assert seen["name"] == "a.test"
     assert 0x0403 in seen["sigs"] and 0x0807 in seen["sigs"]
     assert seen["cert_sigs"]

@@ -104,6 +104,7 @@ class _Config:
         if not isinstance(early_data, bool):
             raise TypeError("early_data must be True or False")
         self._early_data = early_data
+        self._verify = bool(verify)
         self._cfg = _ffi.fpy_config_new(self._role)
         cfg = self._cfg
         try:

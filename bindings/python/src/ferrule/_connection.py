@@ -8,9 +8,9 @@ that need more input raise :class:`WantRead`.
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
-from . import _ffi
+from . import _ffi, _x509
 from . import __ffi as _c  # the extension itself: hot paths skip SWIG's proxy functions
 from ._config import ClientConfig, ServerConfig, _Config
 from ._errors import UsageError, WantRead, WantWrite
@@ -372,14 +372,37 @@ class Connection:
         proto = _ffi.ferrule_conn_alpn(self._conn)
         return proto.decode("ascii", "replace") if proto else None
 
-    def getpeercert(self, binary_form: bool = True) -> Optional[bytes]:
-        """The peer's leaf certificate (DER), or None.  Only the binary form
-        exists: ferrule does not decode certificates into dicts."""
-        if not binary_form:
-            raise NotImplementedError("getpeercert(binary_form=False): only DER is available")
-        if _ffi.ferrule_conn_peer_cert_count(self._conn) == 0:
+    def getpeercert(self, binary_form: bool = False) -> Union[None, bytes, Dict[str, Any]]:
+        """The peer's leaf certificate, like :meth:`ssl.SSLSocket.getpeercert`.
+
+        None if the peer sent none.  ``binary_form=True``: the DER bytes.
+        Otherwise the stdlib's dict ('subject', 'issuer', 'version',
+        'serialNumber', 'notBefore', 'notAfter', and 'subjectAltName',
+        'OCSP', 'caIssuers', 'crlDistributionPoints' when present) if the
+        certificate was validated, and {} if it was not (verification
+        disabled), as the stdlib does.  A resumed client connection shows
+        the certificate of the original connection (from the session).
+        Raises ValueError (a ``ferrule._x509.DERError``) if the certificate
+        cannot be decoded strictly (libferrule validates its structure, not
+        the characters of name attributes: see ferrule/_x509.py)."""
+        conn = self._conn
+        if conn is None or _ffi.ferrule_conn_peer_cert_count(conn) == 0:
             return None
-        return _ffi.ferrule_conn_peer_cert(self._conn, 0)
+        der = _ffi.ferrule_conn_peer_cert(conn, 0)
+        if binary_form:
+            return der
+        if not self._peer_validated():
+            return {}
+        return _x509.decode_certificate(der)
+
+    def _peer_validated(self) -> bool:
+        """True if the peer's chain was validated (this handshake, or the
+        original one of a resumed client connection under a verifying
+        config)."""
+        if _ffi.ferrule_conn_verify_result(self._conn) is not None:
+            return True
+        return (not self.server_side and self.config._verify
+                and bool(_ffi.ferrule_conn_resumed(self._conn)))
 
     def get_peer_chain(self) -> List[bytes]:
         """The peer's certificate chain as sent (DER, leaf first)."""

@@ -20,8 +20,10 @@ The transport has the contract of asyncio's own TLS transport:
   the socket without close_notify reaches the application as
   ``connection_lost(ferrule.Truncated(...))``, never as a clean EOF (a
   StreamReader raises it from ``read()``);
-- ``get_extra_info()``: ``peercert`` (DER of the peer's leaf),
-  ``peer_chain``, ``cipher``, ``version``, ``alpn_protocol``,
+- ``get_extra_info()``: ``peercert`` (the dict of
+  :meth:`ssl.SSLSocket.getpeercert`, {} if the certificate was not
+  validated, None without one), ``peercert_der`` (the leaf's DER),
+  ``peer_chain`` (the chain as sent, DER), ``cipher``, ``version``, ``alpn_protocol``,
   ``early_data`` (the 0-RTT outcome: "not_offered", "accepted",
   "rejected"), ``ferrule_object`` (the :class:`ferrule.Connection`), plus
   whatever the socket transport knows (``sockname``, ``peername``,
@@ -513,6 +515,8 @@ class FerruleProtocol(asyncio.BufferedProtocol):
         if name == "ferrule_object":
             return conn
         if name == "peercert":
+            return conn.getpeercert()
+        if name == "peercert_der":
             return conn.getpeercert(True)
         if name == "peer_chain":
             return conn.get_peer_chain()
