@@ -8,6 +8,7 @@ import asyncio
 import gc
 import hashlib
 import sys
+import time
 
 import pytest
 
@@ -131,6 +132,61 @@ def test_ticket_reuse_is_rejected_then_resent(cfgs):
     assert s2.read() == b"second"
     with pytest.raises(ferrule.WantRead):
         s2.read()
+
+
+class SkewedClock:
+    """A fixed instant plus an adjustable offset, in seconds: deterministic
+    (it never follows the wall clock's pace)."""
+
+    def __init__(self, base: int) -> None:
+        self.base, self.offset = base, 0
+
+    def __call__(self) -> int:
+        return self.base + self.offset
+
+
+def attempt(ccfg, scfg, blob):
+    """0-RTT with `blob`; returns (client, server) after the handshake."""
+    c, flight = early_flight(ccfg, blob)
+    s = ferrule.Connection(scfg)
+    s.receive_bytes(flight)
+    early = s.read_early_data()
+    finish(c, s)
+    assert c.session_reused and s.session_reused  # resumption itself always works
+    assert early == (REQUEST if s.early_data_status == "accepted" else b"")
+    return c, s
+
+
+def test_freshness_window_rejects_a_client_clock_30s_ahead(pki):
+    """RFC 8446 §8.3: the client's ticket age must match the server's view
+    within early_data_window_ms (default 10 s)."""
+    base = int(time.time())  # within the test certificates' validity
+    cclock, sclock = SkewedClock(base), SkewedClock(base)
+    ccfg = client_config(pki, early_data=True, clock=cclock)
+    scfg = server_config(pki, early_data=True, clock=sclock)
+    # Clocks in step: accepted.
+    c, s = attempt(ccfg, scfg, session_from(ccfg, scfg))
+    assert c.early_data_status == s.early_data_status == "accepted"
+    # The client's clock jumps 30 s ahead after it got the ticket: its
+    # ticket age is 30 s, the server's 0: rejected (1-RTT goes on).
+    blob = session_from(ccfg, scfg)
+    cclock.offset = 30
+    c, s = attempt(ccfg, scfg, blob)
+    assert c.early_data_status == s.early_data_status == "rejected"
+    assert s.early_data_len == 0
+    # Both clocks 30 s later (30 s really passed for both): the ages agree.
+    cclock.offset = 0
+    blob = session_from(ccfg, scfg)
+    cclock.offset = sclock.offset = 30
+    c, s = attempt(ccfg, scfg, blob)
+    assert c.early_data_status == s.early_data_status == "accepted"
+    # A 60 s window tolerates the same 30 s skew.
+    cclock.offset = sclock.offset = 0
+    scfg60 = server_config(pki, early_data=True, clock=sclock, early_data_window_ms=60000)
+    blob = session_from(ccfg, scfg60)
+    cclock.offset = 30
+    c, s = attempt(ccfg, scfg60, blob)
+    assert c.early_data_status == s.early_data_status == "accepted"
 
 
 def test_write_early_data_must_be_declared_replay_safe(cfgs):

@@ -94,7 +94,8 @@ class _Config:
                  keylog: Optional[Callable[[str], None]] = None,
                  memory_limit: Optional[int] = None,
                  max_handshake_message: Optional[int] = None,
-                 key_update_interval: Optional[int] = None) -> None:
+                 key_update_interval: Optional[int] = None,
+                 clock: Optional[Callable[[], int]] = None) -> None:
         self._cfg = None
         self._keylog: Optional[Callable[[str], None]] = None
         # Python objects the C config calls (callbacks, replay store): the
@@ -108,6 +109,12 @@ class _Config:
         self._cfg = _ffi.fpy_config_new(self._role)
         cfg = self._cfg
         try:
+            if clock is not None:
+                # First: the config reads its clock from here on.
+                if not callable(clock):
+                    raise TypeError("clock must be callable")
+                self._callbacks.append(clock)  # the C side borrows it
+                _ffi.fpy_config_set_clock(cfg, clock)
             if cipher_suites is not None:
                 _ffi.ferrule_config_set_cipher_suites(
                     cfg, _code_points(cipher_suites, _ffi.ferrule_cipher_suite_from_name,
@@ -239,6 +246,12 @@ class ClientConfig(_Config):
     psk_ke has no forward secrecy for the resumed session: opt in only if
     you mean it), ``record_size_limit`` (RFC 8449: the largest protected
     record we accept, 64..16385, default 16385).
+
+    ``clock``: a callable returning the time in whole seconds since the Unix
+    epoch, used for certificate validity, tickets and the 0-RTT freshness
+    window (default: the system clock).  If it raises (or returns something
+    other than an int) the exception goes to sys.unraisablehook and the
+    system clock is used for that reading.
     """
 
     _role = _ffi.FERRULE_ROLE_CLIENT

@@ -26,7 +26,7 @@
  *    applies the buffer typemaps to every (pointer, length) parameter
  *    pair the header declares.
  *  - Callback setters are replaced by the fpy_* helpers below (key log,
- *    0-RTT accept and replay store, certificate and ALPN selection).
+ *    clock, 0-RTT accept and replay store, certificate and ALPN selection).
  *
  * The fpy_* helpers move whole buffers through the connection in one call
  * (feed / drive / take loops in C), so the Python layer pays per call, not
@@ -41,6 +41,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#include <time.h>
 #include <ferrule.h>
 
 /* The Python layer's factory: (status, reason, alert, function) -> exception
@@ -223,7 +224,7 @@ static int fpy_get_buffer(PyObject *o, Py_buffer *view, int writable) {
 %ignore ferrule_conn_options;
 %ignore ferrule_conn_set_io;
 %ignore ferrule_verify_chain;
-%ignore ferrule_config_set_time_callback;
+%ignore ferrule_config_set_time_callback;   /* fpy_config_set_clock */
 %ignore ferrule_config_set_keylog_callback;
 %ignore ferrule_config_set_verify_callback;
 /* 0-RTT options and the replay store are versioned structs with callbacks:
@@ -311,6 +312,71 @@ PyObject *fpy_config_set_keylog(ferrule_config *cfg, PyObject *cb) {
     int st = ferrule_config_set_keylog_callback(cfg, fpy_keylog_trampoline, cb);
     if (st != FERRULE_OK) {
         fpy_raise(st, NULL, cfg, "ferrule_config_set_keylog_callback");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+%}
+
+/* Trampoline of the clock (not wrapped). */
+%{
+/* ---- clock and verification callbacks ------------------------------------------ */
+
+/* clock() -> int seconds since the Unix epoch.  The library has no way to
+ * fail a clock read, so a callable that raises (or returns something other
+ * than an int) is reported through sys.unraisablehook and the system clock
+ * is used for that reading.  ctx is borrowed: the Python config keeps it
+ * alive.  An exception already pending in the caller is kept as is. */
+static int64_t fpy_time_trampoline(void *ctx) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *et = NULL, *ev = NULL, *etb = NULL;
+    PyErr_Fetch(&et, &ev, &etb);
+    int64_t now = 0;
+    int ok = 0;
+    PyObject *r = PyObject_CallNoArgs((PyObject *)ctx);
+    if (r != NULL) {
+        if (PyLong_Check(r) && !PyBool_Check(r)) {
+            int overflow = 0;
+            long long v = PyLong_AsLongLongAndOverflow(r, &overflow);
+            if (overflow != 0) {
+                PyErr_SetString(PyExc_OverflowError, "clock: the result does not fit in int64");
+            } else if (!(v == -1 && PyErr_Occurred())) {
+                now = (int64_t)v;
+                ok = 1;
+            }
+        } else {
+            PyErr_Format(PyExc_TypeError,
+                         "clock must return an int (seconds since the epoch), not %.100s",
+                         Py_TYPE(r)->tp_name);
+        }
+        Py_DECREF(r);
+    }
+    if (!ok) {
+        PyErr_WriteUnraisable((PyObject *)ctx);
+        now = (int64_t)time(NULL);
+    }
+    PyErr_Restore(et, ev, etb);
+    PyGILState_Release(g);
+    return now;
+}
+
+%}
+
+%inline %{
+/* Install (callable) or remove (None: the system clock) the clock. */
+PyObject *fpy_config_set_clock(ferrule_config *cfg, PyObject *cb) {
+    int rc;
+    if (cb == Py_None) {
+        rc = ferrule_config_set_time_callback(cfg, NULL, NULL);
+    } else if (!PyCallable_Check(cb)) {
+        PyErr_SetString(PyExc_TypeError, "clock must be callable");
+        return NULL;
+    } else {
+        rc = ferrule_config_set_time_callback(cfg, fpy_time_trampoline, cb);
+    }
+    if (rc != FERRULE_OK) {
+        fpy_raise(rc, NULL, cfg, "ferrule_config_set_time_callback");
         return NULL;
     }
     Py_RETURN_NONE;
