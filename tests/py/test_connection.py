@@ -333,12 +333,12 @@ _REPLACED = {
     "ferrule_config_set_cert_select_callback": "fpy_config_set_cert_select",
     "ferrule_config_set_alpn_select_callback": "fpy_config_set_alpn_select",
     "ferrule_config_set_time_callback": "fpy_config_set_clock",      # clock=
+    "ferrule_config_set_verify_callback": "fpy_config_set_verify",   # verify_callback=
 }
 # Functions not exposed to Python at all (no helper yet): listed so that
 # the test below stays strict about everything else.
 _NOT_WRAPPED = {
     "ferrule_verify_chain",                # standalone chain verification
-    "ferrule_config_set_verify_callback",  # application veto on the peer's chain
 }
 
 

@@ -8,14 +8,15 @@
 """
 
 from . import _ffi
-from ._callbacks import NO_ALPN, REFUSE, UNRECOGNIZED_NAME, ClientHello, EarlyDataInfo
+from ._callbacks import (NO_ALPN, REFUSE, UNRECOGNIZED_NAME, ClientHello, EarlyDataInfo,
+                         VerifyInfo)
 from ._config import ClientConfig, ServerConfig
 from ._connection import Connection
 from ._errors import (AlertReceived, AlertSent, CertificateError, Closed, DecodeError, Error,
                       InternalError, PolicyError, Truncated, UsageError, WantRead, WantWrite)
 
 __all__ = [
-    "ClientConfig", "ServerConfig", "Connection", "ClientHello", "EarlyDataInfo",
+    "ClientConfig", "ServerConfig", "Connection", "ClientHello", "EarlyDataInfo", "VerifyInfo",
     "REFUSE", "UNRECOGNIZED_NAME", "NO_ALPN",
     "Error", "WantRead", "WantWrite", "Closed", "Truncated", "AlertSent", "DecodeError",
     "AlertReceived", "CertificateError", "PolicyError", "UsageError", "InternalError",

@@ -1,22 +1,26 @@
-"""Server callbacks: the ClientHello view of the selection callbacks, their
-special results, and the 0-RTT accept callback's argument.
+"""Callbacks: the ClientHello view of the server selection callbacks, their
+special results, the 0-RTT accept callback's argument, and the argument of
+the certificate verification callback (both roles).
 
 The C trampolines live in _ffi.i; this module adapts the application's
 callables to them.  An exception raised by a selection callback refuses the
 handshake; the handshake's ferrule error then carries it as ``__cause__``.
 An exception raised by ``accept_early_data`` or a replay store refuses the
 0-RTT only (the handshake continues in 1-RTT) and is reported through
-:func:`sys.unraisablehook`.
+:func:`sys.unraisablehook`.  ``verify_callback`` can only reject: anything
+but True (False, another object, an exception) fails the handshake with
+reason cert_rejected, an exception as the error's ``__cause__``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, FrozenSet, List, NamedTuple, Optional, Union
+from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Union
 
-from . import _ffi
+from . import _ffi, _x509
 from ._errors import UsageError
 
-__all__ = ["ClientHello", "EarlyDataInfo", "REFUSE", "UNRECOGNIZED_NAME", "NO_ALPN"]
+__all__ = ["ClientHello", "EarlyDataInfo", "VerifyInfo", "REFUSE", "UNRECOGNIZED_NAME",
+           "NO_ALPN"]
 
 
 class _Result:
@@ -170,4 +174,46 @@ def accept_entry(user: Callable[[EarlyDataInfo], Any]) -> Callable[[Optional[str
     def entry(server_name: Optional[str], alpn: bytes) -> bool:
         info = EarlyDataInfo(server_name, alpn.decode("ascii", "replace") if alpn else None)
         return bool(user(info))
+    return entry
+
+
+class VerifyInfo(NamedTuple):
+    """What ``verify_callback`` sees: the peer's chain, already accepted by
+    libferrule's own checks (path, validity, name, purpose, OCSP policy).
+    A copy: it stays valid after the call."""
+    #: True on a server (the peer is a client presenting a certificate).
+    server_side: bool
+    #: The SNI name (client: the one we sent and checked; server: received).
+    server_name: Optional[str]
+    #: The ALPN protocol negotiated so far, or None.
+    alpn_protocol: Optional[str]
+    #: The chain as the peer sent it (DER, leaf first).
+    peer_chain: List[bytes]
+    #: The validated path (DER, leaf first, trust anchor last).
+    verified_chain: List[bytes]
+
+    def getpeercert(self, binary_form: bool = False) -> Union[bytes, Dict[str, Any]]:
+        """The leaf as :meth:`ssl.SSLSocket.getpeercert` shows it (the DER
+        with ``binary_form=True``)."""
+        leaf = self.verified_chain[0]
+        return leaf if binary_form else _x509.decode_certificate(leaf)
+
+
+def verify_entry(user: Callable[[VerifyInfo], Any]) -> Callable[[Any, Any], bool]:
+    """Adapt verify_callback(info) -> bool to the trampoline (which accepts
+    on True only)."""
+
+    def entry(conn: Any, result: Any) -> bool:
+        alpn = _ffi.ferrule_conn_alpn(conn)
+        info = VerifyInfo(
+            server_side=_ffi.ferrule_conn_role(conn) == _ffi.FERRULE_ROLE_SERVER,
+            server_name=_ffi.ferrule_conn_server_name(conn),
+            alpn_protocol=alpn.decode("ascii", "replace") if alpn else None,
+            peer_chain=[_ffi.ferrule_conn_peer_cert(conn, i)
+                        for i in range(_ffi.ferrule_conn_peer_cert_count(conn))],
+            verified_chain=_ffi.fpy_verify_path(result))
+        r = user(info)
+        if not isinstance(r, bool):
+            raise TypeError(f"verify_callback must return True or False, not {r!r}")
+        return r
     return entry

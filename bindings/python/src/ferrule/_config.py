@@ -11,7 +11,7 @@ import threading
 from typing import IO, Any, Callable, Iterable, Optional, Sequence, Tuple, Union
 
 from . import _callbacks, _ffi
-from ._callbacks import ClientHello, EarlyDataInfo
+from ._callbacks import ClientHello, EarlyDataInfo, VerifyInfo
 from ._errors import UsageError
 
 __all__ = ["ClientConfig", "ServerConfig"]
@@ -95,7 +95,8 @@ class _Config:
                  memory_limit: Optional[int] = None,
                  max_handshake_message: Optional[int] = None,
                  key_update_interval: Optional[int] = None,
-                 clock: Optional[Callable[[], int]] = None) -> None:
+                 clock: Optional[Callable[[], int]] = None,
+                 verify_callback: Optional[Callable[[VerifyInfo], bool]] = None) -> None:
         self._cfg = None
         self._keylog: Optional[Callable[[str], None]] = None
         # Python objects the C config calls (callbacks, replay store): the
@@ -167,6 +168,18 @@ class _Config:
                 _ffi.ferrule_config_set_max_chain_depth(cfg, max_chain_depth)
             if ocsp is not None:
                 _ffi.ferrule_config_set_ocsp_policy(cfg, _choice(_OCSP, ocsp, "ocsp"))
+            if verify_callback is not None:
+                if not callable(verify_callback):
+                    raise TypeError("verify_callback must be callable")
+                if not verify:
+                    # libferrule calls it only for chains it accepted: with
+                    # verification off it would never run.
+                    raise UsageError("verify_callback needs verify=True (it runs after "
+                                     "libferrule's checks and can only reject)",
+                                     status=_ffi.FERRULE_USAGE)
+                ventry = _callbacks.verify_entry(verify_callback)
+                self._callbacks.append(ventry)
+                _ffi.fpy_config_set_verify(cfg, ventry)
             if early_data and self._role == _ffi.FERRULE_ROLE_CLIENT:
                 # A client config only enables attempts (ServerConfig has
                 # the server's options).
@@ -252,6 +265,13 @@ class ClientConfig(_Config):
     window (default: the system clock).  If it raises (or returns something
     other than an int) the exception goes to sys.unraisablehook and the
     system clock is used for that reading.
+
+    ``verify_callback(info) -> bool``: runs after libferrule's own checks
+    accepted the peer's chain (so only with ``verify=True``) and can only
+    add restrictions: True accepts; False, any other result or an exception
+    fails the handshake with CertificateError reason "cert_rejected" (an
+    exception is its ``__cause__``).  ``info`` is a
+    :class:`ferrule.VerifyInfo`.  On a server it sees client certificates.
     """
 
     _role = _ffi.FERRULE_ROLE_CLIENT

@@ -26,7 +26,8 @@
  *    applies the buffer typemaps to every (pointer, length) parameter
  *    pair the header declares.
  *  - Callback setters are replaced by the fpy_* helpers below (key log,
- *    clock, 0-RTT accept and replay store, certificate and ALPN selection).
+ *    clock, verification, 0-RTT accept and replay store, certificate and
+ *    ALPN selection).
  *
  * The fpy_* helpers move whole buffers through the connection in one call
  * (feed / drive / take loops in C), so the Python layer pays per call, not
@@ -226,7 +227,7 @@ static int fpy_get_buffer(PyObject *o, Py_buffer *view, int writable) {
 %ignore ferrule_verify_chain;
 %ignore ferrule_config_set_time_callback;   /* fpy_config_set_clock */
 %ignore ferrule_config_set_keylog_callback;
-%ignore ferrule_config_set_verify_callback;
+%ignore ferrule_config_set_verify_callback; /* fpy_config_set_verify */
 /* 0-RTT options and the replay store are versioned structs with callbacks:
  * fpy_config_set_early_data builds them (ferrule_config_set_early_data
  * stays wrapped for the defaults: pass None).  The selection callbacks are
@@ -319,7 +320,7 @@ PyObject *fpy_config_set_keylog(ferrule_config *cfg, PyObject *cb) {
 
 %}
 
-/* Trampoline of the clock (not wrapped). */
+/* Trampolines of the clock and verification callbacks (not wrapped). */
 %{
 /* ---- clock and verification callbacks ------------------------------------------ */
 
@@ -361,6 +362,34 @@ static int64_t fpy_time_trampoline(void *ctx) {
     return now;
 }
 
+/* ctx(conn_pointer, result_pointer) -> True to accept.  Restrict-only: the
+ * library calls it only for a chain it accepted, and anything but True
+ * (False, another object, an exception) rejects with cert_rejected; an
+ * exception becomes the __cause__ of the CertificateError the handshake
+ * raises.  The Python layer builds the view and checks the result. */
+static int fpy_verify_trampoline(void *ctx, const ferrule_conn *conn,
+                                 const ferrule_verify_result *result) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    int rv = 1; /* reject unless told otherwise */
+    PyObject *c = SWIG_NewPointerObj((void *)conn, SWIGTYPE_p_ferrule_conn, 0);
+    PyObject *v = c != NULL ? SWIG_NewPointerObj((void *)result,
+                                                 SWIGTYPE_p_ferrule_verify_result, 0)
+                            : NULL;
+    PyObject *r = v != NULL ? PyObject_CallFunctionObjArgs((PyObject *)ctx, c, v, NULL) : NULL;
+    Py_XDECREF(c);
+    Py_XDECREF(v);
+    if (r != NULL) {
+        if (r == Py_True) rv = 0;
+        Py_DECREF(r);
+    }
+    if (PyErr_Occurred()) {
+        fpy_stash_callback_error(conn);
+        rv = 1;
+    }
+    PyGILState_Release(g);
+    return rv;
+}
+
 %}
 
 %inline %{
@@ -380,6 +409,43 @@ PyObject *fpy_config_set_clock(ferrule_config *cfg, PyObject *cb) {
         return NULL;
     }
     Py_RETURN_NONE;
+}
+
+PyObject *fpy_config_set_verify(ferrule_config *cfg, PyObject *cb) {
+    int rc;
+    if (cb == Py_None) {
+        rc = ferrule_config_set_verify_callback(cfg, NULL, NULL);
+    } else if (!PyCallable_Check(cb)) {
+        PyErr_SetString(PyExc_TypeError, "verify_callback must be callable");
+        return NULL;
+    } else {
+        rc = ferrule_config_set_verify_callback(cfg, fpy_verify_trampoline, cb);
+    }
+    if (rc != FERRULE_OK) {
+        fpy_raise(rc, NULL, cfg, "ferrule_config_set_verify_callback");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* The validated path (leaf first, trust anchor last) as a list of bytes. */
+PyObject *fpy_verify_path(const ferrule_verify_result *r) {
+    size_t n = ferrule_verify_result_path_length(r);
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    if (list == NULL) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *der = NULL;
+        size_t len = 0;
+        if (ferrule_verify_result_path_cert(r, i, &der, &len) != FERRULE_OK) {
+            Py_DECREF(list);
+            PyErr_SetString(PyExc_RuntimeError, "ferrule_verify_result_path_cert failed");
+            return NULL;
+        }
+        PyObject *b = PyBytes_FromStringAndSize((const char *)der, (Py_ssize_t)len);
+        if (b == NULL) { Py_DECREF(list); return NULL; }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, b);
+    }
+    return list;
 }
 
 /* Move all pending ciphertext out of the connection into one bytes object
