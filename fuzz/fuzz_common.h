@@ -97,8 +97,22 @@ FUZZ_FN int64_t fuzz_now(void *ctx) {
     return FUZZ_NOW;
 }
 
+/* The fuzzed server's replay store admits everything: libFuzzer runs the
+ * same input many times, and a real store would turn every 0-RTT seed into
+ * a refusal after its first run.  Anti-replay itself is tested in
+ * tests/c/test_early_data.c. */
+FUZZ_FN int fuzz_replay_check(void *ctx, const uint8_t key[32], int64_t expires) {
+    (void)ctx;
+    (void)key;
+    (void)expires;
+    return 1;
+}
+
 /* The server configuration every fuzz_server input meets (built once and
- * shared: a config is frozen and reference counted once a conn uses it). */
+ * shared: a config is frozen and reference counted once a conn uses it).
+ * Build it right after fuzz_rng_reset() (as fuzz_server.c and gen_seeds.c
+ * do): its ticket key comes from the random stream, and the 0-RTT seeds
+ * hold tickets sealed under it. */
 FUZZ_FN ferrule_config *fuzz_server_config(void) {
     static ferrule_config *cfg;
     if (cfg != NULL) return cfg;
@@ -111,9 +125,18 @@ FUZZ_FN ferrule_config *fuzz_server_config(void) {
     FUZZ_CHECK(ferrule_config_add_alpn(cfg, h2, sizeof(h2)) == FERRULE_OK);
     FUZZ_CHECK(ferrule_config_add_alpn(cfg, h11, sizeof(h11)) == FERRULE_OK);
     FUZZ_CHECK(ferrule_config_set_time_callback(cfg, fuzz_now, NULL) == FERRULE_OK);
-    /* 0-RTT on: ClientHellos with early_data reach the refusal and
-     * trial-decryption paths (no fuzz input has a valid ticket). */
-    FUZZ_CHECK(ferrule_config_set_early_data(cfg, NULL) == FERRULE_OK);
+    /* 0-RTT on: the recorded 0-RTT seeds are accepted (early data, then
+     * EndOfEarlyData), mutations reach the refusal and trial-decryption
+     * paths. */
+    static ferrule_replay_store store;
+    store.struct_size = (uint32_t)sizeof(store);
+    store.check_and_insert = fuzz_replay_check;
+    memset(store.id, 0x46, sizeof(store.id));
+    ferrule_early_data_options eo;
+    memset(&eo, 0, sizeof(eo));
+    eo.struct_size = (uint32_t)sizeof(eo);
+    eo.store = &store;
+    FUZZ_CHECK(ferrule_config_set_early_data(cfg, &eo) == FERRULE_OK);
     return cfg;
 }
 

@@ -123,6 +123,11 @@ typedef struct pair_opts {
     size_t app_len;
     int client_closes; /* client sends close_notify at the end */
     int server_talks;  /* server writes before the client closes */
+    const uint8_t *session; /* offer this session ... */
+    size_t session_len;
+    int early;             /* ... and send `app` as 0-RTT data */
+    uint8_t *session_out;  /* the client's newest session (cap 8192) */
+    size_t *session_out_len;
 } pair_opts;
 
 /* Run one deterministic handshake + exchange; fills c2s / s2c. */
@@ -139,6 +144,15 @@ static int run_pair(ferrule_config *ccfg, ferrule_config *scfg, const pair_opts 
     fuzz_rng_select(FUZZ_RNG_SERVER);
     FUZZ_CHECK(ferrule_conn_new(&s, scfg, NULL) == FERRULE_OK);
     bytes pc = {0}, ps = {0};
+    fuzz_rng_select(FUZZ_RNG_CLIENT);
+    if (o->session != NULL)
+        FUZZ_CHECK(ferrule_conn_set_session(c, o->session, o->session_len) == FERRULE_OK);
+    if (o->early) {
+        size_t n = 0;
+        FUZZ_CHECK(ferrule_conn_write_early_data(c, o->app, o->app_len,
+                                                 FERRULE_EARLY_DATA_REPLAY_SAFE, &n) == FERRULE_OK);
+        FUZZ_CHECK(n == o->app_len);
+    }
     int cs = FERRULE_WANT_READ, ss = FERRULE_WANT_READ;
     for (int round = 0; round < 16; round++) {
         fuzz_rng_select(FUZZ_RNG_CLIENT);
@@ -165,7 +179,9 @@ static int run_pair(ferrule_config *ccfg, ferrule_config *scfg, const pair_opts 
         collect(s, s2c, &ps);
         deliver(c, FUZZ_RNG_CLIENT, &ps, 1);
         drain_app(c, FUZZ_RNG_CLIENT);
-        if (o->app_len > 0) {
+        if (o->early)
+            FUZZ_CHECK(ferrule_conn_early_data_status(s) == FERRULE_EARLY_ACCEPTED);
+        if (o->app_len > 0 && !o->early) {
             fuzz_rng_select(FUZZ_RNG_CLIENT);
             FUZZ_CHECK(ferrule_conn_write(c, o->app, o->app_len, &n) == FERRULE_OK);
             collect(c, c2s, &pc);
@@ -193,6 +209,9 @@ static int run_pair(ferrule_config *ccfg, ferrule_config *scfg, const pair_opts 
         deliver(c, FUZZ_RNG_CLIENT, &ps, 1);
         drain_app(c, FUZZ_RNG_CLIENT);
     }
+    if (ok && o->session_out != NULL)
+        FUZZ_CHECK(ferrule_conn_session(c, o->session_out, 8192, o->session_out_len) ==
+                   FERRULE_OK);
     free(pc.p);
     free(ps.p);
     ferrule_conn_free(c);
@@ -293,7 +312,11 @@ static int cmd_pairs(const char *out) {
     snprintf(dclient, sizeof(dclient), "%s/fuzz_client", out);
     snprintf(drecord, sizeof(drecord), "%s/fuzz_record", out);
     static const uint8_t req[] = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    pair_opts full = {"localhost", req, sizeof(req) - 1, 1, 1};
+    pair_opts full = {"localhost", req, sizeof(req) - 1, 1, 1, NULL, 0, 0, NULL, NULL};
+    /* Build the server config exactly as fuzz_server.c does (its ticket
+     * key comes from the random stream: the 0-RTT seed depends on it). */
+    fuzz_rng_reset();
+    (void)fuzz_server_config();
 
     /* The exact fuzz_client client against the exact fuzz_server server:
      * both sides of the transcript are seeds. */
@@ -326,6 +349,33 @@ static int cmd_pairs(const char *out) {
         o.sni = cv[i].sni;
         FUZZ_CHECK(run_pair(cc, fuzz_server_config(), &o, &c2s, &s2c));
         write_seed(dserver, cv[i].name, 0, c2s.p, c2s.n);
+        free(c2s.p);
+        free(s2c.p);
+        ferrule_config_free(cc);
+    }
+    /* fuzz_server: a resumed handshake carrying the request as 0-RTT data,
+     * accepted by the fuzzed server (then EndOfEarlyData, Finished). */
+    {
+        ferrule_config *cc = client_cfg(NULL, 0, NULL, 0, 0);
+        FUZZ_CHECK(ferrule_config_set_early_data(cc, NULL) == FERRULE_OK);
+        static uint8_t sess[8192];
+        size_t sess_len = 0;
+        bytes c2s = {0}, s2c = {0};
+        pair_opts o = full;
+        o.session_out = sess;
+        o.session_out_len = &sess_len;
+        FUZZ_CHECK(run_pair(cc, fuzz_server_config(), &o, &c2s, &s2c));
+        free(c2s.p);
+        free(s2c.p);
+        memset(&c2s, 0, sizeof(c2s));
+        memset(&s2c, 0, sizeof(s2c));
+        o = full;
+        o.session = sess;
+        o.session_len = sess_len;
+        o.early = 1;
+        FUZZ_CHECK(run_pair(cc, fuzz_server_config(), &o, &c2s, &s2c));
+        write_seed(dserver, "ferrule-0rtt", 0, c2s.p, c2s.n);
+        write_seed(dserver, "ferrule-0rtt-chunked", 3, c2s.p, c2s.n);
         free(c2s.p);
         free(s2c.p);
         ferrule_config_free(cc);
