@@ -323,6 +323,75 @@ def test_large_write_and_read_in_one_call(pki):
     assert got == data
 
 
+# The fpy_* helpers _ffi.i defines for the Python layer.  Anything else the
+# extension exports under that prefix is a static C helper that leaked out
+# of an %inline block (a trampoline called from Python with a foreign ctx
+# pointer dereferences it as a PyObject): the test below fails on it.
+_HELPERS = {
+    "fpy_set_error_factory", "fpy_config_new", "fpy_conn_new", "fpy_config_set_keylog",
+    "fpy_config_set_clock", "fpy_config_set_verify", "fpy_verify_path", "fpy_take_all",
+    "fpy_handshake", "fpy_recv", "fpy_send", "fpy_session", "fpy_config_set_early_data",
+    "fpy_read_early_data", "fpy_config_set_cert_select", "fpy_config_set_alpn_select",
+    "fpy_hello_list", "fpy_hello_alpn",
+}
+
+
+def _exported(module):
+    return {n for n in dir(module) if callable(getattr(module, n)) and not n.startswith("_")}
+
+
+def test_no_trampoline_or_static_helper_is_exposed():
+    from ferrule import __ffi
+    for module in (_ffi, __ffi):
+        names = _exported(module)
+        assert not [n for n in names if "trampoline" in n], module
+        assert {n for n in names if n.startswith("fpy_")} == _HELPERS, module
+        # Nothing else but the header's functions (and SWIG's own helpers).
+        assert not {n for n in names if not n.startswith(("ferrule_", "fpy_", "FERRULE_"))} - {
+            "SwigPyObject"}, module
+
+
+# Calls every exported function with every argument None, 0, b"" or a
+# freshly made handle of the wrong kind, in a child process (a crash must
+# not take the suite with it).  Each call prints its name first, so a
+# crash names its function.
+_PROBE = r"""
+import inspect, sys
+import ferrule
+from ferrule import _ffi
+cfg = _ffi.fpy_config_new(_ffi.FERRULE_ROLE_CLIENT)
+conn = _ffi.fpy_conn_new(cfg, "example.com", 0)
+fills = (None, 0, -1, b"", "x", cfg, conn, object())
+names = sorted(n for n in dir(_ffi) if n.startswith(("ferrule_", "fpy_"))
+               and callable(getattr(_ffi, n)) and not n.endswith("_free"))
+for name in names:
+    f = getattr(_ffi, name)
+    nargs = len(inspect.signature(f).parameters)
+    for fill in fills:
+        print(name, type(fill).__name__, flush=True)
+        try:
+            f(*([fill] * nargs))
+        except Exception:
+            pass
+print("probe: done", len(names), flush=True)
+"""
+
+
+def test_no_exported_function_crashes_on_bad_arguments(tmp_path):
+    """API misuse returns an error, never undefined behaviour: every
+    function of the low-level module, given None (NULL), numbers, empty
+    buffers, strings, foreign objects and handles of the wrong kind,
+    returns or raises; the process survives."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
+                       timeout=120)
+    last = r.stdout.strip().splitlines()[-1:] or ["(nothing)"]
+    assert r.returncode == 0, f"crashed (rc {r.returncode}) at {last[0]}\n{r.stderr[-2000:]}"
+    assert last[0].startswith("probe: done")
+    assert int(last[0].split()[-1]) > 100
+
+
 # Functions the SWIG interface replaces on purpose (callbacks and versioned
 # structs; see _ffi.i), each with the helper that takes its place.
 _REPLACED = {

@@ -294,6 +294,12 @@ PyObject *fpy_conn_new(ferrule_config *cfg, PyObject *server_name, size_t memory
     return SWIG_NewPointerObj(conn, SWIGTYPE_p_ferrule_conn, 0);
 }
 
+%}
+
+/* Static helpers stay out of %inline: SWIG wraps every function an
+ * %inline block declares, static or not, and a trampoline called from
+ * Python with a foreign ctx dereferences it as a PyObject. */
+%{
 /* Key log: the config keeps a strong reference to `cb` in the Python layer
  * for as long as it lives; we only borrow it here. */
 static void fpy_keylog_trampoline(void *ctx, const ferrule_conn *conn, const char *line) {
@@ -305,6 +311,9 @@ static void fpy_keylog_trampoline(void *ctx, const ferrule_conn *conn, const cha
     PyGILState_Release(g);
 }
 
+%}
+
+%inline %{
 PyObject *fpy_config_set_keylog(ferrule_config *cfg, PyObject *cb) {
     if (!PyCallable_Check(cb)) {
         PyErr_SetString(PyExc_TypeError, "key-log callback must be callable");
@@ -390,6 +399,39 @@ static int fpy_verify_trampoline(void *ctx, const ferrule_conn *conn,
     return rv;
 }
 
+
+/* Move all pending ciphertext out of the connection into one bytes object
+ * (b"" when there is none).  Owed output (a KeyUpdate answer) is produced
+ * first. */
+static PyObject *fpy_take_all_raw(ferrule_conn *conn) {
+    int st = ferrule_conn_flush(conn);
+    if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) {
+        /* A fatal status: any alert is still worth sending. */
+    }
+    size_t pending = ferrule_conn_pending_output(conn);
+    PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)pending);
+    if (b == NULL || pending == 0) return b;
+    size_t got = 0;
+    st = ferrule_conn_take(conn, (uint8_t *)PyBytes_AS_STRING(b), pending, &got);
+    if (st != FERRULE_OK) {
+        Py_DECREF(b);
+        fpy_raise(st, conn, NULL, "ferrule_conn_take");
+        return NULL;
+    }
+    if (got != pending && _PyBytes_Resize(&b, (Py_ssize_t)got) != 0) return NULL;
+    return b;
+}
+
+/* Feed from `src` (starting at *off) as much as the connection takes. */
+static int fpy_feed_some(ferrule_conn *conn, const Py_buffer *src, Py_ssize_t *off) {
+    if (*off >= src->len) return 0;
+    size_t c = 0;
+    int st = ferrule_conn_feed(conn, (const uint8_t *)src->buf + *off, (size_t)(src->len - *off), &c);
+    if (st != FERRULE_OK) return -1;
+    *off += (Py_ssize_t)c;
+    return c > 0;
+}
+
 %}
 
 %inline %{
@@ -448,39 +490,7 @@ PyObject *fpy_verify_path(const ferrule_verify_result *r) {
     return list;
 }
 
-/* Move all pending ciphertext out of the connection into one bytes object
- * (b"" when there is none).  Owed output (a KeyUpdate answer) is produced
- * first. */
-static PyObject *fpy_take_all_raw(ferrule_conn *conn) {
-    int st = ferrule_conn_flush(conn);
-    if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) {
-        /* A fatal status: any alert is still worth sending. */
-    }
-    size_t pending = ferrule_conn_pending_output(conn);
-    PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)pending);
-    if (b == NULL || pending == 0) return b;
-    size_t got = 0;
-    st = ferrule_conn_take(conn, (uint8_t *)PyBytes_AS_STRING(b), pending, &got);
-    if (st != FERRULE_OK) {
-        Py_DECREF(b);
-        fpy_raise(st, conn, NULL, "ferrule_conn_take");
-        return NULL;
-    }
-    if (got != pending && _PyBytes_Resize(&b, (Py_ssize_t)got) != 0) return NULL;
-    return b;
-}
-
 PyObject *fpy_take_all(ferrule_conn *conn) { return fpy_take_all_raw(conn); }
-
-/* Feed from `src` (starting at *off) as much as the connection takes. */
-static int fpy_feed_some(ferrule_conn *conn, const Py_buffer *src, Py_ssize_t *off) {
-    if (*off >= src->len) return 0;
-    size_t c = 0;
-    int st = ferrule_conn_feed(conn, (const uint8_t *)src->buf + *off, (size_t)(src->len - *off), &c);
-    if (st != FERRULE_OK) return -1;
-    *off += (Py_ssize_t)c;
-    return c > 0;
-}
 
 /*
  * Drive the handshake with the ciphertext in `src`: feed, advance, feed
