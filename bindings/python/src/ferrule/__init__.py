@@ -2,6 +2,7 @@
 
 - :class:`ClientConfig` / :class:`ServerConfig`: configuration.
 - :class:`Connection`: the sans-I/O connection, shaped like ssl.SSLObject.
+- :func:`verify_chain`: standalone X.509 path validation.
 - :mod:`ferrule.asyncio`: asyncio streams, servers, start_tls and the
   transport.
 - :class:`Error` and its subclasses.
@@ -12,11 +13,12 @@ from ._callbacks import (NO_ALPN, REFUSE, UNRECOGNIZED_NAME, ClientHello, EarlyD
                          VerifyInfo)
 from ._config import ClientConfig, ServerConfig
 from ._connection import Connection
+from ._verify import verify_chain
 from ._errors import (AlertReceived, AlertSent, CertificateError, Closed, DecodeError, Error,
                       InternalError, PolicyError, Truncated, UsageError, WantRead, WantWrite)
 
 __all__ = [
-    "ClientConfig", "ServerConfig", "Connection", "ClientHello", "EarlyDataInfo", "VerifyInfo",
+    "ClientConfig", "ServerConfig", "Connection", "verify_chain", "ClientHello", "EarlyDataInfo", "VerifyInfo",
     "REFUSE", "UNRECOGNIZED_NAME", "NO_ALPN",
     "Error", "WantRead", "WantWrite", "Closed", "Truncated", "AlertSent", "DecodeError",
     "AlertReceived", "CertificateError", "PolicyError", "UsageError", "InternalError",

@@ -953,3 +953,111 @@ PyObject *fpy_hello_alpn(const ferrule_client_hello *hello) {
     return list;
 }
 %}
+
+/* ---- standalone path validation (docs/x509.md) ------------------------------- */
+
+%{
+/* The buffers of a sequence of bytes-like objects, held for one call. */
+typedef struct {
+    Py_ssize_t n;
+    Py_buffer *views;
+    const uint8_t **ptrs;
+    size_t *lens;
+} fpy_bufseq;
+
+static void fpy_bufseq_release(fpy_bufseq *b) {
+    for (Py_ssize_t i = 0; i < b->n; i++) PyBuffer_Release(&b->views[i]);
+    PyMem_Free(b->views);
+    PyMem_Free(b->ptrs);
+    PyMem_Free(b->lens);
+    memset(b, 0, sizeof(*b));
+}
+
+/* 0, or -1 with an exception (not a sequence, an item without the buffer
+ * protocol, memory). */
+static int fpy_bufseq_get(PyObject *seq_obj, const char *what, fpy_bufseq *b) {
+    memset(b, 0, sizeof(*b));
+    PyObject *seq = PySequence_Fast(seq_obj, what);
+    if (seq == NULL) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    size_t cnt = (size_t)(n > 0 ? n : 1);
+    b->views = PyMem_Calloc(cnt, sizeof(Py_buffer));
+    b->ptrs = PyMem_Calloc(cnt, sizeof(const uint8_t *));
+    b->lens = PyMem_Calloc(cnt, sizeof(size_t));
+    if (b->views == NULL || b->ptrs == NULL || b->lens == NULL) {
+        Py_DECREF(seq);
+        fpy_bufseq_release(b);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (fpy_get_buffer(PySequence_Fast_GET_ITEM(seq, i), &b->views[i], 0) != 0) {
+            Py_DECREF(seq);
+            fpy_bufseq_release(b);
+            return -1;
+        }
+        b->n = i + 1;
+        b->ptrs[i] = (const uint8_t *)b->views[i].buf;
+        b->lens[i] = (size_t)b->views[i].len;
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+%}
+
+%inline %{
+/*
+ * ferrule_verify_chain with the options as arguments: chain and crls are
+ * sequences of bytes-like DER (crls may be None), peer_name None or a str,
+ * use_time non-zero to validate at `at_time` (else the config's clock),
+ * max_depth 0 = the config's.  Returns (status, reason, path): status
+ * FERRULE_OK with the validated path (DER, leaf to anchor), or the failing
+ * status with the result's reason and [].  A call the library refuses
+ * without a result (misuse) returns (status, 0, []).
+ */
+PyObject *fpy_verify_chain(const ferrule_config *cfg, PyObject *chain, uint32_t purpose,
+                           int use_time, int64_t at_time, uint32_t max_depth,
+                           PyObject *peer_name, PyObject *crls) {
+    ferrule_verify_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = (uint32_t)sizeof(o);
+    o.purpose = purpose;
+    o.flags = use_time ? FERRULE_VERIFY_USE_TIME : 0;
+    o.time = at_time;
+    o.max_depth = max_depth;
+    if (peer_name != Py_None) {
+        if (!PyUnicode_Check(peer_name)) {
+            PyErr_SetString(PyExc_TypeError, "peer_name must be a str or None");
+            return NULL;
+        }
+        Py_ssize_t len = 0;
+        o.peer_name = PyUnicode_AsUTF8AndSize(peer_name, &len);
+        if (o.peer_name == NULL) return NULL;
+        if ((size_t)len != strlen(o.peer_name)) {
+            PyErr_SetString(PyExc_ValueError, "peer_name contains a NUL character");
+            return NULL;
+        }
+    }
+    fpy_bufseq certs, cl;
+    if (fpy_bufseq_get(chain, "chain must be a sequence of DER certificates", &certs) != 0)
+        return NULL;
+    memset(&cl, 0, sizeof(cl));
+    if (crls != Py_None &&
+        fpy_bufseq_get(crls, "crls must be a sequence of DER CRLs", &cl) != 0) {
+        fpy_bufseq_release(&certs);
+        return NULL;
+    }
+    o.crls = cl.ptrs;
+    o.crl_lens = cl.lens;
+    o.n_crls = (size_t)cl.n;
+    ferrule_verify_result *r = NULL;
+    int st = ferrule_verify_chain(cfg, certs.ptrs, certs.lens, (size_t)certs.n, &o, &r);
+    fpy_bufseq_release(&certs);
+    fpy_bufseq_release(&cl);
+    PyObject *path = st == FERRULE_OK ? fpy_verify_path(r) : PyList_New(0);
+    unsigned reason = r != NULL ? (unsigned)ferrule_verify_result_reason(r) : 0u;
+    ferrule_verify_result_free(r);
+    if (path == NULL) return NULL;
+    return Py_BuildValue("(iIN)", st, reason, path);
+}
+%}
