@@ -190,8 +190,9 @@ def test_no_certificate_is_none_and_resumption_keeps_the_dict(pki):
     handshake_in_memory(c2, s2)
     assert c2.session_reused
     assert c2.getpeercert() == first  # the original connection's certificate
-    # Before the handshake there is no certificate yet.
-    assert ferrule.Connection(ccfg, "localhost").getpeercert() is None
+    # Before the handshake completes: ValueError, as ssl.SSLObject raises.
+    with pytest.raises(ValueError, match="^handshake not done yet$"):
+        ferrule.Connection(ccfg, "localhost").getpeercert()
 
 
 def test_attribute_names_are_openssl_long_names():
@@ -491,3 +492,51 @@ def test_getpeercert_after_free_is_none(pki):
     c = ferrule.Connection(client_config(pki), "localhost")
     c.free()
     assert c.getpeercert() is None
+
+
+def test_getpeercert_before_the_handshake_raises_valueerror_like_ssl(pki):
+    """ssl.SSLObject.getpeercert raises ValueError("handshake not done
+    yet") until the handshake completed; so does ferrule, in both roles,
+    both forms, at every step, and after a failed handshake."""
+    ctx = ssl.create_default_context(cafile=str(pki / "root.pem"))
+    sslobj = ctx.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="localhost")
+    with pytest.raises(ValueError) as std:
+        sslobj.getpeercert()
+    c = ferrule.Connection(client_config(pki, certfile=pki / "ecdsa-p256.chain.pem",
+                                         keyfile=pki / "ecdsa-p256.key"), "localhost")
+    s = ferrule.Connection(server_config(pki, "rsa", client_auth="require",
+                                         cafile=pki / "root.pem"))
+    for conn in (c, s):
+        for form in (False, True):
+            with pytest.raises(ValueError) as ours:
+                conn.getpeercert(form)
+            assert type(ours.value) is ValueError and str(ours.value) == str(std.value)
+    # Step by step: still raising until each side is done.
+    with pytest.raises(ferrule.WantRead):
+        c.do_handshake()
+    s.receive_bytes(c.bytes_to_send())
+    with pytest.raises(ferrule.WantRead):
+        s.do_handshake()  # ServerHello .. Finished sent, waiting for the client
+    with pytest.raises(ValueError):
+        s.getpeercert()
+    c.receive_bytes(s.bytes_to_send())
+    c.do_handshake()
+    assert c.getpeercert()["subject"] == ((("organizationName", "ferrule test"),),
+                                          (("commonName", "localhost"),))
+    with pytest.raises(ValueError):
+        s.getpeercert()  # the client's Certificate not read yet
+    s.receive_bytes(c.bytes_to_send())
+    s.do_handshake()
+    assert s.getpeercert(True) == c_leaf(pki)
+    # A handshake that failed never completed.
+    bad = ferrule.Connection(client_config(pki), "example.com")
+    with pytest.raises(ferrule.CertificateError):
+        handshake_in_memory(bad, ferrule.Connection(server_config(pki, "ecdsa-p256")))
+    with pytest.raises(ValueError, match="handshake not done yet"):
+        bad.getpeercert()
+
+
+def c_leaf(pki):
+    return ssl.PEM_cert_to_DER_cert(
+        re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----",
+                  (pki / "ecdsa-p256.chain.pem").read_text(), re.S).group(0))

@@ -375,7 +375,9 @@ class Connection:
     def getpeercert(self, binary_form: bool = False) -> Union[None, bytes, Dict[str, Any]]:
         """The peer's leaf certificate, like :meth:`ssl.SSLSocket.getpeercert`.
 
-        None if the peer sent none.  ``binary_form=True``: the DER bytes.
+        Raises ValueError("handshake not done yet") before the handshake
+        completed, as the stdlib does; None if the peer sent none (or after
+        :meth:`free`).  ``binary_form=True``: the DER bytes.
         Otherwise the stdlib's dict ('subject', 'issuer', 'version',
         'serialNumber', 'notBefore', 'notAfter', and 'subjectAltName',
         'OCSP', 'caIssuers', 'crlDistributionPoints' when present) if the
@@ -386,7 +388,12 @@ class Connection:
         cannot be decoded strictly (libferrule validates its structure, not
         the characters of name attributes: see ferrule/_x509.py)."""
         conn = self._conn
-        if conn is None or _ffi.ferrule_conn_peer_cert_count(conn) == 0:
+        if conn is None:
+            return None
+        if not self._handshake_complete():
+            # ssl.SSLObject.getpeercert: a ValueError with this text.
+            raise ValueError("handshake not done yet")
+        if _ffi.ferrule_conn_peer_cert_count(conn) == 0:
             return None
         der = _ffi.ferrule_conn_peer_cert(conn, 0)
         if binary_form:
@@ -394,6 +401,13 @@ class Connection:
         if not self._peer_validated():
             return {}
         return _x509.decode_certificate(der)
+
+    def _handshake_complete(self) -> bool:
+        """True once the handshake completed (whichever call drove it)."""
+        if not self._handshake_done and self._conn is not None and \
+                _ffi.ferrule_conn_handshake_state(self._conn) == _ffi.FERRULE_HS_CONNECTED:
+            self._handshake_done = True
+        return self._handshake_done
 
     def _peer_validated(self) -> bool:
         """True if the peer's chain was validated (this handshake, or the

@@ -514,10 +514,12 @@ class FerruleProtocol(asyncio.BufferedProtocol):
         conn = self._conn
         if name == "ferrule_object":
             return conn
-        if name == "peercert":
-            return conn.getpeercert()
-        if name == "peercert_der":
-            return conn.getpeercert(True)
+        if name in ("peercert", "peercert_der"):
+            # Like asyncio's own TLS transport: not there before the
+            # handshake completed (getpeercert() raises ValueError then).
+            if not conn._handshake_complete():
+                return default
+            return conn.getpeercert(name == "peercert_der")
         if name == "peer_chain":
             return conn.get_peer_chain()
         if name == "cipher":
