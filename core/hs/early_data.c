@@ -251,15 +251,26 @@ fr_err fr_server_early_data_record(ferrule_conn *c, const uint8_t *pt, size_t le
     uint32_t max = c->cfg->early.max_size;
     /* RFC 8446 §4.2.10: more than max_early_data_size is unexpected_message. */
     FR_ENSURE(len <= max - ed->received, FERRULE_R_EARLY_DATA_LIMIT);
-    if (ed->buf == NULL) {
-        ed->buf = fr_mem_alloc(&c->mem, max);
-        FR_ENSURE(ed->buf != NULL, fr_mem_error(&c->mem, max));
-        ed->cap = max;
-    }
     if (ed->off > 0) {
         memmove(ed->buf, ed->buf + ed->off, ed->len - ed->off);
         ed->len -= ed->off;
         ed->off = 0;
+    }
+    if (len > ed->cap - ed->len) {
+        /* Grow by doubling (from 4 KiB), never beyond max_early_data_size:
+         * a large allowance costs memory only when a client uses it. */
+        size_t cap = ed->cap < 4096 ? 4096 : ed->cap;
+        while (cap < ed->len + len) cap *= 2;
+        if (cap > max) cap = max;
+        uint8_t *nb = fr_mem_alloc(&c->mem, cap);
+        FR_ENSURE(nb != NULL, fr_mem_error(&c->mem, cap));
+        if (ed->len > 0) memcpy(nb, ed->buf, ed->len);
+        if (ed->buf != NULL) {
+            fr_wipe(ed->buf, ed->cap);
+            fr_mem_free(&c->mem, ed->buf, ed->cap);
+        }
+        ed->buf = nb;
+        ed->cap = cap;
     }
     FR_ENSURE(len <= ed->cap - ed->len, FERRULE_R_INTERNAL);
     memcpy(ed->buf + ed->len, pt, len);
