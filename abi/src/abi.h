@@ -13,6 +13,12 @@ FR_MUST_CHECK fr_err fr_abi_read_file(fr_mem *m, const char *path, uint8_t **out
 /* Generate the config's random HelloRetryRequest cookie key (hrr.c). */
 FR_MUST_CHECK fr_err fr_hrr_config_init(ferrule_config *cfg);
 
+/* From config.c: every config setter starts with fr_abi_setter_check (NULL,
+ * frozen: FERRULE_USAGE with reason config_frozen) and ends with
+ * fr_abi_setter_result (records the reason, maps it to a status class). */
+int fr_abi_setter_check(ferrule_config *cfg);
+int fr_abi_setter_result(ferrule_config *cfg, fr_err e);
+
 /* From conn.c: the usage-error helper, the core-result mapping, and the
  * callback-I/O pumps (flush_out: caller holds wr_lock; fill_in: rd_lock). */
 int fr_abi_usage(ferrule_conn *c, fr_err e);

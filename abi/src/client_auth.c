@@ -2,11 +2,8 @@
 #include "abi.h"
 
 FERRULE_API int ferrule_config_set_client_auth(ferrule_config *cfg, uint32_t mode) {
-    if (cfg == NULL) return FERRULE_USAGE;
-    if (atomic_load(&cfg->frozen)) {
-        cfg->reason = FERRULE_R_CONFIG_FROZEN;
-        return FERRULE_USAGE;
-    }
+    int st = fr_abi_setter_check(cfg);
+    if (st != FERRULE_OK) return st;
     fr_err e = FR_OK;
     /* Only a server asks for certificates (RFC 8446 §4.3.2). */
     if (cfg->role != FERRULE_ROLE_SERVER)
@@ -16,6 +13,5 @@ FERRULE_API int ferrule_config_set_client_auth(ferrule_config *cfg, uint32_t mod
         e = FERRULE_R_CONFIG_INVALID;
     else
         cfg->cauth.mode = mode;
-    cfg->reason = e;
-    return e == FR_OK ? FERRULE_OK : fr_err_class(e);
+    return fr_abi_setter_result(cfg, e);
 }

@@ -126,7 +126,7 @@ FERRULE_API uint32_t ferrule_config_reason(const ferrule_config *cfg) {
 }
 
 /* Common prologue of every setter: a usable, unfrozen config. */
-static int setter_check(ferrule_config *cfg) {
+int fr_abi_setter_check(ferrule_config *cfg) {
     if (cfg == NULL) return FERRULE_USAGE;
     if (atomic_load(&cfg->frozen)) {
         cfg->reason = FERRULE_R_CONFIG_FROZEN;
@@ -135,25 +135,25 @@ static int setter_check(ferrule_config *cfg) {
     return FERRULE_OK;
 }
 
-static int setter_result(ferrule_config *cfg, fr_err e) {
+int fr_abi_setter_result(ferrule_config *cfg, fr_err e) {
     cfg->reason = e;
     return e == FR_OK ? FERRULE_OK : fr_err_class(e);
 }
 
 static int set_list(ferrule_config *cfg, const uint16_t *v, size_t n, uint16_t *dst,
                     size_t *dst_n, size_t cap, int (*known)(uint16_t)) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (v == NULL) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
-    if (n == 0 || n > cap) return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    if (v == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    if (n == 0 || n > cap) return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     for (size_t i = 0; i < n; i++) {
-        if (!known(v[i])) return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+        if (!known(v[i])) return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
         for (size_t k = 0; k < i; k++)
-            if (v[k] == v[i]) return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+            if (v[k] == v[i]) return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     }
     memcpy(dst, v, n * sizeof(uint16_t));
     *dst_n = n;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 static int known_suite(uint16_t s) { return fr_suite_lookup(s) != NULL; }
@@ -175,45 +175,45 @@ FERRULE_API int ferrule_config_set_signature_schemes(ferrule_config *cfg, const 
 }
 
 FERRULE_API int ferrule_config_add_alpn(ferrule_config *cfg, const uint8_t *proto, size_t len) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (proto == NULL) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    if (proto == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
     if (len == 0 || len > 255 || len + 1 > FR_MAX_ALPN_WIRE - cfg->alpn_len)
-        return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->alpn[cfg->alpn_len] = (uint8_t)len;
     memcpy(cfg->alpn + cfg->alpn_len + 1, proto, len);
     cfg->alpn_len += len + 1;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_add_trust_pem(ferrule_config *cfg, const uint8_t *pem, size_t len) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (pem == NULL) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
-    return setter_result(cfg, fr_trust_add_pem(&cfg->mem, &cfg->trust, pem, len));
+    if (pem == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    return fr_abi_setter_result(cfg, fr_trust_add_pem(&cfg->mem, &cfg->trust, pem, len));
 }
 FERRULE_API int ferrule_config_add_trust_der(ferrule_config *cfg, const uint8_t *der, size_t len) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (der == NULL) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
-    return setter_result(cfg, fr_trust_add_der(&cfg->mem, &cfg->trust, der, len));
+    if (der == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    return fr_abi_setter_result(cfg, fr_trust_add_der(&cfg->mem, &cfg->trust, der, len));
 }
 FERRULE_API int ferrule_config_add_trust_file(ferrule_config *cfg, const char *path) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (path == NULL) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
-    return setter_result(cfg, fr_trust_add_file(&cfg->mem, &cfg->trust, path));
+    if (path == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    return fr_abi_setter_result(cfg, fr_trust_add_file(&cfg->mem, &cfg->trust, path));
 }
 FERRULE_API int ferrule_config_add_trust_dir(ferrule_config *cfg, const char *path) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (path == NULL) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
-    return setter_result(cfg, fr_trust_add_dir(&cfg->mem, &cfg->trust, path));
+    if (path == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    return fr_abi_setter_result(cfg, fr_trust_add_dir(&cfg->mem, &cfg->trust, path));
 }
 FERRULE_API int ferrule_config_add_trust_system(ferrule_config *cfg) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    return setter_result(cfg, fr_trust_add_system(&cfg->mem, &cfg->trust));
+    return fr_abi_setter_result(cfg, fr_trust_add_system(&cfg->mem, &cfg->trust));
 }
 FERRULE_API size_t ferrule_config_trust_count(const ferrule_config *cfg) {
     return cfg != NULL ? cfg->trust.n : 0;
@@ -273,17 +273,17 @@ static fr_err load_chain(ferrule_config *cfg, const uint8_t *chain_pem, size_t c
 FERRULE_API int ferrule_config_add_cert_chain_pem(ferrule_config *cfg, const uint8_t *chain_pem,
                                                   size_t chain_len, const uint8_t *key_pem,
                                                   size_t key_len) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (chain_pem == NULL || key_pem == NULL) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
-    return setter_result(cfg, load_chain(cfg, chain_pem, chain_len, key_pem, key_len));
+    if (chain_pem == NULL || key_pem == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    return fr_abi_setter_result(cfg, load_chain(cfg, chain_pem, chain_len, key_pem, key_len));
 }
 
 FERRULE_API int ferrule_config_add_cert_chain_file(ferrule_config *cfg, const char *chain_path,
                                                    const char *key_path) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (chain_path == NULL || key_path == NULL) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    if (chain_path == NULL || key_path == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
     uint8_t *chain = NULL, *key = NULL;
     size_t chain_len = 0, key_len = 0;
     fr_err e = fr_abi_read_file(&cfg->mem, chain_path, &chain, &chain_len);
@@ -291,55 +291,55 @@ FERRULE_API int ferrule_config_add_cert_chain_file(ferrule_config *cfg, const ch
     if (e == FR_OK) e = load_chain(cfg, chain, chain_len, key, key_len);
     if (chain != NULL) fr_mem_free(&cfg->mem, chain, chain_len + 1);
     if (key != NULL) fr_mem_free(&cfg->mem, key, key_len + 1);
-    return setter_result(cfg, e);
+    return fr_abi_setter_result(cfg, e);
 }
 
 FERRULE_API int ferrule_config_set_time_callback(ferrule_config *cfg, int64_t (*now)(void *),
                                                  void *ctx) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
     cfg->now = now;
     cfg->now_ctx = ctx;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_set_memory_limit(ferrule_config *cfg, size_t bytes) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (bytes < FR_MIN_MEMORY_LIMIT) return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    if (bytes < FR_MIN_MEMORY_LIMIT) return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->memory_limit = bytes;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_set_max_handshake_message(ferrule_config *cfg, size_t bytes) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (bytes < 1024 || bytes > (1u << 24) - 1) return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    if (bytes < 1024 || bytes > (1u << 24) - 1) return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->max_hs_msg = bytes;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_set_keylog_callback(
     ferrule_config *cfg, void (*cb)(void *, const ferrule_conn *, const char *), void *ctx) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
     cfg->keylog = cb;
     cfg->keylog_ctx = ctx;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_dangerous_no_hostname_check(ferrule_config *cfg) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
     cfg->no_hostname_check = 1;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_dangerous_no_verification(ferrule_config *cfg) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
     cfg->no_verification = 1;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 /* ---- verification policy ---------------------------------------------------- */
@@ -355,54 +355,54 @@ void fr_config_verify_params(const ferrule_config *cfg, fr_verify_params *p) {
 }
 
 FERRULE_API int ferrule_config_set_verify_purpose(ferrule_config *cfg, uint32_t purpose) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
     if (purpose != FERRULE_PURPOSE_SERVER_AUTH && purpose != FERRULE_PURPOSE_CLIENT_AUTH)
-        return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->purpose = purpose;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_set_max_chain_depth(ferrule_config *cfg, uint32_t depth) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (depth == 0 || depth > FR_VERIFY_MAX_DEPTH) return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    if (depth == 0 || depth > FR_VERIFY_MAX_DEPTH) return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->max_depth = depth;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_set_ocsp_policy(ferrule_config *cfg, uint32_t policy) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
     if (policy != FERRULE_OCSP_DEFAULT && policy != FERRULE_OCSP_REQUIRE)
-        return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->ocsp_policy = policy;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_set_ocsp_staple(ferrule_config *cfg, size_t chain_index,
                                                const uint8_t *der, size_t len) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (der == NULL || len == 0) return setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    if (der == NULL || len == 0) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
     if (chain_index >= cfg->n_chains || len > (1u << 24) - 1)
-        return setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     fr_chain *ch = &cfg->chains[chain_index];
     uint8_t *copy = fr_mem_alloc(&cfg->mem, len);
-    if (copy == NULL) return setter_result(cfg, fr_mem_error(&cfg->mem, len));
+    if (copy == NULL) return fr_abi_setter_result(cfg, fr_mem_error(&cfg->mem, len));
     memcpy(copy, der, len);
     fr_mem_free(&cfg->mem, ch->staple, ch->staple_len);
     ch->staple = copy;
     ch->staple_len = len;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_set_verify_callback(
     ferrule_config *cfg, int (*cb)(void *, const ferrule_conn *, const ferrule_verify_result *),
     void *ctx) {
-    int st = setter_check(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
     cfg->verify_cb = cb;
     cfg->verify_cb_ctx = ctx;
-    return setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, FR_OK);
 }

@@ -9,31 +9,26 @@ FERRULE_API size_t ferrule_sizeof_early_data_options(void) {
 }
 FERRULE_API size_t ferrule_sizeof_replay_store(void) { return sizeof(ferrule_replay_store); }
 
-static int config_usage(ferrule_config *cfg, fr_err reason) {
-    cfg->reason = reason;
-    return FERRULE_USAGE;
-}
-
 FERRULE_API int ferrule_config_set_early_data(ferrule_config *cfg,
                                               const ferrule_early_data_options *opts) {
-    if (cfg == NULL) return FERRULE_USAGE;
-    if (atomic_load(&cfg->frozen)) return config_usage(cfg, FERRULE_R_CONFIG_FROZEN);
+    int st = fr_abi_setter_check(cfg);
+    if (st != FERRULE_OK) return st;
     ferrule_early_data_options o;
     if (fr_abi_copy_struct(&o, sizeof(o), opts) != FR_OK || o.reserved0 != 0)
-        return config_usage(cfg, FERRULE_R_BAD_STRUCT);
+        return fr_abi_setter_result(cfg, FERRULE_R_BAD_STRUCT);
     uint32_t max = o.max_early_data_size != 0 ? o.max_early_data_size : FR_EARLY_DEFAULT_MAX;
     uint32_t window = o.window_ms != 0 ? o.window_ms : FR_EARLY_DEFAULT_WINDOW_MS;
     uint32_t capacity = o.capacity != 0 ? o.capacity : FR_EARLY_DEFAULT_CAPACITY;
     if (max > FR_EARLY_MAX_MAX || window < FR_EARLY_MIN_WINDOW_MS ||
         window > FR_TICKET_LIFETIME * 1000u || capacity < FR_EARLY_MIN_CAPACITY ||
         capacity > FR_EARLY_MAX_CAPACITY)
-        return config_usage(cfg, FERRULE_R_CONFIG_INVALID);
+        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     ferrule_replay_store store;
     int custom = o.store != NULL;
     if (custom) {
         if (fr_abi_copy_struct(&store, sizeof(store), o.store) != FR_OK)
-            return config_usage(cfg, FERRULE_R_BAD_STRUCT);
-        if (store.check_and_insert == NULL) return config_usage(cfg, FERRULE_R_NULL_ARGUMENT);
+            return fr_abi_setter_result(cfg, FERRULE_R_BAD_STRUCT);
+        if (store.check_and_insert == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
     }
     fr_early_config *ec = &cfg->early;
     if (cfg->role == FERRULE_ROLE_SERVER) {
@@ -48,10 +43,7 @@ FERRULE_API int ferrule_config_set_early_data(ferrule_config *cfg,
             fr_err e = fr_random(id, sizeof(id));
             if (e == FR_OK)
                 e = fr_bloom_new(&cfg->mem, capacity, FR_TICKET_LIFETIME, now, &bloom);
-            if (e != FR_OK) {
-                cfg->reason = e;
-                return fr_err_class(e);
-            }
+            if (e != FR_OK) return fr_abi_setter_result(cfg, e);
         }
         fr_early_config_free(cfg);
         ec->bloom = bloom;
@@ -64,8 +56,7 @@ FERRULE_API int ferrule_config_set_early_data(ferrule_config *cfg,
     ec->enabled = 1;
     ec->max_size = max;
     ec->window_ms = window;
-    cfg->reason = FR_OK;
-    return FERRULE_OK;
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_conn_write_early_data(ferrule_conn *c, const uint8_t *buf, size_t len,

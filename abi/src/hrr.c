@@ -11,13 +11,10 @@ fr_err fr_hrr_config_init(ferrule_config *cfg) {
 }
 
 FERRULE_API int ferrule_config_set_cookie_key(ferrule_config *cfg, const uint8_t *key, size_t len) {
-    if (cfg == NULL) return FERRULE_USAGE;
     /* Like every setter: only before the config is in use, because
      * connections read the key without a lock. */
-    if (atomic_load(&cfg->frozen)) {
-        cfg->reason = FERRULE_R_CONFIG_FROZEN;
-        return FERRULE_USAGE;
-    }
+    int st = fr_abi_setter_check(cfg);
+    if (st != FERRULE_OK) return st;
     fr_err e = FR_OK;
     if (key == NULL)
         e = FERRULE_R_NULL_ARGUMENT;
@@ -27,6 +24,5 @@ FERRULE_API int ferrule_config_set_cookie_key(ferrule_config *cfg, const uint8_t
         memcpy(cfg->hrr.cookie_key, key, FR_HRR_COOKIE_KEY_LEN);
         atomic_store(&cfg->hrr.cookie_key_state, FR_HRR_KEY_READY);
     }
-    cfg->reason = e;
-    return e == FR_OK ? FERRULE_OK : fr_err_class(e);
+    return fr_abi_setter_result(cfg, e);
 }

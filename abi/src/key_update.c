@@ -4,20 +4,14 @@
 #include "abi.h"
 
 FERRULE_API int ferrule_config_set_key_update_interval(ferrule_config *cfg, uint64_t records) {
-    if (cfg == NULL) return FERRULE_USAGE;
-    if (atomic_load(&cfg->frozen)) {
-        cfg->reason = FERRULE_R_CONFIG_FROZEN;
-        return FERRULE_USAGE;
-    }
+    int st = fr_abi_setter_check(cfg);
+    if (st != FERRULE_OK) return st;
     /* At least one record per key; never beyond the default, which is
      * already the most RFC 8446 §5.5 allows with margin (docs/key-update.md). */
-    if (records == 0 || records > FR_KU_DEFAULT_INTERVAL) {
-        cfg->reason = FERRULE_R_CONFIG_INVALID;
-        return FERRULE_USAGE;
-    }
+    if (records == 0 || records > FR_KU_DEFAULT_INTERVAL)
+        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->ku.interval = records;
-    cfg->reason = FR_OK;
-    return FERRULE_OK;
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API uint64_t ferrule_conn_key_updates_sent(const ferrule_conn *c) {

@@ -3,33 +3,20 @@
 #include "abi.h"
 
 FERRULE_API int ferrule_config_set_tickets(ferrule_config *cfg, uint32_t count) {
-    if (cfg == NULL) return FERRULE_USAGE;
-    if (atomic_load(&cfg->frozen)) {
-        cfg->reason = FERRULE_R_CONFIG_FROZEN;
-        return FERRULE_USAGE;
-    }
-    if (count > FR_TICKET_MAX_COUNT) {
-        cfg->reason = FERRULE_R_CONFIG_INVALID;
-        return FERRULE_USAGE;
-    }
+    int st = fr_abi_setter_check(cfg);
+    if (st != FERRULE_OK) return st;
+    if (count > FR_TICKET_MAX_COUNT) return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->resume.tickets = count;
-    cfg->reason = FR_OK;
-    return FERRULE_OK;
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_set_psk_modes(ferrule_config *cfg, uint32_t modes) {
-    if (cfg == NULL) return FERRULE_USAGE;
-    if (atomic_load(&cfg->frozen)) {
-        cfg->reason = FERRULE_R_CONFIG_FROZEN;
-        return FERRULE_USAGE;
-    }
-    if (modes == 0 || (modes & ~(FERRULE_PSK_DHE_KE | FERRULE_PSK_KE)) != 0) {
-        cfg->reason = FERRULE_R_CONFIG_INVALID;
-        return FERRULE_USAGE;
-    }
+    int st = fr_abi_setter_check(cfg);
+    if (st != FERRULE_OK) return st;
+    if (modes == 0 || (modes & ~(FERRULE_PSK_DHE_KE | FERRULE_PSK_KE)) != 0)
+        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->resume.psk_modes = modes;
-    cfg->reason = FR_OK;
-    return FERRULE_OK;
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 /* Not subject to freezing: rotation happens while connections use the

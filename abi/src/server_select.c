@@ -3,25 +3,13 @@
  * selection callbacks (core/hs/server_select.c, docs/server-callbacks.md). */
 #include "abi.h"
 
-static int select_setter(ferrule_config *cfg) {
-    if (cfg == NULL) return FERRULE_USAGE;
-    if (atomic_load(&cfg->frozen)) {
-        cfg->reason = FERRULE_R_CONFIG_FROZEN;
-        return FERRULE_USAGE;
-    }
-    cfg->reason = FR_OK;
-    return FERRULE_OK;
-}
-
 FERRULE_API int ferrule_config_set_sni_policy(ferrule_config *cfg, uint32_t policy) {
-    int st = select_setter(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (policy != FERRULE_SNI_FALLBACK && policy != FERRULE_SNI_STRICT) {
-        cfg->reason = FERRULE_R_CONFIG_INVALID;
-        return FERRULE_USAGE;
-    }
+    if (policy != FERRULE_SNI_FALLBACK && policy != FERRULE_SNI_STRICT)
+        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->select.sni_policy = policy;
-    return FERRULE_OK;
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API size_t ferrule_config_chain_count(const ferrule_config *cfg) {
@@ -31,11 +19,11 @@ FERRULE_API size_t ferrule_config_chain_count(const ferrule_config *cfg) {
 FERRULE_API int ferrule_config_set_cert_select_callback(
     ferrule_config *cfg, int (*cb)(void *, const ferrule_conn *, const ferrule_client_hello *),
     void *ctx) {
-    int st = select_setter(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
     cfg->select.cert_cb = cb;
     cfg->select.cert_ctx = cb != NULL ? ctx : NULL;
-    return FERRULE_OK;
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API int ferrule_config_set_alpn_select_callback(
@@ -43,11 +31,11 @@ FERRULE_API int ferrule_config_set_alpn_select_callback(
     int (*cb)(void *, const ferrule_conn *, const ferrule_client_hello *, const uint8_t **,
               size_t *),
     void *ctx) {
-    int st = select_setter(cfg);
+    int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
     cfg->select.alpn_cb = cb;
     cfg->select.alpn_ctx = cb != NULL ? ctx : NULL;
-    return FERRULE_OK;
+    return fr_abi_setter_result(cfg, FR_OK);
 }
 
 FERRULE_API const char *ferrule_client_hello_server_name(const ferrule_client_hello *h) {

@@ -16,7 +16,7 @@
 
 /* Does the offered session allow 0-RTT with this configuration?  The
  * session must also be offered at all (fr_client_session_usable). */
-static int client_early_possible(ferrule_conn *c) {
+int fr_client_early_possible(ferrule_conn *c) {
     const fr_session *s = &c->resume.offer;
     if (!c->cfg->early.enabled || c->resume.offer_blob == NULL || s->max_early == 0) return 0;
     if (!fr_client_session_usable(c)) return 0;
@@ -32,11 +32,9 @@ static int client_early_possible(ferrule_conn *c) {
     return 0;
 }
 
-int fr_client_early_possible(ferrule_conn *c) { return client_early_possible(c); }
-
 void fr_client_write_early_data_ext(ferrule_conn *c, fr_writer *w) {
     /* Never in a second ClientHello (RFC 8446 §4.2.10). */
-    if (!c->early.want || c->th_ready || !client_early_possible(c)) return;
+    if (!c->early.want || c->th_ready || !fr_client_early_possible(c)) return;
     fr_write_u16(w, FR_EXT_EARLY_DATA);
     fr_write_u16(w, 0); /* empty in a ClientHello */
     c->early.offered = 1;
@@ -239,7 +237,7 @@ fr_err fr_server_start_early_read(ferrule_conn *c) {
 }
 
 fr_err fr_server_on_end_of_early_data(ferrule_conn *c, fr_reader *body) {
-    (void)body; /* empty: the dispatcher checks that nothing is left */
+    /* RFC 8446 §4.5: struct {} EndOfEarlyData. */
     FR_ENSURE(fr_reader_empty(body), FERRULE_R_DECODE_ERROR);
     fr_wipe(c->early.secret, sizeof(c->early.secret));
     /* RFC 8446 §4.5: from now on the client's handshake keys. */

@@ -557,9 +557,7 @@ void fr_resume_conn_free(ferrule_conn *c) {
 /* ---- client: offering ----------------------------------------------------- */
 
 /* Is the stored session usable for this ClientHello? */
-static int offer_usable(ferrule_conn *c);
-int fr_client_session_usable(ferrule_conn *c) { return offer_usable(c); }
-static int offer_usable(ferrule_conn *c) {
+int fr_client_session_usable(ferrule_conn *c) {
     const fr_session *s = &c->resume.offer;
     if (c->resume.offer_blob == NULL) return 0;
     if (!fr_u16_in(s->suite, c->cfg->suites, c->cfg->n_suites)) return 0;
@@ -594,9 +592,10 @@ fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w) {
         if (!offered_before) return FR_OK;
         write_psk_modes(c, w);
         const fr_suite_info *a = fr_suite_lookup(s->suite), *b = fr_suite_lookup(c->hrr.suite);
-        if (a == NULL || b == NULL || a->hash != b->hash || !offer_usable(c)) return FR_OK;
+        if (a == NULL || b == NULL || a->hash != b->hash || !fr_client_session_usable(c))
+            return FR_OK;
     } else {
-        if (!offer_usable(c)) return FR_OK;
+        if (!fr_client_session_usable(c)) return FR_OK;
         write_psk_modes(c, w);
     }
     /* RFC 8446 §4.2.11.1: obfuscated_ticket_age = age in ms + age_add. */
