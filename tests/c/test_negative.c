@@ -2378,6 +2378,68 @@ static int server_injects(fx *x, const uint8_t *msg, size_t len) {
     return mf_send(x->f, CL(x));
 }
 
+/* A NewSessionTicket carrying early_data with `ext_len` bytes of body. */
+static size_t nst_with_early_data(uint8_t *m, size_t ext_len) {
+    size_t n = 0;
+    m[n++] = FR_HS_NEW_SESSION_TICKET;
+    size_t body_at = n;
+    n += 3;
+    static const uint8_t fixed[] = {0, 0, 0x0e, 0x10, /* lifetime 3600 */
+                                    1, 2, 3, 4,       /* ticket_age_add */
+                                    1, 0,             /* ticket_nonce */
+                                    0, 2, 0xaa, 0xbb}; /* ticket */
+    memcpy(m + n, fixed, sizeof(fixed));
+    n += sizeof(fixed);
+    m[n++] = 0;
+    m[n++] = (uint8_t)(4 + ext_len);
+    m[n++] = 0;
+    m[n++] = FR_EXT_EARLY_DATA;
+    m[n++] = 0;
+    m[n++] = (uint8_t)ext_len;
+    for (size_t i = 0; i < ext_len; i++) m[n++] = (uint8_t)(i == ext_len - 1 ? 0x40 : 0);
+    size_t body = n - 4;
+    m[body_at] = 0;
+    m[body_at + 1] = (uint8_t)(body >> 8);
+    m[body_at + 2] = (uint8_t)body;
+    return n;
+}
+
+TEST(post_ticket_early_data_bad_length) {
+    /* RFC 8446 §4.2.10: in a NewSessionTicket, early_data is exactly a
+     * uint32 max_early_data_size. */
+    static const size_t bad[] = {0, 3, 5};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fx *x = connected_begin();
+        CHECK(x != NULL);
+        if (x == NULL) return;
+        uint8_t m[64];
+        CHECK(server_injects(x, m, nst_with_early_data(m, bad[i])));
+        uint8_t buf[16];
+        size_t n;
+        int st = ferrule_conn_read(CL(x), buf, sizeof(buf), &n);
+        EXPECT_FAIL(CL(x), st, FERRULE_DECODE, FERRULE_R_DECODE_ERROR, FERRULE_ALERT_DECODE_ERROR);
+        fx_free(x);
+    }
+}
+
+TEST(post_ticket_early_data_is_kept) {
+    /* Positive: a well-formed early_data (max 64) is stored with the
+     * session; the connection goes on. */
+    fx *x = connected_begin();
+    CHECK(x != NULL);
+    if (x == NULL) return;
+    uint8_t m[64];
+    CHECK(server_injects(x, m, nst_with_early_data(m, 4)));
+    uint8_t buf[16], blob[8192];
+    size_t n = 0, len = 0;
+    CHECK_EQ(ferrule_conn_read(CL(x), buf, sizeof(buf), &n), FERRULE_WANT_READ);
+    CHECK_EQ(ferrule_conn_session(CL(x), blob, sizeof(blob), &len), FERRULE_OK);
+    /* The blob ends with the ticket's max_early_data_size. */
+    CHECK(len > 4 && blob[len - 4] == 0 && blob[len - 3] == 0 && blob[len - 2] == 0 &&
+          blob[len - 1] == 0x40);
+    fx_free(x);
+}
+
 TEST(post_key_update_bad_value) {
     fx *x = connected_begin();
     CHECK(x != NULL);
@@ -2739,6 +2801,7 @@ TEST_MAIN("negative",
           TL_CASE(client_app_data_before_finished),
           TL_CASE(client_certificate_unsolicited),
           /* post-handshake */
+          TL_CASE(post_ticket_early_data_bad_length), TL_CASE(post_ticket_early_data_is_kept),
           TL_CASE(post_key_update_bad_value), TL_CASE(post_key_update_bad_length),
           TL_CASE(post_key_update_spans_key_change), TL_CASE(post_new_session_ticket_lifetime),
           TL_CASE(post_new_session_ticket_empty_ticket),
