@@ -12,6 +12,9 @@
 
 BUILD_DIR  ?= build
 ASAN_DIR   ?= build-asan
+# Optimised builds (`check-release`): gcc and clang at -O3, with -Werror.
+RELEASE_DIR       ?= build-release
+RELEASE_CLANG_DIR ?= build-release-clang
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= 2
 CMAKE      ?= cmake
@@ -28,7 +31,7 @@ FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuz
 # The suites `make check` runs, in this order.  Later issues append theirs
 # here (e.g. check-python check-go check-lua check-limbo check-fuzz) and add a
 # check-<name> rule below.
-SUITES := check-c check-asan check-fuzz check-interop check-limbo check-abi check-python
+SUITES := check-c check-asan check-fuzz check-release check-interop check-limbo check-abi check-python
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -93,6 +96,16 @@ check-fuzz: $(if $(SUITE_DEPS),deps)
 	  -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DFERRULE_SANITIZE=ON
 	@$(CMAKE) --build $(ASAN_DIR) -j $(JOBS)
 	$(SAN_ENV) $(CTEST) --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -R fuzz_replay
+
+# (2c) Release (-O3) builds with gcc and clang: optimisation brings
+# warnings (-Wmaybe-uninitialized and others) that -O2 does not, and the
+# build has -Werror.  The gcc build also runs the C tests.
+check-release: $(if $(SUITE_DEPS),deps)
+	@CC=gcc $(CMAKE) --log-level=WARNING -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release
+	@$(CMAKE) --build $(RELEASE_DIR) -j $(JOBS)
+	@CC=clang $(CMAKE) --log-level=WARNING -S . -B $(RELEASE_CLANG_DIR) -DCMAKE_BUILD_TYPE=Release
+	@$(CMAKE) --build $(RELEASE_CLANG_DIR) -j $(JOBS)
+	$(CTEST) --test-dir $(RELEASE_DIR) --output-on-failure -j $(JOBS)
 
 # libFuzzer (not part of `make check`): build with clang, then run each
 # target for FUZZ_SECONDS over a working corpus in $(FUZZ_DIR)/corpus/<t>
@@ -188,7 +201,7 @@ abi-baseline: build
 	@echo "wrote abi/baseline.abi (commit it)"
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) .pytest_cache interop/__pycache__ interop/.pytest_cache \
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(RELEASE_DIR) $(RELEASE_CLANG_DIR) $(FUZZ_DIR) .pytest_cache interop/__pycache__ interop/.pytest_cache \
 	  bindings/python/build bindings/python/src/*.egg-info tests/py/__pycache__ tests/py/.pytest_cache
 	rm -f bindings/python/src/ferrule/_ffi.py bindings/python/src/ferrule/_ffi_wrap.c \
 	  bindings/python/src/ferrule/_ffi_gen.i bindings/python/src/ferrule/__ffi*.so $(VENV)/.ferrule-stamp

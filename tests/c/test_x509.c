@@ -574,14 +574,14 @@ TEST(parse_der_negatives) {
 
     /* outer signatureAlgorithm differs from the TBS one */
     size_t off, tl;
-    CHECK(find_tlv(der, P_OUTER_ALG, 1, &off, &tl));
+    REQUIRE(find_tlv(der, P_OUTER_ALG, 1, &off, &tl));
     memcpy(b, der, len);
     CHECK_EQ(b[off + tl - 1], 0x02); /* ecdsa-with-SHA256 */
     b[off + tl - 1] = 0x03;           /* ecdsa-with-SHA384 */
     CHECK_EQ(parse_only(b, len), FERRULE_R_CERT_MALFORMED);
 
     /* signature BIT STRING with unused bits */
-    CHECK(find_tlv(der, P_SIG, 1, &off, &tl));
+    REQUIRE(find_tlv(der, P_SIG, 1, &off, &tl));
     memcpy(b, der, len);
     size_t cl, hh = tlv_header(der + off, &cl);
     b[off + hh] = 0x01;
@@ -599,8 +599,8 @@ TEST(parse_der_negatives) {
 
     /* duplicate extension: append a copy of the first extension */
     size_t eoff, elen, soff, slen;
-    CHECK(find_tlv(der, P_EXT0, 4, &eoff, &elen));
-    CHECK(find_tlv(der, P_EXTS_SEQ, 3, &soff, &slen));
+    REQUIRE(find_tlv(der, P_EXT0, 4, &eoff, &elen));
+    REQUIRE(find_tlv(der, P_EXTS_SEQ, 3, &soff, &slen));
     size_t sh = tlv_header(der + soff, &cl);
     uint8_t *seq = malloc(slen + elen + 8);
     size_t n = put_header(seq, 0x30, cl + elen);

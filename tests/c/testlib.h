@@ -16,6 +16,16 @@ extern int tl_failures_in_test;
             tl_failures_in_test++;                                                                 \
         }                                                                                          \
     } while (0)
+/* Like CHECK, but ends the test at once: for a precondition that later
+ * steps depend on (they would read what it failed to produce). */
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "  %s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);          \
+            tl_failures_in_test++;                                                                 \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
 #define CHECK_EQ(a, b)                                                                             \
     do {                                                                                           \
         long long tl_a_ = (long long)(a), tl_b_ = (long long)(b);                                  \
