@@ -382,9 +382,13 @@ int fr_client_session_usable(ferrule_conn *c);
 FR_MUST_CHECK fr_err fr_client_psk_binder(ferrule_conn *c, uint8_t *msg, size_t len);
 /* Client: ServerHello's pre_shared_key (RFC 8446 §4.2.11). */
 FR_MUST_CHECK fr_err fr_client_on_psk(ferrule_conn *c, fr_reader *body, uint16_t suite);
-/* Server: try the client's PSK offer; sets c->resume.resumed if one is
- * accepted; an unusable ticket is not an error, a bad binder is. */
-FR_MUST_CHECK fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk, fr_ext *modes);
+/* Server: note the ClientHello's psk_key_exchange_modes (NULL if absent)
+ * as c->resume.peer_modes, the modes both sides accept. */
+FR_MUST_CHECK fr_err fr_server_note_psk_modes(ferrule_conn *c, fr_ext *modes);
+/* Server: try the client's PSK offer with c->resume.peer_modes; sets
+ * c->resume.resumed if one is accepted; an unusable ticket is not an
+ * error, a bad binder is. */
+FR_MUST_CHECK fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk);
 /* Server: schedule NewSessionTickets (after the client's Finished) and
  * send them (send half, caller holds wr_lock). */
 void fr_server_schedule_tickets(ferrule_conn *c);

@@ -396,9 +396,9 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
      * binder covers message_hash(CH1) and the HelloRetryRequest), but not
      * when we want a client certificate (tickets do not carry one): see
      * docs/resumption.md. */
+    FR_TRY(fr_server_note_psk_modes(c, fr_exts_find(&x, FR_EXT_PSK_KEY_EXCHANGE_MODES)));
     fr_ext *psk = fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY);
-    if (psk != NULL && !retry && !fr_server_wants_client_cert(c))
-        FR_TRY(fr_server_try_psk(c, psk, fr_exts_find(&x, FR_EXT_PSK_KEY_EXCHANGE_MODES)));
+    if (psk != NULL && !retry && !fr_server_wants_client_cert(c)) FR_TRY(fr_server_try_psk(c, psk));
 
     if (retry) {
         FR_TRY(fr_server_early_decide(c, fr_exts_find(&x, FR_EXT_EARLY_DATA), 1, 0));

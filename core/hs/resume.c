@@ -141,7 +141,9 @@ static void forget_resumption_secret(ferrule_conn *c) {
 }
 
 void fr_server_schedule_tickets(ferrule_conn *c) {
-    uint32_t n = c->cfg->resume.tickets;
+    /* RFC 8446 §4.2.9: no tickets a client could not use, i.e. none to a
+     * client that advertised no PSK mode we accept (also none at all). */
+    uint32_t n = c->resume.peer_modes != 0 ? c->cfg->resume.tickets : 0;
     if (n == 0) {
         forget_resumption_secret(c);
         return;
@@ -297,22 +299,31 @@ static int state_usable(ferrule_conn *c, const ticket_state *s) {
     return 1;
 }
 
-fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk, fr_ext *modes) {
+fr_err fr_server_note_psk_modes(ferrule_conn *c, fr_ext *modes) {
+    c->resume.peer_modes = 0;
+    if (modes == NULL) return FR_OK;
     /* RFC 8446 §4.2.9: PskKeyExchangeMode ke_modes<1..255>.  We accept
      * psk_dhe_ke (forward secrecy) and, only if the config opts in,
-     * psk_ke; psk_dhe_ke wins when both are possible. */
+     * psk_ke; unknown modes are ignored. */
     fr_reader ke_modes;
     FR_TRY(fr_read_vec8(&modes->body, &ke_modes));
     FR_TRY(fr_read_done(&modes->body));
     FR_ENSURE(!fr_reader_empty(&ke_modes), FERRULE_R_DECODE_ERROR);
-    int dhe = 0, ke = 0;
-    uint32_t allowed = c->cfg->resume.psk_modes;
+    uint32_t allowed = c->cfg->resume.psk_modes, usable = 0;
     while (!fr_reader_empty(&ke_modes)) {
         uint8_t m;
         FR_TRY(fr_read_u8(&ke_modes, &m));
-        if (m == PSK_MODE_DHE_KE && (allowed & FERRULE_PSK_DHE_KE)) dhe = 1;
-        if (m == PSK_MODE_KE && (allowed & FERRULE_PSK_KE)) ke = 1;
+        if (m == PSK_MODE_DHE_KE) usable |= FERRULE_PSK_DHE_KE;
+        if (m == PSK_MODE_KE) usable |= FERRULE_PSK_KE;
     }
+    c->resume.peer_modes = usable & allowed;
+    return FR_OK;
+}
+
+fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk) {
+    /* psk_dhe_ke wins when both modes are possible. */
+    int dhe = (c->resume.peer_modes & FERRULE_PSK_DHE_KE) != 0;
+    int ke = (c->resume.peer_modes & FERRULE_PSK_KE) != 0;
     /* RFC 8446 §4.2.11: OfferedPsks { identities<7..2^16-1>;
      * binders<33..2^16-1> }. */
     fr_reader ids, binders;
@@ -584,19 +595,19 @@ fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w) {
     int offered_before = c->resume.offered;
     c->resume.offered = 0;
     const fr_session *s = &c->resume.offer;
+    /* RFC 8446 §4.2.9: servers send tickets only for the modes a client
+     * advertises, so every ClientHello carries them, offering a PSK or not
+     * (the second ClientHello repeats the first's, §4.1.2). */
+    write_psk_modes(c, w);
     if (c->th_ready) {
         /* Second ClientHello (RFC 8446 §4.1.2): the PSK again, with a new
-         * age and binder, if its hash suits the HelloRetryRequest's suite;
-         * otherwise only psk_key_exchange_modes stays (nothing else may
-         * change). */
+         * age and binder, if its hash suits the HelloRetryRequest's suite. */
         if (!offered_before) return FR_OK;
-        write_psk_modes(c, w);
         const fr_suite_info *a = fr_suite_lookup(s->suite), *b = fr_suite_lookup(c->hrr.suite);
         if (a == NULL || b == NULL || a->hash != b->hash || !fr_client_session_usable(c))
             return FR_OK;
-    } else {
-        if (!fr_client_session_usable(c)) return FR_OK;
-        write_psk_modes(c, w);
+    } else if (!fr_client_session_usable(c)) {
+        return FR_OK;
     }
     /* RFC 8446 §4.2.11.1: obfuscated_ticket_age = age in ms + age_add. */
     uint64_t age_ms = (uint64_t)(fr_conn_now(c) - s->received) * 1000u;

@@ -67,6 +67,7 @@ typedef struct fr_resume_conn {
     uint8_t psk[FR_MAX_HASH];
     size_t psk_len;
     /* server */
+    uint32_t peer_modes;         /* FERRULE_PSK_* the client advertised and we accept */
     uint16_t selected;           /* the identity we accepted */
     atomic_uint pending_tickets; /* to send from the send half */
     uint32_t ticket_counter;     /* ticket_nonce of the next ticket */

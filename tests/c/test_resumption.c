@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "conn.h" /* inspecting secrets: test-only */
+#include "support_mitm.h"
 #include "support_pair.h"
 #include "testlib.h"
 
@@ -540,7 +541,142 @@ TEST(psk_ke_is_opt_in) {
     ferrule_config_free(sc_ke);
 }
 
-TEST_MAIN("resumption", TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
+
+/* ---- psk_key_exchange_modes in every ClientHello (RFC 8446 §4.2.9) -------- */
+
+/* The client's first ClientHello (no session set) as a parsed hello; `m`
+ * takes the two fresh configs (mitm_free frees them). */
+static int capture_hello(ferrule_config *cc, ferrule_config *sc, mitm *m, mflight *f, hello *h) {
+    if (!mitm_init(m, cc, sc)) return 0;
+    return ferrule_conn_handshake(m->p.client) == FERRULE_WANT_READ && mf_take(f, m->p.client) &&
+           f->n == 1 && hello_parse(h, f->r[0].data, f->r[0].len) && !h->server;
+}
+
+/* The modes a hello advertises as a bit set (FERRULE_PSK_*), -1 if absent. */
+static int hello_modes(hello *h) {
+    hext *e = hello_find(h, FR_EXT_PSK_KEY_EXCHANGE_MODES);
+    if (e == NULL || e->len < 2 || e->body[0] != e->len - 1) return -1;
+    uint32_t bits = 0;
+    for (size_t i = 1; i < e->len; i++) {
+        if (e->body[i] == 1) bits |= FERRULE_PSK_DHE_KE;
+        if (e->body[i] == 0) bits |= FERRULE_PSK_KE;
+    }
+    return (int)bits;
+}
+
+TEST(fresh_hello_advertises_psk_modes) {
+    /* Servers send tickets only for the modes a ClientHello advertises
+     * (§4.2.9 SHOULD NOT; Go's crypto/tls and rustls follow it), so the
+     * very first ClientHello, with no session to offer, carries them. */
+    const uint32_t configs[3] = {FERRULE_PSK_DHE_KE, FERRULE_PSK_KE,
+                                 FERRULE_PSK_DHE_KE | FERRULE_PSK_KE};
+    for (size_t i = 0; i < 3; i++) {
+        ferrule_config *cc = client_cfg(), *sc = server_cfg();
+        REQUIRE(cc != NULL && sc != NULL);
+        CHECK_EQ(ferrule_config_set_psk_modes(cc, configs[i]), FERRULE_OK);
+        mitm m; /* owns cc and sc */
+        mflight *f = mf_new();
+        hello *h = calloc(1, sizeof(*h));
+        REQUIRE(f != NULL && h != NULL);
+        CHECK(capture_hello(cc, sc, &m, f, h));
+        CHECK_EQ(hello_modes(h), (int)configs[i]);
+        CHECK(hello_find(h, FR_EXT_PRE_SHARED_KEY) == NULL);
+        mitm_free(&m);
+        mf_free(f);
+        free(h);
+    }
+}
+
+TEST(second_hello_keeps_psk_modes) {
+    /* §4.1.2: the second ClientHello repeats the first but for the listed
+     * changes: the modes stay, with and without a PSK offered. */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    REQUIRE(cc != NULL && sc != NULL);
+    const uint16_t p384[1] = {0x0018};
+    CHECK_EQ(ferrule_config_set_groups(sc, p384, 1), FERRULE_OK);
+    mitm m; /* owns cc and sc */
+    mflight *f = mf_new(), *g = mf_new();
+    hello *h = calloc(1, sizeof(*h));
+    REQUIRE(f != NULL && g != NULL && h != NULL);
+    REQUIRE(capture_hello(cc, sc, &m, f, h));
+    CHECK(mf_send(f, m.p.server));
+    CHECK_EQ(ferrule_conn_handshake(m.p.server), FERRULE_WANT_READ); /* HRR sent */
+    CHECK(mitm_pass(m.p.server, m.p.client));
+    CHECK_EQ(ferrule_conn_handshake(m.p.client), FERRULE_WANT_READ);
+    CHECK_EQ(ferrule_conn_hrr(m.p.client), 1);
+    CHECK(mf_take(g, m.p.client));
+    /* [CCS,] ClientHello2 */
+    size_t k = g->n > 0 && g->r[0].type == FR_CT_CHANGE_CIPHER_SPEC ? 1 : 0;
+    REQUIRE(g->n == k + 1);
+    hello *h2 = calloc(1, sizeof(*h2));
+    REQUIRE(h2 != NULL);
+    CHECK(hello_parse(h2, g->r[k].data, g->r[k].len));
+    CHECK_EQ(hello_modes(h2), FERRULE_PSK_DHE_KE);
+    CHECK_EQ(hello_modes(h2), hello_modes(h));
+    mitm_free(&m);
+    mf_free(f);
+    mf_free(g);
+    free(h);
+    free(h2);
+}
+
+/* Run a handshake whose ClientHello `edit` changes (adopted by the client
+ * so both transcripts agree); 1 if the client got a ticket. */
+/* Run a handshake between fresh configs with these PSK modes (0: the
+ * default) whose ClientHello `edit` changes (adopted by the client so both
+ * transcripts agree); 1 if the client got a ticket. */
+static int tickets_after_edit(uint32_t client_modes, uint32_t server_modes, void (*edit)(hello *)) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    if (cc != NULL && client_modes != 0 && ferrule_config_set_psk_modes(cc, client_modes) != FERRULE_OK) cc = NULL;
+    if (sc != NULL && server_modes != 0 && ferrule_config_set_psk_modes(sc, server_modes) != FERRULE_OK) sc = NULL;
+    mitm m;
+    mflight *f = mf_new();
+    hello *h = calloc(1, sizeof(*h));
+    int got = -1;
+    if (f != NULL && h != NULL && capture_hello(cc, sc, &m, f, h)) {
+        edit(h);
+        size_t n = hello_encode(h, f->r[0].data, MITM_REC_CAP);
+        f->r[0].len = n;
+        int cs = 0, ss = 0;
+        if (n > 0 && mitm_client_adopt_hello(m.p.client, f->r[0].data, n) &&
+            mf_send(f, m.p.server) && pair_handshake(&m.p, &cs, &ss)) {
+            pump_tickets(&m.p);
+            uint8_t blob[8192];
+            size_t len = 0;
+            got = ferrule_conn_session(m.p.client, blob, sizeof(blob), &len) == FERRULE_OK;
+        }
+    }
+    CHECK(got >= 0);
+    mitm_free(&m);
+    mf_free(f);
+    free(h);
+    return got == 1;
+}
+
+static void keep_hello(hello *h) { (void)h; }
+static void drop_modes(hello *h) { (void)hello_remove(h, FR_EXT_PSK_KEY_EXCHANGE_MODES); }
+static void unknown_mode_only(hello *h) {
+    hext *e = hello_find(h, FR_EXT_PSK_KEY_EXCHANGE_MODES);
+    if (e != NULL) {
+        e->len = 2;
+        e->body[0] = 1;
+        e->body[1] = 0x7f;
+    }
+}
+
+TEST(no_tickets_for_modes_not_advertised) {
+    /* The server's side of §4.2.9: a client that advertises no mode the
+     * server accepts gets no NewSessionTicket. */
+    const uint32_t KE = FERRULE_PSK_KE, BOTH = FERRULE_PSK_KE | FERRULE_PSK_DHE_KE;
+    CHECK_EQ(tickets_after_edit(0, 0, keep_hello), 1);
+    CHECK_EQ(tickets_after_edit(0, 0, drop_modes), 0);
+    CHECK_EQ(tickets_after_edit(0, BOTH, unknown_mode_only), 0);
+    /* psk_ke only, to a server that accepts psk_dhe_ke only / both. */
+    CHECK_EQ(tickets_after_edit(KE, 0, keep_hello), 0);
+    CHECK_EQ(tickets_after_edit(KE, BOTH, keep_hello), 1);
+}
+
+TEST_MAIN("resumption", TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
           TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
