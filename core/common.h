@@ -112,6 +112,26 @@ FR_MUST_CHECK fr_err fr_read_vec24(fr_reader *r, fr_reader *sub);
 FR_MUST_CHECK fr_err fr_read_done(const fr_reader *r);
 
 /* ---------------------------------------------------------------------- */
+/* A set of 16-bit code points: an 8 KiB bitmap, so that checks over the
+ * lists a peer sends (extension types, groups, shares) cost O(1) per
+ * element whatever the list's length.  Declare it on the stack or in
+ * handshake-scoped memory, then fr_u16_set_clear it.                     */
+/* ---------------------------------------------------------------------- */
+
+typedef struct fr_u16_set {
+    uint64_t w[65536 / 64];
+} fr_u16_set;
+
+static inline void fr_u16_set_clear(fr_u16_set *s) { memset(s, 0, sizeof(*s)); }
+static inline int fr_u16_set_has(const fr_u16_set *s, uint16_t v) {
+    return (int)((s->w[v >> 6] >> (v & 63)) & 1u);
+}
+static inline void fr_u16_set_add(fr_u16_set *s, uint16_t v) { s->w[v >> 6] |= 1ull << (v & 63); }
+static inline void fr_u16_set_del(fr_u16_set *s, uint16_t v) {
+    s->w[v >> 6] &= ~(1ull << (v & 63));
+}
+
+/* ---------------------------------------------------------------------- */
 /* Writer over a fixed caller buffer.  Length prefixes are reserved with
  * fr_write_open_vecN and back-filled by fr_write_close_vec, which fails if
  * the body does not fit the prefix.  Overflow of the buffer sets `failed`

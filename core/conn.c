@@ -339,11 +339,16 @@ static fr_err hs_drain(ferrule_conn *c) {
         }
         if (c->hs_len - off - 4 < body) break;
         unsigned epoch = c->rd_epoch;
+        int hrr = c->hrr.done;
         e = fr_dispatch(c, m, 4 + body);
         off += 4 + body;
         if (e != FR_OK) break;
-        /* RFC 8446 §5.1: handshake messages must not span a key change. */
-        if (epoch != c->rd_epoch && off != c->hs_len) {
+        /* RFC 8446 §5.1: handshake messages must not span a key change, so
+         * a message before one ends its record.  So does one that the peer
+         * cannot follow before our answer: a ClientHello we answer with a
+         * HelloRetryRequest, or that HelloRetryRequest, which nothing may
+         * follow before the second ClientHello. */
+        if ((epoch != c->rd_epoch || hrr != c->hrr.done) && off != c->hs_len) {
             e = FERRULE_R_UNEXPECTED_MESSAGE;
             break;
         }

@@ -342,19 +342,30 @@ FR_MUST_CHECK fr_err fr_send_key_update(ferrule_conn *c, int request);
 FR_MUST_CHECK fr_err fr_check_finished(ferrule_conn *c, fr_reader *body, const uint8_t *base_key);
 
 /* ---- extensions.c ------------------------------------------------------ */
-#define FR_MAX_EXTS 64
+/* A parsed extensions<..> block.  Any number of extensions (RFC 8446 sets
+ * no limit; unknown ones are ignored, §4.2): the block is validated once,
+ * duplicates refused in linear time, and the body of each extension type
+ * below FR_EXT_SLOTS (every type the core understands) is found in O(1).
+ * fr_exts_next walks all of them in wire order. */
+#define FR_EXT_SLOTS 64
 typedef struct fr_ext {
     uint16_t type;
     fr_reader body;
 } fr_ext;
 typedef struct fr_exts {
-    fr_ext e[FR_MAX_EXTS];
-    size_t n;
+    fr_reader block; /* the whole validated block */
+    size_t n;        /* number of extensions */
+    uint16_t last;   /* type of the last one (n > 0) */
+    uint64_t present; /* bit t: an extension of type t < FR_EXT_SLOTS */
+    fr_ext slot[FR_EXT_SLOTS];
 } fr_exts;
 /* Parse an extensions<..> block; duplicates -> DUPLICATE_EXTENSION. */
 FR_MUST_CHECK fr_err fr_exts_parse(fr_reader *block, fr_exts *out);
-/* The extension of `type`, or NULL. */
+/* The extension of `type` (< FR_EXT_SLOTS), or NULL. */
 fr_ext *fr_exts_find(fr_exts *x, uint16_t type);
+/* Iterate a parsed block: `it` starts as x->block; 1 while *e was filled
+ * with the next extension (its body as sent, independent of the slots). */
+int fr_exts_next(fr_reader *it, fr_ext *e);
 /* Build the handshake header + body into a fresh buffer from c->mem. */
 typedef struct fr_msgbuf {
     uint8_t *buf;
@@ -385,6 +396,15 @@ FR_MUST_CHECK fr_err fr_client_on_psk(ferrule_conn *c, fr_reader *body, uint16_t
 /* Server: note the ClientHello's psk_key_exchange_modes (NULL if absent)
  * as c->resume.peer_modes, the modes both sides accept. */
 FR_MUST_CHECK fr_err fr_server_note_psk_modes(ferrule_conn *c, fr_ext *modes);
+/* Server, ClientHello answered by a HelloRetryRequest: note in c->hrr
+ * whether it offered PSKs (psk may be NULL) and a digest of those we would
+ * accept with the suite chosen, which the second ClientHello must offer
+ * again (RFC 8446 §4.1.2 lets it drop only PSKs incompatible with that
+ * suite, and never add one). */
+FR_MUST_CHECK fr_err fr_server_note_hrr_psks(ferrule_conn *c, fr_ext *psk);
+/* Server, second ClientHello: ILLEGAL_PARAMETER unless its PSKs agree with
+ * what was noted before the HelloRetryRequest (as carried by the cookie). */
+FR_MUST_CHECK fr_err fr_server_check_hrr_psks(ferrule_conn *c, fr_ext *psk);
 /* Server: try the client's PSK offer with c->resume.peer_modes; sets
  * c->resume.resumed if one is accepted; an unusable ticket is not an
  * error, a bad binder is. */
@@ -453,9 +473,8 @@ typedef struct fr_hello_view {
     uint16_t legacy_version;
     const uint8_t *random; /* 32 bytes */
     fr_reader sid, suites, comp;
-    const fr_exts *exts; /* as parsed, bodies not yet read */
+    fr_reader exts; /* the validated extension block (fr_exts.block) */
 } fr_hello_view;
-#define FR_HRR_DIGEST_LEN 32
 /* SHA-256 over the invariant parts of a ClientHello (RFC 8446 §4.1.2). */
 FR_MUST_CHECK fr_err fr_hrr_hello_digest(const fr_hello_view *h, uint8_t out[FR_HRR_DIGEST_LEN]);
 /* What a stateless cookie carries. */
@@ -465,8 +484,10 @@ typedef struct fr_hrr_cookie {
     size_t hash_len;
     uint8_t ch1_hash[FR_MAX_HASH]; /* Hash(ClientHello1) for message_hash */
     uint8_t digest[FR_HRR_DIGEST_LEN];
+    uint8_t psk_state; /* FR_HRR_PSK_*, and for FR_HRR_PSK_DIGEST: */
+    uint8_t psk_digest[FR_HRR_DIGEST_LEN]; /* see fr_server_note_hrr_psks */
 } fr_hrr_cookie;
-#define FR_HRR_COOKIE_MAX (6 + FR_MAX_HASH + FR_HRR_DIGEST_LEN + 32)
+#define FR_HRR_COOKIE_MAX (7 + FR_MAX_HASH + 2 * FR_HRR_DIGEST_LEN + 32)
 /* The config's cookie key, generated on first use if never set. */
 FR_MUST_CHECK fr_err fr_hrr_cookie_key(ferrule_config *cfg, const uint8_t **key);
 FR_MUST_CHECK fr_err fr_hrr_cookie_seal(ferrule_config *cfg, const fr_hrr_cookie *ck, uint8_t *out,
@@ -487,8 +508,9 @@ FR_MUST_CHECK fr_err fr_server_check_second_hello(ferrule_conn *c, const fr_hell
 void fr_hrr_write_body(fr_writer *w, const uint8_t *sid, size_t sid_len, uint16_t suite,
                        uint16_t group, const uint8_t *cookie, size_t cookie_len);
 /* client_hello.c: the second ClientHello, after a HelloRetryRequest
- * selected c->hrr.group (RFC 8446 §4.1.2). */
+ * (RFC 8446 §4.1.2): with a new share for c->hrr.group if `new_share` (the
+ * HelloRetryRequest had a key_share), else with the same shares again. */
 FR_MUST_CHECK fr_err fr_client_send_second_hello(ferrule_conn *c, const uint8_t *cookie,
-                                                 size_t cookie_len);
+                                                 size_t cookie_len, int new_share);
 
 #endif

@@ -100,6 +100,9 @@ int fr_group_supported(uint16_t group);
  * 32 bytes, or uncompressed SEC1 point) to pub. */
 FR_MUST_CHECK fr_err fr_kex_generate(fr_kex *k, uint16_t group, uint8_t *pub, size_t pub_cap,
                                      size_t *pub_len);
+/* Our public share of a generated key pair, again (as fr_kex_generate
+ * wrote it). */
+FR_MUST_CHECK fr_err fr_kex_public(const fr_kex *k, uint8_t *pub, size_t pub_cap, size_t *pub_len);
 /* Shared secret from the peer's share.  Rejects malformed shares, points
  * not on the curve, and an all-zero X25519 result (FERRULE_R_BAD_KEY_SHARE). */
 FR_MUST_CHECK fr_err fr_kex_derive(fr_kex *k, const uint8_t *peer, size_t peer_len,

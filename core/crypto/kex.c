@@ -94,6 +94,12 @@ fr_err fr_kex_from_private(fr_kex *k, uint16_t group, const uint8_t *priv, size_
     return FR_OK;
 }
 
+fr_err fr_kex_public(const fr_kex *k, uint8_t *pub, size_t pub_cap, size_t *pub_len) {
+    const group_info *g = group_lookup(k->group);
+    FR_ENSURE(g != NULL && k->priv != NULL, FERRULE_R_INTERNAL);
+    return export_share(k->priv, g, pub, pub_cap, pub_len);
+}
+
 /* Build the peer's public key from its key_share, validating it. */
 static fr_err import_peer(const group_info *g, const uint8_t *peer, size_t peer_len,
                           EVP_PKEY **out) {

@@ -72,18 +72,20 @@ fr_err fr_parse_certificate_list(ferrule_conn *c, fr_reader *list, const uint8_t
         FR_TRY(fr_read_vec16(list, &ext_block));
         FR_ENSURE(!fr_reader_empty(&data), FERRULE_R_DECODE_ERROR);
         FR_TRY(fr_exts_parse(&ext_block, &x));
-        for (size_t i = 0; i < x.n; i++) {
+        fr_reader it = x.block;
+        fr_ext e;
+        while (fr_exts_next(&it, &e)) {
             /* RFC 8446 §4.2: an extension we did not request is
              * unsupported_extension.  status_request is the only one we
              * send that a CertificateEntry may answer, and only a client
              * sends it (our CertificateRequest asks for nothing). */
-            FR_ENSURE(x.e[i].type == FR_EXT_STATUS_REQUEST && c->role == FERRULE_ROLE_CLIENT &&
+            FR_ENSURE(e.type == FR_EXT_STATUS_REQUEST && c->role == FERRULE_ROLE_CLIENT &&
                           c->sent_status_request,
                       FERRULE_R_UNSUPPORTED_EXTENSION);
             /* RFC 6066 §8 asks only about the server's own certificate:
              * a response attached to any other entry is out of place. */
             FR_ENSURE(c->n_peer_certs == 0, FERRULE_R_ILLEGAL_PARAMETER);
-            FR_TRY(parse_certificate_status(&x.e[i].body, staple, staple_len));
+            FR_TRY(parse_certificate_status(&e.body, staple, staple_len));
         }
         FR_ENSURE(c->n_peer_certs < FR_MAX_PEER_CERTS, FERRULE_R_CERT_TOO_MUCH_WORK);
         fr_cert *cert = NULL;

@@ -157,19 +157,34 @@ fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
     return fr_client_start_early_data(c, c->ch_copy, c->ch_len);
 }
 
-fr_err fr_client_send_second_hello(ferrule_conn *c, const uint8_t *cookie, size_t cookie_len) {
-    uint8_t pubs[1][FR_KEX_MAX_PUB];
-    size_t pub_lens[1];
-    /* RFC 8446 §4.1.2: the shares are replaced by one for the selected
-     * group; the old private keys are dead. */
-    for (size_t i = 0; i < c->n_kex; i++) fr_kex_free(&c->kex[i]);
-    c->n_kex = 0;
-    FR_TRY(fr_kex_generate(&c->kex[0], c->hrr.group, pubs[0], sizeof(pubs[0]), &pub_lens[0]));
-    c->n_kex = 1;
+fr_err fr_client_send_second_hello(ferrule_conn *c, const uint8_t *cookie, size_t cookie_len,
+                                   int new_share) {
+    uint8_t pubs[FR_MAX_GROUPS][FR_KEX_MAX_PUB];
+    size_t pub_lens[FR_MAX_GROUPS];
+    if (new_share) {
+        /* RFC 8446 §4.1.2: the shares are replaced by one for the group
+         * the HelloRetryRequest selected; the old private keys are dead. */
+        for (size_t i = 0; i < c->n_kex; i++) fr_kex_free(&c->kex[i]);
+        c->n_kex = 0;
+        FR_TRY(
+            fr_kex_generate(&c->kex[0], c->hrr.group, pubs[0], sizeof(pubs[0]), &pub_lens[0]));
+        c->n_kex = 1;
+    } else {
+        /* A HelloRetryRequest without key_share (only a cookie): nothing
+         * allows the shares to change, so they go again byte for byte. */
+        for (size_t i = 0; i < c->n_kex; i++)
+            FR_TRY(fr_kex_public(&c->kex[i], pubs[i], sizeof(pubs[i]), &pub_lens[i]));
+    }
     return send_hello(c, pubs, pub_lens, cookie, cookie_len);
 }
 
 /* ---- server side --------------------------------------------------------- */
+
+/* Every check below is linear in what the client sent: lists are scanned
+ * once, and membership of peer-chosen code points (extension types,
+ * groups, shares) is tested against fr_u16_set bitmaps, never by scanning
+ * another peer list.  A list is only ever compared element by element with
+ * one of ours, whose length the configuration bounds. */
 
 /* Open a u16 list vector (1- or 2-byte length) with an even, non-empty
  * body that fills the extension.  The list is scanned in place, never
@@ -187,17 +202,6 @@ static int u16_list_has(fr_reader list, uint16_t v) {
     uint16_t x;
     while (fr_read_u16(&list, &x) == FR_OK)
         if (x == v) return 1;
-    return 0;
-}
-
-/* Is group g among the KeyShareEntries of `list` that start before `end`? */
-static int share_seen(fr_reader list, uint16_t g, const uint8_t *end) {
-    while (list.p < end) {
-        uint16_t x;
-        fr_reader key;
-        if (fr_read_u16(&list, &x) != FR_OK || fr_read_vec16(&list, &key) != FR_OK) return 0;
-        if (x == g) return 1;
-    }
     return 0;
 }
 
@@ -249,6 +253,131 @@ static fr_err parse_status_request(ferrule_conn *c, fr_reader *body) {
     return FR_OK;
 }
 
+/* legacy_version and supported_versions (RFC 8446 §4.1.2, §4.2.1, D.5). */
+static fr_err check_versions(ferrule_conn *c, uint16_t legacy_version, fr_exts *x) {
+    /* RFC 8446 Appendix D.5: a Hello with legacy_version 0x0300 (SSL 3.0)
+     * MUST be refused with protocol_version.  Values below it name no
+     * version of TLS at all; they get the same answer (our choice, see
+     * docs/rfc8446-matrix.md).  Above it, legacy_version plays no part in
+     * negotiation when supported_versions is present (§4.2.1). */
+    FR_ENSURE(legacy_version > 0x0300, FERRULE_R_PROTOCOL_VERSION);
+    /* RFC 8446 §4.2.1: without supported_versions the client wants TLS 1.2
+     * or older, which we do not speak. */
+    fr_ext *sv = fr_exts_find(x, FR_EXT_SUPPORTED_VERSIONS);
+    FR_ENSURE(sv != NULL, FERRULE_R_PROTOCOL_VERSION);
+    fr_reader versions;
+    FR_TRY(open_u16_list(&sv->body, 1, &versions));
+    FR_ENSURE(u16_list_has(versions, FERRULE_TLS13), FERRULE_R_PROTOCOL_VERSION);
+    c->version = FERRULE_TLS13;
+    return FR_OK;
+}
+
+/* Our most preferred cipher suite among the client's (0: none). */
+static uint16_t choose_suite(const ferrule_config *cfg, fr_reader suites) {
+    for (size_t i = 0; i < cfg->n_suites; i++)
+        if (u16_list_has(suites, cfg->suites[i])) return cfg->suites[i];
+    return 0;
+}
+
+/* The key share a ClientHello offers for our group choice. */
+typedef struct share_choice {
+    const uint8_t *share; /* NULL: no usable share */
+    size_t len;
+    size_t n_shares;
+    uint16_t group;
+} share_choice;
+
+/* key_share (RFC 8446 §4.2.8): every entry well formed and non-empty, at
+ * most one per group, each group in supported_groups; the share of our
+ * most preferred group wins.  `groups` is the validated supported_groups
+ * list. */
+static fr_err scan_shares(const ferrule_config *cfg, fr_reader groups, fr_ext *ks,
+                          share_choice *out) {
+    memset(out, 0, sizeof(*out));
+    fr_reader shares;
+    FR_TRY(fr_read_vec16(&ks->body, &shares));
+    FR_TRY(fr_read_done(&ks->body));
+    /* The groups the client named, less those a share was seen for: one
+     * lookup refuses both an unlisted group and a second share. */
+    fr_u16_set unshared;
+    fr_u16_set_clear(&unshared);
+    for (uint16_t g; fr_read_u16(&groups, &g) == FR_OK;) fr_u16_set_add(&unshared, g);
+    size_t rank = cfg->n_groups;
+    while (!fr_reader_empty(&shares)) {
+        uint16_t g;
+        fr_reader key;
+        FR_TRY(fr_read_u16(&shares, &g));
+        FR_TRY(fr_read_vec16(&shares, &key));
+        FR_ENSURE(!fr_reader_empty(&key), FERRULE_R_DECODE_ERROR);
+        FR_ENSURE(fr_u16_set_has(&unshared, g), FERRULE_R_ILLEGAL_PARAMETER);
+        fr_u16_set_del(&unshared, g);
+        out->n_shares++;
+        for (size_t r = 0; r < rank; r++) {
+            if (cfg->groups[r] == g) {
+                rank = r;
+                out->share = key.p;
+                out->len = fr_reader_left(&key);
+                out->group = g;
+                break;
+            }
+        }
+    }
+    return FR_OK;
+}
+
+/* The group for the key exchange: the chosen share's, or after none a
+ * HelloRetryRequest for our most preferred group among the client's
+ * supported_groups (RFC 8446 §4.1.4); for a second ClientHello exactly one
+ * share, for the group the HelloRetryRequest selected (§4.2.8). */
+static fr_err choose_group(ferrule_conn *c, fr_reader groups, const share_choice *sc, int second,
+                           int *retry) {
+    const ferrule_config *cfg = c->cfg;
+    *retry = 0;
+    if (second) {
+        FR_ENSURE(sc->n_shares == 1 && sc->share != NULL && sc->group == c->group,
+                  FERRULE_R_ILLEGAL_PARAMETER);
+        return FR_OK;
+    }
+    if (sc->share != NULL) {
+        c->group = sc->group;
+        return FR_OK;
+    }
+    for (size_t r = 0; r < cfg->n_groups; r++) {
+        if (u16_list_has(groups, cfg->groups[r])) {
+            c->group = cfg->groups[r];
+            *retry = 1;
+            return FR_OK;
+        }
+    }
+    return FERRULE_R_NO_SHARED_PARAMS;
+}
+
+/* The extensions whose only effect is to note what the client asked for. */
+static fr_err note_requests(ferrule_conn *c, fr_exts *x) {
+    fr_ext *e = fr_exts_find(x, FR_EXT_SERVER_NAME);
+    if (e != NULL) FR_TRY(parse_server_name(c, &e->body));
+    e = fr_exts_find(x, FR_EXT_STATUS_REQUEST);
+    if (e != NULL) FR_TRY(parse_status_request(c, &e->body));
+    e = fr_exts_find(x, FR_EXT_RECORD_SIZE_LIMIT);
+    if (e != NULL) FR_TRY(fr_rsl_server_on_client_hello(c, &e->body));
+    return FR_OK;
+}
+
+/* Resumption (RFC 8446 §4.2.11): in the ClientHello a ServerHello answers
+ * (also a second one: its binder covers message_hash(CH1) and the
+ * HelloRetryRequest).  Before a HelloRetryRequest, note which offered PSKs
+ * we would accept, so that the second ClientHello can be held to keeping
+ * them (§4.1.2).  Not when we want a client certificate (tickets do not
+ * carry one): see docs/resumption.md. */
+static fr_err consider_psk(ferrule_conn *c, fr_exts *x, int retry, int second) {
+    FR_TRY(fr_server_note_psk_modes(c, fr_exts_find(x, FR_EXT_PSK_KEY_EXCHANGE_MODES)));
+    fr_ext *psk = fr_exts_find(x, FR_EXT_PRE_SHARED_KEY);
+    if (fr_server_wants_client_cert(c)) return FR_OK;
+    if (retry) return fr_server_note_hrr_psks(c, psk);
+    if (second) FR_TRY(fr_server_check_hrr_psks(c, psk));
+    return psk != NULL ? fr_server_try_psk(c, psk) : FR_OK;
+}
+
 fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len);
 
 fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
@@ -273,40 +402,22 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
 
     fr_exts x;
     FR_TRY(fr_exts_parse(&ext_block, &x));
-    /* The parsed blocks before any body is read: what a second
-     * ClientHello is compared on (RFC 8446 §4.1.2). */
-    const fr_exts pristine = x;
-    const fr_hello_view view = {legacy_version, random, sid, suites, comp, &pristine};
+    /* What a second ClientHello is compared on (RFC 8446 §4.1.2): the
+     * fields as sent and the extension block, walked afresh. */
+    const fr_hello_view view = {legacy_version, random, sid, suites, comp, x.block};
     const int second = c->hrr.done; /* we sent a HelloRetryRequest */
     /* RFC 8446 §4.2.11: pre_shared_key must be the last extension. */
-    for (size_t i = 0; i + 1 < x.n; i++)
-        FR_ENSURE(x.e[i].type != FR_EXT_PRE_SHARED_KEY, FERRULE_R_ILLEGAL_PARAMETER);
-    /* RFC 8446 §4.2.9: a PSK offer without psk_key_exchange_modes is
-     * refused even though we do not resume (yet). */
-    FR_ENSURE(fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY) == NULL ||
-                  fr_exts_find(&x, FR_EXT_PSK_KEY_EXCHANGE_MODES) != NULL,
+    fr_ext *psk = fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY);
+    FR_ENSURE(psk == NULL || x.last == FR_EXT_PRE_SHARED_KEY, FERRULE_R_ILLEGAL_PARAMETER);
+    /* RFC 8446 §4.2.9: a PSK offer without psk_key_exchange_modes. */
+    FR_ENSURE(psk == NULL || fr_exts_find(&x, FR_EXT_PSK_KEY_EXCHANGE_MODES) != NULL,
               FERRULE_R_MISSING_EXTENSION);
-
-    /* RFC 8446 §4.2.1: without supported_versions the client wants TLS 1.2
-     * or older, which we do not speak. */
-    fr_ext *sv = fr_exts_find(&x, FR_EXT_SUPPORTED_VERSIONS);
-    FR_ENSURE(sv != NULL, FERRULE_R_PROTOCOL_VERSION);
-    fr_reader versions;
-    FR_TRY(open_u16_list(&sv->body, 1, &versions));
-    FR_ENSURE(u16_list_has(versions, FERRULE_TLS13), FERRULE_R_PROTOCOL_VERSION);
-    c->version = FERRULE_TLS13;
-
+    FR_TRY(check_versions(c, legacy_version, &x));
     /* RFC 8446 §4.1.2: legacy_compression_methods must be exactly {0}. */
     FR_ENSURE(fr_reader_left(&comp) == 1 && comp.p[0] == 0, FERRULE_R_ILLEGAL_PARAMETER);
 
     /* Cipher suite: our preference among the client's offers. */
-    c->suite = 0;
-    for (size_t i = 0; i < cfg->n_suites && c->suite == 0; i++)
-        for (size_t k = 0; k + 1 < ns; k += 2)
-            if (((uint16_t)(suites.p[k] << 8 | suites.p[k + 1])) == cfg->suites[i]) {
-                c->suite = cfg->suites[i];
-                break;
-            }
+    c->suite = choose_suite(cfg, suites);
     /* (A second ClientHello without the HRR's suite: illegal_parameter
      * below.) */
     FR_ENSURE(c->suite != 0 || second, FERRULE_R_NO_SHARED_PARAMS);
@@ -314,10 +425,7 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
         /* Cookie first: suite and group come from it (RFC 8446 §4.2.2). */
         FR_TRY(fr_server_check_second_hello(c, &view, fr_exts_find(&x, FR_EXT_COOKIE)));
         /* RFC 8446 §4.1.4: the suite of the HelloRetryRequest again. */
-        int offered = 0;
-        for (size_t k = 0; k + 1 < ns; k += 2)
-            if (((uint16_t)(suites.p[k] << 8 | suites.p[k + 1])) == c->suite) offered = 1;
-        FR_ENSURE(offered, FERRULE_R_ILLEGAL_PARAMETER);
+        FR_ENSURE(u16_list_has(suites, c->suite), FERRULE_R_ILLEGAL_PARAMETER);
     }
 
     /* RFC 8446 §9.2: without PSK, signature_algorithms, supported_groups
@@ -329,61 +437,11 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     fr_reader peer_sigs, groups;
     FR_TRY(open_u16_list(&sa->body, 2, &peer_sigs));
     FR_TRY(open_u16_list(&sg->body, 2, &groups));
-
-    /* key_share: each share's group must be in supported_groups, once. */
-    fr_reader shares;
-    FR_TRY(fr_read_vec16(&ks->body, &shares));
-    FR_TRY(fr_read_done(&ks->body));
-    const fr_reader all_shares = shares;
-    const uint8_t *chosen_share = NULL;
-    size_t chosen_len = 0;
-    size_t chosen_rank = cfg->n_groups;
-    size_t n_shares = 0;
-    while (!fr_reader_empty(&shares)) {
-        n_shares++;
-        const uint8_t *entry = shares.p;
-        uint16_t g;
-        fr_reader key;
-        FR_TRY(fr_read_u16(&shares, &g));
-        FR_TRY(fr_read_vec16(&shares, &key));
-        FR_ENSURE(!fr_reader_empty(&key), FERRULE_R_DECODE_ERROR);
-        /* RFC 8446 §4.2.8: one share per group, each in supported_groups. */
-        FR_ENSURE(!share_seen(all_shares, g, entry), FERRULE_R_ILLEGAL_PARAMETER);
-        FR_ENSURE(u16_list_has(groups, g), FERRULE_R_ILLEGAL_PARAMETER);
-        for (size_t r = 0; r < chosen_rank; r++) {
-            if (cfg->groups[r] == g) {
-                chosen_rank = r;
-                chosen_share = key.p;
-                chosen_len = fr_reader_left(&key);
-                break;
-            }
-        }
-    }
-    int retry = 0;
-    if (second) {
-        /* RFC 8446 §4.2.8: exactly one share, for the selected group. */
-        FR_ENSURE(n_shares == 1 && chosen_share != NULL && cfg->groups[chosen_rank] == c->group,
-                  FERRULE_R_ILLEGAL_PARAMETER);
-    } else if (chosen_share != NULL) {
-        c->group = cfg->groups[chosen_rank];
-    } else {
-        /* No usable share: ask for our most preferred group among the
-         * client's supported_groups (RFC 8446 §4.1.4). */
-        for (size_t r = 0; r < cfg->n_groups && !retry; r++) {
-            if (u16_list_has(groups, cfg->groups[r])) {
-                c->group = cfg->groups[r];
-                retry = 1;
-            }
-        }
-        FR_ENSURE(retry, FERRULE_R_NO_SHARED_PARAMS);
-    }
-
-    fr_ext *sni = fr_exts_find(&x, FR_EXT_SERVER_NAME);
-    if (sni != NULL) FR_TRY(parse_server_name(c, &sni->body));
-    fr_ext *sr = fr_exts_find(&x, FR_EXT_STATUS_REQUEST);
-    if (sr != NULL) FR_TRY(parse_status_request(c, &sr->body));
-    fr_ext *rsl = fr_exts_find(&x, FR_EXT_RECORD_SIZE_LIMIT);
-    if (rsl != NULL) FR_TRY(fr_rsl_server_on_client_hello(c, &rsl->body));
+    share_choice share;
+    int retry;
+    FR_TRY(scan_shares(cfg, groups, ks, &share));
+    FR_TRY(choose_group(c, groups, &share, second, &retry));
+    FR_TRY(note_requests(c, &x));
 
     /* ALPN, certificate and scheme (server_select.c): validated now,
      * chosen for the ClientHello a ServerHello answers. */
@@ -391,14 +449,7 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
 
     c->session_id_len = fr_reader_left(&sid);
     memcpy(c->session_id, sid.p, c->session_id_len);
-
-    /* Resumption (RFC 8446 §4.2.11), also in a second ClientHello (its
-     * binder covers message_hash(CH1) and the HelloRetryRequest), but not
-     * when we want a client certificate (tickets do not carry one): see
-     * docs/resumption.md. */
-    FR_TRY(fr_server_note_psk_modes(c, fr_exts_find(&x, FR_EXT_PSK_KEY_EXCHANGE_MODES)));
-    fr_ext *psk = fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY);
-    if (psk != NULL && !retry && !fr_server_wants_client_cert(c)) FR_TRY(fr_server_try_psk(c, psk));
+    FR_TRY(consider_psk(c, &x, retry, second));
 
     if (retry) {
         FR_TRY(fr_server_early_decide(c, fr_exts_find(&x, FR_EXT_EARLY_DATA), 1, 0));
@@ -414,7 +465,7 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     FR_TRY(fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len));
     /* 0-RTT (RFC 8446 §4.2.10), with the transcript holding this hello. */
     FR_TRY(fr_server_early_decide(c, fr_exts_find(&x, FR_EXT_EARLY_DATA), 0, second));
-    FR_TRY(fr_server_send_flight(c, chosen_share, chosen_len));
+    FR_TRY(fr_server_send_flight(c, share.share, share.len));
     if (c->early.accepted) return FR_NEXT_ALT3;
     /* With a CertificateRequest the client's Certificate comes next. */
     return fr_server_wants_client_cert(c) ? FR_NEXT_ALT2 : FR_OK;

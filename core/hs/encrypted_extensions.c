@@ -59,8 +59,9 @@ fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body) {
     FR_TRY(fr_read_vec16(body, &block));
     FR_TRY(fr_read_done(body));
     FR_TRY(fr_exts_parse(&block, &x));
-    for (size_t i = 0; i < x.n; i++) {
-        fr_ext *e = &x.e[i];
+    fr_reader it = x.block;
+    fr_ext ext, *e = &ext;
+    while (fr_exts_next(&it, e)) {
         switch (e->type) {
         case FR_EXT_SERVER_NAME:
             FR_ENSURE(c->sent_sni, FERRULE_R_UNSUPPORTED_EXTENSION);
@@ -77,7 +78,7 @@ fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body) {
             /* RFC 8446 §4.2.7: informational; we may ignore it. */
             break;
         case FR_EXT_EARLY_DATA:
-            early = e; /* checked after ALPN is known */
+            early = fr_exts_find(&x, FR_EXT_EARLY_DATA); /* checked after ALPN is known */
             break;
         case FR_EXT_SUPPORTED_VERSIONS:
         case FR_EXT_KEY_SHARE:

@@ -2,27 +2,48 @@
 #include "../conn.h"
 
 fr_err fr_exts_parse(fr_reader *block, fr_exts *out) {
+    out->block = *block;
     out->n = 0;
+    out->last = 0;
+    out->present = 0;
+    /* RFC 8446 §4.2: no more than one extension of the same type, checked
+     * against a set of every type seen so far (O(1) per extension). */
+    fr_u16_set seen;
+    int tracking = 0;
     while (!fr_reader_empty(block)) {
         uint16_t type;
         fr_reader body;
         FR_TRY(fr_read_u16(block, &type));
         FR_TRY(fr_read_vec16(block, &body));
-        /* RFC 8446 §4.2: no more than one extension of the same type. */
-        for (size_t i = 0; i < out->n; i++)
-            FR_ENSURE(out->e[i].type != type, FERRULE_R_DUPLICATE_EXTENSION);
-        FR_ENSURE(out->n < FR_MAX_EXTS, FERRULE_R_DECODE_ERROR);
-        out->e[out->n].type = type;
-        out->e[out->n].body = body;
+        if (out->n == 1) { /* a second extension: start the set */
+            fr_u16_set_clear(&seen);
+            fr_u16_set_add(&seen, out->last);
+            tracking = 1;
+        }
+        if (tracking) {
+            FR_ENSURE(!fr_u16_set_has(&seen, type), FERRULE_R_DUPLICATE_EXTENSION);
+            fr_u16_set_add(&seen, type);
+        }
+        if (type < FR_EXT_SLOTS) {
+            out->present |= 1ull << type;
+            out->slot[type].type = type;
+            out->slot[type].body = body;
+        }
+        out->last = type;
         out->n++;
     }
     return FR_OK;
 }
 
 fr_ext *fr_exts_find(fr_exts *x, uint16_t type) {
-    for (size_t i = 0; i < x->n; i++)
-        if (x->e[i].type == type) return &x->e[i];
-    return NULL;
+    if (type >= FR_EXT_SLOTS || !(x->present >> type & 1u)) return NULL;
+    return &x->slot[type];
+}
+
+int fr_exts_next(fr_reader *it, fr_ext *e) {
+    /* The block was validated by fr_exts_parse: these reads cannot fail
+     * before it is empty. */
+    return fr_read_u16(it, &e->type) == FR_OK && fr_read_vec16(it, &e->body) == FR_OK;
 }
 
 fr_err fr_msg_begin(ferrule_conn *c, fr_msgbuf *m, uint8_t type, size_t cap) {

@@ -5,7 +5,7 @@
 
 #include "../conn.h"
 
-#define COOKIE_FORMAT 1
+#define COOKIE_FORMAT 2
 #define COOKIE_TAG_LEN 32 /* HMAC-SHA256 */
 
 /* Extensions a second ClientHello may change, drop or add (RFC 8446
@@ -29,23 +29,18 @@ static fr_err hello_digest(fr_transcript *t, const fr_hello_view *h) {
     FR_TRY(digest_vec(t, &h->sid));
     FR_TRY(digest_vec(t, &h->suites));
     FR_TRY(digest_vec(t, &h->comp));
-    /* Extensions as a set, in ascending type order: a client need not
-     * repeat them in the same order.  Types are unique (fr_exts_parse). */
-    int32_t last = -1;
-    for (;;) {
-        const fr_ext *next = NULL;
-        for (size_t i = 0; i < h->exts->n; i++) {
-            const fr_ext *e = &h->exts->e[i];
-            if ((int32_t)e->type > last && !may_change(e->type) &&
-                (next == NULL || e->type < next->type))
-                next = e;
-        }
-        if (next == NULL) return FR_OK;
-        const uint8_t type[2] = {(uint8_t)(next->type >> 8), (uint8_t)next->type};
+    /* The extensions that may not change, in the order sent: RFC 8446
+     * §4.1.2 allows only the listed edits, and moving an extension is not
+     * one of them.  One pass, whatever their number. */
+    fr_reader it = h->exts;
+    fr_ext e;
+    while (fr_exts_next(&it, &e)) {
+        if (may_change(e.type)) continue;
+        const uint8_t type[2] = {(uint8_t)(e.type >> 8), (uint8_t)e.type};
         FR_TRY(fr_transcript_update(t, type, 2));
-        FR_TRY(digest_vec(t, &next->body));
-        last = next->type;
+        FR_TRY(digest_vec(t, &e.body));
     }
+    return FR_OK;
 }
 
 fr_err fr_hrr_hello_digest(const fr_hello_view *h, uint8_t out[FR_HRR_DIGEST_LEN]) {
@@ -80,7 +75,10 @@ fr_err fr_hrr_cookie_key(ferrule_config *cfg, const uint8_t **key) {
 
 /* Cookie layout (opaque to the client, RFC 8446 §4.2.2):
  *   u8 format, u16 suite, u16 group, u8 hash_len, ch1_hash[hash_len],
- *   digest[32], HMAC-SHA256(cookie_key, everything before)[32]. */
+ *   digest[32], u8 psk_state, psk_digest[32] for FR_HRR_PSK_DIGEST (format 2),
+ *   HMAC-SHA256(cookie_key, everything before)[32].
+ * Format 1 (no PSK fields) is still read, as FR_HRR_PSK_UNCHECKED: a fleet
+ * may run both versions while it upgrades. */
 fr_err fr_hrr_cookie_seal(ferrule_config *cfg, const fr_hrr_cookie *ck, uint8_t *out, size_t cap,
                           size_t *len) {
     const uint8_t *key;
@@ -95,10 +93,40 @@ fr_err fr_hrr_cookie_seal(ferrule_config *cfg, const fr_hrr_cookie *ck, uint8_t 
     fr_write_bytes(&w, ck->ch1_hash, ck->hash_len);
     fr_write_close_vec(&w);
     fr_write_bytes(&w, ck->digest, FR_HRR_DIGEST_LEN);
+    fr_write_u8(&w, ck->psk_state);
+    if (ck->psk_state == FR_HRR_PSK_DIGEST) fr_write_bytes(&w, ck->psk_digest, FR_HRR_DIGEST_LEN);
     FR_TRY(fr_write_finish(&w));
     FR_ENSURE(cap - w.len >= COOKIE_TAG_LEN, FERRULE_R_INTERNAL);
     FR_TRY(fr_hmac(FR_HASH_SHA256, key, FR_HRR_COOKIE_KEY_LEN, out, w.len, out + w.len));
     *len = w.len + COOKIE_TAG_LEN;
+    return FR_OK;
+}
+
+/* The fields of an authentic cookie's body (after the tag check). */
+static fr_err cookie_parse(fr_reader r, fr_hrr_cookie *ck) {
+    uint8_t format, state = FR_HRR_PSK_UNCHECKED;
+    fr_reader h;
+    const uint8_t *digest, *psk_digest = NULL;
+    FR_TRY(fr_read_u8(&r, &format));
+    FR_ENSURE(format == 1 || format == COOKIE_FORMAT, FERRULE_R_ILLEGAL_PARAMETER);
+    FR_TRY(fr_read_u16(&r, &ck->suite));
+    FR_TRY(fr_read_u16(&r, &ck->group));
+    FR_TRY(fr_read_vec8(&r, &h));
+    FR_TRY(fr_read_bytes(&r, FR_HRR_DIGEST_LEN, &digest));
+    if (format >= 2) {
+        FR_TRY(fr_read_u8(&r, &state));
+        FR_ENSURE(state <= FR_HRR_PSK_UNCHECKED, FERRULE_R_ILLEGAL_PARAMETER);
+        if (state == FR_HRR_PSK_DIGEST) FR_TRY(fr_read_bytes(&r, FR_HRR_DIGEST_LEN, &psk_digest));
+    }
+    FR_TRY(fr_read_done(&r));
+    const fr_suite_info *si = fr_suite_lookup(ck->suite);
+    FR_ENSURE(si != NULL && fr_reader_left(&h) == fr_hash_len(si->hash),
+              FERRULE_R_ILLEGAL_PARAMETER);
+    ck->hash_len = fr_reader_left(&h);
+    memcpy(ck->ch1_hash, h.p, ck->hash_len);
+    memcpy(ck->digest, digest, FR_HRR_DIGEST_LEN);
+    ck->psk_state = state;
+    if (psk_digest != NULL) memcpy(ck->psk_digest, psk_digest, FR_HRR_DIGEST_LEN);
     return FR_OK;
 }
 
@@ -113,21 +141,8 @@ fr_err fr_hrr_cookie_open(ferrule_config *cfg, const uint8_t *p, size_t n, fr_hr
     FR_ENSURE(fr_ct_equal(tag, p + signed_len, COOKIE_TAG_LEN), FERRULE_R_ILLEGAL_PARAMETER);
     /* Authentic, hence written by a server holding the key; still parse
      * it strictly (the key may be shared by a fleet of other versions). */
-    fr_reader r = fr_reader_init(p, signed_len), h;
-    uint8_t format;
-    const uint8_t *digest;
-    if (fr_read_u8(&r, &format) != FR_OK || format != COOKIE_FORMAT ||
-        fr_read_u16(&r, &ck->suite) != FR_OK || fr_read_u16(&r, &ck->group) != FR_OK ||
-        fr_read_vec8(&r, &h) != FR_OK || fr_read_bytes(&r, FR_HRR_DIGEST_LEN, &digest) != FR_OK ||
-        fr_read_done(&r) != FR_OK)
-        return FERRULE_R_ILLEGAL_PARAMETER;
-    const fr_suite_info *si = fr_suite_lookup(ck->suite);
-    FR_ENSURE(si != NULL && fr_reader_left(&h) == fr_hash_len(si->hash),
-              FERRULE_R_ILLEGAL_PARAMETER);
-    ck->hash_len = fr_reader_left(&h);
-    memcpy(ck->ch1_hash, h.p, ck->hash_len);
-    memcpy(ck->digest, digest, FR_HRR_DIGEST_LEN);
-    return FR_OK;
+    return cookie_parse(fr_reader_init(p, signed_len), ck) == FR_OK ? FR_OK
+                                                                   : FERRULE_R_ILLEGAL_PARAMETER;
 }
 
 fr_err fr_hrr_transcript_start(fr_transcript *th, int hash, const uint8_t *ch1_hash) {
@@ -149,6 +164,8 @@ fr_err fr_server_send_hrr(ferrule_conn *c, const fr_hello_view *h) {
     ck.suite = c->suite;
     ck.group = c->group;
     ck.hash_len = fr_hash_len(si->hash);
+    ck.psk_state = c->hrr.psk_state;
+    memcpy(ck.psk_digest, c->hrr.psk_digest, FR_HRR_DIGEST_LEN);
     FR_TRY(fr_hash(si->hash, c->cur_msg, c->cur_msg_len, ck.ch1_hash));
     FR_TRY(fr_hrr_hello_digest(h, ck.digest));
     uint8_t cookie[FR_HRR_COOKIE_MAX];
@@ -195,6 +212,8 @@ fr_err fr_server_check_second_hello(ferrule_conn *c, const fr_hello_view *h, fr_
     c->hrr.done = 1;
     c->hrr.suite = ck.suite;
     c->hrr.group = ck.group;
+    c->hrr.psk_state = ck.psk_state;
+    memcpy(c->hrr.psk_digest, ck.psk_digest, FR_HRR_DIGEST_LEN);
 
     /* Transcript: message_hash(CH1), the HelloRetryRequest rebuilt
      * byte for byte (RFC 8446 §4.4.1); this ClientHello joins it in

@@ -88,11 +88,21 @@ static fr_err ticket_seal(ferrule_config *cfg, const uint8_t *state, size_t n, u
     return e;
 }
 
-/* Open a ticket into `state` (cap bytes); FERRULE_R_BAD_RECORD_MAC-like
- * failures are reported as 0 = not usable. */
+/* Ticket decryptions per pass over a ClientHello's identities.  One under
+ * a key we do not hold costs a name comparison; one under a key we hold
+ * costs a key derivation and a decryption, and a ClientHello can carry
+ * thousands.  Clients offer one or two. */
+#define PSK_MAX_TRIALS 8
+
+#define TICKET_OPENED 1
+#define TICKET_NOT_OURS 0 /* not under one of our keys: nothing decrypted */
+#define TICKET_BAD (-1)   /* under our key, but it does not decrypt */
+#define TICKET_BUDGET (-2) /* under our key, but *trials reached PSK_MAX_TRIALS */
+
+/* Open a ticket into `state` (cap bytes), counting decryptions in *trials. */
 static int ticket_open(ferrule_config *cfg, const uint8_t *t, size_t n, uint8_t *state,
-                       size_t cap, size_t *len) {
-    if (n < TICKET_OVERHEAD || n - TICKET_OVERHEAD > cap) return 0;
+                       size_t cap, size_t *len, unsigned *trials) {
+    if (n < TICKET_OVERHEAD || n - TICKET_OVERHEAD > cap) return TICKET_NOT_OURS;
     fr_resume_config *r = &cfg->resume;
     uint8_t key[FR_TICKET_KEY_LEN];
     int found = 0;
@@ -104,7 +114,12 @@ static int ticket_open(ferrule_config *cfg, const uint8_t *t, size_t n, uint8_t 
         }
     }
     pthread_mutex_unlock(&r->lock);
-    if (!found) return 0; /* unknown or rotated-out key */
+    if (!found) return TICKET_NOT_OURS; /* unknown or rotated-out key */
+    if (*trials >= PSK_MAX_TRIALS) {
+        fr_wipe(key, sizeof(key));
+        return TICKET_BUDGET;
+    }
+    ++*trials;
     size_t body_len = n - TICKET_OVERHEAD;
     fr_aead a;
     memset(&a, 0, sizeof(a));
@@ -116,7 +131,7 @@ static int ticket_open(ferrule_config *cfg, const uint8_t *t, size_t n, uint8_t 
     }
     fr_aead_free(&a);
     *len = body_len;
-    return e == FR_OK;
+    return e == FR_OK ? TICKET_OPENED : TICKET_BAD;
 }
 
 static void write_u64(fr_writer *w, uint64_t v) {
@@ -279,13 +294,17 @@ static fr_err parse_state(fr_reader *r, ticket_state *s) {
     return fr_read_done(r);
 }
 
+/* Does a ticket's suite have the hash of the suite we chose? */
+static int hash_compatible(const ferrule_conn *c, const ticket_state *st) {
+    const fr_suite_info *mine = fr_suite_lookup(c->suite), *theirs = fr_suite_lookup(st->suite);
+    return mine != NULL && theirs != NULL && mine->hash == theirs->hash;
+}
+
 /* Is the decrypted ticket usable for this connection? */
 static int state_usable(ferrule_conn *c, const ticket_state *s) {
-    const fr_suite_info *mine = fr_suite_lookup(c->suite);
-    const fr_suite_info *theirs = fr_suite_lookup(s->suite);
     /* RFC 8446 §4.2.11: the PSK's hash must be the negotiated suite's. */
-    if (mine == NULL || theirs == NULL || mine->hash != theirs->hash) return 0;
-    if (s->psk_len != fr_hash_len(mine->hash)) return 0;
+    if (!hash_compatible(c, s)) return 0;
+    if (s->psk_len != fr_hash_len(fr_suite_lookup(s->suite)->hash)) return 0;
     /* RFC 8446 §4.6.1: never beyond seven days; not expired. */
     int64_t now = fr_conn_now(c);
     if (s->lifetime > FR_TICKET_MAX_LIFETIME || now < 0) return 0;
@@ -320,99 +339,212 @@ fr_err fr_server_note_psk_modes(ferrule_conn *c, fr_ext *modes) {
     return FR_OK;
 }
 
-fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk) {
-    /* psk_dhe_ke wins when both modes are possible. */
-    int dhe = (c->resume.peer_modes & FERRULE_PSK_DHE_KE) != 0;
-    int ke = (c->resume.peer_modes & FERRULE_PSK_KE) != 0;
-    /* RFC 8446 §4.2.11: OfferedPsks { identities<7..2^16-1>;
-     * binders<33..2^16-1> }. */
+/* OfferedPsks (RFC 8446 §4.2.11): identities<7..2^16-1>,
+ * binders<33..2^16-1>, validated in full (one linear pass each). */
+typedef struct offered_psks {
     fr_reader ids, binders;
-    FR_TRY(fr_read_vec16(&psk->body, &ids));
-    const uint8_t *binders_start = psk->body.p;
-    FR_TRY(fr_read_vec16(&psk->body, &binders));
-    FR_TRY(fr_read_done(&psk->body));
-    FR_ENSURE(!fr_reader_empty(&ids) && !fr_reader_empty(&binders), FERRULE_R_DECODE_ERROR);
-    /* Every identity needs a binder (§4.2.11: else illegal_parameter);
-     * validate both lists fully first. */
-    size_t n_ids = 0, n_binders = 0;
-    for (fr_reader r = ids; !fr_reader_empty(&r); n_ids++) {
+    const uint8_t *binders_start; /* where the binders list begins */
+    size_t n;                     /* identities (= binders) */
+} offered_psks;
+
+static fr_err parse_offered(const fr_ext *psk, offered_psks *o) {
+    fr_reader body = psk->body;
+    FR_TRY(fr_read_vec16(&body, &o->ids));
+    o->binders_start = body.p;
+    FR_TRY(fr_read_vec16(&body, &o->binders));
+    FR_TRY(fr_read_done(&body));
+    FR_ENSURE(!fr_reader_empty(&o->ids) && !fr_reader_empty(&o->binders),
+              FERRULE_R_DECODE_ERROR);
+    size_t n_binders = 0;
+    o->n = 0;
+    for (fr_reader r = o->ids; !fr_reader_empty(&r); o->n++) {
         fr_reader id;
         uint32_t age;
         FR_TRY(fr_read_vec16(&r, &id));
         FR_TRY(fr_read_u32(&r, &age));
         FR_ENSURE(!fr_reader_empty(&id), FERRULE_R_DECODE_ERROR);
     }
-    for (fr_reader r = binders; !fr_reader_empty(&r); n_binders++) {
+    for (fr_reader r = o->binders; !fr_reader_empty(&r); n_binders++) {
         fr_reader b;
         FR_TRY(fr_read_vec8(&r, &b));
         FR_ENSURE(fr_reader_left(&b) >= 32, FERRULE_R_DECODE_ERROR);
     }
-    FR_ENSURE(n_ids == n_binders, FERRULE_R_ILLEGAL_PARAMETER);
-    if (!dhe && !ke) return FR_OK; /* full handshake */
+    /* Every identity needs a binder (§4.2.11: else illegal_parameter). */
+    FR_ENSURE(o->n == n_binders, FERRULE_R_ILLEGAL_PARAMETER);
+    return FR_OK;
+}
 
-    /* The first usable identity wins. */
-    ticket_state st;
-    uint8_t plain[TICKET_STATE_MAX + TICKET_OVERHEAD];
-    size_t selected = 0;
-    FR_ENSURE(n_ids <= 0xffff, FERRULE_R_DECODE_ERROR);
-    int found = 0;
-    fr_reader r = ids, sel_id = fr_reader_init(NULL, 0);
-    uint32_t sel_age = 0;
-    for (size_t i = 0; i < n_ids && !found; i++) {
-        fr_reader id;
-        uint32_t age;
-        FR_TRY(fr_read_vec16(&r, &id));
-        FR_TRY(fr_read_u32(&r, &age));
-        sel_id = id;
-        sel_age = age;
+/* A pass over the identities of a validated offer, in order. */
+typedef struct psk_walk {
+    fr_reader r;
+    size_t index;    /* of the identity after the one walk_next returned */
+    unsigned trials; /* decryptions so far (ticket_open) */
+    int capped;      /* PSK_MAX_TRIALS ended the pass */
+    uint8_t plain[TICKET_STATE_MAX + TICKET_OVERHEAD]; /* the state's bytes */
+} psk_walk;
+
+static void walk_start(psk_walk *w, fr_reader ids) {
+    w->r = ids;
+    w->index = 0;
+    w->trials = 0;
+    w->capped = 0;
+}
+
+/* Wipe what the pass decrypted. */
+static void walk_end(psk_walk *w) { fr_wipe(w->plain, sizeof(w->plain)); }
+
+/* The next identity that opens as one of our tickets, its state in *st
+ * (which points into w->plain until the next call; wipe it); 0 when none
+ * is left or the trial budget is spent. */
+static int walk_next(ferrule_conn *c, psk_walk *w, ticket_state *st, fr_reader *id,
+                     uint32_t *age) {
+    while (!fr_reader_empty(&w->r)) {
+        if (fr_read_vec16(&w->r, id) != FR_OK || fr_read_u32(&w->r, age) != FR_OK) return 0;
+        w->index++;
         size_t plen;
-        if (!ticket_open(c->cfg, id.p, fr_reader_left(&id), plain, sizeof(plain), &plen)) continue;
-        fr_reader pr = fr_reader_init(plain, plen);
-        if (parse_state(&pr, &st) == FR_OK && state_usable(c, &st)) {
-            /* RFC 8446 §4.2.11.1: the ticket age (age - age_add) matters
-             * only for 0-RTT (fr_server_early_decide checks it). */
-            selected = i;
-            found = 1;
-        } else {
-            fr_wipe(&st, sizeof(st));
+        int opened = ticket_open(c->cfg, id->p, fr_reader_left(id), w->plain, sizeof(w->plain),
+                                 &plen, &w->trials);
+        if (opened == TICKET_BUDGET) {
+            w->capped = 1;
+            return 0;
         }
-        fr_wipe(plain, sizeof(plain));
+        if (opened == TICKET_OPENED) {
+            fr_reader pr = fr_reader_init(w->plain, plen);
+            if (parse_state(&pr, st) == FR_OK) return 1;
+            fr_wipe(st, sizeof(*st));
+        }
     }
-    if (!found) return FR_OK;
+    return 0;
+}
 
-    /* RFC 8446 §4.2.11.2: binder over the ClientHello up to (excluding)
-     * the binders list; then constant-time comparison. */
-    fr_reader br = binders;
-    fr_reader binder;
-    for (size_t i = 0; i <= selected; i++) FR_TRY(fr_read_vec8(&br, &binder));
-    uintptr_t msg0 = (uintptr_t)c->cur_msg, cut = (uintptr_t)binders_start;
+/* SHA-256 over the identities (u16 length || bytes, in order) of an offer
+ * that are our tickets compatible with the chosen suite (none, or psk NULL:
+ * the digest of nothing); *complete: the whole offer was examined. */
+static fr_err compatible_digest(ferrule_conn *c, fr_ext *psk, uint8_t out[FR_HRR_DIGEST_LEN],
+                                int *complete) {
+    *complete = 1;
+    fr_transcript t = {0};
+    FR_TRY(fr_transcript_init(&t, FR_HASH_SHA256));
+    fr_err e = FR_OK;
+    psk_walk w;
+    walk_start(&w, fr_reader_init(NULL, 0));
+    offered_psks o;
+    if (psk != NULL) {
+        e = parse_offered(psk, &o);
+        if (e == FR_OK) walk_start(&w, o.ids);
+    }
+    ticket_state st;
+    fr_reader id;
+    uint32_t age;
+    while (e == FR_OK && walk_next(c, &w, &st, &id, &age)) {
+        if (hash_compatible(c, &st)) {
+            size_t len = fr_reader_left(&id);
+            const uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+            e = fr_transcript_update(&t, hdr, 2);
+            if (e == FR_OK) e = fr_transcript_update(&t, id.p, len);
+        }
+        fr_wipe(&st, sizeof(st));
+    }
+    walk_end(&w);
+    if (e == FR_OK) e = fr_transcript_current(&t, out);
+    fr_transcript_free(&t);
+    *complete = !w.capped;
+    return e;
+}
+
+fr_err fr_server_note_hrr_psks(ferrule_conn *c, fr_ext *psk) {
+    c->hrr.psk_state = FR_HRR_PSK_NONE;
+    if (psk == NULL) return FR_OK;
+    int complete;
+    FR_TRY(compatible_digest(c, psk, c->hrr.psk_digest, &complete));
+    c->hrr.psk_state = complete ? FR_HRR_PSK_DIGEST : FR_HRR_PSK_UNCHECKED;
+    return FR_OK;
+}
+
+fr_err fr_server_check_hrr_psks(ferrule_conn *c, fr_ext *psk) {
+    /* RFC 8446 §4.1.2: the second ClientHello updates pre_shared_key "if
+     * present": it may not add one. */
+    if (c->hrr.psk_state == FR_HRR_PSK_NONE) {
+        FR_ENSURE(psk == NULL, FERRULE_R_ILLEGAL_PARAMETER);
+        return FR_OK;
+    }
+    if (c->hrr.psk_state != FR_HRR_PSK_DIGEST) return FR_OK;
+    /* It may drop only PSKs that do not suit the HelloRetryRequest's
+     * suite: every one of ours that does must come again, in order, and
+     * none be added (dropping the extension drops them all). */
+    uint8_t digest[FR_HRR_DIGEST_LEN];
+    int complete;
+    FR_TRY(compatible_digest(c, psk, digest, &complete));
+    FR_ENSURE(complete && fr_ct_equal(digest, c->hrr.psk_digest, FR_HRR_DIGEST_LEN),
+              FERRULE_R_ILLEGAL_PARAMETER);
+    return FR_OK;
+}
+
+/* RFC 8446 §4.2.11.2: the binder of identity `index` over the ClientHello
+ * up to (excluding) the binders list, compared in constant time. */
+static fr_err check_binder(ferrule_conn *c, const offered_psks *o, size_t index,
+                           const ticket_state *st, fr_reader *binder) {
+    fr_reader br = o->binders;
+    for (size_t i = 0; i <= index; i++) FR_TRY(fr_read_vec8(&br, binder));
+    uintptr_t msg0 = (uintptr_t)c->cur_msg, cut = (uintptr_t)o->binders_start;
     FR_ENSURE(c->cur_msg != NULL && cut > msg0 && cut - msg0 < c->cur_msg_len, FERRULE_R_INTERNAL);
     size_t partial = (size_t)(cut - msg0);
     const fr_suite_info *si = fr_suite_lookup(c->suite);
+    FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
     uint8_t th[FR_MAX_HASH], want[FR_MAX_HASH];
     /* After a HelloRetryRequest the binder also covers message_hash(CH1)
      * and the HelloRetryRequest (RFC 8446 §4.2.11.2): the transcript so far. */
     fr_err e = c->hrr.done ? fr_transcript_peek(&c->th, c->cur_msg, partial, th)
                            : fr_hash(si->hash, c->cur_msg, partial, th);
-    if (e == FR_OK) e = fr_ks_binder(si->hash, st.psk, st.psk_len, th, want);
-    int ok = e == FR_OK && fr_reader_left(&binder) == st.psk_len &&
-             fr_ct_equal(binder.p, want, st.psk_len);
+    if (e == FR_OK) e = fr_ks_binder(si->hash, st->psk, st->psk_len, th, want);
+    int ok = e == FR_OK && fr_reader_left(binder) == st->psk_len &&
+             fr_ct_equal(binder->p, want, st->psk_len);
     fr_wipe(want, sizeof(want));
-    if (e == FR_OK && ok) {
+    FR_TRY(e);
+    /* RFC 8446 §4.2.11: a binder that does not verify is decrypt_error. */
+    return ok ? FR_OK : FERRULE_R_BAD_BINDER;
+}
+
+fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk) {
+    offered_psks o;
+    FR_TRY(parse_offered(psk, &o));
+    /* psk_dhe_ke wins when both modes are possible. */
+    int dhe = (c->resume.peer_modes & FERRULE_PSK_DHE_KE) != 0;
+    if (c->resume.peer_modes == 0) return FR_OK; /* full handshake */
+    FR_ENSURE(o.n <= 0xffff, FERRULE_R_DECODE_ERROR);
+
+    /* The first usable identity wins.  RFC 8446 §4.2.11.1: its age
+     * (age - age_add) matters only for 0-RTT (fr_server_early_decide). */
+    psk_walk w;
+    walk_start(&w, o.ids);
+    ticket_state st;
+    fr_reader id;
+    uint32_t age;
+    int found = 0;
+    while (!found && walk_next(c, &w, &st, &id, &age)) {
+        found = state_usable(c, &st);
+        if (!found) fr_wipe(&st, sizeof(st));
+    }
+    if (!found) {
+        walk_end(&w);
+        return FR_OK;
+    }
+    size_t selected = w.index - 1;
+    fr_reader binder;
+    fr_err e = check_binder(c, &o, selected, &st, &binder);
+    if (e == FR_OK) {
         memcpy(c->resume.psk, st.psk, st.psk_len);
         c->resume.psk_len = st.psk_len;
         c->resume.resumed = 1;
         c->resume.psk_ke = !dhe;
         c->resume.selected = (uint16_t)selected;
         e = fr_server_note_psk_for_early(c, st.max_early, st.store_id, st.suite, st.issued,
-                                         st.lifetime, sel_age - st.age_add, sel_id.p,
-                                         fr_reader_left(&sel_id), binder.p,
-                                         fr_reader_left(&binder));
+                                         st.lifetime, age - st.age_add, id.p,
+                                         fr_reader_left(&id), binder.p, fr_reader_left(&binder));
     }
     fr_wipe(&st, sizeof(st));
-    FR_TRY(e);
-    /* RFC 8446 §4.2.11: a binder that does not verify is decrypt_error. */
-    return ok ? FR_OK : FERRULE_R_BAD_BINDER;
+    walk_end(&w);
+    return e;
 }
 
 /* ---- client: the session blob --------------------------------------------- */
@@ -601,11 +733,12 @@ fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w) {
     write_psk_modes(c, w);
     if (c->th_ready) {
         /* Second ClientHello (RFC 8446 §4.1.2): the PSK again, with a new
-         * age and binder, if its hash suits the HelloRetryRequest's suite. */
+         * age and binder, if its hash suits the HelloRetryRequest's suite
+         * (the only reason §4.1.2 gives to drop it: it was usable a moment
+         * ago, and a server may hold us to offering it again). */
         if (!offered_before) return FR_OK;
         const fr_suite_info *a = fr_suite_lookup(s->suite), *b = fr_suite_lookup(c->hrr.suite);
-        if (a == NULL || b == NULL || a->hash != b->hash || !fr_client_session_usable(c))
-            return FR_OK;
+        if (a == NULL || b == NULL || a->hash != b->hash) return FR_OK;
     } else if (!fr_client_session_usable(c)) {
         return FR_OK;
     }

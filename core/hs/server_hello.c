@@ -154,6 +154,14 @@ void fr_hrr_write_body(fr_writer *w, const uint8_t *sid, size_t sid_len, uint16_
     fr_write_close_vec(w);
 }
 
+/* Does the block hold only extensions of the types in `allowed` (bits of
+ * types below FR_EXT_SLOTS)?  Every other type counts as not allowed. */
+static int only_types(const fr_exts *x, uint64_t allowed) {
+    size_t slotted = 0;
+    for (uint64_t p = x->present; p != 0; p &= p - 1) slotted++;
+    return (x->present & ~allowed) == 0 && slotted == x->n;
+}
+
 /* Client: a HelloRetryRequest (RFC 8446 §4.1.4), whose legacy fields and
  * version were already checked like a ServerHello's. */
 static fr_err client_on_hrr(ferrule_conn *c, uint16_t suite, fr_exts *x) {
@@ -162,10 +170,9 @@ static fr_err client_on_hrr(ferrule_conn *c, uint16_t suite, fr_exts *x) {
     FR_ENSURE(!c->hrr.done, FERRULE_R_UNEXPECTED_MESSAGE);
     FR_ENSURE(fr_exts_find(x, FR_EXT_RECORD_SIZE_LIMIT) == NULL || !c->rsl.offered,
               FERRULE_R_ILLEGAL_PARAMETER); /* RFC 8449 §4: not in a ServerHello */
-    for (size_t i = 0; i < x->n; i++)
-        FR_ENSURE(x->e[i].type == FR_EXT_SUPPORTED_VERSIONS || x->e[i].type == FR_EXT_KEY_SHARE ||
-                      x->e[i].type == FR_EXT_COOKIE,
-                  FERRULE_R_UNSUPPORTED_EXTENSION);
+    FR_ENSURE(only_types(x, 1ull << FR_EXT_SUPPORTED_VERSIONS | 1ull << FR_EXT_KEY_SHARE |
+                                1ull << FR_EXT_COOKIE),
+              FERRULE_R_UNSUPPORTED_EXTENSION);
     fr_ext *ks = fr_exts_find(x, FR_EXT_KEY_SHARE);
     fr_ext *ck = fr_exts_find(x, FR_EXT_COOKIE);
     /* RFC 8446 §4.1.4: an HRR that would not change the ClientHello. */
@@ -208,7 +215,7 @@ static fr_err client_on_hrr(ferrule_conn *c, uint16_t suite, fr_exts *x) {
     c->hrr.suite = suite;
     c->hrr.group = group;
     fr_client_early_on_hrr(c);
-    FR_TRY(fr_client_send_second_hello(c, cookie.p, fr_reader_left(&cookie)));
+    FR_TRY(fr_client_send_second_hello(c, cookie.p, fr_reader_left(&cookie), ks != NULL));
     return FR_NEXT_ALT1;
 }
 
@@ -225,6 +232,7 @@ fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body) {
     FR_TRY(fr_read_u8(body, &comp));
     fr_exts x;
     x.n = 0;
+    x.present = 0;
     if (!fr_reader_empty(body)) {
         FR_TRY(fr_read_vec16(body, &ext_block));
         FR_TRY(fr_exts_parse(&ext_block, &x));
@@ -261,10 +269,9 @@ fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body) {
      * is illegal_parameter. */
     FR_ENSURE(fr_exts_find(&x, FR_EXT_RECORD_SIZE_LIMIT) == NULL || !c->rsl.offered,
               FERRULE_R_ILLEGAL_PARAMETER);
-    for (size_t i = 0; i < x.n; i++)
-        FR_ENSURE(x.e[i].type == FR_EXT_SUPPORTED_VERSIONS || x.e[i].type == FR_EXT_KEY_SHARE ||
-                      x.e[i].type == FR_EXT_PRE_SHARED_KEY,
-                  FERRULE_R_UNSUPPORTED_EXTENSION);
+    FR_ENSURE(only_types(&x, 1ull << FR_EXT_SUPPORTED_VERSIONS | 1ull << FR_EXT_KEY_SHARE |
+                                 1ull << FR_EXT_PRE_SHARED_KEY),
+              FERRULE_R_UNSUPPORTED_EXTENSION);
     fr_ext *pskx = fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY);
     if (pskx != NULL) FR_TRY(fr_client_on_psk(c, &pskx->body, suite));
     fr_ext *ks = fr_exts_find(&x, FR_EXT_KEY_SHARE);

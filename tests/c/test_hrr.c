@@ -43,6 +43,29 @@ static void expect_fail_at(int line, ferrule_conn *c, int st, uint32_t reason, i
 }
 #define EXPECT_FAIL(c, st, reason, alert) expect_fail_at(__LINE__, (c), (st), (reason), (alert))
 
+/* Like EXPECT_FAIL for a failure found after `c` had queued output of its
+ * own (a HelloRetryRequest, a ClientHello): the alert ends that output. */
+static void expect_fail_after_output_at(int line, ferrule_conn *c, int st, uint32_t reason,
+                                        int alert) {
+    uint8_t buf[4096];
+    size_t n = 0;
+    int bad = st == FERRULE_OK || st == FERRULE_WANT_READ ||
+              ferrule_conn_reason(c) != reason || ferrule_conn_alert(c) != alert ||
+              ferrule_conn_handshake_state(c) != FERRULE_HS_FAILED;
+    const uint8_t want[7] = {21, 3, 3, 0, 2, 2, (uint8_t)alert};
+    if (ferrule_conn_take(c, buf, sizeof(buf), &n) != 0 || n < 7 ||
+        memcmp(buf + n - 7, want, 7) != 0 || ferrule_conn_pending_output(c) != 0)
+        bad = 1;
+    if (bad) {
+        fprintf(stderr, "  %s:%d: got %s / %s alert %d, want %s alert %d at the end\n", __FILE__,
+                line, ferrule_status_name(st), ferrule_reason_name(ferrule_conn_reason(c)),
+                ferrule_conn_alert(c), ferrule_reason_name(reason), alert);
+        tl_failures_in_test++;
+    }
+}
+#define EXPECT_FAIL_AFTER_OUTPUT(c, st, reason, alert)                                             \
+    expect_fail_after_output_at(__LINE__, (c), (st), (reason), (alert))
+
 /* ---- the exchange up to the second ClientHello --------------------------- */
 
 typedef struct hx {
@@ -654,7 +677,7 @@ TEST(cookie_fleet_key) {
     uint8_t buf[FR_HRR_COOKIE_MAX];
     size_t n = 0;
     CHECK_EQ(fr_hrr_cookie_seal(a, &ck, buf, sizeof(buf), &n), FR_OK);
-    CHECK_EQ(n, 1 + 2 + 2 + 1 + 48 + 32 + 32);
+    CHECK_EQ(n, 1 + 2 + 2 + 1 + 48 + 32 + 1 + 32);
     memset(&got, 0, sizeof(got));
     CHECK_EQ(fr_hrr_cookie_open(b, buf, n, &got), FR_OK);
     CHECK_EQ(got.suite, ck.suite);
@@ -662,6 +685,48 @@ TEST(cookie_fleet_key) {
     CHECK_EQ(got.hash_len, 48);
     CHECK_MEM(got.ch1_hash, ck.ch1_hash, 48);
     CHECK_MEM(got.digest, ck.digest, 32);
+    CHECK_EQ(got.psk_state, FR_HRR_PSK_NONE);
+    /* With the digest of ClientHello1's acceptable PSKs (format 2). */
+    fr_hrr_cookie bound = sample_cookie();
+    bound.psk_state = FR_HRR_PSK_DIGEST;
+    for (size_t i = 0; i < 32; i++) bound.psk_digest[i] = (uint8_t)(0x80 ^ i);
+    size_t bn = 0;
+    CHECK_EQ(fr_hrr_cookie_seal(a, &bound, buf, sizeof(buf), &bn), FR_OK);
+    CHECK_EQ(bn, n + 32);
+    CHECK_EQ(fr_hrr_cookie_open(b, buf, bn, &got), FR_OK);
+    CHECK_EQ(got.psk_state, FR_HRR_PSK_DIGEST);
+    CHECK_MEM(got.psk_digest, bound.psk_digest, 32);
+    bound.psk_state = FR_HRR_PSK_UNCHECKED;
+    CHECK_EQ(fr_hrr_cookie_seal(a, &bound, buf, sizeof(buf), &bn), FR_OK);
+    CHECK_EQ(bn, n);
+    CHECK_EQ(fr_hrr_cookie_open(b, buf, bn, &got), FR_OK);
+    CHECK_EQ(got.psk_state, FR_HRR_PSK_UNCHECKED);
+    /* A format 1 cookie (no PSK fields), from a server of the fleet not yet
+     * upgraded, still opens (PSKs unchecked); an unknown psk_state does not. */
+    uint8_t v1[1 + 2 + 2 + 1 + 48 + 32 + 32];
+    v1[0] = 1;
+    v1[1] = (uint8_t)(ck.suite >> 8);
+    v1[2] = (uint8_t)ck.suite;
+    v1[3] = (uint8_t)(ck.group >> 8);
+    v1[4] = (uint8_t)ck.group;
+    v1[5] = 48;
+    memcpy(v1 + 6, ck.ch1_hash, 48);
+    memcpy(v1 + 54, ck.digest, 32);
+    CHECK_EQ(fr_hmac(FR_HASH_SHA256, KEY_A, 32, v1, 86, v1 + 86), FR_OK);
+    got.psk_state = FR_HRR_PSK_NONE;
+    CHECK_EQ(fr_hrr_cookie_open(b, v1, sizeof(v1), &got), FR_OK);
+    CHECK_EQ(got.psk_state, FR_HRR_PSK_UNCHECKED);
+    CHECK_MEM(got.digest, ck.digest, 32);
+    uint8_t v2[sizeof(v1) + 1];
+    memcpy(v2, v1, 86);
+    v2[0] = 2;
+    v2[86] = 3; /* psk_state */
+    CHECK_EQ(fr_hmac(FR_HASH_SHA256, KEY_A, 32, v2, 87, v2 + 87), FR_OK);
+    CHECK_EQ(fr_hrr_cookie_open(b, v2, sizeof(v2), &got), FERRULE_R_ILLEGAL_PARAMETER);
+    v2[86] = 0;
+    CHECK_EQ(fr_hmac(FR_HASH_SHA256, KEY_A, 32, v2, 87, v2 + 87), FR_OK);
+    CHECK_EQ(fr_hrr_cookie_open(b, v2, sizeof(v2), &got), FR_OK);
+    CHECK_EQ(fr_hrr_cookie_seal(a, &ck, buf, sizeof(buf), &n), FR_OK);
     CHECK_EQ(fr_hrr_cookie_open(other, buf, n, &got), FERRULE_R_ILLEGAL_PARAMETER);
     /* Every single-bit flip and every truncation is refused. */
     for (size_t i = 0; i < n; i++) {
@@ -721,43 +786,167 @@ TEST(message_hash_transcript) {
 }
 
 TEST(hello_digest_invariants) {
-    /* Extensions compared as a set; key_share, cookie, padding,
-     * early_data and pre_shared_key excluded. */
+    /* RFC 8446 §4.1.2: key_share, cookie, padding, early_data and
+     * pre_shared_key may change (be added, dropped or moved); the other
+     * extensions must come again, byte for byte and in the same order. */
     static const uint8_t rnd[32] = {7};
     static const uint8_t sidb[1] = {5}, suites[2] = {0x13, 0x01}, comp[1] = {0};
-    static const uint8_t sg[] = {0, 2, 0, 0x1d}, ks1[] = {1}, ks2[] = {2, 3}, pad[] = {0, 0};
-    fr_exts x1, x2;
-    memset(&x1, 0, sizeof(x1));
-    memset(&x2, 0, sizeof(x2));
-    x1.e[0] = (fr_ext){FR_EXT_SUPPORTED_GROUPS, fr_reader_init(sg, sizeof(sg))};
-    x1.e[1] = (fr_ext){FR_EXT_KEY_SHARE, fr_reader_init(ks1, sizeof(ks1))};
-    x1.n = 2;
-    x2.e[0] = (fr_ext){FR_EXT_KEY_SHARE, fr_reader_init(ks2, sizeof(ks2))};
-    x2.e[1] = (fr_ext){FR_EXT_PADDING, fr_reader_init(pad, sizeof(pad))};
-    x2.e[2] = (fr_ext){FR_EXT_COOKIE, fr_reader_init(pad, sizeof(pad))};
-    x2.e[3] = (fr_ext){FR_EXT_SUPPORTED_GROUPS, fr_reader_init(sg, sizeof(sg))};
-    x2.n = 4;
-    fr_hello_view v1 = {0x0303, rnd, fr_reader_init(sidb, 1), fr_reader_init(suites, 2),
-                        fr_reader_init(comp, 1), &x1};
-    fr_hello_view v2 = v1;
-    v2.exts = &x2;
-    uint8_t d1[32], d2[32];
-    CHECK_EQ(fr_hrr_hello_digest(&v1, d1), FR_OK);
-    CHECK_EQ(fr_hrr_hello_digest(&v2, d2), FR_OK);
-    CHECK_MEM(d1, d2, 32);
-    /* A changed invariant extension, or a shifted boundary between two
-     * fields, changes the digest. */
-    static const uint8_t sg2[] = {0, 2, 0, 0x18};
-    x2.e[3].body = fr_reader_init(sg2, sizeof(sg2));
-    CHECK_EQ(fr_hrr_hello_digest(&v2, d2), FR_OK);
-    CHECK(memcmp(d1, d2, 32) != 0);
-    v2.exts = &x1;
-    v2.legacy_version = 0x0301;
-    CHECK_EQ(fr_hrr_hello_digest(&v2, d2), FR_OK);
-    CHECK(memcmp(d1, d2, 32) != 0);
+    /* supported_groups {x25519}, key_share (1 byte), ALPN "h2" */
+    static const uint8_t b1[] = {0, 10, 0, 4, 0, 2, 0, 0x1d, 0, 51, 0, 1, 1,
+                                 0, 16, 0, 5, 0, 3, 2, 'h', '2'};
+    /* key_share moved and changed, padding and cookie added */
+    static const uint8_t b2[] = {0, 51, 0, 2, 2, 3, 0, 21, 0, 2, 0, 0, 0, 10, 0, 4, 0, 2, 0,
+                                 0x1d, 0, 44, 0, 2, 0, 0, 0, 16, 0, 5, 0, 3, 2, 'h', '2'};
+    /* the invariant extensions swapped */
+    static const uint8_t b3[] = {0, 16, 0, 5, 0, 3, 2, 'h', '2', 0, 10, 0, 4, 0, 2, 0, 0x1d};
+    /* supported_groups changed */
+    static const uint8_t b4[] = {0, 10, 0, 4, 0, 2, 0, 0x18, 0, 16, 0, 5, 0, 3, 2, 'h', '2'};
+    fr_hello_view v = {0x0303, rnd, fr_reader_init(sidb, 1), fr_reader_init(suites, 2),
+                       fr_reader_init(comp, 1), fr_reader_init(b1, sizeof(b1))};
+    uint8_t d1[32], d[32];
+    CHECK_EQ(fr_hrr_hello_digest(&v, d1), FR_OK);
+    v.exts = fr_reader_init(b2, sizeof(b2));
+    CHECK_EQ(fr_hrr_hello_digest(&v, d), FR_OK);
+    CHECK_MEM(d1, d, 32);
+    v.exts = fr_reader_init(b3, sizeof(b3));
+    CHECK_EQ(fr_hrr_hello_digest(&v, d), FR_OK);
+    CHECK(memcmp(d1, d, 32) != 0);
+    v.exts = fr_reader_init(b4, sizeof(b4));
+    CHECK_EQ(fr_hrr_hello_digest(&v, d), FR_OK);
+    CHECK(memcmp(d1, d, 32) != 0);
+    /* A changed legacy field, or a shifted boundary between two fields,
+     * changes the digest. */
+    v.exts = fr_reader_init(b1, sizeof(b1));
+    v.legacy_version = 0x0301;
+    CHECK_EQ(fr_hrr_hello_digest(&v, d), FR_OK);
+    CHECK(memcmp(d1, d, 32) != 0);
+    v.legacy_version = 0x0303;
+    static const uint8_t sid2[2] = {5, 0x13}, suites2[1] = {0x01};
+    v.sid = fr_reader_init(sid2, 2);
+    v.suites = fr_reader_init(suites2, 1);
+    CHECK_EQ(fr_hrr_hello_digest(&v, d), FR_OK);
+    CHECK(memcmp(d1, d, 32) != 0);
 }
 
-TEST_MAIN("hrr", TL_CASE(hrr_full_handshake), TL_CASE(no_hrr_when_first_group_accepted),
+TEST(ch2_extensions_reordered) {
+    /* RFC 8446 §4.1.2: "the same ClientHello without modification" but for
+     * the listed edits: moving an invariant extension is not one of them. */
+    HX(x, hx_until_ch2());
+    size_t i = hello_index(&x->ch2, FR_EXT_SUPPORTED_GROUPS);
+    CHECK(i < x->ch2.n_ext);
+    if (i >= x->ch2.n_ext) return;
+    hext moved = x->ch2.ext[i];
+    CHECK(hello_remove(&x->ch2, FR_EXT_SUPPORTED_GROUPS));
+    size_t last = x->ch2.n_ext;
+    CHECK(hello_add(&x->ch2, last, moved.type, moved.body, moved.len) != NULL);
+    EXPECT_FAIL(SV(x), hx_deliver_ch2(x), FERRULE_R_ILLEGAL_PARAMETER,
+                FERRULE_ALERT_ILLEGAL_PARAMETER);
+    hx_free(x);
+}
+
+TEST(ch2_psk_added) {
+    /* RFC 8446 §4.1.2: pre_shared_key is updated "if present"; a second
+     * ClientHello may not offer a PSK the first did not. */
+    HX(x, hx_until_ch2());
+    CHECK(hello_find(&x->ch2, FR_EXT_PRE_SHARED_KEY) == NULL);
+    uint8_t psk[2 + 2 + 3 + 4 + 2 + 1 + 32];
+    size_t n = 0;
+    psk[n++] = 0;
+    psk[n++] = 9; /* identities */
+    psk[n++] = 0;
+    psk[n++] = 3;
+    memcpy(psk + n, "abc", 3);
+    n += 3;
+    memset(psk + n, 0, 4);
+    n += 4;
+    psk[n++] = 0;
+    psk[n++] = 33; /* binders */
+    psk[n++] = 32;
+    memset(psk + n, 0x5a, 32);
+    n += 32;
+    CHECK(hello_add(&x->ch2, x->ch2.n_ext, FR_EXT_PRE_SHARED_KEY, psk, n) != NULL);
+    EXPECT_FAIL(SV(x), hx_deliver_ch2(x), FERRULE_R_ILLEGAL_PARAMETER,
+                FERRULE_ALERT_ILLEGAL_PARAMETER);
+    hx_free(x);
+}
+
+/* Feed `msg` followed by `extra` bytes in one handshake record. */
+static int send_with_trailer(ferrule_conn *to, const uint8_t *msg, size_t len,
+                             const uint8_t *extra, size_t extra_len) {
+    mflight *f = mf_new();
+    uint8_t *buf = malloc(len + extra_len);
+    int ok = f != NULL && buf != NULL;
+    if (ok) {
+        memcpy(buf, msg, len);
+        memcpy(buf + len, extra, extra_len);
+        ok = mf_add_plain(f, FR_CT_HANDSHAKE, buf, len + extra_len) != NULL && mf_send(f, to);
+    }
+    mf_free(f);
+    free(buf);
+    return ok;
+}
+
+TEST(bytes_after_first_hello_answered_by_hrr) {
+    /* RFC 8446 §5.1: a ClientHello we answer with a HelloRetryRequest must
+     * end its record: the second one cannot precede our answer.  Both a
+     * whole premature ClientHello and a fragment are refused. */
+    for (int whole = 0; whole < 2; whole++) {
+        ferrule_config *cc, *sc;
+        CHECK(hrr_configs(&cc, &sc));
+        mitm m;
+        mflight *ch = mf_new();
+        REQUIRE(ch != NULL && mitm_init(&m, cc, sc));
+        CHECK_EQ(ferrule_conn_handshake(m.p.client), FERRULE_WANT_READ);
+        REQUIRE(mf_take(ch, m.p.client) && ch->n == 1);
+        static const uint8_t frag[4] = {FR_HS_CLIENT_HELLO, 0, 1, 0};
+        CHECK(send_with_trailer(m.p.server, ch->r[0].data, ch->r[0].len,
+                                whole ? ch->r[0].data : frag, whole ? ch->r[0].len : 4));
+        EXPECT_FAIL_AFTER_OUTPUT(m.p.server, ferrule_conn_handshake(m.p.server),
+                                 FERRULE_R_UNEXPECTED_MESSAGE, FERRULE_ALERT_UNEXPECTED_MESSAGE);
+        mf_free(ch);
+        mitm_free(&m);
+    }
+}
+
+TEST(bytes_after_hrr) {
+    /* The client's side: nothing may follow a HelloRetryRequest in its
+     * record (no ServerHello can precede the second ClientHello). */
+    HX(x, hx_hrr_default());
+    static const uint8_t frag[4] = {FR_HS_SERVER_HELLO, 0, 0, 40};
+    CHECK(send_with_trailer(CL(x), x->f->r[0].data, x->f->r[0].len, frag, sizeof(frag)));
+    EXPECT_FAIL_AFTER_OUTPUT(CL(x), ferrule_conn_handshake(CL(x)), FERRULE_R_UNEXPECTED_MESSAGE,
+                             FERRULE_ALERT_UNEXPECTED_MESSAGE);
+    hx_free(x);
+}
+
+TEST(cookie_only_hrr_keeps_shares) {
+    /* RFC 8446 §4.1.2: the shares are replaced only when the
+     * HelloRetryRequest carries a key_share; after one with only a cookie
+     * the second ClientHello repeats them byte for byte, with the cookie. */
+    HX(x, hx_hrr_default());
+    hello ch1;
+    CHECK(hello_parse(&ch1, x->ch1, x->ch1_len));
+    CHECK(hello_remove(&x->hrr, FR_EXT_KEY_SHARE));
+    CHECK_EQ(hx_deliver_hrr(x), FERRULE_WANT_READ);
+    CHECK(mf_take(x->f2, CL(x)));
+    REQUIRE(x->f2->n == 1 && hello_parse(&x->ch2, x->f2->r[0].data, x->f2->r[0].len));
+    hext *a = hello_find(&ch1, FR_EXT_KEY_SHARE), *b = hello_find(&x->ch2, FR_EXT_KEY_SHARE);
+    REQUIRE(a != NULL && b != NULL);
+    CHECK_EQ(a->len, b->len);
+    CHECK(a->len == b->len && memcmp(a->body, b->body, a->len) == 0);
+    CHECK(hello_find(&x->ch2, FR_EXT_COOKIE) != NULL);
+    /* With a key_share the share is new (a fresh key for the new group). */
+    hx *y = hx_until_ch2();
+    REQUIRE(y != NULL);
+    hello ch1y;
+    CHECK(hello_parse(&ch1y, y->ch1, y->ch1_len));
+    hext *c = hello_find(&ch1y, FR_EXT_KEY_SHARE), *d = hello_find(&y->ch2, FR_EXT_KEY_SHARE);
+    CHECK(c != NULL && d != NULL && (c->len != d->len || memcmp(c->body, d->body, c->len) != 0));
+    hx_free(y);
+    hx_free(x);
+}
+
+TEST_MAIN("hrr", TL_CASE(ch2_extensions_reordered), TL_CASE(ch2_psk_added), TL_CASE(bytes_after_first_hello_answered_by_hrr), TL_CASE(bytes_after_hrr), TL_CASE(cookie_only_hrr_keeps_shares), TL_CASE(hrr_full_handshake), TL_CASE(no_hrr_when_first_group_accepted),
           TL_CASE(no_common_group_is_handshake_failure), TL_CASE(hrr_and_second_hello_shape),
           TL_CASE(ch2_cookie_tampered), TL_CASE(ch2_cookie_tag_tampered),
           TL_CASE(ch2_cookie_truncated), TL_CASE(ch2_cookie_missing),

@@ -1490,6 +1490,29 @@ TEST(ch_legacy_version_ignored) {
     fx_free(x);
 }
 
+TEST(ch_legacy_version_ssl3_or_lower) {
+    /* RFC 8446 Appendix D.5: a ClientHello with legacy_version 0x0300 MUST
+     * be refused with protocol_version, supported_versions or not.  Values
+     * below it name no TLS version: the same (docs/rfc8446-matrix.md). */
+    static const uint16_t bad[4] = {0x0300, 0x02ff, 0x0200, 0x0000};
+    for (size_t i = 0; i < 4; i++) {
+        CH_BEGIN(x);
+        x->h.version = bad[i];
+        CH_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_PROTOCOL_VERSION,
+                  FERRULE_ALERT_PROTOCOL_VERSION);
+        fx_free(x);
+    }
+    /* Above 0x0300 it plays no part (§4.2.1): TLS 1.3 all the same. */
+    static const uint16_t good[3] = {0x0302, 0x0304, 0x7f7f};
+    for (size_t i = 0; i < 3; i++) {
+        CH_BEGIN(x);
+        x->h.version = good[i];
+        CH_EXPECT_SUCCESS(x);
+        CHECK_EQ(ferrule_conn_version(SV(x)), FERRULE_TLS13);
+        fx_free(x);
+    }
+}
+
 TEST(ch_invalid_key_share) {
     CH_BEGIN(x);
     hext *ks = hello_find(&x->h, FR_EXT_KEY_SHARE);
@@ -1717,6 +1740,20 @@ TEST(sh_compression) {
     x->h.comp[0] = 1;
     SH_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_ILLEGAL_PARAMETER, FERRULE_ALERT_ILLEGAL_PARAMETER);
     fx_free(x);
+}
+
+TEST(sh_legacy_version_not_tls12) {
+    /* RFC 8446 §4.1.3: a TLS 1.3 ServerHello has legacy_version 0x0303;
+     * Appendix D.5: 0x0300 or lower MUST get protocol_version, and so does
+     * any other value (a ServerHello cannot be "newer" on this field). */
+    static const uint16_t bad[5] = {0x0300, 0x0200, 0x0000, 0x0301, 0x0304};
+    for (size_t i = 0; i < 5; i++) {
+        SH_BEGIN(x);
+        x->h.version = bad[i];
+        SH_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_PROTOCOL_VERSION,
+                  FERRULE_ALERT_PROTOCOL_VERSION);
+        fx_free(x);
+    }
 }
 
 TEST(sh_supported_versions_tls12) {
@@ -2766,7 +2803,7 @@ TEST_MAIN("negative",
           TL_CASE(ch_second_client_hello_same_record), TL_CASE(ch_second_client_hello_protected),
           TL_CASE(ch_not_a_client_hello), TL_CASE(ch_psk_without_kex_modes),
           TL_CASE(ch_psk_declined_full_handshake), TL_CASE(ch_early_data_not_empty),
-          TL_CASE(ch_early_data_without_psk_is_ignored), TL_CASE(end_of_early_data_without_0rtt), TL_CASE(ch_legacy_version_ignored),
+          TL_CASE(ch_early_data_without_psk_is_ignored), TL_CASE(end_of_early_data_without_0rtt), TL_CASE(ch_legacy_version_ignored), TL_CASE(ch_legacy_version_ssl3_or_lower), TL_CASE(sh_legacy_version_not_tls12),
           TL_CASE(ch_invalid_key_share), TL_CASE(ch_empty_key_share_entry),
           TL_CASE(ch_alpn_empty_protocol), TL_CASE(ch_no_common_signature_scheme),
           TL_CASE(ch_empty_supported_versions), TL_CASE(ch_empty_session_id),

@@ -676,7 +676,77 @@ TEST(no_tickets_for_modes_not_advertised) {
     CHECK_EQ(tickets_after_edit(KE, BOTH, keep_hello), 1);
 }
 
-TEST_MAIN("resumption", TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
+/* ---- the second ClientHello keeps the PSKs it may keep (RFC 8446 §4.1.2) -- */
+
+typedef enum { CH2_AS_SENT, CH2_NO_PSK, CH2_OTHER_IDENTITY } ch2_edit;
+
+/* Resume `sess` against a P-384-only server (a HelloRetryRequest for the
+ * client's x25519 share), edit the second ClientHello, and return the
+ * server's status after it (WANT_READ: accepted, its flight sent). */
+static int resume_through_hrr(const uint8_t *sess, size_t sess_len, ch2_edit edit,
+                              uint32_t *reason, int *resumed) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    const uint16_t p384[1] = {0x0018};
+    uint8_t name[16] = {9}, key[32] = {9};
+    if (sc != NULL && (ferrule_config_set_groups(sc, p384, 1) != FERRULE_OK ||
+                       ferrule_config_set_ticket_key(sc, name, key) != FERRULE_OK))
+        sc = NULL;
+    mitm m;
+    mflight *f = mf_new(), *g = mf_new();
+    hello *h = calloc(1, sizeof(*h));
+    int st = -1;
+    if (f != NULL && g != NULL && h != NULL && mitm_init(&m, cc, sc) &&
+        ferrule_conn_set_session(m.p.client, sess, sess_len) == FERRULE_OK &&
+        ferrule_conn_handshake(m.p.client) == FERRULE_WANT_READ && mitm_pass(m.p.client, m.p.server) &&
+        ferrule_conn_handshake(m.p.server) == FERRULE_WANT_READ &&
+        mitm_pass(m.p.server, m.p.client) &&
+        ferrule_conn_handshake(m.p.client) == FERRULE_WANT_READ && mf_take(g, m.p.client)) {
+        size_t k = g->n > 0 && g->r[0].type == FR_CT_CHANGE_CIPHER_SPEC ? 1 : 0;
+        if (g->n == k + 1 && hello_parse(h, g->r[k].data, g->r[k].len)) {
+            hext *psk = hello_find(h, FR_EXT_PRE_SHARED_KEY);
+            if (edit == CH2_NO_PSK) (void)hello_remove(h, FR_EXT_PRE_SHARED_KEY);
+            if (edit == CH2_OTHER_IDENTITY && psk != NULL && psk->len > 8)
+                psk->body[6] ^= 0x01; /* inside the ticket's key name */
+            g->r[k].len = hello_encode(h, g->r[k].data, MITM_REC_CAP);
+            if (g->r[k].len > 0 && mf_send(g, m.p.server)) st = ferrule_conn_handshake(m.p.server);
+        }
+        *reason = ferrule_conn_reason(m.p.server);
+        *resumed = ferrule_conn_resumed(m.p.server);
+    }
+    mitm_free(&m);
+    mf_free(f);
+    mf_free(g);
+    free(h);
+    return st;
+}
+
+TEST(second_hello_keeps_compatible_psks) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    uint8_t name[16] = {9}, key[32] = {9};
+    CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
+    run a;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    REQUIRE(a.have_sess);
+    uint32_t reason = 0;
+    int resumed = 0;
+    /* As sent: resumed through the HelloRetryRequest. */
+    CHECK_EQ(resume_through_hrr(a.sess, a.sess_len, CH2_AS_SENT, &reason, &resumed),
+             FERRULE_WANT_READ);
+    CHECK_EQ(resumed, 1);
+    /* The PSK the server would accept, dropped: illegal_parameter. */
+    CHECK_EQ(resume_through_hrr(a.sess, a.sess_len, CH2_NO_PSK, &reason, &resumed),
+             FERRULE_ALERT_SENT);
+    CHECK_EQ(reason, FERRULE_R_ILLEGAL_PARAMETER);
+    /* ... or swapped for another identity. */
+    CHECK_EQ(resume_through_hrr(a.sess, a.sess_len, CH2_OTHER_IDENTITY, &reason, &resumed),
+             FERRULE_ALERT_SENT);
+    CHECK_EQ(reason, FERRULE_R_ILLEGAL_PARAMETER);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST_MAIN("resumption", TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
           TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
