@@ -1,10 +1,11 @@
 """Fixtures for the ferrule interop suite.
 
-Every test drives real processes over loopback: the `ferrule` CLI and the
-`openssl` CLI (OpenSSL 3.0).  Nothing here may hang: every wait has a
-deadline, and every background process is killed in teardown.  A missing
-prerequisite (ferrule binary, openssl binary, PKI) FAILS the test, never
-skips it.
+Every test drives real processes over loopback: the `ferrule` CLI, the
+`openssl` CLI (OpenSSL 3.0), GnuTLS's CLIs and our Go crypto/tls peer
+(interop/peers/go, built with `go build` once per session).  Nothing here
+may hang: every wait has a deadline, and every background process is killed
+in teardown.  A missing prerequisite (ferrule binary, openssl binary, `go`,
+PKI) FAILS the test, never skips it.
 """
 
 import json
@@ -402,3 +403,96 @@ def s_client(procs, openssl_bin, pki):
         return procs.start(argv, stdin_data=stdin_data, keep_stdin=keep_stdin)
 
     return start
+
+
+# --------------------------------------------------------------------------
+# The Go crypto/tls peer (interop/peers/go, interop/test_go.py)
+# --------------------------------------------------------------------------
+
+GO_PEER_SRC = REPO / "interop" / "peers" / "go"
+GO_BUILD_TIMEOUT = 300.0  # a cold Go build cache compiles crypto/tls first
+
+
+def go_command():
+    """The `go` command: $FERRULE_GO if set (e.g. another toolchain), else
+    `go` on PATH.  Fails the test when there is none."""
+    go = os.environ.get("FERRULE_GO") or shutil.which("go")
+    if not go:
+        pytest.fail("`go` not found on PATH: the Go crypto/tls peer cannot be built "
+                    "(tools/deps.sh installs Debian's golang-go; or set FERRULE_GO)")
+    return go
+
+
+@pytest.fixture(scope="session")
+def go_peer_bin(tmp_path_factory):
+    """interop/peers/go built once per session with `go build` into a
+    temporary directory.  Standard library only: the module proxy is off and
+    the local toolchain is used whatever go.mod says."""
+    go = go_command()
+    out = tmp_path_factory.mktemp("go-peer") / "ferrule-go-peer"
+    env = dict(os.environ, GOTOOLCHAIN="local", GOPROXY="off", GOFLAGS="", GOWORK="off",
+               CGO_ENABLED="0")
+    if not any(env.get(v) for v in ("GOCACHE", "XDG_CACHE_HOME", "HOME")):
+        # Go refuses to build without a cache directory; keep it out of the repo.
+        env["GOCACHE"] = str(tmp_path_factory.getbasetemp() / "go-cache")
+    try:
+        r = subprocess.run([go, "build", "-trimpath", "-o", str(out), "."], cwd=GO_PEER_SRC,
+                           env=env, capture_output=True, text=True, timeout=GO_BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`go build` of {GO_PEER_SRC} took more than {GO_BUILD_TIMEOUT:.0f}s")
+    if r.returncode != 0 or not out.is_file():
+        pytest.fail(f"`go build` of {GO_PEER_SRC} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    return str(out)
+
+
+def go_reports(text, role):
+    """The per-connection JSON lines of ferrule-go-peer (`role` is "server"
+    or "client"), in connection order."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            obj = json.loads(line)
+            if obj.get("role") == role:
+                out.append(obj)
+    return out
+
+
+@pytest.fixture
+def go_server(procs, go_peer_bin, pki):
+    """go_server(kind, *extra) -> (proc, port).  Starts `ferrule-go-peer
+    server --listen 127.0.0.1:0` with the PKI pair `kind` and reads its
+    ACCEPT line; proc.reports() gives its JSON lines so far."""
+
+    def start(kind, *extra):
+        chain, key = pki_pair(pki, kind)
+        p = procs.start([go_peer_bin, "server", "--listen", "127.0.0.1:0", "--cert", chain,
+                         "--key", key, "--timeout", "5", *extra])
+        m = p.wait_for(ACCEPT_RE.pattern)
+        p.reports = lambda: go_reports(p.stdout, "server")
+        return p, int(m.group(2))
+
+    return start
+
+
+@pytest.fixture
+def go_client(go_peer_bin, pki):
+    """go_client(port, *extra) -> ClientResult whose .reports are the JSON
+    lines (one per connection).  Verifies the server as localhost against
+    root.pem; 5 s per connection."""
+
+    def run(port, *extra, count=1):
+        argv = [go_peer_bin, "client", "--connect", f"127.0.0.1:{port}", "--servername",
+                "localhost", "--ca", str(pki / "root.pem"), "--timeout", "5",
+                "--count", str(count), *[str(a) for a in extra]]
+        try:
+            r = subprocess.run(argv, capture_output=True, timeout=5 * count + TIMEOUT,
+                               stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as e:
+            pytest.fail(f"ferrule-go-peer client hung: {' '.join(argv)}\n"
+                        f"stdout: {e.stdout!r}\nstderr: {e.stderr!r}")
+        res = ClientResult(argv, r.returncode, r.stdout.decode(errors="replace"),
+                           r.stderr.decode(errors="replace"))
+        res.reports = go_reports(res.stdout, "client")
+        return res
+
+    return run

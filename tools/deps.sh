@@ -21,6 +21,14 @@ analysis:  valgrind abigail-tools
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# Go, for the crypto/tls peer of the interop suite (interop/peers/go): any
+# `go` on PATH will do (machines normally have a recent toolchain, e.g. in
+# /usr/local/go); only without one is Debian's golang-go installed (1.19 on
+# bookworm, which builds the peer).
+if ! command -v go >/dev/null 2>&1; then
+    DEPS+=$'go:        golang-go\n'
+fi
+
 installed() {
     # dpkg-query exits non-zero for a package it has never heard of.
     local st
