@@ -286,3 +286,20 @@ def test_client_certificates_both_ways(go_server, ferrule_server, ferrule_client
     assert fsrv.wait(timeout=TIMEOUT) == 0, fsrv.describe()
     (log,) = server_log(fsrv)
     assert log.endswith(" client=localhost"), fsrv.describe()
+
+
+def test_ferrule_client_resumes_client_authenticated_session_with_go_server(go_server,
+                                                                           ferrule_client, pki,
+                                                                           tmp_path):
+    """Go's tickets carry the client's chain, so a server that requires a
+    client certificate resumes: the resumed handshake has no
+    CertificateRequest (client_cert_sent false) and Go still sees the
+    chain (issue 9, item 14 from the client's side)."""
+    chain, key = pki / "ecdsa-p256.chain.pem", pki / "ecdsa-p256.key"
+    srv, port = go_server("ecdsa-p256", "--count", "2", "--verify-client", "require",
+                          "--ca", pki / "root.pem")
+    j1, j2 = full_then_resumed(ferrule_client, port, tmp_path, "--cert", chain, "--key", key)
+    assert j1["client_cert_sent"] is True and j2["client_cert_sent"] is False, (j1, j2)
+    g1, g2 = finished_reports(srv, 2)
+    assert (g1["did_resume"], g2["did_resume"]) == (False, True), (g1, g2)
+    assert g1["peer_certs"] == 2 and g2["peer_certs"] == 2, (g1, g2)
