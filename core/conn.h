@@ -381,6 +381,12 @@ int fr_sig_allowed_in_cv(uint16_t scheme);
 /* Write signature_algorithms and signature_algorithms_cert for `sigs`
  * (ClientHello, CertificateRequest). */
 void fr_write_sig_alg_exts(fr_writer *w, const uint16_t *sigs, size_t n);
+/* The bit of a signature scheme the core knows in a set of them, 0 for any
+ * other value; the set of the known schemes in a (validated) u16 list, in
+ * one pass, so that "did the peer offer s" costs O(1) however long the
+ * peer's list. */
+uint32_t fr_sig_bit(uint16_t scheme);
+uint32_t fr_sig_mask(fr_reader list);
 /* 1 if v is in list. */
 int fr_u16_in(uint16_t v, const uint16_t *list, size_t n);
 

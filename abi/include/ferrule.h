@@ -332,7 +332,11 @@ FERRULE_API void ferrule_config_free(ferrule_config *cfg);
 FERRULE_API uint32_t ferrule_config_reason(const ferrule_config *cfg);
 
 /** Preference-ordered lists of IANA code points; unknown values are a
- *  usage error.  An empty list is a usage error. */
+ *  usage error.  An empty list is a usage error, and so is a list of
+ *  signature schemes none of which may sign a TLS 1.3 CertificateVerify
+ *  (only rsa_pkcs1_*: signature_algorithms would be empty, RFC 8446
+ *  §4.2.3).  The rsa_pkcs1_* schemes count for certificate signatures
+ *  (signature_algorithms_cert) only. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_cipher_suites(ferrule_config *cfg,
                                                                     const uint16_t *suites,
                                                                     size_t n);
@@ -688,8 +692,10 @@ FERRULE_API const char *ferrule_client_hello_server_name(const ferrule_client_he
 /** The client's lists as sent (unknown and GREASE values included), in
  *  host byte order; `*n` receives the count.  signature_schemes_cert is
  *  signature_algorithms_cert, or signature_algorithms when the client sent
- *  no separate list (RFC 8446 §4.2.3).  NULL (and *n = 0) on a NULL
- *  argument. */
+ *  no separate list (RFC 8446 §4.2.3).  A list is decoded on the first call
+ *  into the connection's memory (a ClientHello may carry tens of thousands
+ *  of entries); NULL (and *n = 0) on a NULL argument or when the
+ *  connection's memory ceiling leaves no room for the copy. */
 FERRULE_API const uint16_t *ferrule_client_hello_signature_schemes(
     const ferrule_client_hello *hello, size_t *n);
 FERRULE_API const uint16_t *ferrule_client_hello_signature_schemes_cert(
@@ -699,7 +705,9 @@ FERRULE_API const uint16_t *ferrule_client_hello_cipher_suites(const ferrule_cli
 /** Number of ALPN protocols the client offered (0 without the extension). */
 FERRULE_API size_t ferrule_client_hello_alpn_count(const ferrule_client_hello *hello);
 /** The `index`-th offered ALPN protocol (1..255 bytes, not NUL-terminated).
- *  FERRULE_USAGE for a NULL argument or an index out of range. */
+ *  FERRULE_USAGE for a NULL argument or an index out of range; FERRULE_POLICY
+ *  when the connection's memory ceiling leaves no room for the index of the
+ *  list (made on the first call, so that any index costs O(1)). */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_client_hello_alpn(const ferrule_client_hello *hello,
                                                              size_t index, const uint8_t **proto,
                                                              size_t *len);

@@ -170,6 +170,15 @@ FERRULE_API int ferrule_config_set_groups(ferrule_config *cfg, const uint16_t *g
 }
 FERRULE_API int ferrule_config_set_signature_schemes(ferrule_config *cfg, const uint16_t *s,
                                                      size_t n) {
+    /* RFC 8446 §4.2.3: signature_algorithms lists the schemes that may sign
+     * CertificateVerify, and may not be empty; a list of only
+     * rsa_pkcs1_* (certificates only) would make it so. */
+    int cv = 0;
+    for (size_t i = 0; s != NULL && i < n && i <= FR_MAX_SIGS; i++) cv |= fr_sig_allowed_in_cv(s[i]);
+    if (s != NULL && n > 0 && n <= FR_MAX_SIGS && !cv) {
+        int st = fr_abi_setter_check(cfg);
+        return st != FERRULE_OK ? st : fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    }
     return set_list(cfg, s, n, cfg ? cfg->sigs : NULL, cfg ? &cfg->n_sigs : NULL, FR_MAX_SIGS,
                     known_sig);
 }

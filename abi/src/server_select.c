@@ -42,27 +42,44 @@ FERRULE_API const char *ferrule_client_hello_server_name(const ferrule_client_he
     return h != NULL ? h->server_name : NULL;
 }
 
-static const uint16_t *list_out(const uint16_t *list, size_t count, size_t *n) {
-    if (n != NULL) *n = count;
-    return list;
+/* A list of the view decoded into the connection's memory on first use
+ * (the core reads it in place and never needs the copy). */
+static const uint16_t *decoded(fr_hello_lists *l, fr_reader list, uint16_t **slot, size_t *cap,
+                               size_t *n) {
+    size_t count = fr_reader_left(&list) / 2;
+    if (*slot == NULL) {
+        *slot = fr_mem_alloc(l->mem, 2 * count);
+        if (*slot == NULL) {
+            *n = 0;
+            return NULL;
+        }
+        *cap = 2 * count;
+        uint16_t v;
+        for (size_t i = 0; fr_read_u16(&list, &v) == FR_OK; i++) (*slot)[i] = v;
+    }
+    *n = count;
+    return *slot;
 }
 
 FERRULE_API const uint16_t *ferrule_client_hello_signature_schemes(const ferrule_client_hello *h,
                                                                    size_t *n) {
-    if (h == NULL || n == NULL) return list_out(NULL, 0, n);
-    return list_out(h->sigs, h->n_sigs, n);
+    if (n != NULL) *n = 0;
+    if (h == NULL || n == NULL) return NULL;
+    return decoded(h->lists, h->sigs, &h->lists->sigs, &h->lists->sigs_cap, n);
 }
 
 FERRULE_API const uint16_t *ferrule_client_hello_signature_schemes_cert(
     const ferrule_client_hello *h, size_t *n) {
-    if (h == NULL || n == NULL) return list_out(NULL, 0, n);
-    return list_out(h->sigs_cert, h->n_sigs_cert, n);
+    if (n != NULL) *n = 0;
+    if (h == NULL || n == NULL) return NULL;
+    return decoded(h->lists, h->sigs_cert, &h->lists->sigs_cert, &h->lists->sigs_cert_cap, n);
 }
 
 FERRULE_API const uint16_t *ferrule_client_hello_cipher_suites(const ferrule_client_hello *h,
                                                                size_t *n) {
-    if (h == NULL || n == NULL) return list_out(NULL, 0, n);
-    return list_out(h->suites, h->n_suites, n);
+    if (n != NULL) *n = 0;
+    if (h == NULL || n == NULL) return NULL;
+    return decoded(h->lists, h->suites, &h->lists->suites, &h->lists->suites_cap, n);
 }
 
 FERRULE_API size_t ferrule_client_hello_alpn_count(const ferrule_client_hello *h) {
@@ -74,7 +91,17 @@ FERRULE_API int ferrule_client_hello_alpn(const ferrule_client_hello *h, size_t 
     if (proto != NULL) *proto = NULL;
     if (len != NULL) *len = 0;
     if (h == NULL || proto == NULL || len == NULL || index >= h->n_alpn) return FERRULE_USAGE;
-    const uint8_t *p = h->alpn + h->alpn_off[index];
+    fr_hello_lists *l = h->lists;
+    if (l->alpn_off == NULL) {
+        /* Offsets of every name, once: any index is then O(1).  They fit:
+         * the list is at most 2^16-1 bytes. */
+        l->alpn_off = fr_mem_alloc(l->mem, 2 * h->n_alpn);
+        if (l->alpn_off == NULL) return FERRULE_POLICY;
+        l->alpn_cap = 2 * h->n_alpn;
+        size_t total = fr_reader_left(&h->alpn), i = 0;
+        for (size_t off = 0; off < total; off += 1u + h->alpn.p[off]) l->alpn_off[i++] = (uint16_t)off;
+    }
+    const uint8_t *p = h->alpn.p + l->alpn_off[index];
     *proto = p + 1;
     *len = p[0];
     return FERRULE_OK;

@@ -185,6 +185,11 @@ static int pss_params_allow(EVP_PKEY *key, int hash) {
 /* RFC 8446 §4.4.3: the scheme must be one the key can produce. */
 static int key_fits(EVP_PKEY *key, const scheme_info *s) {
     if (fr_pkey_type(key) != s->keytype) return 0;
+    /* RFC 8017 §9.1.1: an RSASSA-PSS signature with a salt as long as the
+     * hash (RFC 8446 §4.2.3) needs a modulus of at least 2 * hLen + 2
+     * bytes: RSA-1024 cannot carry rsa_pss_*_sha512. */
+    if (s->alg == ALG_RSA_PSS && EVP_PKEY_get_size(key) < 2 * (int)fr_hash_len(s->hash) + 2)
+        return 0;
     return s->keytype != FR_KEYTYPE_RSA_PSS || pss_params_allow(key, s->hash);
 }
 

@@ -107,6 +107,28 @@ void fr_write_sig_alg_exts(fr_writer *w, const uint16_t *sigs, size_t n) {
     fr_write_close_vec(w);
 }
 
+/* Every signature scheme the core can use or match (RFC 8446 §4.2.3),
+ * numbered for fr_sig_mask; 0x0603 (ecdsa_secp521r1_sha512) only ever
+ * names a certificate's signature. */
+static const uint16_t KNOWN_SIGS[] = {
+    FERRULE_SIG_ECDSA_SECP256R1_SHA256, FERRULE_SIG_ECDSA_SECP384R1_SHA384, 0x0603,
+    FERRULE_SIG_RSA_PSS_RSAE_SHA256,    FERRULE_SIG_RSA_PSS_RSAE_SHA384,    FERRULE_SIG_RSA_PSS_RSAE_SHA512,
+    FERRULE_SIG_RSA_PSS_PSS_SHA256,     FERRULE_SIG_RSA_PSS_PSS_SHA384,     FERRULE_SIG_RSA_PSS_PSS_SHA512,
+    FERRULE_SIG_ED25519,                FERRULE_SIG_RSA_PKCS1_SHA256,       FERRULE_SIG_RSA_PKCS1_SHA384,
+    FERRULE_SIG_RSA_PKCS1_SHA512};
+
+uint32_t fr_sig_bit(uint16_t scheme) {
+    for (size_t i = 0; i < sizeof(KNOWN_SIGS) / sizeof(KNOWN_SIGS[0]); i++)
+        if (KNOWN_SIGS[i] == scheme) return 1u << i;
+    return 0;
+}
+
+uint32_t fr_sig_mask(fr_reader list) {
+    uint32_t mask = 0;
+    for (uint16_t s; fr_read_u16(&list, &s) == FR_OK;) mask |= fr_sig_bit(s);
+    return mask;
+}
+
 int fr_u16_in(uint16_t v, const uint16_t *list, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (list[i] == v) return 1;

@@ -68,19 +68,13 @@ void fr_chain_forget(fr_mem *m, fr_chain *ch) {
 
 /* ---- fit of a chain to a ClientHello -------------------------------------- */
 
-static int offered(const uint16_t *list, size_t n, uint16_t v) {
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == v) return 1;
-    return 0;
-}
-
 /* Is the certificate signature `s` acceptable under signature_algorithms_cert? */
 static int cert_sig_offered(const ferrule_client_hello *h, uint16_t s) {
     if (s == 0) return 0;
-    if (offered(h->sigs_cert, h->n_sigs_cert, s)) return 1;
+    if (h->sig_cert_bits & fr_sig_bit(s)) return 1;
     /* rsa_pss_rsae_* and rsa_pss_pss_* differ only in the issuer's key. */
     if (s >= FERRULE_SIG_RSA_PSS_RSAE_SHA256 && s <= FERRULE_SIG_RSA_PSS_RSAE_SHA512)
-        return offered(h->sigs_cert, h->n_sigs_cert, (uint16_t)(s + 5));
+        return (h->sig_cert_bits & fr_sig_bit((uint16_t)(s + 5))) != 0;
     return 0;
 }
 
@@ -91,10 +85,11 @@ uint32_t fr_chain_fit(const ferrule_client_hello *h, size_t index, uint16_t *sch
     const fr_chain *ch = &cfg->chains[index];
     uint32_t fit = 0;
     /* Our most preferred scheme the key can sign with, allowed in a TLS 1.3
-     * CertificateVerify and offered by the client (RFC 8446 §4.4.3). */
+     * CertificateVerify and offered by the client (RFC 8446 §4.4.3).  The
+     * client's lists were reduced to bit sets once: each test is O(1). */
     for (size_t k = 0; k < cfg->n_sigs; k++) {
         uint16_t s = cfg->sigs[k];
-        if (fr_sig_allowed_in_cv(s) && offered(h->sigs, h->n_sigs, s) &&
+        if (fr_sig_allowed_in_cv(s) && (h->sig_bits & fr_sig_bit(s)) &&
             fr_sig_key_matches(ch->key, s)) {
             fit |= FERRULE_CHAIN_FIT_KEY;
             if (scheme != NULL) *scheme = s;
@@ -185,11 +180,11 @@ static fr_err open_alpn_list(fr_reader *body, fr_reader *list, size_t *count) {
     return FR_OK;
 }
 
+/* Did the client offer protocol p (n bytes)?  One pass over its list. */
 static int alpn_offered(const ferrule_client_hello *h, const uint8_t *p, size_t n) {
-    for (size_t i = 0; i < h->n_alpn; i++) {
-        const uint8_t *q = h->alpn + h->alpn_off[i];
-        if (q[0] == n && memcmp(q + 1, p, n) == 0) return 1;
-    }
+    fr_reader list = h->alpn, name;
+    while (fr_read_vec8(&list, &name) == FR_OK)
+        if (fr_reader_left(&name) == n && memcmp(name.p, p, n) == 0) return 1;
     return 0;
 }
 
@@ -198,8 +193,9 @@ static void set_alpn(ferrule_conn *c, const uint8_t *p, size_t n) {
     c->alpn_len = n;
 }
 
-/* Today's behaviour: the first of our configured protocols the client
- * offers; none configured: no ALPN. */
+/* The first of our configured protocols the client offers (a pass over
+ * its list per protocol of ours: our list's length is the config's);
+ * none configured: no ALPN. */
 static fr_err default_alpn(ferrule_conn *c, const ferrule_client_hello *h) {
     const ferrule_config *cfg = c->cfg;
     if (cfg->alpn_len == 0) return FR_OK;
@@ -218,7 +214,7 @@ static fr_err default_alpn(ferrule_conn *c, const ferrule_client_hello *h) {
 
 static fr_err select_alpn(ferrule_conn *c, const ferrule_client_hello *h) {
     c->alpn_len = 0;
-    if (h->alpn == NULL) return FR_OK; /* the client did not ask */
+    if (!h->has_alpn) return FR_OK; /* the client did not ask */
     const fr_select_config *sel = &c->cfg->select;
     if (sel->alpn_cb == NULL) return default_alpn(c, h);
     const uint8_t *proto = NULL;
@@ -240,13 +236,12 @@ static fr_err select_alpn(ferrule_conn *c, const ferrule_client_hello *h) {
 
 /* ---- the entry point --------------------------------------------------------- */
 
-/* A validated, even-length u16 list (signature schemes, suites) decoded
- * into out[0 .. n). */
-static size_t decode_u16s(fr_reader list, uint16_t *out) {
-    size_t n = 0;
-    uint16_t v;
-    while (fr_read_u16(&list, &v) == FR_OK) out[n++] = v;
-    return n;
+void fr_hello_lists_free(fr_hello_lists *l) {
+    fr_mem_free(l->mem, l->sigs, l->sigs_cap);
+    fr_mem_free(l->mem, l->sigs_cert, l->sigs_cert_cap);
+    fr_mem_free(l->mem, l->suites, l->suites_cap);
+    fr_mem_free(l->mem, l->alpn_off, l->alpn_cap);
+    memset(l, 0, sizeof(*l));
 }
 
 fr_err fr_server_select(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs, fr_reader suites,
@@ -269,39 +264,27 @@ fr_err fr_server_select(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs, fr_rea
     }
     if (!answer) return FR_OK;
 
-    /* One block for the decoded lists of the view (bounded by the
-     * ClientHello, itself bounded by the handshake message limit). */
-    size_t ns = fr_reader_left(&peer_sigs) / 2, nc = fr_reader_left(&cert_sigs) / 2;
-    size_t nsu = fr_reader_left(&suites) / 2;
-    size_t size = 2 * (ns + nc + nsu + n_alpn) + 2;
-    uint16_t *block = fr_mem_alloc(&c->mem, size);
-    FR_ENSURE(block != NULL, fr_mem_error(&c->mem, size));
+    fr_hello_lists lists;
+    memset(&lists, 0, sizeof(lists));
+    lists.mem = &c->mem;
     ferrule_client_hello h;
     memset(&h, 0, sizeof(h));
     h.cfg = c->cfg;
     h.server_name = c->has_server_name ? c->server_name : NULL;
-    uint16_t *p = block;
-    h.sigs = p;
-    h.n_sigs = decode_u16s(peer_sigs, p);
-    p += h.n_sigs;
-    h.sigs_cert = p;
-    h.n_sigs_cert = decode_u16s(cert_sigs, p);
-    p += h.n_sigs_cert;
-    h.suites = p;
-    h.n_suites = decode_u16s(suites, p);
-    p += h.n_suites;
-    if (alpn != NULL) {
-        h.alpn = alpn_list.p;
-        h.alpn_len = fr_reader_left(&alpn_list);
-        h.alpn_off = p;
-        /* Offsets fit: the list is at most 2^16-1 bytes. */
-        for (size_t off = 0; off < h.alpn_len; off += 1u + h.alpn[off]) p[h.n_alpn++] = (uint16_t)off;
-    }
+    h.sigs = peer_sigs;
+    h.sigs_cert = cert_sigs;
+    h.suites = suites;
+    h.sig_bits = fr_sig_mask(peer_sigs);
+    h.sig_cert_bits = fr_sig_mask(cert_sigs);
+    h.alpn = alpn_list;
+    h.has_alpn = alpn != NULL;
+    h.n_alpn = n_alpn;
+    h.lists = &lists;
 
     /* ALPN first: a certificate callback may depend on it (e.g. the
      * acme-tls/1 protocol of RFC 8737). */
     fr_err e = select_alpn(c, &h);
     if (e == FR_OK) e = select_chain(c, &h);
-    fr_mem_free(&c->mem, block, size);
+    fr_hello_lists_free(&lists);
     return e;
 }

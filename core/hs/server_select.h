@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common.h"
 #include "ferrule.h"
 
 typedef int (*fr_cert_select_fn)(void *ctx, const ferrule_conn *conn,
@@ -23,23 +24,34 @@ typedef struct fr_select_config {
     void *alpn_ctx;
 } fr_select_config;
 
+/* Decoded copies of a view's lists, made on demand for the application's
+ * getters (abi/src/server_select.c) in the connection's memory; the core's
+ * own choices never need them. */
+typedef struct fr_hello_lists {
+    fr_mem *mem;
+    uint16_t *sigs, *sigs_cert, *suites; /* decoded lists, or NULL */
+    uint16_t *alpn_off; /* offset of each ALPN name's length byte, or NULL */
+    size_t sigs_cap, sigs_cert_cap, suites_cap, alpn_cap; /* bytes */
+} fr_hello_lists;
+
 /* The read-only view of a ClientHello handed to the callbacks.  Lives on
- * the server's stack; the arrays are decoded copies in the connection's
- * memory, freed when selection ends. */
+ * the server's stack while selection runs; the lists are the validated
+ * wire lists, read in place. */
 struct ferrule_client_hello {
     const ferrule_config *cfg;
-    const char *server_name;   /* NULL: no SNI */
-    const uint16_t *sigs;      /* signature_algorithms, as sent */
-    size_t n_sigs;
-    const uint16_t *sigs_cert; /* signature_algorithms_cert, else = sigs */
-    size_t n_sigs_cert;
-    const uint16_t *suites;    /* cipher_suites, as sent */
-    size_t n_suites;
-    const uint8_t *alpn;       /* validated ProtocolNameList body, or NULL */
-    size_t alpn_len;
-    const uint16_t *alpn_off;  /* offset of each name's length byte in alpn */
+    const char *server_name; /* NULL: no SNI */
+    fr_reader sigs;          /* signature_algorithms, as sent */
+    fr_reader sigs_cert;     /* signature_algorithms_cert, else = sigs */
+    fr_reader suites;        /* cipher_suites, as sent */
+    uint32_t sig_bits, sig_cert_bits; /* fr_sig_mask of the two lists */
+    fr_reader alpn;          /* validated ProtocolNameList body (empty: none) */
+    int has_alpn;
     size_t n_alpn;
+    fr_hello_lists *lists;
 };
+
+/* Free what the getters decoded. */
+void fr_hello_lists_free(fr_hello_lists *l);
 
 /* How a chain suits a ClientHello: FERRULE_CHAIN_FIT_* bits, and in
  * *scheme (may be NULL) the signature scheme we would sign with. */

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "conn.h" /* FR_EXT_*, FR_CT_*: test-only */
 #include "record.h"
 #include "support_mitm.h"
@@ -900,7 +904,118 @@ TEST(chain_with_unreadable_intermediate) {
     ferrule_config_free(sc);
 }
 
-TEST_MAIN("server_select", TL_CASE(sni_picks_chain_a_or_b), TL_CASE(sni_wildcard),
+/* ---- signature schemes a key cannot carry (RFC 8446 §4.2.3) ----------------- */
+
+/* A self-signed RSA certificate of `bits` and its key, PEM, made here with
+ * libcrypto (the test PKI has no key this small). */
+static int rsa_chain(int bits, char *cert, size_t cert_cap, char *key, size_t key_cap) {
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+    X509 *x = X509_new();
+    BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
+    int ok = k != NULL && x != NULL && cb != NULL && kb != NULL;
+    if (ok) {
+        X509_NAME *n = X509_get_subject_name(x);
+        ok = X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), 7) &&
+             X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), 86400) && X509_set_pubkey(x, k) &&
+             X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"rsa.test",
+                                        -1, -1, 0) &&
+             X509_set_issuer_name(x, n) && X509_sign(x, k, EVP_sha256()) > 0 &&
+             PEM_write_bio_X509(cb, x) && PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL);
+    }
+    if (ok) {
+        int cn = BIO_read(cb, cert, (int)cert_cap - 1), kn = BIO_read(kb, key, (int)key_cap - 1);
+        ok = cn > 0 && kn > 0;
+        if (ok) {
+            cert[cn] = 0;
+            key[kn] = 0;
+        }
+    }
+    BIO_free(cb);
+    BIO_free(kb);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return ok;
+}
+
+TEST(schemes_the_key_cannot_carry_are_skipped) {
+    /* RFC 8017 §9.1.1: RSASSA-PSS with SHA-512 and a 64-byte salt needs a
+     * 130-byte modulus; an RSA-1024 key (128 bytes) cannot sign it.  The
+     * server skips that scheme; with nothing else left it refuses cleanly
+     * (handshake_failure), never internal_error. */
+    char cert[4096], key[4096];
+    REQUIRE(rsa_chain(1024, cert, sizeof(cert), key, sizeof(key)));
+    ferrule_config *sc = NULL;
+    REQUIRE(ferrule_config_new(&sc, FERRULE_ROLE_SERVER, NULL) == FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_tickets(sc, 0), FERRULE_OK);
+    CHECK_EQ(ferrule_config_add_cert_chain_pem(sc, (const uint8_t *)cert, strlen(cert),
+                                               (const uint8_t *)key, strlen(key)),
+             FERRULE_OK);
+    const uint16_t only512[1] = {FERRULE_SIG_RSA_PSS_RSAE_SHA512};
+    const uint16_t with256[2] = {FERRULE_SIG_RSA_PSS_RSAE_SHA512, FERRULE_SIG_RSA_PSS_RSAE_SHA256};
+    ferrule_config *c1 = client_with(only512, 1, 1), *c2 = client_with(with256, 2, 1);
+    REQUIRE(c1 != NULL && c2 != NULL);
+    CHECK_EQ(ferrule_config_dangerous_no_verification(c2), FERRULE_OK);
+    /* The client's own policy refuses RSA keys below 2048 bits in
+     * CertificateVerify (sig.c): only the server's side is under test. */
+    result r;
+    run(&r, c1, sc, NULL);
+    CHECK_REFUSED(r, FERRULE_POLICY, FERRULE_R_UNSUPPORTED_CERT, FERRULE_ALERT_HANDSHAKE_FAILURE);
+    /* With SHA-256 offered too, the server signs with it (the client, not
+     * verifying the chain, still refuses the small key's CertificateVerify:
+     * illegal_parameter). */
+    pair p;
+    REQUIRE(pair_new(&p, c2, sc, NULL));
+    int cs, ss;
+    CHECK(!pair_handshake(&p, &cs, &ss));
+    CHECK_EQ(ferrule_conn_signature_scheme(p.server), FERRULE_SIG_RSA_PSS_RSAE_SHA256);
+    CHECK_EQ(ferrule_conn_reason(p.server), FERRULE_R_PEER_ALERT);
+    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_ILLEGAL_PARAMETER);
+    pair_free(&p);
+    ferrule_config_free(c1);
+    ferrule_config_free(c2);
+    ferrule_config_free(sc);
+}
+
+TEST(scheme_list_without_a_handshake_scheme_is_refused) {
+    /* Only rsa_pkcs1_*: signature_algorithms would be empty (malformed,
+     * RFC 8446 §4.2.3).  The config refuses it; a list with one scheme
+     * that can sign CertificateVerify is fine. */
+    ferrule_config *cfg = pair_client_config();
+    REQUIRE(cfg != NULL);
+    const uint16_t pkcs1[3] = {FERRULE_SIG_RSA_PKCS1_SHA256, FERRULE_SIG_RSA_PKCS1_SHA384,
+                               FERRULE_SIG_RSA_PKCS1_SHA512};
+    CHECK_EQ(ferrule_config_set_signature_schemes(cfg, pkcs1, 3), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_reason(cfg), FERRULE_R_CONFIG_INVALID);
+    CHECK_EQ(ferrule_config_set_signature_schemes(cfg, pkcs1, 1), FERRULE_USAGE);
+    const uint16_t mixed[2] = {FERRULE_SIG_RSA_PKCS1_SHA256, FERRULE_SIG_ECDSA_SECP256R1_SHA256};
+    CHECK_EQ(ferrule_config_set_signature_schemes(cfg, mixed, 2), FERRULE_OK);
+    /* The other rules still hold. */
+    CHECK_EQ(ferrule_config_set_signature_schemes(cfg, mixed, 0), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_set_signature_schemes(cfg, NULL, 2), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_reason(cfg), FERRULE_R_NULL_ARGUMENT);
+    /* The ClientHello of the mixed list: signature_algorithms holds the
+     * ECDSA scheme alone, signature_algorithms_cert both. */
+    ferrule_config *sc = pair_server_config("ecdsa-p256");
+    REQUIRE(sc != NULL);
+    mitm m;
+    mflight *f = mf_new();
+    hello *h = calloc(1, sizeof(*h));
+    REQUIRE(f != NULL && h != NULL && mitm_init(&m, cfg, sc));
+    CHECK_EQ(ferrule_conn_handshake(m.p.client), FERRULE_WANT_READ);
+    REQUIRE(mf_take(f, m.p.client) && f->n == 1 && hello_parse(h, f->r[0].data, f->r[0].len));
+    hext *sa = hello_find(h, FR_EXT_SIGNATURE_ALGORITHMS);
+    hext *sac = hello_find(h, FR_EXT_SIGNATURE_ALGORITHMS_CERT);
+    REQUIRE(sa != NULL && sac != NULL);
+    static const uint8_t want_sa[4] = {0, 2, 0x04, 0x03}, want_sac[6] = {0, 4, 4, 1, 4, 3};
+    CHECK(sa->len == 4 && memcmp(sa->body, want_sa, 4) == 0);
+    CHECK(sac->len == 6 && memcmp(sac->body, want_sac, 6) == 0);
+    mitm_free(&m);
+    mf_free(f);
+    free(h);
+}
+
+TEST_MAIN("server_select", TL_CASE(schemes_the_key_cannot_carry_are_skipped), TL_CASE(scheme_list_without_a_handshake_scheme_is_refused), TL_CASE(sni_picks_chain_a_or_b), TL_CASE(sni_wildcard),
           TL_CASE(no_sni_uses_first_chain), TL_CASE(unknown_sni_falls_back_in_order),
           TL_CASE(strict_sni_refuses_unknown_name), TL_CASE(sigalgs_exclude_chain),
           TL_CASE(name_match_without_usable_key), TL_CASE(sigalgs_cert_prefers_acceptable_chain),
