@@ -382,11 +382,13 @@ static fr_err next_record(ferrule_conn *c) {
     size_t rec_len = FR_RECORD_HEADER_LEN + body_len;
 
     if (type == FR_CT_CHANGE_CIPHER_SPEC) {
-        /* RFC 8446 §5: a single unprotected 0x01 between the first
-         * ClientHello and the peer's Finished is dropped; anything else is
-         * unexpected_message.  We tolerate exactly one per handshake. */
-        FR_ENSURE(fr_state_allows_ccs(c) && body_len == 1 && rec[5] == 1 && c->ccs_seen == 0 &&
-                      c->hs_len == 0,
+        /* RFC 8446 §5: an unprotected 0x01 between the first ClientHello
+         * and the peer's Finished "MUST simply" be dropped, however many
+         * (a 0-RTT client answered by a HelloRetryRequest sends two,
+         * Appendix D.4); anything else is unexpected_message.  A handful
+         * is plenty; more is a flood. */
+        FR_ENSURE(fr_state_allows_ccs(c) && body_len == 1 && rec[5] == 1 &&
+                      c->ccs_seen < FR_MAX_CCS && c->hs_len == 0,
                   FERRULE_R_BAD_CCS);
         c->ccs_seen++;
         in_consume(c, rec_len);
@@ -446,11 +448,13 @@ static fr_err next_record(ferrule_conn *c) {
     FR_ENSURE(c->hs_len == 0 || type == FR_CT_HANDSHAKE, FERRULE_R_INTERLEAVED);
 
     if (pt_len == 0) {
-        /* Empty handshake/alert fragments are forbidden (§5.1); empty
-         * application data is allowed but bounded so it cannot spin us. */
+        /* RFC 8446 §5.1: no zero-length handshake or alert fragments, with
+         * or without padding (and an alert is exactly two bytes, §6): they
+         * carry nothing a message could be made of, so unexpected_message.
+         * Zero-length application data is allowed ("may be sent", §5.1),
+         * but bounded so that it cannot spin us. */
         FR_ENSURE(type == FR_CT_APPLICATION_DATA && c->state == FERRULE_HS_CONNECTED,
-                  type == FR_CT_APPLICATION_DATA ? FERRULE_R_UNEXPECTED_MESSAGE
-                                                 : FERRULE_R_DECODE_ERROR);
+                  FERRULE_R_UNEXPECTED_MESSAGE);
         FR_ENSURE(++c->empty_records <= FR_MAX_EMPTY_RECORDS, FERRULE_R_UNEXPECTED_MESSAGE);
         in_consume(c, rec_len);
         return FR_OK;

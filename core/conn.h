@@ -32,6 +32,7 @@
 #define FR_MIN_MEMORY_LIMIT (64u * 1024u)
 #define FR_DEFAULT_MAX_HS_MSG (64u * 1024u)
 #define FR_MAX_EMPTY_RECORDS 32 /* consecutive empty records tolerated */
+#define FR_MAX_CCS 8 /* change_cipher_spec records dropped per handshake */
 
 /* Handshake message types (RFC 8446 §4) */
 #define FR_HS_CLIENT_HELLO 1

@@ -6,8 +6,9 @@ fr_err fr_send_encrypted_extensions(ferrule_conn *c) {
     FR_TRY(fr_msg_begin(c, &m, FR_HS_ENCRYPTED_EXTENSIONS, 512));
     fr_writer *w = &m.w;
     fr_write_open_vec(w, 2);
-    if (c->has_server_name) {
-        /* RFC 6066 §3: an empty server_name acknowledges the client's. */
+    if (c->has_server_name && !c->resume.resumed) {
+        /* RFC 6066 §3: an empty server_name acknowledges the client's;
+         * "when resuming a session, the server MUST NOT include" it. */
         fr_write_u16(w, FR_EXT_SERVER_NAME);
         fr_write_u16(w, 0);
     }

@@ -43,15 +43,15 @@ fr_err fr_on_key_update(ferrule_conn *c, fr_reader *body) {
     FR_TRY(fr_conn_set_read_secret(c, peer));
     atomic_fetch_add(&c->ku.received, 1);
     if (request == 0) return FR_OK;
-    /* RFC 8446 §4.6.3: answer with update_not_requested before our next
-     * application data.  Even when this KeyUpdate crosses one of ours that
-     * requested an update, it is answered (our earlier update was sent
-     * before this request arrived); the answer never requests, so two
-     * peers cannot loop.  Several requests received before we send
-     * coalesce into one answer (the flag is set once).  The answer is
-     * sent from the send half: see fr_conn_service_send for why the
-     * reader never waits for it. */
+    /* RFC 8446 §4.6.3: answer with update_not_requested "prior to sending
+     * its next Application Data record", so that a receiver of several
+     * requests while it is silent responds with a single update: the
+     * answer is owed (one flag, however many requests) and the send half
+     * sends it before our next record of data, a KeyUpdate of our own or
+     * close_notify (fr_conn_do_pending).  Even when this KeyUpdate crosses
+     * one of ours that requested an update, it is answered (our earlier
+     * update was sent before this request arrived); the answer never
+     * requests, so two peers cannot loop. */
     atomic_store(&c->pending_key_update, 1);
-    fr_conn_service_send(c);
     return FR_OK;
 }

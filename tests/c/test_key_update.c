@@ -77,8 +77,11 @@ TEST(request_is_answered_exactly_once) {
     CHECK_EQ(ferrule_conn_key_update(p.client, 1), FERRULE_OK);
     CHECK(xfer(p.client, p.server, "please update"));
     CHECK_EQ(ferrule_conn_key_updates_received(p.server), 1);
-    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 1); /* the answer */
+    /* Owed, not sent: it goes before the server's next data. */
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 0);
+    CHECK_EQ(ferrule_conn_pending_output(p.server), 0);
     CHECK(xfer(p.server, p.client, "answered"));
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 1); /* the answer */
     CHECK_EQ(ferrule_conn_key_updates_received(p.client), 1);
     /* The answer requested nothing: the client does not answer it. */
     CHECK_EQ(ferrule_conn_key_updates_sent(p.client), 1);
@@ -113,22 +116,37 @@ TEST(answer_precedes_application_data) {
     pair_free(&p);
 }
 
-TEST(each_request_is_answered) {
-    /* Three requests: the server answers (with buffer I/O each answer
-     * leaves at once; it never requests in turn, so nothing loops). */
+TEST(several_requests_one_answer) {
+    /* RFC 8446 §4.6.3: a receiver of several update_requested KeyUpdates
+     * while it is silent responds with a single update, before its next
+     * application data; it never requests in turn, so nothing loops.
+     * Three requests in one flight, then three more delivered one by one
+     * while the server reads and writes nothing. */
     pair p;
     CHECK(connect_pair(&p));
     for (int i = 0; i < 3; i++) CHECK_EQ(ferrule_conn_key_update(p.client, 1), FERRULE_OK);
     CHECK(xfer(p.client, p.server, "three"));
     CHECK_EQ(ferrule_conn_key_updates_received(p.server), 3);
-    uint64_t answers = ferrule_conn_key_updates_sent(p.server);
-    CHECK(answers >= 1 && answers <= 3);
-    CHECK(xfer(p.server, p.client, "answers"));
-    CHECK_EQ(ferrule_conn_key_updates_received(p.client), answers);
-    CHECK_EQ(ferrule_conn_key_updates_sent(p.client), 3);
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 0);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(ferrule_conn_key_update(p.client, 1), FERRULE_OK);
+        CHECK_EQ(deliver(p.client, p.server), FERRULE_WANT_READ);
+    }
+    CHECK_EQ(ferrule_conn_key_updates_received(p.server), 6);
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 0);
+    CHECK(xfer(p.server, p.client, "one answer"));
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 1);
+    CHECK_EQ(ferrule_conn_key_updates_received(p.client), 1);
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.client), 6);
     CHECK_EQ(ferrule_conn_pending_output(p.client), 0);
     CHECK(xfer(p.client, p.server, "quiet"));
-    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), answers);
+    CHECK(xfer(p.server, p.client, "still one"));
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 1);
+    /* Owed answers go out before close_notify too. */
+    CHECK_EQ(ferrule_conn_key_update(p.client, 1), FERRULE_OK);
+    CHECK(xfer(p.client, p.server, "last request"));
+    CHECK_EQ(ferrule_conn_close(p.server), FERRULE_OK);
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 2);
     pair_free(&p);
 }
 
@@ -145,11 +163,13 @@ TEST(crossing_requests_each_answered_once) {
     CHECK_EQ(ferrule_conn_read(p.client, buf, sizeof(buf), &n), FERRULE_WANT_READ);
     CHECK_EQ(ferrule_conn_read(p.server, buf, sizeof(buf), &n), FERRULE_WANT_READ);
     /* RFC 8446 §4.6.3: each received a request after sending its own, so
-     * each owes (and sent) one update_not_requested answer. */
-    CHECK_EQ(ferrule_conn_key_updates_sent(p.client), 2);
-    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 2);
+     * each owes one update_not_requested answer, sent before its data. */
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.client), 1);
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 1);
     CHECK(xfer(p.client, p.server, "c2s"));
     CHECK(xfer(p.server, p.client, "s2c"));
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.client), 2);
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 2);
     CHECK_EQ(ferrule_conn_key_updates_received(p.client), 2);
     CHECK_EQ(ferrule_conn_key_updates_received(p.server), 2);
     /* No loop: more traffic, no more updates. */
@@ -173,8 +193,9 @@ TEST(request_answered_after_own_update_queued) {
     CHECK_EQ(ferrule_conn_key_update(p.client, 0), FERRULE_OK);
     CHECK_EQ(ferrule_conn_key_update(p.server, 1), FERRULE_OK);
     CHECK_EQ(deliver(p.server, p.client), FERRULE_WANT_READ);
-    CHECK_EQ(ferrule_conn_key_updates_sent(p.client), 2);
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.client), 1);
     CHECK(xfer(p.client, p.server, "both updates then data"));
+    CHECK_EQ(ferrule_conn_key_updates_sent(p.client), 2);
     CHECK_EQ(ferrule_conn_key_updates_received(p.server), 2);
     CHECK_EQ(ferrule_conn_key_updates_sent(p.server), 1);
     CHECK(xfer(p.server, p.client, "fine"));
@@ -426,7 +447,7 @@ TEST(bad_key_update_value_still_rejected) {
 
 TEST_MAIN("key_update", TL_CASE(explicit_update_without_request),
           TL_CASE(request_is_answered_exactly_once), TL_CASE(answer_precedes_application_data),
-          TL_CASE(each_request_is_answered), TL_CASE(crossing_requests_each_answered_once),
+          TL_CASE(several_requests_one_answer), TL_CASE(crossing_requests_each_answered_once),
           TL_CASE(request_answered_after_own_update_queued), TL_CASE(automatic_update_interval_10),
           TL_CASE(automatic_update_large_write), TL_CASE(automatic_update_interval_1),
           TL_CASE(default_interval_no_update), TL_CASE(flood_of_33_is_cut_off),

@@ -586,11 +586,27 @@ TEST(ccs_two_bytes) {
     fx_free(x);
 }
 
-TEST(ccs_twice) {
+TEST(ccs_twice_is_dropped) {
+    /* RFC 8446 §5: every 0x01 change_cipher_spec before the peer's Finished
+     * is simply dropped (a 0-RTT client answered by a HelloRetryRequest
+     * sends two, Appendix D.4): two and FR_MAX_CCS in a row are fine. */
+    for (int n = 2; n <= FR_MAX_CCS; n += FR_MAX_CCS - 2) {
+        fx *x = flight_begin();
+        REQUIRE(x != NULL);
+        for (int i = 1; i < n; i++) CHECK(mf_insert_copy(x->f, 2, 1) != NULL);
+        CHECK_EQ(flight_deliver(x), FERRULE_OK);
+        CHECK(mitm_pass(CL(x), SV(x)));
+        CHECK_EQ(ferrule_conn_handshake(SV(x)), FERRULE_OK);
+        EXCHANGE(CL(x), SV(x), "after two or more CCS");
+        fx_free(x);
+    }
+}
+
+TEST(ccs_flood) {
+    /* More than FR_MAX_CCS: a flood, unexpected_message. */
     fx *x = flight_begin();
-    CHECK(x != NULL);
-    if (x == NULL) return;
-    CHECK(mf_insert_copy(x->f, 2, 1) != NULL);
+    REQUIRE(x != NULL);
+    for (int i = 0; i < FR_MAX_CCS; i++) CHECK(mf_insert_copy(x->f, 2, 1) != NULL);
     int st = flight_deliver(x);
     EXPECT_FAIL(CL(x), st, FERRULE_ALERT_SENT, FERRULE_R_BAD_CCS,
                 FERRULE_ALERT_UNEXPECTED_MESSAGE);
@@ -668,27 +684,86 @@ TEST(ccs_protected) {
 }
 
 TEST(rec_zero_length_handshake_plain) {
+    /* RFC 8446 §5.1: no zero-length handshake fragments: nothing a message
+     * can be made of, unexpected_message (not a decoding error). */
     fx *x = server_fresh();
     CHECK(x != NULL);
     if (x == NULL) return;
     static const uint8_t rec[5] = {22, 3, 1, 0, 0};
     int st = server_gets(x, rec, sizeof(rec));
-    EXPECT_FAIL(SV(x), st, FERRULE_DECODE, FERRULE_R_DECODE_ERROR, FERRULE_ALERT_DECODE_ERROR);
-    EXPECT_PEER_ALERT(SV(x), CL(x), FERRULE_ALERT_DECODE_ERROR);
+    EXPECT_FAIL(SV(x), st, FERRULE_ALERT_SENT, FERRULE_R_UNEXPECTED_MESSAGE,
+                FERRULE_ALERT_UNEXPECTED_MESSAGE);
+    EXPECT_PEER_ALERT(SV(x), CL(x), FERRULE_ALERT_UNEXPECTED_MESSAGE);
+    fx_free(x);
+}
+
+/* A protected record of inner type `inner` with no content (and `pad`
+ * bytes of zero padding) in the server's flight, under its handshake keys. */
+static void empty_protected_in_flight(uint8_t inner, size_t pad) {
+    fx *x = flight_begin();
+    REQUIRE(x != NULL);
+    mrec *r = mf_insert_copy(x->f, 2, 2);
+    REQUIRE(r != NULL);
+    r->inner = inner;
+    r->len = 0;
+    r->pad = pad;
+    int st = flight_deliver(x);
+    EXPECT_FAIL(CL(x), st, FERRULE_ALERT_SENT, FERRULE_R_UNEXPECTED_MESSAGE,
+                FERRULE_ALERT_UNEXPECTED_MESSAGE);
+    EXPECT_PEER_ALERT(CL(x), SV(x), FERRULE_ALERT_UNEXPECTED_MESSAGE);
+    fx_free(x);
+}
+
+/* The same once connected, under the server's application keys. */
+static void empty_protected_connected(uint8_t inner, size_t pad) {
+    fx *x = connected_begin();
+    REQUIRE(x != NULL);
+    mrec *r = mf_add_prot(x->f, inner, NULL, 0, SEC(x, SERVER, SAP));
+    REQUIRE(r != NULL);
+    r->pad = pad;
+    CHECK(mf_send(x->f, CL(x)));
+    uint8_t buf[16];
+    size_t n = 0;
+    int st = ferrule_conn_read(CL(x), buf, sizeof(buf), &n);
+    EXPECT_FAIL(CL(x), st, FERRULE_ALERT_SENT, FERRULE_R_UNEXPECTED_MESSAGE,
+                FERRULE_ALERT_UNEXPECTED_MESSAGE);
+    EXPECT_PEER_ALERT(CL(x), SV(x), FERRULE_ALERT_UNEXPECTED_MESSAGE);
     fx_free(x);
 }
 
 TEST(rec_zero_length_handshake_protected) {
-    fx *x = flight_begin();
-    CHECK(x != NULL);
-    if (x == NULL) return;
-    mrec *r = mf_insert_copy(x->f, 2, 2);
-    CHECK(r != NULL);
-    if (r == NULL) return;
-    r->len = 0;
-    int st = flight_deliver(x);
-    EXPECT_FAIL(CL(x), st, FERRULE_DECODE, FERRULE_R_DECODE_ERROR, FERRULE_ALERT_DECODE_ERROR);
-    EXPECT_PEER_ALERT(CL(x), SV(x), FERRULE_ALERT_DECODE_ERROR);
+    empty_protected_in_flight(FR_CT_HANDSHAKE, 0);
+    empty_protected_in_flight(FR_CT_HANDSHAKE, 7);
+    empty_protected_connected(FR_CT_HANDSHAKE, 0);
+    empty_protected_connected(FR_CT_HANDSHAKE, 100);
+}
+
+TEST(rec_zero_length_alert_protected) {
+    /* An alert is exactly two bytes (RFC 8446 §6); an empty one, padded or
+     * not, under handshake or application keys: unexpected_message. */
+    empty_protected_in_flight(FR_CT_ALERT, 0);
+    empty_protected_in_flight(FR_CT_ALERT, 9);
+    empty_protected_connected(FR_CT_ALERT, 0);
+    empty_protected_connected(FR_CT_ALERT, 200);
+}
+
+TEST(rec_zero_length_app_data_accepted) {
+    /* RFC 8446 §5.1: zero-length application data may be sent; padded or
+     * not, it is taken and the connection goes on. */
+    fx *x = connected_begin();
+    REQUIRE(x != NULL);
+    CHECK(mf_add_prot(x->f, FR_CT_APPLICATION_DATA, NULL, 0, SEC(x, SERVER, SAP)) != NULL);
+    mrec *r = mf_add_prot(x->f, FR_CT_APPLICATION_DATA, NULL, 0, SEC(x, SERVER, SAP));
+    REQUIRE(r != NULL);
+    r->pad = 50;
+    CHECK(mf_add_prot(x->f, FR_CT_APPLICATION_DATA, (const uint8_t *)"data", 4,
+                      SEC(x, SERVER, SAP)) != NULL);
+    CHECK(mf_send(x->f, CL(x)));
+    uint8_t buf[16];
+    size_t n = 0;
+    CHECK_EQ(ferrule_conn_read(CL(x), buf, sizeof(buf), &n), FERRULE_OK);
+    CHECK(n == 4 && memcmp(buf, "data", 4) == 0);
+    EXCHANGE(CL(x), SV(x), "still fine");
     fx_free(x);
 }
 
@@ -703,9 +778,12 @@ TEST(rec_alert_wrong_length) {
         CHECK(x != NULL);
         if (x == NULL) return;
         int st = server_gets(x, recs[i], lens[i]);
-        EXPECT_FAIL(SV(x), st, FERRULE_DECODE, FERRULE_R_DECODE_ERROR,
-                    FERRULE_ALERT_DECODE_ERROR);
-        EXPECT_PEER_ALERT(SV(x), CL(x), FERRULE_ALERT_DECODE_ERROR);
+        /* One or three bytes: a malformed alert; none: no alert at all
+         * (RFC 8446 §5.1, as for handshake fragments). */
+        int alert = i < 2 ? FERRULE_ALERT_DECODE_ERROR : FERRULE_ALERT_UNEXPECTED_MESSAGE;
+        EXPECT_FAIL(SV(x), st, i < 2 ? FERRULE_DECODE : FERRULE_ALERT_SENT,
+                    i < 2 ? FERRULE_R_DECODE_ERROR : FERRULE_R_UNEXPECTED_MESSAGE, alert);
+        EXPECT_PEER_ALERT(SV(x), CL(x), alert);
         fx_free(x);
     }
 }
@@ -2644,19 +2722,25 @@ TEST(post_key_update_requested_round_trip) {
     CHECK_EQ(ferrule_conn_read(CL(x), buf, sizeof(buf), &n), FERRULE_WANT_READ);
     CHECK_EQ(CL(x)->rd_epoch, epoch + 1);
     CHECK(memcmp(old_s, CL(x)->ks.server_ap, sizeof(old_s)) != 0);
+    /* The answer is owed until the client's next data (RFC 8446 §4.6.3). */
+    CHECK(memcmp(old_c, CL(x)->ks.client_ap, sizeof(old_c)) == 0);
+    CHECK_EQ(ferrule_conn_pending_output(CL(x)), 0);
+    CHECK_EQ(ferrule_conn_write(CL(x), (const uint8_t *)"x", 1, &n), FERRULE_OK);
     CHECK(memcmp(old_c, CL(x)->ks.client_ap, sizeof(old_c)) != 0);
-    /* The answer: one record holding KeyUpdate(update_not_requested). */
+    /* It comes first: one record holding KeyUpdate(update_not_requested),
+     * then the data under the next key. */
     mflight *g = mf_new();
     g->suite = x->f->suite;
     CHECK(mf_take(g, CL(x)));
-    CHECK_EQ(g->n, 1);
+    CHECK_EQ(g->n, 2);
     CHECK_EQ(mf_open(g, 0, 1, SEC(x, CLIENT, CAP)), 1);
     static const uint8_t answer[5] = {FR_HS_KEY_UPDATE, 0, 0, 1, 0};
     CHECK(g->r[0].inner == FR_CT_HANDSHAKE && g->r[0].len == 5 &&
           memcmp(g->r[0].data, answer, 5) == 0);
     CHECK(mf_send(g, SV(x)));
     mf_free(g);
-    CHECK_EQ(ferrule_conn_read(SV(x), buf, sizeof(buf), &n), FERRULE_WANT_READ);
+    CHECK_EQ(ferrule_conn_read(SV(x), buf, sizeof(buf), &n), FERRULE_OK);
+    CHECK(n == 1 && buf[0] == 'x');
     /* The server must not answer an update_not_requested. */
     CHECK_EQ(ferrule_conn_pending_output(SV(x)), 0);
     CHECK(memcmp(SV(x)->ks.client_ap, CL(x)->ks.client_ap, sizeof(old_c)) == 0);
@@ -2776,7 +2860,7 @@ TEST_MAIN("negative",
           TL_CASE(rec_plaintext_alert_after_handshake),
           TL_CASE(rec_app_data_before_handshake_plain),
           TL_CASE(rec_app_data_before_handshake_protected), TL_CASE(ccs_bad_value),
-          TL_CASE(ccs_two_bytes), TL_CASE(ccs_twice), TL_CASE(ccs_before_client_hello),
+          TL_CASE(ccs_two_bytes), TL_CASE(ccs_twice_is_dropped), TL_CASE(ccs_flood), TL_CASE(rec_zero_length_alert_protected), TL_CASE(rec_zero_length_app_data_accepted), TL_CASE(ccs_before_client_hello),
           TL_CASE(ccs_after_handshake), TL_CASE(ccs_inside_fragmented_message),
           TL_CASE(ccs_protected), TL_CASE(rec_zero_length_handshake_plain),
           TL_CASE(rec_zero_length_handshake_protected), TL_CASE(rec_alert_wrong_length),

@@ -746,7 +746,63 @@ TEST(second_hello_keeps_compatible_psks) {
     ferrule_config_free(sc);
 }
 
-TEST_MAIN("resumption", TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
+/* ---- RFC 6066 §3: no server_name acknowledgement when resuming ------------ */
+
+/* The extension types of the server's EncryptedExtensions (first protected
+ * record of its flight); -1 on failure. */
+static int ee_has_server_name(const uint8_t *sess, size_t sess_len) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    uint8_t name[16] = {9}, key[32] = {9};
+    if (sc != NULL && ferrule_config_set_ticket_key(sc, name, key) != FERRULE_OK) sc = NULL;
+    mitm m;
+    mflight *f = mf_new();
+    int found = -1;
+    if (f != NULL && mitm_init(&m, cc, sc) &&
+        (sess == NULL || ferrule_conn_set_session(m.p.client, sess, sess_len) == FERRULE_OK) &&
+        ferrule_conn_handshake(m.p.client) == FERRULE_WANT_READ &&
+        mitm_pass(m.p.client, m.p.server) && ferrule_conn_handshake(m.p.server) == FERRULE_WANT_READ &&
+        mf_take(f, m.p.server)) {
+        f->suite = ferrule_conn_cipher_suite(m.p.server);
+        size_t first = 0;
+        while (first < f->n && f->r[first].type != FR_CT_APPLICATION_DATA) first++;
+        const uint8_t *shs = mitm_secret(&m, FERRULE_ROLE_SERVER, MK_SHS);
+        if (first < f->n && shs != NULL && mf_open(f, first, first + 1, shs) == 1) {
+            const mrec *r = &f->r[first];
+            /* EncryptedExtensions: 8, u24 length, extensions<0..2^16-1> */
+            if (r->inner == FR_CT_HANDSHAKE && r->len >= 6 && r->data[0] == FR_HS_ENCRYPTED_EXTENSIONS) {
+                fr_reader body = fr_reader_init(r->data + 6, r->len - 6);
+                found = 0;
+                uint16_t type;
+                fr_reader ext;
+                while (fr_read_u16(&body, &type) == FR_OK && fr_read_vec16(&body, &ext) == FR_OK)
+                    if (type == FR_EXT_SERVER_NAME) found = 1;
+            }
+        }
+    }
+    mitm_free(&m);
+    mf_free(f);
+    return found;
+}
+
+TEST(no_server_name_ack_when_resuming) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    REQUIRE(cc != NULL && sc != NULL);
+    uint8_t name[16] = {9}, key[32] = {9};
+    CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
+    run a, b;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    REQUIRE(a.have_sess);
+    /* A full handshake acknowledges the client's server_name ... */
+    CHECK_EQ(ee_has_server_name(NULL, 0), 1);
+    /* ... a resumed one MUST NOT (RFC 6066 §3). */
+    CHECK_EQ(ee_has_server_name(a.sess, a.sess_len), 0);
+    do_run(&b, cc, sc, NULL, a.sess, a.sess_len);
+    CHECK(b.ok && b.c_resumed && b.s_resumed);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST_MAIN("resumption", TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
           TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
