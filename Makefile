@@ -31,7 +31,7 @@ FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuz
 # The suites `make check` runs, in this order.  Later issues append theirs
 # here (e.g. check-python check-go check-lua check-limbo check-fuzz) and add a
 # check-<name> rule below.
-SUITES := check-c check-asan check-fuzz check-release check-interop check-limbo check-abi check-python
+SUITES := check-c check-asan check-fuzz check-release check-cost check-interop check-limbo check-abi check-python
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -106,6 +106,12 @@ check-release: $(if $(SUITE_DEPS),deps)
 	@CC=clang $(CMAKE) --log-level=WARNING -S . -B $(RELEASE_CLANG_DIR) -DCMAKE_BUILD_TYPE=Release
 	@$(CMAKE) --build $(RELEASE_CLANG_DIR) -j $(JOBS)
 	$(CTEST) --test-dir $(RELEASE_DIR) --output-on-failure -j $(JOBS)
+
+# (2d) Pre-authentication work, counted in instructions (callgrind), never
+# timed: a server's cost for ClientHellos with every list at its largest
+# stays within COST_LIMIT of a padded ClientHello of the same size.
+check-cost: $(SUITE_DEPS)
+	tools/cost.sh $(BUILD_DIR)
 
 # libFuzzer (not part of `make check`): build with clang, then run each
 # target for FUZZ_SECONDS over a working corpus in $(FUZZ_DIR)/corpus/<t>

@@ -42,6 +42,8 @@ void cli_client_usage(FILE *f)
         "  --sigalgs a,b            signature schemes (ecdsa_secp256r1_sha256, ...)\n"
         "  --keylog FILE            append NSS key-log lines to FILE (mode 0600)\n"
         "  --record-size-limit N    largest protected record we accept (RFC 8449), 64..16385\n"
+        "  --max-handshake-message N  largest handshake message we accept (bytes,\n"
+        "                           default 131396: the largest legal ClientHello)\n"
         "                           (default 16385; the extension is always offered)\n"
         "  --request STRING         send STRING (escapes \\r \\n \\t \\\\ \\xHH) and print\n"
         "                           the reply, until the server's close_notify\n"

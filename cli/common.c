@@ -72,6 +72,17 @@ int cli_parse_common(int argc, char **argv, int *i, cli_common *c)
         }
         return 1;
     }
+    if ((r = cli_opt_value(argc, argv, i, "--max-handshake-message", &v)) != 0) {
+        if (r < 0) return r;
+        /* The library's range: 1 KiB .. 2^24 - 1 (a handshake length). */
+        if (cli_parse_ulong(v, 1024, 16777215, &c->max_hs_msg) != 0) {
+            fprintf(stderr, "ferrule: --max-handshake-message: expected a number of bytes from "
+                            "1024 to 16777215, got '%s'\n",
+                    v);
+            return -1;
+        }
+        return 1;
+    }
     if ((r = cli_opt_value(argc, argv, i, "--timeout", &v)) != 0) {
         if (r < 0) return r;
         if (cli_parse_timeout(v, &c->timeout_ms) != 0) {
@@ -236,6 +247,13 @@ int cli_apply_common(ferrule_config *cfg, const cli_common *c, FILE **keylog)
         int st = ferrule_config_set_record_size_limit(cfg, (uint32_t)c->record_size_limit);
         if (st != FERRULE_OK) {
             cli_config_error(cfg, st, "--record-size-limit");
+            return -1;
+        }
+    }
+    if (c->max_hs_msg != 0) {
+        int st = ferrule_config_set_max_handshake_message(cfg, (size_t)c->max_hs_msg);
+        if (st != FERRULE_OK) {
+            cli_config_error(cfg, st, "--max-handshake-message");
             return -1;
         }
     }

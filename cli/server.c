@@ -67,6 +67,8 @@ void cli_server_usage(FILE *f)
         "  --max-conns N            exit (status 0) after N connections have finished\n"
         "  --keylog FILE            append NSS key-log lines to FILE (mode 0600)\n"
         "  --record-size-limit N    largest protected record we accept (RFC 8449), 64..16385\n"
+        "  --max-handshake-message N  largest handshake message we accept (bytes,\n"
+        "                           default 131396: the largest legal ClientHello)\n"
         "                           (default 16385; the extension is always offered)\n"
         "  --timeout SECONDS        handshake / HTTP request timeout (default 10)\n"
         "  --quiet, -q              no per-connection log lines on stderr\n"

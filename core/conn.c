@@ -307,12 +307,30 @@ static fr_err on_alert(ferrule_conn *c, const uint8_t *pt, size_t len) {
     return peer_alert(c, desc);
 }
 
+/* Length (header included) of the message that begins the reassembly
+ * buffer once `p` (n bytes) is appended, or 0 while its header is not yet
+ * complete. */
+static size_t first_message_len(const ferrule_conn *c, const uint8_t *p, size_t n) {
+    uint8_t hdr[4];
+    size_t have = c->hs_len < 4 ? c->hs_len : 4;
+    if (have + n < 4) return 0;
+    memcpy(hdr, c->hs_buf, have);
+    memcpy(hdr + have, p, 4 - have);
+    return 4 + ((size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3]);
+}
+
 static fr_err hs_append(ferrule_conn *c, const uint8_t *p, size_t n) {
     size_t limit = c->cfg->max_hs_msg + 4 + FR_MAX_PLAINTEXT;
     FR_ENSURE(n <= limit - c->hs_len, FERRULE_R_HANDSHAKE_TOO_LARGE);
     if (c->hs_len + n > c->hs_cap) {
+        /* Grow by doubling as bytes arrive (a header alone does not buy a
+         * large buffer), but once the first message's announced length is
+         * within one doubling, straight to it: no step beyond it, and no
+         * further copy before it is complete. */
+        size_t need = c->hs_len + n, want = first_message_len(c, p, n);
         size_t cap = c->hs_cap < 4096 ? 4096 : c->hs_cap;
-        while (cap < c->hs_len + n) cap *= 2;
+        while (cap < need) cap *= 2;
+        if (want >= need && cap > want / 2) cap = want;
         if (cap > limit) cap = limit;
         uint8_t *q = fr_mem_alloc(&c->mem, cap);
         FR_ENSURE(q != NULL, fr_mem_error(&c->mem, cap));

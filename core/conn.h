@@ -30,7 +30,12 @@
 #define FR_MAX_PEER_CERTS 16
 #define FR_DEFAULT_MEMORY_LIMIT (256u * 1024u)
 #define FR_MIN_MEMORY_LIMIT (64u * 1024u)
-#define FR_DEFAULT_MAX_HS_MSG (64u * 1024u)
+/* The largest ClientHello whose lists all stay within their RFC 8446
+ * §4.1.2 maxima: legacy_version, random, legacy_session_id<0..32>,
+ * cipher_suites<2..2^16-2>, legacy_compression_methods<1..2^8-1>,
+ * extensions<8..2^16-1>.  The default handshake message cap admits it. */
+#define FR_MAX_CLIENT_HELLO (2u + 32u + (1u + 32u) + (2u + 65534u) + (1u + 255u) + (2u + 65535u))
+#define FR_DEFAULT_MAX_HS_MSG FR_MAX_CLIENT_HELLO
 #define FR_MAX_EMPTY_RECORDS 32 /* consecutive empty records tolerated */
 #define FR_MAX_CCS 8 /* change_cipher_spec records dropped per handshake */
 

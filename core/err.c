@@ -20,8 +20,10 @@ static const reason_info REASONS[] = {
      "record failed authentication"},
     {FERRULE_R_BAD_CONTENT_TYPE, "bad_content_type", FERRULE_DECODE,
      FERRULE_ALERT_UNEXPECTED_MESSAGE, "record has an unknown or forbidden content type"},
-    {FERRULE_R_HANDSHAKE_TOO_LARGE, "handshake_too_large", FERRULE_DECODE,
-     FERRULE_ALERT_DECODE_ERROR, "handshake message exceeds the configured limit"},
+    /* Our cap, not the peer's malformation: a policy refusal. */
+    {FERRULE_R_HANDSHAKE_TOO_LARGE, "handshake_too_large", FERRULE_POLICY,
+     FERRULE_ALERT_HANDSHAKE_FAILURE,
+     "handshake message larger than the max_handshake_message cap"},
     {FERRULE_R_BAD_RECORD_VERSION, "bad_record_version", FERRULE_DECODE,
      FERRULE_ALERT_DECODE_ERROR, "record has an invalid legacy version"},
     {FERRULE_R_UNEXPECTED_MESSAGE, "unexpected_message", FERRULE_ALERT_SENT,

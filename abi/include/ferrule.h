@@ -387,7 +387,13 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_time_callback(ferrule_conf
 /** Per-connection memory ceiling (bytes).  Minimum 64 KiB. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_memory_limit(ferrule_config *cfg,
                                                                    size_t bytes);
-/** Largest handshake message accepted (bytes, default 65536). */
+/** Largest handshake message accepted (bytes, 1024 .. 2^24-1).  The
+ *  default, 131,396, admits any ClientHello whose lists all stay within
+ *  their RFC 8446 §4.1.2 maxima (cipher_suites 2^16-2 bytes, extensions
+ *  2^16-1).  A larger message fails with FERRULE_POLICY, reason
+ *  handshake_too_large and a handshake_failure alert, as soon as its
+ *  4-byte header is read; reassembly memory grows only with the bytes
+ *  received, within the connection's memory ceiling. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_max_handshake_message(ferrule_config *cfg,
                                                                             size_t bytes);
 /** Key-log callback: receives one NSS key-log line (no newline). Explicit

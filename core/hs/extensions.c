@@ -107,20 +107,27 @@ void fr_write_sig_alg_exts(fr_writer *w, const uint16_t *sigs, size_t n) {
     fr_write_close_vec(w);
 }
 
-/* Every signature scheme the core can use or match (RFC 8446 §4.2.3),
- * numbered for fr_sig_mask; 0x0603 (ecdsa_secp521r1_sha512) only ever
- * names a certificate's signature. */
-static const uint16_t KNOWN_SIGS[] = {
-    FERRULE_SIG_ECDSA_SECP256R1_SHA256, FERRULE_SIG_ECDSA_SECP384R1_SHA384, 0x0603,
-    FERRULE_SIG_RSA_PSS_RSAE_SHA256,    FERRULE_SIG_RSA_PSS_RSAE_SHA384,    FERRULE_SIG_RSA_PSS_RSAE_SHA512,
-    FERRULE_SIG_RSA_PSS_PSS_SHA256,     FERRULE_SIG_RSA_PSS_PSS_SHA384,     FERRULE_SIG_RSA_PSS_PSS_SHA512,
-    FERRULE_SIG_ED25519,                FERRULE_SIG_RSA_PKCS1_SHA256,       FERRULE_SIG_RSA_PKCS1_SHA384,
-    FERRULE_SIG_RSA_PKCS1_SHA512};
-
 uint32_t fr_sig_bit(uint16_t scheme) {
-    for (size_t i = 0; i < sizeof(KNOWN_SIGS) / sizeof(KNOWN_SIGS[0]); i++)
-        if (KNOWN_SIGS[i] == scheme) return 1u << i;
-    return 0;
+    /* Every signature scheme the core can use or match (RFC 8446 §4.2.3),
+     * numbered; 0x0603 (ecdsa_secp521r1_sha512) only ever names a
+     * certificate's signature.  A switch: this runs for every entry of a
+     * peer's list. */
+    switch (scheme) {
+    case FERRULE_SIG_ECDSA_SECP256R1_SHA256: return 1u << 0;
+    case FERRULE_SIG_ECDSA_SECP384R1_SHA384: return 1u << 1;
+    case 0x0603: return 1u << 2;
+    case FERRULE_SIG_RSA_PSS_RSAE_SHA256: return 1u << 3;
+    case FERRULE_SIG_RSA_PSS_RSAE_SHA384: return 1u << 4;
+    case FERRULE_SIG_RSA_PSS_RSAE_SHA512: return 1u << 5;
+    case FERRULE_SIG_RSA_PSS_PSS_SHA256: return 1u << 6;
+    case FERRULE_SIG_RSA_PSS_PSS_SHA384: return 1u << 7;
+    case FERRULE_SIG_RSA_PSS_PSS_SHA512: return 1u << 8;
+    case FERRULE_SIG_ED25519: return 1u << 9;
+    case FERRULE_SIG_RSA_PKCS1_SHA256: return 1u << 10;
+    case FERRULE_SIG_RSA_PKCS1_SHA384: return 1u << 11;
+    case FERRULE_SIG_RSA_PKCS1_SHA512: return 1u << 12;
+    default: return 0;
+    }
 }
 
 uint32_t fr_sig_mask(fr_reader list) {

@@ -484,7 +484,7 @@ TEST(message_cap_before_ceiling) {
     CHECK_EQ(ferrule_conn_new(&s, sc, NULL), FERRULE_OK);
     if (s == NULL) return;
     int st = feed_forged_message(s, 1, 200000, ferrule_default_memory_limit());
-    CHECK_EQ(st, FERRULE_DECODE);
+    CHECK_EQ(st, FERRULE_POLICY);
     CHECK_EQ(ferrule_conn_reason(s), FERRULE_R_HANDSHAKE_TOO_LARGE);
     ferrule_conn_free(s);
     ferrule_config_free(sc);

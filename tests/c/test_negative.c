@@ -1031,25 +1031,33 @@ TEST(rec_handshake_too_large_certificate) {
     if (x == NULL) return;
     CHECK(x->f->r[3].len > 1024 + 4);
     int st = flight_deliver(x);
-    EXPECT_FAIL(CL(x), st, FERRULE_DECODE, FERRULE_R_HANDSHAKE_TOO_LARGE,
-                FERRULE_ALERT_DECODE_ERROR);
-    EXPECT_PEER_ALERT(CL(x), SV(x), FERRULE_ALERT_DECODE_ERROR);
+    /* Our cap, not a malformed message of the peer's: a policy refusal
+     * whose reason names the cap, with handshake_failure. */
+    EXPECT_FAIL(CL(x), st, FERRULE_POLICY, FERRULE_R_HANDSHAKE_TOO_LARGE,
+                FERRULE_ALERT_HANDSHAKE_FAILURE);
+    EXPECT_PEER_ALERT(CL(x), SV(x), FERRULE_ALERT_HANDSHAKE_FAILURE);
+    CHECK(strstr(ferrule_reason_message(FERRULE_R_HANDSHAKE_TOO_LARGE), "max_handshake_message") !=
+          NULL);
     fx_free(x);
 }
 
 TEST(rec_handshake_too_large_forged_header) {
-    /* Default cap 65536: a header announcing 65537 bytes fails at once,
-     * one announcing exactly 65536 just waits for more. */
+    /* Default cap: the largest legal ClientHello, 131,396 bytes (every list
+     * at its RFC 8446 §4.1.2 maximum).  A header announcing one byte more
+     * fails at once, one announcing exactly that just waits for more. */
+    CHECK_EQ(FR_MAX_CLIENT_HELLO, 131396);
     for (int over = 0; over < 2; over++) {
         fx *x = server_fresh();
         CHECK(x != NULL);
         if (x == NULL) return;
-        const uint8_t rec[9] = {22, 3, 1, 0, 4, 1, 1, 0, (uint8_t)over};
+        size_t len = FR_MAX_CLIENT_HELLO + (size_t)over;
+        const uint8_t rec[9] = {22,           3, 1, 0, 4, 1, (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                                (uint8_t)len};
         int st = server_gets(x, rec, sizeof(rec));
         if (over) {
-            EXPECT_FAIL(SV(x), st, FERRULE_DECODE, FERRULE_R_HANDSHAKE_TOO_LARGE,
-                        FERRULE_ALERT_DECODE_ERROR);
-            EXPECT_PEER_ALERT(SV(x), CL(x), FERRULE_ALERT_DECODE_ERROR);
+            EXPECT_FAIL(SV(x), st, FERRULE_POLICY, FERRULE_R_HANDSHAKE_TOO_LARGE,
+                        FERRULE_ALERT_HANDSHAKE_FAILURE);
+            EXPECT_PEER_ALERT(SV(x), CL(x), FERRULE_ALERT_HANDSHAKE_FAILURE);
         } else {
             CHECK_EQ(st, FERRULE_WANT_READ);
             CHECK_EQ(ferrule_conn_status(SV(x)), FERRULE_OK);
