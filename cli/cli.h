@@ -40,6 +40,7 @@ typedef struct cli_common {
     const char *keylog;  /* NSS key-log file (append, 0600) */
     unsigned long record_size_limit; /* RFC 8449 value to advertise; 0 = library default */
     unsigned long max_hs_msg;        /* handshake message cap; 0 = library default */
+    unsigned long max_peer_certs;    /* certificates taken from the peer; 0 = library default */
     int timeout_ms;
     int quiet;
     int help;

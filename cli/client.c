@@ -44,6 +44,7 @@ void cli_client_usage(FILE *f)
         "  --record-size-limit N    largest protected record we accept (RFC 8449), 64..16385\n"
         "  --max-handshake-message N  largest handshake message we accept (bytes,\n"
         "                           default 131396: the largest legal ClientHello)\n"
+        "  --max-peer-certs N       most certificates taken from the peer, 1..256 (default 64)\n"
         "                           (default 16385; the extension is always offered)\n"
         "  --request STRING         send STRING (escapes \\r \\n \\t \\\\ \\xHH) and print\n"
         "                           the reply, until the server's close_notify\n"

@@ -83,6 +83,15 @@ int cli_parse_common(int argc, char **argv, int *i, cli_common *c)
         }
         return 1;
     }
+    if ((r = cli_opt_value(argc, argv, i, "--max-peer-certs", &v)) != 0) {
+        if (r < 0) return r;
+        if (cli_parse_ulong(v, 1, 256, &c->max_peer_certs) != 0) {
+            fprintf(stderr, "ferrule: --max-peer-certs: expected a number from 1 to 256, got '%s'\n",
+                    v);
+            return -1;
+        }
+        return 1;
+    }
     if ((r = cli_opt_value(argc, argv, i, "--timeout", &v)) != 0) {
         if (r < 0) return r;
         if (cli_parse_timeout(v, &c->timeout_ms) != 0) {
@@ -254,6 +263,13 @@ int cli_apply_common(ferrule_config *cfg, const cli_common *c, FILE **keylog)
         int st = ferrule_config_set_max_handshake_message(cfg, (size_t)c->max_hs_msg);
         if (st != FERRULE_OK) {
             cli_config_error(cfg, st, "--max-handshake-message");
+            return -1;
+        }
+    }
+    if (c->max_peer_certs != 0) {
+        int st = ferrule_config_set_max_peer_certificates(cfg, (uint32_t)c->max_peer_certs);
+        if (st != FERRULE_OK) {
+            cli_config_error(cfg, st, "--max-peer-certs");
             return -1;
         }
     }

@@ -69,6 +69,7 @@ void cli_server_usage(FILE *f)
         "  --record-size-limit N    largest protected record we accept (RFC 8449), 64..16385\n"
         "  --max-handshake-message N  largest handshake message we accept (bytes,\n"
         "                           default 131396: the largest legal ClientHello)\n"
+        "  --max-peer-certs N       most certificates taken from the peer, 1..256 (default 64)\n"
         "                           (default 16385; the extension is always offered)\n"
         "  --timeout SECONDS        handshake / HTTP request timeout (default 10)\n"
         "  --quiet, -q              no per-connection log lines on stderr\n"

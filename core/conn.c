@@ -39,6 +39,7 @@ void fr_conn_release(ferrule_conn *c) {
     fr_mem_free(&c->mem, c->ch_copy, c->ch_len);
     for (size_t i = 0; i < c->n_kex; i++) fr_kex_free(&c->kex[i]);
     for (size_t i = 0; i < c->n_peer_certs; i++) fr_cert_free(&c->mem, c->peer_certs[i]);
+    fr_mem_free(&c->mem, c->peer_certs, c->peer_certs_cap * sizeof(*c->peer_certs));
     fr_verify_result_free(c->verify_result);
     fr_aead_free(&c->rd);
     fr_aead_free(&c->wr);
@@ -314,7 +315,7 @@ static size_t first_message_len(const ferrule_conn *c, const uint8_t *p, size_t 
     uint8_t hdr[4];
     size_t have = c->hs_len < 4 ? c->hs_len : 4;
     if (have + n < 4) return 0;
-    memcpy(hdr, c->hs_buf, have);
+    if (have > 0) memcpy(hdr, c->hs_buf, have); /* (no buffer yet when empty) */
     memcpy(hdr + have, p, 4 - have);
     return 4 + ((size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3]);
 }

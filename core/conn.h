@@ -27,7 +27,12 @@
 #define FR_MAX_SIGS 16
 #define FR_MAX_CHAINS 16
 #define FR_MAX_ALPN_WIRE 1024
-#define FR_MAX_PEER_CERTS 16
+#define FR_MAX_CHAIN_CERTS 16 /* certificates in one of our configured chains */
+/* Certificates accepted in a peer's Certificate message: the default and
+ * the largest value ferrule_config_set_max_peer_certificates takes (what
+ * ferrule_verify_chain's path builder is ever given, FR_VERIFY_MAX_INPUT). */
+#define FR_DEFAULT_MAX_PEER_CERTS 64
+#define FR_MAX_PEER_CERTS_LIMIT FR_VERIFY_MAX_INPUT
 #define FR_DEFAULT_MEMORY_LIMIT (256u * 1024u)
 #define FR_MIN_MEMORY_LIMIT (64u * 1024u)
 /* The largest ClientHello whose lists all stay within their RFC 8446
@@ -80,8 +85,8 @@
 
 /* One certificate chain with its private key. */
 typedef struct fr_chain {
-    uint8_t *ders[FR_MAX_PEER_CERTS];
-    size_t lens[FR_MAX_PEER_CERTS];
+    uint8_t *ders[FR_MAX_CHAIN_CERTS];
+    size_t lens[FR_MAX_CHAIN_CERTS];
     size_t n;
     EVP_PKEY *key;
     uint8_t *staple; /* DER OCSP response to staple, or NULL */
@@ -93,7 +98,7 @@ typedef struct fr_chain {
      * trust anchors, are exempt: RFC 8446 §4.4.2.2). */
     uint8_t *san;
     size_t san_len;
-    uint16_t cert_sigs[FR_MAX_PEER_CERTS];
+    uint16_t cert_sigs[FR_MAX_CHAIN_CERTS];
     size_t n_cert_sigs;
 } fr_chain;
 
@@ -119,6 +124,7 @@ struct ferrule_config {
     void *now_ctx;
     size_t memory_limit;
     size_t max_hs_msg;
+    uint32_t max_peer_certs; /* certificates accepted in a peer's Certificate */
     void (*keylog)(void *ctx, const ferrule_conn *conn, const char *line);
     void *keylog_ctx;
     int no_hostname_check;
@@ -223,8 +229,8 @@ struct ferrule_conn {
     size_t alpn_len;
     char server_name[256];
     int has_server_name;
-    fr_cert *peer_certs[FR_MAX_PEER_CERTS];
-    size_t n_peer_certs;
+    fr_cert **peer_certs; /* the peer's chain as sent (grown by fr_conn_add_peer_cert) */
+    size_t n_peer_certs, peer_certs_cap;
     ferrule_verify_result *verify_result; /* the validated path */
     int ocsp_stapled;
     fr_hrr_conn hrr;
@@ -327,6 +333,9 @@ fr_err fr_server_on_certificate_verify(ferrule_conn *c, fr_reader *body);
  * extensions: only a stapled OCSP response the client asked for). */
 FR_MUST_CHECK fr_err fr_parse_certificate_list(ferrule_conn *c, fr_reader *list,
                                                const uint8_t **staple, size_t *staple_len);
+/* Append a parsed peer certificate to c->peer_certs (taking it; freed on
+ * failure): CERT_CHAIN_TOO_LONG past the config's max_peer_certs. */
+FR_MUST_CHECK fr_err fr_conn_add_peer_cert(ferrule_conn *c, fr_cert *cert);
 /* Verify c->peer_certs for either role (purpose by role, the server name
  * for a client, OCSP for a client, then the application callback). */
 FR_MUST_CHECK fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple,

@@ -142,6 +142,7 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_CERT_REJECTED 81        /* rejected by the application callback */
 #define FERRULE_R_CERT_POLICY 82          /* certificate policy processing failed (RFC 5280 §6.1) */
 #define FERRULE_R_CERT_REQUIRED 83        /* server requires a client certificate; none sent */
+#define FERRULE_R_CERT_CHAIN_TOO_LONG 84  /* more certificates than max_peer_certificates */
 /* peer-initiated */
 #define FERRULE_R_PEER_ALERT 96           /* see ferrule_conn_alert() */
 #define FERRULE_R_PEER_CLOSED 97          /* close_notify received */
@@ -396,6 +397,14 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_memory_limit(ferrule_confi
  *  received, within the connection's memory ceiling. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_max_handshake_message(ferrule_config *cfg,
                                                                             size_t bytes);
+/** Most certificates accepted in the peer's Certificate message (1 .. 256,
+ *  default 64), verification on or off.  A longer list fails with
+ *  FERRULE_CERTIFICATE, reason cert_chain_too_long and a bad_certificate
+ *  alert, before the certificate past the cap is parsed.  This bounds what
+ *  a peer makes us hold; path building has its own work budget on top
+ *  (docs/x509.md), whatever this value. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_max_peer_certificates(ferrule_config *cfg,
+                                                                           uint32_t count);
 /** Key-log callback: receives one NSS key-log line (no newline). Explicit
  *  opt-in; secrets leave the library through it. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_keylog_callback(

@@ -93,6 +93,7 @@ FERRULE_API int ferrule_config_new(ferrule_config **out, uint32_t role,
     cfg->n_sigs = COUNT(DEFAULT_SIGS);
     cfg->memory_limit = FR_DEFAULT_MEMORY_LIMIT;
     cfg->max_hs_msg = FR_DEFAULT_MAX_HS_MSG;
+    cfg->max_peer_certs = FR_DEFAULT_MAX_PEER_CERTS;
     fr_trust_init(&cfg->trust);
     if (fr_hrr_config_init(cfg) != FR_OK || fr_resume_config_init(cfg) != FR_OK) {
         ferrule_config_free(cfg);
@@ -235,7 +236,7 @@ typedef struct chain_builder {
 
 static fr_err add_chain_der(void *ctx, const uint8_t *der, size_t len) {
     chain_builder *b = ctx;
-    FR_ENSURE(b->chain->n < FR_MAX_PEER_CERTS, FERRULE_R_CONFIG_INVALID);
+    FR_ENSURE(b->chain->n < FR_MAX_CHAIN_CERTS, FERRULE_R_CONFIG_INVALID);
     uint8_t *copy = fr_mem_alloc(&b->cfg->mem, len);
     FR_ENSURE(copy != NULL, fr_mem_error(&b->cfg->mem, len));
     memcpy(copy, der, len);
@@ -325,6 +326,15 @@ FERRULE_API int ferrule_config_set_max_handshake_message(ferrule_config *cfg, si
     if (st != FERRULE_OK) return st;
     if (bytes < 1024 || bytes > (1u << 24) - 1) return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->max_hs_msg = bytes;
+    return fr_abi_setter_result(cfg, FR_OK);
+}
+
+FERRULE_API int ferrule_config_set_max_peer_certificates(ferrule_config *cfg, uint32_t count) {
+    int st = fr_abi_setter_check(cfg);
+    if (st != FERRULE_OK) return st;
+    if (count < 1 || count > FR_MAX_PEER_CERTS_LIMIT)
+        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    cfg->max_peer_certs = count;
     return fr_abi_setter_result(cfg, FR_OK);
 }
 

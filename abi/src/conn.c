@@ -213,7 +213,8 @@ FERRULE_API int ferrule_conn_take(ferrule_conn *c, uint8_t *out, size_t cap, siz
     pthread_mutex_lock(&c->wr_lock);
     fr_conn_do_pending(c);
     size_t n = cap < c->out_len ? cap : c->out_len;
-    memcpy(out, c->out + c->out_off, n);
+    /* Before anything was written there is no output buffer at all. */
+    if (n > 0) memcpy(out, c->out + c->out_off, n);
     fr_conn_out_consume(c, n);
     pthread_mutex_unlock(&c->wr_lock);
     *written = n;

@@ -38,7 +38,7 @@ FERRULE_API int ferrule_verify_chain(const ferrule_config *cfg, const uint8_t *c
 
     /* More certificates than any path builder should look at: a result
      * that says so (the handshake caps the peer's list at
-     * FR_MAX_PEER_CERTS; standalone callers may pass more, e.g. the limbo
+     * max_peer_certs, at most as many; standalone callers may pass more, e.g. the limbo
      * suite's 100-certificate hostile chains). */
     fr_cert *chain[FR_VERIFY_MAX_INPUT];
     fr_crl *crls[FR_VERIFY_MAX_CRLS];

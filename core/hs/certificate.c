@@ -87,11 +87,35 @@ fr_err fr_parse_certificate_list(ferrule_conn *c, fr_reader *list, const uint8_t
             FR_ENSURE(c->n_peer_certs == 0, FERRULE_R_ILLEGAL_PARAMETER);
             FR_TRY(parse_certificate_status(&e.body, staple, staple_len));
         }
-        FR_ENSURE(c->n_peer_certs < FR_MAX_PEER_CERTS, FERRULE_R_CERT_TOO_MUCH_WORK);
+        /* The documented cap on what we take from a peer, checked before
+         * the certificate is parsed (path building has its own budget). */
+        FR_ENSURE(c->n_peer_certs < c->cfg->max_peer_certs, FERRULE_R_CERT_CHAIN_TOO_LONG);
         fr_cert *cert = NULL;
         FR_TRY(fr_cert_parse(&c->mem, data.p, fr_reader_left(&data), &cert));
-        c->peer_certs[c->n_peer_certs++] = cert;
+        FR_TRY(fr_conn_add_peer_cert(c, cert));
     }
+    return FR_OK;
+}
+
+fr_err fr_conn_add_peer_cert(ferrule_conn *c, fr_cert *cert) {
+    fr_err e = c->n_peer_certs < c->cfg->max_peer_certs ? FR_OK : FERRULE_R_CERT_CHAIN_TOO_LONG;
+    if (e == FR_OK && c->n_peer_certs == c->peer_certs_cap) {
+        size_t cap = c->peer_certs_cap ? 2 * c->peer_certs_cap : 4;
+        fr_cert **grown = fr_mem_alloc(&c->mem, cap * sizeof(*grown));
+        if (grown == NULL) {
+            e = fr_mem_error(&c->mem, cap * sizeof(*grown));
+        } else {
+            if (c->n_peer_certs > 0) memcpy(grown, c->peer_certs, c->n_peer_certs * sizeof(*grown));
+            fr_mem_free(&c->mem, c->peer_certs, c->peer_certs_cap * sizeof(*grown));
+            c->peer_certs = grown;
+            c->peer_certs_cap = cap;
+        }
+    }
+    if (e != FR_OK) {
+        fr_cert_free(&c->mem, cert);
+        return e;
+    }
+    c->peer_certs[c->n_peer_certs++] = cert;
     return FR_OK;
 }
 

@@ -795,10 +795,9 @@ fr_err fr_client_on_psk(ferrule_conn *c, fr_reader *body, uint16_t suite) {
     /* The original chain, for introspection: it was verified when the
      * ticket's connection was established. */
     for (size_t i = 0; i < s->n_certs; i++) {
-        FR_ENSURE(c->n_peer_certs < FR_MAX_PEER_CERTS, FERRULE_R_INTERNAL);
         fr_cert *cert;
         FR_TRY(fr_cert_parse(&c->mem, s->ders[i], s->lens[i], &cert));
-        c->peer_certs[c->n_peer_certs++] = cert;
+        FR_TRY(fr_conn_add_peer_cert(c, cert));
     }
     memcpy(c->resume.psk, s->psk, s->psk_len);
     c->resume.psk_len = s->psk_len;

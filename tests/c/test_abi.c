@@ -1097,7 +1097,31 @@ TEST(feed_nothing_with_null_pointer) {
     ferrule_config_free(cfg);
 }
 
-TEST_MAIN("abi", TL_CASE(null_config_functions), TL_CASE(null_arguments_on_a_config),
+TEST(take_from_a_fresh_connection) {
+    /* Nothing has been written yet: the output buffer does not exist.
+     * Regression: ferrule_conn_take did memcpy(out, NULL + 0, 0), which
+     * UBSan aborts on (C11 7.24.1p2, 6.5.6p8). */
+    ferrule_config *cfg = client_cfg();
+    REQUIRE(cfg != NULL);
+    ferrule_conn *c = NULL;
+    CHECK_EQ(ferrule_conn_new(&c, cfg, NULL), FERRULE_OK);
+    REQUIRE(c != NULL);
+    uint8_t buf[16];
+    size_t n = 9;
+    CHECK_EQ(ferrule_conn_pending_output(c), 0);
+    CHECK_EQ(ferrule_conn_take(c, buf, sizeof(buf), &n), FERRULE_OK);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(ferrule_conn_take(c, buf, 0, &n), FERRULE_OK);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(ferrule_conn_status(c), FERRULE_OK);
+    /* The connection still works afterwards. */
+    CHECK_EQ(ferrule_conn_handshake(c), FERRULE_WANT_READ);
+    CHECK(ferrule_conn_pending_output(c) > 0);
+    ferrule_conn_free(c);
+    ferrule_config_free(cfg);
+}
+
+TEST_MAIN("abi", TL_CASE(take_from_a_fresh_connection), TL_CASE(null_config_functions), TL_CASE(null_arguments_on_a_config),
           TL_CASE(null_conn_functions), TL_CASE(null_arguments_on_a_conn),
           TL_CASE(conn_options_struct_size), TL_CASE(allocator_struct_size),
           TL_CASE(io_callbacks_struct_size), TL_CASE(config_frozen_after_conn_new),

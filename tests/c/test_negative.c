@@ -2134,6 +2134,107 @@ TEST(cert_empty_list) {
     fx_free(x);
 }
 
+/* Replace the server's Certificate (record 3) by one whose list is the
+ * leaf followed by `copies` copies of the next certificate, spread over
+ * as many protected records as it takes. */
+static int long_certificate(fx *x, size_t copies) {
+    mrec *r = &x->f->r[3];
+    fr_reader body = fr_reader_init(r->data + 4, r->len - 4), ctx, list, leaf, next, ext;
+    if (fr_read_vec8(&body, &ctx) != FR_OK || fr_read_vec24(&body, &list) != FR_OK) return 0;
+    const uint8_t *leaf_at = list.p;
+    if (fr_read_vec24(&list, &leaf) != FR_OK || fr_read_vec16(&list, &ext) != FR_OK) return 0;
+    size_t leaf_entry = (size_t)(list.p - leaf_at);
+    const uint8_t *next_at = list.p;
+    if (fr_read_vec24(&list, &next) != FR_OK || fr_read_vec16(&list, &ext) != FR_OK) return 0;
+    size_t next_entry = (size_t)(list.p - next_at);
+    size_t list_len = leaf_entry + copies * next_entry, len = 4 + 1 + 3 + list_len;
+    uint8_t *msg = malloc(len);
+    if (msg == NULL) return 0;
+    size_t n = 0;
+    msg[n++] = FR_HS_CERTIFICATE;
+    msg[n++] = (uint8_t)((len - 4) >> 16);
+    msg[n++] = (uint8_t)((len - 4) >> 8);
+    msg[n++] = (uint8_t)(len - 4);
+    msg[n++] = 0;
+    msg[n++] = (uint8_t)(list_len >> 16);
+    msg[n++] = (uint8_t)(list_len >> 8);
+    msg[n++] = (uint8_t)list_len;
+    memcpy(msg + n, leaf_at, leaf_entry);
+    n += leaf_entry;
+    for (size_t i = 0; i < copies; i++, n += next_entry) memcpy(msg + n, next_at, next_entry);
+    /* 16,384 bytes per record: the first in record 3, the rest after it. */
+    size_t pos = 3;
+    for (size_t off = 0; off < len; off += 16384, pos++) {
+        size_t chunk = len - off < 16384 ? len - off : 16384;
+        mrec *rec = pos == 3 ? r : mf_insert_copy(x->f, pos, 3);
+        if (rec == NULL) {
+            free(msg);
+            return 0;
+        }
+        memcpy(rec->data, msg + off, chunk);
+        rec->len = chunk;
+    }
+    free(msg);
+    return 1;
+}
+
+TEST(cert_peer_chain_cap) {
+    /* The cap on certificates taken from a peer is a documented,
+     * configurable limit (ferrule_config_set_max_peer_certificates, default
+     * 64), distinct from the path builder's budget.  The edited Certificate
+     * invalidates the server's CertificateVerify, so a list the client
+     * accepts ends there (bad_signature), one over the cap ends at the
+     * Certificate (cert_chain_too_long). */
+    struct {
+        size_t certs;  /* in the Certificate */
+        uint32_t cap;  /* 0: default */
+        int verify;    /* chain verification on */
+        uint32_t reason;
+    } cases[] = {
+        {51, 0, 0, FERRULE_R_BAD_SIGNATURE},      /* was cert_too_much_work (cap 16) */
+        {51, 0, 1, FERRULE_R_BAD_SIGNATURE},      /* a path is found among them */
+        {64, 0, 0, FERRULE_R_BAD_SIGNATURE},
+        {65, 0, 0, FERRULE_R_CERT_CHAIN_TOO_LONG},
+        {65, 0, 1, FERRULE_R_CERT_CHAIN_TOO_LONG},
+        {4, 3, 0, FERRULE_R_CERT_CHAIN_TOO_LONG},
+        {3, 3, 0, FERRULE_R_BAD_SIGNATURE},
+        {120, 256, 0, FERRULE_R_BAD_SIGNATURE},
+        /* Within the cap, the memory ceiling still bounds what is held. */
+        {250, 256, 0, FERRULE_R_MEMORY_LIMIT},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ferrule_config *cc = pair_client_config();
+        REQUIRE(cc != NULL);
+        if (cases[i].cap != 0)
+            CHECK_EQ(ferrule_config_set_max_peer_certificates(cc, cases[i].cap), FERRULE_OK);
+        if (!cases[i].verify) CHECK_EQ(ferrule_config_dangerous_no_verification(cc), FERRULE_OK);
+        fx *x = flight_begin_cfg(cc, NULL);
+        REQUIRE(x != NULL);
+        REQUIRE(long_certificate(x, cases[i].certs - 1));
+        int st = flight_deliver(x);
+        if (ferrule_conn_reason(CL(x)) != cases[i].reason)
+            fprintf(stderr, "  case %zu: %s\n", i, ferrule_reason_name(ferrule_conn_reason(CL(x))));
+        CHECK_EQ(ferrule_conn_reason(CL(x)), cases[i].reason);
+        if (cases[i].reason == FERRULE_R_CERT_CHAIN_TOO_LONG) {
+            CHECK_EQ(st, FERRULE_CERTIFICATE);
+            CHECK_EQ(ferrule_conn_alert(CL(x)), FERRULE_ALERT_BAD_CERTIFICATE);
+            CHECK_EQ(ferrule_conn_peer_cert_count(CL(x)), cases[i].cap ? cases[i].cap : 64);
+        } else if (cases[i].reason == FERRULE_R_BAD_SIGNATURE) {
+            CHECK_EQ(ferrule_conn_peer_cert_count(CL(x)), cases[i].certs);
+        }
+        fx_free(x);
+    }
+    /* The setter's range: 1 .. 256. */
+    ferrule_config *cfg = pair_client_config();
+    REQUIRE(cfg != NULL);
+    CHECK_EQ(ferrule_config_set_max_peer_certificates(cfg, 0), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_reason(cfg), FERRULE_R_CONFIG_INVALID);
+    CHECK_EQ(ferrule_config_set_max_peer_certificates(cfg, 257), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_set_max_peer_certificates(cfg, 256), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_max_peer_certificates(NULL, 5), FERRULE_USAGE);
+    ferrule_config_free(cfg);
+}
+
 TEST(cert_list_length_mismatch) {
     SH_BEGIN(x);
     mrec *r = &x->f->r[3];
@@ -2915,7 +3016,7 @@ TEST_MAIN("negative",
           TL_CASE(ee_trailing_byte), TL_CASE(ee_server_name_not_empty),
           TL_CASE(cert_malformed_leaf), TL_CASE(cert_entry_extension_unsolicited),
           TL_CASE(cert_nonempty_request_context),
-          TL_CASE(cert_empty_list), TL_CASE(cert_list_length_mismatch),
+          TL_CASE(cert_empty_list), TL_CASE(cert_peer_chain_cap), TL_CASE(cert_list_length_mismatch),
           TL_CASE(cv_signature_corrupted), TL_CASE(cv_signature_garbage_encoding),
           TL_CASE(cv_scheme_not_offered), TL_CASE(cv_scheme_excluded_by_client_config),
           TL_CASE(cv_scheme_does_not_match_key), TL_CASE(finished_corrupted),
