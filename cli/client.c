@@ -481,10 +481,6 @@ static int exchange(client *c)
     int sent_close = 0, peer_closed = 0;
     static uint8_t buf[16384];
 
-    if (o->request && unescape(o->request, &out) != 0) {
-        cli_error_local(&c->err, "usage", "bad --request string");
-        goto done;
-    }
     if (c->early != NULL) {
         /* 0-RTT data the server did not take (refused, or beyond the
          * ticket's allowance) goes first, now in 1-RTT. */
@@ -495,6 +491,10 @@ static int exchange(client *c)
             cli_error_local(&c->err, "internal", "out of memory");
             goto done;
         }
+    }
+    if (o->request && unescape(o->request, &out) != 0) {
+        cli_error_local(&c->err, "usage", "bad --request string");
+        goto done;
     }
     if (o->http_get) {
         int v6 = strchr(c->servername, ':') != NULL;

@@ -116,6 +116,21 @@ def test_ferrule_client_without_0rtt_ticket_sends_after_handshake(ferrule_server
     assert r.json["response_bytes"] > 0, r.describe()
 
 
+def test_refused_early_data_goes_before_the_request(openssl_server, ferrule_client, tmp_path):
+    """docs/cli.md: early data the server did not take is sent first after
+    the handshake, then --request (it was sent after it, found against Go's
+    crypto/tls, which never takes 0-RTT).  s_server without -early_data
+    refuses the 0-RTT and prints what arrives in 1-RTT, in order."""
+    srv, port = openssl_server("ecdsa-p256", "-tls1_3", keep_stdin=True)
+    sess = tmp_path / "s1"
+    session_from(ferrule_client, port, sess)
+    r = ferrule_client(port, "--json", "--sess-in", sess, "--early-data", early_file(tmp_path),
+                       "--request", "REQUEST-AFTER\\n", "--half-close")
+    assert r.rc == 0, r.describe()
+    assert r.json["early_data"] in ("rejected", "not_offered"), r.describe()
+    srv.wait_for("(?s)EARLY-DATA-0RTT.*REQUEST-AFTER", timeout=TIMEOUT)
+
+
 def test_early_data_needs_sess_in(ferrule_client, tmp_path):
     r = ferrule_client(1, "--early-data", early_file(tmp_path))
     assert r.rc == 2 and "--early-data needs --sess-in" in r.stderr, r.describe()
