@@ -100,6 +100,10 @@ typedef struct fr_chain {
     size_t san_len;
     uint16_t cert_sigs[FR_MAX_CHAIN_CERTS];
     size_t n_cert_sigs;
+    /* The issuer Name of each certificate (its TLV, inside ders[i]; length
+     * 0 if the certificate could not be read), for a server's
+     * certificate_authorities (RFC 8446 §4.2.4). */
+    size_t issuer_off[FR_MAX_CHAIN_CERTS], issuer_len[FR_MAX_CHAIN_CERTS];
 } fr_chain;
 
 struct ferrule_config {

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # tools/cost.sh BUILD_DIR - the work a server does for one ClientHello of
 # each shape an attacker can send before any authentication (every list at
-# the largest length the message allows: tests/c/support_bighello.h),
-# counted in instructions with valgrind's callgrind, never timed.  Each
-# shape's count is compared with a padded ClientHello of the same size; a
-# ratio above COST_LIMIT (default 2) fails, and so does a shape the server
-# does not accept (a cheap refusal is not a cheap acceptance).
+# the largest length the message allows: tests/c/support_bighello.h), and a
+# client for a CertificateRequest with the largest certificate_authorities
+# (tests/cost/cr_cost.c), counted in instructions with valgrind's
+# callgrind, never timed.  Each shape's count is compared with a padded
+# message of the same size; a ratio above COST_LIMIT (default 2) fails, and
+# so does a shape that is not accepted (a cheap refusal is not a cheap
+# acceptance).
 #
 # Instruction counts are the same for the same binary, input and
 # environment, whatever else the machine is doing; wall time is never
@@ -38,7 +40,7 @@ count() { # shape -> instructions collected, or nothing if not accepted
 }
 
 base=$(count padded) || { cat "$work/log.padded" >&2; echo "cost: the padded ClientHello failed" >&2; exit 1; }
-printf '%-26s %12s %6s\n' shape instructions ratio
+printf '%-32s %12s %6s\n' shape instructions ratio
 fail=0
 worst=0
 n=0
@@ -50,7 +52,7 @@ for s in $shapes; do
         continue
     fi
     ratio=$(awk -v a="$ir" -v b="$base" 'BEGIN { printf "%.2f", a / b }')
-    printf '%-26s %12s %6s\n' "$s" "$ir" "$ratio"
+    printf '%-32s %12s %6s\n' "$s" "$ir" "$ratio"
     worst=$(awk -v a="$ratio" -v b="$worst" 'BEGIN { print (a > b) ? a : b }')
     n=$((n + 1))
     if awk -v a="$ratio" -v l="$limit" 'BEGIN { exit !(a > l) }'; then
@@ -59,4 +61,26 @@ for s in $shapes; do
     fi
 done
 echo "cost: $n shapes of $total bytes, worst ${worst}x a padded ClientHello (limit ${limit}x)"
+
+# The client's side: a CertificateRequest whose certificate_authorities
+# fill the 2^16-1 byte block, against one padded to the same size.
+cr() { # shape -> instructions, or nothing if the flight was not taken
+    local out="$work/cr.$1"
+    valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$out" \
+        "$build/cr_cost" "$1" >"$work/crlog.$1" 2>&1 || return 1
+    awk '/^summary:/ {print $2}' "$out"
+}
+if cr_base=$(cr padded) && cr_ir=$(cr certificate_authorities); then
+    ratio=$(awk -v a="$cr_ir" -v b="$cr_base" 'BEGIN { printf "%.2f", a / b }')
+    printf '%-32s %12s %6s\n' "client: padded request" "$cr_base" 1.00
+    printf '%-32s %12s %6s\n' "client: certificate_authorities" "$cr_ir" "$ratio"
+    if awk -v a="$ratio" -v l="$limit" 'BEGIN { exit !(a > l) }'; then
+        echo "cost: certificate_authorities cost the client ${ratio}x (limit ${limit}x)" >&2
+        fail=1
+    fi
+else
+    cat "$work"/crlog.* >&2 || true
+    echo "cost: the client's CertificateRequest probe failed" >&2
+    fail=1
+fi
 exit $fail

@@ -205,22 +205,21 @@ static uint16_t chain_scheme(const ferrule_config *cfg, const fr_chain *ch, fr_r
 }
 
 /* Does a certificate of `ch` name one of the certificate_authorities
- * (RFC 8446 §4.2.4) as its issuer?  The leaf's issuer covers a server
- * that trusts our intermediate; the top certificate's covers one that
- * trusts the root above it.  Our chains were parsed when loaded, so a
- * parse failure here only means "no". */
-static int chain_issued_by(ferrule_conn *c, const fr_chain *ch, fr_reader cas) {
-    int hit = 0;
-    for (size_t i = 0; i < ch->n && !hit; i++) {
-        fr_cert *cert = NULL;
-        if (fr_cert_parse(&c->mem, ch->ders[i], ch->lens[i], &cert) != FR_OK) continue;
-        fr_reader l = cas;
-        fr_reader dn;
-        while (!hit && fr_read_vec16(&l, &dn) == FR_OK)
-            hit = fr_name_equal(cert->issuer, cert->issuer_len, dn.p, fr_reader_left(&dn));
-        fr_cert_free(&c->mem, cert);
+ * (RFC 8446 §4.2.4) as its issuer?  The leaf's issuer covers a server that
+ * trusts our intermediate; the top certificate's covers one that trusts
+ * the root above it.  Names are compared as the DER bytes a server copies
+ * from its anchors' subjects (as Go's crypto/tls does): it is a hint, and
+ * one pass over the list costs a length comparison per issuer (the issuers
+ * were noted when the chain was loaded), whatever the list's length. */
+static int chain_issued_by(const fr_chain *ch, fr_reader cas) {
+    fr_reader dn;
+    while (fr_read_vec16(&cas, &dn) == FR_OK) {
+        size_t n = fr_reader_left(&dn);
+        for (size_t i = 0; i < ch->n; i++)
+            if (ch->issuer_len[i] == n && memcmp(ch->ders[i] + ch->issuer_off[i], dn.p, n) == 0)
+                return 1;
     }
-    return hit;
+    return 0;
 }
 
 /* certificate_authorities: DistinguishedName authorities<3..2^16-1>, each
@@ -279,7 +278,7 @@ fr_err fr_client_on_certificate_request(ferrule_conn *c, fr_reader *body) {
             first = ch;
             first_sig = s;
         }
-        if (ca == NULL || chain_issued_by(c, ch, cas)) {
+        if (ca == NULL || chain_issued_by(ch, cas)) {
             first = ch;
             first_sig = s;
             break;

@@ -41,6 +41,8 @@ fr_err fr_chain_note(fr_mem *m, fr_chain *ch) {
             continue;
         }
         FR_TRY(e);
+        ch->issuer_off[i] = (size_t)(cert->issuer - cert->der);
+        ch->issuer_len[i] = cert->issuer_len;
         if (i == 0 && cert->san != NULL) {
             ch->san = fr_mem_alloc(m, cert->san_len);
             if (ch->san == NULL) {
