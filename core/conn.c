@@ -352,6 +352,13 @@ static fr_err hs_drain(ferrule_conn *c) {
     while (c->hs_len - off >= 4) {
         const uint8_t *m = c->hs_buf + off;
         size_t body = ((size_t)m[1] << 16) | ((size_t)m[2] << 8) | m[3];
+        /* A message this state never takes is refused from its header,
+         * before we hold any of its body (the dispatcher would refuse it
+         * once complete, with the same reason). */
+        if (!fr_state_accepts(c, m[0])) {
+            e = FERRULE_R_UNEXPECTED_MESSAGE;
+            break;
+        }
         if (body > c->cfg->max_hs_msg) {
             e = FERRULE_R_HANDSHAKE_TOO_LARGE;
             break;

@@ -315,6 +315,8 @@ void fr_conn_out_consume(ferrule_conn *c, size_t n);
 FR_MUST_CHECK fr_err fr_dispatch(ferrule_conn *c, const uint8_t *msg, size_t len);
 /* Take transitions that need no message (client START -> send ClientHello). */
 FR_MUST_CHECK fr_err fr_dispatch_start(ferrule_conn *c);
+/* 1 if a handshake message of type `msg` may come next in this state. */
+int fr_state_accepts(const ferrule_conn *c, uint8_t msg);
 /* 1 if handshake records may still be received in this state. */
 int fr_state_expects_handshake(const ferrule_conn *c);
 /* 1 if a change_cipher_spec record may be dropped in this state. */

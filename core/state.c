@@ -131,6 +131,10 @@ fr_err fr_dispatch(ferrule_conn *c, const uint8_t *msg, size_t len) {
     return FR_OK;
 }
 
+int fr_state_accepts(const ferrule_conn *c, uint8_t msg) {
+    return find(c->role, c->state, msg) != NULL;
+}
+
 int fr_state_expects_handshake(const ferrule_conn *c) {
     return c->state != FERRULE_HS_START && c->state != FERRULE_HS_FAILED &&
            c->state != FERRULE_HS_CLOSED;

@@ -1041,6 +1041,20 @@ TEST(rec_handshake_too_large_certificate) {
     fx_free(x);
 }
 
+TEST(rec_handshake_unexpected_type_refused_from_its_header) {
+    /* A message type the state never takes is refused as soon as its
+     * header is in, whatever length it announces (here 6.6 MB, "hello"
+     * read as a header): nothing of it is buffered. */
+    fx *x = server_fresh();
+    REQUIRE(x != NULL);
+    static const uint8_t rec[10] = {22, 3, 1, 0, 5, 'h', 'e', 'l', 'l', 'o'};
+    int st = server_gets(x, rec, sizeof(rec));
+    EXPECT_FAIL(SV(x), st, FERRULE_ALERT_SENT, FERRULE_R_UNEXPECTED_MESSAGE,
+                FERRULE_ALERT_UNEXPECTED_MESSAGE);
+    EXPECT_PEER_ALERT(SV(x), CL(x), FERRULE_ALERT_UNEXPECTED_MESSAGE);
+    fx_free(x);
+}
+
 TEST(rec_handshake_too_large_forged_header) {
     /* Default cap: the largest legal ClientHello, 131,396 bytes (every list
      * at its RFC 8446 §4.1.2 maximum).  A header announcing one byte more
@@ -2980,7 +2994,7 @@ TEST_MAIN("negative",
           TL_CASE(rec_interleaved_app_data), TL_CASE(rec_fragmented_client_hello_one_byte_records),
           TL_CASE(rec_flight_coalesced_and_fragmented),
           TL_CASE(rec_handshake_too_large_certificate),
-          TL_CASE(rec_handshake_too_large_forged_header), TL_CASE(rec_message_spans_key_change),
+          TL_CASE(rec_handshake_too_large_forged_header), TL_CASE(rec_handshake_unexpected_type_refused_from_its_header), TL_CASE(rec_message_spans_key_change),
           /* ClientHello */
           TL_CASE(ch_missing_supported_versions), TL_CASE(ch_supported_versions_without_tls13),
           TL_CASE(ch_no_extensions), TL_CASE(ch_duplicate_extension),
