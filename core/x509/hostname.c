@@ -64,8 +64,9 @@ static int eq_nocase(const uint8_t *a, const uint8_t *b, size_t n) {
     return 1;
 }
 
-size_t fr_dns_name_check(const uint8_t *p, size_t n, int allow_wild, int *wild) {
-    *wild = 0;
+/* Labels of a host name without wildcard: LDH labels of 1..63 octets, no
+ * hyphen at either end, no empty label; 0 when invalid. */
+static size_t host_labels(const uint8_t *p, size_t n) {
     if (n == 0 || n > MAX_DNS_NAME) return 0;
     size_t labels = 0, i = 0;
     while (i <= n) {
@@ -73,18 +74,32 @@ size_t fr_dns_name_check(const uint8_t *p, size_t n, int allow_wild, int *wild) 
         while (i < n && p[i] != '.') i++;
         size_t len = i - start;
         if (len == 0 || len > MAX_LABEL) return 0; /* empty label, e.g. "a..b" or "a." */
-        if (labels == 0 && allow_wild && len == 1 && p[start] == '*') {
-            *wild = 1;
-        } else {
-            for (size_t k = start; k < i; k++)
-                if (!ldh(p[k])) return 0; /* '*', '_', NUL, spaces, non-ASCII... */
-            /* RFC 5890 §2.3.1 / RFC 952: no hyphen at either end. */
-            if (p[start] == '-' || p[i - 1] == '-') return 0;
-        }
+        for (size_t k = start; k < i; k++)
+            if (!ldh(p[k])) return 0; /* '*', '_', NUL, spaces, non-ASCII... */
+        /* RFC 5890 §2.3.1 / RFC 952: no hyphen at either end. */
+        if (p[start] == '-' || p[i - 1] == '-') return 0;
         labels++;
         i++; /* skip the dot (or step past the end) */
     }
     return labels;
+}
+
+/* The one wildcard rule, for host name matching and name constraints
+ * alike (RFC 6125 §6.4.3, tightened like CA/B BR 3.2.2.6): "*" is the
+ * whole left-most label, followed by a dot and a valid host name of at
+ * least two labels.  So "*.example.com" is a wildcard name, and "*", "*.",
+ * "*.*", "*.com", "**.example.com", "f*.example.com", "a.*.example.com"
+ * are not (nor valid host names: '*' is not an LDH octet). */
+size_t fr_dns_name_check(const uint8_t *p, size_t n, int allow_wild, int *wild) {
+    *wild = 0;
+    if (n > MAX_DNS_NAME) return 0;
+    if (allow_wild && n >= 2 && p[0] == '*' && p[1] == '.') {
+        size_t rest = host_labels(p + 2, n - 2);
+        if (rest < 2) return 0;
+        *wild = 1;
+        return rest + 1;
+    }
+    return host_labels(p, n);
 }
 
 /* Is p[0..n) (no wildcard) one of PUBLIC_SUFFIXES? */
@@ -102,9 +117,9 @@ static int dns_matches(const uint8_t *pat, size_t pat_len, const uint8_t *ref, s
     if (pat_labels == 0) return 0; /* not a valid dNSName: never matches */
     if (fr_dns_name_check(ref, ref_len, 0, &ref_wild) == 0) return 0;
     if (!wild) return pat_len == ref_len && eq_nocase(pat, ref, ref_len);
-    /* "*." plus at least two labels (RFC 6125 §6.4.3 / CA/B BR 3.2.2.6),
-     * and not directly above a known public suffix. */
-    if (pat_labels < 3 || public_suffix(pat + 2, pat_len - 2)) return 0;
+    /* A wildcard name ("*." and at least two labels, fr_dns_name_check),
+     * not directly above a known public suffix. */
+    if (public_suffix(pat + 2, pat_len - 2)) return 0;
     const uint8_t *dot = memchr(ref, '.', ref_len);
     if (dot == NULL || dot == ref) return 0;
     size_t first = (size_t)(dot - ref); /* the one label the wildcard covers */

@@ -18,9 +18,12 @@
  * Stricter than RFC 5280, like webpki / pyca: a malformed constraint
  * (wildcard or leading-dot dNSName, non-CIDR mask, bad address length,
  * invalid mailbox) rejects, and so does a malformed name of a constrained
- * form.  A wildcard dNSName SAN "*.base" stands for every one-label
- * extension of base: it is permitted only when base is, and excluded when
- * any name it can match is (CVE-2025-61727).
+ * form.  A wildcard dNSName SAN "*.base" (the wildcard rule of
+ * fr_dns_name_check, shared with host name matching: base has at least two
+ * labels) stands for every one-label extension of base: it is permitted
+ * only when base is, and excluded when any name it can match is
+ * (CVE-2025-61727).  Any other name with a '*' ("*", "*.com", "*.*") is a
+ * malformed dNSName.
  *
  * Work bound: every name/constraint comparison costs one unit of *budget
  * (FR_NC_BUDGET per verification); FERRULE_R_CERT_TOO_MUCH_WORK at zero.
@@ -151,7 +154,8 @@ static int within(int form, const uint8_t *p, size_t n, int wild, size_t at, con
     case F_DNS:
         if (!wild)
             return dns_within(p, n, b, bn);
-        /* "*.rest": rest within base, or (excluded) base = "x.rest". */
+        /* "*.rest" (fr_dns_name_check: rest has two labels or more, so
+         * n >= 5): rest within base, or (excluded) base = "x.rest". */
         if (dns_within(p + 2, n - 2, b, bn))
             return 1;
         if (!excluded)

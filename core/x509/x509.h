@@ -121,8 +121,12 @@ int fr_name_equal(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len
 int fr_name_within(const uint8_t *name, size_t name_len, const uint8_t *base, size_t base_len);
 
 /* Number of labels of a syntactically valid DNS name (LDH labels of 1..63
- * octets, 253 octets at most, no empty label), else 0.  With allow_wild a
- * left-most label "*" is accepted and reported in *wild. */
+ * octets, no hyphen at either end, 253 octets at most, no empty label),
+ * else 0.  With allow_wild, a wildcard name is accepted too and reported
+ * in *wild: "*" as the whole left-most label, then a dot and a valid name
+ * of at least two labels ("*.example.com"; never "*", "*.", "*.*" or
+ * "*.com").  This is the one definition of a wildcard: host name matching
+ * (hostname.c) and name constraints (nc.c) both use it. */
 size_t fr_dns_name_check(const uint8_t *p, size_t n, int allow_wild, int *wild);
 
 /* Name constraints (RFC 5280 §4.2.1.10, §6.1.3 (b)/(c)) of the CA

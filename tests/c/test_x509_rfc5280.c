@@ -717,6 +717,93 @@ TEST(nc_email_and_dir) {
              NCE);
 }
 
+/* ---- wildcard short forms (issue 9 item A) ------------------------------ */
+
+/* A valid host name of exactly n octets (n >= 13): labels of 'a' then
+ * "example.com". */
+static void host_of_len(char *out, size_t n) {
+    size_t left = n - 11, k = 0;
+    while (left > 0) {
+        size_t lab = left > 64 ? (left - 2 < 63 ? left - 2 : 63) : left - 1;
+        memset(out + k, 'a', lab);
+        out[k + lab] = '.';
+        k += lab + 1;
+        left -= lab + 1;
+    }
+    memcpy(out + k, "example.com", 12);
+}
+
+static size_t offset_of(B der, const void *pat, size_t pn) {
+    for (size_t i = 0; i + pn <= der.n; i++)
+        if (memcmp(der.p + i, pat, pn) == 0) return i;
+    return 0;
+}
+
+/* root (NC: `permitted` as one dNSName subtree, or excluded) -> leaf.  The
+ * constraint is as long as the offset of the name `tlv_pat` (its TLV
+ * header is 2 octets) in the leaf plus 4: a matcher that takes "*" for a
+ * wildcard computes the suffix length n - 2 = SIZE_MAX and reads 4 octets
+ * before the certificate's buffer (ASan: heap-buffer-overflow). */
+static fr_err nc_oob_probe(const char *cn, B names, const uint8_t *tlv_pat, size_t pn,
+                           int excluded) {
+    key rk = new_key(), lk = new_key();
+    B leaf = mkleaf(cn, &lk, "root", &rk, names, none());
+    size_t off = offset_of(leaf, tlv_pat, pn) + 2;
+    char base[256];
+    CHECK(off > 13 && off + 4 <= 253);
+    host_of_len(base, off + 4);
+    CHECK_EQ(strlen(base), off + 4);
+    B st = subtree(gn_dns(base));
+    env e;
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, excluded ? e_nc(none(), st) : e_nc(st, none())));
+    env_add(&e, leaf);
+    fr_err r = env_verify(&e, NULL);
+    env_free(&e);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(lk.pk);
+    return r;
+}
+
+TEST(nc_wildcard_short_forms) {
+    static const uint8_t san_star[] = {0x82, 0x01, '*'}, cn_star[] = {0x0c, 0x01, '*'};
+    /* "*" alone is not a wildcard: a malformed dNSName SAN, which a
+     * constrained form rejects; as a CN it is not a host name */
+    CHECK_EQ(nc_oob_probe(NULL, gn_dns("*"), san_star, 3, 0), NCE);
+    CHECK_EQ(nc_oob_probe(NULL, gn_dns("*"), san_star, 3, 1), NCE);
+    CHECK_EQ(nc_oob_probe("*", none(), cn_star, 3, 0), FR_OK);
+    CHECK_EQ(nc_oob_probe("*", none(), cn_star, 3, 1), FR_OK);
+    /* every short or misplaced form, under permitted and excluded
+     * subtrees; as SAN (malformed) and as CN (not a host name) */
+    static const char *const bad[] = {"*",  "*.",    ".",      "",       "*.*",
+                                      "*.com", "*.*.example.com", "**.example.com",
+                                      "f*.example.com", "a.*.example.com", "*.example.com."};
+    B perm = subtree(gn_dns("example.com"));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fr_err got[4] = {
+            one_level(e_nc(copy(perm), none()), gn_dns(bad[i]), none(), NULL),
+            one_level(e_nc(none(), copy(perm)), gn_dns(bad[i]), none(), NULL),
+            one_level_cn(e_nc(copy(perm), none()), bad[i], none(), none(), NULL),
+            one_level_cn(e_nc(none(), copy(perm)), bad[i], none(), none(), NULL),
+        };
+        fr_err want[4] = {NCE, NCE, FR_OK, FR_OK};
+        for (int k = 0; k < 4; k++) {
+            if (got[k] != want[k]) fprintf(stderr, "  form \"%s\" case %d\n", bad[i], k);
+            CHECK_EQ(got[k], want[k]);
+        }
+    }
+    /* real wildcards, as SAN and as CN */
+    CHECK_EQ(one_level(e_nc(copy(perm), none()), gn_dns("*.example.com"), none(), NULL), FR_OK);
+    CHECK_EQ(one_level(e_nc(copy(perm), none()), gn_dns("*.a.example.com"), none(), NULL), FR_OK);
+    CHECK_EQ(one_level(e_nc(none(), copy(perm)), gn_dns("*.a.example.com"), none(), NULL), NCE);
+    CHECK_EQ(one_level(e_nc(none(), copy(perm)), gn_dns("*.example.org"), none(), NULL), FR_OK);
+    CHECK_EQ(one_level(e_nc(copy(perm), none()), gn_dns("*.example.org"), none(), NULL), NCE);
+    CHECK_EQ(one_level_cn(e_nc(copy(perm), none()), "*.example.com", none(), none(), NULL), FR_OK);
+    CHECK_EQ(one_level_cn(e_nc(none(), copy(perm)), "*.example.com", none(), none(), NULL), NCE);
+    CHECK_EQ(one_level_cn(e_nc(copy(perm), none()), "*.example.org", none(), none(), NULL), NCE);
+    free(perm.p);
+}
+
 TEST(nc_rules_and_budget) {
     /* non-critical NC, NC in a leaf */
     B nc_noncrit = ext(O_NC, 0, SEQ(1, tlv(0xa0, subtree(gn_dns("example.com")))));
@@ -1103,6 +1190,27 @@ TEST(hostname_public_suffix) {
     CHECK_EQ(w, 1);
     CHECK_EQ(fr_dns_name_check((const uint8_t *)"*.b.c", 5, 0, &w), 0);
     CHECK_EQ(fr_dns_name_check((const uint8_t *)".b.c", 4, 1, &w), 0);
+    /* the one wildcard rule: "*." and a host name of two labels or more */
+    static const char *const not_wild[] = {"*", "*.", ".", "", "*.*", "*.b", "**.b.c",
+                                           "*.*.c", "a.*.c", "f*.b.c", "*.b.c.", "*..b.c"};
+    for (size_t i = 0; i < sizeof(not_wild) / sizeof(not_wild[0]); i++) {
+        w = 7;
+        CHECK_EQ(fr_dns_name_check((const uint8_t *)not_wild[i], strlen(not_wild[i]), 1, &w), 0);
+        CHECK_EQ(w, 0);
+        CHECK(!san_match(not_wild[i], "a.b.c"));
+        CHECK(!san_match(not_wild[i], "b"));
+        CHECK(!san_match(not_wild[i], not_wild[i]));
+    }
+    CHECK_EQ(fr_dns_name_check((const uint8_t *)"*.b.c", 5, 1, &w), 3);
+    CHECK(san_match("*.b.c", "a.b.c"));
+    /* 253 octets at most, the wildcard label included */
+    char big[260] = "*.";
+    host_of_len(big + 2, 251);
+    size_t base_labels = fr_dns_name_check((const uint8_t *)big + 2, 251, 0, &w);
+    CHECK(base_labels >= 2);
+    CHECK_EQ(fr_dns_name_check((const uint8_t *)big, 253, 1, &w), base_labels + 1);
+    host_of_len(big + 2, 252);
+    CHECK_EQ(fr_dns_name_check((const uint8_t *)big, 254, 1, &w), 0);
 }
 
 /* ---- CRLs ----------------------------------------------------------------- */
@@ -1221,7 +1329,7 @@ TEST(crls) {
 TEST_MAIN("x509_rfc5280", TL_CASE(ext_key_identifiers), TL_CASE(ext_name_constraints_parse),
           TL_CASE(ext_policies_parse), TL_CASE(ext_aia_crldp_tlsfeature_parse),
           TL_CASE(spki_algorithms), TL_CASE(name_comparison), TL_CASE(nc_dns), TL_CASE(nc_ip),
-          TL_CASE(nc_email_and_dir), TL_CASE(nc_rules_and_budget), TL_CASE(profile_rules),
+          TL_CASE(nc_email_and_dir), TL_CASE(nc_wildcard_short_forms), TL_CASE(nc_rules_and_budget), TL_CASE(profile_rules),
           TL_CASE(profile_leaf_rules), TL_CASE(profile_ca_rules), TL_CASE(cn_consistency),
           TL_CASE(policies), TL_CASE(path_key_identifiers_and_cross_signs),
           TL_CASE(hostname_public_suffix), TL_CASE(crls))
