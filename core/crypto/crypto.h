@@ -136,9 +136,21 @@ FR_MUST_CHECK fr_err fr_sig_verify_x509(EVP_PKEY *pub, int kind, int hash, const
                                         size_t msg_len, const uint8_t *sig, size_t sig_len);
 
 /* ---- keys ---------------------------------------------------------------- */
-/* Parse a DER SubjectPublicKeyInfo. FERRULE_R_CERT_MALFORMED /
- * FERRULE_R_CERT_UNSUPPORTED on failure. */
-FR_MUST_CHECK fr_err fr_pkey_from_spki(const uint8_t *der, size_t len, EVP_PKEY **out);
+/* Key families fr_pkey_from_spki decodes.  The caller has checked the
+ * SubjectPublicKeyInfo's algorithm identifier first (cert.c: the OID, NULL
+ * or absent parameters, a supported namedCurve): keys of any other
+ * algorithm (DSA, DH, X25519, explicit-curve EC ...) must never reach
+ * libcrypto's decoders. */
+#define FR_SPKI_RSA 1     /* rsaEncryption */
+#define FR_SPKI_RSA_PSS 2 /* id-RSASSA-PSS */
+#define FR_SPKI_EC 3      /* id-ecPublicKey, named curve */
+#define FR_SPKI_ED25519 4 /* id-Ed25519 */
+/* Decode a DER SubjectPublicKeyInfo of `family` (FR_SPKI_*).
+ * FERRULE_R_CERT_UNSUPPORTED for another family (nothing is decoded) or a
+ * well-formed SPKI libcrypto cannot set up; FERRULE_R_CERT_MALFORMED when
+ * the encoding is bad or the key is not of `family`. */
+FR_MUST_CHECK fr_err fr_pkey_from_spki(const uint8_t *der, size_t len, int family,
+                                       EVP_PKEY **out);
 /* Parse a PEM private key (PKCS#8, traditional RSA/EC).  CONFIG_INVALID on
  * failure. */
 FR_MUST_CHECK fr_err fr_pkey_from_pem(const uint8_t *pem, size_t len, EVP_PKEY **out);

@@ -14,23 +14,42 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-fr_err fr_pkey_from_spki(const uint8_t *der, size_t len, EVP_PKEY **out) {
+/* libcrypto's name of a key family's type. */
+static const char *family_name(int family) {
+    switch (family) {
+    case FR_SPKI_RSA: return "RSA";
+    case FR_SPKI_RSA_PSS: return "RSA-PSS";
+    case FR_SPKI_EC: return "EC";
+    case FR_SPKI_ED25519: return "ED25519";
+    default: return NULL;
+    }
+}
+
+fr_err fr_pkey_from_spki(const uint8_t *der, size_t len, int family, EVP_PKEY **out) {
     *out = NULL;
+    const char *type = family_name(family);
+    /* Decode only what we support: the decoders of other algorithms (DSA
+     * and DH domain parameters, explicit EC curves) are attack surface we
+     * never need. */
+    FR_ENSURE(type != NULL, FERRULE_R_CERT_UNSUPPORTED);
     FR_ENSURE(len > 0 && len <= LONG_MAX, FERRULE_R_CERT_MALFORMED);
     const unsigned char *p = der;
     EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)len);
     if (key != NULL) {
-        /* The SubjectPublicKeyInfo must be the whole input. */
-        if (p != der + len) {
+        /* The SubjectPublicKeyInfo must be the whole input, and of the
+         * family its algorithm identifier was checked for. */
+        if (p != der + len || !EVP_PKEY_is_a(key, type)) {
             EVP_PKEY_free(key);
+            ERR_clear_error();
             return FERRULE_R_CERT_MALFORMED;
         }
         *out = key;
         return FR_OK;
     }
     ERR_clear_error();
-    /* Tell "not DER" from "an algorithm we cannot use": the X509_PUBKEY
-     * structure parses even when libcrypto has no decoder for the key. */
+    /* Tell "not DER" from "a key libcrypto cannot set up" (e.g. RSA-PSS
+     * parameters it refuses): the X509_PUBKEY structure parses even when
+     * the key does not decode. */
     p = der;
     X509_PUBKEY *xpk = d2i_X509_PUBKEY(NULL, &p, (long)len);
     fr_err e = xpk != NULL && p == der + len ? FERRULE_R_CERT_UNSUPPORTED

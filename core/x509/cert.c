@@ -700,8 +700,10 @@ static fr_err parse_extensions(fr_cert *c, fr_reader r) {
  * rsaEncryption (parameters NULL, RFC 3279 §2.3.1), id-RSASSA-PSS (RFC
  * 4055 §1.2), id-ecPublicKey with a namedCurve of P-256, P-384 or P-521
  * (RFC 5480 §2.1.1: implicitCurve and specifiedCurve MUST NOT be used),
- * Ed25519 (RFC 8410 §3, no parameters).  Anything else -- DSA, P-192,
- * explicit curve parameters -- leaves key_kind 0: the key is not used. */
+ * Ed25519 (RFC 8410 §3, no parameters).  Anything else -- DSA, DH,
+ * X25519/X448/Ed448, P-192 or other curves, explicit or implicit curve
+ * parameters, unknown OIDs -- leaves key_kind 0: the key is neither
+ * decoded nor used. */
 static fr_err parse_spki_alg(fr_cert *c, fr_reader r) {
     fr_der_tlv oid, param;
     FR_TRY(fr_der_read_oid(&r, &oid));
@@ -728,6 +730,19 @@ static fr_err parse_spki_alg(fr_cert *c, fr_reader r) {
         c->key_kind = FR_CERT_KEY_ED25519;
     }
     return FR_OK;
+}
+
+/* The crypto adapter's key family of an accepted key kind. */
+static int spki_family(int key_kind) {
+    switch (key_kind) {
+    case FR_CERT_KEY_RSA: return FR_SPKI_RSA;
+    case FR_CERT_KEY_RSA_PSS: return FR_SPKI_RSA_PSS;
+    case FR_CERT_KEY_EC_P256:
+    case FR_CERT_KEY_EC_P384:
+    case FR_CERT_KEY_EC_P521: return FR_SPKI_EC;
+    case FR_CERT_KEY_ED25519: return FR_SPKI_ED25519;
+    default: return 0;
+    }
 }
 
 /* ---- the certificate ---------------------------------------------------- */
@@ -832,15 +847,15 @@ static fr_err parse_cert(fr_cert *c) {
     FR_TRY(fr_x509_parse_sig_alg(&alg, &c->sig_kind, &c->sig_hash));
     FR_TRY(parse_tbs(c, tbs.content, &alg));
     c->self_issued = fr_name_equal(c->issuer, c->issuer_len, c->subject, c->subject_len);
-    fr_err e = fr_pkey_from_spki(c->spki, c->spki_len, &c->pub);
+    /* The key is decoded only when parse_spki_alg accepted its algorithm:
+     * an unsupported one (key_kind 0) leaves pub NULL without libcrypto
+     * ever seeing it, and the certificate fails with CERT_UNSUPPORTED
+     * wherever its key would have to be used. */
+    if (c->key_kind == 0) return FR_OK;
+    fr_err e = fr_pkey_from_spki(c->spki, c->spki_len, spki_family(c->key_kind), &c->pub);
     if (e == FERRULE_R_CERT_UNSUPPORTED) {
         c->pub = NULL; /* reported if this key must verify something */
         e = FR_OK;
-    }
-    if (e == FR_OK && c->pub != NULL && c->key_kind == 0) {
-        /* libcrypto decodes it, but it is not a key we accept. */
-        fr_pkey_free(c->pub);
-        c->pub = NULL;
     }
     if (c->pub != NULL) c->key_bits = fr_pkey_bits(c->pub);
     return e;

@@ -966,35 +966,47 @@ TEST(pkey_test_pki_keys) {
 TEST(pkey_spki_parsing) {
     keys_load();
     EVP_PKEY *all[] = {keys.p256, keys.p384, keys.p521, keys.rsa, keys.rsa_pss, keys.ed25519};
+    const int fam[] = {FR_SPKI_EC,  FR_SPKI_EC,      FR_SPKI_EC,
+                       FR_SPKI_RSA, FR_SPKI_RSA_PSS, FR_SPKI_ED25519};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         size_t n;
         uint8_t *der = to_spki(all[i], &n);
         CHECK(der != NULL && n > 0);
         EVP_PKEY *k = NULL;
-        CHECK_EQ(fr_pkey_from_spki(der, n, &k), FR_OK);
+        /* Only the family the caller checked the algorithm for; nothing
+         * at all without one. */
+        CHECK_EQ(fr_pkey_from_spki(der, n, 0, &k), FERRULE_R_CERT_UNSUPPORTED);
+        CHECK(k == NULL);
+        int other = fam[i] == FR_SPKI_EC ? FR_SPKI_ED25519 : FR_SPKI_EC;
+        CHECK_EQ(fr_pkey_from_spki(der, n, other, &k), FERRULE_R_CERT_MALFORMED);
+        CHECK(k == NULL);
+        CHECK_EQ(fr_pkey_from_spki(der, n, fam[i], &k), FR_OK);
         CHECK_EQ(fr_pkey_type(k), fr_pkey_type(all[i]));
         CHECK(fr_pkey_pair_matches(all[i], k));
         CHECK_EQ(fr_pkey_bits(k), fr_pkey_bits(all[i]));
         fr_pkey_free(k);
         /* Truncated, trailing garbage. */
-        CHECK_EQ(fr_pkey_from_spki(der, n - 1, &k), FERRULE_R_CERT_MALFORMED);
+        CHECK_EQ(fr_pkey_from_spki(der, n - 1, fam[i], &k), FERRULE_R_CERT_MALFORMED);
         CHECK(k == NULL);
         uint8_t *longer = malloc(n + 1);
         memcpy(longer, der, n);
         longer[n] = 0;
-        CHECK_EQ(fr_pkey_from_spki(longer, n + 1, &k), FERRULE_R_CERT_MALFORMED);
+        CHECK_EQ(fr_pkey_from_spki(longer, n + 1, fam[i], &k), FERRULE_R_CERT_MALFORMED);
         free(longer);
         OPENSSL_free(der);
         CHECK_NO_ERRQ();
     }
     EVP_PKEY *k = NULL;
     static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x00};
-    CHECK_EQ(fr_pkey_from_spki(junk, sizeof(junk), &k), FERRULE_R_CERT_MALFORMED);
-    CHECK_EQ(fr_pkey_from_spki(junk, 0, &k), FERRULE_R_CERT_MALFORMED);
+    CHECK_EQ(fr_pkey_from_spki(junk, sizeof(junk), FR_SPKI_EC, &k), FERRULE_R_CERT_MALFORMED);
+    CHECK_EQ(fr_pkey_from_spki(junk, 0, FR_SPKI_EC, &k), FERRULE_R_CERT_MALFORMED);
     /* Well-formed SPKI with an unknown algorithm (OID 1.2.3.4). */
     static const uint8_t unknown[] = {0x30, 0x0c, 0x30, 0x05, 0x06, 0x03, 0x2a,
                                       0x03, 0x04, 0x03, 0x03, 0x00, 0x01, 0x02};
-    CHECK_EQ(fr_pkey_from_spki(unknown, sizeof(unknown), &k), FERRULE_R_CERT_UNSUPPORTED);
+    CHECK_EQ(fr_pkey_from_spki(unknown, sizeof(unknown), 0, &k), FERRULE_R_CERT_UNSUPPORTED);
+    CHECK(k == NULL);
+    CHECK_EQ(fr_pkey_from_spki(unknown, sizeof(unknown), FR_SPKI_RSA, &k),
+             FERRULE_R_CERT_UNSUPPORTED);
     CHECK(k == NULL);
     CHECK_NO_ERRQ();
 }

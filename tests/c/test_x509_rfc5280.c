@@ -9,6 +9,8 @@
  * Certificates are built here: a small DER writer assembles each
  * TBSCertificate and libcrypto signs it (ECDSA P-256 / SHA-256), so every
  * test states exactly the one property it is about. */
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
@@ -221,10 +223,14 @@ static B validity(void) {
 
 /* A certificate: subject/issuer names (consumed), keys, serial, the
  * extensions' concatenation (consumed; none() for none). */
-static B mkcert(B subject, B issuer, const key *k, const key *ik, long serial, B exts) {
+/* The same with the SubjectPublicKeyInfo given as DER (consumed). */
+static B mkcert_spki(B subject, B issuer, B spki_der, const key *ik, long serial, B exts) {
     B tbs = SEQ(8, tlv(0xa0, integer(2)), integer(serial), SEQ(1, oid(O_ECDSA_SHA256)), issuer,
-                validity(), subject, spki(k), exts.n ? tlv(0xa3, tlv(0x30, exts)) : exts);
+                validity(), subject, spki_der, exts.n ? tlv(0xa3, tlv(0x30, exts)) : exts);
     return sign(tbs, ik);
+}
+static B mkcert(B subject, B issuer, const key *k, const key *ik, long serial, B exts) {
+    return mkcert_spki(subject, issuer, spki(k), ik, serial, exts);
 }
 
 static long g_serial = 1000;
@@ -538,6 +544,153 @@ TEST(spki_algorithms) {
     }
     CHECK_EQ(m.used, 0);
     EVP_PKEY_free(k.pk);
+}
+
+/* ---- unsupported key algorithms are never decoded (issue 9 item D) ---- */
+
+/* Every allocation libcrypto makes is counted: a certificate whose key
+ * algorithm we do not support must parse without libcrypto allocating
+ * anything, i.e. without any of its decoders running. */
+static size_t g_crypto_allocs;
+static int g_counting;
+static void *count_malloc(size_t n, const char *file, int line) {
+    (void)file;
+    (void)line;
+    g_crypto_allocs++;
+    return malloc(n);
+}
+static void *count_realloc(void *p, size_t n, const char *file, int line) {
+    (void)file;
+    (void)line;
+    g_crypto_allocs++;
+    return realloc(p, n);
+}
+static void count_free(void *p, const char *file, int line) {
+    (void)file;
+    (void)line;
+    free(p);
+}
+/* Before main: libcrypto takes custom allocators only before its first
+ * allocation. */
+__attribute__((constructor)) static void install_alloc_counter(void) {
+    g_counting = CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free);
+}
+
+/* BIT STRING with no unused bits. */
+static B bits(B content) { return tlv(0x03, cat(2, hexb("00"), content)); }
+
+/* A P-256 SubjectPublicKeyInfo with explicit (specifiedCurve) parameters:
+ * a key libcrypto decodes perfectly well. */
+static B spki_explicit_p256(const key *k) {
+    EVP_PKEY *dup = EVP_PKEY_dup(k->pk);
+    B out = none();
+    if (dup != NULL &&
+        EVP_PKEY_set_utf8_string_param(dup, OSSL_PKEY_PARAM_EC_ENCODING,
+                                       OSSL_PKEY_EC_ENCODING_EXPLICIT) == 1) {
+        unsigned char *p = NULL;
+        int n = i2d_PUBKEY(dup, &p);
+        if (n > 0) {
+            free(out.p);
+            out = raw(p, (size_t)n);
+        }
+        OPENSSL_free(p);
+    }
+    EVP_PKEY_free(dup);
+    return out;
+}
+
+static B spki_of(EVP_PKEY *pk) {
+    key k = {pk, {0}};
+    return spki(&k);
+}
+
+TEST(spki_unsupported_not_decoded) {
+    REQUIRE(g_counting);
+    key rk = new_key(), lk = new_key();
+    EVP_PKEY *k1 = EVP_EC_gen("secp256k1");
+    REQUIRE(k1 != NULL);
+    B pt = hexb("04"); /* an (invalid) EC point */
+    static const uint8_t zeros[64];
+    struct {
+        const char *what;
+        B spki;
+    } cases[] = {
+        /* DSA (RFC 3279 §2.3.2): Dss-Parms, then the INTEGER y */
+        {"dsa", SEQ(2, SEQ(2, oid("2a8648ce380401"), SEQ(3, integer(23), integer(11), integer(4))),
+                    bits(integer(8)))},
+        /* DH: X9.42 dhpublicnumber and PKCS #3 dhKeyAgreement */
+        {"dh x9.42",
+         SEQ(2, SEQ(2, oid("2a8648ce3e0201"), SEQ(3, integer(23), integer(4), integer(11))),
+             bits(integer(8)))},
+        {"dh pkcs3", SEQ(2, SEQ(2, oid("2a864886f70d010301"), SEQ(2, integer(23), integer(4))),
+                         bits(integer(8)))},
+        /* RFC 8410 keys that cannot sign certificates or TLS 1.3 */
+        {"x25519", SEQ(2, SEQ(1, oid("2b656e")), bits(raw(zeros, 32)))},
+        {"x448", SEQ(2, SEQ(1, oid("2b656f")), bits(raw(zeros, 56)))},
+        {"ed448", SEQ(2, SEQ(1, oid("2b6571")), bits(raw(zeros, 57)))},
+        /* EC: explicit parameters (a real key), implicitCurve, curves we
+         * do not accept (a real secp256k1 key), garbage parameters */
+        {"ec explicit", spki_explicit_p256(&lk)},
+        {"ec implicit", SEQ(2, SEQ(2, oid("2a8648ce3d0201"), hexb("0500")), bits(copy(pt)))},
+        {"ec secp256k1", spki_of(k1)},
+        {"ec p192", SEQ(2, SEQ(2, oid("2a8648ce3d0201"), oid("2a8648ce3d030101")), bits(copy(pt)))},
+        {"ec junk params", SEQ(2, SEQ(2, oid("2a8648ce3d0201"), SEQ(1, integer(1))), bits(copy(pt)))},
+        /* an unknown algorithm */
+        {"unknown", SEQ(2, SEQ(1, oid("2a0304")), bits(hexb("0102")))},
+    };
+    free(pt.p);
+    fr_mem m;
+    fr_mem_init(&m, NULL, 0);
+    /* control: a supported key is decoded, and the counter sees it */
+    B good = mkleaf("a.example", &lk, "root", &rk, gn_dns("a.example"), none());
+    size_t before = g_crypto_allocs;
+    fr_cert *c = parsed(&m, good);
+    CHECK(g_crypto_allocs > before);
+    CHECK(c != NULL && c->pub != NULL);
+    fr_cert_free(&m, c);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK(cases[i].spki.n > 0);
+        B leaf_exts = cat(5, e_ku_leaf(), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")),
+                          e_ski(&lk), e_aki(&rk));
+        B leaf = mkcert_spki(name_cn("a.example"), name_cn("root"), copy(cases[i].spki), &rk,
+                             g_serial++, leaf_exts);
+        B leaf2 = copy(leaf);
+        /* parses (a well-formed certificate), key neither decoded nor kept */
+        before = g_crypto_allocs;
+        c = parsed(&m, leaf);
+        if (g_crypto_allocs != before) fprintf(stderr, "  %s: decoded\n", cases[i].what);
+        CHECK_EQ(g_crypto_allocs, before);
+        if (c != NULL) {
+            CHECK_EQ(c->key_kind, 0);
+            CHECK(c->pub == NULL);
+        }
+        fr_cert_free(&m, c);
+        /* as a leaf: refused as unsupported */
+        env e;
+        env_init(&e);
+        env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+        env_add(&e, leaf2);
+        CHECK_EQ(env_verify(&e, "a.example"), FERRULE_R_CERT_UNSUPPORTED);
+        env_free(&e);
+        /* as an issuer: refused before any signature check */
+        key ik = new_key();
+        env_init(&e);
+        env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+        env_add(&e, mkleaf("a.example", &lk, "ica", &ik, gn_dns("a.example"), none()));
+        env_add(&e, mkcert_spki(name_cn("ica"), name_cn("root"), copy(cases[i].spki), &rk,
+                                g_serial++, cat(4, e_bc_ca(-1), e_ku_ca(), e_ski(&ik), e_aki(&rk))));
+        fr_verify_stats st;
+        CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st),
+                 FERRULE_R_CERT_UNSUPPORTED);
+        CHECK_EQ(st.sig_checks, 0);
+        env_free(&e);
+        EVP_PKEY_free(ik.pk);
+        free(cases[i].spki.p);
+    }
+    CHECK_EQ(m.used, 0);
+    EVP_PKEY_free(k1);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(lk.pk);
 }
 
 /* ---- RFC 5280 §7.1 name comparison ------------------------------------- */
@@ -1328,7 +1481,7 @@ TEST(crls) {
 
 TEST_MAIN("x509_rfc5280", TL_CASE(ext_key_identifiers), TL_CASE(ext_name_constraints_parse),
           TL_CASE(ext_policies_parse), TL_CASE(ext_aia_crldp_tlsfeature_parse),
-          TL_CASE(spki_algorithms), TL_CASE(name_comparison), TL_CASE(nc_dns), TL_CASE(nc_ip),
+          TL_CASE(spki_algorithms), TL_CASE(spki_unsupported_not_decoded), TL_CASE(name_comparison), TL_CASE(nc_dns), TL_CASE(nc_ip),
           TL_CASE(nc_email_and_dir), TL_CASE(nc_wildcard_short_forms), TL_CASE(nc_rules_and_budget), TL_CASE(profile_rules),
           TL_CASE(profile_leaf_rules), TL_CASE(profile_ca_rules), TL_CASE(cn_consistency),
           TL_CASE(policies), TL_CASE(path_key_identifiers_and_cross_signs),
