@@ -136,6 +136,7 @@ struct ferrule_config {
     uint32_t purpose;     /* FERRULE_PURPOSE_*; 0 = by role */
     uint32_t max_depth;   /* 0 = default */
     uint32_t ocsp_policy; /* FERRULE_OCSP_* */
+    int cn_in_san;        /* ferrule_config_set_verify_cn_in_san */
     int (*verify_cb)(void *ctx, const ferrule_conn *conn, const ferrule_verify_result *r);
     void *verify_cb_ctx;
     fr_hrr_config hrr;

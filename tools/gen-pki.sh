@@ -13,7 +13,9 @@
 #   issued by inter, chain = leaf + inter.
 # Extra files (prefix "x-") used by tests/c/test_x509.c: CAs signed with every
 # supported signature algorithm, a loop of two CAs, a hostile set of
-# same-subject CAs, and certificates violating one rule each.
+# same-subject CAs, and certificates violating one rule each
+# (x-cn-other.chain.pem, with the key ecdsa-p256.key, serves
+# tests/c/test_verify_api.c).
 #
 # Idempotent: if every file already exists the script exits at once.  Files
 # are generated in a temporary directory and moved into OUTDIR at the end,
@@ -34,7 +36,7 @@ x-loop-a.pem x-loop-b.pem x-loop-leaf.pem x-hostile-leaf.pem
 x-critical.pem x-eku-client.pem x-ku-keyenc.pem x-notca-inter.pem
 x-notca-leaf.pem x-sub-inter.pem x-sub-leaf.pem x-kuca-inter.pem
 x-kuca-leaf.pem x-weak-inter.pem x-weak-leaf.pem x-nosan.pem x-mid1.pem
-x-mid2.pem x-mid2-leaf.pem
+x-mid2.pem x-mid2-leaf.pem x-cn-other.chain.pem
 sni-a.chain.pem sni-a.key sni-b.chain.pem sni-b.key sni-wild.chain.pem
 sni-wild.key sni-a-rsa.chain.pem sni-a-rsa.key"
 for i in 0 1 2 3 4 5 6 7 8 9; do
@@ -284,6 +286,13 @@ sign "$O/CN=localhost" $L kuca.key x-kuca-inter.pem v3_leaf x-kuca-leaf.pem "$NO
 genkey rsa1024 weak.key
 sign "$O/CN=x weak CA" weak.key root.key root.pem v3_ca x-weak-inter.pem "$NOW_M2" "$CA_END"
 sign "$O/CN=localhost" $L weak.key x-weak-inter.pem v3_leaf x-weak-leaf.pem "$NOW_M1" "$LEAF_END"
+
+# A server leaf whose subject CN is not one of its SANs (CN "ferrule test
+# server", SAN localhost/127.0.0.1/::1): valid unless the opt-in CN rule
+# (ferrule_config_set_verify_cn_in_san) is on.
+sign "$O/CN=ferrule test server" $L inter.key inter.pem v3_leaf x-cn-other.leaf.pem \
+    "$NOW_M1" "$LEAF_END"
+cat x-cn-other.leaf.pem inter.pem > x-cn-other.chain.pem
 
 # A longer valid path: root -> x-mid1 -> x-mid2 -> x-mid2-leaf.
 genkey ecdsa-p256 mid1.key

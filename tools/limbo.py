@@ -10,7 +10,8 @@ validated with the public ABI only (ctypes): a client config holding the
 case's trusted certificates, the peer certificate followed by the untrusted
 intermediates (PEM decoded here), and ferrule_verify_options built from
 validation_time, expected_peer_name, extended_key_usage / validation_kind,
-max_chain_depth and crls.
+max_chain_depth and crls; cases of the webpki namespace also get
+FERRULE_VERIFY_CN_IN_SAN (the CA/B Forum CN rule, opt-in in ferrule).
 
 Verdicts: SUCCESS, FAILURE, or SKIPPED with a reason.  A case passes when
 the verdict equals expected_result.  "Wrongly accepted" counts the cases
@@ -44,6 +45,7 @@ FERRULE_ROLE_CLIENT = 1
 FERRULE_PURPOSE_SERVER_AUTH = 1
 FERRULE_PURPOSE_CLIENT_AUTH = 2
 FERRULE_VERIFY_USE_TIME = 1
+FERRULE_VERIFY_CN_IN_SAN = 2
 FERRULE_OK = 0
 FERRULE_CERTIFICATE = 8
 MAX_DEPTH = 32  # FR_VERIFY_MAX_DEPTH: ferrule's hard cap on max_depth
@@ -146,6 +148,11 @@ def peer_name(case):
     return n["value"].encode(), None
 
 
+def cid_namespace(case):
+    """The first component of a case id ("webpki" of "webpki::cn::...")."""
+    return case["id"].split("::", 1)[0]
+
+
 def run_case(fr, case):
     """(verdict, reason-name or skip reason)."""
     if case.get("signature_algorithms"):
@@ -208,6 +215,10 @@ def run_case(fr, case):
         if vt is not None:
             o.flags = FERRULE_VERIFY_USE_TIME
             o.time = epoch(vt)
+        if cid_namespace(case) == "webpki":
+            # The webpki cases expect the CA/B Forum subscriber profile,
+            # whose BR 7.1.4.3 CN rule ferrule applies only on request.
+            o.flags |= FERRULE_VERIFY_CN_IN_SAN
         depth = case.get("max_chain_depth")
         if depth is not None:
             # limbo counts intermediates; ferrule counts the path below the

@@ -441,6 +441,17 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_verify_purpose(ferrule_con
  *  counting self-issued intermediates (default 8, maximum 32). */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_max_chain_depth(ferrule_config *cfg,
                                                                       uint32_t depth);
+/** Opt-in strict subject CN rule for server leaves (CA/Browser Forum BR
+ *  7.1.4.3): a leaf with a subjectAltName whose subject commonName is not
+ *  one of its SAN entries is refused (FERRULE_R_CERT_NAME_MISMATCH), even
+ *  when no host name is checked.  An IP-looking CN must be the canonical
+ *  text of an iPAddress entry; another CN must be a dNSName entry byte for
+ *  byte, or a domain one of them lies in.  `enable` 1 turns it on, 0 off
+ *  (the default: it is a rule for CAs, and refusing on it breaks private
+ *  PKIs whose leaves carry a non-host CN).  The CN is never used as a host
+ *  identity either way.  See docs/x509.md. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_verify_cn_in_san(ferrule_config *cfg,
+                                                                       int enable);
 /** OCSP policy (FERRULE_OCSP_*). */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_ocsp_policy(ferrule_config *cfg,
                                                                   uint32_t policy);
@@ -473,7 +484,9 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_verify_callback(
     void *ctx);
 
 /* Flags of ferrule_verify_options */
-#define FERRULE_VERIFY_USE_TIME 1u /* use `time`, not the config's clock */
+#define FERRULE_VERIFY_USE_TIME 1u  /* use `time`, not the config's clock */
+#define FERRULE_VERIFY_CN_IN_SAN 2u /* apply the CN rule of ferrule_config_set_verify_cn_in_san
+                                       (whatever the config says) */
 
 /** Options of a standalone validation. */
 typedef struct ferrule_verify_options {

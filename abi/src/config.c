@@ -371,6 +371,7 @@ void fr_config_verify_params(const ferrule_config *cfg, fr_verify_params *p) {
                                                    : FERRULE_PURPOSE_CLIENT_AUTH;
     p->purpose = purpose == FERRULE_PURPOSE_SERVER_AUTH ? FR_VERIFY_SERVER : FR_VERIFY_CLIENT;
     p->max_depth = cfg->max_depth;
+    p->cn_in_san = cfg->cn_in_san;
 }
 
 FERRULE_API int ferrule_config_set_verify_purpose(ferrule_config *cfg, uint32_t purpose) {
@@ -387,6 +388,14 @@ FERRULE_API int ferrule_config_set_max_chain_depth(ferrule_config *cfg, uint32_t
     if (st != FERRULE_OK) return st;
     if (depth == 0 || depth > FR_VERIFY_MAX_DEPTH) return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->max_depth = depth;
+    return fr_abi_setter_result(cfg, FR_OK);
+}
+
+FERRULE_API int ferrule_config_set_verify_cn_in_san(ferrule_config *cfg, int enable) {
+    int st = fr_abi_setter_check(cfg);
+    if (st != FERRULE_OK) return st;
+    if (enable != 0 && enable != 1) return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    cfg->cn_in_san = enable;
     return fr_abi_setter_result(cfg, FR_OK);
 }
 

@@ -16,7 +16,8 @@ FERRULE_API int ferrule_verify_chain(const ferrule_config *cfg, const uint8_t *c
         if (ders[i] == NULL || lens[i] == 0) return FERRULE_USAGE;
     ferrule_verify_options o;
     if (fr_abi_copy_struct(&o, sizeof(o), opts) != FR_OK) return FERRULE_USAGE;
-    if (o.purpose > FERRULE_PURPOSE_CLIENT_AUTH || (o.flags & ~FERRULE_VERIFY_USE_TIME) != 0 ||
+    if (o.purpose > FERRULE_PURPOSE_CLIENT_AUTH ||
+        (o.flags & ~(FERRULE_VERIFY_USE_TIME | FERRULE_VERIFY_CN_IN_SAN)) != 0 ||
         o.max_depth > FR_VERIFY_MAX_DEPTH)
         return FERRULE_USAGE;
     if (o.n_crls != 0 && (o.crls == NULL || o.crl_lens == NULL)) return FERRULE_USAGE;
@@ -35,6 +36,7 @@ FERRULE_API int ferrule_verify_chain(const ferrule_config *cfg, const uint8_t *c
     else
         p.now = cfg->now != NULL ? cfg->now(cfg->now_ctx) : (int64_t)time(NULL);
     p.peer_name = o.peer_name;
+    if (o.flags & FERRULE_VERIFY_CN_IN_SAN) p.cn_in_san = 1;
 
     /* More certificates than any path builder should look at: a result
      * that says so (the handshake caps the peer's list at

@@ -188,7 +188,8 @@ static fr_err check_profile(const fr_cert *c, int pos, int pinned, int self_sign
 }
 
 /* Checks of the leaf alone (TLS 1.3 usage). */
-static fr_err check_leaf(const fr_cert *leaf, int purpose, int pinned) {
+static fr_err check_leaf(const fr_cert *leaf, const fr_verify_params *params, int pinned) {
+    const int purpose = params->purpose;
     unsigned want = purpose == FR_VERIFY_CLIENT ? FR_EKU_CLIENT : FR_EKU_SERVER;
     /* The leaf key signs CertificateVerify (RFC 8446 §4.4.3). */
     FR_ENSURE(!leaf->has_key_usage || (leaf->key_usage & FR_KU_DIGITAL_SIGNATURE),
@@ -213,8 +214,9 @@ static fr_err check_leaf(const fr_cert *leaf, int purpose, int pinned) {
         /* CA/B BR 7.1.2.7.10: anyExtendedKeyUsage MUST NOT be present. */
         FR_ENSURE(!(leaf->eku & FR_EKU_ANY), FERRULE_R_CERT_EKU);
     }
-    /* CA/B BR 7.1.4.3: the subject CN repeats a SAN entry. */
-    if (purpose == FR_VERIFY_SERVER)
+    /* CA/B BR 7.1.4.3 (the subject CN repeats a SAN entry), when asked
+     * for: it binds CAs, and no widely used relying party enforces it. */
+    if (purpose == FR_VERIFY_SERVER && params->cn_in_san)
         FR_ENSURE(fr_cert_cn_consistent(leaf), FERRULE_R_CERT_NAME_MISMATCH);
     return FR_OK;
 }
@@ -448,7 +450,7 @@ static fr_err check_path(vctx *v, size_t len) {
     }
     for (size_t i = 0; i < len; i++) FR_TRY(check_validity(v->path[i], now));
     for (size_t i = 1; i < len; i++) FR_TRY(check_issuer(v, i, i + 1 == len));
-    FR_TRY(check_leaf(v->path[0], v->params->purpose, 0));
+    FR_TRY(check_leaf(v->path[0], v->params, 0));
     FR_TRY(check_name_constraints(v, len));
     FR_TRY(check_policies(v, len));
     return check_crls(v, len);
@@ -550,7 +552,7 @@ fr_err fr_verify_chain_ex(const fr_trust_store *anchors, fr_cert *const *chain, 
         if (!same_cert(anchors->certs[i], chain[0])) continue;
         e = check_profile(chain[0], POS_LEAF, 1, chain[0]->self_issued);
         if (e == FR_OK) e = check_validity(chain[0], params->now);
-        if (e == FR_OK) e = check_leaf(chain[0], params->purpose, 1);
+        if (e == FR_OK) e = check_leaf(chain[0], params, 1);
         if (e == FR_OK) v.stats.path_len = 1;
         if (e != FR_OK) note(&v, e, RANK_PATH);
     }

@@ -202,6 +202,10 @@ typedef struct fr_verify_params {
      * of them is checked against it; NULL/0 = no revocation checking. */
     const fr_crl *const *crls;
     size_t n_crls;
+    /* Opt-in (issue 9): a server leaf's subject CN must repeat one of its
+     * SAN entries (fr_cert_cn_consistent, CA/B BR 7.1.4.3).  A rule for
+     * CAs, not relying parties: off by default. */
+    int cn_in_san;
 } fr_verify_params;
 
 /* Verify `chain` (chain[0] is the leaf, the rest untrusted intermediates in
@@ -253,7 +257,8 @@ int fr_cert_matches_name(const fr_cert *leaf, const char *name);
  * 0 for a malformed buffer. */
 int fr_san_matches_name(const uint8_t *san, size_t san_len, const char *name);
 /* CA/B Forum BR 7.1.4.3 (subject commonName repeats a SAN entry), as
- * applied to server leaves that have a subjectAltName:
+ * applied, on request (fr_verify_params.cn_in_san), to server leaves that
+ * have a subjectAltName:
  *   - a CN that parses as an IP address under lenient rules (inet_aton:
  *     hex, octal, leading zeros; any IPv6 spelling) must be the canonical
  *     text (dotted decimal, RFC 5952) of an iPAddress entry;

@@ -208,7 +208,98 @@ TEST(callback_accepting_keeps_the_path) {
     CHECK_EQ(len, 3);
 }
 
+/* ---- the opt-in CN rule (issue 9 item 16) ------------------------------- */
+
+static ferrule_config *server_with(const char *chain, const char *key) {
+    ferrule_config *cfg = NULL;
+    if (ferrule_config_new(&cfg, FERRULE_ROLE_SERVER, NULL) != FERRULE_OK) return NULL;
+    if (ferrule_config_add_cert_chain_file(cfg, pair_pki(chain), pair_pki(key)) != FERRULE_OK) {
+        ferrule_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+/* Standalone validation of x-cn-other.chain.pem (CN "ferrule test server",
+ * SAN localhost): the verdict and the reason. */
+static int verify_cn_other(ferrule_config *cfg, uint32_t flags, const char *name,
+                           uint32_t *reason) {
+    uint8_t *ders[4];
+    size_t lens[4];
+    size_t n = load_chain_der(pair_pki("x-cn-other.chain.pem"), ders, lens, 4);
+    CHECK_EQ(n, 2);
+    ferrule_verify_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = (uint32_t)sizeof(o);
+    o.flags = flags;
+    o.peer_name = name;
+    ferrule_verify_result *r = NULL;
+    int st = ferrule_verify_chain(cfg, (const uint8_t *const *)ders, lens, n, &o, &r);
+    *reason = ferrule_verify_result_reason(r);
+    ferrule_verify_result_free(r);
+    for (size_t i = 0; i < n; i++) free(ders[i]);
+    return st;
+}
+
+TEST(cn_rule_is_opt_in) {
+    ferrule_config *cfg = client_config();
+    REQUIRE(cfg != NULL);
+    uint32_t reason = 0;
+    /* by default a CN that repeats no SAN is no defect, name or no name */
+    CHECK_EQ(verify_cn_other(cfg, 0, NULL, &reason), FERRULE_OK);
+    CHECK_EQ(verify_cn_other(cfg, 0, "localhost", &reason), FERRULE_OK);
+    CHECK_EQ(reason, FERRULE_R_NONE);
+    /* ...and the CN is still no host identity */
+    CHECK_EQ(verify_cn_other(cfg, 0, "ferrule test server", &reason), FERRULE_CERTIFICATE);
+    CHECK_EQ(reason, FERRULE_R_CERT_NAME_MISMATCH);
+    /* opted in for one validation */
+    CHECK_EQ(verify_cn_other(cfg, FERRULE_VERIFY_CN_IN_SAN, NULL, &reason), FERRULE_CERTIFICATE);
+    CHECK_EQ(reason, FERRULE_R_CERT_NAME_MISMATCH);
+    /* a consistent leaf passes the strict rule */
+    uint8_t *ders[4];
+    size_t lens[4];
+    size_t n = load_chain_der(pair_pki("ecdsa-p256.chain.pem"), ders, lens, 4);
+    ferrule_verify_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = (uint32_t)sizeof(o);
+    o.flags = FERRULE_VERIFY_CN_IN_SAN;
+    ferrule_verify_result *r = NULL;
+    CHECK_EQ(ferrule_verify_chain(cfg, (const uint8_t *const *)ders, lens, n, &o, &r), FERRULE_OK);
+    ferrule_verify_result_free(r);
+    for (size_t i = 0; i < n; i++) free(ders[i]);
+    /* opted in on the config: every validation and handshake */
+    CHECK(ferrule_config_set_verify_cn_in_san(cfg, 2) != FERRULE_OK);
+    CHECK_EQ(ferrule_config_reason(cfg), FERRULE_R_CONFIG_INVALID);
+    CHECK(ferrule_config_set_verify_cn_in_san(NULL, 1) != FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_verify_cn_in_san(cfg, 1), FERRULE_OK);
+    CHECK_EQ(verify_cn_other(cfg, 0, "localhost", &reason), FERRULE_CERTIFICATE);
+    CHECK_EQ(reason, FERRULE_R_CERT_NAME_MISMATCH);
+    CHECK_EQ(ferrule_config_set_verify_cn_in_san(cfg, 0), FERRULE_OK);
+    CHECK_EQ(verify_cn_other(cfg, 0, "localhost", &reason), FERRULE_OK);
+    ferrule_config_free(cfg);
+    /* in a handshake: default, then opted in */
+    for (int strict = 0; strict <= 1; strict++) {
+        ferrule_config *cc = pair_client_config();
+        ferrule_config *sc = server_with("x-cn-other.chain.pem", "ecdsa-p256.key");
+        REQUIRE(cc != NULL && sc != NULL);
+        CHECK_EQ(ferrule_config_set_verify_cn_in_san(cc, strict), FERRULE_OK);
+        pair p;
+        CHECK(pair_new(&p, cc, sc, NULL));
+        int cs = -1, ss = -1;
+        int ok = pair_handshake(&p, &cs, &ss);
+        CHECK_EQ(ok, !strict);
+        if (strict) {
+            CHECK_EQ(cs, FERRULE_CERTIFICATE);
+            CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_CERT_NAME_MISMATCH);
+            CHECK_EQ(ferrule_conn_alert(p.client), FERRULE_ALERT_BAD_CERTIFICATE);
+        }
+        pair_free(&p);
+        ferrule_config_free(cc);
+        ferrule_config_free(sc);
+    }
+}
+
 TEST_MAIN("verify_api", TL_CASE(standalone_valid_chain_reports_the_path), TL_CASE(standalone_misuse),
           TL_CASE(callback_can_reject_a_valid_chain),
           TL_CASE(callback_cannot_rescue_an_invalid_chain),
-          TL_CASE(callback_accepting_keeps_the_path))
+          TL_CASE(callback_accepting_keeps_the_path), TL_CASE(cn_rule_is_opt_in))

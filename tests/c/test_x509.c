@@ -171,7 +171,11 @@ static void anchors_from(fr_mem *m, fr_trust_store *t, const char *name) {
 static int64_t good_now(const fr_cert *leaf) { return leaf->not_before + 2 * 86400; }
 
 static fr_verify_params params_for(const fr_cert *leaf, const char *name) {
-    fr_verify_params p = {good_now(leaf), name, FR_VERIFY_SERVER, 0, NULL, 0};
+    fr_verify_params p;
+    memset(&p, 0, sizeof(p));
+    p.now = good_now(leaf);
+    p.peer_name = name;
+    p.purpose = FR_VERIFY_SERVER;
     return p;
 }
 

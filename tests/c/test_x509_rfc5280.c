@@ -277,10 +277,14 @@ static void env_add(env *e, B der) {
     else
         fr_cert_free(&e->m, c);
 }
+/* fr_verify_params.cn_in_san of the verifications below. */
+static int g_cn_in_san;
+
 static fr_err env_verify_ex(env *e, const char *name, int purpose, const fr_crl *const *crls,
                             size_t ncrl, fr_verify_stats *st) {
     fr_verify_params p;
     memset(&p, 0, sizeof(p));
+    p.cn_in_san = g_cn_in_san;
     p.now = NOW;
     p.peer_name = name;
     p.purpose = purpose;
@@ -1178,16 +1182,42 @@ TEST(cn_consistency) {
         {"2001:db8:0:0:1::1", gn_ip("20010db8000000000001000000000001"),
          FERRULE_R_CERT_NAME_MISMATCH},
         {"Some Service", gn_ip("c0000201"), FR_OK}, /* no dNSName: CN not a host */
+        {"EE", gn_dns("ee.example"), FERRULE_R_CERT_NAME_MISMATCH}, /* textbook test chains */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* the rule binds CAs: a relying party applies it only when asked
+         * (cn_in_san); by default every one of these leaves is fine, with
+         * or without a host name to check */
+        for (int strict = 0; strict <= 1; strict++) {
+            env e;
+            env_init(&e);
+            env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+            env_add(&e, mkleaf(cases[i].cn, &lk, "root", &rk, copy(cases[i].san), none()));
+            g_cn_in_san = strict;
+            fr_err got = env_verify(&e, NULL);
+            fr_err want = strict ? cases[i].want : FR_OK;
+            if (got != want) fprintf(stderr, "  cn case %zu (%s) strict %d\n", i, cases[i].cn, strict);
+            CHECK_EQ(got, want);
+            /* the client purpose never applies it */
+            CHECK_EQ(env_verify_ex(&e, NULL, FR_VERIFY_CLIENT, NULL, 0, NULL) ==
+                         FERRULE_R_CERT_NAME_MISMATCH,
+                     0);
+            g_cn_in_san = 0;
+            env_free(&e);
+        }
+        free(cases[i].san.p);
+    }
+    /* the CN is never a host identity: a name only the CN carries does not
+     * match, in either mode */
+    for (int strict = 0; strict <= 1; strict++) {
         env e;
         env_init(&e);
         env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
-        env_add(&e, mkleaf(cases[i].cn, &lk, "root", &rk, cases[i].san, none()));
-        fr_err got = env_verify(&e, NULL);
-        if (got != cases[i].want)
-            fprintf(stderr, "  cn case %zu (%s)\n", i, cases[i].cn);
-        CHECK_EQ(got, cases[i].want);
+        env_add(&e, mkleaf("b.example", &lk, "root", &rk, gn_dns("a.example"), none()));
+        g_cn_in_san = strict;
+        CHECK_EQ(env_verify(&e, "b.example"), FERRULE_R_CERT_NAME_MISMATCH);
+        CHECK_EQ(env_verify(&e, "a.example"), strict ? FERRULE_R_CERT_NAME_MISMATCH : FR_OK);
+        g_cn_in_san = 0;
         env_free(&e);
     }
     EVP_PKEY_free(rk.pk);
