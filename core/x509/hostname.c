@@ -207,10 +207,7 @@ static size_t ip_text(const uint8_t *ip, size_t n, char *out, size_t cap) {
     return len;
 }
 
-/* Does the CN text parse as an IP address under the lenient rules some
- * software applies (inet_aton: hex, octal, leading zeros, short forms;
- * inet_pton for IPv6 in any case or spelling)? */
-static int ip_like(const uint8_t *v, size_t n) {
+size_t fr_cn_ip(const uint8_t *v, size_t n, uint8_t out[16]) {
     char buf[64];
     if (n == 0 || n >= sizeof(buf)) return 0;
     for (size_t i = 0; i < n; i++)
@@ -218,8 +215,12 @@ static int ip_like(const uint8_t *v, size_t n) {
     memcpy(buf, v, n);
     buf[n] = 0;
     struct in_addr a4;
-    uint8_t a6[16];
-    return inet_aton(buf, &a4) != 0 || (memchr(v, ':', n) && inet_pton(AF_INET6, buf, a6) == 1);
+    if (inet_aton(buf, &a4) != 0) {
+        memcpy(out, &a4.s_addr, 4); /* network order */
+        return 4;
+    }
+    if (memchr(v, ':', n) != NULL && inet_pton(AF_INET6, buf, out) == 1) return 16;
+    return 0;
 }
 
 /* Is the CN value v[0..n) consistent with the SAN? (see x509.h) */
@@ -227,7 +228,8 @@ static int cn_ok(const fr_cert *c, const uint8_t *v, size_t n) {
     fr_reader r = fr_reader_init(c->san, c->san_len);
     fr_der_tlv seq;
     if (fr_der_read(&r, FR_DER_SEQUENCE, &seq) != FR_OK) return 0;
-    const int ip = ip_like(v, n);
+    uint8_t addr[16];
+    const int ip = fr_cn_ip(v, n, addr) != 0;
     int has_dns = 0;
     while (!fr_reader_empty(&seq.content)) {
         fr_der_tlv gn;

@@ -7,9 +7,12 @@
  *   - its subject DN (directoryName), when not empty;
  *   - the emailAddress attributes of its subject (rfc822Name);
  *   - every subjectAltName entry;
- *   - for the leaf only, when it has no dNSName SAN, each subject CN that is
- *     a syntactically valid host name (dNSName) -- the names a CN fallback
- *     might accept must not escape the constraints (Go and Chrome do this).
+ *   - for the leaf only, each subject CN as ferrule interprets it
+ *     (check_cn): an IP-looking CN is an iPAddress when the leaf has no
+ *     iPAddress SAN, a DNS-looking CN a dNSName when it has no dNSName SAN
+ *     -- the names a CN fallback might accept must not escape the
+ *     constraints (Go and Chrome constrain host-name CNs too); any other CN
+ *     is not a name.
  * Forms processed: dNSName, iPAddress (v4 and v6, address + mask),
  * rfc822Name, directoryName.  For any other form (otherName, URI, x400,
  * ediParty, registeredID) a constraint is fatal only when a name of that
@@ -268,9 +271,39 @@ static fr_err scan_subtrees(ncx *x, fr_reader r, unsigned *forms) {
 static const uint8_t OID_CN[] = {0x55, 0x04, 0x03};
 static const uint8_t OID_EMAIL[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01};
 
-/* Subject attributes that carry names: emailAddress (always) and, when
- * cn_as_dns, commonName values that are valid host names. */
-static fr_err check_subject_attrs(ncx *x, const fr_cert *c, int cn_as_dns) {
+/* Could a host-name matcher take the CN text for a DNS name?  Only
+ * letters, digits, '-', '.', '_' and '*': anything else (spaces, other
+ * punctuation, non-ASCII) makes it plain text such as "Leaf Person". */
+static int dns_looking(const uint8_t *p, size_t n) {
+    if (n == 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ch = p[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '-' || ch == '.' || ch == '_' || ch == '*';
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+/* A leaf's subject CN as a name, interpreted as ferrule interprets a CN
+ * (fr_cn_ip first): an iPAddress when it looks like an IP address (when
+ * cn_ip: the leaf has no iPAddress SAN), else a dNSName when it looks
+ * like a host name (when cn_dns: no dNSName SAN) -- a malformed one, such
+ * as "*" or "a..b", is then refused under a dNSName constraint like a
+ * malformed SAN would be -- else not a name at all.  So the names a CN
+ * fallback elsewhere might accept cannot escape the constraints, and
+ * "CN=127.0.0.1" is never held against a dNSName subtree. */
+static fr_err check_cn(ncx *x, const uint8_t *p, size_t n, int cn_dns, int cn_ip) {
+    uint8_t ip[16];
+    size_t ipn = fr_cn_ip(p, n, ip);
+    if (ipn != 0) return cn_ip ? check_name(x, F_IP, ip, ipn) : FR_OK;
+    if (cn_dns && dns_looking(p, n)) return check_name(x, F_DNS, p, n);
+    return FR_OK;
+}
+
+/* Subject attributes that carry names: emailAddress (always) and, for a
+ * leaf, commonName (check_cn). */
+static fr_err check_subject_attrs(ncx *x, const fr_cert *c, int cn_dns, int cn_ip) {
     fr_reader r = fr_reader_init(c->subject, c->subject_len);
     fr_der_tlv name;
     FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &name));
@@ -284,14 +317,12 @@ static fr_err check_subject_attrs(ncx *x, const fr_cert *c, int cn_as_dns) {
             FR_TRY(fr_der_read_any(&atv.content, &val));
             const uint8_t *p = val.content.p;
             size_t n = fr_der_len(&val);
-            int w;
             if (FR_DER_OID_IS(&oid, OID_EMAIL)) {
                 FR_TRY(check_name(x, F_EMAIL, p, n));
-            } else if (cn_as_dns && FR_DER_OID_IS(&oid, OID_CN) &&
+            } else if (FR_DER_OID_IS(&oid, OID_CN) &&
                        (val.tag == FR_DER_PRINTABLESTRING || val.tag == FR_DER_UTF8STRING ||
-                        val.tag == FR_DER_IA5STRING) &&
-                       dns_ok(p, n, 1, &w)) {
-                FR_TRY(check_name(x, F_DNS, p, n));
+                        val.tag == FR_DER_IA5STRING)) {
+                FR_TRY(check_cn(x, p, n, cn_dns, cn_ip));
             }
         }
     }
@@ -322,7 +353,7 @@ fr_err fr_nc_check(const fr_cert *ca, const fr_cert *c, int is_leaf, unsigned *b
     /* Subject DN, unless empty (an empty SEQUENCE is 2 octets). */
     if (c->subject_len > 2)
         FR_TRY(check_name(&x, F_DIR, c->subject, c->subject_len));
-    int san_dns = 0;
+    int san_dns = 0, san_ip = 0;
     if (c->san != NULL) {
         fr_reader sr = fr_reader_init(c->san, c->san_len);
         fr_der_tlv names;
@@ -333,6 +364,8 @@ fr_err fr_nc_check(const fr_cert *ca, const fr_cert *c, int is_leaf, unsigned *b
             int form = gn.tag & 0x1f;
             if (form == F_DNS)
                 san_dns = 1;
+            if (form == F_IP)
+                san_ip = 1;
             if (form == F_DIR) {
                 fr_reader dr = gn.content;
                 fr_der_tlv dn;
@@ -343,5 +376,5 @@ fr_err fr_nc_check(const fr_cert *ca, const fr_cert *c, int is_leaf, unsigned *b
             }
         }
     }
-    return check_subject_attrs(&x, c, is_leaf && !san_dns);
+    return check_subject_attrs(&x, c, is_leaf && !san_dns, is_leaf && !san_ip);
 }

@@ -129,10 +129,20 @@ int fr_name_within(const uint8_t *name, size_t name_len, const uint8_t *base, si
  * (hostname.c) and name constraints (nc.c) both use it. */
 size_t fr_dns_name_check(const uint8_t *p, size_t n, int allow_wild, int *wild);
 
+/* Does a subject CN value look like an IP address to the lenient parsers
+ * some software applies (inet_aton: hex, octal, leading zeros, short forms
+ * such as "127.1"; inet_pton for IPv6 in any spelling)?  The address
+ * (network order) into out and its length (4 or 16), else 0.  This is how
+ * ferrule interprets a CN, for the CN rule and for name constraints. */
+size_t fr_cn_ip(const uint8_t *v, size_t n, uint8_t out[16]);
+
 /* Name constraints (RFC 5280 §4.2.1.10, §6.1.3 (b)/(c)) of the CA
  * certificate `ca` applied to the names of `c` (subject DN, subject
- * emailAddress attributes, subjectAltName entries; for a leaf without a
- * dNSName SAN, subject CNs that are valid host names).  *budget counts
+ * emailAddress attributes, subjectAltName entries; for a leaf, subject CNs
+ * as ferrule interprets them: an IP-looking CN (fr_cn_ip) as an iPAddress
+ * when the leaf has no iPAddress SAN, a DNS-looking one (LDH, '.', '_',
+ * '*' octets only) as a dNSName when it has no dNSName SAN; other CNs are
+ * not names).  *budget counts
  * name/constraint comparisons down; FERRULE_R_CERT_TOO_MUCH_WORK at 0.
  * FERRULE_R_CERT_NAME_CONSTRAINTS when a name is outside the permitted or
  * inside an excluded subtree, when a constraint or a constrained name is

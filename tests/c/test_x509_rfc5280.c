@@ -924,14 +924,15 @@ static fr_err nc_oob_probe(const char *cn, B names, const uint8_t *tlv_pat, size
 
 TEST(nc_wildcard_short_forms) {
     static const uint8_t san_star[] = {0x82, 0x01, '*'}, cn_star[] = {0x0c, 0x01, '*'};
-    /* "*" alone is not a wildcard: a malformed dNSName SAN, which a
-     * constrained form rejects; as a CN it is not a host name */
+    /* "*" alone is not a wildcard: a malformed dNSName, which a
+     * constrained form rejects -- as a SAN, and as the CN of a leaf without
+     * dNSName SAN (it looks like a host name, see nc_cn_interpretation) */
     CHECK_EQ(nc_oob_probe(NULL, gn_dns("*"), san_star, 3, 0), NCE);
     CHECK_EQ(nc_oob_probe(NULL, gn_dns("*"), san_star, 3, 1), NCE);
-    CHECK_EQ(nc_oob_probe("*", none(), cn_star, 3, 0), FR_OK);
-    CHECK_EQ(nc_oob_probe("*", none(), cn_star, 3, 1), FR_OK);
+    CHECK_EQ(nc_oob_probe("*", none(), cn_star, 3, 0), NCE);
+    CHECK_EQ(nc_oob_probe("*", none(), cn_star, 3, 1), NCE);
     /* every short or misplaced form, under permitted and excluded
-     * subtrees; as SAN (malformed) and as CN (not a host name) */
+     * subtrees, as SAN and as CN: malformed (an empty CN is no name) */
     static const char *const bad[] = {"*",  "*.",    ".",      "",       "*.*",
                                       "*.com", "*.*.example.com", "**.example.com",
                                       "f*.example.com", "a.*.example.com", "*.example.com."};
@@ -943,7 +944,8 @@ TEST(nc_wildcard_short_forms) {
             one_level_cn(e_nc(copy(perm), none()), bad[i], none(), none(), NULL),
             one_level_cn(e_nc(none(), copy(perm)), bad[i], none(), none(), NULL),
         };
-        fr_err want[4] = {NCE, NCE, FR_OK, FR_OK};
+        fr_err cn_want = bad[i][0] != 0 ? NCE : FR_OK;
+        fr_err want[4] = {NCE, NCE, cn_want, cn_want};
         for (int k = 0; k < 4; k++) {
             if (got[k] != want[k]) fprintf(stderr, "  form \"%s\" case %d\n", bad[i], k);
             CHECK_EQ(got[k], want[k]);
@@ -959,6 +961,78 @@ TEST(nc_wildcard_short_forms) {
     CHECK_EQ(one_level_cn(e_nc(none(), copy(perm)), "*.example.com", none(), none(), NULL), NCE);
     CHECK_EQ(one_level_cn(e_nc(copy(perm), none()), "*.example.org", none(), none(), NULL), NCE);
     free(perm.p);
+}
+
+/* ---- the subject CN under name constraints (issue 9 item 17) ----------- */
+
+TEST(nc_cn_interpretation) {
+    B dns = subtree(gn_dns("example.com"));
+    B v4 = subtree(gn_ip("c0000200ffffff00")); /* 192.0.2.0/24 */
+    B v6 = subtree(gn_ip("20010db8000000000000000000000000ffffffff000000000000000000000000"));
+#define CN_NC(perm, excl, cn, san) one_level_cn(e_nc(perm, excl), cn, san, none(), NULL)
+    /* the report: CN=127.0.0.1 with an IP SAN, under a DNS constraint,
+     * permitted or excluded -- the CN is an IP address, not a dNSName */
+    CHECK_EQ(CN_NC(copy(dns), none(), "127.0.0.1", gn_ip("7f000001")), FR_OK);
+    CHECK_EQ(CN_NC(none(), copy(dns), "127.0.0.1", gn_ip("7f000001")), FR_OK);
+    CHECK_EQ(CN_NC(copy(dns), none(), "127.0.0.1", none()), FR_OK);
+    CHECK_EQ(CN_NC(copy(dns), none(), "2001:db8::1", none()), FR_OK);
+    /* IP-looking CN, no iPAddress SAN: checked against iPAddress subtrees */
+    CHECK_EQ(CN_NC(copy(v4), none(), "192.0.2.1", none()), FR_OK);
+    CHECK_EQ(CN_NC(copy(v4), none(), "198.51.100.1", none()), NCE);
+    CHECK_EQ(CN_NC(none(), copy(v4), "192.0.2.1", none()), NCE);
+    CHECK_EQ(CN_NC(none(), copy(v4), "198.51.100.1", none()), FR_OK);
+    CHECK_EQ(CN_NC(copy(v4), none(), "192.0.2.1", gn_dns("www.example.org")), FR_OK);
+    CHECK_EQ(CN_NC(copy(v4), none(), "198.51.100.1", gn_dns("www.example.org")), NCE);
+    /* the lenient spellings some parsers accept are the same address */
+    CHECK_EQ(CN_NC(none(), copy(v4), "0xc0000201", none()), NCE);
+    CHECK_EQ(CN_NC(none(), copy(v4), "192.0.2.01", none()), NCE);
+    CHECK_EQ(CN_NC(none(), copy(v4), "3221226113", none()), NCE); /* 192.0.2.129 */
+    CHECK_EQ(CN_NC(copy(v4), none(), "0xc6336401", none()), NCE); /* 198.51.100.1 */
+    /* IPv6 */
+    CHECK_EQ(CN_NC(copy(v6), none(), "2001:db8::1", none()), FR_OK);
+    CHECK_EQ(CN_NC(copy(v6), none(), "2001:DB8:0:0::1", none()), FR_OK);
+    CHECK_EQ(CN_NC(copy(v6), none(), "2001:db9::1", none()), NCE);
+    CHECK_EQ(CN_NC(none(), copy(v6), "2001:db8::1", none()), NCE);
+    CHECK_EQ(CN_NC(copy(v4), none(), "::ffff:192.0.2.1", none()), NCE); /* other family */
+    /* with an iPAddress SAN, the SAN is the leaf's address */
+    CHECK_EQ(CN_NC(copy(v4), none(), "198.51.100.1", gn_ip("c0000201")), FR_OK);
+    /* DNS-looking CN, no dNSName SAN: checked against dNSName subtrees,
+     * never against iPAddress ones */
+    CHECK_EQ(CN_NC(copy(dns), none(), "leaf.example.com", none()), FR_OK);
+    CHECK_EQ(CN_NC(copy(dns), none(), "leaf.example.org", none()), NCE);
+    CHECK_EQ(CN_NC(none(), copy(dns), "leaf.example.com", none()), NCE);
+    CHECK_EQ(CN_NC(none(), copy(dns), "leaf.example.org", none()), FR_OK);
+    CHECK_EQ(CN_NC(copy(dns), none(), "leaf.example.org", gn_ip("c0000201")), NCE);
+    CHECK_EQ(CN_NC(copy(v4), none(), "leaf.example.org", none()), FR_OK);
+    CHECK_EQ(CN_NC(copy(dns), none(), "999.0.2.1", none()), NCE); /* not an address */
+    /* DNS-looking but malformed: refused under a dNSName constraint only */
+    CHECK_EQ(CN_NC(copy(dns), none(), "a_b.example.com", none()), NCE);
+    CHECK_EQ(CN_NC(none(), copy(dns), "a..b", none()), NCE);
+    CHECK_EQ(CN_NC(copy(v4), none(), "a..b", none()), FR_OK);
+    /* with a dNSName SAN, the SAN is the leaf's host name */
+    CHECK_EQ(CN_NC(copy(dns), none(), "leaf.example.org", gn_dns("www.example.com")), FR_OK);
+    /* neither: plain text is not a name */
+    CHECK_EQ(CN_NC(copy(dns), none(), "Leaf Person", none()), FR_OK);
+    CHECK_EQ(CN_NC(copy(dns), none(), "leaf.example.org/x", none()), FR_OK);
+    CHECK_EQ(CN_NC(copy(v4), none(), "Leaf Person", none()), FR_OK);
+    CHECK_EQ(CN_NC(none(), copy(v4), "lab 192.0.2.1", none()), FR_OK);
+    /* only the leaf's CN is a name: an intermediate named like a host
+     * under a DNS-constrained root is fine */
+    key rk = new_key(), ik = new_key(), lk = new_key();
+    env e;
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, e_nc(copy(dns), none())));
+    env_add(&e, mkleaf(NULL, &lk, "ica.example.org", &ik, gn_dns("www.example.com"), none()));
+    env_add(&e, mkca("ica.example.org", &ik, "root", &rk, none()));
+    CHECK_EQ(env_verify(&e, "www.example.com"), FR_OK);
+    env_free(&e);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(ik.pk);
+    EVP_PKEY_free(lk.pk);
+#undef CN_NC
+    free(dns.p);
+    free(v4.p);
+    free(v6.p);
 }
 
 TEST(nc_rules_and_budget) {
@@ -1512,7 +1586,7 @@ TEST(crls) {
 TEST_MAIN("x509_rfc5280", TL_CASE(ext_key_identifiers), TL_CASE(ext_name_constraints_parse),
           TL_CASE(ext_policies_parse), TL_CASE(ext_aia_crldp_tlsfeature_parse),
           TL_CASE(spki_algorithms), TL_CASE(spki_unsupported_not_decoded), TL_CASE(name_comparison), TL_CASE(nc_dns), TL_CASE(nc_ip),
-          TL_CASE(nc_email_and_dir), TL_CASE(nc_wildcard_short_forms), TL_CASE(nc_rules_and_budget), TL_CASE(profile_rules),
+          TL_CASE(nc_email_and_dir), TL_CASE(nc_wildcard_short_forms), TL_CASE(nc_cn_interpretation), TL_CASE(nc_rules_and_budget), TL_CASE(profile_rules),
           TL_CASE(profile_leaf_rules), TL_CASE(profile_ca_rules), TL_CASE(cn_consistency),
           TL_CASE(policies), TL_CASE(path_key_identifiers_and_cross_signs),
           TL_CASE(hostname_public_suffix), TL_CASE(crls))
