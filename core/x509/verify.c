@@ -15,18 +15,27 @@
  * flags, path length, key usage, EKU, name constraints, policies, CRLs),
  * and on failure the search backtracks to the next candidate.
  *
- * Bounds: no certificate appears twice in one path (loops); at most
- * max_depth certificates below the anchor, self-issued intermediates not
- * counted, and never more than FR_VERIFY_MAX_DEPTH in all; at most
- * FR_VERIFY_MAX_SIG_CHECKS signature verifications (certificates and
- * CRLs) and FR_NC_BUDGET name-constraint comparisons per call, beyond
- * which the search stops with FERRULE_R_CERT_TOO_MUCH_WORK.
+ * Bounds: no certificate appears twice in one path, nor two certificates
+ * of the same subject and key (loops: a path through one subject and key
+ * twice has a shorter equivalent without the loop; this is what keeps
+ * bridge-CA meshes and same-subject sets small); at most max_depth
+ * certificates below the anchor, self-issued intermediates not counted, and
+ * never more than FR_VERIFY_MAX_DEPTH in all.  Work budgets per call:
+ * FR_VERIFY_MAX_SIG_CHECKS signature verifications (certificates and CRLs;
+ * the answer for a certificate and a key is remembered, so an edge reached
+ * along several paths costs one), FR_VERIFY_MAX_STEPS candidate edges
+ * examined, FR_NC_BUDGET name-constraint comparisons.  A budget that runs
+ * out ends the search with FERRULE_R_CERT_TOO_MUCH_WORK, and only that
+ * gives this reason.
  *
- * When every path fails, the most relevant failure is reported: a failure of
- * a complete path (it reached an anchor) beats a bad signature from a
- * name-matching issuer, which beats the depth limit, which beats a bad
- * signature from an issuer whose SKI contradicts the AKI, which beats
- * FERRULE_R_CERT_UNKNOWN_ISSUER.
+ * Reported failure: the leaf's own defects (profile, validity, key usage,
+ * EKU -- the same on every path) are checked once before the search and,
+ * when present, are the reason.  Otherwise, when every path fails, the most
+ * relevant failure: a failure of a complete path (it reached an anchor)
+ * beats a bad signature from a name-matching issuer, which beats the depth
+ * limit, which beats a bad signature from an issuer whose SKI contradicts
+ * the AKI, which beats FERRULE_R_CERT_UNKNOWN_ISSUER; between two failures
+ * of the same kind, the deeper path's (the first found on a tie).
  */
 #include "der.h"
 #include "x509.h"
@@ -38,8 +47,10 @@
 #define MALFORMED FERRULE_R_CERT_MALFORMED
 
 /* Ranks of failures (higher = more relevant).  A bad signature from a
- * candidate whose SKI contradicts the child's AKI is the least telling. */
+ * candidate whose SKI contradicts the child's AKI is the least telling.
+ * Within a rank the deeper path wins: score = rank * RANK_SCALE + depth. */
 enum { RANK_NONE = 0, RANK_EDGE_MISMATCH = 1, RANK_DEPTH = 2, RANK_EDGE = 3, RANK_PATH = 4 };
+#define RANK_SCALE 64u /* > the longest path (FR_VERIFY_MAX_DEPTH + 1) */
 /* Position of a certificate in a path. */
 enum { POS_LEAF, POS_INTER, POS_ANCHOR };
 
@@ -53,29 +64,59 @@ typedef struct vctx {
     const fr_cert *path[FR_VERIFY_MAX_DEPTH + 1];
     fr_verify_stats stats;
     fr_err best;
-    int best_rank;
+    unsigned best_score;
     unsigned nc_budget;
+    unsigned steps;    /* candidate edges examined */
+    int out_of_budget; /* a work budget ended the search */
+    /* Signature checks done: (certificate, key) -> result. */
+    struct {
+        const fr_cert *child;
+        const uint8_t *spki;
+        size_t spki_len;
+        fr_err result;
+    } memo[FR_VERIFY_MAX_SIG_CHECKS];
+    size_t n_memo;
 } vctx;
 
-static void note(vctx *v, fr_err e, int rank) {
-    if (rank > v->best_rank) {
+/* Remember failure e of a path of `depth` certificates if it is the most
+ * relevant so far. */
+static void note(vctx *v, fr_err e, int rank, size_t depth) {
+    unsigned score = (unsigned)rank * RANK_SCALE + (unsigned)depth;
+    if (score > v->best_score) {
         v->best = e;
-        v->best_rank = rank;
+        v->best_score = score;
     }
 }
 
-static int stop_search(fr_err e) {
-    return e == FERRULE_R_CERT_TOO_MUCH_WORK || e == FERRULE_R_OUT_OF_MEMORY ||
-           e == FERRULE_R_MEMORY_LIMIT;
+/* The search ends on an exhausted work budget or a resource failure; any
+ * other failure is one path's, and the search goes on. */
+static int stop_search(const vctx *v, fr_err e) {
+    return v->out_of_budget || e == FERRULE_R_OUT_OF_MEMORY || e == FERRULE_R_MEMORY_LIMIT;
+}
+
+static fr_err out_of_budget(vctx *v) {
+    v->out_of_budget = 1;
+    return FERRULE_R_CERT_TOO_MUCH_WORK;
 }
 
 static int same_cert(const fr_cert *a, const fr_cert *b) {
     return a == b || (a->der_len == b->der_len && memcmp(a->der, b->der, a->der_len) == 0);
 }
 
+static int ids_equal(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+    return an == bn && memcmp(a, b, an) == 0;
+}
+
+/* Is c, or a certificate of the same subject and public key, in
+ * path[0..len)?  (Go's path builder prunes the same way.) */
 static int in_path(const vctx *v, size_t len, const fr_cert *c) {
-    for (size_t i = 0; i < len; i++)
-        if (same_cert(v->path[i], c)) return 1;
+    for (size_t i = 0; i < len; i++) {
+        const fr_cert *p = v->path[i];
+        if (same_cert(p, c)) return 1;
+        if (ids_equal(p->spki, p->spki_len, c->spki, c->spki_len) &&
+            fr_name_equal(p->subject, p->subject_len, c->subject, c->subject_len))
+            return 1;
+    }
     return 0;
 }
 
@@ -89,8 +130,14 @@ static fr_err check_key(const fr_cert *c) {
 }
 
 static fr_err charge_sig(vctx *v) {
-    FR_ENSURE(v->stats.sig_checks < FR_VERIFY_MAX_SIG_CHECKS, FERRULE_R_CERT_TOO_MUCH_WORK);
+    if (v->stats.sig_checks >= FR_VERIFY_MAX_SIG_CHECKS) return out_of_budget(v);
     v->stats.sig_checks++;
+    return FR_OK;
+}
+
+static fr_err charge_step(vctx *v) {
+    if (v->steps >= FR_VERIFY_MAX_STEPS) return out_of_budget(v);
+    v->steps++;
     return FR_OK;
 }
 
@@ -105,14 +152,34 @@ static fr_err map_sig_error(fr_err e) {
     }
 }
 
-/* Does `issuer` sign `child`?  Counts against the budget. */
+/* Does the key of `signer` (decoded) verify child's signature?  One
+ * signature check of the budget per certificate and key: the answer is
+ * remembered, as a mesh of cross-certificates reaches the same edge along
+ * many paths, through certificates that share a key. */
+static fr_err verify_sig(vctx *v, const fr_cert *child, const fr_cert *signer) {
+    for (size_t i = 0; i < v->n_memo; i++)
+        if (v->memo[i].child == child &&
+            ids_equal(v->memo[i].spki, v->memo[i].spki_len, signer->spki, signer->spki_len))
+            return v->memo[i].result;
+    FR_TRY(charge_sig(v));
+    fr_err e = map_sig_error(fr_sig_verify_x509(signer->pub, child->sig_kind, child->sig_hash,
+                                                child->tbs, child->tbs_len, child->sig,
+                                                child->sig_len));
+    if (v->n_memo < FR_VERIFY_MAX_SIG_CHECKS) {
+        v->memo[v->n_memo].child = child;
+        v->memo[v->n_memo].spki = signer->spki;
+        v->memo[v->n_memo].spki_len = signer->spki_len;
+        v->memo[v->n_memo++].result = e;
+    }
+    return e;
+}
+
+/* Does `issuer` sign `child`?  Counts against the budgets. */
 static fr_err check_edge(vctx *v, const fr_cert *child, const fr_cert *issuer) {
+    FR_TRY(charge_step(v));
     FR_ENSURE(child->sig_kind != 0, FERRULE_R_CERT_UNSUPPORTED);
     FR_TRY(check_key(issuer));
-    FR_TRY(charge_sig(v));
-    return map_sig_error(fr_sig_verify_x509(issuer->pub, child->sig_kind, child->sig_hash,
-                                            child->tbs, child->tbs_len, child->sig,
-                                            child->sig_len));
+    return verify_sig(v, child, issuer);
 }
 
 static fr_err check_validity(const fr_cert *c, int64_t now) {
@@ -128,10 +195,6 @@ static int serial_ok(const fr_cert *c) {
     for (size_t i = 0; i < c->serial_len; i++)
         if (c->serial[i] != 0) return 1;
     return 0;
-}
-
-static int ids_equal(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
-    return an == bn && memcmp(a, b, an) == 0;
 }
 
 /* Profile rules for a certificate at `pos` of a path (pinned: the leaf is
@@ -270,7 +333,9 @@ static int pset_has(const pset *s, const uint8_t *p, size_t n) {
 
 static fr_err pset_add(pset *s, const uint8_t *p, size_t n) {
     if (pset_has(s, p, n)) return FR_OK;
-    FR_ENSURE(s->n < MAX_POLICY_SET, FERRULE_R_CERT_TOO_MUCH_WORK);
+    /* A valid-policy set this large is refused as a policy failure of the
+     * path (CERT_TOO_MUCH_WORK is kept for a search the budget ended). */
+    FR_ENSURE(s->n < MAX_POLICY_SET, FERRULE_R_CERT_POLICY);
     s->p[s->n] = p;
     s->len[s->n++] = n;
     return FR_OK;
@@ -417,7 +482,9 @@ static fr_err check_name_constraints(vctx *v, size_t len) {
         if (ca->nc == NULL) continue;
         for (size_t j = i; j-- > 0;) {
             if (j != 0 && v->path[j]->self_issued) continue;
-            FR_TRY(fr_nc_check(ca, v->path[j], j == 0, &v->nc_budget));
+            fr_err e = fr_nc_check(ca, v->path[j], j == 0, &v->nc_budget);
+            if (e == FERRULE_R_CERT_TOO_MUCH_WORK) return out_of_budget(v);
+            FR_TRY(e);
         }
     }
     return FR_OK;
@@ -431,26 +498,37 @@ static fr_err self_signed_by_key(vctx *v, const fr_cert *c, int *out) {
     *out = c->self_issued;
     if (*out || (c->ext_present & FR_EXT_AKI) || c->sig_kind == 0 || c->pub == NULL)
         return FR_OK;
-    FR_TRY(charge_sig(v));
-    *out = fr_sig_verify_x509(c->pub, c->sig_kind, c->sig_hash, c->tbs, c->tbs_len, c->sig,
-                              c->sig_len) == FR_OK;
+    fr_err e = verify_sig(v, c, c);
+    if (stop_search(v, e)) return e;
+    *out = e == FR_OK;
     return FR_OK;
 }
 
-/* Validate a complete path path[0..len) whose last element is the anchor
- * and whose signatures were checked while it was built. */
+/* The leaf's own rules (profile, validity, key usage, EKU): the same on
+ * every path, so checked once, before the search; a defect here is the
+ * reason, not whatever some candidate path also has wrong. */
+static fr_err check_leaf_alone(vctx *v) {
+    const fr_cert *leaf = v->path[0];
+    int self_signed;
+    FR_TRY(self_signed_by_key(v, leaf, &self_signed));
+    FR_TRY(check_profile(leaf, POS_LEAF, 0, self_signed));
+    FR_TRY(check_validity(leaf, v->params->now));
+    return check_leaf(leaf, v->params, 0);
+}
+
+/* Validate a complete path path[0..len) whose last element is the anchor,
+ * whose signatures were checked while it was built and whose leaf passed
+ * check_leaf_alone. */
 static fr_err check_path(vctx *v, size_t len) {
     v->stats.paths++;
     const int64_t now = v->params->now;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 1; i < len; i++) {
         int self_signed;
         FR_TRY(self_signed_by_key(v, v->path[i], &self_signed));
-        FR_TRY(check_profile(v->path[i], i == 0 ? POS_LEAF : i + 1 == len ? POS_ANCHOR : POS_INTER,
-                             0, self_signed));
+        FR_TRY(check_profile(v->path[i], i + 1 == len ? POS_ANCHOR : POS_INTER, 0, self_signed));
     }
-    for (size_t i = 0; i < len; i++) FR_TRY(check_validity(v->path[i], now));
+    for (size_t i = 1; i < len; i++) FR_TRY(check_validity(v->path[i], now));
     for (size_t i = 1; i < len; i++) FR_TRY(check_issuer(v, i, i + 1 == len));
-    FR_TRY(check_leaf(v->path[0], v->params, 0));
     FR_TRY(check_name_constraints(v, len));
     FR_TRY(check_policies(v, len));
     return check_crls(v, len);
@@ -486,9 +564,9 @@ static fr_err extend(vctx *v, size_t len) {
             if (!fr_name_equal(a->subject, a->subject_len, cur->issuer, cur->issuer_len)) continue;
             if (in_path(v, len, a)) continue;
             fr_err e = check_edge(v, cur, a);
-            if (stop_search(e)) return e;
+            if (stop_search(v, e)) return e;
             if (e != FR_OK) {
-                note(v, e, rank == 2 ? RANK_EDGE_MISMATCH : RANK_EDGE);
+                note(v, e, rank == 2 ? RANK_EDGE_MISMATCH : RANK_EDGE, len + 1);
                 continue;
             }
             v->path[len] = a;
@@ -497,8 +575,8 @@ static fr_err extend(vctx *v, size_t len) {
                 v->stats.path_len = len + 1;
                 return FR_OK;
             }
-            if (stop_search(e)) return e;
-            note(v, e, RANK_PATH);
+            if (stop_search(v, e)) return e;
+            note(v, e, RANK_PATH, len + 1);
         }
     }
     for (int rank = 0; rank <= 2; rank++) {
@@ -509,13 +587,13 @@ static fr_err extend(vctx *v, size_t len) {
             if (in_path(v, len, c)) continue;
             /* path[len] = c, and the anchor still to come. */
             if (len + 1 > FR_VERIFY_MAX_DEPTH || logical_depth(v, len, c) > v->max_depth) {
-                note(v, FERRULE_R_CERT_PATH_LENGTH, RANK_DEPTH);
+                note(v, FERRULE_R_CERT_PATH_LENGTH, RANK_DEPTH, len + 1);
                 continue;
             }
             fr_err e = check_edge(v, cur, c);
-            if (stop_search(e)) return e;
+            if (stop_search(v, e)) return e;
             if (e != FR_OK) {
-                note(v, e, rank == 2 ? RANK_EDGE_MISMATCH : RANK_EDGE);
+                note(v, e, rank == 2 ? RANK_EDGE_MISMATCH : RANK_EDGE, len + 1);
                 continue;
             }
             v->path[len] = c;
@@ -554,9 +632,13 @@ fr_err fr_verify_chain_ex(const fr_trust_store *anchors, fr_cert *const *chain, 
         if (e == FR_OK) e = check_validity(chain[0], params->now);
         if (e == FR_OK) e = check_leaf(chain[0], params, 1);
         if (e == FR_OK) v.stats.path_len = 1;
-        if (e != FR_OK) note(&v, e, RANK_PATH);
     }
-    if (e != FR_OK) e = extend(&v, 1);
+    if (e != FR_OK) {
+        /* Not pinned (or failing as pinned, under rules that are a subset
+         * of the ones below): the leaf's own defect, else the search. */
+        fr_err leaf_e = check_leaf_alone(&v);
+        e = leaf_e == FR_OK ? extend(&v, 1) : leaf_e;
+    }
     if (e == FR_OK)
         for (size_t i = 0; i < v.stats.path_len; i++) v.stats.path[i] = v.path[i];
     else

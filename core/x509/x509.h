@@ -224,6 +224,7 @@ FR_MUST_CHECK fr_err fr_verify_chain(const fr_trust_store *anchors, fr_cert *con
                                      size_t n, const fr_verify_params *params);
 
 #define FR_VERIFY_MAX_SIG_CHECKS 64 /* budget per call: CERT_TOO_MUCH_WORK */
+#define FR_VERIFY_MAX_STEPS 256     /* candidate issuer edges examined per call: the same */
 #define FR_VERIFY_MAX_DEPTH 32      /* hard cap on params->max_depth */
 #define FR_VERIFY_MAX_INPUT 256     /* most certificates ferrule_verify_chain takes */
 #define FR_VERIFY_MAX_CRLS 64       /* most CRLs ferrule_verify_chain takes */

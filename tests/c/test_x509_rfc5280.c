@@ -217,7 +217,9 @@ static B sign(B tbs, const key *issuer) {
 /* validity 2020-01-01 .. 2060-01-01 (UTCTime / GeneralizedTime per RFC
  * 5280 §4.1.2.5) */
 #define NOW ((int64_t)1700000000) /* 2023-11-14 */
+static int g_expired; /* certificates made while set expired in 2021 */
 static B validity(void) {
+    if (g_expired) return SEQ(2, tlv(0x17, str("200101000000Z")), tlv(0x17, str("210101000000Z")));
     return SEQ(2, tlv(0x17, str("200101000000Z")), tlv(0x18, str("20600101000000Z")));
 }
 
@@ -254,7 +256,7 @@ static B mkleaf(const char *cn, const key *k, const char *icn, const key *ik, B 
 typedef struct env {
     fr_mem m;
     fr_trust_store t;
-    fr_cert *chain[8];
+    fr_cert *chain[64];
     size_t n;
 } env;
 
@@ -272,7 +274,7 @@ static void env_add(env *e, B der) {
     fr_err err = fr_cert_parse(&e->m, der.p, der.n, &c);
     CHECK_EQ(err, FR_OK);
     free(der.p);
-    if (c != NULL && e->n < 8)
+    if (c != NULL && e->n < 64)
         e->chain[e->n++] = c;
     else
         fr_cert_free(&e->m, c);
@@ -1422,6 +1424,274 @@ TEST(path_key_identifiers_and_cross_signs) {
     EVP_PKEY_free(ok.pk);
 }
 
+/* ---- the reason reported when no path validates (issue 9 item 18) ----- */
+
+static B expired(B (*make)(void *), void *arg) {
+    g_expired = 1;
+    B b = make(arg);
+    g_expired = 0;
+    return b;
+}
+
+/* The issuers of the shapes below: ICAs named "ica", all with key ik. */
+typedef struct shape {
+    key rk, ik, lk, ok;
+} shape;
+static void shape_init(shape *s) {
+    s->rk = new_key();
+    s->ik = new_key();
+    s->lk = new_key();
+    s->ok = new_key();
+}
+static void shape_free(shape *s) {
+    EVP_PKEY_free(s->rk.pk);
+    EVP_PKEY_free(s->ik.pk);
+    EVP_PKEY_free(s->lk.pk);
+    EVP_PKEY_free(s->ok.pk);
+}
+static B ica_good(void *a) {
+    shape *s = a;
+    return mkca("ica", &s->ik, "root", &s->rk, none());
+}
+static B ica_client_only(void *a) {
+    shape *s = a;
+    return mkca("ica", &s->ik, "root", &s->rk, e_eku(O_KP_CLIENT));
+}
+static B ica_not_ca(void *a) {
+    shape *s = a;
+    return mkcert(name_cn("ica"), name_cn("root"), &s->ik, &s->rk, g_serial++,
+                  cat(4, ext(O_BC, 1, SEQ(0)), e_ku("0204"), e_ski(&s->ik), e_aki(&s->rk)));
+}
+/* Leaves under "ica": good, expired, client-only EKU, no digitalSignature. */
+static B leaf_good(void *a) {
+    shape *s = a;
+    return mkleaf("a.example", &s->lk, "ica", &s->ik, gn_dns("a.example"), none());
+}
+static B leaf_client(void *a) {
+    shape *s = a;
+    return mkcert(name_cn("a.example"), name_cn("ica"), &s->lk, &s->ik, g_serial++,
+                  cat(5, e_ku_leaf(), e_eku(O_KP_CLIENT), e_san(gn_dns("a.example")),
+                      e_ski(&s->lk), e_aki(&s->ik)));
+}
+static B leaf_keyenc(void *a) {
+    shape *s = a;
+    return mkcert(name_cn("a.example"), name_cn("ica"), &s->lk, &s->ik, g_serial++,
+                  cat(5, e_ku("0520"), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")),
+                      e_ski(&s->lk), e_aki(&s->ik)));
+}
+
+/* root (trusted) and the chain: leaf, then the issuers (consumed). */
+static fr_err shape_verify(shape *s, const char *name, B leaf, int n_ica, B *icas,
+                           fr_verify_stats *st) {
+    env e;
+    env_init(&e);
+    env_anchor(&e, mkca("root", &s->rk, "root", &s->rk, none()));
+    env_add(&e, leaf);
+    for (int i = 0; i < n_ica; i++) env_add(&e, icas[i]);
+    fr_verify_stats local;
+    fr_err r = env_verify_ex(&e, name, FR_VERIFY_SERVER, NULL, 0, st ? st : &local);
+    env_free(&e);
+    return r;
+}
+
+TEST(path_errors_leaf_defects_first) {
+    /* Leaf-only defects, with a bad alternate issuer tried first: the
+     * leaf's own defect is the reason, whatever the alternate's is. */
+    B (*alternates[3])(void *) = {ica_client_only, ica_not_ca, NULL};
+    for (int alt = 0; alt < 3; alt++) {
+        shape s;
+        shape_init(&s);
+        struct {
+            B leaf;
+            const char *name;
+            fr_err want;
+        } leaves[] = {
+            {expired(leaf_good, &s), "a.example", FERRULE_R_CERT_EXPIRED},
+            {leaf_client(&s), "a.example", FERRULE_R_CERT_EKU},
+            {leaf_keyenc(&s), "a.example", FERRULE_R_CERT_KEY_USAGE},
+            {leaf_good(&s), "b.example", FERRULE_R_CERT_NAME_MISMATCH},
+            {leaf_good(&s), "a.example", FR_OK},
+        };
+        for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+            /* the alternate (an expired ICA when alt == 2) first, then
+             * the good one */
+            B icas[2] = {alternates[alt] ? alternates[alt](&s) : expired(ica_good, &s),
+                         ica_good(&s)};
+            fr_err got = shape_verify(&s, leaves[i].name, leaves[i].leaf, 2, icas, NULL);
+            if (got != leaves[i].want) fprintf(stderr, "  alternate %d leaf %zu\n", alt, i);
+            CHECK_EQ(got, leaves[i].want);
+        }
+        shape_free(&s);
+    }
+}
+
+TEST(path_errors_alternates) {
+    shape s;
+    shape_init(&s);
+    /* two bad issuers and no good one: a complete path's failure (the first
+     * found among equally deep paths) */
+    B icas[2] = {ica_not_ca(&s), ica_client_only(&s)};
+    CHECK_EQ(shape_verify(&s, "a.example", leaf_good(&s), 2, icas, NULL), FERRULE_R_CERT_NOT_CA);
+    icas[0] = ica_client_only(&s);
+    icas[1] = ica_not_ca(&s);
+    CHECK_EQ(shape_verify(&s, "a.example", leaf_good(&s), 2, icas, NULL), FERRULE_R_CERT_EKU);
+    /* a bad alternate does not hide a good issuer, in either order */
+    B (*bad[3])(void *) = {ica_client_only, ica_not_ca, NULL};
+    for (int i = 0; i < 3; i++) {
+        for (int order = 0; order < 2; order++) {
+            B alt = bad[i] ? bad[i](&s) : expired(ica_good, &s);
+            B two[2] = {order ? ica_good(&s) : alt, order ? alt : ica_good(&s)};
+            fr_verify_stats st;
+            CHECK_EQ(shape_verify(&s, "a.example", leaf_good(&s), 2, two, &st), FR_OK);
+            CHECK_EQ(st.path_len, 3);
+        }
+    }
+    /* a complete path's failure beats a dead end (an ICA whose issuer is
+     * unknown) and a bad signature (an ICA of another key) */
+    icas[0] = mkca("ica", &s.ik, "other", &s.ok, none());
+    icas[1] = expired(ica_good, &s);
+    CHECK_EQ(shape_verify(&s, "a.example", leaf_good(&s), 2, icas, NULL), FERRULE_R_CERT_EXPIRED);
+    icas[0] = mkca("ica", &s.ok, "root", &s.rk, none()); /* does not sign the leaf */
+    icas[1] = ica_not_ca(&s);
+    CHECK_EQ(shape_verify(&s, "a.example", leaf_good(&s), 2, icas, NULL), FERRULE_R_CERT_NOT_CA);
+    /* nothing but dead ends and bad signatures */
+    icas[0] = mkca("ica", &s.ik, "other", &s.ok, none());
+    CHECK_EQ(shape_verify(&s, "a.example", leaf_good(&s), 1, icas, NULL),
+             FERRULE_R_CERT_UNKNOWN_ISSUER);
+    icas[0] = mkca("ica", &s.ok, "root", &s.rk, none());
+    CHECK_EQ(shape_verify(&s, "a.example", leaf_good(&s), 1, icas, NULL),
+             FERRULE_R_CERT_BAD_SIGNATURE);
+    shape_free(&s);
+}
+
+TEST(path_errors_cross_signs) {
+    shape s;
+    shape_init(&s);
+    key r2 = new_key(), xk = new_key();
+    /* ica cross-signed by an untrusted root (listed first, a dead end) and
+     * by the trusted root, where that cross-certificate expired */
+    B icas[3] = {mkca("ica", &s.ik, "other", &s.ok, none()), mkca("other", &s.ok, "other", &s.ok, none()),
+                 expired(ica_good, &s)};
+    CHECK_EQ(shape_verify(&s, "a.example", leaf_good(&s), 3, icas, NULL), FERRULE_R_CERT_EXPIRED);
+    /* two trusted roots: root (the anchor itself expired) directly above
+     * ica, and root2 two levels up through "x" whose pathLenConstraint 0
+     * the path breaks: the deeper path's failure is reported */
+    env e;
+    env_init(&e);
+    g_expired = 1;
+    env_anchor(&e, mkca("root", &s.rk, "root", &s.rk, none()));
+    g_expired = 0;
+    env_anchor(&e, mkca("root2", &r2, "root2", &r2, none()));
+    env_add(&e, leaf_good(&s));
+    env_add(&e, ica_good(&s));
+    env_add(&e, mkca("ica", &s.ik, "x", &xk, none()));
+    env_add(&e, mkcert(name_cn("x"), name_cn("root2"), &xk, &r2, g_serial++,
+                       cat(4, e_bc_ca(0), e_ku_ca(), e_ski(&xk), e_aki(&r2))));
+    fr_verify_stats st;
+    CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st),
+             FERRULE_R_CERT_PATH_LENGTH);
+    CHECK_EQ(st.paths, 2);
+    env_free(&e);
+    EVP_PKEY_free(r2.pk);
+    EVP_PKEY_free(xk.pk);
+    shape_free(&s);
+}
+
+/* A bridge CA (RFC 4158 §1.5.2): PKIs A, C, D, E, F and the trusted B are
+ * each cross-certified with "bridge" both ways; the leaf is issued by A. */
+static fr_err bridge_verify(int bridge_by_b_expired, int trust_b, fr_verify_stats *st) {
+    key a = new_key(), br = new_key(), b = new_key(), o[4];
+    const char *names[4] = {"C", "D", "E", "F"};
+    env e;
+    env_init(&e);
+    if (trust_b)
+        env_anchor(&e, mkca("B", &b, "B", &b, none()));
+    else
+        env_anchor(&e, mkca("unrelated", &b, "unrelated", &b, none()));
+    key lk = new_key();
+    env_add(&e, mkleaf("a.example", &lk, "A", &a, gn_dns("a.example"), none()));
+    env_add(&e, mkca("A", &a, "A", &a, none()));
+    env_add(&e, mkca("bridge", &br, "A", &a, none()));
+    env_add(&e, mkca("A", &a, "bridge", &br, none()));
+    for (int i = 0; i < 4; i++) {
+        o[i] = new_key();
+        env_add(&e, mkca("bridge", &br, names[i], &o[i], none()));
+        env_add(&e, mkca(names[i], &o[i], "bridge", &br, none()));
+    }
+    env_add(&e, mkca("B", &b, "bridge", &br, none()));
+    g_expired = bridge_by_b_expired;
+    env_add(&e, mkca("bridge", &br, "B", &b, none()));
+    g_expired = 0;
+    fr_err r = env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, st);
+    env_free(&e);
+    EVP_PKEY_free(a.pk);
+    EVP_PKEY_free(br.pk);
+    EVP_PKEY_free(b.pk);
+    EVP_PKEY_free(lk.pk);
+    for (int i = 0; i < 4; i++) EVP_PKEY_free(o[i].pk);
+    return r;
+}
+
+TEST(path_errors_bridge) {
+    fr_verify_stats st;
+    /* valid: leaf -> A (by bridge) -> bridge (by B) -> B */
+    CHECK_EQ(bridge_verify(0, 1, &st), FR_OK);
+    CHECK_EQ(st.path_len, 4);
+    CHECK(st.sig_checks < FR_VERIFY_MAX_SIG_CHECKS);
+    /* the one cross-certificate into B expired: that is the reason, not
+     * an exhausted budget */
+    CHECK_EQ(bridge_verify(1, 1, &st), FERRULE_R_CERT_EXPIRED);
+    CHECK(st.sig_checks < FR_VERIFY_MAX_SIG_CHECKS);
+    /* B not trusted: the search ends by itself */
+    CHECK_EQ(bridge_verify(0, 0, &st), FERRULE_R_CERT_UNKNOWN_ISSUER);
+    CHECK(st.sig_checks < FR_VERIFY_MAX_SIG_CHECKS);
+}
+
+TEST(path_errors_budget) {
+    /* cert_too_much_work only when a budget ends the search: six CAs of
+     * one subject and six keys, each key certified by every other one --
+     * every ordering of the keys is a path, none reaches the anchor, and
+     * every candidate of another key is a signature check */
+    key rk = new_key(), lk = new_key(), k[6];
+    for (int i = 0; i < 6; i++) k[i] = new_key();
+    env e;
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    env_add(&e, mkleaf("a.example", &lk, "mesh", &k[0], gn_dns("a.example"), none()));
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++)
+            if (i != j) env_add(&e, mkca("mesh", &k[i], "mesh", &k[j], none()));
+    fr_verify_stats st;
+    CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st),
+             FERRULE_R_CERT_TOO_MUCH_WORK);
+    CHECK(st.sig_checks <= FR_VERIFY_MAX_SIG_CHECKS);
+    env_free(&e);
+    /* eight CAs X0..X7 (one key each), every one certified by every other:
+     * 56 certificates, 56 signatures to check (each remembered), but
+     * thousands of orderings -- the step budget ends that search */
+    key x[8];
+    char nm[8][4];
+    for (int i = 0; i < 8; i++) {
+        x[i] = new_key();
+        snprintf(nm[i], sizeof(nm[i]), "X%d", i);
+    }
+    env_init(&e);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    env_add(&e, mkleaf("a.example", &lk, "X0", &x[0], gn_dns("a.example"), none()));
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++)
+            if (i != j) env_add(&e, mkca(nm[i], &x[i], nm[j], &x[j], none()));
+    CHECK_EQ(e.n, 57);
+    CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st),
+             FERRULE_R_CERT_TOO_MUCH_WORK);
+    CHECK(st.sig_checks <= 57);
+    env_free(&e);
+    for (int i = 0; i < 8; i++) EVP_PKEY_free(x[i].pk);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(lk.pk);
+    for (int i = 0; i < 6; i++) EVP_PKEY_free(k[i].pk);
+}
+
 static int san_match(const char *pattern, const char *name) {
     B san = SEQ(1, gn_dns(pattern));
     int r = fr_san_matches_name(san.p, san.n, name);
@@ -1588,5 +1858,7 @@ TEST_MAIN("x509_rfc5280", TL_CASE(ext_key_identifiers), TL_CASE(ext_name_constra
           TL_CASE(spki_algorithms), TL_CASE(spki_unsupported_not_decoded), TL_CASE(name_comparison), TL_CASE(nc_dns), TL_CASE(nc_ip),
           TL_CASE(nc_email_and_dir), TL_CASE(nc_wildcard_short_forms), TL_CASE(nc_cn_interpretation), TL_CASE(nc_rules_and_budget), TL_CASE(profile_rules),
           TL_CASE(profile_leaf_rules), TL_CASE(profile_ca_rules), TL_CASE(cn_consistency),
-          TL_CASE(policies), TL_CASE(path_key_identifiers_and_cross_signs),
+          TL_CASE(policies), TL_CASE(path_key_identifiers_and_cross_signs), TL_CASE(path_errors_leaf_defects_first),
+          TL_CASE(path_errors_alternates), TL_CASE(path_errors_cross_signs), TL_CASE(path_errors_bridge),
+          TL_CASE(path_errors_budget),
           TL_CASE(hostname_public_suffix), TL_CASE(crls))
