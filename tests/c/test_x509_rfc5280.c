@@ -1360,6 +1360,16 @@ TEST(policies) {
     CHECK_EQ(
         two_level(cat(2, ext(O_PC, 1, SEQ(1, tlv(0x80, hexb("02")))), e_cp(1, O_POL1)), none()),
         FR_OK);
+    /* a valid-policy set larger than we process (64; POL1 mapped to 65
+     * policies): that path's policy failure, not a work budget */
+    B maps = none();
+    for (int i = 1; i <= 65; i++) {
+        char hex[32];
+        snprintf(hex, sizeof(hex), "2b0601040182b7630201%02x", i);
+        maps = cat(2, maps, SEQ(2, oid(O_POL1), oid(hex)));
+    }
+    CHECK_EQ(two_level(cat(2, e_cp(1, O_POL1), ext(O_PM, 0, tlv(0x30, maps))), none()),
+             POLICY_FAIL);
     free(req0.p);
 }
 
