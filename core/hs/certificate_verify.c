@@ -55,9 +55,19 @@ static fr_err on_certificate_verify(ferrule_conn *c, fr_reader *body, uint32_t s
     FR_ENSURE(fr_sig_allowed_in_cv(scheme) && fr_u16_in(scheme, c->cfg->sigs, c->cfg->n_sigs),
               FERRULE_R_ILLEGAL_PARAMETER);
     FR_ENSURE(c->n_peer_certs > 0, FERRULE_R_INTERNAL);
+    const fr_cert *leaf = c->peer_certs[0];
+    /* RFC 8446 §4.4.2.2: the certificate MUST allow its key to sign, i.e.
+     * digitalSignature when keyUsage is present.  Checked here for every
+     * peer, whatever path validation did (it checks the same, but may be
+     * disabled): bad_certificate, as path validation reports it. */
+    FR_ENSURE(!leaf->has_key_usage || (leaf->key_usage & FR_KU_DIGITAL_SIGNATURE),
+              FERRULE_R_CERT_KEY_USAGE);
+    /* A key of an algorithm we do not support is never decoded (cert.c):
+     * unsupported_certificate, not a malformed signature. */
+    FR_ENSURE(leaf->pub != NULL && leaf->key_kind != 0, FERRULE_R_CERT_UNSUPPORTED);
     uint8_t content[CV_CONTENT_MAX];
     size_t n = signed_content(c, signer, content);
-    FR_TRY(fr_sig_verify(c->peer_certs[0]->pub, scheme, content, n, sig.p, fr_reader_left(&sig)));
+    FR_TRY(fr_sig_verify(leaf->pub, scheme, content, n, sig.p, fr_reader_left(&sig)));
     c->peer_sig = scheme;
     return FR_OK;
 }

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conn.h"
+#include "record.h"
+#include "support_mitm.h"
 #include "support_pair.h"
 #include "testlib.h"
 
@@ -299,7 +302,159 @@ TEST(cn_rule_is_opt_in) {
     }
 }
 
+/* ---- CertificateVerify and keyUsage (issue 9 item 11) ------------------- */
+
+/* One handshake: the server presents `server_chain` and, with client
+ * authentication, the client presents `client_chain` (both with the key
+ * ecdsa-p256.key); `no_verify_client` / `no_verify_server` disable the
+ * verification of the peer.  The outcome of each side. */
+typedef struct hs_result {
+    int ok, cs, ss;
+    uint32_t creason, sreason;
+    int calert, salert;
+} hs_result;
+
+static hs_result cv_handshake(const char *server_chain, const char *client_chain,
+                              int no_verify_client, int no_verify_server) {
+    hs_result r;
+    memset(&r, 0, sizeof(r));
+    r.cs = r.ss = -1;
+    ferrule_config *cc = pair_client_config();
+    ferrule_config *sc = server_with(server_chain, "ecdsa-p256.key");
+    CHECK(cc != NULL && sc != NULL);
+    if (cc == NULL || sc == NULL) {
+        ferrule_config_free(cc);
+        ferrule_config_free(sc);
+        return r;
+    }
+    if (no_verify_client) CHECK_EQ(ferrule_config_dangerous_no_verification(cc), FERRULE_OK);
+    if (client_chain != NULL) {
+        CHECK_EQ(ferrule_config_add_cert_chain_file(cc, pair_pki(client_chain),
+                                                    pair_pki("ecdsa-p256.key")),
+                 FERRULE_OK);
+        CHECK_EQ(ferrule_config_set_client_auth(sc, FERRULE_CLIENT_AUTH_REQUIRE), FERRULE_OK);
+        CHECK_EQ(ferrule_config_add_trust_file(sc, pair_pki("root.pem")), FERRULE_OK);
+        if (no_verify_server)
+            CHECK_EQ(ferrule_config_dangerous_no_verification(sc), FERRULE_OK);
+    }
+    pair p;
+    CHECK(pair_new(&p, cc, sc, NULL));
+    r.ok = pair_handshake(&p, &r.cs, &r.ss);
+    r.creason = ferrule_conn_reason(p.client);
+    r.sreason = ferrule_conn_reason(p.server);
+    r.calert = ferrule_conn_alert(p.client);
+    r.salert = ferrule_conn_alert(p.server);
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+    return r;
+}
+
+TEST(certificate_verify_needs_digital_signature) {
+    /* x-ku-keyenc.pem: keyUsage keyEncipherment only, otherwise a good
+     * leaf under inter (SAN localhost, EKU serverAuth + clientAuth) */
+    hs_result r;
+    /* client role, verification disabled: the server's CertificateVerify
+     * is refused all the same (RFC 8446 §4.4.2.2) */
+    r = cv_handshake("x-ku-keyenc.pem", NULL, 1, 0);
+    CHECK(!r.ok);
+    CHECK_EQ(r.cs, FERRULE_CERTIFICATE);
+    CHECK_EQ(r.creason, FERRULE_R_CERT_KEY_USAGE);
+    CHECK_EQ(r.calert, FERRULE_ALERT_BAD_CERTIFICATE);
+    CHECK_EQ(r.sreason, FERRULE_R_PEER_ALERT);
+    /* with verification: the path validation finds it first, same reason */
+    r = cv_handshake("x-ku-keyenc.pem", NULL, 0, 0);
+    CHECK(!r.ok);
+    CHECK_EQ(r.creason, FERRULE_R_CERT_KEY_USAGE);
+    CHECK_EQ(r.calert, FERRULE_ALERT_BAD_CERTIFICATE);
+    /* control: a leaf with digitalSignature */
+    r = cv_handshake("ecdsa-p256.chain.pem", NULL, 1, 0);
+    CHECK(r.ok);
+    /* server role: a client certificate without digitalSignature, the
+     * server's verification disabled */
+    r = cv_handshake("ecdsa-p256.chain.pem", "x-ku-keyenc.pem", 0, 1);
+    CHECK(!r.ok);
+    CHECK_EQ(r.ss, FERRULE_CERTIFICATE);
+    CHECK_EQ(r.sreason, FERRULE_R_CERT_KEY_USAGE);
+    CHECK_EQ(r.salert, FERRULE_ALERT_BAD_CERTIFICATE);
+    r = cv_handshake("ecdsa-p256.chain.pem", "x-ku-keyenc.pem", 0, 0);
+    CHECK(!r.ok);
+    CHECK_EQ(r.sreason, FERRULE_R_CERT_KEY_USAGE);
+    r = cv_handshake("ecdsa-p256.chain.pem", "ecdsa-p256.chain.pem", 0, 1);
+    CHECK(r.ok);
+}
+
+/* A well-formed v1 certificate with a DSA key (p 23, q 11, g 4, y 8) and
+ * a meaningless signature: "CN=dsa peer" issued by itself. */
+static const char DSA_CERT_HEX[] =
+    "3081923079020101300a06082a8648ce3d04030230133111300f06035504030c"
+    "0864736120706565723020170d3230303130313030303030305a180f32303630"
+    "303130313030303030305a30133111300f06035504030c086473612070656572"
+    "301c301406072a8648ce380401300902011702010b020104030400020108300a"
+    "06082a8648ce3d0403020309003006020101020101";
+
+/* The server (client authentication required, its verification off) gets
+ * a client Certificate whose leaf has a DSA key: its CertificateVerify is
+ * refused as unsupported_certificate (issue 9 item D) -- the key was never
+ * decoded, and the signature is never looked at. */
+TEST(certificate_verify_unsupported_key) {
+    ferrule_config *cc = pair_client_config();
+    ferrule_config *sc = server_with("ecdsa-p256.chain.pem", "ecdsa-p256.key");
+    REQUIRE(cc != NULL && sc != NULL);
+    CHECK_EQ(ferrule_config_add_cert_chain_file(cc, pair_pki("ecdsa-p256.chain.pem"),
+                                                pair_pki("ecdsa-p256.key")),
+             FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_client_auth(sc, FERRULE_CLIENT_AUTH_REQUIRE), FERRULE_OK);
+    CHECK_EQ(ferrule_config_dangerous_no_verification(sc), FERRULE_OK);
+    mitm m;
+    mflight *f = mf_new();
+    REQUIRE(f != NULL);
+    int ok = mitm_init(&m, cc, sc) && ferrule_conn_handshake(m.p.client) == FERRULE_WANT_READ &&
+             mitm_pass(m.p.client, m.p.server) &&
+             ferrule_conn_handshake(m.p.server) == FERRULE_WANT_READ &&
+             mitm_pass(m.p.server, m.p.client) && ferrule_conn_handshake(m.p.client) == FERRULE_OK;
+    CHECK(ok);
+    mrec *cert = NULL;
+    if (ok) {
+        f->suite = ferrule_conn_cipher_suite(m.p.client);
+        ok = mf_take(f, m.p.client) &&
+             mf_open(f, 0, f->n, mitm_secret(&m, FERRULE_ROLE_CLIENT, MK_CHS)) > 0;
+        for (size_t i = 0; ok && i < f->n && cert == NULL; i++)
+            if (f->r[i].prot && f->r[i].inner == FR_CT_HANDSHAKE && f->r[i].data[0] == FR_HS_CERTIFICATE)
+                cert = &f->r[i];
+    }
+    CHECK(cert != NULL);
+    if (cert != NULL) {
+        /* Certificate { context <0>, list <3> { cert_data <3>, extensions <2> } } */
+        size_t dl;
+        unsigned char *der = tl_unhex(DSA_CERT_HEX, &dl);
+        size_t entry = 3 + dl + 2, body = 1 + 3 + entry;
+        uint8_t *d = cert->data;
+        size_t k = 0;
+        d[k++] = FR_HS_CERTIFICATE;
+        d[k++] = (uint8_t)(body >> 16), d[k++] = (uint8_t)(body >> 8), d[k++] = (uint8_t)body;
+        d[k++] = 0;
+        d[k++] = (uint8_t)(entry >> 16), d[k++] = (uint8_t)(entry >> 8), d[k++] = (uint8_t)entry;
+        d[k++] = (uint8_t)(dl >> 16), d[k++] = (uint8_t)(dl >> 8), d[k++] = (uint8_t)dl;
+        memcpy(d + k, der, dl);
+        k += dl;
+        d[k++] = 0, d[k++] = 0;
+        cert->len = k;
+        free(der);
+        CHECK(mf_send(f, m.p.server));
+        CHECK_EQ(ferrule_conn_handshake(m.p.server), FERRULE_CERTIFICATE);
+        CHECK_EQ(ferrule_conn_reason(m.p.server), FERRULE_R_CERT_UNSUPPORTED);
+        CHECK_EQ(ferrule_conn_alert(m.p.server), FERRULE_ALERT_UNSUPPORTED_CERTIFICATE);
+        /* the server kept the certificate it was sent */
+        CHECK_EQ(ferrule_conn_peer_cert_count(m.p.server), 1);
+    }
+    mf_free(f);
+    mitm_free(&m);
+}
+
 TEST_MAIN("verify_api", TL_CASE(standalone_valid_chain_reports_the_path), TL_CASE(standalone_misuse),
           TL_CASE(callback_can_reject_a_valid_chain),
           TL_CASE(callback_cannot_rescue_an_invalid_chain),
-          TL_CASE(callback_accepting_keeps_the_path), TL_CASE(cn_rule_is_opt_in))
+          TL_CASE(callback_accepting_keeps_the_path), TL_CASE(cn_rule_is_opt_in),
+          TL_CASE(certificate_verify_needs_digital_signature),
+          TL_CASE(certificate_verify_unsupported_key))
