@@ -623,21 +623,27 @@ fr_err fr_verify_chain_ex(const fr_trust_store *anchors, fr_cert *const *chain, 
     v.path[0] = chain[0];
 
     fr_err e = FERRULE_R_CERT_UNKNOWN_ISSUER;
+    int pinned = 0;
     /* A leaf that is itself a trust anchor (byte for byte), e.g. a pinned
      * self-signed server certificate, is trusted directly: only its own
      * profile, validity and usage are checked. */
     for (size_t i = 0; i < anchors->n && e != FR_OK; i++) {
         if (!same_cert(anchors->certs[i], chain[0])) continue;
+        pinned = 1;
         e = check_profile(chain[0], POS_LEAF, 1, chain[0]->self_issued);
         if (e == FR_OK) e = check_validity(chain[0], params->now);
         if (e == FR_OK) e = check_leaf(chain[0], params, 1);
         if (e == FR_OK) v.stats.path_len = 1;
     }
     if (e != FR_OK) {
-        /* Not pinned (or failing as pinned, under rules that are a subset
-         * of the ones below): the leaf's own defect, else the search. */
+        /* The leaf's own defect, else the search.  The rules for a pinned
+         * leaf are a subset of these: when it failed as pinned, that is
+         * its defect. */
         fr_err leaf_e = check_leaf_alone(&v);
-        e = leaf_e == FR_OK ? extend(&v, 1) : leaf_e;
+        if (leaf_e != FR_OK)
+            e = pinned ? e : leaf_e;
+        else
+            e = extend(&v, 1);
     }
     if (e == FR_OK)
         for (size_t i = 0; i < v.stats.path_len; i++) v.stats.path[i] = v.path[i];

@@ -1535,6 +1535,27 @@ TEST(path_errors_leaf_defects_first) {
     }
 }
 
+TEST(path_errors_pinned_leaf) {
+    /* a pinned leaf (itself an anchor) follows the pinned rules: without
+     * an AKI, issued by someone else; expired, that is its defect (not the
+     * missing AKI an unpinned leaf would also be refused for) */
+    key lk = new_key(), ok = new_key();
+    for (int exp = 0; exp <= 1; exp++) {
+        g_expired = exp;
+        B leaf = mkcert(name_cn("pin.example"), name_cn("someone"), &lk, &ok, g_serial++,
+                        cat(3, e_ku_leaf(), e_eku(O_KP_SERVER), e_san(gn_dns("pin.example"))));
+        g_expired = 0;
+        env e;
+        env_init(&e);
+        env_anchor(&e, copy(leaf));
+        env_add(&e, leaf);
+        CHECK_EQ(env_verify(&e, "pin.example"), exp ? FERRULE_R_CERT_EXPIRED : FR_OK);
+        env_free(&e);
+    }
+    EVP_PKEY_free(lk.pk);
+    EVP_PKEY_free(ok.pk);
+}
+
 TEST(path_errors_alternates) {
     shape s;
     shape_init(&s);
@@ -1868,7 +1889,7 @@ TEST_MAIN("x509_rfc5280", TL_CASE(ext_key_identifiers), TL_CASE(ext_name_constra
           TL_CASE(spki_algorithms), TL_CASE(spki_unsupported_not_decoded), TL_CASE(name_comparison), TL_CASE(nc_dns), TL_CASE(nc_ip),
           TL_CASE(nc_email_and_dir), TL_CASE(nc_wildcard_short_forms), TL_CASE(nc_cn_interpretation), TL_CASE(nc_rules_and_budget), TL_CASE(profile_rules),
           TL_CASE(profile_leaf_rules), TL_CASE(profile_ca_rules), TL_CASE(cn_consistency),
-          TL_CASE(policies), TL_CASE(path_key_identifiers_and_cross_signs), TL_CASE(path_errors_leaf_defects_first),
+          TL_CASE(policies), TL_CASE(path_key_identifiers_and_cross_signs), TL_CASE(path_errors_leaf_defects_first), TL_CASE(path_errors_pinned_leaf),
           TL_CASE(path_errors_alternates), TL_CASE(path_errors_cross_signs), TL_CASE(path_errors_bridge),
           TL_CASE(path_errors_budget),
           TL_CASE(hostname_public_suffix), TL_CASE(crls))
