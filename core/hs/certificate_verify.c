@@ -65,6 +65,10 @@ static fr_err on_certificate_verify(ferrule_conn *c, fr_reader *body, uint32_t s
     /* A key of an algorithm we do not support is never decoded (cert.c):
      * unsupported_certificate, not a malformed signature. */
     FR_ENSURE(leaf->pub != NULL && leaf->key_kind != 0, FERRULE_R_CERT_UNSUPPORTED);
+    /* RFC 8446 §4.4.2.2 / §4.4.2.3: "The certificate type MUST be X.509v3"
+     * (no other type can be negotiated with us); path validation accepts
+     * v1 end-entity certificates (RFC 5280), TLS 1.3 does not. */
+    FR_ENSURE(leaf->version == 2, FERRULE_R_CERT_UNSUPPORTED);
     uint8_t content[CV_CONTENT_MAX];
     size_t n = signed_content(c, signer, content);
     FR_TRY(fr_sig_verify(leaf->pub, scheme, content, n, sig.p, fr_reader_left(&sig)));
