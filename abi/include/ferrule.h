@@ -832,10 +832,12 @@ FERRULE_API int ferrule_config_set_tickets(ferrule_config *cfg, uint32_t count);
 FERRULE_API int ferrule_config_set_ticket_key(ferrule_config *cfg, const uint8_t name[16],
                                               const uint8_t key[32]);
 /** Client: copy the session blob of the newest ticket received to `out`
- * and its length to *len.  The blob contains the resumption PSK: protect
- * it like a private key.  FERRULE_USAGE with reason wrong_state if no
- * ticket arrived yet (or on a server), buffer_too_small (with *len set)
- * if `cap` is too small. */
+ * and its length to *len.  A connection keeps one ticket, the newest: each
+ * NewSessionTicket replaces the one before (so a server sending many costs
+ * only the bytes of each), and the blob is built from it by this call.
+ * The blob contains the resumption PSK: protect it like a private key.
+ * FERRULE_USAGE with reason wrong_state if no ticket arrived yet (or on a
+ * server), buffer_too_small (with *len set) if `cap` is too small. */
 FERRULE_API int ferrule_conn_session(ferrule_conn *conn, uint8_t *out, size_t cap, size_t *len);
 /** Client, before the handshake: offer the session `blob` (from
  * ferrule_conn_session) for resumption.  It is offered only if its suite

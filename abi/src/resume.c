@@ -33,24 +33,15 @@ FERRULE_API int ferrule_conn_session(ferrule_conn *c, uint8_t *out, size_t cap, 
         if (c != NULL) c->usage_reason = FERRULE_R_NULL_ARGUMENT;
         return FERRULE_USAGE;
     }
-    *len = 0;
-    int rc = FERRULE_OK;
-    /* err_lock: the receive half replaces the blob when a ticket arrives. */
+    /* err_lock: the receive half replaces the kept ticket when one
+     * arrives; the blob is built from it here. */
     pthread_mutex_lock(&c->err_lock);
-    if (c->role != FERRULE_ROLE_CLIENT || c->resume.latest == NULL) {
-        c->usage_reason = FERRULE_R_WRONG_STATE;
-        rc = FERRULE_USAGE;
-    } else {
-        *len = c->resume.latest_len;
-        if (out == NULL || cap < c->resume.latest_len) {
-            c->usage_reason = FERRULE_R_BUFFER_TOO_SMALL;
-            rc = FERRULE_USAGE;
-        } else {
-            memcpy(out, c->resume.latest, c->resume.latest_len);
-        }
-    }
+    fr_err e = fr_client_session_blob(c, out, cap, len);
     pthread_mutex_unlock(&c->err_lock);
-    return rc;
+    if (e == FR_OK) return FERRULE_OK;
+    c->usage_reason = e;
+    return e == FERRULE_R_WRONG_STATE || e == FERRULE_R_BUFFER_TOO_SMALL ? FERRULE_USAGE
+                                                                         : fr_err_class(e);
 }
 
 FERRULE_API int ferrule_conn_set_session(ferrule_conn *c, const uint8_t *blob, size_t len) {

@@ -598,6 +598,47 @@ fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s) {
     return FR_OK;
 }
 
+/* Keep the newest ticket (RFC 8446 §4.6.1: a server may send any number):
+ * its bytes replace the previous ticket's in one buffer that grows by
+ * doubling, so a flood of tickets costs O(their size) and at most a
+ * handful of allocations, whatever the server's chain. */
+static fr_err keep_ticket(ferrule_conn *c, fr_reader ticket, fr_reader nonce, uint32_t lifetime,
+                          uint32_t age_add, uint32_t max_early) {
+    fr_kept_ticket *t = &c->resume.kept;
+    size_t n = fr_reader_left(&ticket);
+    uint8_t *grown = NULL;
+    size_t grown_cap = t->ticket_cap;
+    if (n > t->ticket_cap) {
+        if (grown_cap < 256) grown_cap = 256;
+        while (grown_cap < n) grown_cap *= 2;
+        grown = fr_mem_alloc(&c->mem, grown_cap);
+        if (grown == NULL) return fr_mem_error(&c->mem, grown_cap);
+    }
+    int64_t now = fr_conn_now(c);
+    pthread_mutex_lock(&c->err_lock);
+    uint8_t *old = NULL;
+    size_t old_cap = 0;
+    if (grown != NULL) {
+        old = t->ticket;
+        old_cap = t->ticket_cap;
+        t->ticket = grown;
+        t->ticket_cap = grown_cap;
+    }
+    memcpy(t->ticket, ticket.p, n);
+    t->ticket_len = n;
+    t->nonce_len = fr_reader_left(&nonce);
+    memcpy(t->nonce, nonce.p, t->nonce_len);
+    t->received = now > 0 ? now : 0;
+    t->lifetime = lifetime;
+    t->age_add = age_add;
+    t->max_early = max_early;
+    c->resume.have_kept = 1;
+    c->resume.tickets_received++;
+    pthread_mutex_unlock(&c->err_lock);
+    fr_mem_free(&c->mem, old, old_cap); /* wipes the older ticket */
+    return FR_OK;
+}
+
 fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body) {
     uint32_t lifetime, age_add;
     fr_reader nonce, ticket, exts_block;
@@ -622,78 +663,76 @@ fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body) {
     FR_ENSURE(lifetime <= FR_TICKET_MAX_LIFETIME, FERRULE_R_ILLEGAL_PARAMETER);
     /* Lifetime zero: discard immediately (§4.6.1). */
     if (lifetime == 0) return FR_OK;
+    return keep_ticket(c, ticket, nonce, lifetime, age_add, max_early);
+}
 
-    uint8_t psk[FR_MAX_HASH];
-    FR_TRY(fr_ks_ticket_psk(c->ks.hash, c->ks.resumption, nonce.p, fr_reader_left(&nonce), psk));
+/* The server's chain as the blob stores it (the first FR_MAX_PEER_CHAIN). */
+static size_t blob_certs(const ferrule_conn *c) {
+    return c->n_peer_certs < FR_MAX_PEER_CHAIN ? c->n_peer_certs : FR_MAX_PEER_CHAIN;
+}
+
+static size_t blob_size(const ferrule_conn *c) {
+    const fr_kept_ticket *t = &c->resume.kept;
     size_t sni_len = c->has_server_name ? strlen(c->server_name) : 0;
-    size_t n_certs = c->n_peer_certs < FR_MAX_PEER_CHAIN ? c->n_peer_certs : FR_MAX_PEER_CHAIN;
-    size_t cap = 68 + c->ks.hlen + fr_reader_left(&ticket) + c->alpn_len + sni_len;
-    for (size_t i = 0; i < n_certs; i++) cap += 3 + c->peer_certs[i]->der_len;
-    uint8_t *blob = fr_mem_alloc(&c->mem, cap);
-    if (blob == NULL) {
-        fr_wipe(psk, sizeof(psk));
-        return fr_mem_error(&c->mem, cap);
-    }
+    /* version, suite, psk<1..255>, received, lifetime, age_add,
+     * ticket<1..2^16-1>, alpn<0..255>, sni<0..255>, n_certs, max_early */
+    size_t n = 1 + 2 + 1 + c->ks.hlen + 8 + 4 + 4 + 2 + t->ticket_len + 1 + c->alpn_len + 1 +
+               sni_len + 1 + 4;
+    for (size_t i = 0; i < blob_certs(c); i++) n += 3 + c->peer_certs[i]->der_len;
+    return n;
+}
+
+fr_err fr_client_session_blob(ferrule_conn *c, uint8_t *out, size_t cap, size_t *len) {
+    const fr_kept_ticket *t = &c->resume.kept;
+    *len = 0;
+    FR_ENSURE(c->role == FERRULE_ROLE_CLIENT && c->resume.have_kept, FERRULE_R_WRONG_STATE);
+    *len = blob_size(c);
+    FR_ENSURE(out != NULL && cap >= *len, FERRULE_R_BUFFER_TOO_SMALL);
+    /* RFC 8446 §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret,
+     * "resumption", ticket_nonce, Hash.length). */
+    uint8_t psk[FR_MAX_HASH];
+    FR_TRY(fr_ks_ticket_psk(c->ks.hash, c->ks.resumption, t->nonce, t->nonce_len, psk));
     fr_writer w;
-    fr_writer_init(&w, blob, cap);
+    fr_writer_init(&w, out, *len);
     fr_write_u8(&w, FR_SESSION_VERSION);
     fr_write_u16(&w, c->suite);
     fr_write_open_vec(&w, 1);
     fr_write_bytes(&w, psk, c->ks.hlen);
     fr_write_close_vec(&w);
     fr_wipe(psk, sizeof(psk));
-    int64_t now = fr_conn_now(c);
-    write_u64(&w, now > 0 ? (uint64_t)now : 0);
-    fr_write_u32(&w, lifetime);
-    fr_write_u32(&w, age_add);
+    write_u64(&w, (uint64_t)t->received);
+    fr_write_u32(&w, t->lifetime);
+    fr_write_u32(&w, t->age_add);
     fr_write_open_vec(&w, 2);
-    fr_write_bytes(&w, ticket.p, fr_reader_left(&ticket));
+    fr_write_bytes(&w, t->ticket, t->ticket_len);
     fr_write_close_vec(&w);
     fr_write_open_vec(&w, 1);
     fr_write_bytes(&w, c->alpn, c->alpn_len);
     fr_write_close_vec(&w);
     fr_write_open_vec(&w, 1);
-    fr_write_bytes(&w, (const uint8_t *)c->server_name, sni_len);
+    if (c->has_server_name)
+        fr_write_bytes(&w, (const uint8_t *)c->server_name, strlen(c->server_name));
     fr_write_close_vec(&w);
-    fr_write_u8(&w, (uint8_t)n_certs);
-    for (size_t i = 0; i < n_certs; i++) {
+    fr_write_u8(&w, (uint8_t)blob_certs(c));
+    for (size_t i = 0; i < blob_certs(c); i++) {
         fr_write_open_vec(&w, 3);
         fr_write_bytes(&w, c->peer_certs[i]->der, c->peer_certs[i]->der_len);
         fr_write_close_vec(&w);
     }
-    fr_write_u32(&w, max_early);
+    fr_write_u32(&w, t->max_early);
     fr_err e = fr_write_finish(&w);
-    if (e != FR_OK) {
-        fr_mem_free(&c->mem, blob, cap);
-        return e;
-    }
-    /* Keep the newest only; the blob holds a secret. */
-    pthread_mutex_lock(&c->err_lock);
-    uint8_t *old = c->resume.latest;
-    size_t old_len = c->resume.latest_cap;
-    c->resume.latest = blob;
-    c->resume.latest_len = w.len;
-    c->resume.latest_cap = cap;
-    c->resume.tickets_received++;
-    pthread_mutex_unlock(&c->err_lock);
-    if (old != NULL) {
-        fr_wipe(old, old_len);
-        fr_mem_free(&c->mem, old, old_len);
-    }
-    return FR_OK;
+    if (e == FR_OK && w.len != *len) e = FERRULE_R_INTERNAL;
+    if (e != FR_OK) fr_wipe(out, *len);
+    return e;
 }
 
 void fr_resume_conn_free(ferrule_conn *c) {
     fr_resume_conn *r = &c->resume;
-    if (r->latest != NULL) {
-        fr_wipe(r->latest, r->latest_len);
-        fr_mem_free(&c->mem, r->latest, r->latest_cap);
-    }
-    if (r->offer_blob != NULL) {
-        fr_wipe(r->offer_blob, r->offer_len);
-        fr_mem_free(&c->mem, r->offer_blob, r->offer_len);
-    }
-    r->latest = r->offer_blob = NULL;
+    fr_mem_free(&c->mem, r->kept.ticket, r->kept.ticket_cap);
+    if (r->offer_blob != NULL) fr_mem_free(&c->mem, r->offer_blob, r->offer_len);
+    r->kept.ticket = r->offer_blob = NULL;
+    r->have_kept = 0;
+    fr_wipe(r->kept.nonce, sizeof(r->kept.nonce));
     fr_wipe(r->psk, sizeof(r->psk));
 }
 

@@ -52,15 +52,28 @@ typedef struct fr_session {
     uint32_t max_early; /* the ticket's max_early_data_size; 0 = no 0-RTT */
 } fr_session;
 
+/* Client: the newest ticket received, its own fields only.  The session
+ * blob adds what every ticket of the connection shares (suite, ALPN, SNI,
+ * the server's chain) when the application asks for it, so a ticket costs
+ * O(its size) and no allocation unless it is larger than all before it. */
+typedef struct fr_kept_ticket {
+    uint8_t *ticket; /* ticket_cap bytes from c->mem; NULL before the first */
+    size_t ticket_len, ticket_cap;
+    uint8_t nonce[255]; /* ticket_nonce<0..255>: the PSK is derived from it */
+    size_t nonce_len;
+    int64_t received; /* seconds, the config's clock */
+    uint32_t lifetime, age_add, max_early;
+} fr_kept_ticket;
+
 typedef struct fr_resume_conn {
     /* client */
     uint8_t *offer_blob; /* set by ferrule_conn_set_session */
     size_t offer_len;
     fr_session offer;
-    int offered;      /* this ClientHello carries pre_shared_key */
-    uint8_t *latest;  /* blob of the newest ticket received */
-    size_t latest_len, latest_cap;
-    unsigned tickets_received;
+    int offered;       /* this ClientHello carries pre_shared_key */
+    fr_kept_ticket kept; /* guarded by err_lock (ferrule_conn_session reads it) */
+    int have_kept;
+    unsigned long tickets_received;
     /* both */
     int resumed;
     int psk_ke; /* resumed in psk_ke mode: no (EC)DHE */
@@ -82,5 +95,10 @@ void fr_resume_set_key(struct ferrule_config *cfg, const uint8_t *name, const ui
 void fr_resume_conn_free(struct ferrule_conn *c);
 /* Strict parse of a session blob (pointers into blob). */
 FR_MUST_CHECK fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s);
+/* Client: the session blob of the kept ticket (caller holds err_lock):
+ * *len is its size; written to out when cap allows, else
+ * FERRULE_R_BUFFER_TOO_SMALL.  FERRULE_R_WRONG_STATE without a ticket. */
+FR_MUST_CHECK fr_err fr_client_session_blob(struct ferrule_conn *c, uint8_t *out, size_t cap,
+                                            size_t *len);
 
 #endif

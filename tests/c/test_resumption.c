@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conn.h" /* inspecting secrets: test-only */
 #include "support_mitm.h"
@@ -802,7 +803,210 @@ TEST(no_server_name_ack_when_resuming) {
     ferrule_config_free(sc);
 }
 
-TEST_MAIN("resumption", TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed),
+/* ---- NewSessionTicket floods (issue 9 C) ----------------------------------- */
+
+/* An allocator that counts what the client asks for. */
+typedef struct counting {
+    size_t allocs, bytes;
+} counting;
+static void *count_alloc(void *ctx, size_t n) {
+    counting *k = ctx;
+    k->allocs++;
+    k->bytes += n;
+    return malloc(n);
+}
+static void count_free(void *ctx, void *p, size_t n) {
+    (void)ctx;
+    (void)n;
+    free(p);
+}
+
+/* A NewSessionTicket (RFC 8446 §4.6.1) with a `len`-byte ticket whose bytes
+ * all equal `fill` and a 4-byte nonce `seq`; returns its length. */
+static size_t make_nst(uint8_t *out, uint32_t seq, size_t len, uint8_t fill) {
+    size_t n = 0, body = 4 + 4 + 1 + 4 + 2 + len + 2;
+    out[n++] = 4;
+    out[n++] = (uint8_t)(body >> 16);
+    out[n++] = (uint8_t)(body >> 8);
+    out[n++] = (uint8_t)body;
+    const uint8_t fixed[9] = {0, 0, 0x0e, 0x10, 1, 2, 3, 4, 4}; /* lifetime 3600, age_add, nonce len */
+    memcpy(out + n, fixed, sizeof(fixed));
+    n += sizeof(fixed);
+    for (int i = 0; i < 4; i++) out[n++] = (uint8_t)(seq >> (24 - 8 * i));
+    out[n++] = (uint8_t)(len >> 8);
+    out[n++] = (uint8_t)len;
+    memset(out + n, fill, len);
+    n += len;
+    out[n++] = 0; /* no extensions */
+    out[n++] = 0;
+    return n;
+}
+
+/* The server's side of an established in-memory pair: protected records of
+ * tickets, sealed under its application secret from sequence `*seq`. */
+typedef struct flood {
+    mitm m;
+    counting count;
+    const uint8_t *sap;
+    uint64_t seq;
+    uint32_t sent;
+} flood;
+
+/* A connected pair whose server (config sc, taken over) sends no ticket
+ * itself and whose client counts its allocations. */
+static int flood_init(flood *fl, ferrule_config *sc) {
+    memset(fl, 0, sizeof(*fl));
+    ferrule_allocator a = {(uint32_t)sizeof(a), count_alloc, count_free, &fl->count};
+    ferrule_config *cc = NULL;
+    if (ferrule_config_new(&cc, FERRULE_ROLE_CLIENT, &a) != FERRULE_OK || sc == NULL ||
+        ferrule_config_add_trust_file(cc, pair_pki("root.pem")) != FERRULE_OK ||
+        ferrule_config_set_tickets(sc, 0) != FERRULE_OK) /* we send the tickets */
+        return 0;
+    if (!mitm_init(&fl->m, cc, sc) || !pair_handshake(&fl->m.p, NULL, NULL)) return 0;
+    fl->sap = mitm_secret(&fl->m, FERRULE_ROLE_SERVER, MK_SAP);
+    return fl->sap != NULL;
+}
+
+/* A server config whose chain is ecdsa-p256's followed by eight unrelated
+ * CA certificates (sent, and ignored by path building): a large chain. */
+static ferrule_config *big_chain_server(void) {
+    static const char *const files[] = {"ecdsa-p256.chain.pem", "x-rsa.ca.pem", "x-rsa-pss.ca.pem",
+                                        "x-ecdsa-p384.ca.pem", "x-ed25519.ca.pem",
+                                        "x-ecdsa-p256.ca.pem", "x-mid1.pem", "x-mid2.pem",
+                                        "other-root.pem"};
+    char path[] = "/tmp/ferrule-big-chain-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (out == NULL) return NULL;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        FILE *in = fopen(pair_pki(files[i]), "r");
+        char buf[4096];
+        size_t n;
+        while (in != NULL && (n = fread(buf, 1, sizeof(buf), in)) > 0) fwrite(buf, 1, n, out);
+        if (in != NULL) fclose(in);
+    }
+    fclose(out);
+    ferrule_config *sc = NULL;
+    if (ferrule_config_new(&sc, FERRULE_ROLE_SERVER, NULL) != FERRULE_OK ||
+        ferrule_config_add_cert_chain_file(sc, path, pair_pki("ecdsa-p256.key")) != FERRULE_OK) {
+        ferrule_config_free(sc);
+        sc = NULL;
+    }
+    unlink(path);
+    return sc;
+}
+
+/* Deliver `count` tickets of `len` bytes (fill byte: their number), up to
+ * 32 to a record, and let the client read them.  1 if all were taken. */
+static int flood_send(flood *fl, uint32_t count, size_t len) {
+    mflight *f = mf_new();
+    uint8_t *rec = malloc(MITM_REC_CAP), *wire = malloc(MITM_MAX_RECS * (MITM_REC_CAP + 64));
+    int ok = f != NULL && rec != NULL && wire != NULL;
+    while (ok && count > 0) {
+        memset(f, 0, sizeof(*f));
+        f->suite = ferrule_conn_cipher_suite(fl->m.p.client);
+        while (count > 0 && f->n < MITM_MAX_RECS) {
+            size_t n = 0;
+            for (int k = 0; k < 32 && count > 0 && n + len + 64 <= 16384; k++, count--, fl->sent++)
+                n += make_nst(rec + n, fl->sent, len, (uint8_t)fl->sent);
+            ok = ok && mf_add_prot(f, FR_CT_HANDSHAKE, rec, n, fl->sap) != NULL;
+        }
+        size_t total = mf_serialize(f, fl->seq, wire, MITM_MAX_RECS * (MITM_REC_CAP + 64));
+        fl->seq += f->n;
+        for (size_t off = 0; ok && off < total;) {
+            size_t used = 0;
+            uint8_t buf[64];
+            ok = ferrule_conn_feed(fl->m.p.client, wire + off, total - off, &used) == FERRULE_OK;
+            off += used;
+            ok = ok && ferrule_conn_read(fl->m.p.client, buf, sizeof(buf), &used) ==
+                           FERRULE_WANT_READ;
+        }
+    }
+    free(rec);
+    free(wire);
+    mf_free(f);
+    return ok;
+}
+
+/* The ticket inside the client's current session blob: its length, and
+ * whether every byte is `fill`. */
+static size_t session_ticket(ferrule_conn *c, uint8_t fill, int *uniform) {
+    static uint8_t blob[70000];
+    size_t len = 0;
+    *uniform = 0;
+    if (ferrule_conn_session(c, blob, sizeof(blob), &len) != FERRULE_OK) return 0;
+    size_t off = ticket_offset(blob), n = (size_t)blob[off - 2] << 8 | blob[off - 1];
+    *uniform = 1;
+    for (size_t i = 0; i < n; i++)
+        if (blob[off + i] != fill) *uniform = 0;
+    return n;
+}
+
+TEST(ticket_flood_is_bounded) {
+    /* A server may send any number of NewSessionTickets (RFC 8446 §4.6.1).
+     * The client keeps the newest only, and each one costs O(its size):
+     * after the first, 10,000 more allocate nothing, leave the memory in use
+     * unchanged, and cost the same whatever the size of the server's chain
+     * (two certificates, or ten). */
+    const char *kinds[2] = {"small chain", "large chain"};
+    size_t flood_bytes[2] = {0, 0}, chain[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        flood *fl = calloc(1, sizeof(*fl));
+        REQUIRE(fl != NULL);
+        REQUIRE(flood_init(fl, k == 0 ? pair_server_config("ecdsa-p256") : big_chain_server()));
+        ferrule_conn *c = fl->m.p.client;
+        for (size_t i = 0; i < ferrule_conn_peer_cert_count(c); i++) {
+            const uint8_t *der;
+            size_t len;
+            CHECK_EQ(ferrule_conn_peer_cert(c, i, &der, &len), FERRULE_OK);
+            chain[k] += len;
+        }
+        CHECK(flood_send(fl, 1, 200));
+        size_t used = ferrule_conn_memory_used(c);
+        counting before = fl->count;
+        uint64_t records = fl->seq;
+        CHECK(flood_send(fl, 10000, 200));
+        records = fl->seq - records;
+        CHECK_EQ(fl->sent, 10001);
+        /* Per record, the connection's reassembly buffer (released when a
+         * record ends with a whole message); nothing per ticket. */
+        CHECK(fl->count.allocs - before.allocs <= records);
+        flood_bytes[k] = fl->count.bytes - before.bytes;
+        fprintf(stderr, "  %s: chain %zu bytes; 10000 tickets in %llu records: %zu allocations, %zu bytes\n",
+                kinds[k], chain[k], (unsigned long long)records, fl->count.allocs - before.allocs,
+                flood_bytes[k]);
+        CHECK_EQ(ferrule_conn_memory_used(c), used);
+        /* The session is the newest ticket's (number 10000). */
+        int uniform = 0;
+        CHECK_EQ(session_ticket(c, (uint8_t)10000, &uniform), 200);
+        CHECK(uniform);
+        mitm_free(&fl->m);
+        free(fl);
+    }
+    CHECK(chain[1] > chain[0] + 4000);
+    CHECK_EQ(flood_bytes[0], flood_bytes[1]);
+}
+
+TEST(ticket_flood_of_growing_tickets) {
+    /* Tickets of growing sizes (up to 16,000 bytes): the buffer
+     * doubles, so a handful of allocations, and the session follows. */
+    flood *fl = calloc(1, sizeof(*fl));
+    REQUIRE(fl != NULL);
+    REQUIRE(flood_init(fl, pair_server_config("ecdsa-p256")));
+    counting before = fl->count;
+    size_t last = 0;
+    for (size_t len = 1; len <= 16000; len += 97) CHECK(flood_send(fl, 1, last = len));
+    /* One record per ticket: a reassembly buffer each, and seven buffers
+     * for the ticket (256 bytes doubled up to 16 KiB). */
+    CHECK(fl->count.allocs - before.allocs <= fl->sent + 7);
+    int uniform = 0;
+    CHECK_EQ(session_ticket(fl->m.p.client, (uint8_t)(fl->sent - 1), &uniform), last);
+    CHECK(uniform);
+    mitm_free(&fl->m);
+    free(fl);
+}
+
+TEST_MAIN("resumption", TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed), TL_CASE(ticket_flood_is_bounded), TL_CASE(ticket_flood_of_growing_tickets),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
           TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
