@@ -841,7 +841,9 @@ FERRULE_API int ferrule_config_set_ticket_key(ferrule_config *cfg, const uint8_t
 FERRULE_API int ferrule_conn_session(ferrule_conn *conn, uint8_t *out, size_t cap, size_t *len);
 /** Client, before the handshake: offer the session `blob` (from
  * ferrule_conn_session) for resumption.  It is offered only if its suite
- * is configured, it has not expired and the server name is the same;
+ * is configured, it has not expired, the server name is the same and its
+ * ticket fits in a ClientHello beside our other extensions (RFC 8446
+ * §4.1.2: 2^16-1 bytes of extensions; a ticket may be as large, §4.6.1);
  * otherwise, or if the server declines, a full handshake happens.
  * FERRULE_USAGE with reason decode_error for a malformed blob,
  * wrong_state after the handshake started or a second call. */

@@ -20,8 +20,9 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
                          const uint8_t *cookie, size_t cookie_len) {
     const ferrule_config *cfg = c->cfg;
     fr_msgbuf m;
-    size_t psk_room = c->resume.offer_blob != NULL ? 256 + c->resume.offer.ticket_len : 0;
-    FR_TRY(fr_msg_begin(c, &m, FR_HS_CLIENT_HELLO, 4096 + cfg->alpn_len + cookie_len + psk_room));
+    size_t psk_room = fr_client_session_usable(c) ? 256 + c->resume.offer.ticket_len : 0;
+    FR_TRY(fr_msg_begin(c, &m, FR_HS_CLIENT_HELLO,
+                        FR_CLIENT_HELLO_BASE + cfg->alpn_len + cookie_len + psk_room));
     fr_writer *w = &m.w;
     fr_write_u16(w, 0x0303); /* legacy_version */
     fr_write_bytes(w, c->client_random, 32);

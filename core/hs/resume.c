@@ -738,10 +738,27 @@ void fr_resume_conn_free(ferrule_conn *c) {
 
 /* ---- client: offering ----------------------------------------------------- */
 
+/* Bytes of our pre_shared_key extension for session s: type, length,
+ * identities<7..2^16-1> with one PskIdentity { identity<1..2^16-1>;
+ * obfuscated_ticket_age }, binders<33..2^16-1> with one binder<32..255>
+ * (RFC 8446 §4.2.11). */
+static size_t psk_ext_size(const fr_session *s) {
+    return 4 + 2 + 2 + s->ticket_len + 4 + 2 + 1 + s->psk_len;
+}
+
+/* RFC 8446 §4.1.2: extensions<8..2^16-1>.  A ticket may be up to 2^16-1
+ * bytes (§4.6.1), more than a ClientHello can offer beside our other
+ * extensions, which take less than FR_CLIENT_HELLO_BASE plus the ALPN list
+ * (and the cookie, checked when the second ClientHello is written). */
+static int offer_fits(const ferrule_conn *c, const fr_session *s) {
+    return psk_ext_size(s) + FR_CLIENT_HELLO_BASE + c->cfg->alpn_len <= 0xffff;
+}
+
 /* Is the stored session usable for this ClientHello? */
 int fr_client_session_usable(ferrule_conn *c) {
     const fr_session *s = &c->resume.offer;
     if (c->resume.offer_blob == NULL) return 0;
+    if (!offer_fits(c, s)) return 0;
     if (!fr_u16_in(s->suite, c->cfg->suites, c->cfg->n_suites)) return 0;
     int64_t now = fr_conn_now(c);
     if (now < s->received || now - s->received >= (int64_t)s->lifetime) return 0;
@@ -781,6 +798,12 @@ fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w) {
     } else if (!fr_client_session_usable(c)) {
         return FR_OK;
     }
+    /* The extensions block written so far (the innermost open vector)
+     * must leave room for the offer: after a HelloRetryRequest it also
+     * holds the server's cookie. */
+    FR_ENSURE(w->depth > 0, FERRULE_R_INTERNAL);
+    size_t exts = w->len - w->open_at[w->depth - 1] - w->open_width[w->depth - 1];
+    if (exts + psk_ext_size(s) > 0xffff) return FR_OK;
     /* RFC 8446 §4.2.11.1: obfuscated_ticket_age = age in ms + age_add. */
     uint64_t age_ms = (uint64_t)(fr_conn_now(c) - s->received) * 1000u;
     uint32_t obf = (uint32_t)(age_ms + s->age_add);

@@ -22,6 +22,10 @@
 #define FR_TICKET_MAX_LIFETIME 604800u /* RFC 8446 §4.6.1: seven days */
 #define FR_SESSION_VERSION 2 /* 2: + max_early_data */
 #define FR_MAX_PEER_CHAIN 16
+/* Room a ClientHello gets beside its ALPN list, cookie and PSK offer
+ * (client_hello.c send_hello sizes its buffer with it): every other
+ * extension fits in it, which is how a session is judged to fit. */
+#define FR_CLIENT_HELLO_BASE 4096u
 
 typedef struct fr_resume_config {
     /* Ticket-key ring, rotated while connections use the config: guarded

@@ -1006,7 +1006,98 @@ TEST(ticket_flood_of_growing_tickets) {
     free(fl);
 }
 
-TEST_MAIN("resumption", TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed), TL_CASE(ticket_flood_is_bounded), TL_CASE(ticket_flood_of_growing_tickets),
+/* ---- a session whose ticket cannot fit in a ClientHello (issue 9 E) -------- */
+
+/* `blob` (len bytes) with its ticket replaced by `n` bytes of `fill`, in
+ * out; returns the new length. */
+static size_t with_ticket(const uint8_t *blob, size_t len, size_t n, uint8_t fill, uint8_t *out) {
+    size_t off = ticket_offset(blob), old = (size_t)blob[off - 2] << 8 | blob[off - 1];
+    memcpy(out, blob, off - 2);
+    out[off - 2] = (uint8_t)(n >> 8);
+    out[off - 1] = (uint8_t)n;
+    memset(out + off, fill, n);
+    memcpy(out + off + n, blob + off + old, len - off - old);
+    return len - old + n;
+}
+
+/* Handshake offering `blob`; the size of the client's first flight. */
+static size_t offer_run(run *r, ferrule_config *cc, ferrule_config *sc, const uint8_t *blob,
+                        size_t len) {
+    memset(r, 0, sizeof(*r));
+    pair p;
+    size_t first = 0;
+    if (!pair_new(&p, cc, sc, NULL)) return 0;
+    if (ferrule_conn_set_session(p.client, blob, len) == FERRULE_OK &&
+        ferrule_conn_handshake(p.client) == FERRULE_WANT_READ) {
+        first = ferrule_conn_pending_output(p.client);
+        r->ok = pair_handshake(&p, &r->cs, &r->ss);
+        r->c_resumed = ferrule_conn_resumed(p.client);
+        r->s_resumed = ferrule_conn_resumed(p.server);
+    }
+    pair_free(&p);
+    return first;
+}
+
+TEST(oversized_ticket_is_full_handshake) {
+    /* RFC 8446 §4.6.1 allows tickets of up to 2^16-1 bytes, but a
+     * ClientHello's extensions<8..2^16-1> cannot hold one that large beside
+     * the other extensions: such a session is not offered (full handshake),
+     * and does not allow 0-RTT either. */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    REQUIRE(cc != NULL && sc != NULL);
+    CHECK_EQ(ferrule_config_set_early_data(cc, NULL), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_early_data(sc, NULL), FERRULE_OK);
+    run *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    uint8_t *big = malloc(70000 + sizeof(a->sess));
+    REQUIRE(a != NULL && b != NULL && big != NULL);
+    do_run(a, cc, sc, NULL, NULL, 0);
+    REQUIRE(a->have_sess);
+    /* Offered: an unknown 60,000-byte ticket goes out (and is declined).
+     * The ClientHello is held several times while it is sent (session,
+     * message, transcript copy, records): more than the default memory
+     * ceiling allows for this size. */
+    ferrule_config *cc_1m = client_cfg();
+    REQUIRE(cc_1m != NULL);
+    CHECK_EQ(ferrule_config_set_memory_limit(cc_1m, 1u << 20), FERRULE_OK);
+    size_t n = with_ticket(a->sess, a->sess_len, 60000, 0x5a, big);
+    size_t first = offer_run(b, cc_1m, sc, big, n);
+    CHECK(first > 60000);
+    CHECK(b->ok);
+    CHECK_EQ(b->c_resumed, 0);
+    /* Not offered: 65,000 bytes; the handshake is a plain full one, with
+     * any memory ceiling. */
+    n = with_ticket(a->sess, a->sess_len, 65000, 0x5a, big);
+    for (int i = 0; i < 2; i++) {
+        first = offer_run(b, i == 0 ? cc : cc_1m, sc, big, n);
+        CHECK(first > 0 && first < 4096);
+        CHECK(b->ok);
+        CHECK_EQ(b->c_resumed, 0);
+        CHECK_EQ(b->s_resumed, 0);
+    }
+    /* ... and no 0-RTT with it. */
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    CHECK_EQ(ferrule_conn_set_session(p.client, big, n), FERRULE_OK);
+    size_t w = 0;
+    CHECK_EQ(ferrule_conn_write_early_data(p.client, (const uint8_t *)"x", 1,
+                                           FERRULE_EARLY_DATA_REPLAY_SAFE, &w),
+             FERRULE_USAGE);
+    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_NO_EARLY_DATA);
+    CHECK(pair_handshake(&p, NULL, NULL));
+    CHECK_EQ(ferrule_conn_resumed(p.client), 0);
+    pair_free(&p);
+    /* The real session still resumes. */
+    do_run(b, cc, sc, NULL, a->sess, a->sess_len);
+    CHECK(b->ok && b->c_resumed && b->s_resumed);
+    free(a);
+    free(b);
+    free(big);
+    ferrule_config_free(cc_1m);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST_MAIN("resumption", TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed), TL_CASE(ticket_flood_is_bounded), TL_CASE(ticket_flood_of_growing_tickets), TL_CASE(oversized_ticket_is_full_handshake),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
           TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
