@@ -51,7 +51,12 @@ void cli_server_usage(FILE *f)
         "                           --cert matches; default: use the --cert pairs in\n"
         "                           order (see docs/server-callbacks.md)\n"
         "  --tickets N              NewSessionTickets sent after each handshake, for\n"
-        "                           resumption (0 to 16; default 2; 0 disables)\n"
+        "                           resumption (0 to 16; default 2; 0 issues none but\n"
+        "                           still accepts tickets issued before or by servers\n"
+        "                           sharing --ticket-key)\n"
+        "  --refuse-tickets         resumption off: accept no ticket (full handshakes\n"
+        "                           only) and issue none\n"
+
         "  --ticket-key FILE        ticket key: 48 raw bytes or 96 hex digits (16-byte\n"
         "                           name + 32-byte key), file mode 0600 or stricter.\n"
         "                           Servers with the same key accept each other's\n"
@@ -106,6 +111,7 @@ typedef struct server_opts {
     int early_data;                 /* --early-data */
     unsigned long max_early_data;   /* 0 = library default */
     long tickets;                   /* -1 = library default */
+    int refuse_tickets;             /* --refuse-tickets */
     const char *ticket_key[CLI_MAX_TICKET_KEYS];
     size_t n_ticket_key;
 } server_opts;
@@ -277,6 +283,11 @@ static int parse_args(server_opts *o, int argc, char **argv)
             o->tickets = (long)n;
             continue;
         }
+        if ((r = cli_opt_flag(argv, i, "--refuse-tickets")) != 0) {
+            if (r < 0) return -1;
+            o->refuse_tickets = 1;
+            continue;
+        }
         if ((r = cli_opt_value(argc, argv, &i, "--ticket-key", &v)) != 0) {
             if (r < 0) return -1;
             if (o->n_ticket_key == CLI_MAX_TICKET_KEYS) {
@@ -344,6 +355,17 @@ static int apply_tickets(server *s)
         int st = ferrule_config_set_tickets(s->cfg, (uint32_t)o->tickets);
         if (st != FERRULE_OK) {
             cli_config_error(s->cfg, st, "--tickets");
+            return -2;
+        }
+    }
+    if (o->refuse_tickets) {
+        ferrule_resumption_options ro;
+        memset(&ro, 0, sizeof ro);
+        ro.struct_size = (uint32_t)sizeof ro;
+        ro.accept = FERRULE_RESUME_REFUSE;
+        int st = ferrule_config_set_resumption(s->cfg, &ro);
+        if (st != FERRULE_OK) {
+            cli_config_error(s->cfg, st, "--refuse-tickets");
             return -2;
         }
     }
@@ -956,6 +978,12 @@ int cli_server_main(int argc, char **argv)
         fprintf(stderr, "ferrule server: --verify-client %s needs --cafile (the anchors for "
                         "client certificates)\n",
                 s.o.verify_client);
+        return CLI_EXIT_USAGE;
+    }
+    if (s.o.refuse_tickets && s.o.tickets > 0) {
+        fprintf(stderr, "ferrule server: --refuse-tickets issues no ticket: --tickets %ld "
+                        "contradicts it\n",
+                s.o.tickets);
         return CLI_EXIT_USAGE;
     }
     char host[256], port[8];

@@ -5,6 +5,8 @@ ferrule server issuing tickets:
 ferrule client (--sess-out / --sess-in) resuming with:
   openssl s_server, gnutls-serv, ferrule server (also --tickets 0, and a
   fleet sharing --ticket-key).
+Issuing (--tickets, 0 issues none but still accepts) and accepting
+(--refuse-tickets) separately.
 Negative: unusable --sess-in files, bad --ticket-key files and --tickets
 values.
 
@@ -88,6 +90,41 @@ def test_openssl_gets_no_ticket_with_tickets_0(ferrule_server, s_client, tmp_pat
     # Session Ticket arrived" block.
     assert "New Session Ticket arrived" not in c.stdout, c.describe()
     assert srv.wait() == 0, srv.describe()
+
+
+def test_tickets_0_issues_none_but_accepts(ferrule_server, s_client, tmp_path):
+    """--tickets 0 only stops issuing: a ticket from a server sharing the
+    key still resumes there (and no new ticket comes back)."""
+    k = key_file(tmp_path / "k", os.urandom(48))
+    sess = tmp_path / "sess.pem"
+    a, port = ferrule_server("ecdsa-p256", "--www", "--ticket-key", k, "--max-conns", "1")
+    c = s_client(port, "-sess_out", str(sess), "-ign_eof", stdin_data=HTTP_GET)
+    assert c.wait() == 0 and "New, TLSv1.3" in c.stdout, c.describe()
+    assert a.wait() == 0, a.describe()
+    b, port = ferrule_server("ecdsa-p256", "--www", "--ticket-key", k, "--tickets", "0",
+                             "--max-conns", "1")
+    c = s_client(port, "-sess_in", str(sess), "-ign_eof", stdin_data=HTTP_GET)
+    assert c.wait() == 0 and "Reused, TLSv1.3" in c.stdout, c.describe()
+    assert "New Session Ticket arrived" not in c.stdout, c.describe()
+    assert b.wait() == 0 and "resumed=yes" in b.stderr, b.describe()
+
+
+def test_refuse_tickets_turns_resumption_off(ferrule_server, s_client, tmp_path):
+    """--refuse-tickets: the same ticket gets a full handshake, and the
+    server issues no ticket."""
+    k = key_file(tmp_path / "k", os.urandom(48))
+    sess = tmp_path / "sess.pem"
+    a, port = ferrule_server("ecdsa-p256", "--www", "--ticket-key", k, "--max-conns", "1")
+    c = s_client(port, "-sess_out", str(sess), "-ign_eof", stdin_data=HTTP_GET)
+    assert c.wait() == 0 and "New, TLSv1.3" in c.stdout, c.describe()
+    assert a.wait() == 0, a.describe()
+    b, port = ferrule_server("ecdsa-p256", "--www", "--ticket-key", k, "--refuse-tickets",
+                             "--max-conns", "1")
+    c = s_client(port, "-sess_in", str(sess), "-ign_eof", stdin_data=HTTP_GET)
+    assert c.wait() == 0 and "New, TLSv1.3" in c.stdout, c.describe()
+    assert "resumed: no" in c.stdout, c.describe()
+    assert "New Session Ticket arrived" not in c.stdout, c.describe()
+    assert b.wait() == 0 and "resumed=no" in b.stderr, b.describe()
 
 
 # --------------------------------------------------------------------------
@@ -326,7 +363,8 @@ def test_bad_ticket_key_is_usage_error(ferrule_bin, pki, tmp_path, content, mode
     (["--tickets", "17"], "--tickets: expected a number from 0 to 16"),
     (["--tickets", "-1"], "--tickets: expected a number from 0 to 16"),
     (["--ticket-key", "/nonexistent/key"], "No such file or directory"),
-], ids=["tickets-17", "tickets-negative", "key-missing"])
+    (["--refuse-tickets", "--tickets", "2"], "--refuse-tickets issues no ticket"),
+], ids=["tickets-17", "tickets-negative", "key-missing", "refuse-and-issue"])
 def test_bad_ticket_options_are_usage_errors(ferrule_bin, pki, args, why):
     r = run_server(ferrule_bin, pki, *args)
     assert r.returncode == 2 and why in r.stderr, r.stderr
@@ -339,6 +377,7 @@ def test_help_lists_session_flags(ferrule_bin):
     out = subprocess.run([ferrule_bin, "help", "server"], capture_output=True, text=True,
                          timeout=TIMEOUT).stdout
     assert "--tickets N" in out and "--ticket-key FILE" in out, out
+    assert "--refuse-tickets" in out, out
 
 
 # --------------------------------------------------------------------------

@@ -820,10 +820,41 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_record_size_limit(ferrule_
 FERRULE_API uint32_t ferrule_conn_peer_record_size_limit(const ferrule_conn *conn);
 
 /* ---- session resumption (docs/resumption.md) ------------------------------ */
+/*
+ * A server issues tickets (ferrule_config_set_tickets) and accepts them
+ * (ferrule_config_set_resumption): two settings.  Tickets issued earlier --
+ * by this server before a restart with the same key, or by another server
+ * of a fleet sharing the ticket key -- resume unless acceptance is off.
+ */
 /** Server: NewSessionTickets sent after each full or resumed handshake
- * (default 2; 0 disables resumption; at most 16).  FERRULE_USAGE with
- * reason config_invalid above 16, config_frozen once in use. */
+ * (default 2; at most 16; 0 issues none -- tickets issued before are still
+ * accepted, see ferrule_config_set_resumption to refuse them).  None are
+ * sent to a client that advertised no PSK mode we accept (RFC 8446
+ * §4.2.9), nor when resumption is refused.  FERRULE_USAGE with reason
+ * config_invalid above 16, config_frozen once in use. */
 FERRULE_API int ferrule_config_set_tickets(ferrule_config *cfg, uint32_t count);
+
+/* ferrule_resumption_options.accept */
+#define FERRULE_RESUME_ACCEPT 0u /* resume from a valid ticket (default) */
+#define FERRULE_RESUME_REFUSE 1u /* never resume (full handshakes only); issue no ticket */
+
+/** Server resumption policy (versioned struct; zero = default for every
+ * field). */
+typedef struct ferrule_resumption_options {
+    uint32_t struct_size;
+    /** FERRULE_RESUME_ACCEPT (default) or FERRULE_RESUME_REFUSE.  Refusing
+     * turns resumption off: PSK offers are ignored (a full handshake) and,
+     * since a ticket could not be used here, none is issued whatever
+     * ferrule_config_set_tickets says. */
+    uint32_t accept;
+    uint32_t reserved0; /* must be zero */
+} ferrule_resumption_options;
+/** Server: set the resumption policy (`opts` NULL: the defaults).
+ * FERRULE_USAGE with config_invalid for a client config or an unknown
+ * value, bad_struct, config_frozen once in use. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_resumption(
+    ferrule_config *cfg, const ferrule_resumption_options *opts);
+FERRULE_API size_t ferrule_sizeof_resumption_options(void);
 /** Server: install a new current ticket key (16-byte name, 32-byte key);
  * the two previous keys stay valid for decrypting tickets, older ones are
  * forgotten.  May be called at any time, also while connections use the

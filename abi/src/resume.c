@@ -19,6 +19,25 @@ FERRULE_API int ferrule_config_set_psk_modes(ferrule_config *cfg, uint32_t modes
     return fr_abi_setter_result(cfg, FR_OK);
 }
 
+FERRULE_API size_t ferrule_sizeof_resumption_options(void) {
+    return sizeof(ferrule_resumption_options);
+}
+
+FERRULE_API int ferrule_config_set_resumption(ferrule_config *cfg,
+                                              const ferrule_resumption_options *opts) {
+    int st = fr_abi_setter_check(cfg);
+    if (st != FERRULE_OK) return st;
+    ferrule_resumption_options o;
+    if (fr_abi_copy_struct(&o, sizeof(o), opts) != FR_OK || o.reserved0 != 0)
+        return fr_abi_setter_result(cfg, FERRULE_R_BAD_STRUCT);
+    /* A server policy: a client's choice is whether to offer a session at
+     * all (ferrule_conn_set_session). */
+    if (cfg->role != FERRULE_ROLE_SERVER || o.accept > FERRULE_RESUME_REFUSE)
+        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    cfg->resume.accept = o.accept;
+    return fr_abi_setter_result(cfg, FR_OK);
+}
+
 /* Not subject to freezing: rotation happens while connections use the
  * config (the ring has its own lock). */
 FERRULE_API int ferrule_config_set_ticket_key(ferrule_config *cfg, const uint8_t name[16],

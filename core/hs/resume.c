@@ -157,7 +157,8 @@ static void forget_resumption_secret(ferrule_conn *c) {
 
 void fr_server_schedule_tickets(ferrule_conn *c) {
     /* RFC 8446 §4.2.9: no tickets a client could not use, i.e. none to a
-     * client that advertised no PSK mode we accept (also none at all). */
+     * client that advertised no PSK mode we accept (also none at all, and
+     * none while we refuse resumption: fr_server_note_psk_modes). */
     uint32_t n = c->resume.peer_modes != 0 ? c->cfg->resume.tickets : 0;
     if (n == 0) {
         forget_resumption_secret(c);
@@ -335,7 +336,9 @@ fr_err fr_server_note_psk_modes(ferrule_conn *c, fr_ext *modes) {
         if (m == PSK_MODE_DHE_KE) usable |= FERRULE_PSK_DHE_KE;
         if (m == PSK_MODE_KE) usable |= FERRULE_PSK_KE;
     }
-    c->resume.peer_modes = usable & allowed;
+    /* A server refusing resumption accepts no mode: it tries no ticket
+     * and issues none (fr_server_schedule_tickets). */
+    c->resume.peer_modes = c->cfg->resume.accept == FERRULE_RESUME_REFUSE ? 0 : usable & allowed;
     return FR_OK;
 }
 

@@ -35,8 +35,9 @@ typedef struct fr_resume_config {
     uint8_t names[FR_TICKET_KEYS][FR_TICKET_KEY_NAME_LEN];
     uint8_t keys[FR_TICKET_KEYS][FR_TICKET_KEY_LEN];
     size_t n_keys;
-    uint32_t tickets; /* NewSessionTickets per connection; 0 disables */
+    uint32_t tickets; /* NewSessionTickets per connection; 0: none issued */
     uint32_t psk_modes; /* FERRULE_PSK_* offered (client) / accepted (server) */
+    uint32_t accept;    /* FERRULE_RESUME_ACCEPT / _REFUSE (server) */
 } fr_resume_config;
 
 /* A parsed client session blob; pointers into `blob`. */

@@ -1097,7 +1097,103 @@ TEST(oversized_ticket_is_full_handshake) {
     ferrule_config_free(sc);
 }
 
-TEST_MAIN("resumption", TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed), TL_CASE(ticket_flood_is_bounded), TL_CASE(ticket_flood_of_growing_tickets), TL_CASE(oversized_ticket_is_full_handshake),
+/* ---- issuing and accepting are separate (issue 9 item 13) ------------------ */
+
+static int set_accept(ferrule_config *sc, uint32_t accept) {
+    ferrule_resumption_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = (uint32_t)sizeof(o);
+    o.accept = accept;
+    return ferrule_config_set_resumption(sc, &o);
+}
+
+TEST(tickets_0_stops_issuing_refuse_stops_accepting) {
+    /* Three servers sharing a ticket key: one issuing (default), one
+     * issuing none (tickets 0) that still accepts the first one's tickets,
+     * one refusing resumption, which resumes nothing and issues nothing
+     * even with tickets 2. */
+    ferrule_config *cc = client_cfg(), *issuer = server_cfg(), *quiet = server_cfg(),
+                   *refuser = server_cfg();
+    REQUIRE(cc != NULL && issuer != NULL && quiet != NULL && refuser != NULL);
+    uint8_t name[16] = {9}, key[32] = {9};
+    CHECK_EQ(ferrule_config_set_ticket_key(issuer, name, key), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_ticket_key(quiet, name, key), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_ticket_key(refuser, name, key), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_tickets(quiet, 0), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_tickets(refuser, 2), FERRULE_OK);
+    CHECK_EQ(set_accept(refuser, FERRULE_RESUME_REFUSE), FERRULE_OK);
+    run a, b;
+    do_run(&a, cc, issuer, NULL, NULL, 0);
+    REQUIRE(a.have_sess);
+    do_run(&b, cc, quiet, NULL, a.sess, a.sess_len);
+    CHECK(b.ok && b.c_resumed && b.s_resumed);
+    CHECK_EQ(b.have_sess, 0);
+    do_run(&b, cc, refuser, NULL, a.sess, a.sess_len);
+    CHECK(b.ok);
+    CHECK_EQ(b.c_resumed, 0);
+    CHECK_EQ(b.s_resumed, 0);
+    CHECK_EQ(b.have_sess, 0);
+    /* Accepting again (explicitly the default) on a fresh config. */
+    ferrule_config *again = server_cfg();
+    REQUIRE(again != NULL);
+    CHECK_EQ(ferrule_config_set_ticket_key(again, name, key), FERRULE_OK);
+    CHECK_EQ(set_accept(again, FERRULE_RESUME_ACCEPT), FERRULE_OK);
+    do_run(&b, cc, again, NULL, a.sess, a.sess_len);
+    CHECK(b.ok && b.s_resumed && b.have_sess);
+    ferrule_config_free(again);
+    ferrule_config_free(cc);
+    ferrule_config_free(issuer);
+    ferrule_config_free(quiet);
+    ferrule_config_free(refuser);
+}
+
+TEST(set_resumption_api) {
+    ferrule_config *sc = server_cfg(), *cc = client_cfg();
+    REQUIRE(sc != NULL && cc != NULL);
+    CHECK_EQ(ferrule_sizeof_resumption_options(), sizeof(ferrule_resumption_options));
+    CHECK_EQ(ferrule_config_set_resumption(sc, NULL), FERRULE_OK); /* the defaults */
+    CHECK_EQ(ferrule_config_set_resumption(NULL, NULL), FERRULE_USAGE);
+    /* Server policies only. */
+    CHECK_EQ(set_accept(cc, FERRULE_RESUME_REFUSE), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_reason(cc), FERRULE_R_CONFIG_INVALID);
+    CHECK_EQ(set_accept(sc, 2), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_reason(sc), FERRULE_R_CONFIG_INVALID);
+    /* Versioned struct: reserved0, a larger struct with non-zero tail, too
+     * small a struct_size. */
+    struct {
+        ferrule_resumption_options o;
+        uint32_t extra;
+    } big;
+    memset(&big, 0, sizeof(big));
+    big.o.struct_size = (uint32_t)sizeof(big);
+    CHECK_EQ(ferrule_config_set_resumption(sc, &big.o), FERRULE_OK);
+    big.extra = 1;
+    CHECK_EQ(ferrule_config_set_resumption(sc, &big.o), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_reason(sc), FERRULE_R_BAD_STRUCT);
+    big.extra = 0;
+    big.o.reserved0 = 1;
+    CHECK_EQ(ferrule_config_set_resumption(sc, &big.o), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_reason(sc), FERRULE_R_BAD_STRUCT);
+    big.o.reserved0 = 0;
+    big.o.struct_size = 2;
+    CHECK_EQ(ferrule_config_set_resumption(sc, &big.o), FERRULE_USAGE);
+    /* An older caller's shorter struct: the missing fields are defaults. */
+    big.o.struct_size = 8;
+    big.o.accept = FERRULE_RESUME_REFUSE;
+    big.o.reserved0 = 7; /* beyond struct_size: not read */
+    CHECK_EQ(ferrule_config_set_resumption(sc, &big.o), FERRULE_OK);
+    CHECK_EQ(sc->resume.accept, FERRULE_RESUME_REFUSE);
+    /* Frozen once in use. */
+    ferrule_conn *c = NULL;
+    CHECK_EQ(ferrule_conn_new(&c, sc, NULL), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_resumption(sc, NULL), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_reason(sc), FERRULE_R_CONFIG_FROZEN);
+    ferrule_conn_free(c);
+    ferrule_config_free(sc);
+    ferrule_config_free(cc);
+}
+
+TEST_MAIN("resumption", TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed), TL_CASE(ticket_flood_is_bounded), TL_CASE(ticket_flood_of_growing_tickets), TL_CASE(oversized_ticket_is_full_handshake), TL_CASE(tickets_0_stops_issuing_refuse_stops_accepting), TL_CASE(set_resumption_api),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
           TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
