@@ -56,7 +56,12 @@ void cli_server_usage(FILE *f)
         "                           sharing --ticket-key)\n"
         "  --refuse-tickets         resumption off: accept no ticket (full handshakes\n"
         "                           only) and issue none\n"
-
+        "  --resume-client-identity MODE\n"
+        "                           with --verify-client: how a resumed client's\n"
+        "                           certificate (carried by its ticket) is validated:\n"
+        "                           recheck (default: again, now; an expired one ends\n"
+        "                           resumption) or keep (as of the full handshake, for\n"
+        "                           at most a day after it)\n"
         "  --ticket-key FILE        ticket key: 48 raw bytes or 96 hex digits (16-byte\n"
         "                           name + 32-byte key), file mode 0600 or stricter.\n"
         "                           Servers with the same key accept each other's\n"
@@ -112,6 +117,7 @@ typedef struct server_opts {
     unsigned long max_early_data;   /* 0 = library default */
     long tickets;                   /* -1 = library default */
     int refuse_tickets;             /* --refuse-tickets */
+    const char *resume_identity;    /* recheck / keep, or NULL */
     const char *ticket_key[CLI_MAX_TICKET_KEYS];
     size_t n_ticket_key;
 } server_opts;
@@ -288,6 +294,16 @@ static int parse_args(server_opts *o, int argc, char **argv)
             o->refuse_tickets = 1;
             continue;
         }
+        if ((r = cli_opt_value(argc, argv, &i, "--resume-client-identity", &o->resume_identity)) !=
+            0) {
+            if (r < 0) return -1;
+            if (strcmp(o->resume_identity, "recheck") != 0 && strcmp(o->resume_identity, "keep") != 0) {
+                fprintf(stderr, "ferrule server: --resume-client-identity: expected recheck or "
+                                "keep\n");
+                return -1;
+            }
+            continue;
+        }
         if ((r = cli_opt_value(argc, argv, &i, "--ticket-key", &v)) != 0) {
             if (r < 0) return -1;
             if (o->n_ticket_key == CLI_MAX_TICKET_KEYS) {
@@ -358,14 +374,18 @@ static int apply_tickets(server *s)
             return -2;
         }
     }
-    if (o->refuse_tickets) {
+    if (o->refuse_tickets || o->resume_identity != NULL) {
         ferrule_resumption_options ro;
         memset(&ro, 0, sizeof ro);
         ro.struct_size = (uint32_t)sizeof ro;
-        ro.accept = FERRULE_RESUME_REFUSE;
+        ro.accept = o->refuse_tickets ? FERRULE_RESUME_REFUSE : FERRULE_RESUME_ACCEPT;
+        ro.client_identity = o->resume_identity != NULL && strcmp(o->resume_identity, "keep") == 0
+                                 ? FERRULE_RESUME_IDENTITY_KEEP
+                                 : FERRULE_RESUME_IDENTITY_RECHECK;
         int st = ferrule_config_set_resumption(s->cfg, &ro);
         if (st != FERRULE_OK) {
-            cli_config_error(s->cfg, st, "--refuse-tickets");
+            cli_config_error(s->cfg, st, o->refuse_tickets ? "--refuse-tickets"
+                                                           : "--resume-client-identity");
             return -2;
         }
     }
@@ -978,6 +998,11 @@ int cli_server_main(int argc, char **argv)
         fprintf(stderr, "ferrule server: --verify-client %s needs --cafile (the anchors for "
                         "client certificates)\n",
                 s.o.verify_client);
+        return CLI_EXIT_USAGE;
+    }
+    if (s.o.resume_identity != NULL && !asks) {
+        fprintf(stderr, "ferrule server: --resume-client-identity needs --verify-client request "
+                        "or require (without it no client certificate is resumed)\n");
         return CLI_EXIT_USAGE;
     }
     if (s.o.refuse_tickets && s.o.tickets > 0) {

@@ -347,6 +347,10 @@ FR_MUST_CHECK fr_err fr_conn_add_peer_cert(ferrule_conn *c, fr_cert *cert);
  * for a client, OCSP for a client, then the application callback). */
 FR_MUST_CHECK fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple,
                                           size_t staple_len);
+/* The same as of time `now` (a server validating the client chain a
+ * ticket carries: resume.c). */
+FR_MUST_CHECK fr_err fr_verify_peer_chain_at(ferrule_conn *c, const uint8_t *staple,
+                                             size_t staple_len, int64_t now);
 /* Server: does this connection request a client certificate; send the
  * CertificateRequest (after EncryptedExtensions). */
 int fr_server_wants_client_cert(const ferrule_conn *c);

@@ -227,3 +227,134 @@ def test_gnutls_cli_without_cert_to_server(procs, gnutls_bin, pki, ferrule_serve
     assert "Certificate is required" in c.stderr + c.stdout, c.describe()
     assert srv.wait() == 0, srv.describe()
     assert "certificate_required(116) sent" in srv.stderr, srv.describe()
+
+
+# --------------------------------------------------------------------------
+# (d) resumption with client certificates: openssl s_client -cert ...
+# -sess_out / -sess_in against ferrule server --verify-client.  Tickets
+# carry the client's chain; a resumed connection is authenticated by it
+# (docs/resumption.md).
+# --------------------------------------------------------------------------
+
+RESUMED_LINE = re.compile(r"^ferrule server: handshake ok .* resumed=(yes|no) .* client=(\S+)$",
+                          re.M)
+
+
+def resumed_and_clients(stderr):
+    """(resumed, client) of every handshake line of `ferrule server`."""
+    return RESUMED_LINE.findall(stderr)
+
+
+def cert_args(pki, tmp_path, kind="ecdsa-p256"):
+    leaf, rest = split_chain(pki / f"{kind}.chain.pem", tmp_path)
+    return ["-cert", leaf, "-cert_chain", rest, "-key", pki / f"{kind}.key"]
+
+
+@pytest.mark.parametrize("policy", [[], ["--resume-client-identity", "recheck"],
+                                    ["--resume-client-identity", "keep"]],
+                         ids=["default", "recheck", "keep"])
+def test_openssl_resumes_with_client_cert(ferrule_server, s_client, pki, tmp_path, policy):
+    srv, port = ferrule_server("ecdsa-p256", "--www", "--max-conns", "2",
+                               "--verify-client", "require", "--cafile", pki / "root.pem",
+                               *policy)
+    sess = tmp_path / "sess.pem"
+    c = s_client(port, *cert_args(pki, tmp_path), "-sess_out", str(sess), "-ign_eof",
+                 stdin_data=HTTP_GET)
+    assert c.wait() == 0 and "New, TLSv1.3" in c.stdout, c.describe()
+    assert "client_certificate: localhost" in c.stdout, c.describe()
+    # The resumed handshake has no CertificateRequest: the client sends no
+    # certificate, the server knows it from the ticket.
+    c2 = s_client(port, *cert_args(pki, tmp_path), "-sess_in", str(sess), "-ign_eof",
+                  stdin_data=HTTP_GET)
+    assert c2.wait() == 0, c2.describe()
+    assert "Reused, TLSv1.3" in c2.stdout and "resumed: yes" in c2.stdout, c2.describe()
+    assert "client_certificate: localhost" in c2.stdout, c2.describe()
+    assert "client_signature_scheme: (none)" in c2.stdout, c2.describe()
+    assert srv.wait() == 0, srv.describe()
+    assert resumed_and_clients(srv.stderr) == [("no", "localhost"), ("yes", "localhost")], \
+        srv.describe()
+
+
+def test_openssl_resumes_unauthenticated_under_request(ferrule_server, s_client, pki, tmp_path):
+    srv, port = ferrule_server("ecdsa-p256", "--www", "--max-conns", "2",
+                               "--verify-client", "request", "--cafile", pki / "root.pem")
+    sess = tmp_path / "sess.pem"
+    c = s_client(port, "-sess_out", str(sess), "-ign_eof", stdin_data=HTTP_GET)
+    assert c.wait() == 0 and "client_certificate: (none)" in c.stdout, c.describe()
+    c2 = s_client(port, "-sess_in", str(sess), "-ign_eof", stdin_data=HTTP_GET)
+    assert c2.wait() == 0 and "Reused, TLSv1.3" in c2.stdout, c2.describe()
+    assert "client_certificate: (none)" in c2.stdout, c2.describe()
+    assert srv.wait() == 0, srv.describe()
+    assert resumed_and_clients(srv.stderr) == [("no", "-"), ("yes", "-")], srv.describe()
+
+
+def test_anonymous_ticket_does_not_resume_under_require(ferrule_server, s_client, pki, tmp_path):
+    """A ticket from a connection without a client certificate (an optional
+    server) offered to a server of the same fleet that requires one: a full
+    handshake, which asks for the certificate."""
+    key = tmp_path / "ticket.key"
+    key.write_bytes(bytes(range(48)))
+    key.chmod(0o600)
+    a, port = ferrule_server("ecdsa-p256", "--www", "--max-conns", "1", "--ticket-key", key,
+                             "--verify-client", "request", "--cafile", pki / "root.pem")
+    sess = tmp_path / "sess.pem"
+    c = s_client(port, "-sess_out", str(sess), "-ign_eof", stdin_data=HTTP_GET)
+    assert c.wait() == 0 and "New, TLSv1.3" in c.stdout, c.describe()
+    assert a.wait() == 0, a.describe()
+    b, port = ferrule_server("ecdsa-p256", "--www", "--max-conns", "2", "--ticket-key", key,
+                             "--verify-client", "require", "--cafile", pki / "root.pem")
+    # With a certificate at hand: a full handshake that authenticates it.
+    c = s_client(port, *cert_args(pki, tmp_path), "-sess_in", str(sess), "-ign_eof",
+                 stdin_data=HTTP_GET)
+    assert c.wait() == 0 and "New, TLSv1.3" in c.stdout, c.describe()
+    assert "client_certificate: localhost" in c.stdout and "resumed: no" in c.stdout, \
+        c.describe()
+    # Without one: certificate_required, as for any full handshake.
+    c = s_client(port, "-sess_in", str(sess), "-ign_eof", stdin_data=HTTP_GET)
+    c.wait()
+    assert "alert certificate required" in c.stderr, c.describe()
+    assert b.wait() == 0, b.describe()
+    assert resumed_and_clients(b.stderr) == [("no", "localhost")], b.describe()
+
+
+def test_authenticated_ticket_resumes_across_fleet(ferrule_server, s_client, pki, tmp_path):
+    """A ticket carrying the client's chain resumes, authenticated, on
+    another server sharing the key -- which validates the chain again
+    against its own anchors: one without the client's root does not
+    resume it (and refuses the certificate in the full handshake)."""
+    key = tmp_path / "ticket.key"
+    key.write_bytes(bytes(range(48)))
+    key.chmod(0o600)
+    a, port = ferrule_server("ecdsa-p256", "--www", "--max-conns", "1", "--ticket-key", key,
+                             "--verify-client", "require", "--cafile", pki / "root.pem")
+    sess = tmp_path / "sess.pem"
+    c = s_client(port, *cert_args(pki, tmp_path), "-sess_out", str(sess), "-ign_eof",
+                 stdin_data=HTTP_GET)
+    assert c.wait() == 0 and "New, TLSv1.3" in c.stdout, c.describe()
+    assert a.wait() == 0, a.describe()
+    b, port = ferrule_server("ecdsa-p256", "--www", "--max-conns", "1", "--ticket-key", key,
+                             "--verify-client", "require", "--cafile", pki / "root.pem")
+    c = s_client(port, "-sess_in", str(sess), "-ign_eof", stdin_data=HTTP_GET)
+    assert c.wait() == 0 and "Reused, TLSv1.3" in c.stdout, c.describe()
+    assert "client_certificate: localhost" in c.stdout, c.describe()
+    assert b.wait() == 0 and resumed_and_clients(b.stderr) == [("yes", "localhost")], \
+        b.describe()
+    o, port = ferrule_server("ecdsa-p256", "--www", "--max-conns", "1", "--ticket-key", key,
+                             "--verify-client", "require", "--cafile", pki / "other-root.pem")
+    c = s_client(port, *cert_args(pki, tmp_path), "-sess_in", str(sess), "-ign_eof",
+                 stdin_data=HTTP_GET)
+    c.wait()
+    assert "Reused" not in c.stdout and "alert unknown ca" in c.stderr, c.describe()
+    assert o.wait() == 0 and "unknown_ca(48) sent" in o.stderr, o.describe()
+
+
+@pytest.mark.parametrize("args,why", [
+    (["--resume-client-identity", "keep"], "--resume-client-identity needs --verify-client"),
+    (["--verify-client", "require", "--resume-client-identity", "later"],
+     "--resume-client-identity: expected recheck or keep"),
+], ids=["without-verify-client", "bad-value"])
+def test_resume_client_identity_usage(ferrule_bin, pki, procs, args, why):
+    p = procs.start([ferrule_bin, "server", "--accept", "127.0.0.1:0",
+                     "--cert", pki / "rsa.chain.pem", "--key", pki / "rsa.key",
+                     "--cafile", pki / "root.pem", *args])
+    assert p.wait() == 2 and why in p.stderr, p.describe()

@@ -377,7 +377,7 @@ def test_help_lists_session_flags(ferrule_bin):
     out = subprocess.run([ferrule_bin, "help", "server"], capture_output=True, text=True,
                          timeout=TIMEOUT).stdout
     assert "--tickets N" in out and "--ticket-key FILE" in out, out
-    assert "--refuse-tickets" in out, out
+    assert "--refuse-tickets" in out and "--resume-client-identity MODE" in out, out
 
 
 # --------------------------------------------------------------------------

@@ -647,20 +647,26 @@ FERRULE_API void ferrule_conn_alpn(const ferrule_conn *conn, const uint8_t **pro
 /** SNI: what the client sent (server side) or asked for (client side);
  *  NULL if none. */
 FERRULE_API const char *ferrule_conn_server_name(const ferrule_conn *conn);
-/** Peer certificate chain as sent (DER), index 0 = leaf. */
+/** Peer certificate chain as sent (DER), index 0 = leaf (after a
+ *  resumption: the chain of the original connection, ferrule_conn_resumed). */
 FERRULE_API size_t ferrule_conn_peer_cert_count(const ferrule_conn *conn);
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_peer_cert(const ferrule_conn *conn, size_t index,
                                                           const uint8_t **der, size_t *len);
 /** The validated path (leaf to trust anchor) of the peer, once verified;
- *  NULL before that or when verification was disabled.  Valid until the
- *  connection is freed. */
+ *  NULL before that or when verification was disabled.  A resumed client
+ *  connection has none (the chain was verified in the original handshake);
+ *  a resumed server connection has the validation of the client chain its
+ *  ticket carried.  Valid until the connection is freed. */
 FERRULE_API const ferrule_verify_result *ferrule_conn_verify_result(const ferrule_conn *conn);
 /** 1 if the peer stapled an OCSP response that we validated as good. */
 FERRULE_API int ferrule_conn_ocsp_stapled(const ferrule_conn *conn);
 /** 1 if this handshake resumed a session with a PSK from a ticket
  * (RFC 8446 §2.2): no certificate was exchanged; on the client the peer
  * certificate functions return the chain of the original connection, as
- * stored in the session blob.  See docs/resumption.md. */
+ * stored in the session blob; on a server with client authentication they
+ * return the client's chain carried by the ticket, and
+ * ferrule_conn_verify_result its validation on resumption (see
+ * ferrule_resumption_options).  See docs/resumption.md. */
 FERRULE_API int ferrule_conn_resumed(const ferrule_conn *conn);
 
 /* ---- server certificate and ALPN selection (docs/server-callbacks.md) ---- */
@@ -838,6 +844,11 @@ FERRULE_API int ferrule_config_set_tickets(ferrule_config *cfg, uint32_t count);
 #define FERRULE_RESUME_ACCEPT 0u /* resume from a valid ticket (default) */
 #define FERRULE_RESUME_REFUSE 1u /* never resume (full handshakes only); issue no ticket */
 
+/* ferrule_resumption_options.client_identity: how a server that asks for
+ * client certificates judges the client identity a ticket carries. */
+#define FERRULE_RESUME_IDENTITY_RECHECK 0u /* validate the chain again, now (default) */
+#define FERRULE_RESUME_IDENTITY_KEEP 1u    /* validate it as of the full handshake */
+
 /** Server resumption policy (versioned struct; zero = default for every
  * field). */
 typedef struct ferrule_resumption_options {
@@ -847,6 +858,24 @@ typedef struct ferrule_resumption_options {
      * since a ticket could not be used here, none is issued whatever
      * ferrule_config_set_tickets says. */
     uint32_t accept;
+    /** With client authentication (ferrule_config_set_client_auth), the
+     * tickets of a connection carry the chain its client sent (none if it
+     * sent none), and a resumed connection exposes it: the peer
+     * certificate functions return it and ferrule_conn_verify_result the
+     * path validated on resumption.  On resumption the chain is validated
+     * again like a client Certificate (trust anchors, purpose, depth, the
+     * verify callback, which runs while the ClientHello is processed):
+     * FERRULE_RESUME_IDENTITY_RECHECK (default) at the current time, so an
+     * expired certificate ends resumption; FERRULE_RESUME_IDENTITY_KEEP
+     * as of the full handshake in which the client last presented it, for
+     * at most 86400 s after that handshake (for short-lived client
+     * certificates; a chain of resumptions does not extend it).  A ticket
+     * whose identity fails is not used: a full handshake asks for a
+     * certificate again.  FERRULE_CLIENT_AUTH_REQUIRE: a ticket without an
+     * identity never resumes; FERRULE_CLIENT_AUTH_REQUEST: it resumes
+     * unauthenticated.  Without client authentication the identity in a
+     * ticket is ignored. */
+    uint32_t client_identity;
     uint32_t reserved0; /* must be zero */
 } ferrule_resumption_options;
 /** Server: set the resumption policy (`opts` NULL: the defaults).

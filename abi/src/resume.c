@@ -30,11 +30,13 @@ FERRULE_API int ferrule_config_set_resumption(ferrule_config *cfg,
     ferrule_resumption_options o;
     if (fr_abi_copy_struct(&o, sizeof(o), opts) != FR_OK || o.reserved0 != 0)
         return fr_abi_setter_result(cfg, FERRULE_R_BAD_STRUCT);
-    /* A server policy: a client's choice is whether to offer a session at
-     * all (ferrule_conn_set_session). */
-    if (cfg->role != FERRULE_ROLE_SERVER || o.accept > FERRULE_RESUME_REFUSE)
+    /* Both are server policies: a client's choice is whether to offer a
+     * session at all (ferrule_conn_set_session). */
+    if (cfg->role != FERRULE_ROLE_SERVER || o.accept > FERRULE_RESUME_REFUSE ||
+        o.client_identity > FERRULE_RESUME_IDENTITY_KEEP)
         return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
     cfg->resume.accept = o.accept;
+    cfg->resume.client_identity = o.client_identity;
     return fr_abi_setter_result(cfg, FR_OK);
 }
 

@@ -120,6 +120,11 @@ fr_err fr_conn_add_peer_cert(ferrule_conn *c, fr_cert *cert) {
 }
 
 fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple, size_t staple_len) {
+    return fr_verify_peer_chain_at(c, staple, staple_len, fr_conn_now(c));
+}
+
+fr_err fr_verify_peer_chain_at(ferrule_conn *c, const uint8_t *staple, size_t staple_len,
+                               int64_t now) {
     const ferrule_config *cfg = c->cfg;
     FR_ENSURE(c->n_peer_certs > 0, FERRULE_R_INTERNAL);
     if (cfg->no_verification) return FR_OK;
@@ -127,7 +132,7 @@ fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple, size_t stapl
     /* By role: serverAuth for a client, clientAuth for a server (RFC 5280
      * §4.2.1.12); the X.509 engine refuses a leaf whose EKU lacks it. */
     fr_config_verify_params(cfg, &p);
-    p.now = fr_conn_now(c);
+    p.now = now;
     /* A server has no name to expect of its client (RFC 8446 §4.4.2.4
      * leaves the acceptance of a client chain to the server's policy). */
     if (c->role == FERRULE_ROLE_CLIENT && !cfg->no_hostname_check) {

@@ -4,7 +4,9 @@
 #include "../conn.h"
 
 int fr_server_wants_client_cert(const ferrule_conn *c) {
-    return c->cfg->cauth.mode != FERRULE_CLIENT_AUTH_NONE;
+    /* RFC 8446 §4.3.2: never in a PSK handshake; the client's identity
+     * then comes from the ticket (resume.c). */
+    return c->cfg->cauth.mode != FERRULE_CLIENT_AUTH_NONE && !c->resume.resumed;
 }
 
 /* Total bytes the certificate_authorities list would take, or 0 if it is

@@ -366,14 +366,13 @@ static fr_err note_requests(ferrule_conn *c, fr_exts *x) {
 
 /* Resumption (RFC 8446 §4.2.11): in the ClientHello a ServerHello answers
  * (also a second one: its binder covers message_hash(CH1) and the
- * HelloRetryRequest).  Before a HelloRetryRequest, note which offered PSKs
- * we would accept, so that the second ClientHello can be held to keeping
- * them (§4.1.2).  Not when we want a client certificate (tickets do not
- * carry one): see docs/resumption.md. */
+ * HelloRetryRequest), with client authentication from the ticket (see
+ * docs/resumption.md).  Before a HelloRetryRequest, note which offered
+ * PSKs we would accept, so that the second ClientHello can be held to
+ * keeping them (§4.1.2). */
 static fr_err consider_psk(ferrule_conn *c, fr_exts *x, int retry, int second) {
     FR_TRY(fr_server_note_psk_modes(c, fr_exts_find(x, FR_EXT_PSK_KEY_EXCHANGE_MODES)));
     fr_ext *psk = fr_exts_find(x, FR_EXT_PRE_SHARED_KEY);
-    if (fr_server_wants_client_cert(c)) return FR_OK;
     if (retry) return fr_server_note_hrr_psks(c, psk);
     if (second) FR_TRY(fr_server_check_hrr_psks(c, psk));
     return psk != NULL ? fr_server_try_psk(c, psk) : FR_OK;

@@ -6,12 +6,15 @@
 
 #define PSK_MODE_KE 0
 #define PSK_MODE_DHE_KE 1
-/* Version 2 added max_early_data and the replay store's id; version 1
- * tickets still resume (without 0-RTT). */
-#define TICKET_STATE_VERSION 2
+/* Version 2 added max_early_data and the replay store's id, version 3 the
+ * client's identity; older tickets still resume (version 1 without 0-RTT,
+ * both without a client identity). */
+#define TICKET_STATE_VERSION 3
 /* key_name || nonce || AEAD(state) || tag */
-#define TICKET_OVERHEAD (FR_TICKET_KEY_NAME_LEN + FR_TICKET_NONCE_LEN + FR_AEAD_TAG_LEN)
-#define TICKET_STATE_MAX (1 + 2 + 1 + FR_MAX_HASH + 8 + 4 + 4 + 1 + 255 + 1 + 255 + 4 + 16)
+#define TICKET_PREFIX (FR_TICKET_KEY_NAME_LEN + FR_TICKET_NONCE_LEN)
+#define TICKET_OVERHEAD (TICKET_PREFIX + FR_AEAD_TAG_LEN)
+/* The state without a client identity (its flag byte included). */
+#define TICKET_STATE_MAX (1 + 2 + 1 + FR_MAX_HASH + 8 + 4 + 4 + 1 + 255 + 1 + 255 + 4 + 16 + 1)
 /* The AEAD of the adapter is keyed from a "traffic secret"; ChaCha20-Poly1305
  * with a per-ticket secret derived from the ticket key and the nonce. */
 #define TICKET_SUITE 0x1303 /* TLS_CHACHA20_POLY1305_SHA256 */
@@ -62,10 +65,10 @@ static fr_err ticket_aead(fr_aead *a, const uint8_t *key, const uint8_t *nonce, 
     return e;
 }
 
-/* Seal `state` into a ticket under the current key. */
-static fr_err ticket_seal(ferrule_config *cfg, const uint8_t *state, size_t n, uint8_t *out,
-                          size_t cap, size_t *len) {
-    FR_ENSURE(n <= cap && cap - n >= TICKET_OVERHEAD, FERRULE_R_INTERNAL);
+/* Seal a ticket in place under the current key: `out` holds TICKET_PREFIX
+ * bytes to fill (key_name || nonce), the n-byte state, then room for the
+ * tag.  The key name is the additional data. */
+static fr_err ticket_seal(ferrule_config *cfg, uint8_t *out, size_t n) {
     fr_resume_config *r = &cfg->resume;
     uint8_t key[FR_TICKET_KEY_LEN];
     pthread_mutex_lock(&r->lock);
@@ -73,18 +76,14 @@ static fr_err ticket_seal(ferrule_config *cfg, const uint8_t *state, size_t n, u
     memcpy(key, r->keys[0], sizeof(key));
     pthread_mutex_unlock(&r->lock);
     uint8_t *nonce = out + FR_TICKET_KEY_NAME_LEN;
-    uint8_t *body = nonce + FR_TICKET_NONCE_LEN;
+    uint8_t *body = out + TICKET_PREFIX;
     fr_aead a;
     memset(&a, 0, sizeof(a));
     fr_err e = fr_random(nonce, FR_TICKET_NONCE_LEN);
     if (e == FR_OK) e = ticket_aead(&a, key, nonce, 1);
-    if (e == FR_OK) {
-        memcpy(body, state, n);
-        e = fr_aead_seal(&a, out, FR_TICKET_KEY_NAME_LEN, body, n, body + n);
-    }
+    if (e == FR_OK) e = fr_aead_seal(&a, out, FR_TICKET_KEY_NAME_LEN, body, n, body + n);
     fr_aead_free(&a);
     fr_wipe(key, sizeof(key));
-    *len = TICKET_OVERHEAD + n;
     return e;
 }
 
@@ -99,11 +98,14 @@ static fr_err ticket_seal(ferrule_config *cfg, const uint8_t *state, size_t n, u
 #define TICKET_BAD (-1)   /* under our key, but it does not decrypt */
 #define TICKET_BUDGET (-2) /* under our key, but *trials reached PSK_MAX_TRIALS */
 
-/* Open a ticket into `state` (cap bytes), counting decryptions in *trials. */
-static int ticket_open(ferrule_config *cfg, const uint8_t *t, size_t n, uint8_t *state,
-                       size_t cap, size_t *len, unsigned *trials) {
-    if (n < TICKET_OVERHEAD || n - TICKET_OVERHEAD > cap) return TICKET_NOT_OURS;
-    fr_resume_config *r = &cfg->resume;
+/* Open a ticket into the connection's buffer (grown as needed: a ticket
+ * may carry the client's chain), counting decryptions in *trials; *state
+ * reads the plaintext until the next ticket_open or ticket_forget. */
+static int ticket_open(ferrule_conn *c, const uint8_t *t, size_t n, fr_reader *state,
+                       unsigned *trials) {
+    if (n < TICKET_OVERHEAD) return TICKET_NOT_OURS;
+    fr_resume_config *r = &c->cfg->resume;
+    fr_resume_conn *rc = &c->resume;
     uint8_t key[FR_TICKET_KEY_LEN];
     int found = 0;
     pthread_mutex_lock(&r->lock);
@@ -121,17 +123,35 @@ static int ticket_open(ferrule_config *cfg, const uint8_t *t, size_t n, uint8_t 
     }
     ++*trials;
     size_t body_len = n - TICKET_OVERHEAD;
+    if (body_len > rc->open_cap) {
+        uint8_t *grown = fr_mem_alloc(&c->mem, body_len);
+        if (grown == NULL) {
+            fr_wipe(key, sizeof(key));
+            return TICKET_BAD;
+        }
+        fr_mem_free(&c->mem, rc->open_buf, rc->open_cap);
+        rc->open_buf = grown;
+        rc->open_cap = body_len;
+    }
     fr_aead a;
     memset(&a, 0, sizeof(a));
     fr_err e = ticket_aead(&a, key, t + FR_TICKET_KEY_NAME_LEN, 0);
     fr_wipe(key, sizeof(key));
     if (e == FR_OK) {
-        memcpy(state, t + FR_TICKET_KEY_NAME_LEN + FR_TICKET_NONCE_LEN, body_len);
-        e = fr_aead_open(&a, t, FR_TICKET_KEY_NAME_LEN, state, body_len, t + n - FR_AEAD_TAG_LEN);
+        memcpy(rc->open_buf, t + TICKET_PREFIX, body_len);
+        e = fr_aead_open(&a, t, FR_TICKET_KEY_NAME_LEN, rc->open_buf, body_len,
+                         t + n - FR_AEAD_TAG_LEN);
     }
     fr_aead_free(&a);
-    *len = body_len;
+    rc->open_len = body_len;
+    *state = fr_reader_init(rc->open_buf, body_len);
     return e == FR_OK ? TICKET_OPENED : TICKET_BAD;
+}
+
+/* Wipe the plaintext of the last ticket opened (it holds the PSK). */
+static void ticket_forget(ferrule_conn *c) {
+    fr_wipe(c->resume.open_buf, c->resume.open_len);
+    c->resume.open_len = 0;
 }
 
 static void write_u64(fr_writer *w, uint64_t v) {
@@ -155,11 +175,45 @@ static void forget_resumption_secret(ferrule_conn *c) {
     fr_wipe(c->ks.resumption, sizeof(c->ks.resumption));
 }
 
+/* Bytes of the client identity in our ticket state: a flag, and with a
+ * client chain its validation time and the chain as the client sent it
+ * (what a full handshake's Certificate gave, or the ticket resumed). */
+static size_t identity_size(const ferrule_conn *c) {
+    if (c->n_peer_certs == 0) return 1;
+    size_t n = 1 + 8 + 1;
+    for (size_t i = 0; i < c->n_peer_certs; i++) n += 3 + c->peer_certs[i]->der_len;
+    return n;
+}
+
+static void write_identity(ferrule_conn *c, fr_writer *w) {
+    fr_write_u8(w, c->n_peer_certs > 0);
+    if (c->n_peer_certs == 0) return;
+    write_u64(w, c->resume.identity_time > 0 ? (uint64_t)c->resume.identity_time : 0);
+    fr_write_u8(w, (uint8_t)c->n_peer_certs);
+    for (size_t i = 0; i < c->n_peer_certs; i++) {
+        fr_write_open_vec(w, 3);
+        fr_write_bytes(w, c->peer_certs[i]->der, c->peer_certs[i]->der_len);
+        fr_write_close_vec(w);
+    }
+}
+
+/* RFC 8446 §4.6.1: opaque ticket<1..2^16-1>; and a client chain of at most
+ * FR_MAX_PEER_CHAIN certificates (what a ticket's identity can hold). */
+static int ticket_fits(const ferrule_conn *c) {
+    return c->n_peer_certs <= FR_MAX_PEER_CHAIN &&
+           TICKET_OVERHEAD + TICKET_STATE_MAX - 1 + identity_size(c) <= 0xffff;
+}
+
 void fr_server_schedule_tickets(ferrule_conn *c) {
     /* RFC 8446 §4.2.9: no tickets a client could not use, i.e. none to a
      * client that advertised no PSK mode we accept (also none at all, and
      * none while we refuse resumption: fr_server_note_psk_modes). */
     uint32_t n = c->resume.peer_modes != 0 ? c->cfg->resume.tickets : 0;
+    /* The client's chain was validated in this handshake (a resumed one
+     * carries the time of the handshake that did it).  A chain too large
+     * for a ticket gets no ticket rather than one without it. */
+    if (!c->resume.resumed) c->resume.identity_time = fr_conn_now(c);
+    if (!ticket_fits(c)) n = 0;
     if (n == 0) {
         forget_resumption_secret(c);
         return;
@@ -171,6 +225,30 @@ void fr_server_schedule_tickets(ferrule_conn *c) {
      * tickets there could deadlock against a client that writes first and
      * reads later. */
     if (!c->has_io) fr_conn_service_send(c);
+}
+
+/* The sealed state (docs/resumption.md, version 3). */
+static void write_state(ferrule_conn *c, fr_writer *w, const uint8_t *psk, uint32_t age_add) {
+    fr_write_u8(w, TICKET_STATE_VERSION);
+    fr_write_u16(w, c->suite);
+    fr_write_open_vec(w, 1);
+    fr_write_bytes(w, psk, c->ks.hlen);
+    fr_write_close_vec(w);
+    write_u64(w, (uint64_t)fr_conn_now(c));
+    fr_write_u32(w, FR_TICKET_LIFETIME);
+    fr_write_u32(w, age_add);
+    fr_write_open_vec(w, 1);
+    fr_write_bytes(w, c->alpn, c->alpn_len);
+    fr_write_close_vec(w);
+    fr_write_open_vec(w, 1);
+    if (c->has_server_name)
+        fr_write_bytes(w, (const uint8_t *)c->server_name, strlen(c->server_name));
+    fr_write_close_vec(w);
+    /* 0-RTT: the allowance and the store that will remember the ticket. */
+    const fr_early_config *ec = &c->cfg->early;
+    fr_write_u32(w, ec->enabled ? ec->max_size : 0);
+    fr_write_bytes(w, ec->store_id, FR_REPLAY_ID_LEN);
+    write_identity(c, w);
 }
 
 static fr_err send_ticket(ferrule_conn *c) {
@@ -186,41 +264,16 @@ static fr_err send_ticket(ferrule_conn *c) {
                        (uint32_t)age_add_b[2] << 8 | age_add_b[3];
     FR_TRY(fr_ks_ticket_psk(c->ks.hash, c->ks.resumption, nonce, sizeof(nonce), psk));
 
-    uint8_t state[TICKET_STATE_MAX];
-    fr_writer w;
-    fr_writer_init(&w, state, sizeof(state));
-    fr_write_u8(&w, TICKET_STATE_VERSION);
-    fr_write_u16(&w, c->suite);
-    fr_write_open_vec(&w, 1);
-    fr_write_bytes(&w, psk, c->ks.hlen);
-    fr_write_close_vec(&w);
-    write_u64(&w, (uint64_t)fr_conn_now(c));
-    fr_write_u32(&w, FR_TICKET_LIFETIME);
-    fr_write_u32(&w, age_add);
-    fr_write_open_vec(&w, 1);
-    fr_write_bytes(&w, c->alpn, c->alpn_len);
-    fr_write_close_vec(&w);
-    fr_write_open_vec(&w, 1);
-    if (c->has_server_name)
-        fr_write_bytes(&w, (const uint8_t *)c->server_name, strlen(c->server_name));
-    fr_write_close_vec(&w);
-    /* 0-RTT: the allowance and the store that will remember the ticket. */
-    const fr_early_config *ec = &c->cfg->early;
-    fr_write_u32(&w, ec->enabled ? ec->max_size : 0);
-    fr_write_bytes(&w, ec->store_id, FR_REPLAY_ID_LEN);
-    fr_wipe(psk, sizeof(psk));
-    fr_err e = fr_write_finish(&w);
-
-    uint8_t ticket[TICKET_STATE_MAX + TICKET_OVERHEAD];
-    size_t ticket_len = 0;
-    if (e == FR_OK) e = ticket_seal(c->cfg, state, w.len, ticket, sizeof(ticket), &ticket_len);
-    fr_wipe(state, sizeof(state));
-    FR_TRY(e);
-
-    /* RFC 8446 §4.6.1: NewSessionTicket. */
-    uint8_t msg[sizeof(ticket) + 64];
+    /* RFC 8446 §4.6.1: NewSessionTicket, its ticket sealed in place. */
+    size_t cap = 64 + TICKET_OVERHEAD + TICKET_STATE_MAX + identity_size(c);
+    uint8_t *msg = fr_mem_alloc(&c->mem, cap);
+    if (msg == NULL) {
+        fr_wipe(psk, sizeof(psk));
+        return fr_mem_error(&c->mem, cap);
+    }
+    static const uint8_t zeros[TICKET_PREFIX + FR_AEAD_TAG_LEN];
     fr_writer m;
-    fr_writer_init(&m, msg, sizeof(msg));
+    fr_writer_init(&m, msg, cap);
     fr_write_u8(&m, FR_HS_NEW_SESSION_TICKET);
     fr_write_open_vec(&m, 3);
     fr_write_u32(&m, FR_TICKET_LIFETIME);
@@ -229,10 +282,16 @@ static fr_err send_ticket(ferrule_conn *c) {
     fr_write_bytes(&m, nonce, sizeof(nonce));
     fr_write_close_vec(&m);
     fr_write_open_vec(&m, 2);
-    fr_write_bytes(&m, ticket, ticket_len);
+    size_t ticket_at = m.len;
+    fr_write_bytes(&m, zeros, TICKET_PREFIX); /* key_name || nonce */
+    write_state(c, &m, psk, age_add);
+    fr_wipe(psk, sizeof(psk));
+    size_t state_len = m.len - ticket_at - TICKET_PREFIX;
+    fr_write_bytes(&m, zeros, FR_AEAD_TAG_LEN);
     fr_write_close_vec(&m);
     fr_write_open_vec(&m, 2); /* extensions */
-    if (ec->enabled) {        /* RFC 8446 §4.2.10: max_early_data_size */
+    const fr_early_config *ec = &c->cfg->early;
+    if (ec->enabled) { /* RFC 8446 §4.2.10: max_early_data_size */
         fr_write_u16(&m, FR_EXT_EARLY_DATA);
         fr_write_open_vec(&m, 2);
         fr_write_u32(&m, ec->max_size);
@@ -240,8 +299,11 @@ static fr_err send_ticket(ferrule_conn *c) {
     }
     fr_write_close_vec(&m);
     fr_write_close_vec(&m);
-    FR_TRY(fr_write_finish(&m));
-    return fr_conn_send_post_handshake(c, msg, m.len);
+    fr_err e = fr_write_finish(&m);
+    if (e == FR_OK) e = ticket_seal(c->cfg, msg + ticket_at, state_len);
+    if (e == FR_OK) e = fr_conn_send_post_handshake(c, msg, m.len);
+    fr_mem_free(&c->mem, msg, cap); /* wipes */
+    return e;
 }
 
 void fr_server_send_pending_tickets(ferrule_conn *c) {
@@ -267,13 +329,41 @@ typedef struct ticket_state {
     fr_reader alpn, sni;
     uint32_t max_early;
     uint8_t store_id[FR_REPLAY_ID_LEN]; /* zeros in a version 1 ticket */
+    /* The client identity (version 3): its chain, read in the ticket's
+     * plaintext, and when it was validated. */
+    fr_reader certs;
+    size_t n_certs;
+    int64_t identity_time;
 } ticket_state;
+
+/* u8 has_identity; then u64 identity_time, u8 n_certs (1..FR_MAX_PEER_CHAIN), n_certs
+ * times opaque cert<1..2^24-1>. */
+static fr_err parse_identity(fr_reader *r, ticket_state *s) {
+    uint8_t has, n;
+    uint64_t at;
+    FR_TRY(fr_read_u8(r, &has));
+    FR_ENSURE(has <= 1, FERRULE_R_DECODE_ERROR);
+    if (!has) return FR_OK;
+    FR_TRY(read_u64(r, &at));
+    FR_TRY(fr_read_u8(r, &n));
+    FR_ENSURE(at <= (uint64_t)INT64_MAX && n >= 1 && n <= FR_MAX_PEER_CHAIN,
+              FERRULE_R_DECODE_ERROR);
+    s->identity_time = (int64_t)at;
+    s->certs = *r;
+    for (size_t i = 0; i < n; i++) {
+        fr_reader der;
+        FR_TRY(fr_read_vec24(r, &der));
+        FR_ENSURE(!fr_reader_empty(&der), FERRULE_R_DECODE_ERROR);
+    }
+    s->n_certs = n;
+    return FR_OK;
+}
 
 static fr_err parse_state(fr_reader *r, ticket_state *s) {
     uint8_t v;
     fr_reader psk;
     FR_TRY(fr_read_u8(r, &v));
-    FR_ENSURE(v == 1 || v == TICKET_STATE_VERSION, FERRULE_R_DECODE_ERROR);
+    FR_ENSURE(v >= 1 && v <= TICKET_STATE_VERSION, FERRULE_R_DECODE_ERROR);
     FR_TRY(fr_read_u16(r, &s->suite));
     FR_TRY(fr_read_vec8(r, &psk));
     s->psk_len = fr_reader_left(&psk);
@@ -286,12 +376,15 @@ static fr_err parse_state(fr_reader *r, ticket_state *s) {
     FR_TRY(fr_read_vec8(r, &s->sni));
     s->max_early = 0;
     memset(s->store_id, 0, sizeof(s->store_id));
+    s->n_certs = 0;
+    s->identity_time = 0;
     if (v >= 2) {
         const uint8_t *id;
         FR_TRY(fr_read_u32(r, &s->max_early));
         FR_TRY(fr_read_bytes(r, FR_REPLAY_ID_LEN, &id));
         memcpy(s->store_id, id, FR_REPLAY_ID_LEN);
     }
+    if (v >= 3) FR_TRY(parse_identity(r, s));
     return fr_read_done(r);
 }
 
@@ -299,6 +392,52 @@ static fr_err parse_state(fr_reader *r, ticket_state *s) {
 static int hash_compatible(const ferrule_conn *c, const ticket_state *st) {
     const fr_suite_info *mine = fr_suite_lookup(c->suite), *theirs = fr_suite_lookup(st->suite);
     return mine != NULL && theirs != NULL && mine->hash == theirs->hash;
+}
+
+/* Forget a client identity taken from a ticket that is not used after all. */
+static void drop_identity(ferrule_conn *c) {
+    for (size_t i = 0; i < c->n_peer_certs; i++) fr_cert_free(&c->mem, c->peer_certs[i]);
+    c->n_peer_certs = 0;
+    fr_verify_result_free(c->verify_result);
+    c->verify_result = NULL;
+}
+
+/* The client identity of a ticket, for a server that asks for client
+ * certificates: a resumed handshake has no CertificateRequest (RFC 8446
+ * §4.3.2), so the ticket is the only source.  Not asking: the identity is
+ * ignored.  No identity: resumed unauthenticated (REQUEST), or not at all
+ * (REQUIRE: the full handshake asks for a certificate).  A chain becomes
+ * the peer chain and is validated like a client Certificate, now or, with
+ * FERRULE_RESUME_IDENTITY_KEEP, as of the handshake that validated it, for
+ * at most FR_TICKET_LIFETIME after it (resumed connections carry that time
+ * on, so resuming again never extends it). */
+static int identity_usable(ferrule_conn *c, const ticket_state *s) {
+    uint32_t mode = c->cfg->cauth.mode;
+    if (mode == FERRULE_CLIENT_AUTH_NONE) return 1;
+    if (s->n_certs == 0) return mode != FERRULE_CLIENT_AUTH_REQUIRE;
+    int64_t now = fr_conn_now(c), at = now;
+    if (c->cfg->resume.client_identity == FERRULE_RESUME_IDENTITY_KEEP) {
+        if (now < s->identity_time || now - s->identity_time >= (int64_t)FR_TICKET_LIFETIME)
+            return 0;
+        at = s->identity_time;
+    }
+    if (c->n_peer_certs != 0) return 0; /* (a ClientHello comes before any Certificate) */
+    fr_err e = FR_OK;
+    fr_reader r = s->certs;
+    for (size_t i = 0; i < s->n_certs && e == FR_OK; i++) {
+        fr_reader der;
+        fr_cert *cert = NULL;
+        e = fr_read_vec24(&r, &der);
+        if (e == FR_OK) e = fr_cert_parse(&c->mem, der.p, fr_reader_left(&der), &cert);
+        if (e == FR_OK) e = fr_conn_add_peer_cert(c, cert);
+    }
+    if (e == FR_OK) e = fr_verify_peer_chain_at(c, NULL, 0, at);
+    if (e != FR_OK) {
+        drop_identity(c);
+        return 0;
+    }
+    c->resume.identity_time = s->identity_time;
+    return 1;
 }
 
 /* Is the decrypted ticket usable for this connection? */
@@ -316,6 +455,8 @@ static int state_usable(ferrule_conn *c, const ticket_state *s) {
         return 0;
     if (fr_reader_left(&s->alpn) != c->alpn_len || memcmp(s->alpn.p, c->alpn, c->alpn_len) != 0)
         return 0;
+    /* The client identity, the costly check (a chain validation), comes
+     * after the binder (fr_server_try_psk). */
     return 1;
 }
 
@@ -383,7 +524,6 @@ typedef struct psk_walk {
     size_t index;    /* of the identity after the one walk_next returned */
     unsigned trials; /* decryptions so far (ticket_open) */
     int capped;      /* PSK_MAX_TRIALS ended the pass */
-    uint8_t plain[TICKET_STATE_MAX + TICKET_OVERHEAD]; /* the state's bytes */
 } psk_walk;
 
 static void walk_start(psk_walk *w, fr_reader ids) {
@@ -394,25 +534,23 @@ static void walk_start(psk_walk *w, fr_reader ids) {
 }
 
 /* Wipe what the pass decrypted. */
-static void walk_end(psk_walk *w) { fr_wipe(w->plain, sizeof(w->plain)); }
+static void walk_end(ferrule_conn *c) { ticket_forget(c); }
 
 /* The next identity that opens as one of our tickets, its state in *st
- * (which points into w->plain until the next call; wipe it); 0 when none
- * is left or the trial budget is spent. */
+ * (which points into the connection's ticket buffer until the next call;
+ * wipe it); 0 when none is left or the trial budget is spent. */
 static int walk_next(ferrule_conn *c, psk_walk *w, ticket_state *st, fr_reader *id,
                      uint32_t *age) {
     while (!fr_reader_empty(&w->r)) {
         if (fr_read_vec16(&w->r, id) != FR_OK || fr_read_u32(&w->r, age) != FR_OK) return 0;
         w->index++;
-        size_t plen;
-        int opened = ticket_open(c->cfg, id->p, fr_reader_left(id), w->plain, sizeof(w->plain),
-                                 &plen, &w->trials);
+        fr_reader pr;
+        int opened = ticket_open(c, id->p, fr_reader_left(id), &pr, &w->trials);
         if (opened == TICKET_BUDGET) {
             w->capped = 1;
             return 0;
         }
         if (opened == TICKET_OPENED) {
-            fr_reader pr = fr_reader_init(w->plain, plen);
             if (parse_state(&pr, st) == FR_OK) return 1;
             fr_wipe(st, sizeof(*st));
         }
@@ -448,7 +586,7 @@ static fr_err compatible_digest(ferrule_conn *c, fr_ext *psk, uint8_t out[FR_HRR
         }
         fr_wipe(&st, sizeof(st));
     }
-    walk_end(&w);
+    walk_end(c);
     if (e == FR_OK) e = fr_transcript_current(&t, out);
     fr_transcript_free(&t);
     *complete = !w.capped;
@@ -524,17 +662,22 @@ fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk) {
     fr_reader id;
     uint32_t age;
     int found = 0;
-    while (!found && walk_next(c, &w, &st, &id, &age)) {
-        found = state_usable(c, &st);
+    fr_reader binder;
+    fr_err e = FR_OK;
+    while (!found && e == FR_OK && walk_next(c, &w, &st, &id, &age)) {
+        /* The binder before the client identity carried by the ticket: a
+         * chain validation only for a peer that holds the PSK. */
+        if (state_usable(c, &st)) {
+            e = check_binder(c, &o, w.index - 1, &st, &binder);
+            found = e == FR_OK && identity_usable(c, &st);
+        }
         if (!found) fr_wipe(&st, sizeof(st));
     }
     if (!found) {
-        walk_end(&w);
-        return FR_OK;
+        walk_end(c);
+        return e;
     }
     size_t selected = w.index - 1;
-    fr_reader binder;
-    fr_err e = check_binder(c, &o, selected, &st, &binder);
     if (e == FR_OK) {
         memcpy(c->resume.psk, st.psk, st.psk_len);
         c->resume.psk_len = st.psk_len;
@@ -546,7 +689,7 @@ fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk) {
                                          fr_reader_left(&id), binder.p, fr_reader_left(&binder));
     }
     fr_wipe(&st, sizeof(st));
-    walk_end(&w);
+    walk_end(c);
     return e;
 }
 
@@ -732,8 +875,9 @@ fr_err fr_client_session_blob(ferrule_conn *c, uint8_t *out, size_t cap, size_t 
 void fr_resume_conn_free(ferrule_conn *c) {
     fr_resume_conn *r = &c->resume;
     fr_mem_free(&c->mem, r->kept.ticket, r->kept.ticket_cap);
+    fr_mem_free(&c->mem, r->open_buf, r->open_cap);
     if (r->offer_blob != NULL) fr_mem_free(&c->mem, r->offer_blob, r->offer_len);
-    r->kept.ticket = r->offer_blob = NULL;
+    r->kept.ticket = r->offer_blob = r->open_buf = NULL;
     r->have_kept = 0;
     fr_wipe(r->kept.nonce, sizeof(r->kept.nonce));
     fr_wipe(r->psk, sizeof(r->psk));

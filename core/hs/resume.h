@@ -37,7 +37,9 @@ typedef struct fr_resume_config {
     size_t n_keys;
     uint32_t tickets; /* NewSessionTickets per connection; 0: none issued */
     uint32_t psk_modes; /* FERRULE_PSK_* offered (client) / accepted (server) */
-    uint32_t accept;    /* FERRULE_RESUME_ACCEPT / _REFUSE (server) */
+    /* ferrule_config_set_resumption (server). */
+    uint32_t accept;          /* FERRULE_RESUME_ACCEPT / _REFUSE */
+    uint32_t client_identity; /* FERRULE_RESUME_IDENTITY_* */
 } fr_resume_config;
 
 /* A parsed client session blob; pointers into `blob`. */
@@ -89,6 +91,12 @@ typedef struct fr_resume_conn {
     uint16_t selected;           /* the identity we accepted */
     atomic_uint pending_tickets; /* to send from the send half */
     uint32_t ticket_counter;     /* ticket_nonce of the next ticket */
+    /* When the client's chain was validated in the full handshake where
+     * it was presented (tickets of resumed connections carry it on): what
+     * FERRULE_RESUME_IDENTITY_KEEP validates it as of. */
+    int64_t identity_time;
+    uint8_t *open_buf; /* a decrypted ticket state (may hold a client chain) */
+    size_t open_cap, open_len;
 } fr_resume_conn;
 
 struct ferrule_config;

@@ -1099,11 +1099,12 @@ TEST(oversized_ticket_is_full_handshake) {
 
 /* ---- issuing and accepting are separate (issue 9 item 13) ------------------ */
 
-static int set_accept(ferrule_config *sc, uint32_t accept) {
+static int set_accept(ferrule_config *sc, uint32_t accept, uint32_t identity) {
     ferrule_resumption_options o;
     memset(&o, 0, sizeof(o));
     o.struct_size = (uint32_t)sizeof(o);
     o.accept = accept;
+    o.client_identity = identity;
     return ferrule_config_set_resumption(sc, &o);
 }
 
@@ -1121,7 +1122,7 @@ TEST(tickets_0_stops_issuing_refuse_stops_accepting) {
     CHECK_EQ(ferrule_config_set_ticket_key(refuser, name, key), FERRULE_OK);
     CHECK_EQ(ferrule_config_set_tickets(quiet, 0), FERRULE_OK);
     CHECK_EQ(ferrule_config_set_tickets(refuser, 2), FERRULE_OK);
-    CHECK_EQ(set_accept(refuser, FERRULE_RESUME_REFUSE), FERRULE_OK);
+    CHECK_EQ(set_accept(refuser, FERRULE_RESUME_REFUSE, 0), FERRULE_OK);
     run a, b;
     do_run(&a, cc, issuer, NULL, NULL, 0);
     REQUIRE(a.have_sess);
@@ -1137,7 +1138,7 @@ TEST(tickets_0_stops_issuing_refuse_stops_accepting) {
     ferrule_config *again = server_cfg();
     REQUIRE(again != NULL);
     CHECK_EQ(ferrule_config_set_ticket_key(again, name, key), FERRULE_OK);
-    CHECK_EQ(set_accept(again, FERRULE_RESUME_ACCEPT), FERRULE_OK);
+    CHECK_EQ(set_accept(again, FERRULE_RESUME_ACCEPT, FERRULE_RESUME_IDENTITY_RECHECK), FERRULE_OK);
     do_run(&b, cc, again, NULL, a.sess, a.sess_len);
     CHECK(b.ok && b.s_resumed && b.have_sess);
     ferrule_config_free(again);
@@ -1154,9 +1155,11 @@ TEST(set_resumption_api) {
     CHECK_EQ(ferrule_config_set_resumption(sc, NULL), FERRULE_OK); /* the defaults */
     CHECK_EQ(ferrule_config_set_resumption(NULL, NULL), FERRULE_USAGE);
     /* Server policies only. */
-    CHECK_EQ(set_accept(cc, FERRULE_RESUME_REFUSE), FERRULE_USAGE);
+    CHECK_EQ(set_accept(cc, FERRULE_RESUME_REFUSE, 0), FERRULE_USAGE);
     CHECK_EQ(ferrule_config_reason(cc), FERRULE_R_CONFIG_INVALID);
-    CHECK_EQ(set_accept(sc, 2), FERRULE_USAGE);
+    CHECK_EQ(set_accept(sc, 2, 0), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_reason(sc), FERRULE_R_CONFIG_INVALID);
+    CHECK_EQ(set_accept(sc, 0, 2), FERRULE_USAGE);
     CHECK_EQ(ferrule_config_reason(sc), FERRULE_R_CONFIG_INVALID);
     /* Versioned struct: reserved0, a larger struct with non-zero tail, too
      * small a struct_size. */
@@ -1180,9 +1183,10 @@ TEST(set_resumption_api) {
     /* An older caller's shorter struct: the missing fields are defaults. */
     big.o.struct_size = 8;
     big.o.accept = FERRULE_RESUME_REFUSE;
-    big.o.reserved0 = 7; /* beyond struct_size: not read */
+    big.o.client_identity = 7; /* beyond struct_size: not read */
     CHECK_EQ(ferrule_config_set_resumption(sc, &big.o), FERRULE_OK);
     CHECK_EQ(sc->resume.accept, FERRULE_RESUME_REFUSE);
+    CHECK_EQ(sc->resume.client_identity, FERRULE_RESUME_IDENTITY_RECHECK);
     /* Frozen once in use. */
     ferrule_conn *c = NULL;
     CHECK_EQ(ferrule_conn_new(&c, sc, NULL), FERRULE_OK);
@@ -1193,7 +1197,467 @@ TEST(set_resumption_api) {
     ferrule_config_free(cc);
 }
 
-TEST_MAIN("resumption", TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed), TL_CASE(ticket_flood_is_bounded), TL_CASE(ticket_flood_of_growing_tickets), TL_CASE(oversized_ticket_is_full_handshake), TL_CASE(tickets_0_stops_issuing_refuse_stops_accepting), TL_CASE(set_resumption_api),
+/* ---- resumption with client certificates (issue 9 item 14) ----------------- */
+
+/* A server (ecdsa-p256, the shared ticket key 0x44) asking for client
+ * certificates in `mode`, trusting root.pem for them. */
+static ferrule_config *auth_server(uint32_t mode, uint32_t identity) {
+    ferrule_config *sc = server_cfg();
+    uint8_t name[16] = {0x44}, key[32] = {0x44};
+    if (sc == NULL || ferrule_config_set_ticket_key(sc, name, key) != FERRULE_OK ||
+        (mode != FERRULE_CLIENT_AUTH_NONE &&
+         (ferrule_config_set_client_auth(sc, mode) != FERRULE_OK ||
+          ferrule_config_add_trust_file(sc, pair_pki("root.pem")) != FERRULE_OK)) ||
+        set_accept(sc, FERRULE_RESUME_ACCEPT, identity) != FERRULE_OK) {
+        ferrule_config_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+/* A client with the `kind` chain as its certificate (NULL: none). */
+static ferrule_config *auth_client(const char *kind) {
+    ferrule_config *cc = client_cfg();
+    char chain[64], key[64];
+    if (cc == NULL || kind == NULL) return cc;
+    snprintf(chain, sizeof(chain), "%s.chain.pem", kind);
+    snprintf(key, sizeof(key), "%s.key", kind);
+    if (ferrule_config_add_cert_chain_file(cc, pair_pki(chain), pair_pki(key)) != FERRULE_OK) {
+        ferrule_config_free(cc);
+        return NULL;
+    }
+    return cc;
+}
+
+/* One handshake (offering `sess` if given) and what the server saw of the
+ * client. */
+typedef struct arun {
+    int ok, cs, ss, c_resumed, s_resumed;
+    uint32_t s_reason;
+    size_t s_certs, s_path;
+    uint8_t leaf[4096];
+    size_t leaf_len;
+    int64_t leaf_not_after;
+    uint8_t sess[8192];
+    size_t sess_len;
+    int have_sess;
+} arun;
+
+static void auth_run(arun *r, ferrule_config *cc, ferrule_config *sc, const uint8_t *sess,
+                     size_t len) {
+    memset(r, 0, sizeof(*r));
+    pair p;
+    if (!pair_new(&p, cc, sc, NULL)) return;
+    if (sess != NULL && ferrule_conn_set_session(p.client, sess, len) != FERRULE_OK) {
+        pair_free(&p);
+        return;
+    }
+    r->ok = pair_handshake(&p, &r->cs, &r->ss);
+    r->s_reason = ferrule_conn_reason(p.server);
+    r->c_resumed = ferrule_conn_resumed(p.client);
+    r->s_resumed = ferrule_conn_resumed(p.server);
+    r->s_certs = ferrule_conn_peer_cert_count(p.server);
+    const ferrule_verify_result *vr = ferrule_conn_verify_result(p.server);
+    r->s_path = vr != NULL ? ferrule_verify_result_path_length(vr) : 0;
+    const uint8_t *der = NULL;
+    if (r->s_certs > 0 && ferrule_conn_peer_cert(p.server, 0, &der, &r->leaf_len) == FERRULE_OK &&
+        r->leaf_len <= sizeof(r->leaf)) {
+        memcpy(r->leaf, der, r->leaf_len);
+        r->leaf_not_after = p.server->peer_certs[0]->not_after;
+    }
+    if (r->ok) {
+        size_t n = 0;
+        uint8_t buf[16];
+        if (ferrule_conn_write(p.client, (const uint8_t *)"ping", 4, &n) != FERRULE_OK) r->ok = 0;
+        pair_move(p.client, p.server);
+        if (ferrule_conn_read(p.server, buf, sizeof(buf), &n) != FERRULE_OK) r->ok = 0;
+        pump_tickets(&p);
+        r->have_sess =
+            ferrule_conn_session(p.client, r->sess, sizeof(r->sess), &r->sess_len) == FERRULE_OK;
+    }
+    pair_free(&p);
+}
+
+TEST(client_auth_require_resumes_with_identity) {
+    /* The ticket carries the client's chain; the resumed connection shows
+     * it and validates it again (a verify result), and so does the next
+     * resumption, from the resumed connection's own ticket.  A resumed
+     * handshake has no CertificateRequest (RFC 8446 §4.3.2). */
+    ferrule_config *cc = auth_client("rsa"), *sc = auth_server(FERRULE_CLIENT_AUTH_REQUIRE, 0);
+    REQUIRE(cc != NULL && sc != NULL);
+    arun *a = calloc(3, sizeof(*a));
+    REQUIRE(a != NULL);
+    auth_run(&a[0], cc, sc, NULL, 0);
+    REQUIRE(a[0].ok && a[0].have_sess);
+    CHECK_EQ(a[0].s_certs, 2);
+    CHECK_EQ(a[0].s_path, 3); /* leaf, intermediate, root */
+    for (int i = 1; i < 3; i++) {
+        auth_run(&a[i], cc, sc, a[i - 1].sess, a[i - 1].sess_len);
+        CHECK(a[i].ok && a[i].c_resumed && a[i].s_resumed);
+        CHECK_EQ(a[i].s_certs, 2);
+        CHECK_EQ(a[i].s_path, 3);
+        CHECK(a[i].leaf_len == a[0].leaf_len && memcmp(a[i].leaf, a[0].leaf, a[0].leaf_len) == 0);
+        CHECK(a[i].have_sess);
+    }
+    /* A resumed flight has no CertificateRequest: much smaller. */
+    size_t sizes[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        pair p;
+        REQUIRE(pair_new(&p, cc, sc, NULL));
+        if (i == 1) CHECK_EQ(ferrule_conn_set_session(p.client, a[0].sess, a[0].sess_len), FERRULE_OK);
+        CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+        pair_move(p.client, p.server);
+        CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
+        sizes[i] = ferrule_conn_pending_output(p.server);
+        CHECK_EQ(p.server->cauth.requested, i == 0);
+        pair_free(&p);
+    }
+    CHECK(sizes[1] + 500 < sizes[0]);
+    free(a);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(client_auth_request_resumes_as_it_was) {
+    /* REQUEST (optional): an authenticated ticket resumes with its
+     * identity, an anonymous one resumes unauthenticated. */
+    ferrule_config *with = auth_client("ecdsa-p256"), *without = auth_client(NULL);
+    ferrule_config *sc = auth_server(FERRULE_CLIENT_AUTH_REQUEST, 0);
+    REQUIRE(with != NULL && without != NULL && sc != NULL);
+    arun *a = calloc(2, sizeof(*a));
+    REQUIRE(a != NULL);
+    auth_run(&a[0], with, sc, NULL, 0);
+    REQUIRE(a[0].ok && a[0].have_sess);
+    auth_run(&a[1], with, sc, a[0].sess, a[0].sess_len);
+    CHECK(a[1].ok && a[1].s_resumed);
+    CHECK_EQ(a[1].s_certs, 2);
+    CHECK_EQ(a[1].s_path, 3);
+    auth_run(&a[0], without, sc, NULL, 0);
+    REQUIRE(a[0].ok && a[0].have_sess);
+    CHECK_EQ(a[0].s_certs, 0);
+    auth_run(&a[1], without, sc, a[0].sess, a[0].sess_len);
+    CHECK(a[1].ok && a[1].s_resumed);
+    CHECK_EQ(a[1].s_certs, 0);
+    CHECK_EQ(a[1].s_path, 0);
+    free(a);
+    ferrule_config_free(with);
+    ferrule_config_free(without);
+    ferrule_config_free(sc);
+}
+
+TEST(anonymous_ticket_never_resumes_under_require) {
+    /* Tickets without a client identity -- from a server that asked for
+     * none, or from an optional one the client answered without a
+     * certificate -- do not resume on a server that requires one (the
+     * same ticket key): a full handshake asks for the certificate. */
+    ferrule_config *with = auth_client("ecdsa-p256"), *without = auth_client(NULL);
+    ferrule_config *none = auth_server(FERRULE_CLIENT_AUTH_NONE, 0);
+    ferrule_config *optional = auth_server(FERRULE_CLIENT_AUTH_REQUEST, 0);
+    ferrule_config *require = auth_server(FERRULE_CLIENT_AUTH_REQUIRE, 0);
+    REQUIRE(with && without && none && optional && require);
+    arun *a = calloc(2, sizeof(*a));
+    REQUIRE(a != NULL);
+    ferrule_config *issuers[2] = {none, optional};
+    for (int i = 0; i < 2; i++) {
+        auth_run(&a[0], without, issuers[i], NULL, 0);
+        REQUIRE(a[0].have_sess);
+        /* A client without a certificate: certificate_required. */
+        auth_run(&a[1], without, require, a[0].sess, a[0].sess_len);
+        CHECK_EQ(a[1].ok, 0);
+        CHECK_EQ(a[1].s_resumed, 0);
+        CHECK_EQ(a[1].s_reason, FERRULE_R_CERT_REQUIRED);
+        /* One with a certificate: a full handshake with it. */
+        auth_run(&a[0], with, issuers[i], NULL, 0);
+        REQUIRE(a[0].have_sess);
+        CHECK_EQ(a[0].s_certs, i == 0 ? 0 : 2);
+        if (i == 1) { /* it authenticated: that ticket resumes */
+            auth_run(&a[1], with, require, a[0].sess, a[0].sess_len);
+            CHECK(a[1].ok && a[1].s_resumed);
+            CHECK_EQ(a[1].s_certs, 2);
+            continue;
+        }
+        auth_run(&a[1], with, require, a[0].sess, a[0].sess_len);
+        CHECK(a[1].ok);
+        CHECK_EQ(a[1].s_resumed, 0);
+        CHECK_EQ(a[1].s_certs, 2);
+    }
+    /* The other way: a ticket with an identity on a server that asks for
+     * none resumes, and the identity stays out of sight. */
+    auth_run(&a[0], with, require, NULL, 0);
+    REQUIRE(a[0].have_sess);
+    auth_run(&a[1], with, none, a[0].sess, a[0].sess_len);
+    CHECK(a[1].ok && a[1].s_resumed);
+    CHECK_EQ(a[1].s_certs, 0);
+    CHECK_EQ(a[1].s_path, 0);
+    free(a);
+    ferrule_config *all[5] = {with, without, none, optional, require};
+    for (int i = 0; i < 5; i++) ferrule_config_free(all[i]);
+}
+
+TEST(expired_client_identity_per_policy) {
+    /* A ticket (one day) outliving the client's certificate: RECHECK (the
+     * default) validates the chain now, so it is not used and the full
+     * handshake refuses the expired certificate; KEEP validates it as of
+     * the full handshake, for at most a day after it, even through a
+     * chain of resumptions. */
+    ferrule_config *cc = auth_client("ecdsa-p256");
+    ferrule_config *recheck = auth_server(FERRULE_CLIENT_AUTH_REQUIRE, FERRULE_RESUME_IDENTITY_RECHECK);
+    ferrule_config *keep = auth_server(FERRULE_CLIENT_AUTH_REQUIRE, FERRULE_RESUME_IDENTITY_KEEP);
+    REQUIRE(cc != NULL && recheck != NULL && keep != NULL);
+    /* Past the leaves' notAfter the server's certificate has expired too:
+     * this client does not check it (the server's view is the point). */
+    CHECK_EQ(ferrule_config_dangerous_no_verification(cc), FERRULE_OK);
+    arun *a = calloc(3, sizeof(*a));
+    REQUIRE(a != NULL);
+    clock_offset = 0;
+    auth_run(&a[0], cc, recheck, NULL, 0);
+    REQUIRE(a[0].ok && a[0].leaf_not_after > 0);
+    int64_t to_expiry = a[0].leaf_not_after - (int64_t)time(NULL);
+    /* Full handshakes an hour before expiry, resumptions an hour after. */
+    ferrule_config *servers[2] = {recheck, keep};
+    for (int k = 0; k < 2; k++) {
+        clock_offset = to_expiry - 3600;
+        auth_run(&a[0], cc, servers[k], NULL, 0);
+        CHECK(a[0].ok && a[0].have_sess);
+        if (!a[0].have_sess) break; /* (the clock is reset below) */
+        clock_offset = to_expiry + 3600;
+        auth_run(&a[1], cc, servers[k], a[0].sess, a[0].sess_len);
+        if (k == 0) {
+            CHECK_EQ(a[1].ok, 0);
+            CHECK_EQ(a[1].s_resumed, 0);
+            CHECK_EQ(a[1].s_reason, FERRULE_R_CERT_EXPIRED);
+        } else {
+            CHECK(a[1].ok && a[1].s_resumed);
+            CHECK_EQ(a[1].s_certs, 2);
+            CHECK_EQ(a[1].s_path, 3);
+            CHECK(a[1].have_sess);
+            if (!a[1].have_sess) break;
+            /* 25 hours after the full handshake, with the ticket the
+             * resumed connection got an hour ago: too late. */
+            clock_offset = to_expiry - 3600 + 25 * 3600;
+            auth_run(&a[2], cc, servers[k], a[1].sess, a[1].sess_len);
+            CHECK_EQ(a[2].s_resumed, 0);
+            CHECK_EQ(a[2].s_reason, FERRULE_R_CERT_EXPIRED);
+        }
+    }
+    clock_offset = 0;
+    free(a);
+    ferrule_config_free(cc);
+    ferrule_config_free(recheck);
+    ferrule_config_free(keep);
+}
+
+/* A verify callback that counts its calls and refuses when *ctx says so. */
+typedef struct vcb {
+    int calls, refuse;
+} vcb;
+static int count_verify(void *ctx, const ferrule_conn *conn, const ferrule_verify_result *r) {
+    vcb *v = ctx;
+    (void)conn;
+    (void)r;
+    v->calls++;
+    return v->refuse;
+}
+
+TEST(verify_callback_judges_resumed_identity) {
+    /* The application's callback sees the resumed identity too: one that
+     * now refuses it turns the resumption into a full handshake (which it
+     * refuses as well: cert_rejected). */
+    ferrule_config *cc = auth_client("ecdsa-p256"), *sc = auth_server(FERRULE_CLIENT_AUTH_REQUIRE, 0);
+    vcb v = {0, 0};
+    REQUIRE(cc != NULL && sc != NULL);
+    CHECK_EQ(ferrule_config_set_verify_callback(sc, count_verify, &v), FERRULE_OK);
+    arun *a = calloc(2, sizeof(*a));
+    REQUIRE(a != NULL);
+    auth_run(&a[0], cc, sc, NULL, 0);
+    REQUIRE(a[0].have_sess);
+    CHECK_EQ(v.calls, 1);
+    auth_run(&a[1], cc, sc, a[0].sess, a[0].sess_len);
+    CHECK(a[1].ok && a[1].s_resumed);
+    CHECK_EQ(v.calls, 2);
+    v.refuse = 1;
+    auth_run(&a[1], cc, sc, a[0].sess, a[0].sess_len);
+    CHECK_EQ(a[1].s_resumed, 0);
+    CHECK_EQ(a[1].s_reason, FERRULE_R_CERT_REJECTED);
+    CHECK_EQ(v.calls, 4);
+    free(a);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+/* ---- crafted ticket states (the server's parser of its own format) ------- */
+
+/* Seal `state` as our server would under (name, key): key_name || nonce ||
+ * ChaCha20-Poly1305(state) || tag, docs/resumption.md. */
+static size_t seal_ticket(const uint8_t name[16], const uint8_t key[32], const uint8_t *state,
+                          size_t n, uint8_t *out) {
+    uint8_t secret[32];
+    fr_aead a;
+    memset(&a, 0, sizeof(a));
+    memcpy(out, name, 16);
+    memset(out + 16, 0x77, 12);
+    if (fr_hkdf_expand_label(FR_HASH_SHA256, key, "fr ticket", out + 16, 12, secret, 32) != FR_OK ||
+        fr_aead_init(&a, FERRULE_TLS_CHACHA20_POLY1305_SHA256, secret, 1) != FR_OK)
+        return 0;
+    memcpy(out + 28, state, n);
+    fr_err e = fr_aead_seal(&a, out, 16, out + 28, n, out + 28 + n);
+    fr_aead_free(&a);
+    return e == FR_OK ? 28 + n + 16 : 0;
+}
+
+static void put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+/* A version 3 state for "localhost", PSK 0x33.., issued now, followed by
+ * `identity` (its flag byte and what follows). */
+static size_t make_state(uint8_t *out, const uint8_t *identity, size_t id_len) {
+    size_t n = 0;
+    out[n++] = 3;
+    out[n++] = 0x13;
+    out[n++] = 0x01;
+    out[n++] = 32;
+    memset(out + n, 0x33, 32);
+    n += 32;
+    put_u64(out + n, (uint64_t)test_now(NULL));
+    n += 8;
+    const uint8_t rest[8] = {0, 0, 0x0e, 0x10, 0, 0, 0, 0}; /* lifetime 3600, age_add 0 */
+    memcpy(out + n, rest, 8);
+    n += 8;
+    out[n++] = 0; /* alpn */
+    out[n++] = 9;
+    memcpy(out + n, "localhost", 9);
+    n += 9;
+    memset(out + n, 0, 4 + 16); /* max_early_data, store id */
+    n += 20;
+    memcpy(out + n, identity, id_len);
+    return n + id_len;
+}
+
+/* The client's blob for that PSK and `ticket`. */
+static size_t make_blob(uint8_t *out, const uint8_t *ticket, size_t ticket_len) {
+    size_t n = 0;
+    out[n++] = 2;
+    out[n++] = 0x13;
+    out[n++] = 0x01;
+    out[n++] = 32;
+    memset(out + n, 0x33, 32);
+    n += 32;
+    put_u64(out + n, (uint64_t)test_now(NULL));
+    n += 8;
+    const uint8_t rest[8] = {0, 0, 0x0e, 0x10, 0, 0, 0, 0};
+    memcpy(out + n, rest, 8);
+    n += 8;
+    out[n++] = (uint8_t)(ticket_len >> 8);
+    out[n++] = (uint8_t)ticket_len;
+    memcpy(out + n, ticket, ticket_len);
+    n += ticket_len;
+    out[n++] = 0;
+    out[n++] = 9;
+    memcpy(out + n, "localhost", 9);
+    n += 9;
+    memset(out + n, 0, 1 + 4); /* no certificates, max_early_data 0 */
+    return n + 5;
+}
+
+TEST(crafted_identities) {
+    /* Tickets under the server's key whose identity field is well formed
+     * (resumes with it) or not (flag 2, no certificates, 17, an empty or
+     * truncated certificate, a time beyond int64, trailing bytes), or
+     * whose chain does not validate: those are unusable tickets, i.e. a
+     * full handshake, never a failure. */
+    ferrule_config *cc = auth_client("ecdsa-p256"), *sc = auth_server(FERRULE_CLIENT_AUTH_REQUIRE, 0);
+    REQUIRE(cc != NULL && sc != NULL);
+    /* The real chain the client sends, from a full handshake. */
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    REQUIRE(pair_handshake(&p, NULL, NULL));
+    static uint8_t good[8192], id[8192 + 64], state[16384], ticket[16384 + 64], blob[20000];
+    size_t g = 0;
+    for (size_t i = 0; i < ferrule_conn_peer_cert_count(p.server); i++) {
+        const uint8_t *der;
+        size_t len;
+        REQUIRE(ferrule_conn_peer_cert(p.server, i, &der, &len) == FERRULE_OK && g + len < 8000);
+        good[g++] = (uint8_t)(len >> 16);
+        good[g++] = (uint8_t)(len >> 8);
+        good[g++] = (uint8_t)len;
+        memcpy(good + g, der, len);
+        g += len;
+    }
+    pair_free(&p);
+    uint8_t name[16] = {0x44}, key[32] = {0x44};
+    struct {
+        const char *what;
+        uint8_t flag, n;
+        uint64_t at;
+        size_t chain_len; /* bytes of `good` */
+        int tail;
+        int resumes;
+    } cases[] = {
+        {"valid", 1, 2, (uint64_t)test_now(NULL), g, 0, 1},
+        /* Well formed, but the leaf alone does not validate (no
+         * intermediate): not used either. */
+        {"leaf only", 1, 1, (uint64_t)test_now(NULL), 3 + ((size_t)good[1] << 8 | good[2]), 0, 0},
+        {"flag 2", 2, 2, 0, g, 0, 0},
+        {"no certificates", 1, 0, 0, 0, 0, 0},
+        {"17 certificates", 1, 17, 0, g, 0, 0},
+        {"count above the list", 1, 3, 0, g, 0, 0},
+        {"truncated", 1, 2, 0, g - 1, 0, 0},
+        {"time beyond int64", 1, 2, (uint64_t)1 << 63, g, 0, 0},
+        {"trailing byte", 1, 2, 0, g, 1, 0},
+        {"empty certificate", 1, 1, 0, 3, 0, 0},
+    };
+    memset(good + g, 0, 8); /* the "empty certificate" case reads 3 zero bytes at the front */
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        size_t n = 0;
+        id[n++] = cases[k].flag;
+        if (cases[k].flag != 0) {
+            put_u64(id + n, cases[k].at);
+            n += 8;
+            id[n++] = cases[k].n;
+            if (strcmp(cases[k].what, "empty certificate") == 0) {
+                memset(id + n, 0, 3);
+                n += 3;
+            } else {
+                memcpy(id + n, good, cases[k].chain_len);
+                n += cases[k].chain_len;
+            }
+        }
+        if (cases[k].tail) id[n++] = 0;
+        size_t sl = make_state(state, id, n);
+        size_t tl = seal_ticket(name, key, state, sl, ticket);
+        REQUIRE(tl > 0);
+        size_t bl = make_blob(blob, ticket, tl);
+        arun r;
+        auth_run(&r, cc, sc, blob, bl);
+        if (!r.ok || r.s_resumed != cases[k].resumes) {
+            fprintf(stderr, "  %s: ok %d resumed %d (want %d)\n", cases[k].what, r.ok,
+                    r.s_resumed, cases[k].resumes);
+            tl_failures_in_test++;
+        }
+        CHECK_EQ(r.s_certs, 2); /* from the ticket, or from the full handshake */
+    }
+    /* A version 2 ticket (before identities) is an anonymous one: not on
+     * a server requiring a certificate, unauthenticated on an optional one. */
+    ferrule_config *optional = auth_server(FERRULE_CLIENT_AUTH_REQUEST, 0);
+    REQUIRE(optional != NULL);
+    static const uint8_t none[1];
+    size_t sl = make_state(state, none, 0);
+    state[0] = 2;
+    size_t bl = make_blob(blob, ticket, seal_ticket(name, key, state, sl, ticket));
+    arun r;
+    auth_run(&r, cc, sc, blob, bl);
+    CHECK(r.ok);
+    CHECK_EQ(r.s_resumed, 0);
+    auth_run(&r, cc, optional, blob, bl);
+    CHECK(r.ok && r.s_resumed);
+    CHECK_EQ(r.s_certs, 0);
+    ferrule_config_free(optional);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST_MAIN("resumption", TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed), TL_CASE(ticket_flood_is_bounded), TL_CASE(ticket_flood_of_growing_tickets), TL_CASE(oversized_ticket_is_full_handshake), TL_CASE(tickets_0_stops_issuing_refuse_stops_accepting), TL_CASE(set_resumption_api), TL_CASE(client_auth_require_resumes_with_identity), TL_CASE(client_auth_request_resumes_as_it_was), TL_CASE(anonymous_ticket_never_resumes_under_require), TL_CASE(expired_client_identity_per_policy), TL_CASE(verify_callback_judges_resumed_identity), TL_CASE(crafted_identities),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
           TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
