@@ -332,7 +332,7 @@ _HELPERS = {
     "fpy_config_set_clock", "fpy_config_set_verify", "fpy_verify_path", "fpy_take_all",
     "fpy_handshake", "fpy_recv", "fpy_send", "fpy_session", "fpy_config_set_early_data",
     "fpy_read_early_data", "fpy_config_set_cert_select", "fpy_config_set_alpn_select",
-    "fpy_hello_list", "fpy_hello_alpn", "fpy_verify_chain",
+    "fpy_hello_list", "fpy_hello_alpn", "fpy_verify_chain", "fpy_config_set_resumption",
 }
 
 

@@ -23,6 +23,8 @@ _OCSP = {"default": _ffi.FERRULE_OCSP_DEFAULT, "require": _ffi.FERRULE_OCSP_REQU
 _PURPOSE = {"server_auth": _ffi.FERRULE_PURPOSE_SERVER_AUTH,
             "client_auth": _ffi.FERRULE_PURPOSE_CLIENT_AUTH}
 _PSK_MODES = {"psk_dhe_ke": _ffi.FERRULE_PSK_DHE_KE, "psk_ke": _ffi.FERRULE_PSK_KE}
+_RESUME_IDENTITY = {"recheck": _ffi.FERRULE_RESUME_IDENTITY_RECHECK,
+                    "keep": _ffi.FERRULE_RESUME_IDENTITY_KEEP}
 _CLIENT_AUTH = {"none": _ffi.FERRULE_CLIENT_AUTH_NONE,
                 "request": _ffi.FERRULE_CLIENT_AUTH_REQUEST,
                 "require": _ffi.FERRULE_CLIENT_AUTH_REQUIRE}
@@ -284,8 +286,18 @@ class ServerConfig(_Config):
     ``keyfile`` or ``cert_chain`` are required, one chain per key type),
     plus ``client_auth`` ("none", "request", "require"; client certificates
     are checked against ``cafile``/``capath``/``cadata``), ``tickets``
-    (NewSessionTickets per handshake, 0 disables resumption),
-    ``ticket_key`` ((16-byte name, 32-byte key), shared by a fleet),
+    (NewSessionTickets issued per handshake, default 2; 0 issues none, but
+    tickets issued before -- or by servers sharing ``ticket_key`` -- still
+    resume), ``accept_tickets`` (False turns resumption off: no ticket is
+    accepted, none is issued), ``ticket_key`` ((16-byte name, 32-byte key),
+    shared by a fleet),
+    ``resume_client_identity`` (with ``client_auth``: tickets carry the
+    client's chain and a resumed connection is authenticated by it --
+    :meth:`Connection.getpeercert` shows it; "recheck" (default) validates
+    the chain again at resumption, so an expired certificate ends
+    resumption; "keep" validates it as of the full handshake, for at most a
+    day after it.  Under "require" a ticket without a client certificate
+    never resumes, under "request" it resumes unauthenticated),
     ``cookie_key`` (32 bytes, HelloRetryRequest cookies) and
     ``ocsp_staples`` (DER responses, one per chain in order).
 
@@ -318,6 +330,7 @@ class ServerConfig(_Config):
     _role = _ffi.FERRULE_ROLE_SERVER
 
     def __init__(self, *, client_auth: str = "none", tickets: Optional[int] = None,
+                 accept_tickets: bool = True, resume_client_identity: str = "recheck",
                  ticket_key: Optional[Tuple[bytes, bytes]] = None,
                  cookie_key: Optional[bytes] = None,
                  ocsp_staples: Optional[Sequence[Optional[bytes]]] = None,
@@ -358,6 +371,14 @@ class ServerConfig(_Config):
                 _ffi.ferrule_config_set_client_auth(cfg, mode)
             if tickets is not None:
                 _ffi.ferrule_config_set_tickets(cfg, tickets)
+            if not isinstance(accept_tickets, bool):
+                raise TypeError("accept_tickets must be a bool")
+            identity = _choice(_RESUME_IDENTITY, resume_client_identity,
+                               "resume_client_identity")
+            if not accept_tickets or identity != _ffi.FERRULE_RESUME_IDENTITY_RECHECK:
+                accept = (_ffi.FERRULE_RESUME_ACCEPT if accept_tickets
+                          else _ffi.FERRULE_RESUME_REFUSE)
+                _ffi.fpy_config_set_resumption(cfg, accept, identity)
             if ticket_key is not None:
                 name, key = ticket_key
                 _ffi.ferrule_config_set_ticket_key(cfg, bytes(name), bytes(key))

@@ -383,7 +383,9 @@ class Connection:
         'OCSP', 'caIssuers', 'crlDistributionPoints' when present) if the
         certificate was validated, and {} if it was not (verification
         disabled), as the stdlib does.  A resumed client connection shows
-        the certificate of the original connection (from the session).
+        the certificate of the original connection (from the session); a
+        resumed server connection with client_auth the client certificate
+        its ticket carried, validated again on resumption.
         Raises ValueError (a ``ferrule._x509.DERError``) if the certificate
         cannot be decoded strictly (libferrule validates its structure, not
         the characters of name attributes: see ferrule/_x509.py)."""

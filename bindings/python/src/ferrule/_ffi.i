@@ -234,6 +234,9 @@ static int fpy_get_buffer(PyObject *o, Py_buffer *view, int writable) {
  * set through fpy_config_set_cert_select / fpy_config_set_alpn_select. */
 %ignore ferrule_replay_store;
 %ignore ferrule_early_data_options;
+/* Resumption policy: fpy_config_set_resumption takes its fields
+ * (ferrule_config_set_resumption stays wrapped for the defaults). */
+%ignore ferrule_resumption_options;
 %ignore ferrule_config_set_cert_select_callback;
 %ignore ferrule_config_set_alpn_select_callback;
 
@@ -831,6 +834,24 @@ PyObject *fpy_config_set_early_data(ferrule_config *cfg, uint32_t max_early_data
     int rc = ferrule_config_set_early_data(cfg, &o);
     if (rc != FERRULE_OK) {
         fpy_raise(rc, NULL, cfg, "ferrule_config_set_early_data");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* ferrule_config_set_resumption with the fields as arguments
+ * (docs/resumption.md): FERRULE_RESUME_ACCEPT / _REFUSE and
+ * FERRULE_RESUME_IDENTITY_RECHECK / _KEEP. */
+PyObject *fpy_config_set_resumption(ferrule_config *cfg, uint32_t accept,
+                                    uint32_t client_identity) {
+    ferrule_resumption_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = (uint32_t)sizeof(o);
+    o.accept = accept;
+    o.client_identity = client_identity;
+    int rc = ferrule_config_set_resumption(cfg, &o);
+    if (rc != FERRULE_OK) {
+        fpy_raise(rc, NULL, cfg, "ferrule_config_set_resumption");
         return NULL;
     }
     Py_RETURN_NONE;
