@@ -20,7 +20,10 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
                          const uint8_t *cookie, size_t cookie_len) {
     const ferrule_config *cfg = c->cfg;
     fr_msgbuf m;
-    size_t psk_room = fr_client_session_usable(c) ? 256 + c->resume.offer.ticket_len : 0;
+    /* Room for a PSK offer: the session we may offer, or after a
+     * HelloRetryRequest the one we offered (fr_client_write_psk). */
+    int may_offer = c->th_ready ? c->resume.offered : fr_client_session_usable(c);
+    size_t psk_room = may_offer ? 256 + c->resume.offer.ticket_len : 0;
     FR_TRY(fr_msg_begin(c, &m, FR_HS_CLIENT_HELLO,
                         FR_CLIENT_HELLO_BASE + cfg->alpn_len + cookie_len + psk_room));
     fr_writer *w = &m.w;
