@@ -426,3 +426,33 @@ def test_every_header_function_is_wrapped():
         assert callable(getattr(_ffi, helper)), f"{name}: helper {helper} missing"
     for name in _NOT_WRAPPED:
         assert not hasattr(_ffi, name), f"{name} is wrapped now: drop it from _NOT_WRAPPED"
+
+
+def test_max_peer_certificates(pki):
+    """The cap on certificates taken from the peer (ferrule.h
+    ferrule_config_set_max_peer_certificates): the server's chain is two
+    certificates, so a cap of 1 refuses it as a certificate error whose
+    reason names the cap; 2 takes it; 0 is not a valid cap."""
+    c, s = pair(pki, ccfg=client_config(pki, max_peer_certificates=1))
+    with pytest.raises(ferrule.CertificateError) as ei:
+        handshake_in_memory(c, s)
+    assert ei.value.reason == "cert_chain_too_long"
+    c, s = pair(pki, ccfg=client_config(pki, max_peer_certificates=2))
+    handshake_in_memory(c, s)
+    with pytest.raises(ferrule.UsageError):
+        client_config(pki, max_peer_certificates=0)
+
+
+def test_verify_cn_in_san_is_opt_in(pki):
+    """x-cn-other: a leaf whose subject CN is not one of its SANs is
+    accepted by default and refused with verify_cn_in_san=True."""
+    scfg = ferrule.ServerConfig(certfile=pki / "x-cn-other.chain.pem",
+                                keyfile=pki / "ecdsa-p256.key")
+    c, s = pair(pki, scfg=scfg)
+    handshake_in_memory(c, s)
+    c, s = pair(pki, scfg=scfg, ccfg=client_config(pki, verify_cn_in_san=True))
+    with pytest.raises(ferrule.CertificateError) as ei:
+        handshake_in_memory(c, s)
+    assert ei.value.reason == "cert_name_mismatch"
+    with pytest.raises(TypeError):
+        client_config(pki, verify_cn_in_san="yes")

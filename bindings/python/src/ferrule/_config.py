@@ -96,6 +96,8 @@ class _Config:
                  keylog: Optional[Callable[[str], None]] = None,
                  memory_limit: Optional[int] = None,
                  max_handshake_message: Optional[int] = None,
+                 max_peer_certificates: Optional[int] = None,
+                 verify_cn_in_san: bool = False,
                  key_update_interval: Optional[int] = None,
                  clock: Optional[Callable[[], int]] = None,
                  verify_callback: Optional[Callable[[VerifyInfo], bool]] = None) -> None:
@@ -198,6 +200,12 @@ class _Config:
                 _ffi.ferrule_config_set_memory_limit(cfg, memory_limit)
             if max_handshake_message is not None:
                 _ffi.ferrule_config_set_max_handshake_message(cfg, max_handshake_message)
+            if max_peer_certificates is not None:
+                _ffi.ferrule_config_set_max_peer_certificates(cfg, max_peer_certificates)
+            if not isinstance(verify_cn_in_san, bool):
+                raise TypeError("verify_cn_in_san must be True or False")
+            if verify_cn_in_san:
+                _ffi.ferrule_config_set_verify_cn_in_san(cfg, 1)
             if key_update_interval is not None:
                 _ffi.ferrule_config_set_key_update_interval(cfg, key_update_interval)
             # Key log (explicit opt-in: secrets leave the library).
@@ -254,7 +262,11 @@ class ClientConfig(_Config):
     preference order), ``verify`` / ``check_hostname`` (turning either off
     is for tests only), ``verify_purpose``, ``max_chain_depth``, ``ocsp``
     ("default" or "require"), ``keylog_filename`` or ``keylog`` (callable),
-    ``memory_limit``, ``max_handshake_message``, ``key_update_interval``,
+    ``memory_limit``, ``max_handshake_message`` (bytes; the default admits
+    the largest legal ClientHello), ``max_peer_certificates`` (certificates
+    taken from the peer, 1..256, default 64), ``verify_cn_in_san`` (True:
+    the CA/Browser Forum rule that a subject CN repeats a SAN entry; off by
+    default), ``key_update_interval``,
     ``early_data`` (True: allow 0-RTT attempts, see
     :meth:`Connection.write_early_data`), ``psk_modes`` (PSK key exchange
     modes offered for resumption: "psk_dhe_ke" (default) and/or "psk_ke";
