@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "support_pair.h"
 
 #define PADDING 21
 #define PRE_SHARED_KEY 41
@@ -475,4 +476,24 @@ int bh_make_shape(bighello *h, int shape, size_t total, const uint8_t key_name[1
     default: return 0;
     }
     return bh_pad_to(h, total);
+}
+
+ferrule_config *bh_server_config(const uint8_t key_name[16]) {
+    static const uint8_t KEY[32] = {42};
+    ferrule_config *sc = pair_server_config("ecdsa-p256");
+    if (sc == NULL || ferrule_config_add_alpn(sc, (const uint8_t *)"h2", 2) != FERRULE_OK ||
+        ferrule_config_set_ticket_key(sc, key_name, KEY) != FERRULE_OK) {
+        ferrule_config_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+ferrule_config *bh_client_config(void) {
+    ferrule_config *cc = pair_client_config();
+    if (cc == NULL || ferrule_config_add_alpn(cc, (const uint8_t *)"h2", 2) != FERRULE_OK) {
+        ferrule_config_free(cc);
+        return NULL;
+    }
+    return cc;
 }

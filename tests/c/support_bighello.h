@@ -84,6 +84,12 @@ const char *bh_shape_name(int shape);
  * BH_PSK_OURS.  0 on failure (e.g. `total` too small). */
 int bh_make_shape(bighello *h, int shape, size_t total, const uint8_t key_name[16]);
 
+/* The configurations the shapes are run with: a server with the
+ * ecdsa-p256 chain, ALPN "h2" and ticket key `key_name` (see BH_PSK_OURS);
+ * a client trusting root.pem with ALPN "h2".  NULL on failure. */
+ferrule_config *bh_server_config(const uint8_t key_name[16]);
+ferrule_config *bh_client_config(void);
+
 /* Deliver a handshake message to `to` in plaintext records of at most
  * 2^14 bytes, as much as it takes at a time, running the handshake after
  * each feed.  Returns the last ferrule_conn_handshake status (-1 on a

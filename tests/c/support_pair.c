@@ -1,5 +1,8 @@
 #include "support_pair.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,4 +140,36 @@ int pair_handshake(pair *p, int *cs, int *ss) {
     if (cs) *cs = c;
     if (ss) *ss = s;
     return c == FERRULE_OK && s == FERRULE_OK;
+}
+
+int pair_self_signed(const char *alg, int bits, long version, char *cert, size_t cert_cap,
+                     char *key, size_t key_cap) {
+    EVP_PKEY *k = strcmp(alg, "RSA") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits)
+                                          : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *x = X509_new();
+    BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
+    int ok = k != NULL && x != NULL && cb != NULL && kb != NULL;
+    if (ok) {
+        X509_NAME *n = X509_get_subject_name(x);
+        ok = X509_set_version(x, version) && ASN1_INTEGER_set(X509_get_serialNumber(x), 7) &&
+             X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
+             X509_gmtime_adj(X509_getm_notAfter(x), 86400) && X509_set_pubkey(x, k) &&
+             X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost",
+                                        -1, -1, 0) &&
+             X509_set_issuer_name(x, n) && X509_sign(x, k, EVP_sha256()) > 0 &&
+             PEM_write_bio_X509(cb, x) && PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL);
+    }
+    if (ok) {
+        int cn = BIO_read(cb, cert, (int)cert_cap - 1), kn = BIO_read(kb, key, (int)key_cap - 1);
+        ok = cn > 0 && kn > 0;
+        if (ok) {
+            cert[cn] = 0;
+            key[kn] = 0;
+        }
+    }
+    BIO_free(cb);
+    BIO_free(kb);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return ok;
 }

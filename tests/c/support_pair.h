@@ -10,6 +10,13 @@ const char *pair_pki_dir(void);
 /* Path inside the PKI directory (static buffer rotated among 8). */
 const char *pair_pki(const char *file);
 
+/* A self-signed certificate (CN=localhost, valid an hour before and a day
+ * after now) and its key, both PEM, made with libcrypto for what the test
+ * PKI does not have: `alg` "RSA" (bits = modulus size) or "EC" (P-256),
+ * X.509 `version` 0 (v1) .. 2 (v3).  1 on success. */
+int pair_self_signed(const char *alg, int bits, long version, char *cert, size_t cert_cap,
+                     char *key, size_t key_cap);
+
 /* A client config trusting root.pem, and a server config with KIND's chain. */
 ferrule_config *pair_client_config(void);
 ferrule_config *pair_server_config(const char *kind);

@@ -17,26 +17,9 @@
 
 static const uint8_t KEY_NAME[16] = {'f', 'e', 'r', 'r', 'u', 'l', 'e', '-',
                                      't', 'e', 's', 't', 'k', 'e', 'y', '1'};
-static const uint8_t KEY[32] = {42};
 
-static ferrule_config *server_cfg(void) {
-    ferrule_config *sc = pair_server_config("ecdsa-p256");
-    if (sc == NULL || ferrule_config_add_alpn(sc, (const uint8_t *)"h2", 2) != FERRULE_OK ||
-        ferrule_config_set_ticket_key(sc, KEY_NAME, KEY) != FERRULE_OK) {
-        ferrule_config_free(sc);
-        return NULL;
-    }
-    return sc;
-}
-
-static ferrule_config *client_cfg(void) {
-    ferrule_config *cc = pair_client_config();
-    if (cc == NULL || ferrule_config_add_alpn(cc, (const uint8_t *)"h2", 2) != FERRULE_OK) {
-        ferrule_config_free(cc);
-        return NULL;
-    }
-    return cc;
-}
+static ferrule_config *server_cfg(void) { return bh_server_config(KEY_NAME); }
+static ferrule_config *client_cfg(void) { return bh_client_config(); }
 
 typedef int (*edit_fn)(bighello *h, void *arg);
 

@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "conn.h" /* FR_EXT_*, FR_CT_*: test-only */
 #include "record.h"
 #include "support_mitm.h"
@@ -906,45 +902,13 @@ TEST(chain_with_unreadable_intermediate) {
 
 /* ---- signature schemes a key cannot carry (RFC 8446 §4.2.3) ----------------- */
 
-/* A self-signed RSA certificate of `bits` and its key, PEM, made here with
- * libcrypto (the test PKI has no key this small). */
-static int rsa_chain(int bits, char *cert, size_t cert_cap, char *key, size_t key_cap) {
-    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
-    X509 *x = X509_new();
-    BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
-    int ok = k != NULL && x != NULL && cb != NULL && kb != NULL;
-    if (ok) {
-        X509_NAME *n = X509_get_subject_name(x);
-        ok = X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), 7) &&
-             X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-             X509_gmtime_adj(X509_getm_notAfter(x), 86400) && X509_set_pubkey(x, k) &&
-             X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"rsa.test",
-                                        -1, -1, 0) &&
-             X509_set_issuer_name(x, n) && X509_sign(x, k, EVP_sha256()) > 0 &&
-             PEM_write_bio_X509(cb, x) && PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL);
-    }
-    if (ok) {
-        int cn = BIO_read(cb, cert, (int)cert_cap - 1), kn = BIO_read(kb, key, (int)key_cap - 1);
-        ok = cn > 0 && kn > 0;
-        if (ok) {
-            cert[cn] = 0;
-            key[kn] = 0;
-        }
-    }
-    BIO_free(cb);
-    BIO_free(kb);
-    X509_free(x);
-    EVP_PKEY_free(k);
-    return ok;
-}
-
 TEST(schemes_the_key_cannot_carry_are_skipped) {
     /* RFC 8017 §9.1.1: RSASSA-PSS with SHA-512 and a 64-byte salt needs a
      * 130-byte modulus; an RSA-1024 key (128 bytes) cannot sign it.  The
      * server skips that scheme; with nothing else left it refuses cleanly
      * (handshake_failure), never internal_error. */
     char cert[4096], key[4096];
-    REQUIRE(rsa_chain(1024, cert, sizeof(cert), key, sizeof(key)));
+    REQUIRE(pair_self_signed("RSA", 1024, 2, cert, sizeof(cert), key, sizeof(key)));
     ferrule_config *sc = NULL;
     REQUIRE(ferrule_config_new(&sc, FERRULE_ROLE_SERVER, NULL) == FERRULE_OK);
     CHECK_EQ(ferrule_config_set_tickets(sc, 0), FERRULE_OK);

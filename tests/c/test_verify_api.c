@@ -12,10 +12,6 @@
 #include "support_pair.h"
 #include "testlib.h"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 /* Read a PEM chain file and decode its certificates to DER with the
  * openssl CLI (test-only convenience). */
 static size_t load_chain_der(const char *pem_path, uint8_t **ders, size_t *lens, size_t cap) {
@@ -456,35 +452,6 @@ TEST(certificate_verify_unsupported_key) {
     mitm_free(&m);
 }
 
-/* A self-signed P-256 certificate of X.509 `version` (0 = v1, 2 = v3) and
- * its key, PEM, made with libcrypto (the test PKI has only v3). */
-static int ec_self_signed(long version, char *cert, size_t cert_cap, char *key, size_t key_cap) {
-    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    X509 *x = X509_new();
-    BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
-    int ok = k != NULL && x != NULL && cb != NULL && kb != NULL;
-    if (ok) {
-        X509_NAME *n = X509_get_subject_name(x);
-        ok = X509_set_version(x, version) && ASN1_INTEGER_set(X509_get_serialNumber(x), 9) &&
-             X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-             X509_gmtime_adj(X509_getm_notAfter(x), 86400) && X509_set_pubkey(x, k) &&
-             X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost",
-                                        -1, -1, 0) &&
-             X509_set_issuer_name(x, n) && X509_sign(x, k, EVP_sha256()) > 0 &&
-             PEM_write_bio_X509(cb, x) && PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL);
-    }
-    if (ok) {
-        int cn = BIO_read(cb, cert, (int)cert_cap - 1), kn = BIO_read(kb, key, (int)key_cap - 1);
-        ok = cn > 0 && kn > 0;
-        if (ok) cert[cn] = key[kn] = 0;
-    }
-    BIO_free(cb);
-    BIO_free(kb);
-    X509_free(x);
-    EVP_PKEY_free(k);
-    return ok;
-}
-
 TEST(certificate_verify_needs_x509v3) {
     /* RFC 8446 §4.4.2.2: the certificate type MUST be X.509v3.  A v1 leaf
      * signs a valid CertificateVerify; with verification disabled it is
@@ -492,7 +459,7 @@ TEST(certificate_verify_needs_x509v3) {
      * as v3 is fine. */
     for (long version = 0; version <= 2; version += 2) {
         char cert[4096], key[4096];
-        REQUIRE(ec_self_signed(version, cert, sizeof(cert), key, sizeof(key)));
+        REQUIRE(pair_self_signed("EC", 0, version, cert, sizeof(cert), key, sizeof(key)));
         ferrule_config *cc = pair_client_config(), *sc = NULL;
         REQUIRE(cc != NULL && ferrule_config_new(&sc, FERRULE_ROLE_SERVER, NULL) == FERRULE_OK);
         CHECK_EQ(ferrule_config_add_cert_chain_pem(sc, (const uint8_t *)cert, strlen(cert),
