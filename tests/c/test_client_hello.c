@@ -125,6 +125,51 @@ TEST(duplicate_extensions_anywhere) {
     }
 }
 
+TEST(any_number_of_extensions_after_hrr) {
+    /* The same 1,000 unknown extensions in both ClientHellos, in the same
+     * places: the second is accepted (a P-384-only server asks the x25519
+     * client for another share).  The client did not send them, so only
+     * the server's acceptance is looked at. */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    REQUIRE(cc != NULL && sc != NULL);
+    const uint16_t p384[1] = {FERRULE_GROUP_SECP384R1};
+    CHECK_EQ(ferrule_config_set_groups(sc, p384, 1), FERRULE_OK);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    uint8_t *msg = NULL, *big = NULL;
+    size_t len = 0, n = 0;
+    bighello h;
+    many m = {1000, 0, 0, 0};
+    REQUIRE(bh_capture_client_hello(p.client, &msg, &len) && bh_parse(&h, msg, len) &&
+            add_many(&h, &m) && (n = bh_encode(&h, &big)) > 0);
+    CHECK(mitm_client_adopt_hello(p.client, big, n));
+    CHECK_EQ(bh_deliver(p.server, big, n), FERRULE_WANT_READ);
+    CHECK_EQ(ferrule_conn_handshake_state(p.server), FERRULE_HS_WAIT_SECOND_CLIENT_HELLO);
+    bh_free(&h);
+    free(msg);
+    free(big);
+    pair_move(p.server, p.client);
+    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+    /* The client's output: [change_cipher_spec (RFC 8446 D.4),] ClientHello2. */
+    uint8_t out[4096];
+    size_t got = 0;
+    CHECK_EQ(ferrule_conn_take(p.client, out, sizeof(out), &got), FERRULE_OK);
+    size_t at = got > 6 && out[0] == 20 ? 6 : 0;
+    REQUIRE(got > at + 5 && out[at] == 22);
+    at += 5;
+    size_t ch2_len = got - at;
+    REQUIRE(bh_parse(&h, out + at, ch2_len) && add_many(&h, &m) && (n = bh_encode(&h, &big)) > 0);
+    CHECK_EQ(bh_deliver(p.server, big, n), FERRULE_WANT_READ);
+    CHECK_EQ(ferrule_conn_status(p.server), FERRULE_OK);
+    CHECK_EQ(ferrule_conn_handshake_state(p.server), FERRULE_HS_WAIT_CLIENT_FINISHED);
+    CHECK_EQ(ferrule_conn_hrr(p.server), 1);
+    bh_free(&h);
+    free(big);
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
 /* ---- every list at its largest ---------------------------------------------- */
 
 typedef struct shaped {
@@ -209,6 +254,6 @@ TEST(configured_cap_refuses_with_its_reason) {
     ferrule_config_free(sc2);
 }
 
-TEST_MAIN("client_hello", TL_CASE(any_number_of_extensions), TL_CASE(duplicate_extensions_anywhere),
+TEST_MAIN("client_hello", TL_CASE(any_number_of_extensions), TL_CASE(any_number_of_extensions_after_hrr), TL_CASE(duplicate_extensions_anywhere),
           TL_CASE(every_list_at_its_largest), TL_CASE(largest_legal_hello_under_the_default_cap),
           TL_CASE(configured_cap_refuses_with_its_reason))

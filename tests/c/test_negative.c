@@ -2450,6 +2450,31 @@ TEST(cr_unknown_extension_is_ignored_then_transcript_decides) {
     fx_free(x);
 }
 
+TEST(cr_many_unknown_extensions_are_ignored) {
+    /* RFC 8446 §4.3.2: clients MUST ignore unrecognized extensions, and the
+     * RFC sets no count: 1,000 of them (beyond the old cap of 64) parse,
+     * and again the transcript decides (bad_signature). */
+    uint8_t body[3 + 4 * 1000 + 8];
+    size_t n = 0;
+    body[n++] = 0; /* context */
+    size_t exts = 4 * 1000 + 8;
+    body[n++] = (uint8_t)(exts >> 8);
+    body[n++] = (uint8_t)exts;
+    for (unsigned i = 0; i < 1000; i++) {
+        body[n++] = (uint8_t)((0x6000 + i) >> 8);
+        body[n++] = (uint8_t)(0x6000 + i);
+        body[n++] = 0;
+        body[n++] = 0;
+    }
+    static const uint8_t sa[8] = {0, 13, 0, 4, 0, 2, 4, 3};
+    memcpy(body + n, sa, sizeof(sa));
+    n += sizeof(sa);
+    SH_BEGIN(x);
+    insert_certificate_request(x, 3, body, n);
+    FLIGHT_EXPECT(x, FERRULE_ALERT_SENT, FERRULE_R_BAD_SIGNATURE, FERRULE_ALERT_DECRYPT_ERROR);
+    fx_free(x);
+}
+
 TEST(flight_unexpected_messages_inserted) {
     /* NewSessionTicket, KeyUpdate, CertificateRequest (not supported),
      * ClientHello and an unknown type, each before Finished. */
@@ -2794,6 +2819,47 @@ TEST(post_new_session_ticket_valid_is_accepted) {
     fx_free(x);
 }
 
+TEST(post_new_session_ticket_many_unknown_extensions) {
+    /* RFC 8446 §4.6.1: unknown NewSessionTicket extensions are ignored,
+     * however many (1,000: beyond the old cap of 64); a duplicate among
+     * them is still refused. */
+    for (int dup = 0; dup < 2; dup++) {
+        fx *x = connected_begin();
+        REQUIRE(x != NULL);
+        uint8_t m[64 + 4 * 1000];
+        size_t n = nst(m, 3600, 16);
+        size_t exts = 4 * 1000;
+        m[n - 2] = (uint8_t)(exts >> 8);
+        m[n - 1] = (uint8_t)exts;
+        for (unsigned i = 0; i < 1000; i++) {
+            unsigned t = dup && i == 999 ? 0x6000 : 0x6000 + i;
+            m[n++] = (uint8_t)(t >> 8);
+            m[n++] = (uint8_t)t;
+            m[n++] = 0;
+            m[n++] = 0;
+        }
+        size_t body = n - 4;
+        m[1] = (uint8_t)(body >> 16);
+        m[2] = (uint8_t)(body >> 8);
+        m[3] = (uint8_t)body;
+        CHECK(server_injects(x, m, n));
+        uint8_t buf[16];
+        size_t got = 0;
+        int st = ferrule_conn_read(CL(x), buf, sizeof(buf), &got);
+        if (!dup) {
+            CHECK_EQ(st, FERRULE_WANT_READ);
+            CHECK_EQ(ferrule_conn_status(CL(x)), FERRULE_OK);
+            uint8_t blob[8192];
+            size_t len = 0;
+            CHECK_EQ(ferrule_conn_session(CL(x), blob, sizeof(blob), &len), FERRULE_OK);
+        } else {
+            EXPECT_FAIL(CL(x), st, FERRULE_ALERT_SENT, FERRULE_R_DUPLICATE_EXTENSION,
+                        FERRULE_ALERT_ILLEGAL_PARAMETER);
+        }
+        fx_free(x);
+    }
+}
+
 TEST(post_new_session_ticket_from_client) {
     /* Only servers send tickets. */
     fx *x = connected_begin();
@@ -3030,7 +3096,7 @@ TEST_MAIN("negative",
           TL_CASE(ee_trailing_byte), TL_CASE(ee_server_name_not_empty),
           TL_CASE(cert_malformed_leaf), TL_CASE(cert_entry_extension_unsolicited),
           TL_CASE(cert_nonempty_request_context),
-          TL_CASE(cert_empty_list), TL_CASE(cert_peer_chain_cap), TL_CASE(cert_list_length_mismatch),
+          TL_CASE(cert_empty_list), TL_CASE(cert_peer_chain_cap), TL_CASE(cr_many_unknown_extensions_are_ignored), TL_CASE(post_new_session_ticket_many_unknown_extensions), TL_CASE(cert_list_length_mismatch),
           TL_CASE(cv_signature_corrupted), TL_CASE(cv_signature_garbage_encoding),
           TL_CASE(cv_scheme_not_offered), TL_CASE(cv_scheme_excluded_by_client_config),
           TL_CASE(cv_scheme_does_not_match_key), TL_CASE(finished_corrupted),
