@@ -558,7 +558,7 @@ fr_err fr_conn_advance_early(ferrule_conn *c) {
     return FR_OK;
 }
 
-fr_err fr_conn_read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n) {
+static fr_err read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n) {
     *n = 0;
     /* Early data first: it precedes everything else in the stream. */
     if (c->status == FERRULE_OK && (*n = fr_early_take(c, buf, cap)) > 0) return FR_OK;
@@ -582,6 +582,17 @@ fr_err fr_conn_read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n) {
         if (e == FR_CLOSED) return FR_CLOSED;
         if (e != FR_OK) return e == FERRULE_R_PEER_ALERT ? e : fr_conn_fail(c, e);
     }
+}
+
+fr_err fr_conn_read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n) {
+    fr_err e = read_app(c, buf, cap, n);
+    /* RFC 8446 §4.6.3: the answer to update_requested goes before our next
+     * application data; the requests of one pass over the input share it
+     * (one flag), and it goes at the end of the pass rather than with our
+     * next data: a peer may wait for it before it sends more, while we
+     * wait for more before we answer (a partial request). */
+    if (atomic_load(&c->pending_key_update)) fr_conn_service_send(c);
+    return e;
 }
 
 fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t *n) {

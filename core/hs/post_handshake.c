@@ -47,11 +47,11 @@ fr_err fr_on_key_update(ferrule_conn *c, fr_reader *body) {
      * its next Application Data record", so that a receiver of several
      * requests while it is silent responds with a single update: the
      * answer is owed (one flag, however many requests) and the send half
-     * sends it before our next record of data, a KeyUpdate of our own or
-     * close_notify (fr_conn_do_pending).  Even when this KeyUpdate crosses
-     * one of ours that requested an update, it is answered (our earlier
-     * update was sent before this request arrived); the answer never
-     * requests, so two peers cannot loop. */
+     * sends it at the end of this pass over the input (fr_conn_read_app),
+     * or before any record we send first (fr_conn_do_pending).  Even when
+     * this KeyUpdate crosses one of ours that requested an update, it is
+     * answered (our earlier update was sent before this request arrived);
+     * the answer never requests, so two peers cannot loop. */
     atomic_store(&c->pending_key_update, 1);
     return FR_OK;
 }
