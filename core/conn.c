@@ -345,6 +345,34 @@ static fr_err hs_append(ferrule_conn *c, const uint8_t *p, size_t n) {
     return FR_OK;
 }
 
+/* Can a message of `type` have a body of `len` bytes?  The lengths its
+ * RFC 8446 syntax allows: exact for Finished (the hash's, §4.4.4),
+ * KeyUpdate and EndOfEarlyData; at most what the length prefixes of the
+ * others add up to (Certificate may use all 2^24-1).  Checked from the
+ * 4-byte header, before any of the body is held; a wrong length is the
+ * peer's decoding error, unlike one our cap refuses. */
+static int hs_length_possible(const ferrule_conn *c, uint8_t type, size_t len) {
+    switch (type) {
+    case FR_HS_FINISHED: {
+        const fr_suite_info *si = fr_suite_lookup(c->suite);
+        return si != NULL && len == fr_hash_len(si->hash);
+    }
+    case FR_HS_KEY_UPDATE: return len == 1;
+    case FR_HS_END_OF_EARLY_DATA: return len == 0;
+    case FR_HS_CLIENT_HELLO: return len <= FR_MAX_CLIENT_HELLO;
+    /* version, random, session id<0..32>, suite, compression, extensions */
+    case FR_HS_SERVER_HELLO: return len <= 2 + 32 + (1 + 32) + 2 + 1 + (2 + 65535);
+    case FR_HS_ENCRYPTED_EXTENSIONS: return len <= 2 + 65535;
+    /* context<0..255>, extensions<2..2^16-1> */
+    case FR_HS_CERTIFICATE_REQUEST: return len <= (1 + 255) + (2 + 65535);
+    /* scheme, signature<0..2^16-1> */
+    case FR_HS_CERTIFICATE_VERIFY: return len <= 2 + (2 + 65535);
+    /* lifetime, age_add, nonce<0..255>, ticket<1..2^16-1>, extensions */
+    case FR_HS_NEW_SESSION_TICKET: return len <= 4 + 4 + (1 + 255) + (2 + 65535) + (2 + 65535);
+    default: return 1;
+    }
+}
+
 /* Dispatch every complete handshake message in hs_buf. */
 static fr_err hs_drain(ferrule_conn *c) {
     size_t off = 0;
@@ -357,6 +385,10 @@ static fr_err hs_drain(ferrule_conn *c) {
          * once complete, with the same reason). */
         if (!fr_state_accepts(c, m[0])) {
             e = FERRULE_R_UNEXPECTED_MESSAGE;
+            break;
+        }
+        if (!hs_length_possible(c, m[0], body)) {
+            e = FERRULE_R_DECODE_ERROR;
             break;
         }
         if (body > c->cfg->max_hs_msg) {

@@ -375,7 +375,6 @@ TEST(ceiling_client_reassembly) {
     CHECK(cc != NULL);
     if (cc == NULL) return;
     CHECK_EQ(ferrule_config_set_memory_limit(cc, LIMIT), FERRULE_OK);
-    CHECK_EQ(ferrule_config_set_max_handshake_message(cc, 1u << 20), FERRULE_OK);
     ferrule_conn_options o;
     memset(&o, 0, sizeof(o));
     o.struct_size = sizeof(o);
@@ -388,9 +387,10 @@ TEST(ceiling_client_reassembly) {
     size_t n = 0;
     CHECK_EQ(ferrule_conn_take(c, ch, sizeof(ch), &n), FERRULE_OK);
     CHECK(n > 0);
-    /* A "ServerHello" claiming 200000 bytes: below the 1 MiB message cap,
-     * far above what 64 KiB can buffer. */
-    int st = feed_forged_message(c, 2, 200000, LIMIT);
+    /* A "ServerHello" claiming 65,000 bytes: a length its syntax allows
+     * (up to 65,606) and the default cap admits, more than 64 KiB can
+     * buffer next to the connection's other memory. */
+    int st = feed_forged_message(c, 2, 65000, LIMIT);
     CHECK_EQ(st, FERRULE_POLICY);
     CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_MEMORY_LIMIT);
     CHECK(strcmp(ferrule_reason_name(ferrule_conn_reason(c)), "memory_limit") == 0);
@@ -412,11 +412,11 @@ TEST(ceiling_server_reassembly) {
     CHECK(sc != NULL);
     if (sc == NULL) return;
     CHECK_EQ(ferrule_config_set_memory_limit(sc, LIMIT), FERRULE_OK);
-    CHECK_EQ(ferrule_config_set_max_handshake_message(sc, 1u << 20), FERRULE_OK);
     ferrule_conn *s = NULL;
     CHECK_EQ(ferrule_conn_new(&s, sc, NULL), FERRULE_OK);
     if (s == NULL) return;
-    int st = feed_forged_message(s, 1, 200000, LIMIT);
+    /* A "ClientHello" of 131,000 bytes: legal, admitted by the cap. */
+    int st = feed_forged_message(s, 1, 131000, LIMIT);
     CHECK_EQ(st, FERRULE_POLICY);
     CHECK_EQ(ferrule_conn_reason(s), FERRULE_R_MEMORY_LIMIT);
     check_internal_error_alert(s);
@@ -480,10 +480,11 @@ TEST(message_cap_before_ceiling) {
     ferrule_config *sc = server_cfg(&k, "ecdsa-p256");
     CHECK(sc != NULL);
     if (sc == NULL) return;
+    CHECK_EQ(ferrule_config_set_max_handshake_message(sc, 100000), FERRULE_OK);
     ferrule_conn *s = NULL;
     CHECK_EQ(ferrule_conn_new(&s, sc, NULL), FERRULE_OK);
     if (s == NULL) return;
-    int st = feed_forged_message(s, 1, 200000, ferrule_default_memory_limit());
+    int st = feed_forged_message(s, 1, 120000, ferrule_default_memory_limit());
     CHECK_EQ(st, FERRULE_POLICY);
     CHECK_EQ(ferrule_conn_reason(s), FERRULE_R_HANDSHAKE_TOO_LARGE);
     ferrule_conn_free(s);

@@ -1056,9 +1056,10 @@ TEST(rec_handshake_unexpected_type_refused_from_its_header) {
 }
 
 TEST(rec_handshake_too_large_forged_header) {
-    /* Default cap: the largest legal ClientHello, 131,396 bytes (every list
-     * at its RFC 8446 §4.1.2 maximum).  A header announcing one byte more
-     * fails at once, one announcing exactly that just waits for more. */
+    /* The largest ClientHello RFC 8446 §4.1.2 allows is 131,396 bytes (every
+     * list at its maximum), also the default cap.  A header announcing one
+     * byte more is malformed by syntax (decode_error); one announcing
+     * exactly that just waits for more. */
     CHECK_EQ(FR_MAX_CLIENT_HELLO, 131396);
     for (int over = 0; over < 2; over++) {
         fx *x = server_fresh();
@@ -1069,13 +1070,96 @@ TEST(rec_handshake_too_large_forged_header) {
                                 (uint8_t)len};
         int st = server_gets(x, rec, sizeof(rec));
         if (over) {
-            EXPECT_FAIL(SV(x), st, FERRULE_POLICY, FERRULE_R_HANDSHAKE_TOO_LARGE,
-                        FERRULE_ALERT_HANDSHAKE_FAILURE);
-            EXPECT_PEER_ALERT(SV(x), CL(x), FERRULE_ALERT_HANDSHAKE_FAILURE);
+            EXPECT_FAIL(SV(x), st, FERRULE_DECODE, FERRULE_R_DECODE_ERROR,
+                        FERRULE_ALERT_DECODE_ERROR);
+            EXPECT_PEER_ALERT(SV(x), CL(x), FERRULE_ALERT_DECODE_ERROR);
         } else {
             CHECK_EQ(st, FERRULE_WANT_READ);
             CHECK_EQ(ferrule_conn_status(SV(x)), FERRULE_OK);
         }
+        fx_free(x);
+    }
+}
+
+TEST(rec_handshake_over_a_configured_cap) {
+    /* Below the syntax limit but above a configured cap: our policy, named
+     * as such (handshake_too_large, handshake_failure), from the header. */
+    ferrule_config *sc = pair_server_config("ecdsa-p256");
+    REQUIRE(sc != NULL);
+    CHECK_EQ(ferrule_config_set_max_handshake_message(sc, 65536), FERRULE_OK);
+    fx *x = fx_new(NULL, sc);
+    REQUIRE(x != NULL);
+    uint8_t sink[4096];
+    size_t n;
+    CHECK_EQ(ferrule_conn_handshake(CL(x)), FERRULE_WANT_READ);
+    CHECK_EQ(ferrule_conn_take(CL(x), sink, sizeof(sink), &n), FERRULE_OK);
+    const uint8_t rec[9] = {22, 3, 1, 0, 4, 1, 1, 0, 1}; /* 65,537 bytes */
+    int st = server_gets(x, rec, sizeof(rec));
+    EXPECT_FAIL(SV(x), st, FERRULE_POLICY, FERRULE_R_HANDSHAKE_TOO_LARGE,
+                FERRULE_ALERT_HANDSHAKE_FAILURE);
+    EXPECT_PEER_ALERT(SV(x), CL(x), FERRULE_ALERT_HANDSHAKE_FAILURE);
+    fx_free(x);
+}
+
+TEST(rec_handshake_length_impossible_for_its_type) {
+    /* From the 4-byte header, before any body is held: a Finished of any
+     * length but the hash's (RFC 8446 §4.4.4), a KeyUpdate of other than
+     * one byte, a CertificateVerify or EncryptedExtensions longer than
+     * their length prefixes allow: decode_error (tlsfuzzer's Finished
+     * "pad_right 196608" got handshake_failure from our cap). */
+    static const struct {
+        int where; /* 0: in the server's flight (client reads), 1: connected */
+        uint8_t hdr[4];
+    } cases[] = {
+        {0, {FR_HS_ENCRYPTED_EXTENSIONS, 0x01, 0x00, 0x02}}, /* 65,538 */
+        {0, {FR_HS_ENCRYPTED_EXTENSIONS, 0x03, 0x00, 0x00}}, /* 196,608 */
+        {1, {FR_HS_KEY_UPDATE, 0, 0, 2}},
+        {1, {FR_HS_KEY_UPDATE, 0, 0, 0}},
+        {1, {FR_HS_KEY_UPDATE, 0x03, 0x00, 0x00}},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fx *x = cases[i].where == 0 ? flight_begin() : connected_begin();
+        REQUIRE(x != NULL);
+        int st;
+        if (cases[i].where == 0) {
+            memcpy(x->f->r[2].data, cases[i].hdr, 4); /* EncryptedExtensions' header */
+            st = flight_deliver(x);
+        } else {
+            CHECK(mf_add_prot(x->f, FR_CT_HANDSHAKE, cases[i].hdr, 4, SEC(x, SERVER, SAP)) != NULL);
+            CHECK(mf_send(x->f, CL(x)));
+            uint8_t buf[16];
+            size_t n = 0;
+            st = ferrule_conn_read(CL(x), buf, sizeof(buf), &n);
+        }
+        EXPECT_FAIL(CL(x), st, FERRULE_DECODE, FERRULE_R_DECODE_ERROR, FERRULE_ALERT_DECODE_ERROR);
+        fx_free(x);
+    }
+}
+
+TEST(rec_finished_length_from_its_header) {
+    /* The client's Finished (the server reads it) announcing 196,608 bytes
+     * or the hash length + 1: decode_error from the header, whatever the
+     * cap, and nothing of the body is waited for. */
+    const size_t lens[2] = {196608, 33};
+    for (size_t i = 0; i < 2; i++) {
+        fx *x = flight_begin();
+        REQUIRE(x != NULL);
+        CHECK_EQ(flight_deliver(x), FERRULE_OK);
+        /* The client's last flight: [CCS,] Finished under its handshake keys. */
+        mflight *g = mf_new();
+        REQUIRE(g != NULL);
+        g->suite = x->f->suite;
+        CHECK(mf_take(g, CL(x)));
+        size_t k = g->n > 0 && g->r[0].type == FR_CT_CHANGE_CIPHER_SPEC ? 1 : 0;
+        REQUIRE(g->n == k + 1 && mf_open(g, k, k + 1, SEC(x, CLIENT, CHS)) == 1);
+        g->r[k].data[1] = (uint8_t)(lens[i] >> 16);
+        g->r[k].data[2] = (uint8_t)(lens[i] >> 8);
+        g->r[k].data[3] = (uint8_t)lens[i];
+        g->r[k].len = 4;
+        CHECK(mf_send(g, SV(x)));
+        int st = ferrule_conn_handshake(SV(x));
+        EXPECT_FAIL(SV(x), st, FERRULE_DECODE, FERRULE_R_DECODE_ERROR, FERRULE_ALERT_DECODE_ERROR);
+        mf_free(g);
         fx_free(x);
     }
 }
@@ -1727,13 +1811,13 @@ TEST(ch_long_lists_are_read_completely) {
 }
 
 TEST(rec_reassembly_memory_ceiling) {
-    /* A 1 MiB handshake message is allowed by max_handshake_message, but
-     * reassembling it hits the 256 KiB memory ceiling: a clean POLICY
+    /* A ClientHello of 131,071 bytes (legal, and under the default cap)
+     * cannot be reassembled under a 96 KiB memory ceiling: a clean POLICY
      * failure, not a crash. */
     ferrule_config *sc = pair_server_config("ecdsa-p256");
     CHECK(sc != NULL);
     if (sc == NULL) return;
-    CHECK_EQ(ferrule_config_set_max_handshake_message(sc, 1u << 20), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_memory_limit(sc, 96 * 1024), FERRULE_OK);
     fx *x = fx_new(NULL, sc);
     CHECK(x != NULL);
     if (x == NULL) return;
@@ -1748,17 +1832,17 @@ TEST(rec_reassembly_memory_ceiling) {
     rec[3] = 0x40;
     rec[4] = 0;
     rec[5] = FR_HS_CLIENT_HELLO;
-    rec[6] = 0x0f;
+    rec[6] = 0x01;
     rec[7] = 0xff;
     rec[8] = 0xff;
     int st = FERRULE_WANT_READ;
-    for (int i = 0; i < 80 && st == FERRULE_WANT_READ; i++) {
+    for (int i = 0; i < 8 && st == FERRULE_WANT_READ; i++) {
         CHECK(mitm_feed(SV(x), rec, 5 + 16384));
         st = ferrule_conn_handshake(SV(x));
         rec[5] = 0x42; /* later records: message continuation */
     }
     EXPECT_FAIL(SV(x), st, FERRULE_POLICY, FERRULE_R_MEMORY_LIMIT, FERRULE_ALERT_INTERNAL_ERROR);
-    CHECK(ferrule_conn_memory_used(SV(x)) <= ferrule_default_memory_limit());
+    CHECK(ferrule_conn_memory_used(SV(x)) <= 96 * 1024);
     EXPECT_PEER_ALERT(SV(x), CL(x), FERRULE_ALERT_INTERNAL_ERROR);
     free(rec);
     fx_free(x);
@@ -3054,7 +3138,7 @@ TEST_MAIN("negative",
           TL_CASE(rec_interleaved_app_data), TL_CASE(rec_fragmented_client_hello_one_byte_records),
           TL_CASE(rec_flight_coalesced_and_fragmented),
           TL_CASE(rec_handshake_too_large_certificate),
-          TL_CASE(rec_handshake_too_large_forged_header), TL_CASE(rec_handshake_unexpected_type_refused_from_its_header), TL_CASE(rec_message_spans_key_change),
+          TL_CASE(rec_handshake_too_large_forged_header), TL_CASE(rec_handshake_over_a_configured_cap), TL_CASE(rec_handshake_length_impossible_for_its_type), TL_CASE(rec_finished_length_from_its_header), TL_CASE(rec_handshake_unexpected_type_refused_from_its_header), TL_CASE(rec_message_spans_key_change),
           /* ClientHello */
           TL_CASE(ch_missing_supported_versions), TL_CASE(ch_supported_versions_without_tls13),
           TL_CASE(ch_no_extensions), TL_CASE(ch_duplicate_extension),
