@@ -590,7 +590,9 @@ TEST(fresh_hello_advertises_psk_modes) {
 
 TEST(second_hello_keeps_psk_modes) {
     /* §4.1.2: the second ClientHello repeats the first but for the listed
-     * changes: the modes stay, with and without a PSK offered. */
+     * changes: the modes stay (here with no PSK offered; with one, the
+     * server would refuse a second hello without them:
+     * resumes_after_hello_retry_request). */
     ferrule_config *cc = client_cfg(), *sc = server_cfg();
     REQUIRE(cc != NULL && sc != NULL);
     const uint16_t p384[1] = {0x0018};
