@@ -760,6 +760,14 @@ static fr_err keep_ticket(ferrule_conn *c, fr_reader ticket, fr_reader nonce, ui
         grown = fr_mem_alloc(&c->mem, grown_cap);
         if (grown == NULL) return fr_mem_error(&c->mem, grown_cap);
     }
+    /* RFC 8446 §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret,
+     * "resumption", ticket_nonce, Hash.length). */
+    uint8_t psk[FR_MAX_HASH];
+    fr_err e = fr_ks_ticket_psk(c->ks.hash, c->ks.resumption, nonce.p, fr_reader_left(&nonce), psk);
+    if (e != FR_OK) {
+        fr_mem_free(&c->mem, grown, grown_cap);
+        return e;
+    }
     int64_t now = fr_conn_now(c);
     pthread_mutex_lock(&c->err_lock);
     uint8_t *old = NULL;
@@ -772,8 +780,8 @@ static fr_err keep_ticket(ferrule_conn *c, fr_reader ticket, fr_reader nonce, ui
     }
     memcpy(t->ticket, ticket.p, n);
     t->ticket_len = n;
-    t->nonce_len = fr_reader_left(&nonce);
-    memcpy(t->nonce, nonce.p, t->nonce_len);
+    memcpy(t->psk, psk, sizeof(psk));
+    t->psk_len = c->ks.hlen;
     t->received = now > 0 ? now : 0;
     t->lifetime = lifetime;
     t->age_add = age_add;
@@ -781,6 +789,7 @@ static fr_err keep_ticket(ferrule_conn *c, fr_reader ticket, fr_reader nonce, ui
     c->resume.have_kept = 1;
     c->resume.tickets_received++;
     pthread_mutex_unlock(&c->err_lock);
+    fr_wipe(psk, sizeof(psk));
     fr_mem_free(&c->mem, old, old_cap); /* wipes the older ticket */
     return FR_OK;
 }
@@ -822,7 +831,7 @@ static size_t blob_size(const ferrule_conn *c) {
     size_t sni_len = c->has_server_name ? strlen(c->server_name) : 0;
     /* version, suite, psk<1..255>, received, lifetime, age_add,
      * ticket<1..2^16-1>, alpn<0..255>, sni<0..255>, n_certs, max_early */
-    size_t n = 1 + 2 + 1 + c->ks.hlen + 8 + 4 + 4 + 2 + t->ticket_len + 1 + c->alpn_len + 1 +
+    size_t n = 1 + 2 + 1 + t->psk_len + 8 + 4 + 4 + 2 + t->ticket_len + 1 + c->alpn_len + 1 +
                sni_len + 1 + 4;
     for (size_t i = 0; i < blob_certs(c); i++) n += 3 + c->peer_certs[i]->der_len;
     return n;
@@ -834,18 +843,13 @@ fr_err fr_client_session_blob(ferrule_conn *c, uint8_t *out, size_t cap, size_t 
     FR_ENSURE(c->role == FERRULE_ROLE_CLIENT && c->resume.have_kept, FERRULE_R_WRONG_STATE);
     *len = blob_size(c);
     FR_ENSURE(out != NULL && cap >= *len, FERRULE_R_BUFFER_TOO_SMALL);
-    /* RFC 8446 §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret,
-     * "resumption", ticket_nonce, Hash.length). */
-    uint8_t psk[FR_MAX_HASH];
-    FR_TRY(fr_ks_ticket_psk(c->ks.hash, c->ks.resumption, t->nonce, t->nonce_len, psk));
     fr_writer w;
     fr_writer_init(&w, out, *len);
     fr_write_u8(&w, FR_SESSION_VERSION);
     fr_write_u16(&w, c->suite);
     fr_write_open_vec(&w, 1);
-    fr_write_bytes(&w, psk, c->ks.hlen);
+    fr_write_bytes(&w, t->psk, t->psk_len);
     fr_write_close_vec(&w);
-    fr_wipe(psk, sizeof(psk));
     write_u64(&w, (uint64_t)t->received);
     fr_write_u32(&w, t->lifetime);
     fr_write_u32(&w, t->age_add);
@@ -879,7 +883,7 @@ void fr_resume_conn_free(ferrule_conn *c) {
     if (r->offer_blob != NULL) fr_mem_free(&c->mem, r->offer_blob, r->offer_len);
     r->kept.ticket = r->offer_blob = r->open_buf = NULL;
     r->have_kept = 0;
-    fr_wipe(r->kept.nonce, sizeof(r->kept.nonce));
+    fr_wipe(r->kept.psk, sizeof(r->kept.psk));
     fr_wipe(r->psk, sizeof(r->psk));
 }
 

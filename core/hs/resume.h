@@ -66,8 +66,11 @@ typedef struct fr_session {
 typedef struct fr_kept_ticket {
     uint8_t *ticket; /* ticket_cap bytes from c->mem; NULL before the first */
     size_t ticket_len, ticket_cap;
-    uint8_t nonce[255]; /* ticket_nonce<0..255>: the PSK is derived from it */
-    size_t nonce_len;
+    /* The ticket's PSK (RFC 8446 §4.6.1), derived when it arrived: the
+     * resumption secret is wiped if the connection fails later, and the
+     * session stays usable. */
+    uint8_t psk[FR_MAX_HASH];
+    size_t psk_len;
     int64_t received; /* seconds, the config's clock */
     uint32_t lifetime, age_add, max_early;
 } fr_kept_ticket;

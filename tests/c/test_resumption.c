@@ -1659,7 +1659,39 @@ TEST(crafted_identities) {
     ferrule_config_free(sc);
 }
 
-TEST_MAIN("resumption", TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed), TL_CASE(ticket_flood_is_bounded), TL_CASE(ticket_flood_of_growing_tickets), TL_CASE(oversized_ticket_is_full_handshake), TL_CASE(tickets_0_stops_issuing_refuse_stops_accepting), TL_CASE(set_resumption_api), TL_CASE(client_auth_require_resumes_with_identity), TL_CASE(client_auth_request_resumes_as_it_was), TL_CASE(anonymous_ticket_never_resumes_under_require), TL_CASE(expired_client_identity_per_policy), TL_CASE(verify_callback_judges_resumed_identity), TL_CASE(crafted_identities),
+TEST(session_survives_a_later_failure) {
+    /* A ticket received, then the connection fails (a garbage record from
+     * the "server"): its secrets are wiped, but the session taken after
+     * that still carries the PSK of the ticket and resumes.  (The blob was
+     * built from the wiped resumption secret: the resumption then failed
+     * with bad_binder instead of resuming.) */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    REQUIRE(cc != NULL && sc != NULL);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    int cs, ss;
+    REQUIRE(pair_handshake(&p, &cs, &ss));
+    pump_tickets(&p);
+    static const uint8_t garbage[8] = {23, 3, 3, 0, 3, 1, 2, 3};
+    size_t n = 0;
+    CHECK_EQ(ferrule_conn_feed(p.client, garbage, sizeof(garbage), &n), FERRULE_OK);
+    uint8_t buf[16];
+    CHECK(ferrule_conn_read(p.client, buf, sizeof(buf), &n) != FERRULE_OK);
+    CHECK(ferrule_conn_status(p.client) != FERRULE_OK);
+    uint8_t sess[8192];
+    size_t sess_len = 0;
+    CHECK_EQ(ferrule_conn_session(p.client, sess, sizeof(sess), &sess_len), FERRULE_OK);
+    pair_free(&p);
+    run b;
+    do_run(&b, cc, sc, NULL, sess, sess_len);
+    CHECK(b.ok);
+    CHECK_EQ(b.c_resumed, 1);
+    CHECK_EQ(b.s_resumed, 1);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST_MAIN("resumption", TL_CASE(session_survives_a_later_failure), TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed), TL_CASE(ticket_flood_is_bounded), TL_CASE(ticket_flood_of_growing_tickets), TL_CASE(oversized_ticket_is_full_handshake), TL_CASE(tickets_0_stops_issuing_refuse_stops_accepting), TL_CASE(set_resumption_api), TL_CASE(client_auth_require_resumes_with_identity), TL_CASE(client_auth_request_resumes_as_it_was), TL_CASE(anonymous_ticket_never_resumes_under_require), TL_CASE(expired_client_identity_per_policy), TL_CASE(verify_callback_judges_resumed_identity), TL_CASE(crafted_identities),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
           TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
