@@ -393,8 +393,10 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_memory_limit(ferrule_confi
  *  their RFC 8446 §4.1.2 maxima (cipher_suites 2^16-2 bytes, extensions
  *  2^16-1).  A larger message fails with FERRULE_POLICY, reason
  *  handshake_too_large and a handshake_failure alert, as soon as its
- *  4-byte header is read; reassembly memory grows only with the bytes
- *  received, within the connection's memory ceiling. */
+ *  4-byte header is read (one longer than its type's syntax allows, e.g. a
+ *  Finished of other than the hash's length, is the peer's decode_error
+ *  first); reassembly memory grows only with the bytes received, within
+ *  the connection's memory ceiling. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_max_handshake_message(ferrule_config *cfg,
                                                                             size_t bytes);
 /** Most certificates accepted in the peer's Certificate message (1 .. 256,
