@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "engine.h"
 #include "crypto/crypto.h"
 #include "keysched.h"
 #include "record.h"
