@@ -109,6 +109,7 @@ typedef struct fr_chain {
 
 struct ferrule_config {
     fr_mem mem;
+    fr_sync sync; /* the host's locks (sync.h): FR_LOCK_CFG_* */
     ferrule_allocator alloc; /* copied to every connection */
     uint32_t role;
     atomic_uint refs;
@@ -160,6 +161,7 @@ struct ferrule_conn {
      * FAILED by fr_conn_fail.  Atomic: both halves read it. */
     _Atomic uint32_t state;
 
+    fr_sync sync; /* the host's locks (sync.h): FR_LOCK_CONN_* */
     /* Sticky failure (guarded by err_lock). */
     pthread_mutex_t err_lock;
     atomic_int status;

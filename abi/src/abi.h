@@ -26,4 +26,9 @@ int fr_abi_status_of(ferrule_conn *c, fr_err e);
 int fr_abi_flush_out(ferrule_conn *c);
 int fr_abi_fill_in(ferrule_conn *c);
 
+/* The host side of core/sync.h: install the ABI's locks in an engine
+ * (config.c, conn.c). */
+void fr_abi_config_sync(ferrule_config *cfg);
+void fr_abi_conn_sync(ferrule_conn *c);
+
 #endif

@@ -95,6 +95,7 @@ FERRULE_API int ferrule_config_new(ferrule_config **out, uint32_t role,
     cfg->max_hs_msg = FR_DEFAULT_MAX_HS_MSG;
     cfg->max_peer_certs = FR_DEFAULT_MAX_PEER_CERTS;
     fr_trust_init(&cfg->trust);
+    fr_abi_config_sync(cfg);
     if (fr_hrr_config_init(cfg) != FR_OK || fr_resume_config_init(cfg) != FR_OK) {
         ferrule_config_free(cfg);
         return FERRULE_INTERNAL;
@@ -124,6 +125,21 @@ FERRULE_API void ferrule_config_free(ferrule_config *cfg) {
 
 FERRULE_API uint32_t ferrule_config_reason(const ferrule_config *cfg) {
     return cfg != NULL ? cfg->reason : FERRULE_R_NULL_ARGUMENT;
+}
+
+/* core/sync.h for a config: the ticket-key ring's lock. */
+static void config_lock(void *ctx, unsigned id) {
+    ferrule_config *cfg = ctx;
+    if (id == FR_LOCK_CFG_TICKETS) pthread_mutex_lock(&cfg->resume.lock);
+}
+
+static void config_unlock(void *ctx, unsigned id) {
+    ferrule_config *cfg = ctx;
+    if (id == FR_LOCK_CFG_TICKETS) pthread_mutex_unlock(&cfg->resume.lock);
+}
+
+void fr_abi_config_sync(ferrule_config *cfg) {
+    cfg->sync = (fr_sync){config_lock, config_unlock, cfg};
 }
 
 /* Common prologue of every setter: a usable, unfrozen config. */

@@ -143,6 +143,7 @@ FERRULE_API int ferrule_conn_new(ferrule_conn **out, ferrule_config *cfg,
     pthread_mutexattr_destroy(&rec);
     pthread_mutex_init(&c->rd_lock, NULL);
     pthread_mutex_init(&c->err_lock, NULL);
+    fr_abi_conn_sync(c);
     fr_err e = fr_conn_init(c, cfg, o.server_name, o.memory_limit);
     /* The struct itself counts against the connection's ceiling. */
     fr_mem_adopt(&c->mem, &m);
@@ -153,6 +154,21 @@ FERRULE_API int ferrule_conn_new(ferrule_conn **out, ferrule_config *cfg,
     }
     *out = c;
     return FERRULE_OK;
+}
+
+/* core/sync.h for a connection: the sticky failure's lock. */
+static void conn_lock(void *ctx, unsigned id) {
+    ferrule_conn *c = ctx;
+    if (id == FR_LOCK_CONN_ERR) pthread_mutex_lock(&c->err_lock);
+}
+
+static void conn_unlock(void *ctx, unsigned id) {
+    ferrule_conn *c = ctx;
+    if (id == FR_LOCK_CONN_ERR) pthread_mutex_unlock(&c->err_lock);
+}
+
+void fr_abi_conn_sync(ferrule_conn *c) {
+    c->sync = (fr_sync){conn_lock, conn_unlock, c};
 }
 
 FERRULE_API void ferrule_conn_free(ferrule_conn *c) {
