@@ -31,7 +31,7 @@ FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuz
 # The suites `make check` runs, in this order.  Later issues append theirs
 # here (e.g. check-python check-go check-lua check-limbo check-fuzz) and add a
 # check-<name> rule below.
-SUITES := check-c check-asan check-fuzz check-release check-cost check-interop check-limbo check-abi check-python
+SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost check-interop check-limbo check-abi check-python
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -80,6 +80,13 @@ check: build
 # (1) C unit tests.
 check-c: $(SUITE_DEPS)
 	$(CTEST) --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# (1b) The engine boundary: the core library (libferrule_core.a) references
+# no host facility (threads, clock, files, sockets, environment) and core/
+# includes only core/, libcrypto, libsodium and a few C standard headers
+# (tools/boundary-check.py; docs/architecture.md).
+check-boundary: $(SUITE_DEPS)
+	python3 tools/boundary-check.py $(BUILD_DIR)
 
 # (2) The same build and C tests under ASan + UBSan.
 check-asan: $(if $(SUITE_DEPS),deps)
