@@ -523,8 +523,8 @@ typedef struct fr_hrr_cookie {
     uint8_t psk_digest[FR_HRR_DIGEST_LEN]; /* see fr_server_note_hrr_psks */
 } fr_hrr_cookie;
 #define FR_HRR_COOKIE_MAX (7 + FR_MAX_HASH + 2 * FR_HRR_DIGEST_LEN + 32)
-/* The config's cookie key, generated on first use if never set. */
-FR_MUST_CHECK fr_err fr_hrr_cookie_key(ferrule_config *cfg, const uint8_t **key);
+/* The config's cookie key (fr_hrr_config_init made it). */
+const uint8_t *fr_hrr_cookie_key(const ferrule_config *cfg);
 FR_MUST_CHECK fr_err fr_hrr_cookie_seal(ferrule_config *cfg, const fr_hrr_cookie *ck, uint8_t *out,
                                         size_t cap, size_t *len);
 /* ILLEGAL_PARAMETER unless authentic and well formed. */

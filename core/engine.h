@@ -13,12 +13,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "sync.h"
 
 typedef struct ferrule_conn fr_conn;     /* the connection engine */
 typedef struct ferrule_config fr_config; /* the configuration engine */
 
 /* ---- configuration and lifecycle (boundary) ----------------------------- */
+
+/* A new config's random HelloRetryRequest cookie key (RFC 8446 §4.2.2),
+ * made once, before the config can be shared: connections only read it. */
+FR_MUST_CHECK fr_err fr_hrr_config_init(fr_config *cfg);
 
 /* ---- buffers and the data path (buffer API) ----------------------------- */
 

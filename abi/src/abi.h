@@ -10,9 +10,6 @@ FR_MUST_CHECK fr_err fr_abi_copy_struct(void *dst, size_t known, const void *src
 /* Read a whole file into memory from `m`. */
 FR_MUST_CHECK fr_err fr_abi_read_file(fr_mem *m, const char *path, uint8_t **out, size_t *len);
 
-/* Generate the config's random HelloRetryRequest cookie key (hrr.c). */
-FR_MUST_CHECK fr_err fr_hrr_config_init(ferrule_config *cfg);
-
 /* From config.c: every config setter starts with fr_abi_setter_check (NULL,
  * frozen: FERRULE_USAGE with reason config_frozen) and ends with
  * fr_abi_setter_result (records the reason, maps it to a status class). */

@@ -1,8 +1,6 @@
 /* hello_retry.c - HelloRetryRequest: the server's stateless cookie
  * (RFC 8446 §4.2.2), the message_hash transcript substitution (§4.4.1)
  * and the server's checks of the second ClientHello (§4.1.2, §4.1.4). */
-#include <sched.h>
-
 #include "../conn.h"
 
 #define COOKIE_FORMAT 2
@@ -52,26 +50,14 @@ fr_err fr_hrr_hello_digest(const fr_hello_view *h, uint8_t out[FR_HRR_DIGEST_LEN
     return e;
 }
 
-fr_err fr_hrr_cookie_key(ferrule_config *cfg, const uint8_t **key) {
-    fr_hrr_config *hc = &cfg->hrr;
-    for (;;) {
-        int st = atomic_load(&hc->cookie_key_state);
-        if (st == FR_HRR_KEY_READY) break;
-        if (st == FR_HRR_KEY_UNSET) {
-            int expect = FR_HRR_KEY_UNSET;
-            if (!atomic_compare_exchange_strong(&hc->cookie_key_state, &expect, FR_HRR_KEY_BUSY))
-                continue;
-            fr_err e = fr_random(hc->cookie_key, sizeof(hc->cookie_key));
-            /* Release: readers that see READY see the key. */
-            atomic_store(&hc->cookie_key_state, e == FR_OK ? FR_HRR_KEY_READY : FR_HRR_KEY_UNSET);
-            FR_TRY(e);
-            break;
-        }
-        sched_yield(); /* another connection is generating it */
-    }
-    *key = hc->cookie_key;
-    return FR_OK;
+/* The key exists from the config's creation on (fr_hrr_config_init), and
+ * changes only before the config is frozen (ferrule_config_set_cookie_key):
+ * connections, on any thread, only read it. */
+fr_err fr_hrr_config_init(fr_config *cfg) {
+    return fr_random(cfg->hrr.cookie_key, sizeof(cfg->hrr.cookie_key));
 }
+
+const uint8_t *fr_hrr_cookie_key(const fr_config *cfg) { return cfg->hrr.cookie_key; }
 
 /* Cookie layout (opaque to the client, RFC 8446 §4.2.2):
  *   u8 format, u16 suite, u16 group, u8 hash_len, ch1_hash[hash_len],
@@ -81,8 +67,7 @@ fr_err fr_hrr_cookie_key(ferrule_config *cfg, const uint8_t **key) {
  * may run both versions while it upgrades. */
 fr_err fr_hrr_cookie_seal(ferrule_config *cfg, const fr_hrr_cookie *ck, uint8_t *out, size_t cap,
                           size_t *len) {
-    const uint8_t *key;
-    FR_TRY(fr_hrr_cookie_key(cfg, &key));
+    const uint8_t *key = fr_hrr_cookie_key(cfg);
     FR_ENSURE(ck->hash_len > 0 && ck->hash_len <= FR_MAX_HASH, FERRULE_R_INTERNAL);
     fr_writer w;
     fr_writer_init(&w, out, cap);
@@ -131,8 +116,7 @@ static fr_err cookie_parse(fr_reader r, fr_hrr_cookie *ck) {
 }
 
 fr_err fr_hrr_cookie_open(ferrule_config *cfg, const uint8_t *p, size_t n, fr_hrr_cookie *ck) {
-    const uint8_t *key;
-    FR_TRY(fr_hrr_cookie_key(cfg, &key));
+    const uint8_t *key = fr_hrr_cookie_key(cfg);
     FR_ENSURE(n > COOKIE_TAG_LEN, FERRULE_R_ILLEGAL_PARAMETER);
     size_t signed_len = n - COOKIE_TAG_LEN;
     uint8_t tag[COOKIE_TAG_LEN];

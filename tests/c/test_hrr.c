@@ -750,19 +750,23 @@ TEST(cookie_fleet_key) {
 }
 
 TEST(cookie_key_generated_once) {
-    /* Without a set key, the first use generates one; it stays. */
+    /* Without a set key, the config's creation made one; it stays. */
     ferrule_config *sc = pair_server_config("ecdsa-p256");
     CHECK(sc != NULL);
     if (sc == NULL) return;
-    const uint8_t *k1 = NULL, *k2 = NULL;
-    CHECK_EQ(fr_hrr_cookie_key(sc, &k1), FR_OK);
+    const uint8_t *k1 = fr_hrr_cookie_key(sc);
     uint8_t copy[32];
     memcpy(copy, k1, 32);
-    CHECK_EQ(fr_hrr_cookie_key(sc, &k2), FR_OK);
+    const uint8_t *k2 = fr_hrr_cookie_key(sc);
     CHECK(k1 == k2);
     CHECK_MEM(k2, copy, 32);
     static const uint8_t zero[32] = {0};
     CHECK(memcmp(copy, zero, 32) != 0);
+    /* Another config has another key. */
+    ferrule_config *other = pair_server_config("ecdsa-p256");
+    CHECK(other != NULL);
+    if (other != NULL) CHECK(memcmp(fr_hrr_cookie_key(other), copy, 32) != 0);
+    ferrule_config_free(other);
     ferrule_config_free(sc);
 }
 
