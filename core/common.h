@@ -163,4 +163,36 @@ void fr_write_close_vec(fr_writer *w);
 /* FR_OK, or the sticky failure (also if a vector is still open). */
 FR_MUST_CHECK fr_err fr_write_finish(const fr_writer *w);
 
+/* ---------------------------------------------------------------------- */
+/* Text (text.c), bounded by the given lengths, without stdio or the C
+ * library's inet_* functions.  Parsers return 1 (address in out, network
+ * order) or 0 (out untouched); an embedded NUL is just an invalid octet. */
+/* ---------------------------------------------------------------------- */
+
+/* Strict dotted quad, RFC 3986 §3.2.2 IPv4address: four decimal dec-octets
+ * 0..255 without leading zeros, nothing else (what inet_pton accepts). */
+int fr_ipv4_parse(const char *s, size_t n, uint8_t out[4]);
+/* RFC 4291 §2.2 text: eight groups of 1 to 4 hex digits, one "::" for one
+ * or more zero groups, optionally a strict dotted quad as the last 32 bits;
+ * no zone index, no brackets. */
+int fr_ipv6_parse(const char *s, size_t n, uint8_t out[16]);
+/* Either: 4 or 16, the length of the address in out, else 0. */
+size_t fr_ip_parse(const char *s, size_t n, uint8_t out[16]);
+/* The lenient inet_aton(3) convention, for recognising what other software
+ * would take for an IPv4 address: 1 to 4 parts (a, a.b, a.b.c, a.b.c.d;
+ * the last fills the remaining bytes), each decimal, octal ("0" prefix) or
+ * hex ("0x"), optionally followed by white space and anything. */
+int fr_ipv4_parse_loose(const char *s, size_t n, uint8_t out[4]);
+/* Canonical text of a 4- or 16-byte address: dotted decimal, or RFC 5952
+ * §4 (lower-case hex, no leading zeros, the longest run of two or more
+ * zero groups as "::", the first on a tie).  NUL-terminated; the length,
+ * or 0 (and an empty string if cap > 0) when n is neither 4 nor 16 or the
+ * text does not fit cap. */
+size_t fr_ip_text(const uint8_t *ip, size_t n, char *out, size_t cap);
+/* v in decimal / in hex (at least min_digits, zero-padded), NUL-terminated;
+ * the number of digits, or 0 (and an empty string if cap > 0) when they
+ * and the NUL do not fit cap. */
+size_t fr_fmt_dec(char *out, size_t cap, uint64_t v);
+size_t fr_fmt_hex(char *out, size_t cap, uint64_t v, size_t min_digits, int upper);
+
 #endif

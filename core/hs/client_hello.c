@@ -1,12 +1,10 @@
 /* client_hello.c - ClientHello: the client builds it, the server parses it
  * and selects the connection's parameters (RFC 8446 §4.1.2, §4.2). */
-#include <arpa/inet.h>
-
 #include "../conn.h"
 
 static int is_ip_literal(const char *name) {
     uint8_t buf[16];
-    return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+    return fr_ip_parse(name, strlen(name), buf) != 0;
 }
 
 static void write_u16_list(fr_writer *w, const uint16_t *v, size_t n) {

@@ -1,7 +1,7 @@
 /*
  * hostname.c - RFC 6125 service identity check against subjectAltName.
  *
- * - An IPv4/IPv6 literal (inet_pton) matches only iPAddress entries of the
+ * - An IPv4/IPv6 literal (fr_ip_parse, strict) matches only iPAddress entries of the
  *   same length (RFC 6125 §6.2.1 refers to RFC 5280 §4.2.1.6 octets).
  * - Otherwise a DNS name: ASCII case-insensitive comparison with dNSName
  *   entries (RFC 6125 §6.4.1); a trailing dot on the reference is ignored.
@@ -20,9 +20,6 @@
  *   §6.4.4 permits the fallback; modern CAs always issue SANs and the
  *   fallback is a known source of mis-validation).
  */
-#include <arpa/inet.h>
-#include <stdio.h>
-
 #include "der.h"
 #include "x509.h"
 
@@ -130,12 +127,8 @@ static int dns_matches(const uint8_t *pat, size_t pat_len, const uint8_t *ref, s
 int fr_san_matches_name(const uint8_t *san, size_t san_len, const char *name) {
     if (san == NULL || name == NULL) return 0;
     uint8_t ip[16];
-    size_t ip_len = 0;
-    if (inet_pton(AF_INET, name, ip) == 1)
-        ip_len = 4;
-    else if (inet_pton(AF_INET6, name, ip) == 1)
-        ip_len = 16;
     size_t ref_len = strlen(name);
+    size_t ip_len = fr_ip_parse(name, ref_len, ip);
     const uint8_t *ref = (const uint8_t *)name;
     if (ip_len == 0 && ref_len > 0 && ref[ref_len - 1] == '.') ref_len--; /* absolute name */
 
@@ -165,61 +158,13 @@ int fr_cert_matches_name(const fr_cert *leaf, const char *name) {
 
 /* ---- subject CN consistency (CA/B Forum BR 7.1.4.3) -------------------- */
 
-/* Canonical text of an IP address: dotted decimal without leading zeros
- * (RFC 3986 §3.2.2) or RFC 5952 §4 for IPv6 (lower-case hex, no leading
- * zeros, the longest run of two or more zero groups -- the first on a tie
- * -- as "::"). */
-static size_t ip_text(const uint8_t *ip, size_t n, char *out, size_t cap) {
-    int w;
-    if (n == 4) {
-        w = snprintf(out, cap, "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
-        return w > 0 && (size_t)w < cap ? (size_t)w : 0;
-    }
-    if (n != 16) return 0;
-    unsigned g[8];
-    for (size_t i = 0; i < 8; i++) g[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
-    size_t best = 8, best_len = 0;
-    for (size_t i = 0; i < 8;) {
-        if (g[i] != 0) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < 8 && g[j] == 0) j++;
-        if (j - i >= 2 && j - i > best_len) {
-            best = i;
-            best_len = j - i;
-        }
-        i = j;
-    }
-    size_t len = 0;
-    for (size_t i = 0; i < 8; i++) {
-        if (i == best) {
-            w = snprintf(out + len, cap - len, "::");
-            i += best_len - 1;
-        } else {
-            int sep = i > 0 && i != best + best_len;
-            w = snprintf(out + len, cap - len, sep ? ":%x" : "%x", g[i]);
-        }
-        if (w < 0 || (size_t)w >= cap - len) return 0;
-        len += (size_t)w;
-    }
-    return len;
-}
-
 size_t fr_cn_ip(const uint8_t *v, size_t n, uint8_t out[16]) {
-    char buf[64];
-    if (n == 0 || n >= sizeof(buf)) return 0;
+    if (n == 0 || n >= 64) return 0;
     for (size_t i = 0; i < n; i++)
         if (v[i] == 0 || v[i] >= 0x80) return 0;
-    memcpy(buf, v, n);
-    buf[n] = 0;
-    struct in_addr a4;
-    if (inet_aton(buf, &a4) != 0) {
-        memcpy(out, &a4.s_addr, 4); /* network order */
-        return 4;
-    }
-    if (memchr(v, ':', n) != NULL && inet_pton(AF_INET6, buf, out) == 1) return 16;
+    const char *s = (const char *)v;
+    if (fr_ipv4_parse_loose(s, n, out)) return 4;
+    if (memchr(v, ':', n) != NULL && fr_ipv6_parse(s, n, out)) return 16;
     return 0;
 }
 
@@ -245,7 +190,7 @@ static int cn_ok(const fr_cert *c, const uint8_t *v, size_t n) {
             if (len > n + 1 && p[len - n - 1] == '.' && memcmp(p + len - n, v, n) == 0) return 1;
         } else if (gn.tag == FR_DER_CTX_PRIM(7) && ip) {
             char text[64];
-            size_t tl = ip_text(p, len, text, sizeof(text));
+            size_t tl = fr_ip_text(p, len, text, sizeof(text));
             if (tl != 0 && tl == n && memcmp(text, v, n) == 0) return 1;
         }
     }

@@ -2,7 +2,6 @@
  * name.c - distinguished names: the comparison used to chain certificates
  * and a one-line display string.
  */
-#include <stdio.h>
 
 #include "der.h"
 #include "x509.h"
@@ -139,11 +138,12 @@ static void put_char(sbuf *s, uint32_t cp) {
         if (strchr(",+\"\\<>;=", (int)cp) != NULL) put(s, "\\", 1);
         tmp[0] = (char)cp;
         put(s, tmp, 1);
-    } else if (cp < 0x100) {
-        snprintf(tmp, sizeof(tmp), "\\x%02X", (unsigned)cp);
-        puts_(s, tmp);
     } else {
-        snprintf(tmp, sizeof(tmp), "\\u%04X", (unsigned)(cp & 0xffffffu));
+        /* \xHH below 0x100, else \uHHHH (more digits above 0xffff) */
+        int small = cp < 0x100;
+        tmp[0] = '\\';
+        tmp[1] = small ? 'x' : 'u';
+        (void)fr_fmt_hex(tmp + 2, sizeof(tmp) - 2, cp & 0xffffffu, small ? 2 : 4, 1);
         puts_(s, tmp);
     }
 }
@@ -174,7 +174,7 @@ static void put_value(sbuf *s, const fr_der_tlv *v) {
         char tmp[4];
         puts_(s, "#");
         for (size_t i = 0; i < v->tlv_len; i++) {
-            snprintf(tmp, sizeof(tmp), "%02X", v->tlv[i]);
+            (void)fr_fmt_hex(tmp, sizeof(tmp), v->tlv[i], 2, 1);
             puts_(s, tmp);
         }
     }
@@ -209,11 +209,13 @@ static void put_oid(sbuf *s, const fr_der_tlv *oid) {
         if (p[i] & 0x80) continue;
         if (first) {
             unsigned arc0 = v < 40 ? 0u : v < 80 ? 1u : 2u;
-            snprintf(tmp, sizeof(tmp), "%u.%llu", arc0, (unsigned long long)(v - 40u * arc0));
+            (void)fr_fmt_dec(tmp, sizeof(tmp), arc0);
+            puts_(s, tmp);
+            v -= 40u * arc0;
             first = 0;
-        } else {
-            snprintf(tmp, sizeof(tmp), ".%llu", (unsigned long long)v);
         }
+        puts_(s, ".");
+        (void)fr_fmt_dec(tmp, sizeof(tmp), v);
         puts_(s, tmp);
         v = 0;
     }

@@ -130,8 +130,9 @@ int fr_name_within(const uint8_t *name, size_t name_len, const uint8_t *base, si
 size_t fr_dns_name_check(const uint8_t *p, size_t n, int allow_wild, int *wild);
 
 /* Does a subject CN value look like an IP address to the lenient parsers
- * some software applies (inet_aton: hex, octal, leading zeros, short forms
- * such as "127.1"; inet_pton for IPv6 in any spelling)?  The address
+ * some software applies (the inet_aton convention, fr_ipv4_parse_loose:
+ * hex, octal, leading zeros, short forms such as "127.1"; IPv6 text in any
+ * RFC 4291 spelling, fr_ipv6_parse)?  The address
  * (network order) into out and its length (4 or 16), else 0.  This is how
  * ferrule interprets a CN, for the CN rule and for name constraints. */
 size_t fr_cn_ip(const uint8_t *v, size_t n, uint8_t out[16]);
