@@ -82,6 +82,10 @@ fr_err fr_mem_error(const fr_mem *m, size_t n) {
     return FERRULE_R_OUT_OF_MEMORY;
 }
 
+int fr_err_is_resource(fr_err e) {
+    return e == FERRULE_R_MEMORY_LIMIT || e == FERRULE_R_OUT_OF_MEMORY || e == FERRULE_R_INTERNAL;
+}
+
 void fr_wipe(void *p, size_t n) {
     if (p != NULL && n != 0) sodium_memzero(p, n);
 }

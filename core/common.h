@@ -71,6 +71,8 @@ void fr_mem_adopt(fr_mem *to, fr_mem *from);
 void fr_mem_free_owner(fr_mem *m, void *owner, size_t n);
 /* Reason for the last failed fr_mem_alloc: MEMORY_LIMIT or OUT_OF_MEMORY. */
 fr_err fr_mem_error(const fr_mem *m, size_t n);
+/* Is e a failure of resources (memory, internal) rather than of the input? */
+int fr_err_is_resource(fr_err e);
 
 /* Wipe secrets (never optimised away). */
 void fr_wipe(void *p, size_t n);

@@ -25,6 +25,19 @@ typedef struct ferrule_config fr_config; /* the configuration engine */
  * made once, before the config can be shared: connections only read it. */
 FR_MUST_CHECK fr_err fr_hrr_config_init(fr_config *cfg);
 
+/* Memory accounted to a config, from its allocator (config_host.c);
+ * fr_config_mem_alloc fails with MEMORY_LIMIT or OUT_OF_MEMORY. */
+FR_MUST_CHECK fr_err fr_config_mem_alloc(fr_config *cfg, size_t n, void **out);
+void fr_config_mem_free(fr_config *cfg, void *p, size_t n); /* wipes; NULL is a no-op */
+
+/* Trust anchors from the content of a file the host read: PEM when it has a
+ * "-----BEGIN" line (the certificates that parse, at least one), else one
+ * DER certificate; CONFIG_PEM when nothing usable is in it.  All or
+ * nothing.  A mark taken before several additions undoes them all. */
+FR_MUST_CHECK fr_err fr_config_trust_add_bytes(fr_config *cfg, const uint8_t *p, size_t n);
+size_t fr_config_trust_mark(const fr_config *cfg);
+void fr_config_trust_rollback(fr_config *cfg, size_t mark);
+
 /* ---- buffers and the data path (buffer API) ----------------------------- */
 
 /* ---- application decisions (pause/resume) ------------------------------- */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "abi.h"
+#include "host.h"
 
 fr_err fr_abi_copy_struct(void *dst, size_t known, const void *src) {
     memset(dst, 0, known);
@@ -228,18 +229,18 @@ FERRULE_API int ferrule_config_add_trust_file(ferrule_config *cfg, const char *p
     int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
     if (path == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
-    return fr_abi_setter_result(cfg, fr_trust_add_file(&cfg->mem, &cfg->trust, path));
+    return fr_abi_setter_result(cfg, fr_abi_trust_add_file(cfg, path));
 }
 FERRULE_API int ferrule_config_add_trust_dir(ferrule_config *cfg, const char *path) {
     int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
     if (path == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
-    return fr_abi_setter_result(cfg, fr_trust_add_dir(&cfg->mem, &cfg->trust, path));
+    return fr_abi_setter_result(cfg, fr_abi_trust_add_dir(cfg, path));
 }
 FERRULE_API int ferrule_config_add_trust_system(ferrule_config *cfg) {
     int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    return fr_abi_setter_result(cfg, fr_trust_add_system(&cfg->mem, &cfg->trust));
+    return fr_abi_setter_result(cfg, fr_abi_trust_add_system(cfg));
 }
 FERRULE_API size_t ferrule_config_trust_count(const ferrule_config *cfg) {
     return cfg != NULL ? cfg->trust.n : 0;

@@ -1,24 +1,12 @@
 /*
  * trust.c - PEM decoding (RFC 7468) and trust anchor stores.
  *
- * The only file-system access in core/: loading anchors is configuration,
- * done once before any connection exists.
+ * Anchors arrive as bytes: files, directories and the system's locations
+ * are read by the host (abi/src/trust_files.c).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* secure_getenv */
-#endif
-#include <dirent.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-
 #include "x509.h"
 
 #define INVALID FERRULE_R_CONFIG_PEM
-#define NOFILE FERRULE_R_CONFIG_FILE
-/* Largest trust file we read (the Debian bundle is ~220 KB). */
-#define MAX_TRUST_FILE ((size_t)64 << 20)
 
 static const char PEM_BEGIN[] = "-----BEGIN CERTIFICATE-----";
 static const char PEM_END[] = "-----END CERTIFICATE-----";
@@ -123,13 +111,12 @@ fr_err fr_pem_each_cert(fr_mem *m, const uint8_t *pem, size_t len,
 
 void fr_trust_init(fr_trust_store *t) { memset(t, 0, sizeof(*t)); }
 
-/* Drop anchors added after the first n0 (to undo a failed add). */
-static void truncate_store(fr_mem *m, fr_trust_store *t, size_t n0) {
+void fr_trust_truncate(fr_mem *m, fr_trust_store *t, size_t n0) {
     while (t->n > n0) fr_cert_free(m, t->certs[--t->n]);
 }
 
 void fr_trust_free(fr_mem *m, fr_trust_store *t) {
-    truncate_store(m, t, 0);
+    fr_trust_truncate(m, t, 0);
     fr_mem_free(m, t->certs, t->cap * sizeof(*t->certs));
     fr_trust_init(t);
 }
@@ -170,10 +157,6 @@ fr_err fr_trust_add_der(fr_mem *m, fr_trust_store *t, const uint8_t *der, size_t
     return store_add(m, t, c);
 }
 
-static int is_resource_error(fr_err e) {
-    return e == FERRULE_R_MEMORY_LIMIT || e == FERRULE_R_OUT_OF_MEMORY || e == FERRULE_R_INTERNAL;
-}
-
 typedef struct pem_ctx {
     fr_mem *m;
     fr_trust_store *t;
@@ -184,7 +167,7 @@ static fr_err pem_add_cb(void *ctx, const uint8_t *der, size_t len) {
     pem_ctx *pc = ctx;
     fr_err e = fr_trust_add_der(pc->m, pc->t, der, len);
     /* Bundles carry odd certificates; skip those we cannot parse. */
-    if (e != FR_OK && !is_resource_error(e)) return FR_OK;
+    if (e != FR_OK && !fr_err_is_resource(e)) return FR_OK;
     FR_TRY(e);
     pc->good++;
     return FR_OK;
@@ -195,115 +178,13 @@ fr_err fr_trust_add_pem(fr_mem *m, fr_trust_store *t, const uint8_t *pem, size_t
     pem_ctx pc = {m, t, 0};
     fr_err e = fr_pem_each_cert(m, pem, len, pem_add_cb, &pc);
     if (e == FR_OK && pc.good == 0) e = INVALID;
-    if (e != FR_OK) truncate_store(m, t, n0); /* all or nothing */
+    if (e != FR_OK) fr_trust_truncate(m, t, n0); /* all or nothing */
     return e;
 }
 
-fr_err fr_trust_add_file(fr_mem *m, fr_trust_store *t, const char *path) {
-    FR_ENSURE(path != NULL, FERRULE_R_NULL_ARGUMENT);
-    FILE *f = fopen(path, "rb");
-    FR_ENSURE(f != NULL, NOFILE);
-    size_t cap = 64 * 1024, len = 0;
-    uint8_t *buf = fr_mem_alloc(m, cap);
-    fr_err e = buf ? FR_OK : fr_mem_error(m, cap);
-    while (e == FR_OK) {
-        if (len == cap) {
-            size_t ncap = cap * 2;
-            uint8_t *nb = ncap <= MAX_TRUST_FILE ? fr_mem_alloc(m, ncap) : NULL;
-            if (nb == NULL) {
-                e = ncap <= MAX_TRUST_FILE ? fr_mem_error(m, ncap) : INVALID;
-                break;
-            }
-            memcpy(nb, buf, len);
-            fr_mem_free(m, buf, cap);
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) e = NOFILE;
-            break;
-        }
-    }
-    fclose(f);
-    if (e == FR_OK) {
-        if (find(buf, len, "-----BEGIN") != NULL) {
-            e = fr_trust_add_pem(m, t, buf, len);
-        } else {
-            e = fr_trust_add_der(m, t, buf, len);
-            if (e != FR_OK && !is_resource_error(e)) e = INVALID;
-        }
-    }
-    fr_mem_free(m, buf, cap);
-    return e;
-}
-
-/* Names OpenSSL-style directories use: *.pem, *.crt, *.cer, and the
- * c_rehash links "<8 hex digits>.<digits>" (not the CRL ones, ".r<n>"). */
-static int trust_file_name(const char *name) {
-    size_t n = strlen(name);
-    if (name[0] == '.') return 0;
-    if (n > 4) {
-        const char *ext = name + n - 4;
-        if (strcmp(ext, ".pem") == 0 || strcmp(ext, ".crt") == 0 || strcmp(ext, ".cer") == 0)
-            return 1;
-    }
-    if (n < 10 || name[8] != '.') return 0;
-    for (size_t i = 0; i < 8; i++) {
-        char ch = name[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')))
-            return 0;
-    }
-    for (size_t i = 9; i < n; i++)
-        if (name[i] < '0' || name[i] > '9') return 0;
-    return 1;
-}
-
-fr_err fr_trust_add_dir(fr_mem *m, fr_trust_store *t, const char *path) {
-    FR_ENSURE(path != NULL, FERRULE_R_NULL_ARGUMENT);
-    DIR *d = opendir(path);
-    FR_ENSURE(d != NULL, NOFILE);
-    size_t n0 = t->n, good = 0;
-    fr_err e = FR_OK;
-    struct dirent *de;
-    char full[PATH_MAX];
-    while (e == FR_OK && (de = readdir(d)) != NULL) {
-        if (!trust_file_name(de->d_name)) continue;
-        int w = snprintf(full, sizeof(full), "%s/%s", path, de->d_name);
-        if (w < 0 || (size_t)w >= sizeof(full)) continue;
-        struct stat st;
-        if (stat(full, &st) != 0 || !S_ISREG(st.st_mode)) continue; /* follows links */
-        fr_err fe = fr_trust_add_file(m, t, full);
-        if (fe == FR_OK)
-            good++;
-        else if (is_resource_error(fe))
-            e = fe; /* unparsable files are skipped; resource failures are not */
-    }
-    closedir(d);
-    if (e == FR_OK && good == 0) e = INVALID;
-    if (e != FR_OK) truncate_store(m, t, n0);
-    return e;
-}
-
-static int exists(const char *path, int want_dir) {
-    struct stat st;
-    if (path == NULL || path[0] == 0 || stat(path, &st) != 0) return 0;
-    return want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
-}
-
-/* Order documented at ferrule_config_add_trust_system (ferrule.h): the
- * first location that exists is used, and only that one.  secure_getenv:
- * a setuid program must not take its anchors from the environment. */
-fr_err fr_trust_add_system(fr_mem *m, fr_trust_store *t) {
-    const char *env_file = secure_getenv("SSL_CERT_FILE");
-    if (exists(env_file, 0)) return fr_trust_add_file(m, t, env_file);
-    static const char *const files[] = {"/etc/ssl/certs/ca-certificates.crt",
-                                        "/etc/pki/tls/certs/ca-bundle.crt"};
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-        if (exists(files[i], 0)) return fr_trust_add_file(m, t, files[i]);
-    const char *env_dir = secure_getenv("SSL_CERT_DIR");
-    if (exists(env_dir, 1)) return fr_trust_add_dir(m, t, env_dir);
-    if (exists("/etc/ssl/certs", 1)) return fr_trust_add_dir(m, t, "/etc/ssl/certs");
-    return NOFILE;
+fr_err fr_trust_add_blob(fr_mem *m, fr_trust_store *t, const uint8_t *p, size_t len) {
+    FR_ENSURE(p != NULL || len == 0, FERRULE_R_NULL_ARGUMENT);
+    if (find(p, len, "-----BEGIN") != NULL) return fr_trust_add_pem(m, t, p, len);
+    fr_err e = fr_trust_add_der(m, t, p, len);
+    return e == FR_OK || fr_err_is_resource(e) ? e : INVALID;
 }

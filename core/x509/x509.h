@@ -183,10 +183,12 @@ void fr_trust_free(fr_mem *m, fr_trust_store *t);
 FR_MUST_CHECK fr_err fr_trust_add_der(fr_mem *m, fr_trust_store *t, const uint8_t *der, size_t len);
 /* Every CERTIFICATE block of a PEM buffer; CONFIG_INVALID if none parses. */
 FR_MUST_CHECK fr_err fr_trust_add_pem(fr_mem *m, fr_trust_store *t, const uint8_t *pem, size_t len);
-FR_MUST_CHECK fr_err fr_trust_add_file(fr_mem *m, fr_trust_store *t, const char *path);
-FR_MUST_CHECK fr_err fr_trust_add_dir(fr_mem *m, fr_trust_store *t, const char *path);
-/* Search order documented in ferrule.h (ferrule_config_add_trust_system). */
-FR_MUST_CHECK fr_err fr_trust_add_system(fr_mem *m, fr_trust_store *t);
+/* A trust file's content: PEM (fr_trust_add_pem) when it has a
+ * "-----BEGIN" line, else one DER certificate (CONFIG_PEM when it does not
+ * parse).  Files and directories are read by the host (abi/). */
+FR_MUST_CHECK fr_err fr_trust_add_blob(fr_mem *m, fr_trust_store *t, const uint8_t *p, size_t len);
+/* Drop the anchors after the first n (undo a failed addition). */
+void fr_trust_truncate(fr_mem *m, fr_trust_store *t, size_t n);
 
 /* Decode every CERTIFICATE block of a PEM buffer into DER, allocating the
  * decode buffer through m: calls cb for each, in order, and stops at its

@@ -1,5 +1,5 @@
 /* test_x509.c - certificate parser, trust stores, path building, RFC 6125
- * name matching.  Uses the PKI made by tools/gen-pki.sh: $FERRULE_TEST_PKI,
+ * name matching (trust files and directories: test_trust_files.c).  Uses the PKI made by tools/gen-pki.sh: $FERRULE_TEST_PKI,
  * or (when unset) tools/gen-pki.sh /tmp/ferrule-pki run by this test. */
 #include <stdint.h>
 #include <stdio.h>
@@ -1339,118 +1339,6 @@ TEST(trust_pem_bundles) {
     free(inter);
 }
 
-static void write_file(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (f == NULL) return;
-    CHECK_EQ(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
-TEST(trust_files_and_dirs) {
-    fr_mem m;
-    fr_mem_init(&m, NULL, 0);
-    size_t rl, ol, il, dl;
-    uint8_t *root = read_pki("root.pem", &rl);
-    uint8_t *other = read_pki("other-root.pem", &ol);
-    uint8_t *inter = read_pki("inter.pem", &il);
-    uint8_t *der = pki_der("x-mid1.pem", 0, &dl);
-    char dir[] = "/tmp/ferrule-x509-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    char p[256];
-    fr_trust_store t;
-    fr_trust_init(&t);
-    if (root && other && inter && der) {
-        /* a single DER file, and a truncated one */
-        snprintf(p, sizeof(p), "%s/one.der", dir);
-        write_file(p, der, dl);
-        CHECK_EQ(fr_trust_add_file(&m, &t, p), FR_OK);
-        CHECK_EQ(t.n, 1);
-        write_file(p, der, dl - 1);
-        CHECK_EQ(fr_trust_add_file(&m, &t, p), FERRULE_R_CONFIG_PEM);
-        unlink(p);
-        snprintf(p, sizeof(p), "%s/missing.pem", dir);
-        CHECK_EQ(fr_trust_add_file(&m, &t, p), FERRULE_R_CONFIG_FILE);
-        fr_trust_free(&m, &t);
-        /* an empty directory, then one with only junk */
-        CHECK_EQ(fr_trust_add_dir(&m, &t, dir), FERRULE_R_CONFIG_PEM);
-        snprintf(p, sizeof(p), "%s/junk.pem", dir);
-        write_file(p, JUNK_PEM, sizeof(JUNK_PEM) - 1);
-        CHECK_EQ(fr_trust_add_dir(&m, &t, dir), FERRULE_R_CONFIG_PEM);
-        CHECK_EQ(t.n, 0);
-        /* root.pem, other.crt, a c_rehash name, and ignored names */
-        snprintf(p, sizeof(p), "%s/root.pem", dir);
-        write_file(p, root, rl);
-        snprintf(p, sizeof(p), "%s/other.crt", dir);
-        write_file(p, other, ol);
-        snprintf(p, sizeof(p), "%s/abcdef12.0", dir);
-        write_file(p, inter, il);
-        snprintf(p, sizeof(p), "%s/abcdef12.r0", dir); /* a CRL name */
-        write_file(p, der, dl);
-        snprintf(p, sizeof(p), "%s/README", dir);
-        write_file(p, der, dl);
-        snprintf(p, sizeof(p), "%s/sub.pem", dir); /* not a regular file */
-        CHECK_EQ(mkdir(p, 0700), 0);
-        CHECK_EQ(fr_trust_add_dir(&m, &t, dir), FR_OK);
-        CHECK_EQ(t.n, 3);
-        rmdir(p);
-        snprintf(p, sizeof(p), "%s/nonexistent", dir);
-        CHECK_EQ(fr_trust_add_dir(&m, &t, p), FERRULE_R_CONFIG_FILE);
-        CHECK_EQ(t.n, 3);
-        fr_trust_free(&m, &t);
-        static const char *const names[] = {"one.der", "junk.pem", "root.pem", "other.crt",
-                                            "abcdef12.0", "abcdef12.r0", "README"};
-        for (size_t i = 0; i < 7; i++) {
-            snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
-            unlink(p);
-        }
-    }
-    rmdir(dir);
-    free(root);
-    free(other);
-    free(inter);
-    free(der);
-    CHECK_EQ(m.used, 0);
-}
-
-TEST(trust_system) {
-    fr_mem m;
-    fr_mem_init(&m, NULL, 0);
-    fr_trust_store t;
-    fr_trust_init(&t);
-    char *saved_file = getenv("SSL_CERT_FILE") ? strdup(getenv("SSL_CERT_FILE")) : NULL;
-    char *saved_dir = getenv("SSL_CERT_DIR") ? strdup(getenv("SSL_CERT_DIR")) : NULL;
-    unsetenv("SSL_CERT_FILE");
-    unsetenv("SSL_CERT_DIR");
-    /* Debian: /etc/ssl/certs/ca-certificates.crt (package ca-certificates) */
-    struct stat st;
-    CHECK(stat("/etc/ssl/certs/ca-certificates.crt", &st) == 0);
-    CHECK_EQ(fr_trust_add_system(&m, &t), FR_OK);
-    CHECK(t.n > 50);
-    fr_trust_free(&m, &t);
-    /* $SSL_CERT_FILE comes first */
-    const char *dir = pki();
-    if (dir != NULL) {
-        char p[600];
-        snprintf(p, sizeof(p), "%s/root.pem", dir);
-        setenv("SSL_CERT_FILE", p, 1);
-        CHECK_EQ(fr_trust_add_system(&m, &t), FR_OK);
-        CHECK_EQ(t.n, 1);
-        fr_trust_free(&m, &t);
-        /* ...when it exists */
-        setenv("SSL_CERT_FILE", "/nonexistent/ferrule.pem", 1);
-        CHECK_EQ(fr_trust_add_system(&m, &t), FR_OK);
-        CHECK(t.n > 50);
-        fr_trust_free(&m, &t);
-    }
-    unsetenv("SSL_CERT_FILE");
-    if (saved_file) setenv("SSL_CERT_FILE", saved_file, 1);
-    if (saved_dir) setenv("SSL_CERT_DIR", saved_dir, 1);
-    free(saved_file);
-    free(saved_dir);
-    CHECK_EQ(m.used, 0);
-}
-
 TEST_MAIN("x509", TL_CASE(der_layer), TL_CASE(parse_fields), TL_CASE(subject_string_escapes),
           TL_CASE(parse_every_prefix_fails), TL_CASE(parse_der_negatives), TL_CASE(parse_times),
           TL_CASE(parse_unsupported_algorithms), TL_CASE(parse_memory_limit),
@@ -1458,4 +1346,4 @@ TEST_MAIN("x509", TL_CASE(der_layer), TL_CASE(parse_fields), TL_CASE(subject_str
           TL_CASE(verify_depth_limit), TL_CASE(verify_names_and_trust), TL_CASE(verify_validity),
           TL_CASE(verify_tampered), TL_CASE(verify_rule_violations),
           TL_CASE(verify_loop_and_hostile), TL_CASE(hostname_rules), TL_CASE(pem_decoding),
-          TL_CASE(trust_pem_bundles), TL_CASE(trust_files_and_dirs), TL_CASE(trust_system))
+          TL_CASE(trust_pem_bundles))
