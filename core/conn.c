@@ -5,9 +5,6 @@
  */
 #include "conn.h"
 
-#include <stdio.h>
-#include <time.h>
-
 /* ---- setup ---------------------------------------------------------------- */
 
 fr_err fr_conn_init(ferrule_conn *c, ferrule_config *cfg, const char *server_name,
@@ -48,11 +45,6 @@ void fr_conn_release(ferrule_conn *c) {
     fr_wipe(c->th_before, sizeof(c->th_before));
     fr_resume_conn_free(c);
     fr_early_conn_free(c);
-}
-
-int64_t fr_conn_now(const ferrule_conn *c) {
-    if (c->cfg->now != NULL) return c->cfg->now(c->cfg->now_ctx);
-    return (int64_t)time(NULL);
 }
 
 /* ---- output --------------------------------------------------------------- */

@@ -162,6 +162,10 @@ struct ferrule_conn {
     _Atomic uint32_t state;
 
     fr_sync sync; /* the host's locks (sync.h): FR_LOCK_CONN_* */
+    /* The host's clock, passed in (fr_conn_set_time) at each call that may
+     * advance or verify; seconds since the Unix epoch.  Atomic: the two
+     * halves set it from their own threads. */
+    _Atomic int64_t now;
     /* Sticky failure (guarded by err_lock). */
     pthread_mutex_t err_lock;
     atomic_int status;
@@ -280,7 +284,8 @@ void fr_conn_keylog(ferrule_conn *c, const char *label, const uint8_t *secret);
 void fr_conn_keylog_len(ferrule_conn *c, const char *label, const uint8_t *secret, size_t len);
 /* Ensure `out` can take `n` more bytes (grows within the memory ceiling). */
 FR_MUST_CHECK fr_err fr_conn_out_reserve(ferrule_conn *c, size_t n);
-/* Time source for verification. */
+/* The time the host last passed in (fr_conn_set_time, engine.h): what
+ * verification, ticket ages and lifetimes and the 0-RTT window use. */
 int64_t fr_conn_now(const ferrule_conn *c);
 
 /* The core drivers used by the ABI (locks are taken by the caller). */

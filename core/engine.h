@@ -38,6 +38,14 @@ FR_MUST_CHECK fr_err fr_config_trust_add_bytes(fr_config *cfg, const uint8_t *p,
 size_t fr_config_trust_mark(const fr_config *cfg);
 void fr_config_trust_rollback(fr_config *cfg, size_t mark);
 
+/* The clock is the host's: it passes the time in (seconds since the Unix
+ * epoch: the config's time callback, else the system clock) before every
+ * call that may advance the connection or verify, and again when new bytes
+ * arrive from a blocking transport.  The engine never reads a clock; every
+ * check of one call (certificate validity, ticket age and lifetime, the
+ * 0-RTT window) sees the same time.  Either half may set it. */
+void fr_conn_set_time(fr_conn *c, int64_t now);
+
 /* ---- buffers and the data path (buffer API) ----------------------------- */
 
 /* ---- application decisions (pause/resume) ------------------------------- */

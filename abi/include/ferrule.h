@@ -380,8 +380,14 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_cert_chain_file(ferrule_co
                                                                       const char *chain_path,
                                                                       const char *key_path);
 
-/** Verification time source (seconds since the Unix epoch).  Default: the
- *  system clock. */
+/** Time source (seconds since the Unix epoch) for certificate and OCSP
+ *  validity, ticket lifetimes and ages and the 0-RTT window.  Default: the
+ *  system clock.  Called on the calling thread at the start of each
+ *  connection call that may advance or verify (handshake, read, write,
+ *  take, flush, close, key update, the early-data calls), and with callback
+ *  I/O after each recv that brought bytes; every check in one call sees
+ *  the same value.  Also called by ferrule_verify_chain (without
+ *  FERRULE_VERIFY_USE_TIME). */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_time_callback(ferrule_config *cfg,
                                                                     int64_t (*now)(void *ctx),
                                                                     void *ctx);

@@ -7,6 +7,7 @@
  * half never takes rd_lock.
  */
 #include "abi.h"
+#include "host.h"
 
 static int usage(ferrule_conn *c, fr_err e) {
     if (c != NULL) c->usage_reason = e;
@@ -71,6 +72,7 @@ static int fill_in(ferrule_conn *c) {
     long r = c->io.recv(c->io.ctx, p, space);
     if (r > 0) {
         fr_conn_in_commit(c, (size_t)r > space ? space : (size_t)r);
+        fr_abi_conn_clock(c); /* the read may have blocked for long */
         return FERRULE_OK;
     }
     if (r == 0) {
@@ -145,6 +147,7 @@ FERRULE_API int ferrule_conn_new(ferrule_conn **out, ferrule_config *cfg,
     pthread_mutex_init(&c->err_lock, NULL);
     fr_abi_conn_sync(c);
     fr_err e = fr_conn_init(c, cfg, o.server_name, o.memory_limit);
+    if (e == FR_OK) fr_abi_conn_clock(c);
     /* The struct itself counts against the connection's ceiling. */
     fr_mem_adopt(&c->mem, &m);
     if (e != FR_OK) {
@@ -227,6 +230,7 @@ FERRULE_API int ferrule_conn_take(ferrule_conn *c, uint8_t *out, size_t cap, siz
     if (c == NULL || out == NULL || written == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
     if (c->has_io) return usage(c, FERRULE_R_WRONG_STATE);
     pthread_mutex_lock(&c->wr_lock);
+    fr_abi_conn_clock(c);
     fr_conn_do_pending(c);
     size_t n = cap < c->out_len ? cap : c->out_len;
     /* Before anything was written there is no output buffer at all. */
@@ -242,6 +246,7 @@ FERRULE_API int ferrule_conn_take(ferrule_conn *c, uint8_t *out, size_t cap, siz
 FERRULE_API int ferrule_conn_handshake(ferrule_conn *c) {
     if (c == NULL) return FERRULE_USAGE;
     pthread_mutex_lock(&c->rd_lock);
+    fr_abi_conn_clock(c);
     int st = drive_handshake(c);
     pthread_mutex_unlock(&c->rd_lock);
     return st;
@@ -252,6 +257,7 @@ FERRULE_API int ferrule_conn_read(ferrule_conn *c, uint8_t *buf, size_t cap, siz
     if (c == NULL || buf == NULL || n == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
     if (cap == 0) return usage(c, FERRULE_R_BUFFER_TOO_SMALL);
     pthread_mutex_lock(&c->rd_lock);
+    fr_abi_conn_clock(c);
     int st = c->status;
     if (st == FERRULE_OK && c->state != FERRULE_HS_CONNECTED) st = drive_handshake(c);
     while (st == FERRULE_OK) {
@@ -273,6 +279,7 @@ FERRULE_API int ferrule_conn_write(ferrule_conn *c, const uint8_t *buf, size_t l
     if (c == NULL || (buf == NULL && len > 0) || n == NULL)
         return usage(c, FERRULE_R_NULL_ARGUMENT);
     if (c->status != FERRULE_OK) return c->status;
+    fr_abi_conn_clock(c);
     if (c->state != FERRULE_HS_CONNECTED) {
         pthread_mutex_lock(&c->rd_lock);
         int st = drive_handshake(c);
@@ -306,6 +313,7 @@ FERRULE_API int ferrule_conn_write(ferrule_conn *c, const uint8_t *buf, size_t l
 FERRULE_API int ferrule_conn_flush(ferrule_conn *c) {
     if (c == NULL) return FERRULE_USAGE;
     pthread_mutex_lock(&c->wr_lock);
+    fr_abi_conn_clock(c);
     fr_conn_do_pending(c);
     int st = flush_out(c);
     pthread_mutex_unlock(&c->wr_lock);
@@ -316,6 +324,7 @@ FERRULE_API int ferrule_conn_close(ferrule_conn *c) {
     if (c == NULL) return FERRULE_USAGE;
     if (c->state != FERRULE_HS_CONNECTED) return usage(c, FERRULE_R_WRONG_STATE);
     pthread_mutex_lock(&c->wr_lock);
+    fr_abi_conn_clock(c);
     fr_err e = fr_conn_queue_close(c);
     int st = status_of(c, e);
     if (st == FERRULE_OK) st = flush_out(c);
@@ -328,6 +337,7 @@ FERRULE_API int ferrule_conn_key_update(ferrule_conn *c, int request_peer) {
     if (c->status != FERRULE_OK) return c->status;
     if (c->state != FERRULE_HS_CONNECTED) return usage(c, FERRULE_R_WRONG_STATE);
     pthread_mutex_lock(&c->wr_lock);
+    fr_abi_conn_clock(c);
     fr_err e = c->closed_sent ? FERRULE_R_WRONG_STATE : fr_ku_initiate(c, request_peer);
     int st = status_of(c, e);
     /* Like ferrule_conn_write: the KeyUpdate is queued and our keys have

@@ -1,8 +1,7 @@
 /* early_data.c (ABI) - 0-RTT configuration, the client's early writes and
  * the server's early reads (docs/early-data.md). */
-#include <time.h>
-
 #include "abi.h"
+#include "host.h"
 
 FERRULE_API size_t ferrule_sizeof_early_data_options(void) {
     return sizeof(ferrule_early_data_options);
@@ -39,7 +38,7 @@ FERRULE_API int ferrule_config_set_early_data(ferrule_config *cfg,
         } else {
             /* A fresh store has a fresh identity: tickets from before (a
              * restart, another server) never carry 0-RTT here. */
-            int64_t now = cfg->now != NULL ? cfg->now(cfg->now_ctx) : (int64_t)time(NULL);
+            int64_t now = fr_abi_now(cfg);
             fr_err e = fr_random(id, sizeof(id));
             if (e == FR_OK)
                 e = fr_bloom_new(&cfg->mem, capacity, FR_TICKET_LIFETIME, now, &bloom);
@@ -71,6 +70,7 @@ FERRULE_API int ferrule_conn_write_early_data(ferrule_conn *c, const uint8_t *bu
     if (c->status != FERRULE_OK) return c->status;
     pthread_mutex_lock(&c->rd_lock);
     pthread_mutex_lock(&c->wr_lock);
+    fr_abi_conn_clock(c);
     int st = FERRULE_OK;
     if (c->state == FERRULE_HS_START) {
         if (!fr_client_early_possible(c)) {
@@ -113,6 +113,7 @@ FERRULE_API int ferrule_conn_read_early_data(ferrule_conn *c, uint8_t *buf, size
     if (cap == 0) return fr_abi_usage(c, FERRULE_R_BUFFER_TOO_SMALL);
     if (c->role != FERRULE_ROLE_SERVER) return fr_abi_usage(c, FERRULE_R_WRONG_STATE);
     pthread_mutex_lock(&c->rd_lock);
+    fr_abi_conn_clock(c);
     int st;
     for (;;) {
         if (c->status != FERRULE_OK) {

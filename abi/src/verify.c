@@ -1,7 +1,6 @@
 /* verify.c (ABI) - standalone chain validation and the result object. */
-#include <time.h>
-
 #include "abi.h"
+#include "host.h"
 
 FERRULE_API size_t ferrule_sizeof_verify_options(void) { return sizeof(ferrule_verify_options); }
 
@@ -34,7 +33,7 @@ FERRULE_API int ferrule_verify_chain(const ferrule_config *cfg, const uint8_t *c
     if (o.flags & FERRULE_VERIFY_USE_TIME)
         p.now = o.time;
     else
-        p.now = cfg->now != NULL ? cfg->now(cfg->now_ctx) : (int64_t)time(NULL);
+        p.now = fr_abi_now(cfg);
     p.peer_name = o.peer_name;
     if (o.flags & FERRULE_VERIFY_CN_IN_SAN) p.cn_in_san = 1;
 

@@ -1,0 +1,13 @@
+/* clock.c (ABI) - the host's clock: the engine is given the time, it never
+ * reads one (core/engine.h, fr_conn_set_time). */
+#include <time.h>
+
+#include "abi.h"
+#include "host.h"
+
+int64_t fr_abi_now(const ferrule_config *cfg) {
+    if (cfg->now != NULL) return cfg->now(cfg->now_ctx);
+    return (int64_t)time(NULL);
+}
+
+void fr_abi_conn_clock(ferrule_conn *c) { fr_conn_set_time(c, fr_abi_now(c->cfg)); }
