@@ -84,7 +84,8 @@ check-c: $(SUITE_DEPS)
 # (1b) The engine boundary: the core library (libferrule_core.a) references
 # no host facility (threads, clock, files, sockets, environment) and core/
 # includes only core/, libcrypto, libsodium and a few C standard headers
-# (tools/boundary-check.py; docs/architecture.md).
+# (tools/boundary-check.py; docs/architecture.md), and core/codes.h is what
+# tools/gen-codes.py makes of ferrule.h.
 check-boundary: $(SUITE_DEPS)
 	python3 tools/boundary-check.py $(BUILD_DIR)
 
