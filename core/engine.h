@@ -46,6 +46,21 @@ void fr_config_trust_rollback(fr_config *cfg, size_t mark);
  * 0-RTT window) sees the same time.  Either half may set it. */
 void fr_conn_set_time(fr_conn *c, int64_t now);
 
+/* Names (names.c, err.c), static strings; NULL for unknown code points
+ * (the reason and status names: "unknown", the message "unknown reason").
+ * The *_from_name look-ups give 1 and the code point, or 0. */
+const char *fr_cipher_suite_name(uint16_t v);
+const char *fr_group_name(uint16_t v);
+const char *fr_signature_scheme_name(uint16_t v);
+const char *fr_alert_name(uint8_t v);
+const char *fr_handshake_state_name(uint32_t v);
+int fr_cipher_suite_from_name(const char *name, uint16_t *out);
+int fr_group_from_name(const char *name, uint16_t *out);
+int fr_signature_scheme_from_name(const char *name, uint16_t *out);
+const char *fr_reason_name(uint32_t reason);
+const char *fr_reason_message(uint32_t reason);
+const char *fr_status_name(int status);
+
 /* ---- buffers and the data path (buffer API) ----------------------------- */
 
 /* ---- application decisions (pause/resume) ------------------------------- */

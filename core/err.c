@@ -166,17 +166,17 @@ int fr_err_alert(fr_err e) {
     return r != NULL ? r->alert : FERRULE_ALERT_INTERNAL_ERROR;
 }
 
-FERRULE_API const char *ferrule_reason_message(uint32_t reason) {
+const char *fr_reason_message(uint32_t reason) {
     const reason_info *r = lookup(reason);
     return r != NULL ? r->message : "unknown reason";
 }
 
-FERRULE_API const char *ferrule_reason_name(uint32_t reason) {
+const char *fr_reason_name(uint32_t reason) {
     const reason_info *r = lookup(reason);
     return r != NULL ? r->name : "unknown";
 }
 
-FERRULE_API const char *ferrule_status_name(int status) {
+const char *fr_status_name(int status) {
     static const char *const NAMES[] = {"ok",       "want-read",      "want-write",
                                         "closed",   "truncated",      "decode",
                                         "alert-sent", "alert-received", "certificate",

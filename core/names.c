@@ -1,4 +1,5 @@
-/* names.c - IANA names of the code points ferrule speaks. */
+/* names.c - IANA names of the code points ferrule speaks (the public
+ * ferrule_*_name functions are abi/src/names.c over these). */
 #include <string.h>
 
 #include "common.h"
@@ -88,28 +89,29 @@ static const char *by_value(const name_entry *t, size_t n, uint32_t v) {
     return NULL;
 }
 
+/* 1 and the value in *out when the name is known, else 0. */
 static int by_name(const name_entry *t, size_t n, const char *name, uint16_t *out) {
-    if (name == NULL || out == NULL) return FERRULE_USAGE;
+    if (name == NULL || out == NULL) return 0;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(t[i].name, name) == 0) {
             *out = t[i].value;
-            return FERRULE_OK;
+            return 1;
         }
     }
-    return FERRULE_USAGE;
+    return 0;
 }
 
-FERRULE_API const char *ferrule_cipher_suite_name(uint16_t v) { return by_value(SUITES, N(SUITES), v); }
-FERRULE_API const char *ferrule_group_name(uint16_t v) { return by_value(GROUPS, N(GROUPS), v); }
-FERRULE_API const char *ferrule_signature_scheme_name(uint16_t v) { return by_value(SIGS, N(SIGS), v); }
-FERRULE_API const char *ferrule_alert_name(uint8_t v) { return by_value(ALERTS, N(ALERTS), v); }
-FERRULE_API const char *ferrule_handshake_state_name(uint32_t v) { return by_value(STATES, N(STATES), v); }
-FERRULE_API int ferrule_cipher_suite_from_name(const char *name, uint16_t *out) {
+const char *fr_cipher_suite_name(uint16_t v) { return by_value(SUITES, N(SUITES), v); }
+const char *fr_group_name(uint16_t v) { return by_value(GROUPS, N(GROUPS), v); }
+const char *fr_signature_scheme_name(uint16_t v) { return by_value(SIGS, N(SIGS), v); }
+const char *fr_alert_name(uint8_t v) { return by_value(ALERTS, N(ALERTS), v); }
+const char *fr_handshake_state_name(uint32_t v) { return by_value(STATES, N(STATES), v); }
+int fr_cipher_suite_from_name(const char *name, uint16_t *out) {
     return by_name(SUITES, N(SUITES), name, out);
 }
-FERRULE_API int ferrule_group_from_name(const char *name, uint16_t *out) {
+int fr_group_from_name(const char *name, uint16_t *out) {
     return by_name(GROUPS, N(GROUPS), name, out);
 }
-FERRULE_API int ferrule_signature_scheme_from_name(const char *name, uint16_t *out) {
+int fr_signature_scheme_from_name(const char *name, uint16_t *out) {
     return by_name(SIGS, N(SIGS), name, out);
 }
