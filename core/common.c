@@ -18,7 +18,7 @@ static void libc_free(void *ctx, void *p, size_t n) {
     free(p);
 }
 
-void fr_mem_init(fr_mem *m, const ferrule_allocator *a, size_t limit) {
+void fr_mem_init(fr_mem *m, const fr_allocator *a, size_t limit) {
     if (a != NULL && a->alloc != NULL && a->free != NULL) {
         m->alloc = a->alloc;
         m->free = a->free;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ferrule.h"
+#include "codes.h" /* the public numbers (status, reasons, alerts...), not ferrule.h */
 
 #define FR_MUST_CHECK __attribute__((warn_unused_result))
 #define FR_HIDDEN __attribute__((visibility("hidden")))
@@ -47,6 +47,13 @@ int fr_err_alert(fr_err e);
  * user's allocator and enforces a ceiling.  Frees pass the size.          */
 /* ---------------------------------------------------------------------- */
 
+/* The core's allocator hooks (the ABI converts a ferrule_allocator). */
+typedef struct fr_allocator {
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+    void *ctx;
+} fr_allocator;
+
 typedef struct fr_mem {
     void *(*alloc)(void *ctx, size_t size);
     void (*free)(void *ctx, void *ptr, size_t size);
@@ -58,7 +65,7 @@ typedef struct fr_mem {
 } fr_mem;
 
 /* Set up with the given allocator (NULL = libc) and ceiling. */
-void fr_mem_init(fr_mem *m, const ferrule_allocator *a, size_t limit);
+void fr_mem_init(fr_mem *m, const fr_allocator *a, size_t limit);
 /* Zero-filled allocation; NULL when out of memory or over the ceiling
  * (callers turn NULL into FERRULE_R_MEMORY_LIMIT via fr_mem_error). */
 void *fr_mem_alloc(fr_mem *m, size_t n);

@@ -8,6 +8,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+/* ferrule.h: for ferrule_io_callbacks, the application callbacks that take
+ * a ferrule_conn * and the ferrule_conn / ferrule_config names, until the
+ * engine owns none of them (tools/boundary-allow.txt).  The rest of the
+ * core takes the public numbers from codes.h. */
+#include "ferrule.h"
+
 #include "common.h"
 #include "engine.h"
 #include "crypto/crypto.h"
@@ -110,7 +116,7 @@ typedef struct fr_chain {
 struct ferrule_config {
     fr_mem mem;
     fr_sync sync; /* the host's locks (sync.h): FR_LOCK_CFG_* */
-    ferrule_allocator alloc; /* copied to every connection */
+    fr_allocator alloc; /* copied to every connection */
     uint32_t role;
     atomic_uint refs;
     atomic_int frozen;

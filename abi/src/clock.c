@@ -5,9 +5,9 @@
 #include "abi.h"
 #include "host.h"
 
-int64_t fr_abi_now(const ferrule_config *cfg) {
+int64_t fr_abi_now(const fr_config *cfg) {
     if (cfg->now != NULL) return cfg->now(cfg->now_ctx);
     return (int64_t)time(NULL);
 }
 
-void fr_abi_conn_clock(ferrule_conn *c) { fr_conn_set_time(c, fr_abi_now(c->cfg)); }
+void fr_abi_conn_clock(fr_conn *c) { fr_conn_set_time(c, fr_abi_now(c->cfg)); }

@@ -75,14 +75,14 @@ FERRULE_API int ferrule_config_new(ferrule_config **out, uint32_t role,
     ferrule_allocator a;
     if (fr_abi_copy_struct(&a, sizeof(a), alloc) != FR_OK) return FERRULE_USAGE;
     if ((a.alloc == NULL) != (a.free == NULL)) return FERRULE_USAGE;
+    const fr_allocator fa = {a.alloc, a.free, a.ctx};
     fr_mem m;
-    fr_mem_init(&m, &a, 0);
+    fr_mem_init(&m, &fa, 0);
     ferrule_config *cfg = fr_mem_alloc(&m, sizeof(*cfg));
     if (cfg == NULL) return FERRULE_INTERNAL;
-    fr_mem_init(&cfg->mem, &a, 0);
+    fr_mem_init(&cfg->mem, &fa, 0);
     fr_mem_adopt(&cfg->mem, &m);
-    cfg->alloc = a;
-    cfg->alloc.struct_size = sizeof(a);
+    cfg->alloc = fa;
     cfg->role = role;
     atomic_init(&cfg->refs, 1);
     atomic_init(&cfg->frozen, 0);

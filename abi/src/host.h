@@ -23,10 +23,10 @@ FR_MUST_CHECK fr_err fr_abi_trust_add_system(fr_config *cfg);
 
 /* Now, seconds since the Unix epoch: the config's time callback, else the
  * system clock. */
-int64_t fr_abi_now(const ferrule_config *cfg);
+int64_t fr_abi_now(const fr_config *cfg);
 /* Pass now to the connection's engine (fr_conn_set_time): at the start of
  * every entry point that may advance or verify, and after each transport
  * read of callback I/O (a blocking read may have waited long). */
-void fr_abi_conn_clock(ferrule_conn *c);
+void fr_abi_conn_clock(fr_conn *c);
 
 #endif

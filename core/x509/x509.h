@@ -249,6 +249,9 @@ FR_MUST_CHECK fr_err fr_verify_chain_ex(const fr_trust_store *anchors, fr_cert *
 
 /* The public result object (ferrule.h): the reason and, when valid, copies
  * of the validated path's DER (leaf first, anchor last). */
+/* The public ferrule.h declares the same typedef of this (C11 §6.7p3
+ * allows the repetition): the object is opaque to applications. */
+typedef struct ferrule_verify_result ferrule_verify_result;
 struct ferrule_verify_result {
     fr_mem *mem;
     uint32_t reason;
