@@ -61,6 +61,90 @@ const char *fr_reason_name(uint32_t reason);
 const char *fr_reason_message(uint32_t reason);
 const char *fr_status_name(int status);
 
+/* Core results: 0 or a FERRULE_R_* reason (common.h has the same typedef;
+ * C11 allows the repetition). */
+typedef uint32_t fr_err;
+#ifndef FR_OK
+#define FR_OK ((fr_err)0)
+#endif
+#ifndef FR_MUST_CHECK
+#define FR_MUST_CHECK __attribute__((warn_unused_result))
+#endif
+
+struct fr_mem;
+struct ferrule_verify_result;
+
+/* Limits the host reports to the application. */
+size_t fr_engine_max_plaintext(void);
+size_t fr_engine_max_ciphertext(void);
+size_t fr_engine_default_memory_limit(void);
+
+/* A configuration of `role` (FERRULE_ROLE_*) with the defaults, holding one
+ * reference; *out is NULL on failure (out of memory, no randomness). */
+FR_MUST_CHECK fr_err fr_cfg_new(fr_config **out, uint32_t role, const fr_allocator *a);
+void fr_cfg_ref(fr_config *cfg);
+/* Drop one reference; the last one frees the configuration. */
+void fr_cfg_release(fr_config *cfg);
+/* Install the host's locks (FR_LOCK_CFG_*); NULL: none. */
+void fr_cfg_set_sync(fr_config *cfg, const fr_sync *s);
+/* Freeze: from the first connection on the core reads the configuration
+ * without locks, so the setters below must no longer be called (the host
+ * refuses them with CONFIG_FROZEN when fr_cfg_frozen says so).  Idempotent
+ * and thread-safe. */
+void fr_cfg_freeze(fr_config *cfg);
+int fr_cfg_frozen(const fr_config *cfg);
+/* The reason the last configuration call left (atomic). */
+uint32_t fr_cfg_reason(const fr_config *cfg);
+void fr_cfg_set_reason(fr_config *cfg, fr_err e);
+/* The configuration's accounted allocator, for the host's temporary
+ * buffers (file contents). */
+struct fr_mem *fr_cfg_mem(fr_config *cfg);
+
+/* Setters (the host has checked the pointers for NULL and the config for
+ * freezing): FR_OK, or the reason to report, nothing changed. */
+FR_MUST_CHECK fr_err fr_cfg_set_cipher_suites(fr_config *cfg, const uint16_t *v, size_t n);
+FR_MUST_CHECK fr_err fr_cfg_set_groups(fr_config *cfg, const uint16_t *v, size_t n);
+FR_MUST_CHECK fr_err fr_cfg_set_signature_schemes(fr_config *cfg, const uint16_t *v, size_t n);
+FR_MUST_CHECK fr_err fr_cfg_add_alpn(fr_config *cfg, const uint8_t *proto, size_t len);
+FR_MUST_CHECK fr_err fr_cfg_add_trust_pem(fr_config *cfg, const uint8_t *pem, size_t len);
+FR_MUST_CHECK fr_err fr_cfg_add_trust_der(fr_config *cfg, const uint8_t *der, size_t len);
+size_t fr_cfg_trust_count(const fr_config *cfg);
+/* A certificate chain (PEM, leaf first) and the leaf's private key (PEM). */
+FR_MUST_CHECK fr_err fr_cfg_add_cert_chain_pem(fr_config *cfg, const uint8_t *chain_pem,
+                                               size_t chain_len, const uint8_t *key_pem,
+                                               size_t key_len);
+FR_MUST_CHECK fr_err fr_cfg_set_ocsp_staple(fr_config *cfg, size_t chain_index,
+                                            const uint8_t *der, size_t len);
+void fr_cfg_set_time_callback(fr_config *cfg, int64_t (*now)(void *ctx), void *ctx);
+void fr_cfg_set_keylog_callback(fr_config *cfg,
+                                void (*cb)(void *ctx, const fr_conn *conn, const char *line),
+                                void *ctx);
+void fr_cfg_set_verify_callback(fr_config *cfg,
+                                int (*cb)(void *ctx, const fr_conn *conn,
+                                          const struct ferrule_verify_result *r),
+                                void *ctx);
+FR_MUST_CHECK fr_err fr_cfg_set_memory_limit(fr_config *cfg, size_t bytes);
+FR_MUST_CHECK fr_err fr_cfg_set_max_handshake_message(fr_config *cfg, size_t bytes);
+FR_MUST_CHECK fr_err fr_cfg_set_max_peer_certificates(fr_config *cfg, uint32_t count);
+void fr_cfg_dangerous_no_hostname_check(fr_config *cfg);
+void fr_cfg_dangerous_no_verification(fr_config *cfg);
+FR_MUST_CHECK fr_err fr_cfg_set_verify_purpose(fr_config *cfg, uint32_t purpose);
+FR_MUST_CHECK fr_err fr_cfg_set_max_chain_depth(fr_config *cfg, uint32_t depth);
+FR_MUST_CHECK fr_err fr_cfg_set_verify_cn_in_san(fr_config *cfg, int enable);
+FR_MUST_CHECK fr_err fr_cfg_set_ocsp_policy(fr_config *cfg, uint32_t policy);
+FR_MUST_CHECK fr_err fr_cfg_set_cookie_key(fr_config *cfg, const uint8_t *key, size_t len);
+FR_MUST_CHECK fr_err fr_cfg_set_client_auth(fr_config *cfg, uint32_t mode);
+FR_MUST_CHECK fr_err fr_cfg_set_key_update_interval(fr_config *cfg, uint64_t records);
+FR_MUST_CHECK fr_err fr_cfg_set_record_size_limit(fr_config *cfg, uint32_t limit);
+FR_MUST_CHECK fr_err fr_cfg_set_tickets(fr_config *cfg, uint32_t count);
+FR_MUST_CHECK fr_err fr_cfg_set_psk_modes(fr_config *cfg, uint32_t modes);
+/* Server policies of ferrule_resumption_options. */
+FR_MUST_CHECK fr_err fr_cfg_set_resumption(fr_config *cfg, uint32_t accept,
+                                           uint32_t client_identity);
+/* Rotate the ticket key: allowed while connections use the config (the
+ * ring is guarded by FR_LOCK_CFG_TICKETS). */
+void fr_cfg_set_ticket_key(fr_config *cfg, const uint8_t name[16], const uint8_t key[32]);
+
 /* ---- buffers and the data path (buffer API) ----------------------------- */
 
 /* ---- application decisions (pause/resume) ------------------------------- */

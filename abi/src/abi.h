@@ -7,8 +7,10 @@
 /* Copy a caller's versioned struct into `dst` (of `known` bytes, zeroed
  * first), applying the struct_size rules of ferrule.h. */
 FR_MUST_CHECK fr_err fr_abi_copy_struct(void *dst, size_t known, const void *src);
-/* Read a whole file into memory from `m`. */
+/* Read a whole file into memory from `m` (one byte more than *len is
+ * allocated); fr_abi_free_file frees it (NULL: nothing). */
 FR_MUST_CHECK fr_err fr_abi_read_file(fr_mem *m, const char *path, uint8_t **out, size_t *len);
+void fr_abi_free_file(fr_mem *m, uint8_t *buf, size_t len);
 
 /* From config.c: every config setter starts with fr_abi_setter_check (NULL,
  * frozen: FERRULE_USAGE with reason config_frozen) and ends with

@@ -5,18 +5,13 @@
 FERRULE_API int ferrule_config_set_tickets(ferrule_config *cfg, uint32_t count) {
     int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (count > FR_TICKET_MAX_COUNT) return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
-    cfg->resume.tickets = count;
-    return fr_abi_setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, fr_cfg_set_tickets(cfg, count));
 }
 
 FERRULE_API int ferrule_config_set_psk_modes(ferrule_config *cfg, uint32_t modes) {
     int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    if (modes == 0 || (modes & ~(FERRULE_PSK_DHE_KE | FERRULE_PSK_KE)) != 0)
-        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
-    cfg->resume.psk_modes = modes;
-    return fr_abi_setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, fr_cfg_set_psk_modes(cfg, modes));
 }
 
 FERRULE_API size_t ferrule_sizeof_resumption_options(void) {
@@ -30,14 +25,7 @@ FERRULE_API int ferrule_config_set_resumption(ferrule_config *cfg,
     ferrule_resumption_options o;
     if (fr_abi_copy_struct(&o, sizeof(o), opts) != FR_OK || o.reserved0 != 0)
         return fr_abi_setter_result(cfg, FERRULE_R_BAD_STRUCT);
-    /* Both are server policies: a client's choice is whether to offer a
-     * session at all (ferrule_conn_set_session). */
-    if (cfg->role != FERRULE_ROLE_SERVER || o.accept > FERRULE_RESUME_REFUSE ||
-        o.client_identity > FERRULE_RESUME_IDENTITY_KEEP)
-        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
-    cfg->resume.accept = o.accept;
-    cfg->resume.client_identity = o.client_identity;
-    return fr_abi_setter_result(cfg, FR_OK);
+    return fr_abi_setter_result(cfg, fr_cfg_set_resumption(cfg, o.accept, o.client_identity));
 }
 
 /* Not subject to freezing: rotation happens while connections use the
@@ -45,7 +33,7 @@ FERRULE_API int ferrule_config_set_resumption(ferrule_config *cfg,
 FERRULE_API int ferrule_config_set_ticket_key(ferrule_config *cfg, const uint8_t name[16],
                                               const uint8_t key[32]) {
     if (cfg == NULL || name == NULL || key == NULL) return FERRULE_USAGE;
-    fr_resume_set_key(cfg, name, key);
+    fr_cfg_set_ticket_key(cfg, name, key);
     return FERRULE_OK;
 }
 
