@@ -145,6 +145,62 @@ FR_MUST_CHECK fr_err fr_cfg_set_resumption(fr_config *cfg, uint32_t accept,
  * ring is guarded by FR_LOCK_CFG_TICKETS). */
 void fr_cfg_set_ticket_key(fr_config *cfg, const uint8_t name[16], const uint8_t key[32]);
 
+/* Connections.  Creation is in two steps so that the host can freeze the
+ * config and install its locks once the connection exists:
+ * fr_conn_check_new (nothing allocated: the reason to report),
+ * fr_conn_alloc (NULL: out of memory; else referencing cfg, freed with
+ * fr_conn_free), fr_conn_start (the reason if the connection cannot be
+ * used; free it then). */
+FR_MUST_CHECK fr_err fr_conn_check_new(const fr_config *cfg, const char *server_name,
+                                       size_t memory_limit);
+fr_conn *fr_conn_alloc(fr_config *cfg, size_t memory_limit);
+FR_MUST_CHECK fr_err fr_conn_start(fr_conn *c, const char *server_name);
+/* Install the host's locks (FR_LOCK_CONN_*); NULL: none. */
+void fr_conn_set_sync(fr_conn *c, const fr_sync *s);
+/* Release everything, the connection and its reference on the config. */
+void fr_conn_free(fr_conn *c);
+
+/* What the application reads (conn_info.c). */
+int fr_conn_status(const fr_conn *c);        /* the sticky FERRULE_* class */
+uint32_t fr_conn_reason(const fr_conn *c);   /* sticky reason, else the last misuse */
+void fr_conn_set_usage_reason(fr_conn *c, fr_err e); /* a non-sticky refusal */
+int fr_conn_alert(const fr_conn *c);         /* the alert sent or received, -1: none */
+uint32_t fr_conn_role(const fr_conn *c);
+uint32_t fr_conn_handshake_state(const fr_conn *c); /* FERRULE_HS_* */
+uint16_t fr_conn_version(const fr_conn *c);
+uint16_t fr_conn_cipher_suite(const fr_conn *c);
+uint16_t fr_conn_group(const fr_conn *c);
+uint16_t fr_conn_peer_signature_scheme(const fr_conn *c);
+uint16_t fr_conn_signature_scheme(const fr_conn *c);
+/* The negotiated ALPN protocol (*proto NULL and *len 0 if none). */
+void fr_conn_alpn(const fr_conn *c, const uint8_t **proto, size_t *len);
+const char *fr_conn_server_name(const fr_conn *c); /* NULL if none */
+size_t fr_conn_peer_cert_count(const fr_conn *c);
+/* The peer's certificate `i` (DER): 1, or 0 if there is none. */
+int fr_conn_peer_cert(const fr_conn *c, size_t i, const uint8_t **der, size_t *len);
+int fr_conn_resumed(const fr_conn *c);
+int fr_conn_hrr(const fr_conn *c);
+int fr_conn_ocsp_stapled(const fr_conn *c);
+size_t fr_conn_memory_used(const fr_conn *c);
+uint64_t fr_conn_key_updates_sent(const fr_conn *c);
+uint64_t fr_conn_key_updates_received(const fr_conn *c);
+uint32_t fr_conn_peer_record_size_limit(const fr_conn *c);
+/* RFC 8446 §7.5 exporter: WRONG_STATE unless connected and not failed. */
+FR_MUST_CHECK fr_err fr_conn_export_keying_material(fr_conn *c, const char *label,
+                                                    size_t label_len, const uint8_t *context,
+                                                    size_t context_len, uint8_t *out,
+                                                    size_t out_len);
+/* Send half (caller holds the send lock): queue a KeyUpdate and change our
+ * keys (RFC 8446 §4.6.3); WRONG_STATE after close_notify. */
+FR_MUST_CHECK fr_err fr_conn_key_update(fr_conn *c, int request_peer);
+/* Client: the session blob to resume with (takes FR_LOCK_CONN_ERR: the
+ * receive half replaces the kept ticket). */
+FR_MUST_CHECK fr_err fr_conn_session(fr_conn *c, uint8_t *out, size_t cap, size_t *len);
+/* Client, before the handshake: offer the session `blob` (copied);
+ * WRONG_STATE, DECODE_ERROR, a memory reason or INTERNAL otherwise.
+ * Caller holds the receive lock. */
+FR_MUST_CHECK fr_err fr_conn_set_session(fr_conn *c, const uint8_t *blob, size_t len);
+
 /* ---- buffers and the data path (buffer API) ----------------------------- */
 
 /* ---- application decisions (pause/resume) ------------------------------- */

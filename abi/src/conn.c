@@ -10,7 +10,7 @@
 #include "host.h"
 
 static int usage(ferrule_conn *c, fr_err e) {
-    if (c != NULL) c->usage_reason = e;
+    if (c != NULL) fr_conn_set_usage_reason(c, e);
     return FERRULE_USAGE;
 }
 
@@ -28,9 +28,10 @@ static int status_of(ferrule_conn *c, fr_err e) {
     default:
         break;
     }
-    if (c->status != FERRULE_OK) return c->status;
+    int st = fr_conn_status(c);
+    if (st != FERRULE_OK) return st;
     /* A local, non-fatal refusal (e.g. write after close). */
-    c->usage_reason = e;
+    fr_conn_set_usage_reason(c, e);
     return fr_err_class(e);
 }
 
@@ -111,33 +112,8 @@ static int drive_handshake(ferrule_conn *c) {
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-FERRULE_API int ferrule_conn_new(ferrule_conn **out, ferrule_config *cfg,
-                                 const ferrule_conn_options *opts) {
-    if (out != NULL) *out = NULL;
-    if (out == NULL || cfg == NULL) return FERRULE_USAGE;
-    ferrule_conn_options o;
-    if (fr_abi_copy_struct(&o, sizeof(o), opts) != FR_OK || o.reserved0 != 0) {
-        cfg->reason = FERRULE_R_BAD_STRUCT;
-        return FERRULE_USAGE;
-    }
-    if (o.memory_limit != 0 && o.memory_limit < FR_MIN_MEMORY_LIMIT) {
-        cfg->reason = FERRULE_R_CONFIG_INVALID;
-        return FERRULE_USAGE;
-    }
-    if (cfg->role == FERRULE_ROLE_SERVER && cfg->n_chains == 0) {
-        cfg->reason = FERRULE_R_CONFIG_INVALID; /* a server needs a certificate */
-        return FERRULE_USAGE;
-    }
-    if (cfg->role == FERRULE_ROLE_SERVER && o.server_name != NULL) {
-        cfg->reason = FERRULE_R_CONFIG_INVALID;
-        return FERRULE_USAGE;
-    }
-    fr_mem m;
-    fr_mem_init(&m, &cfg->alloc, o.memory_limit != 0 ? o.memory_limit : cfg->memory_limit);
-    ferrule_conn *c = fr_mem_alloc(&m, sizeof(*c));
-    if (c == NULL) return FERRULE_INTERNAL;
-    atomic_store(&cfg->frozen, 1);
-    ferrule_config_ref(cfg);
+/* The ABI's locks of a connection (see the lock order above). */
+static void conn_locks_init(ferrule_conn *c) {
     pthread_mutexattr_t rec;
     pthread_mutexattr_init(&rec);
     pthread_mutexattr_settype(&rec, PTHREAD_MUTEX_RECURSIVE);
@@ -145,13 +121,39 @@ FERRULE_API int ferrule_conn_new(ferrule_conn **out, ferrule_config *cfg,
     pthread_mutexattr_destroy(&rec);
     pthread_mutex_init(&c->rd_lock, NULL);
     pthread_mutex_init(&c->err_lock, NULL);
+}
+
+static void conn_locks_destroy(ferrule_conn *c) {
+    pthread_mutex_destroy(&c->rd_lock);
+    pthread_mutex_destroy(&c->wr_lock);
+    pthread_mutex_destroy(&c->err_lock);
+}
+
+/* A refusal of ferrule_conn_new is reported on the config. */
+static int refuse_new(ferrule_config *cfg, fr_err e) {
+    fr_cfg_set_reason(cfg, e);
+    return FERRULE_USAGE;
+}
+
+FERRULE_API int ferrule_conn_new(ferrule_conn **out, ferrule_config *cfg,
+                                 const ferrule_conn_options *opts) {
+    if (out != NULL) *out = NULL;
+    if (out == NULL || cfg == NULL) return FERRULE_USAGE;
+    ferrule_conn_options o;
+    if (fr_abi_copy_struct(&o, sizeof(o), opts) != FR_OK || o.reserved0 != 0)
+        return refuse_new(cfg, FERRULE_R_BAD_STRUCT);
+    fr_err e = fr_conn_check_new(cfg, o.server_name, o.memory_limit);
+    if (e != FR_OK) return refuse_new(cfg, e);
+    ferrule_conn *c = fr_conn_alloc(cfg, o.memory_limit);
+    if (c == NULL) return FERRULE_INTERNAL;
+    /* From here on connections read the config without locks. */
+    fr_cfg_freeze(cfg);
+    conn_locks_init(c);
     fr_abi_conn_sync(c);
-    fr_err e = fr_conn_init(c, cfg, o.server_name, o.memory_limit);
+    e = fr_conn_start(c, o.server_name);
     if (e == FR_OK) fr_abi_conn_clock(c);
-    /* The struct itself counts against the connection's ceiling. */
-    fr_mem_adopt(&c->mem, &m);
     if (e != FR_OK) {
-        cfg->reason = e;
+        fr_cfg_set_reason(cfg, e);
         ferrule_conn_free(c);
         return fr_err_class(e);
     }
@@ -171,18 +173,17 @@ static void conn_unlock(void *ctx, unsigned id) {
 }
 
 void fr_abi_conn_sync(ferrule_conn *c) {
-    c->sync = (fr_sync){conn_lock, conn_unlock, c};
+    fr_sync s = {conn_lock, conn_unlock, c};
+    fr_conn_set_sync(c, &s);
 }
 
 FERRULE_API void ferrule_conn_free(ferrule_conn *c) {
     if (c == NULL) return;
-    ferrule_config *cfg = c->cfg;
-    fr_conn_release(c);
-    pthread_mutex_destroy(&c->rd_lock);
-    pthread_mutex_destroy(&c->wr_lock);
-    pthread_mutex_destroy(&c->err_lock);
-    fr_mem_free_owner(&c->mem, c, sizeof(*c));
-    ferrule_config_free(cfg);
+    /* No other thread may use c any more: the engine releases it without
+     * the locks, which go first. */
+    fr_conn_set_sync(c, NULL);
+    conn_locks_destroy(c);
+    fr_conn_free(c);
 }
 
 FERRULE_API int ferrule_conn_set_io(ferrule_conn *c, const ferrule_io_callbacks *io) {
@@ -334,12 +335,12 @@ FERRULE_API int ferrule_conn_close(ferrule_conn *c) {
 
 FERRULE_API int ferrule_conn_key_update(ferrule_conn *c, int request_peer) {
     if (c == NULL) return FERRULE_USAGE;
-    if (c->status != FERRULE_OK) return c->status;
-    if (c->state != FERRULE_HS_CONNECTED) return usage(c, FERRULE_R_WRONG_STATE);
+    int st = fr_conn_status(c);
+    if (st != FERRULE_OK) return st;
+    if (fr_conn_handshake_state(c) != FERRULE_HS_CONNECTED) return usage(c, FERRULE_R_WRONG_STATE);
     pthread_mutex_lock(&c->wr_lock);
     fr_abi_conn_clock(c);
-    fr_err e = c->closed_sent ? FERRULE_R_WRONG_STATE : fr_ku_initiate(c, request_peer);
-    int st = status_of(c, e);
+    st = status_of(c, fr_conn_key_update(c, request_peer));
     /* Like ferrule_conn_write: the KeyUpdate is queued and our keys have
      * changed; bytes the transport cannot take now leave with the next
      * write or flush, so WANT_WRITE is not reported. */
@@ -354,52 +355,71 @@ FERRULE_API int ferrule_conn_key_update(ferrule_conn *c, int request_peer) {
 /* ---- errors and introspection ---------------------------------------------- */
 
 FERRULE_API int ferrule_conn_status(const ferrule_conn *c) {
-    return c != NULL ? c->status : FERRULE_USAGE;
+    return c != NULL ? fr_conn_status(c) : FERRULE_USAGE;
 }
 FERRULE_API uint32_t ferrule_conn_reason(const ferrule_conn *c) {
-    if (c == NULL) return FERRULE_R_NULL_ARGUMENT;
-    return c->status != FERRULE_OK ? c->reason : c->usage_reason;
+    return c != NULL ? fr_conn_reason(c) : FERRULE_R_NULL_ARGUMENT;
 }
-FERRULE_API int ferrule_conn_alert(const ferrule_conn *c) { return c != NULL ? c->alert : -1; }
+FERRULE_API int ferrule_conn_alert(const ferrule_conn *c) { return c != NULL ? fr_conn_alert(c) : -1; }
 FERRULE_API const char *ferrule_conn_error_message(const ferrule_conn *c) {
     return ferrule_reason_message(ferrule_conn_reason(c));
 }
-FERRULE_API uint32_t ferrule_conn_role(const ferrule_conn *c) { return c ? c->role : 0; }
+FERRULE_API uint32_t ferrule_conn_role(const ferrule_conn *c) { return c ? fr_conn_role(c) : 0; }
 FERRULE_API uint32_t ferrule_conn_handshake_state(const ferrule_conn *c) {
-    return c ? c->state : FERRULE_HS_FAILED;
+    return c ? fr_conn_handshake_state(c) : FERRULE_HS_FAILED;
 }
-FERRULE_API uint16_t ferrule_conn_version(const ferrule_conn *c) { return c ? c->version : 0; }
-FERRULE_API uint16_t ferrule_conn_cipher_suite(const ferrule_conn *c) { return c ? c->suite : 0; }
-FERRULE_API uint16_t ferrule_conn_group(const ferrule_conn *c) { return c ? c->group : 0; }
+FERRULE_API uint16_t ferrule_conn_version(const ferrule_conn *c) {
+    return c ? fr_conn_version(c) : 0;
+}
+FERRULE_API uint16_t ferrule_conn_cipher_suite(const ferrule_conn *c) {
+    return c ? fr_conn_cipher_suite(c) : 0;
+}
+FERRULE_API uint16_t ferrule_conn_group(const ferrule_conn *c) { return c ? fr_conn_group(c) : 0; }
 FERRULE_API uint16_t ferrule_conn_peer_signature_scheme(const ferrule_conn *c) {
-    return c ? c->peer_sig : 0;
+    return c ? fr_conn_peer_signature_scheme(c) : 0;
 }
 FERRULE_API uint16_t ferrule_conn_signature_scheme(const ferrule_conn *c) {
-    return c ? c->our_sig : 0;
+    return c ? fr_conn_signature_scheme(c) : 0;
 }
 FERRULE_API void ferrule_conn_alpn(const ferrule_conn *c, const uint8_t **proto, size_t *len) {
-    if (proto != NULL) *proto = c != NULL && c->alpn_len > 0 ? c->alpn : NULL;
-    if (len != NULL) *len = c != NULL ? c->alpn_len : 0;
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    if (c != NULL) fr_conn_alpn(c, &p, &n);
+    if (proto != NULL) *proto = p;
+    if (len != NULL) *len = n;
 }
 FERRULE_API const char *ferrule_conn_server_name(const ferrule_conn *c) {
-    return c != NULL && c->has_server_name ? c->server_name : NULL;
+    return c != NULL ? fr_conn_server_name(c) : NULL;
 }
 FERRULE_API size_t ferrule_conn_peer_cert_count(const ferrule_conn *c) {
-    return c ? c->n_peer_certs : 0;
+    return c ? fr_conn_peer_cert_count(c) : 0;
 }
 FERRULE_API int ferrule_conn_peer_cert(const ferrule_conn *c, size_t i, const uint8_t **der,
                                        size_t *len) {
     if (c == NULL || der == NULL || len == NULL) return FERRULE_USAGE;
-    if (i >= c->n_peer_certs) return FERRULE_USAGE;
-    *der = c->peer_certs[i]->der;
-    *len = c->peer_certs[i]->der_len;
-    return FERRULE_OK;
+    return fr_conn_peer_cert(c, i, der, len) ? FERRULE_OK : FERRULE_USAGE;
 }
 FERRULE_API int ferrule_conn_resumed(const ferrule_conn *c) {
-    return c != NULL && c->resume.resumed;
+    return c != NULL && fr_conn_resumed(c);
 }
-FERRULE_API int ferrule_conn_hrr(const ferrule_conn *c) { return c != NULL && c->hrr.done; }
-FERRULE_API size_t ferrule_conn_memory_used(const ferrule_conn *c) { return c ? atomic_load(&c->mem.used) : 0; }
+FERRULE_API int ferrule_conn_hrr(const ferrule_conn *c) { return c != NULL && fr_conn_hrr(c); }
+FERRULE_API size_t ferrule_conn_memory_used(const ferrule_conn *c) {
+    return c ? fr_conn_memory_used(c) : 0;
+}
+
+/* KeyUpdate counters (RFC 8446 §4.6.3, §5.5; docs/key-update.md). */
+FERRULE_API uint64_t ferrule_conn_key_updates_sent(const ferrule_conn *c) {
+    return c != NULL ? fr_conn_key_updates_sent(c) : 0;
+}
+FERRULE_API uint64_t ferrule_conn_key_updates_received(const ferrule_conn *c) {
+    return c != NULL ? fr_conn_key_updates_received(c) : 0;
+}
+
+/* RFC 8449: the peer's limit on what we send, once negotiated
+ * (docs/record-size-limit.md). */
+FERRULE_API uint32_t ferrule_conn_peer_record_size_limit(const ferrule_conn *c) {
+    return c != NULL ? fr_conn_peer_record_size_limit(c) : 0;
+}
 
 FERRULE_API int ferrule_conn_export_keying_material(ferrule_conn *c, const char *label,
                                                     size_t label_len, const uint8_t *context,
@@ -407,10 +427,8 @@ FERRULE_API int ferrule_conn_export_keying_material(ferrule_conn *c, const char 
                                                     size_t out_len) {
     if (c == NULL || label == NULL || out == NULL || (context == NULL && context_len > 0))
         return usage(c, FERRULE_R_NULL_ARGUMENT);
-    if (c->state != FERRULE_HS_CONNECTED || c->status != FERRULE_OK)
-        return usage(c, FERRULE_R_WRONG_STATE);
-    fr_err e = fr_ks_export(c->ks.hash, c->ks.exporter, label, label_len, context, context_len,
-                            out, out_len);
+    fr_err e = fr_conn_export_keying_material(c, label, label_len, context, context_len, out,
+                                              out_len);
     return e == FR_OK ? FERRULE_OK : usage(c, e);
 }
 

@@ -1,5 +1,6 @@
 /* resume.c (ABI) - ticket configuration and the client's session blob
- * (docs/resumption.md). */
+ * (docs/resumption.md); the engine side is core/config.c and
+ * core/conn_info.c over core/hs/resume.c. */
 #include "abi.h"
 
 FERRULE_API int ferrule_config_set_tickets(ferrule_config *cfg, uint32_t count) {
@@ -39,16 +40,14 @@ FERRULE_API int ferrule_config_set_ticket_key(ferrule_config *cfg, const uint8_t
 
 FERRULE_API int ferrule_conn_session(ferrule_conn *c, uint8_t *out, size_t cap, size_t *len) {
     if (c == NULL || len == NULL) {
-        if (c != NULL) c->usage_reason = FERRULE_R_NULL_ARGUMENT;
+        if (c != NULL) fr_conn_set_usage_reason(c, FERRULE_R_NULL_ARGUMENT);
         return FERRULE_USAGE;
     }
-    /* err_lock: the receive half replaces the kept ticket when one
-     * arrives; the blob is built from it here. */
-    pthread_mutex_lock(&c->err_lock);
-    fr_err e = fr_client_session_blob(c, out, cap, len);
-    pthread_mutex_unlock(&c->err_lock);
+    /* The engine takes FR_LOCK_CONN_ERR: the receive half replaces the
+     * kept ticket when one arrives; the blob is built from it. */
+    fr_err e = fr_conn_session(c, out, cap, len);
     if (e == FR_OK) return FERRULE_OK;
-    c->usage_reason = e;
+    fr_conn_set_usage_reason(c, e);
     return e == FERRULE_R_WRONG_STATE || e == FERRULE_R_BUFFER_TOO_SMALL ? FERRULE_USAGE
                                                                          : fr_err_class(e);
 }
@@ -56,37 +55,16 @@ FERRULE_API int ferrule_conn_session(ferrule_conn *c, uint8_t *out, size_t cap, 
 FERRULE_API int ferrule_conn_set_session(ferrule_conn *c, const uint8_t *blob, size_t len) {
     if (c == NULL) return FERRULE_USAGE;
     if (blob == NULL) {
-        c->usage_reason = FERRULE_R_NULL_ARGUMENT;
+        fr_conn_set_usage_reason(c, FERRULE_R_NULL_ARGUMENT);
         return FERRULE_USAGE;
     }
     pthread_mutex_lock(&c->rd_lock);
-    int rc = FERRULE_OK;
-    fr_session s;
-    if (c->role != FERRULE_ROLE_CLIENT || c->state != FERRULE_HS_START ||
-        c->resume.offer_blob != NULL) {
-        c->usage_reason = FERRULE_R_WRONG_STATE;
-        rc = FERRULE_USAGE;
-    } else if (fr_session_parse(blob, len, &s) != FR_OK) {
-        c->usage_reason = FERRULE_R_DECODE_ERROR;
-        rc = FERRULE_USAGE;
-    } else {
-        uint8_t *copy = fr_mem_alloc(&c->mem, len);
-        if (copy == NULL) {
-            c->usage_reason = fr_mem_error(&c->mem, len);
-            rc = fr_err_class(c->usage_reason);
-        } else {
-            memcpy(copy, blob, len);
-            /* Re-parse the copy: the pointers must point into it. */
-            if (fr_session_parse(copy, len, &c->resume.offer) == FR_OK) {
-                c->resume.offer_blob = copy;
-                c->resume.offer_len = len;
-            } else {
-                fr_mem_free(&c->mem, copy, len);
-                c->usage_reason = FERRULE_R_INTERNAL;
-                rc = FERRULE_INTERNAL;
-            }
-        }
-    }
+    fr_err e = fr_conn_set_session(c, blob, len);
     pthread_mutex_unlock(&c->rd_lock);
-    return rc;
+    if (e == FR_OK) return FERRULE_OK;
+    fr_conn_set_usage_reason(c, e);
+    /* A session that cannot be offered now or is not a session blob is a
+     * misuse; running out of memory is what it is. */
+    return e == FERRULE_R_WRONG_STATE || e == FERRULE_R_DECODE_ERROR ? FERRULE_USAGE
+                                                                       : fr_err_class(e);
 }
