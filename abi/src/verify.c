@@ -98,5 +98,5 @@ FERRULE_API const ferrule_verify_result *ferrule_conn_verify_result(const ferrul
                : NULL;
 }
 FERRULE_API int ferrule_conn_ocsp_stapled(const ferrule_conn *c) {
-    return c != NULL ? c->ocsp_stapled : 0;
+    return c != NULL ? fr_conn_ocsp_stapled(c) : 0;
 }
