@@ -65,6 +65,19 @@ uint32_t fr_conn_reason(const fr_conn *c) {
 void fr_conn_set_usage_reason(fr_conn *c, fr_err e) { c->usage_reason = e; }
 int fr_conn_alert(const fr_conn *c) { return c->alert; }
 
+int fr_conn_alert_info(const fr_conn *c, uint8_t *alert, int *received) {
+    /* The sticky failure's fields are written together under this lock
+     * (conn.c: fr_conn_fail, peer_alert). */
+    fr_sync_lock(&c->sync, FR_LOCK_CONN_ERR);
+    int a = c->alert;
+    int peer = c->status != FERRULE_OK && c->reason == FERRULE_R_PEER_ALERT;
+    fr_sync_unlock(&c->sync, FR_LOCK_CONN_ERR);
+    if (a < 0 || a > 255) return 0;
+    *alert = (uint8_t)a;
+    *received = peer;
+    return 1;
+}
+
 /* ---- negotiated parameters ------------------------------------------------ */
 
 uint32_t fr_conn_role(const fr_conn *c) { return c->role; }

@@ -165,6 +165,9 @@ int fr_conn_status(const fr_conn *c);        /* the sticky FERRULE_* class */
 uint32_t fr_conn_reason(const fr_conn *c);   /* sticky reason, else the last misuse */
 void fr_conn_set_usage_reason(fr_conn *c, fr_err e); /* a non-sticky refusal */
 int fr_conn_alert(const fr_conn *c);         /* the alert sent or received, -1: none */
+/* The same with its direction, read together under FR_LOCK_CONN_ERR: 1 and
+ * *alert, *received (1: the peer's alert, 0: ours); 0 if there is none. */
+int fr_conn_alert_info(const fr_conn *c, uint8_t *alert, int *received);
 uint32_t fr_conn_role(const fr_conn *c);
 uint32_t fr_conn_handshake_state(const fr_conn *c); /* FERRULE_HS_* */
 uint16_t fr_conn_version(const fr_conn *c);

@@ -635,6 +635,17 @@ FERRULE_API uint32_t ferrule_conn_reason(const ferrule_conn *conn);
 /** The alert sent (FERRULE_ALERT_SENT, FERRULE_DECODE, FERRULE_CERTIFICATE,
  *  ...) or received (FERRULE_ALERT_RECEIVED); -1 if none. */
 FERRULE_API int ferrule_conn_alert(const ferrule_conn *conn);
+/** The alert that ended the connection, without ferrule_conn_alert()'s -1
+ *  and with its direction: returns 1 and sets *alert to the
+ *  AlertDescription (RFC 8446 §6) and *received to 1 if the peer sent it
+ *  (status FERRULE_ALERT_RECEIVED, reason FERRULE_R_PEER_ALERT) or 0 if it
+ *  is ours (sent, or due to be sent, when we failed the connection).
+ *  Returns 0 and leaves both untouched if there is no alert (or conn is
+ *  NULL).  Either pointer may be NULL.  The alert and its direction are
+ *  read together, consistent even while another thread drives the
+ *  connection. */
+FERRULE_API uint32_t ferrule_conn_get_alert(const ferrule_conn *conn, uint8_t *alert,
+                                            uint32_t *received);
 /** Static message describing the last failure.  Never NULL. */
 FERRULE_API const char *ferrule_conn_error_message(const ferrule_conn *conn);
 

@@ -361,6 +361,15 @@ FERRULE_API uint32_t ferrule_conn_reason(const ferrule_conn *c) {
     return c != NULL ? fr_conn_reason(c) : FERRULE_R_NULL_ARGUMENT;
 }
 FERRULE_API int ferrule_conn_alert(const ferrule_conn *c) { return c != NULL ? fr_conn_alert(c) : -1; }
+FERRULE_API uint32_t ferrule_conn_get_alert(const ferrule_conn *c, uint8_t *alert,
+                                            uint32_t *received) {
+    uint8_t a = 0;
+    int peer = 0;
+    if (c == NULL || !fr_conn_alert_info(c, &a, &peer)) return 0;
+    if (alert != NULL) *alert = a;
+    if (received != NULL) *received = peer ? 1u : 0u;
+    return 1;
+}
 FERRULE_API const char *ferrule_conn_error_message(const ferrule_conn *c) {
     return ferrule_reason_message(ferrule_conn_reason(c));
 }

@@ -444,6 +444,54 @@ TEST(getters_after_the_handshake_match_the_abi) {
     ferrule_config_free(srv);
 }
 
+/* ---- ferrule_conn_get_alert: the alert without the -1 sentinel ------------- */
+
+TEST(get_alert_none) {
+    uint8_t alert = 77;
+    uint32_t received = 77;
+    CHECK_EQ(ferrule_conn_get_alert(NULL, &alert, &received), 0);
+    ferrule_config *cli = pair_client_config();
+    REQUIRE(cli != NULL);
+    ferrule_conn *c = NULL;
+    REQUIRE(ferrule_conn_new(&c, cli, NULL) == FERRULE_OK);
+    CHECK_EQ(ferrule_conn_get_alert(c, &alert, &received), 0);
+    CHECK_EQ(ferrule_conn_get_alert(c, NULL, NULL), 0);
+    CHECK_EQ(alert, 77); /* untouched */
+    CHECK_EQ(received, 77);
+    ferrule_conn_free(c);
+    ferrule_config_free(cli);
+}
+
+/* A client that trusts nothing refuses the server's chain: the client's
+ * alert is ours, the server's the peer's, and both agree with
+ * ferrule_conn_alert and the status. */
+TEST(get_alert_sent_and_received) {
+    ferrule_config *cli = NULL, *srv = pair_server_config("ecdsa-p256");
+    REQUIRE(srv != NULL);
+    REQUIRE(ferrule_config_new(&cli, FERRULE_ROLE_CLIENT, NULL) == FERRULE_OK);
+    pair p;
+    REQUIRE(pair_new(&p, cli, srv, NULL));
+    int cs = 0, ss = 0;
+    CHECK_EQ(pair_handshake(&p, &cs, &ss), 0);
+    uint8_t ca = 0, sa = 0;
+    uint32_t crec = 9, srec = 9;
+    CHECK_EQ(ferrule_conn_get_alert(p.client, &ca, &crec), 1);
+    CHECK_EQ(ferrule_conn_get_alert(p.server, &sa, &srec), 1);
+    CHECK_EQ(crec, 0);
+    CHECK_EQ(srec, 1);
+    CHECK_EQ(ca, ferrule_conn_alert(p.client));
+    CHECK_EQ(sa, ferrule_conn_alert(p.server));
+    CHECK_EQ(ca, sa);
+    CHECK(ca != 0);
+    CHECK(ferrule_conn_status(p.client) != FERRULE_OK &&
+          ferrule_conn_status(p.client) != FERRULE_ALERT_RECEIVED);
+    CHECK_EQ(ferrule_conn_status(p.server), FERRULE_ALERT_RECEIVED);
+    CHECK_EQ(ferrule_conn_get_alert(p.server, NULL, NULL), 1);
+    pair_free(&p);
+    ferrule_config_free(cli);
+    ferrule_config_free(srv);
+}
+
 TEST_MAIN("test_engine_config", TL_CASE(cfg_new_and_release_account_every_byte),
           TL_CASE(cfg_new_out_of_memory_leaves_nothing), TL_CASE(cfg_freeze_and_reason),
           TL_CASE(setters_accept_and_refuse_at_the_boundaries), TL_CASE(alpn_wire_capacity),
@@ -451,4 +499,5 @@ TEST_MAIN("test_engine_config", TL_CASE(cfg_new_and_release_account_every_byte),
           TL_CASE(conn_two_step_creation_accounts_like_conn_new),
           TL_CASE(conn_start_failure_is_freed_cleanly),
           TL_CASE(conn_new_freezes_once_the_connection_exists),
-          TL_CASE(getters_before_the_handshake), TL_CASE(getters_after_the_handshake_match_the_abi))
+          TL_CASE(getters_before_the_handshake), TL_CASE(getters_after_the_handshake_match_the_abi),
+          TL_CASE(get_alert_none), TL_CASE(get_alert_sent_and_received))
