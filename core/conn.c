@@ -16,7 +16,7 @@ fr_err fr_conn_init(ferrule_conn *c, ferrule_config *cfg, const char *server_nam
     atomic_init(&c->pending_key_update, 0);
     atomic_init(&c->resume.pending_tickets, 0);
     fr_mem_init(&c->mem, &cfg->alloc, memory_limit != 0 ? memory_limit : cfg->memory_limit);
-    c->state = c->role == FERRULE_ROLE_CLIENT ? FERRULE_HS_START : FERRULE_HS_WAIT_CLIENT_HELLO;
+    fr_state_init(c);
     if (server_name != NULL) {
         size_t n = strlen(server_name);
         FR_ENSURE(n > 0 && n < sizeof(c->server_name), FERRULE_R_CONFIG_INVALID);
@@ -227,7 +227,7 @@ fr_err fr_conn_fail(ferrule_conn *c, fr_err e) {
     }
     pthread_mutex_unlock(&c->err_lock);
     if (!first) return e;
-    c->state = FERRULE_HS_FAILED;
+    fr_state_fail(c);
     /* Fail closed (RFC 8446 §6.2): the alert goes out under the current
      * write keys, then nothing more. */
     if (c->alert >= 0 && e != FERRULE_R_PEER_ALERT) atomic_store(&c->pending_alert, c->alert);
@@ -243,7 +243,7 @@ static fr_err peer_alert(ferrule_conn *c, uint8_t desc) {
         c->status = FERRULE_ALERT_RECEIVED;
     }
     pthread_mutex_unlock(&c->err_lock);
-    c->state = FERRULE_HS_FAILED;
+    fr_state_fail(c);
     fr_conn_service_send(c);
     return FERRULE_R_PEER_ALERT;
 }

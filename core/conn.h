@@ -163,8 +163,8 @@ struct ferrule_conn {
     ferrule_config *cfg;
     fr_mem mem;
     uint32_t role;
-    /* FERRULE_HS_*; assigned only by the dispatcher (state.c) and set to
-     * FAILED by fr_conn_fail.  Atomic: both halves read it. */
+    /* FERRULE_HS_*; assigned only in state.c: by the dispatcher, and by
+     * fr_state_init / fr_state_fail.  Atomic: both halves read it. */
     _Atomic uint32_t state;
 
     fr_sync sync; /* the host's locks (sync.h): FR_LOCK_CONN_* */
@@ -303,10 +303,6 @@ void fr_conn_release(ferrule_conn *c);
 #define FR_WANT_READ 0x10000u /* internal pseudo-reasons, never stored */
 #define FR_WANT_WRITE 0x10001u
 #define FR_CLOSED 0x10002u
-/* Handler results choosing a transition's declared alternative state. */
-#define FR_NEXT_ALT1 0x10003u
-#define FR_NEXT_ALT2 0x10004u
-#define FR_NEXT_ALT3 0x10005u
 FR_MUST_CHECK fr_err fr_conn_advance(ferrule_conn *c);
 /* Server: like fr_conn_advance, but return FR_OK as soon as early data is
  * buffered or the early-data phase is over. */
@@ -336,19 +332,39 @@ int fr_state_accepts(const ferrule_conn *c, uint8_t msg);
 int fr_state_expects_handshake(const ferrule_conn *c);
 /* 1 if a change_cipher_spec record may be dropped in this state. */
 int fr_state_allows_ccs(const ferrule_conn *c);
+/* 1 if accepted 0-RTT application data records are read in this state. */
+int fr_state_reads_early_data(const ferrule_conn *c);
+/* The first state of a connection of c->role. */
+void fr_state_init(ferrule_conn *c);
+/* Move to FAILED: the one place besides the dispatcher that sets the
+ * state (fr_conn_fail and a received alert call it). */
+void fr_state_fail(ferrule_conn *c);
 
 /* ---- handshake messages (core/hs/) ------------------------------------- */
+/* A handler returns a reason only (FR_OK or why it failed).  A step that
+ * can end in more than one state also reports which branch it took; each
+ * state.c row names the state of every branch its handler may report. */
+typedef enum fr_branch {
+    FR_BRANCH_NEXT = 0,       /* the row's usual next state */
+    FR_BRANCH_HRR,            /* a HelloRetryRequest was sent or received */
+    FR_BRANCH_RESUMED,        /* PSK accepted: no certificate messages follow */
+    FR_BRANCH_CLIENT_CERT,    /* we sent CertificateRequest: the client's Certificate next */
+    FR_BRANCH_NO_CLIENT_CERT, /* the client's Certificate was empty: no CertificateVerify */
+    FR_BRANCH_EARLY,          /* 0-RTT accepted: early data, then EndOfEarlyData */
+    FR_BRANCH_COUNT
+} fr_branch;
 typedef fr_err (*fr_handler)(ferrule_conn *c, fr_reader *body);
+typedef fr_err (*fr_branch_handler)(ferrule_conn *c, fr_reader *body, fr_branch *branch);
 fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused);
-fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body);
-fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body);
-fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body);
+fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch);
+fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch);
+fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body, fr_branch *branch);
 fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_certificate_request(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_certificate_verify(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_finished(ferrule_conn *c, fr_reader *body);
 fr_err fr_server_on_finished(ferrule_conn *c, fr_reader *body);
-fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body);
+fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body, fr_branch *branch);
 fr_err fr_server_on_certificate_verify(ferrule_conn *c, fr_reader *body);
 /* Parse a Certificate's certificate_list into c->peer_certs (entry
  * extensions: only a stapled OCSP response the client asked for). */

@@ -1,8 +1,11 @@
 /*
  * state.c - the one transition table of the handshake and its dispatcher.
  * Only this file checks message types against the state and moves the
- * state; handlers never assign it.  docs/state-machine.md is generated
- * from this table by tests/c/test_state_doc.c, which also checks it.
+ * state; handlers never assign it.  A handler's return value is a reason
+ * only: a handler whose step can end in more than one state reports which
+ * through its fr_branch out-parameter, and the row names the state of each
+ * branch.  docs/state-machine.md is generated from these tables by
+ * tests/c/test_state_doc.c, which also checks it.
  */
 #include "conn.h"
 
@@ -10,106 +13,168 @@ typedef struct fr_transition {
     uint32_t role;
     uint32_t state;
     uint16_t msg; /* FR_HS_* or FR_HS_NONE for a send-only transition */
+    /* Exactly one is set: a handler with one outcome (`next`), or one
+     * that reports its branch. */
     fr_handler handler;
-    uint32_t next;
-    /* States the handler may choose instead by returning FR_NEXT_ALT1 /
-     * FR_NEXT_ALT2 / FR_NEXT_ALT3; NO_ALT where there is none.  The dispatcher still does
+    fr_branch_handler branching;
+    uint32_t next; /* FR_BRANCH_NEXT */
+    /* The state of each other branch the handler may report, by name;
+     * NONE where the row has no such branch.  The dispatcher still does
      * the assignment, and only to a state listed here. */
-    uint32_t alt[3];
+    uint32_t on[FR_BRANCH_COUNT];
     const char *what;
 } fr_transition;
 
-#define NO_ALT 0xffffffffu
+/* No transition enters `start` (it is only the client's first state), so
+ * the zero of an unnamed branch means "none". */
+#define NONE FERRULE_HS_START
 
 #define C FERRULE_ROLE_CLIENT
 #define S FERRULE_ROLE_SERVER
 
 static const fr_transition TABLE[] = {
     /* client (RFC 8446 Appendix A.1) */
-    {C, FERRULE_HS_START, FR_HS_NONE, fr_client_send_hello, FERRULE_HS_WAIT_SERVER_HELLO,
-     {NO_ALT, NO_ALT, NO_ALT}, "send ClientHello"},
-    {C, FERRULE_HS_WAIT_SERVER_HELLO, FR_HS_SERVER_HELLO, fr_client_on_server_hello,
-     FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, {FERRULE_HS_WAIT_SERVER_HELLO, NO_ALT, NO_ALT},
-     "derive handshake keys; or, for a HelloRetryRequest, send the second ClientHello"},
-    {C, FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, FR_HS_ENCRYPTED_EXTENSIONS,
-     fr_client_on_encrypted_extensions, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST,
-     {FERRULE_HS_WAIT_FINISHED, NO_ALT, NO_ALT}, "check extensions, ALPN; resumed: Finished next"},
-    {C, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, FR_HS_CERTIFICATE_REQUEST,
-     fr_client_on_certificate_request, FERRULE_HS_WAIT_CERTIFICATE, {NO_ALT, NO_ALT, NO_ALT},
-     "note the request and choose our certificate"},
-    {C, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, FR_HS_CERTIFICATE, fr_client_on_certificate,
-     FERRULE_HS_WAIT_CERTIFICATE_VERIFY, {NO_ALT, NO_ALT, NO_ALT}, "verify the chain and the name"},
-    {C, FERRULE_HS_WAIT_CERTIFICATE, FR_HS_CERTIFICATE, fr_client_on_certificate,
-     FERRULE_HS_WAIT_CERTIFICATE_VERIFY, {NO_ALT, NO_ALT, NO_ALT}, "verify the chain and the name"},
-    {C, FERRULE_HS_WAIT_CERTIFICATE_VERIFY, FR_HS_CERTIFICATE_VERIFY,
-     fr_client_on_certificate_verify, FERRULE_HS_WAIT_FINISHED, {NO_ALT, NO_ALT, NO_ALT},
-     "verify the signature"},
-    {C, FERRULE_HS_WAIT_FINISHED, FR_HS_FINISHED, fr_client_on_finished, FERRULE_HS_CONNECTED,
-     {NO_ALT, NO_ALT, NO_ALT}, "verify Finished, send [Certificate, CertificateVerify,] Finished"},
-    {C, FERRULE_HS_CONNECTED, FR_HS_NEW_SESSION_TICKET, fr_on_new_session_ticket,
-     FERRULE_HS_CONNECTED, {NO_ALT, NO_ALT, NO_ALT}, "store the ticket as the latest session"},
-    {C, FERRULE_HS_CONNECTED, FR_HS_KEY_UPDATE, fr_on_key_update, FERRULE_HS_CONNECTED,
-     {NO_ALT, NO_ALT, NO_ALT}, "update read keys, answer if requested"},
+    {.role = C, .state = FERRULE_HS_START, .msg = FR_HS_NONE, .handler = fr_client_send_hello,
+     .next = FERRULE_HS_WAIT_SERVER_HELLO, .what = "send ClientHello"},
+    {.role = C, .state = FERRULE_HS_WAIT_SERVER_HELLO, .msg = FR_HS_SERVER_HELLO,
+     .branching = fr_client_on_server_hello, .next = FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS,
+     .on = {[FR_BRANCH_HRR] = FERRULE_HS_WAIT_SERVER_HELLO},
+     .what = "derive handshake keys; or, for a HelloRetryRequest, send the second ClientHello"},
+    {.role = C, .state = FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, .msg = FR_HS_ENCRYPTED_EXTENSIONS,
+     .branching = fr_client_on_encrypted_extensions,
+     .next = FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST,
+     .on = {[FR_BRANCH_RESUMED] = FERRULE_HS_WAIT_FINISHED},
+     .what = "check extensions, ALPN; resumed: Finished next"},
+    {.role = C, .state = FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, .msg = FR_HS_CERTIFICATE_REQUEST,
+     .handler = fr_client_on_certificate_request, .next = FERRULE_HS_WAIT_CERTIFICATE,
+     .what = "note the request and choose our certificate"},
+    {.role = C, .state = FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, .msg = FR_HS_CERTIFICATE,
+     .handler = fr_client_on_certificate, .next = FERRULE_HS_WAIT_CERTIFICATE_VERIFY,
+     .what = "verify the chain and the name"},
+    {.role = C, .state = FERRULE_HS_WAIT_CERTIFICATE, .msg = FR_HS_CERTIFICATE,
+     .handler = fr_client_on_certificate, .next = FERRULE_HS_WAIT_CERTIFICATE_VERIFY,
+     .what = "verify the chain and the name"},
+    {.role = C, .state = FERRULE_HS_WAIT_CERTIFICATE_VERIFY, .msg = FR_HS_CERTIFICATE_VERIFY,
+     .handler = fr_client_on_certificate_verify, .next = FERRULE_HS_WAIT_FINISHED,
+     .what = "verify the signature"},
+    {.role = C, .state = FERRULE_HS_WAIT_FINISHED, .msg = FR_HS_FINISHED,
+     .handler = fr_client_on_finished, .next = FERRULE_HS_CONNECTED,
+     .what = "verify Finished, send [Certificate, CertificateVerify,] Finished"},
+    {.role = C, .state = FERRULE_HS_CONNECTED, .msg = FR_HS_NEW_SESSION_TICKET,
+     .handler = fr_on_new_session_ticket, .next = FERRULE_HS_CONNECTED,
+     .what = "store the ticket as the latest session"},
+    {.role = C, .state = FERRULE_HS_CONNECTED, .msg = FR_HS_KEY_UPDATE, .handler = fr_on_key_update,
+     .next = FERRULE_HS_CONNECTED, .what = "update read keys, answer if requested"},
     /* server (RFC 8446 Appendix A.2) */
-    {S, FERRULE_HS_WAIT_CLIENT_HELLO, FR_HS_CLIENT_HELLO, fr_server_on_client_hello,
-     FERRULE_HS_WAIT_CLIENT_FINISHED,
-     {FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, FERRULE_HS_WAIT_CLIENT_CERTIFICATE,
-      FERRULE_HS_WAIT_END_OF_EARLY_DATA},
-     "select parameters; send ServerHello..Finished, or a HelloRetryRequest; 0-RTT accepted: "
-     "read early data"},
-    {S, FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, FR_HS_CLIENT_HELLO, fr_server_on_client_hello,
-     FERRULE_HS_WAIT_CLIENT_FINISHED, {NO_ALT, FERRULE_HS_WAIT_CLIENT_CERTIFICATE, NO_ALT},
-     "check the second ClientHello against the first, send ServerHello..Finished"},
-    {S, FERRULE_HS_WAIT_END_OF_EARLY_DATA, FR_HS_END_OF_EARLY_DATA,
-     fr_server_on_end_of_early_data, FERRULE_HS_WAIT_CLIENT_FINISHED, {NO_ALT, NO_ALT, NO_ALT},
-     "end of 0-RTT: read with the client's handshake keys"},
-    {S, FERRULE_HS_WAIT_CLIENT_CERTIFICATE, FR_HS_CERTIFICATE, fr_server_on_certificate,
-     FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, {FERRULE_HS_WAIT_CLIENT_FINISHED, NO_ALT, NO_ALT},
-     "verify the client's chain (empty: per policy)"},
-    {S, FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, FR_HS_CERTIFICATE_VERIFY,
-     fr_server_on_certificate_verify, FERRULE_HS_WAIT_CLIENT_FINISHED, {NO_ALT, NO_ALT, NO_ALT},
-     "verify the client's signature"},
-    {S, FERRULE_HS_WAIT_CLIENT_FINISHED, FR_HS_FINISHED, fr_server_on_finished,
-     FERRULE_HS_CONNECTED, {NO_ALT, NO_ALT, NO_ALT}, "verify Finished, application keys"},
-    {S, FERRULE_HS_CONNECTED, FR_HS_KEY_UPDATE, fr_on_key_update, FERRULE_HS_CONNECTED,
-     {NO_ALT, NO_ALT, NO_ALT}, "update read keys, answer if requested"},
+    {.role = S, .state = FERRULE_HS_WAIT_CLIENT_HELLO, .msg = FR_HS_CLIENT_HELLO,
+     .branching = fr_server_on_client_hello, .next = FERRULE_HS_WAIT_CLIENT_FINISHED,
+     .on = {[FR_BRANCH_HRR] = FERRULE_HS_WAIT_SECOND_CLIENT_HELLO,
+            [FR_BRANCH_CLIENT_CERT] = FERRULE_HS_WAIT_CLIENT_CERTIFICATE,
+            [FR_BRANCH_EARLY] = FERRULE_HS_WAIT_END_OF_EARLY_DATA},
+     .what = "select parameters; send ServerHello..Finished, or a HelloRetryRequest; 0-RTT "
+             "accepted: read early data"},
+    {.role = S, .state = FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, .msg = FR_HS_CLIENT_HELLO,
+     .branching = fr_server_on_client_hello, .next = FERRULE_HS_WAIT_CLIENT_FINISHED,
+     .on = {[FR_BRANCH_CLIENT_CERT] = FERRULE_HS_WAIT_CLIENT_CERTIFICATE},
+     .what = "check the second ClientHello against the first, send ServerHello..Finished"},
+    {.role = S, .state = FERRULE_HS_WAIT_END_OF_EARLY_DATA, .msg = FR_HS_END_OF_EARLY_DATA,
+     .handler = fr_server_on_end_of_early_data, .next = FERRULE_HS_WAIT_CLIENT_FINISHED,
+     .what = "end of 0-RTT: read with the client's handshake keys"},
+    {.role = S, .state = FERRULE_HS_WAIT_CLIENT_CERTIFICATE, .msg = FR_HS_CERTIFICATE,
+     .branching = fr_server_on_certificate, .next = FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY,
+     .on = {[FR_BRANCH_NO_CLIENT_CERT] = FERRULE_HS_WAIT_CLIENT_FINISHED},
+     .what = "verify the client's chain (empty: per policy)"},
+    {.role = S, .state = FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, .msg = FR_HS_CERTIFICATE_VERIFY,
+     .handler = fr_server_on_certificate_verify, .next = FERRULE_HS_WAIT_CLIENT_FINISHED,
+     .what = "verify the client's signature"},
+    {.role = S, .state = FERRULE_HS_WAIT_CLIENT_FINISHED, .msg = FR_HS_FINISHED,
+     .handler = fr_server_on_finished, .next = FERRULE_HS_CONNECTED,
+     .what = "verify Finished, application keys"},
+    {.role = S, .state = FERRULE_HS_CONNECTED, .msg = FR_HS_KEY_UPDATE, .handler = fr_on_key_update,
+     .next = FERRULE_HS_CONNECTED, .what = "update read keys, answer if requested"},
+};
+
+/* What each state allows at the record layer, beside the messages the
+ * table lists.  A state not listed (start, failed, closed) allows nothing. */
+typedef struct fr_state_rules {
+    uint32_t role;
+    uint32_t state;
+    /* Handshake records may arrive (a message or a fragment of one). */
+    unsigned handshake : 1;
+    /* RFC 8446 §5: an unprotected change_cipher_spec is dropped between
+     * the first ClientHello and the peer's Finished. */
+    unsigned ccs : 1;
+    /* RFC 8446 §4.2.10: the server reads accepted 0-RTT application data. */
+    unsigned early : 1;
+} fr_state_rules;
+
+static const fr_state_rules RULES[] = {
+    {C, FERRULE_HS_WAIT_SERVER_HELLO, 1, 1, 0},
+    {C, FERRULE_HS_WAIT_ENCRYPTED_EXTENSIONS, 1, 1, 0},
+    {C, FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, 1, 1, 0},
+    {C, FERRULE_HS_WAIT_CERTIFICATE, 1, 1, 0},
+    {C, FERRULE_HS_WAIT_CERTIFICATE_VERIFY, 1, 1, 0},
+    {C, FERRULE_HS_WAIT_FINISHED, 1, 1, 0},
+    {C, FERRULE_HS_CONNECTED, 1, 0, 0},
+    {S, FERRULE_HS_WAIT_CLIENT_HELLO, 1, 0, 0},
+    {S, FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, 1, 1, 0},
+    {S, FERRULE_HS_WAIT_END_OF_EARLY_DATA, 1, 1, 1},
+    {S, FERRULE_HS_WAIT_CLIENT_CERTIFICATE, 1, 1, 0},
+    {S, FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, 1, 1, 0},
+    {S, FERRULE_HS_WAIT_CLIENT_FINISHED, 1, 1, 0},
+    {S, FERRULE_HS_CONNECTED, 1, 0, 0},
 };
 
 #undef C
 #undef S
 
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 static const fr_transition *find(uint32_t role, uint32_t state, uint16_t msg) {
-    for (size_t i = 0; i < sizeof(TABLE) / sizeof(TABLE[0]); i++) {
+    for (size_t i = 0; i < COUNT(TABLE); i++) {
         const fr_transition *t = &TABLE[i];
         if (t->role == role && t->state == state && t->msg == msg) return t;
     }
     return NULL;
 }
 
-/* The state a handler's result selects: next, or one of the row's
- * declared alternatives. */
-static fr_err choose_next(const fr_transition *t, fr_err e, uint32_t *next) {
-    if (e == FR_OK) {
+static const fr_state_rules *rules_of(const fr_conn *c) {
+    uint32_t state = c->state;
+    for (size_t i = 0; i < COUNT(RULES); i++)
+        if (RULES[i].role == c->role && RULES[i].state == state) return &RULES[i];
+    return NULL;
+}
+
+/* Run the row's handler; *next: the state its branch selects. */
+static fr_err run(const fr_transition *t, fr_conn *c, fr_reader *body, uint32_t *next) {
+    fr_branch b = FR_BRANCH_NEXT;
+    FR_TRY(t->branching != NULL ? t->branching(c, body, &b) : t->handler(c, body));
+    if (b == FR_BRANCH_NEXT) {
         *next = t->next;
         return FR_OK;
     }
-    if (e != FR_NEXT_ALT1 && e != FR_NEXT_ALT2 && e != FR_NEXT_ALT3) return e;
-    uint32_t alt = t->alt[e == FR_NEXT_ALT1 ? 0 : e == FR_NEXT_ALT2 ? 1 : 2];
-    FR_ENSURE(alt != NO_ALT, FERRULE_R_INTERNAL);
-    *next = alt;
+    /* A branch the row does not name is a bug in the handler. */
+    FR_ENSURE(b < FR_BRANCH_COUNT && t->on[b] != NONE, FERRULE_R_INTERNAL);
+    *next = t->on[b];
     return FR_OK;
 }
 
-fr_err fr_dispatch_start(ferrule_conn *c) {
+void fr_state_init(fr_conn *c) {
+    c->state = c->role == FERRULE_ROLE_CLIENT ? FERRULE_HS_START : FERRULE_HS_WAIT_CLIENT_HELLO;
+}
+
+void fr_state_fail(fr_conn *c) { c->state = FERRULE_HS_FAILED; }
+
+fr_err fr_dispatch_start(fr_conn *c) {
     const fr_transition *t = find(c->role, c->state, FR_HS_NONE);
     if (t == NULL) return FR_OK;
     uint32_t next;
-    FR_TRY(choose_next(t, t->handler(c, NULL), &next));
+    FR_TRY(run(t, c, NULL, &next));
     c->state = next;
     return FR_OK;
 }
 
-fr_err fr_dispatch(ferrule_conn *c, const uint8_t *msg, size_t len) {
+fr_err fr_dispatch(fr_conn *c, const uint8_t *msg, size_t len) {
     const fr_transition *t = find(c->role, c->state, msg[0]);
     FR_ENSURE(t != NULL, FERRULE_R_UNEXPECTED_MESSAGE);
     /* Handlers see the transcript hash before their message in th_before
@@ -122,44 +187,52 @@ fr_err fr_dispatch(ferrule_conn *c, const uint8_t *msg, size_t len) {
     c->cur_msg = msg;
     c->cur_msg_len = len;
     fr_reader body = fr_reader_init(msg + 4, len - 4);
-    fr_err e = t->handler(c, &body);
-    c->cur_msg = NULL;
     uint32_t next;
-    FR_TRY(choose_next(t, e, &next));
+    fr_err e = run(t, c, &body, &next);
+    c->cur_msg = NULL;
+    FR_TRY(e);
     FR_TRY(fr_read_done(&body));
     c->state = next;
     return FR_OK;
 }
 
-int fr_state_accepts(const ferrule_conn *c, uint8_t msg) {
+int fr_state_accepts(const fr_conn *c, uint8_t msg) {
     return find(c->role, c->state, msg) != NULL;
 }
 
-int fr_state_expects_handshake(const ferrule_conn *c) {
-    return c->state != FERRULE_HS_START && c->state != FERRULE_HS_FAILED &&
-           c->state != FERRULE_HS_CLOSED;
+int fr_state_expects_handshake(const fr_conn *c) {
+    const fr_state_rules *r = rules_of(c);
+    return r != NULL && r->handshake;
 }
 
-int fr_state_allows_ccs(const ferrule_conn *c) {
-    /* RFC 8446 §5: after the first ClientHello and before the peer's Finished. */
-    if (c->role == FERRULE_ROLE_CLIENT)
-        return (c->state >= FERRULE_HS_WAIT_SERVER_HELLO && c->state <= FERRULE_HS_WAIT_FINISHED) ||
-               c->state == FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST;
-    return c->state == FERRULE_HS_WAIT_CLIENT_FINISHED ||
-           c->state == FERRULE_HS_WAIT_SECOND_CLIENT_HELLO ||
-           c->state == FERRULE_HS_WAIT_END_OF_EARLY_DATA ||
-           c->state == FERRULE_HS_WAIT_CLIENT_CERTIFICATE ||
-           c->state == FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY;
+int fr_state_allows_ccs(const fr_conn *c) {
+    const fr_state_rules *r = rules_of(c);
+    return r != NULL && r->ccs;
 }
 
-/* Walk the table for documentation tooling. */
+int fr_state_reads_early_data(const fr_conn *c) {
+    const fr_state_rules *r = rules_of(c);
+    return r != NULL && r->early;
+}
+
+/* ---- the tables for documentation tooling (tests/c/test_state_doc.c) ---- */
+
 size_t fr_state_table_size(void);
 void fr_state_table_row(size_t i, uint32_t *role, uint32_t *state, uint16_t *msg, uint32_t *next,
                         const char **what);
-/* Alternative next state k (0..2) of row i (NO_ALT = none). */
+/* Number of branches, the name of branch k, and the state branch k
+ * (1 .. count-1) of row i leads to (FR_STATE_NO_ALT: none). */
+#define FR_STATE_NO_ALT 0xffffffffu
+size_t fr_state_branch_count(void);
+const char *fr_state_branch_name(size_t k);
 uint32_t fr_state_table_alt(size_t i, size_t k);
-uint32_t fr_state_table_alt(size_t i, size_t k) { return k < 3 ? TABLE[i].alt[k] : NO_ALT; }
-size_t fr_state_table_size(void) { return sizeof(TABLE) / sizeof(TABLE[0]); }
+/* The record-level rules: row i of the per-state table. */
+size_t fr_state_rules_size(void);
+void fr_state_rules_row(size_t i, uint32_t *role, uint32_t *state, int *handshake, int *ccs,
+                        int *early);
+
+size_t fr_state_table_size(void) { return COUNT(TABLE); }
+
 void fr_state_table_row(size_t i, uint32_t *role, uint32_t *state, uint16_t *msg, uint32_t *next,
                         const char **what) {
     *role = TABLE[i].role;
@@ -167,4 +240,35 @@ void fr_state_table_row(size_t i, uint32_t *role, uint32_t *state, uint16_t *msg
     *msg = TABLE[i].msg;
     *next = TABLE[i].next;
     *what = TABLE[i].what;
+}
+
+size_t fr_state_branch_count(void) { return FR_BRANCH_COUNT; }
+
+const char *fr_state_branch_name(size_t k) {
+    static const char *const NAMES[FR_BRANCH_COUNT] = {
+        [FR_BRANCH_NEXT] = "next",
+        [FR_BRANCH_HRR] = "hello_retry_request",
+        [FR_BRANCH_RESUMED] = "resumed",
+        [FR_BRANCH_CLIENT_CERT] = "client_certificate_requested",
+        [FR_BRANCH_NO_CLIENT_CERT] = "no_client_certificate",
+        [FR_BRANCH_EARLY] = "early_data_accepted",
+    };
+    return k < FR_BRANCH_COUNT ? NAMES[k] : "?";
+}
+
+uint32_t fr_state_table_alt(size_t i, size_t k) {
+    if (k == FR_BRANCH_NEXT || k >= FR_BRANCH_COUNT || TABLE[i].on[k] == NONE)
+        return FR_STATE_NO_ALT;
+    return TABLE[i].on[k];
+}
+
+size_t fr_state_rules_size(void) { return COUNT(RULES); }
+
+void fr_state_rules_row(size_t i, uint32_t *role, uint32_t *state, int *handshake, int *ccs,
+                        int *early) {
+    *role = RULES[i].role;
+    *state = RULES[i].state;
+    *handshake = RULES[i].handshake;
+    *ccs = RULES[i].ccs;
+    *early = RULES[i].early;
 }

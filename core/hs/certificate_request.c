@@ -56,7 +56,7 @@ fr_err fr_send_certificate_request(ferrule_conn *c) {
     return fr_msg_send(c, &m);
 }
 
-fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body) {
+fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
     fr_reader ctx, list;
     FR_ENSURE(c->cauth.requested, FERRULE_R_UNEXPECTED_MESSAGE);
     FR_TRY(fr_read_vec8(body, &ctx));
@@ -70,7 +70,8 @@ fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body) {
          * certificate_required.  No CertificateVerify follows. */
         FR_ENSURE(c->cfg->cauth.mode != FERRULE_CLIENT_AUTH_REQUIRE, FERRULE_R_CERT_REQUIRED);
         c->cauth.anonymous = 1;
-        return FR_NEXT_ALT1;
+        *branch = FR_BRANCH_NO_CLIENT_CERT;
+        return FR_OK;
     }
     /* Entry extensions answer extensions of our CertificateRequest, which
      * asks for none: any is unsupported_extension (RFC 8446 §4.4.2). */

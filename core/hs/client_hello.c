@@ -381,7 +381,7 @@ static fr_err consider_psk(ferrule_conn *c, fr_exts *x, int retry, int second) {
 
 fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len);
 
-fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
+fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
     const ferrule_config *cfg = c->cfg;
     uint16_t legacy_version;
     const uint8_t *random;
@@ -455,7 +455,8 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     if (retry) {
         FR_TRY(fr_server_early_decide(c, fr_exts_find(&x, FR_EXT_EARLY_DATA), 1, 0));
         FR_TRY(fr_server_send_hrr(c, &view));
-        return FR_NEXT_ALT1;
+        *branch = FR_BRANCH_HRR;
+        return FR_OK;
     }
     if (!second) { /* after an HRR, fr_server_check_second_hello began it */
         const fr_suite_info *si = fr_suite_lookup(c->suite);
@@ -467,7 +468,10 @@ fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     /* 0-RTT (RFC 8446 §4.2.10), with the transcript holding this hello. */
     FR_TRY(fr_server_early_decide(c, fr_exts_find(&x, FR_EXT_EARLY_DATA), 0, second));
     FR_TRY(fr_server_send_flight(c, share.share, share.len));
-    if (c->early.accepted) return FR_NEXT_ALT3;
     /* With a CertificateRequest the client's Certificate comes next. */
-    return fr_server_wants_client_cert(c) ? FR_NEXT_ALT2 : FR_OK;
+    if (c->early.accepted)
+        *branch = FR_BRANCH_EARLY;
+    else if (fr_server_wants_client_cert(c))
+        *branch = FR_BRANCH_CLIENT_CERT;
+    return FR_OK;
 }

@@ -53,7 +53,7 @@ static fr_err check_alpn(ferrule_conn *c, fr_reader *body) {
     return FERRULE_R_ILLEGAL_PARAMETER;
 }
 
-fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body) {
+fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
     fr_reader block;
     fr_exts x;
     fr_ext *early = NULL;
@@ -94,5 +94,6 @@ fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body) {
     }
     FR_TRY(fr_client_on_early_data_ext(c, early));
     /* RFC 8446 §2.2: resumed, Finished follows (no Certificate). */
-    return c->resume.resumed ? FR_NEXT_ALT1 : FR_OK;
+    if (c->resume.resumed) *branch = FR_BRANCH_RESUMED;
+    return FR_OK;
 }

@@ -215,11 +215,10 @@ static fr_err client_on_hrr(ferrule_conn *c, uint16_t suite, fr_exts *x) {
     c->hrr.suite = suite;
     c->hrr.group = group;
     fr_client_early_on_hrr(c);
-    FR_TRY(fr_client_send_second_hello(c, cookie.p, fr_reader_left(&cookie), ks != NULL));
-    return FR_NEXT_ALT1;
+    return fr_client_send_second_hello(c, cookie.p, fr_reader_left(&cookie), ks != NULL);
 }
 
-fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body) {
+fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
     const ferrule_config *cfg = c->cfg;
     uint16_t legacy_version, suite;
     const uint8_t *random;
@@ -261,7 +260,11 @@ fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body) {
               FERRULE_R_ILLEGAL_PARAMETER);
     FR_ENSURE(fr_u16_in(suite, cfg->suites, cfg->n_suites), FERRULE_R_ILLEGAL_PARAMETER);
     FR_ENSURE(comp == 0, FERRULE_R_ILLEGAL_PARAMETER);
-    if (memcmp(random, HRR_RANDOM, 32) == 0) return client_on_hrr(c, suite, &x);
+    if (memcmp(random, HRR_RANDOM, 32) == 0) {
+        FR_TRY(client_on_hrr(c, suite, &x));
+        *branch = FR_BRANCH_HRR;
+        return FR_OK;
+    }
     /* RFC 8446 §4.1.4: after a HelloRetryRequest, the same suite. */
     FR_ENSURE(!c->hrr.done || suite == c->hrr.suite, FERRULE_R_ILLEGAL_PARAMETER);
     /* RFC 8446 §4.2: only extensions we asked for and that may appear here;
