@@ -36,6 +36,14 @@ static const char *msg_name(uint16_t m) {
     }
 }
 
+/* Row i of the transition table if it is one of `role`'s. */
+static int row_of(size_t i, uint32_t role, uint32_t *state, uint16_t *msg, uint32_t *next,
+                  const char **what) {
+    uint32_t r;
+    fr_state_table_row(i, &r, state, msg, next, what);
+    return r == role;
+}
+
 #define EMIT(...) n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, __VA_ARGS__)
 
 static size_t render_transitions(char *out, size_t cap, uint32_t role) {
@@ -44,11 +52,10 @@ static size_t render_transitions(char *out, size_t cap, uint32_t role) {
          "happens |\n"
          "|---|---|---|---|---|\n");
     for (size_t i = 0; i < fr_state_table_size(); i++) {
-        uint32_t r, s, nx;
+        uint32_t s, nx;
         uint16_t m;
         const char *what;
-        fr_state_table_row(i, &r, &s, &m, &nx, &what);
-        if (r != role) continue;
+        if (!row_of(i, role, &s, &m, &nx, &what)) continue;
         EMIT("| %s | %s | %s |", ferrule_handshake_state_name(s), msg_name(m),
              ferrule_handshake_state_name(nx));
         const char *sep = " ";
@@ -67,11 +74,10 @@ static size_t render_diagram(char *out, size_t cap, uint32_t role) {
     size_t n = 0;
     EMIT("```mermaid\nstateDiagram-v2\n");
     for (size_t i = 0; i < fr_state_table_size(); i++) {
-        uint32_t r, s, nx;
+        uint32_t s, nx;
         uint16_t m;
         const char *what;
-        fr_state_table_row(i, &r, &s, &m, &nx, &what);
-        if (r != role) continue;
+        if (!row_of(i, role, &s, &m, &nx, &what)) continue;
         EMIT("    %s --> %s: %s\n", ferrule_handshake_state_name(s),
              ferrule_handshake_state_name(nx), msg_name(m));
         for (size_t k = 1; k < fr_state_branch_count(); k++)
