@@ -85,11 +85,12 @@ void fr_cfg_release(fr_config *cfg) {
     fr_early_config_free(cfg);
     fr_trust_free(&cfg->mem, &cfg->trust);
     for (size_t i = 0; i < cfg->n_chains; i++) chain_clear(cfg, &cfg->chains[i]);
+    if (cfg->sync.release != NULL) cfg->sync.release(cfg->sync.ctx);
     fr_mem_free_owner(&cfg->mem, cfg, sizeof(*cfg));
 }
 
 void fr_cfg_set_sync(fr_config *cfg, const fr_sync *s) {
-    cfg->sync = s != NULL ? *s : (fr_sync){NULL, NULL, NULL};
+    cfg->sync = s != NULL ? *s : (fr_sync){NULL, NULL, NULL, NULL};
 }
 
 void fr_cfg_freeze(fr_config *cfg) { atomic_store(&cfg->frozen, 1); }

@@ -378,7 +378,7 @@ FR_MUST_CHECK fr_err fr_conn_add_peer_cert(ferrule_conn *c, fr_cert *cert);
 FR_MUST_CHECK fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple,
                                           size_t staple_len);
 /* The same as of time `now` (a server validating the client chain a
- * ticket carries: resume.c). */
+ * ticket carries: psk.c). */
 FR_MUST_CHECK fr_err fr_verify_peer_chain_at(ferrule_conn *c, const uint8_t *staple,
                                              size_t staple_len, int64_t now);
 /* Server: does this connection request a client certificate; send the
@@ -446,7 +446,7 @@ uint32_t fr_sig_mask(fr_reader list);
 /* 1 if v is in list. */
 int fr_u16_in(uint16_t v, const uint16_t *list, size_t n);
 
-/* ---- resume.c: resumption (RFC 8446 §4.2.11, §4.6.1) ------------------- */
+/* ---- psk.c, ticket.c: resumption (RFC 8446 §4.2.11, §4.6.1) ------------ */
 /* Client: append pre_shared_key (last) to the ClientHello being written if
  * a usable session is set; fr_client_psk_binder fills the binder in. */
 FR_MUST_CHECK fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w);

@@ -44,7 +44,7 @@ fr_err fr_conn_start(fr_conn *c, const char *server_name) {
 }
 
 void fr_conn_set_sync(fr_conn *c, const fr_sync *s) {
-    c->sync = s != NULL ? *s : (fr_sync){NULL, NULL, NULL};
+    c->sync = s != NULL ? *s : (fr_sync){NULL, NULL, NULL, NULL};
 }
 
 void fr_conn_free(fr_conn *c) {

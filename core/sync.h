@@ -20,6 +20,9 @@
 typedef struct fr_sync {
     void (*lock)(void *ctx, unsigned id);
     void (*unlock)(void *ctx, unsigned id);
+    /* Called once as the engine object is destroyed (NULL: nothing), so
+     * the host can release what ctx holds. */
+    void (*release)(void *ctx);
     void *ctx;
 } fr_sync;
 

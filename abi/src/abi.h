@@ -26,8 +26,9 @@ int fr_abi_flush_out(ferrule_conn *c);
 int fr_abi_fill_in(ferrule_conn *c);
 
 /* The host side of core/sync.h: install the ABI's locks in an engine
- * (config.c, conn.c). */
-void fr_abi_config_sync(ferrule_config *cfg);
+ * (config.c, conn.c); a config's are allocated with it and released by
+ * the engine through fr_sync.release. */
+FR_MUST_CHECK fr_err fr_abi_config_sync(ferrule_config *cfg);
 void fr_abi_conn_sync(ferrule_conn *c);
 
 #endif

@@ -73,7 +73,10 @@ FERRULE_API int ferrule_config_new(ferrule_config **out, uint32_t role,
     fr_allocator fa = {a.alloc, a.free, a.ctx};
     fr_config *cfg;
     if (fr_cfg_new(&cfg, role, &fa) != FR_OK) return FERRULE_INTERNAL;
-    fr_abi_config_sync(cfg);
+    if (fr_abi_config_sync(cfg) != FR_OK) {
+        fr_cfg_release(cfg);
+        return FERRULE_INTERNAL;
+    }
     *out = cfg;
     return FERRULE_OK;
 }
@@ -90,20 +93,42 @@ FERRULE_API uint32_t ferrule_config_reason(const ferrule_config *cfg) {
     return cfg != NULL ? fr_cfg_reason(cfg) : FERRULE_R_NULL_ARGUMENT;
 }
 
-/* core/sync.h for a config: the ticket-key ring's lock. */
+/* core/sync.h for a config: the host's locks, in a block allocated with
+ * the config and reached through its sync context. */
+typedef struct config_host {
+    pthread_mutex_t tickets; /* FR_LOCK_CFG_TICKETS: the ticket-key ring */
+    fr_config *cfg;
+} config_host;
+
+/* Called by the engine as the config is destroyed. */
+static void config_host_release(void *ctx) {
+    config_host *h = ctx;
+    pthread_mutex_destroy(&h->tickets);
+    fr_mem_free(fr_cfg_mem(h->cfg), h, sizeof(*h));
+}
+
 static void config_lock(void *ctx, unsigned id) {
-    ferrule_config *cfg = ctx;
-    if (id == FR_LOCK_CFG_TICKETS) pthread_mutex_lock(&cfg->resume.lock);
+    config_host *h = ctx;
+    if (id == FR_LOCK_CFG_TICKETS) pthread_mutex_lock(&h->tickets);
 }
 
 static void config_unlock(void *ctx, unsigned id) {
-    ferrule_config *cfg = ctx;
-    if (id == FR_LOCK_CFG_TICKETS) pthread_mutex_unlock(&cfg->resume.lock);
+    config_host *h = ctx;
+    if (id == FR_LOCK_CFG_TICKETS) pthread_mutex_unlock(&h->tickets);
 }
 
-void fr_abi_config_sync(ferrule_config *cfg) {
-    fr_sync s = {config_lock, config_unlock, cfg};
+fr_err fr_abi_config_sync(ferrule_config *cfg) {
+    fr_mem *m = fr_cfg_mem(cfg);
+    config_host *h = fr_mem_alloc(m, sizeof(*h));
+    FR_ENSURE(h != NULL, fr_mem_error(m, sizeof(*h)));
+    if (pthread_mutex_init(&h->tickets, NULL) != 0) {
+        fr_mem_free(m, h, sizeof(*h));
+        return FERRULE_R_INTERNAL;
+    }
+    h->cfg = cfg;
+    fr_sync s = {config_lock, config_unlock, config_host_release, h};
     fr_cfg_set_sync(cfg, &s);
+    return FR_OK;
 }
 
 /* Common prologue of every setter: a usable, unfrozen config. */

@@ -5,7 +5,7 @@
 
 int fr_server_wants_client_cert(const ferrule_conn *c) {
     /* RFC 8446 §4.3.2: never in a PSK handshake; the client's identity
-     * then comes from the ticket (resume.c). */
+     * then comes from the ticket (psk.c). */
     return c->cfg->cauth.mode != FERRULE_CLIENT_AUTH_NONE && !c->resume.resumed;
 }
 

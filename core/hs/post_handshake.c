@@ -2,7 +2,7 @@
  * (RFC 8446 §4.6.3) after the handshake. */
 #include "../conn.h"
 
-/* fr_on_new_session_ticket is in resume.c. */
+/* fr_on_new_session_ticket is in session.c. */
 
 fr_err fr_send_key_update(ferrule_conn *c, int request) {
     /* RFC 8446 §4.6.3: KeyUpdate { KeyUpdateRequest request_update; }. */

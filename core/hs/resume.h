@@ -1,12 +1,13 @@
 /*
  * resume.h - session resumption with stateless tickets (RFC 8446 §2.2,
  * §4.2.9, §4.2.11, §4.6.1).  Formats and policy: docs/resumption.md.
- * Included by conn.h; the functions are in hs/resume.c.
+ * Included by conn.h.  By layer: hs/ticket.c (the key ring, sealing and
+ * opening, NewSessionTicket), hs/psk.c (the PSK offer, binder and
+ * acceptance), hs/session.c (the client's kept ticket and session blob).
  */
 #ifndef FR_RESUME_H
 #define FR_RESUME_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 
 #include "../common.h"
@@ -29,9 +30,8 @@
 
 typedef struct fr_resume_config {
     /* Ticket-key ring, rotated while connections use the config: guarded
-     * by `lock`.  keys[0] encrypts; all n decrypt. */
-    pthread_mutex_t lock;
-    int lock_ready;
+     * by the config's FR_LOCK_CFG_TICKETS (sync.h).  keys[0] encrypts;
+     * all n decrypt. */
     uint8_t names[FR_TICKET_KEYS][FR_TICKET_KEY_NAME_LEN];
     uint8_t keys[FR_TICKET_KEYS][FR_TICKET_KEY_LEN];
     size_t n_keys;
@@ -81,7 +81,7 @@ typedef struct fr_resume_conn {
     size_t offer_len;
     fr_session offer;
     int offered;       /* this ClientHello carries pre_shared_key */
-    fr_kept_ticket kept; /* guarded by err_lock (ferrule_conn_session reads it) */
+    fr_kept_ticket kept; /* guarded by FR_LOCK_CONN_ERR (ferrule_conn_session reads it) */
     int have_kept;
     unsigned long tickets_received;
     /* both */
@@ -111,7 +111,7 @@ void fr_resume_set_key(struct ferrule_config *cfg, const uint8_t *name, const ui
 void fr_resume_conn_free(struct ferrule_conn *c);
 /* Strict parse of a session blob (pointers into blob). */
 FR_MUST_CHECK fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s);
-/* Client: the session blob of the kept ticket (caller holds err_lock):
+/* Client: the session blob of the kept ticket (caller holds FR_LOCK_CONN_ERR):
  * *len is its size; written to out when cap allows, else
  * FERRULE_R_BUFFER_TOO_SMALL.  FERRULE_R_WRONG_STATE without a ticket. */
 FR_MUST_CHECK fr_err fr_client_session_blob(struct ferrule_conn *c, uint8_t *out, size_t cap,
