@@ -11,7 +11,7 @@ static const uint8_t DOWNGRADE_TLS12[8] = {0x44, 0x4F, 0x57, 0x4E, 0x47, 0x52, 0
 static const uint8_t DOWNGRADE_TLS11[8] = {0x44, 0x4F, 0x57, 0x4E, 0x47, 0x52, 0x44, 0x00};
 
 /* Derive and install the handshake traffic secrets from the shared secret. */
-static fr_err enter_handshake_keys(ferrule_conn *c, const uint8_t *shared, size_t shared_len) {
+static fr_err enter_handshake_keys(fr_conn *c, const uint8_t *shared, size_t shared_len) {
     const fr_suite_info *si = fr_suite_lookup(c->suite);
     FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
     uint8_t th[FR_MAX_HASH];
@@ -33,8 +33,8 @@ static fr_err enter_handshake_keys(ferrule_conn *c, const uint8_t *shared, size_
 }
 
 /* After the server's Finished is in the transcript: application secrets. */
-fr_err fr_enter_application_secrets(ferrule_conn *c);
-fr_err fr_enter_application_secrets(ferrule_conn *c) {
+fr_err fr_enter_application_secrets(fr_conn *c);
+fr_err fr_enter_application_secrets(fr_conn *c) {
     uint8_t th[FR_MAX_HASH];
     FR_TRY(fr_transcript_current(&c->th, th));
     FR_TRY(fr_ks_master(&c->ks, th));
@@ -44,61 +44,71 @@ fr_err fr_enter_application_secrets(ferrule_conn *c) {
     return FR_OK;
 }
 
-fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len);
-fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len) {
-    uint8_t pub[FR_KEX_MAX_PUB], shared[FR_KEX_MAX_SECRET];
-    size_t pub_len = 0, shared_len;
-    FR_TRY(fr_random(c->server_random, 32));
+/* Our key_share and the (EC)DHE shared secret, or, in psk_ke, no share
+ * and Hash.length zeros (RFC 8446 §7.1). */
+static fr_err server_shared_secret(fr_conn *c, const uint8_t *peer_share, size_t peer_len,
+                                   uint8_t *pub, size_t *pub_len, uint8_t *shared,
+                                   size_t *shared_len) {
+    *pub_len = 0;
     if (c->resume.psk_ke) {
-        /* RFC 8446 §7.1: psk_ke has no (EC)DHE input: Hash.length zeros. */
         const fr_suite_info *si = fr_suite_lookup(c->suite);
         FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
-        shared_len = fr_hash_len(si->hash);
-        memset(shared, 0, shared_len);
+        *shared_len = fr_hash_len(si->hash);
+        memset(shared, 0, *shared_len);
         c->group = 0;
-    } else {
-        FR_TRY(fr_kex_generate(&c->kex[0], c->group, pub, sizeof(pub), &pub_len));
-        c->n_kex = 1;
-        FR_TRY(fr_kex_derive(&c->kex[0], peer_share, peer_len, shared, sizeof(shared),
-                             &shared_len));
-        fr_kex_free(&c->kex[0]);
-        c->n_kex = 0;
+        return FR_OK;
     }
+    FR_TRY(fr_kex_generate(&c->kex[0], c->group, pub, FR_KEX_MAX_PUB, pub_len));
+    c->n_kex = 1;
+    fr_err e = fr_kex_derive(&c->kex[0], peer_share, peer_len, shared, FR_KEX_MAX_SECRET,
+                             shared_len);
+    fr_kex_free(&c->kex[0]);
+    c->n_kex = 0;
+    return e;
+}
 
+static fr_err send_server_hello(fr_conn *c, const uint8_t *pub, size_t pub_len) {
     fr_msgbuf m;
-    fr_err e = fr_msg_begin(c, &m, FR_HS_SERVER_HELLO, 512);
-    if (e == FR_OK) {
-        fr_writer *w = &m.w;
-        fr_write_u16(w, 0x0303);
-        fr_write_bytes(w, c->server_random, 32);
-        fr_write_open_vec(w, 1); /* legacy_session_id_echo */
-        fr_write_bytes(w, c->session_id, c->session_id_len);
-        fr_write_close_vec(w);
-        fr_write_u16(w, c->suite);
-        fr_write_u8(w, 0);
+    FR_TRY(fr_msg_begin(c, &m, FR_HS_SERVER_HELLO, 512));
+    fr_writer *w = &m.w;
+    fr_write_u16(w, 0x0303);
+    fr_write_bytes(w, c->server_random, 32);
+    fr_write_open_vec(w, 1); /* legacy_session_id_echo */
+    fr_write_bytes(w, c->session_id, c->session_id_len);
+    fr_write_close_vec(w);
+    fr_write_u16(w, c->suite);
+    fr_write_u8(w, 0);
+    fr_write_open_vec(w, 2);
+    fr_write_u16(w, FR_EXT_SUPPORTED_VERSIONS);
+    fr_write_open_vec(w, 2);
+    fr_write_u16(w, FERRULE_TLS13);
+    fr_write_close_vec(w);
+    if (!c->resume.psk_ke) { /* RFC 8446 §4.2.8 */
+        fr_write_u16(w, FR_EXT_KEY_SHARE);
         fr_write_open_vec(w, 2);
-        fr_write_u16(w, FR_EXT_SUPPORTED_VERSIONS);
+        fr_write_u16(w, c->group);
         fr_write_open_vec(w, 2);
-        fr_write_u16(w, FERRULE_TLS13);
+        fr_write_bytes(w, pub, pub_len);
         fr_write_close_vec(w);
-        if (!c->resume.psk_ke) { /* RFC 8446 §4.2.8 */
-            fr_write_u16(w, FR_EXT_KEY_SHARE);
-            fr_write_open_vec(w, 2);
-            fr_write_u16(w, c->group);
-            fr_write_open_vec(w, 2);
-            fr_write_bytes(w, pub, pub_len);
-            fr_write_close_vec(w);
-            fr_write_close_vec(w);
-        }
-        if (c->resume.resumed) { /* RFC 8446 §4.2.11: selected_identity */
-            fr_write_u16(w, FR_EXT_PRE_SHARED_KEY);
-            fr_write_open_vec(w, 2);
-            fr_write_u16(w, c->resume.selected);
-            fr_write_close_vec(w);
-        }
         fr_write_close_vec(w);
-        e = fr_msg_send(c, &m);
     }
+    if (c->resume.resumed) { /* RFC 8446 §4.2.11: selected_identity */
+        fr_write_u16(w, FR_EXT_PRE_SHARED_KEY);
+        fr_write_open_vec(w, 2);
+        fr_write_u16(w, c->resume.selected);
+        fr_write_close_vec(w);
+    }
+    fr_write_close_vec(w);
+    return fr_msg_send(c, &m);
+}
+
+fr_err fr_server_send_flight(fr_conn *c, const uint8_t *peer_share, size_t peer_len);
+fr_err fr_server_send_flight(fr_conn *c, const uint8_t *peer_share, size_t peer_len) {
+    uint8_t pub[FR_KEX_MAX_PUB], shared[FR_KEX_MAX_SECRET];
+    size_t pub_len, shared_len;
+    FR_TRY(fr_random(c->server_random, 32));
+    fr_err e = server_shared_secret(c, peer_share, peer_len, pub, &pub_len, shared, &shared_len);
+    if (e == FR_OK) e = send_server_hello(c, pub, pub_len);
     if (e == FR_OK) e = enter_handshake_keys(c, shared, shared_len);
     fr_wipe(shared, sizeof(shared));
     FR_TRY(e);
@@ -164,8 +174,8 @@ static int only_types(const fr_exts *x, uint64_t allowed) {
 
 /* Client: a HelloRetryRequest (RFC 8446 §4.1.4), whose legacy fields and
  * version were already checked like a ServerHello's. */
-static fr_err client_on_hrr(ferrule_conn *c, uint16_t suite, fr_exts *x) {
-    const ferrule_config *cfg = c->cfg;
+static fr_err client_on_hrr(fr_conn *c, uint16_t suite, fr_exts *x) {
+    const fr_config *cfg = c->cfg;
     /* RFC 8446 §4.1.4: only one HelloRetryRequest per handshake. */
     FR_ENSURE(!c->hrr.done, FERRULE_R_UNEXPECTED_MESSAGE);
     FR_ENSURE(fr_exts_find(x, FR_EXT_RECORD_SIZE_LIMIT) == NULL || !c->rsl.offered,
@@ -218,32 +228,42 @@ static fr_err client_on_hrr(ferrule_conn *c, uint16_t suite, fr_exts *x) {
     return fr_client_send_second_hello(c, cookie.p, fr_reader_left(&cookie), ks != NULL);
 }
 
-fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
-    const ferrule_config *cfg = c->cfg;
+/* A ServerHello or HelloRetryRequest (RFC 8446 §4.1.3), as sent. */
+typedef struct server_hello {
     uint16_t legacy_version, suite;
-    const uint8_t *random;
+    const uint8_t *random; /* 32 bytes */
+    fr_reader sid;
     uint8_t comp;
-    fr_reader sid, ext_block;
-    FR_TRY(fr_read_u16(body, &legacy_version));
-    FR_TRY(fr_read_bytes(body, 32, &random));
-    FR_TRY(fr_read_vec8(body, &sid));
-    FR_TRY(fr_read_u16(body, &suite));
-    FR_TRY(fr_read_u8(body, &comp));
     fr_exts x;
-    x.n = 0;
-    x.present = 0;
-    if (!fr_reader_empty(body)) {
-        FR_TRY(fr_read_vec16(body, &ext_block));
-        FR_TRY(fr_exts_parse(&ext_block, &x));
-    }
-    FR_TRY(fr_read_done(body));
+} server_hello;
 
-    fr_ext *sv = fr_exts_find(&x, FR_EXT_SUPPORTED_VERSIONS);
+/* Parse: the structure alone, no judgement. */
+static fr_err parse_server_hello(fr_reader *body, server_hello *sh) {
+    FR_TRY(fr_read_u16(body, &sh->legacy_version));
+    FR_TRY(fr_read_bytes(body, 32, &sh->random));
+    FR_TRY(fr_read_vec8(body, &sh->sid));
+    FR_TRY(fr_read_u16(body, &sh->suite));
+    FR_TRY(fr_read_u8(body, &sh->comp));
+    sh->x.n = 0;
+    sh->x.present = 0;
+    if (!fr_reader_empty(body)) {
+        fr_reader ext_block;
+        FR_TRY(fr_read_vec16(body, &ext_block));
+        FR_TRY(fr_exts_parse(&ext_block, &sh->x));
+    }
+    return fr_read_done(body);
+}
+
+/* Decide, for a ServerHello and a HelloRetryRequest alike: TLS 1.3, and
+ * the legacy fields answer our ClientHello. */
+static fr_err check_hello_fields(const fr_conn *c, server_hello *sh) {
+    const fr_config *cfg = c->cfg;
+    fr_ext *sv = fr_exts_find(&sh->x, FR_EXT_SUPPORTED_VERSIONS);
     if (sv == NULL) {
         /* The server chose TLS 1.2 or older.  RFC 8446 §4.1.3: a downgrade
          * sentinel means an attack; otherwise the versions do not meet. */
-        if (memcmp(random + 24, DOWNGRADE_TLS12, 8) == 0 ||
-            memcmp(random + 24, DOWNGRADE_TLS11, 8) == 0)
+        if (memcmp(sh->random + 24, DOWNGRADE_TLS12, 8) == 0 ||
+            memcmp(sh->random + 24, DOWNGRADE_TLS11, 8) == 0)
             return FERRULE_R_DOWNGRADE;
         return FERRULE_R_PROTOCOL_VERSION;
     }
@@ -252,66 +272,75 @@ fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body, fr_branch *br
     FR_TRY(fr_read_done(&sv->body));
     /* RFC 8446 §4.2.1: a version we did not offer is illegal_parameter. */
     FR_ENSURE(selected == FERRULE_TLS13, FERRULE_R_ILLEGAL_PARAMETER);
-    FR_ENSURE(legacy_version == 0x0303, FERRULE_R_PROTOCOL_VERSION);
+    FR_ENSURE(sh->legacy_version == 0x0303, FERRULE_R_PROTOCOL_VERSION);
     /* RFC 8446 §4.1.3: echo of our session id, a suite we offered, no
      * compression (§4.1.4: the same checks for a HelloRetryRequest). */
-    FR_ENSURE(fr_reader_left(&sid) == c->session_id_len &&
-                  memcmp(sid.p, c->session_id, c->session_id_len) == 0,
+    FR_ENSURE(fr_reader_left(&sh->sid) == c->session_id_len &&
+                  memcmp(sh->sid.p, c->session_id, c->session_id_len) == 0,
               FERRULE_R_ILLEGAL_PARAMETER);
-    FR_ENSURE(fr_u16_in(suite, cfg->suites, cfg->n_suites), FERRULE_R_ILLEGAL_PARAMETER);
-    FR_ENSURE(comp == 0, FERRULE_R_ILLEGAL_PARAMETER);
-    if (memcmp(random, HRR_RANDOM, 32) == 0) {
-        FR_TRY(client_on_hrr(c, suite, &x));
-        *branch = FR_BRANCH_HRR;
-        return FR_OK;
-    }
+    FR_ENSURE(fr_u16_in(sh->suite, cfg->suites, cfg->n_suites), FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(sh->comp == 0, FERRULE_R_ILLEGAL_PARAMETER);
+    return FR_OK;
+}
+
+/* Decide, for a ServerHello: the suite, the extensions, the PSK answer. */
+static fr_err check_server_hello(fr_conn *c, server_hello *sh) {
     /* RFC 8446 §4.1.4: after a HelloRetryRequest, the same suite. */
-    FR_ENSURE(!c->hrr.done || suite == c->hrr.suite, FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(!c->hrr.done || sh->suite == c->hrr.suite, FERRULE_R_ILLEGAL_PARAMETER);
     /* RFC 8446 §4.2: only extensions we asked for and that may appear here;
      * one we sent that belongs elsewhere (RFC 8449 §4: EncryptedExtensions)
      * is illegal_parameter. */
-    FR_ENSURE(fr_exts_find(&x, FR_EXT_RECORD_SIZE_LIMIT) == NULL || !c->rsl.offered,
+    FR_ENSURE(fr_exts_find(&sh->x, FR_EXT_RECORD_SIZE_LIMIT) == NULL || !c->rsl.offered,
               FERRULE_R_ILLEGAL_PARAMETER);
-    FR_ENSURE(only_types(&x, 1ull << FR_EXT_SUPPORTED_VERSIONS | 1ull << FR_EXT_KEY_SHARE |
-                                 1ull << FR_EXT_PRE_SHARED_KEY),
+    FR_ENSURE(only_types(&sh->x, 1ull << FR_EXT_SUPPORTED_VERSIONS | 1ull << FR_EXT_KEY_SHARE |
+                                     1ull << FR_EXT_PRE_SHARED_KEY),
               FERRULE_R_UNSUPPORTED_EXTENSION);
-    fr_ext *pskx = fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY);
-    if (pskx != NULL) FR_TRY(fr_client_on_psk(c, &pskx->body, suite));
-    fr_ext *ks = fr_exts_find(&x, FR_EXT_KEY_SHARE);
-    uint8_t shared[FR_KEX_MAX_SECRET];
-    size_t shared_len;
-    uint16_t group = 0;
+    fr_ext *pskx = fr_exts_find(&sh->x, FR_EXT_PRE_SHARED_KEY);
+    if (pskx != NULL) FR_TRY(fr_client_on_psk(c, &pskx->body, sh->suite));
+    return FR_OK;
+}
+
+/* Decide: the (EC)DHE shared secret from the server's key_share, or, in
+ * psk_ke, Hash.length zeros (RFC 8446 §7.1); *group 0 for psk_ke. */
+static fr_err client_shared_secret(fr_conn *c, server_hello *sh, uint8_t *shared,
+                                   size_t *shared_len, uint16_t *group) {
+    fr_ext *ks = fr_exts_find(&sh->x, FR_EXT_KEY_SHARE);
+    *group = 0;
     if (ks == NULL) {
         /* RFC 8446 §4.2.9: no key_share only in psk_ke, which we must have
-         * offered; the (EC)DHE input is then Hash.length zeros (§7.1). */
-        FR_ENSURE(c->resume.resumed && (cfg->resume.psk_modes & FERRULE_PSK_KE),
+         * offered. */
+        FR_ENSURE(c->resume.resumed && (c->cfg->resume.psk_modes & FERRULE_PSK_KE),
                   FERRULE_R_MISSING_EXTENSION);
-        const fr_suite_info *ssi = fr_suite_lookup(suite);
-        FR_ENSURE(ssi != NULL, FERRULE_R_INTERNAL);
-        shared_len = fr_hash_len(ssi->hash);
-        memset(shared, 0, shared_len);
+        const fr_suite_info *si = fr_suite_lookup(sh->suite);
+        FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
+        *shared_len = fr_hash_len(si->hash);
+        memset(shared, 0, *shared_len);
         c->resume.psk_ke = 1;
-    } else {
-        fr_reader share;
-        FR_TRY(fr_read_u16(&ks->body, &group));
-        FR_TRY(fr_read_vec16(&ks->body, &share));
-        FR_TRY(fr_read_done(&ks->body));
-        fr_kex *kex = NULL;
-        for (size_t i = 0; i < c->n_kex; i++)
-            if (c->kex[i].group == group) kex = &c->kex[i];
-        /* RFC 8446 §4.2.8: the group must be one we sent a share for. */
-        FR_ENSURE(kex != NULL, FERRULE_R_ILLEGAL_PARAMETER);
-        FR_TRY(fr_kex_derive(kex, share.p, fr_reader_left(&share), shared, sizeof(shared),
-                             &shared_len));
+        return FR_OK;
     }
-    memcpy(c->server_random, random, 32);
+    fr_reader share;
+    FR_TRY(fr_read_u16(&ks->body, group));
+    FR_TRY(fr_read_vec16(&ks->body, &share));
+    FR_TRY(fr_read_done(&ks->body));
+    fr_kex *kex = NULL;
+    for (size_t i = 0; i < c->n_kex; i++)
+        if (c->kex[i].group == *group) kex = &c->kex[i];
+    /* RFC 8446 §4.2.8: the group must be one we sent a share for. */
+    FR_ENSURE(kex != NULL, FERRULE_R_ILLEGAL_PARAMETER);
+    return fr_kex_derive(kex, share.p, fr_reader_left(&share), shared, FR_KEX_MAX_SECRET,
+                         shared_len);
+}
+
+/* Apply: the negotiated parameters, the transcript, the handshake keys. */
+static fr_err apply_server_hello(fr_conn *c, const server_hello *sh, uint16_t group,
+                                 const uint8_t *shared, size_t shared_len) {
+    memcpy(c->server_random, sh->random, 32);
     c->version = FERRULE_TLS13;
-    c->suite = suite;
+    c->suite = sh->suite;
     c->group = group;
     for (size_t i = 0; i < c->n_kex; i++) fr_kex_free(&c->kex[i]);
     c->n_kex = 0;
-
-    const fr_suite_info *si = fr_suite_lookup(suite);
+    const fr_suite_info *si = fr_suite_lookup(sh->suite);
     fr_err e = si != NULL ? FR_OK : FERRULE_R_INTERNAL;
     /* After a HelloRetryRequest the transcript is running already and
      * the dispatcher added this ServerHello to it. */
@@ -324,7 +353,25 @@ fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body, fr_branch *br
     fr_mem_free(&c->mem, c->ch_copy, c->ch_len);
     c->ch_copy = NULL;
     c->ch_len = 0;
-    if (e == FR_OK) e = enter_handshake_keys(c, shared, shared_len);
+    FR_TRY(e);
+    return enter_handshake_keys(c, shared, shared_len);
+}
+
+fr_err fr_client_on_server_hello(fr_conn *c, fr_reader *body, fr_branch *branch) {
+    server_hello sh;
+    FR_TRY(parse_server_hello(body, &sh));
+    FR_TRY(check_hello_fields(c, &sh));
+    if (memcmp(sh.random, HRR_RANDOM, 32) == 0) {
+        FR_TRY(client_on_hrr(c, sh.suite, &sh.x));
+        *branch = FR_BRANCH_HRR;
+        return FR_OK;
+    }
+    FR_TRY(check_server_hello(c, &sh));
+    uint8_t shared[FR_KEX_MAX_SECRET];
+    size_t shared_len = 0;
+    uint16_t group;
+    fr_err e = client_shared_secret(c, &sh, shared, &shared_len, &group);
+    if (e == FR_OK) e = apply_server_hello(c, &sh, group, shared, shared_len);
     fr_wipe(shared, sizeof(shared));
     return e;
 }
