@@ -44,19 +44,24 @@ fr_err fr_enter_application_secrets(fr_conn *c) {
     return FR_OK;
 }
 
+/* RFC 8446 §7.1: psk_ke has no (EC)DHE input: Hash.length zeros. */
+static fr_err psk_ke_secret(uint16_t suite, uint8_t *shared, size_t *shared_len) {
+    const fr_suite_info *si = fr_suite_lookup(suite);
+    FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
+    *shared_len = fr_hash_len(si->hash);
+    memset(shared, 0, *shared_len);
+    return FR_OK;
+}
+
 /* Our key_share and the (EC)DHE shared secret, or, in psk_ke, no share
- * and Hash.length zeros (RFC 8446 §7.1). */
+ * and no (EC)DHE input. */
 static fr_err server_shared_secret(fr_conn *c, const uint8_t *peer_share, size_t peer_len,
                                    uint8_t *pub, size_t *pub_len, uint8_t *shared,
                                    size_t *shared_len) {
     *pub_len = 0;
     if (c->resume.psk_ke) {
-        const fr_suite_info *si = fr_suite_lookup(c->suite);
-        FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
-        *shared_len = fr_hash_len(si->hash);
-        memset(shared, 0, *shared_len);
         c->group = 0;
-        return FR_OK;
+        return psk_ke_secret(c->suite, shared, shared_len);
     }
     FR_TRY(fr_kex_generate(&c->kex[0], c->group, pub, FR_KEX_MAX_PUB, pub_len));
     c->n_kex = 1;
@@ -67,22 +72,31 @@ static fr_err server_shared_secret(fr_conn *c, const uint8_t *peer_share, size_t
     return e;
 }
 
-static fr_err send_server_hello(fr_conn *c, const uint8_t *pub, size_t pub_len) {
-    fr_msgbuf m;
-    FR_TRY(fr_msg_begin(c, &m, FR_HS_SERVER_HELLO, 512));
-    fr_writer *w = &m.w;
+/* What a ServerHello and a HelloRetryRequest begin with (RFC 8446
+ * §4.1.3): legacy_version, random, legacy_session_id_echo, cipher_suite,
+ * legacy_compression_method, then, in the extensions block it leaves
+ * open, supported_versions. */
+static void write_hello_head(fr_writer *w, const uint8_t *random, const uint8_t *sid,
+                             size_t sid_len, uint16_t suite) {
     fr_write_u16(w, 0x0303);
-    fr_write_bytes(w, c->server_random, 32);
-    fr_write_open_vec(w, 1); /* legacy_session_id_echo */
-    fr_write_bytes(w, c->session_id, c->session_id_len);
+    fr_write_bytes(w, random, 32);
+    fr_write_open_vec(w, 1);
+    fr_write_bytes(w, sid, sid_len);
     fr_write_close_vec(w);
-    fr_write_u16(w, c->suite);
+    fr_write_u16(w, suite);
     fr_write_u8(w, 0);
     fr_write_open_vec(w, 2);
     fr_write_u16(w, FR_EXT_SUPPORTED_VERSIONS);
     fr_write_open_vec(w, 2);
     fr_write_u16(w, FERRULE_TLS13);
     fr_write_close_vec(w);
+}
+
+static fr_err send_server_hello(fr_conn *c, const uint8_t *pub, size_t pub_len) {
+    fr_msgbuf m;
+    FR_TRY(fr_msg_begin(c, &m, FR_HS_SERVER_HELLO, 512));
+    fr_writer *w = &m.w;
+    write_hello_head(w, c->server_random, c->session_id, c->session_id_len, c->suite);
     if (!c->resume.psk_ke) { /* RFC 8446 §4.2.8 */
         fr_write_u16(w, FR_EXT_KEY_SHARE);
         fr_write_open_vec(w, 2);
@@ -137,18 +151,7 @@ void fr_hrr_write_body(fr_writer *w, const uint8_t *sid, size_t sid_len, uint16_
                        uint16_t group, const uint8_t *cookie, size_t cookie_len) {
     /* RFC 8446 §4.1.4: a ServerHello with the special random, carrying
      * supported_versions, key_share (selected_group only) and cookie. */
-    fr_write_u16(w, 0x0303);
-    fr_write_bytes(w, HRR_RANDOM, 32);
-    fr_write_open_vec(w, 1);
-    fr_write_bytes(w, sid, sid_len);
-    fr_write_close_vec(w);
-    fr_write_u16(w, suite);
-    fr_write_u8(w, 0);
-    fr_write_open_vec(w, 2);
-    fr_write_u16(w, FR_EXT_SUPPORTED_VERSIONS);
-    fr_write_open_vec(w, 2);
-    fr_write_u16(w, FERRULE_TLS13);
-    fr_write_close_vec(w);
+    write_hello_head(w, HRR_RANDOM, sid, sid_len, suite);
     fr_write_u16(w, FR_EXT_KEY_SHARE);
     fr_write_open_vec(w, 2);
     fr_write_u16(w, group);
@@ -300,8 +303,8 @@ static fr_err check_server_hello(fr_conn *c, server_hello *sh) {
     return FR_OK;
 }
 
-/* Decide: the (EC)DHE shared secret from the server's key_share, or, in
- * psk_ke, Hash.length zeros (RFC 8446 §7.1); *group 0 for psk_ke. */
+/* Decide: the (EC)DHE shared secret from the server's key_share, or the
+ * psk_ke zeros; *group 0 for psk_ke. */
 static fr_err client_shared_secret(fr_conn *c, server_hello *sh, uint8_t *shared,
                                    size_t *shared_len, uint16_t *group) {
     fr_ext *ks = fr_exts_find(&sh->x, FR_EXT_KEY_SHARE);
@@ -311,12 +314,8 @@ static fr_err client_shared_secret(fr_conn *c, server_hello *sh, uint8_t *shared
          * offered. */
         FR_ENSURE(c->resume.resumed && (c->cfg->resume.psk_modes & FERRULE_PSK_KE),
                   FERRULE_R_MISSING_EXTENSION);
-        const fr_suite_info *si = fr_suite_lookup(sh->suite);
-        FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
-        *shared_len = fr_hash_len(si->hash);
-        memset(shared, 0, *shared_len);
         c->resume.psk_ke = 1;
-        return FR_OK;
+        return psk_ke_secret(sh->suite, shared, shared_len);
     }
     fr_reader share;
     FR_TRY(fr_read_u16(&ks->body, group));
