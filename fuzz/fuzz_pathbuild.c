@@ -1,5 +1,5 @@
 /*
- * fuzz_pathbuild.c - chain verification (core/x509/verify.c): path
+ * fuzz_pathbuild.c - chain verification (core/x509/path.c, policy.c): path
  * building over untrusted intermediates, signature checks, validity,
  * basicConstraints / keyUsage / EKU, name matching, the work budget.
  *

@@ -1,6 +1,7 @@
 /*
- * fuzz_x509.c - the strict DER certificate parser (core/x509/cert.c, der.c,
- * name.c) and the name matchers (hostname.c) on arbitrary bytes.
+ * fuzz_x509.c - the strict DER certificate parser (core/x509/cert_parse.c,
+ * cert_ext.c, der.c, name.c) and the name matchers (hostname.c) on
+ * arbitrary bytes.
  * Checks: no crash, no leak through the fr_mem accounting (used returns to
  * zero), subject string always NUL-terminated within its buffer.
  */

@@ -137,7 +137,7 @@ FR_MUST_CHECK fr_err fr_sig_verify_x509(EVP_PKEY *pub, int kind, int hash, const
 
 /* ---- keys ---------------------------------------------------------------- */
 /* Key families fr_pkey_from_spki decodes.  The caller has checked the
- * SubjectPublicKeyInfo's algorithm identifier first (cert.c: the OID, NULL
+ * SubjectPublicKeyInfo's algorithm identifier first (cert_parse.c: the OID, NULL
  * or absent parameters, a supported namedCurve): keys of any other
  * algorithm (DSA, DH, X25519, explicit-curve EC ...) must never reach
  * libcrypto's decoders. */

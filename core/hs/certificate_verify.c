@@ -62,7 +62,7 @@ static fr_err on_certificate_verify(ferrule_conn *c, fr_reader *body, uint32_t s
      * disabled): bad_certificate, as path validation reports it. */
     FR_ENSURE(!leaf->has_key_usage || (leaf->key_usage & FR_KU_DIGITAL_SIGNATURE),
               FERRULE_R_CERT_KEY_USAGE);
-    /* A key of an algorithm we do not support is never decoded (cert.c):
+    /* A key of an algorithm we do not support is never decoded (cert_parse.c):
      * unsupported_certificate, not a malformed signature. */
     FR_ENSURE(leaf->pub != NULL && leaf->key_kind != 0, FERRULE_R_CERT_UNSUPPORTED);
     /* RFC 8446 §4.4.2.2 / §4.4.2.3: "The certificate type MUST be X.509v3"

@@ -32,6 +32,61 @@ static void problem(fr_crl *c, fr_err e) {
         c->problem = e;
 }
 
+/* cRLNumber ::= INTEGER (0..MAX), at most 20 octets (RFC 5280 §5.2.3). */
+static fr_err crl_number(fr_reader v) {
+    fr_der_tlv num;
+    FR_TRY(fr_der_read(&v, FR_DER_INTEGER, &num));
+    FR_TRY(fr_der_done(&v));
+    FR_ENSURE(fr_der_len(&num) >= 1 && fr_der_len(&num) <= 21, MALFORMED);
+    FR_ENSURE((num.content.p[0] & 0x80) == 0, MALFORMED);
+    return FR_OK;
+}
+
+/* One extension of the CRL itself; *has_number: it was the cRLNumber. */
+static fr_err crl_ext(fr_crl *c, const fr_der_tlv *oid, fr_reader v, int critical,
+                      int *has_number) {
+    if (FR_DER_OID_IS(oid, OID_CRL_NUMBER)) {
+        FR_TRY(crl_number(v));
+        *has_number = 1;
+        if (critical) problem(c, MALFORMED);
+    } else if (FR_DER_OID_IS(oid, OID_AKI)) {
+        fr_der_tlv seq, kid;
+        int present;
+        FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &seq));
+        FR_TRY(fr_der_done(&v));
+        FR_TRY(fr_der_read_optional(&seq.content, FR_DER_CTX_PRIM(0), &kid, &present));
+        if (present && fr_der_len(&kid) > 0) {
+            c->aki_keyid = kid.content.p;
+            c->aki_keyid_len = fr_der_len(&kid);
+        }
+        if (critical) problem(c, MALFORMED); /* RFC 5280 §5.2.1: non-critical */
+    } else if (FR_DER_OID_IS(oid, OID_DELTA) || FR_DER_OID_IS(oid, OID_IDP)) {
+        problem(c, FERRULE_R_CERT_UNSUPPORTED);
+    } else if (critical) {
+        problem(c, FERRULE_R_CERT_UNSUPPORTED);
+    }
+    return FR_OK;
+}
+
+/* One extension of a revoked entry (RFC 5280 §5.3). */
+static fr_err entry_ext(fr_crl *c, const fr_der_tlv *oid, fr_reader v, int critical) {
+    if (FR_DER_OID_IS(oid, OID_REASON)) {
+        fr_der_tlv e;
+        FR_TRY(fr_der_read(&v, 0x0a /* ENUMERATED */, &e));
+        FR_TRY(fr_der_done(&v));
+        FR_ENSURE(fr_der_len(&e) == 1, MALFORMED);
+    } else if (FR_DER_OID_IS(oid, OID_INVALIDITY)) {
+        fr_der_tlv gt;
+        FR_TRY(fr_der_read(&v, FR_DER_GENERALIZEDTIME, &gt));
+        FR_TRY(fr_der_done(&v));
+    } else if (FR_DER_OID_IS(oid, OID_CERT_ISSUER)) {
+        problem(c, FERRULE_R_CERT_UNSUPPORTED); /* indirect CRL */
+    } else if (critical) {
+        problem(c, FERRULE_R_CERT_UNSUPPORTED);
+    }
+    return FR_OK;
+}
+
 /* Extensions of the CRL (entry = 0) or of one entry (entry = 1). */
 static fr_err parse_exts(fr_crl *c, fr_reader r, int entry) {
     fr_der_tlv oids[MAX_EXTENSIONS];
@@ -54,48 +109,12 @@ static fr_err parse_exts(fr_crl *c, fr_reader r, int entry) {
         for (size_t i = 0; i < n; i++)
             FR_ENSURE(!fr_der_oid_is(&oids[i], oid->content.p, fr_der_len(oid)), MALFORMED);
         n++;
-        fr_reader v = val.content;
-        if (!entry && FR_DER_OID_IS(oid, OID_CRL_NUMBER)) {
-            /* CRLNumber ::= INTEGER (0..MAX), at most 20 octets. */
-            fr_der_tlv num;
-            FR_TRY(fr_der_read(&v, FR_DER_INTEGER, &num));
-            FR_TRY(fr_der_done(&v));
-            FR_ENSURE(fr_der_len(&num) >= 1 && fr_der_len(&num) <= 21, MALFORMED);
-            FR_ENSURE((num.content.p[0] & 0x80) == 0, MALFORMED);
-            has_number = 1;
-            if (critical)
-                problem(c, MALFORMED);
-        } else if (!entry && FR_DER_OID_IS(oid, OID_AKI)) {
-            fr_der_tlv seq, kid;
-            int present;
-            FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &seq));
-            FR_TRY(fr_der_done(&v));
-            FR_TRY(fr_der_read_optional(&seq.content, FR_DER_CTX_PRIM(0), &kid, &present));
-            if (present && fr_der_len(&kid) > 0) {
-                c->aki_keyid = kid.content.p;
-                c->aki_keyid_len = fr_der_len(&kid);
-            }
-            if (critical)
-                problem(c, MALFORMED); /* RFC 5280 §5.2.1: non-critical */
-        } else if (!entry && (FR_DER_OID_IS(oid, OID_DELTA) || FR_DER_OID_IS(oid, OID_IDP))) {
-            problem(c, FERRULE_R_CERT_UNSUPPORTED);
-        } else if (entry && FR_DER_OID_IS(oid, OID_REASON)) {
-            fr_der_tlv e;
-            FR_TRY(fr_der_read(&v, 0x0a /* ENUMERATED */, &e));
-            FR_TRY(fr_der_done(&v));
-            FR_ENSURE(fr_der_len(&e) == 1, MALFORMED);
-        } else if (entry && FR_DER_OID_IS(oid, OID_INVALIDITY)) {
-            fr_der_tlv gt;
-            FR_TRY(fr_der_read(&v, FR_DER_GENERALIZEDTIME, &gt));
-            FR_TRY(fr_der_done(&v));
-        } else if (entry && FR_DER_OID_IS(oid, OID_CERT_ISSUER)) {
-            problem(c, FERRULE_R_CERT_UNSUPPORTED); /* indirect CRL */
-        } else if (critical) {
-            problem(c, FERRULE_R_CERT_UNSUPPORTED);
-        }
+        if (entry)
+            FR_TRY(entry_ext(c, oid, val.content, critical));
+        else
+            FR_TRY(crl_ext(c, oid, val.content, critical, &has_number));
     }
-    if (!entry && !has_number)
-        problem(c, MALFORMED);
+    if (!entry && !has_number) problem(c, MALFORMED);
     return FR_OK;
 }
 
@@ -120,18 +139,9 @@ static fr_err parse_revoked(fr_crl *c, fr_reader r, int v2) {
 }
 
 static fr_err parse_crl(fr_crl *c) {
-    FR_TRY(fr_der_check_nesting(c->der, c->der_len));
-    fr_reader r = fr_reader_init(c->der, c->der_len);
-    fr_der_tlv list, tbs, alg, t;
-    unsigned unused;
+    fr_der_tlv tbs, alg, t;
     int present;
-    FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &list));
-    FR_TRY(fr_der_done(&r));
-    FR_TRY(fr_der_read(&list.content, FR_DER_SEQUENCE, &tbs));
-    FR_TRY(fr_der_read(&list.content, FR_DER_SEQUENCE, &alg));
-    FR_TRY(fr_der_read_bits(&list.content, &c->sig, &c->sig_len, &unused));
-    FR_ENSURE(unused == 0, MALFORMED);
-    FR_TRY(fr_der_done(&list.content));
+    FR_TRY(fr_x509_parse_signed(c->der, c->der_len, &tbs, &alg, &c->sig, &c->sig_len));
     c->tbs = tbs.tlv;
     c->tbs_len = tbs.tlv_len;
     FR_TRY(fr_x509_parse_sig_alg(&alg, &c->sig_kind, &c->sig_hash));
@@ -145,8 +155,7 @@ static fr_err parse_crl(fr_crl *c) {
         v2 = 1;
     }
     /* signature MUST equal signatureAlgorithm (RFC 5280 §5.1.2.2). */
-    FR_TRY(fr_der_read(&b, FR_DER_SEQUENCE, &t));
-    FR_ENSURE(t.tlv_len == alg.tlv_len && memcmp(t.tlv, alg.tlv, t.tlv_len) == 0, MALFORMED);
+    FR_TRY(fr_x509_check_inner_sig_alg(&b, &alg));
     FR_TRY(fr_der_read(&b, FR_DER_SEQUENCE, &t));
     FR_TRY(fr_x509_check_name(t.content));
     c->issuer = t.tlv;
@@ -175,27 +184,21 @@ static fr_err parse_crl(fr_crl *c) {
     return fr_der_done(&b);
 }
 
-fr_err fr_crl_parse(fr_mem *m, const uint8_t *der, size_t len, fr_crl **out) {
-    *out = NULL;
-    FR_ENSURE(der != NULL || len == 0, FERRULE_R_NULL_ARGUMENT);
-    FR_ENSURE(len > 0, MALFORMED);
-    fr_crl *c = fr_mem_alloc(m, sizeof(*c));
-    FR_ENSURE(c != NULL, fr_mem_error(m, sizeof(*c)));
-    c->der = fr_mem_alloc(m, len);
-    if (c->der == NULL) {
-        fr_err e = fr_mem_error(m, len);
-        fr_mem_free(m, c, sizeof(*c));
-        return e;
-    }
-    memcpy(c->der, der, len);
+/* fr_der_owned_parse's step: take the copy, then parse. */
+static fr_err crl_parse_owned(void *obj, uint8_t *der, size_t len) {
+    fr_crl *c = obj;
+    c->der = der;
     c->der_len = len;
-    fr_err e = parse_crl(c);
-    if (e != FR_OK) {
-        fr_crl_free(m, c);
-        return e;
-    }
-    *out = c;
-    return FR_OK;
+    return parse_crl(c);
+}
+
+static void crl_release(fr_mem *m, void *obj) { fr_crl_free(m, obj); }
+
+fr_err fr_crl_parse(fr_mem *m, const uint8_t *der, size_t len, fr_crl **out) {
+    void *obj;
+    fr_err e = fr_der_owned_parse(m, der, len, sizeof(fr_crl), crl_parse_owned, crl_release, &obj);
+    *out = obj;
+    return e;
 }
 
 void fr_crl_free(fr_mem *m, fr_crl *c) {

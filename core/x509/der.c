@@ -164,3 +164,46 @@ fr_err fr_der_read_bits(fr_reader *r, const uint8_t **bits, size_t *len, unsigne
 int fr_der_oid_is(const fr_der_tlv *t, const uint8_t *oid, size_t n) {
     return fr_der_len(t) == n && memcmp(t->content.p, oid, n) == 0;
 }
+
+fr_err fr_der_each(fr_reader r, uint8_t tag, int nonempty, fr_der_each_fn fn, void *ctx) {
+    FR_ENSURE(!nonempty || !fr_reader_empty(&r), MALFORMED);
+    while (!fr_reader_empty(&r)) {
+        fr_der_tlv elem;
+        FR_TRY(tag != 0 ? fr_der_read(&r, tag, &elem) : fr_der_read_any(&r, &elem));
+        FR_TRY(fn(ctx, &elem));
+    }
+    return FR_OK;
+}
+
+fr_err fr_der_seq_of(fr_reader v, uint8_t tag, fr_der_each_fn fn, void *ctx, fr_der_tlv *seq) {
+    fr_der_tlv s;
+    FR_TRY(fr_der_read(&v, FR_DER_SEQUENCE, &s));
+    FR_TRY(fr_der_done(&v));
+    FR_TRY(fr_der_each(s.content, tag, 1, fn, ctx));
+    if (seq != NULL) *seq = s;
+    return FR_OK;
+}
+
+fr_err fr_der_owned_parse(fr_mem *m, const uint8_t *der, size_t len, size_t size,
+                          fr_der_owned_parse_fn parse, fr_der_owned_free_fn release,
+                          void **out) {
+    *out = NULL;
+    FR_ENSURE(der != NULL || len == 0, FERRULE_R_NULL_ARGUMENT);
+    FR_ENSURE(len > 0, MALFORMED);
+    void *obj = fr_mem_alloc(m, size);
+    FR_ENSURE(obj != NULL, fr_mem_error(m, size));
+    uint8_t *copy = fr_mem_alloc(m, len);
+    if (copy == NULL) {
+        fr_err e = fr_mem_error(m, len);
+        fr_mem_free(m, obj, size);
+        return e;
+    }
+    memcpy(copy, der, len);
+    fr_err e = parse(obj, copy, len);
+    if (e != FR_OK) {
+        release(m, obj);
+        return e;
+    }
+    *out = obj;
+    return FR_OK;
+}

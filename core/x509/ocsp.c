@@ -19,33 +19,17 @@
 /* ---- OIDs (content bytes) ----------------------------------------------- */
 static const uint8_t OID_OCSP_BASIC[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01};
 static const uint8_t OID_SHA1[] = {0x2b, 0x0e, 0x03, 0x02, 0x1a};
-static const uint8_t OID_SHA256[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
-static const uint8_t OID_SHA384[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02};
-static const uint8_t OID_SHA512[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03};
 
 #define MAX_EXTENSIONS 16
 
 /* ---- small DER pieces ----------------------------------------------------- */
 
-/* SHA-2 hash named by an OID content, 0 if another. */
-static int sha2_of(const fr_der_tlv *oid) {
-    if (FR_DER_OID_IS(oid, OID_SHA256)) return FR_HASH_SHA256;
-    if (FR_DER_OID_IS(oid, OID_SHA384)) return FR_HASH_SHA384;
-    if (FR_DER_OID_IS(oid, OID_SHA512)) return FR_HASH_SHA512;
-    return 0;
-}
-
-/* AlgorithmIdentifier of a digest: SEQUENCE { OID, NULL OPTIONAL }
- * (RFC 5754 §2: parameters absent or NULL).  *hash = 0 if unsupported. */
+/* AlgorithmIdentifier of a digest (RFC 5754 §2: parameters absent or
+ * NULL).  *hash = 0 if unsupported. */
 static fr_err read_digest_alg(fr_reader *r, int *hash) {
-    fr_der_tlv seq, oid, nul;
-    int has_null;
-    FR_TRY(fr_der_read(r, FR_DER_SEQUENCE, &seq));
-    FR_TRY(fr_der_read_oid(&seq.content, &oid));
-    FR_TRY(fr_der_read_optional(&seq.content, FR_DER_NULL, &nul, &has_null));
-    FR_ENSURE(!has_null || fr_der_len(&nul) == 0, MALFORMED);
-    FR_TRY(fr_der_done(&seq.content));
-    *hash = FR_DER_OID_IS(&oid, OID_SHA1) ? FR_OCSP_HASH_SHA1 : sha2_of(&oid);
+    fr_der_tlv oid;
+    FR_TRY(fr_x509_read_digest_alg(r, &oid));
+    *hash = FR_DER_OID_IS(&oid, OID_SHA1) ? FR_OCSP_HASH_SHA1 : fr_x509_sha2_of(&oid);
     return FR_OK;
 }
 
