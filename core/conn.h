@@ -20,7 +20,7 @@
 #include "keysched.h"
 #include "record.h"
 #include "x509/x509.h"
-/* Issue 4 features keep their state in their own structs. */
+/* Feature state kept in its own structs (config and connection parts). */
 #include "hs/hrr.h"
 #include "hs/client_auth.h"
 #include "key_update.h"

@@ -1,11 +1,8 @@
 /*
- * x509.h - certificates, trust stores and chain verification.
- *
- * Issue 2 scope: parse what validation needs, build a path from the leaf
- * through the peer's intermediates to a trust anchor, check signatures,
- * validity, basicConstraints, and the hostname (SAN dNSName / iPAddress).
- * Issue 3 replaces the internals with the full RFC 5280 engine behind the
- * same interface.
+ * x509.h - certificates, trust stores and chain verification (RFC 5280,
+ * RFC 6125): the strict parser (cert_parse.c, cert_ext.c, crl.c), the
+ * path builder (path.c) and its rules (policy.c, nc.c), host names
+ * (hostname.c) and trust stores (trust.c).  Policy: docs/x509.md.
  */
 #ifndef FR_X509_H
 #define FR_X509_H
@@ -13,52 +10,60 @@
 #include "../common.h"
 #include "../crypto/crypto.h"
 
-/* A parsed certificate.  Owns a copy of its DER; all slices point into it. */
+/* A parsed certificate.  Owns a copy of its DER; all slices point into it.
+ * Well formed but not usable is checked when the certificate is used in a
+ * path: sig_kind == 0 means an unsupported signature algorithm (FR_OK for
+ * an anchor, whose own signature is never checked); pub == NULL means an
+ * unsupported key; unknown_critical is set by a critical extension we do
+ * not implement (RFC 5280 §4.2). */
 typedef struct fr_cert {
     uint8_t *der;
     size_t der_len;
-    /* slices into der */
+    /* §4.1.1: the signed frame (slices into der). */
     const uint8_t *tbs;       size_t tbs_len;      /* full TBSCertificate TLV */
-    const uint8_t *issuer;    size_t issuer_len;   /* Name TLV */
-    const uint8_t *subject;   size_t subject_len;  /* Name TLV */
-    const uint8_t *spki;      size_t spki_len;     /* SubjectPublicKeyInfo TLV */
     const uint8_t *sig;       size_t sig_len;      /* signature bits (no unused-bits byte) */
-    const uint8_t *san;       size_t san_len;      /* GeneralNames TLV or NULL */
-    int64_t not_before, not_after;                  /* Unix seconds */
     int sig_kind, sig_hash;                         /* FR_SIGKIND_*, FR_HASH_* (outer == TBS) */
-    int is_ca;                                      /* basicConstraints cA */
-    int path_len;                                   /* -1 = none */
-    int has_key_usage; uint16_t key_usage;          /* bit 0 = digitalSignature ... */
-    EVP_PKEY *pub;
-    /* Additions (issue 2). */
+    /* §4.1.2.1, §4.1.2.2: version and serial. */
     int version;                                    /* 0 = v1 ... 2 = v3 */
     const uint8_t *serial;    size_t serial_len;   /* INTEGER content */
+    /* §4.1.2.4, §4.1.2.6: names. */
+    const uint8_t *issuer;    size_t issuer_len;   /* Name TLV */
+    const uint8_t *subject;   size_t subject_len;  /* Name TLV */
     int self_issued;                                /* issuer == subject (fr_name_equal) */
-    int has_eku; unsigned eku;                      /* FR_EKU_* bits */
-    /* Well formed but not usable; checked when the cert is used in a path:
-     * sig_kind == 0 means an unsupported signature algorithm (FR_OK for an
-     * anchor, whose own signature is never checked); pub == NULL means an
-     * unsupported key; unknown_critical is set by a critical extension we do
-     * not implement (RFC 5280 §4.2). */
-    int unknown_critical;
-    /* RFC 7633 TLS feature extension (1.3.6.1.5.5.7.1.24) listing
-     * status_request(5): the certificate requires an OCSP staple. */
-    int must_staple;
-    /* Issue 3 (RFC 5280 depth).  Extensions seen (FR_EXT_* bits) and which
-     * of them were marked critical; the profile rules (criticality,
-     * presence) are enforced when the certificate is used in a path. */
+    /* §4.1.2.5: validity. */
+    int64_t not_before, not_after;                  /* Unix seconds */
+    int time_encoding_bad;  /* UTCTime/GeneralizedTime choice violates RFC 5280 §4.1.2.5 */
+    /* §4.1.2.7: the subject public key. */
+    const uint8_t *spki;      size_t spki_len;     /* SubjectPublicKeyInfo TLV */
+    int key_kind;                                   /* FR_CERT_KEY_*; 0 = not allowed */
+    size_t key_bits;                                /* RSA modulus bits, else curve bits */
+    EVP_PKEY *pub;
+    /* §4.2: extensions seen (FR_EXT_* bits) and which of them were marked
+     * critical; the profile rules (criticality, presence) are enforced when
+     * the certificate is used in a path. */
     unsigned ext_present, ext_critical;
+    int unknown_critical;
+    /* §4.2.1.1, §4.2.1.2: key identifiers. */
     const uint8_t *ski;       size_t ski_len;       /* keyIdentifier bytes or NULL */
     const uint8_t *aki_keyid; size_t aki_keyid_len; /* AKI keyIdentifier or NULL */
     int aki_issuer_serial;                          /* AKI authorityCertIssuer/SerialNumber */
+    /* §4.2.1.3, §4.2.1.12: key usage and extended key usage. */
+    int has_key_usage; uint16_t key_usage;          /* bit 0 = digitalSignature ... */
+    int has_eku; unsigned eku;                      /* FR_EKU_* bits */
+    /* §4.2.1.6: subjectAltName. */
+    const uint8_t *san;       size_t san_len;      /* GeneralNames TLV or NULL */
+    /* §4.2.1.9, §4.2.1.10: basic and name constraints. */
+    int is_ca;                                      /* basicConstraints cA */
+    int path_len;                                   /* -1 = none */
     const uint8_t *nc;        size_t nc_len;        /* NameConstraints SEQUENCE TLV or NULL */
+    /* §4.2.1.4, §4.2.1.5, §4.2.1.11, §4.2.1.14: policies. */
     const uint8_t *policies;  size_t policies_len;  /* certificatePolicies SEQUENCE TLV */
     const uint8_t *mappings;  size_t mappings_len;  /* policyMappings SEQUENCE TLV */
     int require_explicit, inhibit_mapping;          /* policyConstraints; -1 = absent */
     int inhibit_any;                                /* inhibitAnyPolicy; -1 = absent */
-    int key_kind;                                   /* FR_CERT_KEY_*; 0 = not allowed */
-    size_t key_bits;                                /* RSA modulus bits, else curve bits */
-    int time_encoding_bad;  /* UTCTime/GeneralizedTime choice violates RFC 5280 §4.1.2.5 */
+    /* RFC 7633 TLS feature extension (1.3.6.1.5.5.7.1.24) listing
+     * status_request(5): the certificate requires an OCSP staple. */
+    int must_staple;
 } fr_cert;
 
 /* Extensions (fr_cert.ext_present / ext_critical). */
@@ -211,11 +216,11 @@ typedef struct fr_verify_params {
                                FR_VERIFY_MAX_DEPTH; self-issued
                                intermediates do not count (RFC 5280
                                §4.2.1.9 treats them the same way) */
-    /* CRLs to consult (issue 3): a certificate whose issuer published one
-     * of them is checked against it; NULL/0 = no revocation checking. */
+    /* CRLs to consult: a certificate whose issuer published one of them
+     * is checked against it; NULL/0 = no revocation checking. */
     const fr_crl *const *crls;
     size_t n_crls;
-    /* Opt-in (issue 9): a server leaf's subject CN must repeat one of its
+    /* Opt-in: a server leaf's subject CN must repeat one of its
      * SAN entries (fr_cert_cn_consistent, CA/B BR 7.1.4.3).  A rule for
      * CAs, not relying parties: off by default. */
     int cn_in_san;
