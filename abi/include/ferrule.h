@@ -254,9 +254,10 @@ FERRULE_API const char *ferrule_signature_scheme_name(uint16_t scheme);
 FERRULE_API const char *ferrule_alert_name(uint8_t alert);
 FERRULE_API const char *ferrule_handshake_state_name(uint32_t state);
 /** Reverse look-ups by IANA name. Return FERRULE_OK or FERRULE_USAGE. */
-FERRULE_API int ferrule_cipher_suite_from_name(const char *name, uint16_t *out);
-FERRULE_API int ferrule_group_from_name(const char *name, uint16_t *out);
-FERRULE_API int ferrule_signature_scheme_from_name(const char *name, uint16_t *out);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cipher_suite_from_name(const char *name, uint16_t *out);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_group_from_name(const char *name, uint16_t *out);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_signature_scheme_from_name(const char *name,
+                                                                     uint16_t *out);
 
 /* ------------------------------------------------------------------ */
 /* Versioned structs                                                    */
@@ -857,7 +858,7 @@ FERRULE_API uint32_t ferrule_conn_peer_record_size_limit(const ferrule_conn *con
  * sent to a client that advertised no PSK mode we accept (RFC 8446
  * §4.2.9), nor when resumption is refused.  FERRULE_USAGE with reason
  * config_invalid above 16, config_frozen once in use. */
-FERRULE_API int ferrule_config_set_tickets(ferrule_config *cfg, uint32_t count);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_tickets(ferrule_config *cfg, uint32_t count);
 
 /* ferrule_resumption_options.accept */
 #define FERRULE_RESUME_ACCEPT 0u /* resume from a valid ticket (default) */
@@ -908,8 +909,9 @@ FERRULE_API size_t ferrule_sizeof_resumption_options(void);
  * forgotten.  May be called at any time, also while connections use the
  * config (rotation).  A config starts with a random key; a fleet of
  * servers installs the same keys everywhere. */
-FERRULE_API int ferrule_config_set_ticket_key(ferrule_config *cfg, const uint8_t name[16],
-                                              const uint8_t key[32]);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_ticket_key(ferrule_config *cfg,
+                                                                const uint8_t name[16],
+                                                                const uint8_t key[32]);
 /** Client: copy the session blob of the newest ticket received to `out`
  * and its length to *len.  A connection keeps one ticket, the newest: each
  * NewSessionTicket replaces the one before (so a server sending many costs
@@ -917,7 +919,8 @@ FERRULE_API int ferrule_config_set_ticket_key(ferrule_config *cfg, const uint8_t
  * The blob contains the resumption PSK: protect it like a private key.
  * FERRULE_USAGE with reason wrong_state if no ticket arrived yet (or on a
  * server), buffer_too_small (with *len set) if `cap` is too small. */
-FERRULE_API int ferrule_conn_session(ferrule_conn *conn, uint8_t *out, size_t cap, size_t *len);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_session(ferrule_conn *conn, uint8_t *out,
+                                                       size_t cap, size_t *len);
 /** Client, before the handshake: offer the session `blob` (from
  * ferrule_conn_session) for resumption.  It is offered only if its suite
  * is configured, it has not expired, the server name is the same and its
@@ -926,7 +929,8 @@ FERRULE_API int ferrule_conn_session(ferrule_conn *conn, uint8_t *out, size_t ca
  * otherwise, or if the server declines, a full handshake happens.
  * FERRULE_USAGE with reason decode_error for a malformed blob,
  * wrong_state after the handshake started or a second call. */
-FERRULE_API int ferrule_conn_set_session(ferrule_conn *conn, const uint8_t *blob, size_t len);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_set_session(ferrule_conn *conn, const uint8_t *blob,
+                                                           size_t len);
 /* ---- 0-RTT early data (docs/early-data.md) -------------------------------- */
 /*
  * Early data is OFF by default in both roles.  0-RTT data can be replayed
