@@ -20,10 +20,10 @@
 typedef struct fr_sync {
     void (*lock)(void *ctx, unsigned id);
     void (*unlock)(void *ctx, unsigned id);
+    void *ctx;
     /* Called once as the engine object is destroyed (NULL: nothing), so
      * the host can release what ctx holds. */
     void (*release)(void *ctx);
-    void *ctx;
 } fr_sync;
 
 static inline void fr_sync_lock(const fr_sync *s, unsigned id)

@@ -126,7 +126,7 @@ fr_err fr_abi_config_sync(ferrule_config *cfg) {
         return FERRULE_R_INTERNAL;
     }
     h->cfg = cfg;
-    fr_sync s = {config_lock, config_unlock, config_host_release, h};
+    fr_sync s = {config_lock, config_unlock, h, config_host_release};
     fr_cfg_set_sync(cfg, &s);
     return FR_OK;
 }

@@ -173,7 +173,7 @@ static void conn_unlock(void *ctx, unsigned id) {
 }
 
 void fr_abi_conn_sync(ferrule_conn *c) {
-    fr_sync s = {conn_lock, conn_unlock, NULL, c};
+    fr_sync s = {conn_lock, conn_unlock, c, NULL};
     fr_conn_set_sync(c, &s);
 }
 

@@ -32,7 +32,7 @@ static void count_unlock(void *ctx, unsigned id) {
 static void wrap(fr_sync *s, counting *k) {
     memset(k, 0, sizeof(*k));
     k->inner = *s;
-    *s = (fr_sync){count_lock, count_unlock, k};
+    *s = (fr_sync){count_lock, count_unlock, k, NULL}; /* the inner release stays with inner */
 }
 
 /* A full handshake, the client's session, then a resumption with it. */
