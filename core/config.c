@@ -116,7 +116,7 @@ static fr_err set_list(const uint16_t *v, size_t n, uint16_t *dst, size_t *dst_n
 
 static int known_suite(uint16_t s) { return fr_suite_lookup(s) != NULL; }
 static int known_group(uint16_t g) { return fr_group_supported(g); }
-static int known_sig(uint16_t s) { return ferrule_signature_scheme_name(s) != NULL; }
+static int known_sig(uint16_t s) { return fr_signature_scheme_name(s) != NULL; }
 
 fr_err fr_cfg_set_cipher_suites(fr_config *cfg, const uint16_t *v, size_t n) {
     return set_list(v, n, cfg->suites, &cfg->n_suites, FR_MAX_SUITES, known_suite);
