@@ -185,6 +185,18 @@
 #define FERRULE_CLIENT_AUTH_REQUEST 1 /* ask; accept an empty Certificate */
 #define FERRULE_CLIENT_AUTH_REQUIRE 2 /* ask; no certificate = certificate_required */
 
+#define FERRULE_R_BUFFER_LENT 140 /* that buffer is borrowed: acknowledge it first */
+#define FERRULE_R_BUFFER_NOT_LENT 141 /* acknowledge without a borrow */
+#define FERRULE_R_ACK_TOO_LARGE 142 /* acknowledged more than was borrowed */
+
+#define FERRULE_FLAG_WANT_INPUT 0x01u /**< bytes from the peer are needed to go on */
+#define FERRULE_FLAG_HAS_OUTPUT 0x02u /**< records wait to be sent (ferrule_conn_output_buf) */
+#define FERRULE_FLAG_APP_READABLE 0x04u /**< decrypted application (or 0-RTT) data is buffered */
+#define FERRULE_FLAG_APP_WRITABLE 0x08u /**< ferrule_conn_write would take data now */
+#define FERRULE_FLAG_CLOSED 0x10u /**< the peer's close_notify arrived: no more data */
+#define FERRULE_FLAG_FAILED 0x20u /**< fatal error (ferrule_conn_status); send what is pending */
+#define FERRULE_FLAG_WANT_APP 0x40u /**< reserved: an application decision is pending */
+
 #define FERRULE_R_UNRECOGNIZED_NAME 40 /* [policy] no chain for the SNI (unrecognized_name) */
 #define FERRULE_R_HANDSHAKE_REFUSED 41 /* [policy] a selection callback refused (handshake_failure) */
 #define FERRULE_R_CALLBACK_RESULT 130

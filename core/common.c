@@ -69,6 +69,13 @@ void fr_mem_free(fr_mem *m, void *p, size_t n) {
     m->free(m->ctx, p, n);
 }
 
+void fr_mem_free_public(fr_mem *m, void *p, size_t n) {
+    if (p == NULL) return;
+    if (n == 0) n = 1;
+    atomic_fetch_sub(&m->used, n);
+    m->free(m->ctx, p, n);
+}
+
 void fr_mem_free_owner(fr_mem *m, void *owner, size_t n) {
     void (*free_fn)(void *, void *, size_t) = m->free;
     void *ctx = m->ctx;

@@ -71,6 +71,9 @@ void fr_mem_init(fr_mem *m, const fr_allocator *a, size_t limit);
 void *fr_mem_alloc(fr_mem *m, size_t n);
 /* Wipes then frees.  NULL is a no-op. */
 void fr_mem_free(fr_mem *m, void *p, size_t n);
+/* Free without wiping: only for buffers that hold nothing secret (the
+ * output buffer, which holds records already protected or public). */
+void fr_mem_free_public(fr_mem *m, void *p, size_t n);
 /* Move the accounting of `from` (a bootstrap fr_mem that allocated the
  * owning struct) into `to`. */
 void fr_mem_adopt(fr_mem *to, fr_mem *from);

@@ -187,9 +187,20 @@ struct ferrule_conn {
     ferrule_io_callbacks io;
     int has_io;
 
-    /* Receive side: raw records in `in[in_off .. in_off+in_len)`. */
+    /* Receive side: raw records in `in[in_off .. in_off+in_len)`.  `in`
+     * is allocated when input is first wanted and released when empty
+     * after the handshake (buffers.c). */
     uint8_t *in;
     size_t in_cap, in_off, in_len;
+    size_t in_used; /* bytes of `in` ever written (what a release wipes) */
+    /* The buffer API's loans (buffers.c): while one is out, what it lends
+     * stays where it is (no compaction, growth or release). */
+    int in_lent;    /* `in` tail from in_off+in_len, in_lent_cap bytes */
+    size_t in_lent_cap;
+    int out_lent;   /* `out` from out_off, out_lent_len bytes */
+    size_t out_lent_len;
+    int app_lent;   /* decrypted data (app, or early data), app_lent_len bytes */
+    size_t app_lent_len;
     uint8_t *app;      /* decrypted application data not yet read (inside in) */
     size_t app_len;
     size_t app_rec;    /* bytes of `in` to drop once app_len reaches 0 */
@@ -205,6 +216,7 @@ struct ferrule_conn {
      * send lock (see fr_conn_service_send): never blocks the reader. */
     atomic_int pending_alert; /* -1: none */
     atomic_int pending_key_update;
+    atomic_int want_send; /* fr_conn_do_pending has work (fr_conn_wants_send) */
 
     /* Send side: records in `out[out_off .. out_off+out_len)`. */
     uint8_t *out;
@@ -259,16 +271,12 @@ struct ferrule_conn {
     fr_rsl_conn rsl;
 };
 
-/* ---- conn.c: records, alerts, the driver -------------------------------- */
+/* ---- conn.c: records, alerts, failure ------------------------------------- */
 /* Record a fatal local error: sets the sticky status and queues the alert
- * (if any) under the current write keys.  Returns `e` for chaining. */
+ * (if any) for fr_conn_do_pending.  Returns `e` for chaining. */
 fr_err fr_conn_fail(ferrule_conn *c, fr_err e);
-/* Perform pending send-side actions (alert, KeyUpdate answer).  Caller
- * holds wr_lock. */
-void fr_conn_do_pending(ferrule_conn *c);
-/* From the receive half: perform pending actions now if the send lock is
- * free (buffer I/O: wait for it; callback I/O: never wait, the send half
- * does it on its next call). */
+/* Ask the host to run fr_conn_do_pending (send-side work the receive half
+ * or the handshake queued: tickets); see fr_conn_wants_send (engine.h). */
 void fr_conn_service_send(ferrule_conn *c);
 /* Queue a handshake message (header included in `msg`), adding it to the
  * transcript if ready, fragmented into records under the write keys. */
@@ -280,6 +288,8 @@ FR_MUST_CHECK fr_err fr_conn_send_post_handshake(ferrule_conn *c, const uint8_t 
 /* Queue one record of `type` (len <= 2^14) under the current write keys. */
 FR_MUST_CHECK fr_err fr_conn_send_record(ferrule_conn *c, uint8_t type, const uint8_t *data,
                                          size_t len);
+/* Queue an alert record (level, description) under the current write keys. */
+FR_MUST_CHECK fr_err fr_conn_send_alert(ferrule_conn *c, uint8_t level, uint8_t desc);
 /* Queue the middlebox-compatibility change_cipher_spec record. */
 FR_MUST_CHECK fr_err fr_conn_send_ccs(ferrule_conn *c);
 /* Install a traffic secret for reading or writing. */
@@ -288,38 +298,27 @@ FR_MUST_CHECK fr_err fr_conn_set_write_secret(ferrule_conn *c, const uint8_t *se
 /* Emit an NSS key log line for `label` if a key-log callback is set. */
 void fr_conn_keylog(ferrule_conn *c, const char *label, const uint8_t *secret);
 void fr_conn_keylog_len(ferrule_conn *c, const char *label, const uint8_t *secret, size_t len);
-/* Ensure `out` can take `n` more bytes (grows within the memory ceiling). */
+/* Ensure `out` can take `n` more bytes (grows within the memory ceiling;
+ * BUFFER_LENT if that would move output the host has borrowed). */
 FR_MUST_CHECK fr_err fr_conn_out_reserve(ferrule_conn *c, size_t n);
 /* The time the host last passed in (fr_conn_set_time, engine.h): what
  * verification, ticket ages and lifetimes and the 0-RTT window use. */
 int64_t fr_conn_now(const ferrule_conn *c);
-
-/* The core drivers used by the ABI (locks are taken by the caller). */
+/* Set up and tear down a connection's engine state. */
 FR_MUST_CHECK fr_err fr_conn_init(ferrule_conn *c, ferrule_config *cfg, const char *server_name,
                                   size_t memory_limit);
 void fr_conn_release(ferrule_conn *c);
-/* Advance: process buffered input until the handshake completes, more
- * input is needed (FR_WANT_READ) or a failure.  */
-#define FR_WANT_READ 0x10000u /* internal pseudo-reasons, never stored */
-#define FR_WANT_WRITE 0x10001u
-#define FR_CLOSED 0x10002u
-FR_MUST_CHECK fr_err fr_conn_advance(ferrule_conn *c);
-/* Server: like fr_conn_advance, but return FR_OK as soon as early data is
- * buffered or the early-data phase is over. */
-FR_MUST_CHECK fr_err fr_conn_advance_early(ferrule_conn *c);
-/* Server: 1 while 0-RTT data may still arrive. */
-int fr_conn_in_early_phase(const ferrule_conn *c);
-FR_MUST_CHECK fr_err fr_conn_read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n);
-FR_MUST_CHECK fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t *n);
-FR_MUST_CHECK fr_err fr_conn_queue_close(ferrule_conn *c);
-/* Space in `in`, after compaction, and appending bytes. */
-size_t fr_conn_in_space(ferrule_conn *c);
-void fr_conn_in_append(ferrule_conn *c, const uint8_t *p, size_t n);
-/* Where the next received bytes go (after compaction), and commit them. */
-uint8_t *fr_conn_in_tail(ferrule_conn *c, size_t *space);
-void fr_conn_in_commit(ferrule_conn *c, size_t n);
-/* Drop n bytes of output (they were sent). */
-void fr_conn_out_consume(ferrule_conn *c, size_t n);
+
+/* ---- recv.c: record reception ------------------------------------------- */
+/* Receive and process one record from `in`: FR_OK with *pr DONE when one
+ * was handled, NEED_INPUT when a whole record is not buffered yet,
+ * PEER_CLOSED after close_notify; or a failure reason (not yet recorded). */
+FR_MUST_CHECK fr_err fr_conn_next_record(ferrule_conn *c, fr_progress *pr);
+/* Drop n processed bytes from the front of `in`. */
+void fr_conn_in_consume(ferrule_conn *c, size_t n);
+/* Buffer in `in` for the next received bytes (allocated when missing). */
+FR_MUST_CHECK fr_err fr_conn_in_ensure(ferrule_conn *c);
+
 
 /* ---- state.c: the transition table and dispatcher ------------------------ */
 /* Process one complete handshake message (header included). */

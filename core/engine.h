@@ -205,6 +205,92 @@ FR_MUST_CHECK fr_err fr_conn_session(fr_conn *c, uint8_t *out, size_t cap, size_
 FR_MUST_CHECK fr_err fr_conn_set_session(fr_conn *c, const uint8_t *blob, size_t len);
 
 /* ---- buffers and the data path (buffer API) ----------------------------- */
+/*
+ * One engine, shells over it: ferrule_conn_feed/_take/_read, the callback
+ * I/O pumps and the zero-copy buffer API (ferrule.h) are all these calls.
+ * The receive half (input, read, advance) and the send half (output,
+ * write, close) are each called under the host's lock of that half; calls
+ * that take both halves say so.  fr_err carries failure reasons only; what
+ * a driver call left to do comes back as an fr_progress.
+ */
+typedef uint32_t fr_err; /* a FERRULE_R_* reason; 0 = FR_OK (as common.h) */
+typedef enum fr_progress {
+    FR_PROGRESS_DONE = 0,    /* the call did what was asked */
+    FR_PROGRESS_NEED_INPUT,  /* no whole record buffered: more bytes first */
+    FR_PROGRESS_NEED_FLUSH,  /* the output is full: drain it first */
+    FR_PROGRESS_PEER_CLOSED, /* the peer's close_notify arrived */
+} fr_progress;
+
+/* Receive half.  Lend the free tail of the input buffer (allocated if it
+ * was released), then commit the n bytes written into it.  While lent the
+ * tail stays in place; a second loan, or fr_conn_feed_input, is
+ * BUFFER_LENT; an ack without a loan BUFFER_NOT_LENT, beyond it
+ * ACK_TOO_LARGE (nothing changes). */
+fr_err fr_conn_input_buf(fr_conn *c, uint8_t **p, size_t *cap);
+fr_err fr_conn_input_ack(fr_conn *c, size_t n);
+/* The copying form: as much of p[0..n) as fits (*consumed). */
+fr_err fr_conn_feed_input(fr_conn *c, const uint8_t *p, size_t n, size_t *consumed);
+/* The transport reached end of stream. */
+void fr_conn_set_eof(fr_conn *c);
+/* Receive half.  Drive the handshake over buffered input: FR_OK with DONE
+ * once connected, NEED_INPUT, or a failure (recorded). */
+fr_err fr_conn_advance(fr_conn *c, fr_progress *pr);
+/* Server: like fr_conn_advance, but DONE as soon as early data is
+ * buffered or the early-data phase is over. */
+fr_err fr_conn_advance_early(fr_conn *c, fr_progress *pr);
+/* Server: 1 while 0-RTT data may still arrive. */
+int fr_conn_in_early_phase(const fr_conn *c);
+/* Receive half.  Lend the next decrypted application data in place
+ * (0-RTT data first), processing records until there is some: FR_OK with
+ * DONE and *len > 0, or NEED_INPUT / PEER_CLOSED with *len 0.  The ack
+ * wipes and drops n of the lent bytes; the record goes once all are. */
+fr_err fr_conn_read_buf(fr_conn *c, const uint8_t **p, size_t *len, fr_progress *pr);
+fr_err fr_conn_read_ack(fr_conn *c, size_t n);
+/* The copying form of read_buf + read_ack. */
+fr_err fr_conn_read_app(fr_conn *c, uint8_t *buf, size_t cap, size_t *n, fr_progress *pr);
+/* Send half.  Lend the pending output (after fr_conn_do_pending), then
+ * drop the n bytes that were sent.  The buffer is released once drained. */
+fr_err fr_conn_output_buf(fr_conn *c, const uint8_t **p, size_t *len);
+fr_err fr_conn_output_ack(fr_conn *c, size_t n);
+/* The copying form: up to cap bytes of output into out (*n). */
+fr_err fr_conn_take_output(fr_conn *c, uint8_t *out, size_t cap, size_t *n);
+size_t fr_conn_output_pending(const fr_conn *c);
+/* Send half.  Encrypt up to len bytes (*n taken; 0 with NEED_FLUSH when
+ * the output is full), queue close_notify. */
+fr_err fr_conn_write_app(fr_conn *c, const uint8_t *buf, size_t len, size_t *n,
+                         fr_progress *pr);
+fr_err fr_conn_queue_close(fr_conn *c);
+/* 1 when fr_conn_do_pending has work: an alert or a KeyUpdate answer the
+ * receive half owes, tickets, the secrets of a dead connection.  The host
+ * then runs fr_conn_do_pending under its send lock (without waiting for
+ * the lock when its send half may block in a callback). */
+int fr_conn_wants_send(const fr_conn *c);
+void fr_conn_do_pending(fr_conn *c);
+/* FERRULE_FLAG_* of the receive half (rx) or the send half (tx), each read
+ * under that half's lock. */
+uint32_t fr_conn_flags_rx(const fr_conn *c);
+uint32_t fr_conn_flags_tx(const fr_conn *c);
+/* Both halves: free the input, output and reassembly buffers that hold
+ * nothing and are not lent (they come back when needed). */
+void fr_conn_release_buffers(fr_conn *c);
+/* Both halves: feed what fits of in[0..in_len) (*consumed), drive the
+ * handshake and process records up to the first application data (left
+ * for fr_conn_read_buf), then drain the output into out (*written). */
+fr_err fr_conn_process(fr_conn *c, const uint8_t *in, size_t in_len, size_t *consumed,
+                       uint8_t *out, size_t out_cap, size_t *written);
+/* Which buffers are lent (FR_LENT_* bits). */
+#define FR_LENT_INPUT 1u
+#define FR_LENT_OUTPUT 2u
+#define FR_LENT_APP 4u
+unsigned fr_conn_lent(const fr_conn *c);
+/* Sticky status class (FERRULE_OK while none), and whether the handshake
+ * is complete, for the host's argument checks. */
+int fr_conn_failed_status(const fr_conn *c);
+int fr_conn_is_connected(const fr_conn *c);
+/* The public status for an engine result: a failure's sticky class, or
+ * the class of a local refusal (recorded as the usage reason), or the
+ * progress as OK / WANT_READ / WANT_WRITE / CLOSED. */
+int fr_conn_status_for(fr_conn *c, fr_err e, fr_progress pr);
 
 /* ---- application decisions (pause/resume) ------------------------------- */
 

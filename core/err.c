@@ -148,6 +148,12 @@ static const reason_info REASONS[] = {
      "0-RTT is not possible: not enabled, no session allowing it, or its allowance is used up"},
     {FERRULE_R_NOT_REPLAY_SAFE, "not_replay_safe", FERRULE_USAGE, -1,
      "early data must be declared replay-safe (FERRULE_EARLY_DATA_REPLAY_SAFE)"},
+    {FERRULE_R_BUFFER_LENT, "buffer_lent", FERRULE_USAGE, -1,
+     "that buffer is borrowed (input, output or read): acknowledge it first"},
+    {FERRULE_R_BUFFER_NOT_LENT, "buffer_not_lent", FERRULE_USAGE, -1,
+     "acknowledgement without a borrowed buffer"},
+    {FERRULE_R_ACK_TOO_LARGE, "ack_too_large", FERRULE_USAGE, -1,
+     "acknowledged more bytes than were borrowed"},
 };
 
 static const reason_info *lookup(uint32_t reason) {

@@ -603,6 +603,104 @@ FERRULE_API size_t ferrule_conn_pending_output(const ferrule_conn *conn);
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_take(ferrule_conn *conn, uint8_t *out,
                                                      size_t cap, size_t *written);
 
+/* Zero-copy buffer I/O (docs/buffers.md) ------------------------------
+ *
+ * The same engine as feed/take/read, without their copies: the transport
+ * reads straight into the connection's input buffer, sends straight from
+ * its output buffer, and the application reads decrypted data where its
+ * record was decrypted.  Each direction is a borrow and an acknowledge:
+ *
+ *   ferrule_conn_input_buf(c, &p, &cap);  n = recv(fd, p, cap);
+ *   ferrule_conn_input_ack(c, n);          (0 ends the borrow unused)
+ *   ferrule_conn_output_buf(c, &q, &len); m = send(fd, q, len);
+ *   ferrule_conn_output_ack(c, m);
+ *   ferrule_conn_read_buf(c, &d, &dlen);  use(d, k);
+ *   ferrule_conn_read_ack(c, k);
+ *
+ * A borrowed region stays valid and in place until its ack, whatever the
+ * other calls do meanwhile (input and application data: receive half;
+ * output: send half, so one thread may send from a borrowed output buffer
+ * while the other reads).  Borrowing the same buffer again before the
+ * ack, acknowledging without a borrow or more than was borrowed, and
+ * feed (input borrowed), take/write/close/key_update (output borrowed),
+ * read (application data borrowed) or ferrule_conn_process (anything
+ * borrowed) during a borrow are usage errors (FERRULE_USAGE with
+ * FERRULE_R_BUFFER_LENT, _BUFFER_NOT_LENT or _ACK_TOO_LARGE) that change
+ * nothing.  With callback I/O (ferrule_conn_set_io) every call of this
+ * section is a usage error (FERRULE_R_WRONG_STATE).  After a fatal error
+ * the input and read calls return the sticky status, while
+ * ferrule_conn_output_buf keeps lending the alert that is still to be
+ * sent.  ferrule_conn_flags() tells what to do next.
+ */
+
+/* Reasons of this section's usage errors. */
+#define FERRULE_R_BUFFER_LENT 140     /* that buffer is borrowed: acknowledge it first */
+#define FERRULE_R_BUFFER_NOT_LENT 141 /* acknowledge without a borrow */
+#define FERRULE_R_ACK_TOO_LARGE 142   /* acknowledged more than was borrowed */
+
+/* Bits of ferrule_conn_flags(). */
+#define FERRULE_FLAG_WANT_INPUT 0x01u   /**< bytes from the peer are needed to go on */
+#define FERRULE_FLAG_HAS_OUTPUT 0x02u   /**< records wait to be sent (ferrule_conn_output_buf) */
+#define FERRULE_FLAG_APP_READABLE 0x04u /**< decrypted application (or 0-RTT) data is buffered */
+#define FERRULE_FLAG_APP_WRITABLE 0x08u /**< ferrule_conn_write would take data now */
+#define FERRULE_FLAG_CLOSED 0x10u       /**< the peer's close_notify arrived: no more data */
+#define FERRULE_FLAG_FAILED 0x20u       /**< fatal error (ferrule_conn_status); send what is pending */
+#define FERRULE_FLAG_WANT_APP 0x40u     /**< reserved: an application decision is pending */
+
+/** Borrow the free space of the input buffer: `*buf` and `*cap` (up to one
+ *  maximum record, ferrule_max_ciphertext_record(); 0 while a whole record
+ *  waits to be read).  Write received ciphertext there, then call
+ *  ferrule_conn_input_ack().  The buffer is allocated here if it was
+ *  released.  Receive half. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_input_buf(ferrule_conn *conn, uint8_t **buf,
+                                                          size_t *cap);
+/** Commit the `n` bytes written into the borrowed input space (n <= cap;
+ *  0 ends the borrow with nothing).  Records are processed by the next
+ *  read, read_buf, handshake or process call. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_input_ack(ferrule_conn *conn, size_t n);
+/** Borrow the pending output: `*buf`, `*len` (0 and NULL when nothing is
+ *  pending).  Output the receive half owes (a KeyUpdate answer, the alert
+ *  of a failure) is produced first.  Send half. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_output_buf(ferrule_conn *conn,
+                                                           const uint8_t **buf, size_t *len);
+/** Drop the first `n` bytes of the borrowed output (they were sent; n <=
+ *  len).  Once all output is sent the buffer is released. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_output_ack(ferrule_conn *conn, size_t n);
+/** Borrow decrypted application data in place: FERRULE_OK with `*len` > 0
+ *  (0-RTT data first on a server, then one record's data at a time);
+ *  FERRULE_WANT_READ, FERRULE_CLOSED or FERRULE_TRUNCATED as for
+ *  ferrule_conn_read, with `*len` 0.  Processes buffered records to find
+ *  some.  Receive half; the handshake must be complete. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_read_buf(ferrule_conn *conn, const uint8_t **buf,
+                                                         size_t *len);
+/** Consume the first `n` bytes of the borrowed data (n <= len): they are
+ *  wiped; the rest can be borrowed again. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_read_ack(ferrule_conn *conn, size_t n);
+/** What the connection can do next, as FERRULE_FLAG_* bits.  Poll for
+ *  reading while WANT_INPUT is set, for writing while HAS_OUTPUT is set;
+ *  with neither, nor FAILED / CLOSED, buffered records wait: call
+ *  ferrule_conn_read_buf, _read, _handshake or _process.  (A new client
+ *  shows none until ferrule_conn_handshake or _process starts it.)  Not
+ *  from inside a callback of this connection. */
+FERRULE_API uint32_t ferrule_conn_flags(ferrule_conn *conn);
+/** One crossing per socket read: copy what fits of in[0..in_len) into the
+ *  connection (`*consumed`), drive the handshake and process records up
+ *  to the first application data (borrow it with ferrule_conn_read_buf),
+ *  then move pending output into out[0..out_cap) (`*written`; more may
+ *  remain: FERRULE_FLAG_HAS_OUTPUT).  `*flags` (may be NULL) receives
+ *  ferrule_conn_flags().  FERRULE_OK, or the fatal status once the
+ *  connection failed (the alert is still in `out`).  Feed the rest of
+ *  `in` with the next call.  Both halves; buffer I/O only. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_process(ferrule_conn *conn, const uint8_t *in,
+                                                        size_t in_len, size_t *consumed,
+                                                        uint8_t *out, size_t out_cap,
+                                                        size_t *written, uint32_t *flags);
+/** Free the input, output and handshake buffers that hold nothing and
+ *  are not borrowed; each comes back when needed.  The library already
+ *  does this for the input buffer once it is empty after the handshake,
+ *  and for the output buffer once it is drained.  Both halves. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_release_buffers(ferrule_conn *conn);
+
 /* Drivers (both I/O modes) ------------------------------------------ */
 
 /** Advance the handshake.  FERRULE_OK once it is complete;

@@ -89,11 +89,12 @@ FERRULE_API int ferrule_conn_write_early_data(ferrule_conn *c, const uint8_t *bu
     size_t done = 0;
     if (st == FERRULE_OK) {
         fr_err e = fr_client_write_early(c, buf, len, &done);
-        if (e != FR_OK && e != FR_WANT_WRITE && e != FERRULE_R_NO_EARLY_DATA &&
-            e != FERRULE_R_WRONG_STATE)
+        if (e != FR_OK && e != FERRULE_R_NO_EARLY_DATA && e != FERRULE_R_WRONG_STATE)
             e = fr_conn_fail(c, e);
         st = fr_abi_status_of(c, e);
+        if (st == FERRULE_OK && done == 0 && len > 0) st = FERRULE_WANT_WRITE; /* output full */
     }
+    if (fr_conn_wants_send(c)) fr_conn_do_pending(c); /* a failure's alert */
     /* Callback I/O: out it goes (the ClientHello too). */
     if (c->has_io && (st == FERRULE_OK || st == FERRULE_WANT_WRITE) && c->status == FERRULE_OK) {
         int fst = fr_abi_flush_out(c);
@@ -129,8 +130,10 @@ FERRULE_API int ferrule_conn_read_early_data(ferrule_conn *c, uint8_t *buf, size
             break;
         }
         pthread_mutex_lock(&c->wr_lock);
-        fr_err e = fr_conn_advance_early(c);
-        st = fr_abi_status_of(c, e);
+        fr_progress pr;
+        fr_err e = fr_conn_advance_early(c, &pr);
+        if (fr_conn_wants_send(c)) fr_conn_do_pending(c);
+        st = fr_conn_status_for(c, e, pr);
         int fst = fr_abi_flush_out(c);
         pthread_mutex_unlock(&c->wr_lock);
         if (st == FERRULE_OK && fst != FERRULE_OK && fst != FERRULE_WANT_WRITE) st = fst;

@@ -70,14 +70,14 @@ fr_err fr_client_write_early(ferrule_conn *c, const uint8_t *buf, size_t len, si
               FERRULE_R_WRONG_STATE);
     /* RFC 8446 §4.2.10: never more than the ticket's max_early_data_size. */
     FR_ENSURE(c->early.sent < c->early.limit, FERRULE_R_NO_EARLY_DATA);
-    if (c->out_len >= FR_MAX_RECORD) return FR_WANT_WRITE;
+    if (c->out_len >= FR_MAX_RECORD) return FR_OK; /* *n 0: the output is full */
     while (*n < len && c->early.sent < c->early.limit && c->out_len < FR_MAX_RECORD) {
         size_t chunk = len - *n;
         if (chunk > FR_MAX_PLAINTEXT) chunk = FR_MAX_PLAINTEXT;
         if (chunk > c->early.limit - c->early.sent) chunk = c->early.limit - c->early.sent;
         fr_err e = fr_conn_send_record(c, FR_CT_APPLICATION_DATA, buf + *n, chunk);
         if (e == FERRULE_R_MEMORY_LIMIT && (*n > 0 || c->out_len > 0))
-            return *n > 0 ? FR_OK : FR_WANT_WRITE;
+            return FR_OK; /* back pressure (*n may be 0) */
         FR_TRY(e);
         *n += chunk;
         c->early.sent += chunk;
