@@ -64,7 +64,10 @@ fr_err fr_conn_out_reserve(ferrule_conn *c, size_t n) {
     size_t want = c->out_len + n;
     size_t cap = c->out_cap < 4096 ? 4096 : c->out_cap;
     while (cap < want) cap *= 2;
-    if (cap > want + FR_MAX_RECORD) cap = want + FR_MAX_RECORD;
+    /* A full record's worth: room for the second the write path queues
+     * (fr_conn_write_app), in one allocation, since a drained buffer is
+     * released and the next write starts from nothing. */
+    if (cap > want + FR_MAX_RECORD || want > FR_MAX_PLAINTEXT) cap = want + FR_MAX_RECORD;
     uint8_t *p = fr_mem_alloc(&c->mem, cap);
     FR_ENSURE(p != NULL, fr_mem_error(&c->mem, cap));
     if (c->out_len > 0) memcpy(p, c->out + c->out_off, c->out_len);
