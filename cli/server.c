@@ -3,9 +3,12 @@
  *
  * One configuration shared by every connection; connections are served
  * concurrently by a single-threaded poll() loop.  Each connection uses
- * BUFFER I/O: bytes read from the socket go in with ferrule_conn_feed(),
- * records to send come out with ferrule_conn_take() (the client uses
- * callback I/O, so the CLI exercises both ABI modes).
+ * the zero-copy BUFFER API: the socket reads straight into the
+ * connection's input buffer (ferrule_conn_input_buf/_ack) and sends
+ * straight from its output (ferrule_conn_output_buf/_ack), plaintext is
+ * read in place (ferrule_conn_read_buf/_ack), and ferrule_conn_flags()
+ * says what to poll for (the client uses callback I/O, so the CLI
+ * exercises both ABI modes).
  */
 #include "cli.h"
 
@@ -92,8 +95,6 @@ void cli_server_usage(FILE *f)
 #define MODE_WWW 2
 
 #define MAX_CONNS 256
-#define IN_CAP 16384        /* socket read size */
-#define OUT_CAP 32768       /* ciphertext taken from the library, unsent */
 #define WWW_MAX_REQUEST 16384
 #define ECHO_HIGH_WATER 65536 /* stop reading while this much waits to be echoed */
 #define LINGER_MS 2000        /* wait for the peer's close after ours */
@@ -134,11 +135,7 @@ typedef struct sconn {
     char peer[128];
     int phase;
     int64_t deadline;   /* 0 = none */
-    uint8_t in[IN_CAP]; /* bytes read but not yet accepted by feed */
-    size_t in_off, in_len;
     int sock_eof, eof_fed;
-    uint8_t out[OUT_CAP]; /* ciphertext taken, not yet sent */
-    size_t out_off, out_len;
     cli_buf app;        /* plaintext waiting for ferrule_conn_write */
     cli_buf req;        /* --www: the request so far */
     int want_close;     /* send close_notify once `app` is written */
@@ -608,52 +605,136 @@ static int on_data(server *s, sconn *c, const uint8_t *data, size_t n)
     }
 }
 
-/* Send what we hold.  Returns -1 when the transport is gone. */
-static int send_out(server *s, sconn *c)
-{
-    while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            c->out_off += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-        if (!c->failed && !(c->close_queued && c->peer_closed)) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "send: %s", n < 0 ? strerror(errno) : "no progress");
-            conn_fail_local(s, c, "io", msg);
-        }
-        c->failed = 1;
-        c->out_off = c->out_len = 0;
-        return -1;
-    }
-    c->out_off = c->out_len = 0;
-    return 0;
-}
-
-/* Move pending records from the library to our output buffer and on to
- * the socket.  Returns 1 if records were taken from the library (which may
- * make room for more writes), 0 if not, -1 on failure. */
+/* Send the library's pending records straight from its output buffer.
+ * Returns 1 if records left (which may make room for more writes), 0 if
+ * not (nothing pending, or the socket is full: wait for POLLOUT), -1 when
+ * the transport is gone or the connection failed. */
 static int pump_out(server *s, sconn *c)
 {
     int moved = 0;
     for (;;) {
-        if (send_out(s, c) != 0) return -1;
-        if (c->out_len != 0) return moved; /* socket full: wait for POLLOUT */
-        if (ferrule_conn_pending_output(c->tls) == 0) return moved;
-        size_t w = 0;
-        int st = ferrule_conn_take(c->tls, c->out, OUT_CAP, &w);
+        const uint8_t *p;
+        size_t len;
+        int st = ferrule_conn_output_buf(c->tls, &p, &len);
         if (st != FERRULE_OK) {
             if (!c->failed) conn_fail(s, c, st);
             return -1;
         }
-        if (w == 0 || w > OUT_CAP) return moved;
-        c->out_off = 0;
-        c->out_len = w;
+        ssize_t n = 0;
+        if (len > 0) {
+            do {
+                n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            } while (n < 0 && errno == EINTR);
+        }
+        int gone = len > 0 && n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+        char msg[160];
+        if (gone) snprintf(msg, sizeof msg, "send: %s", n < 0 ? strerror(errno) : "no progress");
+        /* Sent bytes leave; a dead transport takes the rest with it. */
+        size_t sent = gone ? len : n > 0 ? (size_t)n : 0;
+        if (ferrule_conn_output_ack(c->tls, sent) != FERRULE_OK) return -1;
+        if (gone) {
+            if (!c->failed && !(c->close_queued && c->peer_closed))
+                conn_fail_local(s, c, "io", msg);
+            c->failed = 1;
+            return -1;
+        }
+        if (sent == 0) return moved;
         moved = 1;
+        if (sent < len) return moved; /* socket full */
     }
+}
+
+/* Read from the socket straight into the connection's input buffer. */
+static int recv_in(server *s, sconn *c)
+{
+    uint8_t *p;
+    size_t cap;
+    int st = ferrule_conn_input_buf(c->tls, &p, &cap);
+    if (st != FERRULE_OK) {
+        conn_fail(s, c, st);
+        return -1;
+    }
+    ssize_t n = 0;
+    if (cap > 0) {
+        do {
+            n = recv(c->fd, p, cap, MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+    }
+    int err = errno;
+    if (ferrule_conn_input_ack(c->tls, n > 0 ? (size_t)n : 0) != FERRULE_OK) return -1;
+    if (cap > 0 && n == 0) c->sock_eof = 1;
+    if (n < 0 && err != EAGAIN && err != EWOULDBLOCK) {
+        if (!(c->close_queued && c->phase == PH_APP)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "recv: %s", strerror(err));
+            conn_fail_local(s, c, "io", msg);
+        }
+        c->phase = PH_DONE;
+        return -1;
+    }
+    return 0;
+}
+
+/* Plaintext in, read in place.  Returns -1 when the connection failed. */
+static int read_app(server *s, sconn *c, int *progress)
+{
+    while (!c->peer_closed && cli_buf_avail(&c->app) < ECHO_HIGH_WATER) {
+        const uint8_t *d;
+        size_t n = 0;
+        int st = ferrule_conn_read_buf(c->tls, &d, &n);
+        if (st == FERRULE_OK && n > 0) {
+            int bad = on_data(s, c, d, n);
+            if (ferrule_conn_read_ack(c->tls, n) != FERRULE_OK || bad != 0) {
+                conn_fail_local(s, c, "internal", "cannot store data");
+                return -1;
+            }
+            *progress = 1;
+            continue;
+        }
+        if (st == FERRULE_OK || st == FERRULE_WANT_READ || st == FERRULE_WANT_WRITE) break;
+        if (st == FERRULE_CLOSED) {
+            c->peer_closed = 1;
+            c->want_close = 1;
+            *progress = 1;
+            break;
+        }
+        if (st == FERRULE_TRUNCATED && c->close_queued) {
+            /* We closed and the peer dropped the transport without
+             * answering; our side of the exchange is complete. */
+            c->peer_closed = 1;
+            break;
+        }
+        conn_fail(s, c, st);
+        return -1;
+    }
+    return 0;
+}
+
+/* Plaintext out, then close_notify once everything is written (RFC 8446
+ * §6.1).  Returns -1 when the connection failed. */
+static int write_app(server *s, sconn *c, int *progress)
+{
+    if (cli_buf_avail(&c->app) > 0 && !c->close_queued) {
+        size_t n = 0;
+        int st = ferrule_conn_write(c->tls, c->app.p + c->app.off, cli_buf_avail(&c->app), &n);
+        if (st != FERRULE_OK && st != FERRULE_WANT_WRITE && st != FERRULE_WANT_READ) {
+            conn_fail(s, c, st);
+            return -1;
+        }
+        cli_buf_consume(&c->app, n);
+        if (n > 0) *progress = 1;
+    }
+    if (c->want_close && !c->close_queued && cli_buf_avail(&c->app) == 0) {
+        int st = ferrule_conn_close(c->tls);
+        if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) {
+            conn_fail(s, c, st);
+            return -1;
+        }
+        c->close_queued = 1;
+        if (!c->peer_closed) c->deadline = cli_now_ms() + LINGER_MS;
+        *progress = 1;
+    }
+    return 0;
 }
 
 /* Run the connection as far as it goes without waiting.  Returns -1 when
@@ -664,19 +745,7 @@ static int drive(server *s, sconn *c)
     for (int rounds = 0; rounds < 1000; rounds++) {
         int progress = 0, st;
 
-        /* ciphertext in */
-        if (c->in_off < c->in_len) {
-            size_t used = 0;
-            st = ferrule_conn_feed(c->tls, c->in + c->in_off, c->in_len - c->in_off, &used);
-            if (st != FERRULE_OK && st != FERRULE_WANT_READ && st != FERRULE_WANT_WRITE) {
-                conn_fail(s, c, st);
-                return -1;
-            }
-            if (used > c->in_len - c->in_off) used = c->in_len - c->in_off;
-            c->in_off += used;
-            if (c->in_off == c->in_len) c->in_off = c->in_len = 0;
-            if (used > 0) progress = 1;
-        } else if (c->sock_eof && !c->eof_fed) {
+        if (c->sock_eof && !c->eof_fed) {
             /* The status that matters comes from the next driver call. */
             int ignored = ferrule_conn_feed_eof(c->tls);
             (void)ignored;
@@ -714,57 +783,8 @@ static int drive(server *s, sconn *c)
         }
 
         if (c->phase == PH_APP) {
-            /* plaintext in */
-            while (!c->peer_closed && cli_buf_avail(&c->app) < ECHO_HIGH_WATER) {
-                size_t n = 0;
-                st = ferrule_conn_read(c->tls, buf, sizeof buf, &n);
-                if (st == FERRULE_OK && n > 0) {
-                    if (on_data(s, c, buf, n) != 0) {
-                        conn_fail_local(s, c, "internal", "cannot store data");
-                        return -1;
-                    }
-                    progress = 1;
-                    continue;
-                }
-                if (st == FERRULE_OK || st == FERRULE_WANT_READ || st == FERRULE_WANT_WRITE)
-                    break;
-                if (st == FERRULE_CLOSED) {
-                    c->peer_closed = 1;
-                    c->want_close = 1;
-                    progress = 1;
-                    break;
-                }
-                if (st == FERRULE_TRUNCATED && c->close_queued) {
-                    /* We closed and the peer dropped the transport without
-                     * answering; our side of the exchange is complete. */
-                    c->peer_closed = 1;
-                    break;
-                }
-                conn_fail(s, c, st);
-                return -1;
-            }
-            /* plaintext out */
-            if (cli_buf_avail(&c->app) > 0 && !c->close_queued) {
-                size_t n = 0;
-                st = ferrule_conn_write(c->tls, c->app.p + c->app.off, cli_buf_avail(&c->app), &n);
-                if (st != FERRULE_OK && st != FERRULE_WANT_WRITE && st != FERRULE_WANT_READ) {
-                    conn_fail(s, c, st);
-                    return -1;
-                }
-                cli_buf_consume(&c->app, n);
-                if (n > 0) progress = 1;
-            }
-            /* close_notify once everything is written (RFC 8446 §6.1) */
-            if (c->want_close && !c->close_queued && cli_buf_avail(&c->app) == 0) {
-                st = ferrule_conn_close(c->tls);
-                if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) {
-                    conn_fail(s, c, st);
-                    return -1;
-                }
-                c->close_queued = 1;
-                if (!c->peer_closed) c->deadline = cli_now_ms() + LINGER_MS;
-                progress = 1;
-            }
+            if (read_app(s, c, &progress) != 0) return -1;
+            if (write_app(s, c, &progress) != 0) return -1;
         }
 
         int m = pump_out(s, c);
@@ -776,9 +796,9 @@ static int drive(server *s, sconn *c)
 }
 
 /* Fully sent and nothing left in the library? */
-static int flushed(const sconn *c)
+static int flushed(sconn *c)
 {
-    return c->out_len == c->out_off && ferrule_conn_pending_output(c->tls) == 0;
+    return !(ferrule_conn_flags(c->tls) & FERRULE_FLAG_HAS_OUTPUT);
 }
 
 /* Stop sending; keep reading (and discarding) briefly so that closing
@@ -817,25 +837,10 @@ static void conn_step(server *s, sconn *c, short revents)
         return;
     }
 
-    if ((revents & (POLLIN | POLLHUP | POLLERR)) && c->in_len == 0 && !c->sock_eof) {
-        ssize_t n;
-        do {
-            n = recv(c->fd, c->in, sizeof c->in, MSG_DONTWAIT);
-        } while (n < 0 && errno == EINTR);
-        if (n > 0) {
-            c->in_off = 0;
-            c->in_len = (size_t)n;
-        } else if (n == 0) {
-            c->sock_eof = 1;
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            if (!(c->close_queued && c->phase == PH_APP)) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "recv: %s", strerror(errno));
-                conn_fail_local(s, c, "io", msg);
-            }
-            c->phase = PH_DONE;
-            return;
-        }
+    if ((revents & (POLLIN | POLLHUP | POLLERR)) && !c->sock_eof &&
+        (ferrule_conn_flags(c->tls) & FERRULE_FLAG_WANT_INPUT) && recv_in(s, c) != 0) {
+        c->phase = PH_DONE;
+        return;
     }
 
     if (!c->failed) (void)drive(s, c);
@@ -877,12 +882,13 @@ static void conn_step(server *s, sconn *c, short revents)
     }
 }
 
-static short conn_events(const sconn *c)
+static short conn_events(sconn *c)
 {
     if (c->phase == PH_DRAIN) return POLLIN;
     short ev = 0;
-    if (c->in_len == 0 && !c->sock_eof) ev |= POLLIN;
-    if (c->out_len > c->out_off) ev |= POLLOUT;
+    uint32_t f = ferrule_conn_flags(c->tls);
+    if ((f & FERRULE_FLAG_WANT_INPUT) && !c->sock_eof) ev |= POLLIN;
+    if (f & FERRULE_FLAG_HAS_OUTPUT) ev |= POLLOUT;
     return ev;
 }
 
