@@ -404,35 +404,40 @@ static int fpy_verify_trampoline(void *ctx, const ferrule_conn *conn,
 
 
 /* Move all pending ciphertext out of the connection into one bytes object
- * (b"" when there is none).  Owed output (a KeyUpdate answer) is produced
- * first. */
+ * (b"" when there is none), copied once from the borrowed output buffer
+ * (ferrule_conn_output_buf).  Owed output (a KeyUpdate answer, the alert
+ * of a failure) is produced first, by the borrow itself. */
 static PyObject *fpy_take_all_raw(ferrule_conn *conn) {
-    int st = ferrule_conn_flush(conn);
-    if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) {
-        /* A fatal status: any alert is still worth sending. */
-    }
-    size_t pending = ferrule_conn_pending_output(conn);
-    PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)pending);
-    if (b == NULL || pending == 0) return b;
-    size_t got = 0;
-    st = ferrule_conn_take(conn, (uint8_t *)PyBytes_AS_STRING(b), pending, &got);
+    const uint8_t *p;
+    size_t len = 0;
+    if (conn == NULL) return PyBytes_FromStringAndSize(NULL, 0); /* freed: nothing to send */
+    int st = ferrule_conn_output_buf(conn, &p, &len);
     if (st != FERRULE_OK) {
-        Py_DECREF(b);
-        fpy_raise(st, conn, NULL, "ferrule_conn_take");
+        fpy_raise(st, conn, NULL, "ferrule_conn_output_buf");
         return NULL;
     }
-    if (got != pending && _PyBytes_Resize(&b, (Py_ssize_t)got) != 0) return NULL;
+    PyObject *b = PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)len);
+    st = ferrule_conn_output_ack(conn, b != NULL ? len : 0);
+    if (b != NULL && st != FERRULE_OK) {
+        Py_DECREF(b);
+        fpy_raise(st, conn, NULL, "ferrule_conn_output_ack");
+        return NULL;
+    }
     return b;
 }
 
-/* Feed from `src` (starting at *off) as much as the connection takes. */
+/* Copy from `src` (starting at *off) into the borrowed input buffer as
+ * much as it takes.  1 if bytes went in, 0 if none, -1 on error. */
 static int fpy_feed_some(ferrule_conn *conn, const Py_buffer *src, Py_ssize_t *off) {
     if (*off >= src->len) return 0;
-    size_t c = 0;
-    int st = ferrule_conn_feed(conn, (const uint8_t *)src->buf + *off, (size_t)(src->len - *off), &c);
-    if (st != FERRULE_OK) return -1;
-    *off += (Py_ssize_t)c;
-    return c > 0;
+    uint8_t *dst;
+    size_t cap, n = (size_t)(src->len - *off);
+    if (ferrule_conn_input_buf(conn, &dst, &cap) != FERRULE_OK) return -1;
+    if (n > cap) n = cap;
+    if (n > 0) memcpy(dst, (const uint8_t *)src->buf + *off, n);
+    if (ferrule_conn_input_ack(conn, n) != FERRULE_OK) return -1;
+    *off += (Py_ssize_t)n;
+    return n > 0;
 }
 
 %}
@@ -506,13 +511,18 @@ PyObject *fpy_handshake(ferrule_conn *conn, PyObject *src) {
     if (fpy_get_buffer(src, &in, 0) != 0) return NULL;
     Py_ssize_t off = 0;
     int st;
+    /* ferrule_conn_process feeds what fits and advances; its output stays
+     * pending for fpy_take_all (out_cap 0).  Once no more input fits or
+     * helps, the handshake's own status says where it stands. */
     for (;;) {
-        st = ferrule_conn_handshake(conn);
-        if (st != FERRULE_WANT_READ) break;
-        int fed = fpy_feed_some(conn, &in, &off);
-        if (fed < 0) { st = ferrule_conn_status(conn); if (st == FERRULE_OK) st = FERRULE_USAGE; break; }
-        if (fed == 0) break;
+        size_t used = 0, w = 0;
+        uint8_t none[1];
+        st = ferrule_conn_process(conn, (const uint8_t *)in.buf + off, (size_t)(in.len - off),
+                                  &used, none, 0, &w, NULL);
+        off += (Py_ssize_t)used;
+        if (st != FERRULE_OK || used == 0 || off == in.len) break;
     }
+    if (st == FERRULE_OK) st = ferrule_conn_handshake(conn);
     PyBuffer_Release(&in);
     if (st != FERRULE_OK && st != FERRULE_WANT_READ && st != FERRULE_WANT_WRITE) {
         fpy_raise(st, conn, NULL, "ferrule_conn_handshake");
@@ -553,9 +563,15 @@ PyObject *fpy_recv(ferrule_conn *conn, PyObject *src, long maxlen_arg, PyObject 
     Py_ssize_t off = 0, n = 0;
     int st = FERRULE_OK;
     while (n < maxlen) {
+        /* Plaintext is copied once, from where its record was decrypted. */
+        const uint8_t *d;
         size_t k = 0;
-        st = ferrule_conn_read(conn, p + n, (size_t)(maxlen - n), &k);
+        st = ferrule_conn_read_buf(conn, &d, &k);
         if (st == FERRULE_OK) {
+            if (k > (size_t)(maxlen - n)) k = (size_t)(maxlen - n);
+            memcpy(p + n, d, k);
+            st = ferrule_conn_read_ack(conn, k);
+            if (st != FERRULE_OK) break;
             n += (Py_ssize_t)k;
             continue;
         }
@@ -608,18 +624,24 @@ PyObject *fpy_send(ferrule_conn *conn, PyObject *data) {
             done += k;
             st = FERRULE_OK;
         }
-        if (ferrule_conn_flush(conn) != FERRULE_OK) { /* fatal: reported by the next write */ }
-        size_t pending = ferrule_conn_pending_output(conn);
-        if (pending > cap - olen) {
-            cap = olen + pending + (len - done) + ((len - done) / 16384 + 1) * 22 + 1024;
-            if (_PyBytes_Resize(&out, (Py_ssize_t)cap) != 0) { PyBuffer_Release(&in); return NULL; }
-        }
+        /* Records are copied once, from the borrowed output buffer (which
+         * also produces owed output first). */
+        const uint8_t *rec;
         size_t got = 0;
-        if (pending > 0) {
-            st = ferrule_conn_take(conn, (uint8_t *)PyBytes_AS_STRING(out) + olen, cap - olen, &got);
-            if (st != FERRULE_OK) break;
-            olen += got;
+        st = ferrule_conn_output_buf(conn, &rec, &got);
+        if (st != FERRULE_OK) break;
+        if (got > cap - olen) {
+            cap = olen + got + (len - done) + ((len - done) / 16384 + 1) * 22 + 1024;
+            if (_PyBytes_Resize(&out, (Py_ssize_t)cap) != 0) {
+                if (ferrule_conn_output_ack(conn, 0) != FERRULE_OK) { /* nothing to undo */ }
+                PyBuffer_Release(&in);
+                return NULL;
+            }
         }
+        if (got > 0) memcpy(PyBytes_AS_STRING(out) + olen, rec, got);
+        st = ferrule_conn_output_ack(conn, got);
+        if (st != FERRULE_OK) break;
+        olen += got;
         if (done >= len) break;
         if (k == 0 && got == 0) {
             /* No progress either way: never spin.  (Not expected: the
