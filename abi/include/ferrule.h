@@ -28,8 +28,10 @@
  *  - A ferrule_conn is used by one thread at a time, with one exception:
  *    once ferrule_conn_handshake() has returned FERRULE_OK, one thread may
  *    call the *receive half* (ferrule_conn_read, ferrule_conn_feed,
- *    ferrule_conn_feed_eof) while another thread calls the *send half*
- *    (ferrule_conn_write, ferrule_conn_take, ferrule_conn_pending_output,
+ *    ferrule_conn_feed_eof, ferrule_conn_input_buf/_ack,
+ *    ferrule_conn_read_buf/_ack) while another thread calls the *send
+ *    half* (ferrule_conn_write, ferrule_conn_take,
+ *    ferrule_conn_pending_output, ferrule_conn_output_buf/_ack,
  *    ferrule_conn_close).  The library serialises the places where the
  *    halves meet (an alert raised by the receive half, the sticky error).
  *    The receive half never waits for the send half: output it owes (a
