@@ -96,6 +96,7 @@
 #define FERRULE_R_CONFIG_KEY_MISMATCH 124 /* private key does not match the certificate */
 #define FERRULE_R_NO_EARLY_DATA 125 /* 0-RTT impossible: not enabled, no session allowing it */
 #define FERRULE_R_NOT_REPLAY_SAFE 126 /* early data not declared replay-safe */
+#define FERRULE_R_NOT_FOUND 136 /* no such entry (index out of range, wrong kind) */
 
 #define FERRULE_ROLE_CLIENT 1
 #define FERRULE_ROLE_SERVER 2

@@ -295,6 +295,110 @@ int fr_conn_status_for(fr_conn *c, fr_err e, fr_progress pr);
 /* ---- application decisions (pause/resume) ------------------------------- */
 
 /* ---- certificates (X.509 accessors) ------------------------------------- */
+/*
+ * A read-only view of one certificate (core/x509/access.c): the strict
+ * parser's fr_cert plus indexes of the lists it holds (name attributes,
+ * subjectAltName, extKeyUsage, authorityInfoAccess, cRLDistributionPoints,
+ * extensions) and their text forms (dotted OIDs, RFC 4514 names), all made
+ * once by fr_cert_view_new.  The view never changes afterwards, so any
+ * number of threads may read it at once; every pointer below points into
+ * it (or into its copy of the DER) and lives as long as it does.
+ * Functions returning uint32_t return a FERRULE_R_* reason (0 = success).
+ */
+#ifndef FR_MUST_CHECK
+#define FR_MUST_CHECK __attribute__((warn_unused_result))
+#endif
+typedef struct fr_cert_view fr_cert_view;
+
+/* One AttributeTypeAndValue of a Name (RFC 5280 §4.1.2.4). */
+typedef struct fr_x509_attr {
+    size_t rdn;                                 /* RDN index, 0 = first encoded */
+    uint32_t tag;                               /* the value's ASN.1 tag octet */
+    const char *oid;                            /* attribute type, dotted */
+    const uint8_t *value;     size_t value_len; /* the value's content octets */
+    const uint8_t *value_der; size_t value_der_len; /* the value's whole TLV */
+} fr_x509_attr;
+
+/* A distinguished name: its DER, attributes in encoding order, and its
+ * RFC 4514 string. */
+typedef struct fr_x509_name {
+    const uint8_t *der; size_t der_len;         /* the Name TLV */
+    const fr_x509_attr *attrs; size_t n_attrs;
+    const char *text; size_t text_len;          /* RFC 4514, NUL-terminated */
+} fr_x509_name;
+
+/* One entry of a list (FR_CERT_LIST_*).  GeneralName lists (SAN, AIA
+ * locations, CRL distribution point names): `type` is the GeneralName tag
+ * number 0..8 and value/len its content (for a directoryName the Name
+ * TLV; for an otherName the type-id and [0] value).  EKU: `oid` only.
+ * Extensions: `oid`, `type` = critical (0/1), value/len the extnValue
+ * content. */
+typedef struct fr_x509_entry {
+    uint32_t type;
+    size_t group;                                /* CRLDP: the DistributionPoint index */
+    const char *oid;                             /* otherName type-id, registeredID, EKU purpose,
+                                                    AIA accessMethod, extnID; else NULL */
+    const uint8_t *oid_der; size_t oid_der_len;  /* that OID's content octets */
+    const uint8_t *value; size_t len;
+    uint32_t inner_tag;                          /* otherName: the tag of the value in [0] */
+    const uint8_t *inner; size_t inner_len;      /* ... and its content octets */
+    const fr_x509_name *name;                    /* directoryName: the parsed Name */
+} fr_x509_entry;
+
+#define FR_CERT_LIST_SAN 0
+#define FR_CERT_LIST_EKU 1
+#define FR_CERT_LIST_AIA 2
+#define FR_CERT_LIST_CRLDP 3
+#define FR_CERT_LIST_EXT 4
+#define FR_CERT_LISTS 5
+
+/* Names of fr_cert_view_name: subject, issuer, or the directoryName in
+ * subjectAltName entry i (FR_CERT_NAME_SAN + i). */
+#define FR_CERT_NAME_SUBJECT 0u
+#define FR_CERT_NAME_ISSUER 1u
+#define FR_CERT_NAME_SAN 2u
+
+/* Key types of fr_cert_facts.key_type (the SubjectPublicKeyInfo
+ * algorithm, decoded or not). */
+#define FR_CERT_KEYTYPE_OTHER 0u
+#define FR_CERT_KEYTYPE_RSA 1u
+#define FR_CERT_KEYTYPE_RSA_PSS 2u
+#define FR_CERT_KEYTYPE_EC 3u
+#define FR_CERT_KEYTYPE_ED25519 4u
+
+/* The scalar facts of a certificate. */
+typedef struct fr_cert_facts {
+    const uint8_t *der;    size_t der_len;
+    uint32_t version;                            /* 1, 2 or 3 */
+    const uint8_t *serial; size_t serial_len;    /* INTEGER content octets */
+    int64_t not_before, not_after;               /* seconds since the epoch */
+    const char *sig_oid;                         /* signatureAlgorithm, dotted */
+    uint16_t sig_scheme;                         /* its TLS SignatureScheme, 0 if none */
+    uint32_t key_type;                           /* FR_CERT_KEYTYPE_* */
+    uint32_t key_bits;                           /* 0 when ferrule does not decode the key */
+    const char *key_oid;                         /* SPKI algorithm, dotted */
+    const char *curve_oid;                       /* id-ecPublicKey namedCurve, else NULL */
+    const uint8_t *spki;   size_t spki_len;      /* SubjectPublicKeyInfo TLV */
+    uint8_t spki_sha256[32];
+    uint32_t bc_present, is_ca, has_path_len, path_len; /* basicConstraints */
+    uint32_t ku_present, key_usage;              /* keyUsage: bit n = 1 << n */
+} fr_cert_facts;
+
+/* Parse `der` strictly (fr_cert_parse) and build the view, allocating
+ * from libc.  NULL_ARGUMENT, CERT_MALFORMED, OUT_OF_MEMORY. */
+FR_MUST_CHECK uint32_t fr_cert_view_new(const uint8_t *der, size_t len, fr_cert_view **out);
+void fr_cert_view_free(fr_cert_view *v);
+const fr_cert_facts *fr_cert_view_facts(const fr_cert_view *v);
+/* FERRULE_R_NOT_FOUND for an unknown `which` or a SAN entry that is not a
+ * directoryName. */
+FR_MUST_CHECK uint32_t fr_cert_view_name(const fr_cert_view *v, size_t which,
+                                         const fr_x509_name **out);
+size_t fr_cert_view_count(const fr_cert_view *v, int list);
+/* FERRULE_R_NOT_FOUND for an index out of range. */
+FR_MUST_CHECK uint32_t fr_cert_view_entry(const fr_cert_view *v, int list, size_t i,
+                                          const fr_x509_entry **out);
+/* Status class of a reason (core/err.c). */
+int fr_err_class(uint32_t e);
 
 /* ---- handshake internals exposed for the ABI (refactor) ----------------- */
 

@@ -154,6 +154,8 @@ static const reason_info REASONS[] = {
      "acknowledgement without a borrowed buffer"},
     {FERRULE_R_ACK_TOO_LARGE, "ack_too_large", FERRULE_USAGE, -1,
      "acknowledged more bytes than were borrowed"},
+    {FERRULE_R_NOT_FOUND, "not_found", FERRULE_USAGE, -1,
+     "no such entry: index out of range, or not of the kind asked for"},
 };
 
 static const reason_info *lookup(uint32_t reason) {

@@ -165,6 +165,7 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_CONFIG_KEY_MISMATCH 124 /* private key does not match the certificate */
 #define FERRULE_R_NO_EARLY_DATA 125       /* 0-RTT impossible: not enabled, no session allowing it */
 #define FERRULE_R_NOT_REPLAY_SAFE 126     /* early data not declared replay-safe */
+#define FERRULE_R_NOT_FOUND 136           /* no such entry (index out of range, wrong kind) */
 
 /** Static one-line description of a reason code. Never NULL. */
 FERRULE_API const char *ferrule_reason_message(uint32_t reason);
