@@ -532,6 +532,240 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_verify_chain(const ferrule_config *cf
                                                         ferrule_verify_result **out);
 
 /* ------------------------------------------------------------------ */
+/* X.509 certificates: a parsed, read-only view (docs/x509.md)          */
+/* ------------------------------------------------------------------ */
+/*
+ * ferrule_cert_parse checks a DER certificate with the same strict parser
+ * the handshake uses (RFC 5280 §4.1, X.690 DER) and gives a handle whose
+ * accessors read its fields, so no binding needs a DER parser of its own.
+ *
+ * Conventions of this section:
+ *  - A ferrule_cert is immutable: any number of threads may use one
+ *    handle at once.  It owns a copy of the DER and is independent of any
+ *    connection or config.
+ *  - Every pointer an accessor returns is BORROWED: it points into the
+ *    handle and stays valid until ferrule_cert_free (copy what you keep
+ *    longer; never free it).  Byte strings come as pointer + length; text
+ *    (dotted OIDs, RFC 4514 names) is NUL-terminated UTF-8.
+ *  - Status-returning accessors return FERRULE_OK, or FERRULE_USAGE with
+ *    reason null_argument (a NULL handle or a NULL out-pointer not marked
+ *    optional) or not_found (an index >= the count, or an entry of another
+ *    kind); the reason of the last failed call on a handle is
+ *    ferrule_cert_reason().  On failure the out-parameters are zeroed
+ *    (NULL / 0).  Count and scalar getters return 0 for a NULL handle.
+ *  - Malformed DER is refused by ferrule_cert_parse alone: once a handle
+ *    exists every accessor works on it.
+ */
+typedef struct ferrule_cert ferrule_cert;
+
+/** Parse one DER certificate (exactly `len` bytes: trailing bytes are
+ *  malformed).  `reason` (may be NULL) receives the FERRULE_R_* cause:
+ *  FERRULE_USAGE / null_argument for a NULL `der` or `out`;
+ *  FERRULE_CERTIFICATE / cert_malformed for any encoding error (an empty
+ *  input, truncation, a wrong tag, a bad or non-minimal length, trailing
+ *  bytes, a value breaking RFC 5280 §4.1) and cert_weak_key for a key
+ *  libcrypto refuses to load; FERRULE_INTERNAL / out_of_memory.  A
+ *  well-formed certificate with an algorithm or critical extension ferrule
+ *  does not support still parses (see ferrule_cert_public_key).  The
+ *  handle is allocated from libc; free it with ferrule_cert_free. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_parse(const uint8_t *der, size_t len,
+                                                      ferrule_cert **out, uint32_t *reason);
+/** A handle on the peer's certificate `index` (0 = leaf), as
+ *  ferrule_conn_peer_cert returns its DER.  The handle is the caller's: it
+ *  stays valid after the connection is freed (free it with
+ *  ferrule_cert_free).  FERRULE_USAGE / null_argument, not_found for an
+ *  index >= ferrule_conn_peer_cert_count; FERRULE_INTERNAL /
+ *  out_of_memory.  `reason` may be NULL. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_peer_cert_parse(const ferrule_conn *conn,
+                                                                size_t index, ferrule_cert **out,
+                                                                uint32_t *reason);
+/** Free a handle (and everything its accessors returned).  NULL is a no-op. */
+FERRULE_API void ferrule_cert_free(ferrule_cert *cert);
+/** The reason of the last failed accessor call on `cert` (from any
+ *  thread), FERRULE_R_NONE if none failed; null_argument for NULL. */
+FERRULE_API uint32_t ferrule_cert_reason(const ferrule_cert *cert);
+
+/** The DER of the certificate. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_der(const ferrule_cert *cert, const uint8_t **der,
+                                                    size_t *len);
+/** The version: 1, 2 or 3 (0 for NULL). */
+FERRULE_API uint32_t ferrule_cert_version(const ferrule_cert *cert);
+/** serialNumber: the INTEGER's content octets, big-endian two's
+ *  complement as encoded (1..21 octets; a leading 0x00 keeps a positive
+ *  number positive, a negative serial -- tolerated -- starts with a set
+ *  bit). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_serial(const ferrule_cert *cert,
+                                                       const uint8_t **serial, size_t *len);
+/** notBefore / notAfter as seconds since the Unix epoch (UTC; RFC 5280
+ *  §4.1.2.5; either pointer may be NULL). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_validity(const ferrule_cert *cert,
+                                                         int64_t *not_before, int64_t *not_after);
+
+/* Distinguished names (the `which` argument below). */
+#define FERRULE_CERT_SUBJECT 0u
+#define FERRULE_CERT_ISSUER 1u
+/** The directoryName of subjectAltName entry i (ferrule_cert_san type
+ *  FERRULE_GN_DIRECTORY_NAME). */
+#define FERRULE_CERT_SAN_NAME(i) ((size_t)2 + (size_t)(i))
+
+/** Number of attributes (AttributeTypeAndValue) of the name `which`, over
+ *  all its RDNs; 0 for an empty name.  not_found for an unknown `which`. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_name_count(const ferrule_cert *cert, size_t which,
+                                                           size_t *count);
+/** Attribute `index` of the name `which`, in encoding order (RFC 5280
+ *  §4.1.2.4): `rdn` the index of its RelativeDistinguishedName (0 = the
+ *  first encoded; attributes of a multi-valued RDN share it), `oid` the
+ *  attribute type in dotted form ("2.5.4.3"), `tag` the ASN.1 tag octet of
+ *  the value (0x0c UTF8String, 0x13 PrintableString, 0x14 TeletexString,
+ *  0x16 IA5String, 0x1e BMPString, 0x1c UniversalString, ...) and
+ *  `value` / `len` its content octets, unconverted.  Every out-pointer
+ *  but `value`/`len` may be NULL. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_name_attr(const ferrule_cert *cert, size_t which,
+                                                          size_t index, size_t *rdn,
+                                                          const char **oid, uint32_t *tag,
+                                                          const uint8_t **value, size_t *len);
+/** The name `which` as an RFC 4514 string: RDNs last to first, separated
+ *  by ','; a multi-valued RDN's attributes by '+'.  Types with an RFC 4514
+ *  §3 short name (CN, L, ST, O, OU, C, STREET, DC, UID) and a string value
+ *  are written as text: ',', '+', '"', '\', '<', '>', ';', a leading ' '
+ *  or '#' and a trailing ' ' are escaped with '\', control characters and
+ *  octets that are not characters of the string type (ill-formed UTF-8,
+ *  non-ASCII in PrintableString/IA5String) as "\XX" hex pairs;
+ *  BMPString, UniversalString and TeletexString (as Latin-1) become UTF-8.
+ *  Other types are the dotted OID with '#' and the hex of the value's DER
+ *  (RFC 4514 §2.4).  An empty name is "". */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_name_string(const ferrule_cert *cert, size_t which,
+                                                            const char **str, size_t *len);
+/** The DER of the name `which` (the Name SEQUENCE). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_name_der(const ferrule_cert *cert, size_t which,
+                                                         const uint8_t **der, size_t *len);
+
+/* GeneralName types (RFC 5280 §4.2.1.6: the context tag numbers). */
+#define FERRULE_GN_OTHER_NAME 0u
+#define FERRULE_GN_EMAIL 1u          /* rfc822Name, ASCII */
+#define FERRULE_GN_DNS 2u            /* dNSName, ASCII */
+#define FERRULE_GN_X400_ADDRESS 3u
+#define FERRULE_GN_DIRECTORY_NAME 4u /* value: the Name DER; see FERRULE_CERT_SAN_NAME */
+#define FERRULE_GN_EDI_PARTY_NAME 5u
+#define FERRULE_GN_URI 6u            /* uniformResourceIdentifier, ASCII */
+#define FERRULE_GN_IP 7u             /* iPAddress: 4 or 16 octets, network order */
+#define FERRULE_GN_REGISTERED_ID 8u  /* value: OID content octets; see ferrule_cert_san_oid */
+
+/** Number of subjectAltName entries (0 without the extension). */
+FERRULE_API size_t ferrule_cert_san_count(const ferrule_cert *cert);
+/** subjectAltName entry `index`, in encoding order: its FERRULE_GN_* type
+ *  and the content octets of the GeneralName (for a directoryName the Name
+ *  DER inside the explicit tag; for an otherName the type-id and value).
+ *  `type` may be NULL. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_san(const ferrule_cert *cert, size_t index,
+                                                    uint32_t *type, const uint8_t **value,
+                                                    size_t *len);
+/** The OID of an otherName's type-id or of a registeredID entry, dotted.
+ *  not_found for entries of other types. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_san_oid(const ferrule_cert *cert, size_t index,
+                                                        const char **oid);
+/** The value of an otherName entry (inside its [0] EXPLICIT): the ASN.1
+ *  tag octet (e.g. 0x0c for the UTF8String of a UPN) and the content
+ *  octets.  not_found for other types, or when the [0] does not hold
+ *  exactly one element.  `tag` may be NULL. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_san_other_name(const ferrule_cert *cert,
+                                                               size_t index, uint32_t *tag,
+                                                               const uint8_t **value, size_t *len);
+
+/** signatureAlgorithm as a dotted OID ("1.2.840.10045.4.3.2") and the TLS
+ *  SignatureScheme it corresponds to (RFC 8446 §4.2.3; RSASSA-PSS as the
+ *  rsa_pss_rsae_* value), 0 for an algorithm ferrule does not verify.
+ *  Either pointer may be NULL. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_signature_algorithm(const ferrule_cert *cert,
+                                                                    const char **oid,
+                                                                    uint16_t *scheme);
+
+/* Public key types (ferrule_cert_public_key), by SubjectPublicKeyInfo
+ * algorithm. */
+#define FERRULE_KEY_OTHER 0u   /* see the algorithm OID */
+#define FERRULE_KEY_RSA 1u     /* rsaEncryption */
+#define FERRULE_KEY_RSA_PSS 2u /* id-RSASSA-PSS */
+#define FERRULE_KEY_EC 3u      /* id-ecPublicKey */
+#define FERRULE_KEY_ED25519 4u /* id-Ed25519 */
+
+/** The subject public key: its FERRULE_KEY_* type, its size in bits (the
+ *  RSA modulus; the curve's order for EC: 256, 384, 521; 256 for Ed25519 as
+ *  libcrypto counts it; 0 for a key ferrule does not use -- other
+ *  algorithms, other curves), the algorithm OID and, for id-ecPublicKey
+ *  with a namedCurve, the curve OID ("1.2.840.10045.3.1.7" for P-256; NULL
+ *  otherwise).  Every out-pointer may be NULL. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_public_key(const ferrule_cert *cert,
+                                                           uint32_t *type, uint32_t *bits,
+                                                           const char **alg_oid,
+                                                           const char **curve_oid);
+/** The SubjectPublicKeyInfo DER. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_spki(const ferrule_cert *cert,
+                                                     const uint8_t **der, size_t *len);
+/** SHA-256 of the SubjectPublicKeyInfo DER (the pin of RFC 7469 §2.4):
+ *  32 bytes, `*len` = 32. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_spki_sha256(const ferrule_cert *cert,
+                                                            const uint8_t **digest, size_t *len);
+
+/** basicConstraints (RFC 5280 §4.2.1.9): `present` 1 if the extension is
+ *  there; `ca` the cA flag; `has_path_len` 1 with `path_len` the
+ *  pathLenConstraint (0 .. 255) when it is given.  All 0 without the
+ *  extension.  Every out-pointer may be NULL. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_basic_constraints(const ferrule_cert *cert,
+                                                                  uint32_t *present,
+                                                                  uint32_t *ca,
+                                                                  uint32_t *has_path_len,
+                                                                  uint32_t *path_len);
+
+/* keyUsage bits (RFC 5280 §4.2.1.3): named bit n is 1 << n. */
+#define FERRULE_KU_DIGITAL_SIGNATURE (1u << 0)
+#define FERRULE_KU_NON_REPUDIATION (1u << 1) /* contentCommitment */
+#define FERRULE_KU_KEY_ENCIPHERMENT (1u << 2)
+#define FERRULE_KU_DATA_ENCIPHERMENT (1u << 3)
+#define FERRULE_KU_KEY_AGREEMENT (1u << 4)
+#define FERRULE_KU_KEY_CERT_SIGN (1u << 5)
+#define FERRULE_KU_CRL_SIGN (1u << 6)
+#define FERRULE_KU_ENCIPHER_ONLY (1u << 7)
+#define FERRULE_KU_DECIPHER_ONLY (1u << 8)
+
+/** keyUsage: `present` 1 if the extension is there, `bits` its
+ *  FERRULE_KU_* bits (0 without it).  Either pointer may be NULL. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_key_usage(const ferrule_cert *cert,
+                                                          uint32_t *present, uint32_t *bits);
+/** Number of extendedKeyUsage purposes (0 without the extension, which
+ *  is never empty when present: RFC 5280 §4.2.1.12). */
+FERRULE_API size_t ferrule_cert_eku_count(const ferrule_cert *cert);
+/** Purpose `index` as a dotted OID ("1.3.6.1.5.5.7.3.1" serverAuth). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_eku(const ferrule_cert *cert, size_t index,
+                                                    const char **oid);
+
+/** Number of authorityInfoAccess AccessDescriptions (RFC 5280 §4.2.2.1). */
+FERRULE_API size_t ferrule_cert_aia_count(const ferrule_cert *cert);
+/** AccessDescription `index`: the accessMethod OID, dotted
+ *  ("1.3.6.1.5.5.7.48.1" OCSP, "1.3.6.1.5.5.7.48.2" caIssuers), and the
+ *  accessLocation as a GeneralName (type, content octets).  `method` and
+ *  `type` may be NULL. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_aia(const ferrule_cert *cert, size_t index,
+                                                    const char **method, uint32_t *type,
+                                                    const uint8_t **value, size_t *len);
+/** Number of names in the fullName fields of the cRLDistributionPoints
+ *  extension (RFC 5280 §4.2.1.13), over all its DistributionPoints. */
+FERRULE_API size_t ferrule_cert_crl_dp_count(const ferrule_cert *cert);
+/** Name `index`: `point` the index of its DistributionPoint, and the
+ *  GeneralName (type, content octets).  `point` and `type` may be NULL. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_crl_dp(const ferrule_cert *cert, size_t index,
+                                                       size_t *point, uint32_t *type,
+                                                       const uint8_t **value, size_t *len);
+
+/** Number of extensions (0 for v1/v2 certificates and v3 without any). */
+FERRULE_API size_t ferrule_cert_extension_count(const ferrule_cert *cert);
+/** Extension `index`, in encoding order: extnID dotted, `critical` 0/1,
+ *  and the extnValue OCTET STRING's content (the extension's own DER).
+ *  `oid` and `critical` may be NULL. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_extension(const ferrule_cert *cert, size_t index,
+                                                          const char **oid, uint32_t *critical,
+                                                          const uint8_t **value, size_t *len);
+
+/* ------------------------------------------------------------------ */
 /* HelloRetryRequest, client authentication, KeyUpdate                  */
 /* ------------------------------------------------------------------ */
 
