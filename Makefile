@@ -26,7 +26,7 @@ FUZZ_DIR     ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
-FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuzz_pem
+FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuzz_pem fuzz_cert_api
 
 # The suites `make check` runs, in this order.  Later issues append theirs
 # here (e.g. check-python check-go check-lua check-limbo check-fuzz) and add a

@@ -12,13 +12,14 @@
 # - fuzz_server: openssl s_client and gnutls-cli talking to the fuzz_server
 #   server over loopback (complete handshakes, plus a TLS 1.2-only and a
 #   HelloRetryRequest-needing ClientHello);
-# - fuzz_x509 / fuzz_pem / fuzz_pathbuild: the tools/gen-pki.sh PKI.
+# - fuzz_x509 / fuzz_pem / fuzz_pathbuild: the tools/gen-pki.sh PKI;
+# - fuzz_cert_api: the fuzz_x509 seeds (the same input: one certificate).
 # Peers that are not installed are skipped.
 set -euo pipefail
 GEN=$(realpath "$1")
 OUT=$(realpath -m "$2")
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-mkdir -p "$OUT"/{fuzz_server,fuzz_client,fuzz_record,fuzz_x509,fuzz_pem,fuzz_pathbuild}
+mkdir -p "$OUT"/{fuzz_server,fuzz_client,fuzz_record,fuzz_x509,fuzz_pem,fuzz_pathbuild,fuzz_cert_api}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -109,6 +110,7 @@ der "$WORK/leaf.pem" >"$OUT/fuzz_x509/fuzz-leaf.der"
 der "$WORK/root.pem" >"$OUT/fuzz_x509/fuzz-root.der"
 # fuzz_x509 keeps distinct bytes only.
 (cd "$OUT/fuzz_x509" && sha1sum -- * | sort | awk 'seen[$1]++ {print $2}' | xargs -r rm -f)
+cp "$OUT"/fuzz_x509/* "$OUT/fuzz_cert_api/"
 
 for f in root ecdsa-p256.chain rsa-pss.chain ed25519.chain untrusted.chain x-hostile-leaf; do
     cp "$PKI/$f.pem" "$OUT/fuzz_pem/$f.pem"
