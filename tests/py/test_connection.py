@@ -333,6 +333,7 @@ _HELPERS = {
     "fpy_handshake", "fpy_recv", "fpy_send", "fpy_session", "fpy_config_set_early_data",
     "fpy_read_early_data", "fpy_config_set_cert_select", "fpy_config_set_alpn_select",
     "fpy_hello_list", "fpy_hello_alpn", "fpy_verify_chain", "fpy_config_set_resumption",
+    "fpy_cert_parse", "fpy_conn_peer_cert_parse",
 }
 
 
@@ -404,6 +405,8 @@ _REPLACED = {
     "ferrule_config_set_time_callback": "fpy_config_set_clock",      # clock=
     "ferrule_config_set_verify_callback": "fpy_config_set_verify",   # verify_callback=
     "ferrule_verify_chain": "fpy_verify_chain",                      # ferrule.verify_chain
+    "ferrule_cert_parse": "fpy_cert_parse",                          # raises with the reason
+    "ferrule_conn_peer_cert_parse": "fpy_conn_peer_cert_parse",
 }
 # Functions not exposed to Python at all (no helper yet): listed so that
 # the test below stays strict about everything else.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Union
 
-from . import _ffi, _x509
+from . import _ffi, _peercert
 from ._errors import UsageError
 
 __all__ = ["ClientHello", "EarlyDataInfo", "VerifyInfo", "REFUSE", "UNRECOGNIZED_NAME",
@@ -196,7 +196,7 @@ class VerifyInfo(NamedTuple):
         """The leaf as :meth:`ssl.SSLSocket.getpeercert` shows it (the DER
         with ``binary_form=True``)."""
         leaf = self.verified_chain[0]
-        return leaf if binary_form else _x509.decode_certificate(leaf)
+        return leaf if binary_form else _peercert.decode_certificate(leaf)
 
 
 def verify_entry(user: Callable[[VerifyInfo], Any]) -> Callable[[Any, Any], bool]:

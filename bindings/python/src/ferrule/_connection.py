@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from . import _ffi, _x509
+from . import _ffi, _peercert
 from . import __ffi as _c  # the extension itself: hot paths skip SWIG's proxy functions
 from ._config import ClientConfig, ServerConfig, _Config
 from ._errors import UsageError, WantRead, WantWrite
@@ -386,9 +386,11 @@ class Connection:
         the certificate of the original connection (from the session); a
         resumed server connection with client_auth the client certificate
         its ticket carried, validated again on resumption.
-        Raises ValueError (a ``ferrule._x509.DERError``) if the certificate
-        cannot be decoded strictly (libferrule validates its structure, not
-        the characters of name attributes: see ferrule/_x509.py)."""
+        The dict is built from libferrule's X.509 accessors (the
+        handshake's own strict parser; ferrule/_peercert.py formats it).
+        Raises ValueError (a ``ferrule._peercert.DERError``) for a value the
+        dict cannot show, e.g. a name attribute that is not a valid string
+        of its ASN.1 type."""
         conn = self._conn
         if conn is None:
             return None
@@ -397,12 +399,11 @@ class Connection:
             raise ValueError("handshake not done yet")
         if _ffi.ferrule_conn_peer_cert_count(conn) == 0:
             return None
-        der = _ffi.ferrule_conn_peer_cert(conn, 0)
         if binary_form:
-            return der
+            return _ffi.ferrule_conn_peer_cert(conn, 0)
         if not self._peer_validated():
             return {}
-        return _x509.decode_certificate(der)
+        return _peercert.peer_certificate(conn, 0)
 
     def _handshake_complete(self) -> bool:
         """True once the handshake completed (whichever call drove it)."""

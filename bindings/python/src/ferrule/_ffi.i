@@ -13,12 +13,13 @@
  *    the buffer is used in place, never copied.
  *  - (uint8_t *, size_t) pairs take a writable buffer (bytearray,
  *    memoryview of one) that the library fills in place.
- *  - size_t * / uint16_t * / int64_t * out-parameters become return values.
+ *  - size_t * / uint16_t * / uint32_t * / int64_t * out-parameters become
+ *    return values, and so do const char ** ones (str, or None for NULL).
  *  - ferrule_config ** / ferrule_conn ** out-parameters become return values.
  *  - An int return value is a status class: FERRULE_OK returns normally,
  *    anything else raises the exception class the Pythonic layer
  *    registered for it (fpy_set_error_factory), with the handle's reason,
- *    alert and message.  Exception: functions of the form
+ *    alert and message (a ferrule_cert's reason is ferrule_cert_reason).  Exception: functions of the form
  *    `int f(const ferrule_xxx *)` are getters by the header's convention
  *    (ferrule_conn_alert, ferrule_conn_resumed, ...) and return the int;
  *    setup.py lists them in _ffi_gen.i, generated from the header.
@@ -72,6 +73,9 @@ static void fpy_stash_callback_error(const ferrule_conn *conn) {
     fpy_cb_exc_conn = conn;
 }
 
+static void fpy_raise_with(int status, uint32_t reason, int alert, const ferrule_conn *conn,
+                           const char *fn);
+
 static void fpy_raise(int status, const ferrule_conn *conn, const ferrule_config *cfg,
                       const char *fn) {
     uint32_t reason = 0;
@@ -82,6 +86,16 @@ static void fpy_raise(int status, const ferrule_conn *conn, const ferrule_config
     } else if (cfg != NULL) {
         reason = ferrule_config_reason(cfg);
     }
+    fpy_raise_with(status, reason, alert, conn, fn);
+}
+
+/* A failed X.509 accessor: the reason is the handle's last one. */
+static void fpy_raise_cert(int status, const ferrule_cert *cert, const char *fn) {
+    fpy_raise_with(status, ferrule_cert_reason(cert), -1, NULL, fn);
+}
+
+static void fpy_raise_with(int status, uint32_t reason, int alert, const ferrule_conn *conn,
+                           const char *fn) {
     if (fpy_error_factory == NULL) {
         PyErr_Format(PyExc_RuntimeError, "%s: %s (%s)", fn, ferrule_status_name(status),
                      ferrule_reason_name(reason));
@@ -104,6 +118,8 @@ static void fpy_raise(int status, const ferrule_conn *conn, const ferrule_config
     const ferrule_conn *: (const ferrule_conn *)(a), default: (const ferrule_conn *)NULL)
 #define FPY_CFG_OF(a) _Generic((a), ferrule_config *: (const ferrule_config *)(a), \
     const ferrule_config *: (const ferrule_config *)(a), default: (const ferrule_config *)NULL)
+#define FPY_CERT_OF(a) _Generic((a), const ferrule_cert *: (const ferrule_cert *)(a), \
+    default: (const ferrule_cert *)NULL)
 
 /* Buffer argument helpers. */
 static int fpy_get_buffer(PyObject *o, Py_buffer *view, int writable) {
@@ -121,7 +137,10 @@ static int fpy_get_buffer(PyObject *o, Py_buffer *view, int writable) {
 
 %typemap(out) int {
     if ($1 != FERRULE_OK) {
-        fpy_raise($1, FPY_CONN_OF(arg1), FPY_CFG_OF(arg1), "$symname");
+        if (FPY_CERT_OF(arg1) != NULL)
+            fpy_raise_cert($1, FPY_CERT_OF(arg1), "$symname");
+        else
+            fpy_raise($1, FPY_CONN_OF(arg1), FPY_CFG_OF(arg1), "$symname");
         SWIG_fail;
     }
     $result = SWIG_Py_Void();
@@ -195,6 +214,20 @@ static int fpy_get_buffer(PyObject *o, Py_buffer *view, int writable) {
 %typemap(in, numinputs=0) uint16_t *out (uint16_t tmp = 0) "$1 = &tmp;"
 %typemap(argout) uint16_t *out { $result = SWIG_Python_AppendOutput($result, PyLong_FromLong(tmp$argnum)); }
 
+/* The X.509 accessors' scalar and text out-parameters (borrowed C strings
+ * become str, NULL None). */
+%typemap(in, numinputs=0) uint32_t * (uint32_t tmp = 0) "$1 = &tmp;"
+%typemap(argout) uint32_t * { $result = SWIG_Python_AppendOutput($result, PyLong_FromUnsignedLong(tmp$argnum)); }
+%typemap(in, numinputs=0) int64_t * (int64_t tmp = 0) "$1 = &tmp;"
+%typemap(argout) int64_t * { $result = SWIG_Python_AppendOutput($result, PyLong_FromLongLong(tmp$argnum)); }
+%typemap(in, numinputs=0) uint16_t *scheme (uint16_t tmp = 0) "$1 = &tmp;"
+%typemap(argout) uint16_t *scheme { $result = SWIG_Python_AppendOutput($result, PyLong_FromLong(tmp$argnum)); }
+%typemap(in, numinputs=0) const char ** (const char *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) const char ** {
+    PyObject *o = tmp$argnum != NULL ? PyUnicode_FromString(tmp$argnum) : (Py_INCREF(Py_None), Py_None);
+    $result = SWIG_Python_AppendOutput($result, o);
+}
+
 %typemap(in, numinputs=0) ferrule_config ** (ferrule_config *tmp = NULL) "$1 = &tmp;"
 %typemap(argout) ferrule_config ** {
     $result = SWIG_Python_AppendOutput($result, SWIG_NewPointerObj(tmp$argnum, $descriptor(ferrule_config *), 0));
@@ -244,6 +277,10 @@ static int fpy_get_buffer(PyObject *o, Py_buffer *view, int writable) {
  * NULL or build in fpy_conn_new. */
 %ignore ferrule_config_new;
 %ignore ferrule_conn_new;
+/* The certificate parsers report their reason through an out-parameter:
+ * fpy_cert_parse / fpy_conn_peer_cert_parse raise with it. */
+%ignore ferrule_cert_parse;
+%ignore ferrule_conn_peer_cert_parse;
 
 #define FERRULE_API
 #define FERRULE_MUST_CHECK
@@ -295,6 +332,36 @@ PyObject *fpy_conn_new(ferrule_config *cfg, PyObject *server_name, size_t memory
         return NULL;
     }
     return SWIG_NewPointerObj(conn, SWIGTYPE_p_ferrule_conn, 0);
+}
+
+%}
+
+%inline %{
+/* A ferrule_cert handle for DER bytes / a connection's peer certificate
+ * `index` (free it with ferrule_cert_free). */
+PyObject *fpy_cert_parse(PyObject *der) {
+    Py_buffer in;
+    if (fpy_get_buffer(der, &in, 0) != 0) return NULL;
+    ferrule_cert *cert = NULL;
+    uint32_t reason = 0;
+    int st = ferrule_cert_parse((const uint8_t *)in.buf, (size_t)in.len, &cert, &reason);
+    PyBuffer_Release(&in);
+    if (st != FERRULE_OK) {
+        fpy_raise_with(st, reason, -1, NULL, "ferrule_cert_parse");
+        return NULL;
+    }
+    return SWIG_NewPointerObj(cert, SWIGTYPE_p_ferrule_cert, 0);
+}
+
+PyObject *fpy_conn_peer_cert_parse(const ferrule_conn *conn, size_t index) {
+    ferrule_cert *cert = NULL;
+    uint32_t reason = 0;
+    int st = ferrule_conn_peer_cert_parse(conn, index, &cert, &reason);
+    if (st != FERRULE_OK) {
+        fpy_raise_with(st, reason, -1, NULL, "ferrule_conn_peer_cert_parse");
+        return NULL;
+    }
+    return SWIG_NewPointerObj(cert, SWIGTYPE_p_ferrule_cert, 0);
 }
 
 %}
