@@ -182,6 +182,35 @@
 #define FERRULE_VERIFY_USE_TIME 1u /* use `time`, not the config's clock */
 #define FERRULE_VERIFY_CN_IN_SAN 2u
 
+#define FERRULE_CERT_SUBJECT 0u
+#define FERRULE_CERT_ISSUER 1u
+
+#define FERRULE_GN_OTHER_NAME 0u
+#define FERRULE_GN_EMAIL 1u /* rfc822Name, ASCII */
+#define FERRULE_GN_DNS 2u /* dNSName, ASCII */
+#define FERRULE_GN_X400_ADDRESS 3u
+#define FERRULE_GN_DIRECTORY_NAME 4u /* value: the Name DER; see FERRULE_CERT_SAN_NAME */
+#define FERRULE_GN_EDI_PARTY_NAME 5u
+#define FERRULE_GN_URI 6u /* uniformResourceIdentifier, ASCII */
+#define FERRULE_GN_IP 7u /* iPAddress: 4 or 16 octets, network order */
+#define FERRULE_GN_REGISTERED_ID 8u /* value: OID content octets; see ferrule_cert_san_oid */
+
+#define FERRULE_KEY_OTHER 0u /* see the algorithm OID */
+#define FERRULE_KEY_RSA 1u /* rsaEncryption */
+#define FERRULE_KEY_RSA_PSS 2u /* id-RSASSA-PSS */
+#define FERRULE_KEY_EC 3u /* id-ecPublicKey */
+#define FERRULE_KEY_ED25519 4u /* id-Ed25519 */
+
+#define FERRULE_KU_DIGITAL_SIGNATURE (1u << 0)
+#define FERRULE_KU_NON_REPUDIATION (1u << 1) /* contentCommitment */
+#define FERRULE_KU_KEY_ENCIPHERMENT (1u << 2)
+#define FERRULE_KU_DATA_ENCIPHERMENT (1u << 3)
+#define FERRULE_KU_KEY_AGREEMENT (1u << 4)
+#define FERRULE_KU_KEY_CERT_SIGN (1u << 5)
+#define FERRULE_KU_CRL_SIGN (1u << 6)
+#define FERRULE_KU_ENCIPHER_ONLY (1u << 7)
+#define FERRULE_KU_DECIPHER_ONLY (1u << 8)
+
 #define FERRULE_CLIENT_AUTH_NONE 0 /* do not ask (default) */
 #define FERRULE_CLIENT_AUTH_REQUEST 1 /* ask; accept an empty Certificate */
 #define FERRULE_CLIENT_AUTH_REQUIRE 2 /* ask; no certificate = certificate_required */

@@ -23,11 +23,16 @@ HEADER = os.path.join(ROOT, "abi", "include", "ferrule.h")
 CODES = os.path.join(ROOT, "core", "codes.h")
 
 # An integer constant, optionally negative and parenthesised, with suffixes.
-INTEGER = r"\(?-?(?:0[xX][0-9A-Fa-f]+|[0-9]+)[uUlL]*\)?"
+LITERAL = r"-?(?:0[xX][0-9A-Fa-f]+|[0-9]+)[uUlL]*"
+# ... or a shift or bit-or of such literals, "(1u << 3)" (copied verbatim,
+# so the two definitions stay token for token the same).
+INTEGER = r"\(?%s(?:\s*(?:<<|\|)\s*%s)*\)?" % (LITERAL, LITERAL)
 # The comment after it is kept when it closes on the same line.
 DEFINE = re.compile(r"^\s*#\s*define\s+(FERRULE_[A-Z0-9_]+)\s+(%s)\s*(/\*.*?\*/|/\*.*)?\s*$"
                     % INTEGER)
 ANY_DEFINE = re.compile(r"^\s*#\s*define\s+(FERRULE_[A-Z0-9_]+)\b(.*)$")
+# A function-like macro: its name is followed at once by "(".
+FUNCTION_LIKE = re.compile(r"^\s*#\s*define\s+FERRULE_[A-Z0-9_]+\(")
 
 
 def code_lines(text):
@@ -112,7 +117,7 @@ def main():
     # silently: refuse it (function-like and attribute macros excepted).
     for line in code_lines(text):
         m = ANY_DEFINE.match(line)
-        if m and not DEFINE.match(line) and m.group(1) not in (
+        if m and not DEFINE.match(line) and not FUNCTION_LIKE.match(line) and m.group(1) not in (
                 "FERRULE_H", "FERRULE_API", "FERRULE_MUST_CHECK") and m.group(2).strip():
             sys.exit("gen-codes: cannot mirror %r: not an integer constant" % line.strip())
     new = render(text)
