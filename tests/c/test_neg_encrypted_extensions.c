@@ -1,0 +1,75 @@
+/* test_neg_encrypted_extensions.c - the client refusing the server's
+ * EncryptedExtensions (RFC 8446 §4.3.1, §4.2): duplicates, extensions it
+ * did not request or that do not belong there, malformed bodies.  The man
+ * in the middle replaces the message in the server's protected flight; the
+ * client must fail as the row says and the server (reading under the
+ * client's handshake keys) receive the alert.  One row per case, played by
+ * support_neg.c. */
+#include <string.h>
+
+#include "conn.h"
+#include "record.h"
+#include "support_neg.h"
+
+/* EncryptedExtensions carrying the extensions block `exts`. */
+static int set_ee(fx *x, const uint8_t *exts, size_t len) {
+    uint8_t body[512];
+    body[0] = (uint8_t)(len >> 8);
+    body[1] = (uint8_t)len;
+    memcpy(body + 2, exts, len);
+    fx_set_msg(&x->f->r[2], FR_HS_ENCRYPTED_EXTENSIONS, body, 2 + len);
+    return fx_flight_deliver(x);
+}
+
+static const uint8_t server_name_twice[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+static const uint8_t alpn_h2[9] = {0, 16, 0, 5, 0, 3, 2, 'h', '2'};
+static const uint8_t alpn_h3[9] = {0, 16, 0, 5, 0, 3, 2, 'h', '3'};
+static const uint8_t key_share[8] = {0, 51, 0, 4, 0, 0x1d, 0, 0};
+static const uint8_t unknown[5] = {0xfe, 0x77, 0, 1, 0};
+/* RFC 6066 §3: the server's server_name "SHALL be empty". */
+static const uint8_t server_name_body[5] = {0, 0, 0, 1, 0};
+static const struct {
+    const uint8_t *p;
+    size_t n;
+} blocks[] = {
+    {server_name_twice, sizeof(server_name_twice)}, {alpn_h2, sizeof(alpn_h2)},
+    {alpn_h3, sizeof(alpn_h3)},                     {key_share, sizeof(key_share)},
+    {unknown, sizeof(unknown)},                     {server_name_body, sizeof(server_name_body)},
+};
+
+NEG_EDIT(ee_with) { return set_ee(x, blocks[arg].p, blocks[arg].n); }
+
+NEG_EDIT(trailing_byte) {
+    mrec *r = &x->f->r[2];
+    r->data[r->len++] = 0;
+    r->data[3]++;
+    return fx_flight_deliver(x);
+}
+
+NEG_CFG(client_offering_h2) {
+    /* The client offered h2; the server "selects" h3, never offered. */
+    ferrule_config *cc = fx_client_config();
+    CHECK(cc != NULL);
+    if (cc == NULL) return NULL;
+    CHECK_EQ(ferrule_config_add_alpn(cc, (const uint8_t *)"h2", 2), FERRULE_OK);
+    return cc;
+}
+
+#define EE(edit, arg) NEG_FLIGHT, edit, arg, NEG_CLIENT
+#define ILLEGAL NEG_FAILS(ALERT_SENT, ILLEGAL_PARAMETER, ILLEGAL_PARAMETER), NEG_PEER_ALERT
+#define UNSUPPORTED                                                                                \
+    NEG_FAILS(ALERT_SENT, UNSUPPORTED_EXTENSION, UNSUPPORTED_EXTENSION), NEG_PEER_ALERT
+#define DECODE_ERR NEG_FAILS(DECODE, DECODE_ERROR, DECODE_ERROR), NEG_PEER_ALERT
+
+static const neg_row rows[] = {
+    {"ee_duplicate_extension", EE(ee_with, 0),
+     NEG_FAILS(ALERT_SENT, DUPLICATE_EXTENSION, ILLEGAL_PARAMETER), NEG_PEER_ALERT},
+    {"ee_alpn_not_requested", EE(ee_with, 1), UNSUPPORTED},
+    {"ee_alpn_not_offered", EE(ee_with, 2), ILLEGAL, client_offering_h2},
+    {"ee_key_share", EE(ee_with, 3), ILLEGAL},
+    {"ee_unknown_extension", EE(ee_with, 4), UNSUPPORTED},
+    {"ee_trailing_byte", EE(trailing_byte, 0), DECODE_ERR},
+    {"ee_server_name_not_empty", EE(ee_with, 5), DECODE_ERR},
+};
+
+NEG_MAIN("neg_encrypted_extensions", rows)
