@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "record.h"
+#include "support_fx.h"
 #include "support_mitm.h"
 #include "support_pair.h"
 #include "testlib.h"
@@ -414,28 +415,13 @@ TEST(set_client_auth_api) {
 
 /* ---- the server's CertificateRequest on the wire ---------------------------- */
 
-typedef struct fx {
-    mitm m;
-    mflight *f;
-} fx;
-#define CL(x) ((x)->m.p.client)
-#define SV(x) ((x)->m.p.server)
-#define SEC(x, role, k) mitm_secret(&(x)->m, FERRULE_ROLE_##role, MK_##k)
-
-static void fx_free(fx *x) {
-    if (x == NULL) return;
-    mitm_free(&x->m);
-    mf_free(x->f);
-    free(x);
-}
+/* The fixture (fx, CL, SV, SEC) is support_fx.h's. */
 
 /* Client hello to the server, server flight opened into x->f. */
 static fx *server_flight(ferrule_config *cc, ferrule_config *sc) {
-    fx *x = calloc(1, sizeof(*x));
+    fx *x = fx_new(cc, sc);
     if (x == NULL) return NULL;
-    x->f = mf_new();
-    int ok = x->f != NULL && cc != NULL && sc != NULL && mitm_init(&x->m, cc, sc) &&
-             ferrule_conn_handshake(CL(x)) == FERRULE_WANT_READ && mitm_pass(CL(x), SV(x)) &&
+    int ok = ferrule_conn_handshake(CL(x)) == FERRULE_WANT_READ && mitm_pass(CL(x), SV(x)) &&
              ferrule_conn_handshake(SV(x)) == FERRULE_WANT_READ;
     if (ok) {
         x->f->suite = ferrule_conn_cipher_suite(SV(x));
@@ -530,11 +516,9 @@ TEST(certificate_request_contents) {
 /* The client connected; x->f holds its second flight opened with the
  * client handshake secret; the server waits for it. */
 static fx *client_flight(ferrule_config *cc, ferrule_config *sc) {
-    fx *x = calloc(1, sizeof(*x));
+    fx *x = fx_new(cc, sc);
     if (x == NULL) return NULL;
-    x->f = mf_new();
-    int ok = x->f != NULL && cc != NULL && sc != NULL && mitm_init(&x->m, cc, sc) &&
-             ferrule_conn_handshake(CL(x)) == FERRULE_WANT_READ && mitm_pass(CL(x), SV(x)) &&
+    int ok = ferrule_conn_handshake(CL(x)) == FERRULE_WANT_READ && mitm_pass(CL(x), SV(x)) &&
              ferrule_conn_handshake(SV(x)) == FERRULE_WANT_READ && mitm_pass(SV(x), CL(x)) &&
              ferrule_conn_handshake(CL(x)) == FERRULE_OK;
     if (ok) {

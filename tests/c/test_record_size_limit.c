@@ -12,17 +12,10 @@
 
 #include "conn.h"
 #include "record.h"
+#include "support_fx.h"
 #include "support_mitm.h"
 #include "support_pair.h"
 #include "testlib.h"
-
-#define FAILAT(line, ...)                                                                          \
-    do {                                                                                           \
-        fprintf(stderr, "  %s:%d: ", __FILE__, line);                                              \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fprintf(stderr, "\n");                                                                     \
-        tl_failures_in_test++;                                                                     \
-    } while (0)
 
 /* ---- configs ---------------------------------------------------------------- */
 
@@ -294,85 +287,11 @@ out:
 
 /* ---- man-in-the-middle fixtures -------------------------------------------------- */
 
-typedef struct fx {
-    mitm m;
-    mflight *f;
-    hello h;
-} fx;
+/* The fixtures and expectations are support_fx.h's (fx_ch_begin,
+ * fx_ch_deliver, fx_flight_begin, EXPECT_FAIL, ...); connected pairs come
+ * from pair_handshake here, with the configs' own ticket counts. */
 
-#define CL(x) ((x)->m.p.client)
-#define SV(x) ((x)->m.p.server)
-#define SEC(x, role, k) mitm_secret(&(x)->m, FERRULE_ROLE_##role, MK_##k)
-
-static void fx_free(fx *x) {
-    if (x == NULL) return;
-    mitm_free(&x->m);
-    mf_free(x->f);
-    free(x);
-}
-
-static fx *fx_new(ferrule_config *cc, ferrule_config *sc) {
-    fx *x = calloc(1, sizeof(*x));
-    if (x == NULL) {
-        ferrule_config_free(cc);
-        ferrule_config_free(sc);
-        return NULL;
-    }
-    x->f = mf_new();
-    if (!mitm_init(&x->m, cc, sc) || x->f == NULL) {
-        fprintf(stderr, "  fixture set-up failed\n");
-        fx_free(x);
-        return NULL;
-    }
-    return x;
-}
-
-/* The client's ClientHello, parsed into x->h (record x->f->r[0]). */
-static fx *ch_begin(ferrule_config *cc, ferrule_config *sc) {
-    fx *x = fx_new(cc, sc);
-    if (x == NULL) return NULL;
-    if (ferrule_conn_handshake(CL(x)) != FERRULE_WANT_READ || !mf_take(x->f, CL(x)) ||
-        x->f->n != 1 || !hello_parse(&x->h, x->f->r[0].data, x->f->r[0].len) || x->h.server) {
-        fprintf(stderr, "  could not capture the ClientHello\n");
-        fx_free(x);
-        return NULL;
-    }
-    return x;
-}
-
-/* Re-encode x->h and give it to the server (and, with `adopt`, make the
- * client's transcript use the edited ClientHello so the handshake can
- * complete).  Returns the server's handshake status. */
-static int ch_deliver(fx *x, int adopt) {
-    size_t n = hello_encode(&x->h, x->f->r[0].data, MITM_REC_CAP);
-    if (n == 0) return -1;
-    x->f->r[0].len = n;
-    if (adopt && !mitm_client_adopt_hello(CL(x), x->f->r[0].data, n)) return -1;
-    if (!mf_send(x->f, SV(x))) return -1;
-    return ferrule_conn_handshake(SV(x));
-}
-
-/* The server's first flight, opened:
- * r[0] SH, r[1] CCS, r[2] EE, r[3] Certificate, r[4] CV, r[5] Finished. */
-static fx *flight_begin(ferrule_config *cc, ferrule_config *sc) {
-    fx *x = fx_new(cc, sc);
-    if (x == NULL) return NULL;
-    int ok = ferrule_conn_handshake(CL(x)) == FERRULE_WANT_READ && mitm_pass(CL(x), SV(x)) &&
-             ferrule_conn_handshake(SV(x)) == FERRULE_WANT_READ;
-    x->f->suite = ferrule_conn_cipher_suite(SV(x));
-    ok = ok && mf_take(x->f, SV(x)) && x->f->n == 6 && SEC(x, SERVER, SHS) != NULL &&
-         mf_open(x->f, 2, 6, SEC(x, SERVER, SHS)) == 4 &&
-         x->f->r[2].data[0] == FR_HS_ENCRYPTED_EXTENSIONS &&
-         hello_parse(&x->h, x->f->r[0].data, x->f->r[0].len) && x->h.server;
-    if (!ok) {
-        fprintf(stderr, "  could not capture the server flight\n");
-        fx_free(x);
-        return NULL;
-    }
-    return x;
-}
-
-/* Both connected through the MITM (no edits); x->f is reset for forging. */
+/* Both connected through the MITM (no edits); x->f is empty for forging. */
 static fx *connected_begin(ferrule_config *cc, ferrule_config *sc) {
     fx *x = fx_new(cc, sc);
     if (x == NULL) return NULL;
@@ -388,40 +307,6 @@ static fx *connected_begin(ferrule_config *cc, ferrule_config *sc) {
     return x;
 }
 
-/* `c` failed with `status`/`reason`/`alert`, stickily. */
-static void expect_fail_at(int line, ferrule_conn *c, int got, int status, uint32_t reason,
-                           int alert) {
-    if (got != status)
-        FAILAT(line, "returned %s, want %s", ferrule_status_name(got),
-               ferrule_status_name(status));
-    if (ferrule_conn_status(c) != status || ferrule_conn_reason(c) != reason ||
-        ferrule_conn_alert(c) != alert)
-        FAILAT(line, "status %s reason %s alert %d, want %s %s %d",
-               ferrule_status_name(ferrule_conn_status(c)),
-               ferrule_reason_name(ferrule_conn_reason(c)), ferrule_conn_alert(c),
-               ferrule_status_name(status), ferrule_reason_name(reason), alert);
-    if (ferrule_conn_handshake_state(c) != FERRULE_HS_FAILED) FAILAT(line, "state not failed");
-    uint8_t buf[16];
-    size_t n = 0;
-    if (ferrule_conn_read(c, buf, sizeof(buf), &n) != status || n != 0)
-        FAILAT(line, "not sticky");
-}
-#define EXPECT_FAIL(c, got, status, reason, alert)                                                 \
-    expect_fail_at(__LINE__, (c), (got), (status), (reason), (alert))
-
-/* `from` queued a fatal alert that `to` must report. */
-static void expect_peer_alert_at(int line, ferrule_conn *from, ferrule_conn *to, int alert) {
-    if (ferrule_conn_pending_output(from) == 0) FAILAT(line, "no alert was queued");
-    if (!mitm_pass(from, to)) FAILAT(line, "peer did not accept the bytes");
-    uint8_t buf[64];
-    size_t n = 0;
-    int st = ferrule_conn_read(to, buf, sizeof(buf), &n);
-    if (st != FERRULE_ALERT_RECEIVED || ferrule_conn_alert(to) != alert)
-        FAILAT(line, "peer got %s alert %d, want alert-received %d", ferrule_status_name(st),
-               ferrule_conn_alert(to), alert);
-}
-#define EXPECT_PEER_ALERT(from, to, alert) expect_peer_alert_at(__LINE__, (from), (to), (alert))
-
 /* ---- only the client sends it: no limit ------------------------------------------ */
 
 /* A server without RFC 8449 (modelled by removing the extension from the
@@ -429,14 +314,14 @@ static void expect_peer_alert_at(int line, ferrule_conn *from, ferrule_conn *to,
  * edit): it does not answer, so nothing is negotiated, the client accepts
  * records far above the limit it offered and sends full records itself. */
 TEST(only_client_sends_no_limit) {
-    fx *x = ch_begin(client_cfg(64), server_cfg("rsa", 64, 2));
+    fx *x = fx_ch_begin(client_cfg(64), server_cfg("rsa", 64, 2));
     if (x == NULL) {
         CHECK(0);
         return;
     }
     CHECK(hello_find(&x->h, FR_EXT_RECORD_SIZE_LIMIT) != NULL);
     CHECK(hello_remove(&x->h, FR_EXT_RECORD_SIZE_LIMIT));
-    CHECK_EQ(ch_deliver(x, 1), FERRULE_WANT_READ);
+    CHECK_EQ(fx_ch_deliver(x, 1), FERRULE_WANT_READ);
     wire w;
     memset(&w, 0, sizeof(w));
     CHECK_EQ(pump(&w, SV(x), CL(x), NULL), FERRULE_WANT_READ);
@@ -526,13 +411,13 @@ TEST(client_enforces_its_limit) {
 /* Without negotiation the protocol maximum is the only bound: a full
  * 2^14-byte record is fine even though the client offered 64. */
 TEST(no_enforcement_without_negotiation) {
-    fx *x = ch_begin(client_cfg(64), server_cfg("ecdsa-p256", 0, 0));
+    fx *x = fx_ch_begin(client_cfg(64), server_cfg("ecdsa-p256", 0, 0));
     if (x == NULL) {
         CHECK(0);
         return;
     }
     CHECK(hello_remove(&x->h, FR_EXT_RECORD_SIZE_LIMIT));
-    CHECK_EQ(ch_deliver(x, 1), FERRULE_WANT_READ);
+    CHECK_EQ(fx_ch_deliver(x, 1), FERRULE_WANT_READ);
     CHECK(mitm_pass(SV(x), CL(x)));
     CHECK_EQ(ferrule_conn_handshake(CL(x)), FERRULE_OK);
     CHECK(mitm_pass(CL(x), SV(x)));
@@ -550,7 +435,7 @@ TEST(no_enforcement_without_negotiation) {
 
 static void ch_value_at(int line, const uint8_t *body, size_t len, int status, uint32_t reason,
                         int alert) {
-    fx *x = ch_begin(client_cfg(0), server_cfg("ecdsa-p256", 0, 0));
+    fx *x = fx_ch_begin(client_cfg(0), server_cfg("ecdsa-p256", 0, 0));
     if (x == NULL) {
         FAILAT(line, "set-up");
         return;
@@ -563,8 +448,8 @@ static void ch_value_at(int line, const uint8_t *body, size_t len, int status, u
     }
     if (len > 0) memcpy(e->body, body, len);
     e->len = len;
-    int st = ch_deliver(x, 0);
-    expect_fail_at(line, SV(x), st, status, reason, alert);
+    int st = fx_ch_deliver(x, 0);
+    expect_fail_at(__FILE__, line, SV(x), st, status, reason, alert);
     /* No keys yet: the alert goes out in the clear. */
     uint8_t wire_alert[16];
     size_t n = 0;
@@ -596,14 +481,14 @@ TEST(client_hello_bad_length) {
 }
 
 TEST(client_hello_duplicate) {
-    fx *x = ch_begin(client_cfg(0), server_cfg("ecdsa-p256", 0, 0));
+    fx *x = fx_ch_begin(client_cfg(0), server_cfg("ecdsa-p256", 0, 0));
     if (x == NULL) {
         CHECK(0);
         return;
     }
     static const uint8_t v[] = {0x01, 0x00};
     CHECK(hello_add(&x->h, 0, FR_EXT_RECORD_SIZE_LIMIT, v, 2) != NULL);
-    int st = ch_deliver(x, 0);
+    int st = fx_ch_deliver(x, 0);
     EXPECT_FAIL(SV(x), st, FERRULE_ALERT_SENT, FERRULE_R_DUPLICATE_EXTENSION,
                 FERRULE_ALERT_ILLEGAL_PARAMETER);
     fx_free(x);
@@ -613,7 +498,7 @@ TEST(client_hello_duplicate) {
  * enforce (RFC 8449 §4) and treats it as 2^14 + 1.  The handshakes
  * complete and the server honours what it understood. */
 static void ch_accepted_at(int line, uint16_t value, uint32_t want_peer, size_t want_max) {
-    fx *x = ch_begin(client_cfg(0), server_cfg("ecdsa-p256", 0, 0));
+    fx *x = fx_ch_begin(client_cfg(0), server_cfg("ecdsa-p256", 0, 0));
     if (x == NULL) {
         FAILAT(line, "set-up");
         return;
@@ -626,7 +511,7 @@ static void ch_accepted_at(int line, uint16_t value, uint32_t want_peer, size_t 
     }
     e->body[0] = (uint8_t)(value >> 8);
     e->body[1] = (uint8_t)value;
-    int st = ch_deliver(x, 1);
+    int st = fx_ch_deliver(x, 1);
     if (st != FERRULE_WANT_READ) FAILAT(line, "server: %s", ferrule_status_name(st));
     if (ferrule_conn_peer_record_size_limit(SV(x)) != want_peer)
         FAILAT(line, "server peer limit %u, want %u", ferrule_conn_peer_record_size_limit(SV(x)),
@@ -705,16 +590,16 @@ static int ee_edit(fx *x, const uint8_t *body, size_t len, int dup) {
 
 static void ee_value_at(int line, const uint8_t *body, size_t len, int dup, int status,
                         uint32_t reason, int alert) {
-    fx *x = flight_begin(client_cfg(0), server_cfg("ecdsa-p256", 0, 0));
+    fx *x = fx_flight_begin(client_cfg(0), server_cfg("ecdsa-p256", 0, 0));
     if (x == NULL) {
         FAILAT(line, "set-up");
         return;
     }
     if (!ee_edit(x, body, len, dup)) FAILAT(line, "EncryptedExtensions lacks the extension");
     int st = mf_deliver(x->f, CL(x));
-    expect_fail_at(line, CL(x), st, status, reason, alert);
+    expect_fail_at(__FILE__, line, CL(x), st, status, reason, alert);
     /* The client has handshake keys: the server reads the alert. */
-    expect_peer_alert_at(line, CL(x), SV(x), alert);
+    expect_peer_alert_at(__FILE__, line, CL(x), SV(x), alert);
     fx_free(x);
 }
 
@@ -767,7 +652,7 @@ TEST(encrypted_extensions_unsolicited) {
 /* ---- the extension in ServerHello / HelloRetryRequest -------------------------------- */
 
 TEST(server_hello_carries_it) {
-    fx *x = flight_begin(client_cfg(0), server_cfg("ecdsa-p256", 0, 0));
+    fx *x = fx_flight_begin(client_cfg(0), server_cfg("ecdsa-p256", 0, 0));
     if (x == NULL) {
         CHECK(0);
         return;
@@ -790,12 +675,12 @@ TEST(hello_retry_request_carries_it) {
     ferrule_config *sc = server_cfg("ecdsa-p256", 0, 0);
     static const uint16_t p256[] = {FERRULE_GROUP_SECP256R1};
     if (sc != NULL) CHECK_EQ(ferrule_config_set_groups(sc, p256, 1), FERRULE_OK);
-    fx *x = ch_begin(client_cfg(0), sc);
+    fx *x = fx_ch_begin(client_cfg(0), sc);
     if (x == NULL) {
         CHECK(0);
         return;
     }
-    CHECK_EQ(ch_deliver(x, 0), FERRULE_WANT_READ);
+    CHECK_EQ(fx_ch_deliver(x, 0), FERRULE_WANT_READ);
     x->f->n = 0;
     CHECK(mf_take(x->f, SV(x)));
     CHECK(x->f->n >= 1 && hello_parse(&x->h, x->f->r[0].data, x->f->r[0].len) && x->h.server);
