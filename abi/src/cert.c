@@ -281,7 +281,7 @@ static int general_name(const ferrule_cert *cert, int list, size_t index, uint32
     SET(type, 0);
     CLEAR2(value, len);
     NEED(cert, value != NULL && len != NULL);
-    const fr_x509_entry *e;
+    const fr_x509_entry *e = NULL;
     int st = entry_of(cert, list, index, &e);
     if (st != FERRULE_OK) return st;
     SET(type, e->type);
@@ -297,14 +297,14 @@ FERRULE_API size_t ferrule_cert_san_count(const ferrule_cert *cert) {
 
 FERRULE_API int ferrule_cert_san(const ferrule_cert *cert, size_t index, uint32_t *type,
                                  const uint8_t **value, size_t *len) {
-    const fr_x509_entry *e;
+    const fr_x509_entry *e = NULL;
     return general_name(cert, FR_CERT_LIST_SAN, index, type, value, len, &e);
 }
 
 FERRULE_API int ferrule_cert_san_oid(const ferrule_cert *cert, size_t index, const char **oid) {
     SET(oid, NULL);
     NEED(cert, oid != NULL);
-    const fr_x509_entry *e;
+    const fr_x509_entry *e = NULL;
     int st = entry_of(cert, FR_CERT_LIST_SAN, index, &e);
     if (st != FERRULE_OK) return st;
     if (e->oid == NULL) return fail(cert, FERRULE_R_NOT_FOUND);
@@ -317,7 +317,7 @@ FERRULE_API int ferrule_cert_san_other_name(const ferrule_cert *cert, size_t ind
     SET(tag, 0);
     CLEAR2(value, len);
     NEED(cert, value != NULL && len != NULL);
-    const fr_x509_entry *e;
+    const fr_x509_entry *e = NULL;
     int st = entry_of(cert, FR_CERT_LIST_SAN, index, &e);
     if (st != FERRULE_OK) return st;
     if (e->type != FERRULE_GN_OTHER_NAME || e->inner_tag == 0)
@@ -335,7 +335,7 @@ FERRULE_API size_t ferrule_cert_eku_count(const ferrule_cert *cert) {
 FERRULE_API int ferrule_cert_eku(const ferrule_cert *cert, size_t index, const char **oid) {
     SET(oid, NULL);
     NEED(cert, oid != NULL);
-    const fr_x509_entry *e;
+    const fr_x509_entry *e = NULL;
     int st = entry_of(cert, FR_CERT_LIST_EKU, index, &e);
     if (st == FERRULE_OK) *oid = e->oid;
     return st;
@@ -348,7 +348,7 @@ FERRULE_API size_t ferrule_cert_aia_count(const ferrule_cert *cert) {
 FERRULE_API int ferrule_cert_aia(const ferrule_cert *cert, size_t index, const char **method,
                                  uint32_t *type, const uint8_t **value, size_t *len) {
     SET(method, NULL);
-    const fr_x509_entry *e;
+    const fr_x509_entry *e = NULL;
     int st = general_name(cert, FR_CERT_LIST_AIA, index, type, value, len, &e);
     if (st == FERRULE_OK) SET(method, e->oid);
     return st;
@@ -361,7 +361,7 @@ FERRULE_API size_t ferrule_cert_crl_dp_count(const ferrule_cert *cert) {
 FERRULE_API int ferrule_cert_crl_dp(const ferrule_cert *cert, size_t index, size_t *point,
                                     uint32_t *type, const uint8_t **value, size_t *len) {
     SET(point, 0);
-    const fr_x509_entry *e;
+    const fr_x509_entry *e = NULL;
     int st = general_name(cert, FR_CERT_LIST_CRLDP, index, type, value, len, &e);
     if (st == FERRULE_OK) SET(point, e->group);
     return st;
@@ -377,7 +377,7 @@ FERRULE_API int ferrule_cert_extension(const ferrule_cert *cert, size_t index, c
     SET(critical, 0);
     CLEAR2(value, len);
     NEED(cert, value != NULL && len != NULL);
-    const fr_x509_entry *e;
+    const fr_x509_entry *e = NULL;
     int st = entry_of(cert, FR_CERT_LIST_EXT, index, &e);
     if (st != FERRULE_OK) return st;
     SET(oid, e->oid);
