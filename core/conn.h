@@ -5,7 +5,6 @@
 #ifndef FR_CONN_H
 #define FR_CONN_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 
 /* ferrule.h: for ferrule_io_callbacks, the application callbacks that take
@@ -172,20 +171,15 @@ struct ferrule_conn {
      * advance or verify; seconds since the Unix epoch.  Atomic: the two
      * halves set it from their own threads. */
     _Atomic int64_t now;
-    /* Sticky failure (guarded by err_lock). */
-    pthread_mutex_t err_lock;
+    /* Sticky failure (guarded by the host's FR_LOCK_CONN_ERR). */
     atomic_int status;
     uint32_t reason;
     int alert;
     uint32_t usage_reason; /* last API misuse (not sticky) */
 
-    /* The two halves (see ferrule.h, thread safety). */
-    pthread_mutex_t rd_lock;
-    pthread_mutex_t wr_lock;
-
-    /* Callback I/O, if installed. */
-    ferrule_io_callbacks io;
+    /* Callback I/O is installed (the callbacks are the host's). */
     int has_io;
+    void *host; /* the host's per-connection block (fr_conn_host) */
 
     /* Receive side: raw records in `in[in_off .. in_off+in_len)`.  `in`
      * is allocated when input is first wanted and released when empty

@@ -47,6 +47,20 @@ void fr_conn_set_sync(fr_conn *c, const fr_sync *s) {
     c->sync = s != NULL ? *s : (fr_sync){NULL, NULL, NULL, NULL};
 }
 
+void *fr_conn_host(const fr_conn *c) { return c->host; }
+void fr_conn_set_host(fr_conn *c, void *host) { c->host = host; }
+
+fr_err fr_conn_host_alloc(fr_conn *c, size_t n, void **out) {
+    *out = fr_mem_alloc(&c->mem, n);
+    FR_ENSURE(*out != NULL, fr_mem_error(&c->mem, n));
+    return FR_OK;
+}
+
+void fr_conn_host_free(fr_conn *c, void *p, size_t n) { fr_mem_free(&c->mem, p, n); }
+
+int fr_conn_has_io(const fr_conn *c) { return c->has_io; }
+void fr_conn_set_has_io(fr_conn *c) { c->has_io = 1; }
+
 void fr_conn_free(fr_conn *c) {
     fr_config *cfg = c->cfg;
     fr_conn_release(c);

@@ -159,6 +159,18 @@ FR_MUST_CHECK fr_err fr_conn_start(fr_conn *c, const char *server_name);
 void fr_conn_set_sync(fr_conn *c, const fr_sync *s);
 /* Release everything, the connection and its reference on the config. */
 void fr_conn_free(fr_conn *c);
+/* The host's per-connection state: a block the host allocates from the
+ * connection's accounted memory (counted against its ceiling; zeroed),
+ * records with fr_conn_set_host and frees before fr_conn_free.  The
+ * engine never looks inside. */
+FR_MUST_CHECK fr_err fr_conn_host_alloc(fr_conn *c, size_t n, void **out);
+void fr_conn_host_free(fr_conn *c, void *p, size_t n);
+void fr_conn_set_host(fr_conn *c, void *host);
+void *fr_conn_host(const fr_conn *c);
+/* Callback I/O is installed (the host owns the callbacks; the engine only
+ * needs to know, e.g. to defer ticket sending to the send half). */
+int fr_conn_has_io(const fr_conn *c);
+void fr_conn_set_has_io(fr_conn *c);
 
 /* What the application reads (conn_info.c). */
 int fr_conn_status(const fr_conn *c);        /* the sticky FERRULE_* class */

@@ -2,7 +2,25 @@
 #ifndef FR_ABI_H
 #define FR_ABI_H
 
+#include <pthread.h>
+
 #include "conn.h"
+
+/* The ABI's per-connection state, outside the engine (the context of the
+ * engine, fr_conn_host; also its sync's context): the locks of the two halves and of the
+ * sticky failure, and the callback I/O.  Lock order: rd_lock, then
+ * wr_lock (recursive), then err_lock.  The send half never takes
+ * rd_lock. */
+typedef struct fr_abi_conn_host {
+    pthread_mutex_t rd_lock;
+    pthread_mutex_t wr_lock;
+    pthread_mutex_t err_lock; /* FR_LOCK_CONN_ERR */
+    ferrule_io_callbacks io;
+} fr_abi_conn_host;
+
+static inline fr_abi_conn_host *fr_abi_host(const ferrule_conn *c) {
+    return (fr_abi_conn_host *)fr_conn_host(c);
+}
 
 /* Copy a caller's versioned struct into `dst` (of `known` bytes, zeroed
  * first), applying the struct_size rules of ferrule.h. */
@@ -25,10 +43,8 @@ int fr_abi_status_of(ferrule_conn *c, fr_err e);
 int fr_abi_flush_out(ferrule_conn *c);
 int fr_abi_fill_in(ferrule_conn *c);
 
-/* The host side of core/sync.h: install the ABI's locks in an engine
- * (config.c, conn.c); a config's are allocated with it and released by
- * the engine through fr_sync.release. */
+/* The host side of core/sync.h for a config: its locks, in a block
+ * allocated with it and released by the engine (fr_sync.release). */
 FR_MUST_CHECK fr_err fr_abi_config_sync(ferrule_config *cfg);
-void fr_abi_conn_sync(ferrule_conn *c);
 
 #endif

@@ -19,21 +19,34 @@ static int status_of(ferrule_conn *c, fr_err e) { return fr_conn_status_for(c, e
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-/* The ABI's locks of a connection (see the lock order above). */
-static void conn_locks_init(ferrule_conn *c) {
+/* core/sync.h for a connection: its ctx is the ABI's host block. */
+static void conn_lock(void *ctx, unsigned id) {
+    fr_abi_conn_host *h = ctx;
+    if (id == FR_LOCK_CONN_ERR) pthread_mutex_lock(&h->err_lock);
+}
+
+static void conn_unlock(void *ctx, unsigned id) {
+    fr_abi_conn_host *h = ctx;
+    if (id == FR_LOCK_CONN_ERR) pthread_mutex_unlock(&h->err_lock);
+}
+
+/* The ABI's host block of a started connection (see abi.h for the lock
+ * order), from the connection's accounted memory; also the context of
+ * its sync. */
+static fr_err conn_host_new(ferrule_conn *c) {
+    fr_abi_conn_host *h;
+    FR_TRY(fr_conn_host_alloc(c, sizeof(*h), (void **)&h));
     pthread_mutexattr_t rec;
     pthread_mutexattr_init(&rec);
     pthread_mutexattr_settype(&rec, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&c->wr_lock, &rec);
+    pthread_mutex_init(&h->wr_lock, &rec);
     pthread_mutexattr_destroy(&rec);
-    pthread_mutex_init(&c->rd_lock, NULL);
-    pthread_mutex_init(&c->err_lock, NULL);
-}
-
-static void conn_locks_destroy(ferrule_conn *c) {
-    pthread_mutex_destroy(&c->rd_lock);
-    pthread_mutex_destroy(&c->wr_lock);
-    pthread_mutex_destroy(&c->err_lock);
+    pthread_mutex_init(&h->rd_lock, NULL);
+    pthread_mutex_init(&h->err_lock, NULL);
+    fr_conn_set_host(c, h);
+    fr_sync s = {conn_lock, conn_unlock, h, NULL};
+    fr_conn_set_sync(c, &s);
+    return FR_OK;
 }
 
 /* A refusal of ferrule_conn_new is reported on the config. */
@@ -55,41 +68,31 @@ FERRULE_API int ferrule_conn_new(ferrule_conn **out, ferrule_config *cfg,
     if (c == NULL) return FERRULE_INTERNAL;
     /* From here on connections read the config without locks. */
     fr_cfg_freeze(cfg);
-    conn_locks_init(c);
-    fr_abi_conn_sync(c);
     e = fr_conn_start(c, o.server_name);
-    if (e == FR_OK) fr_abi_conn_clock(c);
+    if (e == FR_OK) e = conn_host_new(c);
     if (e != FR_OK) {
         fr_cfg_set_reason(cfg, e);
         ferrule_conn_free(c);
         return fr_err_class(e);
     }
+    fr_abi_conn_clock(c);
     *out = c;
     return FERRULE_OK;
-}
-
-/* core/sync.h for a connection: the sticky failure's lock. */
-static void conn_lock(void *ctx, unsigned id) {
-    ferrule_conn *c = ctx;
-    if (id == FR_LOCK_CONN_ERR) pthread_mutex_lock(&c->err_lock);
-}
-
-static void conn_unlock(void *ctx, unsigned id) {
-    ferrule_conn *c = ctx;
-    if (id == FR_LOCK_CONN_ERR) pthread_mutex_unlock(&c->err_lock);
-}
-
-void fr_abi_conn_sync(ferrule_conn *c) {
-    fr_sync s = {conn_lock, conn_unlock, c, NULL};
-    fr_conn_set_sync(c, &s);
 }
 
 FERRULE_API void ferrule_conn_free(ferrule_conn *c) {
     if (c == NULL) return;
     /* No other thread may use c any more: the engine releases it without
      * the locks, which go first. */
+    fr_abi_conn_host *h = fr_abi_host(c);
     fr_conn_set_sync(c, NULL);
-    conn_locks_destroy(c);
+    if (h != NULL) {
+        pthread_mutex_destroy(&h->rd_lock);
+        pthread_mutex_destroy(&h->wr_lock);
+        pthread_mutex_destroy(&h->err_lock);
+        fr_conn_set_host(c, NULL);
+        fr_conn_host_free(c, h, sizeof(*h));
+    }
     fr_conn_free(c);
 }
 
@@ -98,10 +101,11 @@ FERRULE_API int ferrule_conn_set_io(ferrule_conn *c, const ferrule_io_callbacks 
     ferrule_io_callbacks cb;
     if (fr_abi_copy_struct(&cb, sizeof(cb), io) != FR_OK) return usage(c, FERRULE_R_BAD_STRUCT);
     if (cb.send == NULL || cb.recv == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
-    if (c->state != FERRULE_HS_START && c->state != FERRULE_HS_WAIT_CLIENT_HELLO)
+    uint32_t st = fr_conn_handshake_state(c);
+    if (st != FERRULE_HS_START && st != FERRULE_HS_WAIT_CLIENT_HELLO)
         return usage(c, FERRULE_R_WRONG_STATE);
-    c->io = cb;
-    c->has_io = 1;
+    fr_abi_host(c)->io = cb;
+    fr_conn_set_has_io(c);
     return FERRULE_OK;
 }
 

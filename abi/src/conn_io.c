@@ -20,26 +20,26 @@
  * (the work then happens on the send half's next call). */
 static void service_send(ferrule_conn *c) {
     if (!fr_conn_wants_send(c)) return;
-    if (c->has_io) {
-        if (pthread_mutex_trylock(&c->wr_lock) != 0) return;
+    if (fr_conn_has_io(c)) {
+        if (pthread_mutex_trylock(&fr_abi_host(c)->wr_lock) != 0) return;
     } else {
-        pthread_mutex_lock(&c->wr_lock);
+        pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     }
     fr_conn_do_pending(c);
-    pthread_mutex_unlock(&c->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
 }
 
 /* ---- callback I/O pumps ---------------------------------------------------------- */
 
 /* Send pending output through the callback.  Caller holds wr_lock. */
 static int flush_out(ferrule_conn *c) {
-    if (!c->has_io) return FERRULE_OK;
+    if (!fr_conn_has_io(c)) return FERRULE_OK;
     for (;;) {
         const uint8_t *p;
         size_t len;
         if (fr_conn_output_buf(c, &p, &len) != FR_OK) return FERRULE_INTERNAL; /* not lent */
         if (len == 0) return fr_conn_output_ack(c, 0) == FR_OK ? FERRULE_OK : FERRULE_INTERNAL;
-        long r = c->io.send(c->io.ctx, p, len);
+        long r = fr_abi_host(c)->io.send(fr_abi_host(c)->io.ctx, p, len);
         size_t sent = r > 0 ? ((size_t)r > len ? len : (size_t)r) : 0;
         if (r <= 0 && r != FERRULE_IO_WOULD_BLOCK) sent = len; /* the transport is gone */
         if (fr_conn_output_ack(c, sent) != FR_OK) return FERRULE_INTERNAL;
@@ -54,11 +54,11 @@ static int flush_out(ferrule_conn *c) {
 /* With callback I/O, after a fatal receive error: send the alert now if
  * the send half is idle (never waiting for its lock, see service_send). */
 static void flush_fatal_alert(ferrule_conn *c) {
-    if (!c->has_io || fr_conn_failed_status(c) == FERRULE_OK) return;
-    if (pthread_mutex_trylock(&c->wr_lock) != 0) return;
+    if (!fr_conn_has_io(c) || fr_conn_failed_status(c) == FERRULE_OK) return;
+    if (pthread_mutex_trylock(&fr_abi_host(c)->wr_lock) != 0) return;
     fr_conn_do_pending(c);
     (void)flush_out(c);
-    pthread_mutex_unlock(&c->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
 }
 
 /* Receive into the input buffer.  Caller holds rd_lock. */
@@ -67,7 +67,7 @@ static int fill_in(ferrule_conn *c) {
     size_t space;
     fr_err e = fr_conn_input_buf(c, &p, &space);
     if (e != FR_OK) return fr_conn_status_for(c, e, FR_PROGRESS_DONE);
-    long r = space > 0 ? c->io.recv(c->io.ctx, p, space) : FERRULE_IO_WOULD_BLOCK;
+    long r = space > 0 ? fr_abi_host(c)->io.recv(fr_abi_host(c)->io.ctx, p, space) : FERRULE_IO_WOULD_BLOCK;
     size_t got = r > 0 ? ((size_t)r > space ? space : (size_t)r) : 0;
     e = fr_conn_input_ack(c, got);
     if (e != FR_OK) return fr_conn_status_for(c, e, FR_PROGRESS_DONE);
@@ -84,14 +84,14 @@ static int fill_in(ferrule_conn *c) {
 
 /* Drive the handshake.  Caller holds rd_lock. */
 static int drive_handshake(ferrule_conn *c) {
-    pthread_mutex_lock(&c->wr_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     int st;
     for (;;) {
         fr_progress pr;
         fr_err e = fr_conn_advance(c, &pr);
         if (fr_conn_wants_send(c)) fr_conn_do_pending(c);
         st = fr_conn_status_for(c, e, pr);
-        if (!c->has_io) break;
+        if (!fr_conn_has_io(c)) break;
         int fst = flush_out(c);
         if (st != FERRULE_WANT_READ) {
             /* Done or failed (the alert went out best-effort). */
@@ -105,7 +105,7 @@ static int drive_handshake(ferrule_conn *c) {
         st = fill_in(c);
         if (st != FERRULE_OK) break;
     }
-    pthread_mutex_unlock(&c->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
     return st;
 }
 
@@ -126,12 +126,12 @@ FERRULE_API int ferrule_conn_feed(ferrule_conn *c, const uint8_t *data, size_t l
                                   size_t *consumed) {
     if (consumed != NULL) *consumed = 0;
     if (c == NULL || (data == NULL && len > 0)) return usage(c, FERRULE_R_NULL_ARGUMENT);
-    if (c->has_io) return usage(c, FERRULE_R_WRONG_STATE);
+    if (fr_conn_has_io(c)) return usage(c, FERRULE_R_WRONG_STATE);
     size_t n = 0;
-    pthread_mutex_lock(&c->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     fr_err e = fr_conn_feed_input(c, data, len, &n);
     int st = fr_conn_status_for(c, e, FR_PROGRESS_DONE);
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     service_send(c); /* a failure to allocate the input buffer has an alert */
     if (consumed != NULL) *consumed = n;
     return st;
@@ -139,9 +139,9 @@ FERRULE_API int ferrule_conn_feed(ferrule_conn *c, const uint8_t *data, size_t l
 
 FERRULE_API int ferrule_conn_feed_eof(ferrule_conn *c) {
     if (c == NULL) return FERRULE_USAGE;
-    pthread_mutex_lock(&c->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     fr_conn_set_eof(c);
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     return FERRULE_OK;
 }
 
@@ -152,11 +152,11 @@ FERRULE_API size_t ferrule_conn_pending_output(const ferrule_conn *c) {
 FERRULE_API int ferrule_conn_take(ferrule_conn *c, uint8_t *out, size_t cap, size_t *written) {
     if (written != NULL) *written = 0;
     if (c == NULL || out == NULL || written == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
-    if (c->has_io) return usage(c, FERRULE_R_WRONG_STATE);
-    pthread_mutex_lock(&c->wr_lock);
+    if (fr_conn_has_io(c)) return usage(c, FERRULE_R_WRONG_STATE);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_abi_conn_clock(c);
     fr_err e = fr_conn_take_output(c, out, cap, written);
-    pthread_mutex_unlock(&c->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
     return e == FR_OK ? FERRULE_OK : usage(c, e);
 }
 
@@ -164,10 +164,10 @@ FERRULE_API int ferrule_conn_take(ferrule_conn *c, uint8_t *out, size_t cap, siz
 
 FERRULE_API int ferrule_conn_handshake(ferrule_conn *c) {
     if (c == NULL) return FERRULE_USAGE;
-    pthread_mutex_lock(&c->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     fr_abi_conn_clock(c);
     int st = drive_handshake(c);
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     return st;
 }
 
@@ -175,14 +175,14 @@ FERRULE_API int ferrule_conn_read(ferrule_conn *c, uint8_t *buf, size_t cap, siz
     if (n != NULL) *n = 0;
     if (c == NULL || buf == NULL || n == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
     if (cap == 0) return usage(c, FERRULE_R_BUFFER_TOO_SMALL);
-    pthread_mutex_lock(&c->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     fr_abi_conn_clock(c);
     int st = ensure_connected(c);
     while (st == FERRULE_OK) {
         fr_progress pr;
         fr_err e = fr_conn_read_app(c, buf, cap, n, &pr);
         st = fr_conn_status_for(c, e, pr);
-        if (st != FERRULE_WANT_READ || !c->has_io) break;
+        if (st != FERRULE_WANT_READ || !fr_conn_has_io(c)) break;
         st = fill_in(c);
     }
     /* RFC 8446 §4.6.3: the answer to update_requested goes before our next
@@ -193,7 +193,7 @@ FERRULE_API int ferrule_conn_read(ferrule_conn *c, uint8_t *buf, size_t cap, siz
      * fatal alert is pushed from here. */
     service_send(c);
     flush_fatal_alert(c);
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     return st;
 }
 
@@ -203,13 +203,13 @@ FERRULE_API int ferrule_conn_write(ferrule_conn *c, const uint8_t *buf, size_t l
         return usage(c, FERRULE_R_NULL_ARGUMENT);
     if (fr_conn_failed_status(c) != FERRULE_OK) return fr_conn_failed_status(c);
     if (!fr_conn_is_connected(c)) {
-        pthread_mutex_lock(&c->rd_lock);
+        pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
         fr_abi_conn_clock(c);
         int st = drive_handshake(c);
-        pthread_mutex_unlock(&c->rd_lock);
+        pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
         if (st != FERRULE_OK) return st;
     }
-    pthread_mutex_lock(&c->wr_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_abi_conn_clock(c);
     int st = FERRULE_OK;
     size_t done = 0;
@@ -220,7 +220,7 @@ FERRULE_API int ferrule_conn_write(ferrule_conn *c, const uint8_t *buf, size_t l
         done += k;
         st = fr_conn_status_for(c, e, pr);
         if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) break;
-        if (!c->has_io) break;
+        if (!fr_conn_has_io(c)) break;
         int fst = flush_out(c);
         if (fst != FERRULE_OK) {
             st = fst;
@@ -228,8 +228,8 @@ FERRULE_API int ferrule_conn_write(ferrule_conn *c, const uint8_t *buf, size_t l
         }
     }
     if (fr_conn_wants_send(c)) fr_conn_do_pending(c); /* a failure's alert */
-    if (c->has_io && st == FERRULE_OK) st = flush_out(c);
-    pthread_mutex_unlock(&c->wr_lock);
+    if (fr_conn_has_io(c) && st == FERRULE_OK) st = flush_out(c);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
     *n = done;
     /* Partial progress is success; WANT_WRITE only when nothing was taken. */
     if (st == FERRULE_WANT_WRITE && done > 0) st = FERRULE_OK;
@@ -238,7 +238,7 @@ FERRULE_API int ferrule_conn_write(ferrule_conn *c, const uint8_t *buf, size_t l
 
 FERRULE_API int ferrule_conn_flush(ferrule_conn *c) {
     if (c == NULL) return FERRULE_USAGE;
-    pthread_mutex_lock(&c->wr_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_abi_conn_clock(c);
     int st = FERRULE_OK;
     if (fr_conn_lent(c) & FR_LENT_OUTPUT) {
@@ -247,20 +247,20 @@ FERRULE_API int ferrule_conn_flush(ferrule_conn *c) {
         fr_conn_do_pending(c);
         st = flush_out(c);
     }
-    pthread_mutex_unlock(&c->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
     return st;
 }
 
 FERRULE_API int ferrule_conn_close(ferrule_conn *c) {
     if (c == NULL) return FERRULE_USAGE;
     if (!fr_conn_is_connected(c)) return usage(c, FERRULE_R_WRONG_STATE);
-    pthread_mutex_lock(&c->wr_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_abi_conn_clock(c);
     fr_err e = fr_conn_queue_close(c);
     int st = fr_conn_status_for(c, e, FR_PROGRESS_DONE);
     if (fr_conn_wants_send(c)) fr_conn_do_pending(c);
     if (st == FERRULE_OK) st = flush_out(c);
-    pthread_mutex_unlock(&c->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
     return st;
 }
 
@@ -268,7 +268,7 @@ FERRULE_API int ferrule_conn_key_update(ferrule_conn *c, int request_peer) {
     if (c == NULL) return FERRULE_USAGE;
     if (fr_conn_failed_status(c) != FERRULE_OK) return fr_conn_failed_status(c);
     if (!fr_conn_is_connected(c)) return usage(c, FERRULE_R_WRONG_STATE);
-    pthread_mutex_lock(&c->wr_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_abi_conn_clock(c);
     fr_err e = (fr_conn_lent(c) & FR_LENT_OUTPUT) ? FERRULE_R_BUFFER_LENT
                                                   : fr_conn_key_update(c, request_peer);
@@ -281,7 +281,7 @@ FERRULE_API int ferrule_conn_key_update(ferrule_conn *c, int request_peer) {
         int fst = flush_out(c);
         if (fst != FERRULE_WANT_WRITE) st = fst;
     }
-    pthread_mutex_unlock(&c->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
     return st;
 }
 
@@ -291,7 +291,7 @@ FERRULE_API int ferrule_conn_key_update(ferrule_conn *c, int request_peer) {
 static int buffer_api_check(ferrule_conn *c, const void *out1, const void *out2) {
     if (c == NULL) return FERRULE_USAGE;
     if (out1 == NULL || out2 == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
-    if (c->has_io) return usage(c, FERRULE_R_WRONG_STATE);
+    if (fr_conn_has_io(c)) return usage(c, FERRULE_R_WRONG_STATE);
     return FERRULE_OK;
 }
 
@@ -308,9 +308,9 @@ FERRULE_API int ferrule_conn_input_buf(ferrule_conn *c, uint8_t **buf, size_t *c
     if (cap != NULL) *cap = 0;
     int st = buffer_api_check(c, buf, cap);
     if (st != FERRULE_OK) return st;
-    pthread_mutex_lock(&c->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     st = lend_status(c, fr_conn_input_buf(c, buf, cap));
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     service_send(c); /* a failure to allocate the buffer has an alert */
     return st;
 }
@@ -318,10 +318,10 @@ FERRULE_API int ferrule_conn_input_buf(ferrule_conn *c, uint8_t **buf, size_t *c
 FERRULE_API int ferrule_conn_input_ack(ferrule_conn *c, size_t n) {
     int st = buffer_api_check(c, c, c);
     if (st != FERRULE_OK) return st;
-    pthread_mutex_lock(&c->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     fr_abi_conn_clock(c);
     st = lend_status(c, fr_conn_input_ack(c, n));
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     return st;
 }
 
@@ -330,10 +330,10 @@ FERRULE_API int ferrule_conn_output_buf(ferrule_conn *c, const uint8_t **buf, si
     if (len != NULL) *len = 0;
     int st = buffer_api_check(c, buf, len);
     if (st != FERRULE_OK) return st;
-    pthread_mutex_lock(&c->wr_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_abi_conn_clock(c);
     st = lend_status(c, fr_conn_output_buf(c, buf, len));
-    pthread_mutex_unlock(&c->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
     /* After a failure this still lends the alert: OK, not the status. */
     return st;
 }
@@ -341,9 +341,9 @@ FERRULE_API int ferrule_conn_output_buf(ferrule_conn *c, const uint8_t **buf, si
 FERRULE_API int ferrule_conn_output_ack(ferrule_conn *c, size_t n) {
     int st = buffer_api_check(c, c, c);
     if (st != FERRULE_OK) return st;
-    pthread_mutex_lock(&c->wr_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     st = lend_status(c, fr_conn_output_ack(c, n));
-    pthread_mutex_unlock(&c->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
     return st;
 }
 
@@ -352,7 +352,7 @@ FERRULE_API int ferrule_conn_read_buf(ferrule_conn *c, const uint8_t **buf, size
     if (len != NULL) *len = 0;
     int st = buffer_api_check(c, buf, len);
     if (st != FERRULE_OK) return st;
-    pthread_mutex_lock(&c->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     fr_abi_conn_clock(c);
     if (fr_conn_lent(c) & FR_LENT_APP) {
         st = usage(c, FERRULE_R_BUFFER_LENT);
@@ -362,28 +362,28 @@ FERRULE_API int ferrule_conn_read_buf(ferrule_conn *c, const uint8_t **buf, size
         st = e == FR_OK ? fr_conn_status_for(c, e, pr) : lend_status(c, e);
     }
     service_send(c); /* a KeyUpdate answer or an alert the pass queued */
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     return st;
 }
 
 FERRULE_API int ferrule_conn_read_ack(ferrule_conn *c, size_t n) {
     int st = buffer_api_check(c, c, c);
     if (st != FERRULE_OK) return st;
-    pthread_mutex_lock(&c->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     st = lend_status(c, fr_conn_read_ack(c, n));
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     return st;
 }
 
 FERRULE_API uint32_t ferrule_conn_flags(ferrule_conn *c) {
     if (c == NULL) return 0;
     /* Each half's bits under its own lock, one lock at a time. */
-    pthread_mutex_lock(&c->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     uint32_t f = fr_conn_flags_rx(c);
-    pthread_mutex_unlock(&c->rd_lock);
-    pthread_mutex_lock(&c->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     f |= fr_conn_flags_tx(c);
-    pthread_mutex_unlock(&c->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
     return f;
 }
 
@@ -397,23 +397,23 @@ FERRULE_API int ferrule_conn_process(ferrule_conn *c, const uint8_t *in, size_t 
     if (st != FERRULE_OK) return st;
     if ((in == NULL && in_len > 0) || (out == NULL && out_cap > 0))
         return usage(c, FERRULE_R_NULL_ARGUMENT);
-    pthread_mutex_lock(&c->rd_lock);
-    pthread_mutex_lock(&c->wr_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_abi_conn_clock(c);
     fr_err e = fr_conn_process(c, in, in_len, consumed, out, out_cap, written);
     st = e == FR_OK ? FERRULE_OK : lend_status(c, e);
     if (flags != NULL) *flags = fr_conn_flags_rx(c) | fr_conn_flags_tx(c);
-    pthread_mutex_unlock(&c->wr_lock);
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     return st;
 }
 
 FERRULE_API int ferrule_conn_release_buffers(ferrule_conn *c) {
     if (c == NULL) return FERRULE_USAGE;
-    pthread_mutex_lock(&c->rd_lock);
-    pthread_mutex_lock(&c->wr_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_conn_release_buffers(c);
-    pthread_mutex_unlock(&c->wr_lock);
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     return FERRULE_OK;
 }

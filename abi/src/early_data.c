@@ -68,8 +68,8 @@ FERRULE_API int ferrule_conn_write_early_data(ferrule_conn *c, const uint8_t *bu
         return fr_abi_usage(c, FERRULE_R_NOT_REPLAY_SAFE);
     if (c->role != FERRULE_ROLE_CLIENT) return fr_abi_usage(c, FERRULE_R_WRONG_STATE);
     if (c->status != FERRULE_OK) return c->status;
-    pthread_mutex_lock(&c->rd_lock);
-    pthread_mutex_lock(&c->wr_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_abi_conn_clock(c);
     int st = FERRULE_OK;
     if (c->state == FERRULE_HS_START) {
@@ -96,12 +96,12 @@ FERRULE_API int ferrule_conn_write_early_data(ferrule_conn *c, const uint8_t *bu
     }
     if (fr_conn_wants_send(c)) fr_conn_do_pending(c); /* a failure's alert */
     /* Callback I/O: out it goes (the ClientHello too). */
-    if (c->has_io && (st == FERRULE_OK || st == FERRULE_WANT_WRITE) && c->status == FERRULE_OK) {
+    if (fr_conn_has_io(c) && (st == FERRULE_OK || st == FERRULE_WANT_WRITE) && c->status == FERRULE_OK) {
         int fst = fr_abi_flush_out(c);
         if (fst != FERRULE_OK && fst != FERRULE_WANT_WRITE) st = fst;
     }
-    pthread_mutex_unlock(&c->wr_lock);
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     *n = done;
     if (st == FERRULE_WANT_WRITE && done > 0) st = FERRULE_OK;
     return st;
@@ -113,7 +113,7 @@ FERRULE_API int ferrule_conn_read_early_data(ferrule_conn *c, uint8_t *buf, size
     if (c == NULL || buf == NULL || n == NULL) return fr_abi_usage(c, FERRULE_R_NULL_ARGUMENT);
     if (cap == 0) return fr_abi_usage(c, FERRULE_R_BUFFER_TOO_SMALL);
     if (c->role != FERRULE_ROLE_SERVER) return fr_abi_usage(c, FERRULE_R_WRONG_STATE);
-    pthread_mutex_lock(&c->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     fr_abi_conn_clock(c);
     int st;
     for (;;) {
@@ -129,20 +129,20 @@ FERRULE_API int ferrule_conn_read_early_data(ferrule_conn *c, uint8_t *buf, size
             st = FERRULE_OK; /* *n == 0: no more early data */
             break;
         }
-        pthread_mutex_lock(&c->wr_lock);
+        pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
         fr_progress pr;
         fr_err e = fr_conn_advance_early(c, &pr);
         if (fr_conn_wants_send(c)) fr_conn_do_pending(c);
         st = fr_conn_status_for(c, e, pr);
         int fst = fr_abi_flush_out(c);
-        pthread_mutex_unlock(&c->wr_lock);
+        pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
         if (st == FERRULE_OK && fst != FERRULE_OK && fst != FERRULE_WANT_WRITE) st = fst;
         if (st == FERRULE_OK) continue;
-        if (st != FERRULE_WANT_READ || !c->has_io) break;
+        if (st != FERRULE_WANT_READ || !fr_conn_has_io(c)) break;
         st = fr_abi_fill_in(c);
         if (st != FERRULE_OK) break;
     }
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     return st;
 }
 

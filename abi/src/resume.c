@@ -58,9 +58,9 @@ FERRULE_API int ferrule_conn_set_session(ferrule_conn *c, const uint8_t *blob, s
         fr_conn_set_usage_reason(c, FERRULE_R_NULL_ARGUMENT);
         return FERRULE_USAGE;
     }
-    pthread_mutex_lock(&c->rd_lock);
+    pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     fr_err e = fr_conn_set_session(c, blob, len);
-    pthread_mutex_unlock(&c->rd_lock);
+    pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     if (e == FR_OK) return FERRULE_OK;
     fr_conn_set_usage_reason(c, e);
     /* A session that cannot be offered now or is not a session blob is a
