@@ -98,6 +98,8 @@ int fr_cfg_frozen(const fr_config *cfg) { return atomic_load(&cfg->frozen) != 0;
 uint32_t fr_cfg_reason(const fr_config *cfg) { return cfg->reason; }
 void fr_cfg_set_reason(fr_config *cfg, fr_err e) { cfg->reason = e; }
 struct fr_mem *fr_cfg_mem(fr_config *cfg) { return &cfg->mem; }
+void fr_cfg_set_host(fr_config *cfg, void *host) { cfg->host = host; }
+void *fr_cfg_host(const fr_config *cfg) { return cfg->host; }
 
 /* ---- algorithm lists and ALPN --------------------------------------------- */
 
@@ -215,11 +217,6 @@ fr_err fr_cfg_set_ocsp_staple(fr_config *cfg, size_t chain_index, const uint8_t 
 }
 
 /* ---- callbacks ------------------------------------------------------------ */
-
-void fr_cfg_set_time_callback(fr_config *cfg, int64_t (*now)(void *ctx), void *ctx) {
-    cfg->now = now;
-    cfg->now_ctx = ctx;
-}
 
 void fr_cfg_set_keylog_callback(fr_config *cfg,
                                 void (*cb)(void *ctx, const fr_conn *conn, const char *line),

@@ -131,8 +131,7 @@ struct ferrule_config {
     fr_trust_store trust;
     fr_chain chains[FR_MAX_CHAINS];
     size_t n_chains;
-    int64_t (*now)(void *ctx);
-    void *now_ctx;
+    void *host; /* the host's per-config block (fr_cfg_host) */
     size_t memory_limit;
     size_t max_hs_msg;
     uint32_t max_peer_certs; /* certificates accepted in a peer's Certificate */

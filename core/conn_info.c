@@ -48,6 +48,7 @@ void fr_conn_set_sync(fr_conn *c, const fr_sync *s) {
 }
 
 void *fr_conn_host(const fr_conn *c) { return c->host; }
+fr_config *fr_conn_config(const fr_conn *c) { return c->cfg; }
 void fr_conn_set_host(fr_conn *c, void *host) { c->host = host; }
 
 fr_err fr_conn_host_alloc(fr_conn *c, size_t n, void **out) {

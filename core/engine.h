@@ -99,6 +99,12 @@ void fr_cfg_set_reason(fr_config *cfg, fr_err e);
 /* The configuration's accounted allocator, for the host's temporary
  * buffers (file contents). */
 struct fr_mem *fr_cfg_mem(fr_config *cfg);
+/* The host's per-config block (its callbacks and locks), recorded by the
+ * host; the engine never looks inside. */
+void fr_cfg_set_host(fr_config *cfg, void *host);
+void *fr_cfg_host(const fr_config *cfg);
+/* The configuration a connection uses. */
+fr_config *fr_conn_config(const fr_conn *c);
 
 /* Setters (the host has checked the pointers for NULL and the config for
  * freezing): FR_OK, or the reason to report, nothing changed. */
@@ -115,7 +121,6 @@ FR_MUST_CHECK fr_err fr_cfg_add_cert_chain_pem(fr_config *cfg, const uint8_t *ch
                                                size_t key_len);
 FR_MUST_CHECK fr_err fr_cfg_set_ocsp_staple(fr_config *cfg, size_t chain_index,
                                             const uint8_t *der, size_t len);
-void fr_cfg_set_time_callback(fr_config *cfg, int64_t (*now)(void *ctx), void *ctx);
 void fr_cfg_set_keylog_callback(fr_config *cfg,
                                 void (*cb)(void *ctx, const fr_conn *conn, const char *line),
                                 void *ctx);
@@ -298,6 +303,9 @@ unsigned fr_conn_lent(const fr_conn *c);
 /* Sticky status class (FERRULE_OK while none), and whether the handshake
  * is complete, for the host's argument checks. */
 int fr_conn_failed_status(const fr_conn *c);
+/* Record a fatal failure found by the host (a transport error): the sticky
+ * status, and the alert queued if the reason has one.  Returns e. */
+fr_err fr_conn_fail(fr_conn *c, fr_err e);
 int fr_conn_is_connected(const fr_conn *c);
 /* The public status for an engine result: a failure's sticky class, or
  * the class of a local refusal (recorded as the usage reason), or the

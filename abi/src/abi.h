@@ -4,7 +4,7 @@
 
 #include <pthread.h>
 
-#include "conn.h"
+#include "conn.h" /* until the last ABI files reach the engine by calls only */
 
 /* The ABI's per-connection state, outside the engine (the context of the
  * engine, fr_conn_host; also its sync's context): the locks of the two halves and of the
@@ -17,6 +17,20 @@ typedef struct fr_abi_conn_host {
     pthread_mutex_t err_lock; /* FR_LOCK_CONN_ERR */
     ferrule_io_callbacks io;
 } fr_abi_conn_host;
+
+/* The ABI's per-config state (fr_cfg_host; also the context of the
+ * config's sync): the lock of the ticket-key ring and the application's
+ * callbacks, which the engine never calls. */
+typedef struct fr_abi_config_host {
+    pthread_mutex_t tickets; /* FR_LOCK_CFG_TICKETS */
+    fr_config *cfg;
+    int64_t (*now)(void *ctx); /* ferrule_config_set_time_callback */
+    void *now_ctx;
+} fr_abi_config_host;
+
+static inline fr_abi_config_host *fr_abi_cfg_host(const ferrule_config *cfg) {
+    return (fr_abi_config_host *)fr_cfg_host(cfg);
+}
 
 static inline fr_abi_conn_host *fr_abi_host(const ferrule_conn *c) {
     return (fr_abi_conn_host *)fr_conn_host(c);

@@ -6,8 +6,9 @@
 #include "host.h"
 
 int64_t fr_abi_now(const fr_config *cfg) {
-    if (cfg->now != NULL) return cfg->now(cfg->now_ctx);
+    const fr_abi_config_host *h = fr_abi_cfg_host(cfg);
+    if (h->now != NULL) return h->now(h->now_ctx);
     return (int64_t)time(NULL);
 }
 
-void fr_abi_conn_clock(fr_conn *c) { fr_conn_set_time(c, fr_abi_now(c->cfg)); }
+void fr_abi_conn_clock(fr_conn *c) { fr_conn_set_time(c, fr_abi_now(fr_conn_config(c))); }

@@ -95,10 +95,7 @@ FERRULE_API uint32_t ferrule_config_reason(const ferrule_config *cfg) {
 
 /* core/sync.h for a config: the host's locks, in a block allocated with
  * the config and reached through its sync context. */
-typedef struct config_host {
-    pthread_mutex_t tickets; /* FR_LOCK_CFG_TICKETS: the ticket-key ring */
-    fr_config *cfg;
-} config_host;
+typedef fr_abi_config_host config_host;
 
 /* Called by the engine as the config is destroyed. */
 static void config_host_release(void *ctx) {
@@ -126,6 +123,7 @@ fr_err fr_abi_config_sync(ferrule_config *cfg) {
         return FERRULE_R_INTERNAL;
     }
     h->cfg = cfg;
+    fr_cfg_set_host(cfg, h);
     fr_sync s = {config_lock, config_unlock, h, config_host_release};
     fr_cfg_set_sync(cfg, &s);
     return FR_OK;
@@ -250,7 +248,8 @@ FERRULE_API int ferrule_config_set_time_callback(ferrule_config *cfg, int64_t (*
                                                  void *ctx) {
     int st = fr_abi_setter_check(cfg);
     if (st != FERRULE_OK) return st;
-    fr_cfg_set_time_callback(cfg, now, ctx);
+    fr_abi_cfg_host(cfg)->now = now;
+    fr_abi_cfg_host(cfg)->now_ctx = ctx;
     return fr_abi_setter_result(cfg, FR_OK);
 }
 
