@@ -31,6 +31,7 @@ int fr_conn_status_for(ferrule_conn *c, fr_err e, fr_progress pr) {
         case FR_PROGRESS_NEED_INPUT: return FERRULE_WANT_READ;
         case FR_PROGRESS_NEED_FLUSH: return FERRULE_WANT_WRITE;
         case FR_PROGRESS_PEER_CLOSED: return FERRULE_CLOSED;
+        case FR_PROGRESS_WANT_APP: return FERRULE_WANT_APP;
         default: return FERRULE_OK;
         }
     }
@@ -332,6 +333,10 @@ uint32_t fr_conn_flags_rx(const ferrule_conn *c) {
     if (c->status != FERRULE_OK) return FERRULE_FLAG_FAILED | (c->peer_closed ? FERRULE_FLAG_CLOSED : 0);
     if (c->peer_closed) return FERRULE_FLAG_CLOSED;
     if (c->app_len > 0 || c->early.len > c->early.off) f |= FERRULE_FLAG_APP_READABLE;
+    /* A decision waits for its answer (docs/decisions.md); once answered,
+     * the paused message waits to be dispatched again: no input needed. */
+    if (c->dec.asked != FERRULE_DECISION_NONE) f |= FERRULE_FLAG_WANT_APP;
+    if (c->dec.paused) return f;
     /* Bytes from the peer are what it takes to go on: nothing readable is
      * waiting, no whole record is buffered, and the handshake has begun
      * (a client's starts with ferrule_conn_handshake or _process). */

@@ -26,6 +26,7 @@
 #define FERRULE_POLICY 9 /**< local policy refused (no common params, memory ceiling) */
 #define FERRULE_USAGE 10 /**< API misuse: NULL, wrong order, bad struct */
 #define FERRULE_INTERNAL 11 /**< allocation or crypto library failure */
+#define FERRULE_WANT_APP 12 /**< an application decision is pending (docs/decisions.md) */
 
 #define FERRULE_R_NONE 0
 
@@ -97,6 +98,9 @@
 #define FERRULE_R_NO_EARLY_DATA 125 /* 0-RTT impossible: not enabled, no session allowing it */
 #define FERRULE_R_NOT_REPLAY_SAFE 126 /* early data not declared replay-safe */
 #define FERRULE_R_NOT_FOUND 136 /* no such entry (index out of range, wrong kind) */
+#define FERRULE_R_NO_DECISION 132 /* no application decision is pending */
+#define FERRULE_R_WRONG_DECISION 133 /* the answer is for another decision than the pending */
+#define FERRULE_R_BAD_ANSWER 134 /* the answer is not a valid value for the decision */
 
 #define FERRULE_ROLE_CLIENT 1
 #define FERRULE_ROLE_SERVER 2
@@ -225,7 +229,7 @@
 #define FERRULE_FLAG_APP_WRITABLE 0x08u /**< ferrule_conn_write would take data now */
 #define FERRULE_FLAG_CLOSED 0x10u /**< the peer's close_notify arrived: no more data */
 #define FERRULE_FLAG_FAILED 0x20u /**< fatal error (ferrule_conn_status); send what is pending */
-#define FERRULE_FLAG_WANT_APP 0x40u /**< reserved: an application decision is pending */
+#define FERRULE_FLAG_WANT_APP 0x40u
 
 #define FERRULE_R_UNRECOGNIZED_NAME 40 /* [policy] no chain for the SNI (unrecognized_name) */
 #define FERRULE_R_HANDSHAKE_REFUSED 41 /* [policy] a selection callback refused (handshake_failure) */
@@ -248,6 +252,23 @@
 #define FERRULE_ALPN_DEFAULT 1 /* the config's list (ferrule_config_add_alpn), our order */
 #define FERRULE_ALPN_NONE 2 /* continue without ALPN */
 #define FERRULE_ALPN_NO_OVERLAP 3 /* no_application_protocol alert (FERRULE_R_NO_ALPN) */
+
+#define FERRULE_DECISION_NONE 0u
+#define FERRULE_DECISION_CERTIFICATE 1u /* server: which chain (ferrule_conn_select_certificate) */
+#define FERRULE_DECISION_ALPN 2u /* server: which protocol (ferrule_conn_select_alpn) */
+#define FERRULE_DECISION_VERIFY 3u /* both: the verdict on a chain we accepted (verify_done) */
+#define FERRULE_DECISION_EARLY_DATA 4u /* server: accept 0-RTT? (ferrule_conn_early_accept) */
+#define FERRULE_DECISION_REPLAY 5u /* server: replay store check-and-insert (replay_result) */
+
+#define FERRULE_DECIDE_CERTIFICATE (1u << 0)
+#define FERRULE_DECIDE_ALPN (1u << 1)
+#define FERRULE_DECIDE_VERIFY (1u << 2)
+#define FERRULE_DECIDE_EARLY_DATA (1u << 3)
+#define FERRULE_DECIDE_REPLAY (1u << 4)
+#define FERRULE_DECIDE_ALL 0x1fu
+
+#define FERRULE_VERIFY_ACCEPT 0
+#define FERRULE_VERIFY_REJECT 1
 
 #define FERRULE_RESUME_ACCEPT 0u /* resume from a valid ticket (default) */
 #define FERRULE_RESUME_REFUSE 1u /* never resume (full handshakes only); issue no ticket */

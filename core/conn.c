@@ -45,6 +45,7 @@ void fr_conn_release(ferrule_conn *c) {
     fr_wipe(c->th_before, sizeof(c->th_before));
     fr_resume_conn_free(c);
     fr_early_conn_free(c);
+    fr_dec_free(c);
 }
 
 /* ---- output --------------------------------------------------------------- */

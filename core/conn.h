@@ -26,6 +26,7 @@
 #include "hs/resume.h"
 #include "hs/server_select.h"
 #include "hs/early_data.h"
+#include "hs/decision.h"
 #include "record_size_limit.h"
 
 #define FR_MAX_SUITES 8
@@ -152,6 +153,7 @@ struct ferrule_config {
     fr_select_config select;
     fr_early_config early;
     fr_rsl_config rsl;
+    fr_dec_config dec;
 };
 
 /* Verification parameters of a config for verifying its peer. */
@@ -262,6 +264,7 @@ struct ferrule_conn {
     fr_resume_conn resume;
     fr_early_conn early;
     fr_rsl_conn rsl;
+    fr_dec_conn dec;
 };
 
 /* ---- conn.c: records, alerts, failure ------------------------------------- */
@@ -305,7 +308,10 @@ void fr_conn_release(ferrule_conn *c);
 /* ---- recv.c: record reception ------------------------------------------- */
 /* Receive and process one record from `in`: FR_OK with *pr DONE when one
  * was handled, NEED_INPUT when a whole record is not buffered yet,
- * PEER_CLOSED after close_notify; or a failure reason (not yet recorded). */
+ * PEER_CLOSED after close_notify, WANT_APP while a handshake message
+ * waits for a decision (no record is read then; once the decision is
+ * answered the paused message is dispatched again first); or a failure
+ * reason (not yet recorded). */
 FR_MUST_CHECK fr_err fr_conn_next_record(ferrule_conn *c, fr_progress *pr);
 /* Drop n processed bytes from the front of `in`. */
 void fr_conn_in_consume(ferrule_conn *c, size_t n);
@@ -314,8 +320,12 @@ FR_MUST_CHECK fr_err fr_conn_in_ensure(ferrule_conn *c);
 
 
 /* ---- state.c: the transition table and dispatcher ------------------------ */
-/* Process one complete handshake message (header included). */
-FR_MUST_CHECK fr_err fr_dispatch(ferrule_conn *c, const uint8_t *msg, size_t len);
+/* Process one complete handshake message (header included): *pr DONE,
+ * or WANT_APP when its handler paused for a decision (hs/decision.h: the
+ * state stays, the message must stay where it is until it is dispatched
+ * again). */
+FR_MUST_CHECK fr_err fr_dispatch(ferrule_conn *c, const uint8_t *msg, size_t len,
+                                 fr_progress *pr);
 /* Take transitions that need no message (client START -> send ClientHello). */
 FR_MUST_CHECK fr_err fr_dispatch_start(ferrule_conn *c);
 /* 1 if a handshake message of type `msg` may come next in this state. */
@@ -343,6 +353,10 @@ typedef enum fr_branch {
     FR_BRANCH_CLIENT_CERT,    /* we sent CertificateRequest: the client's Certificate next */
     FR_BRANCH_NO_CLIENT_CERT, /* the client's Certificate was empty: no CertificateVerify */
     FR_BRANCH_EARLY,          /* 0-RTT accepted: early data, then EndOfEarlyData */
+    /* The handler asked the host for a decision (fr_dec_ask): the state
+     * stays (the row names its own), and the message is dispatched again
+     * once the decision is answered. */
+    FR_BRANCH_APP,
     FR_BRANCH_COUNT
 } fr_branch;
 typedef fr_err (*fr_handler)(ferrule_conn *c, fr_reader *body);
@@ -351,13 +365,16 @@ fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused);
 fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch);
 fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch);
 fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body, fr_branch *branch);
-fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body);
+fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body, fr_branch *branch);
 fr_err fr_client_on_certificate_request(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_certificate_verify(ferrule_conn *c, fr_reader *body);
 fr_err fr_client_on_finished(ferrule_conn *c, fr_reader *body);
 fr_err fr_server_on_finished(ferrule_conn *c, fr_reader *body);
 fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body, fr_branch *branch);
 fr_err fr_server_on_certificate_verify(ferrule_conn *c, fr_reader *body);
+/* Ask the host for decision `d` (FERRULE_DECISION_*, hs/decision.h): the
+ * handler then reports *branch FR_BRANCH_APP and returns FR_OK. */
+void fr_dec_ask(ferrule_conn *c, uint32_t d, fr_branch *branch);
 /* Parse a Certificate's certificate_list into c->peer_certs (entry
  * extensions: only a stapled OCSP response the client asked for). */
 FR_MUST_CHECK fr_err fr_parse_certificate_list(ferrule_conn *c, fr_reader *list,
@@ -366,11 +383,18 @@ FR_MUST_CHECK fr_err fr_parse_certificate_list(ferrule_conn *c, fr_reader *list,
  * failure): CERT_CHAIN_TOO_LONG past the config's max_peer_certs. */
 FR_MUST_CHECK fr_err fr_conn_add_peer_cert(ferrule_conn *c, fr_cert *cert);
 /* Verify c->peer_certs for either role (purpose by role, the server name
- * for a client, OCSP for a client, then the application callback). */
+ * for a client, OCSP for a client), then ask for the application's
+ * verdict (decision VERIFY: may pause, *branch FR_BRANCH_APP).  For the
+ * Certificate handlers; a handler run again after the pause ends with
+ * fr_verify_resume. */
 FR_MUST_CHECK fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple,
-                                          size_t staple_len);
-/* The same as of time `now` (a server validating the client chain a
- * ticket carries: psk.c). */
+                                          size_t staple_len, fr_branch *branch);
+/* A Certificate handler resumed after VERIFY was answered: skip its body
+ * (parsed before the pause) and apply the verdict. */
+FR_MUST_CHECK fr_err fr_verify_resume(ferrule_conn *c, fr_reader *body);
+/* Our own checks of c->peer_certs as of time `now`, without the
+ * application's verdict (a server validating the client chain a ticket
+ * carries: psk.c; the verdict is asked by the ClientHello handler). */
 FR_MUST_CHECK fr_err fr_verify_peer_chain_at(ferrule_conn *c, const uint8_t *staple,
                                              size_t staple_len, int64_t now);
 /* Server: does this connection request a client certificate; send the
@@ -473,11 +497,17 @@ void fr_server_send_pending_tickets(ferrule_conn *c);
 FR_MUST_CHECK fr_err fr_chain_note(fr_mem *m, fr_chain *ch);
 /* Free what fr_chain_note allocated. */
 void fr_chain_forget(fr_mem *m, fr_chain *ch);
-/* Server, ClientHello: validate ALPN and signature_algorithms_cert; when
- * `answer` (the hello gets a ServerHello, not a HelloRetryRequest) choose
- * the ALPN protocol and our chain and scheme (callbacks, else defaults). */
-FR_MUST_CHECK fr_err fr_server_select(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs,
-                                      fr_reader suites, int answer);
+/* Server, every ClientHello: validate ALPN and signature_algorithms_cert
+ * and build the selection view (c->dec.hello) over the message. */
+FR_MUST_CHECK fr_err fr_server_hello_view(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs,
+                                          fr_reader suites);
+/* Server, the ClientHello a ServerHello answers: choose the ALPN protocol,
+ * then our chain and scheme -- the host's answers (decisions ALPN and
+ * CERTIFICATE, which may pause: *branch FR_BRANCH_APP), else the
+ * defaults. */
+FR_MUST_CHECK fr_err fr_server_select(ferrule_conn *c, fr_branch *branch);
+/* Did the client offer ALPN protocol p (n bytes)?  One pass over its list. */
+int fr_alpn_offered(const ferrule_client_hello *h, const uint8_t *p, size_t n);
 /* ---- early_data.c: 0-RTT (RFC 8446 §2.3, §4.2.10, §8) ----------------- */
 /* Client: append early_data to the ClientHello being written if the
  * application asked for 0-RTT and the offered session allows it. */
@@ -508,8 +538,11 @@ FR_MUST_CHECK fr_err fr_server_note_psk_for_early(ferrule_conn *c, uint32_t max_
                                                   size_t identity_len, const uint8_t *binder,
                                                   size_t binder_len);
 /* Server: decide on the ClientHello's early_data (NULL if absent); `hrr`:
- * we answer with a HelloRetryRequest; `second`: this is the second hello. */
-FR_MUST_CHECK fr_err fr_server_early_decide(ferrule_conn *c, fr_ext *ext, int hrr, int second);
+ * we answer with a HelloRetryRequest; `second`: this is the second hello.
+ * The host's consent and its replay store may pause (*branch
+ * FR_BRANCH_APP). */
+FR_MUST_CHECK fr_err fr_server_early_decide(ferrule_conn *c, fr_ext *ext, int hrr, int second,
+                                            fr_branch *branch);
 /* Server: after our flight, read with the early keys (accepted). */
 FR_MUST_CHECK fr_err fr_server_start_early_read(ferrule_conn *c);
 fr_err fr_server_on_end_of_early_data(ferrule_conn *c, fr_reader *body);

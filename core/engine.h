@@ -236,6 +236,7 @@ typedef enum fr_progress {
     FR_PROGRESS_NEED_INPUT,  /* no whole record buffered: more bytes first */
     FR_PROGRESS_NEED_FLUSH,  /* the output is full: drain it first */
     FR_PROGRESS_PEER_CLOSED, /* the peer's close_notify arrived */
+    FR_PROGRESS_WANT_APP,    /* a decision waits for its answer (fr_conn_decision) */
 } fr_progress;
 
 /* Receive half.  Lend the free tail of the input buffer (allocated if it
@@ -309,10 +310,62 @@ fr_err fr_conn_fail(fr_conn *c, fr_err e);
 int fr_conn_is_connected(const fr_conn *c);
 /* The public status for an engine result: a failure's sticky class, or
  * the class of a local refusal (recorded as the usage reason), or the
- * progress as OK / WANT_READ / WANT_WRITE / CLOSED. */
+ * progress as OK / WANT_READ / WANT_WRITE / CLOSED / WANT_APP. */
 int fr_conn_status_for(fr_conn *c, fr_err e, fr_progress pr);
 
 /* ---- application decisions (pause/resume) ------------------------------- */
+/* docs/decisions.md.  A driver call reports FR_PROGRESS_WANT_APP while a
+ * decision waits (fr_conn_decision); the host answers with one call and
+ * drives again, and the paused handshake message is dispatched again.
+ * Until the answer no record is read.  Answers return FR_OK, or a usage
+ * reason and change nothing: FERRULE_R_NO_DECISION (none pending, or
+ * already answered), FERRULE_R_WRONG_DECISION, FERRULE_R_BAD_ANSWER, and
+ * for ALPN FERRULE_R_ALPN_NOT_OFFERED.  The caller holds both of the
+ * connection's locks for the answers, the receive half's for the rest. */
+struct ferrule_client_hello;
+/* The decisions the application answers itself (FERRULE_DECIDE_* bits);
+ * CONFIG_INVALID for unknown bits. */
+FR_MUST_CHECK fr_err fr_cfg_set_decisions(fr_config *cfg, uint32_t decide);
+/* FERRULE_DECISION_* waiting for an answer, or FERRULE_DECISION_NONE; in
+ * *app (may be NULL) 1 when the application opted into answering it, 0
+ * when the host answers it at once (fr_conn_decision_hooks). */
+uint32_t fr_conn_decision(const fr_conn *c, int *app);
+/* Server, while CERTIFICATE or ALPN waits: the ClientHello view. */
+const struct ferrule_client_hello *fr_conn_decision_hello(const fr_conn *c);
+/* While REPLAY waits: the key and its expiry, else *key NULL; *now (may
+ * be NULL) the connection's time, which the expiry is relative to. */
+void fr_conn_replay_query(const fr_conn *c, const uint8_t **key, int64_t *expires,
+                          int64_t *now);
+FR_MUST_CHECK fr_err fr_conn_answer_certificate(fr_conn *c, int choice);
+FR_MUST_CHECK fr_err fr_conn_answer_alpn(fr_conn *c, int result, const uint8_t *proto,
+                                         size_t len);
+FR_MUST_CHECK fr_err fr_conn_answer_verify(fr_conn *c, int verdict);
+FR_MUST_CHECK fr_err fr_conn_answer_early(fr_conn *c, int accept);
+FR_MUST_CHECK fr_err fr_conn_answer_replay(fr_conn *c, int fresh);
+/* The synchronous answers a connection's config holds (the callbacks of
+ * ferrule.h, a custom replay store) and the config's host context (its
+ * fr_sync ctx, where the host keeps the built-in replay store): what the
+ * host answers a decision with when the application did not opt in.  The
+ * core only notes whether each is set; it never calls them. */
+typedef struct fr_dec_hooks {
+    int (*cert)(void *ctx, const fr_conn *conn, const struct ferrule_client_hello *hello);
+    void *cert_ctx;
+    int (*alpn)(void *ctx, const fr_conn *conn, const struct ferrule_client_hello *hello,
+                const uint8_t **proto, size_t *len);
+    void *alpn_ctx;
+    int (*verify)(void *ctx, const fr_conn *conn, const struct ferrule_verify_result *r);
+    void *verify_ctx;
+    int (*accept)(void *ctx, const fr_conn *conn);
+    void *accept_ctx;
+    int (*check)(void *ctx, const uint8_t key[32], int64_t expires);
+    void *check_ctx;
+    void *host;
+} fr_dec_hooks;
+void fr_conn_decision_hooks(const fr_conn *c, fr_dec_hooks *h);
+/* The host could not answer the pending decision (a callback returned an
+ * invalid value: CALLBACK_RESULT): the connection fails with `e`, which
+ * is returned. */
+fr_err fr_conn_fail_decision(fr_conn *c, fr_err e);
 
 /* ---- certificates (X.509 accessors) ------------------------------------- */
 /*

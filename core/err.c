@@ -156,6 +156,12 @@ static const reason_info REASONS[] = {
      "acknowledged more bytes than were borrowed"},
     {FERRULE_R_NOT_FOUND, "not_found", FERRULE_USAGE, -1,
      "no such entry: index out of range, or not of the kind asked for"},
+    {FERRULE_R_NO_DECISION, "no_decision", FERRULE_USAGE, -1,
+     "no application decision is pending (none asked, or already answered)"},
+    {FERRULE_R_WRONG_DECISION, "wrong_decision", FERRULE_USAGE, -1,
+     "the answer is for another decision than the pending one"},
+    {FERRULE_R_BAD_ANSWER, "bad_answer", FERRULE_USAGE, -1,
+     "the answer is not a valid value for the pending decision"},
 };
 
 static const reason_info *lookup(uint32_t reason) {
@@ -188,7 +194,8 @@ const char *fr_status_name(int status) {
     static const char *const NAMES[] = {"ok",       "want-read",      "want-write",
                                         "closed",   "truncated",      "decode",
                                         "alert-sent", "alert-received", "certificate",
-                                        "policy",   "usage",          "internal"};
+                                        "policy",   "usage",          "internal",
+                                        "want-app"};
     if (status < 0 || (size_t)status >= sizeof(NAMES) / sizeof(NAMES[0])) return "unknown";
     return NAMES[status];
 }

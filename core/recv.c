@@ -136,10 +136,12 @@ static fr_err hs_header_check(const ferrule_conn *c, const uint8_t *m, size_t *b
     return FR_OK;
 }
 
-/* Dispatch every complete handshake message in hs_buf. */
-static fr_err hs_drain(ferrule_conn *c) {
-    size_t off = 0;
+/* Dispatch every complete handshake message in hs_buf, from the one a
+ * decision paused if any.  *pr WANT_APP when a message paused. */
+static fr_err hs_drain(ferrule_conn *c, fr_progress *pr) {
+    size_t off = c->dec.paused ? c->dec.hs_off : 0;
     fr_err e = FR_OK;
+    *pr = FR_PROGRESS_DONE;
     while (c->hs_len - off >= 4) {
         const uint8_t *m = c->hs_buf + off;
         size_t body = 0;
@@ -147,7 +149,13 @@ static fr_err hs_drain(ferrule_conn *c) {
         if (c->hs_len - off - 4 < body) break;
         unsigned epoch = c->rd_epoch;
         int hrr = c->hrr.done;
-        e = fr_dispatch(c, m, 4 + body);
+        e = fr_dispatch(c, m, 4 + body, pr);
+        if (e == FR_OK && *pr == FR_PROGRESS_WANT_APP) {
+            /* The message stays where it is, and so does everything
+             * pointing into it, until the answer (no input is read). */
+            c->dec.hs_off = off;
+            return FR_OK;
+        }
         off += 4 + body;
         if (e != FR_OK) break;
         /* RFC 8446 §5.1: handshake messages must not span a key change, so
@@ -264,7 +272,8 @@ static fr_err deprotect(ferrule_conn *c, rx_record *r, uint8_t **pt, size_t *pt_
 
 /* Act on a record's content.  Application data stays in `in` (c->app)
  * until the application has read it. */
-static fr_err dispatch_content(ferrule_conn *c, const rx_record *r, uint8_t *pt, size_t pt_len) {
+static fr_err dispatch_content(ferrule_conn *c, const rx_record *r, uint8_t *pt, size_t pt_len,
+                               fr_progress *pr) {
     /* RFC 8446 §5.1: no other record type inside a fragmented handshake message. */
     FR_ENSURE(c->hs_len == 0 || r->type == FR_CT_HANDSHAKE, FERRULE_R_INTERLEAVED);
     if (pt_len == 0) {
@@ -290,7 +299,7 @@ static fr_err dispatch_content(ferrule_conn *c, const rx_record *r, uint8_t *pt,
         FR_ENSURE(fr_state_expects_handshake(c), FERRULE_R_UNEXPECTED_MESSAGE);
         FR_TRY(hs_append(c, pt, pt_len));
         fr_conn_in_consume(c, r->len);
-        return hs_drain(c);
+        return hs_drain(c, pr);
     case FR_CT_APPLICATION_DATA:
         if (fr_state_reads_early_data(c)) {
             /* Accepted 0-RTT data: buffered until the application reads it. */
@@ -311,6 +320,16 @@ static fr_err dispatch_content(ferrule_conn *c, const rx_record *r, uint8_t *pt,
 
 fr_err fr_conn_next_record(ferrule_conn *c, fr_progress *pr) {
     *pr = FR_PROGRESS_DONE;
+    if (c->dec.paused) {
+        /* A handshake message waits for a decision: nothing moves until
+         * it is answered; then it is dispatched again (its handler resumes
+         * at its saved step), with the messages buffered after it. */
+        if (c->dec.answered == FERRULE_DECISION_NONE) {
+            *pr = FR_PROGRESS_WANT_APP;
+            return FR_OK;
+        }
+        return hs_drain(c, pr);
+    }
     if (c->peer_closed) {
         *pr = FR_PROGRESS_PEER_CLOSED;
         return FR_OK;
@@ -334,5 +353,5 @@ fr_err fr_conn_next_record(ferrule_conn *c, fr_progress *pr) {
     size_t pt_len = 0;
     FR_TRY(deprotect(c, &r, &pt, &pt_len, &done));
     if (done) return FR_OK;
-    return dispatch_content(c, &r, pt, pt_len);
+    return dispatch_content(c, &r, pt, pt_len, pr);
 }

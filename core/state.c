@@ -4,8 +4,11 @@
  * state; handlers never assign it.  A handler's return value is a reason
  * only: a handler whose step can end in more than one state reports which
  * through its fr_branch out-parameter, and the row names the state of each
- * branch.  docs/state-machine.md is generated from these tables by
- * tests/c/test_state_doc.c, which also checks it.
+ * branch.  A handler that asks the host for a decision reports the
+ * branch FR_BRANCH_APP, whose state in the row is the row's own: the
+ * message is dispatched again once the decision is answered
+ * (hs/decision.h).  docs/state-machine.md is generated from these tables
+ * by tests/c/test_state_doc.c, which also checks it.
  */
 #include "conn.h"
 
@@ -49,11 +52,13 @@ static const fr_transition TABLE[] = {
      .handler = fr_client_on_certificate_request, .next = FERRULE_HS_WAIT_CERTIFICATE,
      .what = "note the request and choose our certificate"},
     {.role = C, .state = FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST, .msg = FR_HS_CERTIFICATE,
-     .handler = fr_client_on_certificate, .next = FERRULE_HS_WAIT_CERTIFICATE_VERIFY,
-     .what = "verify the chain and the name"},
+     .branching = fr_client_on_certificate, .next = FERRULE_HS_WAIT_CERTIFICATE_VERIFY,
+     .on = {[FR_BRANCH_APP] = FERRULE_HS_WAIT_CERTIFICATE_OR_REQUEST},
+     .what = "verify the chain and the name; the application's verdict may pause"},
     {.role = C, .state = FERRULE_HS_WAIT_CERTIFICATE, .msg = FR_HS_CERTIFICATE,
-     .handler = fr_client_on_certificate, .next = FERRULE_HS_WAIT_CERTIFICATE_VERIFY,
-     .what = "verify the chain and the name"},
+     .branching = fr_client_on_certificate, .next = FERRULE_HS_WAIT_CERTIFICATE_VERIFY,
+     .on = {[FR_BRANCH_APP] = FERRULE_HS_WAIT_CERTIFICATE},
+     .what = "verify the chain and the name; the application's verdict may pause"},
     {.role = C, .state = FERRULE_HS_WAIT_CERTIFICATE_VERIFY, .msg = FR_HS_CERTIFICATE_VERIFY,
      .handler = fr_client_on_certificate_verify, .next = FERRULE_HS_WAIT_FINISHED,
      .what = "verify the signature"},
@@ -70,20 +75,25 @@ static const fr_transition TABLE[] = {
      .branching = fr_server_on_client_hello, .next = FERRULE_HS_WAIT_CLIENT_FINISHED,
      .on = {[FR_BRANCH_HRR] = FERRULE_HS_WAIT_SECOND_CLIENT_HELLO,
             [FR_BRANCH_CLIENT_CERT] = FERRULE_HS_WAIT_CLIENT_CERTIFICATE,
-            [FR_BRANCH_EARLY] = FERRULE_HS_WAIT_END_OF_EARLY_DATA},
+            [FR_BRANCH_EARLY] = FERRULE_HS_WAIT_END_OF_EARLY_DATA,
+            [FR_BRANCH_APP] = FERRULE_HS_WAIT_CLIENT_HELLO},
      .what = "select parameters; send ServerHello..Finished, or a HelloRetryRequest; 0-RTT "
-             "accepted: read early data"},
+             "accepted: read early data; the application's decisions may pause"},
     {.role = S, .state = FERRULE_HS_WAIT_SECOND_CLIENT_HELLO, .msg = FR_HS_CLIENT_HELLO,
      .branching = fr_server_on_client_hello, .next = FERRULE_HS_WAIT_CLIENT_FINISHED,
-     .on = {[FR_BRANCH_CLIENT_CERT] = FERRULE_HS_WAIT_CLIENT_CERTIFICATE},
-     .what = "check the second ClientHello against the first, send ServerHello..Finished"},
+     .on = {[FR_BRANCH_CLIENT_CERT] = FERRULE_HS_WAIT_CLIENT_CERTIFICATE,
+            [FR_BRANCH_APP] = FERRULE_HS_WAIT_SECOND_CLIENT_HELLO},
+     .what = "check the second ClientHello against the first, send ServerHello..Finished; "
+             "the application's decisions may pause"},
     {.role = S, .state = FERRULE_HS_WAIT_END_OF_EARLY_DATA, .msg = FR_HS_END_OF_EARLY_DATA,
      .handler = fr_server_on_end_of_early_data, .next = FERRULE_HS_WAIT_CLIENT_FINISHED,
      .what = "end of 0-RTT: read with the client's handshake keys"},
     {.role = S, .state = FERRULE_HS_WAIT_CLIENT_CERTIFICATE, .msg = FR_HS_CERTIFICATE,
      .branching = fr_server_on_certificate, .next = FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY,
-     .on = {[FR_BRANCH_NO_CLIENT_CERT] = FERRULE_HS_WAIT_CLIENT_FINISHED},
-     .what = "verify the client's chain (empty: per policy)"},
+     .on = {[FR_BRANCH_NO_CLIENT_CERT] = FERRULE_HS_WAIT_CLIENT_FINISHED,
+            [FR_BRANCH_APP] = FERRULE_HS_WAIT_CLIENT_CERTIFICATE},
+     .what = "verify the client's chain (empty: per policy); the application's verdict may "
+             "pause"},
     {.role = S, .state = FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY, .msg = FR_HS_CERTIFICATE_VERIFY,
      .handler = fr_server_on_certificate_verify, .next = FERRULE_HS_WAIT_CLIENT_FINISHED,
      .what = "verify the client's signature"},
@@ -145,17 +155,21 @@ static const fr_state_rules *rules_of(const fr_conn *c) {
     return NULL;
 }
 
-/* Run the row's handler; *next: the state its branch selects. */
-static fr_err run(const fr_transition *t, fr_conn *c, fr_reader *body, uint32_t *next) {
-    fr_branch b = FR_BRANCH_NEXT;
-    FR_TRY(t->branching != NULL ? t->branching(c, body, &b) : t->handler(c, body));
-    if (b == FR_BRANCH_NEXT) {
+/* Run the row's handler; *b: the branch it reported, *next: the state
+ * that branch selects. */
+static fr_err run(const fr_transition *t, fr_conn *c, fr_reader *body, fr_branch *b,
+                  uint32_t *next) {
+    *b = FR_BRANCH_NEXT;
+    FR_TRY(t->branching != NULL ? t->branching(c, body, b) : t->handler(c, body));
+    if (*b == FR_BRANCH_NEXT) {
         *next = t->next;
         return FR_OK;
     }
-    /* A branch the row does not name is a bug in the handler. */
-    FR_ENSURE(b < FR_BRANCH_COUNT && t->on[b] != NONE, FERRULE_R_INTERNAL);
-    *next = t->on[b];
+    /* A branch the row does not name is a bug in the handler; so is a
+     * pause that would leave the state. */
+    FR_ENSURE(*b < FR_BRANCH_COUNT && t->on[*b] != NONE, FERRULE_R_INTERNAL);
+    FR_ENSURE(*b != FR_BRANCH_APP || t->on[*b] == t->state, FERRULE_R_INTERNAL);
+    *next = t->on[*b];
     return FR_OK;
 }
 
@@ -169,18 +183,22 @@ fr_err fr_dispatch_start(fr_conn *c) {
     const fr_transition *t = find(c->role, c->state, FR_HS_NONE);
     if (t == NULL) return FR_OK;
     uint32_t next;
-    FR_TRY(run(t, c, NULL, &next));
+    fr_branch b;
+    FR_TRY(run(t, c, NULL, &b, &next));
     c->state = next;
     return FR_OK;
 }
 
-fr_err fr_dispatch(fr_conn *c, const uint8_t *msg, size_t len) {
+fr_err fr_dispatch(fr_conn *c, const uint8_t *msg, size_t len, fr_progress *pr) {
+    *pr = FR_PROGRESS_DONE;
     const fr_transition *t = find(c->role, c->state, msg[0]);
     FR_ENSURE(t != NULL, FERRULE_R_UNEXPECTED_MESSAGE);
     /* Handlers see the transcript hash before their message in th_before
      * and the transcript including it (RFC 8446 §4.4.1).  The first
-     * message of each role (ClientHello / ServerHello) starts it. */
-    if (c->th_ready && msg[0] != FR_HS_NEW_SESSION_TICKET && msg[0] != FR_HS_KEY_UPDATE) {
+     * message of each role (ClientHello / ServerHello) starts it.  A
+     * message dispatched again after a decision paused it is in already. */
+    if (c->th_ready && !fr_dec_resuming(c) && msg[0] != FR_HS_NEW_SESSION_TICKET &&
+        msg[0] != FR_HS_KEY_UPDATE) {
         FR_TRY(fr_transcript_current(&c->th, c->th_before));
         FR_TRY(fr_transcript_update(&c->th, msg, len));
     }
@@ -188,8 +206,15 @@ fr_err fr_dispatch(fr_conn *c, const uint8_t *msg, size_t len) {
     c->cur_msg_len = len;
     fr_reader body = fr_reader_init(msg + 4, len - 4);
     uint32_t next;
-    fr_err e = run(t, c, &body, &next);
+    fr_branch b;
+    fr_err e = run(t, c, &body, &b, &next);
     c->cur_msg = NULL;
+    if (e == FR_OK && b == FR_BRANCH_APP) {
+        /* Paused for the host: no transition yet (hs/decision.h). */
+        *pr = FR_PROGRESS_WANT_APP;
+        return FR_OK;
+    }
+    fr_dec_finish(c);
     FR_TRY(e);
     FR_TRY(fr_read_done(&body));
     c->state = next;
@@ -252,6 +277,7 @@ const char *fr_state_branch_name(size_t k) {
         [FR_BRANCH_CLIENT_CERT] = "client_certificate_requested",
         [FR_BRANCH_NO_CLIENT_CERT] = "no_client_certificate",
         [FR_BRANCH_EARLY] = "early_data_accepted",
+        [FR_BRANCH_APP] = "application_decision",
     };
     return k < FR_BRANCH_COUNT ? NAMES[k] : "?";
 }

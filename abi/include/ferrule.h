@@ -88,6 +88,7 @@ FERRULE_API const char *ferrule_version_string(void);
 #define FERRULE_POLICY 9         /**< local policy refused (no common params, memory ceiling) */
 #define FERRULE_USAGE 10         /**< API misuse: NULL, wrong order, bad struct */
 #define FERRULE_INTERNAL 11      /**< allocation or crypto library failure */
+#define FERRULE_WANT_APP 12      /**< an application decision is pending (docs/decisions.md) */
 
 /** Static name of a status class, e.g. "want-read". Never NULL. */
 FERRULE_API const char *ferrule_status_name(int status);
@@ -166,6 +167,9 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_NO_EARLY_DATA 125       /* 0-RTT impossible: not enabled, no session allowing it */
 #define FERRULE_R_NOT_REPLAY_SAFE 126     /* early data not declared replay-safe */
 #define FERRULE_R_NOT_FOUND 136           /* no such entry (index out of range, wrong kind) */
+#define FERRULE_R_NO_DECISION 132         /* no application decision is pending */
+#define FERRULE_R_WRONG_DECISION 133      /* the answer is for another decision than the pending */
+#define FERRULE_R_BAD_ANSWER 134          /* the answer is not a valid value for the decision */
 
 /** Static one-line description of a reason code. Never NULL. */
 FERRULE_API const char *ferrule_reason_message(uint32_t reason);
@@ -489,6 +493,8 @@ FERRULE_API void ferrule_verify_result_free(ferrule_verify_result *r);
  * have accepted the peer's chain.  It can add restrictions, never lift
  * them: return 0 to accept, anything else to reject (the handshake then
  * fails with FERRULE_R_CERT_REJECTED).  `result` is valid during the call.
+ * The callback answers decision VERIFY at once; FERRULE_DECIDE_VERIFY
+ * (ferrule_config_set_decisions) asks the application instead.
  */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_verify_callback(
     ferrule_config *cfg,
@@ -882,7 +888,10 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_take(ferrule_conn *conn, uint8_t
 #define FERRULE_FLAG_APP_WRITABLE 0x08u /**< ferrule_conn_write would take data now */
 #define FERRULE_FLAG_CLOSED 0x10u       /**< the peer's close_notify arrived: no more data */
 #define FERRULE_FLAG_FAILED 0x20u       /**< fatal error (ferrule_conn_status); send what is pending */
-#define FERRULE_FLAG_WANT_APP 0x40u     /**< reserved: an application decision is pending */
+#define FERRULE_FLAG_WANT_APP 0x40u     /**< an application decision is pending: answer it
+                                             (ferrule_conn_pending_decision,
+                                             docs/decisions.md); no input is
+                                             read until then */
 
 /** Borrow the free space of the input buffer: `*buf` and `*cap` (up to one
  *  maximum record, ferrule_max_ciphertext_record(); 0 while a whole record
@@ -915,7 +924,9 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_read_buf(ferrule_conn *conn, con
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_read_ack(ferrule_conn *conn, size_t n);
 /** What the connection can do next, as FERRULE_FLAG_* bits.  Poll for
  *  reading while WANT_INPUT is set, for writing while HAS_OUTPUT is set;
- *  with neither, nor FAILED / CLOSED, buffered records wait: call
+ *  WANT_APP: a decision waits for the application's answer (WANT_INPUT is
+ *  then clear); with none of these, nor FAILED / CLOSED, buffered records
+ *  (or a message whose decision was answered) wait: call
  *  ferrule_conn_read_buf, _read, _handshake or _process.  (A new client
  *  shows none until ferrule_conn_handshake or _process starts it.)  Not
  *  from inside a callback of this connection. */
@@ -925,8 +936,11 @@ FERRULE_API uint32_t ferrule_conn_flags(ferrule_conn *conn);
  *  to the first application data (borrow it with ferrule_conn_read_buf),
  *  then move pending output into out[0..out_cap) (`*written`; more may
  *  remain: FERRULE_FLAG_HAS_OUTPUT).  `*flags` (may be NULL) receives
- *  ferrule_conn_flags().  FERRULE_OK, or the fatal status once the
- *  connection failed (the alert is still in `out`).  Feed the rest of
+ *  ferrule_conn_flags().  FERRULE_OK, FERRULE_WANT_APP when the pass
+ *  stopped at a decision the application answers (docs/decisions.md:
+ *  answer it, then call again; input beyond the paused message is kept or
+ *  left in `in`), or the fatal status once the connection failed (the
+ *  alert is still in `out`).  Feed the rest of
  *  `in` with the next call.  Both halves; buffer I/O only. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_process(ferrule_conn *conn, const uint8_t *in,
                                                         size_t in_len, size_t *consumed,
@@ -941,8 +955,10 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_release_buffers(ferrule_conn *co
 /* Drivers (both I/O modes) ------------------------------------------ */
 
 /** Advance the handshake.  FERRULE_OK once it is complete;
- *  FERRULE_WANT_READ / FERRULE_WANT_WRITE while it needs I/O; otherwise a
- *  fatal status. */
+ *  FERRULE_WANT_READ / FERRULE_WANT_WRITE while it needs I/O;
+ *  FERRULE_WANT_APP while a decision the config leaves to the application
+ *  waits for its answer (ferrule_conn_pending_decision; read and write
+ *  return it too while the handshake runs); otherwise a fatal status. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_handshake(ferrule_conn *conn);
 /** Read application data.  FERRULE_OK with `*n` > 0; FERRULE_WANT_READ when
  *  nothing is buffered; FERRULE_CLOSED after the peer's close_notify;
@@ -1071,8 +1087,9 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_sni_policy(ferrule_config 
 FERRULE_API size_t ferrule_config_chain_count(const ferrule_config *cfg);
 
 /** The ClientHello as the selection callbacks see it: a read-only view,
- *  valid only during the callback (do not keep it or the pointers its
- *  getters return). */
+ *  valid only during the callback, or while decision CERTIFICATE or ALPN
+ *  is pending (ferrule_conn_client_hello): do not keep it or the pointers
+ *  its getters return. */
 typedef struct ferrule_client_hello ferrule_client_hello;
 
 /** The SNI host name the client sent (NUL-terminated, printable ASCII,
@@ -1127,7 +1144,9 @@ FERRULE_API uint32_t ferrule_client_hello_chain_fit(const ferrule_client_hello *
  * Called on the thread driving the handshake, with the connection's locks
  * held: only the getters (ferrule_conn_server_name, ferrule_conn_alpn --
  * ALPN is already chosen --, ...) may be called on `conn`.  NULL cb
- * removes the callback.
+ * removes the callback.  The callback answers decision CERTIFICATE at
+ * once (ferrule_conn_client_hello(conn) is `hello`);
+ * FERRULE_DECIDE_CERTIFICATE asks the application instead.
  */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_cert_select_callback(
     ferrule_config *cfg,
@@ -1148,7 +1167,9 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_cert_select_callback(
  * with FERRULE_USAGE / FERRULE_R_ALPN_NOT_OFFERED and an internal_error
  * alert (RFC 7301 §3.2: the server must choose among the client's).  An
  * unknown return value is FERRULE_R_CALLBACK_RESULT.  Called before the
- * certificate callback, under the same rules.  NULL cb removes it.
+ * certificate callback, under the same rules.  NULL cb removes it.  It
+ * answers decision ALPN at once; FERRULE_DECIDE_ALPN asks the application
+ * instead.
  */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_alpn_select_callback(
     ferrule_config *cfg,
@@ -1160,6 +1181,113 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_alpn_select_callback(
  *  selected chain; client: the chain sent to a CertificateRequest), or -1
  *  if none was sent (before selection, resumed, client without one). */
 FERRULE_API int ferrule_conn_cert_index(const ferrule_conn *conn);
+
+/* ---- application decisions as pause/resume (docs/decisions.md) ------------ */
+/*
+ * Five handshake decisions can be left to the application without a
+ * callback: the handshake pauses, the driving call (ferrule_conn_handshake,
+ * ferrule_conn_read / _write / _read_buf while the handshake runs,
+ * ferrule_conn_process, ferrule_conn_read_early_data) returns
+ * FERRULE_WANT_APP, ferrule_conn_flags() shows FERRULE_FLAG_WANT_APP, and
+ * ferrule_conn_pending_decision says which decision waits.  The
+ * application answers with the matching call below -- at once, on a later
+ * event-loop turn, or from another thread -- and then drives the handshake
+ * again; it continues where it stopped (the paused message is neither
+ * parsed with side effects nor added to the transcript twice).  Until the
+ * answer the connection reads no further input; a connection never
+ * answered is simply freed (ferrule_conn_free releases everything).
+ *
+ * A decision pauses only if the config opts into it
+ * (ferrule_config_set_decisions).  Otherwise the synchronous callback, if
+ * one is set, answers it at once, and without one the default applies:
+ * the existing callbacks are a convenience over this protocol.  The
+ * replay store check is always a decision underneath; without
+ * FERRULE_DECIDE_REPLAY the configured store answers it.
+ *
+ * An answer when no decision is pending (or already answered) is
+ * FERRULE_USAGE / FERRULE_R_NO_DECISION, one for another decision
+ * FERRULE_R_WRONG_DECISION, an invalid value FERRULE_R_BAD_ANSWER (ALPN:
+ * FERRULE_R_ALPN_NOT_OFFERED): nothing changes, the decision is still
+ * pending.  Answers and ferrule_conn_pending_decision take the
+ * connection's locks, so any thread may call them; the getters of the
+ * pending decision's data (ferrule_conn_client_hello and the view's
+ * getters, ferrule_conn_verify_result, ferrule_conn_replay_key) must not
+ * race with the answer.
+ */
+
+/* Decisions (ferrule_conn_pending_decision). */
+#define FERRULE_DECISION_NONE 0u
+#define FERRULE_DECISION_CERTIFICATE 1u /* server: which chain (ferrule_conn_select_certificate) */
+#define FERRULE_DECISION_ALPN 2u        /* server: which protocol (ferrule_conn_select_alpn) */
+#define FERRULE_DECISION_VERIFY 3u      /* both: the verdict on a chain we accepted (verify_done) */
+#define FERRULE_DECISION_EARLY_DATA 4u  /* server: accept 0-RTT? (ferrule_conn_early_accept) */
+#define FERRULE_DECISION_REPLAY 5u      /* server: replay store check-and-insert (replay_result) */
+
+/* Opt-in bits (ferrule_config_set_decisions): FERRULE_DECIDE_x is the bit of
+ * FERRULE_DECISION_x. */
+#define FERRULE_DECIDE_CERTIFICATE (1u << 0)
+#define FERRULE_DECIDE_ALPN (1u << 1)
+#define FERRULE_DECIDE_VERIFY (1u << 2)
+#define FERRULE_DECIDE_EARLY_DATA (1u << 3)
+#define FERRULE_DECIDE_REPLAY (1u << 4)
+#define FERRULE_DECIDE_ALL 0x1fu
+
+/** The decisions (FERRULE_DECIDE_* bits) the application answers itself
+ *  on connections of this config; it replaces the previous set (0: none,
+ *  the default).  An opted-in decision pauses even when a callback is set
+ *  (the callback is then not called).  FERRULE_USAGE with config_invalid
+ *  for unknown bits, config_frozen once in use. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_decisions(ferrule_config *cfg,
+                                                                uint32_t decisions);
+/** The decision the handshake waits for (FERRULE_DECISION_*), NONE when it
+ *  waits for none or its answer was given (drive the handshake again). */
+FERRULE_API uint32_t ferrule_conn_pending_decision(ferrule_conn *conn);
+/** Server, while CERTIFICATE or ALPN is pending: the ClientHello view (the
+ *  getters above), valid until the answer; NULL otherwise. */
+FERRULE_API const ferrule_client_hello *ferrule_conn_client_hello(const ferrule_conn *conn);
+/** Answer CERTIFICATE: a chain index (0 .. ferrule_config_chain_count() - 1)
+ *  or a FERRULE_CERT_SELECT_* value, with the meaning they have as results
+ *  of the certificate callback (a chain without FERRULE_CHAIN_FIT_KEY ends
+ *  the handshake with handshake_failure when it continues). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_select_certificate(ferrule_conn *conn,
+                                                                   int choice);
+/** Answer ALPN: `result` is a FERRULE_ALPN_* value as the ALPN callback
+ *  returns it; with FERRULE_ALPN_SELECTED, `proto` / `len` name one of the
+ *  offered protocols (copied; FERRULE_R_ALPN_NOT_OFFERED otherwise),
+ *  FERRULE_ALPN_NONE continues without ALPN, FERRULE_ALPN_NO_OVERLAP ends
+ *  the handshake with no_application_protocol.  `proto` is ignored for
+ *  the other results. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_select_alpn(ferrule_conn *conn, int result,
+                                                            const uint8_t *proto, size_t len);
+
+/* Verdicts (ferrule_conn_verify_done), as the verify callback returns them. */
+#define FERRULE_VERIFY_ACCEPT 0
+#define FERRULE_VERIFY_REJECT 1
+/** Answer VERIFY, asked after ferrule's own checks accepted the peer's
+ *  chain (ferrule_conn_verify_result and the peer certificate getters show
+ *  it while pending; on a server resuming a ticket that carries a client
+ *  identity, that identity).  REJECT ends the handshake with
+ *  FERRULE_R_CERT_REJECTED (bad_certificate alert); for a ticket's
+ *  identity it turns the resumption into a full handshake. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_verify_done(ferrule_conn *conn, int verdict);
+/** Answer EARLY_DATA, asked for a ClientHello whose 0-RTT passed every
+ *  check (ticket, suite, ALPN, SNI, age; before the replay store): 1 to
+ *  accept, 0 to refuse (the handshake continues in 1-RTT).  SNI and ALPN
+ *  are readable from `conn`. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_early_accept(ferrule_conn *conn, int accept);
+/** While REPLAY is pending: the 32-byte key to check and insert and the
+ *  time (seconds, the config's clock) until which it must be remembered.
+ *  FERRULE_USAGE / FERRULE_R_NO_DECISION otherwise. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_replay_key(const ferrule_conn *conn,
+                                                           const uint8_t **key, int64_t *expires);
+/** Answer REPLAY (asked once for the ticket's key, then, if fresh, once
+ *  for the ClientHello's) with what ferrule_replay_store.check_and_insert
+ *  returns:
+ *  1 the key was not present (now recorded), 0 it was (a replay), a
+ *  negative value the store failed.  Anything but 1 refuses the 0-RTT
+ *  data; the handshake continues in 1-RTT.  Values above 1 are
+ *  FERRULE_R_BAD_ANSWER. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_replay_result(ferrule_conn *conn, int fresh);
 /* ---- record size limit (RFC 8449, docs/record-size-limit.md) -------------- */
 /** The record_size_limit we advertise: the largest TLSInnerPlaintext (the
  * content of a protected record plus its one content-type byte and any
@@ -1317,7 +1445,10 @@ typedef struct ferrule_early_data_options {
     /** Server: called for each connection whose 0-RTT passed every check
      * (after the ticket, before the replay store): return 1 to accept, 0 to
      * refuse (then the handshake continues in 1-RTT).  SNI and ALPN are
-     * readable from `conn`.  NULL = accept. */
+     * readable from `conn`.  NULL = accept.  It answers decision
+     * EARLY_DATA at once, and `store` (or the built-in one) decision
+     * REPLAY; FERRULE_DECIDE_EARLY_DATA / _REPLAY ask the application
+     * instead (docs/decisions.md). */
     int (*accept)(void *ctx, const ferrule_conn *conn);
     void *accept_ctx;
 } ferrule_early_data_options;

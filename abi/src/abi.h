@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "conn.h" /* until the last ABI files reach the engine by calls only */
+#include "replay.h"
 
 /* The ABI's per-connection state, outside the engine (the context of the
  * engine, fr_conn_host; also its sync's context): the locks of the two halves and of the
@@ -26,6 +27,7 @@ typedef struct fr_abi_config_host {
     fr_config *cfg;
     int64_t (*now)(void *ctx); /* ferrule_config_set_time_callback */
     void *now_ctx;
+    fr_bloom *bloom; /* the built-in 0-RTT replay store (replay.c); NULL: none */
 } fr_abi_config_host;
 
 static inline fr_abi_config_host *fr_abi_cfg_host(const ferrule_config *cfg) {
@@ -56,6 +58,17 @@ int fr_abi_usage(ferrule_conn *c, fr_err e);
 int fr_abi_status_of(ferrule_conn *c, fr_err e);
 int fr_abi_flush_out(ferrule_conn *c);
 int fr_abi_fill_in(ferrule_conn *c);
+
+/* From decisions.c: advance the handshake (fr_conn_advance, or
+ * fr_conn_advance_early with `early`), answering at once every decision
+ * the application did not opt into (callbacks, defaults, the replay
+ * store); *pr WANT_APP while one it opted into waits.  Both locks held
+ * by the caller. */
+FR_MUST_CHECK fr_err fr_abi_advance(ferrule_conn *c, int early, fr_progress *pr);
+/* The same for a decision fr_conn_process stopped at: FR_OK with
+ * *answered 1 when the host answered it (process again), 0 when none
+ * waits or the application answers it; a failure is recorded. */
+FR_MUST_CHECK fr_err fr_abi_answer_pending(ferrule_conn *c, int *answered);
 
 /* The host side of core/sync.h for a config: its locks, in a block
  * allocated with it and released by the engine (fr_sync.release). */

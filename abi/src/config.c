@@ -93,15 +93,27 @@ FERRULE_API uint32_t ferrule_config_reason(const ferrule_config *cfg) {
     return cfg != NULL ? fr_cfg_reason(cfg) : FERRULE_R_NULL_ARGUMENT;
 }
 
-/* core/sync.h for a config: the host's locks, in a block allocated with
- * the config and reached through its sync context. */
+/* The ABI's block of a config (abi.h): the locks of core/sync.h, the
+ * time callback and the built-in replay store, allocated with the config
+ * and released by the engine as the config goes. */
 typedef fr_abi_config_host config_host;
 
 /* Called by the engine as the config is destroyed. */
 static void config_host_release(void *ctx) {
     config_host *h = ctx;
+    fr_bloom_free(fr_cfg_mem(h->cfg), h->bloom);
     pthread_mutex_destroy(&h->tickets);
     fr_mem_free(fr_cfg_mem(h->cfg), h, sizeof(*h));
+}
+
+fr_bloom *fr_abi_host_bloom(void *host) {
+    return host != NULL ? ((config_host *)host)->bloom : NULL;
+}
+
+void fr_abi_set_bloom(fr_config *cfg, fr_bloom *b) {
+    config_host *h = fr_cfg_host(cfg);
+    fr_bloom_free(fr_cfg_mem(cfg), h->bloom);
+    h->bloom = b;
 }
 
 static void config_lock(void *ctx, unsigned id) {

@@ -82,13 +82,15 @@ static int fill_in(ferrule_conn *c) {
     return fr_conn_failed_status(c);
 }
 
-/* Drive the handshake.  Caller holds rd_lock. */
+/* Drive the handshake (FERRULE_WANT_APP while a decision the application
+ * answers waits; the output made so far is sent first).  Caller holds
+ * rd_lock. */
 static int drive_handshake(ferrule_conn *c) {
     pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     int st;
     for (;;) {
         fr_progress pr;
-        fr_err e = fr_conn_advance(c, &pr);
+        fr_err e = fr_abi_advance(c, 0, &pr);
         if (fr_conn_wants_send(c)) fr_conn_do_pending(c);
         st = fr_conn_status_for(c, e, pr);
         if (!fr_conn_has_io(c)) break;
@@ -387,6 +389,28 @@ FERRULE_API uint32_t ferrule_conn_flags(ferrule_conn *c) {
     return f;
 }
 
+/* fr_conn_process, again after each decision the host answers at once
+ * (decisions.c): the rest of `in` is fed and the output appended.  Each
+ * answer completes one step of a paused handler: bounded.  Both locks. */
+static fr_err process_answering(ferrule_conn *c, const uint8_t *in, size_t in_len,
+                                size_t *consumed, uint8_t *out, size_t out_cap,
+                                size_t *written) {
+    fr_err e = fr_conn_process(c, in, in_len, consumed, out, out_cap, written);
+    while (e == FR_OK) {
+        int answered;
+        fr_err a = fr_abi_answer_pending(c, &answered);
+        if (a == FR_OK && !answered) break;
+        /* On with the answer; after a failed one this drains the alert. */
+        size_t k, w;
+        e = fr_conn_process(c, in != NULL ? in + *consumed : NULL, in_len - *consumed, &k,
+                            out != NULL ? out + *written : NULL, out_cap - *written, &w);
+        *consumed += k;
+        *written += w;
+        if (a != FR_OK) return a;
+    }
+    return e;
+}
+
 FERRULE_API int ferrule_conn_process(ferrule_conn *c, const uint8_t *in, size_t in_len,
                                      size_t *consumed, uint8_t *out, size_t out_cap,
                                      size_t *written, uint32_t *flags) {
@@ -400,8 +424,11 @@ FERRULE_API int ferrule_conn_process(ferrule_conn *c, const uint8_t *in, size_t 
     pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_abi_conn_clock(c);
-    fr_err e = fr_conn_process(c, in, in_len, consumed, out, out_cap, written);
+    fr_err e = process_answering(c, in, in_len, consumed, out, out_cap, written);
     st = e == FR_OK ? FERRULE_OK : lend_status(c, e);
+    /* A decision the application answers stops the pass. */
+    if (st == FERRULE_OK && fr_conn_decision(c, NULL) != FERRULE_DECISION_NONE)
+        st = FERRULE_WANT_APP;
     if (flags != NULL) *flags = fr_conn_flags_rx(c) | fr_conn_flags_tx(c);
     pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
     pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);

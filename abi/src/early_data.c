@@ -41,11 +41,10 @@ FERRULE_API int ferrule_config_set_early_data(ferrule_config *cfg,
             int64_t now = fr_abi_now(cfg);
             fr_err e = fr_random(id, sizeof(id));
             if (e == FR_OK)
-                e = fr_bloom_new(&cfg->mem, capacity, FR_TICKET_LIFETIME, now, &bloom);
+                e = fr_bloom_new(fr_cfg_mem(cfg), capacity, FR_TICKET_LIFETIME, now, &bloom);
             if (e != FR_OK) return fr_abi_setter_result(cfg, e);
         }
-        fr_early_config_free(cfg);
-        ec->bloom = bloom;
+        fr_abi_set_bloom(cfg, bloom);
         memcpy(ec->store_id, id, sizeof(id));
         ec->check = custom ? store.check_and_insert : NULL;
         ec->check_ctx = custom ? store.ctx : NULL;
@@ -131,7 +130,7 @@ FERRULE_API int ferrule_conn_read_early_data(ferrule_conn *c, uint8_t *buf, size
         }
         pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
         fr_progress pr;
-        fr_err e = fr_conn_advance_early(c, &pr);
+        fr_err e = fr_abi_advance(c, 1, &pr);
         if (fr_conn_wants_send(c)) fr_conn_do_pending(c);
         st = fr_conn_status_for(c, e, pr);
         int fst = fr_abi_flush_out(c);

@@ -119,8 +119,26 @@ fr_err fr_conn_add_peer_cert(ferrule_conn *c, fr_cert *cert) {
     return FR_OK;
 }
 
-fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple, size_t staple_len) {
-    return fr_verify_peer_chain_at(c, staple, staple_len, fr_conn_now(c));
+fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple, size_t staple_len,
+                            fr_branch *branch) {
+    FR_TRY(fr_verify_peer_chain_at(c, staple, staple_len, fr_conn_now(c)));
+    /* The application may add restrictions, never lift ours: it is asked
+     * only about a chain we accepted (decision VERIFY; without a host
+     * answer there is nothing to add). */
+    if (c->cfg->no_verification || !fr_dec_host_answers(c, FERRULE_DECISION_VERIFY)) return FR_OK;
+    c->dec.step = FR_CERT_STEP_VERIFIED;
+    fr_dec_ask(c, FERRULE_DECISION_VERIFY, branch);
+    return FR_OK;
+}
+
+fr_err fr_verify_resume(ferrule_conn *c, fr_reader *body) {
+    const uint8_t *parsed;
+    int verdict;
+    FR_TRY(fr_read_bytes(body, fr_reader_left(body), &parsed));
+    FR_ENSURE(c->dec.step == FR_CERT_STEP_VERIFIED &&
+                  fr_dec_take(c, FERRULE_DECISION_VERIFY, &verdict),
+              FERRULE_R_INTERNAL);
+    return verdict == FERRULE_VERIFY_ACCEPT ? FR_OK : FERRULE_R_CERT_REJECTED;
 }
 
 fr_err fr_verify_peer_chain_at(ferrule_conn *c, const uint8_t *staple, size_t staple_len,
@@ -169,14 +187,11 @@ fr_err fr_verify_peer_chain_at(ferrule_conn *c, const uint8_t *staple, size_t st
             return e;
         }
     }
-    /* The application may add restrictions, never lift ours: it is asked
-     * only about a chain we accepted. */
-    if (cfg->verify_cb != NULL && cfg->verify_cb(cfg->verify_cb_ctx, c, c->verify_result) != 0)
-        return FERRULE_R_CERT_REJECTED;
     return FR_OK;
 }
 
-fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body) {
+fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
+    if (fr_dec_resuming(c)) return fr_verify_resume(c, body);
     fr_reader ctx, list;
     FR_TRY(fr_read_vec8(body, &ctx));
     FR_TRY(fr_read_vec24(body, &list));
@@ -188,7 +203,7 @@ fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body) {
     const uint8_t *staple;
     size_t staple_len;
     FR_TRY(fr_parse_certificate_list(c, &list, &staple, &staple_len));
-    return fr_verify_peer_chain(c, staple, staple_len);
+    return fr_verify_peer_chain(c, staple, staple_len, branch);
 }
 
 static int sig_list_has(fr_reader list, uint16_t v) {

@@ -57,6 +57,7 @@ fr_err fr_send_certificate_request(ferrule_conn *c) {
 }
 
 fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
+    if (fr_dec_resuming(c)) return fr_verify_resume(c, body); /* after VERIFY */
     fr_reader ctx, list;
     FR_ENSURE(c->cauth.requested, FERRULE_R_UNEXPECTED_MESSAGE);
     FR_TRY(fr_read_vec8(body, &ctx));
@@ -78,5 +79,5 @@ fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body, fr_branch *bra
     const uint8_t *staple;
     size_t staple_len;
     FR_TRY(fr_parse_certificate_list(c, &list, &staple, &staple_len));
-    return fr_verify_peer_chain(c, staple, staple_len);
+    return fr_verify_peer_chain(c, staple, staple_len, branch);
 }

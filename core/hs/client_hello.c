@@ -11,33 +11,11 @@ static void write_u16_list(fr_writer *w, const uint16_t *v, size_t n) {
     for (size_t i = 0; i < n; i++) fr_write_u16(w, v[i]);
 }
 
-/* Build and send a ClientHello with a share for c->kex[0..n_kex) (public
- * values in pubs) and, after a HelloRetryRequest, its cookie.  Everything
- * else is the same both times (RFC 8446 §4.1.2). */
-static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const size_t *pub_lens,
-                         const uint8_t *cookie, size_t cookie_len) {
+/* The extensions that say what we are: server_name (RFC 6066 §3: never an
+ * IP literal), supported_versions, supported_groups and key_share. */
+static void write_identity_exts(ferrule_conn *c, fr_writer *w, uint8_t (*pubs)[FR_KEX_MAX_PUB],
+                                const size_t *pub_lens) {
     const ferrule_config *cfg = c->cfg;
-    fr_msgbuf m;
-    /* Room for a PSK offer: the session we may offer, or after a
-     * HelloRetryRequest the one we offered (fr_client_write_psk). */
-    int may_offer = c->th_ready ? c->resume.offered : fr_client_session_usable(c);
-    size_t psk_room = may_offer ? 256 + c->resume.offer.ticket_len : 0;
-    FR_TRY(fr_msg_begin(c, &m, FR_HS_CLIENT_HELLO,
-                        FR_CLIENT_HELLO_BASE + cfg->alpn_len + cookie_len + psk_room));
-    fr_writer *w = &m.w;
-    fr_write_u16(w, 0x0303); /* legacy_version */
-    fr_write_bytes(w, c->client_random, 32);
-    fr_write_open_vec(w, 1);
-    fr_write_bytes(w, c->session_id, c->session_id_len);
-    fr_write_close_vec(w);
-    fr_write_open_vec(w, 2);
-    write_u16_list(w, cfg->suites, cfg->n_suites);
-    fr_write_close_vec(w);
-    fr_write_u8(w, 1); /* legacy_compression_methods = { null } */
-    fr_write_u8(w, 0);
-
-    fr_write_open_vec(w, 2); /* extensions */
-    /* RFC 6066 §3: no IP literals in server_name. */
     if (c->has_server_name && !is_ip_literal(c->server_name)) {
         size_t n = strlen(c->server_name);
         fr_write_u16(w, FR_EXT_SERVER_NAME);
@@ -76,9 +54,15 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
     }
     fr_write_close_vec(w);
     fr_write_close_vec(w);
+}
 
+/* The extensions that ask for something: signature schemes, an OCSP
+ * staple, ALPN, a record size limit, and after a HelloRetryRequest its
+ * cookie. */
+static void write_request_exts(ferrule_conn *c, fr_writer *w, const uint8_t *cookie,
+                               size_t cookie_len) {
+    const ferrule_config *cfg = c->cfg;
     fr_write_sig_alg_exts(w, cfg->sigs, cfg->n_sigs);
-
     /* RFC 6066 §8 / RFC 8446 §4.4.2.1: always ask for a stapled OCSP
      * response (status_type ocsp, no responder_id_list, no
      * request_extensions); whether one is required is our policy. */
@@ -89,7 +73,6 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
     fr_write_u16(w, 0);
     fr_write_close_vec(w);
     c->sent_status_request = 1;
-
     if (cfg->alpn_len > 0) {
         fr_write_u16(w, FR_EXT_ALPN);
         fr_write_open_vec(w, 2);
@@ -108,6 +91,48 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
         fr_write_close_vec(w);
         fr_write_close_vec(w);
     }
+}
+
+/* Send the finished ClientHello (len bytes).  The first one is
+ * kept: the transcript hash function is unknown until ServerHello; a
+ * second one joins the running transcript. */
+static fr_err send_built_hello(ferrule_conn *c, const uint8_t *msg, size_t len) {
+    if (c->th_ready) return fr_conn_send_handshake(c, msg, len);
+    c->ch_copy = fr_mem_alloc(&c->mem, len);
+    FR_ENSURE(c->ch_copy != NULL, fr_mem_error(&c->mem, len));
+    c->ch_len = len;
+    memcpy(c->ch_copy, msg, len);
+    return fr_conn_send_handshake(c, msg, len);
+}
+
+/* Build and send a ClientHello with a share for c->kex[0..n_kex) (public
+ * values in pubs) and, after a HelloRetryRequest, its cookie.  Everything
+ * else is the same both times (RFC 8446 §4.1.2). */
+static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const size_t *pub_lens,
+                         const uint8_t *cookie, size_t cookie_len) {
+    const ferrule_config *cfg = c->cfg;
+    fr_msgbuf m;
+    /* Room for a PSK offer: the session we may offer, or after a
+     * HelloRetryRequest the one we offered (fr_client_write_psk). */
+    int may_offer = c->th_ready ? c->resume.offered : fr_client_session_usable(c);
+    size_t psk_room = may_offer ? 256 + c->resume.offer.ticket_len : 0;
+    FR_TRY(fr_msg_begin(c, &m, FR_HS_CLIENT_HELLO,
+                        FR_CLIENT_HELLO_BASE + cfg->alpn_len + cookie_len + psk_room));
+    fr_writer *w = &m.w;
+    fr_write_u16(w, 0x0303); /* legacy_version */
+    fr_write_bytes(w, c->client_random, 32);
+    fr_write_open_vec(w, 1);
+    fr_write_bytes(w, c->session_id, c->session_id_len);
+    fr_write_close_vec(w);
+    fr_write_open_vec(w, 2);
+    write_u16_list(w, cfg->suites, cfg->n_suites);
+    fr_write_close_vec(w);
+    fr_write_u8(w, 1); /* legacy_compression_methods = { null } */
+    fr_write_u8(w, 0);
+
+    fr_write_open_vec(w, 2); /* extensions */
+    write_identity_exts(c, w, pubs, pub_lens);
+    write_request_exts(c, w, cookie, cookie_len);
     /* RFC 8446 §4.2.10: early_data (only with the PSK below). */
     fr_client_write_early_data_ext(c, w);
     /* RFC 8446 §4.2.11: pre_shared_key last, binder filled in below. */
@@ -117,23 +142,7 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
 
     if (e == FR_OK) e = fr_write_finish(w);
     if (e == FR_OK) e = fr_client_psk_binder(c, m.buf, w->len);
-    if (e == FR_OK && c->th_ready) {
-        /* Second ClientHello: the transcript runs already. */
-        e = fr_conn_send_handshake(c, m.buf, w->len);
-        fr_msg_abort(c, &m);
-        return e;
-    }
-    if (e == FR_OK) {
-        /* The transcript hash function is unknown until ServerHello: keep
-         * our ClientHello for it. */
-        c->ch_copy = fr_mem_alloc(&c->mem, w->len);
-        e = c->ch_copy != NULL ? FR_OK : fr_mem_error(&c->mem, w->len);
-    }
-    if (e == FR_OK) {
-        c->ch_len = w->len;
-        memcpy(c->ch_copy, m.buf, w->len);
-        e = fr_conn_send_handshake(c, m.buf, w->len);
-    }
+    if (e == FR_OK) e = send_built_hello(c, m.buf, w->len);
     fr_msg_abort(c, &m);
     return e;
 }
@@ -256,7 +265,7 @@ static fr_err parse_status_request(ferrule_conn *c, fr_reader *body) {
 }
 
 /* legacy_version and supported_versions (RFC 8446 §4.1.2, §4.2.1, D.5). */
-static fr_err check_versions(ferrule_conn *c, uint16_t legacy_version, fr_exts *x) {
+static fr_err check_versions(uint16_t legacy_version, fr_exts *x) {
     /* RFC 8446 Appendix D.5: a Hello with legacy_version 0x0300 (SSL 3.0)
      * MUST be refused with protocol_version.  Values below it name no
      * version of TLS at all; they get the same answer (our choice, see
@@ -270,7 +279,6 @@ static fr_err check_versions(ferrule_conn *c, uint16_t legacy_version, fr_exts *
     fr_reader versions;
     FR_TRY(open_u16_list(&sv->body, 1, &versions));
     FR_ENSURE(u16_list_has(versions, FERRULE_TLS13), FERRULE_R_PROTOCOL_VERSION);
-    c->version = FERRULE_TLS13;
     return FR_OK;
 }
 
@@ -381,97 +389,193 @@ static fr_err consider_psk(ferrule_conn *c, fr_exts *x, int retry, int second) {
 
 fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len);
 
-fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
-    const ferrule_config *cfg = c->cfg;
+/* A ClientHello as parsed, its fields read in place in the message. */
+typedef struct fr_ch {
     uint16_t legacy_version;
     const uint8_t *random;
-    fr_reader sid, suites, comp, ext_block;
-    FR_TRY(fr_read_u16(body, &legacy_version));
-    FR_TRY(fr_read_bytes(body, 32, &random));
-    FR_TRY(fr_read_vec8(body, &sid));
-    FR_TRY(fr_read_vec16(body, &suites));
-    FR_TRY(fr_read_vec8(body, &comp));
+    fr_reader sid, suites, comp;
+    fr_exts x;
+} fr_ch;
+
+/* Parse step: the syntax of a ClientHello and the rules that need nothing
+ * but its bytes.  No side effects: a paused ClientHello is parsed again
+ * when its handler resumes. */
+static fr_err ch_parse(fr_reader *body, fr_ch *ch) {
+    fr_reader ext_block;
+    FR_TRY(fr_read_u16(body, &ch->legacy_version));
+    FR_TRY(fr_read_bytes(body, 32, &ch->random));
+    FR_TRY(fr_read_vec8(body, &ch->sid));
+    FR_TRY(fr_read_vec16(body, &ch->suites));
+    FR_TRY(fr_read_vec8(body, &ch->comp));
     /* A ClientHello without extensions cannot be TLS 1.3. */
     if (fr_reader_empty(body)) return FERRULE_R_PROTOCOL_VERSION;
     FR_TRY(fr_read_vec16(body, &ext_block));
     FR_TRY(fr_read_done(body));
-    FR_ENSURE(fr_reader_left(&sid) <= 32, FERRULE_R_DECODE_ERROR);
-    size_t ns = fr_reader_left(&suites);
+    FR_ENSURE(fr_reader_left(&ch->sid) <= 32, FERRULE_R_DECODE_ERROR);
+    size_t ns = fr_reader_left(&ch->suites);
     FR_ENSURE(ns >= 2 && ns % 2 == 0, FERRULE_R_DECODE_ERROR);
-    FR_ENSURE(fr_reader_left(&comp) >= 1, FERRULE_R_DECODE_ERROR);
-    memcpy(c->client_random, random, 32);
-
-    fr_exts x;
-    FR_TRY(fr_exts_parse(&ext_block, &x));
-    /* What a second ClientHello is compared on (RFC 8446 §4.1.2): the
-     * fields as sent and the extension block, walked afresh. */
-    const fr_hello_view view = {legacy_version, random, sid, suites, comp, x.block};
-    const int second = c->hrr.done; /* we sent a HelloRetryRequest */
+    FR_ENSURE(fr_reader_left(&ch->comp) >= 1, FERRULE_R_DECODE_ERROR);
+    FR_TRY(fr_exts_parse(&ext_block, &ch->x));
     /* RFC 8446 §4.2.11: pre_shared_key must be the last extension. */
-    fr_ext *psk = fr_exts_find(&x, FR_EXT_PRE_SHARED_KEY);
-    FR_ENSURE(psk == NULL || x.last == FR_EXT_PRE_SHARED_KEY, FERRULE_R_ILLEGAL_PARAMETER);
+    fr_ext *psk = fr_exts_find(&ch->x, FR_EXT_PRE_SHARED_KEY);
+    FR_ENSURE(psk == NULL || ch->x.last == FR_EXT_PRE_SHARED_KEY, FERRULE_R_ILLEGAL_PARAMETER);
     /* RFC 8446 §4.2.9: a PSK offer without psk_key_exchange_modes. */
-    FR_ENSURE(psk == NULL || fr_exts_find(&x, FR_EXT_PSK_KEY_EXCHANGE_MODES) != NULL,
+    FR_ENSURE(psk == NULL || fr_exts_find(&ch->x, FR_EXT_PSK_KEY_EXCHANGE_MODES) != NULL,
               FERRULE_R_MISSING_EXTENSION);
-    FR_TRY(check_versions(c, legacy_version, &x));
+    FR_TRY(check_versions(ch->legacy_version, &ch->x));
     /* RFC 8446 §4.1.2: legacy_compression_methods must be exactly {0}. */
-    FR_ENSURE(fr_reader_left(&comp) == 1 && comp.p[0] == 0, FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(fr_reader_left(&ch->comp) == 1 && ch->comp.p[0] == 0, FERRULE_R_ILLEGAL_PARAMETER);
+    return FR_OK;
+}
 
-    /* Cipher suite: our preference among the client's offers. */
-    c->suite = choose_suite(cfg, suites);
+/* What a second ClientHello is compared on (RFC 8446 §4.1.2): the fields
+ * as sent and the extension block, walked afresh. */
+static fr_hello_view ch_view(const fr_ch *ch) {
+    const fr_hello_view v = {ch->legacy_version, ch->random, ch->sid, ch->suites, ch->comp,
+                             ch->x.block};
+    return v;
+}
+
+/* Cipher suite: our preference among the client's offers; for a second
+ * ClientHello the cookie's, which it must offer again (RFC 8446 §4.1.4). */
+static fr_err ch_suite(ferrule_conn *c, fr_ch *ch, int second) {
+    c->suite = choose_suite(c->cfg, ch->suites);
     /* (A second ClientHello without the HRR's suite: illegal_parameter
      * below.) */
     FR_ENSURE(c->suite != 0 || second, FERRULE_R_NO_SHARED_PARAMS);
-    if (second) {
-        /* Cookie first: suite and group come from it (RFC 8446 §4.2.2). */
-        FR_TRY(fr_server_check_second_hello(c, &view, fr_exts_find(&x, FR_EXT_COOKIE)));
-        /* RFC 8446 §4.1.4: the suite of the HelloRetryRequest again. */
-        FR_ENSURE(u16_list_has(suites, c->suite), FERRULE_R_ILLEGAL_PARAMETER);
-    }
+    if (!second) return FR_OK;
+    /* Cookie first: suite and group come from it (RFC 8446 §4.2.2). */
+    const fr_hello_view view = ch_view(ch);
+    FR_TRY(fr_server_check_second_hello(c, &view, fr_exts_find(&ch->x, FR_EXT_COOKIE)));
+    FR_ENSURE(u16_list_has(ch->suites, c->suite), FERRULE_R_ILLEGAL_PARAMETER);
+    return FR_OK;
+}
 
+/* Negotiate step, taken once per ClientHello: version, suite, group and
+ * share (or a HelloRetryRequest), what the client asked for, and the
+ * selection view.  Its results live in c and c->dec (the share points
+ * into the buffered message, which stays put while a decision pauses). */
+static fr_err ch_negotiate(ferrule_conn *c, fr_ch *ch) {
+    fr_dec_conn *d = &c->dec;
+    memcpy(c->client_random, ch->random, 32);
+    c->version = FERRULE_TLS13;
+    d->second = c->hrr.done; /* we sent a HelloRetryRequest */
+    FR_TRY(ch_suite(c, ch, d->second));
     /* RFC 8446 §9.2: without PSK, signature_algorithms, supported_groups
      * and key_share are mandatory. */
-    fr_ext *sa = fr_exts_find(&x, FR_EXT_SIGNATURE_ALGORITHMS);
-    fr_ext *sg = fr_exts_find(&x, FR_EXT_SUPPORTED_GROUPS);
-    fr_ext *ks = fr_exts_find(&x, FR_EXT_KEY_SHARE);
+    fr_ext *sa = fr_exts_find(&ch->x, FR_EXT_SIGNATURE_ALGORITHMS);
+    fr_ext *sg = fr_exts_find(&ch->x, FR_EXT_SUPPORTED_GROUPS);
+    fr_ext *ks = fr_exts_find(&ch->x, FR_EXT_KEY_SHARE);
     FR_ENSURE(sa != NULL && sg != NULL && ks != NULL, FERRULE_R_MISSING_EXTENSION);
     fr_reader peer_sigs, groups;
     FR_TRY(open_u16_list(&sa->body, 2, &peer_sigs));
     FR_TRY(open_u16_list(&sg->body, 2, &groups));
     share_choice share;
-    int retry;
-    FR_TRY(scan_shares(cfg, groups, ks, &share));
-    FR_TRY(choose_group(c, groups, &share, second, &retry));
-    FR_TRY(note_requests(c, &x));
+    FR_TRY(scan_shares(c->cfg, groups, ks, &share));
+    FR_TRY(choose_group(c, groups, &share, d->second, &d->retry));
+    d->share = share.share;
+    d->share_len = share.len;
+    FR_TRY(note_requests(c, &ch->x));
+    /* ALPN and signature_algorithms_cert validated for every ClientHello
+     * (server_select.c); chosen for the one a ServerHello answers. */
+    FR_TRY(fr_server_hello_view(c, &ch->x, peer_sigs, ch->suites));
+    c->session_id_len = fr_reader_left(&ch->sid);
+    memcpy(c->session_id, ch->sid.p, c->session_id_len);
+    return FR_OK;
+}
 
-    /* ALPN, certificate and scheme (server_select.c): validated now,
-     * chosen for the ClientHello a ServerHello answers. */
-    FR_TRY(fr_server_select(c, &x, peer_sigs, suites, !retry));
+/* Undo the acceptance of a PSK (fr_server_try_psk): the connection makes
+ * a full handshake, without the ticket's identity or 0-RTT. */
+static void forget_psk(ferrule_conn *c) {
+    for (size_t i = 0; i < c->n_peer_certs; i++) fr_cert_free(&c->mem, c->peer_certs[i]);
+    c->n_peer_certs = 0;
+    fr_verify_result_free(c->verify_result);
+    c->verify_result = NULL;
+    fr_wipe(c->resume.psk, sizeof(c->resume.psk));
+    c->resume.psk_len = 0;
+    c->resume.resumed = 0;
+    c->resume.psk_ke = 0;
+    c->resume.selected = 0;
+    c->resume.identity_time = 0;
+    c->early.psk_allows = 0;
+}
 
-    c->session_id_len = fr_reader_left(&sid);
-    memcpy(c->session_id, sid.p, c->session_id_len);
-    FR_TRY(consider_psk(c, &x, retry, second));
-
-    if (retry) {
-        FR_TRY(fr_server_early_decide(c, fr_exts_find(&x, FR_EXT_EARLY_DATA), 1, 0));
-        FR_TRY(fr_server_send_hrr(c, &view));
-        *branch = FR_BRANCH_HRR;
-        return FR_OK;
+/* A ticket that carries a client identity makes us resume only if the
+ * application's verdict on it (VERIFY) accepts it; a refusal means a full
+ * handshake, which asks for a certificate again (docs/resumption.md). */
+static void ch_judge_identity(ferrule_conn *c, fr_branch *branch) {
+    int verdict = FERRULE_VERIFY_ACCEPT;
+    if (!fr_dec_take(c, FERRULE_DECISION_VERIFY, &verdict) && c->resume.resumed &&
+        c->n_peer_certs > 0 && !c->cfg->no_verification &&
+        fr_dec_host_answers(c, FERRULE_DECISION_VERIFY)) {
+        fr_dec_ask(c, FERRULE_DECISION_VERIFY, branch);
+        return;
     }
-    if (!second) { /* after an HRR, fr_server_check_second_hello began it */
+    if (verdict != FERRULE_VERIFY_ACCEPT) forget_psk(c);
+}
+
+/* The transcript starts (or, after a HelloRetryRequest, continues: the
+ * cookie began it) with this ClientHello. */
+static fr_err ch_transcript(ferrule_conn *c) {
+    if (!c->dec.second) {
         const fr_suite_info *si = fr_suite_lookup(c->suite);
         FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
         FR_TRY(fr_transcript_init(&c->th, si->hash));
         c->th_ready = 1;
     }
-    FR_TRY(fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len));
-    /* 0-RTT (RFC 8446 §4.2.10), with the transcript holding this hello. */
-    FR_TRY(fr_server_early_decide(c, fr_exts_find(&x, FR_EXT_EARLY_DATA), 0, second));
-    FR_TRY(fr_server_send_flight(c, share.share, share.len));
+    return fr_transcript_update(&c->th, c->cur_msg, c->cur_msg_len);
+}
+
+/* The branch of the ClientHello a ServerHello answered. */
+static fr_branch answered_branch(const ferrule_conn *c) {
+    if (c->early.accepted) return FR_BRANCH_EARLY;
     /* With a CertificateRequest the client's Certificate comes next. */
-    if (c->early.accepted)
-        *branch = FR_BRANCH_EARLY;
-    else if (fr_server_wants_client_cert(c))
-        *branch = FR_BRANCH_CLIENT_CERT;
+    return fr_server_wants_client_cert(c) ? FR_BRANCH_CLIENT_CERT : FR_BRANCH_NEXT;
+}
+
+/* ClientHello: parse, then negotiate and decide (a decision may pause for
+ * the host, *branch FR_BRANCH_APP: the handler then runs again on the same
+ * message and resumes after its last completed step, c->dec.step), then
+ * send. */
+fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
+    fr_ch ch;
+    FR_TRY(ch_parse(body, &ch));
+    fr_dec_conn *d = &c->dec;
+    if (d->step < FR_CH_STEP_NEGOTIATED) {
+        FR_TRY(ch_negotiate(c, &ch));
+        d->step = FR_CH_STEP_NEGOTIATED;
+    }
+    /* ALPN, then certificate and scheme, for the hello a ServerHello answers. */
+    if (!d->retry) {
+        FR_TRY(fr_server_select(c, branch));
+        if (*branch == FR_BRANCH_APP) return FR_OK;
+    }
+    if (d->step < FR_CH_STEP_PSK) {
+        FR_TRY(consider_psk(c, &ch.x, d->retry, d->second));
+        d->step = FR_CH_STEP_PSK;
+    }
+    fr_ext *early = fr_exts_find(&ch.x, FR_EXT_EARLY_DATA);
+    if (d->retry) {
+        /* (Nothing asks the host for a ClientHello we retry.) */
+        const fr_hello_view view = ch_view(&ch);
+        FR_TRY(fr_server_early_decide(c, early, 1, 0, branch));
+        FR_TRY(fr_server_send_hrr(c, &view));
+        *branch = FR_BRANCH_HRR;
+        return FR_OK;
+    }
+    if (d->step < FR_CH_STEP_IDENTITY) {
+        ch_judge_identity(c, branch);
+        if (*branch == FR_BRANCH_APP) return FR_OK;
+        d->step = FR_CH_STEP_IDENTITY;
+    }
+    if (d->step < FR_CH_STEP_TRANSCRIPT) {
+        FR_TRY(ch_transcript(c));
+        d->step = FR_CH_STEP_TRANSCRIPT;
+    }
+    /* 0-RTT (RFC 8446 §4.2.10), with the transcript holding this hello. */
+    FR_TRY(fr_server_early_decide(c, early, 0, d->second, branch));
+    if (*branch == FR_BRANCH_APP) return FR_OK;
+    FR_TRY(fr_server_send_flight(c, d->share, d->share_len));
+    *branch = answered_branch(c);
     return FR_OK;
 }

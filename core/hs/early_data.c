@@ -8,8 +8,10 @@
  * Server: accepts only a resumed first ClientHello whose ticket allows
  * early data and names our replay store, with the ticket's suite, a fresh
  * ticket age, the application's consent, and a replay store that has seen
- * neither the ticket nor the ClientHello's binder.  Refused early data is
- * skipped (trial decryption, bounded).  docs/early-data.md. */
+ * neither the ticket nor the ClientHello's binder: the consent and the
+ * store are the host's decisions (EARLY_DATA, REPLAY: hs/decision.h).
+ * Refused early data is skipped (trial decryption, bounded).
+ * docs/early-data.md. */
 #include "../conn.h"
 
 /* ---- client ---------------------------------------------------------------- */
@@ -176,41 +178,59 @@ static int fresh(ferrule_conn *c, int64_t now) {
     return diff <= (uint64_t)c->cfg->early.window_ms + 1000u;
 }
 
-static int store_check(ferrule_conn *c, const uint8_t *key, int64_t expires, int64_t now) {
-    fr_early_config *ec = &c->cfg->early;
-    if (ec->check != NULL) return ec->check(ec->check_ctx, key, expires);
-    if (ec->bloom == NULL) return -1;
-    return fr_bloom_check_and_insert(ec->bloom, key, expires, now);
+/* RFC 8446 §4.2.10: 0-RTT only with the first identity, its suite, and no
+ * HelloRetryRequest (the ALPN and SNI equal the ticket's:
+ * fr_server_try_psk checked them), with a fresh ticket age. */
+static int eligible(ferrule_conn *c, int hrr, int64_t now) {
+    const fr_early_conn *ed = &c->early;
+    return c->cfg->early.enabled && !hrr && c->resume.resumed && c->resume.selected == 0 &&
+           ed->psk_allows && ed->psk_suite == c->suite && fresh(c, now);
 }
 
-fr_err fr_server_early_decide(ferrule_conn *c, fr_ext *ext, int hrr, int second) {
-    fr_early_conn *ed = &c->early;
-    if (second) {
-        /* Early data sent before the first ClientHello's HRR is over. */
-        ed->skipping = 0;
-        /* RFC 8446 §4.2.10: never in the second ClientHello. */
-        FR_ENSURE(ext == NULL, FERRULE_R_ILLEGAL_PARAMETER);
-        return FR_OK;
+/* Decide step: eligibility, then the application's consent (decision
+ * EARLY_DATA, if the host answers it).  The expiries of the replay keys
+ * are fixed now: the ticket once, the ClientHello within the window. */
+static void early_consent(ferrule_conn *c, int hrr, fr_branch *branch) {
+    fr_dec_conn *d = &c->dec;
+    int yes;
+    if (fr_dec_take(c, FERRULE_DECISION_EARLY_DATA, &yes)) {
+        d->early_ok = yes == 1;
+        return;
     }
-    if (ext == NULL) return FR_OK;
-    FR_TRY(fr_read_done(&ext->body)); /* empty in a ClientHello */
-    const fr_early_config *ec = &c->cfg->early;
-    int accept = 0;
     int64_t now = fr_conn_now(c);
-    /* RFC 8446 §4.2.10: the first identity, its suite, no HRR (the ALPN
-     * and SNI equal the ticket's: fr_server_try_psk checked them). */
-    if (ec->enabled && !hrr && c->resume.resumed && c->resume.selected == 0 && ed->psk_allows &&
-        ed->psk_suite == c->suite && fresh(c, now)) {
-        accept = ec->accept == NULL || ec->accept(ec->accept_ctx, c) == 1;
-        /* The ticket once, the ClientHello within the window. */
-        if (accept) {
-            int64_t t_exp = ed->issued + (int64_t)ed->lifetime;
-            int64_t h_exp = now + (int64_t)(ec->window_ms / 1000u) + 2;
-            accept = store_check(c, ed->ticket_key, t_exp, now) == 1 &&
-                     store_check(c, ed->hello_key, h_exp, now) == 1;
-        }
+    d->early_ok = eligible(c, hrr, now);
+    if (!d->early_ok) return;
+    d->ticket_expires = c->early.issued + (int64_t)c->early.lifetime;
+    d->hello_expires = now + (int64_t)(c->cfg->early.window_ms / 1000u) + 2;
+    if (fr_dec_host_answers(c, FERRULE_DECISION_EARLY_DATA))
+        fr_dec_ask(c, FERRULE_DECISION_EARLY_DATA, branch);
+}
+
+/* Decide step: the replay store's check-and-insert of `key` (decision
+ * REPLAY, always the host's: the store is shared by connections).  Each
+ * key is presented once, however often the handler resumes. */
+static void replay_check(ferrule_conn *c, unsigned step, const uint8_t *key, int64_t expires,
+                         fr_branch *branch) {
+    fr_dec_conn *d = &c->dec;
+    int fresh_key;
+    if (d->step >= step) return;
+    if (fr_dec_take(c, FERRULE_DECISION_REPLAY, &fresh_key)) {
+        d->early_ok = fresh_key == 1;
+    } else if (d->early_ok) {
+        d->replay_key = key;
+        d->replay_expires = expires;
+        fr_dec_ask(c, FERRULE_DECISION_REPLAY, branch);
+        return;
     }
-    if (!accept) {
+    d->step = step;
+}
+
+/* Send step's preparation: skip refused early data, or derive the early
+ * keys for accepted data. */
+static fr_err early_conclude(ferrule_conn *c) {
+    fr_early_conn *ed = &c->early;
+    const fr_early_config *ec = &c->cfg->early;
+    if (!c->dec.early_ok) {
         /* RFC 8446 §4.2.10: skip what the client sends under keys we do
          * not have, up to the configured size. */
         ed->status = FERRULE_EARLY_REJECTED;
@@ -230,6 +250,31 @@ fr_err fr_server_early_decide(ferrule_conn *c, fr_ext *ext, int hrr, int second)
     FR_TRY(fr_ks_early_traffic(si->hash, c->resume.psk, c->resume.psk_len, th, ed->secret));
     fr_conn_keylog_len(c, "CLIENT_EARLY_TRAFFIC_SECRET", ed->secret, c->resume.psk_len);
     return FR_OK;
+}
+
+fr_err fr_server_early_decide(ferrule_conn *c, fr_ext *ext, int hrr, int second,
+                              fr_branch *branch) {
+    fr_early_conn *ed = &c->early;
+    if (second) {
+        /* Early data sent before the first ClientHello's HRR is over. */
+        ed->skipping = 0;
+        /* RFC 8446 §4.2.10: never in the second ClientHello. */
+        FR_ENSURE(ext == NULL, FERRULE_R_ILLEGAL_PARAMETER);
+        return FR_OK;
+    }
+    if (ext == NULL) return FR_OK;
+    if (c->dec.step < FR_CH_STEP_EARLY) {
+        FR_TRY(fr_read_done(&ext->body)); /* empty in a ClientHello */
+        early_consent(c, hrr, branch);
+        if (*branch == FR_BRANCH_APP) return FR_OK;
+        c->dec.step = FR_CH_STEP_EARLY;
+    }
+    /* The ticket once, the ClientHello within the window. */
+    replay_check(c, FR_CH_STEP_REPLAY1, ed->ticket_key, c->dec.ticket_expires, branch);
+    if (*branch == FR_BRANCH_APP) return FR_OK;
+    replay_check(c, FR_CH_STEP_REPLAY2, ed->hello_key, c->dec.hello_expires, branch);
+    if (*branch == FR_BRANCH_APP) return FR_OK;
+    return early_conclude(c);
 }
 
 fr_err fr_server_start_early_read(ferrule_conn *c) {
@@ -296,11 +341,6 @@ size_t fr_early_take(ferrule_conn *c, uint8_t *buf, size_t cap) {
 }
 
 /* ---- lifetime -------------------------------------------------------------- */
-
-void fr_early_config_free(ferrule_config *cfg) {
-    fr_bloom_free(&cfg->mem, cfg->early.bloom);
-    cfg->early.bloom = NULL;
-}
 
 void fr_early_conn_free(ferrule_conn *c) {
     fr_early_conn *ed = &c->early;

@@ -2,13 +2,11 @@
  * early_data.h - 0-RTT (RFC 8446 §2.3, §4.2.10, §4.5, §8): the client's
  * early data and EndOfEarlyData, the server's acceptance decision with
  * anti-replay (single-use tickets, ClientHello recording, freshness), and
- * the built-in replay store.  Included by conn.h; the functions are in
- * hs/early_data.c and replay.c.  Policy and formats: docs/early-data.md.
+ * the replay store (the host's: decision REPLAY).  Included by conn.h;
+ * the functions are in hs/early_data.c.  Policy and formats: docs/early-data.md.
  */
 #ifndef FR_EARLY_DATA_H
 #define FR_EARLY_DATA_H
-
-#include <pthread.h>
 
 #include "../common.h"
 #include "../crypto/crypto.h"
@@ -25,27 +23,18 @@
 #define FR_REPLAY_KEY_LEN 32
 #define FR_REPLAY_ID_LEN 16
 
-/* The built-in replay store (replay.c): two Bloom filters that rotate
- * every `period` seconds; an entry lives between one and two periods. */
-typedef struct fr_bloom {
-    pthread_mutex_t lock;
-    uint64_t *bits[2]; /* [0] current generation, [1] previous */
-    size_t words;      /* per generation; nbits = 64 * words, a power of two */
-    size_t count[2];
-    size_t capacity;
-    int64_t started; /* start of the current generation */
-    int64_t period;
-} fr_bloom;
-
 typedef struct fr_early_config {
     int enabled;
     uint32_t max_size;
     uint32_t window_ms;
-    /* The store: a custom one (check != NULL) or the built-in Bloom pair. */
+    uint8_t store_id[FR_REPLAY_ID_LEN];
+    /* Host data kept here until the host has its own config wrapper; the
+     * core never calls them: the store answers decision REPLAY (a custom
+     * one if check != NULL, else the built-in Bloom pair the host keeps in
+     * its block of the config, abi/src/replay.c) and `accept` decision
+     * EARLY_DATA (abi/src/decisions.c). */
     int (*check)(void *ctx, const uint8_t key[32], int64_t expires);
     void *check_ctx;
-    uint8_t store_id[FR_REPLAY_ID_LEN];
-    fr_bloom *bloom;
     int (*accept)(void *ctx, const ferrule_conn *conn);
     void *accept_ctx;
 } fr_early_config;
@@ -76,20 +65,7 @@ typedef struct fr_early_conn {
     size_t received;    /* early bytes received in total */
 } fr_early_conn;
 
-struct ferrule_config;
 struct ferrule_conn;
-void fr_early_config_free(struct ferrule_config *cfg);
 void fr_early_conn_free(struct ferrule_conn *c);
-
-/* replay.c: the built-in store. */
-FR_MUST_CHECK fr_err fr_bloom_new(fr_mem *m, size_t capacity, int64_t period, int64_t now,
-                                  fr_bloom **out);
-void fr_bloom_free(fr_mem *m, fr_bloom *b);
-/* 1 fresh (now recorded), 0 seen, -1 cannot record (full, or an expiry
- * beyond what the rotation keeps). */
-int fr_bloom_check_and_insert(fr_bloom *b, const uint8_t key[FR_REPLAY_KEY_LEN], int64_t expires,
-                              int64_t now);
-/* Bits per generation and hash count, for the documentation test. */
-void fr_bloom_shape(const fr_bloom *b, size_t *nbits, unsigned *k);
 
 #endif

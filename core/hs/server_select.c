@@ -134,24 +134,19 @@ static fr_err default_chain(const ferrule_client_hello *h, size_t *out) {
     return strict && !any_name ? FERRULE_R_UNRECOGNIZED_NAME : FERRULE_R_UNSUPPORTED_CERT;
 }
 
-static fr_err select_chain(ferrule_conn *c, const ferrule_client_hello *h) {
-    const fr_select_config *sel = &c->cfg->select;
+/* The chain for a certificate choice: an index or FERRULE_CERT_SELECT_*
+ * (validated by fr_conn_answer_certificate). */
+static fr_err apply_chain(ferrule_conn *c, const ferrule_client_hello *h, int choice) {
     size_t index = 0;
-    if (sel->cert_cb == NULL) {
+    if (choice == FERRULE_CERT_SELECT_DEFAULT) {
         FR_TRY(default_chain(h, &index));
+    } else if (choice == FERRULE_CERT_SELECT_UNRECOGNIZED_NAME) {
+        return FERRULE_R_UNRECOGNIZED_NAME;
+    } else if (choice == FERRULE_CERT_SELECT_REFUSE) {
+        return FERRULE_R_HANDSHAKE_REFUSED;
     } else {
-        int r = sel->cert_cb(sel->cert_ctx, c, h);
-        if (r == FERRULE_CERT_SELECT_DEFAULT) {
-            FR_TRY(default_chain(h, &index));
-        } else if (r == FERRULE_CERT_SELECT_UNRECOGNIZED_NAME) {
-            return FERRULE_R_UNRECOGNIZED_NAME;
-        } else if (r == FERRULE_CERT_SELECT_REFUSE) {
-            return FERRULE_R_HANDSHAKE_REFUSED;
-        } else if (r >= 0 && (size_t)r < c->cfg->n_chains) {
-            index = (size_t)r;
-        } else {
-            return FERRULE_R_CALLBACK_RESULT;
-        }
+        FR_ENSURE(choice >= 0 && (size_t)choice < c->cfg->n_chains, FERRULE_R_INTERNAL);
+        index = (size_t)choice;
     }
     uint16_t scheme;
     /* The application may pick a chain the client cannot verify a
@@ -160,6 +155,18 @@ static fr_err select_chain(ferrule_conn *c, const ferrule_client_hello *h) {
     c->our_chain = &c->cfg->chains[index];
     c->our_sig = scheme;
     return FR_OK;
+}
+
+/* Decide step: the host's choice (CERTIFICATE) if it answers it, else the
+ * default. */
+static fr_err select_chain(ferrule_conn *c, const ferrule_client_hello *h, fr_branch *branch) {
+    int choice = FERRULE_CERT_SELECT_DEFAULT;
+    if (!fr_dec_take(c, FERRULE_DECISION_CERTIFICATE, &choice) &&
+        fr_dec_host_answers(c, FERRULE_DECISION_CERTIFICATE)) {
+        fr_dec_ask(c, FERRULE_DECISION_CERTIFICATE, branch);
+        return FR_OK;
+    }
+    return apply_chain(c, h, choice);
 }
 
 /* ---- ALPN ------------------------------------------------------------------ */
@@ -182,8 +189,7 @@ static fr_err open_alpn_list(fr_reader *body, fr_reader *list, size_t *count) {
     return FR_OK;
 }
 
-/* Did the client offer protocol p (n bytes)?  One pass over its list. */
-static int alpn_offered(const ferrule_client_hello *h, const uint8_t *p, size_t n) {
+int fr_alpn_offered(const ferrule_client_hello *h, const uint8_t *p, size_t n) {
     fr_reader list = h->alpn, name;
     while (fr_read_vec8(&list, &name) == FR_OK)
         if (fr_reader_left(&name) == n && memcmp(name.p, p, n) == 0) return 1;
@@ -204,7 +210,7 @@ static fr_err default_alpn(ferrule_conn *c, const ferrule_client_hello *h) {
     size_t i = 0;
     while (i < cfg->alpn_len) {
         size_t n = cfg->alpn[i];
-        if (alpn_offered(h, cfg->alpn + i + 1, n)) {
+        if (fr_alpn_offered(h, cfg->alpn + i + 1, n)) {
             set_alpn(c, cfg->alpn + i + 1, n);
             return FR_OK;
         }
@@ -214,25 +220,27 @@ static fr_err default_alpn(ferrule_conn *c, const ferrule_client_hello *h) {
     return FERRULE_R_NO_ALPN;
 }
 
-static fr_err select_alpn(ferrule_conn *c, const ferrule_client_hello *h) {
+/* Decide step: the host's answer (ALPN) if it answers it, else the
+ * default.  A selected protocol was checked against the offer when the
+ * answer was given (RFC 7301 §3.2: the server must choose among the
+ * client's). */
+static fr_err select_alpn(ferrule_conn *c, const ferrule_client_hello *h, fr_branch *branch) {
+    int result = FERRULE_ALPN_DEFAULT;
+    int answered = fr_dec_take(c, FERRULE_DECISION_ALPN, &result);
     c->alpn_len = 0;
     if (!h->has_alpn) return FR_OK; /* the client did not ask */
-    const fr_select_config *sel = &c->cfg->select;
-    if (sel->alpn_cb == NULL) return default_alpn(c, h);
-    const uint8_t *proto = NULL;
-    size_t len = 0;
-    switch (sel->alpn_cb(sel->alpn_ctx, c, h, &proto, &len)) {
+    if (!answered && fr_dec_host_answers(c, FERRULE_DECISION_ALPN)) {
+        fr_dec_ask(c, FERRULE_DECISION_ALPN, branch);
+        return FR_OK;
+    }
+    switch (result) {
     case FERRULE_ALPN_SELECTED:
-        /* RFC 7301 §3.2: the selected protocol must be one the client
-         * offered; the application cannot override that. */
-        FR_ENSURE(proto != NULL && len >= 1 && len <= 255 && alpn_offered(h, proto, len),
-                  FERRULE_R_ALPN_NOT_OFFERED);
-        set_alpn(c, proto, len);
+        set_alpn(c, c->dec.alpn, c->dec.alpn_len);
         return FR_OK;
     case FERRULE_ALPN_DEFAULT: return default_alpn(c, h);
     case FERRULE_ALPN_NONE: return FR_OK;
     case FERRULE_ALPN_NO_OVERLAP: return FERRULE_R_NO_ALPN;
-    default: return FERRULE_R_CALLBACK_RESULT;
+    default: return FERRULE_R_INTERNAL;
     }
 }
 
@@ -246,10 +254,7 @@ void fr_hello_lists_free(fr_hello_lists *l) {
     memset(l, 0, sizeof(*l));
 }
 
-fr_err fr_server_select(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs, fr_reader suites,
-                        int answer) {
-    /* Validation happens for every ClientHello, selection only for the one
-     * a ServerHello answers. */
+fr_err fr_server_hello_view(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs, fr_reader suites) {
     fr_ext *alpn = fr_exts_find(x, FR_EXT_ALPN);
     fr_reader alpn_list = fr_reader_init(NULL, 0);
     size_t n_alpn = 0;
@@ -264,29 +269,43 @@ fr_err fr_server_select(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs, fr_rea
         size_t left = fr_reader_left(&cert_sigs);
         FR_ENSURE(left >= 2 && left % 2 == 0, FERRULE_R_DECODE_ERROR);
     }
-    if (!answer) return FR_OK;
+    /* The view reads the message in place: it stays valid while the
+     * handshake is paused (the message stays buffered) and is dropped with
+     * the decoded lists when the ClientHello is done (fr_dec_finish). */
+    fr_dec_conn *d = &c->dec;
+    fr_hello_lists_free(&d->lists);
+    d->lists.mem = &c->mem;
+    ferrule_client_hello *h = &d->hello;
+    memset(h, 0, sizeof(*h));
+    h->cfg = c->cfg;
+    h->server_name = c->has_server_name ? c->server_name : NULL;
+    h->sigs = peer_sigs;
+    h->sigs_cert = cert_sigs;
+    h->suites = suites;
+    h->sig_bits = fr_sig_mask(peer_sigs);
+    h->sig_cert_bits = fr_sig_mask(cert_sigs);
+    h->alpn = alpn_list;
+    h->has_alpn = alpn != NULL;
+    h->n_alpn = n_alpn;
+    h->lists = &d->lists;
+    d->has_hello = 1;
+    return FR_OK;
+}
 
-    fr_hello_lists lists;
-    memset(&lists, 0, sizeof(lists));
-    lists.mem = &c->mem;
-    ferrule_client_hello h;
-    memset(&h, 0, sizeof(h));
-    h.cfg = c->cfg;
-    h.server_name = c->has_server_name ? c->server_name : NULL;
-    h.sigs = peer_sigs;
-    h.sigs_cert = cert_sigs;
-    h.suites = suites;
-    h.sig_bits = fr_sig_mask(peer_sigs);
-    h.sig_cert_bits = fr_sig_mask(cert_sigs);
-    h.alpn = alpn_list;
-    h.has_alpn = alpn != NULL;
-    h.n_alpn = n_alpn;
-    h.lists = &lists;
-
-    /* ALPN first: a certificate callback may depend on it (e.g. the
-     * acme-tls/1 protocol of RFC 8737). */
-    fr_err e = select_alpn(c, &h);
-    if (e == FR_OK) e = select_chain(c, &h);
-    fr_hello_lists_free(&lists);
-    return e;
+fr_err fr_server_select(ferrule_conn *c, fr_branch *branch) {
+    fr_dec_conn *d = &c->dec;
+    /* ALPN first: a certificate choice may depend on it (e.g. the
+     * acme-tls/1 protocol of RFC 8737).  A step that asked the host stays
+     * undone until the handler runs again with the answer. */
+    if (d->step < FR_CH_STEP_ALPN) {
+        FR_TRY(select_alpn(c, &d->hello, branch));
+        if (*branch == FR_BRANCH_APP) return FR_OK;
+        d->step = FR_CH_STEP_ALPN;
+    }
+    if (d->step < FR_CH_STEP_CERT) {
+        FR_TRY(select_chain(c, &d->hello, branch));
+        if (*branch == FR_BRANCH_APP) return FR_OK;
+        d->step = FR_CH_STEP_CERT;
+    }
+    return FR_OK;
 }

@@ -11,7 +11,8 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "conn.h" /* the built-in replay store: test-only */
+#include "conn.h"
+#include "../../abi/src/replay.h" /* the built-in replay store: test-only */
 #include "support_pair.h"
 #include "testlib.h"
 

@@ -968,7 +968,9 @@ static fr_err on_certificate(const uint8_t *body, size_t len, int sent, int *sta
     if (ferrule_conn_new(&c, cc, &o) == FERRULE_OK) {
         c->sent_status_request = sent;
         fr_reader r = fr_reader_init(body, len);
-        e = fr_client_on_certificate(c, &r);
+        fr_branch b = FR_BRANCH_NEXT;
+        e = fr_client_on_certificate(c, &r, &b);
+        if (e == FR_OK && b != FR_BRANCH_NEXT) e = (fr_err)0xdead; /* no decision asked */
         *stapled = c->ocsp_stapled;
     }
     ferrule_conn_free(c);

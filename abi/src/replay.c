@@ -1,6 +1,9 @@
 /*
- * replay.c - the built-in 0-RTT replay store: a pair of Bloom filters
- * that rotate every `period` seconds (RFC 8446 §8).
+ * replay.c (ABI) - the built-in 0-RTT replay store: a pair of Bloom
+ * filters that rotate every `period` seconds (RFC 8446 §8).  It answers
+ * the core's REPLAY decisions (abi/src/decisions.c) for a server without a
+ * store of its own; it is shared by every connection of a config, hence
+ * its lock, which is why it lives here and not in the sans-I/O core.
  *
  * An entry inserted into the current generation survives one rotation (it
  * moves to the previous generation) and is dropped at the second, so it is
@@ -18,14 +21,28 @@
  * 1.64%.  A false positive refuses 0-RTT for a fresh ClientHello; it never
  * accepts a replay.  docs/early-data.md; measured in test_early_data.
  */
-#include "conn.h"
+#include "replay.h"
+
+#include <pthread.h>
+#include <string.h>
 
 #define BLOOM_K 7u
 #define BLOOM_BITS_PER_ENTRY 10u
 
+struct fr_bloom {
+    pthread_mutex_t lock;
+    uint64_t *bits[2]; /* [0] current generation, [1] previous */
+    size_t words;      /* per generation; nbits = 64 * words, a power of two */
+    size_t count[2];
+    size_t capacity;
+    int64_t started; /* start of the current generation */
+    int64_t period;
+};
+
 fr_err fr_bloom_new(fr_mem *m, size_t capacity, int64_t period, int64_t now, fr_bloom **out) {
     *out = NULL;
-    FR_ENSURE(capacity >= 1 && capacity <= FR_EARLY_MAX_CAPACITY && period > 0,
+    /* (The caller bounds the capacity: FR_EARLY_MAX_CAPACITY.) */
+    FR_ENSURE(capacity >= 1 && capacity <= SIZE_MAX / (2 * BLOOM_BITS_PER_ENTRY) && period > 0,
               FERRULE_R_CONFIG_INVALID);
     size_t nbits = 64;
     while (nbits < capacity * BLOOM_BITS_PER_ENTRY) nbits *= 2;
@@ -106,7 +123,7 @@ static void rotate(fr_bloom *b, int64_t now) {
     b->started = now - (now - b->started) % b->period;
 }
 
-int fr_bloom_check_and_insert(fr_bloom *b, const uint8_t key[FR_REPLAY_KEY_LEN], int64_t expires,
+int fr_bloom_check_and_insert(fr_bloom *b, const uint8_t key[FR_BLOOM_KEY_LEN], int64_t expires,
                               int64_t now) {
     size_t pos[BLOOM_K];
     probes(b, key, pos);
