@@ -767,6 +767,150 @@ TEST(opt_in_wins_over_a_callback) {
     ferrule_config_free(cc);
 }
 
+/* ---- every decision, every way of answering ---------------------------------------- */
+
+enum { AT_ONCE, LATER, OTHER_THREAD, NEVER };
+
+/* The answer the generic run gives each decision. */
+static int answer_any(ferrule_conn *c) {
+    const uint8_t *key;
+    int64_t expires;
+    switch (ferrule_conn_pending_decision(c)) {
+    case FERRULE_DECISION_CERTIFICATE: return ferrule_conn_select_certificate(c, 1);
+    case FERRULE_DECISION_ALPN:
+        return ferrule_conn_select_alpn(c, FERRULE_ALPN_SELECTED, (const uint8_t *)"h2", 2);
+    case FERRULE_DECISION_VERIFY: return ferrule_conn_verify_done(c, FERRULE_VERIFY_ACCEPT);
+    case FERRULE_DECISION_EARLY_DATA: return ferrule_conn_early_accept(c, 1);
+    case FERRULE_DECISION_REPLAY:
+        if (ferrule_conn_replay_key(c, &key, &expires) != FERRULE_OK) return -1;
+        return ferrule_conn_replay_result(c, store_check(key));
+    default: return -1;
+    }
+}
+
+static void *answer_any_later(void *arg) {
+    answerer *a = arg;
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    __atomic_store_n(&a->st, answer_any(a->conn), __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* Answer the pause of `c` in `mode`; then the paused side has been driven
+ * once more (its status in *st). */
+static int answer_in_mode(pair *p, ferrule_conn *c, int mode, int *st) {
+    if (mode == AT_ONCE) {
+        if (answer_any(c) != FERRULE_OK) return 0;
+        *st = ferrule_conn_handshake(c);
+        return 1;
+    }
+    if (mode == LATER) {
+        for (int turn = 0; turn < 3; turn++) {
+            uint8_t buf[8];
+            size_t n;
+            if (ferrule_conn_handshake(c) != FERRULE_WANT_APP ||
+                ferrule_conn_read(c, buf, sizeof(buf), &n) != FERRULE_WANT_APP)
+                return 0;
+            int other = ferrule_conn_handshake(c == p->client ? p->server : p->client);
+            if (other != FERRULE_WANT_READ && other != FERRULE_OK) return 0;
+        }
+        if (answer_any(c) != FERRULE_OK) return 0;
+        *st = ferrule_conn_handshake(c);
+        return 1;
+    }
+    /* The event loop keeps driving until the worker's answer lands (then
+     * the handshake goes on, or pauses for the next decision). */
+    answerer a = {c, -1};
+    pthread_t t;
+    if (pthread_create(&t, NULL, answer_any_later, &a) != 0) return 0;
+    while ((*st = ferrule_conn_handshake(c)) == FERRULE_WANT_APP &&
+           __atomic_load_n(&a.st, __ATOMIC_SEQ_CST) == -1) {
+        struct timespec ts = {0, 200 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    pthread_join(t, NULL);
+    *st = ferrule_conn_handshake(c);
+    return a.st == FERRULE_OK;
+}
+
+/* One handshake (0-RTT with `sess`) with every decision opted into, each
+ * answered in `mode`, or (NEVER) freed at pause number `stop`.  Writes the
+ * decisions asked, in order, as digits; 1 if both sides completed. */
+static int all_decisions(ferrule_config *cc, ferrule_config *sc, const uint8_t *sess,
+                         size_t sess_len, int mode, int stop, char *asked, size_t cap) {
+    pair p;
+    int cs, ss, pauses = 0, ok = 0;
+    size_t n = 0, k = 0;
+    asked[0] = '\0';
+    if (!pair_new(&p, cc, sc, NULL)) return 0;
+    if (sess_len > 0 && (ferrule_conn_set_session(p.client, sess, sess_len) != FERRULE_OK ||
+                         ferrule_conn_write_early_data(p.client, (const uint8_t *)EARLY,
+                                                       sizeof(EARLY) - 1,
+                                                       FERRULE_EARLY_DATA_REPLAY_SAFE,
+                                                       &n) != FERRULE_OK))
+        goto out;
+    while (run(&p, &cs, &ss)) {
+        ferrule_conn *c = cs == FERRULE_WANT_APP ? p.client : p.server;
+        if (k + 2 < cap) {
+            asked[k++] = (char)('0' + ferrule_conn_pending_decision(c));
+            asked[k] = '\0';
+        }
+        if (mode == NEVER && pauses == stop) goto out; /* freed while paused */
+        pauses++;
+        int st;
+        if (!answer_in_mode(&p, c, mode == NEVER ? AT_ONCE : mode, &st)) goto out;
+        pair_move(c, c == p.client ? p.server : p.client);
+    }
+    ok = cs == FERRULE_OK && ss == FERRULE_OK && ferrule_conn_cert_index(p.server) != 0 &&
+         alpn_is(p.client, "h2");
+out:
+    pair_free(&p);
+    return ok;
+}
+
+TEST(every_decision_every_way) {
+    ferrule_config *sc = early_server(FERRULE_DECIDE_ALL);
+    ferrule_config *cc = client_cfg(FERRULE_DECIDE_ALL, "h2");
+    REQUIRE(sc != NULL && cc != NULL && ferrule_config_set_early_data(cc, NULL) == FERRULE_OK);
+    static uint8_t sess[8192];
+    char asked[32];
+    n_seen = store_calls = 0;
+    /* A full handshake: ALPN, CERTIFICATE (server), VERIFY (client). */
+    pair p;
+    int cs, ss;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    while (run(&p, &cs, &ss)) {
+        ferrule_conn *c = cs == FERRULE_WANT_APP ? p.client : p.server;
+        REQUIRE(answer_any(c) == FERRULE_OK);
+    }
+    REQUIRE(cs == FERRULE_OK && ss == FERRULE_OK);
+    size_t sess_len = session_of(&p, sess, sizeof(sess));
+    REQUIRE(sess_len > 0);
+    pair_free(&p);
+    for (int mode = AT_ONCE; mode <= OTHER_THREAD; mode++) {
+        CHECK(all_decisions(cc, sc, NULL, 0, mode, 0, asked, sizeof(asked)));
+        CHECK(strcmp(asked, "213") == 0);
+        /* Resumed with 0-RTT: ALPN, CERTIFICATE, EARLY_DATA, and REPLAY for
+         * the ticket and the hello; the same ticket again is a replay (the
+         * store refuses it, the hello is not asked about). */
+        n_seen = 0;
+        CHECK(all_decisions(cc, sc, sess, sess_len, mode, 0, asked, sizeof(asked)));
+        CHECK(strcmp(asked, "21455") == 0);
+        CHECK(all_decisions(cc, sc, sess, sess_len, mode, 0, asked, sizeof(asked)));
+        CHECK(strcmp(asked, "2145") == 0); /* replayed ticket: refused, no hello key */
+    }
+    /* Never answered, at each pause in turn (ASan: nothing leaks). */
+    for (int stop = 0; stop < 5; stop++) {
+        n_seen = 0;
+        CHECK_EQ(all_decisions(cc, sc, sess, sess_len, NEVER, stop, asked, sizeof(asked)), 0);
+        CHECK_EQ(strlen(asked), (size_t)stop + 1);
+    }
+    for (int stop = 0; stop < 3; stop++)
+        CHECK_EQ(all_decisions(cc, sc, NULL, 0, NEVER, stop, asked, sizeof(asked)), 0);
+    ferrule_config_free(sc);
+    ferrule_config_free(cc);
+}
+
 TEST_MAIN("decisions", TL_CASE(certificate_answered_at_once), TL_CASE(certificate_refusals),
           TL_CASE(answered_later_after_other_turns), TL_CASE(answered_from_another_thread),
           TL_CASE(misuse_changes_nothing), TL_CASE(alpn_answers_reach_the_client),
@@ -775,4 +919,4 @@ TEST_MAIN("decisions", TL_CASE(certificate_answered_at_once), TL_CASE(certificat
           TL_CASE(early_data_read_pauses_too), TL_CASE(never_answered_connections_are_freed),
           TL_CASE(after_hello_retry_request),
           TL_CASE(resumption_after_hello_retry_request_with_decisions),
-          TL_CASE(opt_in_wins_over_a_callback))
+          TL_CASE(opt_in_wins_over_a_callback), TL_CASE(every_decision_every_way))
