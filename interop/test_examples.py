@@ -82,3 +82,24 @@ def test_poll_server_example_with_both_clients(example_bins, pki, procs, s_clien
     server.wait()
     assert server.popen.returncode == 0, server.describe()
     assert "poll_server:" not in server.stderr, server.describe()
+
+
+def test_poll_server_answers_the_alpn_decision_on_a_later_turn(example_bins, pki, procs,
+                                                               s_client):
+    # The poll server leaves ALPN to itself (FERRULE_DECIDE_ALPN): the
+    # handshake pauses, the loop answers on its next turn, the handshake
+    # goes on.  http/1.1 offered: chosen; only h2: no_application_protocol.
+    server, port = start_poll_server(procs, example_bins, pki, 3)
+    c = s_client(port, "-quiet", "-alpn", "h2,http/1.1", stdin_data=b"GET / HTTP/1.0\r\n\r\n")
+    c.wait()
+    assert BODY.decode() in c.stdout and "alpn: http/1.1" in c.stdout, c.describe()
+    c = s_client(port, "-alpn", "h2", stdin_data=b"GET / HTTP/1.0\r\n\r\n")
+    c.wait()
+    assert c.popen.returncode != 0, c.describe()
+    assert "no application protocol" in c.stderr.lower(), c.describe()
+    # Without ALPN no decision is asked: served as before.
+    r = https_get(example_bins, pki, port)
+    assert r.returncode == 0, r.stderr
+    assert BODY in r.stdout and b"alpn:" not in r.stdout
+    server.wait()
+    assert server.popen.returncode == 0, server.describe()
