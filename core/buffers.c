@@ -16,16 +16,16 @@
 
 /* ---- state for the host --------------------------------------------------- */
 
-int fr_conn_failed_status(const ferrule_conn *c) { return c->status; }
+int fr_conn_failed_status(const fr_conn *c) { return c->status; }
 
-int fr_conn_is_connected(const ferrule_conn *c) { return c->state == FERRULE_HS_CONNECTED; }
+int fr_conn_is_connected(const fr_conn *c) { return c->state == FERRULE_HS_CONNECTED; }
 
-unsigned fr_conn_lent(const ferrule_conn *c) {
+unsigned fr_conn_lent(const fr_conn *c) {
     return (c->in_lent ? FR_LENT_INPUT : 0u) | (c->out_lent ? FR_LENT_OUTPUT : 0u) |
            (c->app_lent ? FR_LENT_APP : 0u);
 }
 
-int fr_conn_status_for(ferrule_conn *c, fr_err e, fr_progress pr) {
+int fr_conn_status_for(fr_conn *c, fr_err e, fr_progress pr) {
     if (e == FR_OK) {
         switch (pr) {
         case FR_PROGRESS_NEED_INPUT: return FERRULE_WANT_READ;
@@ -46,7 +46,7 @@ int fr_conn_status_for(ferrule_conn *c, fr_err e, fr_progress pr) {
 /* After the handshake an empty input buffer is given back; the next input
  * brings it again (fr_conn_in_ensure).  During the handshake the next
  * flight is never far, so it stays. */
-static void in_release_if_idle(ferrule_conn *c) {
+static void in_release_if_idle(fr_conn *c) {
     if (c->in == NULL || c->in_len > 0 || c->in_lent || c->app_lent) return;
     /* Records were opened in place: wipe what was ever written. */
     fr_wipe(c->in, c->in_used);
@@ -55,11 +55,11 @@ static void in_release_if_idle(ferrule_conn *c) {
     c->in_cap = c->in_off = c->in_used = 0;
 }
 
-static void rx_idle(ferrule_conn *c) {
+static void rx_idle(fr_conn *c) {
     if (c->state == FERRULE_HS_CONNECTED) in_release_if_idle(c);
 }
 
-fr_err fr_conn_input_buf(ferrule_conn *c, uint8_t **p, size_t *cap) {
+fr_err fr_conn_input_buf(fr_conn *c, uint8_t **p, size_t *cap) {
     *p = NULL;
     *cap = 0;
     FR_ENSURE(!c->in_lent, FERRULE_R_BUFFER_LENT);
@@ -78,7 +78,7 @@ fr_err fr_conn_input_buf(ferrule_conn *c, uint8_t **p, size_t *cap) {
     return FR_OK;
 }
 
-fr_err fr_conn_input_ack(ferrule_conn *c, size_t n) {
+fr_err fr_conn_input_ack(fr_conn *c, size_t n) {
     FR_ENSURE(c->in_lent, FERRULE_R_BUFFER_NOT_LENT);
     FR_ENSURE(n <= c->in_lent_cap, FERRULE_R_ACK_TOO_LARGE);
     /* Consuming while lent kept in_off + in_len where the tail was lent. */
@@ -91,7 +91,7 @@ fr_err fr_conn_input_ack(ferrule_conn *c, size_t n) {
     return FR_OK;
 }
 
-fr_err fr_conn_feed_input(ferrule_conn *c, const uint8_t *p, size_t n, size_t *consumed) {
+fr_err fr_conn_feed_input(fr_conn *c, const uint8_t *p, size_t n, size_t *consumed) {
     *consumed = 0;
     uint8_t *dst;
     size_t cap;
@@ -102,11 +102,11 @@ fr_err fr_conn_feed_input(ferrule_conn *c, const uint8_t *p, size_t n, size_t *c
     return fr_conn_input_ack(c, k);
 }
 
-void fr_conn_set_eof(ferrule_conn *c) { c->eof = 1; }
+void fr_conn_set_eof(fr_conn *c) { c->eof = 1; }
 
 /* One record, its failure recorded: NEED_INPUT after a transport EOF is
  * truncation (RFC 8446 §6.1: never a clean end of stream). */
-static fr_err rx_record(ferrule_conn *c, fr_progress *pr) {
+static fr_err rx_record(fr_conn *c, fr_progress *pr) {
     fr_err e = fr_conn_next_record(c, pr);
     if (e != FR_OK) return e == FERRULE_R_PEER_ALERT ? e : fr_conn_fail(c, e);
     if (*pr == FR_PROGRESS_NEED_INPUT && c->eof) return fr_conn_fail(c, FERRULE_R_TRUNCATED);
@@ -114,7 +114,7 @@ static fr_err rx_record(ferrule_conn *c, fr_progress *pr) {
 }
 
 /* One handshake record: FR_OK with DONE to go on. */
-static fr_err hs_step(ferrule_conn *c, fr_progress *pr) {
+static fr_err hs_step(fr_conn *c, fr_progress *pr) {
     FR_TRY(rx_record(c, pr));
     if (*pr == FR_PROGRESS_PEER_CLOSED) return fr_conn_fail(c, FERRULE_R_UNEXPECTED_MESSAGE);
     /* Application data before the handshake is done (never 0-RTT data:
@@ -124,7 +124,7 @@ static fr_err hs_step(ferrule_conn *c, fr_progress *pr) {
     return FR_OK;
 }
 
-fr_err fr_conn_advance(ferrule_conn *c, fr_progress *pr) {
+fr_err fr_conn_advance(fr_conn *c, fr_progress *pr) {
     *pr = FR_PROGRESS_DONE;
     if (c->status != FERRULE_OK) return c->reason;
     /* The handshake writes its flights: not into output being sent. */
@@ -141,13 +141,13 @@ fr_err fr_conn_advance(ferrule_conn *c, fr_progress *pr) {
     return FR_OK;
 }
 
-int fr_conn_in_early_phase(const ferrule_conn *c) {
+int fr_conn_in_early_phase(const fr_conn *c) {
     if (c->role != FERRULE_ROLE_SERVER || c->status != FERRULE_OK) return 0;
     return c->state == FERRULE_HS_WAIT_CLIENT_HELLO ||
            c->state == FERRULE_HS_WAIT_END_OF_EARLY_DATA;
 }
 
-fr_err fr_conn_advance_early(ferrule_conn *c, fr_progress *pr) {
+fr_err fr_conn_advance_early(fr_conn *c, fr_progress *pr) {
     *pr = FR_PROGRESS_DONE;
     if (c->status != FERRULE_OK) return c->reason;
     while (fr_conn_in_early_phase(c) && c->early.len == c->early.off) {
@@ -162,7 +162,7 @@ fr_err fr_conn_advance_early(ferrule_conn *c, fr_progress *pr) {
 #define LENT_APP 1   /* c->app, inside `in` */
 #define LENT_EARLY 2 /* accepted 0-RTT data, in c->early.buf */
 
-fr_err fr_conn_read_buf(ferrule_conn *c, const uint8_t **p, size_t *len, fr_progress *pr) {
+fr_err fr_conn_read_buf(fr_conn *c, const uint8_t **p, size_t *len, fr_progress *pr) {
     *p = NULL;
     *len = 0;
     *pr = FR_PROGRESS_DONE;
@@ -191,7 +191,7 @@ fr_err fr_conn_read_buf(ferrule_conn *c, const uint8_t **p, size_t *len, fr_prog
     return FR_OK;
 }
 
-fr_err fr_conn_read_ack(ferrule_conn *c, size_t n) {
+fr_err fr_conn_read_ack(fr_conn *c, size_t n) {
     FR_ENSURE(c->app_lent, FERRULE_R_BUFFER_NOT_LENT);
     FR_ENSURE(n <= c->app_lent_len, FERRULE_R_ACK_TOO_LARGE);
     int kind = c->app_lent;
@@ -214,7 +214,7 @@ fr_err fr_conn_read_ack(ferrule_conn *c, size_t n) {
     return FR_OK;
 }
 
-fr_err fr_conn_read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n, fr_progress *pr) {
+fr_err fr_conn_read_app(fr_conn *c, uint8_t *buf, size_t cap, size_t *n, fr_progress *pr) {
     *n = 0;
     const uint8_t *p;
     size_t len;
@@ -230,7 +230,7 @@ fr_err fr_conn_read_app(ferrule_conn *c, uint8_t *buf, size_t cap, size_t *n, fr
 
 /* Drop n sent bytes; a drained buffer is given back (it comes again with
  * the next record, fr_conn_out_reserve). */
-static void out_drop(ferrule_conn *c, size_t n) {
+static void out_drop(fr_conn *c, size_t n) {
     if (n > c->out_len) n = c->out_len;
     c->out_off += n;
     c->out_len -= n;
@@ -240,7 +240,7 @@ static void out_drop(ferrule_conn *c, size_t n) {
     c->out_cap = c->out_off = 0;
 }
 
-fr_err fr_conn_output_buf(ferrule_conn *c, const uint8_t **p, size_t *len) {
+fr_err fr_conn_output_buf(fr_conn *c, const uint8_t **p, size_t *len) {
     *p = NULL;
     *len = 0;
     FR_ENSURE(!c->out_lent, FERRULE_R_BUFFER_LENT);
@@ -254,7 +254,7 @@ fr_err fr_conn_output_buf(ferrule_conn *c, const uint8_t **p, size_t *len) {
     return FR_OK;
 }
 
-fr_err fr_conn_output_ack(ferrule_conn *c, size_t n) {
+fr_err fr_conn_output_ack(fr_conn *c, size_t n) {
     FR_ENSURE(c->out_lent, FERRULE_R_BUFFER_NOT_LENT);
     FR_ENSURE(n <= c->out_lent_len, FERRULE_R_ACK_TOO_LARGE);
     c->out_lent = 0;
@@ -264,7 +264,7 @@ fr_err fr_conn_output_ack(ferrule_conn *c, size_t n) {
     return FR_OK;
 }
 
-fr_err fr_conn_take_output(ferrule_conn *c, uint8_t *out, size_t cap, size_t *n) {
+fr_err fr_conn_take_output(fr_conn *c, uint8_t *out, size_t cap, size_t *n) {
     *n = 0;
     const uint8_t *p;
     size_t len;
@@ -275,9 +275,9 @@ fr_err fr_conn_take_output(ferrule_conn *c, uint8_t *out, size_t cap, size_t *n)
     return fr_conn_output_ack(c, k);
 }
 
-size_t fr_conn_output_pending(const ferrule_conn *c) { return c->out_len; }
+size_t fr_conn_output_pending(const fr_conn *c) { return c->out_len; }
 
-fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t *n,
+fr_err fr_conn_write_app(fr_conn *c, const uint8_t *buf, size_t len, size_t *n,
                          fr_progress *pr) {
     *n = 0;
     *pr = FR_PROGRESS_DONE;
@@ -306,7 +306,7 @@ fr_err fr_conn_write_app(ferrule_conn *c, const uint8_t *buf, size_t len, size_t
     return FR_OK;
 }
 
-fr_err fr_conn_queue_close(ferrule_conn *c) {
+fr_err fr_conn_queue_close(fr_conn *c) {
     FR_ENSURE(!c->out_lent, FERRULE_R_BUFFER_LENT);
     fr_conn_do_pending(c);
     if (c->closed_sent) return FR_OK;
@@ -320,7 +320,7 @@ fr_err fr_conn_queue_close(ferrule_conn *c) {
 /* ---- flags ---------------------------------------------------------------------------- */
 
 /* A whole record (or a header that cannot start one) waits in `in`. */
-static int record_buffered(const ferrule_conn *c) {
+static int record_buffered(const fr_conn *c) {
     if (c->in_len < FR_RECORD_HEADER_LEN) return 0;
     uint8_t type;
     size_t body;
@@ -328,7 +328,7 @@ static int record_buffered(const ferrule_conn *c) {
     return c->in_len - FR_RECORD_HEADER_LEN >= body;
 }
 
-uint32_t fr_conn_flags_rx(const ferrule_conn *c) {
+uint32_t fr_conn_flags_rx(const fr_conn *c) {
     uint32_t f = 0;
     if (c->status != FERRULE_OK) return FERRULE_FLAG_FAILED | (c->peer_closed ? FERRULE_FLAG_CLOSED : 0);
     if (c->peer_closed) return FERRULE_FLAG_CLOSED;
@@ -346,14 +346,14 @@ uint32_t fr_conn_flags_rx(const ferrule_conn *c) {
 }
 
 /* Output owed but not yet in `out` (fr_conn_do_pending makes it). */
-static int owes_output(const ferrule_conn *c) {
+static int owes_output(const fr_conn *c) {
     if (atomic_load(&c->pending_alert) >= 0 && !c->closed_sent) return 1;
     if (c->status != FERRULE_OK || c->closed_sent) return 0;
     if (atomic_load(&c->pending_key_update)) return 1;
     return c->role == FERRULE_ROLE_SERVER && atomic_load(&c->resume.pending_tickets) > 0;
 }
 
-uint32_t fr_conn_flags_tx(const ferrule_conn *c) {
+uint32_t fr_conn_flags_tx(const fr_conn *c) {
     uint32_t f = 0;
     if (c->out_len > 0 || owes_output(c)) f |= FERRULE_FLAG_HAS_OUTPUT;
     if (c->status == FERRULE_OK && c->state == FERRULE_HS_CONNECTED && !c->closed_sent &&
@@ -364,7 +364,7 @@ uint32_t fr_conn_flags_tx(const ferrule_conn *c) {
 
 /* ---- release and the batched call ---------------------------------------------------- */
 
-void fr_conn_release_buffers(ferrule_conn *c) {
+void fr_conn_release_buffers(fr_conn *c) {
     in_release_if_idle(c);
     if (c->out != NULL && c->out_len == 0 && !c->out_lent) out_drop(c, 0);
     if (c->hs_buf != NULL && c->hs_len == 0) {
@@ -376,7 +376,7 @@ void fr_conn_release_buffers(ferrule_conn *c) {
 
 /* Process buffered records: the handshake, then post-handshake records,
  * up to the first application data (which waits for the application). */
-static fr_err rx_pump(ferrule_conn *c, fr_progress *pr) {
+static fr_err rx_pump(fr_conn *c, fr_progress *pr) {
     FR_TRY(fr_conn_advance(c, pr));
     if (*pr != FR_PROGRESS_DONE) return FR_OK;
     while (c->app_len == 0 && c->early.len == c->early.off) {
@@ -387,7 +387,7 @@ static fr_err rx_pump(ferrule_conn *c, fr_progress *pr) {
     return FR_OK;
 }
 
-fr_err fr_conn_process(ferrule_conn *c, const uint8_t *in, size_t in_len, size_t *consumed,
+fr_err fr_conn_process(fr_conn *c, const uint8_t *in, size_t in_len, size_t *consumed,
                        uint8_t *out, size_t out_cap, size_t *written) {
     *consumed = *written = 0;
     FR_ENSURE(!c->in_lent && !c->out_lent && !c->app_lent, FERRULE_R_BUFFER_LENT);

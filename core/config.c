@@ -258,7 +258,7 @@ fr_err fr_cfg_set_max_peer_certificates(fr_config *cfg, uint32_t count) {
 void fr_cfg_dangerous_no_hostname_check(fr_config *cfg) { cfg->no_hostname_check = 1; }
 void fr_cfg_dangerous_no_verification(fr_config *cfg) { cfg->no_verification = 1; }
 
-void fr_config_verify_params(const ferrule_config *cfg, fr_verify_params *p) {
+void fr_config_verify_params(const fr_config *cfg, fr_verify_params *p) {
     memset(p, 0, sizeof(*p));
     uint32_t purpose = cfg->purpose;
     if (purpose == 0)

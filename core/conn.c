@@ -8,7 +8,7 @@
 
 /* ---- setup ---------------------------------------------------------------- */
 
-fr_err fr_conn_init(ferrule_conn *c, ferrule_config *cfg, const char *server_name,
+fr_err fr_conn_init(fr_conn *c, fr_config *cfg, const char *server_name,
                     size_t memory_limit) {
     c->cfg = cfg;
     c->role = cfg->role;
@@ -29,7 +29,7 @@ fr_err fr_conn_init(ferrule_conn *c, ferrule_config *cfg, const char *server_nam
     return FR_OK;
 }
 
-void fr_conn_release(ferrule_conn *c) {
+void fr_conn_release(fr_conn *c) {
     fr_mem_free(&c->mem, c->in, c->in_cap);
     fr_mem_free_public(&c->mem, c->out, c->out_cap);
     fr_mem_free(&c->mem, c->hs_buf, c->hs_cap);
@@ -50,7 +50,7 @@ void fr_conn_release(ferrule_conn *c) {
 
 /* ---- output --------------------------------------------------------------- */
 
-fr_err fr_conn_out_reserve(ferrule_conn *c, size_t n) {
+fr_err fr_conn_out_reserve(fr_conn *c, size_t n) {
     if (n <= c->out_cap - c->out_off - c->out_len) return FR_OK;
     /* Output the host has borrowed must stay where it is (buffers.c);
      * the host's argument checks keep producers away while it is. */
@@ -80,12 +80,12 @@ fr_err fr_conn_out_reserve(ferrule_conn *c, size_t n) {
 }
 
 /* One record of `type` under the current write protection. */
-static fr_err send_record(ferrule_conn *c, uint8_t type, const uint8_t *data, size_t len);
-fr_err fr_conn_send_record(ferrule_conn *c, uint8_t type, const uint8_t *data, size_t len) {
+static fr_err send_record(fr_conn *c, uint8_t type, const uint8_t *data, size_t len);
+fr_err fr_conn_send_record(fr_conn *c, uint8_t type, const uint8_t *data, size_t len) {
     FR_ENSURE(len <= FR_MAX_PLAINTEXT, FERRULE_R_INTERNAL);
     return send_record(c, type, data, len);
 }
-static fr_err send_record(ferrule_conn *c, uint8_t type, const uint8_t *data, size_t len) {
+static fr_err send_record(fr_conn *c, uint8_t type, const uint8_t *data, size_t len) {
     size_t n = 0;
     if (fr_aead_active(&c->wr)) {
         FR_TRY(fr_conn_out_reserve(c, FR_RECORD_OVERHEAD + len));
@@ -113,7 +113,7 @@ static fr_err send_record(ferrule_conn *c, uint8_t type, const uint8_t *data, si
 
 /* Handshake bytes in records of at most 2^14 bytes (RFC 8446 §5.1), or
  * of the peer's record_size_limit once negotiated (RFC 8449 §4). */
-static fr_err send_fragmented(ferrule_conn *c, const uint8_t *msg, size_t len) {
+static fr_err send_fragmented(fr_conn *c, const uint8_t *msg, size_t len) {
     size_t max = fr_rsl_max_fragment(c);
     for (size_t off = 0; off < len;) {
         size_t chunk = len - off < max ? len - off : max;
@@ -123,19 +123,19 @@ static fr_err send_fragmented(ferrule_conn *c, const uint8_t *msg, size_t len) {
     return FR_OK;
 }
 
-fr_err fr_conn_send_handshake(ferrule_conn *c, const uint8_t *msg, size_t len) {
+fr_err fr_conn_send_handshake(fr_conn *c, const uint8_t *msg, size_t len) {
     if (c->th_ready) FR_TRY(fr_transcript_update(&c->th, msg, len));
     return send_fragmented(c, msg, len);
 }
 
-fr_err fr_conn_send_post_handshake(ferrule_conn *c, const uint8_t *msg, size_t len) {
+fr_err fr_conn_send_post_handshake(fr_conn *c, const uint8_t *msg, size_t len) {
     /* Post-handshake messages are not part of the handshake transcript
      * (the dispatcher leaves received ones out too, state.c).  A
      * NewSessionTicket may exceed a small record_size_limit. */
     return send_fragmented(c, msg, len);
 }
 
-fr_err fr_conn_send_ccs(ferrule_conn *c) {
+fr_err fr_conn_send_ccs(fr_conn *c) {
     /* RFC 8446 §5 / D.4: a plaintext change_cipher_spec of one byte 0x01,
      * never protected. */
     static const uint8_t ccs[1] = {1};
@@ -147,25 +147,25 @@ fr_err fr_conn_send_ccs(ferrule_conn *c) {
     return FR_OK;
 }
 
-fr_err fr_conn_send_alert(ferrule_conn *c, uint8_t level, uint8_t desc) {
+fr_err fr_conn_send_alert(fr_conn *c, uint8_t level, uint8_t desc) {
     const uint8_t body[2] = {level, desc};
     return send_record(c, FR_CT_ALERT, body, 2);
 }
 
-fr_err fr_conn_set_read_secret(ferrule_conn *c, const uint8_t *secret) {
+fr_err fr_conn_set_read_secret(fr_conn *c, const uint8_t *secret) {
     c->rd_epoch++;
     return fr_aead_init(&c->rd, c->suite, secret, 0);
 }
 
-fr_err fr_conn_set_write_secret(ferrule_conn *c, const uint8_t *secret) {
+fr_err fr_conn_set_write_secret(fr_conn *c, const uint8_t *secret) {
     return fr_aead_init(&c->wr, c->suite, secret, 1);
 }
 
-void fr_conn_keylog(ferrule_conn *c, const char *label, const uint8_t *secret) {
+void fr_conn_keylog(fr_conn *c, const char *label, const uint8_t *secret) {
     fr_conn_keylog_len(c, label, secret, c->ks.hlen);
 }
 
-void fr_conn_keylog_len(ferrule_conn *c, const char *label, const uint8_t *secret, size_t len) {
+void fr_conn_keylog_len(fr_conn *c, const char *label, const uint8_t *secret, size_t len) {
     if (c->cfg->keylog == NULL || len > FR_MAX_HASH) return;
     /* NSS key log format: LABEL <client_random hex> <secret hex> */
     char line[64 + 2 * 32 + 2 * FR_MAX_HASH + 4];
@@ -190,14 +190,14 @@ void fr_conn_keylog_len(ferrule_conn *c, const char *label, const uint8_t *secre
 
 /* ---- failure -------------------------------------------------------------- */
 
-int fr_conn_wants_send(const ferrule_conn *c) {
+int fr_conn_wants_send(const fr_conn *c) {
     return atomic_load(&c->want_send) || atomic_load(&c->pending_alert) >= 0 ||
            atomic_load(&c->pending_key_update);
 }
 
-void fr_conn_service_send(ferrule_conn *c) { atomic_store(&c->want_send, 1); }
+void fr_conn_service_send(fr_conn *c) { atomic_store(&c->want_send, 1); }
 
-void fr_conn_do_pending(ferrule_conn *c) {
+void fr_conn_do_pending(fr_conn *c) {
     /* Borrowed output must not move: the work waits for its ack. */
     if (c->out_lent) return;
     atomic_store(&c->want_send, 0);
@@ -225,7 +225,7 @@ void fr_conn_do_pending(ferrule_conn *c) {
     }
 }
 
-fr_err fr_conn_fail(ferrule_conn *c, fr_err e) {
+fr_err fr_conn_fail(fr_conn *c, fr_err e) {
     int first = 0;
     fr_sync_lock(&c->sync, FR_LOCK_CONN_ERR);
     if (c->status == FERRULE_OK) {

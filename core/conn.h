@@ -8,10 +8,10 @@
 #include <stdatomic.h>
 
 /* ferrule.h: for ferrule_io_callbacks, the application callbacks that take
- * a ferrule_conn * and the ferrule_conn / ferrule_config names, until the
+ * a fr_conn * and the fr_conn / fr_config names, until the
  * engine owns none of them (tools/boundary-allow.txt).  The rest of the
  * core takes the public numbers from codes.h. */
-#include "ferrule.h"
+#include "codes.h"
 
 #include "common.h"
 #include "engine.h"
@@ -136,7 +136,7 @@ struct ferrule_config {
     size_t memory_limit;
     size_t max_hs_msg;
     uint32_t max_peer_certs; /* certificates accepted in a peer's Certificate */
-    void (*keylog)(void *ctx, const ferrule_conn *conn, const char *line);
+    void (*keylog)(void *ctx, const fr_conn *conn, const char *line);
     void *keylog_ctx;
     int no_hostname_check;
     int no_verification;
@@ -144,7 +144,7 @@ struct ferrule_config {
     uint32_t max_depth;   /* 0 = default */
     uint32_t ocsp_policy; /* FERRULE_OCSP_* */
     int cn_in_san;        /* ferrule_config_set_verify_cn_in_san */
-    int (*verify_cb)(void *ctx, const ferrule_conn *conn, const ferrule_verify_result *r);
+    int (*verify_cb)(void *ctx, const fr_conn *conn, const ferrule_verify_result *r);
     void *verify_cb_ctx;
     fr_hrr_config hrr;
     fr_client_auth_config cauth;
@@ -157,10 +157,10 @@ struct ferrule_config {
 };
 
 /* Verification parameters of a config for verifying its peer. */
-void fr_config_verify_params(const ferrule_config *cfg, fr_verify_params *p);
+void fr_config_verify_params(const fr_config *cfg, fr_verify_params *p);
 
 struct ferrule_conn {
-    ferrule_config *cfg;
+    fr_config *cfg;
     fr_mem mem;
     uint32_t role;
     /* FERRULE_HS_*; assigned only in state.c: by the dispatcher, and by
@@ -270,40 +270,40 @@ struct ferrule_conn {
 /* ---- conn.c: records, alerts, failure ------------------------------------- */
 /* Record a fatal local error: sets the sticky status and queues the alert
  * (if any) for fr_conn_do_pending.  Returns `e` for chaining. */
-fr_err fr_conn_fail(ferrule_conn *c, fr_err e);
+fr_err fr_conn_fail(fr_conn *c, fr_err e);
 /* Ask the host to run fr_conn_do_pending (send-side work the receive half
  * or the handshake queued: tickets); see fr_conn_wants_send (engine.h). */
-void fr_conn_service_send(ferrule_conn *c);
+void fr_conn_service_send(fr_conn *c);
 /* Queue a handshake message (header included in `msg`), adding it to the
  * transcript if ready, fragmented into records under the write keys. */
-FR_MUST_CHECK fr_err fr_conn_send_handshake(ferrule_conn *c, const uint8_t *msg, size_t len);
+FR_MUST_CHECK fr_err fr_conn_send_handshake(fr_conn *c, const uint8_t *msg, size_t len);
 /* Queue a post-handshake message (KeyUpdate, NewSessionTicket; header
  * included, fragmented like handshake messages) without adding it to the
  * transcript. */
-FR_MUST_CHECK fr_err fr_conn_send_post_handshake(ferrule_conn *c, const uint8_t *msg, size_t len);
+FR_MUST_CHECK fr_err fr_conn_send_post_handshake(fr_conn *c, const uint8_t *msg, size_t len);
 /* Queue one record of `type` (len <= 2^14) under the current write keys. */
-FR_MUST_CHECK fr_err fr_conn_send_record(ferrule_conn *c, uint8_t type, const uint8_t *data,
+FR_MUST_CHECK fr_err fr_conn_send_record(fr_conn *c, uint8_t type, const uint8_t *data,
                                          size_t len);
 /* Queue an alert record (level, description) under the current write keys. */
-FR_MUST_CHECK fr_err fr_conn_send_alert(ferrule_conn *c, uint8_t level, uint8_t desc);
+FR_MUST_CHECK fr_err fr_conn_send_alert(fr_conn *c, uint8_t level, uint8_t desc);
 /* Queue the middlebox-compatibility change_cipher_spec record. */
-FR_MUST_CHECK fr_err fr_conn_send_ccs(ferrule_conn *c);
+FR_MUST_CHECK fr_err fr_conn_send_ccs(fr_conn *c);
 /* Install a traffic secret for reading or writing. */
-FR_MUST_CHECK fr_err fr_conn_set_read_secret(ferrule_conn *c, const uint8_t *secret);
-FR_MUST_CHECK fr_err fr_conn_set_write_secret(ferrule_conn *c, const uint8_t *secret);
+FR_MUST_CHECK fr_err fr_conn_set_read_secret(fr_conn *c, const uint8_t *secret);
+FR_MUST_CHECK fr_err fr_conn_set_write_secret(fr_conn *c, const uint8_t *secret);
 /* Emit an NSS key log line for `label` if a key-log callback is set. */
-void fr_conn_keylog(ferrule_conn *c, const char *label, const uint8_t *secret);
-void fr_conn_keylog_len(ferrule_conn *c, const char *label, const uint8_t *secret, size_t len);
+void fr_conn_keylog(fr_conn *c, const char *label, const uint8_t *secret);
+void fr_conn_keylog_len(fr_conn *c, const char *label, const uint8_t *secret, size_t len);
 /* Ensure `out` can take `n` more bytes (grows within the memory ceiling;
  * BUFFER_LENT if that would move output the host has borrowed). */
-FR_MUST_CHECK fr_err fr_conn_out_reserve(ferrule_conn *c, size_t n);
+FR_MUST_CHECK fr_err fr_conn_out_reserve(fr_conn *c, size_t n);
 /* The time the host last passed in (fr_conn_set_time, engine.h): what
  * verification, ticket ages and lifetimes and the 0-RTT window use. */
-int64_t fr_conn_now(const ferrule_conn *c);
+int64_t fr_conn_now(const fr_conn *c);
 /* Set up and tear down a connection's engine state. */
-FR_MUST_CHECK fr_err fr_conn_init(ferrule_conn *c, ferrule_config *cfg, const char *server_name,
+FR_MUST_CHECK fr_err fr_conn_init(fr_conn *c, fr_config *cfg, const char *server_name,
                                   size_t memory_limit);
-void fr_conn_release(ferrule_conn *c);
+void fr_conn_release(fr_conn *c);
 
 /* ---- recv.c: record reception ------------------------------------------- */
 /* Receive and process one record from `in`: FR_OK with *pr DONE when one
@@ -312,11 +312,11 @@ void fr_conn_release(ferrule_conn *c);
  * waits for a decision (no record is read then; once the decision is
  * answered the paused message is dispatched again first); or a failure
  * reason (not yet recorded). */
-FR_MUST_CHECK fr_err fr_conn_next_record(ferrule_conn *c, fr_progress *pr);
+FR_MUST_CHECK fr_err fr_conn_next_record(fr_conn *c, fr_progress *pr);
 /* Drop n processed bytes from the front of `in`. */
-void fr_conn_in_consume(ferrule_conn *c, size_t n);
+void fr_conn_in_consume(fr_conn *c, size_t n);
 /* Buffer in `in` for the next received bytes (allocated when missing). */
-FR_MUST_CHECK fr_err fr_conn_in_ensure(ferrule_conn *c);
+FR_MUST_CHECK fr_err fr_conn_in_ensure(fr_conn *c);
 
 
 /* ---- state.c: the transition table and dispatcher ------------------------ */
@@ -324,23 +324,23 @@ FR_MUST_CHECK fr_err fr_conn_in_ensure(ferrule_conn *c);
  * or WANT_APP when its handler paused for a decision (hs/decision.h: the
  * state stays, the message must stay where it is until it is dispatched
  * again). */
-FR_MUST_CHECK fr_err fr_dispatch(ferrule_conn *c, const uint8_t *msg, size_t len,
+FR_MUST_CHECK fr_err fr_dispatch(fr_conn *c, const uint8_t *msg, size_t len,
                                  fr_progress *pr);
 /* Take transitions that need no message (client START -> send ClientHello). */
-FR_MUST_CHECK fr_err fr_dispatch_start(ferrule_conn *c);
+FR_MUST_CHECK fr_err fr_dispatch_start(fr_conn *c);
 /* 1 if a handshake message of type `msg` may come next in this state. */
-int fr_state_accepts(const ferrule_conn *c, uint8_t msg);
+int fr_state_accepts(const fr_conn *c, uint8_t msg);
 /* 1 if handshake records may still be received in this state. */
-int fr_state_expects_handshake(const ferrule_conn *c);
+int fr_state_expects_handshake(const fr_conn *c);
 /* 1 if a change_cipher_spec record may be dropped in this state. */
-int fr_state_allows_ccs(const ferrule_conn *c);
+int fr_state_allows_ccs(const fr_conn *c);
 /* 1 if accepted 0-RTT application data records are read in this state. */
-int fr_state_reads_early_data(const ferrule_conn *c);
+int fr_state_reads_early_data(const fr_conn *c);
 /* The first state of a connection of c->role. */
-void fr_state_init(ferrule_conn *c);
+void fr_state_init(fr_conn *c);
 /* Move to FAILED: the one place besides the dispatcher that sets the
  * state (fr_conn_fail and a received alert call it). */
-void fr_state_fail(ferrule_conn *c);
+void fr_state_fail(fr_conn *c);
 
 /* ---- handshake messages (core/hs/) ------------------------------------- */
 /* A handler returns a reason only (FR_OK or why it failed).  A step that
@@ -359,59 +359,59 @@ typedef enum fr_branch {
     FR_BRANCH_APP,
     FR_BRANCH_COUNT
 } fr_branch;
-typedef fr_err (*fr_handler)(ferrule_conn *c, fr_reader *body);
-typedef fr_err (*fr_branch_handler)(ferrule_conn *c, fr_reader *body, fr_branch *branch);
-fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused);
-fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch);
-fr_err fr_client_on_server_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch);
-fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body, fr_branch *branch);
-fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body, fr_branch *branch);
-fr_err fr_client_on_certificate_request(ferrule_conn *c, fr_reader *body);
-fr_err fr_client_on_certificate_verify(ferrule_conn *c, fr_reader *body);
-fr_err fr_client_on_finished(ferrule_conn *c, fr_reader *body);
-fr_err fr_server_on_finished(ferrule_conn *c, fr_reader *body);
-fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body, fr_branch *branch);
-fr_err fr_server_on_certificate_verify(ferrule_conn *c, fr_reader *body);
+typedef fr_err (*fr_handler)(fr_conn *c, fr_reader *body);
+typedef fr_err (*fr_branch_handler)(fr_conn *c, fr_reader *body, fr_branch *branch);
+fr_err fr_client_send_hello(fr_conn *c, fr_reader *unused);
+fr_err fr_server_on_client_hello(fr_conn *c, fr_reader *body, fr_branch *branch);
+fr_err fr_client_on_server_hello(fr_conn *c, fr_reader *body, fr_branch *branch);
+fr_err fr_client_on_encrypted_extensions(fr_conn *c, fr_reader *body, fr_branch *branch);
+fr_err fr_client_on_certificate(fr_conn *c, fr_reader *body, fr_branch *branch);
+fr_err fr_client_on_certificate_request(fr_conn *c, fr_reader *body);
+fr_err fr_client_on_certificate_verify(fr_conn *c, fr_reader *body);
+fr_err fr_client_on_finished(fr_conn *c, fr_reader *body);
+fr_err fr_server_on_finished(fr_conn *c, fr_reader *body);
+fr_err fr_server_on_certificate(fr_conn *c, fr_reader *body, fr_branch *branch);
+fr_err fr_server_on_certificate_verify(fr_conn *c, fr_reader *body);
 /* Ask the host for decision `d` (FERRULE_DECISION_*, hs/decision.h): the
  * handler then reports *branch FR_BRANCH_APP and returns FR_OK. */
-void fr_dec_ask(ferrule_conn *c, uint32_t d, fr_branch *branch);
+void fr_dec_ask(fr_conn *c, uint32_t d, fr_branch *branch);
 /* Parse a Certificate's certificate_list into c->peer_certs (entry
  * extensions: only a stapled OCSP response the client asked for). */
-FR_MUST_CHECK fr_err fr_parse_certificate_list(ferrule_conn *c, fr_reader *list,
+FR_MUST_CHECK fr_err fr_parse_certificate_list(fr_conn *c, fr_reader *list,
                                                const uint8_t **staple, size_t *staple_len);
 /* Append a parsed peer certificate to c->peer_certs (taking it; freed on
  * failure): CERT_CHAIN_TOO_LONG past the config's max_peer_certs. */
-FR_MUST_CHECK fr_err fr_conn_add_peer_cert(ferrule_conn *c, fr_cert *cert);
+FR_MUST_CHECK fr_err fr_conn_add_peer_cert(fr_conn *c, fr_cert *cert);
 /* Verify c->peer_certs for either role (purpose by role, the server name
  * for a client, OCSP for a client), then ask for the application's
  * verdict (decision VERIFY: may pause, *branch FR_BRANCH_APP).  For the
  * Certificate handlers; a handler run again after the pause ends with
  * fr_verify_resume. */
-FR_MUST_CHECK fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple,
+FR_MUST_CHECK fr_err fr_verify_peer_chain(fr_conn *c, const uint8_t *staple,
                                           size_t staple_len, fr_branch *branch);
 /* A Certificate handler resumed after VERIFY was answered: skip its body
  * (parsed before the pause) and apply the verdict. */
-FR_MUST_CHECK fr_err fr_verify_resume(ferrule_conn *c, fr_reader *body);
+FR_MUST_CHECK fr_err fr_verify_resume(fr_conn *c, fr_reader *body);
 /* Our own checks of c->peer_certs as of time `now`, without the
  * application's verdict (a server validating the client chain a ticket
  * carries: psk.c; the verdict is asked by the ClientHello handler). */
-FR_MUST_CHECK fr_err fr_verify_peer_chain_at(ferrule_conn *c, const uint8_t *staple,
+FR_MUST_CHECK fr_err fr_verify_peer_chain_at(fr_conn *c, const uint8_t *staple,
                                              size_t staple_len, int64_t now);
 /* Server: does this connection request a client certificate; send the
  * CertificateRequest (after EncryptedExtensions). */
-int fr_server_wants_client_cert(const ferrule_conn *c);
-FR_MUST_CHECK fr_err fr_send_certificate_request(ferrule_conn *c);
-fr_err fr_on_new_session_ticket(ferrule_conn *c, fr_reader *body);
-fr_err fr_on_key_update(ferrule_conn *c, fr_reader *body);
+int fr_server_wants_client_cert(const fr_conn *c);
+FR_MUST_CHECK fr_err fr_send_certificate_request(fr_conn *c);
+fr_err fr_on_new_session_ticket(fr_conn *c, fr_reader *body);
+fr_err fr_on_key_update(fr_conn *c, fr_reader *body);
 /* Senders used by the server flight. */
-FR_MUST_CHECK fr_err fr_send_encrypted_extensions(ferrule_conn *c);
+FR_MUST_CHECK fr_err fr_send_encrypted_extensions(fr_conn *c);
 /* Our Certificate: the chosen chain, or (client without one) an empty list. */
-FR_MUST_CHECK fr_err fr_send_certificate(ferrule_conn *c);
-FR_MUST_CHECK fr_err fr_send_certificate_verify(ferrule_conn *c);
-FR_MUST_CHECK fr_err fr_send_finished(ferrule_conn *c);
-FR_MUST_CHECK fr_err fr_send_key_update(ferrule_conn *c, int request);
+FR_MUST_CHECK fr_err fr_send_certificate(fr_conn *c);
+FR_MUST_CHECK fr_err fr_send_certificate_verify(fr_conn *c);
+FR_MUST_CHECK fr_err fr_send_finished(fr_conn *c);
+FR_MUST_CHECK fr_err fr_send_key_update(fr_conn *c, int request);
 /* Finished verify_data check shared by both roles. */
-FR_MUST_CHECK fr_err fr_check_finished(ferrule_conn *c, fr_reader *body, const uint8_t *base_key);
+FR_MUST_CHECK fr_err fr_check_finished(fr_conn *c, fr_reader *body, const uint8_t *base_key);
 
 /* ---- extensions.c ------------------------------------------------------ */
 /* A parsed extensions<..> block.  Any number of extensions (RFC 8446 sets
@@ -444,10 +444,10 @@ typedef struct fr_msgbuf {
     size_t cap;
     fr_writer w;
 } fr_msgbuf;
-FR_MUST_CHECK fr_err fr_msg_begin(ferrule_conn *c, fr_msgbuf *m, uint8_t type, size_t cap);
+FR_MUST_CHECK fr_err fr_msg_begin(fr_conn *c, fr_msgbuf *m, uint8_t type, size_t cap);
 /* Finish, send via fr_conn_send_handshake, free the buffer. */
-FR_MUST_CHECK fr_err fr_msg_send(ferrule_conn *c, fr_msgbuf *m);
-void fr_msg_abort(ferrule_conn *c, fr_msgbuf *m);
+FR_MUST_CHECK fr_err fr_msg_send(fr_conn *c, fr_msgbuf *m);
+void fr_msg_abort(fr_conn *c, fr_msgbuf *m);
 /* Signature schemes allowed in TLS 1.3 CertificateVerify. */
 int fr_sig_allowed_in_cv(uint16_t scheme);
 /* Write signature_algorithms and signature_algorithms_cert for `sigs`
@@ -465,32 +465,32 @@ int fr_u16_in(uint16_t v, const uint16_t *list, size_t n);
 /* ---- psk.c, ticket.c: resumption (RFC 8446 §4.2.11, §4.6.1) ------------ */
 /* Client: append pre_shared_key (last) to the ClientHello being written if
  * a usable session is set; fr_client_psk_binder fills the binder in. */
-FR_MUST_CHECK fr_err fr_client_write_psk(ferrule_conn *c, fr_writer *w);
+FR_MUST_CHECK fr_err fr_client_write_psk(fr_conn *c, fr_writer *w);
 /* Client: is the session set by ferrule_conn_set_session offerable now? */
-int fr_client_session_usable(ferrule_conn *c);
-FR_MUST_CHECK fr_err fr_client_psk_binder(ferrule_conn *c, uint8_t *msg, size_t len);
+int fr_client_session_usable(fr_conn *c);
+FR_MUST_CHECK fr_err fr_client_psk_binder(fr_conn *c, uint8_t *msg, size_t len);
 /* Client: ServerHello's pre_shared_key (RFC 8446 §4.2.11). */
-FR_MUST_CHECK fr_err fr_client_on_psk(ferrule_conn *c, fr_reader *body, uint16_t suite);
+FR_MUST_CHECK fr_err fr_client_on_psk(fr_conn *c, fr_reader *body, uint16_t suite);
 /* Server: note the ClientHello's psk_key_exchange_modes (NULL if absent)
  * as c->resume.peer_modes, the modes both sides accept. */
-FR_MUST_CHECK fr_err fr_server_note_psk_modes(ferrule_conn *c, fr_ext *modes);
+FR_MUST_CHECK fr_err fr_server_note_psk_modes(fr_conn *c, fr_ext *modes);
 /* Server, ClientHello answered by a HelloRetryRequest: note in c->hrr
  * whether it offered PSKs (psk may be NULL) and a digest of those we would
  * accept with the suite chosen, which the second ClientHello must offer
  * again (RFC 8446 §4.1.2 lets it drop only PSKs incompatible with that
  * suite, and never add one). */
-FR_MUST_CHECK fr_err fr_server_note_hrr_psks(ferrule_conn *c, fr_ext *psk);
+FR_MUST_CHECK fr_err fr_server_note_hrr_psks(fr_conn *c, fr_ext *psk);
 /* Server, second ClientHello: ILLEGAL_PARAMETER unless its PSKs agree with
  * what was noted before the HelloRetryRequest (as carried by the cookie). */
-FR_MUST_CHECK fr_err fr_server_check_hrr_psks(ferrule_conn *c, fr_ext *psk);
+FR_MUST_CHECK fr_err fr_server_check_hrr_psks(fr_conn *c, fr_ext *psk);
 /* Server: try the client's PSK offer with c->resume.peer_modes; sets
  * c->resume.resumed if one is accepted; an unusable ticket is not an
  * error, a bad binder is. */
-FR_MUST_CHECK fr_err fr_server_try_psk(ferrule_conn *c, fr_ext *psk);
+FR_MUST_CHECK fr_err fr_server_try_psk(fr_conn *c, fr_ext *psk);
 /* Server: schedule NewSessionTickets (after the client's Finished) and
  * send them (send half, caller holds wr_lock). */
-void fr_server_schedule_tickets(ferrule_conn *c);
-void fr_server_send_pending_tickets(ferrule_conn *c);
+void fr_server_schedule_tickets(fr_conn *c);
+void fr_server_send_pending_tickets(fr_conn *c);
 
 /* ---- server_select.c: certificate and ALPN selection ------------------ */
 /* Note the facts selection needs about a freshly loaded chain. */
@@ -499,39 +499,39 @@ FR_MUST_CHECK fr_err fr_chain_note(fr_mem *m, fr_chain *ch);
 void fr_chain_forget(fr_mem *m, fr_chain *ch);
 /* Server, every ClientHello: validate ALPN and signature_algorithms_cert
  * and build the selection view (c->dec.hello) over the message. */
-FR_MUST_CHECK fr_err fr_server_hello_view(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs,
+FR_MUST_CHECK fr_err fr_server_hello_view(fr_conn *c, fr_exts *x, fr_reader peer_sigs,
                                           fr_reader suites);
 /* Server, the ClientHello a ServerHello answers: choose the ALPN protocol,
  * then our chain and scheme -- the host's answers (decisions ALPN and
  * CERTIFICATE, which may pause: *branch FR_BRANCH_APP), else the
  * defaults. */
-FR_MUST_CHECK fr_err fr_server_select(ferrule_conn *c, fr_branch *branch);
+FR_MUST_CHECK fr_err fr_server_select(fr_conn *c, fr_branch *branch);
 /* Did the client offer ALPN protocol p (n bytes)?  One pass over its list. */
-int fr_alpn_offered(const ferrule_client_hello *h, const uint8_t *p, size_t n);
+int fr_alpn_offered(const fr_client_hello *h, const uint8_t *p, size_t n);
 /* ---- early_data.c: 0-RTT (RFC 8446 §2.3, §4.2.10, §8) ----------------- */
 /* Client: append early_data to the ClientHello being written if the
  * application asked for 0-RTT and the offered session allows it. */
-void fr_client_write_early_data_ext(ferrule_conn *c, fr_writer *w);
+void fr_client_write_early_data_ext(fr_conn *c, fr_writer *w);
 /* Client: could 0-RTT be attempted with the session set (config enabled,
  * ticket allows it, session usable, ALPN compatible)? */
-int fr_client_early_possible(ferrule_conn *c);
+int fr_client_early_possible(fr_conn *c);
 /* Client: early data offered and the server's answer not known yet. */
-int fr_client_early_pending(const ferrule_conn *c);
+int fr_client_early_pending(const fr_conn *c);
 /* Client: after the first ClientHello went out with early_data: the
  * compatibility CCS and the early write keys. */
-FR_MUST_CHECK fr_err fr_client_start_early_data(ferrule_conn *c, const uint8_t *ch, size_t ch_len);
+FR_MUST_CHECK fr_err fr_client_start_early_data(fr_conn *c, const uint8_t *ch, size_t ch_len);
 /* Client: queue early data records (core of ferrule_conn_write_early_data). */
-FR_MUST_CHECK fr_err fr_client_write_early(ferrule_conn *c, const uint8_t *buf, size_t len,
+FR_MUST_CHECK fr_err fr_client_write_early(fr_conn *c, const uint8_t *buf, size_t len,
                                            size_t *n);
 /* Client: the server answered with a HelloRetryRequest: 0-RTT is over. */
-void fr_client_early_on_hrr(ferrule_conn *c);
+void fr_client_early_on_hrr(fr_conn *c);
 /* Client: EncryptedExtensions' early_data (ext NULL if absent). */
-FR_MUST_CHECK fr_err fr_client_on_early_data_ext(ferrule_conn *c, fr_ext *ext);
+FR_MUST_CHECK fr_err fr_client_on_early_data_ext(fr_conn *c, fr_ext *ext);
 /* Client, after the server's Finished: EndOfEarlyData if accepted, then
  * the handshake write keys. */
-FR_MUST_CHECK fr_err fr_client_end_early_data(ferrule_conn *c);
+FR_MUST_CHECK fr_err fr_client_end_early_data(fr_conn *c);
 /* Server: remember what the accepted PSK says about 0-RTT. */
-FR_MUST_CHECK fr_err fr_server_note_psk_for_early(ferrule_conn *c, uint32_t max_early,
+FR_MUST_CHECK fr_err fr_server_note_psk_for_early(fr_conn *c, uint32_t max_early,
                                                   const uint8_t *store_id, uint16_t suite,
                                                   uint64_t issued, uint32_t lifetime,
                                                   uint32_t client_age_ms, const uint8_t *identity,
@@ -541,18 +541,18 @@ FR_MUST_CHECK fr_err fr_server_note_psk_for_early(ferrule_conn *c, uint32_t max_
  * we answer with a HelloRetryRequest; `second`: this is the second hello.
  * The host's consent and its replay store may pause (*branch
  * FR_BRANCH_APP). */
-FR_MUST_CHECK fr_err fr_server_early_decide(ferrule_conn *c, fr_ext *ext, int hrr, int second,
+FR_MUST_CHECK fr_err fr_server_early_decide(fr_conn *c, fr_ext *ext, int hrr, int second,
                                             fr_branch *branch);
 /* Server: after our flight, read with the early keys (accepted). */
-FR_MUST_CHECK fr_err fr_server_start_early_read(ferrule_conn *c);
-fr_err fr_server_on_end_of_early_data(ferrule_conn *c, fr_reader *body);
+FR_MUST_CHECK fr_err fr_server_start_early_read(fr_conn *c);
+fr_err fr_server_on_end_of_early_data(fr_conn *c, fr_reader *body);
 /* Server: an accepted early data record's plaintext. */
-FR_MUST_CHECK fr_err fr_server_early_data_record(ferrule_conn *c, const uint8_t *pt, size_t len);
+FR_MUST_CHECK fr_err fr_server_early_data_record(fr_conn *c, const uint8_t *pt, size_t len);
 /* Server: count a skipped record of refused early data against the
  * budget (RFC 8446 §4.2.10); EARLY_DATA_LIMIT beyond it. */
-FR_MUST_CHECK fr_err fr_server_skip_early(ferrule_conn *c, size_t body_len);
+FR_MUST_CHECK fr_err fr_server_skip_early(fr_conn *c, size_t body_len);
 /* Server: copy buffered early data (0 bytes when none). */
-size_t fr_early_take(ferrule_conn *c, uint8_t *buf, size_t cap);
+size_t fr_early_take(fr_conn *c, uint8_t *buf, size_t cap);
 
 /* ---- hello_retry.c: HelloRetryRequest (RFC 8446 §4.1.4, §4.2.2) ------- */
 /* The fields of a ClientHello a second ClientHello must repeat. */
@@ -576,20 +576,20 @@ typedef struct fr_hrr_cookie {
 } fr_hrr_cookie;
 #define FR_HRR_COOKIE_MAX (7 + FR_MAX_HASH + 2 * FR_HRR_DIGEST_LEN + 32)
 /* The config's cookie key (fr_hrr_config_init made it). */
-const uint8_t *fr_hrr_cookie_key(const ferrule_config *cfg);
-FR_MUST_CHECK fr_err fr_hrr_cookie_seal(ferrule_config *cfg, const fr_hrr_cookie *ck, uint8_t *out,
+const uint8_t *fr_hrr_cookie_key(const fr_config *cfg);
+FR_MUST_CHECK fr_err fr_hrr_cookie_seal(fr_config *cfg, const fr_hrr_cookie *ck, uint8_t *out,
                                         size_t cap, size_t *len);
 /* ILLEGAL_PARAMETER unless authentic and well formed. */
-FR_MUST_CHECK fr_err fr_hrr_cookie_open(ferrule_config *cfg, const uint8_t *p, size_t n,
+FR_MUST_CHECK fr_err fr_hrr_cookie_open(fr_config *cfg, const uint8_t *p, size_t n,
                                         fr_hrr_cookie *ck);
 /* (Re)start `th` with message_hash(ClientHello1) (RFC 8446 §4.4.1). */
 FR_MUST_CHECK fr_err fr_hrr_transcript_start(fr_transcript *th, int hash, const uint8_t *ch1_hash);
 /* Server: send a HelloRetryRequest for c->suite / c->group, answering the
  * ClientHello being dispatched. */
-FR_MUST_CHECK fr_err fr_server_send_hrr(ferrule_conn *c, const fr_hello_view *h);
+FR_MUST_CHECK fr_err fr_server_send_hrr(fr_conn *c, const fr_hello_view *h);
 /* Server: check the second ClientHello's cookie against it and rebuild the
  * transcript from the cookie alone. */
-FR_MUST_CHECK fr_err fr_server_check_second_hello(ferrule_conn *c, const fr_hello_view *h,
+FR_MUST_CHECK fr_err fr_server_check_second_hello(fr_conn *c, const fr_hello_view *h,
                                                   fr_ext *cookie);
 /* server_hello.c: a HelloRetryRequest body (after the handshake header). */
 void fr_hrr_write_body(fr_writer *w, const uint8_t *sid, size_t sid_len, uint16_t suite,
@@ -597,7 +597,7 @@ void fr_hrr_write_body(fr_writer *w, const uint8_t *sid, size_t sid_len, uint16_
 /* client_hello.c: the second ClientHello, after a HelloRetryRequest
  * (RFC 8446 §4.1.2): with a new share for c->hrr.group if `new_share` (the
  * HelloRetryRequest had a key_share), else with the same shares again. */
-FR_MUST_CHECK fr_err fr_client_send_second_hello(ferrule_conn *c, const uint8_t *cookie,
+FR_MUST_CHECK fr_err fr_client_send_second_hello(fr_conn *c, const uint8_t *cookie,
                                                  size_t cookie_len, int new_share);
 
 #endif

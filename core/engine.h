@@ -18,6 +18,7 @@
 
 typedef struct ferrule_conn fr_conn;     /* the connection engine */
 typedef struct ferrule_config fr_config; /* the configuration engine */
+typedef struct ferrule_client_hello fr_client_hello; /* a server's view of a ClientHello */
 
 /* ---- configuration and lifecycle (boundary) ----------------------------- */
 

@@ -10,7 +10,7 @@ uint64_t fr_ku_interval(const fr_ku_config *k) {
     return k->interval != 0 ? k->interval : FR_KU_DEFAULT_INTERVAL;
 }
 
-fr_err fr_ku_initiate(ferrule_conn *c, int request) {
+fr_err fr_ku_initiate(fr_conn *c, int request) {
     /* An answer we owe goes first (RFC 8446 §4.6.3: before our next
      * application data, and our own update must not stand in for an
      * answer that was due earlier). */
@@ -21,7 +21,7 @@ fr_err fr_ku_initiate(ferrule_conn *c, int request) {
     return e == FR_OK ? FR_OK : fr_conn_fail(c, e);
 }
 
-fr_err fr_ku_before_app_record(ferrule_conn *c) {
+fr_err fr_ku_before_app_record(fr_conn *c) {
     /* fr_aead.seq counts the records protected under the current write
      * key: after `interval` of them the key is retired.  The KeyUpdate
      * itself is the last record under the old key. */

@@ -9,7 +9,7 @@
  */
 #include "conn.h"
 
-uint16_t fr_rsl_ours(const ferrule_config *cfg) {
+uint16_t fr_rsl_ours(const fr_config *cfg) {
     return cfg->rsl.limit != 0 ? cfg->rsl.limit : (uint16_t)FR_RSL_MAX;
 }
 
@@ -29,7 +29,7 @@ static fr_err parse_value(fr_reader *body, uint16_t *value) {
     return FR_OK;
 }
 
-void fr_rsl_client_write(ferrule_conn *c, fr_writer *w) {
+void fr_rsl_client_write(fr_conn *c, fr_writer *w) {
     /* RFC 8449 §4: "Endpoints SHOULD advertise the record_size_limit
      * extension, even if they have no need to limit the size of records":
      * always sent, with 2^14 + 1 unless configured lower. */
@@ -37,7 +37,7 @@ void fr_rsl_client_write(ferrule_conn *c, fr_writer *w) {
     c->rsl.offered = 1;
 }
 
-fr_err fr_rsl_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
+fr_err fr_rsl_server_on_client_hello(fr_conn *c, fr_reader *body) {
     uint16_t v;
     FR_TRY(parse_value(body, &v));
     /* RFC 8449 §4: "A server MUST NOT enforce this restriction" (a value
@@ -47,7 +47,7 @@ fr_err fr_rsl_server_on_client_hello(ferrule_conn *c, fr_reader *body) {
     return FR_OK;
 }
 
-void fr_rsl_server_write_ee(ferrule_conn *c, fr_writer *w) {
+void fr_rsl_server_write_ee(fr_conn *c, fr_writer *w) {
     /* RFC 8446 §4.2: no response to an extension the client did not send.
      * RFC 8449 §4: in TLS 1.3 the server's value goes in EncryptedExtensions. */
     if (c->rsl.peer == 0) return;
@@ -60,7 +60,7 @@ void fr_rsl_server_write_ee(ferrule_conn *c, fr_writer *w) {
     c->rsl.recv_limit = ours;
 }
 
-fr_err fr_rsl_client_on_ee(ferrule_conn *c, fr_reader *body) {
+fr_err fr_rsl_client_on_ee(fr_conn *c, fr_reader *body) {
     /* RFC 8446 §4.2: a response to an extension we did not send. */
     FR_ENSURE(c->rsl.offered, FERRULE_R_UNSUPPORTED_EXTENSION);
     uint16_t v;
@@ -77,14 +77,14 @@ fr_err fr_rsl_client_on_ee(ferrule_conn *c, fr_reader *body) {
     return FR_OK;
 }
 
-size_t fr_rsl_max_fragment(const ferrule_conn *c) {
+size_t fr_rsl_max_fragment(const fr_conn *c) {
     /* RFC 8449 §4: "Unprotected messages are not subject to this limit";
      * the limit counts the inner content type byte (we add no padding). */
     if (c->rsl.send_limit == 0 || !fr_aead_active(&c->wr)) return FR_MAX_PLAINTEXT;
     return (size_t)c->rsl.send_limit - 1;
 }
 
-fr_err fr_rsl_check_received(const ferrule_conn *c, size_t body_len) {
+fr_err fr_rsl_check_received(const fr_conn *c, size_t body_len) {
     /* RFC 8449 §4: "A TLS endpoint that receives a record larger than its
      * advertised limit MUST generate a fatal record_overflow alert." */
     if (c->rsl.recv_limit == 0) return FR_OK;

@@ -8,7 +8,7 @@
 
 /* ---- the input buffer ----------------------------------------------------- */
 
-fr_err fr_conn_in_ensure(ferrule_conn *c) {
+fr_err fr_conn_in_ensure(fr_conn *c) {
     if (c->in != NULL) return FR_OK;
     c->in = fr_mem_alloc(&c->mem, FR_MAX_RECORD);
     FR_ENSURE(c->in != NULL, fr_mem_error(&c->mem, FR_MAX_RECORD));
@@ -17,7 +17,7 @@ fr_err fr_conn_in_ensure(ferrule_conn *c) {
     return FR_OK;
 }
 
-void fr_conn_in_consume(ferrule_conn *c, size_t n) {
+void fr_conn_in_consume(fr_conn *c, size_t n) {
     c->in_off += n;
     c->in_len -= n;
     /* A lent tail stays where it was lent (buffers.c). */
@@ -26,7 +26,7 @@ void fr_conn_in_consume(ferrule_conn *c, size_t n) {
 
 /* ---- alerts and handshake messages ---------------------------------------- */
 
-static fr_err peer_alert(ferrule_conn *c, uint8_t desc) {
+static fr_err peer_alert(fr_conn *c, uint8_t desc) {
     fr_sync_lock(&c->sync, FR_LOCK_CONN_ERR);
     if (c->status == FERRULE_OK) {
         c->reason = FERRULE_R_PEER_ALERT;
@@ -39,7 +39,7 @@ static fr_err peer_alert(ferrule_conn *c, uint8_t desc) {
     return FERRULE_R_PEER_ALERT;
 }
 
-static fr_err on_alert(ferrule_conn *c, const uint8_t *pt, size_t len) {
+static fr_err on_alert(fr_conn *c, const uint8_t *pt, size_t len) {
     /* RFC 8446 §6: an alert is exactly level + description. */
     FR_ENSURE(len == 2, FERRULE_R_DECODE_ERROR);
     FR_ENSURE(pt[0] == 1 || pt[0] == 2, FERRULE_R_ILLEGAL_PARAMETER);
@@ -59,7 +59,7 @@ static fr_err on_alert(ferrule_conn *c, const uint8_t *pt, size_t len) {
 /* Length (header included) of the message that begins the reassembly
  * buffer once `p` (n bytes) is appended, or 0 while its header is not yet
  * complete. */
-static size_t first_message_len(const ferrule_conn *c, const uint8_t *p, size_t n) {
+static size_t first_message_len(const fr_conn *c, const uint8_t *p, size_t n) {
     uint8_t hdr[4];
     size_t have = c->hs_len < 4 ? c->hs_len : 4;
     if (have + n < 4) return 0;
@@ -68,7 +68,7 @@ static size_t first_message_len(const ferrule_conn *c, const uint8_t *p, size_t 
     return 4 + ((size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3]);
 }
 
-static fr_err hs_append(ferrule_conn *c, const uint8_t *p, size_t n) {
+static fr_err hs_append(fr_conn *c, const uint8_t *p, size_t n) {
     size_t limit = c->cfg->max_hs_msg + 4 + FR_MAX_PLAINTEXT;
     FR_ENSURE(n <= limit - c->hs_len, FERRULE_R_HANDSHAKE_TOO_LARGE);
     if (c->hs_len + n > c->hs_cap) {
@@ -99,7 +99,7 @@ static fr_err hs_append(ferrule_conn *c, const uint8_t *p, size_t n) {
  * others add up to (Certificate may use all 2^24-1).  Checked from the
  * 4-byte header, before any of the body is held; a wrong length is the
  * peer's decoding error, unlike one our cap refuses. */
-static int hs_length_possible(const ferrule_conn *c, uint8_t type, size_t len) {
+static int hs_length_possible(const fr_conn *c, uint8_t type, size_t len) {
     switch (type) {
     case FR_HS_FINISHED: {
         const fr_suite_info *si = fr_suite_lookup(c->suite);
@@ -122,7 +122,7 @@ static int hs_length_possible(const ferrule_conn *c, uint8_t type, size_t len) {
 }
 
 /* Why the message whose header starts `m` cannot be taken, or FR_OK. */
-static fr_err hs_header_check(const ferrule_conn *c, const uint8_t *m, size_t *body) {
+static fr_err hs_header_check(const fr_conn *c, const uint8_t *m, size_t *body) {
     fr_reader r = fr_reader_init(m + 1, 3);
     uint32_t len;
     FR_TRY(fr_read_u24(&r, &len));
@@ -138,7 +138,7 @@ static fr_err hs_header_check(const ferrule_conn *c, const uint8_t *m, size_t *b
 
 /* Dispatch every complete handshake message in hs_buf, from the one a
  * decision paused if any.  *pr WANT_APP when a message paused. */
-static fr_err hs_drain(ferrule_conn *c, fr_progress *pr) {
+static fr_err hs_drain(fr_conn *c, fr_progress *pr) {
     size_t off = c->dec.paused ? c->dec.hs_off : 0;
     fr_err e = FR_OK;
     *pr = FR_PROGRESS_DONE;
@@ -195,7 +195,7 @@ typedef struct rx_record {
  * record was consumed here: the change_cipher_spec records RFC 8446 §5
  * drops, an unprotected alert during the handshake, refused 0-RTT data
  * sent in the clear-text phase. */
-static fr_err pre_protection(ferrule_conn *c, const rx_record *r, int *done) {
+static fr_err pre_protection(fr_conn *c, const rx_record *r, int *done) {
     *done = 1;
     if (r->type == FR_CT_CHANGE_CIPHER_SPEC) {
         /* RFC 8446 §5: an unprotected 0x01 between the first ClientHello
@@ -236,7 +236,7 @@ static fr_err pre_protection(ferrule_conn *c, const rx_record *r, int *done) {
 /* Open a protected record in place, or check a plaintext one: *type, *pt
  * and *pt_len describe its content.  *done when it was refused 0-RTT data
  * skipped by trial decryption (RFC 8446 §4.2.10). */
-static fr_err deprotect(ferrule_conn *c, rx_record *r, uint8_t **pt, size_t *pt_len, int *done) {
+static fr_err deprotect(fr_conn *c, rx_record *r, uint8_t **pt, size_t *pt_len, int *done) {
     *done = 0;
     if (!fr_aead_active(&c->rd)) {
         FR_ENSURE(r->type != FR_CT_APPLICATION_DATA, FERRULE_R_UNEXPECTED_MESSAGE);
@@ -272,7 +272,7 @@ static fr_err deprotect(ferrule_conn *c, rx_record *r, uint8_t **pt, size_t *pt_
 
 /* Act on a record's content.  Application data stays in `in` (c->app)
  * until the application has read it. */
-static fr_err dispatch_content(ferrule_conn *c, const rx_record *r, uint8_t *pt, size_t pt_len,
+static fr_err dispatch_content(fr_conn *c, const rx_record *r, uint8_t *pt, size_t pt_len,
                                fr_progress *pr) {
     /* RFC 8446 §5.1: no other record type inside a fragmented handshake message. */
     FR_ENSURE(c->hs_len == 0 || r->type == FR_CT_HANDSHAKE, FERRULE_R_INTERLEAVED);
@@ -318,7 +318,7 @@ static fr_err dispatch_content(ferrule_conn *c, const rx_record *r, uint8_t *pt,
     }
 }
 
-fr_err fr_conn_next_record(ferrule_conn *c, fr_progress *pr) {
+fr_err fr_conn_next_record(fr_conn *c, fr_progress *pr) {
     *pr = FR_PROGRESS_DONE;
     if (c->dec.paused) {
         /* A handshake message waits for a decision: nothing moves until

@@ -4,6 +4,8 @@
 
 #include <pthread.h>
 
+#include "ferrule.h"
+
 #include "conn.h" /* until the last ABI files reach the engine by calls only */
 #include "replay.h"
 

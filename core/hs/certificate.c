@@ -4,7 +4,7 @@
 #include "../conn.h"
 #include "../x509/ocsp.h"
 
-fr_err fr_send_certificate(ferrule_conn *c) {
+fr_err fr_send_certificate(fr_conn *c) {
     /* A client without a certificate answers a CertificateRequest with an
      * empty list (RFC 8446 §4.4.2). */
     static const fr_chain NONE;
@@ -61,7 +61,7 @@ static fr_err parse_certificate_status(fr_reader *body, const uint8_t **der, siz
     return FR_OK;
 }
 
-fr_err fr_parse_certificate_list(ferrule_conn *c, fr_reader *list, const uint8_t **staple,
+fr_err fr_parse_certificate_list(fr_conn *c, fr_reader *list, const uint8_t **staple,
                                  size_t *staple_len) {
     *staple = NULL;
     *staple_len = 0;
@@ -97,7 +97,7 @@ fr_err fr_parse_certificate_list(ferrule_conn *c, fr_reader *list, const uint8_t
     return FR_OK;
 }
 
-fr_err fr_conn_add_peer_cert(ferrule_conn *c, fr_cert *cert) {
+fr_err fr_conn_add_peer_cert(fr_conn *c, fr_cert *cert) {
     fr_err e = c->n_peer_certs < c->cfg->max_peer_certs ? FR_OK : FERRULE_R_CERT_CHAIN_TOO_LONG;
     if (e == FR_OK && c->n_peer_certs == c->peer_certs_cap) {
         size_t cap = c->peer_certs_cap ? 2 * c->peer_certs_cap : 4;
@@ -119,7 +119,7 @@ fr_err fr_conn_add_peer_cert(ferrule_conn *c, fr_cert *cert) {
     return FR_OK;
 }
 
-fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple, size_t staple_len,
+fr_err fr_verify_peer_chain(fr_conn *c, const uint8_t *staple, size_t staple_len,
                             fr_branch *branch) {
     FR_TRY(fr_verify_peer_chain_at(c, staple, staple_len, fr_conn_now(c)));
     /* The application may add restrictions, never lift ours: it is asked
@@ -131,7 +131,7 @@ fr_err fr_verify_peer_chain(ferrule_conn *c, const uint8_t *staple, size_t stapl
     return FR_OK;
 }
 
-fr_err fr_verify_resume(ferrule_conn *c, fr_reader *body) {
+fr_err fr_verify_resume(fr_conn *c, fr_reader *body) {
     const uint8_t *parsed;
     int verdict;
     FR_TRY(fr_read_bytes(body, fr_reader_left(body), &parsed));
@@ -141,9 +141,9 @@ fr_err fr_verify_resume(ferrule_conn *c, fr_reader *body) {
     return verdict == FERRULE_VERIFY_ACCEPT ? FR_OK : FERRULE_R_CERT_REJECTED;
 }
 
-fr_err fr_verify_peer_chain_at(ferrule_conn *c, const uint8_t *staple, size_t staple_len,
+fr_err fr_verify_peer_chain_at(fr_conn *c, const uint8_t *staple, size_t staple_len,
                                int64_t now) {
-    const ferrule_config *cfg = c->cfg;
+    const fr_config *cfg = c->cfg;
     FR_ENSURE(c->n_peer_certs > 0, FERRULE_R_INTERNAL);
     if (cfg->no_verification) return FR_OK;
     fr_verify_params p;
@@ -190,7 +190,7 @@ fr_err fr_verify_peer_chain_at(ferrule_conn *c, const uint8_t *staple, size_t st
     return FR_OK;
 }
 
-fr_err fr_client_on_certificate(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
+fr_err fr_client_on_certificate(fr_conn *c, fr_reader *body, fr_branch *branch) {
     if (fr_dec_resuming(c)) return fr_verify_resume(c, body);
     fr_reader ctx, list;
     FR_TRY(fr_read_vec8(body, &ctx));
@@ -215,7 +215,7 @@ static int sig_list_has(fr_reader list, uint16_t v) {
 
 /* Our most preferred scheme that the key of `ch` can sign with, allowed in
  * a TLS 1.3 CertificateVerify, and offered by the server; 0 if none. */
-static uint16_t chain_scheme(const ferrule_config *cfg, const fr_chain *ch, fr_reader peer_sigs) {
+static uint16_t chain_scheme(const fr_config *cfg, const fr_chain *ch, fr_reader peer_sigs) {
     for (size_t k = 0; k < cfg->n_sigs; k++) {
         uint16_t s = cfg->sigs[k];
         if (fr_sig_allowed_in_cv(s) && sig_list_has(peer_sigs, s) && fr_sig_key_matches(ch->key, s))
@@ -257,8 +257,8 @@ static fr_err parse_authorities(fr_reader *body, fr_reader *cas) {
     return FR_OK;
 }
 
-fr_err fr_client_on_certificate_request(ferrule_conn *c, fr_reader *body) {
-    const ferrule_config *cfg = c->cfg;
+fr_err fr_client_on_certificate_request(fr_conn *c, fr_reader *body) {
+    const fr_config *cfg = c->cfg;
     fr_reader ctx, block;
     fr_exts x;
     FR_TRY(fr_read_vec8(body, &ctx));

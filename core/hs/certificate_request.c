@@ -3,7 +3,7 @@
  * client's CertificateVerify is checked in certificate_verify.c. */
 #include "../conn.h"
 
-int fr_server_wants_client_cert(const ferrule_conn *c) {
+int fr_server_wants_client_cert(const fr_conn *c) {
     /* RFC 8446 §4.3.2: never in a PSK handshake; the client's identity
      * then comes from the ticket (psk.c). */
     return c->cfg->cauth.mode != FERRULE_CLIENT_AUTH_NONE && !c->resume.resumed;
@@ -22,8 +22,8 @@ static size_t ca_names_size(const fr_trust_store *t) {
     return total;
 }
 
-fr_err fr_send_certificate_request(ferrule_conn *c) {
-    const ferrule_config *cfg = c->cfg;
+fr_err fr_send_certificate_request(fr_conn *c) {
+    const fr_config *cfg = c->cfg;
     size_t names = ca_names_size(&cfg->trust);
     fr_msgbuf m;
     FR_TRY(fr_msg_begin(c, &m, FR_HS_CERTIFICATE_REQUEST, 64 + 4 * cfg->n_sigs + names));
@@ -56,7 +56,7 @@ fr_err fr_send_certificate_request(ferrule_conn *c) {
     return fr_msg_send(c, &m);
 }
 
-fr_err fr_server_on_certificate(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
+fr_err fr_server_on_certificate(fr_conn *c, fr_reader *body, fr_branch *branch) {
     if (fr_dec_resuming(c)) return fr_verify_resume(c, body); /* after VERIFY */
     fr_reader ctx, list;
     FR_ENSURE(c->cauth.requested, FERRULE_R_UNEXPECTED_MESSAGE);

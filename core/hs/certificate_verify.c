@@ -12,7 +12,7 @@ _Static_assert(sizeof(SERVER_CONTEXT) == sizeof(CLIENT_CONTEXT), "context length
 
 /* The signed content: 64 spaces, the signer's context string, a zero byte,
  * and the transcript hash before the CertificateVerify. */
-static size_t signed_content(const ferrule_conn *c, uint32_t signer, uint8_t *out) {
+static size_t signed_content(const fr_conn *c, uint32_t signer, uint8_t *out) {
     const char *ctx = signer == FERRULE_ROLE_SERVER ? SERVER_CONTEXT : CLIENT_CONTEXT;
     size_t n = 0;
     memset(out, 0x20, CV_PREFIX_LEN);
@@ -23,7 +23,7 @@ static size_t signed_content(const ferrule_conn *c, uint32_t signer, uint8_t *ou
     return n + c->ks.hlen;
 }
 
-fr_err fr_send_certificate_verify(ferrule_conn *c) {
+fr_err fr_send_certificate_verify(fr_conn *c) {
     uint8_t content[CV_CONTENT_MAX];
     uint8_t sig[1024];
     size_t sig_len;
@@ -45,7 +45,7 @@ fr_err fr_send_certificate_verify(ferrule_conn *c) {
 /* The peer's CertificateVerify.  `offered` says whether we offered the
  * scheme: our ClientHello's signature_algorithms (client) or our
  * CertificateRequest's (server), both the CV-allowed part of cfg->sigs. */
-static fr_err on_certificate_verify(ferrule_conn *c, fr_reader *body, uint32_t signer) {
+static fr_err on_certificate_verify(fr_conn *c, fr_reader *body, uint32_t signer) {
     uint16_t scheme;
     fr_reader sig;
     FR_TRY(fr_read_u16(body, &scheme));
@@ -76,11 +76,11 @@ static fr_err on_certificate_verify(ferrule_conn *c, fr_reader *body, uint32_t s
     return FR_OK;
 }
 
-fr_err fr_client_on_certificate_verify(ferrule_conn *c, fr_reader *body) {
+fr_err fr_client_on_certificate_verify(fr_conn *c, fr_reader *body) {
     return on_certificate_verify(c, body, FERRULE_ROLE_SERVER);
 }
 
-fr_err fr_server_on_certificate_verify(ferrule_conn *c, fr_reader *body) {
+fr_err fr_server_on_certificate_verify(fr_conn *c, fr_reader *body) {
     /* RFC 8446 §4.4.3: the client's signature over the transcript up to
      * its Certificate, with the client context string. */
     return on_certificate_verify(c, body, FERRULE_ROLE_CLIENT);

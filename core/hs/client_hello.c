@@ -13,9 +13,9 @@ static void write_u16_list(fr_writer *w, const uint16_t *v, size_t n) {
 
 /* The extensions that say what we are: server_name (RFC 6066 §3: never an
  * IP literal), supported_versions, supported_groups and key_share. */
-static void write_identity_exts(ferrule_conn *c, fr_writer *w, uint8_t (*pubs)[FR_KEX_MAX_PUB],
+static void write_identity_exts(fr_conn *c, fr_writer *w, uint8_t (*pubs)[FR_KEX_MAX_PUB],
                                 const size_t *pub_lens) {
-    const ferrule_config *cfg = c->cfg;
+    const fr_config *cfg = c->cfg;
     if (c->has_server_name && !is_ip_literal(c->server_name)) {
         size_t n = strlen(c->server_name);
         fr_write_u16(w, FR_EXT_SERVER_NAME);
@@ -59,9 +59,9 @@ static void write_identity_exts(ferrule_conn *c, fr_writer *w, uint8_t (*pubs)[F
 /* The extensions that ask for something: signature schemes, an OCSP
  * staple, ALPN, a record size limit, and after a HelloRetryRequest its
  * cookie. */
-static void write_request_exts(ferrule_conn *c, fr_writer *w, const uint8_t *cookie,
+static void write_request_exts(fr_conn *c, fr_writer *w, const uint8_t *cookie,
                                size_t cookie_len) {
-    const ferrule_config *cfg = c->cfg;
+    const fr_config *cfg = c->cfg;
     fr_write_sig_alg_exts(w, cfg->sigs, cfg->n_sigs);
     /* RFC 6066 §8 / RFC 8446 §4.4.2.1: always ask for a stapled OCSP
      * response (status_type ocsp, no responder_id_list, no
@@ -96,7 +96,7 @@ static void write_request_exts(ferrule_conn *c, fr_writer *w, const uint8_t *coo
 /* Send the finished ClientHello (len bytes).  The first one is
  * kept: the transcript hash function is unknown until ServerHello; a
  * second one joins the running transcript. */
-static fr_err send_built_hello(ferrule_conn *c, const uint8_t *msg, size_t len) {
+static fr_err send_built_hello(fr_conn *c, const uint8_t *msg, size_t len) {
     if (c->th_ready) return fr_conn_send_handshake(c, msg, len);
     c->ch_copy = fr_mem_alloc(&c->mem, len);
     FR_ENSURE(c->ch_copy != NULL, fr_mem_error(&c->mem, len));
@@ -108,9 +108,9 @@ static fr_err send_built_hello(ferrule_conn *c, const uint8_t *msg, size_t len) 
 /* Build and send a ClientHello with a share for c->kex[0..n_kex) (public
  * values in pubs) and, after a HelloRetryRequest, its cookie.  Everything
  * else is the same both times (RFC 8446 §4.1.2). */
-static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const size_t *pub_lens,
+static fr_err send_hello(fr_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const size_t *pub_lens,
                          const uint8_t *cookie, size_t cookie_len) {
-    const ferrule_config *cfg = c->cfg;
+    const fr_config *cfg = c->cfg;
     fr_msgbuf m;
     /* Room for a PSK offer: the session we may offer, or after a
      * HelloRetryRequest the one we offered (fr_client_write_psk). */
@@ -147,8 +147,8 @@ static fr_err send_hello(ferrule_conn *c, uint8_t (*pubs)[FR_KEX_MAX_PUB], const
     return e;
 }
 
-fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
-    const ferrule_config *cfg = c->cfg;
+fr_err fr_client_send_hello(fr_conn *c, fr_reader *unused) {
+    const fr_config *cfg = c->cfg;
     uint8_t pubs[1][FR_KEX_MAX_PUB];
     size_t pub_lens[1];
 
@@ -168,7 +168,7 @@ fr_err fr_client_send_hello(ferrule_conn *c, fr_reader *unused) {
     return fr_client_start_early_data(c, c->ch_copy, c->ch_len);
 }
 
-fr_err fr_client_send_second_hello(ferrule_conn *c, const uint8_t *cookie, size_t cookie_len,
+fr_err fr_client_send_second_hello(fr_conn *c, const uint8_t *cookie, size_t cookie_len,
                                    int new_share) {
     uint8_t pubs[FR_MAX_GROUPS][FR_KEX_MAX_PUB];
     size_t pub_lens[FR_MAX_GROUPS];
@@ -216,7 +216,7 @@ static int u16_list_has(fr_reader list, uint16_t v) {
     return 0;
 }
 
-static fr_err parse_server_name(ferrule_conn *c, fr_reader *body) {
+static fr_err parse_server_name(fr_conn *c, fr_reader *body) {
     fr_reader list;
     FR_TRY(fr_read_vec16(body, &list));
     FR_TRY(fr_read_done(body));
@@ -247,7 +247,7 @@ static fr_err parse_server_name(ferrule_conn *c, fr_reader *body) {
  * Extensions request_extensions<0..2^16-1> }.  Other status types are
  * ignored; we staple one preconfigured response whatever the responder
  * list says. */
-static fr_err parse_status_request(ferrule_conn *c, fr_reader *body) {
+static fr_err parse_status_request(fr_conn *c, fr_reader *body) {
     uint8_t type;
     FR_TRY(fr_read_u8(body, &type));
     if (type != 1) return FR_OK;
@@ -283,7 +283,7 @@ static fr_err check_versions(uint16_t legacy_version, fr_exts *x) {
 }
 
 /* Our most preferred cipher suite among the client's (0: none). */
-static uint16_t choose_suite(const ferrule_config *cfg, fr_reader suites) {
+static uint16_t choose_suite(const fr_config *cfg, fr_reader suites) {
     for (size_t i = 0; i < cfg->n_suites; i++)
         if (u16_list_has(suites, cfg->suites[i])) return cfg->suites[i];
     return 0;
@@ -301,7 +301,7 @@ typedef struct share_choice {
  * most one per group, each group in supported_groups; the share of our
  * most preferred group wins.  `groups` is the validated supported_groups
  * list. */
-static fr_err scan_shares(const ferrule_config *cfg, fr_reader groups, fr_ext *ks,
+static fr_err scan_shares(const fr_config *cfg, fr_reader groups, fr_ext *ks,
                           share_choice *out) {
     memset(out, 0, sizeof(*out));
     fr_reader shares;
@@ -339,9 +339,9 @@ static fr_err scan_shares(const ferrule_config *cfg, fr_reader groups, fr_ext *k
  * HelloRetryRequest for our most preferred group among the client's
  * supported_groups (RFC 8446 §4.1.4); for a second ClientHello exactly one
  * share, for the group the HelloRetryRequest selected (§4.2.8). */
-static fr_err choose_group(ferrule_conn *c, fr_reader groups, const share_choice *sc, int second,
+static fr_err choose_group(fr_conn *c, fr_reader groups, const share_choice *sc, int second,
                            int *retry) {
-    const ferrule_config *cfg = c->cfg;
+    const fr_config *cfg = c->cfg;
     *retry = 0;
     if (second) {
         FR_ENSURE(sc->n_shares == 1 && sc->share != NULL && sc->group == c->group,
@@ -363,7 +363,7 @@ static fr_err choose_group(ferrule_conn *c, fr_reader groups, const share_choice
 }
 
 /* The extensions whose only effect is to note what the client asked for. */
-static fr_err note_requests(ferrule_conn *c, fr_exts *x) {
+static fr_err note_requests(fr_conn *c, fr_exts *x) {
     fr_ext *e = fr_exts_find(x, FR_EXT_SERVER_NAME);
     if (e != NULL) FR_TRY(parse_server_name(c, &e->body));
     e = fr_exts_find(x, FR_EXT_STATUS_REQUEST);
@@ -379,7 +379,7 @@ static fr_err note_requests(ferrule_conn *c, fr_exts *x) {
  * docs/resumption.md).  Before a HelloRetryRequest, note which offered
  * PSKs we would accept, so that the second ClientHello can be held to
  * keeping them (§4.1.2). */
-static fr_err consider_psk(ferrule_conn *c, fr_exts *x, int retry, int second) {
+static fr_err consider_psk(fr_conn *c, fr_exts *x, int retry, int second) {
     FR_TRY(fr_server_note_psk_modes(c, fr_exts_find(x, FR_EXT_PSK_KEY_EXCHANGE_MODES)));
     fr_ext *psk = fr_exts_find(x, FR_EXT_PRE_SHARED_KEY);
     if (retry) return fr_server_note_hrr_psks(c, psk);
@@ -387,7 +387,7 @@ static fr_err consider_psk(ferrule_conn *c, fr_exts *x, int retry, int second) {
     return psk != NULL ? fr_server_try_psk(c, psk) : FR_OK;
 }
 
-fr_err fr_server_send_flight(ferrule_conn *c, const uint8_t *peer_share, size_t peer_len);
+fr_err fr_server_send_flight(fr_conn *c, const uint8_t *peer_share, size_t peer_len);
 
 /* A ClientHello as parsed, its fields read in place in the message. */
 typedef struct fr_ch {
@@ -438,7 +438,7 @@ static fr_hello_view ch_view(const fr_ch *ch) {
 
 /* Cipher suite: our preference among the client's offers; for a second
  * ClientHello the cookie's, which it must offer again (RFC 8446 §4.1.4). */
-static fr_err ch_suite(ferrule_conn *c, fr_ch *ch, int second) {
+static fr_err ch_suite(fr_conn *c, fr_ch *ch, int second) {
     c->suite = choose_suite(c->cfg, ch->suites);
     /* (A second ClientHello without the HRR's suite: illegal_parameter
      * below.) */
@@ -455,7 +455,7 @@ static fr_err ch_suite(ferrule_conn *c, fr_ch *ch, int second) {
  * share (or a HelloRetryRequest), what the client asked for, and the
  * selection view.  Its results live in c and c->dec (the share points
  * into the buffered message, which stays put while a decision pauses). */
-static fr_err ch_negotiate(ferrule_conn *c, fr_ch *ch) {
+static fr_err ch_negotiate(fr_conn *c, fr_ch *ch) {
     fr_dec_conn *d = &c->dec;
     memcpy(c->client_random, ch->random, 32);
     c->version = FERRULE_TLS13;
@@ -486,7 +486,7 @@ static fr_err ch_negotiate(ferrule_conn *c, fr_ch *ch) {
 
 /* Undo the acceptance of a PSK (fr_server_try_psk): the connection makes
  * a full handshake, without the ticket's identity or 0-RTT. */
-static void forget_psk(ferrule_conn *c) {
+static void forget_psk(fr_conn *c) {
     for (size_t i = 0; i < c->n_peer_certs; i++) fr_cert_free(&c->mem, c->peer_certs[i]);
     c->n_peer_certs = 0;
     fr_verify_result_free(c->verify_result);
@@ -503,7 +503,7 @@ static void forget_psk(ferrule_conn *c) {
 /* A ticket that carries a client identity makes us resume only if the
  * application's verdict on it (VERIFY) accepts it; a refusal means a full
  * handshake, which asks for a certificate again (docs/resumption.md). */
-static void ch_judge_identity(ferrule_conn *c, fr_branch *branch) {
+static void ch_judge_identity(fr_conn *c, fr_branch *branch) {
     int verdict = FERRULE_VERIFY_ACCEPT;
     if (!fr_dec_take(c, FERRULE_DECISION_VERIFY, &verdict) && c->resume.resumed &&
         c->n_peer_certs > 0 && !c->cfg->no_verification &&
@@ -516,7 +516,7 @@ static void ch_judge_identity(ferrule_conn *c, fr_branch *branch) {
 
 /* The transcript starts (or, after a HelloRetryRequest, continues: the
  * cookie began it) with this ClientHello. */
-static fr_err ch_transcript(ferrule_conn *c) {
+static fr_err ch_transcript(fr_conn *c) {
     if (!c->dec.second) {
         const fr_suite_info *si = fr_suite_lookup(c->suite);
         FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
@@ -527,7 +527,7 @@ static fr_err ch_transcript(ferrule_conn *c) {
 }
 
 /* The branch of the ClientHello a ServerHello answered. */
-static fr_branch answered_branch(const ferrule_conn *c) {
+static fr_branch answered_branch(const fr_conn *c) {
     if (c->early.accepted) return FR_BRANCH_EARLY;
     /* With a CertificateRequest the client's Certificate comes next. */
     return fr_server_wants_client_cert(c) ? FR_BRANCH_CLIENT_CERT : FR_BRANCH_NEXT;
@@ -537,7 +537,7 @@ static fr_branch answered_branch(const ferrule_conn *c) {
  * the host, *branch FR_BRANCH_APP: the handler then runs again on the same
  * message and resumes after its last completed step, c->dec.step), then
  * send. */
-fr_err fr_server_on_client_hello(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
+fr_err fr_server_on_client_hello(fr_conn *c, fr_reader *body, fr_branch *branch) {
     fr_ch ch;
     FR_TRY(ch_parse(body, &ch));
     fr_dec_conn *d = &c->dec;

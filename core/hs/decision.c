@@ -10,7 +10,7 @@ static uint32_t decide_bit(uint32_t d) { return d >= 1 && d <= 5 ? 1u << (d - 1)
 
 /* Is a synchronous answer configured for `d`?  The core only looks at
  * whether one is there; the host calls it (abi/src/decisions.c). */
-static int has_callback(const ferrule_config *cfg, uint32_t d) {
+static int has_callback(const fr_config *cfg, uint32_t d) {
     switch (d) {
     case FERRULE_DECISION_CERTIFICATE: return cfg->select.cert_cb != NULL;
     case FERRULE_DECISION_ALPN: return cfg->select.alpn_cb != NULL;
@@ -20,34 +20,34 @@ static int has_callback(const ferrule_config *cfg, uint32_t d) {
     }
 }
 
-int fr_dec_host_answers(const ferrule_conn *c, uint32_t d) {
+int fr_dec_host_answers(const fr_conn *c, uint32_t d) {
     /* The replay store lives in the host (the built-in one too). */
     if (d == FERRULE_DECISION_REPLAY) return 1;
     return (c->cfg->dec.app & decide_bit(d)) != 0 || has_callback(c->cfg, d);
 }
 
-void fr_dec_ask(ferrule_conn *c, uint32_t d, fr_branch *branch) {
+void fr_dec_ask(fr_conn *c, uint32_t d, fr_branch *branch) {
     c->dec.asked = d;
     c->dec.answered = FERRULE_DECISION_NONE;
     c->dec.paused = 1;
     *branch = FR_BRANCH_APP;
 }
 
-int fr_dec_resuming(const ferrule_conn *c) { return c->dec.paused; }
+int fr_dec_resuming(const fr_conn *c) { return c->dec.paused; }
 
-int fr_dec_take(ferrule_conn *c, uint32_t d, int *choice) {
+int fr_dec_take(fr_conn *c, uint32_t d, int *choice) {
     if (c->dec.answered != d || d == FERRULE_DECISION_NONE) return 0;
     c->dec.answered = FERRULE_DECISION_NONE;
     *choice = c->dec.choice;
     return 1;
 }
 
-void fr_dec_finish(ferrule_conn *c) {
+void fr_dec_finish(fr_conn *c) {
     fr_dec_free(c);
     fr_wipe(&c->dec, sizeof(c->dec));
 }
 
-void fr_dec_free(ferrule_conn *c) {
+void fr_dec_free(fr_conn *c) {
     fr_hello_lists_free(&c->dec.lists);
     c->dec.has_hello = 0;
 }
@@ -67,7 +67,7 @@ uint32_t fr_conn_decision(const fr_conn *c, int *app) {
 }
 
 void fr_conn_decision_hooks(const fr_conn *c, fr_dec_hooks *h) {
-    const ferrule_config *cfg = c->cfg;
+    const fr_config *cfg = c->cfg;
     h->cert = cfg->select.cert_cb;
     h->cert_ctx = cfg->select.cert_ctx;
     h->alpn = cfg->select.alpn_cb;
@@ -84,7 +84,7 @@ void fr_conn_decision_hooks(const fr_conn *c, fr_dec_hooks *h) {
 
 fr_err fr_conn_fail_decision(fr_conn *c, fr_err e) { return fr_conn_fail(c, e); }
 
-const ferrule_client_hello *fr_conn_decision_hello(const fr_conn *c) {
+const fr_client_hello *fr_conn_decision_hello(const fr_conn *c) {
     const fr_dec_conn *d = &c->dec;
     int selecting = d->asked == FERRULE_DECISION_CERTIFICATE || d->asked == FERRULE_DECISION_ALPN;
     return selecting && d->has_hello ? &d->hello : NULL;

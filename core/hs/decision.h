@@ -58,7 +58,7 @@ typedef struct fr_dec_conn {
     /* Server, while the ClientHello is processed: the view the selection
      * reads (and shows the application), its decoded lists, and what
      * negotiation chose. */
-    ferrule_client_hello hello;
+    fr_client_hello hello;
     fr_hello_lists lists;
     int has_hello;
     int retry, second;

@@ -18,7 +18,7 @@
 
 /* Does the offered session allow 0-RTT with this configuration?  The
  * session must also be offered at all (fr_client_session_usable). */
-int fr_client_early_possible(ferrule_conn *c) {
+int fr_client_early_possible(fr_conn *c) {
     const fr_session *s = &c->resume.offer;
     if (!c->cfg->early.enabled || c->resume.offer_blob == NULL || s->max_early == 0) return 0;
     if (!fr_client_session_usable(c)) return 0;
@@ -34,7 +34,7 @@ int fr_client_early_possible(ferrule_conn *c) {
     return 0;
 }
 
-void fr_client_write_early_data_ext(ferrule_conn *c, fr_writer *w) {
+void fr_client_write_early_data_ext(fr_conn *c, fr_writer *w) {
     /* Never in a second ClientHello (RFC 8446 §4.2.10). */
     if (!c->early.want || c->th_ready || !fr_client_early_possible(c)) return;
     fr_write_u16(w, FR_EXT_EARLY_DATA);
@@ -44,7 +44,7 @@ void fr_client_write_early_data_ext(ferrule_conn *c, fr_writer *w) {
     c->early.status = FERRULE_EARLY_OFFERED;
 }
 
-fr_err fr_client_start_early_data(ferrule_conn *c, const uint8_t *ch, size_t ch_len) {
+fr_err fr_client_start_early_data(fr_conn *c, const uint8_t *ch, size_t ch_len) {
     /* The PSK must really be in the ClientHello (pre_shared_key written). */
     if (!c->early.offered) return FR_OK;
     FR_ENSURE(c->resume.offered, FERRULE_R_INTERNAL);
@@ -65,7 +65,7 @@ fr_err fr_client_start_early_data(ferrule_conn *c, const uint8_t *ch, size_t ch_
     return fr_aead_init(&c->wr, s->suite, c->early.secret, 1);
 }
 
-fr_err fr_client_write_early(ferrule_conn *c, const uint8_t *buf, size_t len, size_t *n) {
+fr_err fr_client_write_early(fr_conn *c, const uint8_t *buf, size_t len, size_t *n) {
     *n = 0;
     FR_ENSURE(c->early.offered && c->early.status == FERRULE_EARLY_OFFERED &&
                   c->state == FERRULE_HS_WAIT_SERVER_HELLO,
@@ -87,7 +87,7 @@ fr_err fr_client_write_early(ferrule_conn *c, const uint8_t *buf, size_t len, si
     return FR_OK;
 }
 
-void fr_client_early_on_hrr(ferrule_conn *c) {
+void fr_client_early_on_hrr(fr_conn *c) {
     if (!c->early.offered) return;
     /* RFC 8446 §4.1.4, §4.2.10: after a HelloRetryRequest 0-RTT is over;
      * the second ClientHello is sent in the clear. */
@@ -96,11 +96,11 @@ void fr_client_early_on_hrr(ferrule_conn *c) {
     fr_wipe(c->early.secret, sizeof(c->early.secret));
 }
 
-int fr_client_early_pending(const ferrule_conn *c) {
+int fr_client_early_pending(const fr_conn *c) {
     return c->early.offered && c->early.status == FERRULE_EARLY_OFFERED;
 }
 
-fr_err fr_client_on_early_data_ext(ferrule_conn *c, fr_ext *ext) {
+fr_err fr_client_on_early_data_ext(fr_conn *c, fr_ext *ext) {
     if (ext != NULL) {
         /* RFC 8446 §4.2.10: only in answer to our offer, empty. */
         FR_ENSURE(c->early.offered && c->early.status == FERRULE_EARLY_OFFERED,
@@ -122,7 +122,7 @@ fr_err fr_client_on_early_data_ext(ferrule_conn *c, fr_ext *ext) {
     return fr_conn_set_write_secret(c, c->ks.client_hs);
 }
 
-fr_err fr_client_end_early_data(ferrule_conn *c) {
+fr_err fr_client_end_early_data(fr_conn *c) {
     if (c->early.status == FERRULE_EARLY_ACCEPTED) {
         /* RFC 8446 §4.5: EndOfEarlyData under the early keys, part of the
          * transcript, before our Certificate/Finished. */
@@ -147,7 +147,7 @@ static fr_err replay_key(const char *label, const uint8_t *p, size_t n, uint8_t 
     return e;
 }
 
-fr_err fr_server_note_psk_for_early(ferrule_conn *c, uint32_t max_early, const uint8_t *store_id,
+fr_err fr_server_note_psk_for_early(fr_conn *c, uint32_t max_early, const uint8_t *store_id,
                                     uint16_t suite, uint64_t issued, uint32_t lifetime,
                                     uint32_t client_age_ms, const uint8_t *identity,
                                     size_t identity_len, const uint8_t *binder,
@@ -169,7 +169,7 @@ fr_err fr_server_note_psk_for_early(ferrule_conn *c, uint32_t max_early, const u
 
 /* RFC 8446 §8.3: the client's view of the ticket age must match ours
  * within the window (plus one second: our clock counts seconds). */
-static int fresh(ferrule_conn *c, int64_t now) {
+static int fresh(fr_conn *c, int64_t now) {
     const fr_early_conn *ed = &c->early;
     if (now < ed->issued) return 0;
     uint64_t ours = (uint64_t)(now - ed->issued) * 1000u;
@@ -181,7 +181,7 @@ static int fresh(ferrule_conn *c, int64_t now) {
 /* RFC 8446 §4.2.10: 0-RTT only with the first identity, its suite, and no
  * HelloRetryRequest (the ALPN and SNI equal the ticket's:
  * fr_server_try_psk checked them), with a fresh ticket age. */
-static int eligible(ferrule_conn *c, int hrr, int64_t now) {
+static int eligible(fr_conn *c, int hrr, int64_t now) {
     const fr_early_conn *ed = &c->early;
     return c->cfg->early.enabled && !hrr && c->resume.resumed && c->resume.selected == 0 &&
            ed->psk_allows && ed->psk_suite == c->suite && fresh(c, now);
@@ -190,7 +190,7 @@ static int eligible(ferrule_conn *c, int hrr, int64_t now) {
 /* Decide step: eligibility, then the application's consent (decision
  * EARLY_DATA, if the host answers it).  The expiries of the replay keys
  * are fixed now: the ticket once, the ClientHello within the window. */
-static void early_consent(ferrule_conn *c, int hrr, fr_branch *branch) {
+static void early_consent(fr_conn *c, int hrr, fr_branch *branch) {
     fr_dec_conn *d = &c->dec;
     int yes;
     if (fr_dec_take(c, FERRULE_DECISION_EARLY_DATA, &yes)) {
@@ -209,7 +209,7 @@ static void early_consent(ferrule_conn *c, int hrr, fr_branch *branch) {
 /* Decide step: the replay store's check-and-insert of `key` (decision
  * REPLAY, always the host's: the store is shared by connections).  Each
  * key is presented once, however often the handler resumes. */
-static void replay_check(ferrule_conn *c, unsigned step, const uint8_t *key, int64_t expires,
+static void replay_check(fr_conn *c, unsigned step, const uint8_t *key, int64_t expires,
                          fr_branch *branch) {
     fr_dec_conn *d = &c->dec;
     int fresh_key;
@@ -227,7 +227,7 @@ static void replay_check(ferrule_conn *c, unsigned step, const uint8_t *key, int
 
 /* Send step's preparation: skip refused early data, or derive the early
  * keys for accepted data. */
-static fr_err early_conclude(ferrule_conn *c) {
+static fr_err early_conclude(fr_conn *c) {
     fr_early_conn *ed = &c->early;
     const fr_early_config *ec = &c->cfg->early;
     if (!c->dec.early_ok) {
@@ -252,7 +252,7 @@ static fr_err early_conclude(ferrule_conn *c) {
     return FR_OK;
 }
 
-fr_err fr_server_early_decide(ferrule_conn *c, fr_ext *ext, int hrr, int second,
+fr_err fr_server_early_decide(fr_conn *c, fr_ext *ext, int hrr, int second,
                               fr_branch *branch) {
     fr_early_conn *ed = &c->early;
     if (second) {
@@ -277,11 +277,11 @@ fr_err fr_server_early_decide(ferrule_conn *c, fr_ext *ext, int hrr, int second,
     return early_conclude(c);
 }
 
-fr_err fr_server_start_early_read(ferrule_conn *c) {
+fr_err fr_server_start_early_read(fr_conn *c) {
     return fr_conn_set_read_secret(c, c->early.secret);
 }
 
-fr_err fr_server_on_end_of_early_data(ferrule_conn *c, fr_reader *body) {
+fr_err fr_server_on_end_of_early_data(fr_conn *c, fr_reader *body) {
     /* RFC 8446 §4.5: struct {} EndOfEarlyData. */
     FR_ENSURE(fr_reader_empty(body), FERRULE_R_DECODE_ERROR);
     fr_wipe(c->early.secret, sizeof(c->early.secret));
@@ -289,7 +289,7 @@ fr_err fr_server_on_end_of_early_data(ferrule_conn *c, fr_reader *body) {
     return fr_conn_set_read_secret(c, c->ks.client_hs);
 }
 
-fr_err fr_server_early_data_record(ferrule_conn *c, const uint8_t *pt, size_t len) {
+fr_err fr_server_early_data_record(fr_conn *c, const uint8_t *pt, size_t len) {
     fr_early_conn *ed = &c->early;
     uint32_t max = c->cfg->early.max_size;
     /* RFC 8446 §4.2.10: more than max_early_data_size is unexpected_message. */
@@ -322,13 +322,13 @@ fr_err fr_server_early_data_record(ferrule_conn *c, const uint8_t *pt, size_t le
     return FR_OK;
 }
 
-fr_err fr_server_skip_early(ferrule_conn *c, size_t body_len) {
+fr_err fr_server_skip_early(fr_conn *c, size_t body_len) {
     FR_ENSURE(body_len <= c->early.skip_budget, FERRULE_R_EARLY_DATA_LIMIT);
     c->early.skip_budget -= body_len;
     return FR_OK;
 }
 
-size_t fr_early_take(ferrule_conn *c, uint8_t *buf, size_t cap) {
+size_t fr_early_take(fr_conn *c, uint8_t *buf, size_t cap) {
     fr_early_conn *ed = &c->early;
     size_t k = ed->len - ed->off;
     if (k > cap) k = cap;
@@ -342,7 +342,7 @@ size_t fr_early_take(ferrule_conn *c, uint8_t *buf, size_t cap) {
 
 /* ---- lifetime -------------------------------------------------------------- */
 
-void fr_early_conn_free(ferrule_conn *c) {
+void fr_early_conn_free(fr_conn *c) {
     fr_early_conn *ed = &c->early;
     if (ed->buf != NULL) {
         fr_wipe(ed->buf, ed->cap);

@@ -35,7 +35,7 @@ typedef struct fr_early_config {
      * EARLY_DATA (abi/src/decisions.c). */
     int (*check)(void *ctx, const uint8_t key[32], int64_t expires);
     void *check_ctx;
-    int (*accept)(void *ctx, const ferrule_conn *conn);
+    int (*accept)(void *ctx, const fr_conn *conn);
     void *accept_ctx;
 } fr_early_config;
 

@@ -1,7 +1,7 @@
 /* encrypted_extensions.c - EncryptedExtensions (RFC 8446 §4.3.1). */
 #include "../conn.h"
 
-fr_err fr_send_encrypted_extensions(ferrule_conn *c) {
+fr_err fr_send_encrypted_extensions(fr_conn *c) {
     fr_msgbuf m;
     FR_TRY(fr_msg_begin(c, &m, FR_HS_ENCRYPTED_EXTENSIONS, 512));
     fr_writer *w = &m.w;
@@ -31,7 +31,7 @@ fr_err fr_send_encrypted_extensions(ferrule_conn *c) {
     return fr_msg_send(c, &m);
 }
 
-static fr_err check_alpn(ferrule_conn *c, fr_reader *body) {
+static fr_err check_alpn(fr_conn *c, fr_reader *body) {
     /* RFC 7301 §3.1: exactly one protocol, one the client offered. */
     fr_reader list, proto;
     FR_TRY(fr_read_vec16(body, &list));
@@ -53,7 +53,7 @@ static fr_err check_alpn(ferrule_conn *c, fr_reader *body) {
     return FERRULE_R_ILLEGAL_PARAMETER;
 }
 
-fr_err fr_client_on_encrypted_extensions(ferrule_conn *c, fr_reader *body, fr_branch *branch) {
+fr_err fr_client_on_encrypted_extensions(fr_conn *c, fr_reader *body, fr_branch *branch) {
     fr_reader block;
     fr_exts x;
     fr_ext *early = NULL;

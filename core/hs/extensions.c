@@ -46,7 +46,7 @@ int fr_exts_next(fr_reader *it, fr_ext *e) {
     return fr_read_u16(it, &e->type) == FR_OK && fr_read_vec16(it, &e->body) == FR_OK;
 }
 
-fr_err fr_msg_begin(ferrule_conn *c, fr_msgbuf *m, uint8_t type, size_t cap) {
+fr_err fr_msg_begin(fr_conn *c, fr_msgbuf *m, uint8_t type, size_t cap) {
     m->cap = cap;
     m->buf = fr_mem_alloc(&c->mem, cap);
     FR_ENSURE(m->buf != NULL, fr_mem_error(&c->mem, cap));
@@ -56,12 +56,12 @@ fr_err fr_msg_begin(ferrule_conn *c, fr_msgbuf *m, uint8_t type, size_t cap) {
     return FR_OK;
 }
 
-void fr_msg_abort(ferrule_conn *c, fr_msgbuf *m) {
+void fr_msg_abort(fr_conn *c, fr_msgbuf *m) {
     fr_mem_free(&c->mem, m->buf, m->cap);
     m->buf = NULL;
 }
 
-fr_err fr_msg_send(ferrule_conn *c, fr_msgbuf *m) {
+fr_err fr_msg_send(fr_conn *c, fr_msgbuf *m) {
     fr_write_close_vec(&m->w);
     fr_err e = fr_write_finish(&m->w);
     if (e == FR_OK) e = fr_conn_send_handshake(c, m->buf, m->w.len);

@@ -2,9 +2,9 @@
  * traffic keys. */
 #include "../conn.h"
 
-fr_err fr_enter_application_secrets(ferrule_conn *c);
+fr_err fr_enter_application_secrets(fr_conn *c);
 
-fr_err fr_send_finished(ferrule_conn *c) {
+fr_err fr_send_finished(fr_conn *c) {
     const uint8_t *base = c->role == FERRULE_ROLE_CLIENT ? c->ks.client_hs : c->ks.server_hs;
     uint8_t th[FR_MAX_HASH], verify[FR_MAX_HASH];
     FR_TRY(fr_transcript_current(&c->th, th));
@@ -19,7 +19,7 @@ fr_err fr_send_finished(ferrule_conn *c) {
     return e;
 }
 
-fr_err fr_check_finished(ferrule_conn *c, fr_reader *body, const uint8_t *base_key) {
+fr_err fr_check_finished(fr_conn *c, fr_reader *body, const uint8_t *base_key) {
     const uint8_t *got;
     uint8_t want[FR_MAX_HASH];
     /* RFC 8446 §4.4.4: verify_data is exactly Hash.length bytes. */
@@ -32,14 +32,14 @@ fr_err fr_check_finished(ferrule_conn *c, fr_reader *body, const uint8_t *base_k
 }
 
 /* Handshake secrets are dead once both Finished messages are done. */
-static void wipe_handshake_secrets(ferrule_conn *c) {
+static void wipe_handshake_secrets(fr_conn *c) {
     fr_wipe(c->ks.client_hs, sizeof(c->ks.client_hs));
     fr_wipe(c->ks.server_hs, sizeof(c->ks.server_hs));
     fr_wipe(c->ks.handshake_secret, sizeof(c->ks.handshake_secret));
     fr_wipe(c->ks.early_secret, sizeof(c->ks.early_secret));
 }
 
-fr_err fr_client_on_finished(ferrule_conn *c, fr_reader *body) {
+fr_err fr_client_on_finished(fr_conn *c, fr_reader *body) {
     FR_TRY(fr_check_finished(c, body, c->ks.server_hs));
     FR_TRY(fr_enter_application_secrets(c));
     /* RFC 8446 §4.5: EndOfEarlyData if our 0-RTT was accepted. */
@@ -64,7 +64,7 @@ fr_err fr_client_on_finished(ferrule_conn *c, fr_reader *body) {
     return FR_OK;
 }
 
-fr_err fr_server_on_finished(ferrule_conn *c, fr_reader *body) {
+fr_err fr_server_on_finished(fr_conn *c, fr_reader *body) {
     FR_TRY(fr_check_finished(c, body, c->ks.client_hs));
     uint8_t th[FR_MAX_HASH];
     FR_TRY(fr_transcript_current(&c->th, th));

@@ -65,7 +65,7 @@ const uint8_t *fr_hrr_cookie_key(const fr_config *cfg) { return cfg->hrr.cookie_
  *   HMAC-SHA256(cookie_key, everything before)[32].
  * Format 1 (no PSK fields) is still read, as FR_HRR_PSK_UNCHECKED: a fleet
  * may run both versions while it upgrades. */
-fr_err fr_hrr_cookie_seal(ferrule_config *cfg, const fr_hrr_cookie *ck, uint8_t *out, size_t cap,
+fr_err fr_hrr_cookie_seal(fr_config *cfg, const fr_hrr_cookie *ck, uint8_t *out, size_t cap,
                           size_t *len) {
     const uint8_t *key = fr_hrr_cookie_key(cfg);
     FR_ENSURE(ck->hash_len > 0 && ck->hash_len <= FR_MAX_HASH, FERRULE_R_INTERNAL);
@@ -115,7 +115,7 @@ static fr_err cookie_parse(fr_reader r, fr_hrr_cookie *ck) {
     return FR_OK;
 }
 
-fr_err fr_hrr_cookie_open(ferrule_config *cfg, const uint8_t *p, size_t n, fr_hrr_cookie *ck) {
+fr_err fr_hrr_cookie_open(fr_config *cfg, const uint8_t *p, size_t n, fr_hrr_cookie *ck) {
     const uint8_t *key = fr_hrr_cookie_key(cfg);
     FR_ENSURE(n > COOKIE_TAG_LEN, FERRULE_R_ILLEGAL_PARAMETER);
     size_t signed_len = n - COOKIE_TAG_LEN;
@@ -140,7 +140,7 @@ fr_err fr_hrr_transcript_start(fr_transcript *th, int hash, const uint8_t *ch1_h
     return fr_transcript_update(th, ch1_hash, hl);
 }
 
-fr_err fr_server_send_hrr(ferrule_conn *c, const fr_hello_view *h) {
+fr_err fr_server_send_hrr(fr_conn *c, const fr_hello_view *h) {
     const fr_suite_info *si = fr_suite_lookup(c->suite);
     FR_ENSURE(si != NULL, FERRULE_R_INTERNAL);
     fr_hrr_cookie ck;
@@ -172,7 +172,7 @@ fr_err fr_server_send_hrr(ferrule_conn *c, const fr_hello_view *h) {
     return FR_OK;
 }
 
-fr_err fr_server_check_second_hello(ferrule_conn *c, const fr_hello_view *h, fr_ext *cookie) {
+fr_err fr_server_check_second_hello(fr_conn *c, const fr_hello_view *h, fr_ext *cookie) {
     /* RFC 8446 §4.2.2: the cookie we sent must come back, intact. */
     FR_ENSURE(cookie != NULL, FERRULE_R_ILLEGAL_PARAMETER);
     fr_reader body = cookie->body, ck_bytes;

@@ -4,7 +4,7 @@
 
 /* fr_on_new_session_ticket is in session.c. */
 
-fr_err fr_send_key_update(ferrule_conn *c, int request) {
+fr_err fr_send_key_update(fr_conn *c, int request) {
     /* RFC 8446 §4.6.3: KeyUpdate { KeyUpdateRequest request_update; }. */
     const uint8_t msg[5] = {FR_HS_KEY_UPDATE, 0, 0, 1, request ? 1 : 0};
     FR_TRY(fr_conn_send_post_handshake(c, msg, sizeof(msg)));
@@ -19,7 +19,7 @@ fr_err fr_send_key_update(ferrule_conn *c, int request) {
 }
 
 /* 1 if a KeyUpdate just received answers an update_requested of ours. */
-static int answers_our_request(ferrule_conn *c) {
+static int answers_our_request(fr_conn *c) {
     uint32_t n = atomic_load(&c->ku.requested);
     while (n > 0) {
         if (atomic_compare_exchange_weak(&c->ku.requested, &n, n - 1)) return 1;
@@ -27,7 +27,7 @@ static int answers_our_request(ferrule_conn *c) {
     return 0;
 }
 
-fr_err fr_on_key_update(ferrule_conn *c, fr_reader *body) {
+fr_err fr_on_key_update(fr_conn *c, fr_reader *body) {
     uint8_t request;
     FR_TRY(fr_read_u8(body, &request));
     FR_TRY(fr_read_done(body));

@@ -71,7 +71,7 @@ void fr_chain_forget(fr_mem *m, fr_chain *ch) {
 /* ---- fit of a chain to a ClientHello -------------------------------------- */
 
 /* Is the certificate signature `s` acceptable under signature_algorithms_cert? */
-static int cert_sig_offered(const ferrule_client_hello *h, uint16_t s) {
+static int cert_sig_offered(const fr_client_hello *h, uint16_t s) {
     if (s == 0) return 0;
     if (h->sig_cert_bits & fr_sig_bit(s)) return 1;
     /* rsa_pss_rsae_* and rsa_pss_pss_* differ only in the issuer's key. */
@@ -80,10 +80,10 @@ static int cert_sig_offered(const ferrule_client_hello *h, uint16_t s) {
     return 0;
 }
 
-uint32_t fr_chain_fit(const ferrule_client_hello *h, size_t index, uint16_t *scheme) {
+uint32_t fr_chain_fit(const fr_client_hello *h, size_t index, uint16_t *scheme) {
     if (scheme != NULL) *scheme = 0;
     if (h == NULL || index >= h->cfg->n_chains) return 0;
-    const ferrule_config *cfg = h->cfg;
+    const fr_config *cfg = h->cfg;
     const fr_chain *ch = &cfg->chains[index];
     uint32_t fit = 0;
     /* Our most preferred scheme the key can sign with, allowed in a TLS 1.3
@@ -110,7 +110,7 @@ uint32_t fr_chain_fit(const ferrule_client_hello *h, size_t index, uint16_t *sch
 /* The default choice (ferrule.h, docs/server-callbacks.md): usable chains
  * only; a name match first, then acceptable certificate signatures, then
  * configuration order. */
-static fr_err default_chain(const ferrule_client_hello *h, size_t *out) {
+static fr_err default_chain(const fr_client_hello *h, size_t *out) {
     const int strict = h->cfg->select.sni_policy == FERRULE_SNI_STRICT && h->server_name != NULL;
     int found = 0, any_name = 0;
     unsigned best_rank = 0;
@@ -136,7 +136,7 @@ static fr_err default_chain(const ferrule_client_hello *h, size_t *out) {
 
 /* The chain for a certificate choice: an index or FERRULE_CERT_SELECT_*
  * (validated by fr_conn_answer_certificate). */
-static fr_err apply_chain(ferrule_conn *c, const ferrule_client_hello *h, int choice) {
+static fr_err apply_chain(fr_conn *c, const fr_client_hello *h, int choice) {
     size_t index = 0;
     if (choice == FERRULE_CERT_SELECT_DEFAULT) {
         FR_TRY(default_chain(h, &index));
@@ -159,7 +159,7 @@ static fr_err apply_chain(ferrule_conn *c, const ferrule_client_hello *h, int ch
 
 /* Decide step: the host's choice (CERTIFICATE) if it answers it, else the
  * default. */
-static fr_err select_chain(ferrule_conn *c, const ferrule_client_hello *h, fr_branch *branch) {
+static fr_err select_chain(fr_conn *c, const fr_client_hello *h, fr_branch *branch) {
     int choice = FERRULE_CERT_SELECT_DEFAULT;
     if (!fr_dec_take(c, FERRULE_DECISION_CERTIFICATE, &choice) &&
         fr_dec_host_answers(c, FERRULE_DECISION_CERTIFICATE)) {
@@ -189,14 +189,14 @@ static fr_err open_alpn_list(fr_reader *body, fr_reader *list, size_t *count) {
     return FR_OK;
 }
 
-int fr_alpn_offered(const ferrule_client_hello *h, const uint8_t *p, size_t n) {
+int fr_alpn_offered(const fr_client_hello *h, const uint8_t *p, size_t n) {
     fr_reader list = h->alpn, name;
     while (fr_read_vec8(&list, &name) == FR_OK)
         if (fr_reader_left(&name) == n && memcmp(name.p, p, n) == 0) return 1;
     return 0;
 }
 
-static void set_alpn(ferrule_conn *c, const uint8_t *p, size_t n) {
+static void set_alpn(fr_conn *c, const uint8_t *p, size_t n) {
     memcpy(c->alpn, p, n);
     c->alpn_len = n;
 }
@@ -204,8 +204,8 @@ static void set_alpn(ferrule_conn *c, const uint8_t *p, size_t n) {
 /* The first of our configured protocols the client offers (a pass over
  * its list per protocol of ours: our list's length is the config's);
  * none configured: no ALPN. */
-static fr_err default_alpn(ferrule_conn *c, const ferrule_client_hello *h) {
-    const ferrule_config *cfg = c->cfg;
+static fr_err default_alpn(fr_conn *c, const fr_client_hello *h) {
+    const fr_config *cfg = c->cfg;
     if (cfg->alpn_len == 0) return FR_OK;
     size_t i = 0;
     while (i < cfg->alpn_len) {
@@ -224,7 +224,7 @@ static fr_err default_alpn(ferrule_conn *c, const ferrule_client_hello *h) {
  * default.  A selected protocol was checked against the offer when the
  * answer was given (RFC 7301 §3.2: the server must choose among the
  * client's). */
-static fr_err select_alpn(ferrule_conn *c, const ferrule_client_hello *h, fr_branch *branch) {
+static fr_err select_alpn(fr_conn *c, const fr_client_hello *h, fr_branch *branch) {
     int result = FERRULE_ALPN_DEFAULT;
     int answered = fr_dec_take(c, FERRULE_DECISION_ALPN, &result);
     c->alpn_len = 0;
@@ -254,7 +254,7 @@ void fr_hello_lists_free(fr_hello_lists *l) {
     memset(l, 0, sizeof(*l));
 }
 
-fr_err fr_server_hello_view(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs, fr_reader suites) {
+fr_err fr_server_hello_view(fr_conn *c, fr_exts *x, fr_reader peer_sigs, fr_reader suites) {
     fr_ext *alpn = fr_exts_find(x, FR_EXT_ALPN);
     fr_reader alpn_list = fr_reader_init(NULL, 0);
     size_t n_alpn = 0;
@@ -275,7 +275,7 @@ fr_err fr_server_hello_view(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs, fr
     fr_dec_conn *d = &c->dec;
     fr_hello_lists_free(&d->lists);
     d->lists.mem = &c->mem;
-    ferrule_client_hello *h = &d->hello;
+    fr_client_hello *h = &d->hello;
     memset(h, 0, sizeof(*h));
     h->cfg = c->cfg;
     h->server_name = c->has_server_name ? c->server_name : NULL;
@@ -292,7 +292,7 @@ fr_err fr_server_hello_view(ferrule_conn *c, fr_exts *x, fr_reader peer_sigs, fr
     return FR_OK;
 }
 
-fr_err fr_server_select(ferrule_conn *c, fr_branch *branch) {
+fr_err fr_server_select(fr_conn *c, fr_branch *branch) {
     fr_dec_conn *d = &c->dec;
     /* ALPN first: a certificate choice may depend on it (e.g. the
      * acme-tls/1 protocol of RFC 8737).  A step that asked the host stays

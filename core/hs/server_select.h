@@ -8,12 +8,12 @@
 #include <stdint.h>
 
 #include "../common.h"
-#include "ferrule.h"
+#include "../codes.h"
 
-typedef int (*fr_cert_select_fn)(void *ctx, const ferrule_conn *conn,
-                                 const ferrule_client_hello *hello);
-typedef int (*fr_alpn_select_fn)(void *ctx, const ferrule_conn *conn,
-                                 const ferrule_client_hello *hello, const uint8_t **proto,
+typedef int (*fr_cert_select_fn)(void *ctx, const fr_conn *conn,
+                                 const fr_client_hello *hello);
+typedef int (*fr_alpn_select_fn)(void *ctx, const fr_conn *conn,
+                                 const fr_client_hello *hello, const uint8_t **proto,
                                  size_t *len);
 
 typedef struct fr_select_config {
@@ -38,7 +38,7 @@ typedef struct fr_hello_lists {
  * the server's stack while selection runs; the lists are the validated
  * wire lists, read in place. */
 struct ferrule_client_hello {
-    const ferrule_config *cfg;
+    const fr_config *cfg;
     const char *server_name; /* NULL: no SNI */
     fr_reader sigs;          /* signature_algorithms, as sent */
     fr_reader sigs_cert;     /* signature_algorithms_cert, else = sigs */
@@ -55,6 +55,6 @@ void fr_hello_lists_free(fr_hello_lists *l);
 
 /* How a chain suits a ClientHello: FERRULE_CHAIN_FIT_* bits, and in
  * *scheme (may be NULL) the signature scheme we would sign with. */
-uint32_t fr_chain_fit(const ferrule_client_hello *h, size_t index, uint16_t *scheme);
+uint32_t fr_chain_fit(const fr_client_hello *h, size_t index, uint16_t *scheme);
 
 #endif
