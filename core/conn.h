@@ -7,10 +7,8 @@
 
 #include <stdatomic.h>
 
-/* ferrule.h: for ferrule_io_callbacks, the application callbacks that take
- * a fr_conn * and the fr_conn / fr_config names, until the
- * engine owns none of them (tools/boundary-allow.txt).  The rest of the
- * core takes the public numbers from codes.h. */
+/* The public numbers come from codes.h (generated from ferrule.h); the
+ * engine includes nothing of abi/. */
 #include "codes.h"
 
 #include "common.h"
