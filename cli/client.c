@@ -537,11 +537,20 @@ static int exchange(client *c)
         }
         /* 3. whatever the server sent */
         for (;;) {
+            /* In place: the decrypted record is delivered from where it was
+             * decrypted, then acknowledged (ferrule.h, buffer API). */
+            const uint8_t *d = NULL;
             size_t n = 0;
-            st = ferrule_conn_read(c->conn, buf, sizeof buf, &n);
+            st = ferrule_conn_read_buf(c->conn, &d, &n);
             if (st == FERRULE_OK) {
                 if (n == 0) break;
-                if (deliver(c, buf, n) != 0) goto done;
+                int bad = deliver(c, d, n);
+                st = ferrule_conn_read_ack(c->conn, n);
+                if (bad != 0) goto done;
+                if (st != FERRULE_OK) {
+                    conn_failed(c, st);
+                    goto done;
+                }
                 deadline = cli_now_ms() + o->common.timeout_ms;
                 continue;
             }

@@ -916,7 +916,9 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_output_ack(ferrule_conn *conn, s
  *  (0-RTT data first on a server, then one record's data at a time);
  *  FERRULE_WANT_READ, FERRULE_CLOSED or FERRULE_TRUNCATED as for
  *  ferrule_conn_read, with `*len` 0.  Processes buffered records to find
- *  some.  Receive half; the handshake must be complete. */
+ *  some.  Receive half; the handshake must be complete.  Unlike the
+ *  ciphertext loans it also works with callback I/O, where it receives
+ *  through the callback as ferrule_conn_read does. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_read_buf(ferrule_conn *conn, const uint8_t **buf,
                                                          size_t *len);
 /** Consume the first `n` bytes of the borrowed data (n <= len): they are

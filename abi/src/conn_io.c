@@ -290,6 +290,14 @@ FERRULE_API int ferrule_conn_key_update(ferrule_conn *c, int request_peer) {
 /* ---- zero-copy buffer I/O -------------------------------------------------------------- */
 
 /* The checks every call of this section starts with. */
+/* The plaintext loan (read_buf / read_ack) works over either transport. */
+static int app_loan_check(ferrule_conn *c, const void *out1, const void *out2) {
+    if (c == NULL) return FERRULE_USAGE;
+    if (out1 == NULL || out2 == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
+    return FERRULE_OK;
+}
+
+/* The ciphertext loans are for buffer I/O only. */
 static int buffer_api_check(ferrule_conn *c, const void *out1, const void *out2) {
     if (c == NULL) return FERRULE_USAGE;
     if (out1 == NULL || out2 == NULL) return usage(c, FERRULE_R_NULL_ARGUMENT);
@@ -352,24 +360,31 @@ FERRULE_API int ferrule_conn_output_ack(ferrule_conn *c, size_t n) {
 FERRULE_API int ferrule_conn_read_buf(ferrule_conn *c, const uint8_t **buf, size_t *len) {
     if (buf != NULL) *buf = NULL;
     if (len != NULL) *len = 0;
-    int st = buffer_api_check(c, buf, len);
+    int st = app_loan_check(c, buf, len);
     if (st != FERRULE_OK) return st;
     pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     fr_abi_conn_clock(c);
     if (fr_conn_lent(c) & FR_LENT_APP) {
         st = usage(c, FERRULE_R_BUFFER_LENT);
-    } else if ((st = ensure_connected(c)) == FERRULE_OK) {
-        fr_progress pr;
-        fr_err e = fr_conn_read_buf(c, buf, len, &pr);
-        st = e == FR_OK ? fr_conn_status_for(c, e, pr) : lend_status(c, e);
+    } else {
+        st = ensure_connected(c);
+        while (st == FERRULE_OK) {
+            fr_progress pr;
+            fr_err e = fr_conn_read_buf(c, buf, len, &pr);
+            st = e == FR_OK ? fr_conn_status_for(c, e, pr) : lend_status(c, e);
+            /* Callback I/O: receive as ferrule_conn_read does. */
+            if (st != FERRULE_WANT_READ || !fr_conn_has_io(c)) break;
+            st = fill_in(c);
+        }
     }
     service_send(c); /* a KeyUpdate answer or an alert the pass queued */
+    flush_fatal_alert(c);
     pthread_mutex_unlock(&fr_abi_host(c)->rd_lock);
     return st;
 }
 
 FERRULE_API int ferrule_conn_read_ack(ferrule_conn *c, size_t n) {
-    int st = buffer_api_check(c, c, c);
+    int st = app_loan_check(c, c, c);
     if (st != FERRULE_OK) return st;
     pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     st = lend_status(c, fr_conn_read_ack(c, n));
