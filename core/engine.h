@@ -368,6 +368,40 @@ void fr_conn_decision_hooks(const fr_conn *c, fr_dec_hooks *h);
  * is returned. */
 fr_err fr_conn_fail_decision(fr_conn *c, fr_err e);
 
+/* ---- server selection (the ClientHello view) ---------------------------- */
+/* docs/server-callbacks.md.  Settings of a server's certificate and ALPN
+ * selection (the host has checked the config for freezing), and what the
+ * host reads of the view (hs/hello_view.c): pointers into the view or its
+ * decoded copies, valid while the view is. */
+FR_MUST_CHECK fr_err fr_cfg_set_sni_policy(fr_config *cfg, uint32_t policy); /* FERRULE_SNI_* */
+size_t fr_cfg_chain_count(const fr_config *cfg);
+/* The synchronous selection callbacks (NULL: the default; ctx dropped). */
+void fr_cfg_set_cert_select(fr_config *cfg,
+                            int (*cb)(void *ctx, const fr_conn *conn,
+                                      const fr_client_hello *hello),
+                            void *ctx);
+void fr_cfg_set_alpn_select(fr_config *cfg,
+                            int (*cb)(void *ctx, const fr_conn *conn,
+                                      const fr_client_hello *hello, const uint8_t **proto,
+                                      size_t *len),
+                            void *ctx);
+/* The index of the chain the connection uses, -1 if none (or resumed). */
+int fr_conn_cert_index(const fr_conn *c);
+const char *fr_hello_server_name(const fr_client_hello *h); /* NULL: no SNI */
+/* A list of the ClientHello, decoded on first use (*n 0 and NULL when
+ * the copy cannot be allocated). */
+const uint16_t *fr_hello_signature_schemes(const fr_client_hello *h, size_t *n);
+const uint16_t *fr_hello_signature_schemes_cert(const fr_client_hello *h, size_t *n);
+const uint16_t *fr_hello_cipher_suites(const fr_client_hello *h, size_t *n);
+size_t fr_hello_alpn_count(const fr_client_hello *h);
+/* ALPN name `index`: NOT_FOUND beyond the list, a memory reason when the
+ * index of the names cannot be allocated. */
+FR_MUST_CHECK fr_err fr_hello_alpn(const fr_client_hello *h, size_t index,
+                                   const uint8_t **proto, size_t *len);
+/* How a chain suits a ClientHello: FERRULE_CHAIN_FIT_* bits, and in
+ * *scheme (may be NULL) the signature scheme we would sign with. */
+uint32_t fr_chain_fit(const fr_client_hello *h, size_t index, uint16_t *scheme);
+
 /* ---- certificates (X.509 accessors) ------------------------------------- */
 /*
  * A read-only view of one certificate (core/x509/access.c): the strict

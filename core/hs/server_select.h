@@ -9,6 +9,7 @@
 
 #include "../common.h"
 #include "../codes.h"
+#include "../engine.h"
 
 typedef int (*fr_cert_select_fn)(void *ctx, const fr_conn *conn,
                                  const fr_client_hello *hello);
@@ -25,7 +26,7 @@ typedef struct fr_select_config {
 } fr_select_config;
 
 /* Decoded copies of a view's lists, made on demand for the application's
- * getters (abi/src/server_select.c) in the connection's memory; the core's
+ * getters (hello_view.c) in the connection's memory; the core's
  * own choices never need them. */
 typedef struct fr_hello_lists {
     fr_mem *mem;
@@ -53,8 +54,6 @@ struct ferrule_client_hello {
 /* Free what the getters decoded. */
 void fr_hello_lists_free(fr_hello_lists *l);
 
-/* How a chain suits a ClientHello: FERRULE_CHAIN_FIT_* bits, and in
- * *scheme (may be NULL) the signature scheme we would sign with. */
-uint32_t fr_chain_fit(const fr_client_hello *h, size_t index, uint16_t *scheme);
+/* fr_chain_fit and the view's getters: engine.h, "server selection". */
 
 #endif
