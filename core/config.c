@@ -269,6 +269,80 @@ void fr_config_verify_params(const fr_config *cfg, fr_verify_params *p) {
     p->cn_in_san = cfg->cn_in_san;
 }
 
+/* ---- standalone validation (ferrule_verify_chain) --------------------------- */
+
+fr_err fr_verify_request_check(const fr_verify_request *q) {
+    FR_ENSURE(q->purpose <= FERRULE_PURPOSE_CLIENT_AUTH, FERRULE_R_CONFIG_INVALID);
+    FR_ENSURE((q->flags & ~(FERRULE_VERIFY_USE_TIME | FERRULE_VERIFY_CN_IN_SAN)) == 0,
+              FERRULE_R_CONFIG_INVALID);
+    FR_ENSURE(q->max_depth <= FR_VERIFY_MAX_DEPTH, FERRULE_R_CONFIG_INVALID);
+    FR_ENSURE(q->n_crls == 0 || (q->crls != NULL && q->crl_lens != NULL),
+              FERRULE_R_NULL_ARGUMENT);
+    /* (More CRLs than FR_VERIFY_MAX_CRLS give a result saying so.) */
+    for (size_t i = 0; i < q->n_crls && i < FR_VERIFY_MAX_CRLS; i++)
+        FR_ENSURE(q->crls[i] != NULL && q->crl_lens[i] != 0, FERRULE_R_NULL_ARGUMENT);
+    return FR_OK;
+}
+
+/* The certificates and CRLs of a request, parsed from `m` (*parsed and
+ * *parsed_crls counted for the caller to free): the first that does not
+ * parse fails the validation (the caller asked for revocation checking
+ * and we cannot do it). */
+static fr_err parse_inputs(fr_mem *m, const uint8_t *const *ders, const size_t *lens, size_t n,
+                           const fr_verify_request *q, fr_cert **chain, size_t *parsed,
+                           fr_crl **crls, size_t *parsed_crls) {
+    /* More certificates than any path builder should look at: a result
+     * that says so (the handshake caps the peer's list at max_peer_certs,
+     * at most as many; standalone callers may pass more, e.g. the limbo
+     * suite's 100-certificate hostile chains). */
+    FR_ENSURE(n <= FR_VERIFY_MAX_INPUT && q->n_crls <= FR_VERIFY_MAX_CRLS,
+              FERRULE_R_CERT_TOO_MUCH_WORK);
+    for (size_t i = 0; i < n; i++) {
+        FR_TRY(fr_cert_parse(m, ders[i], lens[i], &chain[i]));
+        (*parsed)++;
+    }
+    for (size_t i = 0; i < q->n_crls; i++) {
+        FR_TRY(fr_crl_parse(m, q->crls[i], q->crl_lens[i], &crls[i]));
+        (*parsed_crls)++;
+    }
+    return FR_OK;
+}
+
+fr_err fr_cfg_verify_chain(const fr_config *cfg, const uint8_t *const *ders, const size_t *lens,
+                           size_t n, const fr_verify_request *q, ferrule_verify_result **out) {
+    *out = NULL;
+    /* The result (and its path copies) belong to the config's allocator;
+     * the parsed chain is temporary. */
+    fr_mem *m = (fr_mem *)&cfg->mem;
+    fr_verify_params p;
+    fr_config_verify_params(cfg, &p);
+    p.purpose = q->purpose == FERRULE_PURPOSE_CLIENT_AUTH ? FR_VERIFY_CLIENT : FR_VERIFY_SERVER;
+    if (q->max_depth != 0) p.max_depth = q->max_depth;
+    p.now = q->now;
+    p.peer_name = q->peer_name;
+    if (q->flags & FERRULE_VERIFY_CN_IN_SAN) p.cn_in_san = 1;
+    fr_cert *chain[FR_VERIFY_MAX_INPUT];
+    fr_crl *crls[FR_VERIFY_MAX_CRLS];
+    size_t parsed = 0, parsed_crls = 0;
+    fr_err e = parse_inputs(m, ders, lens, n, q, chain, &parsed, crls, &parsed_crls);
+    p.crls = (const fr_crl *const *)crls;
+    p.n_crls = parsed_crls;
+    if (e == FR_OK) {
+        e = fr_verify_chain_result(&cfg->trust, chain, n, &p, m, out);
+    } else {
+        /* A certificate that does not parse: a result that says so. */
+        ferrule_verify_result *r = fr_mem_alloc(m, sizeof(*r));
+        if (r != NULL) {
+            r->mem = m;
+            r->reason = e;
+        }
+        *out = r;
+    }
+    for (size_t i = 0; i < parsed; i++) fr_cert_free(m, chain[i]);
+    for (size_t i = 0; i < parsed_crls; i++) fr_crl_free(m, crls[i]);
+    return e;
+}
+
 fr_err fr_cfg_set_verify_purpose(fr_config *cfg, uint32_t purpose) {
     FR_ENSURE(purpose == FERRULE_PURPOSE_SERVER_AUTH || purpose == FERRULE_PURPOSE_CLIENT_AUTH,
               FERRULE_R_CONFIG_INVALID);

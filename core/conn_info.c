@@ -121,6 +121,9 @@ int fr_conn_peer_cert(const fr_conn *c, size_t i, const uint8_t **der, size_t *l
     return 1;
 }
 
+const struct ferrule_verify_result *fr_conn_verify_result(const fr_conn *c) {
+    return c->verify_result != NULL && c->verify_result->reason == FR_OK ? c->verify_result : NULL;
+}
 int fr_conn_resumed(const fr_conn *c) { return c->resume.resumed != 0; }
 int fr_conn_hrr(const fr_conn *c) { return c->hrr.done != 0; }
 int fr_conn_ocsp_stapled(const fr_conn *c) { return c->ocsp_stapled; }

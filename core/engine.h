@@ -199,6 +199,8 @@ const char *fr_conn_server_name(const fr_conn *c); /* NULL if none */
 size_t fr_conn_peer_cert_count(const fr_conn *c);
 /* The peer's certificate `i` (DER): 1, or 0 if there is none. */
 int fr_conn_peer_cert(const fr_conn *c, size_t i, const uint8_t **der, size_t *len);
+/* The validated path of the peer's chain, NULL unless one was accepted. */
+const struct ferrule_verify_result *fr_conn_verify_result(const fr_conn *c);
 int fr_conn_resumed(const fr_conn *c);
 int fr_conn_hrr(const fr_conn *c);
 int fr_conn_ocsp_stapled(const fr_conn *c);
@@ -367,6 +369,38 @@ void fr_conn_decision_hooks(const fr_conn *c, fr_dec_hooks *h);
  * invalid value: CALLBACK_RESULT): the connection fails with `e`, which
  * is returned. */
 fr_err fr_conn_fail_decision(fr_conn *c, fr_err e);
+
+/* ---- chain validation (ferrule_verify_chain) ---------------------------- */
+/* What the caller asked of a standalone validation (ferrule_verify_options
+ * with the time resolved by the host). */
+typedef struct fr_verify_request {
+    uint32_t purpose;   /* FERRULE_PURPOSE_*; 0: server authentication */
+    uint32_t flags;     /* FERRULE_VERIFY_* (USE_TIME only says where `now` came from) */
+    uint32_t max_depth; /* 0: the config's */
+    int64_t now;        /* the time to validate at */
+    const char *peer_name;
+    const uint8_t *const *crls;
+    const size_t *crl_lens;
+    size_t n_crls;
+} fr_verify_request;
+/* The options' values: CONFIG_INVALID or NULL_ARGUMENT (a missing CRL)
+ * for what the host refuses as misuse. */
+FR_MUST_CHECK fr_err fr_verify_request_check(const fr_verify_request *q);
+/* Validate ders[0..n) (leaf first, none NULL or empty) against the
+ * config's anchors with its verification policy and the request's
+ * overrides.  *out is the result from the config's memory (also for a
+ * chain that does not parse or is too long), NULL only when it could not
+ * be allocated; returns the verification reason. */
+fr_err fr_cfg_verify_chain(const fr_config *cfg, const uint8_t *const *ders, const size_t *lens,
+                           size_t n, const fr_verify_request *q,
+                           struct ferrule_verify_result **out);
+/* A result: its reason, and the validated path (leaf first; empty unless
+ * accepted): 1 and certificate i's DER, or 0 beyond the path. */
+uint32_t fr_verify_result_reason(const struct ferrule_verify_result *r);
+size_t fr_verify_result_path_length(const struct ferrule_verify_result *r);
+int fr_verify_result_path_cert(const struct ferrule_verify_result *r, size_t i,
+                               const uint8_t **der, size_t *len);
+void fr_verify_result_free(struct ferrule_verify_result *r); /* NULL: nothing */
 
 /* ---- server selection (the ClientHello view) ---------------------------- */
 /* docs/server-callbacks.md.  Settings of a server's certificate and ALPN

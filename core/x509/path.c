@@ -40,6 +40,7 @@
  * The rules a path must satisfy are in policy.c.
  */
 #include "verify.h"
+#include "../engine.h"
 
 #define DEFAULT_MAX_DEPTH 8
 
@@ -341,6 +342,17 @@ void fr_verify_result_free(ferrule_verify_result *r) {
     fr_mem *m = r->mem;
     for (size_t i = 0; i < r->n; i++) fr_mem_free(m, r->ders[i], r->lens[i]);
     fr_mem_free(m, r, sizeof(*r));
+}
+
+uint32_t fr_verify_result_reason(const ferrule_verify_result *r) { return r->reason; }
+size_t fr_verify_result_path_length(const ferrule_verify_result *r) { return r->n; }
+
+int fr_verify_result_path_cert(const ferrule_verify_result *r, size_t i, const uint8_t **der,
+                               size_t *len) {
+    if (i >= r->n) return 0;
+    *der = r->ders[i];
+    *len = r->lens[i];
+    return 1;
 }
 
 fr_err fr_verify_chain_result(const fr_trust_store *anchors, fr_cert *const *chain, size_t n,
