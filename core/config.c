@@ -253,6 +253,8 @@ fr_err fr_cfg_set_max_peer_certificates(fr_config *cfg, uint32_t count) {
     return FR_OK;
 }
 
+uint32_t fr_cfg_role(const fr_config *cfg) { return cfg->role; }
+
 /* ---- verification policy ---------------------------------------------------- */
 
 void fr_cfg_dangerous_no_hostname_check(fr_config *cfg) { cfg->no_hostname_check = 1; }

@@ -549,8 +549,7 @@ FR_MUST_CHECK fr_err fr_server_early_data_record(fr_conn *c, const uint8_t *pt, 
 /* Server: count a skipped record of refused early data against the
  * budget (RFC 8446 §4.2.10); EARLY_DATA_LIMIT beyond it. */
 FR_MUST_CHECK fr_err fr_server_skip_early(fr_conn *c, size_t body_len);
-/* Server: copy buffered early data (0 bytes when none). */
-size_t fr_early_take(fr_conn *c, uint8_t *buf, size_t cap);
+/* fr_early_take and the host's other 0-RTT calls: engine.h, "0-RTT". */
 
 /* ---- hello_retry.c: HelloRetryRequest (RFC 8446 §4.1.4, §4.2.2) ------- */
 /* The fields of a ClientHello a second ClientHello must repeat. */

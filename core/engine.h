@@ -370,6 +370,39 @@ void fr_conn_decision_hooks(const fr_conn *c, fr_dec_hooks *h);
  * is returned. */
 fr_err fr_conn_fail_decision(fr_conn *c, fr_err e);
 
+/* ---- 0-RTT (hs/early_data.c) --------------------------------------------- */
+/* docs/early-data.md.  The settings of ferrule_early_data_options. */
+typedef struct fr_early_setup {
+    uint32_t max_size, window_ms, capacity; /* 0: the default (fr_early_setup_check) */
+    /* Server: the application's replay store, its 16-byte identity
+     * (store_id; NULL: the host's built-in store, with a fresh random
+     * identity) and check; the consent callback.  The core only keeps
+     * them for fr_conn_decision_hooks. */
+    const uint8_t *store_id;
+    int (*check)(void *ctx, const uint8_t key[32], int64_t expires);
+    void *check_ctx;
+    int (*accept)(void *ctx, const fr_conn *conn);
+    void *accept_ctx;
+} fr_early_setup;
+/* Fill in the defaults and check the ranges: CONFIG_INVALID. */
+FR_MUST_CHECK fr_err fr_early_setup_check(fr_early_setup *s);
+/* Enable 0-RTT with checked settings (the host checked freezing); a
+ * randomness failure changes nothing. */
+FR_MUST_CHECK fr_err fr_cfg_set_early_data(fr_config *cfg, const fr_early_setup *s);
+uint32_t fr_cfg_role(const fr_config *cfg); /* FERRULE_ROLE_* */
+/* The lifetime of our tickets in seconds (the built-in store's period). */
+uint32_t fr_engine_ticket_lifetime(void);
+/* Client, both halves: write early data (*done bytes taken).  At START
+ * the ClientHello goes first, with early_data, if the session allows it.
+ * NO_EARLY_DATA and WRONG_STATE are local refusals (the connection goes
+ * on); other failures are recorded. */
+FR_MUST_CHECK fr_err fr_conn_write_early(fr_conn *c, const uint8_t *buf, size_t len,
+                                         size_t *done);
+/* Server, receive half: copy buffered early data (0 bytes when none). */
+size_t fr_early_take(fr_conn *c, uint8_t *buf, size_t cap);
+uint32_t fr_conn_early_status(const fr_conn *c); /* FERRULE_EARLY_* */
+size_t fr_conn_early_len(const fr_conn *c);      /* bytes sent (client) or received */
+
 /* ---- chain validation (ferrule_verify_chain) ---------------------------- */
 /* What the caller asked of a standalone validation (ferrule_verify_options
  * with the time resolved by the host). */

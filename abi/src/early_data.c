@@ -8,6 +8,18 @@ FERRULE_API size_t ferrule_sizeof_early_data_options(void) {
 }
 FERRULE_API size_t ferrule_sizeof_replay_store(void) { return sizeof(ferrule_replay_store); }
 
+/* The application's replay store into s (server): BAD_STRUCT,
+ * NULL_ARGUMENT without check_and_insert. */
+static fr_err custom_store(const ferrule_replay_store *in, ferrule_replay_store *store,
+                           fr_early_setup *s) {
+    FR_ENSURE(fr_abi_copy_struct(store, sizeof(*store), in) == FR_OK, FERRULE_R_BAD_STRUCT);
+    FR_ENSURE(store->check_and_insert != NULL, FERRULE_R_NULL_ARGUMENT);
+    s->store_id = store->id;
+    s->check = store->check_and_insert;
+    s->check_ctx = store->ctx;
+    return FR_OK;
+}
+
 FERRULE_API int ferrule_config_set_early_data(ferrule_config *cfg,
                                               const ferrule_early_data_options *opts) {
     int st = fr_abi_setter_check(cfg);
@@ -15,45 +27,25 @@ FERRULE_API int ferrule_config_set_early_data(ferrule_config *cfg,
     ferrule_early_data_options o;
     if (fr_abi_copy_struct(&o, sizeof(o), opts) != FR_OK || o.reserved0 != 0)
         return fr_abi_setter_result(cfg, FERRULE_R_BAD_STRUCT);
-    uint32_t max = o.max_early_data_size != 0 ? o.max_early_data_size : FR_EARLY_DEFAULT_MAX;
-    uint32_t window = o.window_ms != 0 ? o.window_ms : FR_EARLY_DEFAULT_WINDOW_MS;
-    uint32_t capacity = o.capacity != 0 ? o.capacity : FR_EARLY_DEFAULT_CAPACITY;
-    if (max > FR_EARLY_MAX_MAX || window < FR_EARLY_MIN_WINDOW_MS ||
-        window > FR_TICKET_LIFETIME * 1000u || capacity < FR_EARLY_MIN_CAPACITY ||
-        capacity > FR_EARLY_MAX_CAPACITY)
-        return fr_abi_setter_result(cfg, FERRULE_R_CONFIG_INVALID);
+    fr_early_setup s = {.max_size = o.max_early_data_size, .window_ms = o.window_ms,
+                        .capacity = o.capacity, .accept = o.accept, .accept_ctx = o.accept_ctx};
+    fr_err e = fr_early_setup_check(&s);
     ferrule_replay_store store;
-    int custom = o.store != NULL;
-    if (custom) {
-        if (fr_abi_copy_struct(&store, sizeof(store), o.store) != FR_OK)
-            return fr_abi_setter_result(cfg, FERRULE_R_BAD_STRUCT);
-        if (store.check_and_insert == NULL) return fr_abi_setter_result(cfg, FERRULE_R_NULL_ARGUMENT);
+    if (e == FR_OK && o.store != NULL) e = custom_store(o.store, &store, &s);
+    if (e != FR_OK) return fr_abi_setter_result(cfg, e);
+    int server = fr_cfg_role(cfg) == FERRULE_ROLE_SERVER;
+    fr_bloom *bloom = NULL;
+    if (server && o.store == NULL) {
+        e = fr_bloom_new(fr_cfg_mem(cfg), s.capacity, fr_engine_ticket_lifetime(),
+                         fr_abi_now(cfg), &bloom);
+        if (e != FR_OK) return fr_abi_setter_result(cfg, e);
     }
-    fr_early_config *ec = &cfg->early;
-    if (cfg->role == FERRULE_ROLE_SERVER) {
-        fr_bloom *bloom = NULL;
-        uint8_t id[FR_REPLAY_ID_LEN];
-        if (custom) {
-            memcpy(id, store.id, sizeof(id));
-        } else {
-            /* A fresh store has a fresh identity: tickets from before (a
-             * restart, another server) never carry 0-RTT here. */
-            int64_t now = fr_abi_now(cfg);
-            fr_err e = fr_random(id, sizeof(id));
-            if (e == FR_OK)
-                e = fr_bloom_new(fr_cfg_mem(cfg), capacity, FR_TICKET_LIFETIME, now, &bloom);
-            if (e != FR_OK) return fr_abi_setter_result(cfg, e);
-        }
-        fr_abi_set_bloom(cfg, bloom);
-        memcpy(ec->store_id, id, sizeof(id));
-        ec->check = custom ? store.check_and_insert : NULL;
-        ec->check_ctx = custom ? store.ctx : NULL;
-        ec->accept = o.accept;
-        ec->accept_ctx = o.accept_ctx;
+    e = fr_cfg_set_early_data(cfg, &s);
+    if (e != FR_OK) {
+        fr_bloom_free(fr_cfg_mem(cfg), bloom);
+        return fr_abi_setter_result(cfg, e);
     }
-    ec->enabled = 1;
-    ec->max_size = max;
-    ec->window_ms = window;
+    if (server) fr_abi_set_bloom(cfg, bloom); /* (a custom store replaces ours) */
     return fr_abi_setter_result(cfg, FR_OK);
 }
 
@@ -65,37 +57,18 @@ FERRULE_API int ferrule_conn_write_early_data(ferrule_conn *c, const uint8_t *bu
     /* The explicit declaration that the data may be replayed. */
     if (!(flags & FERRULE_EARLY_DATA_REPLAY_SAFE) || (flags & ~FERRULE_EARLY_DATA_REPLAY_SAFE))
         return fr_abi_usage(c, FERRULE_R_NOT_REPLAY_SAFE);
-    if (c->role != FERRULE_ROLE_CLIENT) return fr_abi_usage(c, FERRULE_R_WRONG_STATE);
-    if (c->status != FERRULE_OK) return c->status;
+    if (fr_conn_role(c) != FERRULE_ROLE_CLIENT) return fr_abi_usage(c, FERRULE_R_WRONG_STATE);
+    if (fr_conn_failed_status(c) != FERRULE_OK) return fr_conn_failed_status(c);
     pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_abi_conn_clock(c);
-    int st = FERRULE_OK;
-    if (c->state == FERRULE_HS_START) {
-        if (!fr_client_early_possible(c)) {
-            st = fr_abi_usage(c, FERRULE_R_NO_EARLY_DATA);
-        } else {
-            /* Send the ClientHello now, with early_data. */
-            c->early.want = 1;
-            fr_err e = fr_dispatch_start(c);
-            if (e != FR_OK) st = fr_abi_status_of(c, fr_conn_fail(c, e));
-        }
-    }
-    if (st == FERRULE_OK && !fr_client_early_pending(c))
-        st = fr_abi_usage(c, c->early.offered ? FERRULE_R_WRONG_STATE : FERRULE_R_NO_EARLY_DATA);
-    if (st == FERRULE_OK && c->state != FERRULE_HS_WAIT_SERVER_HELLO)
-        st = fr_abi_usage(c, FERRULE_R_WRONG_STATE);
     size_t done = 0;
-    if (st == FERRULE_OK) {
-        fr_err e = fr_client_write_early(c, buf, len, &done);
-        if (e != FR_OK && e != FERRULE_R_NO_EARLY_DATA && e != FERRULE_R_WRONG_STATE)
-            e = fr_conn_fail(c, e);
-        st = fr_abi_status_of(c, e);
-        if (st == FERRULE_OK && done == 0 && len > 0) st = FERRULE_WANT_WRITE; /* output full */
-    }
+    int st = fr_abi_status_of(c, fr_conn_write_early(c, buf, len, &done));
+    if (st == FERRULE_OK && done == 0 && len > 0) st = FERRULE_WANT_WRITE; /* output full */
     if (fr_conn_wants_send(c)) fr_conn_do_pending(c); /* a failure's alert */
     /* Callback I/O: out it goes (the ClientHello too). */
-    if (fr_conn_has_io(c) && (st == FERRULE_OK || st == FERRULE_WANT_WRITE) && c->status == FERRULE_OK) {
+    if (fr_conn_has_io(c) && (st == FERRULE_OK || st == FERRULE_WANT_WRITE) &&
+        fr_conn_failed_status(c) == FERRULE_OK) {
         int fst = fr_abi_flush_out(c);
         if (fst != FERRULE_OK && fst != FERRULE_WANT_WRITE) st = fst;
     }
@@ -111,13 +84,13 @@ FERRULE_API int ferrule_conn_read_early_data(ferrule_conn *c, uint8_t *buf, size
     if (n != NULL) *n = 0;
     if (c == NULL || buf == NULL || n == NULL) return fr_abi_usage(c, FERRULE_R_NULL_ARGUMENT);
     if (cap == 0) return fr_abi_usage(c, FERRULE_R_BUFFER_TOO_SMALL);
-    if (c->role != FERRULE_ROLE_SERVER) return fr_abi_usage(c, FERRULE_R_WRONG_STATE);
+    if (fr_conn_role(c) != FERRULE_ROLE_SERVER) return fr_abi_usage(c, FERRULE_R_WRONG_STATE);
     pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
     fr_abi_conn_clock(c);
     int st;
     for (;;) {
-        if (c->status != FERRULE_OK) {
-            st = c->status;
+        if (fr_conn_failed_status(c) != FERRULE_OK) {
+            st = fr_conn_failed_status(c);
             break;
         }
         if ((*n = fr_early_take(c, buf, cap)) > 0) {
@@ -146,10 +119,9 @@ FERRULE_API int ferrule_conn_read_early_data(ferrule_conn *c, uint8_t *buf, size
 }
 
 FERRULE_API uint32_t ferrule_conn_early_data_status(const ferrule_conn *c) {
-    return c != NULL ? c->early.status : FERRULE_EARLY_NOT_OFFERED;
+    return c != NULL ? fr_conn_early_status(c) : FERRULE_EARLY_NOT_OFFERED;
 }
 
 FERRULE_API size_t ferrule_conn_early_data_len(const ferrule_conn *c) {
-    if (c == NULL) return 0;
-    return c->role == FERRULE_ROLE_CLIENT ? c->early.sent : c->early.received;
+    return c != NULL ? fr_conn_early_len(c) : 0;
 }

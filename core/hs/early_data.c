@@ -340,6 +340,67 @@ size_t fr_early_take(fr_conn *c, uint8_t *buf, size_t cap) {
     return k;
 }
 
+/* ---- what the host calls (engine.h, "0-RTT") ---------------------------------- */
+
+uint32_t fr_engine_ticket_lifetime(void) { return FR_TICKET_LIFETIME; }
+
+fr_err fr_early_setup_check(fr_early_setup *s) {
+    if (s->max_size == 0) s->max_size = FR_EARLY_DEFAULT_MAX;
+    if (s->window_ms == 0) s->window_ms = FR_EARLY_DEFAULT_WINDOW_MS;
+    if (s->capacity == 0) s->capacity = FR_EARLY_DEFAULT_CAPACITY;
+    /* The window cannot outlast the tickets it admits early data on. */
+    FR_ENSURE(s->max_size <= FR_EARLY_MAX_MAX && s->window_ms >= FR_EARLY_MIN_WINDOW_MS &&
+                  s->window_ms <= FR_TICKET_LIFETIME * 1000u &&
+                  s->capacity >= FR_EARLY_MIN_CAPACITY && s->capacity <= FR_EARLY_MAX_CAPACITY,
+              FERRULE_R_CONFIG_INVALID);
+    return FR_OK;
+}
+
+fr_err fr_cfg_set_early_data(fr_config *cfg, const fr_early_setup *s) {
+    fr_early_config *ec = &cfg->early;
+    if (cfg->role == FERRULE_ROLE_SERVER) {
+        uint8_t id[FR_REPLAY_ID_LEN];
+        if (s->store_id != NULL)
+            memcpy(id, s->store_id, sizeof(id));
+        else /* A fresh store has a fresh identity: tickets from before (a
+              * restart, another server) never carry 0-RTT here. */
+            FR_TRY(fr_random(id, sizeof(id)));
+        memcpy(ec->store_id, id, sizeof(id));
+        ec->check = s->store_id != NULL ? s->check : NULL;
+        ec->check_ctx = s->store_id != NULL ? s->check_ctx : NULL;
+        ec->accept = s->accept;
+        ec->accept_ctx = s->accept_ctx;
+    }
+    ec->enabled = 1;
+    ec->max_size = s->max_size;
+    ec->window_ms = s->window_ms;
+    return FR_OK;
+}
+
+fr_err fr_conn_write_early(fr_conn *c, const uint8_t *buf, size_t len, size_t *done) {
+    *done = 0;
+    if (c->state == FERRULE_HS_START) {
+        FR_ENSURE(fr_client_early_possible(c), FERRULE_R_NO_EARLY_DATA);
+        /* Send the ClientHello now, with early_data. */
+        c->early.want = 1;
+        fr_err e = fr_dispatch_start(c);
+        if (e != FR_OK) return fr_conn_fail(c, e);
+    }
+    FR_ENSURE(fr_client_early_pending(c),
+              c->early.offered ? FERRULE_R_WRONG_STATE : FERRULE_R_NO_EARLY_DATA);
+    FR_ENSURE(c->state == FERRULE_HS_WAIT_SERVER_HELLO, FERRULE_R_WRONG_STATE);
+    fr_err e = fr_client_write_early(c, buf, len, done);
+    if (e != FR_OK && e != FERRULE_R_NO_EARLY_DATA && e != FERRULE_R_WRONG_STATE)
+        e = fr_conn_fail(c, e);
+    return e;
+}
+
+uint32_t fr_conn_early_status(const fr_conn *c) { return c->early.status; }
+
+size_t fr_conn_early_len(const fr_conn *c) {
+    return c->role == FERRULE_ROLE_CLIENT ? c->early.sent : c->early.received;
+}
+
 /* ---- lifetime -------------------------------------------------------------- */
 
 void fr_early_conn_free(fr_conn *c) {
