@@ -1,6 +1,7 @@
 /*
  * conn.h - the internal shape of a configuration and a connection.
- * Only core/ and abi/src/ include this; applications see opaque handles.
+ * Only core/ (and white-box tests) include this: abi/src/ reaches the engine
+ * through engine.h only; applications see opaque handles.
  */
 #ifndef FR_CONN_H
 #define FR_CONN_H

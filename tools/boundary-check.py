@@ -14,7 +14,10 @@ which passes time in and implements the locks of core/sync.h
             the core: nothing calls up into abi/;
   includes  every #include in core/ is a core/ header, <openssl/...>,
             <sodium.h> or one of the C standard headers in STD_HEADERS.
-  codes     core/codes.h is what tools/gen-codes.py makes of ferrule.h.
+  codes     core/codes.h is what tools/gen-codes.py makes of ferrule.h;
+  abi       a quoted #include in abi/src/ names one of its own headers,
+            core/engine.h or ferrule.h: the ABI reaches the engine by calls
+            only, never through its structs (core/conn.h).
 
 Exit status 0 when clean; every offence is printed.
 """
@@ -141,6 +144,26 @@ def check_includes(sources):
     return offences
 
 
+def check_abi_includes():
+    src = os.path.join(ROOT, "abi", "src")
+    offences = []
+    for name in sorted(os.listdir(src)):
+        if not name.endswith((".c", ".h")):
+            continue
+        path = os.path.join("abi", "src", name)
+        with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                m = INCLUDE.match(line)
+                if not m or m.group(1) != '"':
+                    continue
+                inc = m.group(2)
+                if inc in ("engine.h", "ferrule.h") or os.path.isfile(os.path.join(src, inc)):
+                    continue
+                offences.append((path, "abi", inc, "line %d includes \"%s\": the ABI includes "
+                                 "only core/engine.h of the core" % (n, inc)))
+    return offences
+
+
 def check_codes():
     gen = os.path.join(ROOT, "tools", "gen-codes.py")
     if not os.path.exists(gen):
@@ -159,6 +182,7 @@ def main():
         sys.exit("boundary: FAIL: %s not found (build first)" % lib)
     sources = core_sources()
     offences = check_symbols(lib, sources) + check_includes(sources) + check_codes()
+    offences += check_abi_includes()
     bad = sorted(set("%s: %s" % (src, why) for src, kind, item, why in offences))
     for line in bad:
         print("boundary: FAIL: " + line)
@@ -166,7 +190,8 @@ def main():
         print("boundary: the core must not use host facilities or include outside core/, "
               "libcrypto and libsodium (docs/architecture.md)")
         return 1
-    print("boundary: ok: %d core files, no host facility, no include outside core/" % len(sources))
+    print("boundary: ok: %d core files, no host facility, no include outside core/; "
+          "abi/src/ includes only engine.h of the core" % len(sources))
     return 0
 
 

@@ -6,7 +6,7 @@
 
 #include "ferrule.h"
 
-#include "conn.h" /* until the last ABI files reach the engine by calls only */
+#include "engine.h"
 #include "replay.h"
 
 /* The ABI's per-connection state, outside the engine (the context of the
