@@ -983,7 +983,7 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_close(ferrule_conn *conn);
 /* Errors --------------------------------------------------------------- */
 
 /** The sticky status class of the connection (FERRULE_OK if none). */
-FERRULE_API int ferrule_conn_status(const ferrule_conn *conn);
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_status(const ferrule_conn *conn);
 /** The FERRULE_R_* reason of the last failure. */
 FERRULE_API uint32_t ferrule_conn_reason(const ferrule_conn *conn);
 /** The alert sent (FERRULE_ALERT_SENT, FERRULE_DECODE, FERRULE_CERTIFICATE,

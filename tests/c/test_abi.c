@@ -881,7 +881,8 @@ static int counted_run(counting *k, size_t *mem_used) {
         }
     } else if (p.client != NULL) {
         /* Whatever failed, the handles answer. */
-        (void)ferrule_conn_status(p.client);
+        int st = ferrule_conn_status(p.client);
+        (void)st;
         (void)ferrule_conn_error_message(p.client);
     }
     pair_free(&p);
