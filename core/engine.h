@@ -13,14 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common.h"
+#include "common.h" /* the base types: fr_err, fr_mem, FR_MUST_CHECK */
 #include "sync.h"
 
 typedef struct ferrule_conn fr_conn;     /* the connection engine */
 typedef struct ferrule_config fr_config; /* the configuration engine */
 typedef struct ferrule_client_hello fr_client_hello; /* a server's view of a ClientHello */
 
-/* ---- configuration and lifecycle (boundary) ----------------------------- */
+/* ---- configuration and lifecycle ---------------------------------------- */
 
 /* A new config's random HelloRetryRequest cookie key (RFC 8446 §4.2.2),
  * made once, before the config can be shared: connections only read it. */
@@ -224,7 +224,7 @@ FR_MUST_CHECK fr_err fr_conn_session(fr_conn *c, uint8_t *out, size_t cap, size_
  * Caller holds the receive lock. */
 FR_MUST_CHECK fr_err fr_conn_set_session(fr_conn *c, const uint8_t *blob, size_t len);
 
-/* ---- buffers and the data path (buffer API) ----------------------------- */
+/* ---- buffers and the data path (docs/buffers.md) ----------------------- */
 /*
  * One engine, shells over it: ferrule_conn_feed/_take/_read, the callback
  * I/O pumps and the zero-copy buffer API (ferrule.h) are all these calls.
@@ -316,7 +316,7 @@ int fr_conn_is_connected(const fr_conn *c);
  * progress as OK / WANT_READ / WANT_WRITE / CLOSED / WANT_APP. */
 int fr_conn_status_for(fr_conn *c, fr_err e, fr_progress pr);
 
-/* ---- application decisions (pause/resume) ------------------------------- */
+/* ---- application decisions (docs/decisions.md) ------------------------- */
 /* docs/decisions.md.  A driver call reports FR_PROGRESS_WANT_APP while a
  * decision waits (fr_conn_decision); the host answers with one call and
  * drives again, and the paused handshake message is dispatched again.
@@ -572,9 +572,10 @@ size_t fr_cert_view_count(const fr_cert_view *v, int list);
 /* FERRULE_R_NOT_FOUND for an index out of range. */
 FR_MUST_CHECK uint32_t fr_cert_view_entry(const fr_cert_view *v, int list, size_t i,
                                           const fr_x509_entry **out);
+
+/* ---- reasons ------------------------------------------------------------ */
+
 /* Status class of a reason (core/err.c). */
 int fr_err_class(uint32_t e);
-
-/* ---- handshake internals exposed for the ABI (refactor) ----------------- */
 
 #endif
