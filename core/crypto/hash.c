@@ -3,9 +3,12 @@
  * HKDF-Expand-Label (RFC 8446 §7.1) and the cipher-suite table.
  *
  * All primitives come from libcrypto (see docs/crypto-choices.md).  The
- * EVP_MD / EVP_MAC / EVP_KDF objects are fetched once (thread-safely, via
+ * EVP_MD / EVP_MAC objects are fetched once (thread-safely, via
  * CRYPTO_THREAD_run_once) because an implicit fetch on every digest init is
- * a measurable cost on the transcript and HKDF paths.
+ * a measurable cost on the transcript and HKDF paths.  For the same reason
+ * every HMAC starts from a duplicate of an unkeyed per-digest template
+ * made in that run-once: setting the digest by name on a fresh context
+ * fetches it again inside the provider (docs/performance.md).
  */
 #include "crypto.h"
 
@@ -15,26 +18,44 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/params.h>
 
 static CRYPTO_ONCE fetch_once = CRYPTO_ONCE_STATIC_INIT;
 static EVP_MD *md_sha256, *md_sha384, *md_sha512;
 static EVP_MAC *mac_hmac;
-static EVP_KDF *kdf_hkdf;
+/* HMAC contexts with their digest set and no key, one per FR_HASH_*: only
+ * ever read (duplicated) after the run-once, so sharing them between
+ * threads is safe.  They hold no secret. */
+static EVP_MAC_CTX *hmac_sha256, *hmac_sha384, *hmac_sha512;
+
+static EVP_MAC_CTX *hmac_template(const char *digest) {
+    if (mac_hmac == NULL) return NULL;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac_hmac);
+    OSSL_PARAM params[2];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (ctx != NULL && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
 
 static void fetch_all(void) {
     md_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
     md_sha384 = EVP_MD_fetch(NULL, "SHA2-384", NULL);
     md_sha512 = EVP_MD_fetch(NULL, "SHA2-512", NULL);
     mac_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    kdf_hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    hmac_sha256 = hmac_template("SHA2-256");
+    hmac_sha384 = hmac_template("SHA2-384");
+    hmac_sha512 = hmac_template("SHA2-512");
+    ERR_clear_error();
 }
 
 static int fetched(void) {
     if (!CRYPTO_THREAD_run_once(&fetch_once, fetch_all)) return 0;
-    return md_sha256 != NULL && md_sha384 != NULL && md_sha512 != NULL && mac_hmac != NULL &&
-           kdf_hkdf != NULL;
+    return md_sha256 != NULL && md_sha384 != NULL && md_sha512 != NULL && hmac_sha256 != NULL &&
+           hmac_sha384 != NULL && hmac_sha512 != NULL;
 }
 
 static const EVP_MD *md_for(int hash) {
@@ -47,12 +68,12 @@ static const EVP_MD *md_for(int hash) {
     }
 }
 
-/* Digest name for OSSL_PARAM lists (HMAC, HKDF). */
-static const char *md_name(int hash) {
+static const EVP_MAC_CTX *hmac_for(int hash) {
+    if (!fetched()) return NULL;
     switch (hash) {
-    case FR_HASH_SHA256: return "SHA2-256";
-    case FR_HASH_SHA384: return "SHA2-384";
-    case FR_HASH_SHA512: return "SHA2-512";
+    case FR_HASH_SHA256: return hmac_sha256;
+    case FR_HASH_SHA384: return hmac_sha384;
+    case FR_HASH_SHA512: return hmac_sha512;
     default: return NULL;
     }
 }
@@ -93,11 +114,11 @@ fr_err fr_sha1_id(const uint8_t *p, size_t n, uint8_t out[FR_SHA1_LEN]) {
     return ok ? FR_OK : lib_fail(FERRULE_R_INTERNAL);
 }
 
-fr_err fr_hmac(int hash, const uint8_t *key, size_t key_len, const uint8_t *p, size_t n,
-               uint8_t *out) {
-    const char *name = md_name(hash);
-    FR_ENSURE(name != NULL && fetched(), FERRULE_R_INTERNAL);
-    size_t hlen = fr_hash_len(hash);
+/* A new HMAC context for `hash` keyed with `key`, or NULL.  The caller
+ * frees it with EVP_MAC_CTX_free, which wipes the key schedule. */
+static EVP_MAC_CTX *hmac_keyed(int hash, const uint8_t *key, size_t key_len) {
+    const EVP_MAC_CTX *tmpl = hmac_for(hash);
+    if (tmpl == NULL) return NULL;
     /* An empty HMAC key is the same as a block of zeros (RFC 2104 §2 pads the
      * key with zeros); libcrypto refuses a zero-length key, so pass one zero
      * byte instead, which pads to the identical block. */
@@ -106,14 +127,23 @@ fr_err fr_hmac(int hash, const uint8_t *key, size_t key_len, const uint8_t *p, s
         key = zero_key;
         key_len = 1;
     }
-    OSSL_PARAM params[2];
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)name, 0);
-    params[1] = OSSL_PARAM_construct_end();
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac_hmac);
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(tmpl);
+    if (ctx != NULL && EVP_MAC_init(ctx, key, key_len, NULL) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+fr_err fr_hmac(int hash, const uint8_t *key, size_t key_len, const uint8_t *p, size_t n,
+               uint8_t *out) {
+    size_t hlen = fr_hash_len(hash);
+    FR_ENSURE(hlen != 0, FERRULE_R_INTERNAL);
+    EVP_MAC_CTX *ctx = hmac_keyed(hash, key, key_len);
     if (ctx == NULL) return lib_fail(FERRULE_R_INTERNAL);
     size_t outl = 0;
-    int ok = EVP_MAC_init(ctx, key, key_len, params) == 1 && EVP_MAC_update(ctx, p, n) == 1 &&
-             EVP_MAC_final(ctx, out, &outl, hlen) == 1 && outl == hlen;
+    int ok = EVP_MAC_update(ctx, p, n) == 1 && EVP_MAC_final(ctx, out, &outl, hlen) == 1 &&
+             outl == hlen;
     EVP_MAC_CTX_free(ctx);
     return ok ? FR_OK : lib_fail(FERRULE_R_INTERNAL);
 }
@@ -173,27 +203,38 @@ void fr_transcript_free(fr_transcript *t) {
 
 /* ---- HKDF ----------------------------------------------------------------- */
 
-/* HKDF-Expand (RFC 5869 §2.3) through EVP_KDF "HKDF" in EXPAND_ONLY mode,
- * where the KDF's "key" is the PRK. */
-static fr_err hkdf_expand_only(int hash, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+/* HKDF-Expand (RFC 5869 §2.3), computed as its HMACs:
+ *   T(0) = empty, T(i) = HMAC-Hash(PRK, T(i-1) | info | i), OKM = T(1) | T(2) ...
+ * The context is keyed with the PRK once; each further block re-initialises
+ * it with the same key (EVP_MAC_init with no key keeps the previous one). */
+static fr_err hkdf_expand_hmac(int hash, size_t hlen, const uint8_t *prk, const uint8_t *info,
                                size_t info_len, uint8_t *out, size_t out_len) {
-    const char *name = md_name(hash);
-    FR_ENSURE(name != NULL && fetched(), FERRULE_R_INTERNAL);
-    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-    OSSL_PARAM params[5];
-    size_t i = 0;
-    params[i++] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-    params[i++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)name, 0);
-    params[i++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)prk, prk_len);
-    if (info_len > 0)
-        params[i++] =
-            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
-    params[i] = OSSL_PARAM_construct_end();
-    EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf_hkdf);
+    EVP_MAC_CTX *ctx = hmac_keyed(hash, prk, hlen);
     if (ctx == NULL) return lib_fail(FERRULE_R_INTERNAL);
-    int ok = EVP_KDF_derive(ctx, out, out_len, params) == 1;
-    EVP_KDF_CTX_free(ctx);
-    return ok ? FR_OK : lib_fail(FERRULE_R_INTERNAL);
+    uint8_t t[FR_MAX_HASH];
+    size_t t_len = 0, done = 0;
+    int ok = 1;
+    for (unsigned i = 1; ok && done < out_len; i++) {
+        uint8_t counter = (uint8_t)i; /* i <= 255: out_len <= 255 * hlen */
+        size_t outl = 0;
+        ok = (i == 1 || EVP_MAC_init(ctx, NULL, 0, NULL) == 1) &&
+             (t_len == 0 || EVP_MAC_update(ctx, t, t_len) == 1) &&
+             (info_len == 0 || EVP_MAC_update(ctx, info, info_len) == 1) &&
+             EVP_MAC_update(ctx, &counter, 1) == 1 &&
+             EVP_MAC_final(ctx, t, &outl, sizeof(t)) == 1 && outl == hlen;
+        if (!ok) break;
+        t_len = hlen;
+        size_t take = out_len - done < hlen ? out_len - done : hlen;
+        memcpy(out + done, t, take);
+        done += take;
+    }
+    fr_wipe(t, sizeof(t));
+    EVP_MAC_CTX_free(ctx);
+    if (!ok) {
+        fr_wipe(out, out_len);
+        return lib_fail(FERRULE_R_INTERNAL);
+    }
+    return FR_OK;
 }
 
 fr_err fr_hkdf_extract(int hash, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
@@ -216,7 +257,7 @@ fr_err fr_hkdf_expand(int hash, const uint8_t *prk, const uint8_t *info, size_t 
     FR_ENSURE(hlen != 0, FERRULE_R_INTERNAL);
     /* RFC 5869 §2.3: L <= 255*HashLen. */
     FR_ENSURE(out_len > 0 && out_len <= 255 * hlen, FERRULE_R_INTERNAL);
-    return hkdf_expand_only(hash, prk, hlen, info, info_len, out, out_len);
+    return hkdf_expand_hmac(hash, hlen, prk, info, info_len, out, out_len);
 }
 
 fr_err fr_hkdf_expand_label(int hash, const uint8_t *secret, const char *label,
