@@ -7,6 +7,8 @@
 #   make check-<x>     one suite (builds first)
 #   make python        build, then install the Python binding into .venv/
 #   make bench-python  build + python, then bench/py_bench.py (docs/performance.md)
+#   make bench         build, then bench/pair_bench.c: ferrule vs libssl (docs/performance.md);
+#                      not part of `make check`; BENCH_FLAGS="--seconds S --rounds R"
 #   make abi-baseline  regenerate abi/baseline.abi from build/libferrule.so
 #   make clean
 
@@ -48,7 +50,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initializati
 PYTEST = $(shell python3 -c 'import pytest' >/dev/null 2>&1 && echo python3 || echo .venv/bin/python) -m pytest
 
 .PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline clean \
-        python bench-python
+        python bench-python bench
 
 all: build
 
@@ -208,6 +210,13 @@ check-python: $(SUITE_DEPS) $(VENV)/.ferrule-stamp
 
 bench-python: python
 	$(VENV_PY) bench/py_bench.py --write docs/performance.md
+
+# ferrule against OpenSSL's libssl in one process (bench/pair_bench.c), about
+# 40 s with the defaults; rewrites only its own section of docs/performance.md.
+BENCH_FLAGS ?=
+bench: build
+	@tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
+	$(BUILD_DIR)/pair_bench --pki $(BUILD_DIR)/pki --write docs/performance.md $(BENCH_FLAGS)
 
 abi-baseline: build
 	abidw --headers-dir abi/include --drop-private-types \
