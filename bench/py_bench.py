@@ -211,8 +211,26 @@ def main():
         write_report(pathlib.Path(args.write), table, args)
 
 
+# The section `make bench` (bench/pair_bench.c) writes into the same file;
+# kept as it is when this report is rewritten.
+PAIR_BENCH_SECTION = "\n## make bench: ferrule vs libssl\n"
+
+
+def kept_sections(path):
+    try:
+        old = path.read_text()
+    except FileNotFoundError:
+        return ""
+    start = old.find(PAIR_BENCH_SECTION)
+    if start < 0:
+        return ""
+    end = old.find("\n## ", start + 1)
+    return old[start:] if end < 0 else old[start:end + 1]
+
+
 def write_report(path, table, args):
     today = datetime.date.today().isoformat()
+    kept = kept_sections(path)
     path.write_text(f"""# Performance: the Python binding
 
 `bench/py_bench.py` (`make bench-python`) compares `ferrule.asyncio` with
@@ -257,7 +275,7 @@ Measured on a shared 2-core machine where other jobs ran at the same time:
 single runs vary by 10-30 %, so compare the ratios of one report, not
 absolute numbers across reports.  Seen across runs while writing this:
 bulk ratios between 0.9 and 1.5 (most runs 1.05-1.4), handshakes 1.4-1.5.
-""")
+""" + kept)
     print(f"wrote {path}")
 
 
