@@ -701,9 +701,12 @@ static void write_section(const char *path, int rounds) {
                "client writes, the server reads (one suite per row). Process CPU time, %d interleaved\n"
                "rounds of %.2f s per phase and library, medians; latency percentiles are over every\n"
                "full handshake pair of all rounds. Heap: bytes held per idle established connection\n"
-               "(%d pairs), ferrule's allocator plus libcrypto/libssl through CRYPTO_set_mem_functions\n"
-               "for both, transport buffers excluded. Rates: higher is better; bytes and latency: lower.\n\n",
-            rounds, g_seconds, MEM_PAIRS);
+               "(%d pairs): ferrule's allocator plus libcrypto/libssl through CRYPTO_set_mem_functions\n"
+               "for both (each library with its defaults: libssl keeps its record buffers), the\n"
+               "transport excluded; the counting hooks stay installed during the timed phases too, for\n"
+               "both. Rates: higher is better; bytes and latency: lower (a ratio below 1 is ferrule\n"
+               "ahead). Command: `make bench` (here `pair_bench --seconds %.2f --rounds %d`).\n\n",
+            rounds, g_seconds, MEM_PAIRS, g_seconds, rounds);
     fprintf(f, "Machine: %ld CPUs (`nproc`), %s; %s.\n\n", sysconf(_SC_NPROCESSORS_ONLN), cpu,
             OpenSSL_version(OPENSSL_VERSION));
     print_table(f);
