@@ -211,9 +211,11 @@ def main():
         write_report(pathlib.Path(args.write), table, args)
 
 
-# The section `make bench` (bench/pair_bench.c) writes into the same file;
-# kept as it is when this report is rewritten.
-PAIR_BENCH_SECTION = "\n## make bench: ferrule vs libssl\n"
+# Sections other tools write into the same file (`make bench`,
+# bench/pair_bench.c; the instruction counts of tools/cost.sh's probe),
+# kept as they are when this report is rewritten.
+KEPT_SECTIONS = ("\n## Instruction counts of a handshake pair\n",
+                 "\n## make bench: ferrule vs libssl\n")
 
 
 def kept_sections(path):
@@ -221,11 +223,14 @@ def kept_sections(path):
         old = path.read_text()
     except FileNotFoundError:
         return ""
-    start = old.find(PAIR_BENCH_SECTION)
-    if start < 0:
-        return ""
-    end = old.find("\n## ", start + 1)
-    return old[start:] if end < 0 else old[start:end + 1]
+    kept = []
+    for heading in KEPT_SECTIONS:
+        start = old.find(heading)
+        if start < 0:
+            continue
+        end = old.find("\n## ", start + 1)
+        kept.append(old[start:] if end < 0 else old[start:end + 1])
+    return "".join(kept)
 
 
 def write_report(path, table, args):
