@@ -10,6 +10,7 @@
 #   make bench         build, then bench/pair_bench.c: ferrule vs libssl (docs/performance.md);
 #                      not part of `make check`; BENCH_FLAGS="--seconds S --rounds R"
 #   make abi-baseline  regenerate abi/baseline.abi from build/libferrule.so
+#   make perf-baseline regenerate tests/cost/baseline.txt (instruction counts)
 #   make clean
 
 BUILD_DIR  ?= build
@@ -49,7 +50,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initializati
 # pytest: python3's own if it has it, else the .venv tools/deps.sh made.
 PYTEST = $(shell python3 -c 'import pytest' >/dev/null 2>&1 && echo python3 || echo .venv/bin/python) -m pytest
 
-.PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline clean \
+.PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline perf-baseline clean \
         python bench-python bench
 
 all: build
@@ -217,6 +218,11 @@ BENCH_FLAGS ?=
 bench: build
 	@tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
 	$(BUILD_DIR)/pair_bench --pki $(BUILD_DIR)/pki --write docs/performance.md $(BENCH_FLAGS)
+
+# The instruction-count baseline of the cost gate (tests/cost/baseline.txt),
+# rewritten from this build; commit it on its own.
+perf-baseline: build
+	tools/cost.sh $(BUILD_DIR) --update-baseline
 
 abi-baseline: build
 	abidw --headers-dir abi/include --drop-private-types \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/cost.sh BUILD_DIR - the work a server does for one ClientHello of
+# tools/cost.sh BUILD_DIR [--update-baseline] - the work a server does for one ClientHello of
 # each shape an attacker can send before any authentication (every list at
 # the largest length the message allows: tests/c/support_bighello.h), and a
 # client for a CertificateRequest with the largest certificate_authorities
@@ -10,12 +10,22 @@
 # so does a shape that is not accepted (a cheap refusal is not a cheap
 # acceptance).
 #
+# The regression gate: the phases of tests/cost/hs_cost.c (a full
+# handshake pair, a resumed one, 1 MiB of bulk data) are compared with
+# tests/cost/baseline.txt; more than COST_REGRESSION percent (default 3)
+# above a phase's baseline fails, naming the phase.  `make perf-baseline`
+# (--update-baseline) rewrites the file from this run, in its own commit.
+# The counts depend on the libcrypto build (Debian's OpenSSL 3.0 here).
+#
 # Instruction counts are the same for the same binary, input and
 # environment, whatever else the machine is doing; wall time is never
 # measured here.  Prints one line per shape and "cost: N shapes, worst R".
 set -euo pipefail
 
-build=${1:?usage: tools/cost.sh BUILD_DIR}
+build=${1:?usage: tools/cost.sh BUILD_DIR [--update-baseline]}
+update=${2:-}
+baseline=tests/cost/baseline.txt
+regression=${COST_REGRESSION:-3}
 probe="$build/ch_cost"
 total=${COST_TOTAL:-65600}
 limit=${COST_LIMIT:-2}
@@ -85,15 +95,43 @@ else
     fail=1
 fi
 
-# One full handshake pair (tests/cost/hs_cost.c), reported, not gated: the
-# number docs/performance.md quotes for "instruction counts of a handshake
-# pair".
-if valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$work/hs" \
-    "$build/hs_cost" >"$work/hslog" 2>&1; then
-    printf '%-32s %12s\n' "full handshake pair" "$(awk '/^summary:/ {print $2}' "$work/hs")"
-else
-    grep -v '^==' "$work/hslog" >&2 || true
-    echo "cost: the handshake pair probe failed" >&2
-    fail=1
+# The phases against their baseline (tests/cost/baseline.txt).
+phase_ir() { # phase -> instructions
+    valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$work/ph.$1" \
+        "$build/hs_cost" "$1" >"$work/phlog.$1" 2>&1 || return 1
+    awk '/^summary:/ {print $2}' "$work/ph.$1"
+}
+new_baseline="# instructions per phase of tests/cost/hs_cost.c under callgrind; written by
+# make perf-baseline (tools/cost.sh --update-baseline); tools/cost.sh fails a
+# phase more than COST_REGRESSION (3) percent above its line."
+for ph in full resumed bulk; do
+    if ! ir=$(phase_ir "$ph"); then
+        grep -v '^==' "$work/phlog.$ph" >&2 || true
+        echo "cost: the $ph phase probe failed" >&2
+        fail=1
+        continue
+    fi
+    new_baseline+=$'\n'"$ph $ir"
+    base=$(awk -v p="$ph" '$1 == p {print $2}' "$baseline" 2>/dev/null || true)
+    if [[ -z $base ]]; then
+        printf '%-32s %12s %6s\n' "phase $ph" "$ir" "-"
+        [[ $update == --update-baseline ]] || { echo "cost: no baseline for phase $ph in $baseline (make perf-baseline)" >&2; fail=1; }
+        continue
+    fi
+    pct=$(awk -v a="$ir" -v b="$base" 'BEGIN { printf "%+.2f", (a - b) * 100 / b }')
+    printf '%-32s %12s %6s%%  (baseline %s)\n' "phase $ph" "$ir" "$pct" "$base"
+    if [[ $update != --update-baseline ]] &&
+        awk -v a="$ir" -v b="$base" -v r="$regression" 'BEGIN { exit !(a > b * (1 + r / 100)) }'; then
+        echo "cost: phase $ph costs $ir instructions, $pct% against its baseline $base (limit +$regression%)" >&2
+        fail=1
+    fi
+done
+if [[ $update == --update-baseline ]]; then
+    if [[ $fail == 0 ]]; then
+        printf '%s\n' "$new_baseline" >"$baseline"
+        echo "cost: wrote $baseline (commit it on its own)"
+    else
+        echo "cost: $baseline not written: a probe failed" >&2
+    fi
 fi
 exit $fail
