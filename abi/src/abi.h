@@ -10,8 +10,8 @@
 #include "replay.h"
 
 /* The ABI's per-connection state, outside the engine (the context of the
- * engine, fr_conn_host; also its sync's context): the locks of the two halves and of the
- * sticky failure, and the callback I/O.  Lock order: rd_lock, then
+ * engine, fr_conn_host; also its sync's context): the locks of the two
+ * halves and of the sticky failure, and the callback I/O.  Lock order: rd_lock, then
  * wr_lock (recursive), then err_lock.  The send half never takes
  * rd_lock. */
 typedef struct fr_abi_conn_host {
@@ -43,10 +43,6 @@ static inline fr_abi_conn_host *fr_abi_host(const ferrule_conn *c) {
 /* Copy a caller's versioned struct into `dst` (of `known` bytes, zeroed
  * first), applying the struct_size rules of ferrule.h. */
 FR_MUST_CHECK fr_err fr_abi_copy_struct(void *dst, size_t known, const void *src);
-/* Read a whole file into memory from `m` (one byte more than *len is
- * allocated); fr_abi_free_file frees it (NULL: nothing). */
-FR_MUST_CHECK fr_err fr_abi_read_file(fr_mem *m, const char *path, uint8_t **out, size_t *len);
-void fr_abi_free_file(fr_mem *m, uint8_t *buf, size_t len);
 
 /* From config.c: every config setter starts with fr_abi_setter_check (NULL,
  * frozen: FERRULE_USAGE with reason config_frozen) and ends with
@@ -71,9 +67,5 @@ FR_MUST_CHECK fr_err fr_abi_advance(ferrule_conn *c, int early, fr_progress *pr)
  * *answered 1 when the host answered it (process again), 0 when none
  * waits or the application answers it; a failure is recorded. */
 FR_MUST_CHECK fr_err fr_abi_answer_pending(ferrule_conn *c, int *answered);
-
-/* The host side of core/sync.h for a config: its locks, in a block
- * allocated with it and released by the engine (fr_sync.release). */
-FR_MUST_CHECK fr_err fr_abi_config_sync(ferrule_config *cfg);
 
 #endif

@@ -22,7 +22,7 @@ fr_err fr_abi_copy_struct(void *dst, size_t known, const void *src) {
     return FR_OK;
 }
 
-fr_err fr_abi_read_file(fr_mem *m, const char *path, uint8_t **out, size_t *len) {
+static fr_err read_file(fr_mem *m, const char *path, uint8_t **out, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (f == NULL) return FERRULE_R_CONFIG_FILE;
     fr_err e = FR_OK;
@@ -45,7 +45,7 @@ fr_err fr_abi_read_file(fr_mem *m, const char *path, uint8_t **out, size_t *len)
     return FR_OK;
 }
 
-void fr_abi_free_file(fr_mem *m, uint8_t *buf, size_t len) {
+static void free_file(fr_mem *m, uint8_t *buf, size_t len) {
     if (buf != NULL) fr_mem_free(m, buf, len + 1);
 }
 
@@ -62,6 +62,8 @@ FERRULE_API size_t ferrule_default_memory_limit(void) { return fr_engine_default
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
+static fr_err config_host_new(ferrule_config *cfg);
+
 FERRULE_API int ferrule_config_new(ferrule_config **out, uint32_t role,
                                    const ferrule_allocator *alloc) {
     if (out == NULL) return FERRULE_USAGE;
@@ -73,7 +75,7 @@ FERRULE_API int ferrule_config_new(ferrule_config **out, uint32_t role,
     fr_allocator fa = {a.alloc, a.free, a.ctx};
     fr_config *cfg;
     if (fr_cfg_new(&cfg, role, &fa) != FR_OK) return FERRULE_INTERNAL;
-    if (fr_abi_config_sync(cfg) != FR_OK) {
+    if (config_host_new(cfg) != FR_OK) {
         fr_cfg_release(cfg);
         return FERRULE_INTERNAL;
     }
@@ -126,7 +128,7 @@ static void config_unlock(void *ctx, unsigned id) {
     if (id == FR_LOCK_CFG_TICKETS) pthread_mutex_unlock(&h->tickets);
 }
 
-fr_err fr_abi_config_sync(ferrule_config *cfg) {
+static fr_err config_host_new(ferrule_config *cfg) {
     fr_mem *m = fr_cfg_mem(cfg);
     config_host *h = fr_mem_alloc(m, sizeof(*h));
     FR_ENSURE(h != NULL, fr_mem_error(m, sizeof(*h)));
@@ -238,11 +240,11 @@ FERRULE_API int ferrule_config_add_cert_chain_file(ferrule_config *cfg, const ch
     struct fr_mem *m = fr_cfg_mem(cfg);
     uint8_t *chain = NULL, *key = NULL;
     size_t chain_len = 0, key_len = 0;
-    fr_err e = fr_abi_read_file(m, chain_path, &chain, &chain_len);
-    if (e == FR_OK) e = fr_abi_read_file(m, key_path, &key, &key_len);
+    fr_err e = read_file(m, chain_path, &chain, &chain_len);
+    if (e == FR_OK) e = read_file(m, key_path, &key, &key_len);
     if (e == FR_OK) e = fr_cfg_add_cert_chain_pem(cfg, chain, chain_len, key, key_len);
-    fr_abi_free_file(m, chain, chain_len);
-    fr_abi_free_file(m, key, key_len);
+    free_file(m, chain, chain_len);
+    free_file(m, key, key_len);
     return fr_abi_setter_result(cfg, e);
 }
 
