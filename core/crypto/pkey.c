@@ -3,60 +3,207 @@
  * Keys stay opaque libcrypto EVP_PKEY objects.
  */
 #include "crypto.h"
+#include "../x509/der.h"
 
 #include <limits.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-/* libcrypto's name of a key family's type. */
-static const char *family_name(int family) {
-    switch (family) {
-    case FR_SPKI_RSA: return "RSA";
-    case FR_SPKI_RSA_PSS: return "RSA-PSS";
-    case FR_SPKI_EC: return "EC";
-    case FR_SPKI_ED25519: return "ED25519";
-    default: return NULL;
+/* ---- public keys from a SubjectPublicKeyInfo ------------------------------
+ *
+ * Peer and anchor keys are imported from their raw components (EC point,
+ * Ed25519 bytes, RSA modulus and exponent) with EVP_PKEY_fromdata, not with
+ * d2i_PUBKEY: OpenSSL 3's generic decoder builds a decoder context (a search
+ * over every provider's decoders) for each key, which cost more than an
+ * ECDSA verify per handshake (docs/performance.md).  The SPKI structure is
+ * parsed here with the same DER reader as the certificate; libcrypto still
+ * validates the key itself (the point is on the curve, RSA sizes). */
+
+/* The algorithm OIDs of the families (RFC 3279 §2.3.1, RFC 4055 §1.2,
+ * RFC 5480 §2.1.1, RFC 8410 §3). */
+static const uint8_t OID_RSA_ENC[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
+static const uint8_t OID_RSA_PSS[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a};
+static const uint8_t OID_EC_PUBKEY[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+static const uint8_t OID_ED25519[] = {0x2b, 0x65, 0x70};
+
+/* The family (FR_SPKI_*) of an algorithm OID, 0 for any other. */
+static int oid_family(const fr_der_tlv *oid) {
+    if (FR_DER_OID_IS(oid, OID_EC_PUBKEY)) return FR_SPKI_EC;
+    if (FR_DER_OID_IS(oid, OID_RSA_ENC)) return FR_SPKI_RSA;
+    if (FR_DER_OID_IS(oid, OID_ED25519)) return FR_SPKI_ED25519;
+    if (FR_DER_OID_IS(oid, OID_RSA_PSS)) return FR_SPKI_RSA_PSS;
+    return 0;
+}
+
+/* libcrypto's group name of a namedCurve OID we accept (RFC 5480 §2.1.1.1). */
+static const uint8_t OID_P256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t OID_P384[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
+static const uint8_t OID_P521[] = {0x2b, 0x81, 0x04, 0x00, 0x23};
+
+/* Bytes of one coordinate of the curve named by `group`, 0 if not ours. */
+static size_t curve_group(const fr_der_tlv *oid, const char **group) {
+    if (FR_DER_OID_IS(oid, OID_P256)) return *group = "prime256v1", 32;
+    if (FR_DER_OID_IS(oid, OID_P384)) return *group = "secp384r1", 48;
+    if (FR_DER_OID_IS(oid, OID_P521)) return *group = "secp521r1", 66;
+    return 0;
+}
+
+/* Build a public key of libcrypto type `type` from `params`. */
+static fr_err key_fromdata(const char *type, OSSL_PARAM *params, EVP_PKEY **out) {
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    int ok = ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
+             EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    if (ok) return FR_OK;
+    *out = NULL;
+    /* Well-formed DER whose value libcrypto refuses (a point off the
+     * curve, an RSA modulus it will not take): the certificate parses and
+     * fails with CERT_UNSUPPORTED where its key would be used. */
+    return FERRULE_R_CERT_UNSUPPORTED;
+}
+
+/* id-ecPublicKey: the namedCurve parameter (already checked by the caller's
+ * algorithm parse, re-read for the group) and an uncompressed (0x04) or
+ * compressed (0x02/0x03) point of the curve's size (SEC 1 §2.3.3).  The
+ * point at infinity and hybrid forms are refused. */
+static fr_err ec_key(fr_reader params, const uint8_t *pt, size_t n, EVP_PKEY **out) {
+    fr_der_tlv oid;
+    const char *group = NULL;
+    FR_TRY(fr_der_read_oid(&params, &oid));
+    FR_TRY(fr_der_done(&params));
+    size_t cs = curve_group(&oid, &group);
+    FR_ENSURE(cs != 0, FERRULE_R_CERT_UNSUPPORTED);
+    FR_ENSURE(n >= 1, FERRULE_R_CERT_MALFORMED);
+    int ok = (pt[0] == 0x04 && n == 1 + 2 * cs) || ((pt[0] == 0x02 || pt[0] == 0x03) && n == 1 + cs);
+    FR_ENSURE(ok, FERRULE_R_CERT_UNSUPPORTED);
+    OSSL_PARAM params_out[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt, n),
+        OSSL_PARAM_construct_end(),
+    };
+    return key_fromdata("EC", params_out, out);
+}
+
+/* id-Ed25519: no parameters, 32 bytes of key (RFC 8410 §3, §4). */
+static fr_err ed25519_key(fr_reader params, const uint8_t *k, size_t n, EVP_PKEY **out) {
+    FR_TRY(fr_der_done(&params));
+    FR_ENSURE(n == 32, FERRULE_R_CERT_MALFORMED);
+    *out = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, k, n);
+    ERR_clear_error();
+    return *out != NULL ? FR_OK : FERRULE_R_CERT_UNSUPPORTED;
+}
+
+/* One positive INTEGER in minimal form (X.690 §8.3.2), its magnitude. */
+static fr_err read_positive(fr_reader *r, const uint8_t **p, size_t *n) {
+    fr_der_tlv t;
+    FR_TRY(fr_der_read(r, FR_DER_INTEGER, &t));
+    const uint8_t *v = t.content.p;
+    size_t len = fr_der_len(&t);
+    FR_ENSURE(len >= 1 && (v[0] & 0x80) == 0, FERRULE_R_CERT_MALFORMED);
+    if (len >= 2 && v[0] == 0x00) {
+        FR_ENSURE((v[1] & 0x80) != 0, FERRULE_R_CERT_MALFORMED);
+        v++, len--;
     }
+    FR_ENSURE(len > 1 || v[0] != 0, FERRULE_R_CERT_MALFORMED); /* zero */
+    *p = v;
+    *n = len;
+    return FR_OK;
+}
+
+/* rsaEncryption: NULL parameters and RSAPublicKey ::= SEQUENCE { modulus
+ * INTEGER, publicExponent INTEGER } (RFC 8017 §A.1.1, RFC 3279 §2.3.1). */
+static fr_err rsa_key(fr_reader params, const uint8_t *k, size_t n, EVP_PKEY **out) {
+    fr_der_tlv null, seq;
+    FR_TRY(fr_der_read(&params, FR_DER_NULL, &null));
+    FR_ENSURE(fr_der_len(&null) == 0, FERRULE_R_CERT_MALFORMED);
+    FR_TRY(fr_der_done(&params));
+    fr_reader r = fr_reader_init(k, n);
+    FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &seq));
+    FR_TRY(fr_der_done(&r));
+    const uint8_t *mod, *exp;
+    size_t mod_len, exp_len;
+    FR_TRY(read_positive(&seq.content, &mod, &mod_len));
+    FR_TRY(read_positive(&seq.content, &exp, &exp_len));
+    FR_TRY(fr_der_done(&seq.content));
+    /* Bounds libcrypto's RSA import would refuse anyway, checked before the
+     * big-number work: at most 16384-bit moduli, exponents under 2^64. */
+    FR_ENSURE(mod_len <= 2048 && exp_len <= 8, FERRULE_R_CERT_UNSUPPORTED);
+    fr_err e = FERRULE_R_INTERNAL;
+    BIGNUM *bn_n = BN_bin2bn(mod, (int)mod_len, NULL);
+    BIGNUM *bn_e = BN_bin2bn(exp, (int)exp_len, NULL);
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *p = NULL;
+    if (bn_n != NULL && bn_e != NULL && bld != NULL &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) == 1 &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) == 1)
+        p = OSSL_PARAM_BLD_to_param(bld);
+    if (p != NULL) e = key_fromdata("RSA", p, out);
+    OSSL_PARAM_free(p);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn_n);
+    BN_free(bn_e);
+    ERR_clear_error();
+    return e;
+}
+
+/* id-RSASSA-PSS keys carry hash/MGF/salt restrictions (RFC 4055 §3.1)
+ * whose checks belong to libcrypto: these rare keys take its decoder. */
+static fr_err decoded_key(const uint8_t *der, size_t len, const char *type, EVP_PKEY **out) {
+    FR_ENSURE(len <= LONG_MAX, FERRULE_R_CERT_MALFORMED);
+    const unsigned char *p = der;
+    EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)len);
+    ERR_clear_error();
+    if (key == NULL) return FERRULE_R_CERT_UNSUPPORTED; /* the SPKI parsed: a value refused */
+    if (p != der + len || !EVP_PKEY_is_a(key, type)) {
+        EVP_PKEY_free(key);
+        return FERRULE_R_CERT_MALFORMED;
+    }
+    *out = key;
+    return FR_OK;
 }
 
 fr_err fr_pkey_from_spki(const uint8_t *der, size_t len, int family, EVP_PKEY **out) {
     *out = NULL;
-    const char *type = family_name(family);
     /* Decode only what we support: the decoders of other algorithms (DSA
      * and DH domain parameters, explicit EC curves) are attack surface we
      * never need. */
-    FR_ENSURE(type != NULL, FERRULE_R_CERT_UNSUPPORTED);
-    FR_ENSURE(len > 0 && len <= LONG_MAX, FERRULE_R_CERT_MALFORMED);
-    const unsigned char *p = der;
-    EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)len);
-    if (key != NULL) {
-        /* The SubjectPublicKeyInfo must be the whole input, and of the
-         * family its algorithm identifier was checked for. */
-        if (p != der + len || !EVP_PKEY_is_a(key, type)) {
-            EVP_PKEY_free(key);
-            ERR_clear_error();
-            return FERRULE_R_CERT_MALFORMED;
-        }
-        *out = key;
-        return FR_OK;
+    FR_ENSURE(family >= FR_SPKI_RSA && family <= FR_SPKI_ED25519, FERRULE_R_CERT_UNSUPPORTED);
+    /* SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier,
+     * subjectPublicKey BIT STRING } (RFC 5280 §4.1), the whole input. */
+    fr_reader r = fr_reader_init(der, len);
+    fr_der_tlv spki, alg, oid;
+    FR_TRY(fr_der_read(&r, FR_DER_SEQUENCE, &spki));
+    FR_TRY(fr_der_done(&r));
+    FR_TRY(fr_der_read(&spki.content, FR_DER_SEQUENCE, &alg));
+    FR_TRY(fr_der_read_oid(&alg.content, &oid));
+    const uint8_t *bits;
+    size_t n;
+    unsigned unused;
+    FR_TRY(fr_der_read_bits(&spki.content, &bits, &n, &unused));
+    FR_TRY(fr_der_done(&spki.content));
+    FR_ENSURE(unused == 0, FERRULE_R_CERT_MALFORMED); /* keys are whole octets */
+    /* A key of an algorithm we do not know is unsupported; one of another
+     * family than the caller checked is a malformed input. */
+    int actual = oid_family(&oid);
+    FR_ENSURE(actual != 0, FERRULE_R_CERT_UNSUPPORTED);
+    FR_ENSURE(actual == family, FERRULE_R_CERT_MALFORMED);
+    fr_reader params = alg.content;
+    switch (family) {
+    case FR_SPKI_EC: return ec_key(params, bits, n, out);
+    case FR_SPKI_ED25519: return ed25519_key(params, bits, n, out);
+    case FR_SPKI_RSA: return rsa_key(params, bits, n, out);
+    default: return decoded_key(der, len, "RSA-PSS", out);
     }
-    ERR_clear_error();
-    /* Tell "not DER" from "a key libcrypto cannot set up" (e.g. RSA-PSS
-     * parameters it refuses): the X509_PUBKEY structure parses even when
-     * the key does not decode. */
-    p = der;
-    X509_PUBKEY *xpk = d2i_X509_PUBKEY(NULL, &p, (long)len);
-    fr_err e = xpk != NULL && p == der + len ? FERRULE_R_CERT_UNSUPPORTED
-                                             : FERRULE_R_CERT_MALFORMED;
-    X509_PUBKEY_free(xpk);
-    ERR_clear_error();
-    return e;
 }
 
 /* Never prompt on a terminal for a passphrase: encrypted keys are refused. */

@@ -1011,6 +1011,132 @@ TEST(pkey_spki_parsing) {
     CHECK_NO_ERRQ();
 }
 
+/* The components behind the SPKI's BIT STRING are imported directly
+ * (pkey.c), so their checks are ours: point forms, sizes, INTEGER rules. */
+/* A DER length (short form or two octets). */
+static size_t der_length(uint8_t *p, size_t n) {
+    if (n < 128) return p[0] = (uint8_t)n, 1;
+    p[0] = 0x82, p[1] = (uint8_t)(n >> 8), p[2] = (uint8_t)n;
+    return 3;
+}
+
+static fr_err spki_with_key(const uint8_t *alg, size_t alg_len, const uint8_t *key, size_t n,
+                            unsigned unused, int family, EVP_PKEY **k) {
+    uint8_t bits[600], der[700];
+    size_t b = 0, o = 0;
+    bits[b++] = 0x03;
+    b += der_length(bits + b, 1 + n);
+    bits[b++] = (uint8_t)unused;
+    memcpy(bits + b, key, n), b += n;
+    der[o++] = 0x30;
+    o += der_length(der + o, alg_len + b);
+    memcpy(der + o, alg, alg_len), o += alg_len;
+    memcpy(der + o, bits, b), o += b;
+    *k = NULL;
+    return fr_pkey_from_spki(der, o, family, k);
+}
+
+TEST(pkey_spki_components) {
+    keys_load();
+    static const uint8_t ec_alg[] = {0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+                                     0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+                                     0x3d, 0x03, 0x01, 0x07};
+    uint8_t pt[65];
+    CHECK_EQ(EVP_PKEY_get_octet_string_param(keys.p256, "encoded-pub-key", pt, sizeof(pt), NULL), 1);
+    EVP_PKEY *k;
+    CHECK_EQ(spki_with_key(ec_alg, sizeof(ec_alg), pt, 65, 0, FR_SPKI_EC, &k), FR_OK);
+    CHECK(fr_pkey_pair_matches(keys.p256, k));
+    fr_pkey_free(k);
+    /* Compressed form (SEC 1 §2.3.3), the same key. */
+    uint8_t cpt[33];
+    cpt[0] = (uint8_t)(0x02 | (pt[64] & 1));
+    memcpy(cpt + 1, pt + 1, 32);
+    CHECK_EQ(spki_with_key(ec_alg, sizeof(ec_alg), cpt, 33, 0, FR_SPKI_EC, &k), FR_OK);
+    CHECK(fr_pkey_pair_matches(keys.p256, k));
+    fr_pkey_free(k);
+    /* Off the curve; the point at infinity; hybrid form; wrong sizes. */
+    uint8_t bad[65];
+    memcpy(bad, pt, 65);
+    bad[64] ^= 1;
+    CHECK_EQ(spki_with_key(ec_alg, sizeof(ec_alg), bad, 65, 0, FR_SPKI_EC, &k),
+             FERRULE_R_CERT_UNSUPPORTED);
+    CHECK(k == NULL);
+    static const uint8_t inf[] = {0x00};
+    CHECK_EQ(spki_with_key(ec_alg, sizeof(ec_alg), inf, 1, 0, FR_SPKI_EC, &k),
+             FERRULE_R_CERT_UNSUPPORTED);
+    memcpy(bad, pt, 65);
+    bad[0] = 0x06;
+    CHECK_EQ(spki_with_key(ec_alg, sizeof(ec_alg), bad, 65, 0, FR_SPKI_EC, &k),
+             FERRULE_R_CERT_UNSUPPORTED);
+    CHECK_EQ(spki_with_key(ec_alg, sizeof(ec_alg), pt, 64, 0, FR_SPKI_EC, &k),
+             FERRULE_R_CERT_UNSUPPORTED);
+    CHECK_EQ(spki_with_key(ec_alg, sizeof(ec_alg), pt, 0, 0, FR_SPKI_EC, &k),
+             FERRULE_R_CERT_MALFORMED);
+    /* A key is whole octets: unused bits are malformed. */
+    CHECK_EQ(spki_with_key(ec_alg, sizeof(ec_alg), pt, 65, 1, FR_SPKI_EC, &k),
+             FERRULE_R_CERT_MALFORMED);
+    CHECK(k == NULL);
+
+    static const uint8_t ed_alg[] = {0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
+    uint8_t ed[32];
+    size_t ed_len = sizeof(ed);
+    CHECK_EQ(EVP_PKEY_get_raw_public_key(keys.ed25519, ed, &ed_len), 1);
+    CHECK_EQ(spki_with_key(ed_alg, sizeof(ed_alg), ed, 32, 0, FR_SPKI_ED25519, &k), FR_OK);
+    CHECK(fr_pkey_pair_matches(keys.ed25519, k));
+    fr_pkey_free(k);
+    CHECK_EQ(spki_with_key(ed_alg, sizeof(ed_alg), ed, 31, 0, FR_SPKI_ED25519, &k),
+             FERRULE_R_CERT_MALFORMED);
+    CHECK(k == NULL);
+
+    /* RSAPublicKey with a modulus n and exponent e of the test key. */
+    static const uint8_t rsa_alg[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                      0x0d, 0x01, 0x01, 0x01, 0x05, 0x00};
+    BIGNUM *n = NULL;
+    CHECK_EQ(EVP_PKEY_get_bn_param(keys.rsa, "n", &n), 1);
+    int nb = BN_num_bytes(n);
+    CHECK(nb > 100 && nb <= 512);
+    uint8_t rk[540];
+    size_t o = 0;
+    size_t body = 4 + 1 + (size_t)nb + 5;
+    rk[o++] = 0x30, rk[o++] = 0x82, rk[o++] = (uint8_t)(body >> 8), rk[o++] = (uint8_t)body;
+    rk[o++] = 0x02, rk[o++] = 0x82, rk[o++] = (uint8_t)((nb + 1) >> 8), rk[o++] = (uint8_t)(nb + 1);
+    rk[o++] = 0x00;
+    size_t mod_at = o;
+    BN_bn2bin(n, rk + o), o += (size_t)nb;
+    BN_free(n);
+    size_t e_at = o;
+    rk[o++] = 0x02, rk[o++] = 0x03, rk[o++] = 0x01, rk[o++] = 0x00, rk[o++] = 0x01;
+    CHECK_EQ(spki_with_key(rsa_alg, sizeof(rsa_alg), rk, o, 0, FR_SPKI_RSA, &k), FR_OK);
+    CHECK(fr_pkey_pair_matches(keys.rsa, k));
+    fr_pkey_free(k);
+    /* A negative modulus (the 0x00 dropped), a non-minimal exponent, a
+     * zero exponent: DER INTEGER rules (X.690 §8.3.2), malformed. */
+    uint8_t neg[540];
+    memcpy(neg, rk, o);
+    neg[7] = (uint8_t)nb, neg[6] = (uint8_t)(nb >> 8);
+    memmove(neg + mod_at - 1, rk + mod_at, o - mod_at);
+    neg[3] = (uint8_t)(body - 1), neg[2] = (uint8_t)((body - 1) >> 8);
+    CHECK_EQ(spki_with_key(rsa_alg, sizeof(rsa_alg), neg, o - 1, 0, FR_SPKI_RSA, &k),
+             FERRULE_R_CERT_MALFORMED);
+    memcpy(neg, rk, o);
+    static const uint8_t e_padded[] = {0x02, 0x03, 0x00, 0x00, 0x03};
+    memcpy(neg + e_at, e_padded, 5);
+    CHECK_EQ(spki_with_key(rsa_alg, sizeof(rsa_alg), neg, o, 0, FR_SPKI_RSA, &k),
+             FERRULE_R_CERT_MALFORMED);
+    static const uint8_t e_zero[] = {0x02, 0x01, 0x00};
+    memcpy(neg + e_at, e_zero, 3);
+    neg[3] = (uint8_t)(body - 2), neg[2] = (uint8_t)((body - 2) >> 8);
+    CHECK_EQ(spki_with_key(rsa_alg, sizeof(rsa_alg), neg, o - 2, 0, FR_SPKI_RSA, &k),
+             FERRULE_R_CERT_MALFORMED);
+    /* rsaEncryption without its NULL parameters. */
+    static const uint8_t rsa_noparam[] = {0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                          0xf7, 0x0d, 0x01, 0x01, 0x01};
+    CHECK_EQ(spki_with_key(rsa_noparam, sizeof(rsa_noparam), rk, o, 0, FR_SPKI_RSA, &k),
+             FERRULE_R_CERT_MALFORMED);
+    CHECK(k == NULL);
+    CHECK_NO_ERRQ();
+}
+
 TEST(random_bytes) {
     uint8_t a[32] = {0}, b[32] = {0};
     CHECK_EQ(fr_random(a, sizeof(a)), FR_OK);
@@ -1030,4 +1156,4 @@ TEST_MAIN("crypto", TL_CASE(hash_known_answers), TL_CASE(hmac_known_answers),
           TL_CASE(sig_rsa_pss_parameters_enforced), TL_CASE(sig_rsa_pss_key_parameters),
           TL_CASE(sig_ed25519_interop_with_libcrypto),
           TL_CASE(sig_verify_x509), TL_CASE(sig_weak_rsa_refused), TL_CASE(pkey_pem_parsing),
-          TL_CASE(pkey_test_pki_keys), TL_CASE(pkey_spki_parsing), TL_CASE(random_bytes))
+          TL_CASE(pkey_test_pki_keys), TL_CASE(pkey_spki_parsing), TL_CASE(pkey_spki_components), TL_CASE(random_bytes))
