@@ -92,8 +92,10 @@ void fr_aead_free(fr_aead *a); /* wipes */
 #define FR_KEX_MAX_PUB 97    /* uncompressed P-384 point */
 #define FR_KEX_MAX_SECRET 48 /* P-384 shared secret */
 typedef struct fr_kex {
-    EVP_PKEY *priv;
-    uint16_t group;
+    EVP_PKEY *priv;       /* secp256r1 / secp384r1 */
+    uint16_t group;       /* 0: no key */
+    uint8_t x25519[32];   /* X25519 private scalar (libsodium), wiped on free */
+    uint8_t x25519_pub[32];
 } fr_kex;
 int fr_group_supported(uint16_t group);
 /* Generate an ephemeral key pair; write our public share (X25519 raw
@@ -108,6 +110,8 @@ FR_MUST_CHECK fr_err fr_kex_public(const fr_kex *k, uint8_t *pub, size_t pub_cap
 FR_MUST_CHECK fr_err fr_kex_derive(fr_kex *k, const uint8_t *peer, size_t peer_len,
                                    uint8_t *secret, size_t secret_cap, size_t *secret_len);
 void fr_kex_free(fr_kex *k);
+/* 1 once libsodium is initialised (sodium_init, run once per process). */
+int fr_sodium_ready(void);
 /* Deterministic key loading: tests and fuzzing only.  Like fr_kex_generate
  * but from a given raw private key (X25519 only: 32 bytes). */
 FR_MUST_CHECK fr_err fr_kex_from_private(fr_kex *k, uint16_t group, const uint8_t *priv,

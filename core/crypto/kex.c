@@ -1,6 +1,8 @@
 /*
  * kex.c - ephemeral (EC)DHE for TLS 1.3 key_share (RFC 8446 §4.2.8,
- * §7.4): x25519, secp256r1, secp384r1, all through libcrypto EVP_PKEY.
+ * §7.4): X25519 through libsodium (its private scalar drawn from the one
+ * RNG, fr_random), secp256r1 and secp384r1 through libcrypto EVP_PKEY.
+ * Why libsodium for X25519: docs/crypto-choices.md.
  */
 #include "crypto.h"
 
@@ -8,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <sodium.h>
 
 static fr_err lib_fail(fr_err e) {
     ERR_clear_error();
@@ -38,22 +41,33 @@ static const group_info *group_lookup(uint16_t group) {
 
 int fr_group_supported(uint16_t group) { return group_lookup(group) != NULL; }
 
-/* Our public share in wire form. */
+/* Our public share of an EC key in wire form. */
 static fr_err export_share(EVP_PKEY *key, const group_info *g, uint8_t *pub, size_t pub_cap,
                            size_t *pub_len) {
     FR_ENSURE(pub_cap >= g->share_len, FERRULE_R_BUFFER_TOO_SMALL);
     size_t n = 0;
-    int ok;
-    if (g->ec_curve == NULL) {
-        n = pub_cap;
-        ok = EVP_PKEY_get_raw_public_key(key, pub, &n) == 1;
-    } else {
-        /* The default point format of an EC key is uncompressed. */
-        ok = EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub,
+    /* The default point format of an EC key is uncompressed. */
+    int ok = EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub,
                                              pub_cap, &n) == 1;
-    }
     if (!ok || n != g->share_len) return lib_fail(FERRULE_R_INTERNAL);
     *pub_len = n;
+    return FR_OK;
+}
+
+/* X25519 from a private scalar: the public share is scalar * base point
+ * (RFC 7748 §6.1).  libsodium clamps the scalar itself. */
+static fr_err x25519_set(fr_kex *k, const uint8_t priv[32], uint8_t *pub, size_t pub_cap,
+                         size_t *pub_len) {
+    FR_ENSURE(pub_cap >= 32, FERRULE_R_BUFFER_TOO_SMALL);
+    FR_ENSURE(fr_sodium_ready(), FERRULE_R_INTERNAL);
+    memcpy(k->x25519, priv, 32);
+    if (crypto_scalarmult_base(k->x25519_pub, k->x25519) != 0) {
+        fr_kex_free(k);
+        return FERRULE_R_INTERNAL;
+    }
+    k->group = FERRULE_GROUP_X25519;
+    memcpy(pub, k->x25519_pub, 32);
+    *pub_len = 32;
     return FR_OK;
 }
 
@@ -62,8 +76,14 @@ fr_err fr_kex_generate(fr_kex *k, uint16_t group, uint8_t *pub, size_t pub_cap,
     fr_kex_free(k);
     const group_info *g = group_lookup(group);
     FR_ENSURE(g != NULL, FERRULE_R_INTERNAL);
-    EVP_PKEY *key = g->ec_curve == NULL ? EVP_PKEY_Q_keygen(NULL, NULL, "X25519")
-                                        : EVP_PKEY_Q_keygen(NULL, NULL, "EC", g->ec_curve);
+    if (g->ec_curve == NULL) {
+        uint8_t priv[32];
+        fr_err e = fr_random(priv, sizeof(priv));
+        if (e == FR_OK) e = x25519_set(k, priv, pub, pub_cap, pub_len);
+        fr_wipe(priv, sizeof(priv));
+        return e;
+    }
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", g->ec_curve);
     if (key == NULL) return lib_fail(FERRULE_R_INTERNAL);
     fr_err e = export_share(key, g, pub, pub_cap, pub_len);
     if (e != FR_OK) {
@@ -79,37 +99,28 @@ fr_err fr_kex_from_private(fr_kex *k, uint16_t group, const uint8_t *priv, size_
                            uint8_t *pub, size_t pub_cap, size_t *pub_len) {
     fr_kex_free(k);
     const group_info *g = group_lookup(group);
-    /* Only X25519 has a raw private key format that libcrypto turns into a
-     * full key pair; that is all the known-answer tests need. */
+    /* X25519's raw private key is all the known-answer tests need. */
     FR_ENSURE(g != NULL && g->ec_curve == NULL && priv_len == 32, FERRULE_R_INTERNAL);
-    EVP_PKEY *key = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, priv, priv_len);
-    if (key == NULL) return lib_fail(FERRULE_R_INTERNAL);
-    fr_err e = export_share(key, g, pub, pub_cap, pub_len);
-    if (e != FR_OK) {
-        EVP_PKEY_free(key);
-        return e;
-    }
-    k->priv = key;
-    k->group = group;
-    return FR_OK;
+    return x25519_set(k, priv, pub, pub_cap, pub_len);
 }
 
 fr_err fr_kex_public(const fr_kex *k, uint8_t *pub, size_t pub_cap, size_t *pub_len) {
     const group_info *g = group_lookup(k->group);
-    FR_ENSURE(g != NULL && k->priv != NULL, FERRULE_R_INTERNAL);
+    FR_ENSURE(g != NULL, FERRULE_R_INTERNAL);
+    if (g->ec_curve == NULL) {
+        FR_ENSURE(pub_cap >= 32, FERRULE_R_BUFFER_TOO_SMALL);
+        memcpy(pub, k->x25519_pub, 32);
+        *pub_len = 32;
+        return FR_OK;
+    }
+    FR_ENSURE(k->priv != NULL, FERRULE_R_INTERNAL);
     return export_share(k->priv, g, pub, pub_cap, pub_len);
 }
 
-/* Build the peer's public key from its key_share, validating it. */
+/* Build the peer's EC public key from its key_share, validating it. */
 static fr_err import_peer(const group_info *g, const uint8_t *peer, size_t peer_len,
                           EVP_PKEY **out) {
     FR_ENSURE(peer_len == g->share_len, FERRULE_R_BAD_KEY_SHARE);
-    if (g->ec_curve == NULL) {
-        EVP_PKEY *key = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, peer, peer_len);
-        if (key == NULL) return lib_fail(FERRULE_R_BAD_KEY_SHARE);
-        *out = key;
-        return FR_OK;
-    }
     /* RFC 8446 §4.2.8.2: only the uncompressed form (legacy_form = 4) is
      * allowed, and peers MUST validate that the point is on the curve. */
     FR_ENSURE(peer[0] == 0x04, FERRULE_R_BAD_KEY_SHARE);
@@ -139,11 +150,31 @@ static fr_err import_peer(const group_info *g, const uint8_t *peer, size_t peer_
     return FR_OK;
 }
 
+/* X25519 (RFC 7748 §6.1): any 32-byte string is a valid share; RFC 8446
+ * §7.4.2: the peer MUST abort if the shared secret is all zeros (a
+ * low-order point was sent).  libsodium refuses that result too; the
+ * check here does not depend on it and has no early exit. */
+static fr_err x25519_derive(fr_kex *k, const uint8_t *peer, size_t peer_len, uint8_t *secret,
+                            size_t secret_cap, size_t *secret_len) {
+    FR_ENSURE(peer_len == 32, FERRULE_R_BAD_KEY_SHARE);
+    FR_ENSURE(secret_cap >= 32, FERRULE_R_BUFFER_TOO_SMALL);
+    int r = crypto_scalarmult(secret, k->x25519, peer);
+    uint8_t acc = 0;
+    for (size_t i = 0; i < 32; i++) acc |= secret[i];
+    if (r != 0 || acc == 0) {
+        fr_wipe(secret, secret_cap);
+        return FERRULE_R_BAD_KEY_SHARE;
+    }
+    *secret_len = 32;
+    return FR_OK;
+}
+
 fr_err fr_kex_derive(fr_kex *k, const uint8_t *peer, size_t peer_len, uint8_t *secret,
                      size_t secret_cap, size_t *secret_len) {
-    FR_ENSURE(k->priv != NULL, FERRULE_R_INTERNAL);
     const group_info *g = group_lookup(k->group);
     FR_ENSURE(g != NULL, FERRULE_R_INTERNAL);
+    if (g->ec_curve == NULL) return x25519_derive(k, peer, peer_len, secret, secret_cap, secret_len);
+    FR_ENSURE(k->priv != NULL, FERRULE_R_INTERNAL);
     FR_ENSURE(secret_cap >= g->secret_len, FERRULE_R_BUFFER_TOO_SMALL);
     EVP_PKEY *pk = NULL;
     FR_TRY(import_peer(g, peer, peer_len, &pk));
@@ -157,28 +188,18 @@ fr_err fr_kex_derive(fr_kex *k, const uint8_t *peer, size_t peer_len, uint8_t *s
     EVP_PKEY_free(pk);
     if (!ok) {
         fr_wipe(secret, secret_cap);
-        /* libcrypto itself refuses an all-zero X25519 result; any derive
-         * failure here is caused by the peer's share. */
+        /* Any derive failure here is caused by the peer's share. */
         return lib_fail(FERRULE_R_BAD_KEY_SHARE);
-    }
-    /* RFC 8446 §7.4.2: with X25519 the peer MUST abort if the shared secret
-     * is all zeros (a low-order point was sent).  Checked without an
-     * early exit. */
-    if (g->ec_curve == NULL) {
-        uint8_t acc = 0;
-        for (size_t i = 0; i < n; i++) acc |= secret[i];
-        if (acc == 0) {
-            fr_wipe(secret, secret_cap);
-            return FERRULE_R_BAD_KEY_SHARE;
-        }
     }
     *secret_len = n;
     return FR_OK;
 }
 
 void fr_kex_free(fr_kex *k) {
-    /* EVP_PKEY_free cleanses the private scalar. */
+    /* EVP_PKEY_free cleanses the EC private scalar; ours is wiped here. */
     if (k->priv != NULL) EVP_PKEY_free(k->priv);
     k->priv = NULL;
     k->group = 0;
+    fr_wipe(k->x25519, sizeof(k->x25519));
+    memset(k->x25519_pub, 0, sizeof(k->x25519_pub));
 }

@@ -78,14 +78,14 @@ static int is_rsa(int keytype) {
 static CRYPTO_ONCE sodium_once = CRYPTO_ONCE_STATIC_INIT;
 static int sodium_ready;
 static void sodium_setup(void) { sodium_ready = sodium_init() >= 0; }
-static int sodium_ok(void) {
+int fr_sodium_ready(void) {
     return CRYPTO_THREAD_run_once(&sodium_once, sodium_setup) && sodium_ready;
 }
 
 /* 1 valid, 0 invalid, -1 internal error. */
 static int ed25519_verify(EVP_PKEY *pub, const uint8_t *msg, size_t msg_len,
                           const uint8_t *sig, size_t sig_len) {
-    if (!sodium_ok()) return -1;
+    if (!fr_sodium_ready()) return -1;
     uint8_t pk[crypto_sign_PUBLICKEYBYTES];
     size_t pk_len = sizeof(pk);
     if (EVP_PKEY_get_raw_public_key(pub, pk, &pk_len) != 1 || pk_len != sizeof(pk)) {
@@ -98,7 +98,7 @@ static int ed25519_verify(EVP_PKEY *pub, const uint8_t *msg, size_t msg_len,
 
 static fr_err ed25519_sign(EVP_PKEY *priv, const uint8_t *msg, size_t msg_len, uint8_t *sig,
                            size_t sig_cap, size_t *sig_len) {
-    FR_ENSURE(sodium_ok(), FERRULE_R_INTERNAL);
+    FR_ENSURE(fr_sodium_ready(), FERRULE_R_INTERNAL);
     FR_ENSURE(sig_cap >= crypto_sign_BYTES, FERRULE_R_BUFFER_TOO_SMALL);
     uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES],
         sk[crypto_sign_SECRETKEYBYTES];

@@ -429,7 +429,12 @@ TEST(kex_bad_shares_rejected) {
         CHECK(all_zero(ss, sizeof(ss)));
         CHECK_NO_ERRQ();
     }
+    /* The private scalar lives in the struct: freeing wipes it, and a
+     * freed key derives nothing. */
+    CHECK(!all_zero(x.x25519, sizeof(x.x25519)));
     fr_kex_free(&x);
+    CHECK(all_zero(x.x25519, sizeof(x.x25519)));
+    CHECK_EQ(fr_kex_derive(&x, pub, 32, ss, sizeof(ss), &sn), FERRULE_R_INTERNAL);
 
     /* NIST curves. */
     static const size_t lens[] = {65, 97};
