@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -44,17 +45,54 @@ static int oid_family(const fr_der_tlv *oid) {
     return 0;
 }
 
-/* libcrypto's group name of a namedCurve OID we accept (RFC 5480 §2.1.1.1). */
 static const uint8_t OID_P256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 static const uint8_t OID_P384[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
 static const uint8_t OID_P521[] = {0x2b, 0x81, 0x04, 0x00, 0x23};
 
-/* Bytes of one coordinate of the curve named by `group`, 0 if not ours. */
-static size_t curve_group(const fr_der_tlv *oid, const char **group) {
-    if (FR_DER_OID_IS(oid, OID_P256)) return *group = "prime256v1", 32;
-    if (FR_DER_OID_IS(oid, OID_P384)) return *group = "secp384r1", 48;
-    if (FR_DER_OID_IS(oid, OID_P521)) return *group = "secp521r1", 66;
-    return 0;
+/* The curves we accept (RFC 5480 §2.1.1.1): libcrypto's group name and
+ * the size of one coordinate. */
+typedef struct fr_curve {
+    const uint8_t *oid;
+    size_t oid_len;
+    const char *group;
+    size_t coord;
+} fr_curve;
+
+static const fr_curve curves[] = {
+    {OID_P256, sizeof(OID_P256), "prime256v1", 32},
+    {OID_P384, sizeof(OID_P384), "secp384r1", 48},
+    {OID_P521, sizeof(OID_P521), "secp521r1", 66},
+};
+#define N_CURVES (sizeof(curves) / sizeof(curves[0]))
+
+static const fr_curve *curve_of(const fr_der_tlv *oid) {
+    for (size_t i = 0; i < N_CURVES; i++)
+        if (fr_der_oid_is(oid, curves[i].oid, curves[i].oid_len)) return &curves[i];
+    return NULL;
+}
+
+/* One key per curve holding only its domain parameters, made once per
+ * process: a peer's EC key is a copy of it with the point set.  Building
+ * the group from its name for every key (EVP_PKEY_fromdata) costs about
+ * four times as much as the copy (BN_MONT_CTX set-up, the generator);
+ * docs/performance.md.  The templates are immutable once made and only
+ * ever copied, so threads share them safely. */
+static CRYPTO_ONCE curves_once = CRYPTO_ONCE_STATIC_INIT;
+static EVP_PKEY *curve_domain[N_CURVES];
+
+static void curves_setup(void) {
+    for (size_t i = 0; i < N_CURVES; i++) {
+        OSSL_PARAM p[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curves[i].group, 0),
+            OSSL_PARAM_construct_end(),
+        };
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+            EVP_PKEY_fromdata(ctx, &curve_domain[i], EVP_PKEY_KEY_PARAMETERS, p) != 1)
+            curve_domain[i] = NULL; /* fr_pkey_from_spki then takes the slow way */
+        EVP_PKEY_CTX_free(ctx);
+    }
+    ERR_clear_error();
 }
 
 /* Build a public key of libcrypto type `type` from `params`. */
@@ -78,16 +116,30 @@ static fr_err key_fromdata(const char *type, OSSL_PARAM *params, EVP_PKEY **out)
  * point at infinity and hybrid forms are refused. */
 static fr_err ec_key(fr_reader params, const uint8_t *pt, size_t n, EVP_PKEY **out) {
     fr_der_tlv oid;
-    const char *group = NULL;
     FR_TRY(fr_der_read_oid(&params, &oid));
     FR_TRY(fr_der_done(&params));
-    size_t cs = curve_group(&oid, &group);
-    FR_ENSURE(cs != 0, FERRULE_R_CERT_UNSUPPORTED);
+    const fr_curve *cv = curve_of(&oid);
+    FR_ENSURE(cv != NULL, FERRULE_R_CERT_UNSUPPORTED);
     FR_ENSURE(n >= 1, FERRULE_R_CERT_MALFORMED);
-    int ok = (pt[0] == 0x04 && n == 1 + 2 * cs) || ((pt[0] == 0x02 || pt[0] == 0x03) && n == 1 + cs);
+    int ok = (pt[0] == 0x04 && n == 1 + 2 * cv->coord) ||
+             ((pt[0] == 0x02 || pt[0] == 0x03) && n == 1 + cv->coord);
     FR_ENSURE(ok, FERRULE_R_CERT_UNSUPPORTED);
+    EVP_PKEY *domain = CRYPTO_THREAD_run_once(&curves_once, curves_setup)
+                           ? curve_domain[cv - curves]
+                           : NULL;
+    if (domain != NULL) {
+        /* Setting the point decodes it and refuses one off the curve. */
+        EVP_PKEY *key = EVP_PKEY_dup(domain);
+        if (key != NULL && EVP_PKEY_set1_encoded_public_key(key, pt, n) == 1) {
+            *out = key;
+            return FR_OK;
+        }
+        EVP_PKEY_free(key);
+        ERR_clear_error();
+        return FERRULE_R_CERT_UNSUPPORTED;
+    }
     OSSL_PARAM params_out[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)cv->group, 0),
         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt, n),
         OSSL_PARAM_construct_end(),
     };
