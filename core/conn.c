@@ -35,8 +35,7 @@ void fr_conn_release(fr_conn *c) {
     fr_mem_free(&c->mem, c->hs_buf, c->hs_cap);
     fr_mem_free(&c->mem, c->ch_copy, c->ch_len);
     for (size_t i = 0; i < c->n_kex; i++) fr_kex_free(&c->kex[i]);
-    for (size_t i = 0; i < c->n_peer_certs; i++) fr_cert_free(&c->mem, c->peer_certs[i]);
-    fr_mem_free(&c->mem, c->peer_certs, c->peer_certs_cap * sizeof(*c->peer_certs));
+    fr_conn_forget_peer_chain(c);
     fr_verify_result_free(c->verify_result);
     fr_aead_free(&c->rd);
     fr_aead_free(&c->wr);

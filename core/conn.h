@@ -253,7 +253,18 @@ struct ferrule_conn {
     size_t alpn_len;
     char server_name[256];
     int has_server_name;
-    fr_cert **peer_certs; /* the peer's chain as sent (grown by fr_conn_add_peer_cert) */
+    /* The peer's chain as sent, DER only: what introspection, session
+     * blobs and tickets need (ferrule_conn_peer_cert_parse parses on
+     * demand).  One allocation of peer_ders_size bytes: n_peer_ders
+     * big-endian u32 end offsets, then the certificates back to back
+     * (fr_conn_set_peer_ders). */
+    uint8_t *peer_ders;
+    size_t peer_ders_size, n_peer_ders;
+    /* The chain parsed, only while the handshake uses it (path validation,
+     * OCSP, the peer's CertificateVerify): fr_conn_drop_parsed_peer frees
+     * it, so an established connection does not hold every fr_cert of a
+     * long chain (grown by fr_conn_add_peer_cert). */
+    fr_cert **peer_certs;
     size_t n_peer_certs, peer_certs_cap;
     ferrule_verify_result *verify_result; /* the validated path */
     int ocsp_stapled;
@@ -374,13 +385,27 @@ fr_err fr_server_on_certificate_verify(fr_conn *c, fr_reader *body);
 /* Ask the host for decision `d` (FERRULE_DECISION_*, hs/decision.h): the
  * handler then reports *branch FR_BRANCH_APP and returns FR_OK. */
 void fr_dec_ask(fr_conn *c, uint32_t d, fr_branch *branch);
-/* Parse a Certificate's certificate_list into c->peer_certs (entry
- * extensions: only a stapled OCSP response the client asked for). */
+/* Parse a Certificate's certificate_list into c->peer_certs and keep its
+ * DER in c->peer_ders (entry extensions: only a stapled OCSP response the
+ * client asked for). */
 FR_MUST_CHECK fr_err fr_parse_certificate_list(fr_conn *c, fr_reader *list,
                                                const uint8_t **staple, size_t *staple_len);
 /* Append a parsed peer certificate to c->peer_certs (taking it; freed on
  * failure): CERT_CHAIN_TOO_LONG past the config's max_peer_certs. */
 FR_MUST_CHECK fr_err fr_conn_add_peer_cert(fr_conn *c, fr_cert *cert);
+/* Replace the peer chain's DER (c->peer_ders) by n certificates, copied
+ * into one allocation; n == 0 clears it. */
+FR_MUST_CHECK fr_err fr_conn_set_peer_ders(fr_conn *c, const uint8_t *const *ders,
+                                           const size_t *lens, size_t n);
+/* c->peer_ders from the parsed chain c->peer_certs (after the last
+ * fr_conn_add_peer_cert). */
+FR_MUST_CHECK fr_err fr_conn_keep_peer_ders(fr_conn *c);
+/* Certificate i of c->peer_ders; 0 past the end. */
+int fr_conn_peer_der(const fr_conn *c, size_t i, const uint8_t **der, size_t *len);
+/* Free the parsed chain once nothing in the handshake needs it (the DER
+ * stays); fr_conn_forget_peer_chain frees both. */
+void fr_conn_drop_parsed_peer(fr_conn *c);
+void fr_conn_forget_peer_chain(fr_conn *c);
 /* Verify c->peer_certs for either role (purpose by role, the server name
  * for a client, OCSP for a client), then ask for the application's
  * verdict (decision VERIFY: may pause, *branch FR_BRANCH_APP).  For the

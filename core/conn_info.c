@@ -112,13 +112,10 @@ const char *fr_conn_server_name(const fr_conn *c) {
     return c->has_server_name ? c->server_name : NULL;
 }
 
-size_t fr_conn_peer_cert_count(const fr_conn *c) { return c->n_peer_certs; }
+size_t fr_conn_peer_cert_count(const fr_conn *c) { return c->n_peer_ders; }
 
 int fr_conn_peer_cert(const fr_conn *c, size_t i, const uint8_t **der, size_t *len) {
-    if (i >= c->n_peer_certs) return 0;
-    *der = c->peer_certs[i]->der;
-    *len = c->peer_certs[i]->der_len;
-    return 1;
+    return fr_conn_peer_der(c, i, der, len);
 }
 
 const struct ferrule_verify_result *fr_conn_verify_result(const fr_conn *c) {

@@ -579,9 +579,13 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_parse(const uint8_t *der, size_t
 /** A handle on the peer's certificate `index` (0 = leaf), as
  *  ferrule_conn_peer_cert returns its DER.  The handle is the caller's: it
  *  stays valid after the connection is freed (free it with
- *  ferrule_cert_free).  FERRULE_USAGE / null_argument, not_found for an
- *  index >= ferrule_conn_peer_cert_count; FERRULE_INTERNAL /
- *  out_of_memory.  `reason` may be NULL. */
+ *  ferrule_cert_free).  The connection keeps its peer's chain as DER and
+ *  parses it here, on demand.  FERRULE_USAGE / null_argument, not_found
+ *  for an index >= ferrule_conn_peer_cert_count; FERRULE_CERTIFICATE /
+ *  cert_malformed for a certificate that does not parse (only possible
+ *  for what a resumed client takes from its session blob:
+ *  docs/resumption.md); FERRULE_INTERNAL / out_of_memory.  `reason` may
+ *  be NULL. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_peer_cert_parse(const ferrule_conn *conn,
                                                                 size_t index, ferrule_cert **out,
                                                                 uint32_t *reason);

@@ -61,10 +61,8 @@ static fr_err parse_certificate_status(fr_reader *body, const uint8_t **der, siz
     return FR_OK;
 }
 
-fr_err fr_parse_certificate_list(fr_conn *c, fr_reader *list, const uint8_t **staple,
-                                 size_t *staple_len) {
-    *staple = NULL;
-    *staple_len = 0;
+static fr_err parse_entries(fr_conn *c, fr_reader *list, const uint8_t **staple,
+                            size_t *staple_len) {
     while (!fr_reader_empty(list)) {
         fr_reader data, ext_block;
         fr_exts x;
@@ -97,6 +95,18 @@ fr_err fr_parse_certificate_list(fr_conn *c, fr_reader *list, const uint8_t **st
     return FR_OK;
 }
 
+fr_err fr_parse_certificate_list(fr_conn *c, fr_reader *list, const uint8_t **staple,
+                                 size_t *staple_len) {
+    *staple = NULL;
+    *staple_len = 0;
+    fr_err e = parse_entries(c, list, staple, staple_len);
+    /* The DER is kept before verification, as is what a refused list
+     * gave before its error: the accessors show what was taken, and the
+     * application's verdict (decision VERIFY) may read the chain. */
+    fr_err k = fr_conn_keep_peer_ders(c);
+    return e != FR_OK ? e : k;
+}
+
 fr_err fr_conn_add_peer_cert(fr_conn *c, fr_cert *cert) {
     fr_err e = c->n_peer_certs < c->cfg->max_peer_certs ? FR_OK : FERRULE_R_CERT_CHAIN_TOO_LONG;
     if (e == FR_OK && c->n_peer_certs == c->peer_certs_cap) {
@@ -118,6 +128,94 @@ fr_err fr_conn_add_peer_cert(fr_conn *c, fr_cert *cert) {
     c->peer_certs[c->n_peer_certs++] = cert;
     return FR_OK;
 }
+
+/* ---- the peer chain's DER ---------------------------------------------------- */
+
+static void put_u32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static size_t get_u32(const uint8_t *p) {
+    return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+}
+
+static void free_peer_ders(fr_conn *c) {
+    fr_mem_free(&c->mem, c->peer_ders, c->peer_ders_size);
+    c->peer_ders = NULL;
+    c->peer_ders_size = c->n_peer_ders = 0;
+}
+
+/* A certificate's entry: cert_data is below 2^24 bytes (RFC 8446 §4.4.2),
+ * and the chain comes from one message, ticket or blob, so the offsets fit
+ * in 32 bits; checked all the same. */
+static fr_err ders_size(size_t n, size_t i, size_t len, size_t *size) {
+    if (i == 0) *size = 4 * n;
+    FR_ENSURE(n <= UINT32_MAX / 4 && len <= UINT32_MAX - *size, FERRULE_R_INTERNAL);
+    *size += len;
+    return FR_OK;
+}
+
+/* Install an allocation of `size` bytes for n certificates, which
+ * put_der then fills in order. */
+static fr_err ders_alloc(fr_conn *c, size_t n, size_t size) {
+    free_peer_ders(c);
+    if (n == 0) return FR_OK;
+    c->peer_ders = fr_mem_alloc(&c->mem, size);
+    FR_ENSURE(c->peer_ders != NULL, fr_mem_error(&c->mem, size));
+    c->peer_ders_size = size;
+    c->n_peer_ders = n;
+    return FR_OK;
+}
+
+static void put_der(fr_conn *c, size_t i, const uint8_t *der, size_t len, size_t *end) {
+    memcpy(c->peer_ders + 4 * c->n_peer_ders + *end, der, len);
+    *end += len;
+    put_u32(c->peer_ders + 4 * i, (uint32_t)*end);
+}
+
+fr_err fr_conn_set_peer_ders(fr_conn *c, const uint8_t *const *ders, const size_t *lens,
+                             size_t n) {
+    size_t size = 0, end = 0;
+    for (size_t i = 0; i < n; i++) FR_TRY(ders_size(n, i, lens[i], &size));
+    FR_TRY(ders_alloc(c, n, size));
+    for (size_t i = 0; i < n; i++) put_der(c, i, ders[i], lens[i], &end);
+    return FR_OK;
+}
+
+fr_err fr_conn_keep_peer_ders(fr_conn *c) {
+    size_t n = c->n_peer_certs, size = 0, end = 0;
+    for (size_t i = 0; i < n; i++) FR_TRY(ders_size(n, i, c->peer_certs[i]->der_len, &size));
+    FR_TRY(ders_alloc(c, n, size));
+    for (size_t i = 0; i < n; i++)
+        put_der(c, i, c->peer_certs[i]->der, c->peer_certs[i]->der_len, &end);
+    return FR_OK;
+}
+
+int fr_conn_peer_der(const fr_conn *c, size_t i, const uint8_t **der, size_t *len) {
+    if (i >= c->n_peer_ders) return 0;
+    size_t start = i == 0 ? 0 : get_u32(c->peer_ders + 4 * (i - 1));
+    size_t end = get_u32(c->peer_ders + 4 * i);
+    *der = c->peer_ders + 4 * c->n_peer_ders + start;
+    *len = end - start;
+    return 1;
+}
+
+void fr_conn_drop_parsed_peer(fr_conn *c) {
+    for (size_t i = 0; i < c->n_peer_certs; i++) fr_cert_free(&c->mem, c->peer_certs[i]);
+    fr_mem_free(&c->mem, c->peer_certs, c->peer_certs_cap * sizeof(*c->peer_certs));
+    c->peer_certs = NULL;
+    c->n_peer_certs = c->peer_certs_cap = 0;
+}
+
+void fr_conn_forget_peer_chain(fr_conn *c) {
+    fr_conn_drop_parsed_peer(c);
+    free_peer_ders(c);
+}
+
+/* ---- verification ------------------------------------------------------------ */
 
 fr_err fr_verify_peer_chain(fr_conn *c, const uint8_t *staple, size_t staple_len,
                             fr_branch *branch) {

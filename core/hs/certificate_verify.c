@@ -73,6 +73,9 @@ static fr_err on_certificate_verify(fr_conn *c, fr_reader *body, uint32_t signer
     size_t n = signed_content(c, signer, content);
     FR_TRY(fr_sig_verify(leaf->pub, scheme, content, n, sig.p, fr_reader_left(&sig)));
     c->peer_sig = scheme;
+    /* The last use of the parsed chain: from here on the connection keeps
+     * its DER only (c->peer_ders). */
+    fr_conn_drop_parsed_peer(c);
     return FR_OK;
 }
 

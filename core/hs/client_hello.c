@@ -487,8 +487,7 @@ static fr_err ch_negotiate(fr_conn *c, fr_ch *ch) {
 /* Undo the acceptance of a PSK (fr_server_try_psk): the connection makes
  * a full handshake, without the ticket's identity or 0-RTT. */
 static void forget_psk(fr_conn *c) {
-    for (size_t i = 0; i < c->n_peer_certs; i++) fr_cert_free(&c->mem, c->peer_certs[i]);
-    c->n_peer_certs = 0;
+    fr_conn_forget_peer_chain(c);
     fr_verify_result_free(c->verify_result);
     c->verify_result = NULL;
     fr_wipe(c->resume.psk, sizeof(c->resume.psk));
@@ -506,7 +505,7 @@ static void forget_psk(fr_conn *c) {
 static void ch_judge_identity(fr_conn *c, fr_branch *branch) {
     int verdict = FERRULE_VERIFY_ACCEPT;
     if (!fr_dec_take(c, FERRULE_DECISION_VERIFY, &verdict) && c->resume.resumed &&
-        c->n_peer_certs > 0 && !c->cfg->no_verification &&
+        c->n_peer_ders > 0 && !c->cfg->no_verification &&
         fr_dec_host_answers(c, FERRULE_DECISION_VERIFY)) {
         fr_dec_ask(c, FERRULE_DECISION_VERIFY, branch);
         return;

@@ -17,8 +17,7 @@ static int hash_compatible(const fr_conn *c, const fr_ticket_state *st) {
 
 /* Forget a client identity taken from a ticket that is not used after all. */
 static void drop_identity(fr_conn *c) {
-    for (size_t i = 0; i < c->n_peer_certs; i++) fr_cert_free(&c->mem, c->peer_certs[i]);
-    c->n_peer_certs = 0;
+    fr_conn_forget_peer_chain(c);
     fr_verify_result_free(c->verify_result);
     c->verify_result = NULL;
 }
@@ -42,7 +41,8 @@ static int identity_usable(fr_conn *c, const fr_ticket_state *s) {
             return 0;
         at = s->identity_time;
     }
-    if (c->n_peer_certs != 0) return 0; /* (a ClientHello comes before any Certificate) */
+    /* (a ClientHello comes before any Certificate) */
+    if (c->n_peer_certs != 0 || c->n_peer_ders != 0) return 0;
     fr_err e = FR_OK;
     fr_reader r = s->certs;
     for (size_t i = 0; i < s->n_certs && e == FR_OK; i++) {
@@ -52,11 +52,16 @@ static int identity_usable(fr_conn *c, const fr_ticket_state *s) {
         if (e == FR_OK) e = fr_cert_parse(&c->mem, der.p, fr_reader_left(&der), &cert);
         if (e == FR_OK) e = fr_conn_add_peer_cert(c, cert);
     }
+    /* The DER first: the application's verdict (ch_judge_identity) reads
+     * the chain through the accessors; the parsed chain has no use after
+     * the validation (a resumed handshake has no CertificateVerify). */
+    if (e == FR_OK) e = fr_conn_keep_peer_ders(c);
     if (e == FR_OK) e = fr_verify_peer_chain_at(c, NULL, 0, at);
     if (e != FR_OK) {
         drop_identity(c);
         return 0;
     }
+    fr_conn_drop_parsed_peer(c);
     c->resume.identity_time = s->identity_time;
     return 1;
 }
@@ -449,12 +454,9 @@ fr_err fr_client_on_psk(fr_conn *c, fr_reader *body, uint16_t suite) {
     const fr_suite_info *a = fr_suite_lookup(suite), *b = fr_suite_lookup(s->suite);
     FR_ENSURE(a != NULL && b != NULL && a->hash == b->hash, FERRULE_R_ILLEGAL_PARAMETER);
     /* The original chain, for introspection: it was verified when the
-     * ticket's connection was established. */
-    for (size_t i = 0; i < s->n_certs; i++) {
-        fr_cert *cert;
-        FR_TRY(fr_cert_parse(&c->mem, s->ders[i], s->lens[i], &cert));
-        FR_TRY(fr_conn_add_peer_cert(c, cert));
-    }
+     * ticket's connection was established.  Kept as DER, never parsed in
+     * the handshake (ferrule_conn_peer_cert_parse parses on demand). */
+    FR_TRY(fr_conn_set_peer_ders(c, s->ders, s->lens, s->n_certs));
     memcpy(c->resume.psk, s->psk, s->psk_len);
     c->resume.psk_len = s->psk_len;
     c->resume.resumed = 1;

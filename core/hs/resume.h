@@ -53,7 +53,7 @@ typedef struct fr_session {
     size_t ticket_len;
     const uint8_t *alpn, *sni;
     size_t alpn_len, sni_len;
-    const uint8_t *ders[FR_MAX_PEER_CHAIN];
+    const uint8_t *ders[FR_MAX_PEER_CHAIN]; /* DER, not parsed (fr_client_on_psk) */
     size_t lens[FR_MAX_PEER_CHAIN];
     size_t n_certs;
     uint32_t max_early; /* the ticket's max_early_data_size; 0 = no 0-RTT */

@@ -153,7 +153,13 @@ fr_err fr_on_new_session_ticket(fr_conn *c, fr_reader *body) {
 
 /* The server's chain as the blob stores it (the first FR_MAX_PEER_CHAIN). */
 static size_t blob_certs(const fr_conn *c) {
-    return c->n_peer_certs < FR_MAX_PEER_CHAIN ? c->n_peer_certs : FR_MAX_PEER_CHAIN;
+    return c->n_peer_ders < FR_MAX_PEER_CHAIN ? c->n_peer_ders : FR_MAX_PEER_CHAIN;
+}
+
+static size_t blob_cert(const fr_conn *c, size_t i, const uint8_t **der) {
+    size_t len = 0;
+    if (!fr_conn_peer_der(c, i, der, &len)) *der = NULL;
+    return len;
 }
 
 static size_t blob_size(const fr_conn *c) {
@@ -163,7 +169,8 @@ static size_t blob_size(const fr_conn *c) {
      * ticket<1..2^16-1>, alpn<0..255>, sni<0..255>, n_certs, max_early */
     size_t n = 1 + 2 + 1 + t->psk_len + 8 + 4 + 4 + 2 + t->ticket_len + 1 + c->alpn_len + 1 +
                sni_len + 1 + 4;
-    for (size_t i = 0; i < blob_certs(c); i++) n += 3 + c->peer_certs[i]->der_len;
+    const uint8_t *der;
+    for (size_t i = 0; i < blob_certs(c); i++) n += 3 + blob_cert(c, i, &der);
     return n;
 }
 
@@ -196,7 +203,9 @@ fr_err fr_client_session_blob(fr_conn *c, uint8_t *out, size_t cap, size_t *len)
     fr_write_u8(&w, (uint8_t)blob_certs(c));
     for (size_t i = 0; i < blob_certs(c); i++) {
         fr_write_open_vec(&w, 3);
-        fr_write_bytes(&w, c->peer_certs[i]->der, c->peer_certs[i]->der_len);
+        const uint8_t *der;
+        size_t der_len = blob_cert(c, i, &der);
+        fr_write_bytes(&w, der, der_len);
         fr_write_close_vec(&w);
     }
     fr_write_u32(&w, t->max_early);

@@ -161,20 +161,23 @@ static void forget_resumption_secret(fr_conn *c) {
  * client chain its validation time and the chain as the client sent it
  * (what a full handshake's Certificate gave, or the ticket resumed). */
 static size_t identity_size(const fr_conn *c) {
-    if (c->n_peer_certs == 0) return 1;
-    size_t n = 1 + 8 + 1;
-    for (size_t i = 0; i < c->n_peer_certs; i++) n += 3 + c->peer_certs[i]->der_len;
-    return n;
+    if (c->n_peer_ders == 0) return 1;
+    /* flag, identity_time, n_certs, a 3-byte length per certificate and
+     * the bytes: c->peer_ders has 4 bytes of offset per certificate. */
+    return 1 + 8 + 1 + c->peer_ders_size - c->n_peer_ders;
 }
 
 static void write_identity(fr_conn *c, fr_writer *w) {
-    fr_write_u8(w, c->n_peer_certs > 0);
-    if (c->n_peer_certs == 0) return;
+    fr_write_u8(w, c->n_peer_ders > 0);
+    if (c->n_peer_ders == 0) return;
     fr_resume_put_u64(w, c->resume.identity_time > 0 ? (uint64_t)c->resume.identity_time : 0);
-    fr_write_u8(w, (uint8_t)c->n_peer_certs);
-    for (size_t i = 0; i < c->n_peer_certs; i++) {
+    fr_write_u8(w, (uint8_t)c->n_peer_ders);
+    for (size_t i = 0; i < c->n_peer_ders; i++) {
+        const uint8_t *der;
+        size_t len;
+        (void)fr_conn_peer_der(c, i, &der, &len);
         fr_write_open_vec(w, 3);
-        fr_write_bytes(w, c->peer_certs[i]->der, c->peer_certs[i]->der_len);
+        fr_write_bytes(w, der, len);
         fr_write_close_vec(w);
     }
 }
@@ -182,7 +185,7 @@ static void write_identity(fr_conn *c, fr_writer *w) {
 /* RFC 8446 §4.6.1: opaque ticket<1..2^16-1>; and a client chain of at most
  * FR_MAX_PEER_CHAIN certificates (what a ticket's identity can hold). */
 static int ticket_fits(const fr_conn *c) {
-    return c->n_peer_certs <= FR_MAX_PEER_CHAIN &&
+    return c->n_peer_ders <= FR_MAX_PEER_CHAIN &&
            TICKET_OVERHEAD + TICKET_STATE_MAX - 1 + identity_size(c) <= 0xffff;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Bytes taken from a sender that the receiver could not accept yet (per
  * thread: tests may run pairs on several threads at once). */
@@ -63,6 +64,35 @@ ferrule_config *pair_server_config(const char *kind) {
         return NULL;
     }
     return cfg;
+}
+
+/* A server config whose chain is ecdsa-p256's followed by eight unrelated
+ * CA certificates (sent, and ignored by path building): a large chain. */
+ferrule_config *pair_big_chain_server_config(void) {
+    static const char *const files[] = {"ecdsa-p256.chain.pem", "x-rsa.ca.pem", "x-rsa-pss.ca.pem",
+                                        "x-ecdsa-p384.ca.pem", "x-ed25519.ca.pem",
+                                        "x-ecdsa-p256.ca.pem", "x-mid1.pem", "x-mid2.pem",
+                                        "other-root.pem"};
+    char path[] = "/tmp/ferrule-big-chain-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (out == NULL) return NULL;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        FILE *in = fopen(pair_pki(files[i]), "r");
+        char buf[4096];
+        size_t n;
+        while (in != NULL && (n = fread(buf, 1, sizeof(buf), in)) > 0) fwrite(buf, 1, n, out);
+        if (in != NULL) fclose(in);
+    }
+    fclose(out);
+    ferrule_config *sc = NULL;
+    if (ferrule_config_new(&sc, FERRULE_ROLE_SERVER, NULL) != FERRULE_OK ||
+        ferrule_config_add_cert_chain_file(sc, path, pair_pki("ecdsa-p256.key")) != FERRULE_OK) {
+        ferrule_config_free(sc);
+        sc = NULL;
+    }
+    unlink(path);
+    return sc;
 }
 
 int pair_new(pair *p, ferrule_config *ccfg, ferrule_config *scfg, const char *name) {

@@ -20,6 +20,10 @@ int pair_self_signed(const char *alg, int bits, long version, char *cert, size_t
 /* A client config trusting root.pem, and a server config with KIND's chain. */
 ferrule_config *pair_client_config(void);
 ferrule_config *pair_server_config(const char *kind);
+/* A server config whose chain is ecdsa-p256's (leaf, intermediate)
+ * followed by eight unrelated CA certificates: sent, and ignored by path
+ * building (ten certificates, the same path as ecdsa-p256's). */
+ferrule_config *pair_big_chain_server_config(void);
 
 typedef struct pair {
     ferrule_conn *client;

@@ -326,6 +326,63 @@ static void idle_figures(const char *kind) {
 TEST(idle_connection_ecdsa) { idle_figures("ecdsa-p256"); }
 TEST(idle_connection_rsa) { idle_figures("rsa"); }
 
+/* ---- a long peer chain ---------------------------------------------------------- */
+
+/* An established client's memory_used and libcrypto heap (freed with
+ * it) against server config sc; *certs and *der: the peer chain held. */
+static void held_by_client(ferrule_config *sc, size_t *used, long *crypto, size_t *certs,
+                           size_t *der) {
+    counting kc;
+    memset(&kc, 0, sizeof(kc));
+    ferrule_config *cc = client_cfg(&kc);
+    REQUIRE(cc != NULL && sc != NULL);
+    pair p;
+    CHECK(pair_new(&p, cc, sc, NULL)); /* warm-up: libcrypto's caches */
+    CHECK(pair_handshake(&p, NULL, NULL));
+    pair_free(&p);
+    CHECK(pair_new(&p, cc, sc, NULL));
+    CHECK(pair_handshake(&p, NULL, NULL));
+    exchange(&p, "held");
+    *used = ferrule_conn_memory_used(p.client);
+    *certs = ferrule_conn_peer_cert_count(p.client);
+    *der = 0;
+    for (size_t i = 0; i < *certs; i++) {
+        const uint8_t *d;
+        size_t n = 0;
+        CHECK_EQ(ferrule_conn_peer_cert(p.client, i, &d, &n), FERRULE_OK);
+        *der += n;
+    }
+    long before = atomic_load(&g_crypto_live);
+    ferrule_conn_free(p.client);
+    *crypto = before - atomic_load(&g_crypto_live);
+    ferrule_conn_free(p.server);
+    ferrule_config_free(cc);
+}
+
+TEST(long_peer_chain) {
+    /* A client keeps its peer's chain as DER once it is verified: eight
+     * more certificates cost their bytes and a 4-byte offset each, and no
+     * libcrypto key each (parsed certificates are freed after the
+     * server's CertificateVerify). */
+    counting ks;
+    memset(&ks, 0, sizeof(ks));
+    ferrule_config *small = server_cfg(&ks, "ecdsa-p256"), *big = pair_big_chain_server_config();
+    size_t used[2], certs[2], der[2];
+    long crypto[2];
+    held_by_client(small, &used[0], &crypto[0], &certs[0], &der[0]);
+    held_by_client(big, &used[1], &crypto[1], &certs[1], &der[1]);
+    for (int k = 0; k < 2; k++)
+        printf("memory: peer chain of %2zu certificates (%zu DER bytes): client idle memory_used "
+               "%zu, libcrypto %ld\n",
+               certs[k], der[k], used[k], g_crypto_hooked ? crypto[k] : -1);
+    CHECK_EQ(certs[0], 2);
+    CHECK_EQ(certs[1], 10);
+    CHECK(used[1] <= used[0] + (der[1] - der[0]) + 4 * (certs[1] - certs[0]));
+    if (g_crypto_hooked) CHECK(crypto[1] <= crypto[0] + 256);
+    ferrule_config_free(small);
+    ferrule_config_free(big);
+}
+
 /* ---- the ceiling ------------------------------------------------------------------- */
 
 /* Feed `conn` plaintext handshake records carrying one handshake message of
@@ -685,6 +742,7 @@ TEST(allocation_failures_client) { inject(0); }
 TEST(allocation_failures_server) { inject(1); }
 
 TEST_MAIN("memory", TL_CASE(idle_connection_ecdsa), TL_CASE(idle_connection_rsa),
+          TL_CASE(long_peer_chain),
           TL_CASE(ceiling_client_reassembly), TL_CASE(ceiling_server_reassembly),
           TL_CASE(ceiling_from_conn_options), TL_CASE(message_cap_before_ceiling),
           TL_CASE(minimum_ceiling_handshake_and_small_writes),

@@ -48,6 +48,10 @@ typedef struct run {
     int c_hrr, s_hrr;
     int cs, ss;
     size_t certs;
+    uint8_t leaf[4096]; /* the client's peer certificate 0 (DER) */
+    size_t leaf_len;
+    size_t chain_bytes;  /* the client's peer chain, DER bytes */
+    size_t client_mem;   /* the client's memory_used once established */
     uint8_t sess[8192];
     size_t sess_len;
     int have_sess;
@@ -69,6 +73,16 @@ static void do_run(run *r, ferrule_config *cc, ferrule_config *sc, const char *n
     r->c_hrr = ferrule_conn_hrr(p.client);
     r->s_hrr = ferrule_conn_hrr(p.server);
     r->certs = ferrule_conn_peer_cert_count(p.client);
+    for (size_t i = 0; i < r->certs; i++) {
+        const uint8_t *der = NULL;
+        size_t len = 0;
+        if (ferrule_conn_peer_cert(p.client, i, &der, &len) != FERRULE_OK) r->ok = 0;
+        if (i == 0 && len <= sizeof(r->leaf)) {
+            memcpy(r->leaf, der, len);
+            r->leaf_len = len;
+        }
+        r->chain_bytes += len;
+    }
     if (r->ok) {
         /* Data flows both ways. */
         size_t n = 0;
@@ -80,6 +94,7 @@ static void do_run(run *r, ferrule_config *cc, ferrule_config *sc, const char *n
         pump_tickets(&p);
         r->have_sess =
             ferrule_conn_session(p.client, r->sess, sizeof(r->sess), &r->sess_len) == FERRULE_OK;
+        r->client_mem = ferrule_conn_memory_used(p.client);
     }
     pair_free(&p);
 }
@@ -226,6 +241,26 @@ TEST(blob_parser_negatives) {
 
 /* Offset of the ticket inside a version-1 blob: version, suite, psk. */
 static size_t ticket_offset(const uint8_t *blob) { return 1 + 2 + 1 + blob[3] + 8 + 4 + 4 + 2; }
+
+TEST(long_chain_not_kept_parsed) {
+    /* Once the chain is verified, the connection keeps its DER in one
+     * allocation: eight more certificates cost their bytes and a 4-byte
+     * offset each, not a parsed certificate each. */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg(), *big = pair_big_chain_server_config();
+    CHECK(cc != NULL && sc != NULL && big != NULL);
+    CHECK_EQ(ferrule_config_set_time_callback(big, test_now, NULL), FERRULE_OK);
+    run a, b;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    do_run(&b, cc, big, NULL, NULL, 0);
+    CHECK(a.ok && b.ok && a.client_mem > 0 && b.client_mem > a.client_mem);
+    size_t extra = b.client_mem - a.client_mem, der = b.chain_bytes - a.chain_bytes;
+    printf("  client memory_used: %zu with 2 certificates, %zu with 10 (+%zu for +%zu DER bytes)\n",
+           a.client_mem, b.client_mem, extra, der);
+    CHECK(extra <= der + 4 * (b.certs - a.certs));
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+    ferrule_config_free(big);
+}
 
 TEST(tampered_ticket_is_full_handshake) {
     ferrule_config *cc = client_cfg(), *sc = server_cfg();
@@ -869,35 +904,6 @@ static int flood_init(flood *fl, ferrule_config *sc) {
     return fl->sap != NULL;
 }
 
-/* A server config whose chain is ecdsa-p256's followed by eight unrelated
- * CA certificates (sent, and ignored by path building): a large chain. */
-static ferrule_config *big_chain_server(void) {
-    static const char *const files[] = {"ecdsa-p256.chain.pem", "x-rsa.ca.pem", "x-rsa-pss.ca.pem",
-                                        "x-ecdsa-p384.ca.pem", "x-ed25519.ca.pem",
-                                        "x-ecdsa-p256.ca.pem", "x-mid1.pem", "x-mid2.pem",
-                                        "other-root.pem"};
-    char path[] = "/tmp/ferrule-big-chain-XXXXXX";
-    int fd = mkstemp(path);
-    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (out == NULL) return NULL;
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        FILE *in = fopen(pair_pki(files[i]), "r");
-        char buf[4096];
-        size_t n;
-        while (in != NULL && (n = fread(buf, 1, sizeof(buf), in)) > 0) fwrite(buf, 1, n, out);
-        if (in != NULL) fclose(in);
-    }
-    fclose(out);
-    ferrule_config *sc = NULL;
-    if (ferrule_config_new(&sc, FERRULE_ROLE_SERVER, NULL) != FERRULE_OK ||
-        ferrule_config_add_cert_chain_file(sc, path, pair_pki("ecdsa-p256.key")) != FERRULE_OK) {
-        ferrule_config_free(sc);
-        sc = NULL;
-    }
-    unlink(path);
-    return sc;
-}
-
 /* Deliver `count` tickets of `len` bytes (fill byte: their number), up to
  * 32 to a record, and let the client read them.  1 if all were taken. */
 static int flood_send(flood *fl, uint32_t count, size_t len) {
@@ -955,7 +961,7 @@ TEST(ticket_flood_is_bounded) {
     for (int k = 0; k < 2; k++) {
         flood *fl = calloc(1, sizeof(*fl));
         REQUIRE(fl != NULL);
-        REQUIRE(flood_init(fl, k == 0 ? pair_server_config("ecdsa-p256") : big_chain_server()));
+        REQUIRE(flood_init(fl, k == 0 ? pair_server_config("ecdsa-p256") : pair_big_chain_server_config()));
         ferrule_conn *c = fl->m.p.client;
         for (size_t i = 0; i < ferrule_conn_peer_cert_count(c); i++) {
             const uint8_t *der;
@@ -1268,7 +1274,12 @@ static void auth_run(arun *r, ferrule_config *cc, ferrule_config *sc, const uint
     if (r->s_certs > 0 && ferrule_conn_peer_cert(p.server, 0, &der, &r->leaf_len) == FERRULE_OK &&
         r->leaf_len <= sizeof(r->leaf)) {
         memcpy(r->leaf, der, r->leaf_len);
-        r->leaf_not_after = p.server->peer_certs[0]->not_after;
+        /* The connection keeps DER only: parsed on demand. */
+        ferrule_cert *leaf = NULL;
+        if (ferrule_conn_peer_cert_parse(p.server, 0, &leaf, NULL) == FERRULE_OK &&
+            ferrule_cert_validity(leaf, NULL, &r->leaf_not_after) != FERRULE_OK)
+            r->leaf_not_after = 0;
+        ferrule_cert_free(leaf);
     }
     if (r->ok) {
         size_t n = 0;
@@ -1696,7 +1707,7 @@ TEST(session_survives_a_later_failure) {
 
 TEST_MAIN("resumption", TL_CASE(session_survives_a_later_failure), TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed), TL_CASE(ticket_flood_is_bounded), TL_CASE(ticket_flood_of_growing_tickets), TL_CASE(oversized_ticket_is_full_handshake), TL_CASE(tickets_0_stops_issuing_refuse_stops_accepting), TL_CASE(set_resumption_api), TL_CASE(client_auth_require_resumes_with_identity), TL_CASE(client_auth_request_resumes_as_it_was), TL_CASE(anonymous_ticket_never_resumes_under_require), TL_CASE(expired_client_identity_per_policy), TL_CASE(verify_callback_judges_resumed_identity), TL_CASE(crafted_identities),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
-          TL_CASE(blob_parser_negatives), TL_CASE(tampered_ticket_is_full_handshake),
+          TL_CASE(blob_parser_negatives), TL_CASE(long_chain_not_kept_parsed), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
           TL_CASE(expired_ticket_refused_by_server), TL_CASE(key_rotation),
           TL_CASE(fleet_shares_keys), TL_CASE(different_sni_not_resumed),
