@@ -583,9 +583,9 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_cert_parse(const uint8_t *der, size_t
  *  parses it here, on demand.  FERRULE_USAGE / null_argument, not_found
  *  for an index >= ferrule_conn_peer_cert_count; FERRULE_CERTIFICATE /
  *  cert_malformed for a certificate that does not parse (only possible
- *  for what a resumed client takes from its session blob:
- *  docs/resumption.md); FERRULE_INTERNAL / out_of_memory.  `reason` may
- *  be NULL. */
+ *  for the leaf a resumed client takes from its session blob, which is
+ *  checked for its X.509 frame only: docs/resumption.md);
+ *  FERRULE_INTERNAL / out_of_memory.  `reason` may be NULL. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_peer_cert_parse(const ferrule_conn *conn,
                                                                 size_t index, ferrule_cert **out,
                                                                 uint32_t *reason);

@@ -453,10 +453,10 @@ fr_err fr_client_on_psk(fr_conn *c, fr_reader *body, uint16_t suite) {
     const fr_session *s = &c->resume.offer;
     const fr_suite_info *a = fr_suite_lookup(suite), *b = fr_suite_lookup(s->suite);
     FR_ENSURE(a != NULL && b != NULL && a->hash == b->hash, FERRULE_R_ILLEGAL_PARAMETER);
-    /* The original chain, for introspection: it was verified when the
+    /* The original leaf, for introspection: it was verified when the
      * ticket's connection was established.  Kept as DER, never parsed in
-     * the handshake (ferrule_conn_peer_cert_parse parses on demand). */
-    FR_TRY(fr_conn_set_peer_ders(c, s->ders, s->lens, s->n_certs));
+     * the handshake (ferrule_conn_peer_cert_parse parses it on demand). */
+    FR_TRY(fr_conn_set_peer_ders(c, &s->leaf, &s->leaf_len, s->leaf_len > 0));
     memcpy(c->resume.psk, s->psk, s->psk_len);
     c->resume.psk_len = s->psk_len;
     c->resume.resumed = 1;

@@ -21,7 +21,9 @@
 #define FR_TICKET_MAX_COUNT 16
 #define FR_TICKET_LIFETIME 86400u    /* seconds we grant (one day) */
 #define FR_TICKET_MAX_LIFETIME 604800u /* RFC 8446 §4.6.1: seven days */
-#define FR_SESSION_VERSION 2 /* 2: + max_early_data */
+/* Session blob versions (docs/resumption.md): 2 added max_early_data; 3
+ * keeps the server's leaf only, so a blob no longer grows with the chain. */
+#define FR_SESSION_VERSION 3
 #define FR_MAX_PEER_CHAIN 16
 /* Room a ClientHello gets beside its ALPN list, cookie and PSK offer
  * (client_hello.c send_hello sizes its buffer with it): every other
@@ -53,9 +55,11 @@ typedef struct fr_session {
     size_t ticket_len;
     const uint8_t *alpn, *sni;
     size_t alpn_len, sni_len;
-    const uint8_t *ders[FR_MAX_PEER_CHAIN]; /* DER, not parsed (fr_client_on_psk) */
-    size_t lens[FR_MAX_PEER_CHAIN];
-    size_t n_certs;
+    /* The server's leaf certificate (DER, framing checked, not parsed:
+     * it was verified when the ticket's connection was established);
+     * leaf_len 0: none.  Of a version 1 or 2 blob's chain, the first. */
+    const uint8_t *leaf;
+    size_t leaf_len;
     uint32_t max_early; /* the ticket's max_early_data_size; 0 = no 0-RTT */
 } fr_session;
 

@@ -2,6 +2,40 @@
  * ticket and the session blob the application stores and sets again
  * (RFC 8446 §4.6.1).  Format: docs/resumption.md.  psk.c offers it. */
 #include "ticket.h"
+#include "../x509/der.h"
+
+/* The chain of a version 1 or 2 blob: u8 n_certs (at most
+ * FR_MAX_PEER_CHAIN), then n_certs × opaque cert<1..2^24-1>.  Each is
+ * framed and checked; a session keeps the first (the leaf) only. */
+static fr_err parse_old_chain(fr_reader *r, fr_session *s) {
+    uint8_t n;
+    FR_TRY(fr_read_u8(r, &n));
+    FR_ENSURE(n <= FR_MAX_PEER_CHAIN, FERRULE_R_DECODE_ERROR);
+    for (size_t i = 0; i < n; i++) {
+        fr_reader der;
+        FR_TRY(fr_read_vec24(r, &der));
+        FR_ENSURE(!fr_reader_empty(&der), FERRULE_R_DECODE_ERROR);
+        if (i == 0) {
+            s->leaf = der.p;
+            s->leaf_len = fr_reader_left(&der);
+        }
+    }
+    return FR_OK;
+}
+
+/* The stored leaf is one X.509 SIGNED{} frame (RFC 5280 §4.1.1): a cheap
+ * structural check, no parse of its fields or key, so that a corrupted
+ * blob is refused by ferrule_conn_set_session rather than surfacing when
+ * the application parses the peer certificate. */
+static fr_err check_leaf(const fr_session *s) {
+    if (s->leaf_len == 0) return FR_OK;
+    fr_der_tlv tbs, alg;
+    const uint8_t *sig;
+    size_t sig_len;
+    return fr_x509_parse_signed(s->leaf, s->leaf_len, &tbs, &alg, &sig, &sig_len) == FR_OK
+               ? FR_OK
+               : FERRULE_R_DECODE_ERROR;
+}
 
 fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s) {
     memset(s, 0, sizeof(*s));
@@ -10,8 +44,9 @@ fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s) {
     fr_reader psk, ticket, alpn, sni;
     uint64_t received;
     FR_TRY(fr_read_u8(&r, &v));
-    /* Version 1 blobs (before 0-RTT) stay usable, without early data. */
-    FR_ENSURE(v == 1 || v == FR_SESSION_VERSION, FERRULE_R_DECODE_ERROR);
+    /* Versions 1 (before 0-RTT, usable without early data) and 2 (the whole
+     * chain) stay usable. */
+    FR_ENSURE(v >= 1 && v <= FR_SESSION_VERSION, FERRULE_R_DECODE_ERROR);
     FR_TRY(fr_read_u16(&r, &s->suite));
     FR_TRY(fr_read_vec8(&r, &psk));
     FR_TRY(fr_resume_get_u64(&r, &received));
@@ -20,15 +55,13 @@ fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s) {
     FR_TRY(fr_read_vec16(&r, &ticket));
     FR_TRY(fr_read_vec8(&r, &alpn));
     FR_TRY(fr_read_vec8(&r, &sni));
-    uint8_t n;
-    FR_TRY(fr_read_u8(&r, &n));
-    FR_ENSURE(n <= FR_MAX_PEER_CHAIN, FERRULE_R_DECODE_ERROR);
-    for (size_t i = 0; i < n; i++) {
-        fr_reader der;
-        FR_TRY(fr_read_vec24(&r, &der));
-        FR_ENSURE(!fr_reader_empty(&der), FERRULE_R_DECODE_ERROR);
-        s->ders[i] = der.p;
-        s->lens[i] = fr_reader_left(&der);
+    if (v >= 3) {
+        fr_reader leaf;
+        FR_TRY(fr_read_vec24(&r, &leaf));
+        s->leaf = leaf.p;
+        s->leaf_len = fr_reader_left(&leaf);
+    } else {
+        FR_TRY(parse_old_chain(&r, s));
     }
     if (v >= 2) FR_TRY(fr_read_u32(&r, &s->max_early));
     FR_TRY(fr_read_done(&r));
@@ -39,6 +72,7 @@ fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s) {
     FR_ENSURE(s->lifetime <= FR_TICKET_MAX_LIFETIME, FERRULE_R_DECODE_ERROR);
     FR_ENSURE(received <= (uint64_t)INT64_MAX, FERRULE_R_DECODE_ERROR);
     FR_ENSURE(fr_reader_left(&sni) < 256, FERRULE_R_DECODE_ERROR);
+    FR_TRY(check_leaf(s));
     s->received = (int64_t)received;
     s->psk = psk.p;
     s->psk_len = fr_reader_left(&psk);
@@ -48,7 +82,6 @@ fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s) {
     s->alpn_len = fr_reader_left(&alpn);
     s->sni = sni.p;
     s->sni_len = fr_reader_left(&sni);
-    s->n_certs = n;
     return FR_OK;
 }
 
@@ -151,27 +184,28 @@ fr_err fr_on_new_session_ticket(fr_conn *c, fr_reader *body) {
     return keep_ticket(c, &nst);
 }
 
-/* The server's chain as the blob stores it (the first FR_MAX_PEER_CHAIN). */
-static size_t blob_certs(const fr_conn *c) {
-    return c->n_peer_ders < FR_MAX_PEER_CHAIN ? c->n_peer_ders : FR_MAX_PEER_CHAIN;
-}
-
-static size_t blob_cert(const fr_conn *c, size_t i, const uint8_t **der) {
-    size_t len = 0;
-    if (!fr_conn_peer_der(c, i, der, &len)) *der = NULL;
-    return len;
+/* The server's leaf as the blob stores it (none: empty).  The blob keeps
+ * the leaf only, as OpenSSL's serialized sessions do: a session's size and
+ * a resumption's cost do not grow with the original chain, and the leaf is
+ * what identifies the server (docs/resumption.md). */
+static void blob_leaf(const fr_conn *c, const uint8_t **der, size_t *len) {
+    if (!fr_conn_peer_der(c, 0, der, len)) {
+        *der = NULL;
+        *len = 0;
+    }
 }
 
 static size_t blob_size(const fr_conn *c) {
     const fr_kept_ticket *t = &c->resume.kept;
     size_t sni_len = c->has_server_name ? strlen(c->server_name) : 0;
+    const uint8_t *leaf;
+    size_t leaf_len;
+    blob_leaf(c, &leaf, &leaf_len);
     /* version, suite, psk<1..255>, received, lifetime, age_add,
-     * ticket<1..2^16-1>, alpn<0..255>, sni<0..255>, n_certs, max_early */
-    size_t n = 1 + 2 + 1 + t->psk_len + 8 + 4 + 4 + 2 + t->ticket_len + 1 + c->alpn_len + 1 +
-               sni_len + 1 + 4;
-    const uint8_t *der;
-    for (size_t i = 0; i < blob_certs(c); i++) n += 3 + blob_cert(c, i, &der);
-    return n;
+     * ticket<1..2^16-1>, alpn<0..255>, sni<0..255>, leaf<0..2^24-1>,
+     * max_early */
+    return 1 + 2 + 1 + t->psk_len + 8 + 4 + 4 + 2 + t->ticket_len + 1 + c->alpn_len + 1 +
+           sni_len + 3 + leaf_len + 4;
 }
 
 fr_err fr_client_session_blob(fr_conn *c, uint8_t *out, size_t cap, size_t *len) {
@@ -200,14 +234,12 @@ fr_err fr_client_session_blob(fr_conn *c, uint8_t *out, size_t cap, size_t *len)
     if (c->has_server_name)
         fr_write_bytes(&w, (const uint8_t *)c->server_name, strlen(c->server_name));
     fr_write_close_vec(&w);
-    fr_write_u8(&w, (uint8_t)blob_certs(c));
-    for (size_t i = 0; i < blob_certs(c); i++) {
-        fr_write_open_vec(&w, 3);
-        const uint8_t *der;
-        size_t der_len = blob_cert(c, i, &der);
-        fr_write_bytes(&w, der, der_len);
-        fr_write_close_vec(&w);
-    }
+    const uint8_t *leaf;
+    size_t leaf_len;
+    blob_leaf(c, &leaf, &leaf_len);
+    fr_write_open_vec(&w, 3);
+    fr_write_bytes(&w, leaf, leaf_len);
+    fr_write_close_vec(&w);
     fr_write_u32(&w, t->max_early);
     fr_err e = fr_write_finish(&w);
     if (e == FR_OK && w.len != *len) e = FERRULE_R_INTERNAL;

@@ -112,8 +112,11 @@ TEST(full_then_resume) {
     CHECK(b.ok);
     CHECK_EQ(b.c_resumed, 1);
     CHECK_EQ(b.s_resumed, 1);
-    /* The original chain stays available for introspection. */
-    CHECK_EQ(b.certs, a.certs);
+    /* The original leaf stays available for introspection (the session
+     * keeps the leaf only: docs/resumption.md). */
+    CHECK_EQ(a.certs, 2);
+    CHECK_EQ(b.certs, 1);
+    CHECK(b.leaf_len == a.leaf_len && memcmp(b.leaf, a.leaf, a.leaf_len) == 0);
     /* A resumed connection gets tickets too, and they resume again. */
     CHECK(b.have_sess);
     run c;
@@ -218,16 +221,22 @@ TEST(blob_parser_negatives) {
     memcpy(copy, a.sess, a.sess_len);
     copy[a.sess_len] = 0;
     CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len + 1), FERRULE_USAGE);
-    /* Wrong version (3 is unknown; a version 1 blob has no max_early_data,
-     * so this blob read as version 1 has 4 trailing bytes). */
-    copy[0] = 3;
+    /* Wrong version (4 is unknown; read as version 1 or 2, this version 3
+     * blob's leaf<0..2^24-1> is a chain of 0 certificates followed by
+     * trailing bytes). */
+    copy[0] = 4;
     CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len), FERRULE_USAGE);
     CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_DECODE_ERROR);
-    copy[0] = 1;
+    copy[0] = 0;
     CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len), FERRULE_USAGE);
     CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_DECODE_ERROR);
+    for (uint8_t v = 1; v <= 2; v++) {
+        copy[0] = v;
+        CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len), FERRULE_USAGE);
+        CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_DECODE_ERROR);
+    }
     /* Unknown suite. */
-    copy[0] = 2;
+    copy[0] = 3;
     copy[1] = 0x13;
     copy[2] = 0x09;
     CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len), FERRULE_USAGE);
@@ -241,6 +250,74 @@ TEST(blob_parser_negatives) {
 
 /* Offset of the ticket inside a version-1 blob: version, suite, psk. */
 static size_t ticket_offset(const uint8_t *blob) { return 1 + 2 + 1 + blob[3] + 8 + 4 + 4 + 2; }
+
+/* Offset of the server's leaf<0..2^24-1> (its length) in a version 3
+ * blob: after the ticket, alpn<0..255> and sni<0..255>. */
+static size_t leaf_offset(const uint8_t *blob) {
+    size_t off = ticket_offset(blob);
+    off += (size_t)blob[off - 2] << 8 | blob[off - 1];
+    off += 1 + blob[off]; /* alpn */
+    off += 1 + blob[off]; /* sni */
+    return off;
+}
+
+/* A version 1 or 2 blob (docs/resumption.md) with the session of v3, a
+ * version 3 blob: its fields, then u8 n_certs and n_certs × cert<1..2^24-1>
+ * (the v3 blob's leaf, then `extra` `n_extra` times), then for version 2
+ * max_early_data.  Returns its length. */
+static size_t old_blob(const uint8_t *v3, size_t v3_len, uint8_t version, const uint8_t *extra,
+                       size_t extra_len, size_t n_extra, uint8_t *out) {
+    size_t lo = leaf_offset(v3), leaf_len = (size_t)v3[lo] << 16 | (size_t)v3[lo + 1] << 8 | v3[lo + 2];
+    size_t n = lo;
+    memcpy(out, v3, lo);
+    out[0] = version;
+    out[n++] = (uint8_t)(1 + n_extra);
+    memcpy(out + n, v3 + lo, 3 + leaf_len);
+    n += 3 + leaf_len;
+    for (size_t i = 0; i < n_extra; i++) {
+        out[n++] = (uint8_t)(extra_len >> 16);
+        out[n++] = (uint8_t)(extra_len >> 8);
+        out[n++] = (uint8_t)extra_len;
+        memcpy(out + n, extra, extra_len);
+        n += extra_len;
+    }
+    if (version == 2) {
+        memcpy(out + n, v3 + v3_len - 4, 4);
+        n += 4;
+    }
+    return n;
+}
+
+TEST(session_size_independent_of_chain) {
+    /* The session keeps the server's leaf only: a ten-certificate chain
+     * gives the same blob size as a two-certificate one with the same
+     * leaf, and resuming from it costs no more. */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg(), *big = pair_big_chain_server_config();
+    CHECK(cc != NULL && sc != NULL && big != NULL);
+    CHECK_EQ(ferrule_config_set_time_callback(big, test_now, NULL), FERRULE_OK);
+    run a, b, c;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    do_run(&b, cc, big, NULL, NULL, 0);
+    CHECK(a.ok && b.ok && a.have_sess && b.have_sess);
+    CHECK_EQ(a.certs, 2);
+    CHECK_EQ(b.certs, 10);
+    CHECK(b.chain_bytes > a.chain_bytes + 2000);
+    CHECK_EQ(b.sess_len, a.sess_len);
+    CHECK_EQ(b.sess[0], 3); /* the version */
+    /* Nothing in it grows with the chain: the leaf, the ticket and a few
+     * bounded fields. */
+    CHECK(b.sess_len < b.leaf_len + 400);
+    /* Resuming from it: the leaf, and again a blob of the same size. */
+    do_run(&c, cc, big, NULL, b.sess, b.sess_len);
+    CHECK(c.ok && c.c_resumed && c.s_resumed);
+    CHECK_EQ(c.certs, 1);
+    CHECK(c.leaf_len == b.leaf_len && memcmp(c.leaf, b.leaf, b.leaf_len) == 0);
+    CHECK(c.have_sess);
+    CHECK_EQ(c.sess_len, a.sess_len);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+    ferrule_config_free(big);
+}
 
 TEST(long_chain_not_kept_parsed) {
     /* Once the chain is verified, the connection keeps its DER in one
@@ -260,6 +337,156 @@ TEST(long_chain_not_kept_parsed) {
     ferrule_config_free(cc);
     ferrule_config_free(sc);
     ferrule_config_free(big);
+}
+
+/* A pair resuming with `blob` (1 if both report resumed). */
+static int resume_with(pair *p, ferrule_config *cc, ferrule_config *sc, const uint8_t *blob,
+                       size_t len) {
+    if (!pair_new(p, cc, sc, NULL)) return 0;
+    if (ferrule_conn_set_session(p->client, blob, len) != FERRULE_OK) return 0;
+    return pair_handshake(p, NULL, NULL) && ferrule_conn_resumed(p->client) &&
+           ferrule_conn_resumed(p->server);
+}
+
+TEST(resumed_peer_cert_accessors) {
+    /* A resumed client parses no certificate in its handshake; the
+     * accessors give the stored leaf's DER, and parse it on demand with
+     * the same fields as the full handshake's. */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    pair p;
+    CHECK(pair_new(&p, cc, sc, NULL));
+    CHECK(pair_handshake(&p, NULL, NULL));
+    pump_tickets(&p);
+    uint8_t blob[8192];
+    size_t len = 0;
+    CHECK_EQ(ferrule_conn_session(p.client, blob, sizeof(blob), &len), FERRULE_OK);
+    ferrule_cert *full = NULL, *resumed = NULL;
+    CHECK_EQ(ferrule_conn_peer_cert_parse(p.client, 0, &full, NULL), FERRULE_OK);
+    pair_free(&p);
+    CHECK(resume_with(&p, cc, sc, blob, len));
+    CHECK_EQ(ferrule_conn_peer_cert_count(p.client), 1);
+    const uint8_t *d1 = NULL, *d2 = NULL, *d3 = NULL;
+    size_t l1 = 0, l2 = 0, l3 = 0;
+    CHECK_EQ(ferrule_conn_peer_cert(p.client, 0, &d1, &l1), FERRULE_OK);
+    CHECK_EQ(ferrule_conn_peer_cert_parse(p.client, 0, &resumed, NULL), FERRULE_OK);
+    REQUIRE(full != NULL && resumed != NULL);
+    CHECK_EQ(ferrule_cert_der(full, &d2, &l2), FERRULE_OK);
+    CHECK_EQ(ferrule_cert_der(resumed, &d3, &l3), FERRULE_OK);
+    CHECK(l1 == l2 && l2 == l3 && memcmp(d1, d2, l1) == 0 && memcmp(d2, d3, l2) == 0);
+    int64_t nb1, na1, nb2, na2;
+    CHECK_EQ(ferrule_cert_validity(full, &nb1, &na1), FERRULE_OK);
+    CHECK_EQ(ferrule_cert_validity(resumed, &nb2, &na2), FERRULE_OK);
+    CHECK(nb1 == nb2 && na1 == na2 && na1 > nb1);
+    const char *s1 = NULL, *s2 = NULL;
+    size_t sl1 = 0, sl2 = 0;
+    CHECK_EQ(ferrule_cert_name_string(full, FERRULE_CERT_SUBJECT, &s1, &sl1), FERRULE_OK);
+    CHECK_EQ(ferrule_cert_name_string(resumed, FERRULE_CERT_SUBJECT, &s2, &sl2), FERRULE_OK);
+    CHECK(sl1 == sl2 && sl1 > 0 && memcmp(s1, s2, sl1) == 0);
+    CHECK_EQ(ferrule_cert_san_count(resumed), ferrule_cert_san_count(full));
+    /* Past the stored leaf: not_found. */
+    ferrule_cert *none = NULL;
+    uint32_t reason = 0;
+    CHECK_EQ(ferrule_conn_peer_cert_parse(p.client, 1, &none, &reason), FERRULE_USAGE);
+    CHECK_EQ(reason, FERRULE_R_NOT_FOUND);
+    CHECK(none == NULL);
+    CHECK_EQ(ferrule_conn_peer_cert(p.client, 1, &d1, &l1), FERRULE_USAGE);
+    ferrule_cert_free(full);
+    ferrule_cert_free(resumed);
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(malformed_stored_leaf) {
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    run a;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    REQUIRE(a.have_sess);
+    size_t lo = leaf_offset(a.sess) + 3; /* the leaf's DER */
+    REQUIRE(a.sess[lo] == 0x30 && a.sess[lo + 1] == 0x82 && a.sess[lo + 4] == 0x30 &&
+            a.sess[lo + 8] == 0xa0);
+    uint8_t copy[8192];
+    ferrule_conn *c = NULL;
+    CHECK_EQ(ferrule_conn_new(&c, cc, NULL), FERRULE_OK);
+    /* Not an X.509 SIGNED{} frame: refused by set_session. */
+    const size_t at[3] = {lo, lo + 1, lo + 4};
+    for (size_t i = 0; i < 3; i++) {
+        memcpy(copy, a.sess, a.sess_len);
+        copy[at[i]] ^= 0x01;
+        CHECK_EQ(ferrule_conn_set_session(c, copy, a.sess_len), FERRULE_USAGE);
+        CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_DECODE_ERROR);
+    }
+    ferrule_conn_free(c);
+    /* Framed, but a TBS field is broken (the version's [0] becomes an
+     * OCTET STRING): the handshake does not look inside, so it resumes;
+     * the accessors return the stored bytes, and parsing them is refused
+     * with the parser's reason. */
+    memcpy(copy, a.sess, a.sess_len);
+    copy[lo + 8] = 0x04;
+    pair p;
+    CHECK(resume_with(&p, cc, sc, copy, a.sess_len));
+    CHECK_EQ(ferrule_conn_peer_cert_count(p.client), 1);
+    const uint8_t *der = NULL;
+    size_t len = 0;
+    CHECK_EQ(ferrule_conn_peer_cert(p.client, 0, &der, &len), FERRULE_OK);
+    CHECK(len == a.leaf_len && memcmp(der, copy + lo, len) == 0);
+    ferrule_cert *cert = NULL;
+    uint32_t reason = 0;
+    CHECK_EQ(ferrule_conn_peer_cert_parse(p.client, 0, &cert, &reason), FERRULE_CERTIFICATE);
+    CHECK(cert == NULL);
+    CHECK_EQ(reason, FERRULE_R_CERT_MALFORMED);
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(old_version_blobs) {
+    /* Version 1 and 2 blobs (the whole chain) still resume; the session
+     * keeps their first certificate, the leaf; the others are framed and
+     * checked, and dropped. */
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    CHECK(cc != NULL && sc != NULL);
+    run a;
+    do_run(&a, cc, sc, NULL, NULL, 0);
+    REQUIRE(a.have_sess && a.sess[0] == 3);
+    static uint8_t old[16384];
+    const uint8_t other[3] = {0x30, 0x01, 0x00};
+    for (uint8_t v = 1; v <= 2; v++) {
+        size_t n = old_blob(a.sess, a.sess_len, v, a.leaf, a.leaf_len, 1, old);
+        CHECK_EQ(n, a.sess_len + a.leaf_len + (v == 2 ? 4u : 0u));
+        run b;
+        do_run(&b, cc, sc, NULL, old, n);
+        CHECK(b.ok && b.c_resumed && b.s_resumed);
+        CHECK_EQ(b.certs, 1);
+        CHECK(b.leaf_len == a.leaf_len && memcmp(b.leaf, a.leaf, a.leaf_len) == 0);
+        /* Its connection's session is a version 3 blob. */
+        CHECK(b.have_sess && b.sess[0] == 3 && b.sess_len == a.sess_len);
+        ferrule_conn *c = NULL;
+        CHECK_EQ(ferrule_conn_new(&c, cc, NULL), FERRULE_OK);
+        /* Sixteen certificates at most; none empty. */
+        n = old_blob(a.sess, a.sess_len, v, other, sizeof(other), 15, old);
+        CHECK_EQ(ferrule_conn_set_session(c, old, n), FERRULE_OK);
+        ferrule_conn_free(c);
+        c = NULL;
+        CHECK_EQ(ferrule_conn_new(&c, cc, NULL), FERRULE_OK);
+        n = old_blob(a.sess, a.sess_len, v, other, sizeof(other), 16, old);
+        CHECK_EQ(ferrule_conn_set_session(c, old, n), FERRULE_USAGE);
+        CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_DECODE_ERROR);
+        n = old_blob(a.sess, a.sess_len, v, other, 0, 1, old);
+        CHECK_EQ(ferrule_conn_set_session(c, old, n), FERRULE_USAGE);
+        CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_DECODE_ERROR);
+        /* The leaf of an old blob gets the same framing check. */
+        n = old_blob(a.sess, a.sess_len, v, other, sizeof(other), 1, old);
+        size_t lo = leaf_offset(a.sess) + 1 + 3;
+        old[lo] ^= 1;
+        CHECK_EQ(ferrule_conn_set_session(c, old, n), FERRULE_USAGE);
+        CHECK_EQ(ferrule_conn_reason(c), FERRULE_R_DECODE_ERROR);
+        ferrule_conn_free(c);
+    }
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
 }
 
 TEST(tampered_ticket_is_full_handshake) {
@@ -433,7 +660,8 @@ TEST(resumes_after_hello_retry_request) {
     CHECK(b.ok && b.c_hrr && b.s_hrr);
     CHECK_EQ(b.c_resumed, 1);
     CHECK_EQ(b.s_resumed, 1);
-    CHECK_EQ(b.certs, a.certs);
+    CHECK_EQ(b.certs, 1);
+    CHECK(b.leaf_len == a.leaf_len && memcmp(b.leaf, a.leaf, a.leaf_len) == 0);
     /* A HelloRetryRequest choosing a suite of another hash: the client
      * drops the PSK from its second ClientHello (full handshake). */
     ferrule_config *sc384 = server_cfg();
@@ -1707,7 +1935,9 @@ TEST(session_survives_a_later_failure) {
 
 TEST_MAIN("resumption", TL_CASE(session_survives_a_later_failure), TL_CASE(no_server_name_ack_when_resuming), TL_CASE(second_hello_keeps_compatible_psks), TL_CASE(fresh_hello_advertises_psk_modes), TL_CASE(second_hello_keeps_psk_modes), TL_CASE(no_tickets_for_modes_not_advertised), TL_CASE(psk_ke_is_opt_in), TL_CASE(resumes_after_hello_retry_request), TL_CASE(server_forgets_resumption_secret_after_tickets), TL_CASE(full_then_resume), TL_CASE(no_certificate_on_the_wire_when_resumed), TL_CASE(ticket_flood_is_bounded), TL_CASE(ticket_flood_of_growing_tickets), TL_CASE(oversized_ticket_is_full_handshake), TL_CASE(tickets_0_stops_issuing_refuse_stops_accepting), TL_CASE(set_resumption_api), TL_CASE(client_auth_require_resumes_with_identity), TL_CASE(client_auth_request_resumes_as_it_was), TL_CASE(anonymous_ticket_never_resumes_under_require), TL_CASE(expired_client_identity_per_policy), TL_CASE(verify_callback_judges_resumed_identity), TL_CASE(crafted_identities),
           TL_CASE(tickets_count_and_disable), TL_CASE(session_api_misuse),
-          TL_CASE(blob_parser_negatives), TL_CASE(long_chain_not_kept_parsed), TL_CASE(tampered_ticket_is_full_handshake),
+          TL_CASE(blob_parser_negatives), TL_CASE(session_size_independent_of_chain),
+          TL_CASE(long_chain_not_kept_parsed), TL_CASE(resumed_peer_cert_accessors),
+          TL_CASE(malformed_stored_leaf), TL_CASE(old_version_blobs), TL_CASE(tampered_ticket_is_full_handshake),
           TL_CASE(tampered_binder_is_decrypt_error), TL_CASE(expired_session_not_offered),
           TL_CASE(expired_ticket_refused_by_server), TL_CASE(key_rotation),
           TL_CASE(fleet_shares_keys), TL_CASE(different_sni_not_resumed),
