@@ -392,7 +392,10 @@ static fr_err parse_cert(fr_cert *c) {
     c->require_explicit = c->inhibit_mapping = c->inhibit_any = -1;
     FR_TRY(fr_x509_parse_sig_alg(&alg, &c->sig_kind, &c->sig_hash));
     FR_TRY(parse_tbs(c, tbs.content, &alg));
-    c->self_issued = fr_name_equal(c->issuer, c->issuer_len, c->subject, c->subject_len);
+    c->issuer_hash = fr_name_hash(c->issuer, c->issuer_len);
+    c->subject_hash = fr_name_hash(c->subject, c->subject_len);
+    c->self_issued = c->issuer_hash == c->subject_hash &&
+                     fr_name_equal(c->issuer, c->issuer_len, c->subject, c->subject_len);
     /* The key is decoded only when parse_spki_alg accepted its algorithm:
      * an unsupported one (key_kind 0) leaves pub NULL without libcrypto
      * ever seeing it, and the certificate fails with CERT_UNSUPPORTED

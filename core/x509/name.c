@@ -117,6 +117,76 @@ int fr_name_within(const uint8_t *name, size_t name_len, const uint8_t *base, si
     return names_match(name, name_len, base, base_len, 1);
 }
 
+/* ---- a hash consistent with the comparison ----------------------------- */
+
+/* FNV-1a (64 bits) over bytes, and a finaliser (splitmix64's) spreading
+ * an attribute's hash before the attributes of an RDN are summed. */
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * FNV_PRIME;
+    return h;
+}
+
+static uint64_t mix(uint64_t x) {
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* One attribute: its OID, then the value as value_equal sees it -- the
+ * prepared characters of a PrintableString or UTF8String (the two compare
+ * with each other), else the whole TLV. */
+static uint64_t atv_hash(const fr_der_tlv *oid, const fr_der_tlv *val) {
+    uint64_t h = fnv(FNV_OFFSET, oid->content.p, fr_der_len(oid));
+    if (prepared_type(val->tag)) {
+        const uint8_t *p = val->content.p;
+        size_t n = fr_der_len(val), i = 0;
+        h = (h ^ 'p') * FNV_PRIME;
+        for (int ch; (ch = next_prepared(p, n, &i)) >= 0;) h = (h ^ (uint8_t)ch) * FNV_PRIME;
+    } else {
+        h = (h ^ 'x') * FNV_PRIME;
+        h = fnv(h, val->tlv, val->tlv_len);
+    }
+    return mix(h);
+}
+
+/* An RDN that rdn_equal can compare: the sum of its attributes' hashes
+ * (a set: the order of the attributes does not matter). */
+static int rdn_hash(fr_reader set, uint64_t *out) {
+    uint64_t sum = 0;
+    size_t n = 0;
+    while (!fr_reader_empty(&set)) {
+        fr_der_tlv oid, val;
+        if (n == MAX_RDN_ATVS || !read_atv(&set, &oid, &val)) return 0;
+        sum += atv_hash(&oid, &val);
+        n++;
+    }
+    *out = mix(sum + n);
+    return n > 0;
+}
+
+/* names_match accepts exactly the names this walk reads (a SEQUENCE of
+ * SETs of at most MAX_RDN_ATVS attributes, nothing after); any other name
+ * is equal only to its own bytes, and hashes as those bytes. */
+uint64_t fr_name_hash(const uint8_t *name, size_t len) {
+    fr_reader r = fr_reader_init(name, len);
+    fr_der_tlv seq;
+    uint64_t h = FNV_OFFSET;
+    if (fr_der_read(&r, FR_DER_SEQUENCE, &seq) == FR_OK && fr_der_done(&r) == FR_OK) {
+        for (;;) {
+            fr_der_tlv rdn;
+            uint64_t rh;
+            if (fr_reader_empty(&seq.content)) return mix(h);
+            if (fr_der_read(&seq.content, FR_DER_SET, &rdn) != FR_OK) break;
+            if (!rdn_hash(rdn.content, &rh)) break;
+            h = mix(h + rh);
+        }
+    }
+    return fnv((FNV_OFFSET ^ 'r') * FNV_PRIME, name, len);
+}
+
 /* ---- display string -------------------------------------------------- */
 
 typedef struct sbuf {

@@ -82,6 +82,7 @@ static int in_path(const fr_vctx *v, size_t len, const fr_cert *c) {
         const fr_cert *p = v->path[i];
         if (same_cert(p, c)) return 1;
         if (fr_ids_equal(p->spki, p->spki_len, c->spki, c->spki_len) &&
+            p->subject_hash == c->subject_hash &&
             fr_name_equal(p->subject, p->subject_len, c->subject, c->subject_len))
             return 1;
     }
@@ -204,11 +205,12 @@ static unsigned logical_depth(const fr_vctx *v, size_t len, const fr_cert *next)
 }
 
 /* Is c a candidate issuer of cur, in the key-identifier group `rank`,
- * that path[0..len) does not hold yet? */
-static int candidate(const fr_vctx *v, size_t len, const fr_cert *cur, const fr_cert *c,
-                     int rank) {
-    return key_id_rank(cur, c) == rank &&
-           fr_name_equal(c->subject, c->subject_len, cur->issuer, cur->issuer_len) &&
+ * that path[0..len) does not hold yet?  The name hashes first: unequal
+ * hashes are unequal names (fr_name_hash). */
+static int candidate(fr_vctx *v, size_t len, const fr_cert *cur, const fr_cert *c, int rank) {
+    v->stats.candidates++;
+    if (key_id_rank(cur, c) != rank || c->subject_hash != cur->issuer_hash) return 0;
+    return fr_name_equal(c->subject, c->subject_len, cur->issuer, cur->issuer_len) &&
            !in_path(v, len, c);
 }
 
@@ -224,28 +226,45 @@ static fr_err try_edge(fr_vctx *v, size_t len, const fr_cert *cur, const fr_cert
     return FR_OK;
 }
 
+/* Anchor a (at position i of the store) as the issuer of path[len - 1]
+ * in group `rank`: FR_OK and a valid path, UNKNOWN_ISSUER to try the next
+ * candidate (failures noted), anything else ends the search. */
+static fr_err try_anchor(fr_vctx *v, size_t len, const fr_cert *a, int rank) {
+    const fr_cert *cur = v->path[len - 1];
+    int ok;
+    if (!candidate(v, len, cur, a, rank)) return FERRULE_R_CERT_UNKNOWN_ISSUER;
+    FR_TRY(try_edge(v, len, cur, a, rank, &ok));
+    if (!ok) return FERRULE_R_CERT_UNKNOWN_ISSUER;
+    v->path[len] = a;
+    fr_err e = check_path(v, len + 1);
+    if (e == FR_OK) {
+        v->stats.path_len = len + 1;
+        return FR_OK;
+    }
+    if (stop_search(v, e)) return e;
+    note(v, e, RANK_PATH, len + 1);
+    return FERRULE_R_CERT_UNKNOWN_ISSUER;
+}
+
 /* Close path[0..len) with a trust anchor that issued its last
  * certificate, and validate it.  FR_OK: a valid path; UNKNOWN_ISSUER: no
- * anchor gave one (failures noted); anything else ends the search. */
+ * anchor gave one (failures noted); anything else ends the search.  The
+ * candidates come from the store's index, in the order they were added:
+ * those whose SKI is the child's AKI (the SKI chain), then the others of
+ * the issuer's name (the subject chain, filtered by rank) -- the anchors,
+ * in the order, a walk of the whole store would have tried. */
 static fr_err try_anchors(fr_vctx *v, size_t len) {
+    const fr_trust_store *t = v->anchors;
     const fr_cert *cur = v->path[len - 1];
-    for (int rank = 0; rank <= 2; rank++) {
-        for (size_t i = 0; i < v->anchors->n; i++) {
-            const fr_cert *a = v->anchors->certs[i];
-            int ok;
-            if (!candidate(v, len, cur, a, rank)) continue;
-            FR_TRY(try_edge(v, len, cur, a, rank, &ok));
-            if (!ok) continue;
-            v->path[len] = a;
-            fr_err e = check_path(v, len + 1);
-            if (e == FR_OK) {
-                v->stats.path_len = len + 1;
-                return FR_OK;
-            }
-            if (stop_search(v, e)) return e;
-            note(v, e, RANK_PATH, len + 1);
-        }
-    }
+    fr_err e;
+    for (uint32_t i = fr_trust_first_by_ski(t, cur->aki_keyid, cur->aki_keyid_len);
+         i != FR_TRUST_END; i = fr_trust_next_by_ski(t, i))
+        if ((e = try_anchor(v, len, t->certs[i], 0)) != FERRULE_R_CERT_UNKNOWN_ISSUER) return e;
+    for (int rank = 1; rank <= 2; rank++)
+        for (uint32_t i = fr_trust_first_by_subject(t, cur->issuer_hash); i != FR_TRUST_END;
+             i = fr_trust_next_by_subject(t, i))
+            if ((e = try_anchor(v, len, t->certs[i], rank)) != FERRULE_R_CERT_UNKNOWN_ISSUER)
+                return e;
     return FERRULE_R_CERT_UNKNOWN_ISSUER;
 }
 
@@ -299,7 +318,8 @@ fr_err fr_verify_chain_ex(const fr_trust_store *anchors, fr_cert *const *chain, 
     /* A leaf that is itself a trust anchor (byte for byte), e.g. a pinned
      * self-signed server certificate, is trusted directly: only its own
      * profile, validity and usage are checked. */
-    for (size_t i = 0; i < anchors->n && e != FR_OK; i++) {
+    for (uint32_t i = fr_trust_first_by_subject(anchors, chain[0]->subject_hash);
+         i != FR_TRUST_END && e != FR_OK; i = fr_trust_next_by_subject(anchors, i)) {
         if (!same_cert(anchors->certs[i], chain[0])) continue;
         pinned = 1;
         e = fr_policy_profile(chain[0], POS_LEAF, 1, chain[0]->self_issued);

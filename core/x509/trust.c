@@ -111,20 +111,140 @@ fr_err fr_pem_each_cert(fr_mem *m, const uint8_t *pem, size_t len,
 
 void fr_trust_init(fr_trust_store *t) { memset(t, 0, sizeof(*t)); }
 
+/* The index: every anchor is in two chains, one by the hash of its subject
+ * (fr_name_hash, the same normalised form fr_name_equal compares, so an
+ * issuer whose name matches only after normalisation is still found) and
+ * one by its subjectKeyIdentifier (anchors without one are in none).  The
+ * chains keep the order of addition, which is the order the path builder
+ * tries candidates in, as it did walking the whole store. */
+
+static uint64_t ski_hash(const uint8_t *id, size_t len) {
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ id[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static size_t slot_of(const fr_trust_store *t, uint64_t h) {
+    return (size_t)(h ^ (h >> 32)) & (t->n_slots - 1);
+}
+
+static void chain_append(fr_trust_chain *ch, uint32_t *link_of_tail, uint32_t i) {
+    if (ch->head == FR_TRUST_END)
+        ch->head = i;
+    else
+        *link_of_tail = i;
+    ch->tail = i;
+}
+
+static void index_add(fr_trust_store *t, uint32_t i) {
+    const fr_cert *c = t->certs[i];
+    t->links[i].by_subject = t->links[i].by_ski = FR_TRUST_END;
+    fr_trust_chain *s = &t->by_subject[slot_of(t, c->subject_hash)];
+    chain_append(s, s->head == FR_TRUST_END ? NULL : &t->links[s->tail].by_subject, i);
+    if (c->ski == NULL) return;
+    fr_trust_chain *k = &t->by_ski[slot_of(t, ski_hash(c->ski, c->ski_len))];
+    chain_append(k, k->head == FR_TRUST_END ? NULL : &t->links[k->tail].by_ski, i);
+}
+
+static void index_rebuild(fr_trust_store *t) {
+    for (size_t i = 0; i < t->n_slots; i++) {
+        t->by_subject[i].head = t->by_subject[i].tail = FR_TRUST_END;
+        t->by_ski[i].head = t->by_ski[i].tail = FR_TRUST_END;
+    }
+    for (size_t i = 0; i < t->n; i++) index_add(t, (uint32_t)i);
+}
+
+uint32_t fr_trust_next_by_subject(const fr_trust_store *t, uint32_t i) {
+    uint64_t h = t->certs[i]->subject_hash;
+    for (i = t->links[i].by_subject; i != FR_TRUST_END; i = t->links[i].by_subject)
+        if (t->certs[i]->subject_hash == h) return i;
+    return FR_TRUST_END;
+}
+
+uint32_t fr_trust_first_by_subject(const fr_trust_store *t, uint64_t name_hash) {
+    if (t->n == 0) return FR_TRUST_END;
+    uint32_t i = t->by_subject[slot_of(t, name_hash)].head;
+    if (i == FR_TRUST_END || t->certs[i]->subject_hash == name_hash) return i;
+    /* Another hash shares the slot: the next one of ours, if any. */
+    for (i = t->links[i].by_subject; i != FR_TRUST_END; i = t->links[i].by_subject)
+        if (t->certs[i]->subject_hash == name_hash) return i;
+    return FR_TRUST_END;
+}
+
+static uint32_t ski_from(const fr_trust_store *t, uint32_t i, const uint8_t *id, size_t len) {
+    for (; i != FR_TRUST_END; i = t->links[i].by_ski) {
+        const fr_cert *c = t->certs[i];
+        if (c->ski_len == len && memcmp(c->ski, id, len) == 0) return i;
+    }
+    return FR_TRUST_END;
+}
+
+uint32_t fr_trust_first_by_ski(const fr_trust_store *t, const uint8_t *id, size_t len) {
+    if (t->n == 0 || id == NULL) return FR_TRUST_END;
+    return ski_from(t, t->by_ski[slot_of(t, ski_hash(id, len))].head, id, len);
+}
+
+uint32_t fr_trust_next_by_ski(const fr_trust_store *t, uint32_t i) {
+    const fr_cert *c = t->certs[i];
+    return ski_from(t, t->links[i].by_ski, c->ski, c->ski_len);
+}
+
 void fr_trust_truncate(fr_mem *m, fr_trust_store *t, size_t n0) {
+    if (t->n <= n0) return;
+    if (n0 == 0) {
+        fr_trust_free(m, t); /* back to an empty store, arrays and all */
+        return;
+    }
     while (t->n > n0) fr_cert_free(m, t->certs[--t->n]);
+    index_rebuild(t); /* rare (an addition undone): rebuilt, not unlinked */
+}
+
+static void free_arrays(fr_mem *m, fr_cert **certs, fr_trust_link *links, size_t cap,
+                        fr_trust_chain *s, fr_trust_chain *k, size_t slots) {
+    fr_mem_free(m, certs, cap * sizeof(*certs));
+    fr_mem_free(m, links, cap * sizeof(*links));
+    fr_mem_free(m, s, slots * sizeof(*s));
+    fr_mem_free(m, k, slots * sizeof(*k));
 }
 
 void fr_trust_free(fr_mem *m, fr_trust_store *t) {
-    fr_trust_truncate(m, t, 0);
-    fr_mem_free(m, t->certs, t->cap * sizeof(*t->certs));
+    while (t->n > 0) fr_cert_free(m, t->certs[--t->n]);
+    free_arrays(m, t->certs, t->links, t->cap, t->by_subject, t->by_ski, t->n_slots);
     fr_trust_init(t);
 }
 
+/* Double the capacity: new arrays, then the index rebuilt over them (one
+ * slot per anchor of capacity keeps the chains short). */
+static fr_err grow(fr_mem *m, fr_trust_store *t) {
+    size_t ncap = t->cap ? t->cap * 2 : 16;
+    /* Positions are uint32_t with FR_TRUST_END reserved. */
+    FR_ENSURE(ncap < FR_TRUST_END && ncap <= SIZE_MAX / sizeof(fr_cert *) / 2,
+              FERRULE_R_OUT_OF_MEMORY);
+    fr_cert **nc = fr_mem_alloc(m, ncap * sizeof(*nc));
+    fr_trust_link *nl = fr_mem_alloc(m, ncap * sizeof(*nl));
+    fr_trust_chain *ns = fr_mem_alloc(m, ncap * sizeof(*ns));
+    fr_trust_chain *nk = fr_mem_alloc(m, ncap * sizeof(*nk));
+    if (nc == NULL || nl == NULL || ns == NULL || nk == NULL) {
+        free_arrays(m, nc, nl, ncap, ns, nk, ncap);
+        return fr_mem_error(m, ncap * sizeof(*nc));
+    }
+    if (t->n) memcpy(nc, t->certs, t->n * sizeof(*nc));
+    free_arrays(m, t->certs, t->links, t->cap, t->by_subject, t->by_ski, t->n_slots);
+    t->certs = nc;
+    t->links = nl;
+    t->by_subject = ns;
+    t->by_ski = nk;
+    t->cap = t->n_slots = ncap;
+    index_rebuild(t);
+    return FR_OK;
+}
+
 /* Takes ownership of c.  Duplicates (same DER) are dropped: directories
- * such as /etc/ssl/certs hold each anchor under several names. */
+ * such as /etc/ssl/certs hold each anchor under several names.  A
+ * duplicate has the same subject, so only its subject chain is searched. */
 static fr_err store_add(fr_mem *m, fr_trust_store *t, fr_cert *c) {
-    for (size_t i = 0; i < t->n; i++) {
+    for (uint32_t i = fr_trust_first_by_subject(t, c->subject_hash); i != FR_TRUST_END;
+         i = fr_trust_next_by_subject(t, i)) {
         const fr_cert *o = t->certs[i];
         if (o->der_len == c->der_len && memcmp(o->der, c->der, c->der_len) == 0) {
             fr_cert_free(m, c);
@@ -132,22 +252,15 @@ static fr_err store_add(fr_mem *m, fr_trust_store *t, fr_cert *c) {
         }
     }
     if (t->n == t->cap) {
-        size_t ncap = t->cap ? t->cap * 2 : 16;
-        if (ncap > SIZE_MAX / sizeof(*t->certs)) {
+        fr_err e = grow(m, t);
+        if (e != FR_OK) {
             fr_cert_free(m, c);
-            return FERRULE_R_OUT_OF_MEMORY;
+            return e;
         }
-        fr_cert **nc = fr_mem_alloc(m, ncap * sizeof(*nc));
-        if (nc == NULL) {
-            fr_cert_free(m, c);
-            return fr_mem_error(m, ncap * sizeof(*nc));
-        }
-        if (t->n) memcpy(nc, t->certs, t->n * sizeof(*nc));
-        fr_mem_free(m, t->certs, t->cap * sizeof(*t->certs));
-        t->certs = nc;
-        t->cap = ncap;
     }
-    t->certs[t->n++] = c;
+    t->certs[t->n] = c;
+    index_add(t, (uint32_t)t->n);
+    t->n++;
     return FR_OK;
 }
 

@@ -30,6 +30,7 @@ typedef struct fr_cert {
     const uint8_t *issuer;    size_t issuer_len;   /* Name TLV */
     const uint8_t *subject;   size_t subject_len;  /* Name TLV */
     int self_issued;                                /* issuer == subject (fr_name_equal) */
+    uint64_t issuer_hash, subject_hash;             /* fr_name_hash of the two names */
     /* §4.1.2.5: validity. */
     int64_t not_before, not_after;                  /* Unix seconds */
     int time_encoding_bad;  /* UTCTime/GeneralizedTime choice violates RFC 5280 §4.1.2.5 */
@@ -121,6 +122,12 @@ void fr_cert_subject_string(const fr_cert *c, char *out, size_t cap);
  * type compares exactly.  Malformed names are never equal (unless
  * byte-identical). */
 int fr_name_equal(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
+/* A hash of a Name TLV consistent with fr_name_equal: equal names have
+ * equal hashes (it hashes what the comparison compares: each attribute's
+ * OID and prepared value, the attributes of an RDN as a set, the RDNs in
+ * order; a name the comparison cannot read hashes as its bytes).  Unequal
+ * names may collide: the hash selects candidates, fr_name_equal decides. */
+uint64_t fr_name_hash(const uint8_t *name, size_t len);
 /* Is `name` within the directoryName subtree `base` (RFC 5280 §4.2.1.10:
  * base's RDNs are a prefix of name's, compared as fr_name_equal does)? */
 int fr_name_within(const uint8_t *name, size_t name_len, const uint8_t *base, size_t base_len);
@@ -178,11 +185,32 @@ void fr_crl_free(fr_mem *m, fr_crl *c);
 /* Is the serial (INTEGER content) of `c` listed in `crl`?  1 / 0. */
 int fr_crl_lists(const fr_crl *crl, const fr_cert *c);
 
-/* A set of trust anchors. */
+/* A set of trust anchors, indexed (trust.c) by subject name (fr_name_hash)
+ * and by subjectKeyIdentifier: chains of anchor positions per hash slot,
+ * in the order the anchors were added, so that the issuers of a
+ * certificate are found without walking the whole store. */
+typedef struct fr_trust_chain {
+    uint32_t head, tail; /* FR_TRUST_END when empty */
+} fr_trust_chain;
+typedef struct fr_trust_link {
+    uint32_t by_subject, by_ski; /* next anchor in its chains */
+} fr_trust_link;
 typedef struct fr_trust_store {
     fr_cert **certs;
     size_t n, cap;
+    fr_trust_link *links;       /* cap entries */
+    fr_trust_chain *by_subject; /* n_slots entries each */
+    fr_trust_chain *by_ski;
+    size_t n_slots;             /* a power of two >= cap, or 0 */
 } fr_trust_store;
+#define FR_TRUST_END UINT32_MAX
+/* The first / next anchor whose subject has this fr_name_hash (the caller
+ * still compares the names), in the order added; FR_TRUST_END at the end. */
+uint32_t fr_trust_first_by_subject(const fr_trust_store *t, uint64_t name_hash);
+uint32_t fr_trust_next_by_subject(const fr_trust_store *t, uint32_t i);
+/* The same for the anchors whose subjectKeyIdentifier is id[0..len). */
+uint32_t fr_trust_first_by_ski(const fr_trust_store *t, const uint8_t *id, size_t len);
+uint32_t fr_trust_next_by_ski(const fr_trust_store *t, uint32_t i);
 void fr_trust_init(fr_trust_store *t);
 void fr_trust_free(fr_mem *m, fr_trust_store *t);
 FR_MUST_CHECK fr_err fr_trust_add_der(fr_mem *m, fr_trust_store *t, const uint8_t *der, size_t len);
@@ -242,6 +270,9 @@ FR_MUST_CHECK fr_err fr_verify_chain(const fr_trust_store *anchors, fr_cert *con
 typedef struct fr_verify_stats {
     unsigned sig_checks; /* signature verifications attempted */
     unsigned paths;      /* complete candidate paths evaluated */
+    unsigned candidates; /* (certificate, candidate issuer) pairs examined:
+                            the store's index keeps this to the anchors of
+                            the right name or key identifier */
     /* On success: the validated path, leaf first, trust anchor last. */
     const fr_cert *path[FR_VERIFY_MAX_DEPTH + 1];
     size_t path_len;

@@ -701,8 +701,11 @@ TEST(spki_unsupported_not_decoded) {
 
 /* ---- RFC 5280 §7.1 name comparison ------------------------------------- */
 
+/* Also: the trust store's index key (fr_name_hash) agrees with every
+ * equality the comparison finds. */
 static int name_eq(B a, B b) {
     int r = fr_name_equal(a.p, a.n, b.p, b.n);
+    if (r) CHECK(fr_name_hash(a.p, a.n) == fr_name_hash(b.p, b.n));
     free(a.p);
     free(b.p);
     return r;
@@ -1884,6 +1887,185 @@ TEST(crls) {
     EVP_PKEY_free(ok.pk);
 }
 
+/* ---- the trust store's index and lazily decoded anchor keys ------------- */
+
+/* A self-signed CA without a subjectKeyIdentifier. */
+static B mkca_no_ski(const char *cn, const key *k, long serial) {
+    return mkcert(name_cn(cn), name_cn(cn), k, k, serial, cat(2, e_bc_ca(-1), e_ku_ca()));
+}
+
+TEST(trust_index_lookup_not_linear) {
+    /* 300 decoy anchors of other names, then the root: finding the issuers
+     * of leaf and ICA examines the anchors of their issuer's name, not the
+     * store (a walk of the store examines 3 x 301 per level). */
+    key dk = new_key(), rk = new_key(), ik = new_key(), lk = new_key();
+    env e;
+    env_init(&e);
+    for (int i = 0; i < 300; i++) {
+        char cn[32];
+        snprintf(cn, sizeof(cn), "decoy %d", i);
+        env_anchor(&e, mkca(cn, &dk, cn, &dk, none()));
+    }
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    env_add(&e, mkleaf("a.example", &lk, "ica", &ik, gn_dns("a.example"), none()));
+    env_add(&e, mkca("ica", &ik, "root", &rk, none()));
+    CHECK_EQ(e.t.n, 301);
+    fr_verify_stats st;
+    CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st), FR_OK);
+    CHECK_EQ(st.path_len, 3);
+    CHECK_EQ(st.sig_checks, 2);
+    /* the leaf: its ICA (3 ranks of 1 chain cert); the ICA: the root once */
+    if (st.candidates > 8) fprintf(stderr, "  %u candidates examined\n", st.candidates);
+    CHECK(st.candidates <= 8);
+    /* a pinned leaf is found through the index too */
+    env pin;
+    env_init(&pin);
+    for (int i = 0; i < 100; i++) {
+        char cn[32];
+        snprintf(cn, sizeof(cn), "decoy %d", i);
+        env_anchor(&pin, mkca(cn, &dk, cn, &dk, none()));
+    }
+    B self = mkcert(name_cn("a.example"), name_cn("a.example"), &lk, &lk, g_serial++,
+                    cat(4, e_ku_leaf(), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")),
+                        e_ski(&lk)));
+    env_anchor(&pin, copy(self));
+    env_add(&pin, self);
+    CHECK_EQ(env_verify_ex(&pin, "a.example", FR_VERIFY_SERVER, NULL, 0, &st), FR_OK);
+    CHECK_EQ(st.path_len, 1);
+    env_free(&pin);
+    env_free(&e);
+    EVP_PKEY_free(dk.pk);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(ik.pk);
+    EVP_PKEY_free(lk.pk);
+}
+
+TEST(trust_index_normalised_names) {
+    /* RFC 5280 §7.1: the root's subject is a PrintableString with odd case
+     * and spacing, the leaf names its issuer as a UTF8String: equal names,
+     * so the index (keyed by the normalised form) must find the root. */
+    key rk = new_key(), lk = new_key();
+    env e;
+    env_init(&e);
+    B rname = one_attr(0x13, "  Example   ROOT ");
+    env_anchor(&e, mkcert(copy(rname), copy(rname), &rk, &rk, g_serial++,
+                          cat(3, e_bc_ca(-1), e_ku_ca(), e_ski(&rk))));
+    free(rname.p);
+    B exts = cat(5, e_ku_leaf(), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")), e_ski(&lk),
+                 e_aki(&rk));
+    env_add(&e, mkcert(name_cn("a.example"), one_attr(0x0c, "example root"), &lk, &rk,
+                       g_serial++, exts));
+    CHECK_EQ(env_verify(&e, "a.example"), FR_OK);
+    env_free(&e);
+    /* the same with the attributes of a multi-valued RDN in another order */
+    env_init(&e);
+    B n1 = tlv(0x30, tlv(0x31, cat(2, SEQ(2, oid(O_CN), tlv(0x0c, str("Root"))),
+                                   SEQ(2, oid(O_O), tlv(0x13, str("Org"))))));
+    B n2 = tlv(0x30, tlv(0x31, cat(2, SEQ(2, oid(O_O), tlv(0x0c, str("org"))),
+                                   SEQ(2, oid(O_CN), tlv(0x0c, str("ROOT"))))));
+    env_anchor(&e, mkcert(copy(n1), n1, &rk, &rk, g_serial++,
+                          cat(3, e_bc_ca(-1), e_ku_ca(), e_ski(&rk))));
+    env_add(&e, mkcert(name_cn("a.example"), n2, &lk, &rk, g_serial++,
+                       cat(5, e_ku_leaf(), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")),
+                           e_ski(&lk), e_aki(&rk))));
+    CHECK_EQ(env_verify(&e, "a.example"), FR_OK);
+    env_free(&e);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(lk.pk);
+}
+
+TEST(trust_index_bad_inputs) {
+    key rk = new_key(), ik = new_key(), lk = new_key(), ghost = new_key();
+    key same[12];
+    for (int i = 0; i < 12; i++) same[i] = new_key();
+    fr_verify_stats st;
+    env e;
+    /* duplicates: the same DER twice is one anchor; the same subject and
+     * key re-issued (another serial) is a second one */
+    env_init(&e);
+    B root = mkca("root", &rk, "root", &rk, none());
+    env_anchor(&e, copy(root));
+    env_anchor(&e, copy(root));
+    CHECK_EQ(e.t.n, 1);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    CHECK_EQ(e.t.n, 2);
+    env_add(&e, mkleaf("a.example", &lk, "root", &rk, gn_dns("a.example"), none()));
+    CHECK_EQ(env_verify(&e, "a.example"), FR_OK);
+    env_free(&e);
+    /* 12 anchors "root" with different keys, the signer last, while the
+     * ICA's AKI names none of them (AKI pointing nowhere): with SKIs, and
+     * with the 11 others lacking one -- each candidate is tried until the
+     * signer */
+    for (int with_ski = 0; with_ski <= 1; with_ski++) {
+        env_init(&e);
+        for (int i = 0; i < 12; i++)
+            env_anchor(&e, with_ski || i == 11 ? mkca("root", &same[i], "root", &same[i], none())
+                                               : mkca_no_ski("root", &same[i], g_serial++));
+        env_add(&e, mkleaf("a.example", &lk, "ica", &ik, gn_dns("a.example"), none()));
+        env_add(&e, mkca("ica", &ik, "root", &ghost, none()) /* AKI: ghost's id */);
+        fr_cert_free(&e.m, e.chain[1]); /* replaced: the ICA signed by same[11] */
+        e.n = 1;
+        B ica = mkcert(name_cn("ica"), name_cn("root"), &ik, &same[11], g_serial++,
+                       cat(4, e_bc_ca(-1), e_ku_ca(), e_ski(&ik), e_aki(&ghost)));
+        env_add(&e, ica);
+        CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st), FR_OK);
+        CHECK_EQ(st.sig_checks, 1 + 12);
+        env_free(&e);
+    }
+    /* the signer without an SKI: a CA must have one (RFC 5280 §4.2.1.2),
+     * anchors too; the same key with an SKI, added later, is tried next */
+    env_init(&e);
+    env_anchor(&e, mkca_no_ski("root", &rk, g_serial++));
+    env_add(&e, mkleaf("a.example", &lk, "root", &rk, gn_dns("a.example"), none()));
+    CHECK_EQ(env_verify(&e, "a.example"), MAL);
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st), FR_OK);
+    CHECK_EQ(st.paths, 1);
+    env_free(&e);
+    /* the same subject and key twice, the first anchor expired: the path
+     * through it fails, the builder goes on to the second */
+    env_init(&e);
+    g_expired = 1;
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    g_expired = 0;
+    env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+    env_add(&e, mkleaf("a.example", &lk, "root", &rk, gn_dns("a.example"), none()));
+    CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st), FR_OK);
+    CHECK_EQ(st.paths, 2);
+    env_free(&e);
+    /* an AKI that points nowhere and no anchor of the name: unknown issuer */
+    env_init(&e);
+    env_anchor(&e, mkca("other", &rk, "other", &rk, none()));
+    env_add(&e, mkleaf("a.example", &lk, "root", &ghost, gn_dns("a.example"), none()));
+    CHECK_EQ(env_verify(&e, "a.example"), FERRULE_R_CERT_UNKNOWN_ISSUER);
+    env_free(&e);
+    /* an undone addition leaves no stale index entry behind */
+    env_init(&e);
+    for (int i = 0; i < 40; i++) {
+        char cn[32];
+        snprintf(cn, sizeof(cn), "decoy %d", i);
+        env_anchor(&e, i == 20 ? copy(root) : mkca(cn, &ghost, cn, &ghost, none()));
+    }
+    env_add(&e, mkleaf("a.example", &lk, "root", &rk, gn_dns("a.example"), none()));
+    CHECK_EQ(env_verify(&e, "a.example"), FR_OK);
+    fr_trust_truncate(&e.m, &e.t, 10);
+    CHECK_EQ(e.t.n, 10);
+    CHECK_EQ(env_verify(&e, "a.example"), FERRULE_R_CERT_UNKNOWN_ISSUER);
+    env_anchor(&e, copy(root));
+    CHECK_EQ(env_verify(&e, "a.example"), FR_OK);
+    fr_trust_truncate(&e.m, &e.t, 0);
+    CHECK_EQ(env_verify(&e, "a.example"), FERRULE_R_CERT_UNKNOWN_ISSUER);
+    env_anchor(&e, copy(root));
+    CHECK_EQ(env_verify(&e, "a.example"), FR_OK);
+    env_free(&e);
+    free(root.p);
+    for (int i = 0; i < 12; i++) EVP_PKEY_free(same[i].pk);
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(ik.pk);
+    EVP_PKEY_free(lk.pk);
+    EVP_PKEY_free(ghost.pk);
+}
+
 TEST_MAIN("x509_rfc5280", TL_CASE(ext_key_identifiers), TL_CASE(ext_name_constraints_parse),
           TL_CASE(ext_policies_parse), TL_CASE(ext_aia_crldp_tlsfeature_parse),
           TL_CASE(spki_algorithms), TL_CASE(spki_unsupported_not_decoded), TL_CASE(name_comparison), TL_CASE(nc_dns), TL_CASE(nc_ip),
@@ -1892,4 +2074,5 @@ TEST_MAIN("x509_rfc5280", TL_CASE(ext_key_identifiers), TL_CASE(ext_name_constra
           TL_CASE(policies), TL_CASE(path_key_identifiers_and_cross_signs), TL_CASE(path_errors_leaf_defects_first), TL_CASE(path_errors_pinned_leaf),
           TL_CASE(path_errors_alternates), TL_CASE(path_errors_cross_signs), TL_CASE(path_errors_bridge),
           TL_CASE(path_errors_budget),
-          TL_CASE(hostname_public_suffix), TL_CASE(crls))
+          TL_CASE(hostname_public_suffix), TL_CASE(crls), TL_CASE(trust_index_lookup_not_linear),
+          TL_CASE(trust_index_normalised_names), TL_CASE(trust_index_bad_inputs))
