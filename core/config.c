@@ -189,7 +189,10 @@ fr_err fr_cfg_add_cert_chain_pem(fr_config *cfg, const uint8_t *chain_pem, size_
     if (e == FR_OK && fr_cert_parse(&cfg->mem, ch->ders[0], ch->lens[0], &leaf) != FR_OK)
         e = FERRULE_R_CONFIG_PEM;
     /* The key must belong to the leaf, or every handshake would fail. */
-    if (e == FR_OK && !fr_pkey_pair_matches(ch->key, leaf->pub)) e = FERRULE_R_CONFIG_KEY_MISMATCH;
+    EVP_PKEY *leaf_key = NULL;
+    if (e == FR_OK && (fr_cert_key(leaf, &leaf_key) != FR_OK ||
+                       !fr_pkey_pair_matches(ch->key, leaf_key)))
+        e = FERRULE_R_CONFIG_KEY_MISMATCH;
     if (leaf != NULL) fr_cert_free(&cfg->mem, leaf);
     /* What SNI / signature_algorithms_cert selection needs (server_select.c). */
     if (e == FR_OK) e = fr_chain_note(&cfg->mem, ch);

@@ -64,14 +64,15 @@ static fr_err on_certificate_verify(fr_conn *c, fr_reader *body, uint32_t signer
               FERRULE_R_CERT_KEY_USAGE);
     /* A key of an algorithm we do not support is never decoded (cert_parse.c):
      * unsupported_certificate, not a malformed signature. */
-    FR_ENSURE(leaf->pub != NULL && leaf->key_kind != 0, FERRULE_R_CERT_UNSUPPORTED);
+    EVP_PKEY *key;
+    FR_TRY(fr_cert_key(leaf, &key));
     /* RFC 8446 §4.4.2.2 / §4.4.2.3: "The certificate type MUST be X.509v3"
      * (no other type can be negotiated with us); path validation accepts
      * v1 end-entity certificates (RFC 5280), TLS 1.3 does not. */
     FR_ENSURE(leaf->version == 2, FERRULE_R_CERT_UNSUPPORTED);
     uint8_t content[CV_CONTENT_MAX];
     size_t n = signed_content(c, signer, content);
-    FR_TRY(fr_sig_verify(leaf->pub, scheme, content, n, sig.p, fr_reader_left(&sig)));
+    FR_TRY(fr_sig_verify(key, scheme, content, n, sig.p, fr_reader_left(&sig)));
     c->peer_sig = scheme;
     /* The last use of the parsed chain: from here on the connection keeps
      * its DER only (c->peer_ders). */

@@ -279,6 +279,99 @@ static int spki_family(int key_kind) {
     }
 }
 
+/* The size of a key read from its encoding, without libcrypto, for a key
+ * decoded only at first use (fr_cert_parse_anchor): RSA (RFC 8017 §A.1.1
+ * RSAPublicKey, also inside id-RSASSA-PSS): the modulus's bits, which must
+ * be a positive minimal INTEGER; EC (RFC 5480 §2.2): the curve's bits, for
+ * an uncompressed or compressed point of the curve's length; Ed25519 (RFC
+ * 8410 §4): 32 octets, 256 bits as libcrypto counts them.  0 when the key
+ * does not have that shape: it could not be used. */
+static size_t rsa_modulus_bits(const uint8_t *p, size_t n) {
+    fr_reader r = fr_reader_init(p, n);
+    fr_der_tlv seq, mod, exp;
+    if (fr_der_read(&r, FR_DER_SEQUENCE, &seq) != FR_OK || fr_der_done(&r) != FR_OK) return 0;
+    if (fr_der_read(&seq.content, FR_DER_INTEGER, &mod) != FR_OK ||
+        fr_der_read(&seq.content, FR_DER_INTEGER, &exp) != FR_OK ||
+        fr_der_done(&seq.content) != FR_OK)
+        return 0;
+    const uint8_t *m = mod.content.p;
+    size_t len = fr_der_len(&mod);
+    if (len == 0 || (m[0] & 0x80) != 0) return 0; /* empty or negative */
+    if (m[0] == 0) {
+        if (len == 1 || (m[1] & 0x80) == 0) return 0; /* zero, or not minimal */
+        m++;
+        len--;
+    }
+    size_t top = 0;
+    for (unsigned v = m[0]; v != 0; v >>= 1) top++;
+    return (len - 1) * 8 + top;
+}
+
+static size_t structural_key_bits(const fr_cert *c) {
+    fr_reader r = fr_reader_init(c->spki, c->spki_len);
+    fr_der_tlv spki, alg;
+    const uint8_t *k;
+    size_t n, coord = 0, bits = 0;
+    unsigned unused;
+    if (fr_der_read(&r, FR_DER_SEQUENCE, &spki) != FR_OK ||
+        fr_der_read(&spki.content, FR_DER_SEQUENCE, &alg) != FR_OK ||
+        fr_der_read_bits(&spki.content, &k, &n, &unused) != FR_OK)
+        return 0;
+    switch (c->key_kind) {
+    case FR_CERT_KEY_RSA:
+    case FR_CERT_KEY_RSA_PSS: return rsa_modulus_bits(k, n);
+    case FR_CERT_KEY_EC_P256: coord = 32, bits = 256; break;
+    case FR_CERT_KEY_EC_P384: coord = 48, bits = 384; break;
+    case FR_CERT_KEY_EC_P521: coord = 66, bits = 521; break;
+    case FR_CERT_KEY_ED25519: return n == 32 ? 256 : 0;
+    default: return 0;
+    }
+    if (n == 1 + 2 * coord && k[0] == 0x04) return bits;
+    if (n == 1 + coord && (k[0] == 0x02 || k[0] == 0x03)) return bits;
+    return 0;
+}
+
+/* libcrypto's decoding of the key, which must agree with key_bits when
+ * that was read from the encoding. */
+static fr_err decode_key(const fr_cert *c, int check_bits, EVP_PKEY **out) {
+    fr_err e = fr_pkey_from_spki(c->spki, c->spki_len, spki_family(c->key_kind), out);
+    if (e == FR_OK && check_bits && fr_pkey_bits(*out) != c->key_bits) {
+        fr_pkey_free(*out);
+        *out = NULL;
+        e = FERRULE_R_CERT_UNSUPPORTED;
+    }
+    return e;
+}
+
+fr_err fr_cert_key(const fr_cert *cc, EVP_PKEY **out) {
+    /* The key is a cache of what spki says: filling it in leaves the
+     * certificate as it was, hence the cast. */
+    fr_cert *c = (fr_cert *)cc;
+    *out = atomic_load_explicit(&c->key, memory_order_acquire);
+    if (*out != NULL) return FR_OK;
+    FR_ENSURE(c->key_kind != 0, FERRULE_R_CERT_UNSUPPORTED);
+    fr_err fail = atomic_load_explicit(&c->key_fail, memory_order_relaxed);
+    FR_ENSURE(fail == FR_OK, fail);
+    EVP_PKEY *k;
+    fr_err e = decode_key(c, 1, &k);
+    if (e != FR_OK) {
+        /* The same bytes fail the same way: remembered, unless the
+         * failure was for want of memory. */
+        if (!fr_err_is_resource(e)) atomic_store_explicit(&c->key_fail, e, memory_order_relaxed);
+        return e;
+    }
+    /* Several threads may decode a shared anchor's key at once: the first
+     * to publish wins, the others free theirs and use it. */
+    EVP_PKEY *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&c->key, &none, k, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        fr_pkey_free(k);
+        k = none;
+    }
+    *out = k;
+    return FR_OK;
+}
+
 /* ---- the certificate ---------------------------------------------------- */
 
 /* Serial number: positive INTEGER, at most 20 octets (RFC 5280 §4.1.2.2);
@@ -383,7 +476,7 @@ fr_err fr_x509_check_inner_sig_alg(fr_reader *tbs, const fr_der_tlv *outer_alg) 
     return FR_OK;
 }
 
-static fr_err parse_cert(fr_cert *c) {
+static fr_err parse_cert(fr_cert *c, int lazy_key) {
     fr_der_tlv tbs, alg;
     FR_TRY(fr_x509_parse_signed(c->der, c->der_len, &tbs, &alg, &c->sig, &c->sig_len));
     c->tbs = tbs.tlv;
@@ -397,17 +490,25 @@ static fr_err parse_cert(fr_cert *c) {
     c->self_issued = c->issuer_hash == c->subject_hash &&
                      fr_name_equal(c->issuer, c->issuer_len, c->subject, c->subject_len);
     /* The key is decoded only when parse_spki_alg accepted its algorithm:
-     * an unsupported one (key_kind 0) leaves pub NULL without libcrypto
-     * ever seeing it, and the certificate fails with CERT_UNSUPPORTED
-     * wherever its key would have to be used. */
+     * an unsupported one (key_kind 0) never reaches libcrypto, and the
+     * certificate fails with CERT_UNSUPPORTED wherever its key would have
+     * to be used. */
     if (c->key_kind == 0) return FR_OK;
-    fr_err e = fr_pkey_from_spki(c->spki, c->spki_len, spki_family(c->key_kind), &c->pub);
-    if (e == FERRULE_R_CERT_UNSUPPORTED) {
-        c->pub = NULL; /* reported if this key must verify something */
-        e = FR_OK;
+    if (lazy_key) {
+        c->key_bits = structural_key_bits(c);
+        if (c->key_bits == 0) atomic_store(&c->key_fail, FERRULE_R_CERT_UNSUPPORTED);
+        return FR_OK;
     }
-    if (c->pub != NULL) c->key_bits = fr_pkey_bits(c->pub);
-    return e;
+    EVP_PKEY *k;
+    fr_err e = decode_key(c, 0, &k);
+    if (e == FERRULE_R_CERT_UNSUPPORTED) {
+        atomic_store(&c->key_fail, e); /* reported if this key must verify something */
+        return FR_OK;
+    }
+    FR_TRY(e);
+    atomic_store(&c->key, k);
+    c->key_bits = fr_pkey_bits(k);
+    return FR_OK;
 }
 
 /* fr_der_owned_parse's step: take the copy, then parse. */
@@ -415,7 +516,14 @@ static fr_err cert_parse_owned(void *obj, uint8_t *der, size_t len) {
     fr_cert *c = obj;
     c->der = der;
     c->der_len = len;
-    return parse_cert(c);
+    return parse_cert(c, 0);
+}
+
+static fr_err anchor_parse_owned(void *obj, uint8_t *der, size_t len) {
+    fr_cert *c = obj;
+    c->der = der;
+    c->der_len = len;
+    return parse_cert(c, 1);
 }
 
 static void cert_release(fr_mem *m, void *obj) { fr_cert_free(m, obj); }
@@ -428,9 +536,18 @@ fr_err fr_cert_parse(fr_mem *m, const uint8_t *der, size_t len, fr_cert **out) {
     return e;
 }
 
+fr_err fr_cert_parse_anchor(fr_mem *m, const uint8_t *der, size_t len, fr_cert **out) {
+    void *obj;
+    fr_err e = fr_der_owned_parse(m, der, len, sizeof(fr_cert), anchor_parse_owned, cert_release,
+                                  &obj);
+    *out = obj;
+    return e;
+}
+
 void fr_cert_free(fr_mem *m, fr_cert *c) {
     if (c == NULL) return;
-    if (c->pub != NULL) fr_pkey_free(c->pub);
+    EVP_PKEY *k = atomic_load(&c->key);
+    if (k != NULL) fr_pkey_free(k);
     fr_mem_free(m, c->der, c->der_len);
     fr_mem_free(m, c, sizeof(*c));
 }

@@ -355,8 +355,11 @@ static int has_ocsp_signing(const fr_cert *c) {
  * extension we do not understand. */
 static fr_err check_delegate(const fr_cert *d, const fr_cert *issuer, int64_t now) {
     FR_ENSURE(fr_name_equal(d->issuer, d->issuer_len, issuer->subject, issuer->subject_len), BAD);
-    FR_ENSURE(d->sig_kind != 0 && issuer->pub != NULL && d->pub != NULL, BAD);
-    FR_ENSURE(fr_sig_verify_x509(issuer->pub, d->sig_kind, d->sig_hash, d->tbs, d->tbs_len,
+    EVP_PKEY *ikey, *dkey;
+    FR_ENSURE(d->sig_kind != 0 && fr_cert_key(issuer, &ikey) == FR_OK &&
+                  fr_cert_key(d, &dkey) == FR_OK,
+              BAD);
+    FR_ENSURE(fr_sig_verify_x509(ikey, d->sig_kind, d->sig_hash, d->tbs, d->tbs_len,
                                  d->sig, d->sig_len) == FR_OK,
               BAD);
     FR_ENSURE(!d->unknown_critical, BAD);
@@ -436,8 +439,9 @@ static fr_err check_parsed(fr_mem *m, const fr_ocsp_response *o, const fr_cert *
     fr_cert *owned;
     FR_TRY(find_signer(m, o, issuer, now, &signer, &owned));
     fr_err e = BAD;
-    if (signer->pub != NULL && o->sig_kind != 0 &&
-        fr_sig_verify_x509(signer->pub, o->sig_kind, o->sig_hash, o->tbs, o->tbs_len, o->sig,
+    EVP_PKEY *key;
+    if (fr_cert_key(signer, &key) == FR_OK && o->sig_kind != 0 &&
+        fr_sig_verify_x509(key, o->sig_kind, o->sig_hash, o->tbs, o->tbs_len, o->sig,
                            o->sig_len) == FR_OK)
         e = FR_OK;
     info->delegated = owned != NULL;

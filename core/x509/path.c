@@ -112,7 +112,7 @@ fr_err fr_path_sig_result(fr_err e) {
     }
 }
 
-/* Does the key of `signer` (decoded) verify child's signature?  One
+/* Does the key of `signer` verify child's signature?  One
  * signature check of the budget per certificate and key: the answer is
  * remembered, as a mesh of cross-certificates reaches the same edge along
  * many paths, through certificates that share a key. */
@@ -121,8 +121,10 @@ static fr_err verify_sig(fr_vctx *v, const fr_cert *child, const fr_cert *signer
         if (v->memo[i].child == child &&
             fr_ids_equal(v->memo[i].spki, v->memo[i].spki_len, signer->spki, signer->spki_len))
             return v->memo[i].result;
+    EVP_PKEY *key;
+    FR_TRY(fr_cert_key(signer, &key));
     FR_TRY(fr_path_charge_sig(v));
-    fr_err e = fr_path_sig_result(fr_sig_verify_x509(signer->pub, child->sig_kind, child->sig_hash,
+    fr_err e = fr_path_sig_result(fr_sig_verify_x509(key, child->sig_kind, child->sig_hash,
                                                 child->tbs, child->tbs_len, child->sig,
                                                 child->sig_len));
     if (v->n_memo < FR_VERIFY_MAX_SIG_CHECKS) {
@@ -148,9 +150,11 @@ static fr_err check_edge(fr_vctx *v, const fr_cert *child, const fr_cert *issuer
  * check from the budget. */
 static fr_err self_signed_by_key(fr_vctx *v, const fr_cert *c, int *out) {
     *out = c->self_issued;
-    if (*out || (c->ext_present & FR_EXT_AKI) || c->sig_kind == 0 || c->pub == NULL)
-        return FR_OK;
-    fr_err e = verify_sig(v, c, c);
+    if (*out || (c->ext_present & FR_EXT_AKI) || c->sig_kind == 0) return FR_OK;
+    EVP_PKEY *key;
+    fr_err e = fr_cert_key(c, &key);
+    if (e != FR_OK) return fr_err_is_resource(e) ? e : FR_OK; /* no usable key: not self-signed */
+    e = verify_sig(v, c, c);
     if (stop_search(v, e)) return e;
     *out = e == FR_OK;
     return FR_OK;

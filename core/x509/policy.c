@@ -15,7 +15,8 @@
 /* Keys: the webpki set (see parse_spki_alg in cert_parse.c); RSA moduli of at
  * least 2048 bits and a whole number of octets (CA/B BR 6.1.5). */
 fr_err fr_policy_key(const fr_cert *c) {
-    FR_ENSURE(c->pub != NULL && c->key_kind != 0, FERRULE_R_CERT_UNSUPPORTED);
+    EVP_PKEY *key;
+    FR_TRY(fr_cert_key(c, &key)); /* an anchor's is decoded here, at first use */
     if (c->key_kind == FR_CERT_KEY_RSA || c->key_kind == FR_CERT_KEY_RSA_PSS)
         FR_ENSURE(c->key_bits >= MIN_RSA_BITS && c->key_bits % 8 == 0, FERRULE_R_CERT_WEAK_KEY);
     return FR_OK;
@@ -296,8 +297,10 @@ fr_err fr_policy_crls(fr_vctx *v, size_t len) {
                 !fr_ids_equal(crl->aki_keyid, crl->aki_keyid_len, issuer->ski, issuer->ski_len))
                 continue;
             FR_ENSURE(crl->sig_kind != 0, FERRULE_R_CERT_UNSUPPORTED);
+            EVP_PKEY *key;
+            FR_TRY(fr_cert_key(issuer, &key));
             FR_TRY(fr_path_charge_sig(v));
-            FR_TRY(fr_path_sig_result(fr_sig_verify_x509(issuer->pub, crl->sig_kind, crl->sig_hash,
+            FR_TRY(fr_path_sig_result(fr_sig_verify_x509(key, crl->sig_kind, crl->sig_hash,
                                                     crl->tbs, crl->tbs_len, crl->sig,
                                                     crl->sig_len)));
             FR_TRY(crl->problem);

@@ -266,7 +266,7 @@ static fr_err store_add(fr_mem *m, fr_trust_store *t, fr_cert *c) {
 
 fr_err fr_trust_add_der(fr_mem *m, fr_trust_store *t, const uint8_t *der, size_t len) {
     fr_cert *c;
-    FR_TRY(fr_cert_parse(m, der, len, &c));
+    FR_TRY(fr_cert_parse_anchor(m, der, len, &c));
     return store_add(m, t, c);
 }
 

@@ -13,9 +13,9 @@
 /* A parsed certificate.  Owns a copy of its DER; all slices point into it.
  * Well formed but not usable is checked when the certificate is used in a
  * path: sig_kind == 0 means an unsupported signature algorithm (FR_OK for
- * an anchor, whose own signature is never checked); pub == NULL means an
- * unsupported key; unknown_critical is set by a critical extension we do
- * not implement (RFC 5280 §4.2). */
+ * an anchor, whose own signature is never checked); fr_cert_key failing
+ * with CERT_UNSUPPORTED means an unsupported key; unknown_critical is set
+ * by a critical extension we do not implement (RFC 5280 §4.2). */
 typedef struct fr_cert {
     uint8_t *der;
     size_t der_len;
@@ -38,7 +38,13 @@ typedef struct fr_cert {
     const uint8_t *spki;      size_t spki_len;     /* SubjectPublicKeyInfo TLV */
     int key_kind;                                   /* FR_CERT_KEY_*; 0 = not allowed */
     size_t key_bits;                                /* RSA modulus bits, else curve bits */
-    EVP_PKEY *pub;
+    /* The decoded key: read it only through fr_cert_key.  Decoded by
+     * fr_cert_parse; for a trust anchor (fr_cert_parse_anchor) at first
+     * use, by whichever thread gets there first (compare-and-swap), since
+     * a store is shared by every connection of its configuration.
+     * key_fail caches a permanent decoding failure (an fr_err). */
+    _Atomic(EVP_PKEY *) key;
+    _Atomic uint32_t key_fail;
     /* §4.2: extensions seen (FR_EXT_* bits) and which of them were marked
      * critical; the profile rules (criticality, presence) are enforced when
      * the certificate is used in a path. */
@@ -109,6 +115,19 @@ typedef struct fr_cert {
  * anchors; fr_verify_chain reports FERRULE_R_CERT_UNSUPPORTED when such a
  * certificate would have to be relied on. */
 FR_MUST_CHECK fr_err fr_cert_parse(fr_mem *m, const uint8_t *der, size_t len, fr_cert **out);
+/* The same for a trust anchor, whose key is decoded only when it has to
+ * verify something (most anchors of a large store never do): at parse, a
+ * structural reading of the key gives key_bits (RSA: the modulus; EC and
+ * Ed25519: the curve's), and a key that reading refuses is CERT_UNSUPPORTED
+ * at use, as an undecodable key of fr_cert_parse is. */
+FR_MUST_CHECK fr_err fr_cert_parse_anchor(fr_mem *m, const uint8_t *der, size_t len,
+                                          fr_cert **out);
+/* The certificate's public key, decoded now if it was not yet (thread
+ * safe on a shared certificate).  CERT_UNSUPPORTED for a key type we do not
+ * accept or libcrypto cannot set up (also when its size disagrees with
+ * key_bits), CERT_MALFORMED for a key that does not decode, resource
+ * failures as themselves (not remembered: the next call tries again). */
+FR_MUST_CHECK fr_err fr_cert_key(const fr_cert *c, EVP_PKEY **out);
 void fr_cert_free(fr_mem *m, fr_cert *c);
 /* Subject distinguished name as a short one-line string ("CN=foo,O=bar")
  * into out (truncated, always NUL-terminated). */

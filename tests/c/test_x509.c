@@ -437,7 +437,8 @@ TEST(parse_fields) {
         CHECK(leaf->san != NULL && leaf->san_len > 0);
         CHECK(leaf->has_eku && leaf->eku == (FR_EKU_SERVER | FR_EKU_CLIENT));
         CHECK_EQ(leaf->not_after - leaf->not_before, 825 * 86400);
-        CHECK(leaf->pub != NULL);
+        EVP_PKEY *lkey;
+        CHECK(fr_cert_key(leaf, &lkey) == FR_OK && lkey != NULL);
         CHECK(!leaf->self_issued && !leaf->unknown_critical);
         CHECK(inter->is_ca && inter->path_len == 0);
         CHECK(inter->key_usage & FR_KU_KEY_CERT_SIGN);

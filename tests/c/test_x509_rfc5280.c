@@ -12,8 +12,11 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,7 +546,8 @@ TEST(spki_algorithms) {
         c = parsed(&m, mkcert(name_cn("a"), name_cn("a"), &w, &k, 5, none()));
         if (c) {
             CHECK_EQ(c->key_kind, 0);
-            CHECK(c->pub == NULL);
+            EVP_PKEY *ck;
+            CHECK_EQ(fr_cert_key(c, &ck), FERRULE_R_CERT_UNSUPPORTED);
         }
         fr_cert_free(&m, c);
         EVP_PKEY_free(p192);
@@ -652,7 +656,8 @@ TEST(spki_unsupported_not_decoded) {
     size_t before = g_crypto_allocs;
     fr_cert *c = parsed(&m, good);
     CHECK(g_crypto_allocs > before);
-    CHECK(c != NULL && c->pub != NULL);
+    EVP_PKEY *ck;
+    CHECK(c != NULL && fr_cert_key(c, &ck) == FR_OK);
     fr_cert_free(&m, c);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         CHECK(cases[i].spki.n > 0);
@@ -668,7 +673,7 @@ TEST(spki_unsupported_not_decoded) {
         CHECK_EQ(g_crypto_allocs, before);
         if (c != NULL) {
             CHECK_EQ(c->key_kind, 0);
-            CHECK(c->pub == NULL);
+            CHECK_EQ(fr_cert_key(c, &ck), FERRULE_R_CERT_UNSUPPORTED);
         }
         fr_cert_free(&m, c);
         /* as a leaf: refused as unsupported */
@@ -1894,6 +1899,10 @@ static B mkca_no_ski(const char *cn, const key *k, long serial) {
     return mkcert(name_cn(cn), name_cn(cn), k, k, serial, cat(2, e_bc_ca(-1), e_ku_ca()));
 }
 
+static int anchor_key_decoded(const fr_trust_store *t, size_t i) {
+    return atomic_load(&t->certs[i]->key) != NULL;
+}
+
 TEST(trust_index_lookup_not_linear) {
     /* 300 decoy anchors of other names, then the root: finding the issuers
      * of leaf and ICA examines the anchors of their issuer's name, not the
@@ -1910,6 +1919,8 @@ TEST(trust_index_lookup_not_linear) {
     env_add(&e, mkleaf("a.example", &lk, "ica", &ik, gn_dns("a.example"), none()));
     env_add(&e, mkca("ica", &ik, "root", &rk, none()));
     CHECK_EQ(e.t.n, 301);
+    /* loading decoded no anchor's key */
+    for (size_t i = 0; i < e.t.n; i++) CHECK(!anchor_key_decoded(&e.t, i));
     fr_verify_stats st;
     CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st), FR_OK);
     CHECK_EQ(st.path_len, 3);
@@ -1917,6 +1928,11 @@ TEST(trust_index_lookup_not_linear) {
     /* the leaf: its ICA (3 ranks of 1 chain cert); the ICA: the root once */
     if (st.candidates > 8) fprintf(stderr, "  %u candidates examined\n", st.candidates);
     CHECK(st.candidates <= 8);
+    /* only the anchor that verified something has its key decoded */
+    for (size_t i = 0; i < 300; i++) CHECK(!anchor_key_decoded(&e.t, i));
+    CHECK(anchor_key_decoded(&e.t, 300));
+    /* and it stays decoded: a second verification costs the same */
+    CHECK_EQ(env_verify_ex(&e, "a.example", FR_VERIFY_SERVER, NULL, 0, &st), FR_OK);
     /* a pinned leaf is found through the index too */
     env pin;
     env_init(&pin);
@@ -2066,6 +2082,131 @@ TEST(trust_index_bad_inputs) {
     EVP_PKEY_free(ghost.pk);
 }
 
+TEST(trust_anchor_keys_lazy) {
+    /* The size read from the encoding at load is libcrypto's, for every
+     * key type we accept. */
+    key ca = new_key();
+    EVP_PKEY *pss = NULL;
+    EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS", NULL);
+    if (kc != NULL && EVP_PKEY_keygen_init(kc) == 1 && EVP_PKEY_CTX_set_rsa_keygen_bits(kc, 2048) == 1)
+        (void)EVP_PKEY_generate(kc, &pss);
+    EVP_PKEY_CTX_free(kc);
+    EVP_PKEY *keys[] = {EVP_EC_gen("P-256"), EVP_EC_gen("P-384"), EVP_EC_gen("P-521"),
+                        EVP_RSA_gen(2048), pss, EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")};
+    fr_mem m;
+    fr_mem_init(&m, NULL, 0);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        REQUIRE(keys[i] != NULL);
+        B der = mkcert_spki(name_cn("x"), name_cn("ca"), spki_of(keys[i]), &ca, g_serial++,
+                            none());
+        fr_cert *eager = NULL, *lazy = NULL;
+        CHECK_EQ(fr_cert_parse(&m, der.p, der.n, &eager), FR_OK);
+        CHECK_EQ(fr_cert_parse_anchor(&m, der.p, der.n, &lazy), FR_OK);
+        if (eager != NULL && lazy != NULL) {
+            CHECK(eager->key_kind != 0);
+            CHECK_EQ(lazy->key_bits, eager->key_bits);
+            CHECK(atomic_load(&eager->key) != NULL);
+            CHECK(atomic_load(&lazy->key) == NULL);
+            EVP_PKEY *k1, *k2;
+            CHECK_EQ(fr_cert_key(lazy, &k1), FR_OK);
+            CHECK_EQ(fr_cert_key(lazy, &k2), FR_OK);
+            CHECK(k1 != NULL && k1 == k2); /* decoded once, then kept */
+            CHECK_EQ(EVP_PKEY_eq(k1, keys[i]), 1);
+        }
+        fr_cert_free(&m, eager);
+        fr_cert_free(&m, lazy);
+        free(der.p);
+        EVP_PKEY_free(keys[i]);
+    }
+    /* Bad keys: a point of the wrong length, and one of the right length
+     * off the curve.  Either way the anchor loads and its key is
+     * CERT_UNSUPPORTED when it would be used, as with eager decoding. */
+    EVP_PKEY *p256 = EVP_EC_gen("P-256");
+    B good = spki_of(p256);
+    /* 30 59 | 30 13 <id-ecPublicKey, P-256> | 03 42 00 04 X Y: drop Y's
+     * last octet and fix the two lengths */
+    REQUIRE(good.n == 91 && good.p[1] == 0x59 && good.p[23] == 0x03 && good.p[24] == 0x42);
+    B short_pt = raw(good.p, 90);
+    short_pt.p[1] = 0x58;
+    short_pt.p[24] = 0x41;
+    B off_curve = copy(good);
+    off_curve.p[off_curve.n - 1] ^= 0x01;
+    B bad[2] = {short_pt, off_curve};
+    for (int i = 0; i < 2; i++) {
+        B der = mkcert_spki(name_cn("x"), name_cn("ca"), copy(bad[i]), &ca, g_serial++, none());
+        fr_cert *eager = NULL, *lazy = NULL;
+        CHECK_EQ(fr_cert_parse(&m, der.p, der.n, &eager), FR_OK);
+        CHECK_EQ(fr_cert_parse_anchor(&m, der.p, der.n, &lazy), FR_OK);
+        EVP_PKEY *k;
+        if (eager != NULL) CHECK_EQ(fr_cert_key(eager, &k), FERRULE_R_CERT_UNSUPPORTED);
+        if (lazy != NULL) {
+            CHECK_EQ(fr_cert_key(lazy, &k), FERRULE_R_CERT_UNSUPPORTED);
+            CHECK_EQ(fr_cert_key(lazy, &k), FERRULE_R_CERT_UNSUPPORTED); /* remembered */
+        }
+        fr_cert_free(&m, eager);
+        fr_cert_free(&m, lazy);
+        free(der.p);
+    }
+    CHECK_EQ(m.used, 0);
+    /* An anchor whose key is off the curve, in a path: CERT_UNSUPPORTED. */
+    key lk = new_key();
+    env e;
+    env_init(&e);
+    B bad_root = mkcert_spki(name_cn("root"), name_cn("root"), copy(off_curve), &ca,
+                             g_serial++, cat(3, e_bc_ca(-1), e_ku_ca(), e_ski(&ca)));
+    env_anchor(&e, bad_root);
+    env_add(&e, mkcert(name_cn("a.example"), name_cn("root"), &lk, &ca, g_serial++,
+                       cat(5, e_ku_leaf(), e_eku(O_KP_SERVER), e_san(gn_dns("a.example")),
+                           e_ski(&lk), e_aki(&ca))));
+    CHECK_EQ(env_verify(&e, "a.example"), FERRULE_R_CERT_UNSUPPORTED);
+    env_free(&e);
+    free(good.p);
+    free(short_pt.p);
+    free(off_curve.p);
+    EVP_PKEY_free(p256);
+    EVP_PKEY_free(ca.pk);
+    EVP_PKEY_free(lk.pk);
+}
+
+/* Threads verifying at once against one store whose anchor key is not
+ * decoded yet: each gets the key (one of them publishes it, the others'
+ * copies are freed; ASan's leak check and test_threads' TSan-free design
+ * rely on this). */
+typedef struct race {
+    env *e;
+    atomic_int ok;
+} race;
+
+static void *race_main(void *arg) {
+    race *r = arg;
+    fr_verify_params p;
+    memset(&p, 0, sizeof(p));
+    p.now = NOW;
+    p.peer_name = "a.example";
+    p.purpose = FR_VERIFY_SERVER;
+    if (fr_verify_chain(&r->e->t, r->e->chain, r->e->n, &p) == FR_OK) atomic_fetch_add(&r->ok, 1);
+    return NULL;
+}
+
+TEST(trust_anchor_key_first_use_threads) {
+    key rk = new_key(), lk = new_key();
+    for (int round = 0; round < 8; round++) {
+        env e;
+        env_init(&e);
+        env_anchor(&e, mkca("root", &rk, "root", &rk, none()));
+        env_add(&e, mkleaf("a.example", &lk, "root", &rk, gn_dns("a.example"), none()));
+        race r = {&e, 0};
+        pthread_t th[4];
+        for (int i = 0; i < 4; i++) CHECK_EQ(pthread_create(&th[i], NULL, race_main, &r), 0);
+        for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+        CHECK_EQ(atomic_load(&r.ok), 4);
+        CHECK(anchor_key_decoded(&e.t, 0));
+        env_free(&e); /* frees the one published key; m.used checked */
+    }
+    EVP_PKEY_free(rk.pk);
+    EVP_PKEY_free(lk.pk);
+}
+
 TEST_MAIN("x509_rfc5280", TL_CASE(ext_key_identifiers), TL_CASE(ext_name_constraints_parse),
           TL_CASE(ext_policies_parse), TL_CASE(ext_aia_crldp_tlsfeature_parse),
           TL_CASE(spki_algorithms), TL_CASE(spki_unsupported_not_decoded), TL_CASE(name_comparison), TL_CASE(nc_dns), TL_CASE(nc_ip),
@@ -2075,4 +2216,5 @@ TEST_MAIN("x509_rfc5280", TL_CASE(ext_key_identifiers), TL_CASE(ext_name_constra
           TL_CASE(path_errors_alternates), TL_CASE(path_errors_cross_signs), TL_CASE(path_errors_bridge),
           TL_CASE(path_errors_budget),
           TL_CASE(hostname_public_suffix), TL_CASE(crls), TL_CASE(trust_index_lookup_not_linear),
-          TL_CASE(trust_index_normalised_names), TL_CASE(trust_index_bad_inputs))
+          TL_CASE(trust_index_normalised_names), TL_CASE(trust_index_bad_inputs),
+          TL_CASE(trust_anchor_keys_lazy), TL_CASE(trust_anchor_key_first_use_threads))
