@@ -111,16 +111,18 @@ fr_err fr_pem_each_cert(fr_mem *m, const uint8_t *pem, size_t len,
 
 void fr_trust_init(fr_trust_store *t) { memset(t, 0, sizeof(*t)); }
 
-/* The index: every anchor is in two chains, one by the hash of its subject
+/* The index: every anchor is in a chain by the hash of its subject
  * (fr_name_hash, the same normalised form fr_name_equal compares, so an
- * issuer whose name matches only after normalisation is still found) and
- * one by its subjectKeyIdentifier (anchors without one are in none).  The
- * chains keep the order of addition, which is the order the path builder
- * tries candidates in, as it did walking the whole store. */
+ * issuer whose name matches only after normalisation is still found), one
+ * by its subjectKeyIdentifier (anchors without one are in none), and one by
+ * a hash of its whole DER (to find duplicates; unlike the subject, it tells
+ * apart anchors re-issued under one name, and unlike the signature, copies
+ * of one certificate with other names).  The chains keep the order of addition, which is the order the
+ * path builder tries candidates in, as it did walking the whole store. */
 
-static uint64_t ski_hash(const uint8_t *id, size_t len) {
+static uint64_t bytes_hash(const uint8_t *p, size_t len) {
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) h = (h ^ id[i]) * 0x100000001b3ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ull;
     return h;
 }
 
@@ -138,11 +140,13 @@ static void chain_append(fr_trust_chain *ch, uint32_t *link_of_tail, uint32_t i)
 
 static void index_add(fr_trust_store *t, uint32_t i) {
     const fr_cert *c = t->certs[i];
-    t->links[i].by_subject = t->links[i].by_ski = FR_TRUST_END;
+    t->links[i].by_subject = t->links[i].by_ski = t->links[i].by_der = FR_TRUST_END;
     fr_trust_chain *s = &t->by_subject[slot_of(t, c->subject_hash)];
     chain_append(s, s->head == FR_TRUST_END ? NULL : &t->links[s->tail].by_subject, i);
+    fr_trust_chain *g = &t->by_der[slot_of(t, t->links[i].der_hash)];
+    chain_append(g, g->head == FR_TRUST_END ? NULL : &t->links[g->tail].by_der, i);
     if (c->ski == NULL) return;
-    fr_trust_chain *k = &t->by_ski[slot_of(t, ski_hash(c->ski, c->ski_len))];
+    fr_trust_chain *k = &t->by_ski[slot_of(t, bytes_hash(c->ski, c->ski_len))];
     chain_append(k, k->head == FR_TRUST_END ? NULL : &t->links[k->tail].by_ski, i);
 }
 
@@ -150,6 +154,7 @@ static void index_rebuild(fr_trust_store *t) {
     for (size_t i = 0; i < t->n_slots; i++) {
         t->by_subject[i].head = t->by_subject[i].tail = FR_TRUST_END;
         t->by_ski[i].head = t->by_ski[i].tail = FR_TRUST_END;
+        t->by_der[i].head = t->by_der[i].tail = FR_TRUST_END;
     }
     for (size_t i = 0; i < t->n; i++) index_add(t, (uint32_t)i);
 }
@@ -181,7 +186,7 @@ static uint32_t ski_from(const fr_trust_store *t, uint32_t i, const uint8_t *id,
 
 uint32_t fr_trust_first_by_ski(const fr_trust_store *t, const uint8_t *id, size_t len) {
     if (t->n == 0 || id == NULL) return FR_TRUST_END;
-    return ski_from(t, t->by_ski[slot_of(t, ski_hash(id, len))].head, id, len);
+    return ski_from(t, t->by_ski[slot_of(t, bytes_hash(id, len))].head, id, len);
 }
 
 uint32_t fr_trust_next_by_ski(const fr_trust_store *t, uint32_t i) {
@@ -199,17 +204,19 @@ void fr_trust_truncate(fr_mem *m, fr_trust_store *t, size_t n0) {
     index_rebuild(t); /* rare (an addition undone): rebuilt, not unlinked */
 }
 
-static void free_arrays(fr_mem *m, fr_cert **certs, fr_trust_link *links, size_t cap,
-                        fr_trust_chain *s, fr_trust_chain *k, size_t slots) {
-    fr_mem_free(m, certs, cap * sizeof(*certs));
-    fr_mem_free(m, links, cap * sizeof(*links));
-    fr_mem_free(m, s, slots * sizeof(*s));
-    fr_mem_free(m, k, slots * sizeof(*k));
+/* The arrays of a store (any of them NULL), as allocated for cap anchors
+ * and slots slots. */
+static void free_arrays(fr_mem *m, const fr_trust_store *a) {
+    fr_mem_free(m, a->certs, a->cap * sizeof(*a->certs));
+    fr_mem_free(m, a->links, a->cap * sizeof(*a->links));
+    fr_mem_free(m, a->by_subject, a->n_slots * sizeof(*a->by_subject));
+    fr_mem_free(m, a->by_ski, a->n_slots * sizeof(*a->by_ski));
+    fr_mem_free(m, a->by_der, a->n_slots * sizeof(*a->by_der));
 }
 
 void fr_trust_free(fr_mem *m, fr_trust_store *t) {
     while (t->n > 0) fr_cert_free(m, t->certs[--t->n]);
-    free_arrays(m, t->certs, t->links, t->cap, t->by_subject, t->by_ski, t->n_slots);
+    free_arrays(m, t);
     fr_trust_init(t);
 }
 
@@ -220,31 +227,33 @@ static fr_err grow(fr_mem *m, fr_trust_store *t) {
     /* Positions are uint32_t with FR_TRUST_END reserved. */
     FR_ENSURE(ncap < FR_TRUST_END && ncap <= SIZE_MAX / sizeof(fr_cert *) / 2,
               FERRULE_R_OUT_OF_MEMORY);
-    fr_cert **nc = fr_mem_alloc(m, ncap * sizeof(*nc));
-    fr_trust_link *nl = fr_mem_alloc(m, ncap * sizeof(*nl));
-    fr_trust_chain *ns = fr_mem_alloc(m, ncap * sizeof(*ns));
-    fr_trust_chain *nk = fr_mem_alloc(m, ncap * sizeof(*nk));
-    if (nc == NULL || nl == NULL || ns == NULL || nk == NULL) {
-        free_arrays(m, nc, nl, ncap, ns, nk, ncap);
-        return fr_mem_error(m, ncap * sizeof(*nc));
+    fr_trust_store g = *t;
+    g.cap = g.n_slots = ncap;
+    g.certs = fr_mem_alloc(m, ncap * sizeof(*g.certs));
+    g.links = fr_mem_alloc(m, ncap * sizeof(*g.links));
+    g.by_subject = fr_mem_alloc(m, ncap * sizeof(*g.by_subject));
+    g.by_ski = fr_mem_alloc(m, ncap * sizeof(*g.by_ski));
+    g.by_der = fr_mem_alloc(m, ncap * sizeof(*g.by_der));
+    if (g.certs == NULL || g.links == NULL || g.by_subject == NULL || g.by_ski == NULL ||
+        g.by_der == NULL) {
+        free_arrays(m, &g);
+        return fr_mem_error(m, ncap * sizeof(*g.certs));
     }
-    if (t->n) memcpy(nc, t->certs, t->n * sizeof(*nc));
-    free_arrays(m, t->certs, t->links, t->cap, t->by_subject, t->by_ski, t->n_slots);
-    t->certs = nc;
-    t->links = nl;
-    t->by_subject = ns;
-    t->by_ski = nk;
-    t->cap = t->n_slots = ncap;
+    if (t->n) memcpy(g.certs, t->certs, t->n * sizeof(*g.certs));
+    if (t->n) memcpy(g.links, t->links, t->n * sizeof(*g.links));
+    free_arrays(m, t);
+    *t = g;
     index_rebuild(t);
     return FR_OK;
 }
 
 /* Takes ownership of c.  Duplicates (same DER) are dropped: directories
  * such as /etc/ssl/certs hold each anchor under several names.  A
- * duplicate has the same subject, so only its subject chain is searched. */
+ * duplicate is in the chain of its DER's hash. */
 static fr_err store_add(fr_mem *m, fr_trust_store *t, fr_cert *c) {
-    for (uint32_t i = fr_trust_first_by_subject(t, c->subject_hash); i != FR_TRUST_END;
-         i = fr_trust_next_by_subject(t, i)) {
+    uint64_t der_hash = bytes_hash(c->der, c->der_len);
+    uint32_t i = t->n ? t->by_der[slot_of(t, der_hash)].head : FR_TRUST_END;
+    for (; i != FR_TRUST_END; i = t->links[i].by_der) {
         const fr_cert *o = t->certs[i];
         if (o->der_len == c->der_len && memcmp(o->der, c->der, c->der_len) == 0) {
             fr_cert_free(m, c);
@@ -259,6 +268,7 @@ static fr_err store_add(fr_mem *m, fr_trust_store *t, fr_cert *c) {
         }
     }
     t->certs[t->n] = c;
+    t->links[t->n].der_hash = der_hash;
     index_add(t, (uint32_t)t->n);
     t->n++;
     return FR_OK;

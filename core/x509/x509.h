@@ -207,12 +207,14 @@ int fr_crl_lists(const fr_crl *crl, const fr_cert *c);
 /* A set of trust anchors, indexed (trust.c) by subject name (fr_name_hash)
  * and by subjectKeyIdentifier: chains of anchor positions per hash slot,
  * in the order the anchors were added, so that the issuers of a
- * certificate are found without walking the whole store. */
+ * certificate are found without walking the whole store; and by a hash of
+ * the DER, to drop duplicates as they are added. */
 typedef struct fr_trust_chain {
     uint32_t head, tail; /* FR_TRUST_END when empty */
 } fr_trust_chain;
 typedef struct fr_trust_link {
-    uint32_t by_subject, by_ski; /* next anchor in its chains */
+    uint32_t by_subject, by_ski, by_der; /* next anchor in its chains */
+    uint64_t der_hash;                   /* kept for rebuilds */
 } fr_trust_link;
 typedef struct fr_trust_store {
     fr_cert **certs;
@@ -220,6 +222,7 @@ typedef struct fr_trust_store {
     fr_trust_link *links;       /* cap entries */
     fr_trust_chain *by_subject; /* n_slots entries each */
     fr_trust_chain *by_ski;
+    fr_trust_chain *by_der;
     size_t n_slots;             /* a power of two >= cap, or 0 */
 } fr_trust_store;
 #define FR_TRUST_END UINT32_MAX
