@@ -153,7 +153,8 @@ static fr_err self_signed_by_key(fr_vctx *v, const fr_cert *c, int *out) {
     if (*out || (c->ext_present & FR_EXT_AKI) || c->sig_kind == 0) return FR_OK;
     EVP_PKEY *key;
     fr_err e = fr_cert_key(c, &key);
-    if (e != FR_OK) return fr_err_is_resource(e) ? e : FR_OK; /* no usable key: not self-signed */
+    /* No usable key: not self-signed (the key is refused where it is used). */
+    if (e != FR_OK) return fr_err_is_resource(e) ? e : FR_OK;
     e = verify_sig(v, c, c);
     if (stop_search(v, e)) return e;
     *out = e == FR_OK;
@@ -230,9 +231,9 @@ static fr_err try_edge(fr_vctx *v, size_t len, const fr_cert *cur, const fr_cert
     return FR_OK;
 }
 
-/* Anchor a (at position i of the store) as the issuer of path[len - 1]
- * in group `rank`: FR_OK and a valid path, UNKNOWN_ISSUER to try the next
- * candidate (failures noted), anything else ends the search. */
+/* Anchor a as the issuer of path[len - 1], in key-identifier group `rank`:
+ * FR_OK and a valid path, UNKNOWN_ISSUER to try the next candidate
+ * (failures noted), anything else ends the search. */
 static fr_err try_anchor(fr_vctx *v, size_t len, const fr_cert *a, int rank) {
     const fr_cert *cur = v->path[len - 1];
     int ok;

@@ -117,8 +117,9 @@ void fr_trust_init(fr_trust_store *t) { memset(t, 0, sizeof(*t)); }
  * by its subjectKeyIdentifier (anchors without one are in none), and one by
  * a hash of its whole DER (to find duplicates; unlike the subject, it tells
  * apart anchors re-issued under one name, and unlike the signature, copies
- * of one certificate with other names).  The chains keep the order of addition, which is the order the
- * path builder tries candidates in, as it did walking the whole store. */
+ * of one certificate with other names).  The chains keep the order of
+ * addition, which is the order the path builder tries candidates in, as it
+ * did walking the whole store. */
 
 static uint64_t bytes_hash(const uint8_t *p, size_t len) {
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
@@ -204,8 +205,8 @@ void fr_trust_truncate(fr_mem *m, fr_trust_store *t, size_t n0) {
     index_rebuild(t); /* rare (an addition undone): rebuilt, not unlinked */
 }
 
-/* The arrays of a store (any of them NULL), as allocated for cap anchors
- * and slots slots. */
+/* Release a store's arrays (sized by its cap and n_slots; NULL ones are
+ * skipped), not the anchors. */
 static void free_arrays(fr_mem *m, const fr_trust_store *a) {
     fr_mem_free(m, a->certs, a->cap * sizeof(*a->certs));
     fr_mem_free(m, a->links, a->cap * sizeof(*a->links));
