@@ -12,18 +12,25 @@
  * way (ferrule: ferrule_conn_take / ferrule_conn_feed; libssl: a BIO method
  * over the same FIFO).
  *
- * Each round runs every phase for both libraries, the order alternating, for
- * --seconds of process CPU time (CLOCK_PROCESS_CPUTIME_ID) per phase and
- * library; the table gives the median over the rounds.  Heap bytes are what
- * the connections hold once established and idle (the ticket read), counted
- * the same way for both: libcrypto's and libssl's allocations through
+ * Each round runs every phase (full, resumed, 0-RTT resumed handshakes; bulk
+ * per suite at two write sizes) for both libraries and for the primitive
+ * floor (the public-key and AEAD operations alone, see floor_t), the order
+ * rotating, for --seconds of process CPU time (CLOCK_PROCESS_CPUTIME_ID) per
+ * phase and participant; the table gives the median over the rounds.  Heap
+ * bytes are what the connections hold once established, idle (the ticket
+ * read) and active (make_active: a record in flight), counted the same way
+ * for both: libcrypto's and libssl's allocations through
  * CRYPTO_set_mem_functions, ferrule's own through its ferrule_allocator.
+ * The scaling section (bench/scaling.py) is separate.
  * libssl is used here only, never by the library.
  */
 #include <errno.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +45,9 @@
 #define FIFO_CAP (1u << 17)
 #define SESS_CAP 16384
 #define MEM_PAIRS 64
+#define EARLY_LEN 1024    /* early data per 0-RTT handshake */
+#define EARLY_MAX 16384   /* max_early_data_size of the servers */
+#define ACTIVE_WRITE 16384 /* the write in flight on an "active" connection */
 
 /* ---- allocation counting ---------------------------------------------------- */
 
@@ -257,6 +267,48 @@ static void fr_handshake(fr_pair *p, uint8_t *sess, size_t *sess_len, int want_r
         die("ferrule: no ticket");
 }
 
+/* A 0-RTT resumed handshake on a pair whose client has its session set: the
+ * client sends EARLY_LEN bytes of early data with its ClientHello, the server
+ * reads them before the handshake ends, both finish, the client reads its
+ * new ticket and keeps the new session (each ticket carries 0-RTT once). */
+static void fr_handshake_early(fr_pair *p, const uint8_t *data, uint8_t *sess, size_t *sess_len) {
+    size_t w = 0, got = 0;
+    while (w < EARLY_LEN) {
+        size_t n = 0;
+        if (ferrule_conn_write_early_data(p->c, data + w, EARLY_LEN - w, FERRULE_EARLY_DATA_REPLAY_SAFE, &n) !=
+                FERRULE_OK ||
+            n == 0)
+            die("ferrule: early data not taken");
+        w += n;
+    }
+    uint8_t buf[EARLY_LEN];
+    int c = FERRULE_WANT_READ, s = FERRULE_WANT_READ, early_done = 0;
+    for (int round = 0; round < 256 && !(c == FERRULE_OK && s == FERRULE_OK); round++) {
+        fr_move(p->c, p->s, &p->c2s);
+        if (!early_done) {
+            size_t n = 0;
+            int st = ferrule_conn_read_early_data(p->s, buf, sizeof(buf), &n);
+            if (st == FERRULE_OK && n > 0)
+                got += n;
+            else if (st == FERRULE_OK)
+                early_done = 1;
+            else if (st != FERRULE_WANT_READ)
+                die("ferrule read_early_data failed");
+        }
+        if (early_done) s = ferrule_conn_handshake(p->s);
+        fr_move(p->s, p->c, &p->s2c);
+        c = ferrule_conn_handshake(p->c);
+        if ((c != FERRULE_OK && c != FERRULE_WANT_READ) || (s != FERRULE_OK && s != FERRULE_WANT_READ))
+            die("ferrule 0-RTT handshake failed");
+    }
+    if (c != FERRULE_OK || s != FERRULE_OK) die("ferrule 0-RTT handshake did not finish");
+    fr_drain(p->c, p->s, &p->s2c, buf, sizeof(buf));
+    if (got != EARLY_LEN || ferrule_conn_early_data_status(p->s) != FERRULE_EARLY_ACCEPTED ||
+        ferrule_conn_early_data_status(p->c) != FERRULE_EARLY_ACCEPTED || !ferrule_conn_resumed(p->c))
+        die("ferrule: early data not accepted");
+    if (ferrule_conn_session(p->c, sess, SESS_CAP, sess_len) != FERRULE_OK) die("ferrule: no ticket");
+}
+
 /* ---- OpenSSL side --------------------------------------------------------------- */
 
 typedef struct os_pair {
@@ -392,15 +444,51 @@ static void os_handshake(os_pair *p, SSL_SESSION **sess, int want_resumed) {
     }
 }
 
+/* The same 0-RTT handshake with libssl (SSL_write_early_data /
+ * SSL_read_early_data). */
+static void os_handshake_early(os_pair *p, const uint8_t *data, SSL_SESSION **sess) {
+    size_t w = 0, got = 0;
+    if (!SSL_write_early_data(p->c, data, EARLY_LEN, &w) || w != EARLY_LEN) die("OpenSSL: early data not taken");
+    uint8_t buf[EARLY_LEN];
+    int c = 0, s = 0, early_done = 0;
+    for (int round = 0; round < 256 && !(c && s); round++) {
+        if (!early_done) {
+            size_t n = 0;
+            int r = SSL_read_early_data(p->s, buf, sizeof(buf), &n);
+            if (r == SSL_READ_EARLY_DATA_SUCCESS)
+                got += n;
+            else if (r == SSL_READ_EARLY_DATA_FINISH)
+                early_done = 1;
+            else
+                os_ok(p->s, -1);
+        }
+        if (early_done && !s) s = os_ok(p->s, SSL_do_handshake(p->s));
+        if (!c) c = os_ok(p->c, SSL_do_handshake(p->c));
+    }
+    if (!c || !s) die("OpenSSL 0-RTT handshake did not finish");
+    os_drain(p->c, buf, sizeof(buf));
+    if (got != EARLY_LEN || SSL_get_early_data_status(p->s) != SSL_EARLY_DATA_ACCEPTED ||
+        SSL_get_early_data_status(p->c) != SSL_EARLY_DATA_ACCEPTED || !SSL_session_reused(p->c))
+        die("OpenSSL: early data not accepted");
+    SSL_SESSION_free(*sess);
+    *sess = SSL_get1_session(p->c);
+    if (*sess == NULL || SSL_SESSION_get_max_early_data(*sess) == 0) die("OpenSSL: no 0-RTT ticket");
+}
+
 /* ---- the two libraries behind one interface ------------------------------------ */
 
 typedef struct lib {
     const char *name;
     ferrule_config *fc[NSUITES], *fs[NSUITES];
     SSL_CTX *oc[NSUITES], *os[NSUITES];
+    ferrule_config *fec, *fes; /* 0-RTT enabled (first suite) */
+    SSL_CTX *oec, *oes;
     uint8_t sess[SESS_CAP]; /* ferrule: the newest session blob */
     size_t sess_len;
-    SSL_SESSION *osess; /* OpenSSL: the newest session */
+    uint8_t esess[SESS_CAP]; /* ferrule: the newest 0-RTT-capable session */
+    size_t esess_len;
+    SSL_SESSION *osess;  /* OpenSSL: the newest session */
+    SSL_SESSION *oesess; /* OpenSSL: the newest 0-RTT-capable session */
     fr_pair fp[NSUITES];  /* established pairs for bulk */
     os_pair op[NSUITES];
 } lib;
@@ -410,6 +498,24 @@ static lib g_fr = {.name = "ferrule"}, g_os = {.name = "OpenSSL"};
 static int is_fr(const lib *l) { return l == &g_fr; }
 
 static void lib_setup(lib *l) {
+    if (is_fr(l)) {
+        l->fec = fr_config(0, 0);
+        l->fes = fr_config(1, 0);
+        ferrule_early_data_options o;
+        memset(&o, 0, sizeof(o));
+        o.struct_size = sizeof(o);
+        o.max_early_data_size = EARLY_MAX;
+        if (ferrule_config_set_early_data(l->fec, NULL) != FERRULE_OK ||
+            ferrule_config_set_early_data(l->fes, &o) != FERRULE_OK)
+            die("ferrule early data config");
+    } else {
+        l->oec = os_config(0, 0);
+        l->oes = os_config(1, 0);
+        /* libssl's anti-replay (single-use tickets) needs its server-side
+         * session cache; ferrule's server has its own (a replay store). */
+        SSL_CTX_set_session_cache_mode(l->oes, SSL_SESS_CACHE_SERVER);
+        if (!SSL_CTX_set_max_early_data(l->oes, EARLY_MAX)) die("OpenSSL early data config");
+    }
     for (int i = 0; i < NSUITES; i++) {
         if (is_fr(l)) {
             l->fc[i] = fr_config(0, i);
@@ -447,23 +553,41 @@ static void lib_bulk_close(lib *l, int suite) {
 static fr_pair g_frp; /* the handshake phases' pair (its FIFOs reused) */
 static os_pair g_osp;
 
-/* One handshake pair: new connections, handshake, ticket read, freed. */
-static void lib_handshake(lib *l, int resume) {
+enum { HS_FULL, HS_RESUMED, HS_EARLY, HS_EARLY_FIRST };
+
+static uint8_t g_plain[16384], g_sink[16384];
+
+/* One handshake pair: new connections, handshake, ticket read, freed.
+ * HS_EARLY_FIRST: a full handshake on the 0-RTT configs, for a first
+ * 0-RTT-capable session. */
+static void lib_handshake(lib *l, int mode) {
+    int early = mode == HS_EARLY || mode == HS_EARLY_FIRST;
     if (is_fr(l)) {
-        fr_pair_new(&g_frp, l->fc[0], l->fs[0]);
-        if (resume && ferrule_conn_set_session(g_frp.c, l->sess, l->sess_len) != FERRULE_OK)
+        fr_pair_new(&g_frp, early ? l->fec : l->fc[0], early ? l->fes : l->fs[0]);
+        if (mode == HS_RESUMED && ferrule_conn_set_session(g_frp.c, l->sess, l->sess_len) != FERRULE_OK)
             die("ferrule_conn_set_session");
-        fr_handshake(&g_frp, l->sess, &l->sess_len, resume);
+        if (mode == HS_EARLY && ferrule_conn_set_session(g_frp.c, l->esess, l->esess_len) != FERRULE_OK)
+            die("ferrule_conn_set_session");
+        if (mode == HS_EARLY)
+            fr_handshake_early(&g_frp, g_plain, l->esess, &l->esess_len);
+        else if (mode == HS_EARLY_FIRST)
+            fr_handshake(&g_frp, l->esess, &l->esess_len, 0);
+        else
+            fr_handshake(&g_frp, l->sess, &l->sess_len, mode == HS_RESUMED);
         fr_pair_free(&g_frp);
     } else {
-        os_pair_new(&g_osp, l->oc[0], l->os[0]);
-        if (resume && !SSL_set_session(g_osp.c, l->osess)) die("SSL_set_session");
-        os_handshake(&g_osp, &l->osess, resume);
+        os_pair_new(&g_osp, early ? l->oec : l->oc[0], early ? l->oes : l->os[0]);
+        if (mode == HS_RESUMED && !SSL_set_session(g_osp.c, l->osess)) die("SSL_set_session");
+        if (mode == HS_EARLY && !SSL_set_session(g_osp.c, l->oesess)) die("SSL_set_session");
+        if (mode == HS_EARLY)
+            os_handshake_early(&g_osp, g_plain, &l->oesess);
+        else if (mode == HS_EARLY_FIRST)
+            os_handshake(&g_osp, &l->oesess, 0);
+        else
+            os_handshake(&g_osp, &l->osess, mode == HS_RESUMED);
         os_pair_free(&g_osp);
     }
 }
-
-static uint8_t g_plain[16384], g_sink[16384];
 
 /* One write of `size` bytes by the client, carried over and read by the server. */
 static void lib_bulk_write(lib *l, int suite, size_t size) {
@@ -488,9 +612,185 @@ static void lib_bulk_write(lib *l, int suite, size_t size) {
     if (got != size) die("bulk: bytes lost");
 }
 
+/* ---- the primitive floor --------------------------------------------------------- */
+
+/* The cost of the public-key and AEAD operations a handshake or record
+ * needs, alone, with the same EVP calls a TLS stack makes (each key pair
+ * generated, each peer share imported from its raw bytes, each signature
+ * hashed and checked over its real input):
+ *   full pair:    2 X25519 key generations + 2 derivations, 1 ECDSA P-256
+ *                 signature (the server's CertificateVerify) and 3
+ *                 verifications by the client: the CertificateVerify with the
+ *                 leaf's key, the leaf's signature with the intermediate's
+ *                 key, the intermediate's with the root's (the root is the
+ *                 trust anchor: its self-signature is not checked);
+ *   resumed pair: the 4 X25519 operations (psk_dhe_ke);
+ *   0-RTT pair:   the same, plus one AEAD seal and open of the early record;
+ *   bulk:         one AEAD seal and open per record (the record's inner
+ *                 plaintext, its 5-byte header as additional data). */
+typedef struct floor_t {
+    EVP_PKEY *leaf_key;                  /* the server's signing key */
+    EVP_PKEY *leaf_pub, *inter_pub, *root_pub;
+    uint8_t *leaf_tbs, *inter_tbs;       /* what the chain's signatures cover */
+    int leaf_tbs_len, inter_tbs_len;
+    uint8_t leaf_sig[80], inter_sig[80];
+    size_t leaf_sig_len, inter_sig_len;
+    const EVP_MD *sha256;
+    EVP_MD_CTX *md;
+    EVP_PKEY_CTX *x25519;                /* key generation */
+    EVP_CIPHER_CTX *seal[NSUITES], *open[NSUITES];
+    uint8_t ct[16384 + 256], pt[16384 + 256];
+} floor_t;
+
+static floor_t g_floor;
+
+static X509 *read_cert(const char *path) {
+    FILE *f = fopen(path, "r");
+    X509 *x = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f != NULL) fclose(f);
+    if (x == NULL) die("floor: cannot read a certificate");
+    return x;
+}
+
+/* The to-be-signed bytes and the signature of `x`. */
+static void cert_signed(X509 *x, uint8_t **tbs, int *tbs_len, uint8_t *sig, size_t *sig_len) {
+    const ASN1_BIT_STRING *bits = NULL;
+    X509_get0_signature(&bits, NULL, x);
+    *tbs = NULL;
+    *tbs_len = i2d_re_X509_tbs(x, tbs);
+    if (*tbs_len <= 0 || bits == NULL || (size_t)ASN1_STRING_length(bits) > 80) die("floor: certificate");
+    *sig_len = (size_t)ASN1_STRING_length(bits);
+    memcpy(sig, ASN1_STRING_get0_data(bits), *sig_len);
+}
+
+static void floor_setup(floor_t *f) {
+    FILE *kf = fopen(pki("ecdsa-p256.key"), "r");
+    f->leaf_key = kf != NULL ? PEM_read_PrivateKey(kf, NULL, NULL, NULL) : NULL;
+    if (kf != NULL) fclose(kf);
+    X509 *leaf = read_cert(pki("ecdsa-p256.leaf.pem")), *inter = read_cert(pki("inter.pem")),
+         *root = read_cert(pki("root.pem"));
+    f->leaf_pub = X509_get_pubkey(leaf);
+    f->inter_pub = X509_get_pubkey(inter);
+    f->root_pub = X509_get_pubkey(root);
+    if (f->leaf_key == NULL || f->leaf_pub == NULL || f->inter_pub == NULL || f->root_pub == NULL)
+        die("floor: keys");
+    cert_signed(leaf, &f->leaf_tbs, &f->leaf_tbs_len, f->leaf_sig, &f->leaf_sig_len);
+    cert_signed(inter, &f->inter_tbs, &f->inter_tbs_len, f->inter_sig, &f->inter_sig_len);
+    X509_free(leaf);
+    X509_free(inter);
+    X509_free(root);
+    f->sha256 = EVP_sha256();
+    f->md = EVP_MD_CTX_new();
+    f->x25519 = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
+    if (f->md == NULL || f->x25519 == NULL || EVP_PKEY_keygen_init(f->x25519) != 1) die("floor: contexts");
+    const EVP_CIPHER *ciphers[NSUITES] = {EVP_aes_128_gcm(), EVP_aes_256_gcm(), EVP_chacha20_poly1305()};
+    uint8_t key[32] = {1}, iv[12] = {2};
+    for (int i = 0; i < NSUITES; i++) {
+        f->seal[i] = EVP_CIPHER_CTX_new();
+        f->open[i] = EVP_CIPHER_CTX_new();
+        if (f->seal[i] == NULL || f->open[i] == NULL ||
+            !EVP_EncryptInit_ex(f->seal[i], ciphers[i], NULL, key, iv) ||
+            !EVP_DecryptInit_ex(f->open[i], ciphers[i], NULL, key, iv))
+            die("floor: AEAD");
+    }
+}
+
+static void floor_free(floor_t *f) {
+    EVP_PKEY_free(f->leaf_key);
+    EVP_PKEY_free(f->leaf_pub);
+    EVP_PKEY_free(f->inter_pub);
+    EVP_PKEY_free(f->root_pub);
+    OPENSSL_free(f->leaf_tbs);
+    OPENSSL_free(f->inter_tbs);
+    EVP_MD_CTX_free(f->md);
+    EVP_PKEY_CTX_free(f->x25519);
+    for (int i = 0; i < NSUITES; i++) {
+        EVP_CIPHER_CTX_free(f->seal[i]);
+        EVP_CIPHER_CTX_free(f->open[i]);
+    }
+}
+
+/* One side's X25519 share: a key pair, the peer's public value imported
+ * from its 32 bytes, the shared secret. */
+static void floor_x25519_pair(floor_t *f) {
+    EVP_PKEY *a = NULL, *b = NULL;
+    if (EVP_PKEY_keygen(f->x25519, &a) != 1 || EVP_PKEY_keygen(f->x25519, &b) != 1) die("floor: keygen");
+    EVP_PKEY *mine[2] = {a, b}, *theirs[2] = {b, a};
+    for (int i = 0; i < 2; i++) {
+        uint8_t raw[32], secret[32];
+        size_t rl = sizeof(raw), sl = sizeof(secret);
+        if (EVP_PKEY_get_raw_public_key(theirs[i], raw, &rl) != 1) die("floor: raw key");
+        EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, raw, rl);
+        EVP_PKEY_CTX *d = EVP_PKEY_CTX_new(mine[i], NULL);
+        if (peer == NULL || d == NULL || EVP_PKEY_derive_init(d) != 1 || EVP_PKEY_derive_set_peer(d, peer) != 1 ||
+            EVP_PKEY_derive(d, secret, &sl) != 1)
+            die("floor: derive");
+        EVP_PKEY_CTX_free(d);
+        EVP_PKEY_free(peer);
+    }
+    EVP_PKEY_free(a);
+    EVP_PKEY_free(b);
+}
+
+static void floor_verify(floor_t *f, EVP_PKEY *key, const uint8_t *msg, size_t len, const uint8_t *sig,
+                         size_t sig_len) {
+    if (EVP_MD_CTX_reset(f->md) != 1 || EVP_DigestVerifyInit(f->md, NULL, f->sha256, NULL, key) != 1 ||
+        EVP_DigestVerify(f->md, sig, sig_len, msg, len) != 1)
+        die("floor: verify");
+}
+
+/* The server's CertificateVerify (RFC 8446 §4.4.3: 64 spaces, the context
+ * string, a zero byte, the transcript hash), signed and checked, then the
+ * chain's two signatures checked. */
+static void floor_signatures(floor_t *f) {
+    uint8_t content[130], sig[80];
+    memset(content, ' ', 64);
+    memcpy(content + 64, "TLS 1.3, server CertificateVerify", 33);
+    content[97] = 0;
+    memset(content + 98, 0x42, 32);
+    size_t sig_len = sizeof(sig);
+    if (EVP_MD_CTX_reset(f->md) != 1 || EVP_DigestSignInit(f->md, NULL, f->sha256, NULL, f->leaf_key) != 1 ||
+        EVP_DigestSign(f->md, sig, &sig_len, content, sizeof(content)) != 1)
+        die("floor: sign");
+    floor_verify(f, f->leaf_pub, content, sizeof(content), sig, sig_len);
+    floor_verify(f, f->inter_pub, f->leaf_tbs, (size_t)f->leaf_tbs_len, f->leaf_sig, f->leaf_sig_len);
+    floor_verify(f, f->root_pub, f->inter_tbs, (size_t)f->inter_tbs_len, f->inter_sig, f->inter_sig_len);
+}
+
+/* One record of `len` plaintext bytes sealed and opened (TLS 1.3 record:
+ * content type appended, 16-byte tag, the header as additional data). */
+static void floor_record(floor_t *f, int suite, size_t len) {
+    static uint64_t seq;
+    uint8_t iv[12] = {0}, hdr[5] = {23, 3, 3, 0, 0}, tag[16];
+    uint64_t n = ++seq;
+    memcpy(iv + 4, &n, sizeof(n));
+    size_t inner = len + 1;
+    hdr[3] = (uint8_t)((inner + 16) >> 8);
+    hdr[4] = (uint8_t)(inner + 16);
+    memcpy(f->pt, g_plain, len);
+    f->pt[len] = 23;
+    int out = 0, fin = 0;
+    EVP_CIPHER_CTX *c = f->seal[suite];
+    if (!EVP_EncryptInit_ex(c, NULL, NULL, NULL, iv) || !EVP_EncryptUpdate(c, NULL, &out, hdr, 5) ||
+        !EVP_EncryptUpdate(c, f->ct, &out, f->pt, (int)inner) || !EVP_EncryptFinal_ex(c, f->ct + out, &fin) ||
+        !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, tag))
+        die("floor: seal");
+    c = f->open[suite];
+    if (!EVP_DecryptInit_ex(c, NULL, NULL, NULL, iv) || !EVP_DecryptUpdate(c, NULL, &out, hdr, 5) ||
+        !EVP_DecryptUpdate(c, f->pt, &out, f->ct, (int)inner) ||
+        !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, 16, tag) || !EVP_DecryptFinal_ex(c, f->pt + out, &fin))
+        die("floor: open");
+}
+
+static void floor_handshake(floor_t *f, int mode) {
+    floor_x25519_pair(f);
+    if (mode == HS_FULL) floor_signatures(f);
+    if (mode == HS_EARLY) floor_record(f, 0, EARLY_LEN);
+}
+
 /* ---- phases -------------------------------------------------------------------- */
 
-enum { PH_FULL, PH_RESUMED, PH_BULK0, PH_COUNT = PH_BULK0 + 2 * NSUITES };
+enum { PH_FULL, PH_RESUMED, PH_EARLY, PH_BULK0, PH_COUNT = PH_BULK0 + 2 * NSUITES };
 
 static const size_t BULK_SIZES[2] = {16384, 1024};
 
@@ -523,38 +823,86 @@ static double percentile(samples *s, double q) {
 static double g_seconds = 0.4;
 static long g_min_ops; /* --quick: a fixed count instead of a time budget */
 
+/* Who runs a phase: the two libraries, and the primitives alone. */
+enum { P_FR, P_OS, P_FLOOR, NPART };
+static lib *const g_libs[2] = {&g_fr, &g_os};
+
+static void phase_op(int who, int ph, int suite, size_t size) {
+    int mode = ph == PH_FULL ? HS_FULL : ph == PH_RESUMED ? HS_RESUMED : HS_EARLY;
+    if (ph >= PH_BULK0) {
+        if (who == P_FLOOR)
+            floor_record(&g_floor, suite, size);
+        else
+            lib_bulk_write(g_libs[who], suite, size);
+    } else if (who == P_FLOOR) {
+        floor_handshake(&g_floor, mode);
+    } else {
+        lib_handshake(g_libs[who], mode);
+    }
+}
+
 /* Run a phase for the budget; returns operations (or bytes) per CPU second.
- * Handshakes are timed one by one for the latency percentiles. */
-static double run_phase(lib *l, int ph, samples *lat) {
+ * Full handshakes are timed one by one for the latency percentiles. */
+static double run_phase(int who, int ph, samples *lat) {
+    int bulk = ph >= PH_BULK0, suite = bulk ? (ph - PH_BULK0) / 2 : 0;
+    size_t size = bulk ? BULK_SIZES[(ph - PH_BULK0) % 2] : 1;
+    lib *l = who == P_FLOOR ? NULL : g_libs[who];
+    if (l != NULL && ph == PH_RESUMED) lib_handshake(l, HS_FULL); /* a fresh session to start from */
+    if (l != NULL && ph == PH_EARLY) lib_handshake(l, HS_EARLY_FIRST);
+    if (l != NULL && bulk) lib_bulk_open(l, suite);
+    int batch = bulk ? 16 : 1;
     long ops = 0;
     double t0 = cpu_now(), t = t0;
-    if (ph == PH_FULL || ph == PH_RESUMED) {
-        if (ph == PH_RESUMED) lib_handshake(l, 0); /* a fresh session to start from */
-        t0 = t = cpu_now();
-        while (g_min_ops ? ops < g_min_ops : t - t0 < g_seconds) {
-            double a = t;
-            lib_handshake(l, ph == PH_RESUMED);
-            t = cpu_now();
-            if (ph == PH_FULL) sample_add(lat, t - a);
-            ops++;
-        }
-        return (double)ops / (t - t0);
-    }
-    int suite = (ph - PH_BULK0) / 2;
-    size_t size = BULK_SIZES[(ph - PH_BULK0) % 2];
-    lib_bulk_open(l, suite);
-    t0 = t = cpu_now();
     while (g_min_ops ? ops < g_min_ops : t - t0 < g_seconds) {
-        for (int i = 0; i < 16; i++) lib_bulk_write(l, suite, size);
-        ops += 16;
+        double a = t;
+        for (int i = 0; i < batch; i++) phase_op(who, ph, suite, size);
         t = cpu_now();
+        if (ph == PH_FULL && lat != NULL) sample_add(lat, t - a);
+        ops += batch;
     }
-    lib_bulk_close(l, suite);
+    if (l != NULL && bulk) lib_bulk_close(l, suite);
     return (double)ops * (double)size / (t - t0);
 }
 
-/* Heap bytes per idle established connection: client and server. */
-static void heap_per_conn(lib *l, int pairs, double *client, double *server) {
+/* Only what `from` sends: into q, nothing fed. */
+static void fr_take_all(ferrule_conn *from, fifo *q) {
+    while (ferrule_conn_pending_output(from) > 0) {
+        size_t cap, n = 0;
+        uint8_t *p = fifo_space(q, &cap);
+        if (cap == 0 || ferrule_conn_take(from, p, cap, &n) != FERRULE_OK || n == 0) die("ferrule take");
+        q->len += n;
+    }
+}
+
+/* An "active" pair: the client has written ACTIVE_WRITE bytes (one full
+ * record, all of it handed to the transport) and the server has received
+ * the first half of that record, which it cannot open yet. */
+static void make_active(lib *l, fr_pair *fp, os_pair *op) {
+    size_t n = 0;
+    if (is_fr(l)) {
+        for (size_t off = 0; off < ACTIVE_WRITE; off += n) {
+            int st = ferrule_conn_write(fp->c, g_plain + off, ACTIVE_WRITE - off, &n);
+            if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) die("ferrule write");
+            fr_take_all(fp->c, &fp->c2s);
+        }
+        size_t half = fp->c2s.len / 2;
+        if (ferrule_conn_feed(fp->s, fp->c2s.buf + fp->c2s.off, half, &n) != FERRULE_OK || n != half)
+            die("ferrule feed");
+        if (ferrule_conn_read(fp->s, g_sink, sizeof(g_sink), &n) != FERRULE_WANT_READ)
+            die("ferrule: half a record read");
+        fp->c2s.off = fp->c2s.len = 0; /* the rest is still "on the wire" */
+    } else {
+        if (!SSL_write_ex(op->c, g_plain, ACTIVE_WRITE, &n) || n != ACTIVE_WRITE) die("OpenSSL write");
+        op->c2s.len /= 2; /* the rest is still "on the wire" */
+        if (SSL_read_ex(op->s, g_sink, sizeof(g_sink), &n) || op->c2s.len != 0) die("OpenSSL: half a record read");
+        os_ok(op->s, 0);
+        op->c2s.off = 0;
+    }
+}
+
+/* Heap bytes per established connection, client and server: idle (the
+ * ticket read) or active (make_active). */
+static void heap_per_conn(lib *l, int pairs, int active, double *client, double *server) {
     fr_pair *fp = calloc((size_t)pairs, sizeof(*fp));
     os_pair *op = calloc((size_t)pairs, sizeof(*op));
     if (fp == NULL || op == NULL) die("out of memory");
@@ -576,6 +924,7 @@ static void heap_per_conn(lib *l, int pairs, double *client, double *server) {
             os_pair_new(&op[i], l->oc[0], l->os[0]);
             os_handshake(&op[i], NULL, 0);
         }
+        if (active) make_active(l, &fp[i], &op[i]);
     }
     long all = heap_live() - base - (is_fr(l) ? 0 : 4 * bio_bytes * pairs);
     long before_servers = heap_live();
@@ -616,29 +965,45 @@ static double median(double *v, int n) {
 
 typedef struct row {
     char label[96];
-    double fr, os;
-    const char *fmt; /* printf format for the absolute figures */
+    double fr, os, fl; /* fl < 0: no floor for this measure */
+    const char *fmt;   /* printf format for the absolute figures */
 } row;
 
 static int g_nrows;
-static row g_rows[32];
+static row g_rows[40];
 
-static void add_row(const char *label, const char *fmt, double fr, double os) {
+static void add_row(const char *label, const char *fmt, double fr, double os, double fl) {
     row *r = &g_rows[g_nrows++];
     snprintf(r->label, sizeof(r->label), "%s", label);
     r->fmt = fmt;
     r->fr = fr;
     r->os = os;
+    r->fl = fl;
+}
+
+static void ratio(char *out, size_t cap, double a, double b) {
+    if (b > 0)
+        snprintf(out, cap, "%.2f", a / b);
+    else
+        snprintf(out, cap, "-");
 }
 
 static void print_table(FILE *f) {
-    fprintf(f, "| measure | ferrule | OpenSSL | ferrule / OpenSSL |\n| --- | ---: | ---: | ---: |\n");
+    fprintf(f, "| measure | ferrule | OpenSSL | primitive floor | ferrule / OpenSSL | ferrule / floor | "
+               "OpenSSL / floor |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int i = 0; i < g_nrows; i++) {
-        char a[32], b[32];
-        snprintf(a, sizeof(a), g_rows[i].fmt, g_rows[i].fr);
-        snprintf(b, sizeof(b), g_rows[i].fmt, g_rows[i].os);
-        fprintf(f, "| %s | %s | %s | %.2f |\n", g_rows[i].label, a, b,
-                g_rows[i].os > 0 ? g_rows[i].fr / g_rows[i].os : 0.0);
+        const row *r = &g_rows[i];
+        char a[32], b[32], c[32], q1[16], q2[16], q3[16];
+        snprintf(a, sizeof(a), r->fmt, r->fr);
+        snprintf(b, sizeof(b), r->fmt, r->os);
+        if (r->fl >= 0)
+            snprintf(c, sizeof(c), r->fmt, r->fl);
+        else
+            snprintf(c, sizeof(c), "-");
+        ratio(q1, sizeof(q1), r->fr, r->os);
+        ratio(q2, sizeof(q2), r->fr, r->fl);
+        ratio(q3, sizeof(q3), r->os, r->fl);
+        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n", r->label, a, b, c, q1, q2, q3);
     }
 }
 
@@ -697,16 +1062,35 @@ static void write_section(const char *path, int rounds) {
                "root via an intermediate), TLS 1.3, TLS_AES_128_GCM_SHA256 for the handshakes, X25519,\n"
                "one ticket, the client verifying the chain and the name. A handshake pair is both\n"
                "connections created, the handshake, the client reading its ticket, both freed;\n"
-               "resumed handshakes are psk_dhe_ke, each with the ticket of the one before. Bulk: the\n"
-               "client writes, the server reads (one suite per row). Process CPU time, %d interleaved\n"
-               "rounds of %.2f s per phase and library, medians; latency percentiles are over every\n"
-               "full handshake pair of all rounds. Heap: bytes held per idle established connection\n"
-               "(%d pairs): ferrule's allocator plus libcrypto/libssl through CRYPTO_set_mem_functions\n"
-               "for both (each library with its defaults: libssl keeps its record buffers), the\n"
-               "transport excluded; the counting hooks stay installed during the timed phases too, for\n"
-               "both. Rates: higher is better; bytes and latency: lower (a ratio below 1 is ferrule\n"
-               "ahead). Command: `make bench` (here `pair_bench --seconds %.2f --rounds %d`).\n\n",
-            rounds, g_seconds, MEM_PAIRS, g_seconds, rounds);
+               "resumed handshakes are psk_dhe_ke, each with the ticket of the one before. 0-RTT: a\n"
+               "resumed handshake whose client sends %d bytes of early data with its ClientHello\n"
+               "(ferrule_conn_write_early_data / SSL_write_early_data) and whose server reads and\n"
+               "accepts them before the handshake ends (ferrule_conn_read_early_data /\n"
+               "SSL_read_early_data); each ticket carries 0-RTT once, both servers with anti-replay on\n"
+               "(ferrule: its built-in replay store; libssl: its server session cache, which makes its\n"
+               "tickets single-use). Bulk: the client writes, the server reads (one suite per row).\n"
+               "Process CPU time, %d interleaved rounds of %.2f s per phase and participant, medians;\n"
+               "latency percentiles are over every full handshake pair of all rounds.\n\n"
+               "Primitive floor, measured in the same run, in the same rounds: the public-key and AEAD\n"
+               "operations alone, through the same EVP calls. Full pair: 2 X25519 key generations, 2\n"
+               "derivations (each importing the peer's raw share), 1 ECDSA P-256 signature (the\n"
+               "server's CertificateVerify) and the 3 verifications the client's chain needs: the\n"
+               "CertificateVerify with the leaf's key, the leaf's signature with the intermediate's key\n"
+               "and the intermediate's with the root's (each hashing its real to-be-signed bytes; the\n"
+               "anchor's self-signature is not checked, by either library). Resumed pair: the 4 X25519\n"
+               "operations; 0-RTT pair: those plus one AEAD seal and open of the early record. Bulk: one\n"
+               "AEAD seal and open per record (a 16 KiB or 1 KiB write is one record). \"x / floor\" is\n"
+               "the fraction of the floor's rate a library reaches (1.00 = nothing but the primitives).\n\n"
+               "Heap: bytes held per established connection (%d pairs), ferrule's allocator plus\n"
+               "libcrypto/libssl through CRYPTO_set_mem_functions for both (each library with its\n"
+               "defaults: libssl keeps its record buffers), the transport excluded. Idle: the\n"
+               "handshake done and the ticket read. Active: the client has written %d bytes (one\n"
+               "full record, all of it handed to the transport), and the server has received the\n"
+               "first half of that record's bytes, which it cannot open yet (a partially received\n"
+               "record). The counting hooks stay installed during the timed phases too, for both.\n"
+               "Rates: higher is better; bytes and latency: lower (a ratio below 1 is ferrule ahead).\n"
+               "Command: `make bench` (here `pair_bench --seconds %.2f --rounds %d`).\n\n",
+            EARLY_LEN, rounds, g_seconds, MEM_PAIRS, ACTIVE_WRITE, g_seconds, rounds);
     fprintf(f, "Machine: %ld CPUs (`nproc`), %s; %s.\n\n", sysconf(_SC_NPROCESSORS_ONLN), cpu,
             OpenSSL_version(OPENSSL_VERSION));
     print_table(f);
@@ -716,6 +1100,65 @@ static void write_section(const char *path, int rounds) {
     }
     fclose(f);
     free(doc);
+}
+
+static void add_rows(double (*rate)[PH_COUNT][64], int rounds, samples *lat, double mc[2][2], double ms[2][2]) {
+    static const char *const HS_LABEL[3] = {"full handshakes / s", "resumed (psk_dhe_ke) handshakes / s",
+                                            "0-RTT resumed handshakes (1 KiB early data) / s"};
+    for (int ph = PH_FULL; ph < PH_BULK0; ph++)
+        add_row(HS_LABEL[ph], "%.0f", median(rate[P_FR][ph], rounds), median(rate[P_OS][ph], rounds),
+                median(rate[P_FLOOR][ph], rounds));
+    for (int s = 0; s < NSUITES; s++)
+        for (int z = 0; z < 2; z++) {
+            char label[96];
+            int ph = PH_BULK0 + 2 * s + z;
+            snprintf(label, sizeof(label), "bulk %s, %zu B writes, MB/s", SUITE_SHORT[s], BULK_SIZES[z]);
+            add_row(label, "%.1f", median(rate[P_FR][ph], rounds) / 1e6, median(rate[P_OS][ph], rounds) / 1e6,
+                    median(rate[P_FLOOR][ph], rounds) / 1e6);
+        }
+    add_row("heap bytes per idle client connection", "%.0f", mc[0][0], mc[0][1], -1);
+    add_row("heap bytes per idle server connection", "%.0f", ms[0][0], ms[0][1], -1);
+    add_row("heap bytes per active client connection (16 KiB record sent)", "%.0f", mc[1][0], mc[1][1], -1);
+    add_row("heap bytes per active server connection (half a 16 KiB record in)", "%.0f", ms[1][0], ms[1][1], -1);
+    const double qs[3] = {0.50, 0.95, 0.99};
+    const char *qn[3] = {"p50", "p95", "p99"};
+    for (int i = 0; i < 3; i++) {
+        char label[96];
+        snprintf(label, sizeof(label), "full handshake pair latency %s, us", qn[i]);
+        add_row(label, "%.0f", percentile(&lat[0], qs[i]) * 1e6, percentile(&lat[1], qs[i]) * 1e6, -1);
+    }
+}
+
+static void cleanup(samples *lat) {
+    for (int k = 0; k < 2; k++) {
+        lib *l = g_libs[k];
+        for (int i = 0; i < NSUITES; i++) {
+            if (is_fr(l)) {
+                ferrule_config_free(l->fc[i]);
+                ferrule_config_free(l->fs[i]);
+                fifo_done(&l->fp[i].c2s);
+                fifo_done(&l->fp[i].s2c);
+            } else {
+                SSL_CTX_free(l->oc[i]);
+                SSL_CTX_free(l->os[i]);
+                fifo_done(&l->op[i].c2s);
+                fifo_done(&l->op[i].s2c);
+            }
+        }
+        free(lat[k].v);
+    }
+    ferrule_config_free(g_fr.fec);
+    ferrule_config_free(g_fr.fes);
+    SSL_CTX_free(g_os.oec);
+    SSL_CTX_free(g_os.oes);
+    SSL_SESSION_free(g_os.osess);
+    SSL_SESSION_free(g_os.oesess);
+    floor_free(&g_floor);
+    fifo_done(&g_frp.c2s);
+    fifo_done(&g_frp.s2c);
+    fifo_done(&g_osp.c2s);
+    fifo_done(&g_osp.s2c);
+    BIO_meth_free(g_fifo_method);
 }
 
 /* ---- main ------------------------------------------------------------------------- */
@@ -755,74 +1198,37 @@ int main(int argc, char **argv) {
         !BIO_meth_set_read(g_fifo_method, bio_fifo_read) || !BIO_meth_set_ctrl(g_fifo_method, bio_fifo_ctrl))
         die("BIO_meth_new");
     memset(g_plain, 'x', sizeof(g_plain));
-    lib *libs[2] = {&g_fr, &g_os};
     fifo_init(&g_frp.c2s);
     fifo_init(&g_frp.s2c);
     fifo_init(&g_osp.c2s);
     fifo_init(&g_osp.s2c);
+    floor_setup(&g_floor);
     for (int k = 0; k < 2; k++) {
-        lib_setup(libs[k]);
-        lib_handshake(libs[k], 0); /* warm-up: lazy initialisation in either library */
-        lib_handshake(libs[k], 1);
+        lib_setup(g_libs[k]);
+        lib_handshake(g_libs[k], HS_FULL); /* warm-up: lazy initialisation in either library */
+        lib_handshake(g_libs[k], HS_RESUMED);
+        lib_handshake(g_libs[k], HS_EARLY_FIRST);
+        lib_handshake(g_libs[k], HS_EARLY);
     }
+    floor_handshake(&g_floor, HS_FULL);
 
-    static double rate[2][PH_COUNT][64];
+    static double rate[NPART][PH_COUNT][64];
     samples lat[2] = {{0}, {0}};
     for (int r = 0; r < rounds; r++) {
         for (int ph = 0; ph < PH_COUNT; ph++) {
-            for (int j = 0; j < 2; j++) {
-                int k = (r + ph + j) % 2; /* alternate which library goes first */
-                rate[k][ph][r] = run_phase(libs[k], ph, &lat[k]);
+            for (int j = 0; j < NPART; j++) {
+                int k = (r + ph + j) % NPART; /* rotate who goes first */
+                rate[k][ph][r] = run_phase(k, ph, k == P_FLOOR ? NULL : &lat[k]);
             }
         }
         fprintf(stderr, "round %d/%d done\n", r + 1, rounds);
     }
-    double mc[2], ms[2];
-    for (int k = 0; k < 2; k++) heap_per_conn(libs[k], mem_pairs, &mc[k], &ms[k]);
-
-    add_row("full handshakes / s", "%.0f", median(rate[0][PH_FULL], rounds), median(rate[1][PH_FULL], rounds));
-    add_row("resumed (psk_dhe_ke) handshakes / s", "%.0f", median(rate[0][PH_RESUMED], rounds),
-            median(rate[1][PH_RESUMED], rounds));
-    for (int s = 0; s < NSUITES; s++)
-        for (int z = 0; z < 2; z++) {
-            char label[96];
-            int ph = PH_BULK0 + 2 * s + z;
-            snprintf(label, sizeof(label), "bulk %s, %zu B writes, MB/s", SUITE_SHORT[s], BULK_SIZES[z]);
-            add_row(label, "%.1f", median(rate[0][ph], rounds) / 1e6, median(rate[1][ph], rounds) / 1e6);
-        }
-    add_row("heap bytes per idle client connection", "%.0f", mc[0], mc[1]);
-    add_row("heap bytes per idle server connection", "%.0f", ms[0], ms[1]);
-    const double qs[3] = {0.50, 0.95, 0.99};
-    const char *qn[3] = {"p50", "p95", "p99"};
-    for (int i = 0; i < 3; i++) {
-        char label[96];
-        snprintf(label, sizeof(label), "full handshake pair latency %s, us", qn[i]);
-        add_row(label, "%.0f", percentile(&lat[0], qs[i]) * 1e6, percentile(&lat[1], qs[i]) * 1e6);
-    }
+    double mc[2][2], ms[2][2]; /* [idle, active][library] */
+    for (int act = 0; act < 2; act++)
+        for (int k = 0; k < 2; k++) heap_per_conn(g_libs[k], mem_pairs, act, &mc[act][k], &ms[act][k]);
+    add_rows(rate, rounds, lat, mc, ms);
     print_table(stdout);
     if (write_to != NULL) write_section(write_to, rounds);
-
-    for (int k = 0; k < 2; k++) {
-        for (int i = 0; i < NSUITES; i++) {
-            if (is_fr(libs[k])) {
-                ferrule_config_free(libs[k]->fc[i]);
-                ferrule_config_free(libs[k]->fs[i]);
-                fifo_done(&libs[k]->fp[i].c2s);
-                fifo_done(&libs[k]->fp[i].s2c);
-            } else {
-                SSL_CTX_free(libs[k]->oc[i]);
-                SSL_CTX_free(libs[k]->os[i]);
-                fifo_done(&libs[k]->op[i].c2s);
-                fifo_done(&libs[k]->op[i].s2c);
-            }
-        }
-        free(lat[k].v);
-    }
-    SSL_SESSION_free(g_os.osess);
-    fifo_done(&g_frp.c2s);
-    fifo_done(&g_frp.s2c);
-    fifo_done(&g_osp.c2s);
-    fifo_done(&g_osp.s2c);
-    BIO_meth_free(g_fifo_method);
+    cleanup(lat);
     return 0;
 }
