@@ -7,8 +7,12 @@
 #   make check-<x>     one suite (builds first)
 #   make python        build, then install the Python binding into .venv/
 #   make bench-python  build + python, then bench/py_bench.py (docs/performance.md)
-#   make bench         build, then bench/pair_bench.c: ferrule vs libssl (docs/performance.md);
-#                      not part of `make check`; BENCH_FLAGS="--seconds S --rounds R"
+#   make bench         build, then bench/pair_bench.c: ferrule vs libssl (docs/performance.md),
+#                      then make bench-scaling; not part of `make check`;
+#                      BENCH_FLAGS="--seconds S --rounds R"
+#   make bench-scaling build, then bench/scaling.py: instruction counts (callgrind) and heap of
+#                      ferrule and libssl as chain depth, trust store, record size and
+#                      connections grow (docs/performance.md)
 #   make abi-baseline  regenerate abi/baseline.abi from build/libferrule.so
 #   make perf-baseline regenerate tests/cost/baseline.txt (instruction counts)
 #   make clean
@@ -51,7 +55,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initializati
 PYTEST = $(shell python3 -c 'import pytest' >/dev/null 2>&1 && echo python3 || echo .venv/bin/python) -m pytest
 
 .PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline perf-baseline clean \
-        python bench-python bench
+        python bench-python bench bench-scaling
 
 all: build
 
@@ -213,11 +217,18 @@ bench-python: python
 	$(VENV_PY) bench/py_bench.py --write docs/performance.md
 
 # ferrule against OpenSSL's libssl in one process (bench/pair_bench.c), about
-# 40 s with the defaults; rewrites only its own section of docs/performance.md.
+# a minute with the defaults, then the scaling section (bench/scaling.py, a
+# few minutes under valgrind); each rewrites only its own section of
+# docs/performance.md.
 BENCH_FLAGS ?=
 bench: build
 	@tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
 	$(BUILD_DIR)/pair_bench --pki $(BUILD_DIR)/pki --write docs/performance.md $(BENCH_FLAGS)
+	@$(MAKE) bench-scaling SCALING_DEPS=
+
+SCALING_DEPS ?= build
+bench-scaling: $(SCALING_DEPS)
+	python3 bench/scaling.py --build $(BUILD_DIR) --jobs $(JOBS) --write docs/performance.md
 
 # The instruction-count baseline of the cost gate (tests/cost/baseline.txt),
 # rewritten from this build; commit it on its own.

@@ -88,7 +88,7 @@ long heap_live(void) { return g_crypto_live + g_ferrule_live; }
 /* ---- common -------------------------------------------------------------------- */
 
 void die(const char *what) {
-    fprintf(stderr, "pair_bench: %s\n", what);
+    fprintf(stderr, "bench: %s\n", what);
     ERR_print_errors_fp(stderr);
     exit(1);
 }
@@ -199,8 +199,12 @@ void fr_handshake(fr_pair *p, uint8_t *sess, size_t *sess_len, int want_resumed)
         fr_move(p->c, p->s, &p->c2s);
         s = ferrule_conn_handshake(p->s);
         fr_move(p->s, p->c, &p->s2c);
-        if ((c != FERRULE_OK && c != FERRULE_WANT_READ) || (s != FERRULE_OK && s != FERRULE_WANT_READ))
+        if ((c != FERRULE_OK && c != FERRULE_WANT_READ) || (s != FERRULE_OK && s != FERRULE_WANT_READ)) {
+            fprintf(stderr, "client: %s (%s), server: %s (%s)\n", ferrule_reason_name(ferrule_conn_reason(p->c)),
+                    ferrule_conn_error_message(p->c), ferrule_reason_name(ferrule_conn_reason(p->s)),
+                    ferrule_conn_error_message(p->s));
             die("ferrule handshake failed");
+        }
     }
     if (c != FERRULE_OK || s != FERRULE_OK) die("ferrule handshake did not finish");
     uint8_t buf[64];
