@@ -97,6 +97,7 @@ void fifo_init(fifo *q) {
     q->buf = malloc(FIFO_CAP); /* plain malloc: the transport is not counted */
     if (q->buf == NULL) die("out of memory");
     q->off = q->len = 0;
+    q->blocked = 0;
 }
 
 void fifo_done(fifo *q) { free(q->buf); }
@@ -267,7 +268,7 @@ static int bio_fifo_write(BIO *b, const char *data, int len) {
     size_t cap;
     uint8_t *p = fifo_space(q, &cap);
     BIO_clear_retry_flags(b);
-    if (cap == 0) {
+    if (cap == 0 || q->blocked) {
         BIO_set_retry_write(b);
         return -1;
     }

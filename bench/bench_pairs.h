@@ -21,6 +21,7 @@ extern const char *const SUITE_SHORT[NSUITES];
 typedef struct fifo {
     uint8_t *buf;
     size_t off, len;
+    int blocked; /* libssl's BIO: a write would block (no room on the "wire") */
 } fifo;
 
 typedef struct fr_pair {
