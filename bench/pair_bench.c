@@ -29,6 +29,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
@@ -36,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "bench_pairs.h"
@@ -214,7 +216,6 @@ typedef struct floor_t {
     size_t leaf_sig_len, inter_sig_len;
     const EVP_MD *sha256;
     EVP_MD_CTX *md;
-    EVP_PKEY_CTX *x25519;                /* key generation */
     EVP_CIPHER_CTX *seal[NSUITES], *open[NSUITES];
     uint8_t ct[16384 + 256], pt[16384 + 256];
 } floor_t;
@@ -258,8 +259,7 @@ static void floor_setup(floor_t *f) {
     X509_free(root);
     f->sha256 = EVP_sha256();
     f->md = EVP_MD_CTX_new();
-    f->x25519 = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
-    if (f->md == NULL || f->x25519 == NULL || EVP_PKEY_keygen_init(f->x25519) != 1) die("floor: contexts");
+    if (f->md == NULL || sodium_init() < 0) die("floor: contexts");
     const EVP_CIPHER *ciphers[NSUITES] = {EVP_aes_128_gcm(), EVP_aes_256_gcm(), EVP_chacha20_poly1305()};
     uint8_t key[32] = {1}, iv[12] = {2};
     for (int i = 0; i < NSUITES; i++) {
@@ -280,33 +280,27 @@ static void floor_free(floor_t *f) {
     OPENSSL_free(f->leaf_tbs);
     OPENSSL_free(f->inter_tbs);
     EVP_MD_CTX_free(f->md);
-    EVP_PKEY_CTX_free(f->x25519);
     for (int i = 0; i < NSUITES; i++) {
         EVP_CIPHER_CTX_free(f->seal[i]);
         EVP_CIPHER_CTX_free(f->open[i]);
     }
 }
 
-/* One side's X25519 share: a key pair, the peer's public value imported
- * from its 32 bytes, the shared secret. */
+/* Both sides' X25519 work: two key pairs (the private scalar from the
+ * DRBG, the public share computed) and the two shared secrets.  Through
+ * libsodium, the X25519 ferrule uses (docs/crypto-choices.md): it is the
+ * cheapest of the two libraries, so the floor is that of the faster
+ * primitive; libcrypto's EVP X25519, which libssl uses, costs 37-45% more
+ * per operation. */
 static void floor_x25519_pair(floor_t *f) {
-    EVP_PKEY *a = NULL, *b = NULL;
-    if (EVP_PKEY_keygen(f->x25519, &a) != 1 || EVP_PKEY_keygen(f->x25519, &b) != 1) die("floor: keygen");
-    EVP_PKEY *mine[2] = {a, b}, *theirs[2] = {b, a};
-    for (int i = 0; i < 2; i++) {
-        uint8_t raw[32], secret[32];
-        size_t rl = sizeof(raw), sl = sizeof(secret);
-        if (EVP_PKEY_get_raw_public_key(theirs[i], raw, &rl) != 1) die("floor: raw key");
-        EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, raw, rl);
-        EVP_PKEY_CTX *d = EVP_PKEY_CTX_new(mine[i], NULL);
-        if (peer == NULL || d == NULL || EVP_PKEY_derive_init(d) != 1 || EVP_PKEY_derive_set_peer(d, peer) != 1 ||
-            EVP_PKEY_derive(d, secret, &sl) != 1)
-            die("floor: derive");
-        EVP_PKEY_CTX_free(d);
-        EVP_PKEY_free(peer);
-    }
-    EVP_PKEY_free(a);
-    EVP_PKEY_free(b);
+    (void)f;
+    uint8_t priv[2][32], pub[2][32], secret[32];
+    for (int i = 0; i < 2; i++)
+        if (RAND_bytes(priv[i], 32) != 1 || crypto_scalarmult_base(pub[i], priv[i]) != 0) die("floor: keygen");
+    for (int i = 0; i < 2; i++)
+        if (crypto_scalarmult(secret, priv[i], pub[1 - i]) != 0) die("floor: derive");
+    OPENSSL_cleanse(priv, sizeof(priv));
+    OPENSSL_cleanse(secret, sizeof(secret));
 }
 
 static void floor_verify(floor_t *f, EVP_PKEY *key, const uint8_t *msg, size_t len, const uint8_t *sig,
@@ -647,8 +641,10 @@ static void write_section(const char *path, int rounds) {
                "Process CPU time, %d interleaved rounds of %.2f s per phase and participant, medians;\n"
                "latency percentiles are over every full handshake pair of all rounds.\n\n"
                "Primitive floor, measured in the same run, in the same rounds: the public-key and AEAD\n"
-               "operations alone, through the same EVP calls. Full pair: 2 X25519 key generations, 2\n"
-               "derivations (each importing the peer's raw share), 1 ECDSA P-256 signature (the\n"
+               "operations alone, through the same EVP calls, except X25519, taken from libsodium as\n"
+               "ferrule does (the cheaper of the two libraries; libcrypto's costs 37-45%% more per\n"
+               "operation, docs/crypto-choices.md). Full pair: 2 X25519 key generations, 2\n"
+               "derivations, 1 ECDSA P-256 signature (the\n"
                "server's CertificateVerify) and the 3 verifications the client's chain needs: the\n"
                "CertificateVerify with the leaf's key, the leaf's signature with the intermediate's key\n"
                "and the intermediate's with the root's (each hashing its real to-be-signed bytes; the\n"
