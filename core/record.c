@@ -1,6 +1,8 @@
 /*
  * record.c - TLS 1.3 record framing and protection (RFC 8446 §5).
- * Pure functions over caller buffers: no allocation, decryption in place.
+ * Pure functions over caller buffers: no allocation, no staging copy
+ * (sealing writes the ciphertext straight into the record), decryption in
+ * place.
  */
 #include "record.h"
 
@@ -67,6 +69,13 @@ fr_err fr_record_seal(fr_aead *a, uint8_t type, const uint8_t *data, size_t len,
     FR_ENSURE(out_cap >= FR_RECORD_HEADER_LEN && body <= out_cap - FR_RECORD_HEADER_LEN,
               FERRULE_R_BUFFER_TOO_SMALL);
 
+    /* The content is sealed from where it is: in place at the body's
+     * position, or from a region disjoint from the record. */
+    uintptr_t d = (uintptr_t)data, o = (uintptr_t)out;
+    FR_ENSURE(len == 0 || d == o + FR_RECORD_HEADER_LEN || d + len <= o ||
+                  d >= o + FR_RECORD_HEADER_LEN + body,
+              FERRULE_R_INTERNAL);
+
     /* RFC 8446 §5.2: the additional data is the record header, whose
      * length field is that of the ciphertext including the tag. */
     fr_writer w;
@@ -76,13 +85,15 @@ fr_err fr_record_seal(fr_aead *a, uint8_t type, const uint8_t *data, size_t len,
     fr_write_u16(&w, (uint16_t)body);
     FR_TRY(fr_write_finish(&w));
 
-    /* TLSInnerPlaintext = content || type || zeros.  memmove: the caller may
-     * have placed the content in the output buffer already. */
+    /* TLSInnerPlaintext = content || type || zeros, sealed straight into
+     * the record: the content is read where the caller has it (in place
+     * when it already sits at the body's position), type and padding are
+     * written after it and encrypted in place. */
     uint8_t *p = out + FR_RECORD_HEADER_LEN;
-    if (len > 0) memmove(p, data, len);
     p[len] = type;
     memset(p + len + 1, 0, pad);
-    FR_TRY(fr_aead_seal(a, out, FR_RECORD_HEADER_LEN, p, inner, p + inner));
+    FR_TRY(fr_aead_seal_parts(a, out, FR_RECORD_HEADER_LEN, len > 0 ? data : p, len, p, 1 + pad,
+                              p + inner));
     *out_len = FR_RECORD_HEADER_LEN + body;
     return FR_OK;
 }

@@ -34,7 +34,10 @@ FR_MUST_CHECK fr_err fr_record_write_plain(uint8_t type, const uint8_t *data, si
 /* Protect one record (RFC 8446 §5.2): TLSInnerPlaintext = data || type ||
  * zeros(pad); header type application_data, version 0x0303.  len <= 2^14
  * and len + 1 + pad <= 2^14 + 1... (pad may be 0).  out_cap must be at
- * least FR_RECORD_OVERHEAD + len + pad. */
+ * least FR_RECORD_OVERHEAD + len + pad.  The ciphertext is written
+ * straight into `out` from `data`, which is either the body's position in
+ * `out` (out + FR_RECORD_HEADER_LEN: in place) or disjoint from the record
+ * (FERRULE_R_INTERNAL otherwise). */
 FR_MUST_CHECK fr_err fr_record_seal(fr_aead *a, uint8_t type, const uint8_t *data, size_t len,
                                     size_t pad, uint8_t *out, size_t out_cap, size_t *out_len);
 

@@ -4,8 +4,10 @@
  *
  * The context is keyed once in fr_aead_init (the key schedule expansion is
  * done then and the raw key wiped); each record only installs a fresh nonce.
- * Encryption and decryption are in place, so the record path allocates
- * nothing.
+ * Sealing reads the plaintext where the caller has it and writes the
+ * ciphertext straight into the record (fr_aead_seal_parts); opening is in
+ * place.  Neither allocates: the record path makes no libcrypto
+ * allocation (tests/c/test_memory.c counts them).
  */
 #include "crypto.h"
 
@@ -84,23 +86,36 @@ static fr_err set_nonce(fr_aead *a) {
     return ok ? FR_OK : lib_fail(FERRULE_R_INTERNAL);
 }
 
-fr_err fr_aead_seal(fr_aead *a, const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len,
-                    uint8_t *tag_out) {
+fr_err fr_aead_seal_parts(fr_aead *a, const uint8_t *aad, size_t aad_len, const uint8_t *in,
+                         size_t in_len, uint8_t *out, size_t tail_len, uint8_t *tag_out) {
     FR_ENSURE(a->ctx != NULL && a->encrypt, FERRULE_R_INTERNAL);
-    FR_ENSURE(len <= INT_MAX && aad_len <= INT_MAX, FERRULE_R_INTERNAL);
+    FR_ENSURE(in_len <= INT_MAX && tail_len <= INT_MAX - in_len && aad_len <= INT_MAX,
+              FERRULE_R_INTERNAL);
     FR_TRY(set_nonce(a));
     EVP_CIPHER_CTX *ctx = (EVP_CIPHER_CTX *)a->ctx;
-    int outl = 0, finl = 0;
+    int outl = 0, taill = 0, finl = 0;
+    /* GCM and ChaCha20-Poly1305 are stream modes: each update returns its
+     * whole input encrypted, so the two parts need no staging copy. */
     int ok = EVP_CipherUpdate(ctx, NULL, &outl, aad, (int)aad_len) == 1 &&
-             EVP_CipherUpdate(ctx, buf, &outl, buf, (int)len) == 1 && (size_t)outl == len &&
-             EVP_CipherFinal_ex(ctx, buf + len, &finl) == 1 && finl == 0 &&
+             (in_len == 0 ||
+              (EVP_CipherUpdate(ctx, out, &outl, in, (int)in_len) == 1 && (size_t)outl == in_len)) &&
+             (tail_len == 0 || (EVP_CipherUpdate(ctx, out + in_len, &taill, out + in_len,
+                                                 (int)tail_len) == 1 &&
+                                (size_t)taill == tail_len)) &&
+             EVP_CipherFinal_ex(ctx, out + in_len + tail_len, &finl) == 1 && finl == 0 &&
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, FR_AEAD_TAG_LEN, tag_out) == 1;
     if (!ok) {
-        fr_wipe(buf, len); /* never leave a half-encrypted record behind */
+        /* Never leave a half-encrypted record behind. */
+        fr_wipe(out, in_len + tail_len);
         return lib_fail(FERRULE_R_INTERNAL);
     }
     a->seq++;
     return FR_OK;
+}
+
+fr_err fr_aead_seal(fr_aead *a, const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len,
+                    uint8_t *tag_out) {
+    return fr_aead_seal_parts(a, aad, aad_len, buf, len, buf, 0, tag_out);
 }
 
 fr_err fr_aead_open(fr_aead *a, const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len,

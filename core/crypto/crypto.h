@@ -81,6 +81,14 @@ FR_MUST_CHECK fr_err fr_aead_init(fr_aead *a, uint16_t suite, const uint8_t *tra
  * seq reached 2^64-1. */
 FR_MUST_CHECK fr_err fr_aead_seal(fr_aead *a, const uint8_t *aad, size_t aad_len, uint8_t *buf,
                                   size_t len, uint8_t *tag_out);
+/* Out of place, in two parts: in[0..in_len) followed by the tail_len bytes
+ * already at out[in_len..] are encrypted into out[0..in_len+tail_len) (the
+ * tail in place), tag written to tag_out.  `in` is either `out` itself or
+ * disjoint from out[0..in_len+tail_len).  On failure out[0..in_len+tail_len)
+ * is wiped.  Nonce and seq as for fr_aead_seal. */
+FR_MUST_CHECK fr_err fr_aead_seal_parts(fr_aead *a, const uint8_t *aad, size_t aad_len,
+                                        const uint8_t *in, size_t in_len, uint8_t *out,
+                                        size_t tail_len, uint8_t *tag_out);
 /* In place: buf[0..len) ciphertext (without tag) becomes plaintext.
  * FERRULE_R_BAD_RECORD_MAC on failure, and then buf is wiped. */
 FR_MUST_CHECK fr_err fr_aead_open(fr_aead *a, const uint8_t *aad, size_t aad_len, uint8_t *buf,

@@ -190,6 +190,66 @@ TEST(seal_in_place) {
     fr_aead_free(&r);
 }
 
+/* Sealing from elsewhere writes the same record as sealing in place (the
+ * content is encrypted straight into the record, not staged there first),
+ * for every suite, with and without padding, across GCM block boundaries;
+ * a source overlapping the record anywhere but the body is refused. */
+TEST(seal_from_elsewhere_matches_in_place) {
+    static const uint16_t seal_suites[] = {FERRULE_TLS_AES_128_GCM_SHA256,
+                                      FERRULE_TLS_AES_256_GCM_SHA384,
+                                      FERRULE_TLS_CHACHA20_POLY1305_SHA256};
+    static const size_t lens[] = {0, 1, 15, 16, 17, 1000, FR_MAX_PLAINTEXT};
+    static uint8_t src[FR_MAX_PLAINTEXT];
+    for (size_t i = 0; i < sizeof(src); i++) src[i] = (uint8_t)(i * 13u + 7u);
+    for (size_t s = 0; s < 3; s++) {
+        for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+            size_t len = lens[l], pad = len < 100 ? 5 : 0;
+            fr_aead w1, r1, w2, r2;
+            pair(seal_suites[s], &w1, &r1);
+            pair(seal_suites[s], &w2, &r2);
+            size_t n1 = 0, n2 = 0;
+            memset(big_a, 0xee, sizeof(big_a));
+            memcpy(big_b + 5, src, len);
+            CHECK_EQ(fr_record_seal(&w1, FR_CT_APPLICATION_DATA, src, len, pad, big_a,
+                                    sizeof(big_a), &n1),
+                     FR_OK);
+            CHECK_EQ(fr_record_seal(&w2, FR_CT_APPLICATION_DATA, big_b + 5, len, pad, big_b,
+                                    sizeof(big_b), &n2),
+                     FR_OK);
+            CHECK_EQ(n1, FR_RECORD_OVERHEAD + len + pad);
+            CHECK_EQ(n1, n2);
+            CHECK(memcmp(big_a, big_b, n1) == 0);
+            uint8_t type, *pt;
+            size_t pt_len;
+            CHECK_EQ(fr_record_open(&r1, big_a, n1, &type, &pt, &pt_len), FR_OK);
+            CHECK_EQ(pt_len, len);
+            CHECK(len == 0 || memcmp(pt, src, len) == 0);
+            fr_aead_free(&w1);
+            fr_aead_free(&r1);
+            fr_aead_free(&w2);
+            fr_aead_free(&r2);
+        }
+    }
+    fr_aead w, r;
+    pair(FERRULE_TLS_AES_128_GCM_SHA256, &w, &r);
+    size_t n = 0;
+    /* Overlapping the header, or the body off its position: refused,
+     * before anything is written or a sequence number is used. */
+    CHECK_EQ(fr_record_seal(&w, FR_CT_APPLICATION_DATA, big_a + 2, 100, 0, big_a, sizeof(big_a),
+                            &n),
+             FERRULE_R_INTERNAL);
+    CHECK_EQ(fr_record_seal(&w, FR_CT_APPLICATION_DATA, big_a + 6, 100, 0, big_a, sizeof(big_a),
+                            &n),
+             FERRULE_R_INTERNAL);
+    CHECK_EQ(w.seq, 0);
+    /* Just past the record: disjoint, fine. */
+    CHECK_EQ(fr_record_seal(&w, FR_CT_APPLICATION_DATA, big_a + FR_RECORD_OVERHEAD + 100, 100, 0,
+                            big_a, FR_RECORD_OVERHEAD + 100, &n),
+             FR_OK);
+    fr_aead_free(&w);
+    fr_aead_free(&r);
+}
+
 TEST(seal_size_limits) {
     fr_aead w, r;
     pair(FERRULE_TLS_CHACHA20_POLY1305_SHA256, &w, &r);
@@ -420,7 +480,8 @@ TEST(open_sequence_exhausted) {
 TEST_MAIN("record", TL_CASE(header_valid_types_and_versions), TL_CASE(header_bad_type),
           TL_CASE(header_bad_version), TL_CASE(header_overflow), TL_CASE(write_plain),
           TL_CASE(write_plain_size_limit), TL_CASE(seal_open_round_trip_with_padding),
-          TL_CASE(seal_in_place), TL_CASE(seal_size_limits), TL_CASE(open_all_zero_inner_plaintext),
+          TL_CASE(seal_in_place), TL_CASE(seal_from_elsewhere_matches_in_place),
+          TL_CASE(seal_size_limits), TL_CASE(open_all_zero_inner_plaintext),
           TL_CASE(open_forbidden_inner_type), TL_CASE(open_inner_plaintext_overflow),
           TL_CASE(open_short_and_malformed), TL_CASE(open_wrong_outer_type),
           TL_CASE(open_tampered_record), TL_CASE(open_sequence_exhausted))
