@@ -46,14 +46,22 @@ int fr_conn_status_for(fr_conn *c, fr_err e, fr_progress pr) {
 /* After the handshake an empty input buffer is given back; the next input
  * brings it again (fr_conn_in_ensure).  During the handshake the next
  * flight is never far, so it stays. */
-static void in_release_if_idle(fr_conn *c) {
+static void in_release(fr_conn *c, int to_allocator) {
     if (c->in == NULL || c->in_len > 0 || c->in_lent || c->app_lent) return;
-    /* Records were opened in place: wipe what was ever written. */
-    fr_wipe(c->in, c->in_used);
-    fr_mem_free_public(&c->mem, c->in, c->in_cap);
+    /* Never a buffer holding bytes not yet processed (a partial record
+     * waits in in_len > 0).  To the config's pool, as it is: what it holds
+     * is this connection's, wiped before another connection can see it;
+     * to the allocator, wiped as far as it was ever written (records were
+     * opened in place). */
+    if (to_allocator)
+        fr_buf_free(c, c->in, c->in_used);
+    else
+        fr_buf_put(c, c->in, c->in_used);
     c->in = NULL;
     c->in_cap = c->in_off = c->in_used = 0;
 }
+
+static void in_release_if_idle(fr_conn *c) { in_release(c, 0); }
 
 static void rx_idle(fr_conn *c) {
     if (c->state == FERRULE_HS_CONNECTED) in_release_if_idle(c);
@@ -198,12 +206,12 @@ fr_err fr_conn_read_ack(fr_conn *c, size_t n) {
     c->app_lent = 0;
     if (kind == LENT_EARLY) {
         fr_early_conn *ed = &c->early;
-        fr_wipe(ed->buf + ed->off, n);
         ed->off += n;
         if (ed->off == ed->len) ed->off = ed->len = 0;
         return FR_OK;
     }
-    fr_wipe(c->app, n); /* read plaintext does not linger in `in` */
+    /* Not wiped: plaintext the application has been handed is its own
+     * (docs/buffers.md, "What is wiped"). */
     c->app += n;
     c->app_len -= n;
     if (c->app_len == 0) {
@@ -235,9 +243,7 @@ static void out_drop(fr_conn *c, size_t n) {
     c->out_off += n;
     c->out_len -= n;
     if (c->out_len > 0) return;
-    fr_mem_free_public(&c->mem, c->out, c->out_cap); /* protected or public records */
-    c->out = NULL;
-    c->out_cap = c->out_off = 0;
+    fr_conn_out_release(c, 0); /* to the pool, for the next record */
 }
 
 fr_err fr_conn_output_buf(fr_conn *c, const uint8_t **p, size_t *len) {
@@ -291,6 +297,12 @@ fr_err fr_conn_write_app(fr_conn *c, const uint8_t *buf, size_t len, size_t *n,
     size_t max = fr_rsl_max_fragment(c); /* 2^14, or RFC 8449's limit */
     while (*n < len && c->out_len < FR_MAX_RECORD) {
         size_t chunk = len - *n < max ? len - *n : max;
+        /* A second record of this call queues only if it fits in the
+         * buffer there is (a standard one holds one maximal record): the
+         * output buffer does not grow for application data in steady
+         * traffic, so an active connection holds one input and one output
+         * buffer. */
+        if (*n > 0 && FR_RECORD_OVERHEAD + chunk > c->out_cap - c->out_len) break;
         /* RFC 8446 §5.5: retire the write key before its AEAD limit. */
         fr_err e = fr_ku_before_app_record(c);
         if (e == FR_OK) e = fr_conn_send_record(c, FR_CT_APPLICATION_DATA, buf + *n, chunk);
@@ -365,8 +377,9 @@ uint32_t fr_conn_flags_tx(const fr_conn *c) {
 /* ---- release and the batched call ---------------------------------------------------- */
 
 void fr_conn_release_buffers(fr_conn *c) {
-    in_release_if_idle(c);
-    if (c->out != NULL && c->out_len == 0 && !c->out_lent) out_drop(c, 0);
+    /* The host asks for the memory back: to the allocator, not the pool. */
+    in_release(c, 1);
+    if (c->out != NULL && c->out_len == 0 && !c->out_lent) fr_conn_out_release(c, 1);
     if (c->hs_buf != NULL && c->hs_len == 0) {
         fr_mem_free(&c->mem, c->hs_buf, c->hs_cap);
         c->hs_buf = NULL;

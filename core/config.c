@@ -82,6 +82,7 @@ static void chain_clear(fr_config *cfg, fr_chain *ch) {
 void fr_cfg_release(fr_config *cfg) {
     if (atomic_fetch_sub(&cfg->refs, 1) != 1) return;
     fr_resume_config_free(cfg);
+    fr_buf_pool_drain(cfg);
     fr_trust_free(&cfg->mem, &cfg->trust);
     for (size_t i = 0; i < cfg->n_chains; i++) chain_clear(cfg, &cfg->chains[i]);
     if (cfg->sync.release != NULL) cfg->sync.release(cfg->sync.ctx);

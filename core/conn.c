@@ -30,8 +30,13 @@ fr_err fr_conn_init(fr_conn *c, fr_config *cfg, const char *server_name,
 }
 
 void fr_conn_release(fr_conn *c) {
-    fr_mem_free(&c->mem, c->in, c->in_cap);
-    fr_mem_free_public(&c->mem, c->out, c->out_cap);
+    /* The record buffers go back to the config for the next connection:
+     * what this one received is wiped first (bufpool.c). */
+    if (c->in != NULL) {
+        fr_wipe(c->in, c->in_used);
+        fr_buf_put(c, c->in, 0);
+    }
+    fr_conn_out_release(c, 0);
     fr_mem_free(&c->mem, c->hs_buf, c->hs_cap);
     fr_mem_free(&c->mem, c->ch_copy, c->ch_len);
     for (size_t i = 0; i < c->n_kex; i++) fr_kex_free(&c->kex[i]);
@@ -49,6 +54,22 @@ void fr_conn_release(fr_conn *c) {
 
 /* ---- output --------------------------------------------------------------- */
 
+/* Drop the output buffer (drained): back to the config's pool if it is a
+ * standard one, so the next record finds it without an allocation.  It
+ * holds protected or public records only: nothing to wipe. */
+void fr_conn_out_release(fr_conn *c, int to_allocator) {
+    if (c->out == NULL) return;
+    if (!c->out_pooled)
+        fr_mem_free_public(&c->mem, c->out, c->out_cap);
+    else if (to_allocator)
+        fr_buf_free(c, c->out, 0);
+    else
+        fr_buf_put(c, c->out, 0);
+    c->out = NULL;
+    c->out_cap = c->out_off = c->out_len = 0;
+    c->out_pooled = 0;
+}
+
 fr_err fr_conn_out_reserve(fr_conn *c, size_t n) {
     if (n <= c->out_cap - c->out_off - c->out_len) return FR_OK;
     /* Output the host has borrowed must stay where it is (buffers.c);
@@ -59,21 +80,35 @@ fr_err fr_conn_out_reserve(fr_conn *c, size_t n) {
         c->out_off = 0;
     }
     if (n <= c->out_cap - c->out_off - c->out_len) return FR_OK;
-    /* Grow by doubling, but never more than one maximum record beyond
+    if (c->out == NULL && n <= FR_POOL_BUF && c->state == FERRULE_HS_CONNECTED) {
+        /* The standard buffer: one maximal record (what the write path
+         * queues at a time), reused across drains (bufpool.c).  Handshake
+         * flights are smaller and grow from 4 KiB instead, which keeps a
+         * connection in its handshake small. */
+        size_t used;
+        fr_err e = FR_OK;
+        c->out = fr_buf_get(c, &used, &e);
+        FR_ENSURE(c->out != NULL, e);
+        c->out_cap = FR_POOL_BUF;
+        c->out_off = c->out_len = 0;
+        c->out_pooled = 1;
+        return FR_OK;
+    }
+    /* Beyond it (a large handshake flight, records queued behind a full
+     * one): grow by doubling, never more than one maximum record beyond
      * what is needed, so a small ceiling still fits two records. */
     size_t want = c->out_len + n;
     size_t cap = c->out_cap < 4096 ? 4096 : c->out_cap;
     while (cap < want) cap *= 2;
-    /* A full record's worth: room for the second the write path queues
-     * (fr_conn_write_app), in one allocation, since a drained buffer is
-     * released and the next write starts from nothing. */
     if (cap > want + FR_MAX_RECORD || want > FR_MAX_PLAINTEXT) cap = want + FR_MAX_RECORD;
     uint8_t *p = fr_mem_alloc(&c->mem, cap);
     FR_ENSURE(p != NULL, fr_mem_error(&c->mem, cap));
-    if (c->out_len > 0) memcpy(p, c->out + c->out_off, c->out_len);
-    fr_mem_free_public(&c->mem, c->out, c->out_cap); /* records only (send_record) */
+    size_t len = c->out_len;
+    if (len > 0) memcpy(p, c->out + c->out_off, len);
+    fr_conn_out_release(c, 0);
     c->out = p;
     c->out_cap = cap;
+    c->out_len = len;
     c->out_off = 0;
     return FR_OK;
 }

@@ -112,6 +112,19 @@ typedef struct fr_chain {
     size_t issuer_off[FR_MAX_CHAIN_CERTS], issuer_len[FR_MAX_CHAIN_CERTS];
 } fr_chain;
 
+/* Idle record buffers a config keeps for its connections to reuse
+ * (core/bufpool.c, docs/buffers.md "Buffer reuse"): an input buffer, or an
+ * output buffer of the standard size, both FR_POOL_BUF bytes.  Slots are
+ * taken and filled with atomic exchanges, so connections on different
+ * threads share them without a lock. */
+#define FR_POOL_SLOTS 4
+#define FR_POOL_BUF FR_MAX_RECORD
+typedef struct fr_buf_pool {
+    uint8_t *_Atomic slot[FR_POOL_SLOTS];
+    atomic_size_t bytes;      /* held in the slots (counted in the config's fr_mem) */
+    atomic_uint_fast64_t ids; /* owner tags handed to connections */
+} fr_buf_pool;
+
 struct ferrule_config {
     fr_mem mem;
     fr_sync sync; /* the host's locks (sync.h): FR_LOCK_CFG_* */
@@ -153,6 +166,7 @@ struct ferrule_config {
     fr_early_config early;
     fr_rsl_config rsl;
     fr_dec_config dec;
+    fr_buf_pool pool;
 };
 
 /* Verification parameters of a config for verifying its peer. */
@@ -187,6 +201,8 @@ struct ferrule_conn {
     uint8_t *in;
     size_t in_cap, in_off, in_len;
     size_t in_used; /* bytes of `in` ever written (what a release wipes) */
+    uint64_t pool_id; /* tags the buffers this connection gives back (bufpool.c) */
+    int out_pooled;   /* `out` is a standard FR_POOL_BUF buffer (else grown) */
     /* The buffer API's loans (buffers.c): while one is out, what it lends
      * stays where it is (no compaction, growth or release). */
     int in_lent;    /* `in` tail from in_off+in_len, in_lent_cap bytes */
@@ -307,6 +323,9 @@ void fr_conn_keylog_len(fr_conn *c, const char *label, const uint8_t *secret, si
 /* Ensure `out` can take `n` more bytes (grows within the memory ceiling;
  * BUFFER_LENT if that would move output the host has borrowed). */
 FR_MUST_CHECK fr_err fr_conn_out_reserve(fr_conn *c, size_t n);
+/* Drop the (drained) output buffer: a standard one to the config's pool,
+ * or to the allocator if `to_allocator`; a grown one to the allocator. */
+void fr_conn_out_release(fr_conn *c, int to_allocator);
 /* The time the host last passed in (fr_conn_set_time, engine.h): what
  * verification, ticket ages and lifetimes and the 0-RTT window use. */
 int64_t fr_conn_now(const fr_conn *c);
@@ -327,6 +346,22 @@ FR_MUST_CHECK fr_err fr_conn_next_record(fr_conn *c, fr_progress *pr);
 void fr_conn_in_consume(fr_conn *c, size_t n);
 /* Buffer in `in` for the next received bytes (allocated when missing). */
 FR_MUST_CHECK fr_err fr_conn_in_ensure(fr_conn *c);
+
+/* ---- bufpool.c: record buffers and their reuse ------------------------- */
+/* A FR_POOL_BUF-byte record buffer charged to c->mem: one the config
+ * keeps if any (the connection's own, or another's with what that one
+ * wrote wiped), else a fresh zeroed one.  *used: how many leading bytes
+ * hold this connection's earlier content.  NULL with the reason in *e. */
+uint8_t *fr_buf_get(fr_conn *c, size_t *used, fr_err *e);
+/* Give a buffer from fr_buf_get back: to the config's pool if a slot is
+ * free (its first `used` bytes, the connection's own, are wiped when
+ * another connection takes it), else wiped that far and freed. */
+void fr_buf_put(fr_conn *c, uint8_t *p, size_t used);
+/* Free such a buffer to the allocator (first `used` bytes wiped). */
+void fr_buf_free(fr_conn *c, uint8_t *p, size_t used);
+/* The config's pooled buffers go back to its allocator (config free). */
+void fr_buf_pool_drain(fr_config *cfg);
+size_t fr_buf_pool_bytes(const fr_config *cfg);
 
 
 /* ---- state.c: the transition table and dispatcher ------------------------ */

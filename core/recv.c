@@ -10,10 +10,15 @@
 
 fr_err fr_conn_in_ensure(fr_conn *c) {
     if (c->in != NULL) return FR_OK;
-    c->in = fr_mem_alloc(&c->mem, FR_MAX_RECORD);
-    FR_ENSURE(c->in != NULL, fr_mem_error(&c->mem, FR_MAX_RECORD));
-    c->in_cap = FR_MAX_RECORD;
-    c->in_off = c->in_len = c->in_used = 0;
+    /* One maximal record, taken back from the config's pool when the
+     * connection (or another) gave one back (bufpool.c). */
+    size_t used;
+    fr_err e = FR_OK;
+    c->in = fr_buf_get(c, &used, &e);
+    FR_ENSURE(c->in != NULL, e);
+    c->in_cap = FR_POOL_BUF;
+    c->in_off = c->in_len = 0;
+    c->in_used = used;
     return FR_OK;
 }
 

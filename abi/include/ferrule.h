@@ -953,9 +953,9 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_process(ferrule_conn *conn, cons
                                                         uint8_t *out, size_t out_cap,
                                                         size_t *written, uint32_t *flags);
 /** Free the input, output and handshake buffers that hold nothing and
- *  are not borrowed; each comes back when needed.  The library already
- *  does this for the input buffer once it is empty after the handshake,
- *  and for the output buffer once it is drained.  Both halves. */
+ *  are not borrowed, to the allocator; each comes back when needed.  The
+ *  library gives idle buffers back itself (input empty after the handshake,
+ *  output drained) to the config, for reuse (docs/buffers.md).  Both halves. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_release_buffers(ferrule_conn *conn);
 
 /* Drivers (both I/O modes) ------------------------------------------ */

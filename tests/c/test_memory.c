@@ -23,6 +23,7 @@
 #endif
 #endif
 
+#include "conn.h" /* white-box: the config's buffer pool, a connection's peak */
 #include "support_pair.h"
 #include "testlib.h"
 
@@ -198,6 +199,38 @@ static size_t input_buffer(void) { return ferrule_max_ciphertext_record(); }
 
 /* ---- idle connection figures -------------------------------------------------- */
 
+/* What the config itself holds: everything live in its allocator but the
+ * idle record buffers it keeps for its connections (core/bufpool.c). */
+static size_t cfg_own(const counting *k, const ferrule_config *cfg) {
+    return k->live - fr_buf_pool_bytes(cfg);
+}
+
+/* libcrypto bytes of the two record-protection contexts a connection
+ * keeps (one EVP_CIPHER_CTX per direction, keyed once). */
+static long aead_pair_bytes(void) {
+    uint8_t secret[FR_MAX_HASH] = {1};
+    fr_aead w, r;
+    memset(&w, 0, sizeof(w));
+    memset(&r, 0, sizeof(r));
+    long before = atomic_load(&g_crypto_live);
+    CHECK_EQ(fr_aead_init(&w, FERRULE_TLS_AES_128_GCM_SHA256, secret, 1), FR_OK);
+    CHECK_EQ(fr_aead_init(&r, FERRULE_TLS_AES_128_GCM_SHA256, secret, 0), FR_OK);
+    long n = atomic_load(&g_crypto_live) - before;
+    fr_aead_free(&w);
+    fr_aead_free(&r);
+    return n;
+}
+
+/* Idle heap per connection (ferrule + libcrypto) must stay within these:
+ * the figures of docs/memory.md with a little headroom.  The client's
+ * includes the peer's chain as parsed (certificates and their public
+ * keys), kept for ferrule_conn_peer_cert. */
+#define IDLE_SERVER_MAX 6400u
+#define IDLE_CLIENT_MAX 14000u
+/* A connection moving full records holds one input and one output buffer
+ * (one maximal record each) beside its idle state. */
+#define ACTIVE_SERVER_MAX (40u * 1024u)
+
 static void idle_figures(const char *kind) {
     counting kc, ks;
     memset(&kc, 0, sizeof(kc));
@@ -213,16 +246,15 @@ static void idle_figures(const char *kind) {
     CHECK(pair_handshake(&p, NULL, NULL));
     exchange(&p, "warm-up");
     pair_free(&p);
+    long aead2 = aead_pair_bytes();
 
-    size_t cfg_c = kc.live, cfg_s = ks.live;
+    size_t cfg_c = cfg_own(&kc, cc), cfg_s = cfg_own(&ks, sc);
     long crypto0 = atomic_load(&g_crypto_live);
-    kc.peak = kc.live;
-    ks.peak = ks.live;
 
     CHECK(pair_new(&p, cc, sc, NULL));
     size_t new_c = ferrule_conn_memory_used(p.client), new_s = ferrule_conn_memory_used(p.server);
-    CHECK_EQ(new_c, kc.live - cfg_c);
-    CHECK_EQ(new_s, ks.live - cfg_s);
+    CHECK_EQ(new_c, cfg_own(&kc, cc) - cfg_c);
+    CHECK_EQ(new_s, cfg_own(&ks, sc) - cfg_s);
     /* Nothing but the struct: the input buffer comes with the first input. */
     CHECK(new_c < input_buffer());
     CHECK(new_s < input_buffer());
@@ -237,18 +269,20 @@ static void idle_figures(const char *kind) {
 
     size_t used_c = ferrule_conn_memory_used(p.client);
     size_t used_s = ferrule_conn_memory_used(p.server);
-    size_t peak_c = kc.peak - cfg_c, peak_s = ks.peak - cfg_s;
-    size_t idle_c = kc.live - cfg_c, idle_s = ks.live - cfg_s;
+    size_t peak_c = atomic_load(&p.client->mem.peak), peak_s = atomic_load(&p.server->mem.peak);
+    size_t idle_c = cfg_own(&kc, cc) - cfg_c, idle_s = cfg_own(&ks, sc) - cfg_s;
     /* memory_used is exactly what the connection holds through our
      * allocator (the configs' own allocations are the baseline). */
-    CHECK_EQ(used_c, kc.live - cfg_c);
-    CHECK_EQ(used_s, ks.live - cfg_s);
+    CHECK_EQ(used_c, idle_c);
+    CHECK_EQ(used_s, idle_s);
     CHECK(used_c < ferrule_default_memory_limit());
     CHECK(used_s < ferrule_default_memory_limit());
     /* Idle and established: the input buffer (empty after the handshake)
      * and the output buffer (drained) were given back. */
     CHECK(used_c < input_buffer());
     CHECK(used_s < input_buffer());
+    CHECK(p.client->in == NULL && p.client->out == NULL);
+    CHECK(p.server->in == NULL && p.server->out == NULL);
     /* The handshake took more than the idle connection keeps: the
      * reassembly buffer and handshake-only state are gone. */
     CHECK(peak_c > used_c);
@@ -258,11 +292,13 @@ static void idle_figures(const char *kind) {
 
     long crypto_pair = atomic_load(&g_crypto_live) - crypto0;
 
-    /* The output buffer grows for full records and goes once drained: after
-     * one 64 KiB write the idle connection is back to its idle size. */
+    /* The output buffer is one record and goes once drained: after one
+     * 64 KiB write the idle connection is back to its idle size. */
     static uint8_t big[64 * 1024], got[64 * 1024];
     memset(big, 0x5a, sizeof(big));
     size_t wn = 0, rn = 0, total = 0;
+    atomic_store(&p.client->mem.peak, used_c);
+    atomic_store(&p.server->mem.peak, used_s);
     CHECK_EQ(ferrule_conn_write(p.client, big, sizeof(big), &wn), FERRULE_OK);
     CHECK(wn > 0);
     for (int i = 0; i < 64 && total < wn; i++) {
@@ -277,12 +313,16 @@ static void idle_figures(const char *kind) {
     CHECK_EQ(wn, sizeof(big));
     CHECK_EQ(total, sizeof(big));
     size_t after_write_c = ferrule_conn_memory_used(p.client);
-    CHECK_EQ(after_write_c, kc.live - cfg_c);
-    CHECK(after_write_c < ferrule_default_memory_limit());
+    size_t active_c = atomic_load(&p.client->mem.peak), active_s = atomic_load(&p.server->mem.peak);
+    CHECK_EQ(after_write_c, cfg_own(&kc, cc) - cfg_c);
     CHECK_EQ(after_write_c, used_c);
     CHECK_EQ(ferrule_conn_memory_used(p.server), used_s);
-    printf("memory: %-10s client: after one 64 KiB write: memory_used %zu, peak %zu\n", kind,
-           after_write_c, kc.peak - cfg_c);
+    /* Active: the idle state plus at most one buffer each way. */
+    CHECK(active_c <= used_c + 2 * (input_buffer() + 16));
+    CHECK(active_s <= used_s + 2 * (input_buffer() + 16));
+    printf("memory: %-10s client: during 64 KiB of 16 KiB records: peak %zu (sender), "
+           "server peak %zu (receiver)\n",
+           kind, active_c, active_s);
     long before = atomic_load(&g_crypto_live);
     ferrule_conn_free(p.client);
     long crypto_c = before - atomic_load(&g_crypto_live);
@@ -297,22 +337,26 @@ static void idle_figures(const char *kind) {
     printf("memory: %-10s server: at-new %zu, handshake peak %zu, idle %zu (memory_used %zu), "
            "libcrypto %ld\n",
            kind, new_s, peak_s, idle_s, used_s, g_crypto_hooked ? crypto_s : -1);
-    printf("memory: %-10s configs: client %zu, server %zu; libcrypto pair %ld, residue after "
-           "free %ld\n",
-           kind, cfg_c, cfg_s, g_crypto_hooked ? crypto_pair : -1, residue);
+    printf("memory: %-10s configs: client %zu, server %zu (pooled buffers: client %zu, server "
+           "%zu); libcrypto pair %ld, residue after free %ld; two AEAD contexts %ld\n",
+           kind, cfg_c, cfg_s, fr_buf_pool_bytes(cc), fr_buf_pool_bytes(sc),
+           g_crypto_hooked ? crypto_pair : -1, residue, g_crypto_hooked ? aead2 : -1);
     if (g_crypto_hooked) {
         /* Everything libcrypto allocated for the pair went back on free. */
         CHECK_EQ(residue, 0);
         CHECK(crypto_c > 0);
         CHECK(crypto_s > 0);
         CHECK_EQ(crypto_c + crypto_s, crypto_pair);
+        CHECK(idle_s + (size_t)crypto_s <= IDLE_SERVER_MAX);
+        CHECK(idle_c + (size_t)crypto_c <= IDLE_CLIENT_MAX);
+        CHECK(active_s + (size_t)crypto_s <= ACTIVE_SERVER_MAX);
     } else {
         printf("memory: libcrypto allocator hook unavailable, libcrypto not measured\n");
     }
 
     /* Connections give back exactly what they took. */
-    CHECK_EQ(kc.live, cfg_c);
-    CHECK_EQ(ks.live, cfg_s);
+    CHECK_EQ(cfg_own(&kc, cc), cfg_c);
+    CHECK_EQ(cfg_own(&ks, sc), cfg_s);
     ferrule_config_free(cc);
     ferrule_config_free(sc);
     CHECK_EQ(kc.live, 0);
