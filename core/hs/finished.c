@@ -37,6 +37,11 @@ static void wipe_handshake_secrets(fr_conn *c) {
     fr_wipe(c->ks.server_hs, sizeof(c->ks.server_hs));
     fr_wipe(c->ks.handshake_secret, sizeof(c->ks.handshake_secret));
     fr_wipe(c->ks.early_secret, sizeof(c->ks.early_secret));
+    /* The transcript ends with the resumption secret (RFC 8446 §7.1):
+     * post-handshake messages stay out of it (state.c), so its hash context
+     * goes now rather than staying with every idle connection. */
+    fr_transcript_free(&c->th);
+    c->th_ready = 0;
 }
 
 fr_err fr_client_on_finished(fr_conn *c, fr_reader *body) {
