@@ -238,6 +238,13 @@ static fr_err pre_protection(fr_conn *c, const rx_record *r, int *done) {
     return FR_OK;
 }
 
+/* Accepted 0-RTT records are read in this state (fr_state_reads_early_data).
+ * Early data ends before the handshake does (RFC 8446 §4.2.10, §4.5), so
+ * the established state, that of nearly every record, skips the table. */
+static int reads_early(const fr_conn *c) {
+    return c->state != FERRULE_HS_CONNECTED && fr_state_reads_early_data(c);
+}
+
 /* Open a protected record in place, or check a plaintext one: *type, *pt
  * and *pt_len describe its content.  *done when it was refused 0-RTT data
  * skipped by trial decryption (RFC 8446 §4.2.10). */
@@ -256,7 +263,7 @@ static fr_err deprotect(fr_conn *c, rx_record *r, uint8_t **pt, size_t *pt_len, 
     /* RFC 8449: our limit binds what the client sent after it saw it;
      * 0-RTT records (accepted, or skipped when refused) were sent before,
      * under the early keys. */
-    int early_rec = c->early.skipping || fr_state_reads_early_data(c);
+    int early_rec = c->early.skipping || reads_early(c);
     if (!early_rec) FR_TRY(fr_rsl_check_received(c, r->body));
     fr_err oe = fr_record_open(&c->rd, r->p, r->len, &r->type, pt, pt_len);
     if (oe == FERRULE_R_BAD_RECORD_MAC && c->early.skipping) {
@@ -306,7 +313,7 @@ static fr_err dispatch_content(fr_conn *c, const rx_record *r, uint8_t *pt, size
         fr_conn_in_consume(c, r->len);
         return hs_drain(c, pr);
     case FR_CT_APPLICATION_DATA:
-        if (fr_state_reads_early_data(c)) {
+        if (reads_early(c)) {
             /* Accepted 0-RTT data: buffered until the application reads it. */
             FR_TRY(fr_server_early_data_record(c, pt, pt_len));
             fr_conn_in_consume(c, r->len);
