@@ -62,11 +62,11 @@ void fr_conn_out_release(fr_conn *c, int to_allocator) {
     if (!c->out_pooled)
         fr_mem_free_public(&c->mem, c->out, c->out_cap);
     else if (to_allocator)
-        fr_buf_free(c, c->out, 0);
+        fr_buf_free(c, c->out, c->out_used);
     else
-        fr_buf_put(c, c->out, 0);
+        fr_buf_put(c, c->out, c->out_used);
     c->out = NULL;
-    c->out_cap = c->out_off = c->out_len = 0;
+    c->out_cap = c->out_off = c->out_len = c->out_used = 0;
     c->out_pooled = 0;
 }
 
@@ -92,6 +92,10 @@ fr_err fr_conn_out_reserve(fr_conn *c, size_t n) {
         c->out_cap = FR_POOL_BUF;
         c->out_off = c->out_len = 0;
         c->out_pooled = 1;
+        /* Our own input buffer from before, perhaps: records overwrite it
+         * from the start, plaintext may remain beyond them, and stays
+         * marked for a wipe should another connection take it. */
+        c->out_used = used;
         return FR_OK;
     }
     /* Beyond it (a large handshake flight, records queued behind a full

@@ -203,6 +203,8 @@ struct ferrule_conn {
     size_t in_used; /* bytes of `in` ever written (what a release wipes) */
     uint64_t pool_id; /* tags the buffers this connection gives back (bufpool.c) */
     int out_pooled;   /* `out` is a standard FR_POOL_BUF buffer (else grown) */
+    size_t out_used;  /* leading bytes of a pooled `out` that held our input
+                       * before (plaintext: wiped before another takes it) */
     /* The buffer API's loans (buffers.c): while one is out, what it lends
      * stays where it is (no compaction, growth or release). */
     int in_lent;    /* `in` tail from in_off+in_len, in_lent_cap bytes */

@@ -525,9 +525,88 @@ TEST(reused_buffer_shows_nothing_of_its_last_owner) {
     CHECK_EQ(ks.live, 0);
 }
 
+/* The same, when the connection first reuses its own input buffer (with
+ * the plaintext it decrypted there) as its output buffer: the records it
+ * writes cover the start of it only, and what lies beyond must still be
+ * wiped before another connection sees the buffer. */
+TEST(own_input_buffer_reused_for_output_keeps_its_wipe) {
+    counting kc, ks;
+    memset(&kc, 0, sizeof(kc));
+    memset(&ks, 0, sizeof(ks));
+    ferrule_config *cc = config(0, &kc), *sc = config(1, &ks);
+    CHECK(cc != NULL && sc != NULL);
+    if (cc == NULL || sc == NULL) return;
+    static const char MARK[] = "far into the first connection's record";
+    static uint8_t msg[12000];
+    memset(msg, 'x', sizeof(msg));
+    memcpy(msg + sizeof(msg) - sizeof(MARK), MARK, sizeof(MARK));
+    link *l = calloc(1, sizeof(*l));
+    CHECK(link_new(l, MODE_COPY, cc, sc));
+    CHECK(warm_up(l));
+    size_t n = 0;
+    static uint8_t got[sizeof(msg)];
+    CHECK_EQ(ferrule_conn_write(l->p.client, msg, sizeof(msg), &n), FERRULE_OK);
+    link_move(l, l->p.client, l->p.server, SIZE_MAX);
+    uint8_t *in = l->p.server->in; /* the buffer the record is opened in */
+    CHECK(in != NULL);
+    CHECK_EQ(ferrule_conn_read(l->p.server, got, sizeof(got), &n), FERRULE_OK);
+    CHECK_EQ(n, sizeof(msg));
+    CHECK_EQ(ferrule_conn_read(l->p.server, got, sizeof(got), &n), FERRULE_WANT_READ);
+    CHECK(l->p.server->in == NULL);
+    /* Leave only that buffer in the pool, so the server's next write
+     * takes it as its output buffer. */
+    uint8_t *aside[FR_POOL_SLOTS];
+    int found = 0;
+    for (size_t i = 0; i < FR_POOL_SLOTS; i++) {
+        aside[i] = atomic_exchange(&sc->pool.slot[i], NULL);
+        if (aside[i] == in) {
+            found = 1;
+            aside[i] = NULL;
+        }
+    }
+    CHECK(found);
+    CHECK(atomic_exchange(&sc->pool.slot[0], in) == NULL);
+    CHECK_EQ(ferrule_conn_write(l->p.server, (const uint8_t *)"short", 5, &n), FERRULE_OK);
+    CHECK(l->p.server->out == in);
+    link_move(l, l->p.server, l->p.client, SIZE_MAX);
+    CHECK_EQ(ferrule_conn_read(l->p.client, got, sizeof(got), &n), FERRULE_OK);
+    CHECK_EQ(n, 5);
+    CHECK(l->p.server->out == NULL);
+    for (size_t i = 0; i < FR_POOL_SLOTS; i++) {
+        if (aside[i] == NULL) continue;
+        for (size_t k = 0; k < FR_POOL_SLOTS; k++) {
+            uint8_t *none = NULL;
+            if (atomic_compare_exchange_strong(&sc->pool.slot[k], &none, aside[i])) break;
+        }
+    }
+    /* Another connection takes every pooled buffer: no trace of MARK. */
+    ferrule_conn *other[FR_POOL_SLOTS];
+    int seen = 0;
+    for (size_t i = 0; i < FR_POOL_SLOTS; i++) {
+        other[i] = NULL;
+        CHECK_EQ(ferrule_conn_new(&other[i], sc, NULL), FERRULE_OK);
+        if (other[i] == NULL) continue;
+        uint8_t *p;
+        size_t cap = 0;
+        CHECK_EQ(ferrule_conn_input_buf(other[i], &p, &cap), FERRULE_OK);
+        for (size_t k = 0; k + sizeof(MARK) <= cap; k++)
+            if (memcmp(p + k, MARK, sizeof(MARK) - 1) == 0) seen++;
+        CHECK_EQ(ferrule_conn_input_ack(other[i], 0), FERRULE_OK);
+    }
+    CHECK_EQ(seen, 0);
+    for (size_t i = 0; i < FR_POOL_SLOTS; i++) ferrule_conn_free(other[i]);
+    pair_free(&l->p);
+    free(l);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+    CHECK_EQ(kc.live, 0);
+    CHECK_EQ(ks.live, 0);
+}
+
 TEST_MAIN("record_path", TL_CASE(steady_state_copying_allocates_nothing),
           TL_CASE(steady_state_buffer_api_allocates_nothing),
           TL_CASE(steady_state_callback_io_allocates_nothing), TL_CASE(idle_copying),
           TL_CASE(idle_buffer_api), TL_CASE(idle_callback_io),
           TL_CASE(release_buffers_returns_memory),
-          TL_CASE(reused_buffer_shows_nothing_of_its_last_owner))
+          TL_CASE(reused_buffer_shows_nothing_of_its_last_owner),
+          TL_CASE(own_input_buffer_reused_for_output_keeps_its_wipe))
