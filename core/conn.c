@@ -36,6 +36,10 @@ void fr_conn_release(fr_conn *c) {
         fr_wipe(c->in, c->in_used);
         fr_buf_put(c, c->in, 0);
     }
+    if (c->out != NULL && c->out_pooled) {
+        fr_wipe(c->out, c->out_used); /* input of ours it once held */
+        c->out_used = 0;
+    }
     fr_conn_out_release(c, 0);
     fr_mem_free(&c->mem, c->hs_buf, c->hs_cap);
     fr_mem_free(&c->mem, c->ch_copy, c->ch_len);
