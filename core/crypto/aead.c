@@ -2,8 +2,10 @@
  * aead.c - record protection AEADs (RFC 8446 §5.2, §5.3) over libcrypto's
  * EVP_CIPHER_CTX: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305.
  *
- * The context is keyed once in fr_aead_init (the key schedule expansion is
- * done then and the raw key wiped); each record only installs a fresh nonce.
+ * The context is keyed once per key in fr_aead_init (the key schedule
+ * expansion is done then and the raw key wiped), and re-keyed in place for
+ * the next key of the same direction; each record only installs a fresh
+ * nonce.
  * Sealing reads the plaintext where the caller has it and writes the
  * ciphertext straight into the record (fr_aead_seal_parts); opening is in
  * place.  Neither allocates: the record path makes no libcrypto
@@ -30,41 +32,53 @@ static const char *cipher_name(uint16_t suite) {
     }
 }
 
+/* A new context for `name`, keyed; NULL on failure. */
+static EVP_CIPHER_CTX *new_ctx(const char *name, const uint8_t *key, size_t key_len, int enc) {
+    EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, name, NULL);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int ok = cipher != NULL && ctx != NULL &&
+             (size_t)EVP_CIPHER_get_key_length(cipher) == key_len &&
+             EVP_CipherInit_ex(ctx, cipher, NULL, key, NULL, enc) == 1 &&
+             EVP_CIPHER_CTX_get_iv_length(ctx) == FR_AEAD_IV_LEN;
+    EVP_CIPHER_free(cipher); /* the context holds its own reference */
+    if (ok) return ctx;
+    EVP_CIPHER_CTX_free(ctx);
+    return NULL;
+}
+
 fr_err fr_aead_init(fr_aead *a, uint16_t suite, const uint8_t *traffic_secret, int encrypt) {
-    fr_aead_free(a);
     const fr_suite_info *info = fr_suite_lookup(suite);
     const char *name = cipher_name(suite);
-    FR_ENSURE(info != NULL && name != NULL, FERRULE_R_INTERNAL);
+    /* The next key of the same cipher and direction (handshake to
+     * application keys, a KeyUpdate) re-keys the context in place: one
+     * context per direction for the connection's life, no new one (and no
+     * allocation) per key. */
+    int rekey = a->ctx != NULL && a->suite == suite && a->encrypt == (encrypt ? 1 : 0);
+    if (!rekey) fr_aead_free(a);
+    fr_err e = info != NULL && name != NULL ? FR_OK : FERRULE_R_INTERNAL;
 
     /* RFC 8446 §7.3: [sender]_write_key = HKDF-Expand-Label(Secret, "key",
      * "", key_length); [sender]_write_iv = HKDF-Expand-Label(Secret, "iv",
      * "", iv_length). */
     uint8_t key[32];
-    fr_err e = fr_hkdf_expand_label(info->hash, traffic_secret, "key", NULL, 0, key,
-                                    info->key_len);
+    if (e == FR_OK)
+        e = fr_hkdf_expand_label(info->hash, traffic_secret, "key", NULL, 0, key, info->key_len);
     if (e == FR_OK)
         e = fr_hkdf_expand_label(info->hash, traffic_secret, "iv", NULL, 0, a->iv,
                                  FR_AEAD_IV_LEN);
+    if (e == FR_OK && rekey) {
+        /* The old key schedule is overwritten by the new one. */
+        if (EVP_CipherInit_ex((EVP_CIPHER_CTX *)a->ctx, NULL, NULL, key, NULL, a->encrypt) != 1)
+            e = lib_fail(FERRULE_R_INTERNAL);
+    } else if (e == FR_OK) {
+        a->ctx = new_ctx(name, key, info->key_len, encrypt ? 1 : 0);
+        if (a->ctx == NULL) e = lib_fail(FERRULE_R_INTERNAL);
+    }
+    fr_wipe(key, sizeof(key));
     if (e != FR_OK) {
-        fr_wipe(key, sizeof(key));
-        fr_wipe(a->iv, sizeof(a->iv));
+        fr_aead_free(a); /* wipes the iv; never half re-keyed */
         return e;
     }
-
-    EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, name, NULL);
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int ok = cipher != NULL && ctx != NULL &&
-             (size_t)EVP_CIPHER_get_key_length(cipher) == info->key_len &&
-             EVP_CipherInit_ex(ctx, cipher, NULL, key, NULL, encrypt ? 1 : 0) == 1 &&
-             EVP_CIPHER_CTX_get_iv_length(ctx) == FR_AEAD_IV_LEN;
-    fr_wipe(key, sizeof(key));
-    EVP_CIPHER_free(cipher); /* the context holds its own reference */
-    if (!ok) {
-        EVP_CIPHER_CTX_free(ctx);
-        fr_wipe(a->iv, sizeof(a->iv));
-        return lib_fail(FERRULE_R_INTERNAL);
-    }
-    a->ctx = ctx;
     a->suite = suite;
     a->seq = 0;
     a->encrypt = encrypt ? 1 : 0;

@@ -72,8 +72,10 @@ typedef struct fr_aead {
     int encrypt;
 } fr_aead;
 /* Derive key and iv from a traffic secret ("key", "iv" labels) and key the
- * context.  Resets seq to 0.  Re-initialising an initialised fr_aead frees
- * the old state first. */
+ * context.  Resets seq to 0.  Re-initialising an initialised fr_aead with
+ * the same suite and direction re-keys its context in place (no new
+ * context); otherwise the old state is freed first.  On failure the
+ * fr_aead is left freed (inactive). */
 FR_MUST_CHECK fr_err fr_aead_init(fr_aead *a, uint16_t suite, const uint8_t *traffic_secret,
                                   int encrypt);
 /* In place: buf[0..len) becomes ciphertext, tag written to tag_out.

@@ -603,10 +603,67 @@ TEST(own_input_buffer_reused_for_output_keeps_its_wipe) {
     CHECK_EQ(ks.live, 0);
 }
 
+/* ---- re-keying ------------------------------------------------------------------------ */
+
+/* The next key of a direction (handshake to application keys, a KeyUpdate)
+ * re-keys the context it has: libcrypto allocates no more than the two
+ * HKDF expansions of the key and IV need, and the records follow the new
+ * key only. */
+TEST(rekey_reuses_the_context) {
+    static const uint16_t suites[] = {FERRULE_TLS_AES_128_GCM_SHA256,
+                                      FERRULE_TLS_AES_256_GCM_SHA384,
+                                      FERRULE_TLS_CHACHA20_POLY1305_SHA256};
+    for (size_t s = 0; s < 3; s++) {
+        const fr_suite_info *info = fr_suite_lookup(suites[s]);
+        uint8_t s1[FR_MAX_HASH], s2[FR_MAX_HASH], tmp[32];
+        memset(s1, 0x11, sizeof(s1));
+        memset(s2, 0x22, sizeof(s2));
+        fr_aead w, r_old, r_new;
+        memset(&w, 0, sizeof(w));
+        memset(&r_old, 0, sizeof(r_old));
+        memset(&r_new, 0, sizeof(r_new));
+        CHECK_EQ(fr_aead_init(&w, suites[s], s1, 1), FR_OK);
+        CHECK_EQ(fr_aead_init(&r_old, suites[s], s1, 0), FR_OK);
+        CHECK_EQ(fr_aead_init(&r_new, suites[s], s2, 0), FR_OK);
+        /* What deriving a key and an IV costs by itself. */
+        unsigned long a0 = atomic_load(&g_crypto_allocs);
+        CHECK_EQ(fr_hkdf_expand_label(info->hash, s2, "key", NULL, 0, tmp, info->key_len), FR_OK);
+        CHECK_EQ(fr_hkdf_expand_label(info->hash, s2, "iv", NULL, 0, tmp, FR_AEAD_IV_LEN), FR_OK);
+        unsigned long derive = atomic_load(&g_crypto_allocs) - a0;
+        void *ctx = w.ctx;
+        w.seq = 5;
+        a0 = atomic_load(&g_crypto_allocs);
+        CHECK_EQ(fr_aead_init(&w, suites[s], s2, 1), FR_OK);
+        unsigned long rekey = atomic_load(&g_crypto_allocs) - a0;
+        if (g_crypto_hooked) CHECK_EQ(rekey, derive);
+        CHECK(w.ctx == ctx);
+        CHECK_EQ(w.seq, 0);
+        static uint8_t rec[FR_MAX_RECORD], copy[FR_MAX_RECORD];
+        size_t n = 0;
+        CHECK_EQ(fr_record_seal(&w, FR_CT_APPLICATION_DATA, (const uint8_t *)"new key", 7, 0, rec,
+                                sizeof(rec), &n),
+                 FR_OK);
+        memcpy(copy, rec, n);
+        uint8_t type, *pt;
+        size_t pt_len;
+        CHECK_EQ(fr_record_open(&r_old, copy, n, &type, &pt, &pt_len), FERRULE_R_BAD_RECORD_MAC);
+        CHECK_EQ(fr_record_open(&r_new, rec, n, &type, &pt, &pt_len), FR_OK);
+        CHECK(pt_len == 7 && memcmp(pt, "new key", 7) == 0);
+        /* Another suite or direction: a context of its own. */
+        uint16_t other = suites[(s + 1) % 3];
+        CHECK_EQ(fr_aead_init(&w, other, s2, 1), FR_OK);
+        CHECK_EQ(w.suite, other);
+        fr_aead_free(&w);
+        fr_aead_free(&r_old);
+        fr_aead_free(&r_new);
+    }
+}
+
 TEST_MAIN("record_path", TL_CASE(steady_state_copying_allocates_nothing),
           TL_CASE(steady_state_buffer_api_allocates_nothing),
           TL_CASE(steady_state_callback_io_allocates_nothing), TL_CASE(idle_copying),
           TL_CASE(idle_buffer_api), TL_CASE(idle_callback_io),
           TL_CASE(release_buffers_returns_memory),
           TL_CASE(reused_buffer_shows_nothing_of_its_last_owner),
-          TL_CASE(own_input_buffer_reused_for_output_keeps_its_wipe))
+          TL_CASE(own_input_buffer_reused_for_output_keeps_its_wipe),
+          TL_CASE(rekey_reuses_the_context))
