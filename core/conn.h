@@ -30,6 +30,9 @@
 
 #define FR_MAX_SUITES 8
 #define FR_MAX_GROUPS 8
+/* Key shares a ClientHello of ours carries (one today: the first
+ * configured group; RFC 8446 §4.2.8 allows more). */
+#define FR_MAX_KEY_SHARES 2
 #define FR_MAX_SIGS 16
 #define FR_MAX_CHAINS 16
 #define FR_MAX_ALPN_WIRE 1024
@@ -246,7 +249,7 @@ struct ferrule_conn {
     unsigned rd_epoch;              /* bumped at every read key change */
 
     /* Handshake-scoped. */
-    fr_kex kex[FR_MAX_GROUPS];
+    fr_kex kex[FR_MAX_KEY_SHARES];
     size_t n_kex;
     uint8_t *ch_copy; /* client: our ClientHello until the suite is known */
     size_t ch_len;

@@ -102,10 +102,11 @@ void fr_aead_free(fr_aead *a); /* wipes */
 #define FR_KEX_MAX_PUB 97    /* uncompressed P-384 point */
 #define FR_KEX_MAX_SECRET 48 /* P-384 shared secret */
 typedef struct fr_kex {
-    EVP_PKEY *priv;       /* secp256r1 / secp384r1 */
-    uint16_t group;       /* 0: no key */
-    uint8_t x25519[32];   /* X25519 private scalar (libsodium), wiped on free */
-    uint8_t x25519_pub[32];
+    uint16_t group; /* 0: no key; it says which member below holds it */
+    union {
+        EVP_PKEY *priv;     /* secp256r1 / secp384r1 */
+        uint8_t x25519[32]; /* X25519 private scalar (libsodium), wiped on free */
+    } k;
 } fr_kex;
 int fr_group_supported(uint16_t group);
 /* Generate an ephemeral key pair; write our public share (X25519 raw

@@ -56,18 +56,19 @@ static fr_err export_share(EVP_PKEY *key, const group_info *g, uint8_t *pub, siz
 
 /* X25519 from a private scalar: the public share is scalar * base point
  * (RFC 7748 §6.1).  libsodium clamps the scalar itself. */
-static fr_err x25519_set(fr_kex *k, const uint8_t priv[32], uint8_t *pub, size_t pub_cap,
-                         size_t *pub_len) {
+static fr_err x25519_public(const uint8_t priv[32], uint8_t *pub, size_t pub_cap, size_t *pub_len) {
     FR_ENSURE(pub_cap >= 32, FERRULE_R_BUFFER_TOO_SMALL);
     FR_ENSURE(fr_sodium_ready(), FERRULE_R_INTERNAL);
-    memcpy(k->x25519, priv, 32);
-    if (crypto_scalarmult_base(k->x25519_pub, k->x25519) != 0) {
-        fr_kex_free(k);
-        return FERRULE_R_INTERNAL;
-    }
-    k->group = FERRULE_GROUP_X25519;
-    memcpy(pub, k->x25519_pub, 32);
+    FR_ENSURE(crypto_scalarmult_base(pub, priv) == 0, FERRULE_R_INTERNAL);
     *pub_len = 32;
+    return FR_OK;
+}
+
+static fr_err x25519_set(fr_kex *k, const uint8_t priv[32], uint8_t *pub, size_t pub_cap,
+                         size_t *pub_len) {
+    FR_TRY(x25519_public(priv, pub, pub_cap, pub_len));
+    memcpy(k->k.x25519, priv, 32);
+    k->group = FERRULE_GROUP_X25519;
     return FR_OK;
 }
 
@@ -90,7 +91,7 @@ fr_err fr_kex_generate(fr_kex *k, uint16_t group, uint8_t *pub, size_t pub_cap,
         EVP_PKEY_free(key);
         return e;
     }
-    k->priv = key;
+    k->k.priv = key;
     k->group = group;
     return FR_OK;
 }
@@ -107,14 +108,11 @@ fr_err fr_kex_from_private(fr_kex *k, uint16_t group, const uint8_t *priv, size_
 fr_err fr_kex_public(const fr_kex *k, uint8_t *pub, size_t pub_cap, size_t *pub_len) {
     const group_info *g = group_lookup(k->group);
     FR_ENSURE(g != NULL, FERRULE_R_INTERNAL);
-    if (g->ec_curve == NULL) {
-        FR_ENSURE(pub_cap >= 32, FERRULE_R_BUFFER_TOO_SMALL);
-        memcpy(pub, k->x25519_pub, 32);
-        *pub_len = 32;
-        return FR_OK;
-    }
-    FR_ENSURE(k->priv != NULL, FERRULE_R_INTERNAL);
-    return export_share(k->priv, g, pub, pub_cap, pub_len);
+    /* X25519: computed again (only a second ClientHello that keeps its
+     * share asks, rarely; the connection keeps 32 bytes, not 64). */
+    if (g->ec_curve == NULL) return x25519_public(k->k.x25519, pub, pub_cap, pub_len);
+    FR_ENSURE(k->k.priv != NULL, FERRULE_R_INTERNAL);
+    return export_share(k->k.priv, g, pub, pub_cap, pub_len);
 }
 
 /* Build the peer's EC public key from its key_share, validating it. */
@@ -158,7 +156,7 @@ static fr_err x25519_derive(fr_kex *k, const uint8_t *peer, size_t peer_len, uin
                             size_t secret_cap, size_t *secret_len) {
     FR_ENSURE(peer_len == 32, FERRULE_R_BAD_KEY_SHARE);
     FR_ENSURE(secret_cap >= 32, FERRULE_R_BUFFER_TOO_SMALL);
-    int r = crypto_scalarmult(secret, k->x25519, peer);
+    int r = crypto_scalarmult(secret, k->k.x25519, peer);
     uint8_t acc = 0;
     for (size_t i = 0; i < 32; i++) acc |= secret[i];
     if (r != 0 || acc == 0) {
@@ -174,12 +172,12 @@ fr_err fr_kex_derive(fr_kex *k, const uint8_t *peer, size_t peer_len, uint8_t *s
     const group_info *g = group_lookup(k->group);
     FR_ENSURE(g != NULL, FERRULE_R_INTERNAL);
     if (g->ec_curve == NULL) return x25519_derive(k, peer, peer_len, secret, secret_cap, secret_len);
-    FR_ENSURE(k->priv != NULL, FERRULE_R_INTERNAL);
+    FR_ENSURE(k->k.priv != NULL, FERRULE_R_INTERNAL);
     FR_ENSURE(secret_cap >= g->secret_len, FERRULE_R_BUFFER_TOO_SMALL);
     EVP_PKEY *pk = NULL;
     FR_TRY(import_peer(g, peer, peer_len, &pk));
 
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->priv, NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->k.priv, NULL);
     size_t n = secret_cap;
     int ok = ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&
              EVP_PKEY_derive_set_peer(ctx, pk) == 1 && EVP_PKEY_derive(ctx, secret, &n) == 1 &&
@@ -197,9 +195,8 @@ fr_err fr_kex_derive(fr_kex *k, const uint8_t *peer, size_t peer_len, uint8_t *s
 
 void fr_kex_free(fr_kex *k) {
     /* EVP_PKEY_free cleanses the EC private scalar; ours is wiped here. */
-    if (k->priv != NULL) EVP_PKEY_free(k->priv);
-    k->priv = NULL;
+    if (k->group != 0 && k->group != FERRULE_GROUP_X25519 && k->k.priv != NULL)
+        EVP_PKEY_free(k->k.priv);
+    fr_wipe(&k->k, sizeof(k->k));
     k->group = 0;
-    fr_wipe(k->x25519, sizeof(k->x25519));
-    memset(k->x25519_pub, 0, sizeof(k->x25519_pub));
 }
