@@ -7,6 +7,7 @@
 #   make check-<x>     one suite (builds first)
 #   make python        build, then install the Python binding into .venv/
 #   make bench-python  build + python, then bench/py_bench.py (docs/performance.md)
+#   make bench-go      build, then the Go binding's benchmarks against crypto/tls
 #   make bench         build, then bench/pair_bench.c: ferrule vs libssl (docs/performance.md),
 #                      then make bench-scaling; not part of `make check`;
 #                      BENCH_FLAGS="--seconds S --rounds R"
@@ -38,7 +39,7 @@ FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuz
 # The suites `make check` runs, in this order.  Later issues append theirs
 # here (e.g. check-python check-go check-lua check-limbo check-fuzz) and add a
 # check-<name> rule below.
-SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost check-interop check-limbo check-abi check-python
+SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost check-interop check-limbo check-abi check-python check-go
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -55,7 +56,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initializati
 PYTEST = $(shell python3 -c 'import pytest' >/dev/null 2>&1 && echo python3 || echo .venv/bin/python) -m pytest
 
 .PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline perf-baseline clean \
-        python bench-python bench bench-scaling
+        python bench-python bench bench-scaling check-go bench-go go-stage
 
 all: build
 
@@ -215,6 +216,26 @@ check-python: $(SUITE_DEPS) $(VENV)/.ferrule-stamp
 
 bench-python: python
 	$(VENV_PY) bench/py_bench.py --write docs/performance.md
+
+# (6) Go binding (bindings/go): cgo against libferrule installed into the
+# same staging prefix, found through pkg-config as `go get` users find an
+# installed one; the shared library through LD_LIBRARY_PATH.  Standard
+# library only: nothing is downloaded (GOPROXY=off), and the local
+# toolchain is used (GOTOOLCHAIN=local).
+GO_ENV := PKG_CONFIG_PATH=$(PY_STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(PY_STAGE)/lib \
+          GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod
+
+go-stage: $(SUITE_DEPS)
+	@command -v go >/dev/null || { echo "check-go: no go on PATH (tools/deps.sh installs golang-go)" >&2; exit 1; }
+	@$(CMAKE) --install $(BUILD_DIR) --prefix $(PY_STAGE) >/dev/null
+
+check-go: go-stage
+	@cd bindings/go && out=$$(gofmt -l .) && [ -z "$$out" ] || { echo "gofmt: $$out" >&2; exit 1; }
+	cd bindings/go && $(GO_ENV) go vet ./...
+	cd bindings/go && $(GO_ENV) go test -race -count=1 ./...
+
+bench-go: go-stage
+	cd bindings/go && $(GO_ENV) go test -run '^$$' -bench . -benchmem -count 5 ./... | tee $(abspath $(BUILD_DIR))/bench-go.txt
 
 # ferrule against OpenSSL's libssl in one process (bench/pair_bench.c), about
 # a minute with the defaults, then the scaling section (bench/scaling.py, a
