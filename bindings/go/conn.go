@@ -3,6 +3,47 @@ package ferrule
 /*
 #include <stdlib.h>
 #include <ferrule.h>
+
+// Out-parameters of the buffer calls, in C memory: a pointer to a Go
+// local passed to C makes the local escape to the Go heap, one
+// allocation per call on the data path.
+typedef struct fr_go_loan {
+	uint8_t *p;
+	size_t n;
+	size_t taken;    // fr_go_write: plaintext bytes taken
+	uint32_t flags;  // fr_go_in_read: ferrule_conn_flags afterwards
+} fr_go_loan;
+
+// Each helper below is one cgo crossing for what would be two or three
+// library calls on the data path.
+
+// Send half: acknowledge `sent` bytes of the lent output (when `lent`),
+// then lend what is pending (l->n 0: nothing, and no loan is left open).
+static int fr_go_out_next(ferrule_conn *c, fr_go_loan *l, int lent, size_t sent) {
+	int st;
+	if (lent && (st = ferrule_conn_output_ack(c, sent)) != FERRULE_OK) return st;
+	if ((st = ferrule_conn_output_buf(c, (const uint8_t **)&l->p, &l->n)) != FERRULE_OK) return st;
+	return l->n == 0 ? ferrule_conn_output_ack(c, 0) : FERRULE_OK;
+}
+
+// Send half: take what fits of b[0..len) (*taken), then lend the output.
+static int fr_go_write(ferrule_conn *c, const uint8_t *b, size_t len, size_t *taken, fr_go_loan *l) {
+	int st = ferrule_conn_write(c, b, len, taken);
+	if (st != FERRULE_OK && st != FERRULE_WANT_WRITE) return st;
+	int ost = fr_go_out_next(c, l, 0, 0);
+	return ost != FERRULE_OK ? ost : st;
+}
+
+// Receive half: acknowledge `got` bytes written into the lent input
+// (when `lent`), then lend decrypted data (ferrule_conn_read_buf's
+// status); l->flags: the connection's flags afterwards.
+static int fr_go_in_read(ferrule_conn *c, fr_go_loan *l, int lent, size_t got) {
+	int st;
+	if (lent && (st = ferrule_conn_input_ack(c, got)) != FERRULE_OK) return st;
+	st = ferrule_conn_read_buf(c, (const uint8_t **)&l->p, &l->n);
+	l->flags = ferrule_conn_flags(c);
+	return st;
+}
 */
 import "C"
 
@@ -38,6 +79,9 @@ type Conn struct {
 
 	in, out sync.Mutex
 	freed   bool // under in and out
+	// rx and tx are the out-parameters of the receive and the send half's
+	// buffer calls (C memory, freed with the connection).
+	rx, tx *C.fr_go_loan
 
 	// activeCall counts Writes in progress; its low bit is set by Close
 	// (the crypto/tls scheme): a Close during a Write closes the
@@ -105,6 +149,8 @@ func (c *Conn) open() error {
 		return configError("connection", st, cfg)
 	}
 	c.c = conn
+	c.rx = (*C.fr_go_loan)(C.calloc(2, C.sizeof_fr_go_loan))
+	c.tx = (*C.fr_go_loan)(unsafe.Add(unsafe.Pointer(c.rx), C.sizeof_fr_go_loan))
 	runtime.SetFinalizer(c, (*Conn).finalize)
 	if c.isClient {
 		c.offerSession()
@@ -115,9 +161,15 @@ func (c *Conn) open() error {
 // finalize frees a connection its user forgot to Close (a backstop).
 func (c *Conn) finalize() {
 	if c.c != nil && !c.freed {
-		C.ferrule_conn_free(c.c)
-		c.freed = true
+		c.free()
 	}
+}
+
+func (c *Conn) free() {
+	C.ferrule_conn_free(c.c)
+	C.free(unsafe.Pointer(c.rx))
+	c.rx, c.tx = nil, nil
+	c.freed = true
 }
 
 func (c *Conn) offerSession() {
@@ -172,37 +224,68 @@ func (c *Conn) connError(op string, st C.int) error {
 
 // drain sends all pending output (send half held).
 func (c *Conn) drain() error {
+	st := C.fr_go_out_next(c.c, c.tx, 0, 0)
+	return c.send(st)
+}
+
+// send writes the lent output to the transport until none is pending;
+// st is the status of the call that lent it.
+func (c *Conn) send(st C.int) error {
 	for {
-		var p *C.uint8_t
-		var n C.size_t
-		if st := C.ferrule_conn_output_buf(c.c, &p, &n); st != C.FERRULE_OK {
+		if st != C.FERRULE_OK {
 			return c.connError("write", st)
 		}
+		n := c.tx.n
 		if n == 0 {
-			_ = C.ferrule_conn_output_ack(c.c, 0) // an empty loan ends too
 			return nil
 		}
 		// The borrowed region stays in place until the ack, whatever the
 		// receive half does meanwhile.
-		m, err := c.conn.Write(unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)))
-		if st := C.ferrule_conn_output_ack(c.c, C.size_t(m)); st != C.FERRULE_OK && err == nil {
-			err = c.connError("write", st)
-		}
+		m, err := c.conn.Write(unsafe.Slice((*byte)(unsafe.Pointer(c.tx.p)), int(n)))
 		if err != nil {
+			_ = C.ferrule_conn_output_ack(c.c, C.size_t(m))
 			return err
 		}
+		st = C.fr_go_out_next(c.c, c.tx, 1, C.size_t(m))
 	}
 }
 
-// fill reads once from the transport into the input buffer (receive half
-// held).  A transport EOF is given to the library, which reports it as
-// truncation unless close_notify came first.
+// fillRead reads once from the transport into the input buffer, then
+// lends decrypted data (receive half held): the status of
+// ferrule_conn_read_buf, or the transport's error.  A transport EOF is
+// given to the library, which reports it as truncation unless
+// close_notify came first.
+func (c *Conn) fillRead() (C.int, error) {
+	if st := C.ferrule_conn_input_buf(c.c, &c.rx.p, &c.rx.n); st != C.FERRULE_OK {
+		return st, nil
+	}
+	p, cap := c.rx.p, c.rx.n
+	if cap == 0 { // a whole record waits to be processed
+		return C.fr_go_in_read(c.c, c.rx, 1, 0), nil
+	}
+	n, err := c.conn.Read(unsafe.Slice((*byte)(unsafe.Pointer(p)), int(cap)))
+	if n < 0 || n > int(cap) {
+		n = 0
+	}
+	if n == 0 && err != nil && !errors.Is(err, io.EOF) {
+		_ = C.ferrule_conn_input_ack(c.c, 0)
+		return 0, err
+	}
+	if n == 0 && err != nil {
+		_ = C.ferrule_conn_input_ack(c.c, 0)
+		_ = C.ferrule_conn_feed_eof(c.c)
+		return C.fr_go_in_read(c.c, c.rx, 0, 0), nil
+	}
+	return C.fr_go_in_read(c.c, c.rx, 1, C.size_t(n)), nil
+}
+
+// fill reads once from the transport into the input buffer, for the
+// handshake (both halves held).
 func (c *Conn) fill() error {
-	var p *C.uint8_t
-	var cap C.size_t
-	if st := C.ferrule_conn_input_buf(c.c, &p, &cap); st != C.FERRULE_OK {
+	if st := C.ferrule_conn_input_buf(c.c, &c.rx.p, &c.rx.n); st != C.FERRULE_OK {
 		return c.connError("read", st)
 	}
+	p, cap := c.rx.p, c.rx.n
 	if cap == 0 {
 		_ = C.ferrule_conn_input_ack(c.c, 0)
 		return nil // a whole record waits to be processed
@@ -212,14 +295,11 @@ func (c *Conn) fill() error {
 		n = 0
 	}
 	_ = C.ferrule_conn_input_ack(c.c, C.size_t(n))
-	if n > 0 {
+	if n > 0 || err == nil {
 		return nil
 	}
 	if errors.Is(err, io.EOF) {
 		_ = C.ferrule_conn_feed_eof(c.c)
-		return nil
-	}
-	if err == nil {
 		return nil
 	}
 	return err
@@ -317,19 +397,18 @@ func (c *Conn) Read(b []byte) (int, error) {
 	if c.freed {
 		return 0, net.ErrClosed
 	}
+	st := C.fr_go_in_read(c.c, c.rx, 0, 0)
 	for {
-		var p *C.uint8_t
-		var n C.size_t
-		st := C.ferrule_conn_read_buf(c.c, &p, &n)
 		c.saveSession()
 		c.flushOwed()
 		switch st {
 		case C.FERRULE_OK:
-			k := copy(b, unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)))
+			k := copy(b, unsafe.Slice((*byte)(unsafe.Pointer(c.rx.p)), int(c.rx.n)))
 			_ = C.ferrule_conn_read_ack(c.c, C.size_t(k))
 			return k, nil
 		case C.FERRULE_WANT_READ:
-			if err := c.fill(); err != nil {
+			var err error
+			if st, err = c.fillRead(); err != nil {
 				return 0, err
 			}
 		case C.FERRULE_CLOSED:
@@ -344,7 +423,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 // answer, an alert) when no Write is sending; a Write in progress sends
 // it with its own records.
 func (c *Conn) flushOwed() {
-	if C.ferrule_conn_flags(c.c)&C.FERRULE_FLAG_HAS_OUTPUT == 0 {
+	if c.rx.flags&C.FERRULE_FLAG_HAS_OUTPUT == 0 {
 		return
 	}
 	if c.out.TryLock() {
@@ -375,14 +454,13 @@ func (c *Conn) Write(b []byte) (int, error) {
 	}
 	total := 0
 	for total < len(b) {
-		var n C.size_t
-		st := C.ferrule_conn_write(c.c, (*C.uint8_t)(unsafe.Pointer(&b[total])), C.size_t(len(b)-total), &n)
-		total += int(n)
+		st := C.fr_go_write(c.c, (*C.uint8_t)(unsafe.Pointer(&b[total])), C.size_t(len(b)-total), &c.tx.taken, c.tx)
+		total += int(c.tx.taken)
 		if st != C.FERRULE_OK && st != C.FERRULE_WANT_WRITE {
 			_ = c.drain()
 			return total, c.connError("write", st)
 		}
-		if err := c.drain(); err != nil {
+		if err := c.send(C.FERRULE_OK); err != nil {
 			return total, err
 		}
 	}
@@ -444,8 +522,7 @@ func (c *Conn) Close() error {
 	c.in.Lock()
 	c.out.Lock()
 	if c.c != nil && !c.freed {
-		C.ferrule_conn_free(c.c)
-		c.freed = true
+		c.free()
 		runtime.SetFinalizer(c, nil)
 	}
 	c.out.Unlock()
