@@ -235,7 +235,7 @@ check-go: go-stage
 	cd bindings/go && $(GO_ENV) go test -race -count=1 ./...
 
 bench-go: go-stage
-	cd bindings/go && $(GO_ENV) go test -run '^$$' -bench . -benchmem -count 5 ./... | tee $(abspath $(BUILD_DIR))/bench-go.txt
+	cd bindings/go && $(GO_ENV) go test -count=1 . -args -bench-report $(abspath docs/performance.md)
 
 # ferrule against OpenSSL's libssl in one process (bench/pair_bench.c), about
 # a minute with the defaults, then the scaling section (bench/scaling.py, a
