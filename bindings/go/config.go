@@ -10,6 +10,7 @@ int ferrule_go_set_keylog(ferrule_config *cfg, uintptr_t h);
 import "C"
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -213,8 +214,43 @@ type Config struct {
 	// other version.
 	MinVersion, MaxVersion uint16
 
-	mu    sync.Mutex
-	cache *configCache
+	// GetCertificate (server) picks the chain for a ClientHello: one of
+	// Certificates (crypto/tls lets it return any certificate; here the
+	// chains are loaded with the Config), nil for ferrule's default
+	// choice by SNI and signature algorithms, or an error to refuse the
+	// handshake (handshake_failure).
+	GetCertificate func(*ClientHelloInfo) (*Certificate, error)
+	// SelectProtocol (server) picks the ALPN protocol among
+	// hello.SupportedProtos, "" for none, or returns an error to refuse
+	// with no_application_protocol.  Called only when the client offered
+	// ALPN; nil means the first of NextProtos the client offered.
+	SelectProtocol func(hello *ClientHelloInfo) (string, error)
+	// VerifyConnection runs after ferrule's own verification accepted the
+	// peer's chain (it can only restrict): an error ends the handshake
+	// with bad_certificate, like crypto/tls's hook of the same name.
+	VerifyConnection func(ConnectionState) error
+	// EarlyData enables 0-RTT (nil: off, the default).  0-RTT data can be
+	// replayed by an attacker: a client sends it only through
+	// WriteReplaySafeEarlyData.
+	EarlyData *EarlyDataConfig
+
+	mu         sync.Mutex
+	cache      *configCache
+	ticketKeys [][32]byte
+}
+
+// EarlyDataConfig are the 0-RTT settings (zero values: the library's
+// defaults).
+type EarlyDataConfig struct {
+	// MaxSize (server): the most early data a ticket allows (default
+	// 16384).
+	MaxSize uint32
+	// Window (server): how far the client's ticket age may be from ours,
+	// and how long ClientHellos are remembered (default 10 s).
+	Window time.Duration
+	// ReplayCapacity (server): entries per generation of the built-in
+	// replay store (default 65536).
+	ReplayCapacity uint32
 }
 
 // configCache holds the library configs built from a Config, one per
@@ -249,6 +285,8 @@ func (c *Config) Clone() *Config {
 		ClientAuth: c.ClientAuth, ClientCAs: c.ClientCAs, InsecureSkipVerify: c.InsecureSkipVerify,
 		SessionTicketsDisabled: c.SessionTicketsDisabled, ClientSessionCache: c.ClientSessionCache,
 		KeyLogWriter: c.KeyLogWriter, Time: c.Time, MinVersion: c.MinVersion, MaxVersion: c.MaxVersion,
+		GetCertificate: c.GetCertificate, SelectProtocol: c.SelectProtocol, VerifyConnection: c.VerifyConnection,
+		EarlyData: c.EarlyData, ticketKeys: append([][32]byte(nil), c.ticketKeys...),
 	}
 }
 
@@ -344,12 +382,71 @@ func (c *Config) fill(b *builtConfig, role C.uint32_t) error {
 			return configError("keylog", st, cfg)
 		}
 	}
+	if bits := c.decisionBits(server); bits != 0 {
+		if st := C.ferrule_config_set_decisions(cfg, bits); st != C.FERRULE_OK {
+			return configError("decisions", st, cfg)
+		}
+	}
+	if e := c.EarlyData; e != nil {
+		opts := C.ferrule_early_data_options{struct_size: C.uint32_t(C.ferrule_sizeof_early_data_options()),
+			max_early_data_size: C.uint32_t(e.MaxSize), window_ms: C.uint32_t(e.Window.Milliseconds()),
+			capacity: C.uint32_t(e.ReplayCapacity)}
+		if st := C.ferrule_config_set_early_data(cfg, &opts); st != C.FERRULE_OK {
+			return configError("early data", st, cfg)
+		}
+	}
+	if server {
+		for i := len(c.ticketKeys) - 1; i >= 0; i-- {
+			if err := installTicketKey(cfg, c.ticketKeys[i]); err != nil {
+				return err
+			}
+		}
+	}
 	if c.Time != nil {
 		h := cgo.NewHandle(c.Time)
 		b.handles = append(b.handles, h)
 		if st := C.ferrule_go_set_time(cfg, C.uintptr_t(h)); st != C.FERRULE_OK {
 			return configError("time", st, cfg)
 		}
+	}
+	return nil
+}
+
+// SetSessionTicketKeys sets the keys that protect a server's tickets,
+// like crypto/tls's: the first encrypts new tickets, the first three
+// decrypt (the library keeps the current key and the two before it).
+// Every server of a fleet given the same keys resumes the others'
+// tickets.  Each 32-byte key is expanded into the library's 16-byte key
+// name and 32-byte key (SHA-256 with distinct labels).  May be called
+// while the Config is in use (rotation).
+func (c *Config) SetSessionTicketKeys(keys [][32]byte) error {
+	if len(keys) == 0 {
+		return errors.New("ferrule: SetSessionTicketKeys needs at least one key")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ticketKeys = append([][32]byte(nil), keys...)
+	if c.cache != nil {
+		if b := c.cache.built[C.FERRULE_ROLE_SERVER]; b != nil {
+			for i := len(keys) - 1; i >= 0; i-- {
+				if err := installTicketKey(b.cfg, keys[i]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func installTicketKey(cfg *C.ferrule_config, k [32]byte) error {
+	name := sha256.Sum256(append([]byte("ferrule go ticket key name\x00"), k[:]...))
+	key := sha256.Sum256(append([]byte("ferrule go ticket key\x00"), k[:]...))
+	st := C.ferrule_config_set_ticket_key(cfg, (*C.uint8_t)(unsafe.Pointer(&name[0])), (*C.uint8_t)(unsafe.Pointer(&key[0])))
+	for i := range key {
+		key[i] = 0
+	}
+	if st != C.FERRULE_OK {
+		return configError("ticket key", st, cfg)
 	}
 	return nil
 }

@@ -91,6 +91,10 @@ type Conn struct {
 
 	sessionSaved bool // client: a session went to the cache (under in)
 	cacheKey     string
+
+	// hookErr is the error a Config hook returned, reported by the
+	// handshake in place of the library's refusal.
+	hookErr error
 }
 
 // Client returns a client-side connection over conn.  config must set
@@ -376,8 +380,14 @@ func (c *Conn) handshakeLocked() error {
 				return err
 			}
 		case C.FERRULE_WANT_WRITE:
+		case C.FERRULE_WANT_APP:
+			if err := c.decide(); err != nil {
+				return err
+			}
 		default:
-			return c.connError("handshake", st)
+			err := c.connError("handshake", st).(*Error)
+			err.Cause = c.hookErr
+			return err
 		}
 	}
 }
@@ -586,6 +596,12 @@ type ConnectionState struct {
 	HelloRetryRequest bool
 	// OCSPStapled: the peer stapled an OCSP response validated as good.
 	OCSPStapled bool
+	// EarlyData: the 0-RTT outcome.  EarlyDataLen: client, the bytes sent
+	// as early data; server, the bytes received as early data -- the
+	// first EarlyDataLen bytes Read returns, which an attacker could have
+	// replayed.
+	EarlyData    EarlyDataStatus
+	EarlyDataLen int
 
 	conn *Conn
 }
@@ -624,12 +640,19 @@ func (cs *ConnectionState) ExportKeyingMaterial(label string, context []byte, le
 
 // ConnectionState returns the connection's negotiated parameters.
 func (c *Conn) ConnectionState() ConnectionState {
-	cs := ConnectionState{conn: c, HandshakeComplete: c.handshakeDone.Load()}
 	c.in.Lock()
 	defer c.in.Unlock()
+	return c.stateLocked()
+}
+
+// stateLocked is ConnectionState with the receive half held.
+func (c *Conn) stateLocked() ConnectionState {
+	cs := ConnectionState{conn: c, HandshakeComplete: c.handshakeDone.Load()}
 	if c.c == nil || c.freed {
 		return cs
 	}
+	cs.EarlyData = EarlyDataStatus(C.ferrule_conn_early_data_status(c.c))
+	cs.EarlyDataLen = int(C.ferrule_conn_early_data_len(c.c))
 	cs.Version = uint16(C.ferrule_conn_version(c.c))
 	cs.CipherSuite = uint16(C.ferrule_conn_cipher_suite(c.c))
 	cs.CurveID = CurveID(C.ferrule_conn_group(c.c))

@@ -63,7 +63,14 @@ type Error struct {
 	Reason        uint32 // FERRULE_R_* reason, 0 if none
 	Alert         int    // AlertDescription (RFC 8446 §6), -1 if none
 	AlertReceived bool   // the peer sent Alert (otherwise it is ours)
+	// Cause is the error a Config hook (GetCertificate, SelectProtocol,
+	// VerifyConnection) returned when that is why the handshake failed;
+	// errors.Is and errors.As see through to it.
+	Cause error
 }
+
+// Unwrap returns Cause.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // Sentinel errors, one per status class, for errors.Is.
 var (
@@ -108,6 +115,9 @@ func (e *Error) Error() string {
 			dir = "received"
 		}
 		s += fmt.Sprintf(" [alert %d %s, %s]", e.Alert, AlertName(e.Alert), dir)
+	}
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
 	}
 	return s
 }
