@@ -64,6 +64,9 @@ const (
 type Certificate struct {
 	chainPEM, keyPEM []byte
 	Leaf             *x509.Certificate
+	// OCSPStaple (server): a DER OCSP response for the leaf, stapled to
+	// every handshake that uses this chain (as in crypto/tls).
+	OCSPStaple []byte
 }
 
 // X509KeyPair takes a PEM chain (leaf first) and its PEM private key
@@ -229,6 +232,13 @@ type Config struct {
 	// peer's chain (it can only restrict): an error ends the handshake
 	// with bad_certificate, like crypto/tls's hook of the same name.
 	VerifyConnection func(ConnectionState) error
+	// RequireOCSPStaple (client): the server must staple a valid, good
+	// OCSP response (otherwise one is needed only for a must-staple leaf;
+	// an invalid or revoked staple always fails).
+	RequireOCSPStaple bool
+	// MaxChainDepth: the longest accepted path below the trust anchor,
+	// leaf included (0: the library's default, 8).
+	MaxChainDepth int
 	// EarlyData enables 0-RTT (nil: off, the default).  0-RTT data can be
 	// replayed by an attacker: a client sends it only through
 	// WriteReplaySafeEarlyData.
@@ -286,7 +296,7 @@ func (c *Config) Clone() *Config {
 		SessionTicketsDisabled: c.SessionTicketsDisabled, ClientSessionCache: c.ClientSessionCache,
 		KeyLogWriter: c.KeyLogWriter, Time: c.Time, MinVersion: c.MinVersion, MaxVersion: c.MaxVersion,
 		GetCertificate: c.GetCertificate, SelectProtocol: c.SelectProtocol, VerifyConnection: c.VerifyConnection,
-		EarlyData: c.EarlyData, ticketKeys: append([][32]byte(nil), c.ticketKeys...),
+		EarlyData: c.EarlyData, RequireOCSPStaple: c.RequireOCSPStaple, MaxChainDepth: c.MaxChainDepth, ticketKeys: append([][32]byte(nil), c.ticketKeys...),
 	}
 }
 
@@ -366,6 +376,25 @@ func (c *Config) fill(b *builtConfig, role C.uint32_t) error {
 	for i := range c.Certificates {
 		if err := addChain(cfg, &c.Certificates[i]); err != nil {
 			return err
+		}
+		if st := c.Certificates[i].OCSPStaple; server && len(st) > 0 {
+			if r := C.ferrule_config_set_ocsp_staple(cfg, C.size_t(i), (*C.uint8_t)(unsafe.Pointer(&st[0])),
+				C.size_t(len(st))); r != C.FERRULE_OK {
+				return configError("ocsp staple", r, cfg)
+			}
+		}
+	}
+	if c.RequireOCSPStaple {
+		if st := C.ferrule_config_set_ocsp_policy(cfg, C.FERRULE_OCSP_REQUIRE); st != C.FERRULE_OK {
+			return configError("ocsp policy", st, cfg)
+		}
+	}
+	if c.MaxChainDepth != 0 {
+		if c.MaxChainDepth < 0 {
+			return &Error{Op: "chain depth", Status: StatusUsage, Alert: -1}
+		}
+		if st := C.ferrule_config_set_max_chain_depth(cfg, C.uint32_t(c.MaxChainDepth)); st != C.FERRULE_OK {
+			return configError("chain depth", st, cfg)
 		}
 	}
 	if server {

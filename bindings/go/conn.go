@@ -555,6 +555,16 @@ func (c *Conn) MemoryUsed() int {
 	return int(C.ferrule_conn_memory_used(c.c))
 }
 
+// keyUpdates counts the KeyUpdates sent and received (for tests).
+func (c *Conn) keyUpdates() (sent, received uint64) {
+	c.in.Lock()
+	defer c.in.Unlock()
+	if c.c == nil || c.freed {
+		return 0, 0
+	}
+	return uint64(C.ferrule_conn_key_updates_sent(c.c)), uint64(C.ferrule_conn_key_updates_received(c.c))
+}
+
 // KeyUpdate sends a KeyUpdate (RFC 8446 §4.6.3): our sending keys change
 // now; with requestPeer the peer is asked to update its keys too.
 func (c *Conn) KeyUpdate(requestPeer bool) error {

@@ -395,6 +395,40 @@ func TestKeyUpdateWithCryptoTLS(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	// crypto/tls answered each request with a KeyUpdate of its own (read
+	// with the echoes that followed).
+	if sent, recv := c.keyUpdates(); sent != 3 || recv < 2 {
+		t.Fatalf("key updates sent %d, received %d", sent, recv)
+	}
+
+	// The other way round: a ferrule server updating its keys, asking a
+	// crypto/tls client to update its own.
+	addr, done = serve(t, ferruleServer(ferruleServerConfig(t)), func(c net.Conn) error {
+		fc := c.(*Conn)
+		for i := 0; i < 3; i++ {
+			if err := fc.KeyUpdate(true); err != nil {
+				return err
+			}
+			if err := echo(100)(c); err != nil {
+				return err
+			}
+		}
+		if sent, recv := fc.keyUpdates(); sent != 3 || recv < 2 { // the last answer may still be on its way
+			return fmt.Errorf("server: key updates sent %d, received %d", sent, recv)
+		}
+		return nil
+	})
+	sc, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pkiCAs["ecdsa"].stdPool(), ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	for i := 0; i < 3; i++ {
+		roundTrip(t, sc, bytes.Repeat([]byte{byte(i)}, 100))
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // bulk sends n bytes each way at once and compares digests.
