@@ -39,7 +39,7 @@ FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuz
 # The suites `make check` runs, in this order.  Later issues append theirs
 # here (e.g. check-python check-go check-lua check-limbo check-fuzz) and add a
 # check-<name> rule below.
-SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost check-interop check-limbo check-abi check-python check-go
+SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost check-interop check-limbo check-abi check-python check-go check-lua
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -56,7 +56,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initializati
 PYTEST = $(shell python3 -c 'import pytest' >/dev/null 2>&1 && echo python3 || echo .venv/bin/python) -m pytest
 
 .PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline perf-baseline clean \
-        python bench-python bench bench-scaling check-go bench-go go-stage
+        python bench-python bench bench-scaling check-go bench-go go-stage check-lua
 
 all: build
 
@@ -233,6 +233,17 @@ check-go: go-stage
 	@cd bindings/go && out=$$(gofmt -l .) && [ -z "$$out" ] || { echo "gofmt: $$out" >&2; exit 1; }
 	cd bindings/go && $(GO_ENV) go vet ./...
 	cd bindings/go && $(GO_ENV) go test -race -count=1 ./...
+
+# (7) Lua binding (bindings/lua): the FFI declarations must match ferrule.h
+# (tools/gen-lua-ffi.py --check), then the busted suites under LuaJIT
+# (tests/lua/*_spec.lua) against the library of the build tree.
+LUA_ENV := FERRULE_LIB=$(abspath $(BUILD_DIR))/libferrule.so FERRULE_TEST_PKI=$(abspath $(BUILD_DIR))/pki \
+           FERRULE_BIN=$(abspath $(BUILD_DIR))/ferrule FERRULE_LUA_PATH=$(abspath bindings/lua)
+
+check-lua: $(SUITE_DEPS)
+	python3 tools/gen-lua-ffi.py --check
+	@[ -f $(BUILD_DIR)/pki/root.pem ] || tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
+	$(LUA_ENV) busted --lua=luajit tests/lua/
 
 bench-go: go-stage
 	cd bindings/go && $(GO_ENV) go test -count=1 . -args -bench-report $(abspath docs/performance.md)
