@@ -236,7 +236,9 @@ check-go: go-stage
 
 # (7) Lua binding (bindings/lua): the FFI declarations must match ferrule.h
 # (tools/gen-lua-ffi.py --check), then the busted suites under LuaJIT
-# (tests/lua/*_spec.lua) against the library of the build tree.
+# (tests/lua/*_spec.lua) against the library of the build tree, then
+# resty.ferrule inside Debian's nginx with its Lua module
+# (tests/lua/test_nginx.py, pytest).
 LUA_ENV := FERRULE_LIB=$(abspath $(BUILD_DIR))/libferrule.so FERRULE_TEST_PKI=$(abspath $(BUILD_DIR))/pki \
            FERRULE_BIN=$(abspath $(BUILD_DIR))/ferrule FERRULE_LUA_PATH=$(abspath bindings/lua)
 
@@ -244,6 +246,7 @@ check-lua: $(SUITE_DEPS)
 	python3 tools/gen-lua-ffi.py --check
 	@[ -f $(BUILD_DIR)/pki/root.pem ] || tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
 	$(LUA_ENV) busted --lua=luajit tests/lua/
+	cd tests/lua && $(LUA_ENV) $(PYTEST) -q test_nginx.py
 
 bench-go: go-stage
 	cd bindings/go && $(GO_ENV) go test -count=1 . -args -bench-report $(abspath docs/performance.md)

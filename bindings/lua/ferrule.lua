@@ -214,6 +214,16 @@ function Conn:handshake()
     return nil, conn_error(self.c, st)
 end
 
+--- Drive the connection over what it holds (handshake and records up
+-- to the first application data) without moving data: true, or nil, err
+-- once it failed (e.g. on a bad record header, before its body arrived).
+function Conn:process()
+    local consumed, written, flags = sizep(), sizep(), ffi.new("uint32_t[1]")
+    local st = lib.ferrule_conn_process(self.c, nil, 0, consumed, nil, 0, written, flags)
+    if st == K.OK or st == K.WANT_APP then return true end
+    return nil, conn_error(self.c, st)
+end
+
 --- Decrypted application data (one record's, at most `max` bytes), or
 -- nil, err: "want-read", "closed" after the peer's close_notify, or a
 -- failure ("truncated: truncated" when the transport ended without one).

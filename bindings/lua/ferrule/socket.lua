@@ -42,20 +42,25 @@ function TLS:pull()
         end
         return nil, err
     end
+    -- The header alone lets the library refuse a record (type, version,
+    -- length) before its body is waited for.
+    local hn, herr = self.conn:feed(hdr)
+    if not hn then return nil, herr end
+    local pok, perr = self.conn:process()
+    if not pok then return nil, perr end
     local len = hdr:byte(4) * 256 + hdr:byte(5)
     local body = ""
     if len > 0 then
         local b, berr, partial = self.sock:receive(len)
         if not b then
             if berr ~= "closed" then return nil, berr end
-            body = partial or ""
-            assert(self.conn:feed(hdr .. body))
+            assert(self.conn:feed(partial or ""))
             self.conn:feed_eof()
             return true
         end
         body = b
     end
-    local rec = hdr .. body
+    local rec = body
     while #rec > 0 do
         local n, ferr = self.conn:feed(rec)
         if not n then return nil, ferr end
