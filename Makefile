@@ -8,6 +8,7 @@
 #   make python        build, then install the Python binding into .venv/
 #   make bench-python  build + python, then bench/py_bench.py (docs/performance.md)
 #   make bench-go      build, then the Go binding's benchmarks against crypto/tls
+#   make bench-lua     build, then bench/lua_bench.py: resty.ferrule vs nginx's own TLS (wrk)
 #   make bench         build, then bench/pair_bench.c: ferrule vs libssl (docs/performance.md),
 #                      then make bench-scaling; not part of `make check`;
 #                      BENCH_FLAGS="--seconds S --rounds R"
@@ -56,7 +57,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initializati
 PYTEST = $(shell python3 -c 'import pytest' >/dev/null 2>&1 && echo python3 || echo .venv/bin/python) -m pytest
 
 .PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline perf-baseline clean \
-        python bench-python bench bench-scaling check-go bench-go go-stage check-lua
+        python bench-python bench bench-scaling check-go bench-go go-stage check-lua bench-lua
 
 all: build
 
@@ -247,6 +248,10 @@ check-lua: $(SUITE_DEPS)
 	@[ -f $(BUILD_DIR)/pki/root.pem ] || tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
 	$(LUA_ENV) busted --lua=luajit tests/lua/
 	cd tests/lua && $(LUA_ENV) $(PYTEST) -q test_nginx.py
+
+bench-lua: $(SUITE_DEPS)
+	@[ -f $(BUILD_DIR)/pki/root.pem ] || tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
+	$(LUA_ENV) python3 bench/lua_bench.py --write docs/performance.md
 
 bench-go: go-stage
 	cd bindings/go && $(GO_ENV) go test -count=1 . -args -bench-report $(abspath docs/performance.md)

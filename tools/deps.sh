@@ -17,7 +17,7 @@ crypto:    libssl-dev libsodium-dev openssl ca-certificates
 python:    python3 python3-venv python3-dev swig
 peers:     gnutls-bin
 analysis:  valgrind abigail-tools
-lua:       luajit2 lua-busted lua-socket nginx libnginx-mod-http-lua lua-resty-core
+lua:       luajit2 lua-busted lua-socket nginx libnginx-mod-http-lua lua-resty-core wrk curl
 '
 # lua: OpenResty's LuaJIT branch (luajit2), which Debian's lua-resty-core
 # needs and the nginx Lua module runs on; it conflicts with (replaces) the

@@ -108,13 +108,13 @@ function TLS:send(data)
 end
 
 -- Decrypted bytes into self.buf; false, err at the end.
-function TLS:fill()
+-- The next record's decrypted data, or nil, err.
+function TLS:next_chunk()
     while true do
         local data, err = self.conn:read()
         if data then
-            self.buf = self.buf .. data
             self:flush() -- a KeyUpdate answer, if one is owed
-            return true
+            return data
         end
         if err ~= "want-read" then
             self:flush()
@@ -125,19 +125,34 @@ function TLS:fill()
     end
 end
 
+function TLS:fill()
+    local data, err = self:next_chunk()
+    if not data then return nil, err end
+    self.buf = self.buf .. data
+    return true
+end
+
 --- Receive like LuaSocket: "*l" (a line, without its end), "*a" (until the
 -- peer's close_notify), or a byte count.  A transport that ends without
 -- close_notify is an error ("truncated: truncated").
 function TLS:receive(pattern)
     pattern = pattern or "*l"
     if type(pattern) == "number" then
-        while #self.buf < pattern do
-            local ok, err = self:fill()
-            if not ok then return nil, err, self:drain() end
+        -- Chunks are gathered and joined once: appending each record to
+        -- one string would copy the data again for every record.
+        local parts, total = { self.buf }, #self.buf
+        while total < pattern do
+            local data, err = self:next_chunk()
+            if not data then
+                self.buf = table.concat(parts)
+                return nil, err, self:drain()
+            end
+            parts[#parts + 1] = data
+            total = total + #data
         end
-        local s = self.buf:sub(1, pattern)
-        self.buf = self.buf:sub(pattern + 1)
-        return s
+        local all = #parts == 1 and parts[1] or table.concat(parts)
+        self.buf = all:sub(pattern + 1)
+        return all:sub(1, pattern)
     elseif pattern == "*l" then
         while not self.buf:find("\n", 1, true) do
             local ok, err = self:fill()
@@ -148,9 +163,13 @@ function TLS:receive(pattern)
         self.buf = self.buf:sub(i + 1)
         return line
     elseif pattern == "*a" then
+        local parts = { self.buf }
         while true do
-            local ok, err = self:fill()
-            if not ok then
+            local data, err = self:next_chunk()
+            if data then
+                parts[#parts + 1] = data
+            else
+                self.buf = table.concat(parts)
                 if err == "closed" then return self:drain() end
                 return nil, err, self:drain()
             end
