@@ -119,6 +119,27 @@ local function apply(cfg, o)
         opts.capacity = e.capacity or 0
         try(lib.ferrule_config_set_early_data(cfg, opts), "early_data")
     end
+    if o.keylog then
+        -- An FFI callback: for plain LuaJIT only.  LuaJIT refuses a
+        -- callback out of a JIT-compiled FFI call, so the connection
+        -- methods that can reach the key schedule run interpreted once any
+        -- config logs keys.  (resty.ferrule refuses the option: a
+        -- cosocket handshake must not run Lua callbacks.)
+        if type(o.keylog) ~= "function" then error("keylog: a function(line)", 0) end
+        local fn = o.keylog
+        local cb = ffi.cast("void (*)(void *, const ferrule_conn *, const char *)", function(_, _, line)
+            fn(ffi.string(line))
+        end)
+        try(lib.ferrule_config_set_keylog_callback(cfg, cb, nil), "keylog")
+        M._keylog_callbacks = M._keylog_callbacks or {}
+        M._keylog_callbacks[#M._keylog_callbacks + 1] = cb -- kept alive with the module
+        for _, name in ipairs { "handshake", "read", "write", "process", "feed", "feed_eof", "take", "close",
+                                "key_update", "write_early_data" } do
+            jit.off(M.Conn[name], true)
+        end
+        jit.flush() -- traces compiled before now may hold those calls
+
+    end
     if o.ticket_key then
         local name, key = o.ticket_key.name, o.ticket_key.key
         if #name ~= 16 or #key ~= 32 then error("ticket_key: name 16 bytes, key 32 bytes", 0) end

@@ -163,3 +163,61 @@ describe("LuaSocket server", function()
         assert.matches("pong", out)
     end)
 end)
+
+describe("key log and early data", function()
+    after_each(H.stop_all)
+
+    it("logs the same secrets as openssl s_server", function()
+        local theirs = os.tmpname()
+        local peer = H.openssl_server { "-rev", "-keylogfile", theirs }
+        local ours = {}
+        local cfg = H.client_config { keylog = function(line) ours[#ours + 1] = line end }
+        local c = assert(fsock.connect("127.0.0.1", peer.port, cfg, { server_name = "localhost" }))
+        assert(c:send("hi\n"))
+        assert.equal("ih", c:receive("*l"))
+        c:close()
+        peer.stop()
+        local f = assert(io.open(theirs))
+        local want = {}
+        for line in f:lines() do
+            if line:match("^[A-Z]") then want[#want + 1] = line end
+        end
+        f:close()
+        os.remove(theirs)
+        table.sort(ours)
+        table.sort(want)
+        assert.equal(5, #ours)
+        assert.same(want, ours)
+        -- resty.ferrule refuses it (no Lua callback on a cosocket handshake).
+        package.loaded["resty.ferrule"] = nil
+        _G.ngx = _G.ngx or { worker = { pid = function() return 0 end } }
+        local resty = require "resty.ferrule"
+        local rcfg, err = resty.config { trust_file = H.pki .. "/root.pem", keylog = function() end }
+        assert.is_nil(rcfg)
+        assert.matches("^keylog: not available", err)
+    end)
+
+    it("sends 0-RTT data only when declared replay-safe, and the server takes it", function()
+        local peer = H.ferrule_server { "--echo", "--early-data" }
+        local cfg = H.client_config { early_data = true }
+        local c = assert(fsock.connect("127.0.0.1", peer.port, cfg, { server_name = "localhost" }))
+        assert(c:send("x\n"))
+        assert.equal("x", c:receive("*l"))
+        local session = assert(c:session())
+        c:close()
+        c = assert(fsock.connect("127.0.0.1", peer.port, cfg,
+                                 { server_name = "localhost", session = session, early_data = "early\n" }))
+        local info = c:info()
+        assert.is_true(info.resumed)
+        assert.equal("accepted", info.early_data)
+        assert.equal("early", c:receive("*l")) -- echoed by the server
+        c:close()
+        -- Without the declaration the call refuses.
+        local conn = assert(ferrule.conn(cfg, { server_name = "localhost" }))
+        assert(conn:set_session(session))
+        local n, err = conn:write_early_data("again", nil)
+        assert.is_nil(n)
+        assert.matches("replay%-safe", err)
+        peer.stop()
+    end)
+end)

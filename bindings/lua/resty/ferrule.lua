@@ -28,6 +28,11 @@ TLS.__index = TLS
 function M.config(opts)
     local o = {}
     for k, v in pairs(opts or {}) do o[k] = v end
+    if o.keylog then
+        -- The library's key log is a C callback, which would run Lua from
+        -- inside a handshake step of a yielding cosocket.
+        return nil, "keylog: not available in resty.ferrule (use the plain LuaJIT module)"
+    end
     o.role = o.role or "client"
     return ferrule.config(o)
 end
