@@ -33,8 +33,11 @@ func (l lib) String() string { return [...]string{"ferrule", "crypto-tls"}[l] }
 
 // benchPeers returns client and server configs of one library.
 type benchPeers struct {
-	fc, fs *Config
-	sc, ss *tls.Config
+	fc, fs    *Config
+	sc, ss    *tls.Config
+	fcFresh   *Config     // fc without a session cache: full handshakes
+	scFresh   *tls.Config // sc without one
+	fcBySuite map[uint16]*Config
 }
 
 func newBenchPeers(tb testing.TB) *benchPeers {
@@ -47,6 +50,18 @@ func newBenchPeers(tb testing.TB) *benchPeers {
 			CurvePreferences: []tls.CurveID{tls.X25519}, ClientSessionCache: tls.NewLRUClientSessionCache(1)},
 		ss: &tls.Config{Certificates: []tls.Certificate{pkiLeaf["ecdsa"].std(tb)}, MinVersion: tls.VersionTLS13,
 			CurvePreferences: []tls.CurveID{tls.X25519}},
+		fcBySuite: map[uint16]*Config{},
+	}
+	// Configs are made once, as an application makes them: a Config is
+	// turned into the library's configuration on first use, per Config.
+	p.fcFresh = p.fc.Clone()
+	p.fcFresh.ClientSessionCache = nil
+	p.scFresh = p.sc.Clone()
+	p.scFresh.ClientSessionCache = nil
+	for _, s := range suites {
+		c := p.fcFresh.Clone()
+		c.CipherSuites = []uint16{s}
+		p.fcBySuite[s] = c
 	}
 	return p
 }
@@ -59,21 +74,18 @@ func (p *benchPeers) pair(tb testing.TB, l lib, resumable bool, suite uint16) (n
 	var cli, srv net.Conn
 	switch l {
 	case libFerrule:
-		cc, sc := p.fc, p.fs
+		cc := p.fc
 		if !resumable {
-			cc = p.fc.Clone()
-			cc.ClientSessionCache = nil
+			cc = p.fcFresh
 		}
 		if suite != 0 {
-			cc = cc.Clone()
-			cc.CipherSuites = []uint16{suite}
+			cc = p.fcBySuite[suite]
 		}
-		cli, srv = Client(a, cc), Server(b, sc)
+		cli, srv = Client(a, cc), Server(b, p.fs)
 	default:
 		cc := p.sc
 		if !resumable {
-			cc = p.sc.Clone()
-			cc.ClientSessionCache = nil
+			cc = p.scFresh
 		}
 		cli, srv = tls.Client(a, cc), tls.Server(b, p.ss)
 	}

@@ -12,6 +12,9 @@ typedef struct fr_go_loan {
 	size_t n;
 	size_t taken;    // fr_go_write: plaintext bytes taken
 	uint32_t flags;  // fr_go_in_read: ferrule_conn_flags afterwards
+	int in_lent;     // fr_go_in_read: the input buffer is lent (in_p, in_n)
+	uint8_t *in_p;
+	size_t in_n;
 } fr_go_loan;
 
 // Each helper below is one cgo crossing for what would be two or three
@@ -42,6 +45,8 @@ static int fr_go_in_read(ferrule_conn *c, fr_go_loan *l, int lent, size_t got) {
 	if (lent && (st = ferrule_conn_input_ack(c, got)) != FERRULE_OK) return st;
 	st = ferrule_conn_read_buf(c, (const uint8_t **)&l->p, &l->n);
 	l->flags = ferrule_conn_flags(c);
+	// Nothing to read yet: lend the input buffer in the same crossing.
+	l->in_lent = st == FERRULE_WANT_READ && ferrule_conn_input_buf(c, &l->in_p, &l->in_n) == FERRULE_OK;
 	return st;
 }
 */
@@ -95,6 +100,12 @@ type Conn struct {
 	// hookErr is the error a Config hook returned, reported by the
 	// handshake in place of the library's refusal.
 	hookErr error
+
+	// The peer's certificates and verified chain, parsed by crypto/x509
+	// once the handshake is done (under in).
+	peerCerts []*x509.Certificate
+	verified  [][]*x509.Certificate
+	parsed    bool
 }
 
 // Client returns a client-side connection over conn.  config must set
@@ -260,10 +271,13 @@ func (c *Conn) send(st C.int) error {
 // given to the library, which reports it as truncation unless
 // close_notify came first.
 func (c *Conn) fillRead() (C.int, error) {
-	if st := C.ferrule_conn_input_buf(c.c, &c.rx.p, &c.rx.n); st != C.FERRULE_OK {
-		return st, nil
+	if c.rx.in_lent == 0 { // fr_go_in_read could not lend it: the library says why
+		if st := C.ferrule_conn_input_buf(c.c, &c.rx.in_p, &c.rx.in_n); st != C.FERRULE_OK {
+			return st, nil
+		}
 	}
-	p, cap := c.rx.p, c.rx.n
+	c.rx.in_lent = 0
+	p, cap := c.rx.in_p, c.rx.in_n
 	if cap == 0 { // a whole record waits to be processed
 		return C.fr_go_in_read(c.c, c.rx, 1, 0), nil
 	}
@@ -616,6 +630,38 @@ type ConnectionState struct {
 	conn *Conn
 }
 
+// parsePeer parses the peer's chain and the validated path with
+// crypto/x509 (receive half held).
+func (c *Conn) parsePeer() (peer []*x509.Certificate, verified [][]*x509.Certificate) {
+	for i := C.size_t(0); i < C.ferrule_conn_peer_cert_count(c.c); i++ {
+		var der *C.uint8_t
+		var n C.size_t
+		if C.ferrule_conn_peer_cert(c.c, i, &der, &n) != C.FERRULE_OK {
+			break
+		}
+		if cert, err := x509.ParseCertificate(C.GoBytes(unsafe.Pointer(der), C.int(n))); err == nil {
+			peer = append(peer, cert)
+		}
+	}
+	if r := C.ferrule_conn_verify_result(c.c); r != nil {
+		var chain []*x509.Certificate
+		for i := C.size_t(0); i < C.ferrule_verify_result_path_length(r); i++ {
+			var der *C.uint8_t
+			var n C.size_t
+			if C.ferrule_verify_result_path_cert(r, i, &der, &n) != C.FERRULE_OK {
+				break
+			}
+			if cert, err := x509.ParseCertificate(C.GoBytes(unsafe.Pointer(der), C.int(n))); err == nil {
+				chain = append(chain, cert)
+			}
+		}
+		if len(chain) > 0 {
+			verified = [][]*x509.Certificate{chain}
+		}
+	}
+	return peer, verified
+}
+
 // ExportKeyingMaterial derives keying material from the connection
 // (RFC 8446 §7.5).
 func (cs *ConnectionState) ExportKeyingMaterial(label string, context []byte, length int) ([]byte, error) {
@@ -678,31 +724,14 @@ func (c *Conn) stateLocked() ConnectionState {
 	if name := C.ferrule_conn_server_name(c.c); name != nil {
 		cs.ServerName = C.GoString(name)
 	}
-	for i := C.size_t(0); i < C.ferrule_conn_peer_cert_count(c.c); i++ {
-		var der *C.uint8_t
-		var n C.size_t
-		if C.ferrule_conn_peer_cert(c.c, i, &der, &n) != C.FERRULE_OK {
-			break
-		}
-		if cert, err := x509.ParseCertificate(C.GoBytes(unsafe.Pointer(der), C.int(n))); err == nil {
-			cs.PeerCertificates = append(cs.PeerCertificates, cert)
-		}
+	if c.parsed {
+		cs.PeerCertificates, cs.VerifiedChains = c.peerCerts, c.verified
+		return cs
 	}
-	if r := C.ferrule_conn_verify_result(c.c); r != nil {
-		var chain []*x509.Certificate
-		for i := C.size_t(0); i < C.ferrule_verify_result_path_length(r); i++ {
-			var der *C.uint8_t
-			var n C.size_t
-			if C.ferrule_verify_result_path_cert(r, i, &der, &n) != C.FERRULE_OK {
-				break
-			}
-			if cert, err := x509.ParseCertificate(C.GoBytes(unsafe.Pointer(der), C.int(n))); err == nil {
-				chain = append(chain, cert)
-			}
-		}
-		if len(chain) > 0 {
-			cs.VerifiedChains = [][]*x509.Certificate{chain}
-		}
+	cs.PeerCertificates, cs.VerifiedChains = c.parsePeer()
+	if cs.HandshakeComplete {
+		// Parsed once: the chain no longer changes.
+		c.peerCerts, c.verified, c.parsed = cs.PeerCertificates, cs.VerifiedChains, true
 	}
 	return cs
 }
