@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"testing"
 	"time"
@@ -37,7 +36,7 @@ func FuzzServer(f *testing.F) {
 		{ServerName: "localhost", CurvePreferences: []tls.CurveID{tls.CurveP256}},
 		{ServerName: "localhost", CipherSuites: nil, MinVersion: tls.VersionTLS12},
 	} {
-		ch := clientHelloF(f, cfg)
+		ch := clientHello(f, cfg)
 		f.Add(ch)
 		f.Add(ch[:len(ch)/2])
 		f.Add(append(append([]byte{}, ch...), 21, 3, 3, 0, 2, 2, 40))
@@ -58,22 +57,4 @@ func FuzzServer(f *testing.F) {
 		}
 		c.Close()
 	})
-}
-
-// clientHelloF is clientHello for a fuzz seed.
-func clientHelloF(f *testing.F, cfg *tls.Config) []byte {
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	go func() { _ = tls.Client(a, cfg).Handshake() }()
-	_ = b.SetReadDeadline(time.Now().Add(5 * time.Second))
-	hdr := make([]byte, 5)
-	if _, err := io.ReadFull(b, hdr); err != nil {
-		f.Fatal(err)
-	}
-	body := make([]byte, int(hdr[3])<<8|int(hdr[4]))
-	if _, err := io.ReadFull(b, body); err != nil {
-		f.Fatal(err)
-	}
-	return append(hdr, body...)
 }

@@ -15,7 +15,7 @@ import (
 // client, checking the library's error and the alert on the wire.
 
 // clientHello returns a real ClientHello record from crypto/tls.
-func clientHello(t *testing.T, cfg *tls.Config) []byte {
+func clientHello(t testing.TB, cfg *tls.Config) []byte {
 	t.Helper()
 	a, b := net.Pipe()
 	defer a.Close()

@@ -11,9 +11,10 @@
 -- it is in.
 local socket = require "socket"
 local ferrule = require "ferrule"
+local stream = require "ferrule.stream"
 
 local M = {}
-local TLS = {}
+local TLS = stream.into({})
 TLS.__index = TLS
 
 local function wrap(sock, conn, timeout)
@@ -21,168 +22,10 @@ local function wrap(sock, conn, timeout)
     return setmetatable({ sock = sock, conn = conn, buf = "", timeout = timeout }, TLS)
 end
 
--- Send everything the connection has queued.
-function TLS:flush()
-    while true do
-        local out, err = self.conn:take()
-        if not out then return nil, err end
-        if #out == 0 then return true end
-        local ok, serr = self.sock:send(out)
-        if not ok then return nil, serr end
-    end
-end
-
--- Read one record from the socket into the connection.
-function TLS:pull()
-    local hdr, err = self.sock:receive(5)
-    if not hdr then
-        if err == "closed" then
-            self.conn:feed_eof()
-            return true
-        end
-        return nil, err
-    end
-    -- The header alone lets the library refuse a record (type, version,
-    -- length) before its body is waited for.
-    local hn, herr = self.conn:feed(hdr)
-    if not hn then return nil, herr end
-    local pok, perr = self.conn:process()
-    if not pok then return nil, perr end
-    local len = hdr:byte(4) * 256 + hdr:byte(5)
-    local body = ""
-    if len > 0 then
-        local b, berr, partial = self.sock:receive(len)
-        if not b then
-            if berr ~= "closed" then return nil, berr end
-            assert(self.conn:feed(partial or ""))
-            self.conn:feed_eof()
-            return true
-        end
-        body = b
-    end
-    local rec = body
-    while #rec > 0 do
-        local n, ferr = self.conn:feed(rec)
-        if not n then return nil, ferr end
-        rec = rec:sub(n + 1)
-        if #rec > 0 then -- the input buffer is full: let the connection process it
-            local ok, e = self.conn:handshake()
-            if not ok and e ~= "want-read" and e ~= "want-write" then return nil, e end
-        end
-    end
-    return true
-end
-
 --- Run the handshake (connect and accept call it).
-function TLS:handshake()
-    while true do
-        local ok, err = self.conn:handshake()
-        local fok, ferr = self:flush()
-        if ok then
-            if not fok then return nil, ferr end
-            return true
-        end
-        if err ~= "want-read" and err ~= "want-write" then return nil, err end
-        if not fok then return nil, ferr end
-        if err == "want-read" then
-            local pok, perr = self:pull()
-            if not pok then return nil, perr end
-        end
-    end
-end
+TLS.handshake = stream.run_handshake
+TLS.drain = stream.take_buf
 
---- Send all of `data`.  Returns the number of bytes sent, or nil, err.
-function TLS:send(data)
-    local done = 0
-    while done < #data do
-        local n, err = self.conn:write(data:sub(done + 1))
-        if not n then
-            self:flush()
-            return nil, err
-        end
-        done = done + n
-        local ok, ferr = self:flush()
-        if not ok then return nil, ferr end
-    end
-    return done
-end
-
--- Decrypted bytes into self.buf; false, err at the end.
--- The next record's decrypted data, or nil, err.
-function TLS:next_chunk()
-    while true do
-        local data, err = self.conn:read()
-        if data then
-            self:flush() -- a KeyUpdate answer, if one is owed
-            return data
-        end
-        if err ~= "want-read" then
-            self:flush()
-            return nil, err
-        end
-        local ok, perr = self:pull()
-        if not ok then return nil, perr end
-    end
-end
-
-function TLS:fill()
-    local data, err = self:next_chunk()
-    if not data then return nil, err end
-    self.buf = self.buf .. data
-    return true
-end
-
---- Receive like LuaSocket: "*l" (a line, without its end), "*a" (until the
--- peer's close_notify), or a byte count.  A transport that ends without
--- close_notify is an error ("truncated: truncated").
-function TLS:receive(pattern)
-    pattern = pattern or "*l"
-    if type(pattern) == "number" then
-        -- Chunks are gathered and joined once: appending each record to
-        -- one string would copy the data again for every record.
-        local parts, total = { self.buf }, #self.buf
-        while total < pattern do
-            local data, err = self:next_chunk()
-            if not data then
-                self.buf = table.concat(parts)
-                return nil, err, self:drain()
-            end
-            parts[#parts + 1] = data
-            total = total + #data
-        end
-        local all = #parts == 1 and parts[1] or table.concat(parts)
-        self.buf = all:sub(pattern + 1)
-        return all:sub(1, pattern)
-    elseif pattern == "*l" then
-        while not self.buf:find("\n", 1, true) do
-            local ok, err = self:fill()
-            if not ok then return nil, err, self:drain() end
-        end
-        local i = self.buf:find("\n", 1, true)
-        local line = self.buf:sub(1, i - 1):gsub("\r$", "")
-        self.buf = self.buf:sub(i + 1)
-        return line
-    elseif pattern == "*a" then
-        local parts = { self.buf }
-        while true do
-            local data, err = self:next_chunk()
-            if data then
-                parts[#parts + 1] = data
-            else
-                self.buf = table.concat(parts)
-                if err == "closed" then return self:drain() end
-                return nil, err, self:drain()
-            end
-        end
-    end
-    return nil, "bad pattern"
-end
-
-function TLS:drain()
-    local s = self.buf
-    self.buf = ""
-    return s
-end
 
 --- Send close_notify and close the socket.
 function TLS:close()

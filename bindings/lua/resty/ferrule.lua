@@ -18,9 +18,10 @@
 -- cosocket's ("timeout", "closed", ...) or the library's
 -- "status: reason (alert N)".
 local ferrule = require "ferrule"
+local stream = require "ferrule.stream"
 
 local M = { VERSION = ferrule.VERSION }
-local TLS = {}
+local TLS = stream.into({})
 TLS.__index = TLS
 
 --- A client config (built once per worker, shared by all requests).
@@ -95,55 +96,6 @@ function TLS:settimeouts(connect, send, read) return self.sock:settimeouts(conne
 function TLS:settimeout(t) return self.sock:settimeout(t) end
 function TLS:getreusedtimes() return self.reused end
 
--- Send all pending output through the cosocket.
-function TLS:flush()
-    while true do
-        local out, err = self.conn:take()
-        if not out then return nil, err end
-        if #out == 0 then return true end
-        local n, serr = self.sock:send(out)
-        if not n then return nil, serr end
-    end
-end
-
--- One record from the cosocket into the connection.
-function TLS:pull()
-    local hdr, err = self.sock:receive(5)
-    if not hdr then
-        if err == "closed" then
-            self.conn:feed_eof()
-            return true
-        end
-        return nil, err
-    end
-    -- The header alone lets the library refuse a record (type, version,
-    -- length) before its body is waited for.
-    local hn, herr = self.conn:feed(hdr)
-    if not hn then return nil, herr end
-    local pok, perr = self.conn:process()
-    if not pok then return nil, perr end
-    local len = hdr:byte(4) * 256 + hdr:byte(5)
-    local body = ""
-    if len > 0 then
-        local b, berr, partial = self.sock:receive(len)
-        if not b then
-            if berr ~= "closed" then return nil, berr end
-            self.conn:feed(partial or "")
-            self.conn:feed_eof()
-            return true
-        end
-        body = b
-    end
-    local rec = body
-    while #rec > 0 do
-        local n, ferr = self.conn:feed(rec)
-        if not n then return nil, ferr end
-        rec = rec:sub(n + 1)
-        if #rec > 0 then self.conn:handshake() end
-    end
-    return true
-end
-
 -- The session object given to the application: updated as tickets arrive
 -- (a TLS 1.3 server sends them after the handshake); serialize() gives
 -- the bytes to keep, e.g. in a lua_shared_dict.
@@ -151,7 +103,9 @@ local Session = {}
 Session.__index = Session
 function Session:serialize() return self.blob end
 
-local function update_session(self)
+-- After each read attempt (stream.lua): a ticket that arrived goes
+-- into the session object.
+function TLS:after_read()
     if self.session and not self.session.blob then
         local blob = self.conn:session()
         if blob then self.session.blob = blob end
@@ -184,111 +138,11 @@ function TLS:sslhandshake(reused_session, server_name, ssl_verify)
         local blob = type(reused_session) == "table" and reused_session.blob or reused_session
         if type(blob) == "string" and #blob > 0 then conn:set_session(blob) end
     end
-    while true do
-        local ok, herr = conn:handshake()
-        local fok, ferr = self:flush()
-        if ok then
-            if not fok then return nil, ferr end
-            break
-        end
-        if herr ~= "want-read" and herr ~= "want-write" then return nil, herr end
-        if not fok then return nil, ferr end
-        if herr == "want-read" then
-            local pok, perr = self:pull()
-            if not pok then return nil, perr end
-        end
-    end
+    local hok, herr = self:run_handshake()
+    if not hok then return nil, herr end
     self.session = setmetatable({}, Session)
     if reused_session == false then return true end
     return self.session
-end
-
---- Send a string (or an array of strings, like the cosocket); returns the
--- bytes sent or nil, err.
-function TLS:send(data)
-    if type(data) == "table" then data = table.concat(data) end
-    local done = 0
-    while done < #data do
-        local n, err = self.conn:write(done == 0 and data or data:sub(done + 1))
-        if not n then
-            self:flush()
-            return nil, err
-        end
-        done = done + n
-        local ok, ferr = self:flush()
-        if not ok then return nil, ferr end
-    end
-    return done
-end
-
--- The next record's decrypted data, or nil, err.
-function TLS:next_chunk()
-    while true do
-        local data, err = self.conn:read()
-        if data then
-            update_session(self)
-            self:flush() -- a KeyUpdate answer, if one is owed
-            return data
-        end
-        update_session(self)
-        if err ~= "want-read" then
-            self:flush()
-            return nil, err
-        end
-        local ok, perr = self:pull()
-        if not ok then return nil, perr end
-    end
-end
-
-function TLS:fill()
-    local data, err = self:next_chunk()
-    if not data then return nil, err end
-    self.buf = self.buf .. data
-    return true
-end
-
---- receive("*l" | "*a" | n), as the cosocket: nil, err, partial on failure.
-function TLS:receive(pattern)
-    pattern = pattern or "*l"
-    if type(pattern) == "number" then
-        -- Chunks are gathered and joined once: appending each record to
-        -- one string would copy the data again for every record.
-        local parts, total = { self.buf }, #self.buf
-        while total < pattern do
-            local data, err = self:next_chunk()
-            if not data then
-                self.buf = table.concat(parts)
-                return nil, err, self:take_buf()
-            end
-            parts[#parts + 1] = data
-            total = total + #data
-        end
-        local all = #parts == 1 and parts[1] or table.concat(parts)
-        self.buf = all:sub(pattern + 1)
-        return all:sub(1, pattern)
-    elseif pattern == "*l" then
-        while not self.buf:find("\n", 1, true) do
-            local ok, err = self:fill()
-            if not ok then return nil, err, self:take_buf() end
-        end
-        local i = self.buf:find("\n", 1, true)
-        local line = self.buf:sub(1, i - 1):gsub("\r$", "")
-        self.buf = self.buf:sub(i + 1)
-        return line
-    elseif pattern == "*a" then
-        local parts = { self.buf }
-        while true do
-            local data, err = self:next_chunk()
-            if data then
-                parts[#parts + 1] = data
-            else
-                self.buf = table.concat(parts)
-                if err == "closed" then return self:take_buf() end
-                return nil, err, self:take_buf()
-            end
-        end
-    end
-    return nil, "bad pattern argument"
 end
 
 --- receiveany(max): whatever is available, at most max bytes.
@@ -332,12 +186,6 @@ function TLS:receiveuntil(pattern, options)
             if not ok then return nil, err, self:take_buf() end
         end
     end
-end
-
-function TLS:take_buf()
-    local s = self.buf
-    self.buf = ""
-    return s
 end
 
 --- Send close_notify and close the cosocket.
