@@ -334,13 +334,15 @@ fr_err fr_cfg_verify_chain(const fr_config *cfg, const uint8_t *const *ders, con
     p.crls = (const fr_crl *const *)crls;
     p.n_crls = parsed_crls;
     if (e == FR_OK) {
-        e = fr_verify_chain_result(&cfg->trust, chain, n, &p, m, out);
+        e = fr_verify_chain_result(&cfg->trust, chain, n, &p, m, NULL, NULL, out);
     } else {
         /* A certificate that does not parse: a result that says so. */
         ferrule_verify_result *r = fr_mem_alloc(m, sizeof(*r));
         if (r != NULL) {
+            memset(r, 0, sizeof(*r));
             r->mem = m;
             r->reason = e;
+            r->size = sizeof(*r);
         }
         *out = r;
     }

@@ -143,6 +143,9 @@ static size_t get_u32(const uint8_t *p) {
 }
 
 static void free_peer_ders(fr_conn *c) {
+    /* A verify result points into the kept DER: it goes with it. */
+    fr_verify_result_free(c->verify_result);
+    c->verify_result = NULL;
     fr_mem_free(&c->mem, c->peer_ders, c->peer_ders_size);
     c->peer_ders = NULL;
     c->peer_ders_size = c->n_peer_ders = 0;
@@ -217,6 +220,11 @@ void fr_conn_forget_peer_chain(fr_conn *c) {
 
 /* ---- verification ------------------------------------------------------------ */
 
+/* fr_chain_der_fn over the connection's kept peer DER. */
+static int kept_der(const void *ctx, size_t i, const uint8_t **der, size_t *len) {
+    return fr_conn_peer_der(ctx, i, der, len);
+}
+
 fr_err fr_verify_peer_chain(fr_conn *c, const uint8_t *staple, size_t staple_len,
                             fr_branch *branch) {
     FR_TRY(fr_verify_peer_chain_at(c, staple, staple_len, fr_conn_now(c)));
@@ -256,8 +264,12 @@ fr_err fr_verify_peer_chain_at(fr_conn *c, const uint8_t *staple, size_t staple_
         FR_ENSURE(c->has_server_name, FERRULE_R_CERT_NAME_MISMATCH);
         p.peer_name = c->server_name;
     }
+    /* The result points into the kept peer DER and the config's anchors
+     * (both live as long as the connection) instead of copying the path. */
+    fr_verify_result_free(c->verify_result);
+    c->verify_result = NULL;
     FR_TRY(fr_verify_chain_result(&cfg->trust, c->peer_certs, c->n_peer_certs, &p, &c->mem,
-                                  &c->verify_result));
+                                  kept_der, c, &c->verify_result));
     /* OCSP is a client's policy about servers: a client cannot staple in
      * response to our CertificateRequest (we do not ask for it). */
     if (c->role == FERRULE_ROLE_CLIENT) {

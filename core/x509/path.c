@@ -363,10 +363,7 @@ fr_err fr_verify_chain(const fr_trust_store *anchors, fr_cert *const *chain, siz
 }
 
 void fr_verify_result_free(ferrule_verify_result *r) {
-    if (r == NULL) return;
-    fr_mem *m = r->mem;
-    for (size_t i = 0; i < r->n; i++) fr_mem_free(m, r->ders[i], r->lens[i]);
-    fr_mem_free(m, r, sizeof(*r));
+    if (r != NULL) fr_mem_free(r->mem, r, r->size);
 }
 
 uint32_t fr_verify_result_reason(const ferrule_verify_result *r) { return r->reason; }
@@ -380,34 +377,53 @@ int fr_verify_result_path_cert(const ferrule_verify_result *r, size_t i, const u
     return 1;
 }
 
+/* Where path element `c` can be borrowed from, if anywhere: a chain
+ * element's kept DER (der_of), or an anchor's own DER when the caller's
+ * chain DER is kept (a connection: its config, and so its trust store,
+ * outlives it). */
+static int borrowable(const fr_cert *c, fr_cert *const *chain, size_t n, fr_chain_der_fn der_of,
+                      const void *ctx, const uint8_t **der, size_t *len) {
+    if (der_of == NULL) return 0;
+    for (size_t j = 0; j < n; j++)
+        if (chain[j] == c) return der_of(ctx, j, der, len) && *len == c->der_len;
+    *der = c->der; /* an anchor of the store */
+    *len = c->der_len;
+    return 1;
+}
+
 fr_err fr_verify_chain_result(const fr_trust_store *anchors, fr_cert *const *chain, size_t n,
-                              const fr_verify_params *params, fr_mem *m,
-                              ferrule_verify_result **out) {
+                              const fr_verify_params *params, fr_mem *m, fr_chain_der_fn der_of,
+                              const void *der_ctx, ferrule_verify_result **out) {
     *out = NULL;
     fr_verify_stats st;
     fr_err e = fr_verify_chain_ex(anchors, chain, n, params, &st);
-    ferrule_verify_result *r = fr_mem_alloc(m, sizeof(*r));
-    FR_ENSURE(r != NULL, fr_mem_error(m, sizeof(*r)));
+    /* The name check may fail after a path was found: keep the path only
+     * for an accepted chain. */
+    size_t k = e == FR_OK ? st.path_len : 0, copied = 0;
+    const uint8_t *der;
+    size_t len;
+    for (size_t i = 0; i < k; i++)
+        if (!borrowable(st.path[i], chain, n, der_of, der_ctx, &der, &len)) copied += st.path[i]->der_len;
+    size_t size = sizeof(ferrule_verify_result) + k * (sizeof(uint8_t *) + sizeof(size_t)) + copied;
+    ferrule_verify_result *r = fr_mem_alloc(m, size);
+    FR_ENSURE(r != NULL, fr_mem_error(m, size));
     r->mem = m;
     r->reason = e;
-    if (e == FR_OK) {
-        /* The name check may fail after a path was found: keep the path
-         * only for an accepted chain. */
-        for (size_t i = 0; i < st.path_len; i++) {
-            const fr_cert *c = st.path[i];
-            r->ders[i] = fr_mem_alloc(m, c->der_len);
-            if (r->ders[i] == NULL) {
-                e = fr_mem_error(m, c->der_len);
-                break;
-            }
-            memcpy(r->ders[i], c->der, c->der_len);
-            r->lens[i] = c->der_len;
-            r->n = i + 1;
+    r->size = size;
+    r->n = k;
+    r->ders = (const uint8_t **)(r + 1);
+    r->lens = (size_t *)(r->ders + k);
+    uint8_t *copy = (uint8_t *)(r->lens + k);
+    for (size_t i = 0; i < k; i++) {
+        const fr_cert *c = st.path[i];
+        if (!borrowable(c, chain, n, der_of, der_ctx, &der, &len)) {
+            memcpy(copy, c->der, c->der_len);
+            der = copy;
+            len = c->der_len;
+            copy += len;
         }
-    }
-    if (e != FR_OK && r->reason == FR_OK) { /* allocation failed mid-copy */
-        fr_verify_result_free(r);
-        return e;
+        r->ders[i] = der;
+        r->lens[i] = len;
     }
     *out = r;
     return e;

@@ -310,17 +310,26 @@ FR_MUST_CHECK fr_err fr_verify_chain_ex(const fr_trust_store *anchors, fr_cert *
 /* The public ferrule.h declares the same typedef of this (C11 §6.7p3
  * allows the repetition): the object is opaque to applications. */
 typedef struct ferrule_verify_result ferrule_verify_result;
+/* One allocation of `size` bytes: this header, then the n path entries
+ * (ders[], lens[]), then the DER bytes the result copied. */
 struct ferrule_verify_result {
     fr_mem *mem;
     uint32_t reason;
-    size_t n;
-    uint8_t *ders[FR_VERIFY_MAX_DEPTH + 1];
-    size_t lens[FR_VERIFY_MAX_DEPTH + 1];
+    size_t n, size;
+    const uint8_t **ders; /* leaf first, the trust anchor last */
+    size_t *lens;
 };
+/* Where the DER of chain[i] lives for as long as the result: a
+ * connection's kept peer chain.  With one, a connection's result copies
+ * nothing (the anchors live as long as the config the connection holds);
+ * without, the result copies every certificate of the path. */
+typedef int (*fr_chain_der_fn)(const void *ctx, size_t i, const uint8_t **der, size_t *len);
 /* Verify and build a result object from `m` (*out is NULL only when the
- * allocation itself failed).  Returns the verification reason. */
+ * allocation itself failed).  Returns the verification reason.  `der_of`
+ * may be NULL (copy everything). */
 FR_MUST_CHECK fr_err fr_verify_chain_result(const fr_trust_store *anchors, fr_cert *const *chain,
                                             size_t n, const fr_verify_params *params, fr_mem *m,
+                                            fr_chain_der_fn der_of, const void *der_ctx,
                                             ferrule_verify_result **out);
 void fr_verify_result_free(ferrule_verify_result *r);
 

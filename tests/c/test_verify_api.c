@@ -484,7 +484,41 @@ TEST(certificate_verify_needs_x509v3) {
     }
 }
 
-TEST_MAIN("verify_api", TL_CASE(certificate_verify_needs_x509v3), TL_CASE(standalone_valid_chain_reports_the_path), TL_CASE(standalone_misuse),
+/* A connection's validated path points into the peer chain the
+ * connection keeps and into the config's anchors: the same bytes, not
+ * copies (docs/memory.md). */
+TEST(connection_path_shares_the_kept_chain) {
+    pair p;
+    ferrule_config *cc = pair_client_config(), *sc = pair_server_config("ecdsa-p256");
+    CHECK(cc != NULL && sc != NULL);
+    CHECK(pair_new(&p, cc, sc, "localhost"));
+    int cs, ss;
+    CHECK(pair_handshake(&p, &cs, &ss));
+    CHECK_EQ(cs, FERRULE_OK);
+    const ferrule_verify_result *vr = ferrule_conn_verify_result(p.client);
+    CHECK(vr != NULL);
+    CHECK_EQ(ferrule_verify_result_path_length(vr), 3);
+    for (size_t i = 0; i < 2; i++) {
+        const uint8_t *path_der, *peer_der;
+        size_t path_len, peer_len;
+        CHECK_EQ(ferrule_verify_result_path_cert(vr, i, &path_der, &path_len), FERRULE_OK);
+        CHECK_EQ(ferrule_conn_peer_cert(p.client, i, &peer_der, &peer_len), FERRULE_OK);
+        CHECK(path_der == peer_der && path_len == peer_len);
+    }
+    uint8_t *root[1];
+    size_t root_len[1];
+    CHECK_EQ(load_chain_der(pair_pki("root.pem"), root, root_len, 1), 1);
+    const uint8_t *der;
+    size_t len;
+    CHECK_EQ(ferrule_verify_result_path_cert(vr, 2, &der, &len), FERRULE_OK);
+    CHECK(len == root_len[0] && memcmp(der, root[0], len) == 0);
+    free(root[0]);
+    pair_free(&p);
+    ferrule_config_free(sc);
+    ferrule_config_free(cc);
+}
+
+TEST_MAIN("verify_api", TL_CASE(certificate_verify_needs_x509v3), TL_CASE(connection_path_shares_the_kept_chain), TL_CASE(standalone_valid_chain_reports_the_path), TL_CASE(standalone_misuse),
           TL_CASE(callback_can_reject_a_valid_chain),
           TL_CASE(callback_cannot_rescue_an_invalid_chain),
           TL_CASE(callback_accepting_keeps_the_path), TL_CASE(cn_rule_is_opt_in),
