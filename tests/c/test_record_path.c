@@ -293,19 +293,70 @@ static int warm_up(link *l) {
            transfer(l, l->p.server, l->p.client, 1000, 2);
 }
 
+/* The tests' common set-up: a client and a server config, each with its
+ * counting allocator, and a warmed-up link between them; fx_close frees
+ * it all and checks that nothing is left in either allocator. */
+typedef struct fixture {
+    counting kc, ks;
+    ferrule_config *cc, *sc;
+    link *l;
+} fixture;
+
+static int fx_open(fixture *f, int mode) {
+    memset(f, 0, sizeof(*f));
+    f->cc = config(0, &f->kc);
+    f->sc = config(1, &f->ks);
+    CHECK(f->cc != NULL && f->sc != NULL);
+    if (f->cc == NULL || f->sc == NULL) {
+        ferrule_config_free(f->cc);
+        ferrule_config_free(f->sc);
+        return 0;
+    }
+    f->l = calloc(1, sizeof(*f->l));
+    CHECK(link_new(f->l, mode, f->cc, f->sc));
+    CHECK(warm_up(f->l));
+    return 1;
+}
+
+static void fx_close(fixture *f) {
+    pair_free(&f->l->p);
+    free(f->l);
+    ferrule_config_free(f->cc);
+    ferrule_config_free(f->sc);
+    CHECK_EQ(f->kc.live, 0);
+    CHECK_EQ(f->ks.live, 0);
+}
+
+/* Other connections of `cfg` take every buffer its pool holds: the
+ * number of places `mark` shows in them (each lent as a whole input
+ * buffer), with the pool empty while they hold them. */
+static int pooled_marks(ferrule_config *cfg, const char *mark, size_t mark_len) {
+    ferrule_conn *other[FR_POOL_SLOTS];
+    int seen = 0;
+    for (size_t i = 0; i < FR_POOL_SLOTS; i++) {
+        other[i] = NULL;
+        CHECK_EQ(ferrule_conn_new(&other[i], cfg, NULL), FERRULE_OK);
+        if (other[i] == NULL) continue;
+        uint8_t *p;
+        size_t cap = 0;
+        CHECK_EQ(ferrule_conn_input_buf(other[i], &p, &cap), FERRULE_OK);
+        CHECK_EQ(cap, FR_POOL_BUF);
+        for (size_t k = 0; k + mark_len <= cap; k++)
+            if (memcmp(p + k, mark, mark_len) == 0) seen++;
+        CHECK_EQ(ferrule_conn_input_ack(other[i], 0), FERRULE_OK);
+    }
+    CHECK_EQ(fr_buf_pool_bytes(cfg), 0);
+    for (size_t i = 0; i < FR_POOL_SLOTS; i++) ferrule_conn_free(other[i]);
+    return seen;
+}
+
 /* ---- steady traffic allocates nothing ------------------------------------------------- */
 
 static void steady_state(int mode) {
-    counting kc, ks;
-    memset(&kc, 0, sizeof(kc));
-    memset(&ks, 0, sizeof(ks));
-    ferrule_config *cc = config(0, &kc), *sc = config(1, &ks);
-    CHECK(cc != NULL && sc != NULL);
-    if (cc == NULL || sc == NULL) return;
-    link *l = calloc(1, sizeof(*l));
-    CHECK(link_new(l, mode, cc, sc));
-    CHECK(warm_up(l));
-    unsigned long f0 = kc.allocs + ks.allocs, c0 = atomic_load(&g_crypto_allocs);
+    fixture f;
+    if (!fx_open(&f, mode)) return;
+    link *l = f.l;
+    unsigned long f0 = f.kc.allocs + f.ks.allocs, c0 = atomic_load(&g_crypto_allocs);
     /* Requests and answers of several sizes, full records and small ones,
      * a write of four records at once. */
     static const size_t sizes[] = {16384, 1024, 1, 65536, 5000, 16384};
@@ -316,7 +367,7 @@ static void steady_state(int mode) {
              transfer(l, l->p.server, l->p.client, 1024, i + 100);
     }
     CHECK(ok);
-    unsigned long fa = kc.allocs + ks.allocs - f0, ca = atomic_load(&g_crypto_allocs) - c0;
+    unsigned long fa = f.kc.allocs + f.ks.allocs - f0, ca = atomic_load(&g_crypto_allocs) - c0;
     printf("record path, %s: %lu ferrule and %lu libcrypto allocations for 64 transfers\n",
            MODE_NAME[mode], fa, g_crypto_hooked ? ca : 0);
     CHECK_EQ(fa, 0);
@@ -324,12 +375,7 @@ static void steady_state(int mode) {
     /* Idle again: neither side holds a record buffer. */
     CHECK(ferrule_conn_memory_used(l->p.client) < FR_POOL_BUF);
     CHECK(ferrule_conn_memory_used(l->p.server) < FR_POOL_BUF);
-    pair_free(&l->p);
-    free(l);
-    ferrule_config_free(cc);
-    ferrule_config_free(sc);
-    CHECK_EQ(kc.live, 0);
-    CHECK_EQ(ks.live, 0);
+    fx_close(&f);
 }
 
 TEST(steady_state_copying_allocates_nothing) { steady_state(MODE_COPY); }
@@ -340,15 +386,9 @@ TEST(steady_state_callback_io_allocates_nothing) { steady_state(MODE_CB); }
 
 /* Idle, traffic, idle, with a partial record held across an idle period. */
 static void idle_and_back(int mode) {
-    counting kc, ks;
-    memset(&kc, 0, sizeof(kc));
-    memset(&ks, 0, sizeof(ks));
-    ferrule_config *cc = config(0, &kc), *sc = config(1, &ks);
-    CHECK(cc != NULL && sc != NULL);
-    if (cc == NULL || sc == NULL) return;
-    link *l = calloc(1, sizeof(*l));
-    CHECK(link_new(l, mode, cc, sc));
-    CHECK(warm_up(l));
+    fixture f;
+    if (!fx_open(&f, mode)) return;
+    link *l = f.l;
     size_t idle_c = ferrule_conn_memory_used(l->p.client);
     size_t idle_s = ferrule_conn_memory_used(l->p.server);
     CHECK(idle_c < FR_POOL_BUF);
@@ -420,12 +460,7 @@ static void idle_and_back(int mode) {
     CHECK(l->p.server->in == NULL);
     CHECK_EQ(ferrule_conn_memory_used(l->p.server), idle_s);
     CHECK(transfer(l, l->p.server, l->p.client, 3000, 11));
-    pair_free(&l->p);
-    free(l);
-    ferrule_config_free(cc);
-    ferrule_config_free(sc);
-    CHECK_EQ(kc.live, 0);
-    CHECK_EQ(ks.live, 0);
+    fx_close(&f);
 }
 
 TEST(idle_copying) { idle_and_back(MODE_COPY); }
@@ -435,15 +470,9 @@ TEST(idle_callback_io) { idle_and_back(MODE_CB); }
 /* ferrule_conn_release_buffers gives idle buffers to the allocator, not to
  * the config's pool. */
 TEST(release_buffers_returns_memory) {
-    counting kc, ks;
-    memset(&kc, 0, sizeof(kc));
-    memset(&ks, 0, sizeof(ks));
-    ferrule_config *cc = config(0, &kc), *sc = config(1, &ks);
-    CHECK(cc != NULL && sc != NULL);
-    if (cc == NULL || sc == NULL) return;
-    link *l = calloc(1, sizeof(*l));
-    CHECK(link_new(l, MODE_BUF, cc, sc));
-    CHECK(warm_up(l));
+    fixture f;
+    if (!fx_open(&f, MODE_BUF)) return;
+    link *l = f.l;
     /* A record waits to be sent: the client holds its output buffer. */
     size_t n = 0;
     CHECK_EQ(ferrule_conn_write(l->p.client, (const uint8_t *)"x", 1, &n), FERRULE_OK);
@@ -451,7 +480,7 @@ TEST(release_buffers_returns_memory) {
     size_t len;
     CHECK_EQ(ferrule_conn_output_buf(l->p.client, &out, &len), FERRULE_OK);
     CHECK(len > 0);
-    size_t live = kc.live, pooled = fr_buf_pool_bytes(cc);
+    size_t live = f.kc.live, pooled = fr_buf_pool_bytes(f.cc);
     /* Borrowed, then pending: kept. */
     CHECK_EQ(ferrule_conn_release_buffers(l->p.client), FERRULE_OK);
     CHECK(l->p.client->out != NULL);
@@ -463,14 +492,9 @@ TEST(release_buffers_returns_memory) {
     l->p.client->out_len = 0;
     CHECK_EQ(ferrule_conn_release_buffers(l->p.client), FERRULE_OK);
     CHECK(l->p.client->out == NULL);
-    CHECK_EQ(fr_buf_pool_bytes(cc), pooled);
-    CHECK(kc.live < live);
-    pair_free(&l->p);
-    free(l);
-    ferrule_config_free(cc);
-    ferrule_config_free(sc);
-    CHECK_EQ(kc.live, 0);
-    CHECK_EQ(ks.live, 0);
+    CHECK_EQ(fr_buf_pool_bytes(f.cc), pooled);
+    CHECK(f.kc.live < live);
+    fx_close(&f);
 }
 
 /* ---- reuse across connections --------------------------------------------------------- */
@@ -478,16 +502,10 @@ TEST(release_buffers_returns_memory) {
 /* A server connection decrypts a record carrying a marker and goes idle;
  * every buffer the config then lends other connections shows none of it. */
 TEST(reused_buffer_shows_nothing_of_its_last_owner) {
-    counting kc, ks;
-    memset(&kc, 0, sizeof(kc));
-    memset(&ks, 0, sizeof(ks));
-    ferrule_config *cc = config(0, &kc), *sc = config(1, &ks);
-    CHECK(cc != NULL && sc != NULL);
-    if (cc == NULL || sc == NULL) return;
     static const char MARK[] = "plaintext of the first connection";
-    link *l = calloc(1, sizeof(*l));
-    CHECK(link_new(l, MODE_COPY, cc, sc));
-    CHECK(warm_up(l));
+    fixture f;
+    if (!fx_open(&f, MODE_COPY)) return;
+    link *l = f.l;
     size_t n = 0;
     uint8_t got[64];
     CHECK_EQ(ferrule_conn_write(l->p.client, (const uint8_t *)MARK, sizeof(MARK), &n), FERRULE_OK);
@@ -496,33 +514,12 @@ TEST(reused_buffer_shows_nothing_of_its_last_owner) {
     CHECK_EQ(n, sizeof(MARK));
     CHECK_EQ(ferrule_conn_read(l->p.server, got, sizeof(got), &n), FERRULE_WANT_READ);
     CHECK(l->p.server->in == NULL);
-    CHECK(fr_buf_pool_bytes(sc) > 0);
+    CHECK(fr_buf_pool_bytes(f.sc) > 0);
     /* Other connections of the server config take every pooled buffer. */
-    ferrule_conn *other[FR_POOL_SLOTS];
-    int seen = 0;
-    for (size_t i = 0; i < FR_POOL_SLOTS; i++) {
-        other[i] = NULL;
-        CHECK_EQ(ferrule_conn_new(&other[i], sc, NULL), FERRULE_OK);
-        if (other[i] == NULL) continue;
-        uint8_t *p;
-        size_t cap = 0;
-        CHECK_EQ(ferrule_conn_input_buf(other[i], &p, &cap), FERRULE_OK);
-        CHECK_EQ(cap, FR_POOL_BUF);
-        for (size_t k = 0; k + sizeof(MARK) <= cap; k++)
-            if (memcmp(p + k, MARK, sizeof(MARK) - 1) == 0) seen++;
-        CHECK_EQ(ferrule_conn_input_ack(other[i], 0), FERRULE_OK);
-    }
-    CHECK_EQ(seen, 0);
-    CHECK_EQ(fr_buf_pool_bytes(sc), 0);
+    CHECK_EQ(pooled_marks(f.sc, MARK, sizeof(MARK) - 1), 0);
     /* The first connection's own next record still works. */
     CHECK(transfer(l, l->p.client, l->p.server, 100, 3));
-    for (size_t i = 0; i < FR_POOL_SLOTS; i++) ferrule_conn_free(other[i]);
-    pair_free(&l->p);
-    free(l);
-    ferrule_config_free(cc);
-    ferrule_config_free(sc);
-    CHECK_EQ(kc.live, 0);
-    CHECK_EQ(ks.live, 0);
+    fx_close(&f);
 }
 
 /* The same, when the connection first reuses its own input buffer (with
@@ -530,19 +527,13 @@ TEST(reused_buffer_shows_nothing_of_its_last_owner) {
  * writes cover the start of it only, and what lies beyond must still be
  * wiped before another connection sees the buffer. */
 TEST(own_input_buffer_reused_for_output_keeps_its_wipe) {
-    counting kc, ks;
-    memset(&kc, 0, sizeof(kc));
-    memset(&ks, 0, sizeof(ks));
-    ferrule_config *cc = config(0, &kc), *sc = config(1, &ks);
-    CHECK(cc != NULL && sc != NULL);
-    if (cc == NULL || sc == NULL) return;
     static const char MARK[] = "far into the first connection's record";
     static uint8_t msg[12000];
     memset(msg, 'x', sizeof(msg));
     memcpy(msg + sizeof(msg) - sizeof(MARK), MARK, sizeof(MARK));
-    link *l = calloc(1, sizeof(*l));
-    CHECK(link_new(l, MODE_COPY, cc, sc));
-    CHECK(warm_up(l));
+    fixture f;
+    if (!fx_open(&f, MODE_COPY)) return;
+    link *l = f.l;
     size_t n = 0;
     static uint8_t got[sizeof(msg)];
     CHECK_EQ(ferrule_conn_write(l->p.client, msg, sizeof(msg), &n), FERRULE_OK);
@@ -558,14 +549,14 @@ TEST(own_input_buffer_reused_for_output_keeps_its_wipe) {
     uint8_t *aside[FR_POOL_SLOTS];
     int found = 0;
     for (size_t i = 0; i < FR_POOL_SLOTS; i++) {
-        aside[i] = atomic_exchange(&sc->pool.slot[i], NULL);
+        aside[i] = atomic_exchange(&f.sc->pool.slot[i], NULL);
         if (aside[i] == in) {
             found = 1;
             aside[i] = NULL;
         }
     }
     CHECK(found);
-    CHECK(atomic_exchange(&sc->pool.slot[0], in) == NULL);
+    CHECK(atomic_exchange(&f.sc->pool.slot[0], in) == NULL);
     CHECK_EQ(ferrule_conn_write(l->p.server, (const uint8_t *)"short", 5, &n), FERRULE_OK);
     CHECK(l->p.server->out == in);
     link_move(l, l->p.server, l->p.client, SIZE_MAX);
@@ -576,31 +567,12 @@ TEST(own_input_buffer_reused_for_output_keeps_its_wipe) {
         if (aside[i] == NULL) continue;
         for (size_t k = 0; k < FR_POOL_SLOTS; k++) {
             uint8_t *none = NULL;
-            if (atomic_compare_exchange_strong(&sc->pool.slot[k], &none, aside[i])) break;
+            if (atomic_compare_exchange_strong(&f.sc->pool.slot[k], &none, aside[i])) break;
         }
     }
-    /* Another connection takes every pooled buffer: no trace of MARK. */
-    ferrule_conn *other[FR_POOL_SLOTS];
-    int seen = 0;
-    for (size_t i = 0; i < FR_POOL_SLOTS; i++) {
-        other[i] = NULL;
-        CHECK_EQ(ferrule_conn_new(&other[i], sc, NULL), FERRULE_OK);
-        if (other[i] == NULL) continue;
-        uint8_t *p;
-        size_t cap = 0;
-        CHECK_EQ(ferrule_conn_input_buf(other[i], &p, &cap), FERRULE_OK);
-        for (size_t k = 0; k + sizeof(MARK) <= cap; k++)
-            if (memcmp(p + k, MARK, sizeof(MARK) - 1) == 0) seen++;
-        CHECK_EQ(ferrule_conn_input_ack(other[i], 0), FERRULE_OK);
-    }
-    CHECK_EQ(seen, 0);
-    for (size_t i = 0; i < FR_POOL_SLOTS; i++) ferrule_conn_free(other[i]);
-    pair_free(&l->p);
-    free(l);
-    ferrule_config_free(cc);
-    ferrule_config_free(sc);
-    CHECK_EQ(kc.live, 0);
-    CHECK_EQ(ks.live, 0);
+    /* Other connections take every pooled buffer: no trace of MARK. */
+    CHECK_EQ(pooled_marks(f.sc, MARK, sizeof(MARK) - 1), 0);
+    fx_close(&f);
 }
 
 /* ---- re-keying ------------------------------------------------------------------------ */
