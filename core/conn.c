@@ -267,6 +267,24 @@ void fr_conn_do_pending(fr_conn *c) {
     }
 }
 
+fr_err fr_conn_abort(fr_conn *c, uint8_t desc) {
+    fr_err prior = FR_OK;
+    fr_sync_lock(&c->sync, FR_LOCK_CONN_ERR);
+    if (c->status == FERRULE_OK) {
+        c->reason = FERRULE_R_APP_ALERT;
+        c->alert = desc;
+        c->status = FERRULE_POLICY;
+    } else {
+        prior = c->reason;
+    }
+    fr_sync_unlock(&c->sync, FR_LOCK_CONN_ERR);
+    if (prior != FR_OK) return prior;
+    fr_state_fail(c);
+    atomic_store(&c->pending_alert, (int)desc);
+    fr_conn_service_send(c);
+    return FERRULE_R_APP_ALERT;
+}
+
 fr_err fr_conn_fail(fr_conn *c, fr_err e) {
     int first = 0;
     fr_sync_lock(&c->sync, FR_LOCK_CONN_ERR);

@@ -216,6 +216,10 @@ FR_MUST_CHECK fr_err fr_conn_export_keying_material(fr_conn *c, const char *labe
 /* Send half (caller holds the send lock): queue a KeyUpdate and change our
  * keys (RFC 8446 §4.6.3); WRONG_STATE after close_notify. */
 FR_MUST_CHECK fr_err fr_conn_key_update(fr_conn *c, int request_peer);
+/* Send half: fail the connection with FERRULE_R_APP_ALERT and queue the
+ * fatal alert `desc` (not close_notify); an earlier failure's reason if
+ * there was one. */
+fr_err fr_conn_abort(fr_conn *c, uint8_t desc);
 /* Client: the session blob to resume with (takes FR_LOCK_CONN_ERR: the
  * receive half replaces the kept ticket). */
 FR_MUST_CHECK fr_err fr_conn_session(fr_conn *c, uint8_t *out, size_t cap, size_t *len);
@@ -223,6 +227,9 @@ FR_MUST_CHECK fr_err fr_conn_session(fr_conn *c, uint8_t *out, size_t cap, size_
  * WRONG_STATE, DECODE_ERROR, a memory reason or INTERNAL otherwise.
  * Caller holds the receive lock. */
 FR_MUST_CHECK fr_err fr_conn_set_session(fr_conn *c, const uint8_t *blob, size_t len);
+/* A session blob's max_early_data_size (0: its ticket allows no 0-RTT);
+ * DECODE_ERROR if it is not a session blob. */
+FR_MUST_CHECK fr_err fr_session_blob_max_early(const uint8_t *blob, size_t len, uint32_t *max);
 
 /* ---- buffers and the data path (docs/buffers.md) ----------------------- */
 /*

@@ -66,6 +66,8 @@ static const reason_info REASONS[] = {
      FERRULE_ALERT_UNRECOGNIZED_NAME, "no certificate for the server name the client asked for"},
     {FERRULE_R_HANDSHAKE_REFUSED, "handshake_refused", FERRULE_POLICY,
      FERRULE_ALERT_HANDSHAKE_FAILURE, "the application's selection callback refused the handshake"},
+    {FERRULE_R_APP_ALERT, "application_alert", FERRULE_POLICY, -1,
+     "the application ended the connection with an alert"},
     {FERRULE_R_CERT_EXPIRED, "cert_expired", FERRULE_CERTIFICATE,
      FERRULE_ALERT_CERTIFICATE_EXPIRED, "certificate has expired"},
     {FERRULE_R_CERT_NOT_YET_VALID, "cert_not_yet_valid", FERRULE_CERTIFICATE,

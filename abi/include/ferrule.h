@@ -211,6 +211,7 @@ FERRULE_API const char *ferrule_reason_name(uint32_t reason);
 #define FERRULE_ALERT_UNEXPECTED_MESSAGE 10
 #define FERRULE_ALERT_BAD_RECORD_MAC 20
 #define FERRULE_ALERT_RECORD_OVERFLOW 22
+#define FERRULE_ALERT_DECOMPRESSION_FAILURE 30
 #define FERRULE_ALERT_HANDSHAKE_FAILURE 40
 #define FERRULE_ALERT_BAD_CERTIFICATE 42
 #define FERRULE_ALERT_UNSUPPORTED_CERTIFICATE 43
@@ -984,6 +985,19 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_flush(ferrule_conn *conn);
  *  usage errors; reads still deliver data until the peer's close_notify. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_close(ferrule_conn *conn);
 
+/** End the connection with the fatal alert `alert` (an RFC 8446 §6
+ *  AlertDescription other than close_notify: use ferrule_conn_close for
+ *  that): for an application that refuses a peer at its own level (e.g.
+ *  access_denied after an authorization check).  The connection fails with
+ *  FERRULE_POLICY / FERRULE_R_APP_ALERT, the alert is queued under the
+ *  current write keys (send it: ferrule_conn_take, or with callback I/O it
+ *  is sent now) and nothing else is sent or read afterwards.  Returns
+ *  FERRULE_OK once the alert is queued (later calls return FERRULE_POLICY).
+ *  Part of the send half.  FERRULE_USAGE for close_notify; after an
+ *  earlier failure, that failure's status (its alert, if any, was the one
+ *  sent). */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_send_alert(ferrule_conn *conn, uint8_t alert);
+
 /* Errors --------------------------------------------------------------- */
 
 /** The sticky status class of the connection (FERRULE_OK if none). */
@@ -1075,6 +1089,8 @@ FERRULE_API int ferrule_conn_resumed(const ferrule_conn *conn);
 /* Reasons (status class in brackets; the alert we send). */
 #define FERRULE_R_UNRECOGNIZED_NAME 40 /* [policy] no chain for the SNI (unrecognized_name) */
 #define FERRULE_R_HANDSHAKE_REFUSED 41 /* [policy] a selection callback refused (handshake_failure) */
+#define FERRULE_R_APP_ALERT 42         /* [policy] the application ended the connection with an
+                                          alert (ferrule_conn_send_alert) */
 #define FERRULE_R_CALLBACK_RESULT 130  /* [usage] a callback returned an invalid value or index
                                           (internal_error) */
 #define FERRULE_R_ALPN_NOT_OFFERED 131 /* [usage] the ALPN callback chose a protocol the client
@@ -1400,6 +1416,12 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_session(ferrule_conn *conn, uint
  * wrong_state after the handshake started or a second call. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_set_session(ferrule_conn *conn, const uint8_t *blob,
                                                            size_t len);
+/** The max_early_data_size the ticket of session `blob` (from
+ * ferrule_conn_session) allows, in *max: 0 when the server did not offer
+ * 0-RTT with it.  FERRULE_USAGE for a NULL argument or a blob that is not
+ * a session (then *max is 0).  Reads the blob only: no connection. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_session_max_early_data(const uint8_t *blob, size_t len,
+                                                                  uint32_t *max);
 /* ---- 0-RTT early data (docs/early-data.md) -------------------------------- */
 /*
  * Early data is OFF by default in both roles.  0-RTT data can be replayed

@@ -266,6 +266,19 @@ FERRULE_API int ferrule_conn_close(ferrule_conn *c) {
     return st;
 }
 
+FERRULE_API int ferrule_conn_send_alert(ferrule_conn *c, uint8_t alert) {
+    if (c == NULL) return FERRULE_USAGE;
+    if (alert == FERRULE_ALERT_CLOSE_NOTIFY) return usage(c, FERRULE_R_BAD_ANSWER);
+    pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
+    fr_abi_conn_clock(c);
+    fr_err e = (fr_conn_lent(c) & FR_LENT_OUTPUT) ? FERRULE_R_BUFFER_LENT : fr_conn_abort(c, alert);
+    if (fr_conn_wants_send(c)) fr_conn_do_pending(c);
+    if (fr_conn_has_io(c)) (void)flush_out(c);
+    pthread_mutex_unlock(&fr_abi_host(c)->wr_lock);
+    if (e == FERRULE_R_BUFFER_LENT) return usage(c, e);
+    return e == FERRULE_R_APP_ALERT ? FERRULE_OK : fr_conn_failed_status(c);
+}
+
 FERRULE_API int ferrule_conn_key_update(ferrule_conn *c, int request_peer) {
     if (c == NULL) return FERRULE_USAGE;
     if (fr_conn_failed_status(c) != FERRULE_OK) return fr_conn_failed_status(c);

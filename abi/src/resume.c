@@ -68,3 +68,9 @@ FERRULE_API int ferrule_conn_set_session(ferrule_conn *c, const uint8_t *blob, s
     return e == FERRULE_R_WRONG_STATE || e == FERRULE_R_DECODE_ERROR ? FERRULE_USAGE
                                                                        : fr_err_class(e);
 }
+
+FERRULE_API int ferrule_session_max_early_data(const uint8_t *blob, size_t len, uint32_t *max) {
+    if (max != NULL) *max = 0;
+    if (blob == NULL || max == NULL) return FERRULE_USAGE;
+    return fr_session_blob_max_early(blob, len, max) == FR_OK ? FERRULE_OK : FERRULE_USAGE;
+}

@@ -85,6 +85,14 @@ fr_err fr_session_parse(const uint8_t *blob, size_t len, fr_session *s) {
     return FR_OK;
 }
 
+fr_err fr_session_blob_max_early(const uint8_t *blob, size_t len, uint32_t *max) {
+    fr_session s;
+    *max = 0;
+    FR_TRY(fr_session_parse(blob, len, &s));
+    *max = s.max_early;
+    return FR_OK;
+}
+
 /* A NewSessionTicket's fields (RFC 8446 §4.6.1), pointing into the message. */
 typedef struct fr_nst {
     uint32_t lifetime, age_add;
