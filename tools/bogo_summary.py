@@ -10,7 +10,8 @@ reads exactly two keys: "boringssl_commit" (a string) and "tests"
 ({name: {"class": ..., "area": ...}}; "rule" and "reason" are not used).
 The summary is printed as JSON (schema "ferrule-bogo-summary/1", keys always
 in the order below); --text prints a short table instead, --json-out PATH
-also writes the JSON to PATH.
+also writes the JSON to PATH.  The table lists the first 20 critical
+failures with the property that marks each.
 
 Exit status: 0 done; 1 --strict found a required test failed or
 unimplemented or a test unclassified, or --self-test found a difference;
@@ -134,6 +135,8 @@ SELF_TEST_CASES = (
     ("results-trie.json", "expected-trie.json"),
     ("results-2016.json", "expected-2016.json"),
 )
+# --text lists at most this many critical failures by name
+TEXT_LIST_MAX = 20
 # results files that must be refused (exit 2)
 SELF_TEST_BAD = ("bad-list.json", "bad-version.json", "bad-actual.json")
 
@@ -310,9 +313,11 @@ def to_text(summary: dict, profile: dict[str, tuple[str, str]] | None = None) ->
                      f"{c['unimplemented']:>8}{c['not_run']:>9}")
     lines.append(f"  out of scope (ran): {s['out_of_scope_count']}   unclassified: {s['unclassified']}")
     lines.append(f"  critical failures: {s['critical_failure_count']}")
-    for name in s["critical_failures"]:
+    for name in s["critical_failures"][:TEXT_LIST_MAX]:
         prop = critical_property(name, profile[name][1]) if profile else None
         lines.append(f"    {name}" + (f"  [{prop}]" if prop else ""))
+    if len(s["critical_failures"]) > TEXT_LIST_MAX:
+        lines.append(f"    ... and {len(s['critical_failures']) - TEXT_LIST_MAX} more (all in the JSON)")
     for key, label in (("required_failures", "required failures"),
                        ("required_unimplemented", "required unimplemented")):
         lines.append(f"  {label}: {len(s[key])}")

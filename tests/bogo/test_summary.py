@@ -5,7 +5,6 @@ entries and 12-14 results per run; the numbers asserted here were worked out
 from them by hand (see the comments), not read back from the tool.
 """
 
-import copy
 import importlib.util
 import json
 import os
@@ -274,6 +273,22 @@ def test_json_out_and_text(tmp_path):
     assert "  in_scope_required       10      3      4       2        1" in lines
     assert "    LargeCiphertext  [record protection]" in lines
     assert "  critical failures: 4" in lines
+
+
+def test_text_caps_the_critical_list(tmp_path):
+    names = [f"Downgrade-{i:02d}" for i in range(25)]
+    prof = {"boringssl_commit": "0" * 40,
+            "tests": {n: {"class": "in_scope_required", "area": "downgrade"} for n in names}}
+    res = {"version": 3, "tests": {n: {"actual": "FAIL", "expected": "PASS"} for n in names}}
+    p = run(write(tmp_path / "r.json", res), "--profile", write(tmp_path / "p.json", prof),
+            "--text", check_rc=0)
+    lines = p.stdout.splitlines()
+    assert "  critical failures: 25" in lines
+    assert "    Downgrade-19  [downgrade protection]" in lines
+    assert "    Downgrade-20  [downgrade protection]" not in lines
+    assert "    ... and 5 more (all in the JSON)" in lines
+    p = run(tmp_path / "r.json", "--profile", tmp_path / "p.json", check_rc=0)
+    assert json.loads(p.stdout)["critical_failures"] == names
 
 
 # --- refused inputs -----------------------------------------------------------
