@@ -29,7 +29,10 @@ Chromium's JSON test results format, version 3):
     key is absent, as Chromium's format says).  Every BoGo runner wrote a
     trie of depth one (the whole name is the key); Chromium tools nest.  Both
     parse alike.  Two paths giving one name are an error.
-  * "actual" values: "PASS"; "FAIL" (with "error" since 2021); the shim's
+  * a result is {"actual", "expected", "is_unexpected" (since 2015-04),
+    "error" (since 2024-05, on FAIL)}; only "actual" and "expected" are
+    read.  "interrupted" is never set by the runner and is not read.
+  * "actual" values: "PASS"; "FAIL"; the shim's
     exit 89 ("unimplemented") is "UNIMPLEMENTED" (expected "PASS") from
     runners of 2016-07 to 2018-11 and "SKIP" since: expected "SKIP" with
     -allow-unimplemented, expected "PASS" without.  At the pinned commit
@@ -91,6 +94,10 @@ expression, searched case-sensitively in the BoGo name):
   record protection         area record-layer; names with AEAD, Padding,
                             LargePlaintext, LargeCiphertext, EmptyRecords,
                             RecordSizeLimit, MaxSendFragment
+
+  The patterns err towards marking: a name carrying one of these words
+  usually tests that property, and the profile has already decided the
+  test is required.  --text shows the first property that marks a test.
 
 --self-test summarises each results file of the golden fixtures
 (tests/bogo/fixtures/summary/, SELF_TEST_CASES below) with the fixtures'

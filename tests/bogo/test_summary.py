@@ -217,6 +217,16 @@ def test_2016_layout_unimplemented():
     check_identity(s)
 
 
+def test_2015_layout_without_is_unexpected(tmp_path):
+    doc = load("results-2016.json")
+    for r in doc["tests"].values():
+        del r["is_unexpected"]
+    doc["tests"] = {n: r for n, r in doc["tests"].items() if r["actual"] != "UNIMPLEMENTED"}
+    s = summary_of(write(tmp_path / "r.json", doc))
+    assert (s["total"], s["pass"], s["fail"], s["unimplemented"]) == (12, 11, 1, 0)
+    assert s["in_scope_optional"]["not_run"] == 1 and s["out_of_scope_count"] == 0
+
+
 def test_skip_counts_only_allowed_skips(tmp_path):
     cur = load("results-current.json")
     cur["tests"]["KeyUpdate-ToClient"] = {"actual": "SKIP", "expected": "PASS", "is_unexpected": True}
