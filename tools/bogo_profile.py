@@ -7,6 +7,7 @@ usage:
   tools/bogo_profile.py config --profile PROFILE.json [--strict] [--out CONFIG.json]
   tools/bogo_profile.py check --profile PROFILE.json
   tools/bogo_profile.py rules-md
+  tools/bogo_profile.py doc --profile PROFILE.json [--write docs/bogo-profile.md]
 
 Every test name of the runner at the pinned BoringSSL commit is put in one
 of three classes by the ordered RULES below (first match wins; a rule
@@ -28,8 +29,9 @@ name, the reason being "[rule id] reason".  Exact names rather than the
 rules' globs: the runner matches DisabledTests patterns in no order, so a
 broad pattern would also disable names an earlier, narrower rule keeps in
 scope.  ErrorMap comes from ERROR_MAP below.  docs/bogo-profile.md
-describes the rules, the classes and the areas; `rules-md` prints the
-rule table that document carries.
+describes the rules, the classes and the areas; `doc` writes its
+generated part (rule table, counts, the optional tests), `rules-md` the
+rule table alone.
 
 Output is deterministic: JSON with sorted keys, names sorted.
 """
@@ -256,10 +258,6 @@ RULES = [
     # ---- BoringSSL policies where another behaviour is equally valid ------
     R("opt-ed25519-default", r"Ed25519DefaultDisable-.*|(?:Client|Server)-VerifyDefault-Ed25519-TLS13", OPT, "signature-algorithms",
       "BoringSSL leaves Ed25519 out of its default verify preferences; ferrule accepts ed25519 by default, which RFC 8446 equally allows."),
-    R("opt-rsa-pss-large", r"RSA-PSS-Large", OPT, "signature-algorithms",
-      "An RSA key too small for rsa_pss_rsae_sha512 must make BoringSSL skip that scheme; which scheme another stack then picks or whether it fails is its choice."),
-    R("opt-unclean-shutdown", r"Unclean-Shutdown(?:-Ignored|-Alert)?", OPT, "alerts-close",
-      "Checks BoringSSL's SSL_shutdown return values after an unclean close (API detail)."),
     R("disable-all-versions", r"DisableEverything", OUT, "boringssl-api",
       "All versions disabled with BoringSSL's -no-tls* switches; ferrule has no way to disable TLS 1.3, its only version."),
     R("opt-http-request", r"Http(?:GET|POST|HEAD|PUT|CONNECT)", OPT, "record-layer",
@@ -275,11 +273,10 @@ RULES = [
       "BoringSSL's soft-fail verify mode (-verify-fail with the result only recorded) and client re-verification on resume (-reverify-on-resume): API details with several valid designs."),
     R("opt-ocsp-callback", r"(?:Client|Server)OCSPCallback-.*", OPT, "ocsp",
       "BoringSSL's OCSP callbacks (-use-ocsp-callback, -set-ocsp-in-callback, -fail-ocsp-callback): API details; ferrule's OCSP policy and verify callback are another valid design."),
-    R("opt-shim-ticket-flags", r"TLS13-Client-(?:EmptyTicketFlags|KnownAndUnknownTicketFlags-\d|UnknownTicketFlags-\d|NonminimalTicketFlags)",
+    R("opt-ticket-flags",
+      r"TLS13-Client-(?:EmptyTicketFlags|NonminimalTicketFlags|KnownAndUnknownTicketFlags-\d)|TLS13-(?:Client|Server)-(?:No)?ResumptionAcrossNames",
       OPT, "resumption",
-      "Ticket flags extension (draft-ietf-tls-tlsflags): BoringSSL parses it; ignoring an unknown extension in NewSessionTicket is equally valid."),
-    R("opt-quic-early-data-context", r"EarlyData-Reject0RTT-DifferentPRF(?:-HRR)?-Client", OPT, "early-data",
-      "BoringSSL-specific check of the PRF hash when the server rejects 0-RTT with a different cipher; ferrule rejects such a ticket's 0-RTT on its own terms."),
+      "The draft TLS flags extension in NewSessionTicket (draft-ietf-tls-tlsflags) and its resumption_across_names flag: BoringSSL parses and sets it; ignoring an unknown NewSessionTicket extension (RFC 8446 section 4.6.1) is equally valid. Tolerating unknown flags (TLS13-Client-UnknownTicketFlags-*) stays required."),
 
     # ---- TLS 1.3: ferrule's features (in_scope_required) -----------------
     R("basic-tls13", r"TLS13-(?:1RTT|HelloRetryRequest)-(?:Client|Server)-.*|TLS13-(?:Client|Server)-ClientAuth-(?:ECDSA|RSA)",
@@ -293,8 +290,8 @@ RULES = [
     R("record-layer",
       r"TLS-TLS13-\w+-(?:BadRecord|LargeRecord)|TLS13-(?:RecordPadding|OnlyPadding|EmptyRecords|WrongOuterRecord)-TLS|SendEmptyRecords.*|SendInvalidRecordType|TLSFatalBadPackets|Garbage|AppDataBefore(?:Handshake|TLS13KeyChange)(?:-Empty)?|UnencryptedEncryptedExtensions|(?:Check|Garbage|Loose)\w*RecordVersion-TLS13|LargePlaintext.*|LargeCiphertext|MaxSendFragment-TLS13(?:-TooLarge)?|SendUserCanceledAlerts(?:-TooMany)?-TLS13",
       REQ, "record-layer", "TLS 1.3 record protection, padding, content types and record sizes."),
-    R("alerts", r"Alert|FragmentAlert|DoubleAlert|SendBogusAlertType|SendWarningAlerts-TLS13",
-      REQ, "alerts-close", "Alerts: fragmented, doubled, unknown, warning alerts in TLS 1.3."),
+    R("alerts", r"Alert|FragmentAlert|DoubleAlert|SendBogusAlertType|SendWarningAlerts-TLS13|Unclean-Shutdown(?:-Ignored|-Alert)?",
+      REQ, "alerts-close", "Alerts in TLS 1.3 (fragmented, doubled, unknown, warning) and a peer closing without close_notify (truncation)."),
     R("limits", r"LargeMessage(?:-Reject)?", REQ, "limits", "Maximum handshake message size."),
     R("handshake-framing",
       r"(?:WrongMessageType|TrailingMessageData)-TLS13-\w+-TLS|Partial\w+With\w+(?:-NoCCS)?|PartialSecondClientHelloAfterFirst|TrailingDataWithFinished-.*|PackedEncryptedHandshake-TLS13|ExtraHandshake-(?:Client|Server)(?:-EarlyData)?-TLS13",
@@ -308,7 +305,7 @@ RULES = [
       r"HelloRetryRequest-.*-TLS13|(?:UnknownCurve-HelloRetryRequest|SendHelloRetryRequest(?:-2)?|DisabledCurve-HelloRetryRequest|UnnecessaryHelloRetryRequest|SecondHelloRetryRequest|SecondClientHelloMissingKeyShare|SecondClientHelloWrongCurve|HelloRetryRequestCurveMismatch|SkipHelloRetryRequest)-TLS13",
       REQ, "hrr", "HelloRetryRequest, cookies and the second ClientHello."),
     R("signature-algorithms",
-      r"(?:Client|Server)-(?:Sign|SignDefault|Sign-Negotiate|Verify|VerifyDefault|InvalidSignature)-[\w-]+-TLS13|(?:Client|Server)-TLS13-No(?:Sign|Verify)-\w+|(?:ClientAuth|ServerAuth)-(?:PeerVerifyPrefs|Enforced|SignatureType|NoFallback)-TLS13|Verify-(?:Client|Server)Auth-SignatureType-TLS13|NoCommonAlgorithms-TLS13|VerifyPreferences-.*|BadECDSA-\d-\d-TLS13|ECDSACurveMismatch-(?:Verify|Sign)-TLS13|RejectPSSKeyType-(?:Client|Server)-TLS13|CheckLeafCurve-TLS13",
+      r"(?:Client|Server)-(?:Sign|SignDefault|Sign-Negotiate|Verify|VerifyDefault|InvalidSignature)-[\w-]+-TLS13|(?:Client|Server)-TLS13-No(?:Sign|Verify)-\w+|(?:ClientAuth|ServerAuth)-(?:PeerVerifyPrefs|Enforced|SignatureType|NoFallback)-TLS13|Verify-(?:Client|Server)Auth-SignatureType-TLS13|NoCommonAlgorithms-TLS13|VerifyPreferences-.*|BadECDSA-\d-\d-TLS13|ECDSACurveMismatch-(?:Verify|Sign)-TLS13|RejectPSSKeyType-(?:Client|Server)-TLS13|CheckLeafCurve-TLS13|RSA-PSS-Large",
       REQ, "signature-algorithms",
       "TLS 1.3 signature schemes: ecdsa P-256/P-384, rsa_pss_*, ed25519 work; RSA-PKCS1, SHA-1, P-521 and ML-DSA must be refused in CertificateVerify."),
     R("certificate-verification",
@@ -320,7 +317,7 @@ RULES = [
       r"ClientAuth-.*-TLS13.*|TLS13-(?:Client|Server)-CertReq-CA-List|TLS13-Empty-Client-CA-List|(?:NoClientCertificate(?:-Server)?|NoClientCertificateRequested-Server|RequireAnyClientCertificate|SkipClientCertificate|ServerSkipCertificateVerify|ClientSkipCertificateVerify|RequestContextInHandshake|UnknownExtensionInCertificateRequest|MissingSignatureAlgorithmsInCertificateRequest|EmptyCertificateList|SendExtensionOnClientCertificate|SendNoClientCertificateExtensions)-TLS13|RejectEmptyCertificateAuthorities-(?:Client|Server)-TLS-TLS13",
       REQ, "client-auth", "CertificateRequest, client certificates required or optional, certificate_authorities."),
     R("resumption",
-      r"Resume-(?:Client|Server)-.*TLS13.*|Resume-Server-(?:BinderWrongLength|NoPSKBinder|ExtraPSKBinder|ExtraIdentityNoBinder|InvalidPSKBinder|PSKBinderFirstExtension|OmitAllPSKsOnSecondClientHello)(?:-SecondBinder)?|TLS13-(?:Client|Server)-(?:No)?ResumptionAcrossNames|TLS13-(?:ExpectNoSessionTicketOnBadKEMode|SendBadKEModeSessionTicket|SendNoKEMModesWithPSK|SendUnknownModeSessionTicket)-Server|TLS13-HonorServerSessionTicketLifetime(?:-2)?|TLS13-NoTicket-No(?:Accept|Mint)|TLS13-TestValidTicketAge-Client|TLS13-TicketAgeSkew-.*|(?:AlwaysSelectPSKIdentity|InvalidPSKIdentity|ExtraPSKIdentity|CustomTicketExtension|SendEmptySessionTicket|NegotiatePSKResumption|TLS13SessionID|CorruptTicket|CertificateInResumption|CertificateRequestInResumption|EmptySessionID)-(?:TLS-)?TLS13|Server-(?:Short|Full|TooLong)SessionID-TLS13",
+      r"Resume-(?:Client|Server)-.*TLS13.*|Resume-Server-(?:BinderWrongLength|NoPSKBinder|ExtraPSKBinder|ExtraIdentityNoBinder|InvalidPSKBinder|PSKBinderFirstExtension|OmitAllPSKsOnSecondClientHello)(?:-SecondBinder)?|TLS13-Client-UnknownTicketFlags-\d|TLS13-(?:ExpectNoSessionTicketOnBadKEMode|SendBadKEModeSessionTicket|SendNoKEMModesWithPSK|SendUnknownModeSessionTicket)-Server|TLS13-HonorServerSessionTicketLifetime(?:-2)?|TLS13-NoTicket-No(?:Accept|Mint)|TLS13-TestValidTicketAge-Client|TLS13-TicketAgeSkew-.*|(?:AlwaysSelectPSKIdentity|InvalidPSKIdentity|ExtraPSKIdentity|CustomTicketExtension|SendEmptySessionTicket|NegotiatePSKResumption|TLS13SessionID|CorruptTicket|CertificateInResumption|CertificateRequestInResumption|EmptySessionID)-(?:TLS-)?TLS13|Server-(?:Short|Full|TooLong)SessionID-TLS13",
       REQ, "resumption", "TLS 1.3 tickets, PSK binders, PSK modes, ticket age."),
     R("early-data",
       r"EarlyData-.*|TLS13-EarlyData-.*|TLS13-MaxEarlyData-Server.*|TLS13-(?:ExpectTicketEarlyDataSupport|SendTicketEarlyDataSupport(?:-Disabled)?|DuplicateTicketEarlyDataSupport|TestBadTicketAge-Client)|SkipEarlyData.*-TLS13|EarlyDataWithoutResume-Client-TLS13|ServerAcceptsEarlyDataOnHRR-Client-TLS13|Server-NonEmptyEndOfEarlyData-TLS13",
@@ -516,6 +513,46 @@ def rules_md():
     return "\n".join(out) + "\n"
 
 
+DOC_BEGIN = "<!-- BEGIN generated by tools/bogo_profile.py doc: do not edit by hand -->"
+DOC_END = "<!-- END generated -->"
+
+
+def doc_block(profile):
+    """The generated part of docs/bogo-profile.md: rules, counts, optional tests."""
+    c = profile["counts"]
+    out = [DOC_BEGIN, "", "### Rules (in order; the first that matches the whole name wins)", "",
+           rules_md().rstrip("\n"), "",
+           "### Counts per class", "", "| class | tests |", "|---|---|"]
+    for k in CLASSES:
+        out.append("| %s | %d |" % (k, c["class"].get(k, 0)))
+    out += ["| total | %d |" % c["total"], "", "### Counts per area", "",
+            "| area | meaning | required | optional | out of scope | total |",
+            "|---|---|---|---|---|---|"]
+    for a, meaning in AREAS.items():
+        ac = c["area_class"].get(a, {})
+        out.append("| %s | %s | %d | %d | %d | %d |" % (a, meaning, ac.get(REQ, 0), ac.get(OPT, 0),
+                                                        ac.get(OUT, 0), c["area"].get(a, 0)))
+    out += ["", "### The in_scope_optional tests", ""]
+    by_rule = collections.defaultdict(list)
+    for n, t in sorted(profile["tests"].items()):
+        if t["class"] == OPT:
+            by_rule[t["rule"]].append(n)
+    for r in RULES:
+        if r["id"] in by_rule:
+            names = by_rule[r["id"]]
+            out += ["- **%s** (%d): %s" % (r["id"], len(names), r["reason"]), "",
+                    "  " + ", ".join("`%s`" % n for n in names), ""]
+    out.append(DOC_END)
+    return "\n".join(out) + "\n"
+
+
+def replace_doc_block(text, block):
+    i, j = text.find(DOC_BEGIN), text.find(DOC_END)
+    if i < 0 or j < i:
+        raise ValueError("the document has no generated block (markers missing)")
+    return text[:i] + block + text[j + len(DOC_END) + 1:]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -531,6 +568,9 @@ def main(argv=None):
     p = sub.add_parser("check", help="check a profile against the rules")
     p.add_argument("--profile", required=True)
     sub.add_parser("rules-md", help="print the rule table (Markdown)")
+    p = sub.add_parser("doc", help="print the generated part of docs/bogo-profile.md, or rewrite it there")
+    p.add_argument("--profile", required=True)
+    p.add_argument("--write", metavar="DOC", help="replace the generated block of DOC in place")
     a = ap.parse_args(argv)
 
     if a.cmd == "classify":
@@ -570,6 +610,17 @@ def main(argv=None):
         return 1 if problems else 0
     if a.cmd == "rules-md":
         sys.stdout.write(rules_md())
+        return 0
+    if a.cmd == "doc":
+        with open(a.profile, encoding="utf-8") as f:
+            block = doc_block(json.load(f))
+        if not a.write:
+            sys.stdout.write(block)
+            return 0
+        with open(a.write, encoding="utf-8") as f:
+            text = f.read()
+        with open(a.write, "w", encoding="utf-8") as f:
+            f.write(replace_doc_block(text, block))
         return 0
     return 2
 

@@ -23,6 +23,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TOOL = os.path.join(REPO, "tools", "bogo_profile.py")
 PROFILE = os.path.join(REPO, "interop", "bogo", "profile.json")
 CONFIG = os.path.join(REPO, "interop", "bogo", "config.json")
+DOC = os.path.join(REPO, "docs", "bogo-profile.md")
 
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import bogo_profile  # noqa: E402
@@ -126,11 +127,10 @@ SAMPLE = [
     ("ClientOCSPCallback-Pass-TLS13-TLS-Async-SplitHandshakeRecords", OPT, "ocsp"),
     ("HttpGET", OPT, "record-layer"),
     ("HttpPOST", OPT, "record-layer"),
-    ("Unclean-Shutdown", OPT, "alerts-close"),
+    ("TLS13-Client-NonminimalTicketFlags", OPT, "resumption"),
+    ("TLS13-Server-ResumptionAcrossNames", OPT, "resumption"),
     ("RetainOnlySHA256-OffOn-TLS13", OPT, "client-auth"),
     ("RetainOnlySHA256-OnOff-TLS13", OPT, "client-auth"),
-    ("EarlyData-Reject0RTT-DifferentPRF-Client", OPT, "early-data"),
-    ("EarlyData-Reject0RTT-DifferentPRF-HRR-Client", OPT, "early-data"),
     ("TicketCallback-Renew-TLS-TLS13", OPT, "resumption"),
     ("TicketCallback-TLS-TLS13-AEAD", OPT, "resumption"),
     # Required, one or two per area.
@@ -153,6 +153,10 @@ SAMPLE = [
     ("ClientAuth-NoCertificate-OldCallback-TLS13-TLS-Sync-ImplicitHandshake", REQ, "client-auth"),
     ("ClientAuth-ECDSA-Client-TLS13-TLS-Async-ImplicitHandshake", REQ, "client-auth"),
     ("EarlyData-CipherMismatch-Client-TLS13", REQ, "early-data"),
+    ("EarlyData-Reject0RTT-DifferentPRF-Client", REQ, "early-data"),
+    ("Unclean-Shutdown", REQ, "alerts-close"),
+    ("RSA-PSS-Large", REQ, "signature-algorithms"),
+    ("TLS13-Client-UnknownTicketFlags-0", REQ, "resumption"),
     ("EarlyData-HRR-RejectTicket-Server-TLS13", REQ, "early-data"),
     ("ExportTrafficSecrets-AEAD-AES128-GCM-SHA256", REQ, "exporters"),
     ("ExportKeyingMaterial-EmptyContext-TLS-TLS13", REQ, "exporters"),
@@ -299,3 +303,18 @@ def test_rules_table_lists_every_rule():
     table = run("rules-md").stdout
     for r in bogo_profile.RULES:
         assert "| %s |" % r["id"] in table
+
+
+def test_doc_block_matches_the_profile(tmp_path):
+    with open(DOC, encoding="utf-8") as f:
+        doc = f.read()
+    block = run("doc", "--profile", PROFILE).stdout
+    assert block in doc, "docs/bogo-profile.md is stale: run tools/bogo_profile.py doc --write"
+    copy = tmp_path / "doc.md"
+    copy.write_text(doc, encoding="utf-8")
+    run("doc", "--profile", PROFILE, "--write", str(copy))
+    assert copy.read_text(encoding="utf-8") == doc
+    prof = load(PROFILE)
+    for n, t in prof["tests"].items():
+        if t["class"] == OPT:
+            assert "`%s`" % n in block
