@@ -284,6 +284,8 @@ RULES = [
     R("opt-cert-verify-resume-softfail", r"CertificateVerification(?:SoftFail|PassesOnResume|FailsOnResume)-.*|EarlyData-\w+-Client-Reverify(?:Fails)?-Client-TLS13-CustomCallback" + SM,
       OPT, "certificate-verification",
       "BoringSSL's soft-fail verify mode (-verify-fail with the result only recorded) and client re-verification on resume (-reverify-on-resume): API details with several valid designs."),
+    R("opt-server-no-reverify-on-resume", r"CertificateVerificationDoesNotFailOnResume-Server-TLS13-.*", OPT, "certificate-verification",
+      "BoringSSL does not verify a client certificate again on resumption, so a verify callback that fails on the resumed connection must not matter; ferrule's server validates the ticket's client chain again and runs the verify callback (docs/resumption.md), falling back to a full handshake: equally valid."),
     R("opt-ocsp-callback", r"(?:Client|Server)OCSPCallback-.*", OPT, "ocsp",
       "BoringSSL's OCSP callbacks (-use-ocsp-callback, -set-ocsp-in-callback, -fail-ocsp-callback): API details; ferrule's OCSP policy and verify callback are another valid design."),
     R("opt-ticket-flags",

@@ -129,6 +129,8 @@ SAMPLE = [
     ("FailCertCallback-Server-TLS13", OPT, "boringssl-api"),
     # Optional: API details / policies with another valid behaviour.
     ("CertificateVerificationSoftFail-TLS13-TLS-Sync", OPT, "certificate-verification"),
+    ("CertificateVerificationDoesNotFailOnResume-Server-TLS13-TLS-Sync", OPT, "certificate-verification"),
+    ("CertificateVerificationDoesNotFailOnResume-Client-TLS13-TLS-Sync", REQ, "certificate-verification"),
     ("EarlyData-Accept0RTT-Client-ReverifyFails-Client-TLS13-CustomCallback-TLS-Async", OPT,
      "certificate-verification"),
     ("ClientOCSPCallback-Pass-TLS13-TLS-Sync", OPT, "ocsp"),
