@@ -286,6 +286,8 @@ RULES = [
       "BoringSSL's soft-fail verify mode (-verify-fail with the result only recorded) and client re-verification on resume (-reverify-on-resume): API details with several valid designs."),
     R("opt-server-no-reverify-on-resume", r"CertificateVerificationDoesNotFailOnResume-Server-TLS13-.*", OPT, "certificate-verification",
       "BoringSSL does not verify a client certificate again on resumption, so a verify callback that fails on the resumed connection must not matter; ferrule's server validates the ticket's client chain again and runs the verify callback (docs/resumption.md), falling back to a full handshake: equally valid."),
+    R("opt-server-issuer-selection", r"CertificateSelection-Server-CheckIssuer(?:Fallback)?-Match\w+-TLS-TLS13", OPT, "certificate-selection",
+      "A server choosing its chain by the client's certificate_authorities extension (BoringSSL's must-match-issuer credentials): RFC 8446 section 4.2.4 makes that a MAY; ferrule's server does not read the extension (docs/limits.md). The client side (CertificateSelection-Client-CheckIssuer-*) stays required."),
     R("opt-ocsp-callback", r"(?:Client|Server)OCSPCallback-.*", OPT, "ocsp",
       "BoringSSL's OCSP callbacks (-use-ocsp-callback, -set-ocsp-in-callback, -fail-ocsp-callback): API details; ferrule's OCSP policy and verify callback are another valid design."),
     R("opt-ticket-flags",
