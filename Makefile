@@ -40,7 +40,7 @@ FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuz
 # The suites `make check` runs, in this order.  Later issues append theirs
 # here (e.g. check-python check-go check-lua check-limbo check-fuzz) and add a
 # check-<name> rule below.
-SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost check-interop check-limbo check-abi check-python check-go check-lua
+SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost check-interop check-limbo check-abi check-python check-go check-lua check-bogo
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -57,7 +57,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initializati
 PYTEST = $(shell python3 -c 'import pytest' >/dev/null 2>&1 && echo python3 || echo .venv/bin/python) -m pytest
 
 .PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline perf-baseline clean \
-        python bench-python bench bench-scaling check-go bench-go go-stage check-lua bench-lua
+        python bench-python bench bench-scaling check-go bench-go go-stage check-lua bench-lua check-bogo
 
 all: build
 
@@ -248,6 +248,15 @@ check-lua: $(SUITE_DEPS)
 	@[ -f $(BUILD_DIR)/pki/root.pem ] || tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
 	$(LUA_ENV) busted --lua=luajit tests/lua/
 	cd tests/lua && $(LUA_ENV) $(PYTEST) -q test_nginx.py
+
+# (13) BoGo without the runner: the summary tool's golden self-test, the
+# profile's rules on a sample of names, and the shim against our own
+# runner-side harness (tests/bogo/).  The by-hand run with BoringSSL's
+# runner is interop/bogo/run.sh (docs/bogo-profile.md).
+check-bogo: $(SUITE_DEPS)
+	python3 tools/bogo_summary.py --self-test
+	python3 tools/bogo_profile.py check --profile interop/bogo/profile.json
+	BOGO_SHIM=$(abspath $(BUILD_DIR))/bogo_shim $(PYTEST) -q tests/bogo
 
 bench-lua: $(SUITE_DEPS)
 	@[ -f $(BUILD_DIR)/pki/root.pem ] || tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
