@@ -46,6 +46,7 @@ void fr_conn_release(fr_conn *c) {
     for (size_t i = 0; i < c->n_kex; i++) fr_kex_free(&c->kex[i]);
     fr_conn_forget_peer_chain(c);
     fr_verify_result_free(c->verify_result);
+    fr_mem_free(&c->mem, c->peer_ocsp, c->peer_ocsp_len);
     fr_aead_free(&c->rd);
     fr_aead_free(&c->wr);
     fr_transcript_free(&c->th);

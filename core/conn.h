@@ -289,6 +289,8 @@ struct ferrule_conn {
     size_t n_peer_certs, peer_certs_cap;
     ferrule_verify_result *verify_result; /* the validated path */
     int ocsp_stapled;
+    uint8_t *peer_ocsp; /* client: the OCSP response the server stapled, as sent */
+    size_t peer_ocsp_len;
     fr_hrr_conn hrr;
     fr_client_auth_conn cauth;
     fr_ku_conn ku;

@@ -124,6 +124,10 @@ const struct ferrule_verify_result *fr_conn_verify_result(const fr_conn *c) {
 int fr_conn_resumed(const fr_conn *c) { return c->resume.resumed != 0; }
 int fr_conn_hrr(const fr_conn *c) { return c->hrr.done != 0; }
 int fr_conn_ocsp_stapled(const fr_conn *c) { return c->ocsp_stapled; }
+void fr_conn_peer_ocsp(const fr_conn *c, const uint8_t **der, size_t *len) {
+    *der = c->peer_ocsp;
+    *len = c->peer_ocsp_len;
+}
 size_t fr_conn_memory_used(const fr_conn *c) { return atomic_load(&c->mem.used); }
 uint64_t fr_conn_key_updates_sent(const fr_conn *c) { return atomic_load(&c->ku.sent); }
 uint64_t fr_conn_key_updates_received(const fr_conn *c) { return atomic_load(&c->ku.received); }

@@ -204,6 +204,8 @@ const struct ferrule_verify_result *fr_conn_verify_result(const fr_conn *c);
 int fr_conn_resumed(const fr_conn *c);
 int fr_conn_hrr(const fr_conn *c);
 int fr_conn_ocsp_stapled(const fr_conn *c);
+/* Client: the OCSP response the server stapled, as sent (NULL, 0: none). */
+void fr_conn_peer_ocsp(const fr_conn *c, const uint8_t **der, size_t *len);
 size_t fr_conn_memory_used(const fr_conn *c);
 uint64_t fr_conn_key_updates_sent(const fr_conn *c);
 uint64_t fr_conn_key_updates_received(const fr_conn *c);

@@ -1051,6 +1051,12 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_peer_cert(const ferrule_conn *co
 FERRULE_API const ferrule_verify_result *ferrule_conn_verify_result(const ferrule_conn *conn);
 /** 1 if the peer stapled an OCSP response that we validated as good. */
 FERRULE_API int ferrule_conn_ocsp_stapled(const ferrule_conn *conn);
+/** Client: the DER OCSP response the server stapled to its certificate,
+ *  byte for byte as sent (whether or not it was validated, e.g. with
+ *  verification off); *der NULL and *len 0 if none.  Valid until the
+ *  connection is freed.  A resumed connection has none. */
+FERRULE_API void ferrule_conn_peer_ocsp_response(const ferrule_conn *conn, const uint8_t **der,
+                                                 size_t *len);
 /** 1 if this handshake resumed a session with a PSK from a ticket
  * (RFC 8446 §2.2): no certificate was exchanged; on the client the peer
  * certificate functions return the chain of the original connection, as

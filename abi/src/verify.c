@@ -47,3 +47,11 @@ FERRULE_API const ferrule_verify_result *ferrule_conn_verify_result(const ferrul
 FERRULE_API int ferrule_conn_ocsp_stapled(const ferrule_conn *c) {
     return c != NULL ? fr_conn_ocsp_stapled(c) : 0;
 }
+
+FERRULE_API void ferrule_conn_peer_ocsp_response(const ferrule_conn *c, const uint8_t **der,
+                                                 size_t *len) {
+    if (der != NULL) *der = NULL;
+    if (len != NULL) *len = 0;
+    if (c == NULL || der == NULL || len == NULL) return;
+    fr_conn_peer_ocsp(c, der, len);
+}

@@ -313,6 +313,14 @@ fr_err fr_client_on_certificate(fr_conn *c, fr_reader *body, fr_branch *branch) 
     const uint8_t *staple;
     size_t staple_len;
     FR_TRY(fr_parse_certificate_list(c, &list, &staple, &staple_len));
+    /* The staple as sent, for the application (ferrule_conn_peer_ocsp_response),
+     * whatever the verification makes of it. */
+    if (staple_len > 0 && c->peer_ocsp == NULL) {
+        c->peer_ocsp = fr_mem_alloc(&c->mem, staple_len);
+        if (c->peer_ocsp == NULL) return fr_mem_error(&c->mem, staple_len);
+        memcpy(c->peer_ocsp, staple, staple_len);
+        c->peer_ocsp_len = staple_len;
+    }
     return fr_verify_peer_chain(c, staple, staple_len, branch);
 }
 

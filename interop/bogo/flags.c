@@ -50,6 +50,7 @@ static const flag_def FLAGS[] = {
     F("-handshake-twice", K_BOOL, handshake_twice),
     F("-no-op-extra-handshake", K_BOOL, no_op_extra_handshake),
     F("-max-send-fragment", K_INT, max_send_fragment),
+    F("-export-traffic-secrets", K_BOOL, export_traffic_secrets),
     F("-min-version", K_INT, min_version),
     F("-max-version", K_INT, max_version),
     F("-no-tls13", K_BOOL, no_tls13),
@@ -106,6 +107,16 @@ static const flag_def FLAGS[] = {
     NOOP("-no-tls11"),
     NOOP("-no-tls12"),
     NOOP("-no-ssl3"),
+    /* bssl_shim API variants with one meaning for ferrule: the client's
+     * certificate comes from -cert-file/-key-file through the config either
+     * way; ferrule servers keep no session cache (tickets only), so "no
+     * session id was cached" always holds; renegotiation and its TLS 1.2
+     * renegotiation_info policy do not exist in TLS 1.3 (a HelloRequest is
+     * an unexpected message whatever the flag). */
+    NOOP("-use-old-client-cert-callback"),
+    NOOP("-expect-no-session-id"),
+    NOOP("-renegotiate-freely"),
+    NOOP("-no-legacy-server-connect"),
 };
 
 static const char *const PREFIXES[3] = {"-on-initial-", "-on-resume-", "-on-retry-"};

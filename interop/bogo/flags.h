@@ -29,7 +29,7 @@ typedef struct {
     const char *shim_initial_write;
     int write_different_record_sizes, read_with_unfinished_write, peek_then_read;
     int use_exporter_between_reads, partial_write, handshake_twice, no_op_extra_handshake;
-    int max_send_fragment;
+    int max_send_fragment, export_traffic_secrets;
     /* versions */
     int min_version, max_version, no_tls13, expect_version;
     /* keys and certificates */

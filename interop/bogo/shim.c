@@ -98,6 +98,9 @@ typedef struct {
     uint8_t in[16384 + 2048];
     size_t in_off, in_len; /* received, not yet fed */
     int alpn_checked;
+    /* traffic secrets from the key log (-export-traffic-secrets) */
+    uint8_t client_ap[64], server_ap[64];
+    size_t ap_len;
 } shim_conn;
 
 static int send_all(int fd, const uint8_t *p, size_t n) {
@@ -286,6 +289,34 @@ static int alpn_cb(void *ctx, const ferrule_conn *conn, const ferrule_client_hel
         }                                                                                      \
     } while (0)
 
+static int hexval(int ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* Key log: keep the first application traffic secrets ("LABEL random secret"). */
+static void keylog_cb(void *ctx, const ferrule_conn *conn, const char *line) {
+    shim_conn *s = ctx;
+    (void)conn;
+    uint8_t *dst = NULL;
+    if (strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) == 0) dst = s->client_ap;
+    else if (strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0) dst = s->server_ap;
+    if (dst == NULL) return;
+    const char *sec = strrchr(line, ' ');
+    if (sec == NULL) return;
+    sec++;
+    size_t n = strlen(sec) / 2;
+    if (n > sizeof(s->client_ap)) return;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(sec[2 * i]), lo = hexval(sec[2 * i + 1]);
+        if (hi < 0 || lo < 0) return;
+        dst[i] = (uint8_t)(hi << 4 | lo);
+    }
+    s->ap_len = n;
+}
+
 static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) {
     const shim_opts *o = s->o;
     ferrule_config *cfg = NULL;
@@ -293,6 +324,8 @@ static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) 
         FERRULE_OK)
         return NULL;
     TRY_CFG(ferrule_config_set_time_callback(cfg, shim_now, NULL), "time");
+    if (o->export_traffic_secrets)
+        TRY_CFG(ferrule_config_set_keylog_callback(cfg, keylog_cb, s), "keylog");
     if (o->curves.n > 0) {
         uint16_t g[SHIM_MAX_LIST];
         size_t n = 0;
@@ -494,6 +527,13 @@ static int check_handshake(shim_conn *s, int is_resume) {
     if ((o->expect_hrr && !ferrule_conn_hrr(c)) || (o->expect_no_hrr && ferrule_conn_hrr(c)))
         return fail_msg("Got %sHRR, but wanted opposite.", ferrule_conn_hrr(c) ? "" : "no "), 0;
     if (o->expect_peer_cert_file != NULL && !check_peer_chain_file(s, o->expect_peer_cert_file)) return 0;
+    if (o->expect_ocsp_response != NULL) {
+        const uint8_t *p = NULL;
+        size_t n = 0;
+        ferrule_conn_peer_ocsp_response(c, &p, &n);
+        if (n != o->expect_ocsp_response_len || (n > 0 && memcmp(p, o->expect_ocsp_response, n) != 0))
+            return fail_msg("OCSP response mismatch"), 0;
+    }
     return 1;
 }
 
@@ -530,6 +570,16 @@ static int exchange(shim_conn *s, int is_resume, int is_retry) {
         st = write_all(s, out, n);
         free(out);
         if (st != FERRULE_OK) return fail_conn(s, st, "write");
+    }
+    if (o->export_traffic_secrets) {
+        /* bssl_shim's layout: u16 length (host order), read secret, write secret. */
+        uint16_t l = (uint16_t)s->ap_len;
+        const uint8_t *rd = o->is_server ? s->client_ap : s->server_ap;
+        const uint8_t *wr = o->is_server ? s->server_ap : s->client_ap;
+        if (s->ap_len == 0) return fail_msg("failed to export traffic secrets"), 0;
+        if ((st = write_all(s, &l, sizeof(l))) != FERRULE_OK || (st = write_all(s, rd, s->ap_len)) != FERRULE_OK ||
+            (st = write_all(s, wr, s->ap_len)) != FERRULE_OK)
+            return fail_conn(s, st, "write");
     }
     if (o->send_alert) {
         st = ferrule_conn_send_alert(s->conn, FERRULE_ALERT_DECOMPRESSION_FAILURE);
@@ -675,7 +725,6 @@ static void drain_close(int fd) {
 /* Out-of-scope requests that a flag value (not the flag) makes. */
 static const char *out_of_scope(const shim_opts *o) {
     if (o->no_tls13) return "-no-tls13: ferrule speaks TLS 1.3 only";
-    if (o->expect_ocsp_response != NULL) return "-expect-ocsp-response: not yet";
     if (o->max_version != 0 && o->max_version < FERRULE_TLS13)
         return "-max-version below TLS 1.3: ferrule speaks TLS 1.3 only";
     return NULL;

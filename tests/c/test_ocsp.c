@@ -952,6 +952,55 @@ TEST(handshake_no_verification_ignores_staple) {
     ferrule_config_free(sc);
 }
 
+TEST(peer_ocsp_response_is_the_staple_as_sent) {
+    /* ferrule_conn_peer_ocsp_response hands back the server's staple byte
+     * for byte, validated (good) or not (verification off, even revoked),
+     * and nothing when none was stapled. */
+    g_now = this_update_of("good.der") + 10;
+    const char *files[] = {"good.der", "revoked.der", NULL};
+    for (int noverify = 0; noverify < 2; noverify++) {
+        for (size_t f = 0; f < 3; f++) {
+            if (!noverify && f == 1) continue; /* revoked fails the handshake when verified */
+            ferrule_config *cc = client_cfg(0);
+            ferrule_config *sc = server_cfg("ecdsa-p256", 0, files[f]);
+            CHECK(cc != NULL && sc != NULL);
+            if (cc == NULL || sc == NULL) {
+                ferrule_config_free(cc);
+                ferrule_config_free(sc);
+                continue;
+            }
+            if (noverify) CHECK_EQ(ferrule_config_dangerous_no_verification(cc), FERRULE_OK);
+            pair p;
+            CHECK(pair_new(&p, cc, sc, "localhost"));
+            CHECK(pair_handshake(&p, NULL, NULL));
+            const uint8_t *der = (const uint8_t *)"x";
+            size_t len = 99;
+            ferrule_conn_peer_ocsp_response(p.client, &der, &len);
+            if (files[f] == NULL) {
+                CHECK(der == NULL);
+                CHECK_EQ(len, 0);
+            } else {
+                size_t n = 0;
+                uint8_t *want = resp(files[f], &n);
+                CHECK(want != NULL && n > 0);
+                CHECK_EQ(len, n);
+                if (want != NULL && len == n) CHECK_MEM(der, want, n);
+                free(want);
+            }
+            /* A server never has one; NULL arguments are harmless. */
+            ferrule_conn_peer_ocsp_response(p.server, &der, &len);
+            CHECK(der == NULL && len == 0);
+            ferrule_conn_peer_ocsp_response(NULL, &der, &len);
+            CHECK(der == NULL && len == 0);
+            ferrule_conn_peer_ocsp_response(p.client, NULL, &len);
+            CHECK_EQ(len, 0);
+            pair_free(&p);
+            ferrule_config_free(cc);
+            ferrule_config_free(sc);
+        }
+    }
+}
+
 /* ---- the Certificate message's entry extensions -------------------------- */
 
 /* Feed a hand-built Certificate body to a fresh client connection whose
@@ -1207,5 +1256,6 @@ TEST_MAIN("ocsp", TL_CASE(parse_synthetic_baseline), TL_CASE(parse_synthetic_neg
           TL_CASE(check_memory_ceiling), TL_CASE(policy), TL_CASE(handshake_staples),
           TL_CASE(handshake_no_staple), TL_CASE(handshake_must_staple),
           TL_CASE(handshake_no_verification_ignores_staple),
+          TL_CASE(peer_ocsp_response_is_the_staple_as_sent),
           TL_CASE(certificate_entry_extensions), TL_CASE(server_reads_status_request),
           TL_CASE(config_staple_setter))
