@@ -253,10 +253,12 @@ check-lua: $(SUITE_DEPS)
 # profile's rules on a sample of names, and the shim against our own
 # runner-side harness (tests/bogo/).  The by-hand run with BoringSSL's
 # runner is interop/bogo/run.sh (docs/bogo-profile.md).
-check-bogo: $(SUITE_DEPS)
+check-bogo: $(SUITE_DEPS) $(VENV)/.ferrule-stamp
 	python3 tools/bogo_summary.py --self-test
 	python3 tools/bogo_profile.py check --profile interop/bogo/profile.json
-	BOGO_SHIM=$(abspath $(BUILD_DIR))/bogo_shim $(PYTEST) -q tests/bogo
+	@[ -f $(BUILD_DIR)/pki/root.pem ] || tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
+	cd tests/bogo && BOGO_SHIM=$(abspath $(BUILD_DIR))/bogo_shim FERRULE_TEST_PKI=$(abspath $(BUILD_DIR))/pki \
+	  ../../$(VENV_PY) -m pytest -q .
 
 bench-lua: $(SUITE_DEPS)
 	@[ -f $(BUILD_DIR)/pki/root.pem ] || tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
