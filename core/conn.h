@@ -182,6 +182,7 @@ struct ferrule_conn {
     /* FERRULE_HS_*; assigned only in state.c: by the dispatcher, and by
      * fr_state_init / fr_state_fail.  Atomic: both halves read it. */
     _Atomic uint32_t state;
+    _Atomic uint32_t failed_in; /* the state the connection failed in (fr_state_fail) */
 
     fr_sync sync; /* the host's locks (sync.h): FR_LOCK_CONN_* */
     /* The host's clock, passed in (fr_conn_set_time) at each call that may

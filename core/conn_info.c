@@ -97,6 +97,10 @@ int fr_conn_alert_info(const fr_conn *c, uint8_t *alert, int *received) {
 
 uint32_t fr_conn_role(const fr_conn *c) { return c->role; }
 uint32_t fr_conn_handshake_state(const fr_conn *c) { return c->state; }
+uint32_t fr_conn_failed_state(const fr_conn *c) {
+    uint32_t st = c->state;
+    return st == FERRULE_HS_FAILED ? c->failed_in : st;
+}
 uint16_t fr_conn_version(const fr_conn *c) { return c->version; }
 uint16_t fr_conn_cipher_suite(const fr_conn *c) { return c->suite; }
 uint16_t fr_conn_group(const fr_conn *c) { return c->group; }

@@ -188,6 +188,8 @@ int fr_conn_alert(const fr_conn *c);         /* the alert sent or received, -1: 
 int fr_conn_alert_info(const fr_conn *c, uint8_t *alert, int *received);
 uint32_t fr_conn_role(const fr_conn *c);
 uint32_t fr_conn_handshake_state(const fr_conn *c); /* FERRULE_HS_* */
+/* The state a failed connection failed in (else the current state). */
+uint32_t fr_conn_failed_state(const fr_conn *c);
 uint16_t fr_conn_version(const fr_conn *c);
 uint16_t fr_conn_cipher_suite(const fr_conn *c);
 uint16_t fr_conn_group(const fr_conn *c);

@@ -177,7 +177,11 @@ void fr_state_init(fr_conn *c) {
     c->state = c->role == FERRULE_ROLE_CLIENT ? FERRULE_HS_START : FERRULE_HS_WAIT_CLIENT_HELLO;
 }
 
-void fr_state_fail(fr_conn *c) { c->state = FERRULE_HS_FAILED; }
+void fr_state_fail(fr_conn *c) {
+    uint32_t was = c->state;
+    if (was != FERRULE_HS_FAILED) c->failed_in = was;
+    c->state = FERRULE_HS_FAILED;
+}
 
 fr_err fr_dispatch_start(fr_conn *c) {
     const fr_transition *t = find(c->role, c->state, FR_HS_NONE);

@@ -1025,6 +1025,13 @@ FERRULE_API const char *ferrule_conn_error_message(const ferrule_conn *conn);
 
 FERRULE_API uint32_t ferrule_conn_role(const ferrule_conn *conn);
 FERRULE_API uint32_t ferrule_conn_handshake_state(const ferrule_conn *conn);
+/** After a fatal error, the handshake state the connection was in when it
+ *  failed (what it was waiting for: e.g. FERRULE_HS_WAIT_CERTIFICATE_VERIFY
+ *  when the peer's CertificateVerify was refused, FERRULE_HS_CONNECTED for
+ *  a failure after the handshake), while ferrule_conn_handshake_state says
+ *  FERRULE_HS_FAILED; before any failure, the current state.  For
+ *  diagnostics: which message an error is about. */
+FERRULE_API uint32_t ferrule_conn_failed_state(const ferrule_conn *conn);
 /** 0 until negotiated. */
 FERRULE_API uint16_t ferrule_conn_version(const ferrule_conn *conn);
 FERRULE_API uint16_t ferrule_conn_cipher_suite(const ferrule_conn *conn);

@@ -134,6 +134,9 @@ FERRULE_API uint32_t ferrule_conn_role(const ferrule_conn *c) { return c ? fr_co
 FERRULE_API uint32_t ferrule_conn_handshake_state(const ferrule_conn *c) {
     return c ? fr_conn_handshake_state(c) : FERRULE_HS_FAILED;
 }
+FERRULE_API uint32_t ferrule_conn_failed_state(const ferrule_conn *c) {
+    return c ? fr_conn_failed_state(c) : FERRULE_HS_FAILED;
+}
 FERRULE_API uint16_t ferrule_conn_version(const ferrule_conn *c) {
     return c ? fr_conn_version(c) : 0;
 }

@@ -134,7 +134,7 @@ void shim_report(const ferrule_conn *c, int status, const char *what) {
     uint32_t received = 0;
     int has_alert = c != NULL && ferrule_conn_get_alert(c, &alert, &received);
     uint32_t reason = c != NULL ? ferrule_conn_reason(c) : 0;
-    int state = c != NULL ? (int)ferrule_conn_handshake_state(c) : -1;
+    int state = c != NULL ? (int)ferrule_conn_failed_state(c) : -1;
     int role = c != NULL ? (int)ferrule_conn_role(c) : 0;
     const char *e = shim_bssl_error(reason, state, role, has_alert ? alert : -1, (int)received);
     fprintf(stderr, "%s: %s (status %s, reason %s, %s alert %s, state %s)\n%s\n", what,
