@@ -190,6 +190,13 @@ fr_err fr_conn_send_ccs(fr_conn *c) {
     return FR_OK;
 }
 
+fr_err fr_client_compat_ccs(fr_conn *c) {
+    if (c->session_id_len == 0 || c->early.ccs_sent) return FR_OK;
+    FR_TRY(fr_conn_send_ccs(c));
+    c->early.ccs_sent = 1;
+    return FR_OK;
+}
+
 fr_err fr_conn_send_alert(fr_conn *c, uint8_t level, uint8_t desc) {
     const uint8_t body[2] = {level, desc};
     return send_record(c, FR_CT_ALERT, body, 2);

@@ -322,6 +322,13 @@ FR_MUST_CHECK fr_err fr_conn_send_record(fr_conn *c, uint8_t type, const uint8_t
 FR_MUST_CHECK fr_err fr_conn_send_alert(fr_conn *c, uint8_t level, uint8_t desc);
 /* Queue the middlebox-compatibility change_cipher_spec record. */
 FR_MUST_CHECK fr_err fr_conn_send_ccs(fr_conn *c);
+/* Client in compatibility mode (RFC 8446 Appendix D.4): queue its one
+ * change_cipher_spec unless it went already.  It goes before the first
+ * record the client sends after its first ClientHello: the second
+ * ClientHello after a HelloRetryRequest, 0-RTT data, or, once the
+ * ServerHello is processed, the encrypted records (its second flight, or
+ * an alert). */
+FR_MUST_CHECK fr_err fr_client_compat_ccs(fr_conn *c);
 /* Install a traffic secret for reading or writing. */
 FR_MUST_CHECK fr_err fr_conn_set_read_secret(fr_conn *c, const uint8_t *secret);
 FR_MUST_CHECK fr_err fr_conn_set_write_secret(fr_conn *c, const uint8_t *secret);

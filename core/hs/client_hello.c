@@ -186,6 +186,9 @@ fr_err fr_client_send_second_hello(fr_conn *c, const uint8_t *cookie, size_t coo
         for (size_t i = 0; i < c->n_kex; i++)
             FR_TRY(fr_kex_public(&c->kex[i], pubs[i], sizeof(pubs[i]), &pub_lens[i]));
     }
+    /* RFC 8446 Appendix D.4: the compatibility change_cipher_spec goes
+     * before the second ClientHello. */
+    FR_TRY(fr_client_compat_ccs(c));
     return send_hello(c, pubs, pub_lens, cookie, cookie_len);
 }
 

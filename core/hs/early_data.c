@@ -57,10 +57,7 @@ fr_err fr_client_start_early_data(fr_conn *c, const uint8_t *ch, size_t ch_len) 
     fr_conn_keylog_len(c, "CLIENT_EARLY_TRAFFIC_SECRET", c->early.secret, s->psk_len);
     /* RFC 8446 Appendix D.4: with early data the compatibility CCS goes
      * right after the ClientHello. */
-    if (c->session_id_len > 0) {
-        FR_TRY(fr_conn_send_ccs(c));
-        c->early.ccs_sent = 1;
-    }
+    FR_TRY(fr_client_compat_ccs(c));
     /* RFC 8446 §4.2.10: 0-RTT uses the suite of the PSK. */
     return fr_aead_init(&c->wr, s->suite, c->early.secret, 1);
 }

@@ -49,10 +49,8 @@ fr_err fr_client_on_finished(fr_conn *c, fr_reader *body) {
     FR_TRY(fr_enter_application_secrets(c));
     /* RFC 8446 §4.5: EndOfEarlyData if our 0-RTT was accepted. */
     FR_TRY(fr_client_end_early_data(c));
-    /* RFC 8446 Appendix D.4: compatibility mode sends change_cipher_spec
-     * before the client's second flight (after the ClientHello already,
-     * with early data). */
-    if (c->session_id_len > 0 && !c->early.ccs_sent) FR_TRY(fr_conn_send_ccs(c));
+    /* The compatibility change_cipher_spec went when the ServerHello was
+     * processed (fr_client_compat_ccs). */
     /* RFC 8446 §4.4.2, §4.4.3: a requested client Certificate comes first,
      * then (only if it is not empty) our CertificateVerify. */
     if (c->cert_requested) {

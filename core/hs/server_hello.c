@@ -28,6 +28,10 @@ static fr_err enter_handshake_keys(fr_conn *c, const uint8_t *shared, size_t sha
     /* A client with 0-RTT pending keeps writing under the early keys until
      * EncryptedExtensions tells whether they were accepted. */
     if (client && fr_client_early_pending(c)) return FR_OK;
+    /* RFC 8446 Appendix D.4: a client in compatibility mode sends its
+     * change_cipher_spec before anything encrypted: its second flight, or
+     * an alert about what the server sent. */
+    if (client) FR_TRY(fr_client_compat_ccs(c));
     FR_TRY(fr_conn_set_write_secret(c, client ? c->ks.client_hs : c->ks.server_hs));
     return FR_OK;
 }

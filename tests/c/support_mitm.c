@@ -109,6 +109,17 @@ void mf_remove(mflight *f, size_t pos) {
     f->n--;
 }
 
+int mrec_is_ccs(const mrec *r) {
+    return r->type == FR_CT_CHANGE_CIPHER_SPEC && r->version == 0x0303 && !r->prot &&
+           r->len == 1 && r->data[0] == 1;
+}
+
+size_t mf_count_ccs(const mflight *f) {
+    size_t n = 0;
+    for (size_t i = 0; i < f->n; i++) n += f->r[i].type == FR_CT_CHANGE_CIPHER_SPEC;
+    return n;
+}
+
 /* Seal one protected record.  Valid inner types go through
  * fr_record_seal; anything else (no type byte, change_cipher_spec, an
  * unknown type) is built by hand so that tests can send what the library

@@ -51,6 +51,11 @@ mrec *mf_add_prot(mflight *f, uint8_t inner, const uint8_t *data, size_t len,
 mrec *mf_insert_copy(mflight *f, size_t pos, size_t src);
 /* Remove record `pos`. */
 void mf_remove(mflight *f, size_t pos);
+/* 1 if `r` as parsed from the wire is the compatibility change_cipher_spec
+ * record of RFC 8446 Appendix D.4, byte for byte 14 03 03 00 01 01. */
+int mrec_is_ccs(const mrec *r);
+/* The number of change_cipher_spec records (any body) in `f`. */
+size_t mf_count_ccs(const mflight *f);
 /* Serialise: plaintext records as they are; protected ones sealed in
  * order, one write key per distinct secret, each starting at `seq0`. */
 size_t mf_serialize(const mflight *f, uint64_t seq0, uint8_t *out, size_t cap);

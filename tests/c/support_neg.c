@@ -29,6 +29,42 @@ static int neg_is_failure(int status) {
            status != FERRULE_CLOSED;
 }
 
+static const uint8_t COMPAT_CCS[6] = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
+
+/* NEG_PEER_CCS_ALERT: the detector's whole output is the compatibility CCS
+ * followed by one protected record, and the peer, fed those bytes, reports
+ * the row's alert. */
+static void expect_ccs_then_alert_at(const char *name, int line, ferrule_conn *det,
+                                     ferrule_conn *peer, int alert) {
+    uint8_t buf[256];
+    size_t n = 0;
+    tl_checks++;
+    if (ferrule_conn_take(det, buf, sizeof(buf), &n) != FERRULE_OK ||
+        ferrule_conn_pending_output(det) != 0) {
+        fx_failat(name, line, "could not take the output");
+        return;
+    }
+    if (n < sizeof(COMPAT_CCS) + 5 || memcmp(buf, COMPAT_CCS, sizeof(COMPAT_CCS)) != 0) {
+        fx_failat(name, line, "output (%zu bytes) does not start with the CCS", n);
+        return;
+    }
+    const uint8_t *rec = buf + sizeof(COMPAT_CCS);
+    size_t len = (size_t)rec[3] << 8 | rec[4];
+    if (rec[0] != 23 || rec[1] != 3 || rec[2] != 3 || sizeof(COMPAT_CCS) + 5 + len != n) {
+        fx_failat(name, line, "after the CCS: %zu bytes, want one protected record",
+                  n - sizeof(COMPAT_CCS));
+        return;
+    }
+    if (!mitm_feed(peer, buf, n)) fx_failat(name, line, "peer did not accept the bytes");
+    uint8_t tmp[64];
+    size_t got = 0;
+    int st = ferrule_conn_read(peer, tmp, sizeof(tmp), &got);
+    if (st != FERRULE_ALERT_RECEIVED || ferrule_conn_reason(peer) != FERRULE_R_PEER_ALERT ||
+        ferrule_conn_alert(peer) != alert)
+        fx_failat(name, line, "peer got %s alert %d, want alert-received %d",
+                  ferrule_status_name(st), ferrule_conn_alert(peer), alert);
+}
+
 static void neg_peer_check(const neg_row *r, fx *x, ferrule_conn *det, ferrule_conn *peer,
                            int line) {
     switch (r->peer) {
@@ -40,6 +76,17 @@ static void neg_peer_check(const neg_row *r, fx *x, ferrule_conn *det, ferrule_c
             fx_failat(r->name, line, "output queued (%zu bytes), want none",
                       ferrule_conn_pending_output(det));
         break;
+    case NEG_PEER_CCS_ONLY: {
+        uint8_t buf[64];
+        size_t n = 0;
+        tl_checks++;
+        if (ferrule_conn_take(det, buf, sizeof(buf), &n) != FERRULE_OK ||
+            n != sizeof(COMPAT_CCS) || memcmp(buf, COMPAT_CCS, sizeof(COMPAT_CCS)) != 0 ||
+            ferrule_conn_pending_output(det) != 0)
+            fx_failat(r->name, line, "output %zu bytes, want only the CCS 14 03 03 00 01 01", n);
+        break;
+    }
+    case NEG_PEER_CCS_ALERT: expect_ccs_then_alert_at(r->name, line, det, peer, r->alert); break;
     case NEG_PEER_NONE: break;
     }
     (void)x;

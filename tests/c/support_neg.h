@@ -16,8 +16,11 @@
  *   row->post(x, row->arg) for case-specific assertions, if given;
  *   then the peer check: the peer receives the alert (NEG_PEER_ALERT), the
  *   alert is on the wire in the clear and the peer reports it
- *   (NEG_PEER_WIRE), the detector queued nothing (NEG_PEER_SILENT), or
- *   nothing more (NEG_PEER_NONE).
+ *   (NEG_PEER_WIRE), the detector queued nothing (NEG_PEER_SILENT), the
+ *   detector (a client that had processed the ServerHello) queued exactly
+ *   its compatibility change_cipher_spec and no alert (NEG_PEER_CCS_ONLY),
+ *   that CCS then exactly one protected record, the alert, which the peer
+ *   receives (NEG_PEER_CCS_ALERT), or nothing more (NEG_PEER_NONE).
  *
  * A variant of a case (one of several mutations of the same field) is a
  * row of its own named "case/variant", so that TL_ONLY=case/variant runs
@@ -44,6 +47,12 @@ typedef enum neg_peer {
     NEG_PEER_ALERT,
     NEG_PEER_WIRE,
     NEG_PEER_SILENT,
+    /* RFC 8446 Appendix D.4: the client's CCS went out when it processed
+     * the ServerHello; the failure after it added nothing. */
+    NEG_PEER_CCS_ONLY,
+    /* The same CCS, then the alert in one protected record (a client
+     * refusing what came under the server's handshake keys). */
+    NEG_PEER_CCS_ALERT,
 } neg_peer;
 
 /* Returned by an edit that made every assertion of its case itself (a

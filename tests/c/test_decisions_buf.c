@@ -204,7 +204,9 @@ TEST(input_borrowed_during_a_pause_waits) {
 TEST(client_verdict_over_borrowed_buffers) {
     /* The client pauses on the server's Certificate with CertificateVerify
      * and Finished already buffered behind it; after the verdict it goes
-     * on with them.  Every byte moves through output_buf / input_buf. */
+     * on with them.  Every byte moves through output_buf / input_buf.
+     * Before the pause it wrote only its compatibility change_cipher_spec
+     * (RFC 8446 Appendix D.4: sent once the ServerHello is processed). */
     ferrule_config *sc = server_cfg(0), *cc = client_cfg(FERRULE_DECIDE_VERIFY);
     pair p;
     REQUIRE(sc != NULL && cc != NULL && pair_new(&p, cc, sc, NULL));
@@ -217,7 +219,11 @@ TEST(client_verdict_over_borrowed_buffers) {
     uint8_t out[256];
     CHECK_EQ(ferrule_conn_process(p.client, NULL, 0, &used, out, sizeof(out), &written, &f),
              FERRULE_WANT_APP);
-    CHECK_EQ(written, 0);
+    CHECK_EQ(written, sizeof(CCS));
+    CHECK(written == sizeof(CCS) && memcmp(out, CCS, sizeof(CCS)) == 0);
+    size_t k;
+    CHECK_EQ(ferrule_conn_feed(p.server, out, written, &k), FERRULE_OK);
+    CHECK_EQ(k, written);
     CHECK_EQ(ferrule_conn_pending_decision(p.client), FERRULE_DECISION_VERIFY);
     CHECK(f & FERRULE_FLAG_WANT_APP);
     CHECK(!(f & FERRULE_FLAG_WANT_INPUT));
@@ -229,7 +235,7 @@ TEST(client_verdict_over_borrowed_buffers) {
     CHECK_EQ(ferrule_conn_handshake_state(p.client), FERRULE_HS_CONNECTED);
     CHECK(written > 0); /* the client's Finished */
     CHECK(!(f & FERRULE_FLAG_WANT_APP));
-    size_t k;
+    CHECK(written < sizeof(CCS) || memcmp(out, CCS, sizeof(CCS)) != 0); /* only one CCS */
     CHECK_EQ(ferrule_conn_feed(p.server, out, written, &k), FERRULE_OK);
     CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_OK);
     pair_free(&p);

@@ -13,6 +13,8 @@
 
 #include "conn.h"
 #include "../../abi/src/replay.h" /* the built-in replay store: test-only */
+#include "record.h"
+#include "support_mitm.h"
 #include "support_pair.h"
 #include "testlib.h"
 
@@ -594,6 +596,86 @@ TEST(server_without_0rtt_skips_early_data) {
     ferrule_config_free(plain);
 }
 
+/* A 0-RTT attempt with every record the client sends parsed into `out`,
+ * in order.  Returns 1 when both handshakes completed; the client's early
+ * data status in *early. */
+static int client_records(ferrule_config *cc, ferrule_config *sc, const uint8_t *s, size_t sl,
+                          mflight *out, uint32_t *early) {
+    pair p;
+    int ok = 0;
+    size_t cap = 65536, n = 0;
+    uint8_t *buf = malloc(cap);
+    if (buf == NULL || !pair_new(&p, cc, sc, NULL)) {
+        free(buf);
+        return 0;
+    }
+    if (ferrule_conn_set_session(p.client, s, sl) != FERRULE_OK ||
+        ferrule_conn_write_early_data(p.client, (const uint8_t *)EARLY, sizeof(EARLY) - 1,
+                                      FERRULE_EARLY_DATA_REPLAY_SAFE, &n) != FERRULE_OK)
+        goto out;
+    int cs = FERRULE_WANT_READ, ss = FERRULE_WANT_READ;
+    for (int round = 0; round < 10 && !ok; round++) {
+        size_t len = take_all(p.client, buf, cap);
+        if (len > 0 && (!mf_parse(out, buf, len) || !feed_all(p.server, buf, len))) break;
+        ss = ferrule_conn_handshake(p.server);
+        ok = cs == FERRULE_OK && ss == FERRULE_OK;
+        pair_move(p.server, p.client);
+        if (!ok) cs = ferrule_conn_handshake(p.client);
+    }
+    *early = ferrule_conn_early_data_status(p.client);
+out:
+    pair_free(&p);
+    free(buf);
+    return ok;
+}
+
+TEST(compat_ccs_once_right_after_client_hello) {
+    /* RFC 8446 Appendix D.4: with 0-RTT the client's one change_cipher_spec
+     * (14 03 03 00 01 01) follows the ClientHello, before the early data,
+     * and none follows later: not when the early data is accepted, not
+     * when a server without 0-RTT refuses it, not before the second
+     * ClientHello when a HelloRetryRequest refuses it. */
+    ferrule_early_data_options o = opts(0);
+    ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o), *plain = server_cfg(NULL),
+                   *p384 = server_cfg(&o);
+    REQUIRE(cc != NULL && sc != NULL && plain != NULL && p384 != NULL);
+    uint16_t g = FERRULE_GROUP_SECP384R1;
+    CHECK_EQ(ferrule_config_set_groups(p384, &g, 1), FERRULE_OK);
+    uint8_t name[16] = {3}, key[32] = {4};
+    CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_ticket_key(plain, name, key), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_ticket_key(p384, name, key), FERRULE_OK);
+    ferrule_config *servers[3] = {sc, plain, p384};
+    const uint32_t want[3] = {FERRULE_EARLY_ACCEPTED, FERRULE_EARLY_REJECTED,
+                              FERRULE_EARLY_REJECTED};
+    for (int i = 0; i < 3; i++) {
+        size_t sl = get_session(cc, sc, sess, sizeof(sess));
+        REQUIRE(sl > 0);
+        mflight *f = mf_new();
+        REQUIRE(f != NULL);
+        uint32_t early = 0;
+        CHECK(client_records(cc, servers[i], sess, sl, f, &early));
+        CHECK_EQ(early, want[i]);
+        CHECK(f->n >= 4);
+        if (f->n >= 4) {
+            CHECK_EQ(f->r[0].type, FR_CT_HANDSHAKE);
+            CHECK_EQ(f->r[0].data[0], FR_HS_CLIENT_HELLO);
+            CHECK(mrec_is_ccs(&f->r[1]));
+            CHECK_EQ(f->r[2].type, FR_CT_APPLICATION_DATA); /* the early data */
+        }
+        CHECK_EQ(mf_count_ccs(f), 1);
+        if (i == 2) { /* after the HelloRetryRequest: ClientHello2, no CCS */
+            CHECK(f->n >= 4 && f->r[3].type == FR_CT_HANDSHAKE &&
+                  f->r[3].data[0] == FR_HS_CLIENT_HELLO);
+        }
+        mf_free(f);
+    }
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+    ferrule_config_free(plain);
+    ferrule_config_free(p384);
+}
+
 TEST(api_misuse) {
     ferrule_early_data_options o = opts(0);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o), *cc_off = client_cfg(0);
@@ -865,7 +947,8 @@ TEST(bloom_rotation_keeps_entries_one_period) {
     fr_bloom_free(&m, b);
 }
 
-TEST_MAIN("early_data", TL_CASE(accepted_and_read_before_the_handshake_ends),
+TEST_MAIN("early_data", TL_CASE(compat_ccs_once_right_after_client_hello),
+          TL_CASE(accepted_and_read_before_the_handshake_ends),
           TL_CASE(unread_early_data_comes_first_from_read),
           TL_CASE(replayed_client_hello_is_refused), TL_CASE(ticket_carries_0rtt_once),
           TL_CASE(stale_ticket_age_is_refused), TL_CASE(other_store_or_restart_refuses),

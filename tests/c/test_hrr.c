@@ -71,7 +71,7 @@ static void expect_fail_after_output_at(int line, ferrule_conn *c, int st, uint3
 typedef struct hx {
     mitm m;
     mflight *f;  /* the server's HelloRetryRequest flight */
-    mflight *f2; /* the client's second ClientHello */
+    mflight *f2; /* the client's CCS, then its second ClientHello */
     hello hrr;   /* parsed HelloRetryRequest */
     hello ch2;   /* parsed second ClientHello */
     uint8_t ch1[2048];
@@ -128,15 +128,27 @@ static int hx_deliver_hrr(hx *x) {
     return ferrule_conn_handshake(CL(x));
 }
 
+/* The client's answer to a HelloRetryRequest (RFC 8446 Appendix D.4): its
+ * one compatibility change_cipher_spec, then the second ClientHello, which
+ * is record CH2_REC of x->f2. */
+#define CH2_REC 1
+
+/* f2 is exactly the client's CCS (14 03 03 00 01 01), then one handshake
+ * record holding the second ClientHello (parsed into x->ch2). */
+static int hx_parse_ch2(hx *x) {
+    return x->f2->n == 2 && mrec_is_ccs(&x->f2->r[0]) &&
+           x->f2->r[CH2_REC].type == FR_CT_HANDSHAKE &&
+           hello_parse(&x->ch2, x->f2->r[CH2_REC].data, x->f2->r[CH2_REC].len) &&
+           !x->ch2.server;
+}
+
 /* The whole way to a captured second ClientHello. */
 static hx *hx_until_ch2(void) {
     ferrule_config *cc, *sc;
     if (!hrr_configs(&cc, &sc)) return NULL;
     hx *x = hx_until_hrr(cc, sc);
     if (x == NULL) return NULL;
-    int ok = hx_deliver_hrr(x) == FERRULE_WANT_READ && mf_take(x->f2, CL(x)) && x->f2->n == 1 &&
-             x->f2->r[0].type == FR_CT_HANDSHAKE &&
-             hello_parse(&x->ch2, x->f2->r[0].data, x->f2->r[0].len) && !x->ch2.server;
+    int ok = hx_deliver_hrr(x) == FERRULE_WANT_READ && mf_take(x->f2, CL(x)) && hx_parse_ch2(x);
     if (!ok) {
         fprintf(stderr, "  could not capture the second ClientHello\n");
         hx_free(x);
@@ -145,11 +157,12 @@ static hx *hx_until_ch2(void) {
     return x;
 }
 
-/* Re-encode the (edited) second ClientHello; run the server on it. */
+/* Re-encode the (edited) second ClientHello; run the server on the CCS
+ * and it. */
 static int hx_deliver_ch2(hx *x) {
-    size_t n = hello_encode(&x->ch2, x->f2->r[0].data, MITM_REC_CAP);
+    size_t n = hello_encode(&x->ch2, x->f2->r[CH2_REC].data, MITM_REC_CAP);
     if (n == 0) return -1;
-    x->f2->r[0].len = n;
+    x->f2->r[CH2_REC].len = n;
     if (!mf_send(x->f2, SV(x))) return -1;
     return ferrule_conn_handshake(SV(x));
 }
@@ -246,9 +259,10 @@ TEST(hrr_and_second_hello_shape) {
     CHECK(c1 != NULL && c2 != NULL && c1->len == c2->len);
     if (c1 != NULL && c2 != NULL) CHECK_MEM(c1->body, c2->body, c1->len);
     CHECK(hello_find(&ch1, FR_EXT_COOKIE) == NULL);
-    /* The client sends no second CCS before ClientHello2 (its one CCS
-     * precedes its encrypted flight, RFC 8446 D.4). */
-    CHECK_EQ(x->f2->n, 1);
+    /* The client's one CCS precedes ClientHello2 (RFC 8446 D.4), checked
+     * by hx_until_ch2: nothing else came with them. */
+    CHECK_EQ(x->f2->n, 2);
+    CHECK(mrec_is_ccs(&x->f2->r[0]));
     /* The rest of the handshake: no server CCS after the real ServerHello. */
     CHECK_EQ(hx_deliver_ch2(x), FERRULE_WANT_READ);
     mflight *f3 = mf_new();
@@ -933,7 +947,7 @@ TEST(cookie_only_hrr_keeps_shares) {
     CHECK(hello_remove(&x->hrr, FR_EXT_KEY_SHARE));
     CHECK_EQ(hx_deliver_hrr(x), FERRULE_WANT_READ);
     CHECK(mf_take(x->f2, CL(x)));
-    REQUIRE(x->f2->n == 1 && hello_parse(&x->ch2, x->f2->r[0].data, x->f2->r[0].len));
+    REQUIRE(hx_parse_ch2(x));
     hext *a = hello_find(&ch1, FR_EXT_KEY_SHARE), *b = hello_find(&x->ch2, FR_EXT_KEY_SHARE);
     REQUIRE(a != NULL && b != NULL);
     CHECK_EQ(a->len, b->len);
@@ -950,7 +964,45 @@ TEST(cookie_only_hrr_keeps_shares) {
     hx_free(x);
 }
 
-TEST_MAIN("hrr", TL_CASE(ch2_extensions_reordered), TL_CASE(ch2_psk_added), TL_CASE(bytes_after_first_hello_answered_by_hrr), TL_CASE(bytes_after_hrr), TL_CASE(cookie_only_hrr_keeps_shares), TL_CASE(hrr_full_handshake), TL_CASE(no_hrr_when_first_group_accepted),
+TEST(client_ccs_then_second_hello) {
+    /* RFC 8446 Appendix D.4: a client in compatibility mode (ferrule's
+     * clients always send a legacy_session_id) sends its one
+     * change_cipher_spec before the first record after its first
+     * ClientHello; after a HelloRetryRequest that is the second ClientHello.
+     * On the wire: 14 03 03 00 01 01, then the ClientHello2 record, and no
+     * CCS again in the client's last flight. */
+    HX(x, hx_hrr_default());
+    hello ch1;
+    REQUIRE(hello_parse(&ch1, x->ch1, x->ch1_len));
+    CHECK(ch1.sid_len == 32);
+    CHECK_EQ(hx_deliver_hrr(x), FERRULE_WANT_READ);
+    static const uint8_t ccs[6] = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
+    uint8_t buf[4096];
+    size_t n = 0;
+    REQUIRE(ferrule_conn_take(CL(x), buf, sizeof(buf), &n) == FERRULE_OK);
+    REQUIRE(n > sizeof(ccs) + 5 + 4);
+    CHECK_MEM(buf, ccs, sizeof(ccs));
+    const uint8_t *rec = buf + sizeof(ccs);
+    CHECK_EQ(rec[0], FR_CT_HANDSHAKE);
+    CHECK_EQ(sizeof(ccs) + 5 + ((size_t)rec[3] << 8 | rec[4]), n); /* one record */
+    CHECK_EQ(rec[5], FR_HS_CLIENT_HELLO);
+    CHECK(mitm_feed(SV(x), buf, n));
+    CHECK_EQ(ferrule_conn_handshake(SV(x)), FERRULE_WANT_READ);
+    CHECK(mitm_pass(SV(x), CL(x)));
+    CHECK_EQ(ferrule_conn_handshake(CL(x)), FERRULE_OK);
+    mflight *last = mf_new();
+    REQUIRE(last != NULL);
+    CHECK(mf_take(last, CL(x)) && last->n >= 1);
+    CHECK_EQ(mf_count_ccs(last), 0);
+    for (size_t i = 0; i < last->n; i++) CHECK_EQ(last->r[i].type, FR_CT_APPLICATION_DATA);
+    CHECK(mf_send(last, SV(x)));
+    CHECK_EQ(ferrule_conn_handshake(SV(x)), FERRULE_OK);
+    exchange(CL(x), SV(x), "one ccs");
+    mf_free(last);
+    hx_free(x);
+}
+
+TEST_MAIN("hrr", TL_CASE(client_ccs_then_second_hello), TL_CASE(ch2_extensions_reordered), TL_CASE(ch2_psk_added), TL_CASE(bytes_after_first_hello_answered_by_hrr), TL_CASE(bytes_after_hrr), TL_CASE(cookie_only_hrr_keeps_shares), TL_CASE(hrr_full_handshake), TL_CASE(no_hrr_when_first_group_accepted),
           TL_CASE(no_common_group_is_handshake_failure), TL_CASE(hrr_and_second_hello_shape),
           TL_CASE(ch2_cookie_tampered), TL_CASE(ch2_cookie_tag_tampered),
           TL_CASE(ch2_cookie_truncated), TL_CASE(ch2_cookie_missing),

@@ -2,8 +2,9 @@
  * EncryptedExtensions (RFC 8446 §4.3.1, §4.2): duplicates, extensions it
  * did not request or that do not belong there, malformed bodies.  The man
  * in the middle replaces the message in the server's protected flight; the
- * client must fail as the row says and the server (reading under the
- * client's handshake keys) receive the alert.  One row per case, played by
+ * client must fail as the row says and send its compatibility
+ * change_cipher_spec (RFC 8446 Appendix D.4: before anything encrypted),
+ * then the alert under its handshake keys, which the server receives.  One row per case, played by
  * support_neg.c. */
 #include <string.h>
 
@@ -56,14 +57,14 @@ NEG_CFG(client_offering_h2) {
 }
 
 #define EE(edit, arg) NEG_FLIGHT, edit, arg, NEG_CLIENT
-#define ILLEGAL NEG_FAILS(ALERT_SENT, ILLEGAL_PARAMETER, ILLEGAL_PARAMETER), NEG_PEER_ALERT
+#define ILLEGAL NEG_FAILS(ALERT_SENT, ILLEGAL_PARAMETER, ILLEGAL_PARAMETER), NEG_PEER_CCS_ALERT
 #define UNSUPPORTED                                                                                \
-    NEG_FAILS(ALERT_SENT, UNSUPPORTED_EXTENSION, UNSUPPORTED_EXTENSION), NEG_PEER_ALERT
-#define DECODE_ERR NEG_FAILS(DECODE, DECODE_ERROR, DECODE_ERROR), NEG_PEER_ALERT
+    NEG_FAILS(ALERT_SENT, UNSUPPORTED_EXTENSION, UNSUPPORTED_EXTENSION), NEG_PEER_CCS_ALERT
+#define DECODE_ERR NEG_FAILS(DECODE, DECODE_ERROR, DECODE_ERROR), NEG_PEER_CCS_ALERT
 
 static const neg_row rows[] = {
     {"ee_duplicate_extension", EE(ee_with, 0),
-     NEG_FAILS(ALERT_SENT, DUPLICATE_EXTENSION, ILLEGAL_PARAMETER), NEG_PEER_ALERT},
+     NEG_FAILS(ALERT_SENT, DUPLICATE_EXTENSION, ILLEGAL_PARAMETER), NEG_PEER_CCS_ALERT},
     {"ee_alpn_not_requested", EE(ee_with, 1), UNSUPPORTED},
     {"ee_alpn_not_offered", EE(ee_with, 2), ILLEGAL, client_offering_h2},
     {"ee_key_share", EE(ee_with, 3), ILLEGAL},

@@ -97,7 +97,7 @@ static const neg_row rows[] = {
      UNEXPECTED},
     {"flight_duplicate_finished_next_epoch", FLIGHT(duplicate_finished_next_epoch, 0), UNEXPECTED},
     {"flight_close_notify_during_handshake", FLIGHT(close_notify_during_handshake, 0),
-     NEG_FAILS(ALERT_RECEIVED, PEER_ALERT, CLOSE_NOTIFY), NEG_PEER_SILENT},
+     NEG_FAILS(ALERT_RECEIVED, PEER_ALERT, CLOSE_NOTIFY), NEG_PEER_CCS_ONLY},
 };
 
 NEG_MAIN("neg_flight", rows)

@@ -284,7 +284,7 @@ static const neg_row rows[] = {
     {"rec_plaintext_handshake_after_keys", CL_FLIGHT(plaintext_handshake_after_keys, 0),
      UNEXPECTED, NEG_PEER_ALERT},
     {"rec_plaintext_alert_during_handshake", CL_FLIGHT(plain_alert_in_flight, 2),
-     NEG_FAILS(ALERT_RECEIVED, PEER_ALERT, HANDSHAKE_FAILURE), NEG_PEER_SILENT},
+     NEG_FAILS(ALERT_RECEIVED, PEER_ALERT, HANDSHAKE_FAILURE), NEG_PEER_CCS_ONLY},
     {"rec_plaintext_alert_wrong_length_after_keys", CL_FLIGHT(plain_alert_in_flight, 3),
      UNEXPECTED, NEG_PEER_ALERT},
     {"rec_plaintext_alert_after_handshake", CL_CONN(plain_alert_after_handshake, 0), UNEXPECTED,
