@@ -269,6 +269,8 @@ FERRULE_API int ferrule_conn_close(ferrule_conn *c) {
 FERRULE_API int ferrule_conn_send_alert(ferrule_conn *c, uint8_t alert) {
     if (c == NULL) return FERRULE_USAGE;
     if (alert == FERRULE_ALERT_CLOSE_NOTIFY) return usage(c, FERRULE_R_BAD_ANSWER);
+    /* After any failure (also an earlier send_alert): its status, nothing queued. */
+    if (fr_conn_failed_status(c) != FERRULE_OK) return fr_conn_failed_status(c);
     pthread_mutex_lock(&fr_abi_host(c)->wr_lock);
     fr_abi_conn_clock(c);
     fr_err e = (fr_conn_lent(c) & FR_LENT_OUTPUT) ? FERRULE_R_BUFFER_LENT : fr_conn_abort(c, alert);

@@ -44,7 +44,7 @@ typedef struct fr_early_conn {
     /* client */
     int want;            /* the application asked for 0-RTT before ClientHello */
     int offered;         /* our ClientHello carries early_data */
-    int ccs_sent;        /* compatibility CCS already sent after ClientHello */
+    int ccs_sent;        /* client: its compatibility CCS went (fr_client_compat_ccs) */
     uint32_t limit;      /* the ticket's max_early_data_size */
     size_t sent;         /* early bytes written */
     uint8_t secret[FR_MAX_HASH]; /* client_early_traffic_secret (until EOED) */

@@ -176,17 +176,13 @@ TEST(send_alert_after_a_failure_returns_it) {
 
 TEST(send_alert_twice_sends_one) {
     /* A second call after the connection ended by the first queues
-     * nothing and changes nothing.  (ferrule.h promises FERRULE_POLICY from
-     * it; today it returns FERRULE_OK, because fr_conn_abort reports the
-     * earlier failure's reason and that is application_alert itself.  The
-     * return value is not asserted here until abi/src/conn_io.c is fixed.) */
+     * nothing, changes nothing and returns the failure (FERRULE_POLICY). */
     pair p;
     ferrule_config *cc, *sc;
     REQUIRE(connected(&p, &cc, &sc));
     CHECK_EQ(ferrule_conn_send_alert(p.server, FERRULE_ALERT_ACCESS_DENIED), FERRULE_OK);
     size_t pending = ferrule_conn_pending_output(p.server);
-    int second = ferrule_conn_send_alert(p.server, FERRULE_ALERT_DECOMPRESSION_FAILURE);
-    (void)second;
+    CHECK_EQ(ferrule_conn_send_alert(p.server, FERRULE_ALERT_DECOMPRESSION_FAILURE), FERRULE_POLICY);
     CHECK_EQ(ferrule_conn_pending_output(p.server), pending);
     CHECK_EQ(ferrule_conn_status(p.server), FERRULE_POLICY);
     CHECK_EQ(ferrule_conn_reason(p.server), FERRULE_R_APP_ALERT);
