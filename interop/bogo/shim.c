@@ -324,6 +324,11 @@ static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) 
         FERRULE_OK)
         return NULL;
     TRY_CFG(ferrule_config_set_time_callback(cfg, shim_now, NULL), "time");
+    /* bssl_shim's -max-cert-list is the largest handshake message it takes. */
+    if (o->max_cert_list > 0) {
+        size_t m = (size_t)o->max_cert_list < 1024 ? 1024 : (size_t)o->max_cert_list;
+        TRY_CFG(ferrule_config_set_max_handshake_message(cfg, m), "max handshake message");
+    }
     if (o->export_traffic_secrets)
         TRY_CFG(ferrule_config_set_keylog_callback(cfg, keylog_cb, s), "keylog");
     if (o->curves.n > 0) {
