@@ -238,6 +238,7 @@ typedef struct ferrule_cert ferrule_cert;
                                                       size_t len, size_t *n);
  int ferrule_conn_flush(ferrule_conn *conn);
  int ferrule_conn_close(ferrule_conn *conn);
+ int ferrule_conn_send_alert(ferrule_conn *conn, uint8_t alert);
  int ferrule_conn_status(const ferrule_conn *conn);
  uint32_t ferrule_conn_reason(const ferrule_conn *conn);
  int ferrule_conn_alert(const ferrule_conn *conn);
@@ -246,6 +247,7 @@ typedef struct ferrule_cert ferrule_cert;
  const char *ferrule_conn_error_message(const ferrule_conn *conn);
  uint32_t ferrule_conn_role(const ferrule_conn *conn);
  uint32_t ferrule_conn_handshake_state(const ferrule_conn *conn);
+ uint32_t ferrule_conn_failed_state(const ferrule_conn *conn);
  uint16_t ferrule_conn_version(const ferrule_conn *conn);
  uint16_t ferrule_conn_cipher_suite(const ferrule_conn *conn);
  uint16_t ferrule_conn_group(const ferrule_conn *conn);
@@ -258,6 +260,8 @@ typedef struct ferrule_cert ferrule_cert;
                                                           const uint8_t **der, size_t *len);
  const ferrule_verify_result *ferrule_conn_verify_result(const ferrule_conn *conn);
  int ferrule_conn_ocsp_stapled(const ferrule_conn *conn);
+ void ferrule_conn_peer_ocsp_response(const ferrule_conn *conn, const uint8_t **der,
+                                                 size_t *len);
  int ferrule_conn_resumed(const ferrule_conn *conn);
  int ferrule_config_set_sni_policy(ferrule_config *cfg,
                                                                  uint32_t policy);
@@ -318,6 +322,8 @@ typedef struct ferrule_resumption_options {
                                                        size_t cap, size_t *len);
  int ferrule_conn_set_session(ferrule_conn *conn, const uint8_t *blob,
                                                            size_t len);
+ int ferrule_session_max_early_data(const uint8_t *blob, size_t len,
+                                                                  uint32_t *max);
 typedef struct ferrule_replay_store {
     uint32_t struct_size;
     int (*check_and_insert)(void *ctx, const uint8_t key[32], int64_t expires);
@@ -364,6 +370,7 @@ typedef struct ferrule_early_data_options {
         ALERT_CERTIFICATE_UNKNOWN = 46,
         ALERT_CLOSE_NOTIFY = 0,
         ALERT_DECODE_ERROR = 50,
+        ALERT_DECOMPRESSION_FAILURE = 30,
         ALERT_DECRYPT_ERROR = 51,
         ALERT_HANDSHAKE_FAILURE = 40,
         ALERT_ILLEGAL_PARAMETER = 47,
@@ -486,6 +493,7 @@ typedef struct ferrule_early_data_options {
         ROLE_SERVER = 2,
         R_ACK_TOO_LARGE = 142,
         R_ALPN_NOT_OFFERED = 131,
+        R_APP_ALERT = 42,
         R_BAD_ANSWER = 134,
         R_BAD_BINDER = 32,
         R_BAD_CCS = 31,
