@@ -56,6 +56,26 @@
 #define FERRULE_R_BAD_BINDER 32 /* PSK binder does not verify (decrypt_error) */
 #define FERRULE_R_EARLY_DATA_LIMIT 33 /* more 0-RTT data than max_early_data_size */
 
+#define FERRULE_R_BAD_EXTENSION 176 /* an extension's body is malformed [decode_error] */
+#define FERRULE_R_BAD_CLIENT_HELLO 177
+
+#define FERRULE_R_MISSING_KEY_SHARE 178
+
+#define FERRULE_R_MISSING_GROUPS 179
+
+#define FERRULE_R_DUPLICATE_KEY_SHARE 180 /* two key shares for one group [illegal_parameter] */
+#define FERRULE_R_WRONG_GROUP 181
+
+#define FERRULE_R_WRONG_CIPHER 182
+
+#define FERRULE_R_EMPTY_HRR 183
+
+#define FERRULE_R_HRR_VERSION_CHANGED 184
+
+#define FERRULE_R_UNOFFERED_ALPN 185
+
+#define FERRULE_R_WRONG_SIGNATURE_TYPE 186
+
 #define FERRULE_R_CERT_EXPIRED 64
 #define FERRULE_R_CERT_NOT_YET_VALID 65
 #define FERRULE_R_CERT_UNKNOWN_ISSUER 66

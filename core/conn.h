@@ -509,6 +509,11 @@ typedef struct fr_exts {
 FR_MUST_CHECK fr_err fr_exts_parse(fr_reader *block, fr_exts *out);
 /* The extension of `type` (< FR_EXT_SLOTS), or NULL. */
 fr_ext *fr_exts_find(fr_exts *x, uint16_t type);
+/* The result of parsing one extension's body: a malformed body is
+ * BAD_EXTENSION (still a decode_error alert), any other result unchanged. */
+static inline fr_err fr_ext_result(fr_err e) {
+    return e == FERRULE_R_DECODE_ERROR ? FERRULE_R_BAD_EXTENSION : e;
+}
 /* Iterate a parsed block: `it` starts as x->block; 1 while *e was filled
  * with the next extension (its body as sent, independent of the slots). */
 int fr_exts_next(fr_reader *it, fr_ext *e);

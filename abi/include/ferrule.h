@@ -124,6 +124,27 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_BAD_CCS 31               /* malformed or misplaced change_cipher_spec */
 #define FERRULE_R_BAD_BINDER 32            /* PSK binder does not verify (decrypt_error) */
 #define FERRULE_R_EARLY_DATA_LIMIT 33      /* more 0-RTT data than max_early_data_size */
+/* handshake: finer causes of a failed negotiation (alert in brackets) */
+#define FERRULE_R_BAD_EXTENSION 176        /* an extension's body is malformed [decode_error] */
+#define FERRULE_R_BAD_CLIENT_HELLO 177     /* ClientHello fields before the extensions are
+                                              malformed [decode_error] */
+#define FERRULE_R_MISSING_KEY_SHARE 178    /* no key_share where one is required
+                                              [missing_extension] */
+#define FERRULE_R_MISSING_GROUPS 179       /* ClientHello without supported_groups
+                                              [missing_extension] */
+#define FERRULE_R_DUPLICATE_KEY_SHARE 180  /* two key shares for one group [illegal_parameter] */
+#define FERRULE_R_WRONG_GROUP 181          /* server picked a group we did not offer or (HRR)
+                                              already sent a share for [illegal_parameter] */
+#define FERRULE_R_WRONG_CIPHER 182         /* server picked a suite we did not offer, or another
+                                              than its HelloRetryRequest's [illegal_parameter] */
+#define FERRULE_R_EMPTY_HRR 183            /* HelloRetryRequest that changes nothing
+                                              [illegal_parameter] */
+#define FERRULE_R_HRR_VERSION_CHANGED 184  /* ServerHello after a HelloRetryRequest without its
+                                              selected_version [illegal_parameter] */
+#define FERRULE_R_UNOFFERED_ALPN 185       /* server selected a protocol we did not offer
+                                              [illegal_parameter] */
+#define FERRULE_R_WRONG_SIGNATURE_TYPE 186 /* CertificateVerify with a scheme we did not offer
+                                              [illegal_parameter] */
 /* certificates (class FERRULE_CERTIFICATE) */
 #define FERRULE_R_CERT_EXPIRED 64
 #define FERRULE_R_CERT_NOT_YET_VALID 65

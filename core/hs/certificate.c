@@ -397,7 +397,7 @@ fr_err fr_client_on_certificate_request(fr_conn *c, fr_reader *body) {
     fr_reader cas = fr_reader_init(NULL, 0);
     fr_ext *ca = fr_exts_find(&x, FR_EXT_CERTIFICATE_AUTHORITIES);
     if (ca != NULL) {
-        FR_TRY(parse_authorities(&ca->body, &cas));
+        FR_TRY(fr_ext_result(parse_authorities(&ca->body, &cas)));
         c->cauth.ca_names = 1;
     }
     c->cert_requested = 1;

@@ -51,9 +51,10 @@ static fr_err on_certificate_verify(fr_conn *c, fr_reader *body, uint32_t signer
     FR_TRY(fr_read_u16(body, &scheme));
     FR_TRY(fr_read_vec16(body, &sig));
     FR_TRY(fr_read_done(body));
-    /* RFC 8446 §4.4.3: a scheme we offered, usable in TLS 1.3 handshakes. */
+    /* RFC 8446 §4.4.3: a scheme we offered, usable in TLS 1.3 handshakes
+     * (illegal_parameter otherwise). */
     FR_ENSURE(fr_sig_allowed_in_cv(scheme) && fr_u16_in(scheme, c->cfg->sigs, c->cfg->n_sigs),
-              FERRULE_R_ILLEGAL_PARAMETER);
+              FERRULE_R_WRONG_SIGNATURE_TYPE);
     FR_ENSURE(c->n_peer_certs > 0, FERRULE_R_INTERNAL);
     const fr_cert *leaf = c->peer_certs[0];
     /* RFC 8446 §4.4.2.2: the certificate MUST allow its key to sign, i.e.

@@ -310,10 +310,12 @@ static fr_err scan_shares(const fr_config *cfg, fr_reader groups, fr_ext *ks,
     fr_reader shares;
     FR_TRY(fr_read_vec16(&ks->body, &shares));
     FR_TRY(fr_read_done(&ks->body));
-    /* The groups the client named, less those a share was seen for: one
-     * lookup refuses both an unlisted group and a second share. */
+    /* The groups the client named, less those a share was seen for: an
+     * unlisted group is illegal_parameter, a second share for a listed
+     * one DUPLICATE_KEY_SHARE (also illegal_parameter). */
     fr_u16_set unshared;
     fr_u16_set_clear(&unshared);
+    const fr_reader listed = groups;
     for (uint16_t g; fr_read_u16(&groups, &g) == FR_OK;) fr_u16_set_add(&unshared, g);
     size_t rank = cfg->n_groups;
     while (!fr_reader_empty(&shares)) {
@@ -322,7 +324,9 @@ static fr_err scan_shares(const fr_config *cfg, fr_reader groups, fr_ext *ks,
         FR_TRY(fr_read_u16(&shares, &g));
         FR_TRY(fr_read_vec16(&shares, &key));
         FR_ENSURE(!fr_reader_empty(&key), FERRULE_R_DECODE_ERROR);
-        FR_ENSURE(fr_u16_set_has(&unshared, g), FERRULE_R_ILLEGAL_PARAMETER);
+        if (!fr_u16_set_has(&unshared, g)) /* (the failure path may take a pass) */
+            return u16_list_has(listed, g) ? FERRULE_R_DUPLICATE_KEY_SHARE
+                                           : FERRULE_R_ILLEGAL_PARAMETER;
         fr_u16_set_del(&unshared, g);
         out->n_shares++;
         for (size_t r = 0; r < rank; r++) {
@@ -368,11 +372,11 @@ static fr_err choose_group(fr_conn *c, fr_reader groups, const share_choice *sc,
 /* The extensions whose only effect is to note what the client asked for. */
 static fr_err note_requests(fr_conn *c, fr_exts *x) {
     fr_ext *e = fr_exts_find(x, FR_EXT_SERVER_NAME);
-    if (e != NULL) FR_TRY(parse_server_name(c, &e->body));
+    if (e != NULL) FR_TRY(fr_ext_result(parse_server_name(c, &e->body)));
     e = fr_exts_find(x, FR_EXT_STATUS_REQUEST);
-    if (e != NULL) FR_TRY(parse_status_request(c, &e->body));
+    if (e != NULL) FR_TRY(fr_ext_result(parse_status_request(c, &e->body)));
     e = fr_exts_find(x, FR_EXT_RECORD_SIZE_LIMIT);
-    if (e != NULL) FR_TRY(fr_rsl_server_on_client_hello(c, &e->body));
+    if (e != NULL) FR_TRY(fr_ext_result(fr_rsl_server_on_client_hello(c, &e->body)));
     return FR_OK;
 }
 
@@ -403,21 +407,30 @@ typedef struct fr_ch {
 /* Parse step: the syntax of a ClientHello and the rules that need nothing
  * but its bytes.  No side effects: a paused ClientHello is parsed again
  * when its handler resumes. */
-static fr_err ch_parse(fr_reader *body, fr_ch *ch) {
-    fr_reader ext_block;
+/* The fixed fields and the extension block's framing (RFC 8446 §4.1.2):
+ * legacy_session_id<0..32>, cipher_suites<2..2^16-2>,
+ * legacy_compression_methods<1..2^8-1>, nothing after the extensions.
+ * Any flaw here is BAD_CLIENT_HELLO (decode_error). */
+static fr_err ch_parse_fields(fr_reader *body, fr_ch *ch, fr_reader *ext_block) {
     FR_TRY(fr_read_u16(body, &ch->legacy_version));
     FR_TRY(fr_read_bytes(body, 32, &ch->random));
     FR_TRY(fr_read_vec8(body, &ch->sid));
     FR_TRY(fr_read_vec16(body, &ch->suites));
     FR_TRY(fr_read_vec8(body, &ch->comp));
-    /* A ClientHello without extensions cannot be TLS 1.3. */
-    if (fr_reader_empty(body)) return FERRULE_R_PROTOCOL_VERSION;
-    FR_TRY(fr_read_vec16(body, &ext_block));
-    FR_TRY(fr_read_done(body));
     FR_ENSURE(fr_reader_left(&ch->sid) <= 32, FERRULE_R_DECODE_ERROR);
     size_t ns = fr_reader_left(&ch->suites);
     FR_ENSURE(ns >= 2 && ns % 2 == 0, FERRULE_R_DECODE_ERROR);
     FR_ENSURE(fr_reader_left(&ch->comp) >= 1, FERRULE_R_DECODE_ERROR);
+    /* A ClientHello without extensions cannot be TLS 1.3. */
+    if (fr_reader_empty(body)) return FERRULE_R_PROTOCOL_VERSION;
+    FR_TRY(fr_read_vec16(body, ext_block));
+    return fr_read_done(body);
+}
+
+static fr_err ch_parse(fr_reader *body, fr_ch *ch) {
+    fr_reader ext_block;
+    fr_err e = ch_parse_fields(body, ch, &ext_block);
+    FR_TRY(e == FERRULE_R_DECODE_ERROR ? FERRULE_R_BAD_CLIENT_HELLO : e);
     FR_TRY(fr_exts_parse(&ext_block, &ch->x));
     /* RFC 8446 §4.2.11: pre_shared_key must be the last extension. */
     fr_ext *psk = fr_exts_find(&ch->x, FR_EXT_PRE_SHARED_KEY);
@@ -469,10 +482,12 @@ static fr_err ch_negotiate(fr_conn *c, fr_ch *ch) {
     fr_ext *sa = fr_exts_find(&ch->x, FR_EXT_SIGNATURE_ALGORITHMS);
     fr_ext *sg = fr_exts_find(&ch->x, FR_EXT_SUPPORTED_GROUPS);
     fr_ext *ks = fr_exts_find(&ch->x, FR_EXT_KEY_SHARE);
-    FR_ENSURE(sa != NULL && sg != NULL && ks != NULL, FERRULE_R_MISSING_EXTENSION);
+    FR_ENSURE(sa != NULL, FERRULE_R_MISSING_EXTENSION);
+    FR_ENSURE(sg != NULL, FERRULE_R_MISSING_GROUPS);
+    FR_ENSURE(ks != NULL, FERRULE_R_MISSING_KEY_SHARE);
     fr_reader peer_sigs, groups;
-    FR_TRY(open_u16_list(&sa->body, 2, &peer_sigs));
-    FR_TRY(open_u16_list(&sg->body, 2, &groups));
+    FR_TRY(fr_ext_result(open_u16_list(&sa->body, 2, &peer_sigs)));
+    FR_TRY(fr_ext_result(open_u16_list(&sg->body, 2, &groups)));
     share_choice share;
     FR_TRY(scan_shares(c->cfg, groups, ks, &share));
     FR_TRY(choose_group(c, groups, &share, d->second, &d->retry));

@@ -50,7 +50,8 @@ static fr_err check_alpn(fr_conn *c, fr_reader *body) {
             return FR_OK;
         }
     }
-    return FERRULE_R_ILLEGAL_PARAMETER;
+    /* RFC 7301 §3.2: a protocol we did not offer (illegal_parameter). */
+    return FERRULE_R_UNOFFERED_ALPN;
 }
 
 fr_err fr_client_on_encrypted_extensions(fr_conn *c, fr_reader *body, fr_branch *branch) {
@@ -66,11 +67,11 @@ fr_err fr_client_on_encrypted_extensions(fr_conn *c, fr_reader *body, fr_branch 
         switch (e->type) {
         case FR_EXT_SERVER_NAME:
             FR_ENSURE(c->sent_sni, FERRULE_R_UNSUPPORTED_EXTENSION);
-            FR_TRY(fr_read_done(&e->body)); /* must be empty */
+            FR_TRY(fr_ext_result(fr_read_done(&e->body))); /* must be empty */
             break;
         case FR_EXT_ALPN:
             FR_ENSURE(c->sent_alpn, FERRULE_R_UNSUPPORTED_EXTENSION);
-            FR_TRY(check_alpn(c, &e->body));
+            FR_TRY(fr_ext_result(check_alpn(c, &e->body)));
             break;
         case FR_EXT_RECORD_SIZE_LIMIT:
             FR_TRY(fr_rsl_client_on_ee(c, &e->body));

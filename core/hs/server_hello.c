@@ -193,16 +193,16 @@ static fr_err client_on_hrr(fr_conn *c, uint16_t suite, fr_exts *x) {
     fr_ext *ks = fr_exts_find(x, FR_EXT_KEY_SHARE);
     fr_ext *ck = fr_exts_find(x, FR_EXT_COOKIE);
     /* RFC 8446 §4.1.4: an HRR that would not change the ClientHello. */
-    FR_ENSURE(ks != NULL || ck != NULL, FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(ks != NULL || ck != NULL, FERRULE_R_EMPTY_HRR);
     uint16_t group = 0;
     if (ks != NULL) {
         FR_TRY(fr_read_u16(&ks->body, &group));
         FR_TRY(fr_read_done(&ks->body));
         /* RFC 8446 §4.2.8: a group we offered in supported_groups, and
-         * not one we already sent a share for. */
-        FR_ENSURE(fr_u16_in(group, cfg->groups, cfg->n_groups), FERRULE_R_ILLEGAL_PARAMETER);
+         * not one we already sent a share for (illegal_parameter). */
+        FR_ENSURE(fr_u16_in(group, cfg->groups, cfg->n_groups), FERRULE_R_WRONG_GROUP);
         for (size_t i = 0; i < c->n_kex; i++)
-            FR_ENSURE(c->kex[i].group != group, FERRULE_R_ILLEGAL_PARAMETER);
+            FR_ENSURE(c->kex[i].group != group, FERRULE_R_WRONG_GROUP);
     } else {
         /* Only a cookie: the same share again, for the same group. */
         FR_ENSURE(c->n_kex > 0, FERRULE_R_INTERNAL);
@@ -266,6 +266,9 @@ static fr_err parse_server_hello(fr_reader *body, server_hello *sh) {
 static fr_err check_hello_fields(const fr_conn *c, server_hello *sh) {
     const fr_config *cfg = c->cfg;
     fr_ext *sv = fr_exts_find(&sh->x, FR_EXT_SUPPORTED_VERSIONS);
+    /* RFC 8446 §4.1.4: after a HelloRetryRequest, the ServerHello keeps
+     * its selected_version; a change (or none) is illegal_parameter. */
+    FR_ENSURE(sv != NULL || !c->hrr.done, FERRULE_R_HRR_VERSION_CHANGED);
     if (sv == NULL) {
         /* The server chose TLS 1.2 or older.  RFC 8446 §4.1.3: a downgrade
          * sentinel means an attack; otherwise the versions do not meet. */
@@ -278,6 +281,7 @@ static fr_err check_hello_fields(const fr_conn *c, server_hello *sh) {
     FR_TRY(fr_read_u16(&sv->body, &selected));
     FR_TRY(fr_read_done(&sv->body));
     /* RFC 8446 §4.2.1: a version we did not offer is illegal_parameter. */
+    FR_ENSURE(selected == FERRULE_TLS13 || !c->hrr.done, FERRULE_R_HRR_VERSION_CHANGED);
     FR_ENSURE(selected == FERRULE_TLS13, FERRULE_R_ILLEGAL_PARAMETER);
     FR_ENSURE(sh->legacy_version == 0x0303, FERRULE_R_PROTOCOL_VERSION);
     /* RFC 8446 §4.1.3: echo of our session id, a suite we offered, no
@@ -285,7 +289,7 @@ static fr_err check_hello_fields(const fr_conn *c, server_hello *sh) {
     FR_ENSURE(fr_reader_left(&sh->sid) == c->session_id_len &&
                   memcmp(sh->sid.p, c->session_id, c->session_id_len) == 0,
               FERRULE_R_ILLEGAL_PARAMETER);
-    FR_ENSURE(fr_u16_in(sh->suite, cfg->suites, cfg->n_suites), FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(fr_u16_in(sh->suite, cfg->suites, cfg->n_suites), FERRULE_R_WRONG_CIPHER);
     FR_ENSURE(sh->comp == 0, FERRULE_R_ILLEGAL_PARAMETER);
     return FR_OK;
 }
@@ -293,7 +297,7 @@ static fr_err check_hello_fields(const fr_conn *c, server_hello *sh) {
 /* Decide, for a ServerHello: the suite, the extensions, the PSK answer. */
 static fr_err check_server_hello(fr_conn *c, server_hello *sh) {
     /* RFC 8446 §4.1.4: after a HelloRetryRequest, the same suite. */
-    FR_ENSURE(!c->hrr.done || sh->suite == c->hrr.suite, FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(!c->hrr.done || sh->suite == c->hrr.suite, FERRULE_R_WRONG_CIPHER);
     /* RFC 8446 §4.2: only extensions we asked for and that may appear here;
      * one we sent that belongs elsewhere (RFC 8449 §4: EncryptedExtensions)
      * is illegal_parameter. */
@@ -317,7 +321,7 @@ static fr_err client_shared_secret(fr_conn *c, server_hello *sh, uint8_t *shared
         /* RFC 8446 §4.2.9: no key_share only in psk_ke, which we must have
          * offered. */
         FR_ENSURE(c->resume.resumed && (c->cfg->resume.psk_modes & FERRULE_PSK_KE),
-                  FERRULE_R_MISSING_EXTENSION);
+                  FERRULE_R_MISSING_KEY_SHARE);
         c->resume.psk_ke = 1;
         return psk_ke_secret(sh->suite, shared, shared_len);
     }
@@ -328,8 +332,9 @@ static fr_err client_shared_secret(fr_conn *c, server_hello *sh, uint8_t *shared
     fr_kex *kex = NULL;
     for (size_t i = 0; i < c->n_kex; i++)
         if (c->kex[i].group == *group) kex = &c->kex[i];
-    /* RFC 8446 §4.2.8: the group must be one we sent a share for. */
-    FR_ENSURE(kex != NULL, FERRULE_R_ILLEGAL_PARAMETER);
+    /* RFC 8446 §4.2.8: the group must be one we sent a share for
+     * (illegal_parameter). */
+    FR_ENSURE(kex != NULL, FERRULE_R_WRONG_GROUP);
     return fr_kex_derive(kex, share.p, fr_reader_left(&share), shared, FR_KEX_MAX_SECRET,
                          shared_len);
 }

@@ -258,16 +258,16 @@ fr_err fr_server_hello_view(fr_conn *c, fr_exts *x, fr_reader peer_sigs, fr_read
     fr_ext *alpn = fr_exts_find(x, FR_EXT_ALPN);
     fr_reader alpn_list = fr_reader_init(NULL, 0);
     size_t n_alpn = 0;
-    if (alpn != NULL) FR_TRY(open_alpn_list(&alpn->body, &alpn_list, &n_alpn));
+    if (alpn != NULL) FR_TRY(fr_ext_result(open_alpn_list(&alpn->body, &alpn_list, &n_alpn)));
     /* RFC 8446 §4.2.3: signature_algorithms_cert has the layout of
      * signature_algorithms (supported_signature_algorithms<2..2^16-2>). */
     fr_ext *sac = fr_exts_find(x, FR_EXT_SIGNATURE_ALGORITHMS_CERT);
     fr_reader cert_sigs = peer_sigs;
     if (sac != NULL) {
-        FR_TRY(fr_read_vec16(&sac->body, &cert_sigs));
-        FR_TRY(fr_read_done(&sac->body));
+        FR_TRY(fr_ext_result(fr_read_vec16(&sac->body, &cert_sigs)));
+        FR_TRY(fr_ext_result(fr_read_done(&sac->body)));
         size_t left = fr_reader_left(&cert_sigs);
-        FR_ENSURE(left >= 2 && left % 2 == 0, FERRULE_R_DECODE_ERROR);
+        FR_ENSURE(left >= 2 && left % 2 == 0, FERRULE_R_BAD_EXTENSION);
     }
     /* The view reads the message in place: it stays valid while the
      * handshake is paused (the message stays buffered) and is dropped with

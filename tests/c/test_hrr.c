@@ -538,7 +538,7 @@ static void set_selected_group(hx *x, uint16_t g) {
 TEST(hrr_group_already_shared) {
     HX(x, hx_hrr_default());
     set_selected_group(x, FERRULE_GROUP_X25519);
-    EXPECT_FAIL(CL(x), hx_deliver_hrr(x), FERRULE_R_ILLEGAL_PARAMETER,
+    EXPECT_FAIL(CL(x), hx_deliver_hrr(x), FERRULE_R_WRONG_GROUP,
                 FERRULE_ALERT_ILLEGAL_PARAMETER);
     hx_free(x);
 }
@@ -546,7 +546,8 @@ TEST(hrr_group_already_shared) {
 TEST(hrr_group_not_offered) {
     HX(x, hx_hrr_default());
     set_selected_group(x, FERRULE_GROUP_SECP256R1); /* not in the client's list */
-    EXPECT_FAIL(CL(x), hx_deliver_hrr(x), FERRULE_R_ILLEGAL_PARAMETER,
+    /* BoGo DisabledCurve-HelloRetryRequest-TLS13. */
+    EXPECT_FAIL(CL(x), hx_deliver_hrr(x), FERRULE_R_WRONG_GROUP,
                 FERRULE_ALERT_ILLEGAL_PARAMETER);
     hx_free(x);
 }
@@ -555,7 +556,8 @@ TEST(hrr_changes_nothing) {
     HX(x, hx_hrr_default());
     CHECK(hello_remove(&x->hrr, FR_EXT_KEY_SHARE));
     CHECK(hello_remove(&x->hrr, FR_EXT_COOKIE));
-    EXPECT_FAIL(CL(x), hx_deliver_hrr(x), FERRULE_R_ILLEGAL_PARAMETER,
+    /* BoGo HelloRetryRequest-Empty-TLS13. */
+    EXPECT_FAIL(CL(x), hx_deliver_hrr(x), FERRULE_R_EMPTY_HRR,
                 FERRULE_ALERT_ILLEGAL_PARAMETER);
     hx_free(x);
 }
@@ -596,7 +598,8 @@ TEST(hrr_wrong_session_id_or_suite) {
             x->hrr.sid[0] ^= 1;
         else
             x->hrr.suites[0] = 0x1304; /* CCM: not offered */
-        EXPECT_FAIL(CL(x), hx_deliver_hrr(x), FERRULE_R_ILLEGAL_PARAMETER,
+        EXPECT_FAIL(CL(x), hx_deliver_hrr(x),
+                    mode == 0 ? FERRULE_R_ILLEGAL_PARAMETER : FERRULE_R_WRONG_CIPHER,
                     FERRULE_ALERT_ILLEGAL_PARAMETER);
         hx_free(x);
     }
@@ -637,10 +640,49 @@ TEST(server_hello_suite_differs_from_hrr) {
     f->r[0].len = n;
     f->n = 1;
     CHECK(mf_send(f, CL(x)));
-    EXPECT_FAIL(CL(x), ferrule_conn_handshake(CL(x)), FERRULE_R_ILLEGAL_PARAMETER,
+    /* BoGo HelloRetryRequest-CipherChange-TLS13. */
+    EXPECT_FAIL(CL(x), ferrule_conn_handshake(CL(x)), FERRULE_R_WRONG_CIPHER,
                 FERRULE_ALERT_ILLEGAL_PARAMETER);
     mf_free(f);
     hx_free(x);
+}
+
+/* RFC 8446 §4.1.4: the ServerHello after a HelloRetryRequest keeps its
+ * selected_version; without supported_versions (mode 0) or with another
+ * value (mode 1) it is illegal_parameter (BoGo
+ * SecondServerHelloNoVersion-TLS13, SecondServerHelloWrongVersion-TLS13). */
+TEST(server_hello_after_hrr_keeps_version) {
+    for (int mode = 0; mode < 2; mode++) {
+        HX(x, hx_until_ch2());
+        CHECK_EQ(hx_deliver_ch2(x), FERRULE_WANT_READ);
+        mflight *f = mf_new();
+        hello sh;
+        int ok = f != NULL && mf_take(f, SV(x)) && f->n >= 1 &&
+                 hello_parse(&sh, f->r[0].data, f->r[0].len) && sh.server;
+        CHECK(ok);
+        hext *sv = ok ? hello_find(&sh, FR_EXT_SUPPORTED_VERSIONS) : NULL;
+        CHECK(sv != NULL && sv->len == 2);
+        if (sv == NULL) {
+            mf_free(f);
+            hx_free(x);
+            return;
+        }
+        if (mode == 0) {
+            CHECK(hello_remove(&sh, FR_EXT_SUPPORTED_VERSIONS));
+        } else {
+            sv->body[0] = 0x12;
+            sv->body[1] = 0x34;
+        }
+        size_t n = hello_encode(&sh, f->r[0].data, MITM_REC_CAP);
+        CHECK(n > 0);
+        f->r[0].len = n;
+        f->n = 1;
+        CHECK(mf_send(f, CL(x)));
+        EXPECT_FAIL(CL(x), ferrule_conn_handshake(CL(x)), FERRULE_R_HRR_VERSION_CHANGED,
+                    FERRULE_ALERT_ILLEGAL_PARAMETER);
+        mf_free(f);
+        hx_free(x);
+    }
 }
 
 /* ---- the stateless cookie ------------------------------------------------ */
@@ -1016,6 +1058,6 @@ TEST_MAIN("hrr", TL_CASE(client_ccs_then_second_hello), TL_CASE(ch2_extensions_r
           TL_CASE(hrr_group_not_offered), TL_CASE(hrr_changes_nothing),
           TL_CASE(hrr_unexpected_extension), TL_CASE(hrr_malformed_key_share_and_cookie),
           TL_CASE(hrr_wrong_session_id_or_suite), TL_CASE(second_hrr_is_unexpected),
-          TL_CASE(server_hello_suite_differs_from_hrr), TL_CASE(cookie_key_setter),
+          TL_CASE(server_hello_suite_differs_from_hrr), TL_CASE(server_hello_after_hrr_keeps_version), TL_CASE(cookie_key_setter),
           TL_CASE(cookie_fleet_key), TL_CASE(cookie_key_generated_once),
           TL_CASE(message_hash_transcript), TL_CASE(hello_digest_invariants))

@@ -20,6 +20,11 @@ static const uint8_t odd_sig_algs[] = {0, 0, 7, 0, 13, 0, 3, 0, 1, 4};
 static const uint8_t good[] = {0, 0, 8, 0, 13, 0, 4, 0, 2, 4, 3};
 static const uint8_t good_with_unknown[] = {0, 0, 12, 0xfe, 0x77, 0, 0, 0,
                                             13, 0, 4, 0, 2, 4, 3};
+/* certificate_authorities (47): an empty list (authorities<3..2^16-1>), and
+ * one name followed by a stray byte inside the extension. */
+static const uint8_t empty_cas[] = {0, 0, 14, 0, 13, 0, 4, 0, 2, 4, 3, 0, 47, 0, 2, 0, 0};
+static const uint8_t cas_trailing[] = {0, 0,  18, 0, 13, 0, 4, 0, 2, 4, 3,
+                                       0, 47, 0,  6, 0,  3, 0, 1, 'A', 0};
 static const struct {
     const uint8_t *p;
     size_t n;
@@ -27,6 +32,7 @@ static const struct {
     {nonempty_context, sizeof(nonempty_context)}, {no_sig_algs, sizeof(no_sig_algs)},
     {sig_algs_twice, sizeof(sig_algs_twice)},     {odd_sig_algs, sizeof(odd_sig_algs)},
     {good, sizeof(good)},                         {good_with_unknown, sizeof(good_with_unknown)},
+    {empty_cas, sizeof(empty_cas)},               {cas_trailing, sizeof(cas_trailing)},
 };
 
 /* A CertificateRequest inserted at `pos` (3: after EncryptedExtensions). */
@@ -88,6 +94,13 @@ static const neg_row rows[] = {
      NEG_FAILS(ALERT_SENT, DUPLICATE_EXTENSION, ILLEGAL_PARAMETER), NEG_PEER_ALERT},
     {"cr_odd_signature_algorithms", CR(request, 3), NEG_FAILS(DECODE, DECODE_ERROR, DECODE_ERROR),
      NEG_PEER_ALERT},
+    /* A malformed extension body: BAD_EXTENSION, decode_error (BoGo
+     * RejectEmptyCertificateAuthorities-Client-TLS-TLS13,
+     * ExtensionTrailingData-CertificateAuthorities-Client-TLS-TLS13). */
+    {"cr_empty_certificate_authorities", CR(request, 6),
+     NEG_FAILS(DECODE, BAD_EXTENSION, DECODE_ERROR), NEG_PEER_ALERT},
+    {"cr_certificate_authorities_trailing_byte", CR(request, 7),
+     NEG_FAILS(DECODE, BAD_EXTENSION, DECODE_ERROR), NEG_PEER_ALERT},
     {"cr_twice", CR(request_twice, 0), UNEXPECTED},
     {"cr_after_certificate", CR(request_after_certificate, 0), UNEXPECTED},
     {"cr_unknown_extension_is_ignored_then_transcript_decides", CR(request, 5), TRANSCRIPT},

@@ -141,7 +141,8 @@ NEG_EDIT(duplicate_key_share_group) {
 
 NEG_EDIT(truncated) {
     /* Cut the body at offset number arg, with the lengths of the handshake
-     * header and record made consistent: every cut is decode_error. */
+     * header and record made consistent: every cut is decode_error
+     * (BAD_CLIENT_HELLO: the extension block's framing is cut too). */
     size_t full = x->f->r[0].len - 4;
     size_t comp_end = 2 + 32 + 1 + x->h.sid_len + 2 + 2 * x->h.n_suites + 1 + x->h.n_comp;
     const size_t cuts[16] = {0,  1,  2,  20, 34, 35, 50, 67, 69, comp_end - 1, comp_end + 1,
@@ -281,8 +282,13 @@ NEG_EDIT(finished_first) {
 #define ILLEGAL NEG_FAILS(ALERT_SENT, ILLEGAL_PARAMETER, ILLEGAL_PARAMETER)
 #define MISSING NEG_FAILS(ALERT_SENT, MISSING_EXTENSION, MISSING_EXTENSION)
 #define DECODE_ERR NEG_FAILS(DECODE, DECODE_ERROR, DECODE_ERROR)
+/* The fixed fields or the framing of the extension block (BoGo
+ * Server-TooLongSessionID-TLS13, TrailingMessageData-TLS13-ClientHello). */
+#define BAD_HELLO NEG_FAILS(DECODE, BAD_CLIENT_HELLO, DECODE_ERROR)
+/* An extension's own body (BoGo ALPNServer-EmptyProtocolName-TLS-TLS13). */
+#define BAD_EXT NEG_FAILS(DECODE, BAD_EXTENSION, DECODE_ERROR)
 #define UNEXPECTED NEG_FAILS(ALERT_SENT, UNEXPECTED_MESSAGE, UNEXPECTED_MESSAGE)
-#define CUT(i) {"ch_truncated/" #i, CH(truncated, i), DECODE_ERR, NEG_PEER_ALERT}
+#define CUT(i) {"ch_truncated/" #i, CH(truncated, i), BAD_HELLO, NEG_PEER_ALERT}
 
 static const neg_row rows[] = {
     {"ch_missing_supported_versions", CH(drop_ext, FR_EXT_SUPPORTED_VERSIONS), VERSION,
@@ -296,27 +302,32 @@ static const neg_row rows[] = {
     {"ch_compression_methods/null_missing", CH(compression, 0), ILLEGAL, NEG_PEER_ALERT},
     {"ch_compression_methods/extra_method", CH(compression, 1), ILLEGAL, NEG_PEER_ALERT},
     {"ch_compression_methods/null_twice", CH(compression, 2), ILLEGAL, NEG_PEER_ALERT},
-    {"ch_empty_compression_methods", CH(compression, 3), DECODE_ERR, NEG_PEER_ALERT},
+    {"ch_empty_compression_methods", CH(compression, 3), BAD_HELLO, NEG_PEER_ALERT},
     {"ch_no_common_cipher_suite", CH(no_common_suite, 0),
      NEG_FAILS(POLICY, NO_SHARED_PARAMS, HANDSHAKE_FAILURE), NEG_PEER_ALERT},
-    {"ch_empty_or_odd_cipher_suites/empty", CH(empty_or_odd_suites, 0), DECODE_ERR,
+    {"ch_empty_or_odd_cipher_suites/empty", CH(empty_or_odd_suites, 0), BAD_HELLO,
      NEG_PEER_ALERT},
-    {"ch_empty_or_odd_cipher_suites/odd", CH(empty_or_odd_suites, 1), DECODE_ERR,
+    {"ch_empty_or_odd_cipher_suites/odd", CH(empty_or_odd_suites, 1), BAD_HELLO,
      NEG_PEER_ALERT},
     {"ch_missing_signature_algorithms", CH(drop_ext, FR_EXT_SIGNATURE_ALGORITHMS), MISSING,
      NEG_PEER_ALERT},
-    {"ch_missing_key_share", CH(drop_ext, FR_EXT_KEY_SHARE), MISSING, NEG_PEER_ALERT},
-    {"ch_missing_supported_groups", CH(drop_ext, FR_EXT_SUPPORTED_GROUPS), MISSING,
-     NEG_PEER_ALERT},
+    /* RFC 8446 §9.2: missing_extension, under finer reasons (BoGo
+     * MissingKeyShare-Server-TLS13, NoSupportedCurves-TLS13). */
+    {"ch_missing_key_share", CH(drop_ext, FR_EXT_KEY_SHARE),
+     NEG_FAILS(ALERT_SENT, MISSING_KEY_SHARE, MISSING_EXTENSION), NEG_PEER_ALERT},
+    {"ch_missing_supported_groups", CH(drop_ext, FR_EXT_SUPPORTED_GROUPS),
+     NEG_FAILS(ALERT_SENT, MISSING_GROUPS, MISSING_EXTENSION), NEG_PEER_ALERT},
     {"ch_key_share_group_not_in_supported_groups", CH(key_share_group_not_listed, 0), ILLEGAL,
      NEG_PEER_ALERT},
-    {"ch_duplicate_key_share_group", CH(duplicate_key_share_group, 0), ILLEGAL, NEG_PEER_ALERT},
+    /* BoGo DuplicateKeyShares-TLS13. */
+    {"ch_duplicate_key_share_group", CH(duplicate_key_share_group, 0),
+     NEG_FAILS(ALERT_SENT, DUPLICATE_KEY_SHARE, ILLEGAL_PARAMETER), NEG_PEER_ALERT},
     CUT(0), CUT(1), CUT(2), CUT(3), CUT(4), CUT(5), CUT(6), CUT(7), CUT(8), CUT(9), CUT(10),
     CUT(11), CUT(12), CUT(13), CUT(14), CUT(15),
-    {"ch_trailing_byte", CH(trailing_byte, 0), DECODE_ERR, NEG_PEER_ALERT},
+    {"ch_trailing_byte", CH(trailing_byte, 0), BAD_HELLO, NEG_PEER_ALERT},
     {"ch_trailing_byte_inside_extension", CH(trailing_byte_in_versions, 0), DECODE_ERR,
      NEG_PEER_ALERT},
-    {"ch_session_id_33_bytes", CH(session_id_33, 0), DECODE_ERR, NEG_PEER_ALERT},
+    {"ch_session_id_33_bytes", CH(session_id_33, 0), BAD_HELLO, NEG_PEER_ALERT},
     /* RFC 8446 §4.2.9: "If clients offer 'pre_shared_key' without a
      * 'psk_key_exchange_modes' extension, servers MUST abort the
      * handshake"; §9.2 names the alert: missing_extension. */
@@ -332,7 +343,7 @@ static const neg_row rows[] = {
     {"ch_invalid_key_share", CH(invalid_key_share, 0),
      NEG_FAILS(ALERT_SENT, BAD_KEY_SHARE, ILLEGAL_PARAMETER), NEG_PEER_ALERT},
     {"ch_empty_key_share_entry", CH(empty_key_share_entry, 0), DECODE_ERR, NEG_PEER_ALERT},
-    {"ch_alpn_empty_protocol", CH(alpn_empty_protocol, 0), DECODE_ERR, NEG_PEER_ALERT},
+    {"ch_alpn_empty_protocol", CH(alpn_empty_protocol, 0), BAD_EXT, NEG_PEER_ALERT},
     {"ch_no_common_signature_scheme", CH(no_common_signature_scheme, 0),
      NEG_FAILS(POLICY, UNSUPPORTED_CERT, HANDSHAKE_FAILURE), NEG_PEER_ALERT},
     {"ch_empty_supported_versions", CH(empty_supported_versions, 0), DECODE_ERR, NEG_PEER_ALERT},

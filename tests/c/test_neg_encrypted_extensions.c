@@ -66,11 +66,15 @@ static const neg_row rows[] = {
     {"ee_duplicate_extension", EE(ee_with, 0),
      NEG_FAILS(ALERT_SENT, DUPLICATE_EXTENSION, ILLEGAL_PARAMETER), NEG_PEER_CCS_ALERT},
     {"ee_alpn_not_requested", EE(ee_with, 1), UNSUPPORTED},
-    {"ee_alpn_not_offered", EE(ee_with, 2), ILLEGAL, client_offering_h2},
+    /* RFC 7301 §3.2 (BoGo ALPNClient-RejectUnknown-TLS-TLS13). */
+    {"ee_alpn_not_offered", EE(ee_with, 2),
+     NEG_FAILS(ALERT_SENT, UNOFFERED_ALPN, ILLEGAL_PARAMETER), NEG_PEER_ALERT, client_offering_h2},
     {"ee_key_share", EE(ee_with, 3), ILLEGAL},
     {"ee_unknown_extension", EE(ee_with, 4), UNSUPPORTED},
     {"ee_trailing_byte", EE(trailing_byte, 0), DECODE_ERR},
-    {"ee_server_name_not_empty", EE(ee_with, 5), DECODE_ERR},
+    /* A malformed extension body (BoGo ExtensionTrailingData-ServerName-Client). */
+    {"ee_server_name_not_empty", EE(ee_with, 5),
+     NEG_FAILS(DECODE, BAD_EXTENSION, DECODE_ERROR), NEG_PEER_ALERT},
 };
 
 NEG_MAIN("neg_encrypted_extensions", rows)

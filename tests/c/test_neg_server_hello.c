@@ -154,15 +154,19 @@ NEG_EDIT(invalid_p256_point) {
 
 #define SH(edit, arg) NEG_FLIGHT, edit, arg, NEG_CLIENT
 #define ILLEGAL NEG_FAILS(ALERT_SENT, ILLEGAL_PARAMETER, ILLEGAL_PARAMETER), NEG_PEER_WIRE
+/* illegal_parameter under finer reasons (BoGo HelloRetryRequest-CipherChange,
+ * BadECDHECurve-TLS13). */
+#define WRONG_CIPHER NEG_FAILS(ALERT_SENT, WRONG_CIPHER, ILLEGAL_PARAMETER), NEG_PEER_WIRE
+#define WRONG_GROUP NEG_FAILS(ALERT_SENT, WRONG_GROUP, ILLEGAL_PARAMETER), NEG_PEER_WIRE
 #define VERSION NEG_FAILS(ALERT_SENT, PROTOCOL_VERSION, PROTOCOL_VERSION), NEG_PEER_WIRE
 #define BAD_SHARE NEG_FAILS(ALERT_SENT, BAD_KEY_SHARE, ILLEGAL_PARAMETER), NEG_PEER_WIRE
 #define UNSUPPORTED                                                                                \
     NEG_FAILS(ALERT_SENT, UNSUPPORTED_EXTENSION, UNSUPPORTED_EXTENSION), NEG_PEER_WIRE
 
 static const neg_row rows[] = {
-    {"sh_suite_not_offered", SH(suite, FERRULE_TLS_AES_256_GCM_SHA384), ILLEGAL,
+    {"sh_suite_not_offered", SH(suite, FERRULE_TLS_AES_256_GCM_SHA384), WRONG_CIPHER,
      client_aes128_only},
-    {"sh_unknown_suite", SH(suite, 0x1304), ILLEGAL},
+    {"sh_unknown_suite", SH(suite, 0x1304), WRONG_CIPHER},
     {"sh_session_id_echo_changed/flipped", SH(session_id_echo, 0), ILLEGAL},
     {"sh_session_id_echo_changed/empty", SH(session_id_echo, 1), ILLEGAL},
     {"sh_compression", SH(compression, 0), ILLEGAL},
@@ -180,10 +184,11 @@ static const neg_row rows[] = {
     {"sh_downgrade_sentinel/tls11", SH(downgrade_sentinel, 1),
      NEG_FAILS(ALERT_SENT, DOWNGRADE, ILLEGAL_PARAMETER), NEG_PEER_WIRE},
     {"sh_tls12_without_sentinel", SH(tls12_without_sentinel, 0), VERSION},
-    {"sh_key_share_group_not_offered", SH(key_share_group_not_offered, 0), ILLEGAL,
+    {"sh_key_share_group_not_offered", SH(key_share_group_not_offered, 0), WRONG_GROUP,
      client_x25519_only},
+    /* RFC 8446 §9.2 missing_extension (BoGo MissingKeyShare-Client-TLS13). */
     {"sh_key_share_missing", SH(key_share_missing, 0),
-     NEG_FAILS(ALERT_SENT, MISSING_EXTENSION, MISSING_EXTENSION), NEG_PEER_WIRE},
+     NEG_FAILS(ALERT_SENT, MISSING_KEY_SHARE, MISSING_EXTENSION), NEG_PEER_WIRE},
     {"sh_extra_extension/server_name", SH(extra_extension, FR_EXT_SERVER_NAME), UNSUPPORTED},
     {"sh_extra_extension/alpn", SH(extra_extension, FR_EXT_ALPN), UNSUPPORTED},
     {"sh_extra_extension/unknown", SH(extra_extension, 0xfe77), UNSUPPORTED},
@@ -191,7 +196,7 @@ static const neg_row rows[] = {
      NEG_FAILS(ALERT_SENT, DUPLICATE_EXTENSION, ILLEGAL_PARAMETER), NEG_PEER_WIRE},
     {"sh_trailing_byte", SH(trailing_byte, 0), NEG_FAILS(DECODE, DECODE_ERROR, DECODE_ERROR),
      NEG_PEER_WIRE},
-    {"sh_hello_retry_request_random", SH(hello_retry_request_random, 0), ILLEGAL},
+    {"sh_hello_retry_request_random", SH(hello_retry_request_random, 0), WRONG_GROUP},
     {"sh_invalid_key_share/zero_point", SH(invalid_x25519_share, 0), BAD_SHARE},
     {"sh_invalid_key_share/short", SH(invalid_x25519_share, 1), BAD_SHARE},
     {"sh_invalid_p256_point/off_curve", SH(invalid_p256_point, 0), BAD_SHARE, client_p256_only},

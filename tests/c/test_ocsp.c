@@ -1149,11 +1149,12 @@ TEST(server_reads_status_request) {
     } cases[] = {
         {{1, 0, 0, 0, 0}, 5, FR_OK, 1},
         {{1, 0, 4, 0, 2, 0xaa, 0xbb, 0, 0}, 9, FR_OK, 1}, /* one responder id */
-        {{1, 0, 2, 0, 0, 0, 0}, 7, FERRULE_R_DECODE_ERROR, 0}, /* empty responder id */
-        {{1, 0, 0, 0, 0, 0}, 6, FERRULE_R_DECODE_ERROR, 0},    /* trailing byte */
-        {{1, 0, 0, 0}, 4, FERRULE_R_DECODE_ERROR, 0},          /* truncated */
-        {{1, 0, 9, 0, 0}, 5, FERRULE_R_DECODE_ERROR, 0},       /* overlong list */
-        {{0}, 0, FERRULE_R_DECODE_ERROR, 0},                   /* empty */
+        /* A malformed extension body: BAD_EXTENSION (decode_error alert). */
+        {{1, 0, 2, 0, 0, 0, 0}, 7, FERRULE_R_BAD_EXTENSION, 0}, /* empty responder id */
+        {{1, 0, 0, 0, 0, 0}, 6, FERRULE_R_BAD_EXTENSION, 0},    /* trailing byte */
+        {{1, 0, 0, 0}, 4, FERRULE_R_BAD_EXTENSION, 0},          /* truncated */
+        {{1, 0, 9, 0, 0}, 5, FERRULE_R_BAD_EXTENSION, 0},       /* overlong list */
+        {{0}, 0, FERRULE_R_BAD_EXTENSION, 0},                   /* empty */
         {{2, 0xff}, 2, FR_OK, 0},                              /* other type: ignored */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

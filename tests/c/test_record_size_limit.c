@@ -472,11 +472,12 @@ TEST(client_hello_bad_values) {
 TEST(client_hello_bad_length) {
     static const uint8_t three[] = {0x00, 0x40, 0x00};
     static const uint8_t one[] = {0x40};
-    ch_value_at(__LINE__, one, 1, FERRULE_DECODE, FERRULE_R_DECODE_ERROR,
+    /* A malformed extension body: BAD_EXTENSION, a decode_error alert. */
+    ch_value_at(__LINE__, one, 1, FERRULE_DECODE, FERRULE_R_BAD_EXTENSION,
                 FERRULE_ALERT_DECODE_ERROR);
-    ch_value_at(__LINE__, three, 3, FERRULE_DECODE, FERRULE_R_DECODE_ERROR,
+    ch_value_at(__LINE__, three, 3, FERRULE_DECODE, FERRULE_R_BAD_EXTENSION,
                 FERRULE_ALERT_DECODE_ERROR);
-    ch_value_at(__LINE__, NULL, 0, FERRULE_DECODE, FERRULE_R_DECODE_ERROR,
+    ch_value_at(__LINE__, NULL, 0, FERRULE_DECODE, FERRULE_R_BAD_EXTENSION,
                 FERRULE_ALERT_DECODE_ERROR);
 }
 

@@ -720,8 +720,10 @@ static void ch_expect(int line, const uint8_t *body, size_t len, uint16_t type, 
     }
     chx_free(x);
 }
+/* A malformed extension body: BAD_EXTENSION, a decode_error alert (BoGo
+ * ALPNServer-EmptyProtocolName-TLS-TLS13). */
 #define CH_EXPECT_DECODE(body, type)                                                               \
-    ch_expect(__LINE__, body, sizeof(body), type, FERRULE_DECODE, FERRULE_R_DECODE_ERROR,         \
+    ch_expect(__LINE__, body, sizeof(body), type, FERRULE_DECODE, FERRULE_R_BAD_EXTENSION,        \
               FERRULE_ALERT_DECODE_ERROR)
 
 TEST(malformed_alpn_from_client) {
@@ -781,7 +783,8 @@ TEST(client_rejects_unoffered_alpn) {
         f->r[2].len = sizeof(ee);
         int st = mf_deliver(f, cl);
         CHECK_EQ(st, FERRULE_ALERT_SENT);
-        CHECK_EQ(ferrule_conn_reason(cl), FERRULE_R_ILLEGAL_PARAMETER);
+        /* BoGo ALPNClient-RejectUnknown-TLS-TLS13. */
+        CHECK_EQ(ferrule_conn_reason(cl), FERRULE_R_UNOFFERED_ALPN);
         CHECK_EQ(ferrule_conn_alert(cl), FERRULE_ALERT_ILLEGAL_PARAMETER);
     }
     mf_free(f);
