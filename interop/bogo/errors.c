@@ -48,6 +48,26 @@ static const err_row ROWS[] = {
     {FERRULE_R_NO_SHARED_PARAMS, ANY, ANY, ":NO_SHARED_CIPHER:"},
     {FERRULE_R_UNSUPPORTED_CERT, ANY, ANY, ":NO_COMMON_SIGNATURE_ALGORITHMS:"},
     {FERRULE_R_ILLEGAL_PARAMETER, ANY, ANY, ":ILLEGAL_PARAMETER:"},
+    /* A malformed extension body: for a ClientHello or EncryptedExtensions
+     * BoringSSL's queue holds the extension's error and then the message's
+     * (ssl_parse_clienthello_tlsext / ssl_parse_serverhello_tlsext add
+     * PARSE_TLSEXT after it); both lines, as its ERR_print_errors prints
+     * them.  (For a CertificateRequest it queues the first line only.) */
+    {FERRULE_R_BAD_EXTENSION, ANY, ANY, ":ERROR_PARSING_EXTENSION:\n:PARSE_TLSEXT:"},
+    {FERRULE_R_BAD_CLIENT_HELLO, ANY, ANY, ":CLIENTHELLO_PARSE_FAILED:"},
+    {FERRULE_R_MISSING_KEY_SHARE, ANY, ANY, ":MISSING_KEY_SHARE:"},
+    /* tls13_server.cc: no supported_groups leaves no group to share. */
+    {FERRULE_R_MISSING_GROUPS, ANY, ANY, ":NO_SHARED_GROUP:"},
+    {FERRULE_R_DUPLICATE_KEY_SHARE, ANY, ANY, ":DUPLICATE_KEY_SHARE:"},
+    {FERRULE_R_WRONG_GROUP, ANY, ANY, ":WRONG_CURVE:"},
+    {FERRULE_R_WRONG_CIPHER, ANY, ANY, ":WRONG_CIPHER_RETURNED:"},
+    {FERRULE_R_EMPTY_HRR, ANY, ANY, ":EMPTY_HELLO_RETRY_REQUEST:"},
+    {FERRULE_R_HRR_VERSION_CHANGED, ANY, ANY, ":SECOND_SERVERHELLO_VERSION_MISMATCH:"},
+    {FERRULE_R_UNOFFERED_ALPN, ANY, ANY, ":INVALID_ALPN_PROTOCOL:"},
+    /* Our ALPN callback chose a protocol the client did not offer (the
+     * shim's -select-empty-alpn among them). */
+    {FERRULE_R_ALPN_NOT_OFFERED, ANY, ANY, ":INVALID_ALPN_PROTOCOL:"},
+    {FERRULE_R_WRONG_SIGNATURE_TYPE, ANY, ANY, ":WRONG_SIGNATURE_TYPE:"},
     {FERRULE_R_UNRECOGNIZED_NAME, ANY, ANY, ":UNRECOGNIZED_NAME:"},
     {FERRULE_R_HANDSHAKE_REFUSED, ANY, ANY, ":CERT_CB_ERROR:"},
     /* certificates */
@@ -143,4 +163,10 @@ void shim_report(const ferrule_conn *c, int status, const char *what) {
             has_alert ? ferrule_alert_name(alert) : "-",
             state >= 0 ? ferrule_handshake_state_name((uint32_t)state) : "-",
             e != NULL ? e : ":FERRULE_UNMAPPED:");
+    /* BoringSSL adds HANDSHAKE_FAILURE_ON_CLIENT_HELLO after the alert's
+     * error when a client gets handshake_failure while it waits for the
+     * ServerHello (handshake.cc); a client has no version before one. */
+    if (reason == FERRULE_R_PEER_ALERT && has_alert && received && alert == 40 &&
+        role == FERRULE_ROLE_CLIENT && ferrule_conn_version(c) == 0)
+        fprintf(stderr, ":HANDSHAKE_FAILURE_ON_CLIENT_HELLO:\n");
 }
