@@ -133,8 +133,11 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_MISSING_GROUPS 179       /* ClientHello without supported_groups
                                               [missing_extension] */
 #define FERRULE_R_DUPLICATE_KEY_SHARE 180  /* two key shares for one group [illegal_parameter] */
-#define FERRULE_R_WRONG_GROUP 181          /* server picked a group we did not offer or (HRR)
-                                              already sent a share for [illegal_parameter] */
+#define FERRULE_R_WRONG_GROUP 181          /* a share or group choice the handshake does not
+                                              allow: the server's, for a group we did not offer
+                                              or (HRR) already sent a share for; a second
+                                              ClientHello's, not for the HRR's group
+                                              [illegal_parameter] */
 #define FERRULE_R_WRONG_CIPHER 182         /* server picked a suite we did not offer, or another
                                               than its HelloRetryRequest's [illegal_parameter] */
 #define FERRULE_R_EMPTY_HRR 183            /* HelloRetryRequest that changes nothing
@@ -145,6 +148,8 @@ FERRULE_API const char *ferrule_status_name(int status);
                                               [illegal_parameter] */
 #define FERRULE_R_WRONG_SIGNATURE_TYPE 186 /* CertificateVerify with a scheme we did not offer
                                               [illegal_parameter] */
+#define FERRULE_R_BAD_COMPRESSION_LIST 187 /* ClientHello compression methods other than
+                                              exactly null [illegal_parameter] */
 /* certificates (class FERRULE_CERTIFICATE) */
 #define FERRULE_R_CERT_EXPIRED 64
 #define FERRULE_R_CERT_NOT_YET_VALID 65

@@ -351,8 +351,10 @@ static fr_err choose_group(fr_conn *c, fr_reader groups, const share_choice *sc,
     const fr_config *cfg = c->cfg;
     *retry = 0;
     if (second) {
-        FR_ENSURE(sc->n_shares == 1 && sc->share != NULL && sc->group == c->group,
-                  FERRULE_R_ILLEGAL_PARAMETER);
+        /* Not one share: illegal_parameter; no share for the selected
+         * group: WRONG_GROUP (also illegal_parameter). */
+        FR_ENSURE(sc->n_shares <= 1, FERRULE_R_ILLEGAL_PARAMETER);
+        FR_ENSURE(sc->share != NULL && sc->group == c->group, FERRULE_R_WRONG_GROUP);
         return FR_OK;
     }
     if (sc->share != NULL) {
@@ -440,7 +442,8 @@ static fr_err ch_parse(fr_reader *body, fr_ch *ch) {
               FERRULE_R_MISSING_EXTENSION);
     FR_TRY(check_versions(ch->legacy_version, &ch->x));
     /* RFC 8446 §4.1.2: legacy_compression_methods must be exactly {0}. */
-    FR_ENSURE(fr_reader_left(&ch->comp) == 1 && ch->comp.p[0] == 0, FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(fr_reader_left(&ch->comp) == 1 && ch->comp.p[0] == 0,
+              FERRULE_R_BAD_COMPRESSION_LIST);
     return FR_OK;
 }
 

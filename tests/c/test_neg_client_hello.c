@@ -280,6 +280,7 @@ NEG_EDIT(finished_first) {
 #define VERSION NEG_FAILS(ALERT_SENT, PROTOCOL_VERSION, PROTOCOL_VERSION)
 #define DUPLICATE NEG_FAILS(ALERT_SENT, DUPLICATE_EXTENSION, ILLEGAL_PARAMETER)
 #define ILLEGAL NEG_FAILS(ALERT_SENT, ILLEGAL_PARAMETER, ILLEGAL_PARAMETER)
+#define BAD_COMPRESSION NEG_FAILS(ALERT_SENT, BAD_COMPRESSION_LIST, ILLEGAL_PARAMETER)
 #define MISSING NEG_FAILS(ALERT_SENT, MISSING_EXTENSION, MISSING_EXTENSION)
 #define DECODE_ERR NEG_FAILS(DECODE, DECODE_ERROR, DECODE_ERROR)
 /* The fixed fields or the framing of the extension block (BoGo
@@ -299,9 +300,11 @@ static const neg_row rows[] = {
     {"ch_duplicate_extension", CH(duplicate_supported_groups, 0), DUPLICATE, NEG_PEER_ALERT},
     {"ch_duplicate_unknown_extension", CH(duplicate_unknown, 0), DUPLICATE, NEG_PEER_ALERT},
     {"ch_pre_shared_key_not_last", CH(psk_not_last, 0), ILLEGAL, NEG_PEER_ALERT},
-    {"ch_compression_methods/null_missing", CH(compression, 0), ILLEGAL, NEG_PEER_ALERT},
-    {"ch_compression_methods/extra_method", CH(compression, 1), ILLEGAL, NEG_PEER_ALERT},
-    {"ch_compression_methods/null_twice", CH(compression, 2), ILLEGAL, NEG_PEER_ALERT},
+    /* RFC 8446 §4.1.2: illegal_parameter (BoGo NoNullCompression-TLS13,
+     * ExtraCompressionMethods-TLS13). */
+    {"ch_compression_methods/null_missing", CH(compression, 0), BAD_COMPRESSION, NEG_PEER_ALERT},
+    {"ch_compression_methods/extra_method", CH(compression, 1), BAD_COMPRESSION, NEG_PEER_ALERT},
+    {"ch_compression_methods/null_twice", CH(compression, 2), BAD_COMPRESSION, NEG_PEER_ALERT},
     {"ch_empty_compression_methods", CH(compression, 3), BAD_HELLO, NEG_PEER_ALERT},
     {"ch_no_common_cipher_suite", CH(no_common_suite, 0),
      NEG_FAILS(POLICY, NO_SHARED_PARAMS, HANDSHAKE_FAILURE), NEG_PEER_ALERT},

@@ -498,6 +498,7 @@ typedef struct ferrule_early_data_options {
         R_BAD_BINDER = 32,
         R_BAD_CCS = 31,
         R_BAD_CLIENT_HELLO = 177,
+        R_BAD_COMPRESSION_LIST = 187,
         R_BAD_CONTENT_TYPE = 4,
         R_BAD_EXTENSION = 176,
         R_BAD_FINISHED = 24,
