@@ -455,7 +455,11 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_keylog_callback(
     void *ctx);
 /** Disable hostname checking (chain still verified).  For tests only. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_dangerous_no_hostname_check(ferrule_config *cfg);
-/** Disable all certificate verification.  Never use in production. */
+/** Disable all certificate verification.  Never use in production.  A
+ *  verify callback (or FERRULE_DECIDE_VERIFY) is still asked about every
+ *  chain the peer sends in a full handshake, with no validated path, so an
+ *  application can judge the chain itself (e.g. pin a key); it is not asked
+ *  again when a server resumes a ticket that carries a client identity. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_dangerous_no_verification(ferrule_config *cfg);
 
 /* ------------------------------------------------------------------ */
@@ -519,7 +523,10 @@ FERRULE_API void ferrule_verify_result_free(ferrule_verify_result *r);
  * Application verification callback, called only after ferrule's own checks
  * have accepted the peer's chain.  It can add restrictions, never lift
  * them: return 0 to accept, anything else to reject (the handshake then
- * fails with FERRULE_R_CERT_REJECTED).  `result` is valid during the call.
+ * fails with FERRULE_R_CERT_REJECTED).  `result` is valid during the call;
+ * it is NULL when verification is off (ferrule_config_dangerous_no_verification:
+ * the callback is then the only judge of the chain, which it reads with
+ * ferrule_conn_peer_cert).
  * The callback answers decision VERIFY at once; FERRULE_DECIDE_VERIFY
  * (ferrule_config_set_decisions) asks the application instead.
  */
@@ -1327,7 +1334,8 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_select_alpn(ferrule_conn *conn, 
 /** Answer VERIFY, asked after ferrule's own checks accepted the peer's
  *  chain (ferrule_conn_verify_result and the peer certificate getters show
  *  it while pending; on a server resuming a ticket that carries a client
- *  identity, that identity).  REJECT ends the handshake with
+ *  identity, that identity; with verification off, asked about every chain
+ *  of a full handshake, ferrule_conn_verify_result being NULL).  REJECT ends the handshake with
  *  FERRULE_R_CERT_REJECTED (bad_certificate alert); for a ticket's
  *  identity it turns the resumption into a full handshake. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_verify_done(ferrule_conn *conn, int verdict);

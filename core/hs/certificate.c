@@ -230,8 +230,10 @@ fr_err fr_verify_peer_chain(fr_conn *c, const uint8_t *staple, size_t staple_len
     FR_TRY(fr_verify_peer_chain_at(c, staple, staple_len, fr_conn_now(c)));
     /* The application may add restrictions, never lift ours: it is asked
      * only about a chain we accepted (decision VERIFY; without a host
-     * answer there is nothing to add). */
-    if (c->cfg->no_verification || !fr_dec_host_answers(c, FERRULE_DECISION_VERIFY)) return FR_OK;
+     * answer there is nothing to add).  With verification off we accepted
+     * every chain, and the application is still asked (with no validated
+     * path), so that it can judge the chain itself. */
+    if (!fr_dec_host_answers(c, FERRULE_DECISION_VERIFY)) return FR_OK;
     c->dec.step = FR_CERT_STEP_VERIFIED;
     fr_dec_ask(c, FERRULE_DECISION_VERIFY, branch);
     return FR_OK;
