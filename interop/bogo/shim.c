@@ -395,13 +395,14 @@ static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) 
             TRY_CFG(ferrule_config_set_client_auth(cfg, FERRULE_CLIENT_AUTH_REQUIRE), "client auth");
         else if (o->verify_peer)
             TRY_CFG(ferrule_config_set_client_auth(cfg, FERRULE_CLIENT_AUTH_REQUEST), "client auth");
-        /* bssl_shim's verify callback accepts any client certificate. */
-        TRY_CFG(ferrule_config_dangerous_no_verification(cfg), "verification");
-    } else {
-        if (!o->verify_peer) TRY_CFG(ferrule_config_dangerous_no_verification(cfg), "verification");
-        else TRY_CFG(ferrule_config_dangerous_no_hostname_check(cfg), "hostname");
     }
-    if (o->verify_fail) TRY_CFG(ferrule_config_set_verify_callback(cfg, verify_cb, (void *)o), "verify");
+    /* bssl_shim replaces chain validation by its verify callback, which
+     * accepts any certificate unless -verify-fail: ferrule's own checks are
+     * off on both sides and verify_cb judges (it is called with verification
+     * off too), whenever a certificate is asked for. */
+    TRY_CFG(ferrule_config_dangerous_no_verification(cfg), "verification");
+    if (o->verify_peer || o->require_any_client_certificate)
+        TRY_CFG(ferrule_config_set_verify_callback(cfg, verify_cb, (void *)o), "verify");
     if (o->enable_early_data) {
         ferrule_early_data_options ed;
         memset(&ed, 0, sizeof(ed));
