@@ -139,6 +139,26 @@ fr_err fr_cfg_set_signature_schemes(fr_config *cfg, const uint16_t *v, size_t n)
     return set_list(v, n, cfg->sigs, &cfg->n_sigs, FR_MAX_SIGS, known_sig);
 }
 
+/* The schemes we accept from the peer (and offer in signature_algorithms):
+ * the set of ferrule_config_set_verify_signature_schemes, else the one
+ * list of ferrule_config_set_signature_schemes (or the default). */
+fr_err fr_cfg_set_verify_signature_schemes(fr_config *cfg, const uint16_t *v, size_t n) {
+    FR_ENSURE(n > 0 && n <= FR_MAX_SIGS, FERRULE_R_CONFIG_INVALID);
+    int cv = 0;
+    for (size_t i = 0; i < n; i++) cv |= fr_sig_allowed_in_cv(v[i]);
+    FR_ENSURE(cv, FERRULE_R_CONFIG_INVALID);
+    return set_list(v, n, cfg->vsigs, &cfg->n_vsigs, FR_MAX_SIGS, known_sig);
+}
+
+const uint16_t *fr_cfg_verify_sigs(const fr_config *cfg, size_t *n) {
+    if (cfg->n_vsigs > 0) {
+        *n = cfg->n_vsigs;
+        return cfg->vsigs;
+    }
+    *n = cfg->n_sigs;
+    return cfg->sigs;
+}
+
 fr_err fr_cfg_add_alpn(fr_config *cfg, const uint8_t *proto, size_t len) {
     FR_ENSURE(len > 0 && len <= 255 && len + 1 <= FR_MAX_ALPN_WIRE - cfg->alpn_len,
               FERRULE_R_CONFIG_INVALID);

@@ -140,8 +140,10 @@ struct ferrule_config {
     size_t n_suites;
     uint16_t groups[FR_MAX_GROUPS];
     size_t n_groups;
-    uint16_t sigs[FR_MAX_SIGS];
+    uint16_t sigs[FR_MAX_SIGS]; /* what we sign with (and accept, unless vsigs is set) */
     size_t n_sigs;
+    uint16_t vsigs[FR_MAX_SIGS]; /* what we offer and accept from the peer, when n_vsigs > 0 */
+    size_t n_vsigs;
     uint8_t alpn[FR_MAX_ALPN_WIRE]; /* wire format: u8 len || proto ... */
     size_t alpn_len;
     fr_trust_store trust;
@@ -344,6 +346,8 @@ void fr_conn_out_release(fr_conn *c, int to_allocator);
 /* The time the host last passed in (fr_conn_set_time, engine.h): what
  * verification, ticket ages and lifetimes and the 0-RTT window use. */
 int64_t fr_conn_now(const fr_conn *c);
+/* The schemes we offer and accept from the peer (config.c). */
+const uint16_t *fr_cfg_verify_sigs(const fr_config *cfg, size_t *n);
 /* Set up and tear down a connection's engine state. */
 FR_MUST_CHECK fr_err fr_conn_init(fr_conn *c, fr_config *cfg, const char *server_name,
                                   size_t memory_limit);

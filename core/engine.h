@@ -112,6 +112,8 @@ fr_config *fr_conn_config(const fr_conn *c);
 FR_MUST_CHECK fr_err fr_cfg_set_cipher_suites(fr_config *cfg, const uint16_t *v, size_t n);
 FR_MUST_CHECK fr_err fr_cfg_set_groups(fr_config *cfg, const uint16_t *v, size_t n);
 FR_MUST_CHECK fr_err fr_cfg_set_signature_schemes(fr_config *cfg, const uint16_t *v, size_t n);
+FR_MUST_CHECK fr_err fr_cfg_set_verify_signature_schemes(fr_config *cfg, const uint16_t *v,
+                                                         size_t n);
 FR_MUST_CHECK fr_err fr_cfg_add_alpn(fr_config *cfg, const uint8_t *proto, size_t len);
 FR_MUST_CHECK fr_err fr_cfg_add_trust_pem(fr_config *cfg, const uint8_t *pem, size_t len);
 FR_MUST_CHECK fr_err fr_cfg_add_trust_der(fr_config *cfg, const uint8_t *der, size_t len);

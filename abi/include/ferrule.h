@@ -147,7 +147,7 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_UNOFFERED_ALPN 185       /* server selected a protocol we did not offer
                                               [illegal_parameter] */
 #define FERRULE_R_WRONG_SIGNATURE_TYPE 186 /* CertificateVerify with a scheme we did not offer
-                                              [illegal_parameter] */
+                                              or that does not fit the key [illegal_parameter] */
 #define FERRULE_R_BAD_COMPRESSION_LIST 187 /* ClientHello compression methods other than
                                               exactly null [illegal_parameter] */
 /* certificates (class FERRULE_CERTIFICATE) */
@@ -381,6 +381,15 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_groups(ferrule_config *cfg
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_signature_schemes(ferrule_config *cfg,
                                                                         const uint16_t *schemes,
                                                                         size_t n);
+/** The schemes accepted from the peer, when they differ from those we sign
+ *  with: offered in signature_algorithms(_cert) (ClientHello,
+ *  CertificateRequest) and required of the peer's CertificateVerify
+ *  (else wrong_signature_type, illegal_parameter alert).  Without this
+ *  call the list of ferrule_config_set_signature_schemes (or the default)
+ *  serves both; once set, that list only chooses what we sign with.  The
+ *  same rules as ferrule_config_set_signature_schemes. */
+FERRULE_API FERRULE_MUST_CHECK int ferrule_config_set_verify_signature_schemes(
+    ferrule_config *cfg, const uint16_t *schemes, size_t n);
 /** Append one ALPN protocol (1..255 bytes), in preference order. */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_config_add_alpn(ferrule_config *cfg,
                                                            const uint8_t *proto, size_t len);

@@ -179,6 +179,10 @@ FERRULE_API int ferrule_config_set_signature_schemes(ferrule_config *cfg, const 
                                                      size_t n) {
     return set_list(cfg, s, n, fr_cfg_set_signature_schemes);
 }
+FERRULE_API int ferrule_config_set_verify_signature_schemes(ferrule_config *cfg, const uint16_t *s,
+                                                            size_t n) {
+    return set_list(cfg, s, n, fr_cfg_set_verify_signature_schemes);
+}
 
 FERRULE_API int ferrule_config_add_alpn(ferrule_config *cfg, const uint8_t *proto, size_t len) {
     int st = fr_abi_setter_check(cfg);

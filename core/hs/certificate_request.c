@@ -26,14 +26,16 @@ fr_err fr_send_certificate_request(fr_conn *c) {
     const fr_config *cfg = c->cfg;
     size_t names = ca_names_size(&cfg->trust);
     fr_msgbuf m;
-    FR_TRY(fr_msg_begin(c, &m, FR_HS_CERTIFICATE_REQUEST, 64 + 4 * cfg->n_sigs + names));
+    FR_TRY(fr_msg_begin(c, &m, FR_HS_CERTIFICATE_REQUEST, 64 + 4 * FR_MAX_SIGS + names));
     fr_writer *w = &m.w;
     /* RFC 8446 §4.3.2: the context of a request made during the handshake
      * is empty (non-empty contexts are for post-handshake requests). */
     fr_write_u8(w, 0);
     fr_write_open_vec(w, 2);
     /* signature_algorithms (mandatory) and signature_algorithms_cert. */
-    fr_write_sig_alg_exts(w, cfg->sigs, cfg->n_sigs);
+    size_t n_accept;
+    const uint16_t *accept = fr_cfg_verify_sigs(cfg, &n_accept);
+    fr_write_sig_alg_exts(w, accept, n_accept);
     /* certificate_authorities (RFC 8446 §4.2.4): the subject names of our
      * trust anchors, to help a client holding several chains choose.  It
      * is only a hint, so a store too large to list omits it. */

@@ -42,18 +42,20 @@ fr_err fr_send_certificate_verify(fr_conn *c) {
     return fr_msg_send(c, &m);
 }
 
-/* The peer's CertificateVerify.  `offered` says whether we offered the
- * scheme: our ClientHello's signature_algorithms (client) or our
- * CertificateRequest's (server), both the CV-allowed part of cfg->sigs. */
+/* The peer's CertificateVerify.  The scheme must be one we offered: our
+ * ClientHello's signature_algorithms (client) or our CertificateRequest's
+ * (server), both the CV-allowed part of the schemes we accept
+ * (fr_cfg_verify_sigs). */
 static fr_err on_certificate_verify(fr_conn *c, fr_reader *body, uint32_t signer) {
     uint16_t scheme;
     fr_reader sig;
     FR_TRY(fr_read_u16(body, &scheme));
     FR_TRY(fr_read_vec16(body, &sig));
     FR_TRY(fr_read_done(body));
-    /* RFC 8446 §4.4.3: a scheme we offered, usable in TLS 1.3 handshakes
-     * (illegal_parameter otherwise). */
-    FR_ENSURE(fr_sig_allowed_in_cv(scheme) && fr_u16_in(scheme, c->cfg->sigs, c->cfg->n_sigs),
+    /* RFC 8446 §4.4.3: a scheme we offered, usable in TLS 1.3 handshakes. */
+    size_t n_accept;
+    const uint16_t *accept = fr_cfg_verify_sigs(c->cfg, &n_accept);
+    FR_ENSURE(fr_sig_allowed_in_cv(scheme) && fr_u16_in(scheme, accept, n_accept),
               FERRULE_R_WRONG_SIGNATURE_TYPE);
     FR_ENSURE(c->n_peer_certs > 0, FERRULE_R_INTERNAL);
     const fr_cert *leaf = c->peer_certs[0];
@@ -71,6 +73,9 @@ static fr_err on_certificate_verify(fr_conn *c, fr_reader *body, uint32_t signer
      * (no other type can be negotiated with us); path validation accepts
      * v1 end-entity certificates (RFC 5280), TLS 1.3 does not. */
     FR_ENSURE(leaf->version == 2, FERRULE_R_CERT_UNSUPPORTED);
+    /* RFC 8446 §4.4.3: a scheme of the certificate's key (a signature of
+     * another algorithm is the wrong type, not a bad signature). */
+    FR_ENSURE(fr_sig_key_matches(key, scheme), FERRULE_R_WRONG_SIGNATURE_TYPE);
     uint8_t content[CV_CONTENT_MAX];
     size_t n = signed_content(c, signer, content);
     FR_TRY(fr_sig_verify(key, scheme, content, n, sig.p, fr_reader_left(&sig)));

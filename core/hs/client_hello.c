@@ -62,7 +62,9 @@ static void write_identity_exts(fr_conn *c, fr_writer *w, uint8_t (*pubs)[FR_KEX
 static void write_request_exts(fr_conn *c, fr_writer *w, const uint8_t *cookie,
                                size_t cookie_len) {
     const fr_config *cfg = c->cfg;
-    fr_write_sig_alg_exts(w, cfg->sigs, cfg->n_sigs);
+    size_t n_accept;
+    const uint16_t *accept = fr_cfg_verify_sigs(cfg, &n_accept);
+    fr_write_sig_alg_exts(w, accept, n_accept);
     /* RFC 6066 §8 / RFC 8446 §4.4.2.1: always ask for a stapled OCSP
      * response (status_type ocsp, no responder_id_list, no
      * request_extensions); whether one is required is our policy. */

@@ -4,6 +4,10 @@
  *  - the verify callback is asked with verification off (result NULL),
  *    on both sides, so an application can judge a chain itself
  *    (CertificateVerificationFail-*, CertificateVerificationSucceed-*);
+ *  - the schemes we accept from the peer apart from those we sign with
+ *    (ferrule_config_set_verify_signature_schemes: -verify-prefs and
+ *    -signing-prefs, Server-Verify-*, Client-Sign-*), and a CertificateVerify
+ *    scheme we did not offer is wrong_signature_type (VerifyDefault-*);
  *  - a leaf with an empty subject and a non-critical subjectAltName (the
  *    runner's default certificates) parses and is usable with
  *    verification off; path validation still refuses it (RFC 5280
@@ -179,6 +183,51 @@ TEST(empty_subject_noncritical_san_usable_without_verification) {
     ferrule_config_free(sc);
 }
 
-TEST_MAIN("bogo_x509", TL_CASE(client_callback_asked_without_verification),
+/* ---- accepted schemes apart from signing schemes ------------------------- */
+
+TEST(verify_schemes_apart_from_signing_schemes) {
+    /* The server signs with rsa_pss_rsae_sha256 only but accepts (and asks
+     * its client for) ecdsa_secp256r1_sha256 only; with one list the
+     * CertificateRequest would offer 0x0804 and the ECDSA client could not
+     * sign. */
+    ferrule_config *cc = pair_client_config(), *sc = pair_server_config("rsa");
+    REQUIRE(cc != NULL && sc != NULL);
+    CHECK_EQ(ferrule_config_add_cert_chain_file(cc, pair_pki("ecdsa-p256.chain.pem"),
+                                                pair_pki("ecdsa-p256.key")),
+             FERRULE_OK);
+    const uint16_t sign = FERRULE_SIG_RSA_PSS_RSAE_SHA256, accept = FERRULE_SIG_ECDSA_SECP256R1_SHA256;
+    CHECK_EQ(ferrule_config_set_signature_schemes(sc, &sign, 1), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_verify_signature_schemes(sc, &accept, 1), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_client_auth(sc, FERRULE_CLIENT_AUTH_REQUIRE), FERRULE_OK);
+    CHECK_EQ(ferrule_config_dangerous_no_verification(sc), FERRULE_OK);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    int cs = -1, ss = -1;
+    CHECK(pair_handshake(&p, &cs, &ss));
+    CHECK_EQ(ferrule_conn_signature_scheme(p.server), FERRULE_SIG_RSA_PSS_RSAE_SHA256);
+    CHECK_EQ(ferrule_conn_peer_signature_scheme(p.server), FERRULE_SIG_ECDSA_SECP256R1_SHA256);
+    CHECK_EQ(ferrule_conn_peer_signature_scheme(p.client), FERRULE_SIG_RSA_PSS_RSAE_SHA256);
+    pair_free(&p);
+    /* A client accepting only ed25519 from an RSA server: the server has
+     * nothing to sign with that the client accepts. */
+    const uint16_t ed = FERRULE_SIG_ED25519;
+    ferrule_config *c2 = pair_client_config(), *s2 = pair_server_config("rsa");
+    REQUIRE(c2 != NULL && s2 != NULL);
+    CHECK_EQ(ferrule_config_set_verify_signature_schemes(c2, &ed, 1), FERRULE_OK);
+    REQUIRE(pair_new(&p, c2, s2, NULL));
+    CHECK(!pair_handshake(&p, &cs, &ss));
+    CHECK_EQ(ferrule_conn_reason(p.server), FERRULE_R_UNSUPPORTED_CERT);
+    pair_free(&p);
+    /* the list rules of ferrule_config_set_signature_schemes */
+    const uint16_t pkcs1 = FERRULE_SIG_RSA_PKCS1_SHA256;
+    CHECK_EQ(ferrule_config_set_verify_signature_schemes(c2, &pkcs1, 1), FERRULE_USAGE);
+    CHECK_EQ(ferrule_config_set_verify_signature_schemes(c2, &ed, 0), FERRULE_USAGE);
+    ferrule_config_free(c2);
+    ferrule_config_free(s2);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST_MAIN("bogo_x509", TL_CASE(verify_schemes_apart_from_signing_schemes), TL_CASE(client_callback_asked_without_verification),
           TL_CASE(server_callback_asked_without_verification),
           TL_CASE(empty_subject_noncritical_san_usable_without_verification))

@@ -51,8 +51,9 @@ NEG_CFG(client_ecdsa_p256_only) {
 
 #define CV(edit, arg) NEG_FLIGHT, edit, arg, NEG_CLIENT
 #define BAD_SIG NEG_FAILS(ALERT_SENT, BAD_SIGNATURE, DECRYPT_ERROR), NEG_PEER_ALERT
-#define ILLEGAL NEG_FAILS(ALERT_SENT, ILLEGAL_PARAMETER, ILLEGAL_PARAMETER), NEG_PEER_ALERT
-#define NOT_OFFERED NEG_FAILS(ALERT_SENT, WRONG_SIGNATURE_TYPE, ILLEGAL_PARAMETER), NEG_PEER_ALERT
+/* RFC 8446 §4.4.3: a scheme we did not offer, or not of the key, is
+ * illegal_parameter; the reason says which field (wrong_signature_type). */
+#define WRONG_TYPE NEG_FAILS(ALERT_SENT, WRONG_SIGNATURE_TYPE, ILLEGAL_PARAMETER), NEG_PEER_ALERT
 
 static const neg_row rows[] = {
     {"cv_signature_corrupted/ecdsa-p256", CV(corrupt_signature, 0), BAD_SIG, NULL,
@@ -62,11 +63,11 @@ static const neg_row rows[] = {
     {"cv_signature_garbage_encoding", CV(garbage_encoding, 0), BAD_SIG},
     /* rsa_pkcs1_sha256 is never allowed in CertificateVerify (BoGo
      * ServerAuth-Enforced-TLS13: WRONG_SIGNATURE_TYPE, illegal_parameter). */
-    {"cv_scheme_not_offered", CV(scheme, 0x0401), NOT_OFFERED},
+    {"cv_scheme_not_offered", CV(scheme, 0x0401), WRONG_TYPE},
     /* ed25519: allowed in TLS 1.3 but not offered by this client. */
-    {"cv_scheme_excluded_by_client_config", CV(scheme, 0x0807), NOT_OFFERED, client_ecdsa_p256_only},
+    {"cv_scheme_excluded_by_client_config", CV(scheme, 0x0807), WRONG_TYPE, client_ecdsa_p256_only},
     /* ecdsa_secp384r1_sha384 (offered) with a P-256 certificate. */
-    {"cv_scheme_does_not_match_key", CV(scheme, 0x0503), ILLEGAL},
+    {"cv_scheme_does_not_match_key", CV(scheme, 0x0503), WRONG_TYPE},
 };
 
 NEG_MAIN("neg_certificate_verify", rows)
