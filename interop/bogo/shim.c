@@ -40,6 +40,7 @@ static uint8_t g_ticket_name[16], g_ticket_key[32];
 static uint8_t g_cookie_key[32];
 static uint8_t *g_session;            /* client: the last session blob */
 static size_t g_session_len;
+static uint16_t g_session_peer_sig;   /* the peer's CertificateVerify scheme of the last full handshake */
 
 /* The server's replay store: every key seen, for the life of the process
  * (a test runs a handful of connections). */
@@ -232,6 +233,18 @@ static int supported_scheme(int s) {
     return 0;
 }
 
+/* ferrule's default scheme list (docs: ferrule_config_set_signature_schemes). */
+static const uint16_t DEFAULT_VERIFY[] = {0x0403, 0x0503, 0x0807, 0x0804, 0x0805, 0x0806,
+                                          0x0809, 0x080a, 0x080b, 0x0401, 0x0501, 0x0601};
+
+/* -fail-cert-callback: bssl_shim's certificate callback fails. */
+static int fail_cert_cb(void *ctx, const ferrule_conn *conn, const ferrule_client_hello *hello) {
+    (void)ctx;
+    (void)conn;
+    (void)hello;
+    return FERRULE_CERT_SELECT_REFUSE;
+}
+
 static int verify_cb(void *ctx, const ferrule_conn *conn, const ferrule_verify_result *r) {
     const shim_opts *o = ctx;
     (void)conn;
@@ -344,16 +357,25 @@ static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) 
         }
         TRY_CFG(ferrule_config_set_groups(cfg, g, n), "groups");
     }
-    /* One scheme list in ferrule: what we sign with and what we accept.
-     * -verify-prefs (what we accept from the peer) and -signing-prefs
-     * (what we sign with) are never both given by the runner. */
-    const shim_ints *prefs = o->verify_prefs.n > 0 ? &o->verify_prefs : &o->signing_prefs;
-    if (prefs->n > 0) {
+    /* -signing-prefs: what we sign with; -verify-prefs: what we offer and
+     * accept from the peer (otherwise ferrule's defaults: ferrule's one
+     * list serves both unless the verify list is set, so -signing-prefs
+     * alone sets that to the default). */
+    if (o->signing_prefs.n > 0 && o->verify_prefs.n == 0)
+        TRY_CFG(ferrule_config_set_verify_signature_schemes(cfg, DEFAULT_VERIFY,
+                                                            sizeof(DEFAULT_VERIFY) / 2),
+                "verify schemes");
+    for (int which = 0; which < 2; which++) {
+        const shim_ints *prefs = which == 0 ? &o->signing_prefs : &o->verify_prefs;
+        if (prefs->n == 0) continue;
         uint16_t v[SHIM_MAX_LIST];
         size_t n = 0;
         for (size_t i = 0; i < prefs->n; i++)
             if (supported_scheme(prefs->v[i])) v[n++] = (uint16_t)prefs->v[i];
-        if (n == 0 || ferrule_config_set_signature_schemes(cfg, v, n) != FERRULE_OK) {
+        int st = n == 0 ? FERRULE_USAGE
+                 : which == 0 ? ferrule_config_set_signature_schemes(cfg, v, n)
+                              : ferrule_config_set_verify_signature_schemes(cfg, v, n);
+        if (st != FERRULE_OK) {
             *unimpl = 1;
             *why = "signature preferences: none ferrule uses in TLS 1.3";
             ferrule_config_free(cfg);
@@ -362,7 +384,8 @@ static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) 
     }
     if (o->cert_file != NULL && o->key_file != NULL)
         TRY_CFG(ferrule_config_add_cert_chain_file(cfg, o->cert_file, o->key_file), "certificate");
-    if (o->trust_cert != NULL) TRY_CFG(ferrule_config_add_trust_file(cfg, o->trust_cert), "trust");
+    /* bssl_shim skips an empty -trust-cert (GarbageCertificate-*). */
+    if (o->trust_cert != NULL && o->trust_cert[0] != '\0') TRY_CFG(ferrule_config_add_trust_file(cfg, o->trust_cert), "trust");
     if (o->advertise_alpn != NULL) {
         const uint8_t *p = (const uint8_t *)o->advertise_alpn;
         size_t len = strlen(o->advertise_alpn), off = 0;
@@ -381,6 +404,8 @@ static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) 
     if (o->is_server) {
         TRY_CFG(ferrule_config_set_ticket_key(cfg, g_ticket_name, g_ticket_key), "ticket key");
         TRY_CFG(ferrule_config_set_cookie_key(cfg, g_cookie_key, sizeof(g_cookie_key)), "cookie");
+        if (o->fail_cert_callback)
+            TRY_CFG(ferrule_config_set_cert_select_callback(cfg, fail_cert_cb, NULL), "cert callback");
         if (o->no_ticket) TRY_CFG(ferrule_config_set_tickets(cfg, 0), "tickets");
         if (o->select_alpn != NULL || o->decline_alpn || o->reject_alpn || o->select_empty_alpn ||
             o->expect_advertised_alpn != NULL)
@@ -507,10 +532,15 @@ static int check_handshake(shim_conn *s, int is_resume) {
     if (o->is_server && o->decline_alpn) wl = 0;
     if (al != wl || (wl > 0 && memcmp(ap, want_alpn, wl) != 0))
         return fail_msg("negotiated alpn proto mismatch"), 0;
-    if (o->expect_peer_signature_algorithm != 0 &&
-        ferrule_conn_peer_signature_scheme(c) != o->expect_peer_signature_algorithm)
-        return fail_msg("Peer signature algorithm was %04x, wanted %04x.",
-                        ferrule_conn_peer_signature_scheme(c), o->expect_peer_signature_algorithm), 0;
+    /* A resumed connection has no CertificateVerify: BoringSSL reports the
+     * scheme of the handshake that made the session, kept in the session;
+     * the shim keeps it for the process (one session chain per test). */
+    uint16_t peer_sig = ferrule_conn_peer_signature_scheme(c);
+    if (ferrule_conn_resumed(c)) peer_sig = g_session_peer_sig;
+    else g_session_peer_sig = peer_sig;
+    if (o->expect_peer_signature_algorithm != 0 && peer_sig != o->expect_peer_signature_algorithm)
+        return fail_msg("Peer signature algorithm was %04x, wanted %04x.", peer_sig,
+                        o->expect_peer_signature_algorithm), 0;
     if (o->expect_curve_id != 0 && ferrule_conn_group(c) != o->expect_curve_id)
         return fail_msg("curve_id was %04x, wanted %04x", ferrule_conn_group(c), o->expect_curve_id), 0;
     uint16_t suite = ferrule_conn_cipher_suite(c);
@@ -731,6 +761,8 @@ static void drain_close(int fd) {
 /* Out-of-scope requests that a flag value (not the flag) makes. */
 static const char *out_of_scope(const shim_opts *o) {
     if (o->no_tls13) return "-no-tls13: ferrule speaks TLS 1.3 only";
+    if (o->fail_cert_callback && !o->is_server)
+        return "-fail-cert-callback: ferrule clients have no certificate callback";
     if (o->max_version != 0 && o->max_version < FERRULE_TLS13)
         return "-max-version below TLS 1.3: ferrule speaks TLS 1.3 only";
     return NULL;
