@@ -68,7 +68,6 @@ static const err_row ROWS[] = {
     /* Our ALPN callback chose a protocol the client did not offer (the
      * shim's -select-empty-alpn among them). */
     {FERRULE_R_ALPN_NOT_OFFERED, ANY, ANY, ":INVALID_ALPN_PROTOCOL:"},
-    {FERRULE_R_WRONG_SIGNATURE_TYPE, ANY, ANY, ":WRONG_SIGNATURE_TYPE:"},
     {FERRULE_R_BAD_COMPRESSION_LIST, ANY, ANY, ":INVALID_COMPRESSION_LIST:"},
     {FERRULE_R_UNRECOGNIZED_NAME, ANY, ANY, ":UNRECOGNIZED_NAME:"},
     {FERRULE_R_HANDSHAKE_REFUSED, ANY, ANY, ":CERT_CB_ERROR:"},
