@@ -1,6 +1,8 @@
 /* flags.c - the BoGo shim's flag table and parser (see flags.h). */
 #include "flags.h"
 
+#include <limits.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +81,7 @@ static const flag_def FLAGS[] = {
     F("-expect-cipher-no-aes", K_INT, expect_cipher_no_aes),
     F("-cipher", K_STR, cipher),
     F("-max-cert-list", K_INT, max_cert_list),
+    F("-expect-selected-credential", K_INT, expect_selected_credential),
     F("-advertise-alpn", K_STR, advertise_alpn),
     F("-expect-alpn", K_STR, expect_alpn),
     F("-select-alpn", K_STR, select_alpn),
@@ -171,6 +174,23 @@ static int set_flag(shim_opts *o, const flag_def *d, const char *val) {
     return 0;
 }
 
+/* After -new-x509-credential, the credential flags are the newest
+ * credential's (every phase: credentials are not per phase).  1 if `d`
+ * was one. */
+static int cred_flag(shim_opts opts[3], const flag_def *d, const char *val) {
+    for (int p = 0; p < 3; p++) {
+        shim_cred *c = &opts[p].creds[opts[p].n_creds - 1];
+        if (strcmp(d->name, "-cert-file") == 0) c->cert_file = val;
+        else if (strcmp(d->name, "-key-file") == 0) c->key_file = val;
+        else if (strcmp(d->name, "-signing-prefs") == 0) c->signing_prefs = 1;
+        else if (strcmp(d->name, "-ocsp-response") == 0) {
+            c->ocsp_response = (const char *)shim_b64_decode(val, &c->ocsp_response_len);
+            if (c->ocsp_response == NULL) return 0;
+        } else return 0;
+    }
+    return 1;
+}
+
 static int takes_arg(kind k) { return k != K_BOOL && k != K_NOOP_BOOL; }
 
 int shim_parse_flags(int argc, char **argv, shim_opts opts[3], const char **why) {
@@ -179,6 +199,7 @@ int shim_parse_flags(int argc, char **argv, shim_opts opts[3], const char **why)
         opts[p].shim_initial_write = "hello";
         opts[p].export_label = "";
         opts[p].export_context = "";
+        opts[p].expect_selected_credential = INT_MIN;
     }
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -190,6 +211,16 @@ int shim_parse_flags(int argc, char **argv, shim_opts opts[3], const char **why)
                 arg += pl - 1; /* keep the leading '-' */
                 break;
             }
+        }
+        if (only < 0 && strcmp(arg, "-new-x509-credential") == 0) {
+            for (int p = 0; p < 3; p++) {
+                if (opts[p].n_creds == SHIM_MAX_CREDS) {
+                    *why = "-new-x509-credential: more than 8 credentials";
+                    return 89;
+                }
+                opts[p].n_creds++;
+            }
+            continue;
         }
         const flag_def *d = NULL;
         for (size_t k = 0; k < sizeof(FLAGS) / sizeof(FLAGS[0]); k++) {
@@ -210,6 +241,7 @@ int shim_parse_flags(int argc, char **argv, shim_opts opts[3], const char **why)
             }
             val = argv[++i];
         }
+        if (only < 0 && opts[0].n_creds > 0 && cred_flag(opts, d, val)) continue;
         for (int p = 0; p < 3; p++) {
             if (only >= 0 && p != only) continue;
             if (!set_flag(&opts[p], d, val)) {

@@ -10,6 +10,16 @@
 #include <stdint.h>
 
 #define SHIM_MAX_LIST 32
+#define SHIM_MAX_CREDS 8
+
+/* A credential of -new-x509-credential: the -cert-file, -key-file and
+ * -ocsp-response that follow it are its own (bssl_shim's CredentialFlag). */
+typedef struct {
+    const char *cert_file, *key_file;
+    const char *ocsp_response;
+    size_t ocsp_response_len;
+    int signing_prefs; /* given per credential: ferrule has one signing list */
+} shim_cred;
 
 typedef struct {
     size_t n;
@@ -43,6 +53,12 @@ typedef struct {
     int expect_cipher, expect_cipher_aes, expect_cipher_no_aes;
     const char *cipher;
     int max_cert_list;
+    /* credentials in preference order (the default one, -cert-file before
+     * any -new-x509-credential, comes after them); which one was used:
+     * its index, -1 for the default, INT_MIN when not asked */
+    shim_cred creds[SHIM_MAX_CREDS];
+    int n_creds;
+    int expect_selected_credential;
     /* ALPN, SNI, OCSP */
     const char *advertise_alpn, *expect_alpn, *select_alpn, *expect_advertised_alpn;
     int decline_alpn, reject_alpn, select_empty_alpn, allow_unknown_alpn_protos;

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <ferrule.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -382,6 +383,23 @@ static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) 
             return NULL;
         }
     }
+    /* -new-x509-credential: chains in preference order, each with its
+     * staple; the default credential last (BoringSSL tries it last). */
+    for (int i = 0; i < o->n_creds; i++) {
+        const shim_cred *cr = &o->creds[i];
+        if (cr->signing_prefs || cr->cert_file == NULL || cr->key_file == NULL) {
+            *unimpl = 1;
+            *why = cr->signing_prefs ? "-signing-prefs per credential: ferrule signs from one list"
+                                     : "a credential without -cert-file/-key-file";
+            ferrule_config_free(cfg);
+            return NULL;
+        }
+        TRY_CFG(ferrule_config_add_cert_chain_file(cfg, cr->cert_file, cr->key_file), "credential");
+        if (cr->ocsp_response != NULL && o->is_server)
+            TRY_CFG(ferrule_config_set_ocsp_staple(cfg, (size_t)i, (const uint8_t *)cr->ocsp_response,
+                                                   cr->ocsp_response_len),
+                    "credential ocsp");
+    }
     if (o->cert_file != NULL && o->key_file != NULL)
         TRY_CFG(ferrule_config_add_cert_chain_file(cfg, o->cert_file, o->key_file), "certificate");
     /* bssl_shim skips an empty -trust-cert (GarbageCertificate-*). */
@@ -413,7 +431,8 @@ static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) 
         else if (o->advertise_alpn == NULL)
             TRY_CFG(ferrule_config_set_alpn_select_callback(cfg, alpn_cb, s), "alpn callback");
         if (o->ocsp_response != NULL)
-            TRY_CFG(ferrule_config_set_ocsp_staple(cfg, 0, (const uint8_t *)o->ocsp_response,
+            TRY_CFG(ferrule_config_set_ocsp_staple(cfg, (size_t)o->n_creds,
+                                                   (const uint8_t *)o->ocsp_response,
                                                    o->ocsp_response_len),
                     "ocsp");
         if (o->require_any_client_certificate)
@@ -569,6 +588,14 @@ static int check_handshake(shim_conn *s, int is_resume) {
         ferrule_conn_peer_ocsp_response(c, &p, &n);
         if (n != o->expect_ocsp_response_len || (n > 0 && memcmp(p, o->expect_ocsp_response, n) != 0))
             return fail_msg("OCSP response mismatch"), 0;
+    }
+    if (o->expect_selected_credential != INT_MIN) {
+        /* ferrule's chain index: the credentials, then the default (-1) */
+        int used = ferrule_conn_cert_index(c);
+        if (used >= o->n_creds) used = -1;
+        if (used != o->expect_selected_credential)
+            return fail_msg("Credential %d was used, wanted %d", used,
+                            o->expect_selected_credential), 0;
     }
     return 1;
 }
