@@ -230,7 +230,9 @@ type Config struct {
 	SelectProtocol func(hello *ClientHelloInfo) (string, error)
 	// VerifyConnection runs after ferrule's own verification accepted the
 	// peer's chain (it can only restrict): an error ends the handshake
-	// with bad_certificate, like crypto/tls's hook of the same name.
+	// with bad_certificate, like crypto/tls's hook of the same name.  As
+	// there, it also runs with InsecureSkipVerify (ferrule then accepted
+	// any chain; VerifiedChains is empty).
 	VerifyConnection func(ConnectionState) error
 	// RequireOCSPStaple (client): the server must staple a valid, good
 	// OCSP response (otherwise one is needed only for a must-staple leaf;

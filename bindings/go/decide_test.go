@@ -139,6 +139,36 @@ func TestVerifyConnection(t *testing.T) {
 	if serr := <-done; serr == nil || !strings.Contains(serr.Error(), "bad certificate") {
 		t.Fatalf("crypto/tls server saw %v", serr)
 	}
+	// With InsecureSkipVerify the hook still runs, as in crypto/tls: it
+	// sees the chain, no verified path, and may refuse it.
+	for _, refuse := range []bool{false, true} {
+		calls := 0
+		cfg = &Config{InsecureSkipVerify: true, ServerName: "localhost"}
+		cfg.VerifyConnection = func(cs ConnectionState) error {
+			calls++
+			got = cs
+			if refuse {
+				return errors.New("not the pinned key")
+			}
+			return nil
+		}
+		addr, done = serve(t, stdServer(stdServerConfig(t, "ecdsa")), func(c net.Conn) error { return c.(*tls.Conn).Handshake() })
+		c, err := Dial("tcp", addr, cfg)
+		serr := <-done
+		if calls != 1 || len(got.PeerCertificates) != 1 || len(got.VerifiedChains) != 0 {
+			t.Fatalf("refuse=%v: %d calls, the hook saw %+v", refuse, calls, got)
+		}
+		if refuse {
+			if !errors.As(err, &fe) || fe.Alert != 42 || serr == nil {
+				t.Fatalf("refusal: %v / %v", err, serr)
+			}
+		} else {
+			if err != nil || serr != nil {
+				t.Fatalf("accept: %v / %v", err, serr)
+			}
+			c.Close()
+		}
+	}
 }
 
 func TestSessionTicketKeysAcrossServers(t *testing.T) {
