@@ -36,6 +36,14 @@
 #define FERRULE_R_BAD_CONTENT_TYPE 4 /* unknown/forbidden record type */
 #define FERRULE_R_HANDSHAKE_TOO_LARGE 5 /* handshake message above the cap */
 #define FERRULE_R_BAD_RECORD_VERSION 6 /* legacy_record_version invalid */
+#define FERRULE_R_PLAINTEXT_OVERFLOW 7 /* (inner) plaintext above 2^14 (+1) (record_overflow) */
+#define FERRULE_R_NO_CONTENT_TYPE 8 /* protected record all padding (unexpected_message) */
+#define FERRULE_R_BAD_OUTER_TYPE 9 /* protected record not application_data outside */
+#define FERRULE_R_TOO_MANY_EMPTY 10 /* too many records without content in a row */
+#define FERRULE_R_UNALIGNED_HANDSHAKE 11 /* handshake data past a key change or flight end */
+#define FERRULE_R_TOO_MANY_KEY_UPDATES 12 /* too many KeyUpdates without data between */
+#define FERRULE_R_BAD_ALERT_LEVEL 13 /* alert level neither warning nor fatal */
+#define FERRULE_R_BAD_KEY_UPDATE 15 /* KeyUpdate request_update not 0 or 1 */
 
 #define FERRULE_R_UNEXPECTED_MESSAGE 16 /* message not allowed in this state */
 #define FERRULE_R_ILLEGAL_PARAMETER 17 /* field value not allowed */

@@ -106,8 +106,8 @@ fr_err fr_record_open(fr_aead *a, uint8_t *rec, size_t rec_len, uint8_t *type, u
     FR_TRY(fr_record_header(rec, &outer, &body));
     FR_ENSURE(body == rec_len - FR_RECORD_HEADER_LEN, FERRULE_R_DECODE_ERROR);
     /* RFC 8446 §5.2: protected records always carry application_data as
-     * their outer type. */
-    FR_ENSURE(outer == FR_CT_APPLICATION_DATA, FERRULE_R_BAD_CONTENT_TYPE);
+     * their outer type (any other is an unexpected record type, §5). */
+    FR_ENSURE(outer == FR_CT_APPLICATION_DATA, FERRULE_R_BAD_OUTER_TYPE);
     /* An AEAD body holds at least the tag and the one inner type byte; a
      * shorter one cannot authenticate. */
     FR_ENSURE(body >= FR_AEAD_TAG_LEN + 1, FERRULE_R_BAD_RECORD_MAC);
@@ -116,25 +116,27 @@ fr_err fr_record_open(fr_aead *a, uint8_t *rec, size_t rec_len, uint8_t *type, u
     size_t n = body - FR_AEAD_TAG_LEN;
     FR_TRY(fr_aead_open(a, rec, FR_RECORD_HEADER_LEN, p, n, p + n));
 
-    /* RFC 8446 §5.2: TLSInnerPlaintext above 2^14 + 1 is record_overflow. */
+    /* RFC 8446 §5.2: TLSInnerPlaintext (content, type and padding) above
+     * 2^14 + 1 is record_overflow. */
     if (n > MAX_INNER) {
         fr_wipe(p, n);
-        return FERRULE_R_RECORD_OVERFLOW;
+        return FERRULE_R_PLAINTEXT_OVERFLOW;
     }
     /* RFC 8446 §5.4: the content type is the last non-zero byte; scanning
      * stays within the decrypted cleartext. */
     size_t i = n;
     while (i > 0 && p[i - 1] == 0) i--;
     if (i == 0) {
+        /* §5.4: no non-zero octet, unexpected_message. */
         fr_wipe(p, n);
-        return FERRULE_R_UNEXPECTED_MESSAGE;
+        return FERRULE_R_NO_CONTENT_TYPE;
     }
     uint8_t t = p[i - 1];
     /* RFC 8446 §5: an unexpected (or change_cipher_spec, which is never
      * protected) inner type is unexpected_message. */
     if (t != FR_CT_ALERT && t != FR_CT_HANDSHAKE && t != FR_CT_APPLICATION_DATA) {
         fr_wipe(p, n);
-        return FERRULE_R_UNEXPECTED_MESSAGE;
+        return FERRULE_R_BAD_CONTENT_TYPE;
     }
     *type = t;
     *pt = p;

@@ -44,9 +44,12 @@ FR_MUST_CHECK fr_err fr_record_seal(fr_aead *a, uint8_t type, const uint8_t *dat
 /* Unprotect one record in place.  `rec` is the whole record including the
  * header (whose type must be application_data), rec_len its length.  On
  * success *type is the inner content type and *pt / *pt_len the plaintext
- * inside rec.  Errors: BAD_RECORD_MAC (AEAD failure, body shorter than the
- * tag), RECORD_OVERFLOW (plaintext > 2^14), UNEXPECTED_MESSAGE (inner
- * plaintext all zeros: no content type). */
+ * inside rec.  Errors: BAD_OUTER_TYPE (outer type not application_data),
+ * BAD_RECORD_MAC (AEAD failure, body shorter than the tag),
+ * PLAINTEXT_OVERFLOW (TLSInnerPlaintext > 2^14 + 1), NO_CONTENT_TYPE
+ * (inner plaintext all zeros), BAD_CONTENT_TYPE (inner type unknown or
+ * change_cipher_spec); each is an unexpected_message alert but the
+ * overflow (record_overflow) and the MAC (bad_record_mac). */
 FR_MUST_CHECK fr_err fr_record_open(fr_aead *a, uint8_t *rec, size_t rec_len, uint8_t *type,
                                     uint8_t **pt, size_t *pt_len);
 

@@ -47,7 +47,9 @@ static fr_err peer_alert(fr_conn *c, uint8_t desc) {
 static fr_err on_alert(fr_conn *c, const uint8_t *pt, size_t len) {
     /* RFC 8446 §6: an alert is exactly level + description. */
     FR_ENSURE(len == 2, FERRULE_R_DECODE_ERROR);
-    FR_ENSURE(pt[0] == 1 || pt[0] == 2, FERRULE_R_ILLEGAL_PARAMETER);
+    /* AlertLevel is warning(1) or fatal(2); any other is a field with
+     * an illegal value. */
+    FR_ENSURE(pt[0] == 1 || pt[0] == 2, FERRULE_R_BAD_ALERT_LEVEL);
     uint8_t desc = pt[1];
     if (desc == FERRULE_ALERT_CLOSE_NOTIFY && c->state == FERRULE_HS_CONNECTED) {
         /* RFC 8446 §6.1: data after close_notify is ignored. */
@@ -169,7 +171,7 @@ static fr_err hs_drain(fr_conn *c, fr_progress *pr) {
          * HelloRetryRequest, or that HelloRetryRequest, which nothing may
          * follow before the second ClientHello. */
         if ((epoch != c->rd_epoch || hrr != c->hrr.done) && off != c->hs_len) {
-            e = FERRULE_R_UNEXPECTED_MESSAGE;
+            e = FERRULE_R_UNALIGNED_HANDSHAKE;
             break;
         }
     }
@@ -208,9 +210,9 @@ static fr_err pre_protection(fr_conn *c, const rx_record *r, int *done) {
          * (a 0-RTT client answered by a HelloRetryRequest sends two,
          * Appendix D.4); anything else is unexpected_message.  A handful
          * is plenty; more is a flood. */
-        FR_ENSURE(fr_state_allows_ccs(c) && r->body == 1 && r->p[5] == 1 &&
-                      c->ccs_seen < FR_MAX_CCS && c->hs_len == 0,
+        FR_ENSURE(fr_state_allows_ccs(c) && r->body == 1 && r->p[5] == 1 && c->hs_len == 0,
                   FERRULE_R_BAD_CCS);
+        FR_ENSURE(c->ccs_seen < FR_MAX_CCS, FERRULE_R_TOO_MANY_EMPTY);
         c->ccs_seen++;
         fr_conn_in_consume(c, r->len);
         return FR_OK;
@@ -252,14 +254,15 @@ static fr_err deprotect(fr_conn *c, rx_record *r, uint8_t **pt, size_t *pt_len, 
     *done = 0;
     if (!fr_aead_active(&c->rd)) {
         FR_ENSURE(r->type != FR_CT_APPLICATION_DATA, FERRULE_R_UNEXPECTED_MESSAGE);
-        FR_ENSURE(r->body <= FR_MAX_PLAINTEXT, FERRULE_R_RECORD_OVERFLOW);
+        /* RFC 8446 §5.1: a TLSPlaintext fragment is at most 2^14 bytes. */
+        FR_ENSURE(r->body <= FR_MAX_PLAINTEXT, FERRULE_R_PLAINTEXT_OVERFLOW);
         *pt = r->p + FR_RECORD_HEADER_LEN;
         *pt_len = r->body;
         return FR_OK;
     }
     /* RFC 8446 §5.2: once protected, every record is application_data on
-     * the outside. */
-    FR_ENSURE(r->type == FR_CT_APPLICATION_DATA, FERRULE_R_UNEXPECTED_MESSAGE);
+     * the outside; another type is unexpected (§5). */
+    FR_ENSURE(r->type == FR_CT_APPLICATION_DATA, FERRULE_R_BAD_OUTER_TYPE);
     /* RFC 8449: our limit binds what the client sent after it saw it;
      * 0-RTT records (accepted, or skipped when refused) were sent before,
      * under the early keys. */
@@ -296,7 +299,7 @@ static fr_err dispatch_content(fr_conn *c, const rx_record *r, uint8_t *pt, size
          * but bounded so that it cannot spin us. */
         FR_ENSURE(r->type == FR_CT_APPLICATION_DATA && c->state == FERRULE_HS_CONNECTED,
                   FERRULE_R_UNEXPECTED_MESSAGE);
-        FR_ENSURE(++c->empty_records <= FR_MAX_EMPTY_RECORDS, FERRULE_R_UNEXPECTED_MESSAGE);
+        FR_ENSURE(++c->empty_records <= FR_MAX_EMPTY_RECORDS, FERRULE_R_TOO_MANY_EMPTY);
         fr_conn_in_consume(c, r->len);
         return FR_OK;
     }

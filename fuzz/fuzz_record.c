@@ -56,7 +56,8 @@ static void open_stream(uint16_t suite, const uint8_t *p, size_t n, int fresh_se
                 FUZZ_CHECK(pt_len == 0 || (pt >= rec && pt + pt_len <= rec + len));
             } else {
                 FUZZ_CHECK(e == FERRULE_R_BAD_RECORD_MAC || e == FERRULE_R_RECORD_OVERFLOW ||
-                           e == FERRULE_R_UNEXPECTED_MESSAGE || e == FERRULE_R_SEQUENCE_EXHAUSTED);
+                           e == FERRULE_R_PLAINTEXT_OVERFLOW || e == FERRULE_R_NO_CONTENT_TYPE ||
+                           e == FERRULE_R_BAD_CONTENT_TYPE || e == FERRULE_R_SEQUENCE_EXHAUSTED);
             }
         }
         off += len;

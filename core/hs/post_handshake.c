@@ -31,13 +31,14 @@ fr_err fr_on_key_update(fr_conn *c, fr_reader *body) {
     uint8_t request;
     FR_TRY(fr_read_u8(body, &request));
     FR_TRY(fr_read_done(body));
-    FR_ENSURE(request <= 1, FERRULE_R_ILLEGAL_PARAMETER);
+    /* RFC 8446 §4.6.3: any other value is illegal_parameter. */
+    FR_ENSURE(request <= 1, FERRULE_R_BAD_KEY_UPDATE);
     /* Flood bound (docs/key-update.md): at most FR_KU_MAX_CONSECUTIVE
      * KeyUpdates of the peer's own initiative between two application data
      * records.  Answers to our own requests are not counted: we caused
      * them. */
     if (!answers_our_request(c))
-        FR_ENSURE(++c->ku.consecutive <= FR_KU_MAX_CONSECUTIVE, FERRULE_R_UNEXPECTED_MESSAGE);
+        FR_ENSURE(++c->ku.consecutive <= FR_KU_MAX_CONSECUTIVE, FERRULE_R_TOO_MANY_KEY_UPDATES);
     uint8_t *peer = c->role == FERRULE_ROLE_CLIENT ? c->ks.server_ap : c->ks.client_ap;
     FR_TRY(fr_ks_update_secret(c->ks.hash, peer));
     FR_TRY(fr_conn_set_read_secret(c, peer));

@@ -321,7 +321,7 @@ TEST(flood_of_33_is_cut_off) {
     size_t n;
     int st = ferrule_conn_read(p.client, buf, sizeof(buf), &n);
     CHECK_EQ(st, FERRULE_ALERT_SENT);
-    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_UNEXPECTED_MESSAGE);
+    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_TOO_MANY_KEY_UPDATES);
     CHECK_EQ(ferrule_conn_alert(p.client), FERRULE_ALERT_UNEXPECTED_MESSAGE);
     CHECK_EQ(ferrule_conn_key_updates_received(p.client), FR_KU_MAX_CONSECUTIVE);
     /* The connection is dead: an update is refused with its status. */
@@ -348,7 +348,7 @@ TEST(flood_bound_resets_on_application_data) {
     CHECK(server_sends_updates(&p, 1));
     pair_move(p.server, p.client);
     CHECK_EQ(ferrule_conn_read(p.client, buf, sizeof(buf), &n), FERRULE_ALERT_SENT);
-    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_UNEXPECTED_MESSAGE);
+    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_TOO_MANY_KEY_UPDATES);
     pair_free(&p);
 }
 
@@ -372,7 +372,7 @@ TEST(flood_bound_spares_answers_to_our_requests) {
     pair_move(p.server, p.client);
     uint8_t buf[16];
     CHECK_EQ(ferrule_conn_read(p.client, buf, sizeof(buf), &n), FERRULE_ALERT_SENT);
-    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_UNEXPECTED_MESSAGE);
+    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_TOO_MANY_KEY_UPDATES);
     pair_free(&p);
 }
 
@@ -453,7 +453,8 @@ TEST(bad_key_update_value_still_rejected) {
     uint8_t buf[16];
     size_t n;
     CHECK_EQ(ferrule_conn_read(p.client, buf, sizeof(buf), &n), FERRULE_ALERT_SENT);
-    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_ILLEGAL_PARAMETER);
+    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_BAD_KEY_UPDATE);
+    CHECK_EQ(ferrule_conn_alert(p.client), FERRULE_ALERT_ILLEGAL_PARAMETER);
     CHECK_EQ(ferrule_conn_key_updates_received(p.client), 0);
     pair_free(&p);
 }

@@ -99,7 +99,8 @@ static const neg_row rows[] = {
     {"ccs_twice_is_dropped/max", CL_FLIGHT(ccs_repeated, FR_MAX_CCS), NEG_GIVES(OK),
      NEG_PEER_NONE, .post = neg_post_connect},
     /* More than FR_MAX_CCS: a flood, unexpected_message. */
-    {"ccs_flood", CL_FLIGHT(ccs_repeated, FR_MAX_CCS + 1), BAD_CCS, NEG_PEER_ALERT},
+    {"ccs_flood", CL_FLIGHT(ccs_repeated, FR_MAX_CCS + 1),
+     NEG_FAILS(ALERT_SENT, TOO_MANY_EMPTY, UNEXPECTED_MESSAGE), NEG_PEER_ALERT},
     {"ccs_before_client_hello", NEG_SERVER_FRESH, ccs_to_fresh_server, 0, NEG_SERVER, BAD_CCS,
      NEG_PEER_ALERT},
     {"ccs_after_handshake", NEG_CONNECTED, ccs_after_handshake, 0, NEG_CLIENT, BAD_CCS,
@@ -107,7 +108,7 @@ static const neg_row rows[] = {
     {"ccs_inside_fragmented_message", CL_FLIGHT(ccs_inside_fragmented_message, 0), BAD_CCS,
      NEG_PEER_NONE},
     {"ccs_protected", CL_FLIGHT(ccs_protected, 0),
-     NEG_FAILS(ALERT_SENT, UNEXPECTED_MESSAGE, UNEXPECTED_MESSAGE), NEG_PEER_NONE},
+     NEG_FAILS(DECODE, BAD_CONTENT_TYPE, UNEXPECTED_MESSAGE), NEG_PEER_NONE},
     {"ccs_before_server_hello_is_dropped", CL_FLIGHT(ccs_before_server_hello, 0), NEG_GIVES(OK),
      NEG_PEER_NONE, .post = connect_then_server_writes},
 };

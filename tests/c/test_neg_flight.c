@@ -94,7 +94,7 @@ static const neg_row rows[] = {
     {"flight_unexpected_messages_inserted/client_hello", FLIGHT(message_inserted, 3), UNEXPECTED},
     {"flight_unexpected_messages_inserted/unknown_type", FLIGHT(message_inserted, 4), UNEXPECTED},
     {"flight_duplicate_finished_same_record", FLIGHT(duplicate_finished_same_record, 0),
-     UNEXPECTED},
+     NEG_FAILS(ALERT_SENT, UNALIGNED_HANDSHAKE, UNEXPECTED_MESSAGE), NEG_PEER_ALERT},
     {"flight_duplicate_finished_next_epoch", FLIGHT(duplicate_finished_next_epoch, 0), UNEXPECTED},
     {"flight_close_notify_during_handshake", FLIGHT(close_notify_during_handshake, 0),
      NEG_FAILS(ALERT_RECEIVED, PEER_ALERT, CLOSE_NOTIFY), NEG_PEER_CCS_ONLY},

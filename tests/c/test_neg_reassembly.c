@@ -279,7 +279,7 @@ static const neg_row rows[] = {
     {"rec_interleaved_app_data", NEG_CONNECTED, interleaved_app_data, 0, NEG_CLIENT, INTERLEAVED,
      NEG_PEER_ALERT},
     {"rec_message_spans_key_change", CL_FLIGHT(message_spans_key_change, 0),
-     NEG_FAILS(ALERT_SENT, UNEXPECTED_MESSAGE, UNEXPECTED_MESSAGE), NEG_PEER_ALERT},
+     NEG_FAILS(ALERT_SENT, UNALIGNED_HANDSHAKE, UNEXPECTED_MESSAGE), NEG_PEER_ALERT},
     {"rec_fragmented_client_hello_one_byte_records", NEG_CLIENT_HELLO,
      client_hello_one_byte_records, 0, NEG_SERVER, NEG_GIVES(WANT_READ), NEG_PEER_NONE,
      .post = one_byte_records_then_connect},

@@ -256,6 +256,9 @@ NEG_EDIT(inner_plaintext) {
 #define UNEXPECTED NEG_FAILS(ALERT_SENT, UNEXPECTED_MESSAGE, UNEXPECTED_MESSAGE)
 #define BAD_MAC NEG_FAILS(DECODE, BAD_RECORD_MAC, BAD_RECORD_MAC)
 #define OVERFLOW NEG_FAILS(DECODE, RECORD_OVERFLOW, RECORD_OVERFLOW)
+/* Too long once deprotected (or as a plaintext record), not by its header. */
+#define PT_OVERFLOW NEG_FAILS(DECODE, PLAINTEXT_OVERFLOW, RECORD_OVERFLOW)
+#define OUTER_TYPE NEG_FAILS(DECODE, BAD_OUTER_TYPE, UNEXPECTED_MESSAGE)
 #define DECODE_ERR NEG_FAILS(DECODE, DECODE_ERROR, DECODE_ERROR)
 
 static const neg_row rows[] = {
@@ -265,8 +268,8 @@ static const neg_row rows[] = {
     {"rec_truncated_body_then_eof", CL_FLIGHT(truncated_body_then_eof, 0), FERRULE_TRUNCATED,
      FERRULE_R_TRUNCATED, -1, NEG_PEER_NONE},
     {"rec_overflow_header", SV_FRESH(overflow_header, 0), OVERFLOW, NEG_PEER_ALERT},
-    {"rec_overflow_plaintext", SV_FRESH(overflow_plaintext, 0), OVERFLOW, NEG_PEER_ALERT},
-    {"rec_overflow_protected_inner", CL_FLIGHT(overflow_protected_inner, 0), OVERFLOW,
+    {"rec_overflow_plaintext", SV_FRESH(overflow_plaintext, 0), PT_OVERFLOW, NEG_PEER_ALERT},
+    {"rec_overflow_protected_inner", CL_FLIGHT(overflow_protected_inner, 0), PT_OVERFLOW,
      NEG_PEER_ALERT},
     {"rec_large_padding_is_accepted", CL_FLIGHT(large_padding, 0), NEG_GIVES(OK), NEG_PEER_NONE,
      .post = neg_post_connect},
@@ -282,12 +285,12 @@ static const neg_row rows[] = {
      NEG_PEER_ALERT},
     {"rec_short_protected_record", CL_FLIGHT(short_protected_record, 0), BAD_MAC, NEG_PEER_ALERT},
     {"rec_plaintext_handshake_after_keys", CL_FLIGHT(plaintext_handshake_after_keys, 0),
-     UNEXPECTED, NEG_PEER_ALERT},
+     OUTER_TYPE, NEG_PEER_ALERT},
     {"rec_plaintext_alert_during_handshake", CL_FLIGHT(plain_alert_in_flight, 2),
      NEG_FAILS(ALERT_RECEIVED, PEER_ALERT, HANDSHAKE_FAILURE), NEG_PEER_CCS_ONLY},
     {"rec_plaintext_alert_wrong_length_after_keys", CL_FLIGHT(plain_alert_in_flight, 3),
-     UNEXPECTED, NEG_PEER_ALERT},
-    {"rec_plaintext_alert_after_handshake", CL_CONN(plain_alert_after_handshake, 0), UNEXPECTED,
+     OUTER_TYPE, NEG_PEER_ALERT},
+    {"rec_plaintext_alert_after_handshake", CL_CONN(plain_alert_after_handshake, 0), OUTER_TYPE,
      NEG_PEER_ALERT},
     {"rec_app_data_before_handshake_plain", SV_FRESH(server_gets_raw, 2), UNEXPECTED,
      NEG_PEER_ALERT},
@@ -326,14 +329,16 @@ static const neg_row rows[] = {
     {"rec_alert_wrong_length/empty", SV_FRESH(server_gets_raw, 6), UNEXPECTED, NEG_PEER_ALERT},
     {"rec_protected_alert_wrong_length", CL_FLIGHT(protected_alert_wrong_length, 0), DECODE_ERR,
      NEG_PEER_ALERT},
-    {"rec_33_empty_app_records", CL_CONN(empty_app_records, 33 << 1 | 1), UNEXPECTED,
-     NEG_PEER_ALERT},
+    {"rec_33_empty_app_records", CL_CONN(empty_app_records, 33 << 1 | 1),
+     NEG_FAILS(ALERT_SENT, TOO_MANY_EMPTY, UNEXPECTED_MESSAGE), NEG_PEER_ALERT},
     {"rec_32_empty_app_records_are_tolerated/then_data", CL_CONN(empty_app_records, 32 << 1 | 1),
      NEG_GIVES(OK), NEG_PEER_NONE, .post = neg_post_exchange},
     {"rec_32_empty_app_records_are_tolerated/alone", CL_CONN(empty_app_records, 32 << 1),
      NEG_GIVES(WANT_READ), NEG_PEER_NONE, .post = neg_post_exchange},
-    {"rec_inner_plaintext_all_zeros", CL_CONN(inner_plaintext, 0), UNEXPECTED, NEG_PEER_ALERT},
-    {"rec_inner_unknown_type", CL_CONN(inner_plaintext, 1), UNEXPECTED, NEG_PEER_ALERT},
+    {"rec_inner_plaintext_all_zeros", CL_CONN(inner_plaintext, 0),
+     NEG_FAILS(DECODE, NO_CONTENT_TYPE, UNEXPECTED_MESSAGE), NEG_PEER_ALERT},
+    {"rec_inner_unknown_type", CL_CONN(inner_plaintext, 1),
+     NEG_FAILS(DECODE, BAD_CONTENT_TYPE, UNEXPECTED_MESSAGE), NEG_PEER_ALERT},
     {"rec_replayed_record", CL_CONN(replayed_record, 0), BAD_MAC, NEG_PEER_ALERT},
 };
 

@@ -323,10 +323,10 @@ TEST(open_all_zero_inner_plaintext) {
     size_t n = seal_raw(&w, zeros, sizeof(zeros), big_a);
     uint8_t type, *pt;
     size_t pt_len;
-    CHECK_EQ(fr_record_open(&r, big_a, n, &type, &pt, &pt_len), FERRULE_R_UNEXPECTED_MESSAGE);
+    CHECK_EQ(fr_record_open(&r, big_a, n, &type, &pt, &pt_len), FERRULE_R_NO_CONTENT_TYPE);
     /* A one-byte all-zero inner plaintext too. */
     n = seal_raw(&w, zeros, 1, big_a);
-    CHECK_EQ(fr_record_open(&r, big_a, n, &type, &pt, &pt_len), FERRULE_R_UNEXPECTED_MESSAGE);
+    CHECK_EQ(fr_record_open(&r, big_a, n, &type, &pt, &pt_len), FERRULE_R_NO_CONTENT_TYPE);
     fr_aead_free(&w);
     fr_aead_free(&r);
 }
@@ -340,8 +340,7 @@ TEST(open_forbidden_inner_type) {
         size_t n = seal_raw(&w, inner, sizeof(inner), big_a);
         uint8_t type, *pt;
         size_t pt_len;
-        CHECK_EQ(fr_record_open(&r, big_a, n, &type, &pt, &pt_len),
-                 FERRULE_R_UNEXPECTED_MESSAGE);
+        CHECK_EQ(fr_record_open(&r, big_a, n, &type, &pt, &pt_len), FERRULE_R_BAD_CONTENT_TYPE);
         CHECK(all_zero(big_a + 5, sizeof(inner)));
     }
     fr_aead_free(&w);
@@ -360,7 +359,8 @@ TEST(open_inner_plaintext_overflow) {
     size_t n = seal_raw(&w, inner, sizeof(inner), big_a);
     uint8_t type, *pt;
     size_t pt_len;
-    CHECK_EQ(fr_record_open(&r, big_a, n, &type, &pt, &pt_len), FERRULE_R_RECORD_OVERFLOW);
+    /* Authentic but too long is the plaintext's overflow, not the header's. */
+    CHECK_EQ(fr_record_open(&r, big_a, n, &type, &pt, &pt_len), FERRULE_R_PLAINTEXT_OVERFLOW);
     CHECK(all_zero(big_a + 5, sizeof(inner)));
     /* 2^14 + 1 exactly is accepted. */
     n = seal_raw(&w, inner, sizeof(inner) - 1, big_a);
@@ -424,7 +424,7 @@ TEST(open_wrong_outer_type) {
         big_a[0] = outer[i];
         uint8_t type, *pt;
         size_t pt_len;
-        CHECK_EQ(fr_record_open(&r, big_a, n, &type, &pt, &pt_len), FERRULE_R_BAD_CONTENT_TYPE);
+        CHECK_EQ(fr_record_open(&r, big_a, n, &type, &pt, &pt_len), FERRULE_R_BAD_OUTER_TYPE);
     }
     fr_aead_free(&w);
     fr_aead_free(&r);
