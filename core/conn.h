@@ -52,6 +52,7 @@
 #define FR_DEFAULT_MAX_HS_MSG FR_MAX_CLIENT_HELLO
 #define FR_MAX_EMPTY_RECORDS 32 /* consecutive empty records tolerated */
 #define FR_MAX_CCS 8 /* change_cipher_spec records dropped per handshake */
+#define FR_MAX_USER_CANCELED 4 /* user_canceled alerts in a row, nothing else between */
 
 /* Handshake message types (RFC 8446 §4) */
 #define FR_HS_CLIENT_HELLO 1
@@ -225,6 +226,7 @@ struct ferrule_conn {
     int eof;           /* transport EOF seen */
     int peer_closed;   /* close_notify received */
     unsigned empty_records;
+    unsigned user_canceled; /* user_canceled alerts since the last other record */
     unsigned ccs_seen;
     fr_aead rd;
     uint8_t *hs_buf; /* handshake reassembly */

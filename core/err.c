@@ -42,6 +42,8 @@ static const reason_info REASONS[] = {
      FERRULE_ALERT_UNEXPECTED_MESSAGE, "too many KeyUpdate messages without data between"},
     {FERRULE_R_BAD_ALERT_LEVEL, "bad_alert_level", FERRULE_ALERT_SENT,
      FERRULE_ALERT_ILLEGAL_PARAMETER, "alert level is neither warning nor fatal"},
+    {FERRULE_R_TOO_MANY_WARNINGS, "too_many_warning_alerts", FERRULE_ALERT_SENT,
+     FERRULE_ALERT_UNEXPECTED_MESSAGE, "too many user_canceled alerts in a row"},
     {FERRULE_R_BAD_KEY_UPDATE, "bad_key_update", FERRULE_ALERT_SENT,
      FERRULE_ALERT_ILLEGAL_PARAMETER, "KeyUpdate request_update is neither 0 nor 1"},
     {FERRULE_R_UNEXPECTED_MESSAGE, "unexpected_message", FERRULE_ALERT_SENT,

@@ -56,8 +56,14 @@ static fr_err on_alert(fr_conn *c, const uint8_t *pt, size_t len) {
         c->peer_closed = 1;
         return FR_OK;
     }
-    /* RFC 8446 §6.1: user_canceled is followed by close_notify. */
-    if (desc == FERRULE_ALERT_USER_CANCELED && c->state != FERRULE_HS_CONNECTED) return FR_OK;
+    /* RFC 8446 §6.1: user_canceled is a closure alert, not an error alert
+     * (§6.2), and "SHOULD be followed by a close_notify": we wait for that,
+     * during the handshake or after it.  A run of them with nothing else
+     * between is bounded like empty records. */
+    if (desc == FERRULE_ALERT_USER_CANCELED) {
+        FR_ENSURE(++c->user_canceled <= FR_MAX_USER_CANCELED, FERRULE_R_TOO_MANY_WARNINGS);
+        return FR_OK;
+    }
     /* RFC 8446 §6.2: every other alert is fatal whatever its level; a
      * close_notify during the handshake aborts it. */
     return peer_alert(c, desc);
@@ -304,6 +310,8 @@ static fr_err dispatch_content(fr_conn *c, const rx_record *r, uint8_t *pt, size
         return FR_OK;
     }
     c->empty_records = 0;
+    /* Only an alert continues a run of user_canceled alerts. */
+    if (r->type != FR_CT_ALERT) c->user_canceled = 0;
     switch (r->type) {
     case FR_CT_ALERT: {
         fr_err e = on_alert(c, pt, pt_len);

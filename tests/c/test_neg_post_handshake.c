@@ -256,6 +256,22 @@ NEG_EDIT(protected_alert) {
     return fx_client_reads(x);
 }
 
+NEG_EDIT(user_canceled_run) {
+    /* arg: (after << 8) | before: `before` user_canceled alerts, then, if
+     * `after` > 0, one application data record and `after` more; the
+     * client reads once per run. */
+    static const uint8_t uc[2] = {1, FERRULE_ALERT_USER_CANCELED};
+    const uint8_t *k = SEC(x, SERVER, SAP);
+    int before = arg & 0xff, after = arg >> 8;
+    for (int i = 0; i < before; i++) CHECK(mf_add_prot(x->f, FR_CT_ALERT, uc, 2, k) != NULL);
+    if (after == 0) return fx_client_reads(x);
+    CHECK(mf_add_prot(x->f, FR_CT_APPLICATION_DATA, (const uint8_t *)"x", 1, k) != NULL);
+    for (int i = 0; i < after; i++) CHECK(mf_add_prot(x->f, FR_CT_ALERT, uc, 2, k) != NULL);
+    int st = fx_client_reads(x);
+    if (st != FERRULE_OK) return st;
+    return fx_read(CL(x));
+}
+
 #define POST(edit, arg) NEG_CONNECTED, edit, arg, NEG_CLIENT
 #define DECODE_ERR NEG_FAILS(DECODE, DECODE_ERROR, DECODE_ERROR)
 #define ILLEGAL NEG_FAILS(ALERT_SENT, ILLEGAL_PARAMETER, ILLEGAL_PARAMETER)
@@ -307,6 +323,16 @@ static const neg_row rows[] = {
     {"post_warning_level_alert_is_fatal",
      POST(protected_alert, 1 << 8 | FERRULE_ALERT_HANDSHAKE_FAILURE),
      NEG_FAILS(ALERT_RECEIVED, PEER_ALERT, HANDSHAKE_FAILURE), NEG_PEER_NONE},
+    /* RFC 8446 §6.1: user_canceled is a closure alert, not an error
+     * alert; it is ignored (close_notify should follow), after the
+     * handshake too, up to FR_MAX_USER_CANCELED in a row. */
+    {"post_user_canceled_is_ignored", POST(user_canceled_run, FR_MAX_USER_CANCELED),
+     NEG_GIVES(WANT_READ), NEG_PEER_NONE},
+    {"post_user_canceled_run_too_long", POST(user_canceled_run, FR_MAX_USER_CANCELED + 1),
+     NEG_FAILS(ALERT_SENT, TOO_MANY_WARNINGS, UNEXPECTED_MESSAGE), NEG_PEER_ALERT},
+    {"post_user_canceled_run_reset_by_data",
+     POST(user_canceled_run, FR_MAX_USER_CANCELED << 8 | FR_MAX_USER_CANCELED),
+     NEG_GIVES(WANT_READ), NEG_PEER_NONE},
     /* An AlertLevel that is neither warning nor fatal: illegal_parameter. */
     {"post_alert_level_unknown",
      POST(protected_alert, 0x42 << 8 | FERRULE_ALERT_UNEXPECTED_MESSAGE),
