@@ -231,6 +231,7 @@ struct ferrule_conn {
     fr_aead rd;
     uint8_t *hs_buf; /* handshake reassembly */
     size_t hs_len, hs_cap;
+    size_t hs_after; /* handshake bytes held after the message being dispatched */
 
     /* Output the receive half owes, performed by whoever next holds the
      * send lock (see fr_conn_service_send): never blocks the reader. */

@@ -162,6 +162,9 @@ static fr_err hs_drain(fr_conn *c, fr_progress *pr) {
         if (c->hs_len - off - 4 < body) break;
         unsigned epoch = c->rd_epoch;
         int hrr = c->hrr.done;
+        /* What follows this message in what we hold: a handler whose
+         * message nothing may follow refuses it before answering. */
+        c->hs_after = c->hs_len - off - 4 - body;
         e = fr_dispatch(c, m, 4 + body, pr);
         if (e == FR_OK && *pr == FR_PROGRESS_WANT_APP) {
             /* The message stays where it is, and so does everything

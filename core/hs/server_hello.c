@@ -185,6 +185,10 @@ static fr_err client_on_hrr(fr_conn *c, uint16_t suite, fr_exts *x) {
     const fr_config *cfg = c->cfg;
     /* RFC 8446 §4.1.4: only one HelloRetryRequest per handshake. */
     FR_ENSURE(!c->hrr.done, FERRULE_R_UNEXPECTED_MESSAGE);
+    /* Nothing can follow a HelloRetryRequest before our second ClientHello
+     * (recv.c:hs_drain refuses it after any message that ends a flight);
+     * refused before we answer, so that the alert is all the server gets. */
+    FR_ENSURE(c->hs_after == 0, FERRULE_R_UNALIGNED_HANDSHAKE);
     FR_ENSURE(fr_exts_find(x, FR_EXT_RECORD_SIZE_LIMIT) == NULL || !c->rsl.offered,
               FERRULE_R_ILLEGAL_PARAMETER); /* RFC 8449 §4: not in a ServerHello */
     FR_ENSURE(only_types(x, 1ull << FR_EXT_SUPPORTED_VERSIONS | 1ull << FR_EXT_KEY_SHARE |
