@@ -795,6 +795,11 @@ static const char *out_of_scope(const shim_opts *o) {
     if (o->no_tls13) return "-no-tls13: ferrule speaks TLS 1.3 only";
     if (o->fail_cert_callback && !o->is_server)
         return "-fail-cert-callback: ferrule clients have no certificate callback";
+    /* ferrule fragments only to the peer's RFC 8449 record_size_limit; it
+     * has no local cap on the records it sends (record_size_limit is what
+     * we accept), so the flag cannot be honoured. */
+    if (o->max_send_fragment != 0)
+        return "-max-send-fragment: ferrule has no local send fragment size";
     if (o->max_version != 0 && o->max_version < FERRULE_TLS13)
         return "-max-version below TLS 1.3: ferrule speaks TLS 1.3 only";
     return NULL;
