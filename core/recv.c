@@ -262,7 +262,9 @@ static int reads_early(const fr_conn *c) {
 static fr_err deprotect(fr_conn *c, rx_record *r, uint8_t **pt, size_t *pt_len, int *done) {
     *done = 0;
     if (!fr_aead_active(&c->rd)) {
-        FR_ENSURE(r->type != FR_CT_APPLICATION_DATA, FERRULE_R_UNEXPECTED_MESSAGE);
+        /* No application data before there are keys to protect it: a
+         * record type this phase never carries (RFC 8446 §5). */
+        FR_ENSURE(r->type != FR_CT_APPLICATION_DATA, FERRULE_R_BAD_CONTENT_TYPE);
         /* RFC 8446 §5.1: a TLSPlaintext fragment is at most 2^14 bytes. */
         FR_ENSURE(r->body <= FR_MAX_PLAINTEXT, FERRULE_R_PLAINTEXT_OVERFLOW);
         *pt = r->p + FR_RECORD_HEADER_LEN;

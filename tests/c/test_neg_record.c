@@ -292,8 +292,8 @@ static const neg_row rows[] = {
      OUTER_TYPE, NEG_PEER_ALERT},
     {"rec_plaintext_alert_after_handshake", CL_CONN(plain_alert_after_handshake, 0), OUTER_TYPE,
      NEG_PEER_ALERT},
-    {"rec_app_data_before_handshake_plain", SV_FRESH(server_gets_raw, 2), UNEXPECTED,
-     NEG_PEER_ALERT},
+    {"rec_app_data_before_handshake_plain", SV_FRESH(server_gets_raw, 2),
+     NEG_FAILS(DECODE, BAD_CONTENT_TYPE, UNEXPECTED_MESSAGE), NEG_PEER_ALERT},
     {"rec_app_data_before_handshake_protected",
      CL_FLIGHT(app_data_before_handshake_protected, 0), UNEXPECTED, NEG_PEER_ALERT},
     /* RFC 8446 §5.1: no zero-length handshake fragments: nothing a message
