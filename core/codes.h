@@ -45,6 +45,7 @@
 #define FERRULE_R_BAD_ALERT_LEVEL 13 /* alert level neither warning nor fatal */
 #define FERRULE_R_TOO_MANY_WARNINGS 14 /* too many user_canceled alerts in a row */
 #define FERRULE_R_BAD_KEY_UPDATE 15 /* KeyUpdate request_update not 0 or 1 */
+#define FERRULE_R_BAD_ALERT_LENGTH 48 /* alert record not exactly one alert (decode_error) */
 
 #define FERRULE_R_UNEXPECTED_MESSAGE 16 /* message not allowed in this state */
 #define FERRULE_R_ILLEGAL_PARAMETER 17 /* field value not allowed */

@@ -44,6 +44,8 @@ static const reason_info REASONS[] = {
      FERRULE_ALERT_ILLEGAL_PARAMETER, "alert level is neither warning nor fatal"},
     {FERRULE_R_TOO_MANY_WARNINGS, "too_many_warning_alerts", FERRULE_ALERT_SENT,
      FERRULE_ALERT_UNEXPECTED_MESSAGE, "too many user_canceled alerts in a row"},
+    {FERRULE_R_BAD_ALERT_LENGTH, "bad_alert_length", FERRULE_DECODE, FERRULE_ALERT_DECODE_ERROR,
+     "alert record does not hold exactly one alert (two bytes)"},
     {FERRULE_R_BAD_KEY_UPDATE, "bad_key_update", FERRULE_ALERT_SENT,
      FERRULE_ALERT_ILLEGAL_PARAMETER, "KeyUpdate request_update is neither 0 nor 1"},
     {FERRULE_R_UNEXPECTED_MESSAGE, "unexpected_message", FERRULE_ALERT_SENT,

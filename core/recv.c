@@ -45,8 +45,9 @@ static fr_err peer_alert(fr_conn *c, uint8_t desc) {
 }
 
 static fr_err on_alert(fr_conn *c, const uint8_t *pt, size_t len) {
-    /* RFC 8446 §6: an alert is exactly level + description. */
-    FR_ENSURE(len == 2, FERRULE_R_DECODE_ERROR);
+    /* RFC 8446 §6: an alert is exactly level + description (and §5.1:
+     * alerts are never fragmented nor two in one record). */
+    FR_ENSURE(len == 2, FERRULE_R_BAD_ALERT_LENGTH);
     /* AlertLevel is warning(1) or fatal(2); any other is a field with
      * an illegal value. */
     FR_ENSURE(pt[0] == 1 || pt[0] == 2, FERRULE_R_BAD_ALERT_LEVEL);

@@ -259,6 +259,7 @@ NEG_EDIT(inner_plaintext) {
 /* Too long once deprotected (or as a plaintext record), not by its header. */
 #define PT_OVERFLOW NEG_FAILS(DECODE, PLAINTEXT_OVERFLOW, RECORD_OVERFLOW)
 #define OUTER_TYPE NEG_FAILS(DECODE, BAD_OUTER_TYPE, UNEXPECTED_MESSAGE)
+#define ALERT_LEN NEG_FAILS(DECODE, BAD_ALERT_LENGTH, DECODE_ERROR)
 #define DECODE_ERR NEG_FAILS(DECODE, DECODE_ERROR, DECODE_ERROR)
 
 static const neg_row rows[] = {
@@ -322,12 +323,12 @@ static const neg_row rows[] = {
      NEG_PEER_NONE, .post = neg_post_exchange},
     /* One or three bytes: a malformed alert; none: no alert at all
      * (RFC 8446 §5.1, as for handshake fragments). */
-    {"rec_alert_wrong_length/one_byte", SV_FRESH(server_gets_raw, 4), DECODE_ERR,
+    {"rec_alert_wrong_length/one_byte", SV_FRESH(server_gets_raw, 4), ALERT_LEN,
      NEG_PEER_ALERT},
-    {"rec_alert_wrong_length/three_bytes", SV_FRESH(server_gets_raw, 5), DECODE_ERR,
+    {"rec_alert_wrong_length/three_bytes", SV_FRESH(server_gets_raw, 5), ALERT_LEN,
      NEG_PEER_ALERT},
     {"rec_alert_wrong_length/empty", SV_FRESH(server_gets_raw, 6), UNEXPECTED, NEG_PEER_ALERT},
-    {"rec_protected_alert_wrong_length", CL_FLIGHT(protected_alert_wrong_length, 0), DECODE_ERR,
+    {"rec_protected_alert_wrong_length", CL_FLIGHT(protected_alert_wrong_length, 0), ALERT_LEN,
      NEG_PEER_ALERT},
     {"rec_33_empty_app_records", CL_CONN(empty_app_records, 33 << 1 | 1),
      NEG_FAILS(ALERT_SENT, TOO_MANY_EMPTY, UNEXPECTED_MESSAGE), NEG_PEER_ALERT},
