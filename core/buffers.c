@@ -20,6 +20,21 @@ int fr_conn_failed_status(const fr_conn *c) { return c->status; }
 
 int fr_conn_is_connected(const fr_conn *c) { return c->state == FERRULE_HS_CONNECTED; }
 
+/* RFC 8446 §2.3, §4.4.4: a server may send application data after its
+ * Finished, before the client's Finished (0.5-RTT): its write keys are
+ * then the server application traffic keys already (fr_server_send_flight).
+ * The client is not yet authenticated nor known to be live. */
+int fr_conn_half_rtt_writable(const fr_conn *c) {
+    if (c->role != FERRULE_ROLE_SERVER || c->status != FERRULE_OK) return 0;
+    switch (c->state) {
+    case FERRULE_HS_WAIT_END_OF_EARLY_DATA:
+    case FERRULE_HS_WAIT_CLIENT_CERTIFICATE:
+    case FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY:
+    case FERRULE_HS_WAIT_CLIENT_FINISHED: return 1;
+    default: return 0;
+    }
+}
+
 unsigned fr_conn_lent(const fr_conn *c) {
     return (c->in_lent ? FR_LENT_INPUT : 0u) | (c->out_lent ? FR_LENT_OUTPUT : 0u) |
            (c->app_lent ? FR_LENT_APP : 0u);
@@ -368,7 +383,8 @@ static int owes_output(const fr_conn *c) {
 uint32_t fr_conn_flags_tx(const fr_conn *c) {
     uint32_t f = 0;
     if (c->out_len > 0 || owes_output(c)) f |= FERRULE_FLAG_HAS_OUTPUT;
-    if (c->status == FERRULE_OK && c->state == FERRULE_HS_CONNECTED && !c->closed_sent &&
+    if (c->status == FERRULE_OK &&
+        (c->state == FERRULE_HS_CONNECTED || fr_conn_half_rtt_writable(c)) && !c->closed_sent &&
         !c->out_lent && c->out_len < FR_MAX_RECORD)
         f |= FERRULE_FLAG_APP_WRITABLE;
     return f;

@@ -324,6 +324,9 @@ int fr_conn_failed_status(const fr_conn *c);
  * status, and the alert queued if the reason has one.  Returns e. */
 fr_err fr_conn_fail(fr_conn *c, fr_err e);
 int fr_conn_is_connected(const fr_conn *c);
+/* Server between its Finished and the client's: application data may be
+ * written (0.5-RTT, RFC 8446 §2.3). */
+int fr_conn_half_rtt_writable(const fr_conn *c);
 /* The public status for an engine result: a failure's sticky class, or
  * the class of a local refusal (recorded as the usage reason), or the
  * progress as OK / WANT_READ / WANT_WRITE / CLOSED / WANT_APP. */

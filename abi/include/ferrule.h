@@ -1026,7 +1026,12 @@ FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_handshake(ferrule_conn *conn);
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_read(ferrule_conn *conn, uint8_t *buf,
                                                      size_t cap, size_t *n);
 /** Write application data.  Accepts up to `len` bytes (`*n` tells how many;
- *  it may be fewer when output is full: FERRULE_WANT_WRITE when none fit). */
+ *  it may be fewer when output is full: FERRULE_WANT_WRITE when none fit).
+ *  Drives the handshake first if it is not complete, except on a server
+ *  whose Finished is sent: there it writes at once (0.5-RTT data, RFC 8446
+ *  §2.3), before the client's Finished -- to a client not yet
+ *  authenticated, even when a client certificate is requested
+ *  (docs/early-data.md). */
 FERRULE_API FERRULE_MUST_CHECK int ferrule_conn_write(ferrule_conn *conn, const uint8_t *buf,
                                                       size_t len, size_t *n);
 /** Callback I/O: send pending output now (FERRULE_OK when all of it left,

@@ -204,7 +204,9 @@ FERRULE_API int ferrule_conn_write(ferrule_conn *c, const uint8_t *buf, size_t l
     if (c == NULL || (buf == NULL && len > 0) || n == NULL)
         return usage(c, FERRULE_R_NULL_ARGUMENT);
     if (fr_conn_failed_status(c) != FERRULE_OK) return fr_conn_failed_status(c);
-    if (!fr_conn_is_connected(c)) {
+    /* A server whose Finished is sent writes at once (0.5-RTT data, RFC
+     * 8446 §2.3); otherwise the handshake runs first. */
+    if (!fr_conn_is_connected(c) && !fr_conn_half_rtt_writable(c)) {
         pthread_mutex_lock(&fr_abi_host(c)->rd_lock);
         fr_abi_conn_clock(c);
         int st = drive_handshake(c);

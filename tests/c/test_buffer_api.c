@@ -224,7 +224,9 @@ TEST(flags_at_each_step) {
     /* A whole record is buffered: not wanting input, work to do. */
     CHECK_EQ(ferrule_conn_flags(p.server), 0);
     CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
-    CHECK_EQ(ferrule_conn_flags(p.server), FERRULE_FLAG_WANT_INPUT | FERRULE_FLAG_HAS_OUTPUT);
+    /* Its Finished is queued: it may write 0.5-RTT data (RFC 8446 §2.3). */
+    CHECK_EQ(ferrule_conn_flags(p.server),
+             FERRULE_FLAG_WANT_INPUT | FERRULE_FLAG_HAS_OUTPUT | FERRULE_FLAG_APP_WRITABLE);
     pair_move(p.server, p.client);
     CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_OK);
     CHECK_EQ(ferrule_conn_flags(p.client), FERRULE_FLAG_WANT_INPUT | FERRULE_FLAG_HAS_OUTPUT |
@@ -429,7 +431,7 @@ TEST(handshake_and_data_with_process) {
     CHECK_EQ(ferrule_conn_process(p.server, wire, wl, &used, out, sizeof(out), &w, &sf),
              FERRULE_OK);
     CHECK_EQ(used, wl);
-    CHECK_EQ(sf, FERRULE_FLAG_WANT_INPUT);
+    CHECK_EQ(sf, FERRULE_FLAG_WANT_INPUT | FERRULE_FLAG_APP_WRITABLE); /* 0.5-RTT */
     /* Client: the server's flight in 100-byte reads; its Finished out. */
     memcpy(wire, out, w);
     wl = w;

@@ -1,0 +1,143 @@
+/* test_bogo_early.c - 0-RTT, 0.5-RTT and resumption behaviour that
+ * BoringSSL's test runner (BoGo) checks, as regression tests over
+ * in-memory pairs.
+ *
+ * 0.5-RTT (RFC 8446 §2.3, §4.4.4): a server may send application data
+ * once its Finished is sent, before the client's Finished.  ferrule_conn_write
+ * takes it then without waiting for the client (found by BoGo's
+ * EarlyData-Server-TLS13 and the other 0-RTT server tests, which expect
+ * the early data echoed before the runner sends its Finished). */
+#include <stdio.h>
+#include <string.h>
+
+#include "support_pair.h"
+#include "testlib.h"
+
+static ferrule_config *early_client(void) {
+    ferrule_config *c = pair_client_config();
+    if (c != NULL && ferrule_config_set_early_data(c, NULL) != FERRULE_OK) return NULL;
+    return c;
+}
+
+static ferrule_config *early_server(void) {
+    ferrule_config *c = pair_server_config("ecdsa-p256");
+    if (c != NULL && ferrule_config_set_early_data(c, NULL) != FERRULE_OK) return NULL;
+    return c;
+}
+
+/* A full handshake; the client's session blob after its tickets. */
+static size_t get_session(ferrule_config *cc, ferrule_config *sc, uint8_t *out, size_t cap) {
+    pair p;
+    size_t len = 0;
+    if (!pair_new(&p, cc, sc, NULL)) return 0;
+    int cs, ss;
+    if (pair_handshake(&p, &cs, &ss)) {
+        uint8_t buf[16];
+        size_t n;
+        pair_move(p.server, p.client);
+        int rd = ferrule_conn_read(p.client, buf, sizeof(buf), &n);
+        (void)rd; /* WANT_READ: only tickets arrived */
+        if (ferrule_conn_session(p.client, out, cap, &len) != FERRULE_OK) len = 0;
+    }
+    pair_free(&p);
+    return len;
+}
+
+/* The server writes `msg` now, in state `want_state`, without input from
+ * the client; the client reads it once its handshake completes. */
+static void half_rtt_round_trip(pair *p, int want_state, const char *msg) {
+    size_t n = 0, len = strlen(msg);
+    CHECK_EQ(ferrule_conn_handshake_state(p->server), want_state);
+    CHECK(ferrule_conn_flags(p->server) & FERRULE_FLAG_APP_WRITABLE);
+    CHECK_EQ(ferrule_conn_write(p->server, (const uint8_t *)msg, len, &n), FERRULE_OK);
+    CHECK_EQ(n, len);
+    /* Written, not driven: the server still waits for the client. */
+    CHECK_EQ(ferrule_conn_handshake_state(p->server), want_state);
+    int cs, ss;
+    CHECK(pair_handshake(p, &cs, &ss));
+    uint8_t buf[64];
+    CHECK_EQ(ferrule_conn_read(p->client, buf, sizeof(buf), &n), FERRULE_OK);
+    CHECK_EQ(n, len);
+    CHECK(memcmp(buf, msg, len) == 0);
+}
+
+TEST(half_rtt_after_accepted_early_data) {
+    ferrule_config *cc = early_client(), *sc = early_server();
+    REQUIRE(cc != NULL && sc != NULL);
+    static uint8_t sess[8192];
+    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    REQUIRE(sl > 0);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    CHECK_EQ(ferrule_conn_set_session(p.client, sess, sl), FERRULE_OK);
+    size_t n = 0;
+    CHECK_EQ(ferrule_conn_write_early_data(p.client, (const uint8_t *)"\x01\x02\x03\x04", 4,
+                                           FERRULE_EARLY_DATA_REPLAY_SAFE, &n),
+             FERRULE_OK);
+    pair_move(p.client, p.server);
+    uint8_t buf[16];
+    CHECK_EQ(ferrule_conn_read_early_data(p.server, buf, sizeof(buf), &n), FERRULE_OK);
+    CHECK_EQ(n, 4);
+    /* The reply to the early data, before the client's EndOfEarlyData. */
+    half_rtt_round_trip(&p, FERRULE_HS_WAIT_END_OF_EARLY_DATA, "\xfe\xfd\xfc\xfb");
+    CHECK_EQ(ferrule_conn_early_data_status(p.client), FERRULE_EARLY_ACCEPTED);
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(half_rtt_in_a_full_handshake) {
+    ferrule_config *cc = pair_client_config(), *sc = pair_server_config("ecdsa-p256");
+    REQUIRE(cc != NULL && sc != NULL);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    /* Before its flight the server cannot write: the write drives the
+     * handshake, which needs the ClientHello. */
+    size_t n = 9;
+    CHECK(!(ferrule_conn_flags(p.server) & FERRULE_FLAG_APP_WRITABLE));
+    CHECK_EQ(ferrule_conn_write(p.server, (const uint8_t *)"x", 1, &n), FERRULE_WANT_READ);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+    pair_move(p.client, p.server);
+    CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
+    half_rtt_round_trip(&p, FERRULE_HS_WAIT_CLIENT_FINISHED, "half-rtt");
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(half_rtt_before_the_client_certificate) {
+    /* Documented: with client authentication requested, 0.5-RTT data goes
+     * to a client that has not yet authenticated. */
+    ferrule_config *cc = pair_client_config(), *sc = pair_server_config("ecdsa-p256");
+    REQUIRE(cc != NULL && sc != NULL);
+    CHECK_EQ(ferrule_config_set_client_auth(sc, FERRULE_CLIENT_AUTH_REQUEST), FERRULE_OK);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+    pair_move(p.client, p.server);
+    CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
+    half_rtt_round_trip(&p, FERRULE_HS_WAIT_CLIENT_CERTIFICATE, "unauthenticated");
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(client_cannot_write_before_its_handshake_ends) {
+    /* 0.5-RTT is the server's: a client's write still drives its handshake. */
+    ferrule_config *cc = pair_client_config(), *sc = pair_server_config("ecdsa-p256");
+    REQUIRE(cc != NULL && sc != NULL);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    size_t n = 9;
+    CHECK_EQ(ferrule_conn_write(p.client, (const uint8_t *)"x", 1, &n), FERRULE_WANT_READ);
+    CHECK_EQ(n, 0);
+    CHECK(!(ferrule_conn_flags(p.client) & FERRULE_FLAG_APP_WRITABLE));
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST_MAIN("bogo_early", TL_CASE(half_rtt_after_accepted_early_data),
+          TL_CASE(half_rtt_in_a_full_handshake), TL_CASE(half_rtt_before_the_client_certificate),
+          TL_CASE(client_cannot_write_before_its_handshake_ends))
