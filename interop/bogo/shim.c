@@ -197,6 +197,11 @@ static int op_read(shim_conn *s, void *arg) {
     return ferrule_conn_read(s->conn, r->buf, r->cap, &r->n);
 }
 
+static int op_read_early(shim_conn *s, void *arg) {
+    read_arg *r = arg;
+    return ferrule_conn_read_early_data(s->conn, r->buf, r->cap, &r->n);
+}
+
 typedef struct {
     const uint8_t *buf;
     size_t len, done;
@@ -612,9 +617,26 @@ static int fail_conn(shim_conn *s, int st, const char *what) {
     return 0;
 }
 
+/* A 0-RTT server echoes the early data as it comes, in 0.5-RTT (before
+ * the client's Finished), like bssl_shim whose handshake returns early. */
+static int echo_early_data(shim_conn *s) {
+    uint8_t buf[512];
+    for (;;) {
+        read_arg r = {buf, s->o->read_size > 0 && (size_t)s->o->read_size < sizeof(buf)
+                               ? (size_t)s->o->read_size : sizeof(buf), 0};
+        int st = drive(s, op_read_early, &r);
+        if (st != FERRULE_OK) return fail_conn(s, st, "handshake");
+        if (r.n == 0) return 1;
+        for (size_t i = 0; i < r.n; i++) buf[i] ^= 0xff;
+        st = write_all(s, buf, r.n);
+        if (st != FERRULE_OK) return fail_conn(s, st, "write");
+    }
+}
+
 static int exchange(shim_conn *s, int is_resume, int is_retry) {
     const shim_opts *o = s->o;
     int st;
+    if (o->is_server && o->enable_early_data && !echo_early_data(s)) return 0;
     if (!o->implicit_handshake) {
         st = drive(s, op_handshake, NULL);
         if (st != FERRULE_OK) return fail_conn(s, st, "handshake");
