@@ -103,6 +103,7 @@ typedef struct {
     /* traffic secrets from the key log (-export-traffic-secrets) */
     uint8_t client_ap[64], server_ap[64];
     size_t ap_len;
+    size_t early_written; /* client: bytes of the first write sent as 0-RTT */
 } shim_conn;
 
 static int send_all(int fd, const uint8_t *p, size_t n) {
@@ -637,7 +638,10 @@ static int exchange(shim_conn *s, int is_resume, int is_retry) {
     const shim_opts *o = s->o;
     int st;
     if (o->is_server && o->enable_early_data && !echo_early_data(s)) return 0;
-    if (!o->implicit_handshake) {
+    /* A 0-RTT client learns only from the handshake what of its first
+     * write the server took; so it completes the handshake before it
+     * writes the rest, also with -implicit-handshake. */
+    if (!o->implicit_handshake || (s->early_written > 0 && o->shim_writes_first && !is_retry)) {
         st = drive(s, op_handshake, NULL);
         if (st != FERRULE_OK) return fail_conn(s, st, "handshake");
         if (!check_handshake(s, is_resume)) return 0;
@@ -680,11 +684,18 @@ static int exchange(shim_conn *s, int is_resume, int is_retry) {
             if (st != FERRULE_OK) return fail_conn(s, st, "write");
         }
     } else {
-        if (o->shim_writes_first && !(is_resume && !is_retry && !o->is_server &&
-                                      ferrule_conn_early_data_status(s->conn) == FERRULE_EARLY_ACCEPTED &&
-                                      ferrule_conn_early_data_len(s->conn) > 0)) {
-            st = write_all(s, o->shim_initial_write, strlen(o->shim_initial_write));
-            if (st != FERRULE_OK) return fail_conn(s, st, "write");
+        if (o->shim_writes_first) {
+            /* What went as accepted 0-RTT data is not sent again: the rest
+             * of the message (beyond max_early_data_size) follows in 1-RTT;
+             * rejected early data is sent again whole. */
+            size_t len = strlen(o->shim_initial_write), skip = 0;
+            if (!is_retry && s->early_written > 0 &&
+                ferrule_conn_early_data_status(s->conn) == FERRULE_EARLY_ACCEPTED)
+                skip = s->early_written;
+            if (skip < len) {
+                st = write_all(s, o->shim_initial_write + skip, len - skip);
+                if (st != FERRULE_OK) return fail_conn(s, st, "write");
+            }
         }
         if (!o->shim_shuts_down) {
             size_t rs = o->read_size > 0 ? (size_t)o->read_size : 512;
@@ -873,6 +884,7 @@ static int do_connection(const shim_opts *o, const shim_opts *retry, int is_resu
                                                FERRULE_EARLY_DATA_REPLAY_SAFE, &n);
         if (st != FERRULE_OK) ok = fail_conn(&s, st, "early data");
         else early = 1;
+        s.early_written = n;
         flush_out(&s);
     }
     if (ok) {
