@@ -44,6 +44,7 @@ static const flag_def FLAGS[] = {
     F("-expect-session-miss", K_BOOL, expect_session_miss),
     F("-expect-no-session", K_BOOL, expect_no_session),
     F("-shim-initial-write", K_STR, shim_initial_write),
+    F("-repeat-shim-initial-write", K_INT, repeat_shim_initial_write),
     F("-write-different-record-sizes", K_BOOL, write_different_record_sizes),
     F("-read-with-unfinished-write", K_BOOL, read_with_unfinished_write),
     F("-peek-then-read", K_BOOL, peek_then_read),
@@ -197,6 +198,7 @@ int shim_parse_flags(int argc, char **argv, shim_opts opts[3], const char **why)
     memset(opts, 0, 3 * sizeof(opts[0]));
     for (int p = 0; p < 3; p++) {
         opts[p].shim_initial_write = "hello";
+        opts[p].repeat_shim_initial_write = 1;
         opts[p].export_label = "";
         opts[p].export_context = "";
         opts[p].expect_selected_credential = INT_MIN;

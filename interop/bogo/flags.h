@@ -32,6 +32,7 @@ typedef struct {
     uint64_t shim_id;
     int implicit_handshake, shim_writes_first, shim_shuts_down, check_close_notify;
     int read_size, key_update, key_update_before_read, send_alert;
+    int repeat_shim_initial_write; /* -shim-writes-first sends the message this many times (1) */
     int export_keying_material, use_export_context;
     const char *export_label, *export_context;
     int resumption_delay;

@@ -104,7 +104,21 @@ typedef struct {
     uint8_t client_ap[64], server_ap[64];
     size_t ap_len;
     size_t early_written; /* client: bytes of the first write sent as 0-RTT */
+    uint8_t *first;       /* -shim-writes-first: the message, repeated */
+    size_t first_len;
 } shim_conn;
+
+/* The -shim-writes-first message: -shim-initial-write, repeated
+ * -repeat-shim-initial-write times.  0 when out of memory. */
+static int make_first_write(shim_conn *s) {
+    size_t one = strlen(s->o->shim_initial_write);
+    size_t times = s->o->repeat_shim_initial_write > 0 ? (size_t)s->o->repeat_shim_initial_write : 0;
+    s->first_len = one * times;
+    s->first = malloc(s->first_len + 1);
+    if (s->first == NULL) return 0;
+    for (size_t i = 0; i < times; i++) memcpy(s->first + i * one, s->o->shim_initial_write, one);
+    return 1;
+}
 
 static int send_all(int fd, const uint8_t *p, size_t n) {
     while (n > 0) {
@@ -688,13 +702,18 @@ static int exchange(shim_conn *s, int is_resume, int is_retry) {
             /* What went as accepted 0-RTT data is not sent again: the rest
              * of the message (beyond max_early_data_size) follows in 1-RTT;
              * rejected early data is sent again whole. */
-            size_t len = strlen(o->shim_initial_write), skip = 0;
+            size_t len = s->first_len, skip = 0;
             if (!is_retry && s->early_written > 0 &&
                 ferrule_conn_early_data_status(s->conn) == FERRULE_EARLY_ACCEPTED)
                 skip = s->early_written;
-            if (skip < len) {
-                st = write_all(s, o->shim_initial_write + skip, len - skip);
+            /* One write per repetition, as bssl_shim does (the runner
+             * checks the records). */
+            size_t unit = strlen(o->shim_initial_write);
+            while (skip < len) {
+                size_t k = unit - skip % unit;
+                st = write_all(s, s->first + skip, k);
                 if (st != FERRULE_OK) return fail_conn(s, st, "write");
+                skip += k;
             }
         }
         if (!o->shim_shuts_down) {
@@ -863,8 +882,9 @@ static int do_connection(const shim_opts *o, const shim_opts *retry, int is_resu
         ferrule_config_free(s.cfg);
         return 0;
     }
-    int ok = 1;
-    if (!o->is_server && is_resume && g_session != NULL &&
+    int ok = make_first_write(&s);
+    if (!ok) fail_msg("out of memory");
+    if (ok && !o->is_server && is_resume && g_session != NULL &&
         ferrule_conn_set_session(s.conn, g_session, g_session_len) != FERRULE_OK) {
         fail_msg("set_session: %s", ferrule_reason_name(ferrule_conn_reason(s.conn)));
         ok = 0;
@@ -878,14 +898,22 @@ static int do_connection(const shim_opts *o, const shim_opts *retry, int is_resu
     int early = 0;
     if (ok && !o->is_server && is_resume && o->enable_early_data && o->shim_writes_first &&
         session_early(g_session, g_session_len)) {
-        size_t n = 0;
-        int st = ferrule_conn_write_early_data(s.conn, (const uint8_t *)o->shim_initial_write,
-                                               strlen(o->shim_initial_write),
+        /* As much as the ticket allows (a call queues about a record);
+         * the rest follows in 1-RTT. */
+        int st = FERRULE_OK;
+        size_t unit = strlen(o->shim_initial_write);
+        while (s.early_written < s.first_len) {
+            size_t n = 0;
+            st = ferrule_conn_write_early_data(s.conn, s.first + s.early_written,
+                                               unit - s.early_written % unit,
                                                FERRULE_EARLY_DATA_REPLAY_SAFE, &n);
-        if (st != FERRULE_OK) ok = fail_conn(&s, st, "early data");
+            s.early_written += n;
+            flush_out(&s);
+            if (st != FERRULE_OK || n == 0) break;
+        }
+        /* A spent allowance is the end of the early part, not a failure. */
+        if (st != FERRULE_OK && s.early_written == 0) ok = fail_conn(&s, st, "early data");
         else early = 1;
-        s.early_written = n;
-        flush_out(&s);
     }
     if (ok) {
         if (early && o->expect_reject_early_data) {
@@ -904,6 +932,7 @@ static int do_connection(const shim_opts *o, const shim_opts *retry, int is_resu
         }
     }
     if (s.fd >= 0) drain_close(s.fd);
+    free(s.first);
     ferrule_conn_free(s.conn);
     ferrule_config_free(s.cfg);
     return ok;
