@@ -444,7 +444,16 @@ static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) 
         TRY_CFG(ferrule_config_set_cookie_key(cfg, g_cookie_key, sizeof(g_cookie_key)), "cookie");
         if (o->fail_cert_callback)
             TRY_CFG(ferrule_config_set_cert_select_callback(cfg, fail_cert_cb, NULL), "cert callback");
-        if (o->no_ticket) TRY_CFG(ferrule_config_set_tickets(cfg, 0), "tickets");
+        if (o->no_ticket) {
+            /* SSL_OP_NO_TICKET on a TLS 1.3 server: no tickets issued, and
+             * none accepted (TLS13-NoTicket-NoAccept). */
+            ferrule_resumption_options ro;
+            memset(&ro, 0, sizeof(ro));
+            ro.struct_size = (uint32_t)sizeof(ro);
+            ro.accept = FERRULE_RESUME_REFUSE;
+            TRY_CFG(ferrule_config_set_tickets(cfg, 0), "tickets");
+            TRY_CFG(ferrule_config_set_resumption(cfg, &ro), "resumption");
+        }
         if (o->select_alpn != NULL || o->decline_alpn || o->reject_alpn || o->select_empty_alpn ||
             o->expect_advertised_alpn != NULL)
             TRY_CFG(ferrule_config_set_alpn_select_callback(cfg, alpn_cb, s), "alpn callback");
@@ -475,7 +484,12 @@ static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) 
         store.struct_size = (uint32_t)sizeof(store);
         store.check_and_insert = replay_check_and_insert;
         memcpy(store.id, "bogo-shim-store!", 16);
-        if (o->is_server) ed.store = &store;
+        if (o->is_server) {
+            ed.store = &store;
+            /* BoringSSL accepts a ticket age skew of up to 60 s; ferrule's
+             * window adds 1 s for its clock's granularity. */
+            ed.window_ms = 59000;
+        }
         TRY_CFG(ferrule_config_set_early_data(cfg, &ed), "early data");
     }
     return cfg;
