@@ -106,9 +106,10 @@ fr_err fr_client_on_early_data_ext(fr_conn *c, fr_ext *ext) {
         /* Accepted early data was sent with the first PSK's suite and ALPN:
          * the server must have resumed that PSK with them. */
         const fr_session *s = &c->resume.offer;
-        FR_ENSURE(c->resume.resumed && c->suite == s->suite, FERRULE_R_ILLEGAL_PARAMETER);
+        FR_ENSURE(c->resume.resumed, FERRULE_R_EARLY_DATA_NOT_RESUMED);
+        FR_ENSURE(c->suite == s->suite, FERRULE_R_EARLY_CIPHER_MISMATCH);
         FR_ENSURE(c->alpn_len == s->alpn_len && memcmp(c->alpn, s->alpn, s->alpn_len) == 0,
-                  FERRULE_R_ILLEGAL_PARAMETER);
+                  FERRULE_R_EARLY_ALPN_MISMATCH);
         c->early.status = FERRULE_EARLY_ACCEPTED;
         return FR_OK;
     }
@@ -320,7 +321,7 @@ fr_err fr_server_early_data_record(fr_conn *c, const uint8_t *pt, size_t len) {
 }
 
 fr_err fr_server_skip_early(fr_conn *c, size_t body_len) {
-    FR_ENSURE(body_len <= c->early.skip_budget, FERRULE_R_EARLY_DATA_LIMIT);
+    FR_ENSURE(body_len <= c->early.skip_budget, FERRULE_R_SKIPPED_EARLY_DATA_LIMIT);
     c->early.skip_budget -= body_len;
     return FR_OK;
 }

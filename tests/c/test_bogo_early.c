@@ -138,6 +138,88 @@ TEST(client_cannot_write_before_its_handshake_ends) {
     ferrule_config_free(sc);
 }
 
-TEST_MAIN("bogo_early", TL_CASE(half_rtt_after_accepted_early_data),
+/* ---- the client's checks of an accepted 0-RTT (RFC 8446 §4.2.10) ---------- */
+
+/* Offsets in a session blob (core/hs/session.c): version, suite u16,
+ * psk<1..255>, received u64, lifetime u32, age_add u32, ticket<1..2^16-1>,
+ * alpn<0..255>, ... */
+static size_t blob_alpn_offset(const uint8_t *b) {
+    size_t off = 3 + 1 + b[3] + 8 + 4 + 4;
+    size_t ticket_len = ((size_t)b[off] << 8) | b[off + 1];
+    return off + 2 + ticket_len;
+}
+
+/* The server accepts 0-RTT for its ticket; the client's session blob,
+ * edited, says the early data went under another suite or ALPN: the
+ * client refuses the acceptance with illegal_parameter and its own reason
+ * (BoGo EarlyData-CipherMismatch-Client-TLS13, -BadALPNMismatch-Client). */
+static void accepted_with_a_mismatch(ferrule_config *cc, ferrule_config *sc, int edit_alpn,
+                                     uint32_t want_reason) {
+    static uint8_t sess[8192];
+    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    REQUIRE(sl > 0);
+    if (edit_alpn) {
+        size_t a = blob_alpn_offset(sess);
+        REQUIRE(a + 1 < sl && sess[a] == 1 && sess[a + 1] == 'a');
+        sess[a + 1] = 'b';
+    } else {
+        /* TLS_AES_128_GCM_SHA256 -> TLS_CHACHA20_POLY1305_SHA256 (same hash). */
+        REQUIRE(sess[1] == 0x13 && sess[2] == 0x01);
+        sess[2] = 0x03;
+    }
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    CHECK_EQ(ferrule_conn_set_session(p.client, sess, sl), FERRULE_OK);
+    size_t n = 0;
+    CHECK_EQ(ferrule_conn_write_early_data(p.client, (const uint8_t *)"early", 5,
+                                           FERRULE_EARLY_DATA_REPLAY_SAFE, &n),
+             FERRULE_OK);
+    /* The server gets the ClientHello (and CCS) only: the early record,
+     * under the edited suite, would not open there. */
+    static uint8_t wire[16384];
+    size_t wl = 0, k = 0;
+    while (ferrule_conn_take(p.client, wire + wl, sizeof(wire) - wl, &k) == FERRULE_OK && k > 0)
+        wl += k;
+    size_t hello = 0;
+    while (hello + 5 <= wl && wire[hello] != 23)
+        hello += 5 + (((size_t)wire[hello + 3] << 8) | wire[hello + 4]);
+    REQUIRE(hello > 0 && hello < wl);
+    size_t used = 0;
+    CHECK_EQ(ferrule_conn_feed(p.server, wire, hello, &used), FERRULE_OK);
+    CHECK_EQ(used, hello);
+    CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
+    CHECK_EQ(ferrule_conn_early_data_status(p.server), FERRULE_EARLY_ACCEPTED);
+    pair_move(p.server, p.client);
+    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_ALERT_SENT);
+    CHECK_EQ(ferrule_conn_reason(p.client), want_reason);
+    uint8_t alert = 0;
+    uint32_t received = 1;
+    CHECK(ferrule_conn_get_alert(p.client, &alert, &received));
+    CHECK_EQ(alert, FERRULE_ALERT_ILLEGAL_PARAMETER);
+    CHECK_EQ(received, 0);
+    pair_free(&p);
+}
+
+TEST(accepted_early_data_under_another_suite) {
+    ferrule_config *cc = early_client(), *sc = early_server();
+    REQUIRE(cc != NULL && sc != NULL);
+    accepted_with_a_mismatch(cc, sc, 0, FERRULE_R_EARLY_CIPHER_MISMATCH);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST(accepted_early_data_under_another_alpn) {
+    ferrule_config *cc = early_client(), *sc = early_server();
+    REQUIRE(cc != NULL && sc != NULL);
+    CHECK_EQ(ferrule_config_add_alpn(cc, (const uint8_t *)"a", 1), FERRULE_OK);
+    CHECK_EQ(ferrule_config_add_alpn(cc, (const uint8_t *)"b", 1), FERRULE_OK);
+    CHECK_EQ(ferrule_config_add_alpn(sc, (const uint8_t *)"a", 1), FERRULE_OK);
+    accepted_with_a_mismatch(cc, sc, 1, FERRULE_R_EARLY_ALPN_MISMATCH);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST_MAIN("bogo_early", TL_CASE(accepted_early_data_under_another_suite),
+          TL_CASE(accepted_early_data_under_another_alpn), TL_CASE(half_rtt_after_accepted_early_data),
           TL_CASE(half_rtt_in_a_full_handshake), TL_CASE(half_rtt_before_the_client_certificate),
           TL_CASE(client_cannot_write_before_its_handshake_ends))

@@ -551,7 +551,8 @@ TEST(skipping_refused_early_data_is_bounded) {
     memset(big, 'c', sizeof(big));
     try_0rtt(&a, cc, sc, sess, sl, big, sizeof(big));
     CHECK(!a.ok);
-    CHECK_EQ(a.s_reason, FERRULE_R_EARLY_DATA_LIMIT);
+    CHECK_EQ(a.s_fail, FERRULE_ALERT_SENT);
+    CHECK_EQ(a.s_reason, FERRULE_R_SKIPPED_EARLY_DATA_LIMIT);
     /* Within the budget the refused data is skipped and 1-RTT works. */
     try_0rtt(&a, cc, sc, sess, sl, big, 16000);
     CHECK(a.ok);
