@@ -666,6 +666,19 @@ static int exchange(shim_conn *s, int is_resume, int is_retry) {
     const shim_opts *o = s->o;
     int st;
     if (o->is_server && o->enable_early_data && !echo_early_data(s)) return 0;
+    /* bssl_shim's 0-RTT client returns from the handshake while its early
+     * data is in flight and exports then: before the handshake completes,
+     * which the exporter refuses (NoEarlyKeyingMaterial-Client-InEarlyData). */
+    if (!o->is_server && s->early_written > 0 && !is_retry && o->export_keying_material > 0) {
+        uint8_t one[1];
+        if (ferrule_conn_export_keying_material(s->conn, o->export_label, strlen(o->export_label),
+                                                NULL, 0, one, sizeof(one)) != FERRULE_OK) {
+            if (ferrule_conn_handshake_state(s->conn) != FERRULE_HS_CONNECTED)
+                return fail_msg("failed to export keying material\n:HANDSHAKE_NOT_COMPLETE:"), 0;
+            return fail_msg("failed to export keying material"), 0;
+        }
+        return fail_msg("exported keying material before the handshake completed"), 0;
+    }
     /* A 0-RTT client learns only from the handshake what of its first
      * write the server took; so it completes the handshake before it
      * writes the rest, also with -implicit-handshake. */
