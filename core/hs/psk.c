@@ -452,7 +452,8 @@ fr_err fr_client_on_psk(fr_conn *c, fr_reader *body, uint16_t suite) {
     FR_ENSURE(selected == 0, FERRULE_R_ILLEGAL_PARAMETER); /* we offered one */
     const fr_session *s = &c->resume.offer;
     const fr_suite_info *a = fr_suite_lookup(suite), *b = fr_suite_lookup(s->suite);
-    FR_ENSURE(a != NULL && b != NULL && a->hash == b->hash, FERRULE_R_ILLEGAL_PARAMETER);
+    /* RFC 8446 §4.2.11: the PSK's hash must be the suite's. */
+    FR_ENSURE(a != NULL && b != NULL && a->hash == b->hash, FERRULE_R_PSK_HASH_MISMATCH);
     /* The original leaf, for introspection: it was verified when the
      * ticket's connection was established.  Kept as DER, never parsed in
      * the handshake (ferrule_conn_peer_cert_parse parses it on demand). */

@@ -219,7 +219,47 @@ TEST(accepted_early_data_under_another_alpn) {
     ferrule_config_free(sc);
 }
 
-TEST_MAIN("bogo_early", TL_CASE(accepted_early_data_under_another_suite),
+/* ---- resumption ------------------------------------------------------------- */
+
+TEST(resumed_under_a_suite_of_another_hash) {
+    /* The server's ServerHello, edited in flight, resumes our SHA-256 PSK
+     * under TLS_AES_256_GCM_SHA384: refused with illegal_parameter, reason
+     * psk_hash_mismatch (RFC 8446 §4.2.11; BoGo Resume-Client-PRFMismatch-TLS13). */
+    ferrule_config *cc = pair_client_config(), *sc = pair_server_config("ecdsa-p256");
+    REQUIRE(cc != NULL && sc != NULL);
+    static uint8_t sess[8192];
+    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    REQUIRE(sl > 0 && sess[1] == 0x13 && sess[2] == 0x01);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    CHECK_EQ(ferrule_conn_set_session(p.client, sess, sl), FERRULE_OK);
+    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+    pair_move(p.client, p.server);
+    CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
+    static uint8_t wire[16384];
+    size_t wl = 0, k = 0;
+    while (ferrule_conn_take(p.server, wire + wl, sizeof(wire) - wl, &k) == FERRULE_OK && k > 0)
+        wl += k;
+    /* record header 5, handshake header 4, legacy_version 2, random 32,
+     * session id <0..32>, then cipher_suite */
+    REQUIRE(wl > 44 && wire[0] == 22 && wire[5] == 2);
+    size_t suite = 5 + 4 + 2 + 32 + 1 + wire[5 + 4 + 2 + 32];
+    REQUIRE(suite + 2 < wl && wire[suite] == 0x13 && wire[suite + 1] == 0x01);
+    wire[suite + 1] = 0x02;
+    size_t used = 0;
+    CHECK_EQ(ferrule_conn_feed(p.client, wire, wl, &used), FERRULE_OK);
+    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_ALERT_SENT);
+    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_PSK_HASH_MISMATCH);
+    uint8_t alert = 0;
+    uint32_t received = 1;
+    CHECK(ferrule_conn_get_alert(p.client, &alert, &received));
+    CHECK_EQ(alert, FERRULE_ALERT_ILLEGAL_PARAMETER);
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
+TEST_MAIN("bogo_early", TL_CASE(resumed_under_a_suite_of_another_hash), TL_CASE(accepted_early_data_under_another_suite),
           TL_CASE(accepted_early_data_under_another_alpn), TL_CASE(half_rtt_after_accepted_early_data),
           TL_CASE(half_rtt_in_a_full_handshake), TL_CASE(half_rtt_before_the_client_certificate),
           TL_CASE(client_cannot_write_before_its_handshake_ends))

@@ -577,6 +577,7 @@ typedef struct ferrule_early_data_options {
         R_PEER_CLOSED = 97,
         R_PLAINTEXT_OVERFLOW = 7,
         R_PROTOCOL_VERSION = 21,
+        R_PSK_HASH_MISMATCH = 204,
         R_RECORD_OVERFLOW = 2,
         R_SEQUENCE_EXHAUSTED = 28,
         R_SKIPPED_EARLY_DATA_LIMIT = 200,
