@@ -324,6 +324,20 @@
 #define FERRULE_EARLY_REJECTED 2 /* offered but refused: none of it was delivered */
 #define FERRULE_EARLY_OFFERED 3 /* client: sent, the server's answer not yet known */
 
+#define FERRULE_EARLY_REASON_NONE 0 /* not decided (yet), or nothing to tell */
+#define FERRULE_EARLY_REASON_ACCEPTED 1 /* accepted */
+#define FERRULE_EARLY_REASON_DISABLED 2 /* server: 0-RTT not enabled on our config */
+#define FERRULE_EARLY_REASON_NO_PSK_OFFERED 3 /* server: the ClientHello offered no PSK */
+#define FERRULE_EARLY_REASON_NOT_RESUMED 4 /* the PSK was not resumed */
+#define FERRULE_EARLY_REASON_TICKET 5
+
+#define FERRULE_EARLY_REASON_PEER_DECLINED 6
+
+#define FERRULE_EARLY_REASON_TICKET_AGE 7 /* server: the ticket age is outside the window */
+#define FERRULE_EARLY_REASON_HRR 8 /* a HelloRetryRequest was needed */
+#define FERRULE_EARLY_REASON_APPLICATION 9 /* server: the accept callback or decision refused */
+#define FERRULE_EARLY_REASON_REPLAY 10 /* server: the replay store refused (seen or failed) */
+
 #define FERRULE_PSK_DHE_KE 1u /* PSK with (EC)DHE: forward secrecy (default) */
 #define FERRULE_PSK_KE 2u /* PSK alone: no forward secrecy for the session */
 

@@ -418,6 +418,7 @@ FR_MUST_CHECK fr_err fr_conn_write_early(fr_conn *c, const uint8_t *buf, size_t 
 size_t fr_early_take(fr_conn *c, uint8_t *buf, size_t cap);
 uint32_t fr_conn_early_status(const fr_conn *c); /* FERRULE_EARLY_* */
 size_t fr_conn_early_len(const fr_conn *c);      /* bytes sent (client) or received */
+uint32_t fr_conn_early_reason(const fr_conn *c); /* FERRULE_EARLY_REASON_* */
 
 /* ---- chain validation (ferrule_verify_chain) ---------------------------- */
 /* What the caller asked of a standalone validation (ferrule_verify_options

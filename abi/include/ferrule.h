@@ -1604,6 +1604,27 @@ FERRULE_API uint32_t ferrule_conn_early_data_status(const ferrule_conn *conn);
  * data (the first bytes of the stream). */
 FERRULE_API size_t ferrule_conn_early_data_len(const ferrule_conn *conn);
 
+/* ferrule_conn_early_data_reason(): why 0-RTT was accepted or not. */
+#define FERRULE_EARLY_REASON_NONE 0            /* not decided (yet), or nothing to tell */
+#define FERRULE_EARLY_REASON_ACCEPTED 1        /* accepted */
+#define FERRULE_EARLY_REASON_DISABLED 2        /* server: 0-RTT not enabled on our config */
+#define FERRULE_EARLY_REASON_NO_PSK_OFFERED 3  /* server: the ClientHello offered no PSK */
+#define FERRULE_EARLY_REASON_NOT_RESUMED 4     /* the PSK was not resumed */
+#define FERRULE_EARLY_REASON_TICKET 5          /* server: the resumed ticket does not allow it
+                                                  here (no early_data, another replay store,
+                                                  another suite, not the first identity) */
+#define FERRULE_EARLY_REASON_PEER_DECLINED 6   /* the peer did not offer (server) or refused
+                                                  (client) */
+#define FERRULE_EARLY_REASON_TICKET_AGE 7      /* server: the ticket age is outside the window */
+#define FERRULE_EARLY_REASON_HRR 8             /* a HelloRetryRequest was needed */
+#define FERRULE_EARLY_REASON_APPLICATION 9     /* server: the accept callback or decision refused */
+#define FERRULE_EARLY_REASON_REPLAY 10         /* server: the replay store refused (seen or failed) */
+/** Why the connection's 0-RTT was accepted or refused (FERRULE_EARLY_REASON_*),
+ * known on a server once its ServerHello is sent, on a client once the
+ * server's EncryptedExtensions are processed; the first refusing check,
+ * in the order listed above.  A client that offered no 0-RTT says NONE. */
+FERRULE_API uint32_t ferrule_conn_early_data_reason(const ferrule_conn *conn);
+
 /* PSK key exchange modes (RFC 8446 §4.2.9). */
 #define FERRULE_PSK_DHE_KE 1u /* PSK with (EC)DHE: forward secrecy (default) */
 #define FERRULE_PSK_KE 2u     /* PSK alone: no forward secrecy for the session */

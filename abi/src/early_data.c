@@ -125,3 +125,7 @@ FERRULE_API uint32_t ferrule_conn_early_data_status(const ferrule_conn *c) {
 FERRULE_API size_t ferrule_conn_early_data_len(const ferrule_conn *c) {
     return c != NULL ? fr_conn_early_len(c) : 0;
 }
+
+FERRULE_API uint32_t ferrule_conn_early_data_reason(const ferrule_conn *c) {
+    return c != NULL ? fr_conn_early_reason(c) : FERRULE_EARLY_REASON_NONE;
+}

@@ -393,6 +393,7 @@ static fr_err note_requests(fr_conn *c, fr_exts *x) {
 static fr_err consider_psk(fr_conn *c, fr_exts *x, int retry, int second) {
     FR_TRY(fr_server_note_psk_modes(c, fr_exts_find(x, FR_EXT_PSK_KEY_EXCHANGE_MODES)));
     fr_ext *psk = fr_exts_find(x, FR_EXT_PRE_SHARED_KEY);
+    c->early.psk_offered = psk != NULL;
     if (retry) return fr_server_note_hrr_psks(c, psk);
     if (second) FR_TRY(fr_server_check_hrr_psks(c, psk));
     return psk != NULL ? fr_server_try_psk(c, psk) : FR_OK;

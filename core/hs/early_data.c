@@ -89,6 +89,7 @@ void fr_client_early_on_hrr(fr_conn *c) {
     /* RFC 8446 §4.1.4, §4.2.10: after a HelloRetryRequest 0-RTT is over;
      * the second ClientHello is sent in the clear. */
     c->early.status = FERRULE_EARLY_REJECTED;
+    c->early.reason = FERRULE_EARLY_REASON_HRR;
     fr_aead_free(&c->wr);
     fr_wipe(c->early.secret, sizeof(c->early.secret));
 }
@@ -111,11 +112,14 @@ fr_err fr_client_on_early_data_ext(fr_conn *c, fr_ext *ext) {
         FR_ENSURE(c->alpn_len == s->alpn_len && memcmp(c->alpn, s->alpn, s->alpn_len) == 0,
                   FERRULE_R_EARLY_ALPN_MISMATCH);
         c->early.status = FERRULE_EARLY_ACCEPTED;
+        c->early.reason = FERRULE_EARLY_REASON_ACCEPTED;
         return FR_OK;
     }
     if (!fr_client_early_pending(c)) return FR_OK;
     /* Refused: nothing of it was delivered; from now on the handshake keys. */
     c->early.status = FERRULE_EARLY_REJECTED;
+    c->early.reason = !c->resume.resumed ? FERRULE_EARLY_REASON_NOT_RESUMED
+                                         : FERRULE_EARLY_REASON_PEER_DECLINED;
     fr_wipe(c->early.secret, sizeof(c->early.secret));
     return fr_conn_set_write_secret(c, c->ks.client_hs);
 }
@@ -185,6 +189,21 @@ static int eligible(fr_conn *c, int hrr, int64_t now) {
            ed->psk_allows && ed->psk_suite == c->suite && fresh(c, now);
 }
 
+/* Why 0-RTT is refused, the first failing check in the order of
+ * FERRULE_EARLY_REASON_* (ACCEPTED when every check passes). */
+static uint32_t server_reason(fr_conn *c, const fr_ext *ext, int hrr, int64_t now) {
+    const fr_early_conn *ed = &c->early;
+    if (!c->cfg->early.enabled) return FERRULE_EARLY_REASON_DISABLED;
+    if (!ed->psk_offered) return FERRULE_EARLY_REASON_NO_PSK_OFFERED;
+    if (!c->resume.resumed) return FERRULE_EARLY_REASON_NOT_RESUMED;
+    if (!ed->psk_allows || c->resume.selected != 0 || ed->psk_suite != c->suite)
+        return FERRULE_EARLY_REASON_TICKET;
+    if (ext == NULL) return FERRULE_EARLY_REASON_PEER_DECLINED;
+    if (!fresh(c, now)) return FERRULE_EARLY_REASON_TICKET_AGE;
+    if (hrr) return FERRULE_EARLY_REASON_HRR;
+    return FERRULE_EARLY_REASON_ACCEPTED;
+}
+
 /* Decide step: eligibility, then the application's consent (decision
  * EARLY_DATA, if the host answers it).  The expiries of the replay keys
  * are fixed now: the ticket once, the ClientHello within the window. */
@@ -193,6 +212,7 @@ static void early_consent(fr_conn *c, int hrr, fr_branch *branch) {
     int yes;
     if (fr_dec_take(c, FERRULE_DECISION_EARLY_DATA, &yes)) {
         d->early_ok = yes == 1;
+        if (!d->early_ok) c->early.reason = FERRULE_EARLY_REASON_APPLICATION;
         return;
     }
     int64_t now = fr_conn_now(c);
@@ -214,6 +234,7 @@ static void replay_check(fr_conn *c, unsigned step, const uint8_t *key, int64_t 
     if (d->step >= step) return;
     if (fr_dec_take(c, FERRULE_DECISION_REPLAY, &fresh_key)) {
         d->early_ok = fresh_key == 1;
+        if (!d->early_ok) c->early.reason = FERRULE_EARLY_REASON_REPLAY;
     } else if (d->early_ok) {
         d->replay_key = key;
         d->replay_expires = expires;
@@ -258,7 +279,21 @@ fr_err fr_server_early_decide(fr_conn *c, fr_ext *ext, int hrr, int second,
         ed->skipping = 0;
         /* RFC 8446 §4.2.10: never in the second ClientHello. */
         FR_ENSURE(ext == NULL, FERRULE_R_ILLEGAL_PARAMETER);
+        /* Its PSK, checked now, would not have resumed either. */
+        if (ed->reason == FERRULE_EARLY_REASON_HRR && !c->resume.resumed)
+            ed->reason = FERRULE_EARLY_REASON_NOT_RESUMED;
         return FR_OK;
+    }
+    if (c->dec.step < FR_CH_STEP_EARLY) {
+        /* (A ClientHello we answer with HelloRetryRequest has its PSKs
+         * checked only in the second one.) */
+        if (hrr)
+            ed->reason = !c->cfg->early.enabled ? FERRULE_EARLY_REASON_DISABLED
+                         : !ed->psk_offered     ? FERRULE_EARLY_REASON_NO_PSK_OFFERED
+                         : ext == NULL          ? FERRULE_EARLY_REASON_PEER_DECLINED
+                                                : FERRULE_EARLY_REASON_HRR;
+        else
+            ed->reason = server_reason(c, ext, 0, fr_conn_now(c));
     }
     if (ext == NULL) return FR_OK;
     if (c->dec.step < FR_CH_STEP_EARLY) {
@@ -394,6 +429,8 @@ fr_err fr_conn_write_early(fr_conn *c, const uint8_t *buf, size_t len, size_t *d
 }
 
 uint32_t fr_conn_early_status(const fr_conn *c) { return c->early.status; }
+
+uint32_t fr_conn_early_reason(const fr_conn *c) { return c->early.reason; }
 
 size_t fr_conn_early_len(const fr_conn *c) {
     return c->role == FERRULE_ROLE_CLIENT ? c->early.sent : c->early.received;

@@ -41,6 +41,8 @@ typedef struct fr_early_config {
 
 typedef struct fr_early_conn {
     uint32_t status; /* FERRULE_EARLY_* */
+    uint32_t reason; /* FERRULE_EARLY_REASON_* */
+    int psk_offered; /* server: the ClientHello carried pre_shared_key */
     /* client */
     int want;            /* the application asked for 0-RTT before ClientHello */
     int offered;         /* our ClientHello carries early_data */

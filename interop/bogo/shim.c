@@ -561,6 +561,8 @@ static int check_peer_chain_file(shim_conn *s, const char *path) {
     return ok;
 }
 
+static const char *early_data_reason(const shim_conn *s, int is_resume);
+
 static int check_handshake(shim_conn *s, int is_resume) {
     const shim_opts *o = s->o;
     ferrule_conn *c = s->conn;
@@ -607,6 +609,16 @@ static int check_handshake(shim_conn *s, int is_resume) {
         return fail_msg("Early data was not accepted, but we expected the opposite"), 0;
     if (o->expect_reject_early_data && ed == FERRULE_EARLY_ACCEPTED)
         return fail_msg("Early data was accepted, but we expected the opposite"), 0;
+    if (o->expect_early_data_reason != NULL) {
+        const char *why = early_data_reason(s, is_resume);
+        if (why == NULL)
+            return fail_msg("Early data reason %u has no BoringSSL name (expected \"%s\")",
+                            (unsigned)ferrule_conn_early_data_reason(c),
+                            o->expect_early_data_reason), 0;
+        if (strcmp(why, o->expect_early_data_reason) != 0)
+            return fail_msg("Early data reason was \"%s\", expected \"%s\"", why,
+                            o->expect_early_data_reason), 0;
+    }
     size_t npeer = ferrule_conn_peer_cert_count(c);
     if (o->expect_no_peer_cert) {
         if (npeer != 0) return fail_msg("Received unexpected peer certificate."), 0;
@@ -637,6 +649,29 @@ static int check_handshake(shim_conn *s, int is_resume) {
 static int session_early(const uint8_t *blob, size_t len) {
     uint32_t max = 0;
     return blob != NULL && ferrule_session_max_early_data(blob, len, &max) == FERRULE_OK && max > 0;
+}
+
+/* BoringSSL's SSL_early_data_reason_string for this connection: ferrule's
+ * reason (ferrule_conn_early_data_reason) in BoringSSL's words; a client's
+ * reasons for not offering are the shim's own (it offers 0-RTT whenever
+ * it may, as BoringSSL does).  NULL where ferrule's reason has no
+ * BoringSSL counterpart (replay store, application veto). */
+static const char *early_data_reason(const shim_conn *s, int is_resume) {
+    const shim_opts *o = s->o;
+    if (!o->enable_early_data) return "disabled";
+    if (!o->is_server && (!is_resume || g_session == NULL)) return "no_session_offered";
+    if (!o->is_server && !session_early(g_session, g_session_len)) return "unsupported_for_session";
+    switch (ferrule_conn_early_data_reason(s->conn)) {
+    case FERRULE_EARLY_REASON_ACCEPTED: return "accept";
+    case FERRULE_EARLY_REASON_DISABLED: return "disabled";
+    case FERRULE_EARLY_REASON_NO_PSK_OFFERED: return "no_session_offered";
+    case FERRULE_EARLY_REASON_NOT_RESUMED: return "session_not_resumed";
+    case FERRULE_EARLY_REASON_TICKET: return "unsupported_for_session";
+    case FERRULE_EARLY_REASON_PEER_DECLINED: return "peer_declined";
+    case FERRULE_EARLY_REASON_TICKET_AGE: return "ticket_age_skew";
+    case FERRULE_EARLY_REASON_HRR: return "hello_retry_request";
+    default: return NULL;
+    }
 }
 
 /* ---- the exchange ------------------------------------------------------- */

@@ -9,6 +9,7 @@
  * the early data echoed before the runner sends its Finished). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "support_pair.h"
 #include "testlib.h"
@@ -259,7 +260,86 @@ TEST(resumed_under_a_suite_of_another_hash) {
     ferrule_config_free(sc);
 }
 
-TEST_MAIN("bogo_early", TL_CASE(resumed_under_a_suite_of_another_hash), TL_CASE(accepted_early_data_under_another_suite),
+/* ---- why 0-RTT was accepted or refused (ferrule_conn_early_data_reason) ---- */
+
+static int64_t server_skew;
+static int64_t skewed_now(void *ctx) {
+    (void)ctx;
+    return (int64_t)time(NULL) + server_skew;
+}
+
+/* One resumption: the client writes early data if `early`; both
+ * handshakes complete; the reasons of both sides are returned. */
+static void resume_once(ferrule_config *cc, ferrule_config *sc, const uint8_t *sess, size_t sl,
+                        int early, uint32_t *creason, uint32_t *sreason) {
+    pair p;
+    *creason = *sreason = 99;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    if (sess != NULL) CHECK_EQ(ferrule_conn_set_session(p.client, sess, sl), FERRULE_OK);
+    size_t n = 0;
+    if (early)
+        CHECK_EQ(ferrule_conn_write_early_data(p.client, (const uint8_t *)"e", 1,
+                                               FERRULE_EARLY_DATA_REPLAY_SAFE, &n),
+                 FERRULE_OK);
+    int cs, ss;
+    CHECK(pair_handshake(&p, &cs, &ss));
+    *creason = ferrule_conn_early_data_reason(p.client);
+    *sreason = ferrule_conn_early_data_reason(p.server);
+    pair_free(&p);
+}
+
+TEST(early_data_reasons) {
+    ferrule_config *cc = early_client(), *sc = early_server();
+    ferrule_config *plain = pair_server_config("ecdsa-p256");
+    ferrule_config *skewed = early_server();
+    REQUIRE(cc != NULL && sc != NULL && plain != NULL && skewed != NULL);
+    CHECK_EQ(ferrule_config_set_time_callback(skewed, skewed_now, NULL), FERRULE_OK);
+    uint32_t cr, sr;
+    /* No PSK offered; 0-RTT not enabled on the server. */
+    resume_once(cc, sc, NULL, 0, 0, &cr, &sr);
+    CHECK_EQ(sr, FERRULE_EARLY_REASON_NO_PSK_OFFERED);
+    CHECK_EQ(cr, FERRULE_EARLY_REASON_NONE);
+    resume_once(cc, plain, NULL, 0, 0, &cr, &sr);
+    CHECK_EQ(sr, FERRULE_EARLY_REASON_DISABLED);
+    static uint8_t sess[8192];
+    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    REQUIRE(sl > 0);
+    /* Resumed without an offer: declined by the peer. */
+    resume_once(cc, sc, sess, sl, 0, &cr, &sr);
+    CHECK_EQ(sr, FERRULE_EARLY_REASON_PEER_DECLINED);
+    CHECK_EQ(cr, FERRULE_EARLY_REASON_NONE);
+    /* Accepted. */
+    sl = get_session(cc, sc, sess, sizeof(sess));
+    resume_once(cc, sc, sess, sl, 1, &cr, &sr);
+    CHECK_EQ(sr, FERRULE_EARLY_REASON_ACCEPTED);
+    CHECK_EQ(cr, FERRULE_EARLY_REASON_ACCEPTED);
+    /* The same ticket again: the replay store refuses it. */
+    resume_once(cc, sc, sess, sl, 1, &cr, &sr);
+    CHECK_EQ(sr, FERRULE_EARLY_REASON_REPLAY);
+    CHECK_EQ(cr, FERRULE_EARLY_REASON_PEER_DECLINED);
+    /* The server's clock a minute ahead of the ticket's age. */
+    server_skew = 0;
+    sl = get_session(cc, skewed, sess, sizeof(sess));
+    REQUIRE(sl > 0);
+    server_skew = 60;
+    resume_once(cc, skewed, sess, sl, 1, &cr, &sr);
+    CHECK_EQ(sr, FERRULE_EARLY_REASON_TICKET_AGE);
+    CHECK_EQ(cr, FERRULE_EARLY_REASON_PEER_DECLINED);
+    /* A server that does not resume (tickets of another key). */
+    sl = get_session(cc, sc, sess, sizeof(sess));
+    ferrule_config *other = early_server();
+    REQUIRE(other != NULL);
+    resume_once(cc, other, sess, sl, 1, &cr, &sr);
+    CHECK_EQ(sr, FERRULE_EARLY_REASON_NOT_RESUMED);
+    CHECK_EQ(cr, FERRULE_EARLY_REASON_NOT_RESUMED);
+    ferrule_config_free(other);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+    ferrule_config_free(plain);
+    ferrule_config_free(skewed);
+}
+
+TEST_MAIN("bogo_early", TL_CASE(early_data_reasons), TL_CASE(resumed_under_a_suite_of_another_hash), TL_CASE(accepted_early_data_under_another_suite),
           TL_CASE(accepted_early_data_under_another_alpn), TL_CASE(half_rtt_after_accepted_early_data),
           TL_CASE(half_rtt_in_a_full_handshake), TL_CASE(half_rtt_before_the_client_certificate),
           TL_CASE(client_cannot_write_before_its_handshake_ends))

@@ -353,6 +353,7 @@ typedef struct ferrule_early_data_options {
                                                                 size_t cap, size_t *n);
  uint32_t ferrule_conn_early_data_status(const ferrule_conn *conn);
  size_t ferrule_conn_early_data_len(const ferrule_conn *conn);
+ uint32_t ferrule_conn_early_data_reason(const ferrule_conn *conn);
  int ferrule_config_set_psk_modes(ferrule_config *cfg,
                                                                 uint32_t modes);
  int ferrule_conn_hrr(const ferrule_conn *conn);
@@ -426,6 +427,17 @@ typedef struct ferrule_early_data_options {
         EARLY_DATA_REPLAY_SAFE = 1,
         EARLY_NOT_OFFERED = 0,
         EARLY_OFFERED = 3,
+        EARLY_REASON_ACCEPTED = 1,
+        EARLY_REASON_APPLICATION = 9,
+        EARLY_REASON_DISABLED = 2,
+        EARLY_REASON_HRR = 8,
+        EARLY_REASON_NONE = 0,
+        EARLY_REASON_NOT_RESUMED = 4,
+        EARLY_REASON_NO_PSK_OFFERED = 3,
+        EARLY_REASON_PEER_DECLINED = 6,
+        EARLY_REASON_REPLAY = 10,
+        EARLY_REASON_TICKET = 5,
+        EARLY_REASON_TICKET_AGE = 7,
         EARLY_REJECTED = 2,
         FLAG_APP_READABLE = 4,
         FLAG_APP_WRITABLE = 8,
