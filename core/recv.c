@@ -241,7 +241,10 @@ static fr_err pre_protection(fr_conn *c, const rx_record *r, int *done) {
     }
     if (c->early.skipping && r->type == FR_CT_APPLICATION_DATA && !fr_aead_active(&c->rd)) {
         /* Refused 0-RTT before a HelloRetryRequest's second ClientHello
-         * (RFC 8446 §4.2.10): dropped, within the budget. */
+         * (RFC 8446 §4.2.10): dropped, within the budget -- but not in the
+         * middle of that ClientHello: handshake messages are not
+         * interleaved with other records (§5.1). */
+        FR_ENSURE(c->hs_len == 0, FERRULE_R_INTERLEAVED);
         FR_TRY(fr_server_skip_early(c, r->body));
         fr_conn_in_consume(c, r->len);
         return FR_OK;
@@ -283,7 +286,9 @@ static fr_err deprotect(fr_conn *c, rx_record *r, uint8_t **pt, size_t *pt_len, 
     fr_err oe = fr_record_open(&c->rd, r->p, r->len, &r->type, pt, pt_len);
     if (oe == FERRULE_R_BAD_RECORD_MAC && c->early.skipping) {
         /* Refused 0-RTT under keys we do not have: trial decryption skips
-         * it until the first record that opens. */
+         * it until the first record that opens (never inside a handshake
+         * message, RFC 8446 §5.1). */
+        FR_ENSURE(c->hs_len == 0, FERRULE_R_INTERLEAVED);
         FR_TRY(fr_server_skip_early(c, r->body));
         fr_conn_in_consume(c, r->len);
         *done = 1;

@@ -339,7 +339,73 @@ TEST(early_data_reasons) {
     ferrule_config_free(skewed);
 }
 
-TEST_MAIN("bogo_early", TL_CASE(early_data_reasons), TL_CASE(resumed_under_a_suite_of_another_hash), TL_CASE(accepted_early_data_under_another_suite),
+/* ---- skipping refused 0-RTT ------------------------------------------------ */
+
+TEST(skipped_early_data_inside_the_second_client_hello) {
+    /* After a HelloRetryRequest the server drops the refused 0-RTT records,
+     * but an application_data record between two fragments of the second
+     * ClientHello is interleaving (RFC 8446 §5.1): interleaved_handshake
+     * (BoGo SkipEarlyData-HRR-Interleaved-TLS13). */
+    ferrule_config *cc = early_client(), *sc = early_server(), *sc2 = early_server();
+    REQUIRE(cc != NULL && sc != NULL && sc2 != NULL);
+    uint8_t name[16] = {7}, key[32] = {7};
+    CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
+    CHECK_EQ(ferrule_config_set_ticket_key(sc2, name, key), FERRULE_OK);
+    uint16_t g = 0x0018; /* secp384r1 only: the client's x25519 share draws an HRR */
+    CHECK_EQ(ferrule_config_set_groups(sc2, &g, 1), FERRULE_OK);
+    static uint8_t sess[8192];
+    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    REQUIRE(sl > 0);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc2, NULL));
+    CHECK_EQ(ferrule_conn_set_session(p.client, sess, sl), FERRULE_OK);
+    size_t n = 0;
+    CHECK_EQ(ferrule_conn_write_early_data(p.client, (const uint8_t *)"early", 5,
+                                           FERRULE_EARLY_DATA_REPLAY_SAFE, &n),
+             FERRULE_OK);
+    pair_move(p.client, p.server);
+    CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
+    REQUIRE(ferrule_conn_hrr(p.server));
+    pair_move(p.server, p.client);
+    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+    static uint8_t wire[16384], cut[16384 + 64];
+    size_t wl = 0, k = 0;
+    while (ferrule_conn_take(p.client, wire + wl, sizeof(wire) - wl, &k) == FERRULE_OK && k > 0)
+        wl += k;
+    /* The second ClientHello, one record: split it after 16 bytes of its
+     * body, with an application_data record of 20 bytes between. */
+    size_t at = 0;
+    while (at + 5 <= wl && wire[at] != 22) at += 5 + (((size_t)wire[at + 3] << 8) | wire[at + 4]);
+    REQUIRE(at + 5 <= wl);
+    size_t body = ((size_t)wire[at + 3] << 8) | wire[at + 4];
+    REQUIRE(body > 16 && at + 5 + body == wl);
+    size_t cl = 0;
+    memcpy(cut, wire, at + 5 + 16);
+    cut[at + 3] = 0;
+    cut[at + 4] = 16;
+    cl = at + 5 + 16;
+    static const uint8_t fake_hdr[5] = {23, 3, 3, 0, 20};
+    memcpy(cut + cl, fake_hdr, 5);
+    memset(cut + cl + 5, 0xab, 20);
+    cl += 25;
+    cut[cl] = 22;
+    cut[cl + 1] = 3;
+    cut[cl + 2] = 3;
+    cut[cl + 3] = (uint8_t)((body - 16) >> 8);
+    cut[cl + 4] = (uint8_t)(body - 16);
+    memcpy(cut + cl + 5, wire + at + 5 + 16, body - 16);
+    cl += 5 + body - 16;
+    size_t used = 0;
+    CHECK_EQ(ferrule_conn_feed(p.server, cut, cl, &used), FERRULE_OK);
+    CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_ALERT_SENT);
+    CHECK_EQ(ferrule_conn_reason(p.server), FERRULE_R_INTERLEAVED);
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+    ferrule_config_free(sc2);
+}
+
+TEST_MAIN("bogo_early", TL_CASE(skipped_early_data_inside_the_second_client_hello), TL_CASE(early_data_reasons), TL_CASE(resumed_under_a_suite_of_another_hash), TL_CASE(accepted_early_data_under_another_suite),
           TL_CASE(accepted_early_data_under_another_alpn), TL_CASE(half_rtt_after_accepted_early_data),
           TL_CASE(half_rtt_in_a_full_handshake), TL_CASE(half_rtt_before_the_client_certificate),
           TL_CASE(client_cannot_write_before_its_handshake_ends))
