@@ -609,6 +609,8 @@ static int check_handshake(shim_conn *s, int is_resume) {
         return fail_msg("Early data was not accepted, but we expected the opposite"), 0;
     if (o->expect_reject_early_data && ed == FERRULE_EARLY_ACCEPTED)
         return fail_msg("Early data was accepted, but we expected the opposite"), 0;
+    if (o->expect_no_offer_early_data && !o->is_server && ed != FERRULE_EARLY_NOT_OFFERED)
+        return fail_msg("Unexpectedly offered early data"), 0;
     if (o->expect_early_data_reason != NULL) {
         const char *why = early_data_reason(s, is_resume);
         if (why == NULL)
