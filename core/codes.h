@@ -93,6 +93,11 @@
 #define FERRULE_R_EARLY_CIPHER_MISMATCH 202 /* 0-RTT accepted with another suite than the PSK's */
 #define FERRULE_R_EARLY_ALPN_MISMATCH 203 /* 0-RTT accepted with another ALPN than the session's */
 #define FERRULE_R_PSK_HASH_MISMATCH 204 /* PSK resumed under a suite of another hash */
+#define FERRULE_R_PSK_NOT_LAST 205
+
+#define FERRULE_R_PSK_BINDER_COUNT 206
+
+#define FERRULE_R_PSK_IDENTITY_UNKNOWN 207
 
 #define FERRULE_R_CERT_EXPIRED 64
 #define FERRULE_R_CERT_NOT_YET_VALID 65

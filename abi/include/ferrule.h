@@ -165,6 +165,12 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_EARLY_CIPHER_MISMATCH 202    /* 0-RTT accepted with another suite than the PSK's */
 #define FERRULE_R_EARLY_ALPN_MISMATCH 203      /* 0-RTT accepted with another ALPN than the session's */
 #define FERRULE_R_PSK_HASH_MISMATCH 204        /* PSK resumed under a suite of another hash */
+#define FERRULE_R_PSK_NOT_LAST 205             /* pre_shared_key not the last ClientHello
+                                                  extension [illegal_parameter] */
+#define FERRULE_R_PSK_BINDER_COUNT 206         /* not one binder per PSK identity
+                                                  [illegal_parameter] */
+#define FERRULE_R_PSK_IDENTITY_UNKNOWN 207     /* server selected a PSK identity we did not
+                                                  offer [illegal_parameter] */
 /* certificates (class FERRULE_CERTIFICATE) */
 #define FERRULE_R_CERT_EXPIRED 64
 #define FERRULE_R_CERT_NOT_YET_VALID 65

@@ -439,7 +439,7 @@ static fr_err ch_parse(fr_reader *body, fr_ch *ch) {
     FR_TRY(fr_exts_parse(&ext_block, &ch->x));
     /* RFC 8446 §4.2.11: pre_shared_key must be the last extension. */
     fr_ext *psk = fr_exts_find(&ch->x, FR_EXT_PRE_SHARED_KEY);
-    FR_ENSURE(psk == NULL || ch->x.last == FR_EXT_PRE_SHARED_KEY, FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(psk == NULL || ch->x.last == FR_EXT_PRE_SHARED_KEY, FERRULE_R_PSK_NOT_LAST);
     /* RFC 8446 §4.2.9: a PSK offer without psk_key_exchange_modes. */
     FR_ENSURE(psk == NULL || fr_exts_find(&ch->x, FR_EXT_PSK_KEY_EXCHANGE_MODES) != NULL,
               FERRULE_R_MISSING_EXTENSION);

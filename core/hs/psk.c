@@ -140,7 +140,7 @@ static fr_err parse_offered(const fr_ext *psk, offered_psks *o) {
         FR_ENSURE(fr_reader_left(&b) >= 32, FERRULE_R_DECODE_ERROR);
     }
     /* Every identity needs a binder (§4.2.11: else illegal_parameter). */
-    FR_ENSURE(o->n == n_binders, FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(o->n == n_binders, FERRULE_R_PSK_BINDER_COUNT);
     return FR_OK;
 }
 
@@ -449,7 +449,7 @@ fr_err fr_client_on_psk(fr_conn *c, fr_reader *body, uint16_t suite) {
     uint16_t selected;
     FR_TRY(fr_read_u16(body, &selected));
     FR_TRY(fr_read_done(body));
-    FR_ENSURE(selected == 0, FERRULE_R_ILLEGAL_PARAMETER); /* we offered one */
+    FR_ENSURE(selected == 0, FERRULE_R_PSK_IDENTITY_UNKNOWN); /* we offered one */
     const fr_session *s = &c->resume.offer;
     const fr_suite_info *a = fr_suite_lookup(suite), *b = fr_suite_lookup(s->suite);
     /* RFC 8446 §4.2.11: the PSK's hash must be the suite's. */

@@ -260,6 +260,48 @@ TEST(resumed_under_a_suite_of_another_hash) {
     ferrule_config_free(sc);
 }
 
+TEST(server_selects_an_identity_not_offered) {
+    /* The ServerHello's selected_identity, edited in flight to 1: we
+     * offered one PSK, so psk_identity_unknown, illegal_parameter (RFC
+     * 8446 §4.2.11; BoGo InvalidPSKIdentity-TLS13). */
+    ferrule_config *cc = pair_client_config(), *sc = pair_server_config("ecdsa-p256");
+    REQUIRE(cc != NULL && sc != NULL);
+    static uint8_t sess[8192];
+    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    REQUIRE(sl > 0);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    CHECK_EQ(ferrule_conn_set_session(p.client, sess, sl), FERRULE_OK);
+    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+    pair_move(p.client, p.server);
+    CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
+    static uint8_t wire[16384];
+    size_t wl = 0, k = 0;
+    while (ferrule_conn_take(p.server, wire + wl, sizeof(wire) - wl, &k) == FERRULE_OK && k > 0)
+        wl += k;
+    REQUIRE(wl > 44 && wire[0] == 22 && wire[5] == 2);
+    /* pre_shared_key in the ServerHello: 00 29, length 2, selected 0. */
+    size_t rec = 5 + ((size_t)wire[3] << 8 | wire[4]), at = 0;
+    for (size_t i = 5; i + 6 <= rec; i++)
+        if (wire[i] == 0 && wire[i + 1] == 0x29 && wire[i + 2] == 0 && wire[i + 3] == 2 &&
+            wire[i + 4] == 0 && wire[i + 5] == 0)
+            at = i + 5;
+    REQUIRE(at > 0);
+    wire[at] = 1;
+    size_t used = 0;
+    CHECK_EQ(ferrule_conn_feed(p.client, wire, wl, &used), FERRULE_OK);
+    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_ALERT_SENT);
+    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_PSK_IDENTITY_UNKNOWN);
+    uint8_t alert = 0;
+    uint32_t received = 1;
+    CHECK(ferrule_conn_get_alert(p.client, &alert, &received));
+    CHECK_EQ(alert, FERRULE_ALERT_ILLEGAL_PARAMETER);
+    CHECK_EQ(received, 0);
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
 /* ---- why 0-RTT was accepted or refused (ferrule_conn_early_data_reason) ---- */
 
 static int64_t server_skew;
@@ -405,7 +447,7 @@ TEST(skipped_early_data_inside_the_second_client_hello) {
     ferrule_config_free(sc2);
 }
 
-TEST_MAIN("bogo_early", TL_CASE(skipped_early_data_inside_the_second_client_hello), TL_CASE(early_data_reasons), TL_CASE(resumed_under_a_suite_of_another_hash), TL_CASE(accepted_early_data_under_another_suite),
+TEST_MAIN("bogo_early", TL_CASE(skipped_early_data_inside_the_second_client_hello), TL_CASE(early_data_reasons), TL_CASE(resumed_under_a_suite_of_another_hash), TL_CASE(server_selects_an_identity_not_offered), TL_CASE(accepted_early_data_under_another_suite),
           TL_CASE(accepted_early_data_under_another_alpn), TL_CASE(half_rtt_after_accepted_early_data),
           TL_CASE(half_rtt_in_a_full_handshake), TL_CASE(half_rtt_before_the_client_certificate),
           TL_CASE(client_cannot_write_before_its_handshake_ends))

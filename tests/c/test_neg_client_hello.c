@@ -68,6 +68,18 @@ NEG_EDIT(psk_not_last) {
     return deliver(x);
 }
 
+NEG_EDIT(psk_binder_count) {
+    /* A well-formed offer of one identity with two 32-byte binders, last. */
+    uint8_t psk[96];
+    static const uint8_t head[13] = {0, 8, 0, 2, 'i', 'd', 0, 0, 0, 0, 0, 66, 32};
+    memcpy(psk, head, sizeof(head));
+    memset(psk + sizeof(head), 0x5a, 32);
+    psk[sizeof(head) + 32] = 32;
+    memset(psk + sizeof(head) + 33, 0x5b, 32);
+    CHECK(hello_add(&x->h, x->h.n_ext, FR_EXT_PRE_SHARED_KEY, psk, sizeof(head) + 65) != NULL);
+    return deliver(x);
+}
+
 NEG_EDIT(psk_without_kex_modes) {
     CHECK(hello_remove(&x->h, FR_EXT_PSK_KEY_EXCHANGE_MODES));
     uint8_t psk[64];
@@ -299,7 +311,12 @@ static const neg_row rows[] = {
     {"ch_no_extensions", CH(no_extensions, 0), VERSION, NEG_PEER_ALERT},
     {"ch_duplicate_extension", CH(duplicate_supported_groups, 0), DUPLICATE, NEG_PEER_ALERT},
     {"ch_duplicate_unknown_extension", CH(duplicate_unknown, 0), DUPLICATE, NEG_PEER_ALERT},
-    {"ch_pre_shared_key_not_last", CH(psk_not_last, 0), ILLEGAL, NEG_PEER_ALERT},
+    /* RFC 8446 §4.2.11 (BoGo Resume-Server-PSKBinderFirstExtension). */
+    {"ch_pre_shared_key_not_last", CH(psk_not_last, 0),
+     NEG_FAILS(ALERT_SENT, PSK_NOT_LAST, ILLEGAL_PARAMETER), NEG_PEER_ALERT},
+    /* One identity, two binders (BoGo Resume-Server-ExtraPSKBinder). */
+    {"ch_psk_binder_count", CH(psk_binder_count, 0),
+     NEG_FAILS(ALERT_SENT, PSK_BINDER_COUNT, ILLEGAL_PARAMETER), NEG_PEER_ALERT},
     /* RFC 8446 §4.1.2: illegal_parameter (BoGo NoNullCompression-TLS13,
      * ExtraCompressionMethods-TLS13). */
     {"ch_compression_methods/null_missing", CH(compression, 0), BAD_COMPRESSION, NEG_PEER_ALERT},
