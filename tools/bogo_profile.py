@@ -374,6 +374,15 @@ ERROR_MAP = {
     # ":BORINGSSL_ERROR:": {"accept": [":OTHER:"], "reason": "..."},
 }
 
+# How many NewSessionTickets the runner's 0-RTT client expects before the
+# server's 0.5-RTT data.  ferrule's server sends its tickets after the
+# client's Finished (RFC 8446 section 4.6.1 allows either): the resumption
+# secret depends on the client's second flight, so none come at 0.5-RTT.
+HALF_RTT_TICKETS = 0
+HALF_RTT_TICKETS_COMMENT = (
+    "ferrule's server sends NewSessionTickets after the client's Finished, none at 0.5-RTT "
+    "(RFC 8446 section 4.6.1 allows either). Source: tools/bogo_profile.py HALF_RTT_TICKETS.")
+
 _COMPILED = []
 
 
@@ -460,6 +469,8 @@ def build_config(profile, strict):
         "_comment_ErrorMap": ERROR_MAP_COMMENT,
         "DisabledTests": disabled,
         "ErrorMap": {k: list(v["accept"]) for k, v in ERROR_MAP.items()},
+        "_comment_HalfRTTTickets": HALF_RTT_TICKETS_COMMENT,
+        "HalfRTTTickets": HALF_RTT_TICKETS,
     }
 
 
