@@ -39,7 +39,9 @@ static const err_row ROWS[] = {
     {FERRULE_R_TOO_MANY_WARNINGS, ANY, ANY, ":TOO_MANY_WARNING_ALERTS:"},
     {FERRULE_R_HANDSHAKE_TOO_LARGE, ANY, ANY, ":EXCESSIVE_MESSAGE_SIZE:"},
     {FERRULE_R_BAD_RECORD_VERSION, ANY, ANY, ":WRONG_VERSION_NUMBER:"},
-    {FERRULE_R_INTERLEAVED, ANY, ANY, ":EXCESS_HANDSHAKE_DATA:"},
+    /* another record type inside a fragmented handshake message (handshake
+     * data left at a key change is unaligned_handshake) */
+    {FERRULE_R_INTERLEAVED, ANY, ANY, ":UNEXPECTED_RECORD:"},
     {FERRULE_R_BAD_CCS, ANY, ANY, ":UNEXPECTED_RECORD:"},
     /* handshake */
     {FERRULE_R_UNEXPECTED_MESSAGE, ANY, ANY, ":UNEXPECTED_MESSAGE:"},
