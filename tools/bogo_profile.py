@@ -239,6 +239,22 @@ RULES = [
       r"|EarlyData-WriteAfter(?:ServerHello|EncryptedExtensions)",
       OPT, "early-data",
       "0-RTT policy the RFC leaves open: ferrule's server does not resume a ticket under another ALPN (BoringSSL resumes and only refuses the early data); ferrule's client offers 0-RTT only when the application writes early data, and takes it only until the ServerHello."),
+    R("issuer-credential-api",
+      r"CertificateSelection-Client-CheckIssuer(?:Fallback)?-Match(?:First|Second|None|Default)-TLS-TLS13"
+      r"|CertificateSelection-(?:Client|Server)-SignatureAlgorithmKeyPrefs-Match(?:First|Second|None|Default)-TLS-TLS13",
+      OPT, "certificate-selection",
+      "BoringSSL's per-credential settings (-must-match-issuer, -signing-prefs per credential): a ferrule client prefers a chain issued under an authority the server named and otherwise falls back to any suitable chain (certificate_authorities is a hint, RFC 8446 section 4.2.4), and signs every chain from one scheme list."),
+    R("ca-list-api",
+      r"TLS13-(?:Client|Server)-CertReq-CA-List|TLS13-Empty-Client-CA-List"
+      r"|ExtensionTrailingData-CertificateAuthorities-Server-TLS-TLS13|RejectEmptyCertificateAuthorities-Server-TLS-TLS13",
+      OPT, "client-auth",
+      "BoringSSL's CA-list API (a CertificateRequest list apart from the trust store, and the client's view of the server's list); ferrule's server names its trust anchors and does not read a ClientHello's certificate_authorities (RFC 8446 section 4.2.4 makes using it a MAY), so it never parses that extension."),
+    R("sni-no-ack", r"ServerNameExtensionServer-NoACK-TLS-TLS13", OPT, "sni",
+      "BoringSSL's option to use the client's server_name without acknowledging it; ferrule's server always acknowledges a name it used (RFC 6066 section 3)."),
+    R("key-update-single-answer", r"KeyUpdate-Requested(?:-UnfinishedWrite)?", OPT, "key-update",
+      "ferrule answers update_requested at the end of each pass over the input that read one (one answer per pass, before its next application data as RFC 8446 section 4.6.3 requires); the runner's KeyUpdates arrive over several passes and it expects exactly one answer in all (docs/key-update.md)."),
+    R("ticket-age-boundary", r"TLS13-TicketAgeSkew-(?:Forward|Backward)-(?:60-Accept|61-Reject)", OPT, "early-data",
+      "The accept/refuse boundary between 60 and 61 s of ticket-age skew is finer than ferrule's one-second clock (the time callback counts seconds), so these two flip with when a second begins; the wider skews stay required."),
     R("ocsp-always-requested", r"SendUnsolicitedOCSPOnCertificate-TLS13", OPT, "ocsp",
       "ferrule's client always sends status_request, so a staple is never unsolicited; BoringSSL asks only when configured to."),
 

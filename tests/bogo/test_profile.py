@@ -160,7 +160,7 @@ SAMPLE = [
     ("CertificateSelection-Server-SignatureAlgorithm-MatchDefault-TLS-TLS13", REQ,
      "certificate-selection"),
     ("CertificateSelection-Server-CheckIssuer-MatchSecond-TLS-TLS13", OPT, "certificate-selection"),
-    ("CertificateSelection-Client-CheckIssuer-MatchSecond-TLS-TLS13", REQ, "certificate-selection"),
+    ("CertificateSelection-Client-CheckIssuer-MatchSecond-TLS-TLS13", OPT, "certificate-selection"),
     ("TLS13-CipherPreference-Client", REQ, "cipher-suites"),
     ("ClientAuth-NoCertificate-OldCallback-TLS13-TLS-Sync-ImplicitHandshake", REQ, "client-auth"),
     ("ClientAuth-ECDSA-Client-TLS13-TLS-Async-ImplicitHandshake", REQ, "client-auth"),
