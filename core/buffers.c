@@ -26,7 +26,8 @@ int fr_conn_is_connected(const fr_conn *c) { return c->state == FERRULE_HS_CONNE
  * The client is not yet authenticated nor known to be live. */
 int fr_conn_half_rtt_writable(const fr_conn *c) {
     if (c->role != FERRULE_ROLE_SERVER || c->status != FERRULE_OK) return 0;
-    switch (c->state) {
+    uint32_t st = c->state; /* one atomic load; clang will not switch on an _Atomic */
+    switch (st) {
     case FERRULE_HS_WAIT_END_OF_EARLY_DATA:
     case FERRULE_HS_WAIT_CLIENT_CERTIFICATE:
     case FERRULE_HS_WAIT_CLIENT_CERTIFICATE_VERIFY:

@@ -122,7 +122,7 @@ describe("LuaSocket client", function()
     it("gives nil, err for hostile servers", function()
         local want = {
             garbage = "^decode: bad_content_type %(alert 10 unexpected_message, sent%)",
-            oversized = "record_overflow %(alert 22 record_overflow, sent%)",
+            oversized = "^decode: plaintext_overflow %(alert 22 record_overflow, sent%)",
             alert = "^alert%-received: peer_alert %(alert 70 protocol_version, received%)",
         }
         for mode, pattern in pairs(want) do
