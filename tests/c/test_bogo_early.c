@@ -222,10 +222,12 @@ TEST(accepted_early_data_under_another_alpn) {
 
 /* ---- resumption ------------------------------------------------------------- */
 
-TEST(resumed_under_a_suite_of_another_hash) {
-    /* The server's ServerHello, edited in flight, resumes our SHA-256 PSK
-     * under TLS_AES_256_GCM_SHA384: refused with illegal_parameter, reason
-     * psk_hash_mismatch (RFC 8446 §4.2.11; BoGo Resume-Client-PRFMismatch-TLS13). */
+/* A resumption whose ServerHello `edit` changes in flight (the wire
+ * bytes, record header first); the client must then fail with `reason`
+ * and send illegal_parameter. */
+typedef int (*sh_edit)(uint8_t *wire, size_t len);
+
+static void resumed_server_hello_refused(sh_edit edit, uint32_t reason) {
     ferrule_config *cc = pair_client_config(), *sc = pair_server_config("ecdsa-p256");
     REQUIRE(cc != NULL && sc != NULL);
     static uint8_t sess[8192];
@@ -241,57 +243,12 @@ TEST(resumed_under_a_suite_of_another_hash) {
     size_t wl = 0, k = 0;
     while (ferrule_conn_take(p.server, wire + wl, sizeof(wire) - wl, &k) == FERRULE_OK && k > 0)
         wl += k;
-    /* record header 5, handshake header 4, legacy_version 2, random 32,
-     * session id <0..32>, then cipher_suite */
     REQUIRE(wl > 44 && wire[0] == 22 && wire[5] == 2);
-    size_t suite = 5 + 4 + 2 + 32 + 1 + wire[5 + 4 + 2 + 32];
-    REQUIRE(suite + 2 < wl && wire[suite] == 0x13 && wire[suite + 1] == 0x01);
-    wire[suite + 1] = 0x02;
+    REQUIRE(edit(wire, wl));
     size_t used = 0;
     CHECK_EQ(ferrule_conn_feed(p.client, wire, wl, &used), FERRULE_OK);
     CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_ALERT_SENT);
-    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_PSK_HASH_MISMATCH);
-    uint8_t alert = 0;
-    uint32_t received = 1;
-    CHECK(ferrule_conn_get_alert(p.client, &alert, &received));
-    CHECK_EQ(alert, FERRULE_ALERT_ILLEGAL_PARAMETER);
-    pair_free(&p);
-    ferrule_config_free(cc);
-    ferrule_config_free(sc);
-}
-
-TEST(server_selects_an_identity_not_offered) {
-    /* The ServerHello's selected_identity, edited in flight to 1: we
-     * offered one PSK, so psk_identity_unknown, illegal_parameter (RFC
-     * 8446 §4.2.11; BoGo InvalidPSKIdentity-TLS13). */
-    ferrule_config *cc = pair_client_config(), *sc = pair_server_config("ecdsa-p256");
-    REQUIRE(cc != NULL && sc != NULL);
-    static uint8_t sess[8192];
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
-    REQUIRE(sl > 0);
-    pair p;
-    REQUIRE(pair_new(&p, cc, sc, NULL));
-    CHECK_EQ(ferrule_conn_set_session(p.client, sess, sl), FERRULE_OK);
-    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
-    pair_move(p.client, p.server);
-    CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
-    static uint8_t wire[16384];
-    size_t wl = 0, k = 0;
-    while (ferrule_conn_take(p.server, wire + wl, sizeof(wire) - wl, &k) == FERRULE_OK && k > 0)
-        wl += k;
-    REQUIRE(wl > 44 && wire[0] == 22 && wire[5] == 2);
-    /* pre_shared_key in the ServerHello: 00 29, length 2, selected 0. */
-    size_t rec = 5 + ((size_t)wire[3] << 8 | wire[4]), at = 0;
-    for (size_t i = 5; i + 6 <= rec; i++)
-        if (wire[i] == 0 && wire[i + 1] == 0x29 && wire[i + 2] == 0 && wire[i + 3] == 2 &&
-            wire[i + 4] == 0 && wire[i + 5] == 0)
-            at = i + 5;
-    REQUIRE(at > 0);
-    wire[at] = 1;
-    size_t used = 0;
-    CHECK_EQ(ferrule_conn_feed(p.client, wire, wl, &used), FERRULE_OK);
-    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_ALERT_SENT);
-    CHECK_EQ(ferrule_conn_reason(p.client), FERRULE_R_PSK_IDENTITY_UNKNOWN);
+    CHECK_EQ(ferrule_conn_reason(p.client), reason);
     uint8_t alert = 0;
     uint32_t received = 1;
     CHECK(ferrule_conn_get_alert(p.client, &alert, &received));
@@ -300,6 +257,39 @@ TEST(server_selects_an_identity_not_offered) {
     pair_free(&p);
     ferrule_config_free(cc);
     ferrule_config_free(sc);
+}
+
+/* cipher_suite 0x1301 -> 0x1302 (record header 5, handshake header 4,
+ * legacy_version 2, random 32, session id <0..32>, then cipher_suite). */
+static int to_aes256(uint8_t *wire, size_t wl) {
+    size_t suite = 5 + 4 + 2 + 32 + 1 + wire[5 + 4 + 2 + 32];
+    if (suite + 2 >= wl || wire[suite] != 0x13 || wire[suite + 1] != 0x01) return 0;
+    wire[suite + 1] = 0x02;
+    return 1;
+}
+
+/* pre_shared_key in the ServerHello (00 29, length 2, selected 0) -> 1. */
+static int select_identity_1(uint8_t *wire, size_t wl) {
+    size_t rec = 5 + ((size_t)wire[3] << 8 | wire[4]), at = 0;
+    for (size_t i = 5; i + 6 <= rec && i + 6 <= wl; i++)
+        if (wire[i] == 0 && wire[i + 1] == 0x29 && wire[i + 2] == 0 && wire[i + 3] == 2 &&
+            wire[i + 4] == 0 && wire[i + 5] == 0)
+            at = i + 5;
+    if (at == 0) return 0;
+    wire[at] = 1;
+    return 1;
+}
+
+TEST(resumed_under_a_suite_of_another_hash) {
+    /* Our SHA-256 PSK resumed under TLS_AES_256_GCM_SHA384: psk_hash_mismatch
+     * (RFC 8446 §4.2.11; BoGo Resume-Client-PRFMismatch-TLS13). */
+    resumed_server_hello_refused(to_aes256, FERRULE_R_PSK_HASH_MISMATCH);
+}
+
+TEST(server_selects_an_identity_not_offered) {
+    /* selected_identity 1 when we offered one PSK: psk_identity_unknown
+     * (RFC 8446 §4.2.11; BoGo InvalidPSKIdentity-TLS13). */
+    resumed_server_hello_refused(select_identity_1, FERRULE_R_PSK_IDENTITY_UNKNOWN);
 }
 
 /* ---- why 0-RTT was accepted or refused (ferrule_conn_early_data_reason) ---- */
