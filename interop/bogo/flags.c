@@ -134,6 +134,24 @@ static int parse_int(const char *s, long long *out) {
     return 1;
 }
 
+/* Decoded flag values live until shim_free_flags (the end of the process). */
+#define MAX_DECODED 64
+static uint8_t *g_decoded[MAX_DECODED];
+static size_t g_n_decoded;
+
+static uint8_t *keep_decoded(uint8_t *b) {
+    if (b == NULL) return NULL;
+    if (g_n_decoded == MAX_DECODED) {
+        free(b);
+        return NULL;
+    }
+    return g_decoded[g_n_decoded++] = b;
+}
+
+void shim_free_flags(void) {
+    while (g_n_decoded > 0) free(g_decoded[--g_n_decoded]);
+}
+
 static int set_flag(shim_opts *o, const flag_def *d, const char *val) {
     char *base = (char *)o;
     long long v = 0;
@@ -159,7 +177,7 @@ static int set_flag(shim_opts *o, const flag_def *d, const char *val) {
         return 1;
     case K_B64: {
         size_t n = 0;
-        uint8_t *b = val != NULL ? shim_b64_decode(val, &n) : NULL;
+        uint8_t *b = val != NULL ? keep_decoded(shim_b64_decode(val, &n)) : NULL;
         if (b == NULL) return 0;
         *(const char **)(base + d->off) = (const char *)b;
         *(size_t *)(base + d->loff) = n;
@@ -185,7 +203,7 @@ static int cred_flag(shim_opts opts[3], const flag_def *d, const char *val) {
         else if (strcmp(d->name, "-key-file") == 0) c->key_file = val;
         else if (strcmp(d->name, "-signing-prefs") == 0) c->signing_prefs = 1;
         else if (strcmp(d->name, "-ocsp-response") == 0) {
-            c->ocsp_response = (const char *)shim_b64_decode(val, &c->ocsp_response_len);
+            c->ocsp_response = (const char *)keep_decoded(shim_b64_decode(val, &c->ocsp_response_len));
             if (c->ocsp_response == NULL) return 0;
         } else return 0;
     }

@@ -89,6 +89,9 @@ typedef struct {
  * flag: *why names it), or 1 (a malformed value: *why). */
 int shim_parse_flags(int argc, char **argv, shim_opts opts[3], const char **why);
 
+/* Free the decoded (base64) flag values. */
+void shim_free_flags(void);
+
 /* Base64 decoding into a malloc'd buffer (NULL on bad input). */
 uint8_t *shim_b64_decode(const char *in, size_t *out_len);
 

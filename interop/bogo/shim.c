@@ -1083,6 +1083,8 @@ int main(int argc, char **argv) {
         if (i > 0) g_clock_offset += o->resumption_delay;
         ok = do_connection(o, &opts[SHIM_PHASE_RETRY], i > 0);
     }
+    free(g_session_ocsp);
+    shim_free_flags();
     free(g_session);
     fflush(stdout);
     return ok ? 0 : 1;
