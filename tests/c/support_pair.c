@@ -203,3 +203,21 @@ int pair_self_signed(const char *alg, int bits, long version, char *cert, size_t
     EVP_PKEY_free(k);
     return ok;
 }
+
+size_t pair_session(ferrule_config *ccfg, ferrule_config *scfg, uint8_t *out, size_t cap) {
+    pair p;
+    size_t len = 0;
+    if (!pair_new(&p, ccfg, scfg, NULL)) return 0;
+    int cs, ss;
+    if (pair_handshake(&p, &cs, &ss)) {
+        uint8_t buf[16];
+        size_t n;
+        pair_move(p.server, p.client);
+        /* WANT_READ: only tickets arrived */
+        if (ferrule_conn_read(p.client, buf, sizeof(buf), &n) != FERRULE_WANT_READ ||
+            ferrule_conn_session(p.client, out, cap, &len) != FERRULE_OK)
+            len = 0;
+    }
+    pair_free(&p);
+    return len;
+}

@@ -38,4 +38,9 @@ size_t pair_move(ferrule_conn *from, ferrule_conn *to);
 /* Run both handshakes to completion or failure (bounded rounds).
  * Returns 1 when both report FERRULE_OK. */
 int pair_handshake(pair *p, int *client_status, int *server_status);
+/* A full handshake between new connections of the two configs, then the
+ * server's tickets delivered: the client's session blob in out[0..cap),
+ * its length returned (0 on any failure, also when the client reads
+ * anything but tickets). */
+size_t pair_session(ferrule_config *ccfg, ferrule_config *scfg, uint8_t *out, size_t cap);
 #endif

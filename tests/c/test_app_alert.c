@@ -245,23 +245,9 @@ static ferrule_config *server_with_early(int early, uint32_t max) {
 /* A full handshake with `sc`; the client's session blob in out. */
 static size_t session_from(ferrule_config *sc, uint8_t *out, size_t cap) {
     ferrule_config *cc = pair_client_config();
-    pair p;
     size_t len = 0;
-    if (cc == NULL || ferrule_config_set_early_data(cc, NULL) != FERRULE_OK ||
-        !pair_new(&p, cc, sc, NULL)) {
-        ferrule_config_free(cc);
-        return 0;
-    }
-    int cs, ss;
-    if (pair_handshake(&p, &cs, &ss)) {
-        pair_move(p.server, p.client);
-        uint8_t buf[16];
-        size_t n;
-        if (ferrule_conn_read(p.client, buf, sizeof(buf), &n) != FERRULE_WANT_READ ||
-            ferrule_conn_session(p.client, out, cap, &len) != FERRULE_OK)
-            len = 0;
-    }
-    pair_free(&p);
+    if (cc != NULL && ferrule_config_set_early_data(cc, NULL) == FERRULE_OK)
+        len = pair_session(cc, sc, out, cap);
     ferrule_config_free(cc);
     return len;
 }

@@ -26,23 +26,6 @@ static ferrule_config *early_server(void) {
     return c;
 }
 
-/* A full handshake; the client's session blob after its tickets. */
-static size_t get_session(ferrule_config *cc, ferrule_config *sc, uint8_t *out, size_t cap) {
-    pair p;
-    size_t len = 0;
-    if (!pair_new(&p, cc, sc, NULL)) return 0;
-    int cs, ss;
-    if (pair_handshake(&p, &cs, &ss)) {
-        uint8_t buf[16];
-        size_t n;
-        pair_move(p.server, p.client);
-        int rd = ferrule_conn_read(p.client, buf, sizeof(buf), &n);
-        (void)rd; /* WANT_READ: only tickets arrived */
-        if (ferrule_conn_session(p.client, out, cap, &len) != FERRULE_OK) len = 0;
-    }
-    pair_free(&p);
-    return len;
-}
 
 /* The server writes `msg` now, in state `want_state`, without input from
  * the client; the client reads it once its handshake completes. */
@@ -66,7 +49,7 @@ TEST(half_rtt_after_accepted_early_data) {
     ferrule_config *cc = early_client(), *sc = early_server();
     REQUIRE(cc != NULL && sc != NULL);
     static uint8_t sess[8192];
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     REQUIRE(sl > 0);
     pair p;
     REQUIRE(pair_new(&p, cc, sc, NULL));
@@ -157,7 +140,7 @@ static size_t blob_alpn_offset(const uint8_t *b) {
 static void accepted_with_a_mismatch(ferrule_config *cc, ferrule_config *sc, int edit_alpn,
                                      uint32_t want_reason) {
     static uint8_t sess[8192];
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     REQUIRE(sl > 0);
     if (edit_alpn) {
         size_t a = blob_alpn_offset(sess);
@@ -231,7 +214,7 @@ static void resumed_server_hello_refused(sh_edit edit, uint32_t reason) {
     ferrule_config *cc = pair_client_config(), *sc = pair_server_config("ecdsa-p256");
     REQUIRE(cc != NULL && sc != NULL);
     static uint8_t sess[8192];
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     REQUIRE(sl > 0 && sess[1] == 0x13 && sess[2] == 0x01);
     pair p;
     REQUIRE(pair_new(&p, cc, sc, NULL));
@@ -334,14 +317,14 @@ TEST(early_data_reasons) {
     resume_once(cc, plain, NULL, 0, 0, &cr, &sr);
     CHECK_EQ(sr, FERRULE_EARLY_REASON_DISABLED);
     static uint8_t sess[8192];
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     REQUIRE(sl > 0);
     /* Resumed without an offer: declined by the peer. */
     resume_once(cc, sc, sess, sl, 0, &cr, &sr);
     CHECK_EQ(sr, FERRULE_EARLY_REASON_PEER_DECLINED);
     CHECK_EQ(cr, FERRULE_EARLY_REASON_NONE);
     /* Accepted. */
-    sl = get_session(cc, sc, sess, sizeof(sess));
+    sl = pair_session(cc, sc, sess, sizeof(sess));
     resume_once(cc, sc, sess, sl, 1, &cr, &sr);
     CHECK_EQ(sr, FERRULE_EARLY_REASON_ACCEPTED);
     CHECK_EQ(cr, FERRULE_EARLY_REASON_ACCEPTED);
@@ -351,14 +334,14 @@ TEST(early_data_reasons) {
     CHECK_EQ(cr, FERRULE_EARLY_REASON_PEER_DECLINED);
     /* The server's clock a minute ahead of the ticket's age. */
     server_skew = 0;
-    sl = get_session(cc, skewed, sess, sizeof(sess));
+    sl = pair_session(cc, skewed, sess, sizeof(sess));
     REQUIRE(sl > 0);
     server_skew = 60;
     resume_once(cc, skewed, sess, sl, 1, &cr, &sr);
     CHECK_EQ(sr, FERRULE_EARLY_REASON_TICKET_AGE);
     CHECK_EQ(cr, FERRULE_EARLY_REASON_PEER_DECLINED);
     /* A server that does not resume (tickets of another key). */
-    sl = get_session(cc, sc, sess, sizeof(sess));
+    sl = pair_session(cc, sc, sess, sizeof(sess));
     ferrule_config *other = early_server();
     REQUIRE(other != NULL);
     resume_once(cc, other, sess, sl, 1, &cr, &sr);
@@ -386,7 +369,7 @@ TEST(skipped_early_data_inside_the_second_client_hello) {
     uint16_t g = 0x0018; /* secp384r1 only: the client's x25519 share draws an HRR */
     CHECK_EQ(ferrule_config_set_groups(sc2, &g, 1), FERRULE_OK);
     static uint8_t sess[8192];
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     REQUIRE(sl > 0);
     pair p;
     REQUIRE(pair_new(&p, cc, sc2, NULL));

@@ -52,23 +52,6 @@ static ferrule_early_data_options opts(uint32_t max) {
     return o;
 }
 
-/* A full handshake; returns the client's session blob (after tickets). */
-static size_t get_session(ferrule_config *cc, ferrule_config *sc, uint8_t *out, size_t cap) {
-    pair p;
-    size_t len = 0;
-    if (!pair_new(&p, cc, sc, NULL)) return 0;
-    int cs, ss;
-    if (pair_handshake(&p, &cs, &ss)) {
-        uint8_t buf[16];
-        size_t n;
-        pair_move(p.server, p.client);
-        int rd = ferrule_conn_read(p.client, buf, sizeof(buf), &n);
-        (void)rd; /* WANT_READ: only tickets arrived */
-        if (ferrule_conn_session(p.client, out, cap, &len) != FERRULE_OK) len = 0;
-    }
-    pair_free(&p);
-    return len;
-}
 
 /* Drain `from`'s pending output into buf. */
 static size_t take_all(ferrule_conn *from, uint8_t *buf, size_t cap) {
@@ -187,7 +170,7 @@ TEST(accepted_and_read_before_the_handshake_ends) {
     ferrule_early_data_options o = opts(0);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     CHECK(sl > 0);
     pair p;
     CHECK(pair_new(&p, cc, sc, NULL));
@@ -240,7 +223,7 @@ TEST(unread_early_data_comes_first_from_read) {
     ferrule_early_data_options o = opts(0);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     pair p;
     CHECK(pair_new(&p, cc, sc, NULL));
     CHECK_EQ(ferrule_conn_set_session(p.client, sess, sl), FERRULE_OK);
@@ -270,7 +253,7 @@ TEST(replayed_client_hello_is_refused) {
     ferrule_early_data_options o = opts(0);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     pair p;
     CHECK(pair_new(&p, cc, sc, NULL));
     CHECK_EQ(ferrule_conn_set_session(p.client, sess, sl), FERRULE_OK);
@@ -311,7 +294,7 @@ TEST(ticket_carries_0rtt_once) {
     ferrule_early_data_options o = opts(0);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     static attempt a;
     try_0rtt(&a, cc, sc, sess, sl, (const uint8_t *)EARLY, sizeof(EARLY) - 1);
     CHECK(a.ok && a.resumed);
@@ -332,7 +315,7 @@ TEST(stale_ticket_age_is_refused) {
     ferrule_early_data_options o = opts(0);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     static attempt a;
     /* The client believes the ticket is 30 s older than the server does
      * (a ClientHello held back by an attacker looks like this). */
@@ -356,7 +339,7 @@ TEST(other_store_or_restart_refuses) {
     uint8_t name[16] = {1}, key[32] = {2};
     CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
     CHECK_EQ(ferrule_config_set_ticket_key(sc2, name, key), FERRULE_OK);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     static attempt a;
     try_0rtt(&a, cc, sc2, sess, sl, (const uint8_t *)EARLY, sizeof(EARLY) - 1);
     CHECK(a.ok && a.resumed);
@@ -396,7 +379,7 @@ TEST(shared_store_serves_a_fleet) {
     uint8_t name[16] = {3}, key[32] = {4};
     CHECK_EQ(ferrule_config_set_ticket_key(a_cfg, name, key), FERRULE_OK);
     CHECK_EQ(ferrule_config_set_ticket_key(b_cfg, name, key), FERRULE_OK);
-    size_t sl = get_session(cc, a_cfg, sess, sizeof(sess));
+    size_t sl = pair_session(cc, a_cfg, sess, sizeof(sess));
     static attempt a;
     fleet_calls = 0;
     try_0rtt(&a, cc, b_cfg, sess, sl, (const uint8_t *)EARLY, sizeof(EARLY) - 1);
@@ -427,7 +410,7 @@ TEST(failing_store_refuses) {
     o.store = &st;
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     static attempt a;
     try_0rtt(&a, cc, sc, sess, sl, (const uint8_t *)EARLY, sizeof(EARLY) - 1);
     CHECK(a.ok && a.resumed);
@@ -449,7 +432,7 @@ TEST(application_callback_can_refuse) {
     o.accept = veto;
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     static attempt a;
     try_0rtt(&a, cc, sc, sess, sl, (const uint8_t *)EARLY, sizeof(EARLY) - 1);
     CHECK(a.ok && a.resumed);
@@ -464,7 +447,7 @@ TEST(hello_retry_request_refuses) {
     ferrule_early_data_options o = opts(0);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     ferrule_conn_free(NULL);
     /* A server that only takes secp384r1: the client's x25519 share draws
      * a HelloRetryRequest. */
@@ -474,7 +457,7 @@ TEST(hello_retry_request_refuses) {
     uint8_t name[16] = {9}, key[32] = {9};
     CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
     CHECK_EQ(ferrule_config_set_ticket_key(sc2, name, key), FERRULE_OK);
-    sl = get_session(cc, sc, sess, sizeof(sess));
+    sl = pair_session(cc, sc, sess, sizeof(sess));
     static attempt a;
     try_0rtt(&a, cc, sc2, sess, sl, (const uint8_t *)EARLY, sizeof(EARLY) - 1);
     CHECK(a.ok);
@@ -490,7 +473,7 @@ TEST(client_stops_at_max_early_data_size) {
     ferrule_early_data_options o = opts(1000);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     static uint8_t big[5000];
     memset(big, 'a', sizeof(big));
     pair p;
@@ -522,7 +505,7 @@ TEST(server_refuses_more_than_max_early_data_size) {
     ferrule_early_data_options o = opts(1000);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     raise_blob_limit(sess, sl, 100000);
     static uint8_t big[3000];
     memset(big, 'b', sizeof(big));
@@ -542,7 +525,7 @@ TEST(skipping_refused_early_data_is_bounded) {
     ferrule_early_data_options o = opts(1000);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     static attempt a;
     try_0rtt(&a, cc, sc, sess, sl, (const uint8_t *)"x", 1); /* uses the ticket */
     CHECK_EQ(a.s_status, FERRULE_EARLY_ACCEPTED);
@@ -570,14 +553,14 @@ TEST(server_without_0rtt_skips_early_data) {
     uint8_t name[16] = {5}, key[32] = {6};
     CHECK_EQ(ferrule_config_set_ticket_key(sc, name, key), FERRULE_OK);
     CHECK_EQ(ferrule_config_set_ticket_key(plain, name, key), FERRULE_OK);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     static attempt a;
     try_0rtt(&a, cc, plain, sess, sl, (const uint8_t *)EARLY, sizeof(EARLY) - 1);
     CHECK(a.ok && a.resumed);
     CHECK_EQ(a.c_status, FERRULE_EARLY_REJECTED);
     CHECK_EQ(a.s_status, FERRULE_EARLY_REJECTED);
     /* And its tickets never allow 0-RTT. */
-    sl = get_session(cc, plain, sess, sizeof(sess));
+    sl = pair_session(cc, plain, sess, sizeof(sess));
     pair p;
     CHECK(pair_new(&p, cc, plain, NULL));
     CHECK_EQ(ferrule_conn_set_session(p.client, sess, sl), FERRULE_OK);
@@ -650,7 +633,7 @@ TEST(compat_ccs_once_right_after_client_hello) {
     const uint32_t want[3] = {FERRULE_EARLY_ACCEPTED, FERRULE_EARLY_REJECTED,
                               FERRULE_EARLY_REJECTED};
     for (int i = 0; i < 3; i++) {
-        size_t sl = get_session(cc, sc, sess, sizeof(sess));
+        size_t sl = pair_session(cc, sc, sess, sizeof(sess));
         REQUIRE(sl > 0);
         mflight *f = mf_new();
         REQUIRE(f != NULL);
@@ -681,7 +664,7 @@ TEST(api_misuse) {
     ferrule_early_data_options o = opts(0);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o), *cc_off = client_cfg(0);
     CHECK(cc != NULL && sc != NULL && cc_off != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     pair p;
     CHECK(pair_new(&p, cc, sc, NULL));
     size_t n = 99;
@@ -762,14 +745,14 @@ TEST(alpn_must_match_the_session) {
     CHECK_EQ(ferrule_config_add_alpn(sc, (const uint8_t *)"h2", 2), FERRULE_OK);
     CHECK_EQ(ferrule_config_add_alpn(sc, (const uint8_t *)"http/1.1", 8), FERRULE_OK);
     CHECK_EQ(ferrule_config_add_alpn(cc2, (const uint8_t *)"http/1.1", 8), FERRULE_OK);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     /* Same ALPN: accepted. */
     static attempt a;
     try_0rtt(&a, cc, sc, sess, sl, (const uint8_t *)EARLY, sizeof(EARLY) - 1);
     CHECK_EQ(a.s_status, FERRULE_EARLY_ACCEPTED);
     /* A client that would not offer the session's protocol may not send
      * early data with it. */
-    sl = get_session(cc, sc, sess, sizeof(sess));
+    sl = pair_session(cc, sc, sess, sizeof(sess));
     pair p;
     CHECK(pair_new(&p, cc2, sc, NULL));
     CHECK_EQ(ferrule_conn_set_session(p.client, sess, sl), FERRULE_OK);
@@ -791,7 +774,7 @@ TEST(record_size_limit_does_not_bind_early_data) {
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
     CHECK_EQ(ferrule_config_set_record_size_limit(sc, 512), FERRULE_OK);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     static uint8_t big[4000];
     memset(big, 'r', sizeof(big));
     static attempt a;
@@ -810,7 +793,7 @@ TEST(large_early_data_arrives_intact) {
     ferrule_early_data_options o = opts(65536);
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
-    size_t sl = get_session(cc, sc, sess, sizeof(sess));
+    size_t sl = pair_session(cc, sc, sess, sizeof(sess));
     static uint8_t big[40000];
     for (size_t i = 0; i < sizeof(big); i++) big[i] = (uint8_t)(i * 7 + i / 251);
     static attempt a;
@@ -843,7 +826,7 @@ TEST(concurrent_replays_admit_one) {
     ferrule_config *cc = client_cfg(1), *sc = server_cfg(&o);
     CHECK(cc != NULL && sc != NULL);
     static uint8_t blob[8192];
-    size_t sl = get_session(cc, sc, blob, sizeof(blob));
+    size_t sl = pair_session(cc, sc, blob, sizeof(blob));
     enum { N = 8 };
     static race r[N];
     pthread_t th[N];
