@@ -38,6 +38,7 @@ typedef struct cli_common {
     const char *suites;  /* comma-separated IANA cipher suite names */
     const char *sigalgs; /* comma-separated IANA signature scheme names */
     const char *keylog;  /* NSS key-log file (append, 0600) */
+    const char *report;  /* --report: JSON lines describing each connection (append) */
     unsigned long record_size_limit; /* RFC 8449 value to advertise; 0 = library default */
     unsigned long max_hs_msg;        /* handshake message cap; 0 = library default */
     unsigned long max_peer_certs;    /* certificates taken from the peer; 0 = library default */
@@ -69,6 +70,10 @@ int cli_apply_common(ferrule_config *cfg, const cli_common *c, FILE **keylog);
  * and returns -1 (the ABI reports only "invalid configuration value"). */
 int cli_check_readable(const char *opt, const char *path);
 
+/* --report: open `path` for appending, let `write` print one JSON line,
+ * close it.  Prints the reason and returns -1 on failure. */
+int cli_report_append(const char *path, void (*write)(FILE *f, const void *ctx), const void *ctx);
+
 /* Print "ferrule: error: <status> (<reason>): <message>: <context>" for a
  * config call that failed. */
 void cli_config_error(const ferrule_config *cfg, int status, const char *context);
@@ -86,6 +91,8 @@ typedef struct cli_error {
 } cli_error;
 
 void cli_error_from_conn(cli_error *e, const ferrule_conn *conn, int status);
+/* The error as a JSON object (no trailing newline). */
+void cli_json_error(FILE *f, const cli_error *e);
 void cli_error_local(cli_error *e, const char *status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* "ferrule: error: ..." line (prefix + suffix allow the server to tag the

@@ -41,6 +41,8 @@ void cli_client_usage(FILE *f)
         "                           TLS_CHACHA20_POLY1305_SHA256\n"
         "  --sigalgs a,b            signature schemes (ecdsa_secp256r1_sha256, ...)\n"
         "  --keylog FILE            append NSS key-log lines to FILE (mode 0600)\n"
+        "  --report FILE            append the --json object of the connection to FILE\n"
+        "                           (one line), whatever the outcome\n"
         "  --record-size-limit N    largest protected record we accept (RFC 8449), 64..16385\n"
         "  --max-handshake-message N  largest handshake message we accept (bytes,\n"
         "                           default 131396: the largest legal ClientHello)\n"
@@ -127,6 +129,8 @@ typedef struct client {
     client_io io;
     int handshake_ok;
     unsigned long long response_bytes;
+    unsigned long long sent_bytes; /* application data written after the handshake */
+    int peer_closed;               /* the server's close_notify arrived */
     cli_error err;
     int err_printed; /* the stderr line was already written */
     int session_saved; /* --sess-out written */
@@ -516,6 +520,7 @@ static int exchange(client *c)
             size_t n = 0;
             st = ferrule_conn_write(c->conn, out.p + out.off, cli_buf_avail(&out), &n);
             cli_buf_consume(&out, n);
+            c->sent_bytes += n;
             if (st == FERRULE_OK && n > 0) continue;
             if (st == FERRULE_OK || st == FERRULE_WANT_WRITE) {
                 need_out = 1;
@@ -561,6 +566,7 @@ static int exchange(client *c)
             }
             if (st == FERRULE_CLOSED) {
                 peer_closed = 1;
+                c->peer_closed = 1;
                 break;
             }
             conn_failed(c, st);
@@ -713,15 +719,28 @@ static int save_session(client *c)
 
 /* ---- output --------------------------------------------------------------- */
 
+static void print_json(const client *c, FILE *f);
+static void print_json_cb(FILE *f, const void *c) { print_json(c, f); }
+
 static void json_name(FILE *f, const char *key, const char *v, int comma)
 {
     fprintf(f, "%s\"%s\":", comma ? "," : "", key);
     cli_json_str(f, v);
 }
 
-static void print_json(const client *c)
+/* How the connection ended, from our side: the server's close_notify, a
+ * transport EOF without one (truncation, RFC 8446 §6.1), another error, or
+ * null when it never got that far. */
+static const char *close_kind(const client *c)
 {
-    FILE *f = stdout;
+    if (c->peer_closed) return "close_notify";
+    if (c->err.set && c->err.code == FERRULE_TRUNCATED) return "truncated";
+    if (c->err.set) return "error";
+    return NULL;
+}
+
+static void print_json(const client *c, FILE *f)
+{
     const ferrule_conn *k = c->conn;
     fputc('{', f);
     json_name(f, "version", k ? cli_version_name(ferrule_conn_version(k)) : NULL, 0);
@@ -776,24 +795,11 @@ static void print_json(const client *c)
                                              : "not_offered",
               1);
     fprintf(f, ",\"early_data_bytes\":%llu", (unsigned long long)c->early_sent);
+    fprintf(f, ",\"sent_bytes\":%llu", c->sent_bytes);
+    json_name(f, "close", close_kind(c), 1);
     if (c->err.set) {
-        const cli_error *e = &c->err;
-        fputs(",\"error\":{\"status\":", f);
-        cli_json_str(f, e->status);
-        fputs(",\"reason\":", f);
-        cli_json_str(f, e->reason);
-        fputs(",\"message\":", f);
-        cli_json_str(f, e->message);
-        fputs(",\"alert\":", f);
-        if (e->alert >= 0) {
-            fputs("{\"name\":", f);
-            cli_json_str(f, ferrule_alert_name((uint8_t)e->alert));
-            fprintf(f, ",\"code\":%d,\"direction\":\"%s\"}", e->alert,
-                    e->alert_received ? "received" : "sent");
-        } else {
-            fputs("null", f);
-        }
-        fputc('}', f);
+        fputs(",\"error\":", f);
+        cli_json_error(f, &c->err);
     }
     fputs("}\n", f);
     fflush(f);
@@ -955,7 +961,10 @@ out:
      * it has been processed by now. */
     if (c.o.sess_out && c.handshake_ok && save_session(&c) != 0 && exit_code == CLI_EXIT_OK)
         exit_code = CLI_EXIT_FAIL;
-    if (c.o.json) print_json(&c);
+    if (c.o.json) print_json(&c, stdout);
+    if (c.o.common.report && cli_report_append(c.o.common.report, print_json_cb, &c) != 0 &&
+        exit_code == CLI_EXIT_OK)
+        exit_code = CLI_EXIT_FAIL;
     if (c.early != NULL) cli_session_free(c.early, c.early_len);
     ferrule_conn_free(c.conn);
     ferrule_config_free(c.cfg);

@@ -61,6 +61,7 @@ int cli_parse_common(int argc, char **argv, int *i, cli_common *c)
     if ((r = cli_opt_value(argc, argv, i, "--ciphersuites", &c->suites)) != 0) return r;
     if ((r = cli_opt_value(argc, argv, i, "--sigalgs", &c->sigalgs)) != 0) return r;
     if ((r = cli_opt_value(argc, argv, i, "--keylog", &c->keylog)) != 0) return r;
+    if ((r = cli_opt_value(argc, argv, i, "--report", &c->report)) != 0) return r;
     if ((r = cli_opt_value(argc, argv, i, "--record-size-limit", &v)) != 0) {
         if (r < 0) return r;
         /* RFC 8449 for TLS 1.3: 64 .. 2^14 + 1 (the library's range). */
@@ -453,4 +454,22 @@ void cli_buf_free(cli_buf *b)
 {
     free(b->p);
     memset(b, 0, sizeof(*b));
+}
+
+/* ---- --report ------------------------------------------------------------ */
+
+int cli_report_append(const char *path, void (*write)(FILE *f, const void *ctx), const void *ctx)
+{
+    /* The report holds no secret; it is created like any output file. */
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        fprintf(stderr, "ferrule: --report %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    write(f, ctx);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "ferrule: --report %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }

@@ -338,3 +338,24 @@ int cli_cert_subject(const uint8_t *cert, size_t len, char *out, size_t cap)
     }
     return 0;
 }
+
+/* {"status":..,"reason":..,"message":..,"alert":{"name","code","direction"}|null} */
+void cli_json_error(FILE *f, const cli_error *e)
+{
+    fputs("{\"status\":", f);
+    cli_json_str(f, e->status);
+    fputs(",\"reason\":", f);
+    cli_json_str(f, e->reason);
+    fputs(",\"message\":", f);
+    cli_json_str(f, e->message);
+    fputs(",\"alert\":", f);
+    if (e->alert >= 0) {
+        fputs("{\"name\":", f);
+        cli_json_str(f, ferrule_alert_name((uint8_t)e->alert));
+        fprintf(f, ",\"code\":%d,\"direction\":\"%s\"}", e->alert,
+                e->alert_received ? "received" : "sent");
+    } else {
+        fputs("null", f);
+    }
+    fputc('}', f);
+}

@@ -79,6 +79,9 @@ void cli_server_usage(FILE *f)
         "                           (default: print received data to stdout)\n"
         "  --max-conns N            exit (status 0) after N connections have finished\n"
         "  --keylog FILE            append NSS key-log lines to FILE (mode 0600)\n"
+        "  --report FILE            append one JSON line per finished connection to FILE:\n"
+        "                           what was negotiated, bytes each way, how it ended\n"
+        "                           (docs/cli.md)\n"
         "  --record-size-limit N    largest protected record we accept (RFC 8449), 64..16385\n"
         "  --max-handshake-message N  largest handshake message we accept (bytes,\n"
         "                           default 131396: the largest legal ClientHello)\n"
@@ -140,9 +143,13 @@ typedef struct sconn {
     cli_buf req;        /* --www: the request so far */
     int want_close;     /* send close_notify once `app` is written */
     int close_queued;   /* ferrule_conn_close done */
-    int peer_closed;    /* got the peer's close_notify */
+    int peer_closed;    /* got the peer's close_notify (or it left after ours) */
+    int got_close_notify; /* got the peer's close_notify */
     int failed;
     int early_logged;   /* the 0-RTT decision was logged */
+    int handshake_ok;
+    cli_error err;      /* the failure, for --report */
+    unsigned long long bytes_in, bytes_out; /* application data (0-RTT included in bytes_in) */
 } sconn;
 
 typedef struct server {
@@ -403,8 +410,9 @@ static int apply_tickets(server *s)
 
 /* ---- per-connection logic ----------------------------------------------- */
 
-static void log_error(const server *s, const sconn *c, const cli_error *e)
+static void log_error(const server *s, sconn *c, const cli_error *e)
 {
+    if (!c->err.set) c->err = *e; /* the first failure is the cause */
     char suffix[160];
     snprintf(suffix, sizeof suffix, " [peer %s]", c->peer);
     cli_error_print(stderr, e, suffix);
@@ -588,6 +596,7 @@ static int has_blank_line(const cli_buf *b)
 /* Application data arrived. */
 static int on_data(server *s, sconn *c, const uint8_t *data, size_t n)
 {
+    c->bytes_in += n;
     switch (s->o.mode) {
     case MODE_ECHO:
         if (c->close_queued) return 0; /* we are closing; nothing more to echo */
@@ -694,6 +703,7 @@ static int read_app(server *s, sconn *c, int *progress)
         if (st == FERRULE_OK || st == FERRULE_WANT_READ || st == FERRULE_WANT_WRITE) break;
         if (st == FERRULE_CLOSED) {
             c->peer_closed = 1;
+            c->got_close_notify = 1;
             c->want_close = 1;
             *progress = 1;
             break;
@@ -722,6 +732,7 @@ static int write_app(server *s, sconn *c, int *progress)
             return -1;
         }
         cli_buf_consume(&c->app, n);
+        c->bytes_out += n;
         if (n > 0) *progress = 1;
     }
     if (c->want_close && !c->close_queued && cli_buf_avail(&c->app) == 0) {
@@ -771,6 +782,7 @@ static int drive(server *s, sconn *c)
             st = ferrule_conn_handshake(c->tls);
             if (st == FERRULE_OK) {
                 c->phase = PH_APP;
+                c->handshake_ok = 1;
                 /* Only an HTTP request has to arrive within the timeout;
                  * print/echo sessions may idle. */
                 c->deadline = s->o.mode == MODE_WWW ? cli_now_ms() + s->o.common.timeout_ms : 0;
@@ -809,6 +821,66 @@ static void start_drain(sconn *c)
     (void)shutdown(c->fd, SHUT_WR);
     c->phase = PH_DRAIN;
     c->deadline = cli_now_ms() + (c->failed ? 1000 : LINGER_MS);
+}
+
+/* ---- --report ------------------------------------------------------------ */
+
+static void report_name(FILE *f, const char *key, const char *v)
+{
+    fprintf(f, ",\"%s\":", key);
+    cli_json_str(f, v);
+}
+
+/* One JSON line per connection: what was negotiated, the bytes each way and
+ * how it ended ("close_notify", "truncated": transport EOF without one,
+ * "error", or null when it ended otherwise, e.g. we closed first). */
+static void report_conn(FILE *f, const void *ctx)
+{
+    const sconn *c = ctx;
+    const ferrule_conn *k = c->tls;
+    fputs("{\"peer_address\":", f);
+    cli_json_str(f, c->peer);
+    fprintf(f, ",\"handshake_ok\":%s", c->handshake_ok ? "true" : "false");
+    report_name(f, "version", c->handshake_ok ? cli_version_name(ferrule_conn_version(k)) : NULL);
+    report_name(f, "cipher_suite", ferrule_cipher_suite_name(ferrule_conn_cipher_suite(k)));
+    report_name(f, "group", ferrule_group_name(ferrule_conn_group(k)));
+    fprintf(f, ",\"hrr\":%s", ferrule_conn_hrr(k) ? "true" : "false");
+    fprintf(f, ",\"resumed\":%s", ferrule_conn_resumed(k) ? "true" : "false");
+    const uint8_t *alpn = NULL;
+    size_t alpn_len = 0;
+    ferrule_conn_alpn(k, &alpn, &alpn_len);
+    fputs(",\"alpn\":", f);
+    cli_json_strn(f, alpn_len ? (const char *)alpn : NULL, alpn_len);
+    report_name(f, "server_name", ferrule_conn_server_name(k));
+    fprintf(f, ",\"client_certs\":%zu", ferrule_conn_peer_cert_count(k));
+    uint32_t es = ferrule_conn_early_data_status(k);
+    report_name(f, "early_data",
+                es == FERRULE_EARLY_ACCEPTED   ? "accepted"
+                : es == FERRULE_EARLY_REJECTED ? "rejected"
+                : es == FERRULE_EARLY_OFFERED  ? "offered"
+                                               : "not_offered");
+    fprintf(f, ",\"early_data_bytes\":%zu",
+            es == FERRULE_EARLY_ACCEPTED ? ferrule_conn_early_data_len(k) : (size_t)0);
+    fprintf(f, ",\"key_updates\":{\"sent\":%llu,\"received\":%llu}",
+            (unsigned long long)ferrule_conn_key_updates_sent(k),
+            (unsigned long long)ferrule_conn_key_updates_received(k));
+    uint32_t rsl = ferrule_conn_peer_record_size_limit(k);
+    if (rsl != 0)
+        fprintf(f, ",\"record_size_limit\":%u", rsl);
+    else
+        fputs(",\"record_size_limit\":null", f);
+    fprintf(f, ",\"received_bytes\":%llu,\"sent_bytes\":%llu", c->bytes_in, c->bytes_out);
+    const char *how = c->got_close_notify                                    ? "close_notify"
+                      : c->err.set && c->err.code == FERRULE_TRUNCATED ? "truncated"
+                      : c->err.set                                      ? "error"
+                                                                        : NULL;
+    report_name(f, "close", how);
+    fputs(",\"error\":", f);
+    if (c->err.set)
+        cli_json_error(f, &c->err);
+    else
+        fputs("null", f);
+    fputs("}\n", f);
 }
 
 static void conn_free(sconn *c)
@@ -936,6 +1008,8 @@ static int serve(server *s)
         /* reap finished connections */
         for (size_t i = 0; i < s->n_conns;) {
             if (s->conns[i]->phase == PH_DONE) {
+                if (s->o.common.report)
+                    (void)cli_report_append(s->o.common.report, report_conn, s->conns[i]);
                 conn_free(s->conns[i]);
                 s->conns[i] = s->conns[--s->n_conns];
                 s->finished++;
