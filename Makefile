@@ -17,6 +17,8 @@
 #                      connections grow (docs/performance.md)
 #   make abi-baseline  regenerate abi/baseline.abi from build/libferrule.so
 #   make perf-baseline regenerate tests/cost/baseline.txt (instruction counts)
+#   make interop-matrix  build, then the interop matrix against every peer; writes
+#                      docs/interop-matrix.md (STRICT=1: fail on a red cell)
 #   make clean
 
 BUILD_DIR  ?= build
@@ -57,7 +59,8 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initializati
 PYTEST = $(shell python3 -c 'import pytest' >/dev/null 2>&1 && echo python3 || echo .venv/bin/python) -m pytest
 
 .PHONY: all deps build demo limbo limbo-update check $(SUITES) fuzz fuzz-build fuzz-merge abi-baseline perf-baseline clean \
-        python bench-python bench bench-scaling check-go bench-go go-stage check-lua bench-lua check-bogo
+        python bench-python bench bench-scaling check-go bench-go go-stage check-lua bench-lua check-bogo \
+        interop-matrix check-interop-matrix
 
 all: build
 
@@ -259,6 +262,22 @@ check-bogo: $(SUITE_DEPS) $(VENV)/.ferrule-stamp
 	@[ -f $(BUILD_DIR)/pki/root.pem ] || tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
 	cd tests/bogo && BOGO_SHIM=$(abspath $(BUILD_DIR))/bogo_shim FERRULE_TEST_PKI=$(abspath $(BUILD_DIR))/pki \
 	  ../../$(VENV_PY) -m pytest -q .
+
+# (13b) The interop matrix (tools/interop_matrix.py, docs/interop-matrix.md):
+# ferrule's CLI against OpenSSL, GnuTLS, NSS, Go crypto/tls, rustls, s2n-tls,
+# wolfSSL and Python's ssl, both roles, every flow.  The peers of ours are
+# built on first use into $(FERRULE_CACHE) (default ~/.cache/ferrule),
+# keyed by their sources and lock files, so later runs in fresh clones
+# reuse them.  `make interop-matrix` rewrites docs/interop-matrix.md
+# (STRICT=1 for the strict verdict); the suite runs strict into build/.
+MATRIX_FLAGS ?=
+interop-matrix: build
+	python3 tools/interop_matrix.py --ferrule $(BUILD_DIR)/ferrule --out docs/interop-matrix.md \
+	  $(if $(STRICT),--strict) $(MATRIX_FLAGS)
+
+check-interop-matrix: $(SUITE_DEPS)
+	$(PYTEST) -q tests/matrix
+	python3 tools/interop_matrix.py --strict --ferrule $(BUILD_DIR)/ferrule $(MATRIX_FLAGS)
 
 bench-lua: $(SUITE_DEPS)
 	@[ -f $(BUILD_DIR)/pki/root.pem ] || tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null

@@ -15,7 +15,7 @@ DEPS='
 toolchain: build-essential cmake pkg-config clang libclang-rt-14-dev
 crypto:    libssl-dev libsodium-dev openssl ca-certificates
 python:    python3 python3-venv python3-dev swig
-peers:     gnutls-bin
+peers:     gnutls-bin libnss3-tools libwolfssl-dev
 analysis:  valgrind abigail-tools
 lua:       luajit2 lua-busted lua-socket nginx libnginx-mod-http-lua lua-resty-core wrk curl
 '
