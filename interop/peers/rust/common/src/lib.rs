@@ -228,6 +228,19 @@ pub fn parse(role: Role, args: &[String], caps: &Caps) -> Result<Opts, Usage> {
             }
             continue;
         }
+        let known: &[&str] = match role {
+            Role::Server => &[
+                "cert", "key", "ca", "verify-client", "alpn", "groups", "suites", "early-data",
+                "ocsp", "record-size-limit", "count", "timeout", "listen",
+            ],
+            Role::Client => &[
+                "cert", "key", "ca", "alpn", "groups", "suites", "early-data-bytes",
+                "record-size-limit", "send-bytes", "count", "timeout", "connect", "servername",
+            ],
+        };
+        if !known.contains(&name.as_str()) {
+            return Err(Usage(format!("unknown flag {flag} for {role:?}")));
+        }
         let value = match inline {
             Some(v) => v,
             None => {
@@ -727,7 +740,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.0.contains("no 0-RTT"), "{}", e.0);
-        assert!(parse(Role::Server, &args(&["--cert", "c", "--key", "k", "--nope", "1"]), &c).is_err());
+        let e = parse(Role::Server, &args(&["--cert", "c", "--key", "k", "--nope"]), &c).unwrap_err();
+        assert!(e.0.contains("unknown flag --nope"), "{}", e.0);
         // a server-only flag on the client
         assert!(parse(Role::Client, &args(&["--connect", "h:1", "--ca", "r", "--listen", "x"]), &c).is_err());
         assert!(parse(Role::Client, &args(&["--connect", "h:1", "--ca", "r", "--groups", "x448"]), &c).is_err());
