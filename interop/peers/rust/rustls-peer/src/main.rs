@@ -548,6 +548,11 @@ fn echo(io: &mut Io, conn: &mut Connection, o: &Opts, early: Vec<u8>, r: &mut Re
         if peer_closed && pending.is_empty() {
             break;
         }
+        if pending.len() > before && !peer_closed {
+            // New plaintext: echo it before waiting for more input, or a
+            // client that waits for its echo would wait forever.
+            continue;
+        }
         if peer_closed || pending.len() > 1 << 20 {
             // Only writing is left (or the backlog is large): wait for the
             // socket to take our records.
