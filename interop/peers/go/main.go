@@ -8,6 +8,7 @@ import (
 const usage = `usage: ferrule-go-peer server --cert CHAIN.pem --key KEY.pem [options]
        ferrule-go-peer client --connect HOST:PORT --ca ROOT.pem [options]
        ferrule-go-peer (server|client) --help
+       ferrule-go-peer v1 caps|server|client [flags]   (interop/peers/PROTOCOL.md)
 `
 
 func main() {
@@ -20,6 +21,8 @@ func main() {
 		serverMain(os.Args[2:])
 	case "client":
 		clientMain(os.Args[2:])
+	case "v1":
+		v1Main(os.Args[2:])
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
