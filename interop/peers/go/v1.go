@@ -559,7 +559,11 @@ func v1ConnectOne(cfg *tls.Config, o *v1Flags, n int) bool {
 	}
 	// The pattern goes out from a goroutine while this one reads the echo,
 	// so neither side's buffers can fill up with nobody reading.
-	werrc := make(chan error, 1)
+	type wresult struct {
+		sent int64
+		err  error
+	}
+	werrc := make(chan wresult, 1)
 	go func() {
 		buf := make([]byte, 16384)
 		var off int64
@@ -569,13 +573,14 @@ func v1ConnectOne(cfg *tls.Config, o *v1Flags, n int) bool {
 				k = o.sendBytes - off
 			}
 			pattern(buf[:k], off)
-			if _, err := c.Write(buf[:k]); err != nil {
-				werrc <- err
+			n, err := c.Write(buf[:k])
+			off += int64(n)
+			if err != nil {
+				werrc <- wresult{off, err}
 				return
 			}
-			off += k
 		}
-		werrc <- nil
+		werrc <- wresult{off, nil}
 	}()
 	echoOK := true
 	buf := make([]byte, 16384)
@@ -596,10 +601,9 @@ func v1ConnectOne(cfg *tls.Config, o *v1Flags, n int) bool {
 			break
 		}
 	}
-	werr := <-werrc
-	if werr == nil {
-		r.Sent = o.sendBytes
-	}
+	wr := <-werrc
+	werr := wr.err
+	r.Sent = wr.sent
 	r.EchoOK = echoOK && rerr == nil && r.Received == o.sendBytes
 	if werr != nil {
 		r.setError(werr, c)
