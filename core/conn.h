@@ -647,10 +647,14 @@ typedef struct fr_hello_view {
     fr_reader sid, suites, comp;
     fr_reader exts; /* the validated extension block (fr_exts.block) */
 } fr_hello_view;
-/* SHA-256 over the invariant parts of a ClientHello (RFC 8446 §4.1.2). */
-FR_MUST_CHECK fr_err fr_hrr_hello_digest(const fr_hello_view *h, uint8_t out[FR_HRR_DIGEST_LEN]);
+/* SHA-256 over the invariant parts of a ClientHello (RFC 8446 §4.1.2), as
+ * cookie `format` defines it: from 3 on, the invariant extensions are
+ * taken in type order (their order is not compared). */
+FR_MUST_CHECK fr_err fr_hrr_hello_digest(const fr_hello_view *h, int format,
+                                         uint8_t out[FR_HRR_DIGEST_LEN]);
 /* What a stateless cookie carries. */
 typedef struct fr_hrr_cookie {
+    uint8_t format; /* as read (fr_hrr_cookie_open); sealing writes the newest */
     uint16_t suite;
     uint16_t group;
     size_t hash_len;

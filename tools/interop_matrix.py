@@ -242,26 +242,7 @@ def run_logged(argv, logdir, name, timeout=1800, env=None):
 
 
 def build_go(logdir):
-    go = os.environ.get("FERRULE_GO") or shutil.which("go")
-    if not go:
-        raise RuntimeError("no `go` on PATH (tools/deps.sh installs golang-go)")
-    src = REPO / "interop" / "peers" / "go"
-    digest = hashlib.sha256()
-    for f in sorted(src.glob("*.go")) + [src / "go.mod"]:
-        digest.update(f.name.encode() + f.read_bytes())
-    out = CACHE / "go-peer" / digest.hexdigest()[:16] / "ferrule-go-peer"
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=mod", GOPROXY="off")
-        tmp = out.with_suffix(".tmp")
-        r = subprocess.run([go, "build", "-o", str(tmp), "."], cwd=src, capture_output=True,
-                           env=env, timeout=600)
-        (logdir / "build.log").parent.mkdir(parents=True, exist_ok=True)
-        (logdir / "build.log").write_bytes(r.stdout + r.stderr)
-        if r.returncode != 0:
-            raise RuntimeError(f"go build failed: {r.stderr.decode(errors='replace')[-800:]}")
-        tmp.rename(out)
-    return [str(out), "v1"]
+    return [run_logged(["sh", REPO / "interop/peers/go/build.sh"], logdir, "build"), "v1"]
 
 
 def build_rust(binary):

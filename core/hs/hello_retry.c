@@ -3,7 +3,12 @@
  * and the server's checks of the second ClientHello (§4.1.2, §4.1.4). */
 #include "../conn.h"
 
-#define COOKIE_FORMAT 2
+/* Format 3: the digest covers the invariant extensions in type order
+ * (hello_digest); formats 1 and 2 covered them in the order sent. */
+#define COOKIE_FORMAT 3
+/* Up to this many invariant extensions are compared as a set; a
+ * ClientHello with more (none seen in practice) is compared in order. */
+#define HRR_SET_MAX 128
 #define COOKIE_TAG_LEN 32 /* HMAC-SHA256 */
 
 /* Extensions a second ClientHello may change, drop or add (RFC 8446
@@ -20,31 +25,67 @@ static fr_err digest_vec(fr_transcript *t, const fr_reader *r) {
     return fr_transcript_update(t, r->p, n);
 }
 
-static fr_err hello_digest(fr_transcript *t, const fr_hello_view *h) {
+static fr_err ext_digest(fr_transcript *t, const fr_ext *e) {
+    const uint8_t type[2] = {(uint8_t)(e->type >> 8), (uint8_t)e->type};
+    FR_TRY(fr_transcript_update(t, type, 2));
+    return digest_vec(t, &e->body);
+}
+
+/* The invariant extensions in type order, for a comparison that does not
+ * depend on where the client put them.  Returns 0 (nothing digested) when
+ * there are more than HRR_SET_MAX: then the caller digests them in order. */
+static int exts_by_type(const fr_hello_view *h, fr_ext *out, size_t *n_out) {
+    size_t n = 0;
+    fr_reader it = h->exts;
+    fr_ext e;
+    while (fr_exts_next(&it, &e)) {
+        if (may_change(e.type)) continue;
+        if (n == HRR_SET_MAX) return 0;
+        /* Insertion sort: the types are distinct (fr_exts_parse). */
+        size_t i = n++;
+        while (i > 0 && out[i - 1].type > e.type) {
+            out[i] = out[i - 1];
+            i--;
+        }
+        out[i] = e;
+    }
+    *n_out = n;
+    return 1;
+}
+
+static fr_err hello_digest(fr_transcript *t, const fr_hello_view *h, int by_type) {
     const uint8_t v[2] = {(uint8_t)(h->legacy_version >> 8), (uint8_t)h->legacy_version};
     FR_TRY(fr_transcript_update(t, v, 2));
     FR_TRY(fr_transcript_update(t, h->random, 32));
     FR_TRY(digest_vec(t, &h->sid));
     FR_TRY(digest_vec(t, &h->suites));
     FR_TRY(digest_vec(t, &h->comp));
-    /* The extensions that may not change, in the order sent: RFC 8446
-     * §4.1.2 allows only the listed edits, and moving an extension is not
-     * one of them.  One pass, whatever their number. */
+    /* The extensions that may not change (RFC 8446 §4.1.2), each byte for
+     * byte.  Their order is not compared: extensions may come in any order
+     * (§4.2), and clients in the field (wolfSSL 5.5) move some in their
+     * second ClientHello; what a server relies on is the content.  Past
+     * HRR_SET_MAX extensions the order counts too, in one pass. */
+    if (by_type) {
+        fr_ext sorted[HRR_SET_MAX];
+        size_t n = 0;
+        if (exts_by_type(h, sorted, &n)) {
+            for (size_t i = 0; i < n; i++) FR_TRY(ext_digest(t, &sorted[i]));
+            return FR_OK;
+        }
+    }
     fr_reader it = h->exts;
     fr_ext e;
     while (fr_exts_next(&it, &e)) {
         if (may_change(e.type)) continue;
-        const uint8_t type[2] = {(uint8_t)(e.type >> 8), (uint8_t)e.type};
-        FR_TRY(fr_transcript_update(t, type, 2));
-        FR_TRY(digest_vec(t, &e.body));
+        FR_TRY(ext_digest(t, &e));
     }
     return FR_OK;
 }
 
-fr_err fr_hrr_hello_digest(const fr_hello_view *h, uint8_t out[FR_HRR_DIGEST_LEN]) {
+fr_err fr_hrr_hello_digest(const fr_hello_view *h, int format, uint8_t out[FR_HRR_DIGEST_LEN]) {
     fr_transcript t = {0};
     FR_TRY(fr_transcript_init(&t, FR_HASH_SHA256));
-    fr_err e = hello_digest(&t, h);
+    fr_err e = hello_digest(&t, h, format >= 3);
     if (e == FR_OK) e = fr_transcript_current(&t, out);
     fr_transcript_free(&t);
     return e;
@@ -61,9 +102,11 @@ const uint8_t *fr_hrr_cookie_key(const fr_config *cfg) { return cfg->hrr.cookie_
 
 /* Cookie layout (opaque to the client, RFC 8446 §4.2.2):
  *   u8 format, u16 suite, u16 group, u8 hash_len, ch1_hash[hash_len],
- *   digest[32], u8 psk_state, psk_digest[32] for FR_HRR_PSK_DIGEST (format 2),
+ *   digest[32], u8 psk_state, psk_digest[32] for FR_HRR_PSK_DIGEST (formats 2, 3),
  *   HMAC-SHA256(cookie_key, everything before)[32].
- * Format 1 (no PSK fields) is still read, as FR_HRR_PSK_UNCHECKED: a fleet
+ * Format 3 differs from 2 only in the digest (extensions in type order).
+ * Formats 1 (no PSK fields, as FR_HRR_PSK_UNCHECKED) and 2 are still read,
+ * their digests compared in the order sent: a fleet
  * may run both versions while it upgrades. */
 fr_err fr_hrr_cookie_seal(fr_config *cfg, const fr_hrr_cookie *ck, uint8_t *out, size_t cap,
                           size_t *len) {
@@ -93,7 +136,8 @@ static fr_err cookie_parse(fr_reader r, fr_hrr_cookie *ck) {
     fr_reader h;
     const uint8_t *digest, *psk_digest = NULL;
     FR_TRY(fr_read_u8(&r, &format));
-    FR_ENSURE(format == 1 || format == COOKIE_FORMAT, FERRULE_R_ILLEGAL_PARAMETER);
+    FR_ENSURE(format >= 1 && format <= COOKIE_FORMAT, FERRULE_R_ILLEGAL_PARAMETER);
+    ck->format = format;
     FR_TRY(fr_read_u16(&r, &ck->suite));
     FR_TRY(fr_read_u16(&r, &ck->group));
     FR_TRY(fr_read_vec8(&r, &h));
@@ -151,7 +195,7 @@ fr_err fr_server_send_hrr(fr_conn *c, const fr_hello_view *h) {
     ck.psk_state = c->hrr.psk_state;
     memcpy(ck.psk_digest, c->hrr.psk_digest, FR_HRR_DIGEST_LEN);
     FR_TRY(fr_hash(si->hash, c->cur_msg, c->cur_msg_len, ck.ch1_hash));
-    FR_TRY(fr_hrr_hello_digest(h, ck.digest));
+    FR_TRY(fr_hrr_hello_digest(h, COOKIE_FORMAT, ck.digest));
     uint8_t cookie[FR_HRR_COOKIE_MAX];
     size_t cookie_len;
     FR_TRY(fr_hrr_cookie_seal(c->cfg, &ck, cookie, sizeof(cookie), &cookie_len));
@@ -182,7 +226,7 @@ fr_err fr_server_check_second_hello(fr_conn *c, const fr_hello_view *h, fr_ext *
     FR_TRY(fr_hrr_cookie_open(c->cfg, ck_bytes.p, fr_reader_left(&ck_bytes), &ck));
     /* RFC 8446 §4.1.2: the same ClientHello apart from what may change. */
     uint8_t digest[FR_HRR_DIGEST_LEN];
-    FR_TRY(fr_hrr_hello_digest(h, digest));
+    FR_TRY(fr_hrr_hello_digest(h, ck.format, digest));
     FR_ENSURE(fr_ct_equal(digest, ck.digest, FR_HRR_DIGEST_LEN), FERRULE_R_ILLEGAL_PARAMETER);
     /* Everything below uses the cookie alone, as a server of a fleet that
      * never saw ClientHello1 would; this connection's memory only

@@ -744,7 +744,9 @@ TEST(cookie_fleet_key) {
     CHECK_MEM(got.ch1_hash, ck.ch1_hash, 48);
     CHECK_MEM(got.digest, ck.digest, 32);
     CHECK_EQ(got.psk_state, FR_HRR_PSK_NONE);
-    /* With the digest of ClientHello1's acceptable PSKs (format 2). */
+    CHECK_EQ(buf[0], 3); /* sealed in the newest format */
+    CHECK_EQ(got.format, 3);
+    /* With the digest of ClientHello1's acceptable PSKs (formats 2, 3). */
     fr_hrr_cookie bound = sample_cookie();
     bound.psk_state = FR_HRR_PSK_DIGEST;
     for (size_t i = 0; i < 32; i++) bound.psk_digest[i] = (uint8_t)(0x80 ^ i);
@@ -774,7 +776,12 @@ TEST(cookie_fleet_key) {
     got.psk_state = FR_HRR_PSK_NONE;
     CHECK_EQ(fr_hrr_cookie_open(b, v1, sizeof(v1), &got), FR_OK);
     CHECK_EQ(got.psk_state, FR_HRR_PSK_UNCHECKED);
+    CHECK_EQ(got.format, 1);
     CHECK_MEM(got.digest, ck.digest, 32);
+    /* An unknown (future) format is refused, even when authentic. */
+    v1[0] = 4;
+    CHECK_EQ(fr_hmac(FR_HASH_SHA256, KEY_A, 32, v1, 86, v1 + 86), FR_OK);
+    CHECK_EQ(fr_hrr_cookie_open(b, v1, sizeof(v1), &got), FERRULE_R_ILLEGAL_PARAMETER);
     uint8_t v2[sizeof(v1) + 1];
     memcpy(v2, v1, 86);
     v2[0] = 2;
@@ -850,7 +857,9 @@ TEST(message_hash_transcript) {
 TEST(hello_digest_invariants) {
     /* RFC 8446 §4.1.2: key_share, cookie, padding, early_data and
      * pre_shared_key may change (be added, dropped or moved); the other
-     * extensions must come again, byte for byte and in the same order. */
+     * extensions must come again, byte for byte.  Cookie format 3 compares
+     * them in type order (moving one is allowed: wolfSSL 5.5's client does);
+     * formats 1 and 2, from older servers of a fleet, in the order sent. */
     static const uint8_t rnd[32] = {7};
     static const uint8_t sidb[1] = {5}, suites[2] = {0x13, 0x01}, comp[1] = {0};
     /* supported_groups {x25519}, key_share (1 byte), ALPN "h2" */
@@ -865,34 +874,43 @@ TEST(hello_digest_invariants) {
     static const uint8_t b4[] = {0, 10, 0, 4, 0, 2, 0, 0x18, 0, 16, 0, 5, 0, 3, 2, 'h', '2'};
     fr_hello_view v = {0x0303, rnd, fr_reader_init(sidb, 1), fr_reader_init(suites, 2),
                        fr_reader_init(comp, 1), fr_reader_init(b1, sizeof(b1))};
-    uint8_t d1[32], d[32];
-    CHECK_EQ(fr_hrr_hello_digest(&v, d1), FR_OK);
+    uint8_t d1[32], d[32], o1[32];
+    CHECK_EQ(fr_hrr_hello_digest(&v, 3, d1), FR_OK);
+    CHECK_EQ(fr_hrr_hello_digest(&v, 2, o1), FR_OK);
     v.exts = fr_reader_init(b2, sizeof(b2));
-    CHECK_EQ(fr_hrr_hello_digest(&v, d), FR_OK);
+    CHECK_EQ(fr_hrr_hello_digest(&v, 3, d), FR_OK);
     CHECK_MEM(d1, d, 32);
+    CHECK_EQ(fr_hrr_hello_digest(&v, 2, d), FR_OK);
+    CHECK_MEM(o1, d, 32);
     v.exts = fr_reader_init(b3, sizeof(b3));
-    CHECK_EQ(fr_hrr_hello_digest(&v, d), FR_OK);
-    CHECK(memcmp(d1, d, 32) != 0);
+    CHECK_EQ(fr_hrr_hello_digest(&v, 3, d), FR_OK);
+    CHECK_MEM(d1, d, 32);
+    CHECK_EQ(fr_hrr_hello_digest(&v, 2, d), FR_OK);
+    CHECK(memcmp(o1, d, 32) != 0);
     v.exts = fr_reader_init(b4, sizeof(b4));
-    CHECK_EQ(fr_hrr_hello_digest(&v, d), FR_OK);
+    CHECK_EQ(fr_hrr_hello_digest(&v, 3, d), FR_OK);
     CHECK(memcmp(d1, d, 32) != 0);
+    CHECK_EQ(fr_hrr_hello_digest(&v, 2, d), FR_OK);
+    CHECK(memcmp(o1, d, 32) != 0);
     /* A changed legacy field, or a shifted boundary between two fields,
      * changes the digest. */
     v.exts = fr_reader_init(b1, sizeof(b1));
     v.legacy_version = 0x0301;
-    CHECK_EQ(fr_hrr_hello_digest(&v, d), FR_OK);
+    CHECK_EQ(fr_hrr_hello_digest(&v, 3, d), FR_OK);
     CHECK(memcmp(d1, d, 32) != 0);
     v.legacy_version = 0x0303;
     static const uint8_t sid2[2] = {5, 0x13}, suites2[1] = {0x01};
     v.sid = fr_reader_init(sid2, 2);
     v.suites = fr_reader_init(suites2, 1);
-    CHECK_EQ(fr_hrr_hello_digest(&v, d), FR_OK);
+    CHECK_EQ(fr_hrr_hello_digest(&v, 3, d), FR_OK);
     CHECK(memcmp(d1, d, 32) != 0);
 }
 
 TEST(ch2_extensions_reordered) {
-    /* RFC 8446 §4.1.2: "the same ClientHello without modification" but for
-     * the listed edits: moving an invariant extension is not one of them. */
+    /* An invariant extension moved in the second ClientHello, as wolfSSL
+     * 5.5.4's client moves psk_key_exchange_modes (found by the interop
+     * matrix, wolfssl/ferrule-server/hrr): the same content, so the
+     * handshake goes on (RFC 8446 §4.2: extensions come in any order). */
     HX(x, hx_until_ch2());
     size_t i = hello_index(&x->ch2, FR_EXT_SUPPORTED_GROUPS);
     CHECK(i < x->ch2.n_ext);
@@ -901,6 +919,24 @@ TEST(ch2_extensions_reordered) {
     CHECK(hello_remove(&x->ch2, FR_EXT_SUPPORTED_GROUPS));
     size_t last = x->ch2.n_ext;
     CHECK(hello_add(&x->ch2, last, moved.type, moved.body, moved.len) != NULL);
+    CHECK_EQ(hx_deliver_ch2(x), FERRULE_WANT_READ);
+    hx_free(x);
+}
+
+TEST(ch2_extension_moved_and_changed) {
+    /* Moved is fine; moved and changed is not. */
+    HX(x, hx_until_ch2());
+    size_t i = hello_index(&x->ch2, FR_EXT_SUPPORTED_GROUPS);
+    CHECK(i < x->ch2.n_ext);
+    if (i >= x->ch2.n_ext) return;
+    hext moved = x->ch2.ext[i];
+    uint8_t body[64];
+    CHECK(moved.len <= sizeof(body));
+    if (moved.len > sizeof(body)) return;
+    memcpy(body, moved.body, moved.len);
+    body[moved.len - 1] ^= 0x01; /* another group */
+    CHECK(hello_remove(&x->ch2, FR_EXT_SUPPORTED_GROUPS));
+    CHECK(hello_add(&x->ch2, x->ch2.n_ext, moved.type, body, moved.len) != NULL);
     EXPECT_FAIL(SV(x), hx_deliver_ch2(x), FERRULE_R_ILLEGAL_PARAMETER,
                 FERRULE_ALERT_ILLEGAL_PARAMETER);
     hx_free(x);
@@ -1048,7 +1084,7 @@ TEST(client_ccs_then_second_hello) {
     hx_free(x);
 }
 
-TEST_MAIN("hrr", TL_CASE(client_ccs_then_second_hello), TL_CASE(ch2_extensions_reordered), TL_CASE(ch2_psk_added), TL_CASE(bytes_after_first_hello_answered_by_hrr), TL_CASE(bytes_after_hrr), TL_CASE(cookie_only_hrr_keeps_shares), TL_CASE(hrr_full_handshake), TL_CASE(no_hrr_when_first_group_accepted),
+TEST_MAIN("hrr", TL_CASE(client_ccs_then_second_hello), TL_CASE(ch2_extensions_reordered), TL_CASE(ch2_extension_moved_and_changed), TL_CASE(ch2_psk_added), TL_CASE(bytes_after_first_hello_answered_by_hrr), TL_CASE(bytes_after_hrr), TL_CASE(cookie_only_hrr_keeps_shares), TL_CASE(hrr_full_handshake), TL_CASE(no_hrr_when_first_group_accepted),
           TL_CASE(no_common_group_is_handshake_failure), TL_CASE(hrr_and_second_hello_shape),
           TL_CASE(ch2_cookie_tampered), TL_CASE(ch2_cookie_tag_tampered),
           TL_CASE(ch2_cookie_truncated), TL_CASE(ch2_cookie_missing),
