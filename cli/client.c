@@ -515,6 +515,18 @@ static int exchange(client *c)
     for (;;) {
         int need_out = 0;
         int st;
+        /* 0. records the socket did not take last time: nothing else sends
+         * them once all plaintext is in the library (a peer that echoes
+         * only after reading everything would wait for them forever). */
+        if (ferrule_conn_pending_output(c->conn) > 0) {
+            st = ferrule_conn_flush(c->conn);
+            if (st == FERRULE_WANT_WRITE) {
+                need_out = 1;
+            } else if (st != FERRULE_OK) {
+                conn_failed(c, st);
+                goto done;
+            }
+        }
         /* 1. plaintext we still have to send */
         while (cli_buf_avail(&out) > 0 && !sent_close) {
             size_t n = 0;

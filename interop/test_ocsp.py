@@ -91,7 +91,7 @@ def test_client_without_staple(openssl_server, ferrule_client):
     assert r.json.get("handshake_ok") is True and r.json.get("ocsp_stapled") is False, \
         r.describe()
     r = ferrule_client(port, "--http-get", "/", "--json", "--ocsp-require")
-    assert_cert_failure(r, "cert_bad_ocsp", "bad_certificate_status_response", 113)
+    assert_cert_failure(r, "cert_ocsp_missing", "bad_certificate_status_response", 113)
 
 
 # --------------------------------------------------------------------------
@@ -137,7 +137,7 @@ def test_ferrule_to_ferrule_must_staple(procs, ferrule_bin, ferrule_client, ocsp
     assert r.rc == 0 and r.json.get("ocsp_stapled") is True, r.describe()
     _, port = start_ferrule_server(procs, ferrule_bin, chain, key, "--www", "--max-conns", "1")
     r = ferrule_client(port, "--http-get", "/", "--json")
-    assert_cert_failure(r, "cert_bad_ocsp", "bad_certificate_status_response", 113)
+    assert_cert_failure(r, "cert_ocsp_missing", "bad_certificate_status_response", 113)
 
 
 def test_server_ocsp_staple_usage(ferrule_bin, pki, ocsp):

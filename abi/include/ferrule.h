@@ -193,6 +193,7 @@ FERRULE_API const char *ferrule_status_name(int status);
 #define FERRULE_R_CERT_POLICY 82          /* certificate policy processing failed (RFC 5280 §6.1) */
 #define FERRULE_R_CERT_REQUIRED 83        /* server requires a client certificate; none sent */
 #define FERRULE_R_CERT_CHAIN_TOO_LONG 84  /* more certificates than max_peer_certificates */
+#define FERRULE_R_CERT_OCSP_MISSING 85   /* OCSP staple required (policy or must-staple), none sent */
 /* peer-initiated */
 #define FERRULE_R_PEER_ALERT 96           /* see ferrule_conn_alert() */
 #define FERRULE_R_PEER_CLOSED 97          /* close_notify received */

@@ -490,7 +490,7 @@ fr_err fr_ocsp_apply_policy(fr_mem *m, const uint8_t *staple, size_t staple_len,
     if (staple == NULL) {
         /* RFC 7633 §4.2.3: a must-staple certificate without a staple is
          * rejected; so is any certificate in the hard-fail mode. */
-        FR_ENSURE(!require && !leaf->must_staple, BAD);
+        FR_ENSURE(!require && !leaf->must_staple, FERRULE_R_CERT_OCSP_MISSING);
         return FR_OK;
     }
     /* A staple we cannot check (no issuer known) is not accepted. */

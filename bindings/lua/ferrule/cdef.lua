@@ -541,6 +541,7 @@ typedef struct ferrule_early_data_options {
         R_CERT_NAME_MISMATCH = 68,
         R_CERT_NOT_CA = 80,
         R_CERT_NOT_YET_VALID = 65,
+        R_CERT_OCSP_MISSING = 85,
         R_CERT_PATH_LENGTH = 70,
         R_CERT_POLICY = 82,
         R_CERT_REJECTED = 81,
