@@ -400,6 +400,11 @@ def first_error_line(text):
     error, else the last non-empty one; None for nothing."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     for ln in lines:
+        if ":error:" in ln:
+            return ln[:300]
+    for ln in lines:
+        if ln == "ERROR":
+            continue
         if re.search(r"error", ln, re.I):
             return ln[:300]
     return lines[-1][:300] if lines else None
