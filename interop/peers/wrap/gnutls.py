@@ -32,15 +32,6 @@ SUITE_PRIO = {"TLS_AES_128_GCM_SHA256": "AES-128-GCM", "TLS_AES_256_GCM_SHA384":
 GROUP_PRIO = {"x25519": "GROUP-X25519", "secp256r1": "GROUP-SECP256R1",
               "secp384r1": "GROUP-SECP384R1"}
 
-RESUMPTION = ("gnutls-cli keeps a session only inside one process and cannot save it to a "
-              "file: -r/--resume adds a data-less first connection of its own and ^resume^ "
-              "needs a line start in the data, so connection 1 cannot carry exactly the pattern")
-EARLY = ("gnutls-cli sends early data only on its own -r/--resume reconnection, which "
-         "the wrapper cannot use (see resumption)")
-KEY_UPDATE = ("gnutls-serv has no way to send a KeyUpdate (gnutls-cli has -e, which the "
-              "client role alone could use)")
-
-
 def version():
     try:
         out = subprocess.run([CLI, "--version"], capture_output=True, text=True,
@@ -53,10 +44,7 @@ def version():
 
 def caps():
     return {"impl": IMPL, "version": version(),
-            "features": {"suites": True, "groups": True, "hrr": True,
-                         "resumption": RESUMPTION, "early_data": EARLY,
-                         "key_update": KEY_UPDATE, "client_auth": True, "alpn": True,
-                         "sni": True, "ocsp": True, "record_size_limit": True}}
+            "features": {k: True for k in common.FEATURES}}
 
 
 def priority(o):
@@ -110,6 +98,16 @@ def alert_from(text):
 # ---------------------------------------------------------------------------
 
 def client(o, caps_):
+    if o.count > 1 or o.early_data_bytes or o.key_update:
+        # gnutls-cli keeps a session only inside one process (-r adds a
+        # data-less connection of its own, ^resume^ needs a line start in
+        # the data): these runs go through libgnutls itself
+        import gnutls_lib
+        try:
+            return gnutls_lib.client(o, priority(o))
+        except common.UsageError as e:
+            print(f"{IMPL}: usage: {e}", file=sys.stderr)
+            sys.exit(2)
     tmp = tempfile.mkdtemp(prefix="wrap-gnutls-")
     try:
         try:
@@ -215,87 +213,16 @@ def client_conn(o, prio, tmp, k):
 # ---------------------------------------------------------------------------
 
 def server(o, caps_):
+    # gnutls-serv --echo echoes line by line and treats the data as a C
+    # string (nothing before a newline, nothing of a line with a NUL byte):
+    # it cannot carry the pattern, so the server is libgnutls itself.
+    import gnutls_lib
     try:
         prio = priority(o)
     except common.UsageError as e:
         print(f"{IMPL}: usage: {e}", file=sys.stderr)
         sys.exit(2)
-    port = o.listen_port or free_port(o.listen_host)
-    argv = [SERV, "-p", str(port), "--echo", "--x509certfile", o.cert, "--x509keyfile", o.key,
-            "--priority", prio]
-    for a in o.alpn or []:
-        argv += ["--alpn", a]
-    if o.alpn:
-        argv.append("--alpn-fatal")
-    if o.verify_client == "require":
-        argv += ["--require-client-cert", "--verify-client-cert", "--x509cafile", o.ca]
-    else:
-        argv.append("--disable-client-cert")
-    if o.ocsp:
-        argv += ["--ocsp-response", o.ocsp, "--ignore-ocsp-response-errors"]
-    if o.record_size_limit is not None:
-        argv += ["--recordsize", str(o.record_size_limit)]
-    c = Child(argv)
-    if not wait_listening(port, c, time.monotonic() + max(o.timeout, 10)):
-        print(f"{IMPL}: gnutls-serv did not start: {first_error_line(c.stderr_text())}",
-              file=sys.stderr)
-        c.kill()
-        return False
-    print_accept(o.listen_host, port)
-    all_ok = True
-
-    def blocks():
-        text = bytes(c.out).decode("utf-8", "replace")
-        return re.split(r"(?m)^\* Accepted connection from ", text)[1:]
-
-    for k in range(1, o.count + 1):
-        r = Report("server", IMPL, k)
-        # a connection's block is complete once the next one begins, or
-        # gnutls-serv reports its end
-        c.wait_for(lambda: len(blocks()) >= k or not c.alive(), float("inf"))
-        deadline = time.monotonic() + o.timeout
-
-        def done():
-            b = blocks()
-            if len(b) > k:
-                return True
-            return bool(re.search(r"(?m)^(\*\*\* |- Peer has closed|Error in handshake)",
-                                  b[k - 1] if len(b) >= k else ""))
-        c.wait_for(lambda: done() or not c.alive(), deadline)
-        b = blocks()[k - 1] if len(blocks()) >= k else ""
-        err = c.stderr_text()
-        m = re.search(r"- Version: (\S+)", b)
-        r["version"] = {"TLS1.3": "TLSv1.3", "TLS1.2": "TLSv1.2"}.get(m.group(1)) if m else None
-        m = re.search(r"- Description: \(TLS1\.3-[^)]*\)-\(([^)]*)\)-\([^)]*\)-\(([^)]*)\)", b)
-        if m:
-            kx, ciph = m.group(1), m.group(2)
-            r["cipher"] = {"AES-128-GCM": "TLS_AES_128_GCM_SHA256",
-                           "AES-256-GCM": "TLS_AES_256_GCM_SHA384",
-                           "CHACHA20-POLY1305": "TLS_CHACHA20_POLY1305_SHA256"}.get(ciph)
-        m = re.search(r"- Using curve: (\S+)", b)
-        if m:
-            r["group"] = {"X25519": "x25519", "SECP256R1": "secp256r1",
-                          "SECP384R1": "secp384r1"}.get(m.group(1), m.group(1))
-        m = re.search(r"- Given server name\[\d+\]: (\S+)", b)
-        r["server_name"] = m.group(1) if m else None
-        m = re.search(r"- Application protocol: (\S+)", b)
-        r["alpn"] = m.group(1) if m else None
-        r["resumed"] = ("This is a resumed session" in b) if r["version"] else None
-        r["early_data"] = "not_offered"
-        r["key_updates_sent"] = 0
-        r["alert"] = alert_from(b + err)
-        # gnutls-serv does not say how many bytes it echoed, nor how the
-        # connection ended: these stay null.
-        handshake = r["version"] is not None
-        r["ok"] = handshake and not r["alert"]
-        if not r["ok"]:
-            r["error"] = first_error_line(b) or first_error_line(err) or "handshake failed"
-        r.emit()
-        all_ok &= bool(r["ok"])
-    # gnutls-serv serves forever: give the last connection time to end
-    time.sleep(0.2)
-    c.kill()
-    return all_ok
+    return gnutls_lib.server(o, prio)
 
 
 if __name__ == "__main__":
