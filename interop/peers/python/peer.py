@@ -12,7 +12,6 @@ import os
 import socket
 import ssl
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "wrap"))
 import common  # noqa: E402

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""interop/peers/PROTOCOL.md for GnuTLS's `gnutls-cli` / `gnutls-serv`.
+"""interop/peers/PROTOCOL.md for GnuTLS.
 
     python3 interop/peers/wrap/gnutls.py caps|server|client [flags]
 
-Client: one gnutls-cli per connection, informational messages to
+Client: one `gnutls-cli` per connection, informational messages to
 --logfile (stdout then carries only the server's data), the server's
-plaintext ServerHello(s) from --save-server-trace.  Server: gnutls-serv
---echo; its echo is line-based C-string processing (README.md), so it
-cannot echo the protocol's binary pattern.  See README.md.
+plaintext ServerHello(s) from --save-server-trace.  What the tools cannot do
+goes through libgnutls itself (gnutls_lib.py): the server role (gnutls-serv
+--echo cannot echo the binary pattern) and a client that needs an earlier
+connection's session, 0-RTT or a KeyUpdate (gnutls-cli keeps sessions only
+inside one process).  See README.md.
 """
 
 import os
@@ -21,12 +23,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
-from common import (ALERTS, Child, Report, first_error_line, free_port,  # noqa: E402
-                    parse_server_hello, pattern, print_accept, wait_listening)
+from common import (ALERTS, Child, Report, first_error_line,  # noqa: E402
+                    parse_server_hello, pattern)
 
 IMPL = "gnutls"
 CLI = shutil.which("gnutls-cli") or "gnutls-cli"
-SERV = shutil.which("gnutls-serv") or "gnutls-serv"
 SUITE_PRIO = {"TLS_AES_128_GCM_SHA256": "AES-128-GCM", "TLS_AES_256_GCM_SHA384": "AES-256-GCM",
               "TLS_CHACHA20_POLY1305_SHA256": "CHACHA20-POLY1305"}
 GROUP_PRIO = {"x25519": "GROUP-X25519", "secp256r1": "GROUP-SECP256R1",

@@ -15,7 +15,6 @@ import ctypes
 import ctypes.util
 import socket
 import sys
-import time
 
 from common import ALERTS, Report, pattern, print_accept
 
