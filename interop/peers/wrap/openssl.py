@@ -70,15 +70,21 @@ class MsgLog:
         self.entries = []
         self._pos = 0
         self._partial = ""
+        self._lock = threading.Lock()
 
     def poll(self):
+        with self._lock:
+            self._poll()
+            return list(self.entries)
+
+    def _poll(self):
         try:
             with open(self.path, "r", errors="replace") as f:
                 f.seek(self._pos)
                 chunk = f.read()
                 self._pos = f.tell()
         except FileNotFoundError:
-            return self.entries
+            return
         text = self._partial + chunk
         blocks = re.split(r"(?m)^(?=<<<|>>>)", text)
         self._partial = ""
@@ -106,7 +112,21 @@ class MsgLog:
             elif kind not in ("Alert",):
                 continue
             self.entries.append((m.group(1), kind, bytes(data)))
-        return self.entries
+
+
+def conn_starts(entries):
+    """Indexes of the entries that begin a server connection: a ClientHello
+    that does not answer a HelloRetryRequest."""
+    starts = []
+    hrr_last = False
+    for i, (d, kind, data) in enumerate(entries):
+        if kind == "ClientHello" and not hrr_last:
+            starts.append(i)
+        if kind == "ServerHello" and d == ">>>":
+            hrr_last = bool(parse_server_hello(data[4:]).get("hrr"))
+        elif kind == "ClientHello":
+            hrr_last = False
+    return starts
 
 
 def summarize(entries, role):
@@ -393,15 +413,24 @@ class Echo:
         self.cond = threading.Condition()
         self.queue = bytearray()
         self.gate = not command_mode
-        self.received = 0      # data bytes seen on stdout this connection
-        self.sent = 0          # bytes written back this connection
+        # The data is one stream over all connections; each connection's
+        # part of it is a range [start, end), attributed when it is read
+        # (s_server logs a connection's ClientHello before any of its data).
+        self.conn_index = lambda: 0
+        self.total_in = 0      # stream offset after the last data byte read
+        self.taken = 0         # stream offset of queue[0]
+        self.ranges = {}
+        self.received = {}
+        self.sent = {}
         self.state = "text"
         self.buf = bytearray()
         self.child = None
         self.stop = False
 
     def on_stdout(self, b):
+        k = self.conn_index()
         with self.cond:
+            self.cur = k
             if not self.command_mode:
                 self._data(b)
             else:
@@ -410,8 +439,29 @@ class Echo:
             self.cond.notify_all()
 
     def _data(self, b):
-        self.received += len(b)
+        if not b:
+            return
+        k = self.cur
+        rng = self.ranges.setdefault(k, [self.total_in, self.total_in])
+        self.total_in += len(b)
+        rng[1] = self.total_in
+        self.received[k] = self.received.get(k, 0) + len(b)
         self.queue.extend(b)
+
+    def _credit(self, start, end):
+        for k, (a, b) in self.ranges.items():
+            n = min(end, b) - max(start, a)
+            if n > 0:
+                self.sent[k] = self.sent.get(k, 0) + n
+
+    def discard(self, k):
+        """Drop what is still queued of connection k (it came after the
+        client's close_notify: it must not reach the next connection)."""
+        if k in self.ranges:
+            n = self.ranges[k][1] - self.taken
+            if n > 0:
+                del self.queue[:n]
+                self.taken += n
 
     def _parse(self):
         while self.buf:
@@ -483,13 +533,15 @@ class Echo:
                 else:
                     data = bytes(self.queue)
                     self.queue.clear()
+                start = self.taken
+                self.taken += len(data)
             if self.command_mode:
                 okw = gated_write(self.child, data, SERVER_CMD_BYTES,
                                   time.monotonic() + 3600)
             else:
                 okw = self.child.write(data)
             with self.cond:
-                self.sent += len(data)
+                self._credit(start, start + len(data))
                 self.cond.notify_all()
             if not okw:
                 return
@@ -548,25 +600,18 @@ def _server(o, tmp):
         c.kill()
         return False
     print_accept(o.listen_host, port)
+    echo.conn_index = lambda: len(conn_starts(log.poll()))
     all_ok = True
-    start = 0            # index in log.entries where this connection begins
     err_pos = 0
     for k in range(1, o.count + 1):
         r = Report("server", IMPL, k)
 
         def conn_entries():
-            ents = log.poll()[start:]
-            # a ClientHello after a finished handshake (or after anything but
-            # a HelloRetryRequest) starts the next connection
-            out = []
-            hrr_last = False
-            for i, (d, kind, data) in enumerate(ents):
-                if kind == "ClientHello" and out and not hrr_last:
-                    break
-                out.append((d, kind, data))
-                if kind == "ServerHello" and d == ">>>":
-                    hrr_last = bool(parse_server_hello(data[4:]).get("hrr"))
-            return out
+            ents = log.poll()
+            st = conn_starts(ents)
+            if len(st) < k:
+                return []
+            return ents[st[k - 1]:st[k] if len(st) > k else len(ents)]
 
         def begun():
             return bool(conn_entries()) or not c.alive()
@@ -609,9 +654,9 @@ def _server(o, tmp):
         with echo.cond:
             # data that came too late to be echoed on this connection (after
             # the client's close_notify) must not leak into the next one
-            echo.queue.clear()
-            r["received"], r["sent"] = echo.received, echo.sent - c.stdin_pending()
-            echo.received = echo.sent = 0
+            echo.discard(k)
+            r["received"] = echo.received.get(k, 0)
+            r["sent"] = max(0, echo.sent.get(k, 0) - c.stdin_pending())
             if echo.command_mode:
                 echo.gate = False
         err = bytes(c.err[err_pos:]).decode("utf-8", "replace")
@@ -631,7 +676,6 @@ def _server(o, tmp):
                 r["close"] = "error"
         r.emit()
         all_ok &= bool(ok)
-        start += len(ents)
         if timed_out:
             break
     rc = c.wait(time.monotonic() + 5)
