@@ -274,6 +274,8 @@ def peers():
              build_note="interop/peers/rust (crates.io, Cargo.lock committed)"),
         Peer("s2n", "s2n-tls", build=build_rust("ferrule-s2n-peer"),
              build_note="interop/peers/rust, `s2n-tls` crate (builds s2n-tls itself)"),
+        Peer("boring", "BoringSSL", build=build_rust("ferrule-boring-peer"),
+             build_note="interop/peers/rust, `boring` crate (Cloudflare's bindings; builds BoringSSL itself)"),
         Peer("wolfssl", "wolfSSL", build=build_wolfssl,
              build_note="interop/peers/wolfssl/peer.c against Debian's `libwolfssl-dev`"),
         Peer("python", "Python ssl", [py, str(REPO / "interop/peers/python/peer.py")],
@@ -508,9 +510,8 @@ def build_flows():
         return "peer asked for secp384r1 with an HRR"
 
     def hrr_s(cell):
-        mine, theirs = server_side(cell, ["--groups", "secp384r1"],
-                                   ["--groups", "x25519,secp384r1"]
-                                   if cell.peer.caps.get("groups") is True else [])
+        # The peer's own default: every peer's first key share is x25519.
+        mine, theirs = server_side(cell, ["--groups", "secp384r1"])
         check(mine[0]["hrr"] is True and mine[0]["group"] == "secp384r1",
               f"hrr={mine[0]['hrr']} group={mine[0]['group']}")
         return "ferrule asked for secp384r1 with an HRR"
@@ -797,16 +798,16 @@ def build_flows():
 
     # -- record_size_limit --
     def rsl_c(cell):
-        rep, _ = client_side(cell, ["--record-size-limit", "256"], ["--record-size-limit", "1024"],
+        rep, _ = client_side(cell, ["--record-size-limit", "512"], ["--record-size-limit", "1024"],
                              data=pattern(65536))
         check(rep["record_size_limit"] == 1024, f"peer's limit {rep['record_size_limit']}")
-        return "limits 256 (ours) and 1024 (peer's) kept both ways over 64 KiB"
+        return "limits 512 (ours) and 1024 (peer's) kept both ways over 64 KiB"
 
     def rsl_s(cell):
-        mine, _ = server_side(cell, ["--record-size-limit", "256"], ["--record-size-limit", "1024"],
+        mine, _ = server_side(cell, ["--record-size-limit", "512"], ["--record-size-limit", "1024"],
                               send=65536)
         check(mine[0]["record_size_limit"] == 1024, f"peer's limit {mine[0]['record_size_limit']}")
-        return "limits 256 (ours) and 1024 (peer's) kept both ways over 64 KiB"
+        return "limits 512 (ours) and 1024 (peer's) kept both ways over 64 KiB"
 
     add("record-size-limit", "record_size_limit (RFC 8449) both ways", rsl_c, rsl_s,
         feature="record_size_limit")

@@ -256,9 +256,11 @@ class Child:
 
     def __init__(self, argv, on_stdout=None, env=None, cwd=None):
         self.argv = [str(a) for a in argv]
+        # The tool stays in our process group: the matrix tests truncation
+        # by SIGKILLing the group, which must take the tool with us (a tool
+        # left alive would see its stdin close and send close_notify).
         self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, start_new_session=True, env=env,
-                                  cwd=cwd)
+                                  stderr=subprocess.PIPE, env=env, cwd=cwd)
         with _children_lock:
             _children.append(self)
         self.cond = threading.Condition()
@@ -339,7 +341,7 @@ class Child:
     def kill(self):
         if self.p.poll() is None:
             try:
-                os.killpg(self.p.pid, signal.SIGKILL)
+                self.p.kill()
             except (ProcessLookupError, PermissionError):
                 pass
             try:

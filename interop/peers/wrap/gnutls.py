@@ -99,10 +99,12 @@ def alert_from(text):
 # ---------------------------------------------------------------------------
 
 def client(o, caps_):
-    if o.count > 1 or o.early_data_bytes or o.key_update:
+    if o.count > 1 or o.early_data_bytes or o.key_update or o.record_size_limit is not None:
         # gnutls-cli keeps a session only inside one process (-r adds a
         # data-less connection of its own, ^resume^ needs a line start in
-        # the data): these runs go through libgnutls itself
+        # the data), and with --recordsize it sends only the first record's
+        # worth of each read (a short gnutls_record_send it does not
+        # repeat): these runs go through libgnutls itself
         import gnutls_lib
         try:
             return gnutls_lib.client(o, priority(o))
@@ -138,7 +140,9 @@ def client_conn(o, prio, tmp, k):
     if o.cert:
         argv += ["--x509certfile", o.cert, "--x509keyfile", o.key]
     if o.record_size_limit is not None:
-        argv += ["--recordsize", str(o.record_size_limit)]
+        # The extension's value counts the inner content type byte;
+        # --recordsize is the plaintext size (RFC 8449 §4, TLS 1.3).
+        argv += ["--recordsize", str(o.record_size_limit - 1)]
     argv.append(o.host)
     data = pattern(o.send_bytes)
     c = Child(argv)

@@ -214,7 +214,10 @@ def _session(o, role, creds, prio, flags=0):
         _check(alpn_set(s, arr, len(o.alpn), GNUTLS_ALPN_MANDATORY if role == "server" else 0),
                "alpn")
     if o.record_size_limit is not None:
-        _check(max_recv_size(s, o.record_size_limit), "record size limit")
+        # GnuTLS takes the plaintext size and, in TLS 1.3, advertises it + 1
+        # (the inner content type byte): the protocol's value is the
+        # extension's.
+        _check(max_recv_size(s, o.record_size_limit - 1), "record size limit")
     hs_timeout(s, int(o.timeout * 1000))
     return s
 
