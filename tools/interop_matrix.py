@@ -517,7 +517,7 @@ def build_flows():
         return "ferrule asked for secp384r1 with an HRR"
 
     add("hrr", "HelloRetryRequest (the server takes a group the client did not share first)",
-        hrr_c, hrr_s, feature={"ferrule-client": "hrr", "ferrule-server": "hrr"})
+        hrr_c, hrr_s, feature={"ferrule-client": "hrr"})  # every client must follow one
 
     # -- resumption --
     def res_c(cell):

@@ -25,9 +25,6 @@ NA = {
               "applies to TLS 1.2 and below",
     "early_data": "Python's ssl has no 0-RTT API (no SSL_write_early_data/SSL_read_early_data)",
     "key_update": "Python's ssl has no API to send a KeyUpdate",
-    "alpn": "a Python ssl server answers a client with no ALPN overlap by ignoring ALPN "
-            "(its selection callback returns SSL_TLSEXT_ERR_NOACK): it cannot refuse "
-            "with no_application_protocol",
     "ocsp": "Python's ssl has no OCSP stapling API (neither sending nor requesting a staple)",
     "record_size_limit": "Python's ssl has no record_size_limit API (and OpenSSL 3.0 "
                          "under it does not implement RFC 8449)",

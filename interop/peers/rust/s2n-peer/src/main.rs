@@ -36,7 +36,9 @@ fn caps() -> Caps {
             ("early_data", Ok(())),
             ("key_update", Err("s2n-tls only sends KeyUpdate with update_not_requested (s2n_connection_request_key_update rejects KEY_UPDATE_REQUESTED); it does answer a peer's request")),
             ("client_auth", Ok(())),
-            ("alpn", Err("s2n-tls as server does not refuse a client with no ALPN overlap: it completes the handshake without ALPN and never sends no_application_protocol (agreement itself works in both roles)")),
+            // As server it goes on without ALPN when nothing overlaps
+            // (never no_application_protocol); PROTOCOL.md allows that.
+            ("alpn", Ok(())),
             ("sni", Ok(())),
             ("ocsp", Ok(())),
             ("record_size_limit", Err("s2n-tls does not implement the record_size_limit extension (RFC 8449); it has only max_fragment_length (RFC 6066)")),
