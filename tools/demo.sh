@@ -5,7 +5,10 @@
 # (HTTP GET /, --json) against
 #   - `ferrule server --www` with an ECDSA P-256 and an RSA certificate,
 #   - `openssl s_server -www -tls1_3` with the same two certificates,
-# and prints what each handshake negotiated; then resumption and 0-RTT
+# and prints what each handshake negotiated; then ferrule against s2n-tls
+# and rustls in both roles (the interop matrix's peers, interop/peers/rust,
+# built on first use into ~/.cache/ferrule: a few minutes the first time);
+# then resumption and 0-RTT
 # against `ferrule server --www --early-data` (a full handshake, a resumed
 # one with its GET as early data, and a reuse of the same ticket whose early
 # data the server's anti-replay refuses).  Every background process is
@@ -131,6 +134,64 @@ for kind in ecdsa-p256 rsa; do
     fi
 done
 
+# s2n-tls and rustls, both roles, through the interop matrix's peer programs
+# (interop/peers/PROTOCOL.md): each peer server echoes one ferrule client
+# connection; each peer client sends 1 KiB to `ferrule server --echo`,
+# checks the echo and reports what it negotiated.
+PEERS=()
+echo "demo: building the s2n-tls and rustls peers (interop/peers/rust/build.sh)"
+if rustdir=$("$ROOT/interop/peers/rust/build.sh" --no-boring 2>"$WORK/rust-build.err" | tail -n1) &&
+    [[ -x $rustdir/ferrule-s2n-peer && -x $rustdir/ferrule-rustls-peer ]]; then
+    for impl in s2n rustls; do
+        bin=$rustdir/ferrule-$impl-peer
+        name=$("$bin" caps | python3 -c 'import json,sys; c=json.load(sys.stdin); print(c["impl"] + "-" + c["version"])')
+        # ferrule client -> peer server
+        log=$WORK/$impl-server
+        "$bin" server --listen 127.0.0.1:0 --cert "$PKI/ecdsa-p256.chain.pem" \
+            --key "$PKI/ecdsa-p256.key" --count 1 >"$log" 2>"$log.err" </dev/null &
+        PIDS+=($!)
+        out=$WORK/client-$impl
+        if port=$(wait_accept "$log" $!) &&
+            printf 'hello %s\n' "$impl" | timeout "$STEP_TIMEOUT" "$FERRULE" client "127.0.0.1:$port" \
+                --servername localhost --cafile "$PKI/root.pem" --report "$out.json" \
+                >"$out.out" 2>"$out.err" &&
+            grep -qx "hello $impl" "$out.out" && row=$(json_row "$out.json"); then
+            PEERS+=("ferrule-client $name-server $row")
+        else
+            echo "demo: ferrule client against the $impl server FAILED:" >&2
+            cat "$out.err" "$log.err" >&2 2>/dev/null || true
+            PEERS+=("ferrule-client $name-server FAILED - - -")
+            failures=$((failures + 1))
+        fi
+        # peer client -> ferrule server
+        log=$WORK/ferrule-server-$impl
+        "$FERRULE" server --accept 127.0.0.1:0 --cert "$PKI/ecdsa-p256.chain.pem" \
+            --key "$PKI/ecdsa-p256.key" --echo --max-conns 1 --report "$log.json" \
+            >"$log" 2>"$log.err" </dev/null &
+        PIDS+=($!)
+        out=$WORK/$impl-client
+        if port=$(wait_accept "$log" $!) &&
+            timeout "$STEP_TIMEOUT" "$bin" client --connect "127.0.0.1:$port" --servername localhost \
+                --ca "$PKI/root.pem" --send-bytes 1024 >"$out.out" 2>"$out.err" </dev/null &&
+            row=$(python3 -c 'import json,sys
+r=[json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")][-1]
+print(r["ok"] is True and r["echo_ok"] is True and "%s %s %s -" % (r.get("version") or "TLSv1.3", r.get("cipher") or "-", r.get("group") or "-") or "")' "$out.out") &&
+            [[ -n $row ]]; then
+            PEERS+=("$name-client ferrule-server $row")
+        else
+            echo "demo: the $impl client against ferrule server FAILED:" >&2
+            cat "$out.out" "$out.err" >&2 2>/dev/null || true
+            PEERS+=("$name-client ferrule-server FAILED - - -")
+            failures=$((failures + 1))
+        fi
+    done
+else
+    echo "demo: building the Rust peers FAILED:" >&2
+    tail -n 30 "$WORK/rust-build.err" >&2
+    PEERS+=("s2n/rustls build FAILED - - -")
+    failures=$((failures + 1))
+fi
+
 # Resumption and 0-RTT against ferrule server (docs/early-data.md): a full
 # handshake saves a session; the next connection resumes it and sends its
 # GET as early data; the third reuses the same ticket, so the server's
@@ -172,6 +233,14 @@ for row in "${ROWS[@]}"; do
     printf "$fmt" $row
 done
 echo
+pfmt='%-22s %-22s %-8s %-29s %-10s %s\n'
+# shellcheck disable=SC2059
+printf "$pfmt" CLIENT SERVER VERSION CIPHER_SUITE GROUP SIGNATURE_SCHEME
+for row in "${PEERS[@]}"; do
+    # shellcheck disable=SC2086,SC2059
+    printf "$pfmt" $row
+done
+echo
 efmt='%-8s %-8s %-11s %s\n'
 # shellcheck disable=SC2059
 printf "$efmt" STEP RESUMED EARLY_DATA ANSWERED
@@ -185,4 +254,4 @@ if ((failures)); then
     echo "demo: $failures handshake(s) failed" >&2
     exit 1
 fi
-echo "demo: all $((${#ROWS[@]} + ${#EARLY[@]})) handshakes succeeded"
+echo "demo: all $((${#ROWS[@]} + ${#PEERS[@]} + ${#EARLY[@]})) handshakes succeeded"
