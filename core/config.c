@@ -11,8 +11,10 @@
 static const uint16_t DEFAULT_SUITES[] = {FERRULE_TLS_AES_128_GCM_SHA256,
                                           FERRULE_TLS_AES_256_GCM_SHA384,
                                           FERRULE_TLS_CHACHA20_POLY1305_SHA256};
-static const uint16_t DEFAULT_GROUPS[] = {FERRULE_GROUP_X25519, FERRULE_GROUP_SECP256R1,
-                                          FERRULE_GROUP_SECP384R1};
+/* X25519MLKEM768 first when libcrypto has ML-KEM (docs/mlkem.md), then
+ * the classical groups. */
+static const uint16_t DEFAULT_GROUPS[] = {FERRULE_GROUP_X25519MLKEM768, FERRULE_GROUP_X25519,
+                                          FERRULE_GROUP_SECP256R1, FERRULE_GROUP_SECP384R1};
 static const uint16_t DEFAULT_SIGS[] = {
     FERRULE_SIG_ECDSA_SECP256R1_SHA256, FERRULE_SIG_ECDSA_SECP384R1_SHA384,
     FERRULE_SIG_ED25519,                FERRULE_SIG_RSA_PSS_RSAE_SHA256,
@@ -32,8 +34,10 @@ size_t fr_engine_default_memory_limit(void) { return FR_DEFAULT_MEMORY_LIMIT; }
 static void config_defaults(fr_config *cfg) {
     memcpy(cfg->suites, DEFAULT_SUITES, sizeof(DEFAULT_SUITES));
     cfg->n_suites = COUNT(DEFAULT_SUITES);
-    memcpy(cfg->groups, DEFAULT_GROUPS, sizeof(DEFAULT_GROUPS));
-    cfg->n_groups = COUNT(DEFAULT_GROUPS);
+    /* Without ML-KEM the hybrid is left out: neither offered nor accepted. */
+    size_t skip = cfg->mlkem ? 0 : 1;
+    memcpy(cfg->groups, DEFAULT_GROUPS + skip, sizeof(DEFAULT_GROUPS) - skip * sizeof(uint16_t));
+    cfg->n_groups = COUNT(DEFAULT_GROUPS) - skip;
     memcpy(cfg->sigs, DEFAULT_SIGS, sizeof(DEFAULT_SIGS));
     cfg->n_sigs = COUNT(DEFAULT_SIGS);
     cfg->memory_limit = FR_DEFAULT_MEMORY_LIMIT;
@@ -55,6 +59,7 @@ fr_err fr_cfg_new(fr_config **out, uint32_t role, const fr_allocator *a) {
     cfg->role = role;
     atomic_init(&cfg->refs, 1);
     atomic_init(&cfg->frozen, 0);
+    cfg->mlkem = fr_kex_mlkem_available();
     config_defaults(cfg);
     fr_trust_init(&cfg->trust);
     /* A fresh random cookie key per config, made before the config can be
@@ -117,14 +122,21 @@ static fr_err set_list(const uint16_t *v, size_t n, uint16_t *dst, size_t *dst_n
 }
 
 static int known_suite(uint16_t s) { return fr_suite_lookup(s) != NULL; }
-static int known_group(uint16_t g) { return fr_group_supported(g); }
 static int known_sig(uint16_t s) { return fr_signature_scheme_name(s) != NULL; }
 
 fr_err fr_cfg_set_cipher_suites(fr_config *cfg, const uint16_t *v, size_t n) {
     return set_list(v, n, cfg->suites, &cfg->n_suites, FR_MAX_SUITES, known_suite);
 }
 
+static int known_group(uint16_t g) { return fr_group_known(g); }
+
+/* A known group this libcrypto cannot provide (X25519MLKEM768 before
+ * OpenSSL 3.5) is its own reason, so that the caller can tell "not in
+ * this build" from a wrong value; nothing is changed then. */
 fr_err fr_cfg_set_groups(fr_config *cfg, const uint16_t *v, size_t n) {
+    for (size_t i = 0; i < n && v != NULL; i++)
+        FR_ENSURE(!fr_group_known(v[i]) || fr_group_supported(v[i], cfg->mlkem),
+                  FERRULE_R_GROUP_UNAVAILABLE);
     return set_list(v, n, cfg->groups, &cfg->n_groups, FR_MAX_GROUPS, known_group);
 }
 

@@ -30,8 +30,9 @@
 
 #define FR_MAX_SUITES 8
 #define FR_MAX_GROUPS 8
-/* Key shares a ClientHello of ours carries (one today: the first
- * configured group; RFC 8446 §4.2.8 allows more). */
+/* Key shares a ClientHello of ours carries: one for the first configured
+ * group, plus an x25519 one when that group is X25519MLKEM768 and x25519
+ * is configured (client_hello.c; RFC 8446 §4.2.8 allows more). */
 #define FR_MAX_KEY_SHARES 2
 #define FR_MAX_SIGS 16
 #define FR_MAX_CHAINS 16
@@ -141,6 +142,9 @@ struct ferrule_config {
     size_t n_suites;
     uint16_t groups[FR_MAX_GROUPS];
     size_t n_groups;
+    /* 1 if libcrypto provides ML-KEM-768 (fr_kex_mlkem_available, asked
+     * once in fr_cfg_new): only then may groups hold X25519MLKEM768. */
+    int mlkem;
     uint16_t sigs[FR_MAX_SIGS]; /* what we sign with (and accept, unless vsigs is set) */
     size_t n_sigs;
     uint16_t vsigs[FR_MAX_SIGS]; /* what we offer and accept from the peer, when n_vsigs > 0 */

@@ -18,6 +18,7 @@ static const name_entry GROUPS[] = {
     {FERRULE_GROUP_X25519, "x25519"},
     {FERRULE_GROUP_SECP256R1, "secp256r1"},
     {FERRULE_GROUP_SECP384R1, "secp384r1"},
+    {FERRULE_GROUP_X25519MLKEM768, "X25519MLKEM768"},
 };
 static const name_entry SIGS[] = {
     {FERRULE_SIG_ECDSA_SECP256R1_SHA256, "ecdsa_secp256r1_sha256"},

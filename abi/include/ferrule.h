@@ -171,6 +171,13 @@ FERRULE_API const char *ferrule_status_name(int status);
                                                   [illegal_parameter] */
 #define FERRULE_R_PSK_IDENTITY_UNKNOWN 207     /* server selected a PSK identity we did not
                                                   offer [illegal_parameter] */
+/* X25519MLKEM768 (docs/mlkem.md) */
+#define FERRULE_R_GROUP_UNAVAILABLE 250        /* [usage] a group the libcrypto in use cannot
+                                                  provide (X25519MLKEM768 without ML-KEM) */
+#define FERRULE_R_KEM_SHARE_LENGTH 251         /* hybrid key share of the wrong length (client
+                                                  1216, server 1120 bytes) [illegal_parameter] */
+#define FERRULE_R_KEM_BAD_KEY 252              /* ML-KEM encapsulation key libcrypto refuses
+                                                  [illegal_parameter] */
 /* certificates (class FERRULE_CERTIFICATE) */
 #define FERRULE_R_CERT_EXPIRED 64
 #define FERRULE_R_CERT_NOT_YET_VALID 65
@@ -240,6 +247,11 @@ FERRULE_API const char *ferrule_reason_name(uint32_t reason);
 #define FERRULE_GROUP_SECP256R1 0x0017
 #define FERRULE_GROUP_SECP384R1 0x0018
 #define FERRULE_GROUP_X25519 0x001d
+/* The hybrid of draft-ietf-tls-ecdhe-mlkem: only when the libcrypto ferrule
+ * runs with has ML-KEM-768 (OpenSSL 3.5+; docs/mlkem.md), and then first
+ * in the default list; otherwise ferrule_config_set_groups refuses it with
+ * FERRULE_R_GROUP_UNAVAILABLE. */
+#define FERRULE_GROUP_X25519MLKEM768 0x11ec
 
 #define FERRULE_SIG_RSA_PKCS1_SHA256 0x0401
 #define FERRULE_SIG_RSA_PKCS1_SHA384 0x0501

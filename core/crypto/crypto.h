@@ -98,28 +98,62 @@ FR_MUST_CHECK fr_err fr_aead_open(fr_aead *a, const uint8_t *aad, size_t aad_len
 int fr_aead_active(const fr_aead *a);
 void fr_aead_free(fr_aead *a); /* wipes */
 
-/* ---- (EC)DHE ------------------------------------------------------------ */
-#define FR_KEX_MAX_PUB 97    /* uncompressed P-384 point */
-#define FR_KEX_MAX_SECRET 48 /* P-384 shared secret */
+/* ---- (EC)DHE and the X25519MLKEM768 hybrid ------------------------------ */
+/* X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem, docs/mlkem.md): the ML-KEM
+ * part first in every field.  Client share: ML-KEM-768 encapsulation key
+ * (1184) || X25519 public (32); server share: ML-KEM-768 ciphertext (1088)
+ * || X25519 public (32); shared secret: ML-KEM secret (32) || X25519
+ * secret (32). */
+#define FR_MLKEM768_EK_LEN 1184
+#define FR_MLKEM768_CT_LEN 1088
+#define FR_MLKEM768_SS_LEN 32
+#define FR_HYBRID_CLIENT_SHARE_LEN (FR_MLKEM768_EK_LEN + 32)
+#define FR_HYBRID_SERVER_SHARE_LEN (FR_MLKEM768_CT_LEN + 32)
+#define FR_KEX_MAX_PUB FR_HYBRID_CLIENT_SHARE_LEN        /* the largest share we write */
+#define FR_KEX_MAX_SECRET (FR_MLKEM768_SS_LEN + 32)     /* hybrid; P-384's is 48 */
 typedef struct fr_kex {
-    uint16_t group; /* 0: no key; it says which member below holds it */
-    union {
-        EVP_PKEY *priv;     /* secp256r1 / secp384r1 */
-        uint8_t x25519[32]; /* X25519 private scalar (libsodium), wiped on free */
+    uint16_t group; /* 0: no key; it says which members below hold it */
+    struct {
+        /* secp256r1 / secp384r1: the EC key; X25519MLKEM768: the ML-KEM-768
+         * decapsulation key (EVP_PKEY_free cleanses both). */
+        EVP_PKEY *priv;
+        uint8_t x25519[32]; /* X25519 private scalar (libsodium), x25519 and
+                             * the hybrid; wiped on free */
     } k;
 } fr_kex;
-int fr_group_supported(uint16_t group);
-/* Generate an ephemeral key pair; write our public share (X25519 raw
- * 32 bytes, or uncompressed SEC1 point) to pub. */
+/* Whether libcrypto provides ML-KEM-768 (OpenSSL 3.5 and later): fetches
+ * its key management from the default library context.  The caller keeps
+ * the answer (one fetch per configuration, fr_cfg_new); the core has no
+ * globals. */
+int fr_kex_mlkem_available(void);
+/* A group this build can use: x25519, secp256r1, secp384r1 always,
+ * X25519MLKEM768 only when `mlkem` (fr_kex_mlkem_available). */
+int fr_group_supported(uint16_t group, int mlkem);
+/* A group ferrule knows at all (named, may be unavailable). */
+int fr_group_known(uint16_t group);
+/* Client: generate an ephemeral key pair; write our public share (X25519
+ * raw 32 bytes, uncompressed SEC1 point, or the hybrid client share) to
+ * pub. */
 FR_MUST_CHECK fr_err fr_kex_generate(fr_kex *k, uint16_t group, uint8_t *pub, size_t pub_cap,
                                      size_t *pub_len);
 /* Our public share of a generated key pair, again (as fr_kex_generate
  * wrote it). */
 FR_MUST_CHECK fr_err fr_kex_public(const fr_kex *k, uint8_t *pub, size_t pub_cap, size_t *pub_len);
-/* Shared secret from the peer's share.  Rejects malformed shares, points
- * not on the curve, and an all-zero X25519 result (FERRULE_R_BAD_KEY_SHARE). */
+/* Client: shared secret from the server's share.  Rejects malformed
+ * shares, points not on the curve, an all-zero X25519 result
+ * (FERRULE_R_BAD_KEY_SHARE) and a hybrid share of the wrong length
+ * (FERRULE_R_KEM_SHARE_LENGTH). */
 FR_MUST_CHECK fr_err fr_kex_derive(fr_kex *k, const uint8_t *peer, size_t peer_len,
                                    uint8_t *secret, size_t secret_cap, size_t *secret_len);
+/* Server: answer the client's share for `group` in one step: our share
+ * to pub (for ECDH groups a fresh key pair's public value, for the hybrid
+ * the ML-KEM ciphertext || our X25519 public) and the shared secret.  A
+ * hybrid client share of the wrong length is FERRULE_R_KEM_SHARE_LENGTH,
+ * an encapsulation key libcrypto refuses FERRULE_R_KEM_BAD_KEY (both
+ * illegal_parameter).  Nothing secret is left anywhere but in `secret`. */
+FR_MUST_CHECK fr_err fr_kex_respond(uint16_t group, const uint8_t *peer, size_t peer_len,
+                                    uint8_t *pub, size_t pub_cap, size_t *pub_len,
+                                    uint8_t *secret, size_t secret_cap, size_t *secret_len);
 void fr_kex_free(fr_kex *k);
 /* 1 once libsodium is initialised (sodium_init, run once per process). */
 int fr_sodium_ready(void);

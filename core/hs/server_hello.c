@@ -67,13 +67,10 @@ static fr_err server_shared_secret(fr_conn *c, const uint8_t *peer_share, size_t
         c->group = 0;
         return psk_ke_secret(c->suite, shared, shared_len);
     }
-    FR_TRY(fr_kex_generate(&c->kex[0], c->group, pub, FR_KEX_MAX_PUB, pub_len));
-    c->n_kex = 1;
-    fr_err e = fr_kex_derive(&c->kex[0], peer_share, peer_len, shared, FR_KEX_MAX_SECRET,
-                             shared_len);
-    fr_kex_free(&c->kex[0]);
-    c->n_kex = 0;
-    return e;
+    /* ECDH: a key pair of ours for the group; X25519MLKEM768: an ML-KEM
+     * encapsulation to the client's key plus X25519 (kex.c). */
+    return fr_kex_respond(c->group, peer_share, peer_len, pub, FR_KEX_MAX_PUB, pub_len, shared,
+                          FR_KEX_MAX_SECRET, shared_len);
 }
 
 /* What a ServerHello and a HelloRetryRequest begin with (RFC 8446
@@ -98,7 +95,7 @@ static void write_hello_head(fr_writer *w, const uint8_t *random, const uint8_t 
 
 static fr_err send_server_hello(fr_conn *c, const uint8_t *pub, size_t pub_len) {
     fr_msgbuf m;
-    FR_TRY(fr_msg_begin(c, &m, FR_HS_SERVER_HELLO, 512));
+    FR_TRY(fr_msg_begin(c, &m, FR_HS_SERVER_HELLO, 512 + pub_len));
     fr_writer *w = &m.w;
     write_hello_head(w, c->server_random, c->session_id, c->session_id_len, c->suite);
     if (!c->resume.psk_ke) { /* RFC 8446 §4.2.8 */

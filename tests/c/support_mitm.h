@@ -105,7 +105,7 @@ int mitm_client_adopt_hello(ferrule_conn *client, const uint8_t *msg, size_t len
 
 /* ---- hello messages ------------------------------------------------------ */
 
-#define HELLO_EXT_CAP 1200
+#define HELLO_EXT_CAP 1536 /* an X25519MLKEM768 key_share extension is 1258 bytes */
 typedef struct hext {
     uint16_t type;
     size_t len;

@@ -351,7 +351,7 @@ TEST(kex_all_groups_agree) {
     static const size_t pub_lens[] = {32, 65, 97};
     static const size_t ss_lens[] = {32, 32, 48};
     for (size_t g = 0; g < 3; g++) {
-        CHECK(fr_group_supported(all_groups[g]));
+        CHECK(fr_group_supported(all_groups[g], 0));
         fr_kex a = {0}, b = {0};
         uint8_t pa[FR_KEX_MAX_PUB], pb[FR_KEX_MAX_PUB], sa[FR_KEX_MAX_SECRET],
             sb[FR_KEX_MAX_SECRET];
@@ -377,8 +377,8 @@ TEST(kex_all_groups_agree) {
         fr_kex_free(&b);
         fr_kex_free(&b); /* idempotent */
     }
-    CHECK(!fr_group_supported(0x0019)); /* secp521r1 */
-    CHECK(!fr_group_supported(0x001e)); /* x448 */
+    CHECK(!fr_group_supported(0x0019, 1)); /* secp521r1 */
+    CHECK(!fr_group_supported(0x001e, 1)); /* x448 */
     fr_kex k = {0};
     uint8_t pub[FR_KEX_MAX_PUB], ss[FR_KEX_MAX_SECRET];
     size_t n;
