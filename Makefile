@@ -279,6 +279,24 @@ check-interop-matrix: $(SUITE_DEPS)
 	$(PYTEST) -q tests/matrix
 	python3 tools/interop_matrix.py --strict --ferrule $(BUILD_DIR)/ferrule $(MATRIX_FLAGS)
 
+# X25519MLKEM768 for real (docs/mlkem.md): OpenSSL 3.5 from the openssl-src
+# crate (tools/openssl35/build.sh, cached under FERRULE_CACHE, default ~/.cache/ferrule),
+# a second build of ferrule against its static libcrypto in build-ossl35/, the
+# C tests there, then interop/test_mlkem.py with that ferrule against Go's
+# crypto/tls and OpenSSL 3.5's openssl.  MLKEM_CTEST_FLAGS narrows the C tests
+# (e.g. -R 'mlkem|handshake|hrr').
+OSSL35_DIR ?= build-ossl35
+MLKEM_CTEST_FLAGS ?=
+.PHONY: check-mlkem
+check-mlkem: $(SUITE_DEPS)
+	@prefix=$$(tools/openssl35/build.sh | tail -n 1) && echo "check-mlkem: OpenSSL 3.5 in $$prefix" && \
+	$(CMAKE) --log-level=WARNING -S . -B $(OSSL35_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DOPENSSL_ROOT_DIR=$$prefix -DOPENSSL_USE_STATIC_LIBS=TRUE && \
+	$(CMAKE) --build $(OSSL35_DIR) -j $(JOBS) && \
+	( cd $(OSSL35_DIR) && $(CTEST) -j $(JOBS) --output-on-failure $(MLKEM_CTEST_FLAGS) ) && \
+	FERRULE_BIN=$(abspath $(OSSL35_DIR))/ferrule OPENSSL35_BIN=$$prefix/bin/openssl \
+	  FERRULE_EXPECT_MLKEM=1 $(PYTEST) interop/test_mlkem.py -q
+
 bench-lua: $(SUITE_DEPS)
 	@[ -f $(BUILD_DIR)/pki/root.pem ] || tools/gen-pki.sh $(abspath $(BUILD_DIR))/pki >/dev/null
 	$(LUA_ENV) python3 bench/lua_bench.py --write docs/performance.md
