@@ -24,6 +24,17 @@ void fx_failat(const char *file, int line, const char *fmt, ...) {
 
 ferrule_config *fx_client_config(void) { return pair_client_config(); }
 
+ferrule_config *fx_client_classic_config(void) {
+    static const uint16_t g[3] = {FERRULE_GROUP_X25519, FERRULE_GROUP_SECP256R1,
+                                  FERRULE_GROUP_SECP384R1};
+    ferrule_config *cc = pair_client_config();
+    if (cc != NULL && ferrule_config_set_groups(cc, g, 3) != FERRULE_OK) {
+        ferrule_config_free(cc);
+        cc = NULL;
+    }
+    return cc;
+}
+
 ferrule_config *fx_server_config(void) {
     ferrule_config *sc = pair_server_config("ecdsa-p256");
     if (sc != NULL && ferrule_config_set_tickets(sc, 0) != FERRULE_OK) {

@@ -36,6 +36,10 @@ typedef struct fx {
  * cases count the server's records from sequence number 0. */
 ferrule_config *fx_client_config(void);
 ferrule_config *fx_server_config(void);
+/* The client with groups x25519, secp256r1, secp384r1 (the default when
+ * libcrypto has no ML-KEM): for cases that edit an x25519 first (only) key
+ * share, whatever the build (docs/mlkem.md). */
+ferrule_config *fx_client_classic_config(void);
 
 /* The pair through the MITM with its key log.  Takes ownership of both
  * configs; NULL (both freed) if either is NULL or the set-up fails. */

@@ -1,4 +1,5 @@
 #include "support_pair.h"
+#include "crypto/crypto.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -38,6 +39,10 @@ const char *pair_pki(const char *file) {
     char *b = bufs[next++ % 8];
     snprintf(b, 600, "%s/%s", pair_pki_dir(), file);
     return b;
+}
+
+uint16_t pair_default_group(void) {
+    return fr_kex_mlkem_available() ? FERRULE_GROUP_X25519MLKEM768 : FERRULE_GROUP_X25519;
 }
 
 ferrule_config *pair_client_config(void) {

@@ -17,6 +17,10 @@ const char *pair_pki(const char *file);
 int pair_self_signed(const char *alg, int bits, long version, char *cert, size_t cert_cap,
                      char *key, size_t key_cap);
 
+/* The group two default configs agree on: X25519MLKEM768 when libcrypto
+ * has ML-KEM-768 (docs/mlkem.md), x25519 otherwise. */
+uint16_t pair_default_group(void);
+
 /* A client config trusting root.pem, and a server config with KIND's chain. */
 ferrule_config *pair_client_config(void);
 ferrule_config *pair_server_config(const char *kind);

@@ -368,6 +368,9 @@ static uint16_t handshake(ferrule_config *cc, ferrule_config *sc, int *hrr) {
         if (pair_handshake(&p, &cs, &ss) &&
             ferrule_conn_group(p.client) == ferrule_conn_group(p.server)) {
             g = ferrule_conn_group(p.client);
+            /* What each side reports agrees with what the server did. */
+            CHECK_EQ(ferrule_conn_hrr(p.client), *hrr);
+            CHECK_EQ(ferrule_conn_hrr(p.server), *hrr);
             EXCHANGE(p.client, p.server, "client to server");
             EXCHANGE(p.server, p.client, "server to client");
         } else {

@@ -16,6 +16,9 @@
 
 static int deliver(fx *x) { return fx_ch_deliver(x, 0); }
 
+/* For the cases that edit an x25519 first share (any build). */
+NEG_CFG(client_classic) { return fx_client_classic_config(); }
+
 NEG_EDIT(drop_ext) {
     CHECK(hello_remove(&x->h, (uint16_t)arg));
     return deliver(x);
@@ -341,7 +344,8 @@ static const neg_row rows[] = {
      NEG_PEER_ALERT},
     /* BoGo DuplicateKeyShares-TLS13. */
     {"ch_duplicate_key_share_group", CH(duplicate_key_share_group, 0),
-     NEG_FAILS(ALERT_SENT, DUPLICATE_KEY_SHARE, ILLEGAL_PARAMETER), NEG_PEER_ALERT},
+     NEG_FAILS(ALERT_SENT, DUPLICATE_KEY_SHARE, ILLEGAL_PARAMETER), NEG_PEER_ALERT,
+     client_classic},
     CUT(0), CUT(1), CUT(2), CUT(3), CUT(4), CUT(5), CUT(6), CUT(7), CUT(8), CUT(9), CUT(10),
     CUT(11), CUT(12), CUT(13), CUT(14), CUT(15),
     {"ch_trailing_byte", CH(trailing_byte, 0), BAD_HELLO, NEG_PEER_ALERT},
@@ -361,7 +365,7 @@ static const neg_row rows[] = {
     {"ch_legacy_version_ssl3_or_lower/0200", CH(legacy_version, 0x0200), VERSION, NEG_PEER_ALERT},
     {"ch_legacy_version_ssl3_or_lower/0000", CH(legacy_version, 0x0000), VERSION, NEG_PEER_ALERT},
     {"ch_invalid_key_share", CH(invalid_key_share, 0),
-     NEG_FAILS(ALERT_SENT, BAD_KEY_SHARE, ILLEGAL_PARAMETER), NEG_PEER_ALERT},
+     NEG_FAILS(ALERT_SENT, BAD_KEY_SHARE, ILLEGAL_PARAMETER), NEG_PEER_ALERT, client_classic},
     {"ch_empty_key_share_entry", CH(empty_key_share_entry, 0), DECODE_ERR, NEG_PEER_ALERT},
     {"ch_alpn_empty_protocol", CH(alpn_empty_protocol, 0), BAD_EXT, NEG_PEER_ALERT},
     {"ch_no_common_signature_scheme", CH(no_common_signature_scheme, 0),

@@ -12,6 +12,9 @@
 /* The row's expected status is the server's final one: FERRULE_OK. */
 static int succeed(fx *x) { return FX_CH_SUCCEED(x); }
 
+/* For the cases that rewrite supported_groups around an x25519 share. */
+NEG_CFG(client_classic) { return fx_client_classic_config(); }
+
 NEG_POST(tolerated) { EXCHANGE(CL(x), SV(x), "tolerated"); }
 
 /* Insert a GREASE value first in a u16 list with a 2-byte prefix. */
@@ -163,7 +166,7 @@ NEG_EDIT(long_list) {
 #define CH(edit, arg) NEG_CLIENT_HELLO, edit, arg, NEG_SERVER, NEG_GIVES(OK), NEG_PEER_NONE
 
 static const neg_row rows[] = {
-    {"ch_grease_is_ignored", CH(grease, 0), .post = grease_ignored},
+    {"ch_grease_is_ignored", CH(grease, 0), .client_cfg = client_classic, .post = grease_ignored},
     {"ch_unknown_extension_is_ignored", CH(unknown_extensions, 0), .post = tolerated},
     {"ch_early_data_without_psk_is_ignored", CH(early_data_without_psk, 0), .post = tolerated},
     {"ch_psk_declined_full_handshake", CH(psk_declined, 0), .post = not_resumed},
@@ -173,7 +176,7 @@ static const neg_row rows[] = {
     {"ch_legacy_version_ssl3_or_lower/above_7f7f", CH(legacy_version, 0x7f7f), .post = tls13},
     {"ch_empty_session_id", CH(empty_session_id, 0), .post = no_ccs},
     {"ch_long_lists_are_read_completely/supported_groups", CH(long_list, FR_EXT_SUPPORTED_GROUPS),
-     .post = tolerated},
+     .client_cfg = client_classic, .post = tolerated},
     {"ch_long_lists_are_read_completely/signature_algorithms",
      CH(long_list, FR_EXT_SIGNATURE_ALGORITHMS), .post = tolerated},
     {"ch_long_lists_are_read_completely/supported_versions",

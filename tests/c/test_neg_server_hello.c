@@ -197,8 +197,9 @@ static const neg_row rows[] = {
     {"sh_trailing_byte", SH(trailing_byte, 0), NEG_FAILS(DECODE, DECODE_ERROR, DECODE_ERROR),
      NEG_PEER_WIRE},
     {"sh_hello_retry_request_random", SH(hello_retry_request_random, 0), WRONG_GROUP},
-    {"sh_invalid_key_share/zero_point", SH(invalid_x25519_share, 0), BAD_SHARE},
-    {"sh_invalid_key_share/short", SH(invalid_x25519_share, 1), BAD_SHARE},
+    {"sh_invalid_key_share/zero_point", SH(invalid_x25519_share, 0), BAD_SHARE,
+     client_x25519_only},
+    {"sh_invalid_key_share/short", SH(invalid_x25519_share, 1), BAD_SHARE, client_x25519_only},
     {"sh_invalid_p256_point/off_curve", SH(invalid_p256_point, 0), BAD_SHARE, client_p256_only},
     {"sh_invalid_p256_point/compressed", SH(invalid_p256_point, 1), BAD_SHARE, client_p256_only},
 };
