@@ -20,6 +20,7 @@ import functools
 import os
 import pathlib
 import re
+import socket
 import struct
 import subprocess
 
@@ -422,3 +423,143 @@ def test_hrr_from_hybrid_openssl35_client(mlkem, openssl35_bin, pki, ferrule_ser
     assert srv.wait() == 0, srv.describe()
     (log,) = server_logs(srv)
     assert " secp256r1 " in log, srv.describe()
+
+
+# --------------------------------------------------------------------------
+# Malformed shares on the wire (the C tests, test_mlkem.c, have every case;
+# these show the CLI's two roles answering a raw peer)
+# --------------------------------------------------------------------------
+
+ILLEGAL_PARAMETER_ALERT = bytes([21, 3, 3, 0, 2, 2, 47])
+
+
+def split_client_hello(record):
+    """(head, [(type, body)]) of a one-record ClientHello: head is the
+    handshake body up to the extensions block."""
+    hs = record[5:]
+    body = hs[4:4 + int.from_bytes(hs[1:4], "big")]
+    off = 2 + 32
+    off += 1 + body[off]
+    off += 2 + struct.unpack(">H", body[off:off + 2])[0]
+    off += 1 + body[off]
+    head, (n,) = body[:off], struct.unpack(">H", body[off:off + 2])
+    exts, i = [], off + 2
+    while i < off + 2 + n:
+        typ, ln = struct.unpack(">HH", body[i:i + 4])
+        exts.append((typ, body[i + 4:i + 4 + ln]))
+        i += 4 + ln
+    return head, exts
+
+
+def join_client_hello(head, exts):
+    blob = b"".join(struct.pack(">HH", t, len(b)) + b for t, b in exts)
+    body = head + struct.pack(">H", len(blob)) + blob
+    hs = bytes([1]) + len(body).to_bytes(3, "big") + body
+    return bytes([22, 3, 1]) + struct.pack(">H", len(hs)) + hs
+
+
+def edit_hybrid_share(record, edit):
+    """The ClientHello record with its X25519MLKEM768 share replaced by
+    edit(share)."""
+    head, exts = split_client_hello(record)
+    out = []
+    for typ, body in exts:
+        if typ == 51:
+            entries, i = [], 2
+            while i < len(body):
+                g, ln = struct.unpack(">HH", body[i:i + 4])
+                key = body[i + 4:i + 4 + ln]
+                entries.append((g, edit(key) if g == HYB_ID else key))
+                i += 4 + ln
+            assert any(g == HYB_ID for g, _ in entries), entries
+            blob = b"".join(struct.pack(">HH", g, len(k)) + k for g, k in entries)
+            body = struct.pack(">H", len(blob)) + blob
+        out.append((typ, body))
+    return join_client_hello(head, out)
+
+
+def recv_until_closed(sock, limit=65536):
+    buf = b""
+    sock.settimeout(TIMEOUT)
+    while len(buf) < limit:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, TimeoutError, socket.timeout):
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def capture_hello_record(tcp_server, ferrule_client):
+    got = {}
+
+    def handler(conn):
+        buf = b""
+        while len(buf) < 5 or len(buf) < 5 + struct.unpack(">H", buf[3:5])[0]:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        got["hello"] = buf
+
+    srv = tcp_server(handler)
+    ferrule_client(srv.port)
+    srv.thread.join(TIMEOUT)
+    assert "hello" in got, "no ClientHello captured"
+    return got["hello"]
+
+
+@pytest.mark.parametrize("case,edit,reason", [
+    ("short", lambda k: k[:-1], "kem_share_length"),
+    ("long", lambda k: k + b"\0", "kem_share_length"),
+    # first coefficient 0xfff >= q: FIPS 203's modulus check
+    ("coefficient", lambda k: b"\xff" + bytes([k[1] | 0x0f]) + k[2:], "kem_bad_key"),
+])
+def test_ferrule_server_refuses_bad_hybrid_share(mlkem, tcp_server, ferrule_client,
+                                                 ferrule_server, case, edit, reason):
+    hello = edit_hybrid_share(capture_hello_record(tcp_server, ferrule_client), edit)
+    srv, port = ferrule_server("ecdsa-p256", "--echo", "--max-conns", "1")
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(hello)
+        reply = recv_until_closed(sock)
+    assert reply == ILLEGAL_PARAMETER_ALERT, reply[:64].hex()
+    srv.wait()
+    assert reason in srv.stderr, srv.describe()
+
+
+def server_hello(session_id, share):
+    """A ServerHello record for TLS_AES_128_GCM_SHA256 with an
+    X25519MLKEM768 key_share of the given bytes."""
+    exts = (struct.pack(">HHH", 43, 2, 0x0304)
+            + struct.pack(">HHHH", 51, 4 + len(share), HYB_ID, len(share)) + share)
+    body = (b"\x03\x03" + os.urandom(32) + bytes([len(session_id)]) + session_id
+            + b"\x13\x01\x00" + struct.pack(">H", len(exts)) + exts)
+    hs = bytes([2]) + len(body).to_bytes(3, "big") + body
+    return bytes([22, 3, 3]) + struct.pack(">H", len(hs)) + hs
+
+
+@pytest.mark.parametrize("length", [1119, 1121, 1216, 32])
+def test_ferrule_client_refuses_wrong_size_server_share(mlkem, tcp_server, ferrule_client,
+                                                        length):
+    got = {}
+
+    def handler(conn):
+        buf = b""
+        while len(buf) < 5 or len(buf) < 5 + struct.unpack(">H", buf[3:5])[0]:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            buf += chunk
+        head, _ = split_client_hello(buf)
+        sid = head[35:35 + head[34]]
+        conn.sendall(server_hello(sid, os.urandom(length)))
+        got["reply"] = recv_until_closed(conn)
+
+    srv = tcp_server(handler)
+    r = ferrule_client(srv.port, "--json")
+    srv.thread.join(TIMEOUT)
+    assert r.rc != 0, r.describe()
+    assert r.json["error"]["reason"] == "kem_share_length", r.describe()
+    assert got.get("reply") == ILLEGAL_PARAMETER_ALERT, got
