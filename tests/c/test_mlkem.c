@@ -412,6 +412,30 @@ TEST(handshakes) {
     CHECK_EQ(hrr, 0);
 }
 
+/* Resumption (psk_dhe_ke, RFC 8446 §4.2.9): the resumed handshake runs a
+ * fresh hybrid exchange too.  pair_server_config sends tickets. */
+TEST(resumption_with_hybrid) {
+    ferrule_config *cc = fx_client_config(), *sc = pair_server_config("ecdsa-p256");
+    REQUIRE(cc != NULL && sc != NULL);
+    static uint8_t blob[16384];
+    size_t n = pair_session(cc, sc, blob, sizeof(blob));
+    CHECK(n > 0);
+    pair p;
+    memset(&p, 0, sizeof(p));
+    if (n > 0 && pair_new(&p, cc, sc, NULL)) {
+        CHECK_EQ(ferrule_conn_set_session(p.client, blob, n), FERRULE_OK);
+        int cs = 0, ss = 0;
+        CHECK(pair_handshake(&p, &cs, &ss));
+        CHECK(ferrule_conn_resumed(p.client) && ferrule_conn_resumed(p.server));
+        CHECK_EQ(ferrule_conn_group(p.client), HYB);
+        CHECK_EQ(ferrule_conn_group(p.server), HYB);
+        EXCHANGE(p.client, p.server, "resumed over the hybrid");
+    }
+    pair_free(&p);
+    ferrule_config_free(cc);
+    ferrule_config_free(sc);
+}
+
 /* ---- with ML-KEM: edited hellos ------------------------------------------------- */
 
 /* The default ClientHello with its hybrid share edited by `edit`. */
@@ -542,6 +566,7 @@ int main(void) {
         TL_CASE(bad_shares_rejected),
         TL_CASE(default_hello_offers_hybrid_first_with_x25519_share),
         TL_CASE(handshakes),
+        TL_CASE(resumption_with_hybrid),
         TL_CASE(client_share_wrong_length),
         TL_CASE(client_share_malformed_encapsulation_key),
         TL_CASE(client_share_zero_x25519_half),
