@@ -406,6 +406,12 @@ TEST(handshakes) {
     CHECK_EQ(handshake(client_groups(hp, 2), server_groups(&p256, 1), &hrr),
              FERRULE_GROUP_SECP256R1);
     CHECK_EQ(hrr, 1);
+    /* Both shares of a default client unusable: HRR for P-384, the second
+     * ClientHello carries that one share only. */
+    const uint16_t p384 = FERRULE_GROUP_SECP384R1;
+    CHECK_EQ(handshake(fx_client_config(), server_groups(&p384, 1), &hrr),
+             FERRULE_GROUP_SECP384R1);
+    CHECK_EQ(hrr, 1);
     /* A server preferring x25519 over the hybrid takes the x25519 share. */
     const uint16_t pref[2] = {X25519, HYB};
     CHECK_EQ(handshake(fx_client_config(), server_groups(pref, 2), &hrr), X25519);
