@@ -403,8 +403,14 @@ fr_err fr_client_write_psk(fr_conn *c, fr_writer *w) {
     FR_ENSURE(w->depth > 0, FERRULE_R_INTERNAL);
     size_t exts = w->len - w->open_at[w->depth - 1] - w->open_width[w->depth - 1];
     if (exts + psk_ext_size(s) > 0xffff) return FR_OK;
-    /* RFC 8446 §4.2.11.1: obfuscated_ticket_age = age in ms + age_add. */
-    uint64_t age_ms = (uint64_t)(fr_conn_now(c) - s->received) * 1000u;
+    /* RFC 8446 §4.2.11.1: obfuscated_ticket_age = age in ms + age_add.
+     * The clock counts whole seconds: D seconds on it mean a real age
+     * between D-1 and D+1 s.  Claim the lower bound, so the age we send never
+     * runs ahead of the server's own view (servers such as GnuTLS refuse
+     * 0-RTT whose claimed age exceeds the time since they issued the
+     * ticket); the server's freshness window absorbs the rest. */
+    int64_t d = fr_conn_now(c) - s->received;
+    uint64_t age_ms = d > 1 ? (uint64_t)(d - 1) * 1000u : 0;
     uint32_t obf = (uint32_t)(age_ms + s->age_add);
     fr_write_u16(w, FR_EXT_PRE_SHARED_KEY); /* last (§4.2.11) */
     fr_write_open_vec(w, 2);
