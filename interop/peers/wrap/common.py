@@ -357,6 +357,37 @@ class Child:
             return self.err.decode("utf-8", "replace")
 
 
+class Watchdog:
+    """Shuts the TCP connection down after `timeout` seconds, so that no
+    blocking library call can hang the peer."""
+
+    def __init__(self, sock, timeout):
+        self.s = sock.dup()
+        self.t = threading.Timer(timeout, self._fire)
+        self.t.daemon = True
+        self.fired = False
+        self.t.start()
+
+    def _fire(self):
+        self.fired = True
+        try:
+            self.s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def pause(self):
+        self.t.cancel()
+
+    def resume(self, timeout):
+        self.t = threading.Timer(timeout, self._fire)
+        self.t.daemon = True
+        self.t.start()
+
+    def stop(self):
+        self.t.cancel()
+        self.s.close()
+
+
 def pipe_pending(fd):
     """Bytes waiting in a pipe (either end): FIONREAD."""
     return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]

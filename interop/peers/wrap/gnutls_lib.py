@@ -16,7 +16,7 @@ import ctypes.util
 import socket
 import sys
 
-from common import ALERTS, Report, pattern, print_accept
+from common import ALERTS, Report, Watchdog, pattern, print_accept
 
 _lib = ctypes.CDLL(ctypes.util.find_library("gnutls") or "libgnutls.so.30")
 
@@ -312,7 +312,10 @@ def _server_conn(o, prio, creds, tkey, ar, conn, k):
     r.update(sent=0, received=0, key_updates_sent=0)
     flags = GNUTLS_ENABLE_EARLY_DATA if o.early_data is not None else 0
     s = _session(o, "server", creds, prio, flags)
-    conn.settimeout(o.timeout)
+    # a blocking socket (GnuTLS would spin on EAGAIN on a Python timeout
+    # socket); the watchdog bounds every wait instead
+    conn.settimeout(None)
+    wd = Watchdog(conn, o.timeout)
     try:
         _check(ticket_server(s, ctypes.byref(tkey)), "tickets")
         if o.verify_client == "require":
@@ -362,8 +365,11 @@ def _server_conn(o, prio, creds, tkey, ar, conn, k):
         r["error"] = str(e)
         r["close"] = r["close"] or "error"
     finally:
+        wd.stop()
         g_deinit(s)
         conn.close()
+    if wd.fired and not r["ok"]:
+        r["error"] = f"timeout ({r['error']})"
     r.emit()
     return bool(r["ok"])
 
@@ -392,7 +398,7 @@ def _client_conn(o, prio, creds, k, session):
     flags = GNUTLS_ENABLE_EARLY_DATA if o.early_data_bytes else 0
     s = _session(o, "client", creds, prio, flags)
     new_session = None
-    sock = None
+    sock = wd = None
     try:
         name = o.servername.encode()
         _check(sni_set(s, GNUTLS_NAME_DNS, name, len(name)), "sni")
@@ -407,6 +413,8 @@ def _client_conn(o, prio, creds, k, session):
                 eb = ctypes.create_string_buffer(data[:early_n], early_n)
                 _check(send_early(s, eb, early_n), "early data")
         sock = socket.create_connection((o.host, o.port), timeout=o.timeout)
+        sock.settimeout(None)
+        wd = Watchdog(sock, o.timeout)
         transport_int2(s, sock.fileno(), sock.fileno())
         rc = _retry(handshake, s)
         if rc < 0:
@@ -442,7 +450,9 @@ def _client_conn(o, prio, creds, k, session):
             new_session = ctypes.string_at(d.data, d.size)
         if o.hold:
             print("ECHOED", flush=True)
+            wd.pause()      # the harness decides how long we hold
             sys.stdin.buffer.read()
+            wd.resume(o.timeout)
         if r["close"] is None:
             rc = _retry(bye, s, GNUTLS_SHUT_WR)
             while True:   # until the server's close_notify (or EOF)
@@ -460,8 +470,12 @@ def _client_conn(o, prio, creds, k, session):
         if isinstance(e, TLSError) and e.rc in (E_FATAL_ALERT_RECEIVED,):
             r["alert"] = _alert_name(alert_get(s))
     finally:
+        if wd is not None:
+            wd.stop()
         g_deinit(s)
         if sock is not None:
             sock.close()
+    if wd is not None and wd.fired and not r["ok"]:
+        r["error"] = f"timeout ({r['error']})"
     r.emit()
     return bool(r["ok"]), new_session

@@ -25,7 +25,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
-from common import Report, pattern, print_accept  # noqa: E402
+from common import Report, Watchdog, pattern, print_accept  # noqa: E402
 
 IMPL = "nss"
 
@@ -307,29 +307,6 @@ def fail(r, where):
     r["close"] = "error"
 
 
-class Watchdog:
-    """Shuts the TCP connection down after `timeout` seconds, so that no
-    blocking NSPR call can hang the peer."""
-
-    def __init__(self, sock, timeout):
-        self.s = sock.dup()
-        self.t = threading.Timer(timeout, self._fire)
-        self.t.daemon = True
-        self.fired = False
-        self.t.start()
-
-    def _fire(self):
-        self.fired = True
-        try:
-            self.s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def stop(self):
-        self.t.cancel()
-        self.s.close()
-
-
 def _finish(r):
     del r["early_accepted"]
 
@@ -478,7 +455,13 @@ def client_conn(o, k):
     r.update(sent=0, received=0, key_updates_sent=0, server_name=o.servername,
              early_accepted=False, early_data="not_offered")
     data = pattern(o.send_bytes)
-    sock = socket.create_connection((o.host, o.port), timeout=o.timeout)
+    try:
+        sock = socket.create_connection((o.host, o.port), timeout=o.timeout)
+    except OSError as e:
+        r.update(error=str(e), close="error", echo_ok=False if o.send_bytes else None)
+        _finish(r)
+        r.emit()
+        return False
     sock.settimeout(None)
     wd = Watchdog(sock, o.timeout)
     fd = SSL_ImportFD(None, PR_ImportTCPSocket(sock.detach()))
@@ -539,7 +522,9 @@ def client_conn(o, k):
         r["echo_ok"] = bytes(got) == data
         if o.hold:
             print("ECHOED", flush=True)
+            wd.pause()      # the harness decides how long we hold
             sys.stdin.buffer.read()
+            wd.resume(o.timeout)
         if r["error"] is None:
             # our close_notify, then read until the server's (or EOF)
             PR_Shutdown(fd, PR_SHUTDOWN_SEND)
