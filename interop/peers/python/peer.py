@@ -18,7 +18,7 @@ import common  # noqa: E402
 from common import Report, pattern, print_accept  # noqa: E402
 
 IMPL = "python"
-CURVES = {"secp256r1": "prime256v1", "secp384r1": "secp384r1"}
+CURVES = {"x25519": "X25519", "secp256r1": "prime256v1", "secp384r1": "secp384r1"}
 
 NA = {
     "suites": "Python's ssl cannot choose TLS 1.3 cipher suites: SSLContext.set_ciphers only "
@@ -51,8 +51,8 @@ def context(o, side):
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.maximum_version = ssl.TLSVersion.TLSv1_3
     if o.groups:
-        # set_ecdh_curve sets exactly one EC curve (OpenSSL's group list
-        # becomes that curve); x25519 is not an EC_KEY curve to it.
+        # set_ecdh_curve sets exactly one group (on OpenSSL 3 it is
+        # SSL_CTX_set1_groups with that one group): no list.
         if len(o.groups) != 1 or o.groups[0] not in CURVES:
             usage("--groups: Python's ssl can restrict itself to one of "
                   f"{', '.join(CURVES)} only (set_ecdh_curve), not {','.join(o.groups)}")
