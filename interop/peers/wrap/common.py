@@ -250,6 +250,16 @@ def install_signal_handlers():
 atexit.register(kill_children)
 
 
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the wrapper dies, even by
+    SIGKILL (prctl PR_SET_PDEATHSIG), so no tool outlives its wrapper."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 class Child:
     """A tool process: stdin a pipe we write, stdout and stderr read by
     threads into buffers (or stdout handed to `on_stdout`)."""
@@ -260,7 +270,8 @@ class Child:
         # by SIGKILLing the group, which must take the tool with us (a tool
         # left alive would see its stdin close and send close_notify).
         self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=env, cwd=cwd)
+                                  stderr=subprocess.PIPE, env=env, cwd=cwd,
+                                  preexec_fn=_die_with_parent)
         with _children_lock:
             _children.append(self)
         self.cond = threading.Condition()
