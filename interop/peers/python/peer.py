@@ -9,9 +9,11 @@ TLS 1.3 only (minimum_version and maximum_version).  What Python's ssl
 """
 
 import os
+import select
 import socket
 import ssl
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "wrap"))
 import common  # noqa: E402
@@ -93,6 +95,41 @@ def fill(r, s):
 # client
 # ---------------------------------------------------------------------------
 
+def _exchange(s, data, got, timeout):
+    """Send data while reading the echo into got (one thread: an SSLSocket
+    is not to be used by two at once), so an echo server that cannot
+    buffer everything still sees its output read.  Returns bytes sent."""
+    s.setblocking(False)
+    sent = 0
+    deadline = time.monotonic() + timeout
+    try:
+        while len(got) < len(data):
+            progress = False
+            if sent < len(data):
+                try:
+                    sent += s.send(data[sent:sent + 16384])
+                    progress = True
+                except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+                    pass
+            try:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += b
+                progress = True
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                pass
+            if not progress:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("timed out waiting for the echo")
+                select.select([s], [s] if sent < len(data) else [], [], 0.05)
+            else:
+                deadline = time.monotonic() + timeout
+    finally:
+        s.settimeout(timeout)
+    return sent
+
+
 def client(o, caps_):
     ctx = context(o, "client")
     ctx.check_hostname = True
@@ -123,14 +160,8 @@ def client_conn(o, ctx, k, session):
         fill(r, s)
         der = s.getpeercert(binary_form=True)
         r["peer_certs"] = None if der else 0   # ssl 3.11 shows the leaf only
-        s.sendall(data)
-        r["sent"] = len(data)
         got = bytearray()
-        while len(got) < len(data):
-            b = s.recv(min(65536, len(data) - len(got)))
-            if not b:
-                break
-            got += b
+        r["sent"] = _exchange(s, data, got, o.timeout)
         r["received"] = len(got)
         r["echo_ok"] = bytes(got) == data
         new_session = s.session

@@ -336,6 +336,18 @@ class Child:
                     return v
                 self.cond.wait(min(left, 0.05))
 
+    def wait_progress(self, done, progress, timeout):
+        """Wait until done() (called under the lock); each wait ends after
+        `timeout` seconds without progress (a change of progress()): the
+        protocol's --timeout is per wait, so a long transfer that keeps
+        moving is not cut off.  Returns done()'s last value."""
+        while True:
+            mark = progress()
+            v = self.wait_for(lambda: done() or progress() != mark,
+                              time.monotonic() + timeout)
+            if done() or progress() == mark:
+                return done() if v else v
+
     def alive(self):
         return self.p.poll() is None
 
@@ -369,33 +381,43 @@ class Child:
 
 
 class Watchdog:
-    """Shuts the TCP connection down after `timeout` seconds, so that no
-    blocking library call can hang the peer."""
+    """Shuts the TCP connection down after `timeout` seconds without
+    progress (kick() marks progress), so that no blocking library call can
+    hang the peer; paused while --hold waits on stdin."""
 
     def __init__(self, sock, timeout):
         self.s = sock.dup()
-        self.t = threading.Timer(timeout, self._fire)
-        self.t.daemon = True
+        self.timeout = timeout
+        self.last = time.monotonic()
+        self.paused = False
+        self.done = threading.Event()
         self.fired = False
+        self.t = threading.Thread(target=self._run, daemon=True)
         self.t.start()
 
-    def _fire(self):
-        self.fired = True
-        try:
-            self.s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    def _run(self):
+        while not self.done.wait(0.1):
+            if not self.paused and time.monotonic() - self.last > self.timeout:
+                self.fired = True
+                try:
+                    self.s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
+
+    def kick(self):
+        self.last = time.monotonic()
 
     def pause(self):
-        self.t.cancel()
+        self.paused = True
 
-    def resume(self, timeout):
-        self.t = threading.Timer(timeout, self._fire)
-        self.t.daemon = True
-        self.t.start()
+    def resume(self, timeout=None):
+        self.kick()
+        self.paused = False
 
     def stop(self):
-        self.t.cancel()
+        self.done.set()
+        self.t.join(1)
         self.s.close()
 
 

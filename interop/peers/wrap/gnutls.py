@@ -128,7 +128,6 @@ def client(o, caps_):
 
 def client_conn(o, prio, tmp, k):
     r = Report("client", IMPL, k)
-    deadline = time.monotonic() + o.timeout
     log = os.path.join(tmp, f"c{k}.log")
     trace = os.path.join(tmp, f"c{k}.srv")
     ocsp = os.path.join(tmp, f"c{k}.ocsp")
@@ -163,7 +162,8 @@ def client_conn(o, prio, tmp, k):
         w = threading.Thread(target=lambda: c.write(data), daemon=True)
         if data:
             w.start()
-        c.wait_for(lambda: len(c.out) >= len(data) or not c.alive(), deadline)
+        c.wait_progress(lambda: len(c.out) >= len(data) or not c.alive(), lambda: len(c.out),
+                        o.timeout)
         r["received"] = len(c.out)
         r["echo_ok"] = bytes(c.out) == data
         r["sent"] = len(data)
@@ -175,7 +175,7 @@ def client_conn(o, prio, tmp, k):
         r["received"], r["sent"] = len(c.out), 0
         r["echo_ok"] = False if o.send_bytes else None
     c.close_stdin()
-    rc = c.wait(deadline + 2)
+    rc = c.wait(time.monotonic() + o.timeout)
     text = logtext()
     err = c.stderr_text()
     hellos = [h for h in server_hellos(trace) if h]

@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import socket
 import sys
+import threading
 
 from common import ALERTS, Report, Watchdog, pattern, print_accept
 
@@ -358,6 +359,7 @@ def _server_conn(o, prio, creds, tkey, ar, conn, k):
             r["received"] += n
             _send_all(s, buf.raw[:n])
             r["sent"] += n
+            wd.kick()
         if r["close"] == "close_notify":
             _retry(bye, s, GNUTLS_SHUT_WR)
             r["ok"] = True
@@ -432,8 +434,17 @@ def _client_conn(o, prio, creds, k, session):
                 r["sent"] = early_n
         if o.key_update:
             _key_update(s, r)
-        _send_all(s, rest)
-        r["sent"] += len(rest)
+        # the data goes from a writer thread while this one reads the echo
+        # (GnuTLS allows gnutls_record_send and _recv in two threads)
+        werr = []
+
+        def writer():
+            try:
+                _send_all(s, rest)
+            except TLSError as e:
+                werr.append(e)
+        wt = threading.Thread(target=writer, daemon=True)
+        wt.start()
         got = bytearray()
         buf = ctypes.create_string_buffer(65536)
         while len(got) < len(data):
@@ -443,6 +454,11 @@ def _client_conn(o, prio, creds, k, session):
                     _fail(r, s, n, False)
                 break
             got += buf.raw[:n]
+            wd.kick()
+        wt.join(o.timeout)
+        if werr and r["error"] is None:
+            r["error"], r["close"] = str(werr[0]), "error"
+        r["sent"] += len(rest) if not werr else 0
         r["received"] = len(got)
         r["echo_ok"] = bytes(got) == data
         d = Datum()

@@ -419,6 +419,7 @@ def server_conn(o, conn, k, cert, key, extra, ar):
             r["received"] += n
             write_all(fd, buf.raw[:n])
             r["sent"] += n
+            wd.kick()
         r["ok"] = r["error"] is None
     except RuntimeError as e:
         r["error"] = str(e)
@@ -435,13 +436,61 @@ def server_conn(o, conn, k, cert, key, extra, ar):
 # client
 # ---------------------------------------------------------------------------
 
+class Relay:
+    """A loopback relay in front of the server, for 0-RTT runs.  NSS sends
+    0-RTT only while its handshake waits for the server's flight; when that
+    flight arrives during SSL_ForceHandshake (measured: whenever the call
+    takes more than about half a millisecond) NSS completes the handshake
+    there and the early data goes in 1-RTT.  The relay holds the server's
+    bytes back until the early data is written.  Every connection of the run
+    goes through the same relay address, since NSS's client session cache
+    is keyed by the server's address and port."""
+
+    def __init__(self, target, timeout):
+        self.target, self.timeout = target, timeout
+        self.ls = socket.create_server(("127.0.0.1", 0))
+        self.addr = self.ls.getsockname()
+
+    def connect(self):
+        """(socket for NSS, release function)."""
+        outer = socket.create_connection(self.target, timeout=self.timeout)
+        outer.settimeout(None)
+        c = socket.create_connection(self.addr, timeout=self.timeout)
+        inner, _ = self.ls.accept()
+        released = threading.Event()
+
+        def pump(src, dst, gate):
+            if gate is not None:
+                gate.wait(self.timeout)
+            try:
+                while True:
+                    b = src.recv(65536)
+                    if not b:
+                        break
+                    dst.sendall(b)
+            except OSError:
+                pass
+            for sk, how in ((dst, socket.SHUT_WR), (src, socket.SHUT_RD)):
+                try:
+                    sk.shutdown(how)
+                except OSError:
+                    pass
+        t1 = threading.Thread(target=pump, args=(inner, outer, None), daemon=True)
+        t2 = threading.Thread(target=pump, args=(outer, inner, released), daemon=True)
+        t1.start()
+        t2.start()
+        self.socks = (inner, outer)
+        return c, released.set
+
+
 def client(o, caps_):
     tmp = tempfile.mkdtemp(prefix="wrap-nss-")
     try:
         make_db(o, tmp, "client")
+        relay = Relay((o.host, o.port), o.timeout) if o.early_data_bytes else None
         all_ok = True
         for k in range(1, o.count + 1):
-            all_ok &= client_conn(o, k)
+            all_ok &= client_conn(o, k, relay)
         return all_ok
     except common.UsageError as e:
         print(f"{IMPL}: usage: {e}", file=sys.stderr)
@@ -450,13 +499,19 @@ def client(o, caps_):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def client_conn(o, k):
+def client_conn(o, k, relay):
     r = Report("client", IMPL, k)
     r.update(sent=0, received=0, key_updates_sent=0, server_name=o.servername,
              early_accepted=False, early_data="not_offered")
     data = pattern(o.send_bytes)
+    release = None
     try:
-        sock = socket.create_connection((o.host, o.port), timeout=o.timeout)
+        if relay is not None:
+            sock, release = relay.connect()
+            if k == 1:
+                release()
+        else:
+            sock = socket.create_connection((o.host, o.port), timeout=o.timeout)
     except OSError as e:
         r.update(error=str(e), close="error", echo_ok=False if o.send_bytes else None)
         _finish(r)
@@ -481,6 +536,7 @@ def client_conn(o, k):
             # ServerHello: on a blocking socket PR_Write would finish the
             # handshake first and send the data in 1-RTT.  So: non-blocking,
             # ClientHello out (SSL_ForceHandshake would block), then write.
+            # (the relay holds the server's flight back meanwhile)
             set_nonblocking(fd, True)
             if SSL_ForceHandshake(fd) != SECSuccess and PR_GetError() != PR_WOULD_BLOCK_ERROR:
                 fail(r, "handshake")
@@ -491,7 +547,12 @@ def client_conn(o, k):
                 return False
             early_n = max(n, 0)
             set_nonblocking(fd, False)
-            r["early_data"] = "offered"
+            # NSS takes early data only when it can send it as 0-RTT (a
+            # session whose ticket allows it): otherwise nothing was offered
+            if early_n:
+                r["early_data"] = "offered"
+        if release is not None:
+            release()
         if SSL_ForceHandshake(fd) != SECSuccess:
             fail(r, "handshake")
             r["echo_ok"] = False if o.send_bytes else None
@@ -507,8 +568,18 @@ def client_conn(o, k):
                 r["early_data"] = "rejected"
         if o.key_update:
             key_update(fd, r)
-        write_all(fd, rest)
-        r["sent"] += len(rest)
+        # the data goes from a writer thread while this one reads the echo
+        # (NSS allows one reader and one writer thread on a socket): an
+        # echo server that cannot buffer it all still sees it read
+        werr = []
+
+        def writer():
+            try:
+                write_all(fd, rest)
+            except RuntimeError as e:
+                werr.append(str(e))
+        wt = threading.Thread(target=writer, daemon=True)
+        wt.start()
         got = bytearray()
         buf = ctypes.create_string_buffer(65536)
         while len(got) < len(data):
@@ -518,6 +589,11 @@ def client_conn(o, k):
                     fail(r, "read")
                 break
             got += buf.raw[:n]
+            wd.kick()
+        wt.join(o.timeout)
+        if werr and r["error"] is None:
+            r["error"], r["close"] = werr[0], "error"
+        r["sent"] += len(rest) if not werr else 0
         r["received"] = len(got)
         r["echo_ok"] = bytes(got) == data
         if o.hold:

@@ -348,7 +348,9 @@ def client_conn(o, base, tmp, k, sess):
             writer.start()
         sent += len(rest)
         want = len(data)
-        c.wait_for(lambda: len(c.out) >= want or not c.alive(), deadline)
+        c.wait_progress(lambda: len(c.out) >= want or not c.alive(), lambda: len(c.out),
+                        o.timeout)
+        deadline = time.monotonic() + o.timeout
         got = bytes(c.out[:want])
         r["received"] = len(c.out)
         r["echo_ok"] = got == data and len(c.out) == want
@@ -362,7 +364,7 @@ def client_conn(o, base, tmp, k, sess):
         r["echo_ok"] = False if o.send_bytes else None
     exited_first = not c.alive()
     c.close_stdin()
-    rc = c.wait(deadline + 2)
+    rc = c.wait(time.monotonic() + o.timeout)
     s = state()
     err = c.stderr_text()
     fill_report(r, s, "client")
@@ -629,9 +631,14 @@ def _server(o, tmp):
                 return True
             return not c.alive()
 
+        moved = (0, 0)
         while True:
             if c.wait_for(ended, min(deadline, time.monotonic() + 0.05)):
                 break
+            now_moved = (echo.total_in, len(log.poll()))
+            if now_moved != moved:      # --timeout is per wait: data moves
+                moved = now_moved
+                deadline = time.monotonic() + o.timeout
             if time.monotonic() > deadline:
                 break
             if not ku_done:
