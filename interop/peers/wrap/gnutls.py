@@ -34,6 +34,13 @@ GROUP_PRIO = {"x25519": "GROUP-X25519", "secp256r1": "GROUP-SECP256R1",
               "secp384r1": "GROUP-SECP384R1"}
 
 def version():
+    """The library's own version (gnutls_check_version), the one both the
+    tools and gnutls_lib.py run on; else what gnutls-cli says."""
+    try:
+        import gnutls_lib
+        return f"GnuTLS {gnutls_lib.version()}"
+    except OSError:
+        pass
     try:
         out = subprocess.run([CLI, "--version"], capture_output=True, text=True,
                              timeout=10).stdout
