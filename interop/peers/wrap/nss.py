@@ -194,7 +194,11 @@ def make_db(o, tmp, role):
     db = "sql:" + tmp
 
     def run(argv, **kw):
-        p = subprocess.run(argv, capture_output=True, timeout=60, **kw)
+        try:
+            p = subprocess.run(argv, capture_output=True, timeout=60, **kw)
+        except FileNotFoundError:
+            raise RuntimeError(f"{argv[0]} not found (Debian package "
+                               f"{'openssl' if argv[0] == 'openssl' else 'libnss3-tools'})")
         if p.returncode != 0:
             raise RuntimeError(f"{argv[0]} failed: {p.stderr.decode(errors='replace')[-300:]}")
     run(["certutil", "-N", "-d", db, "--empty-password"])
@@ -352,6 +356,9 @@ def server(o, caps_):
     except common.UsageError as e:
         print(f"{IMPL}: usage: {e}", file=sys.stderr)
         sys.exit(2)
+    except RuntimeError as e:
+        print(f"{IMPL}: {e}", file=sys.stderr)
+        return False
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -495,6 +502,9 @@ def client(o, caps_):
     except common.UsageError as e:
         print(f"{IMPL}: usage: {e}", file=sys.stderr)
         sys.exit(2)
+    except RuntimeError as e:
+        print(f"{IMPL}: {e}", file=sys.stderr)
+        return False
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
