@@ -120,8 +120,8 @@ int cli_parse_common(int argc, char **argv, int *i, cli_common *c)
 static const uint16_t known_suites[] = {FERRULE_TLS_AES_128_GCM_SHA256,
                                         FERRULE_TLS_AES_256_GCM_SHA384,
                                         FERRULE_TLS_CHACHA20_POLY1305_SHA256};
-static const uint16_t known_groups[] = {FERRULE_GROUP_X25519, FERRULE_GROUP_SECP256R1,
-                                        FERRULE_GROUP_SECP384R1};
+static const uint16_t known_groups[] = {FERRULE_GROUP_X25519MLKEM768, FERRULE_GROUP_X25519,
+                                        FERRULE_GROUP_SECP256R1, FERRULE_GROUP_SECP384R1};
 static const uint16_t known_sigalgs[] = {
     FERRULE_SIG_ECDSA_SECP256R1_SHA256, FERRULE_SIG_ECDSA_SECP384R1_SHA384,
     FERRULE_SIG_ED25519,                FERRULE_SIG_RSA_PSS_RSAE_SHA256,
