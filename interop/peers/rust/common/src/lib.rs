@@ -494,6 +494,21 @@ impl Report {
     }
 }
 
+/// Bind the server's --listen address and print the protocol's
+/// `ACCEPT host:port` line; None (after a message on stderr) if it cannot.
+pub fn listen(addr: &str, prog: &str) -> Option<std::net::TcpListener> {
+    match std::net::TcpListener::bind(addr) {
+        Ok(l) => {
+            println_flush(&format!("ACCEPT {}", l.local_addr().ok()?));
+            Some(l)
+        }
+        Err(e) => {
+            eprintln!("{prog}: listen {addr}: {e}");
+            None
+        }
+    }
+}
+
 pub fn println_flush(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");

@@ -3,7 +3,7 @@
 //! poll(2), so a large echo cannot deadlock; rustls does the rest.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -431,14 +431,9 @@ fn server(_caps: &Caps, o: Opts) -> bool {
             return false;
         }
     };
-    let listener = match TcpListener::bind(&o.listen) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("ferrule-rustls-peer: listen {}: {e}", o.listen);
-            return false;
-        }
+    let Some(listener) = common::listen(&o.listen, "ferrule-rustls-peer") else {
+        return false;
     };
-    common::println_flush(&format!("ACCEPT {}", listener.local_addr().unwrap()));
     let mut all_ok = true;
     for k in 1..=o.count {
         let r = match listener.accept() {

@@ -8,7 +8,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -561,14 +561,9 @@ fn server(_caps: &Caps, o: Opts) -> bool {
             return false;
         }
     };
-    let listener = match TcpListener::bind(&o.listen) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("ferrule-s2n-peer: listen {}: {e}", o.listen);
-            return false;
-        }
+    let Some(listener) = common::listen(&o.listen, "ferrule-s2n-peer") else {
+        return false;
     };
-    common::println_flush(&format!("ACCEPT {}", listener.local_addr().unwrap()));
     let mut all_ok = true;
     for k in 1..=o.count {
         let mut r = Report::new(Role::Server, IMPL, k);
