@@ -23,7 +23,6 @@ failed cell or any n.a. without a reason.
 import argparse
 import concurrent.futures
 import datetime
-import hashlib
 import json
 import os
 import pathlib

@@ -906,6 +906,37 @@ TEST(hello_digest_invariants) {
     CHECK(memcmp(d1, d, 32) != 0);
 }
 
+TEST(hello_digest_set_limit) {
+    /* Format 3 compares up to 128 invariant extensions as a set; past that
+     * (no client sends so many) the digest is in wire order again, one
+     * pass, so a large hello costs no sorting. */
+    static const uint8_t rnd[32] = {7};
+    static const uint8_t sidb[1] = {5}, suites[2] = {0x13, 0x01}, comp[1] = {0};
+    static uint8_t b[130 * 4];
+    uint8_t d1[32], d2[32];
+    for (size_t count = 128; count <= 130; count += 2) {
+        for (size_t i = 0; i < count; i++) {
+            uint16_t type = (uint16_t)(0x1000 + i); /* unknown, distinct */
+            b[4 * i] = (uint8_t)(type >> 8);
+            b[4 * i + 1] = (uint8_t)type;
+            b[4 * i + 2] = b[4 * i + 3] = 0;
+        }
+        fr_hello_view v = {0x0303, rnd, fr_reader_init(sidb, 1), fr_reader_init(suites, 2),
+                           fr_reader_init(comp, 1), fr_reader_init(b, 4 * count)};
+        CHECK_EQ(fr_hrr_hello_digest(&v, 3, d1), FR_OK);
+        /* swap the first two extensions */
+        uint8_t tmp[4];
+        memcpy(tmp, b, 4);
+        memcpy(b, b + 4, 4);
+        memcpy(b + 4, tmp, 4);
+        CHECK_EQ(fr_hrr_hello_digest(&v, 3, d2), FR_OK);
+        if (count == 128)
+            CHECK_MEM(d1, d2, 32);
+        else
+            CHECK(memcmp(d1, d2, 32) != 0);
+    }
+}
+
 TEST(ch2_extensions_reordered) {
     /* An invariant extension moved in the second ClientHello, as wolfSSL
      * 5.5.4's client moves psk_key_exchange_modes (found by the interop
@@ -1084,7 +1115,7 @@ TEST(client_ccs_then_second_hello) {
     hx_free(x);
 }
 
-TEST_MAIN("hrr", TL_CASE(client_ccs_then_second_hello), TL_CASE(ch2_extensions_reordered), TL_CASE(ch2_extension_moved_and_changed), TL_CASE(ch2_psk_added), TL_CASE(bytes_after_first_hello_answered_by_hrr), TL_CASE(bytes_after_hrr), TL_CASE(cookie_only_hrr_keeps_shares), TL_CASE(hrr_full_handshake), TL_CASE(no_hrr_when_first_group_accepted),
+TEST_MAIN("hrr", TL_CASE(client_ccs_then_second_hello), TL_CASE(ch2_extensions_reordered), TL_CASE(hello_digest_set_limit), TL_CASE(ch2_extension_moved_and_changed), TL_CASE(ch2_psk_added), TL_CASE(bytes_after_first_hello_answered_by_hrr), TL_CASE(bytes_after_hrr), TL_CASE(cookie_only_hrr_keeps_shares), TL_CASE(hrr_full_handshake), TL_CASE(no_hrr_when_first_group_accepted),
           TL_CASE(no_common_group_is_handshake_failure), TL_CASE(hrr_and_second_hello_shape),
           TL_CASE(ch2_cookie_tampered), TL_CASE(ch2_cookie_tag_tampered),
           TL_CASE(ch2_cookie_truncated), TL_CASE(ch2_cookie_missing),
