@@ -912,9 +912,12 @@ TEST(hello_digest_set_limit) {
      * pass, so a large hello costs no sorting. */
     static const uint8_t rnd[32] = {7};
     static const uint8_t sidb[1] = {5}, suites[2] = {0x13, 0x01}, comp[1] = {0};
-    static uint8_t b[130 * 4];
+    enum { MAX_EXTS = 130 };
+    static uint8_t b[MAX_EXTS * 4];
+    static const size_t counts[2] = {128, MAX_EXTS};
     uint8_t d1[32], d2[32];
-    for (size_t count = 128; count <= 130; count += 2) {
+    for (size_t c = 0; c < 2; c++) {
+        size_t count = counts[c];
         for (size_t i = 0; i < count; i++) {
             uint16_t type = (uint16_t)(0x1000 + i); /* unknown, distinct */
             b[4 * i] = (uint8_t)(type >> 8);
