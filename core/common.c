@@ -106,6 +106,9 @@ int fr_ct_equal(const uint8_t *a, const uint8_t *b, size_t n) {
 static fr_err read_uint(fr_reader *r, size_t width, uint32_t *v) {
     FR_ENSURE(width <= fr_reader_left(r), FERRULE_R_DECODE_ERROR);
     uint32_t x = 0;
+    /*@ loop invariant 0 <= i <= width;
+        loop assigns i, x;
+        loop variant width - i; */
     for (size_t i = 0; i < width; i++) x = (x << 8) | r->p[i];
     r->p += width;
     *v = x;
@@ -158,9 +161,7 @@ fr_err fr_read_done(const fr_reader *r) {
 /* ---- writer ---------------------------------------------------------- */
 
 void fr_writer_init(fr_writer *w, uint8_t *buf, size_t cap) {
-    memset(w, 0, sizeof(*w));
-    w->buf = buf;
-    w->cap = cap;
+    *w = (fr_writer){.buf = buf, .cap = cap};
 }
 
 static void write_uint(fr_writer *w, uint32_t v, size_t width) {
@@ -169,6 +170,9 @@ static void write_uint(fr_writer *w, uint32_t v, size_t width) {
         w->failed = FERRULE_R_BUFFER_TOO_SMALL;
         return;
     }
+    /*@ loop invariant 0 <= i <= width;
+        loop assigns i, w->buf[w->len .. w->len + width - 1];
+        loop variant width - i; */
     for (size_t i = 0; i < width; i++)
         w->buf[w->len + i] = (uint8_t)(v >> (8 * (width - 1 - i)));
     w->len += width;
@@ -215,6 +219,9 @@ void fr_write_close_vec(fr_writer *w) {
         w->failed = FERRULE_R_INTERNAL; /* body does not fit its prefix */
         return;
     }
+    /*@ loop invariant 0 <= i <= width;
+        loop assigns i, w->buf[at .. at + width - 1];
+        loop variant width - i; */
     for (size_t i = 0; i < width; i++)
         w->buf[at + i] = (uint8_t)(body >> (8 * (width - 1 - i)));
 }
