@@ -19,6 +19,9 @@
 #   make perf-baseline regenerate tests/cost/baseline.txt (instruction counts)
 #   make interop-matrix  build, then the interop matrix against every peer; writes
 #                      docs/interop-matrix.md (STRICT=1: fail on a red cell)
+#   make load          build, then the load test (tests/load): 10,000 connections held at once
+#                      and 100,000 sequential handshakes on a Go-binding server, crypto/tls
+#                      as the reference; writes the figures into docs/load.md (LOAD_FLAGS=...)
 #   make clean
 
 BUILD_DIR  ?= build
@@ -44,6 +47,7 @@ FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuz
 # check-<name> rule below.
 SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost check-interop check-limbo check-abi check-python check-go check-lua check-bogo check-interop-matrix check-mlkem
 # Release evidence (issue 16): one `SUITES +=` line per suite.
+SUITES += check-load
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -334,3 +338,26 @@ clean:
 	  bindings/python/build bindings/python/src/*.egg-info tests/py/__pycache__ tests/py/.pytest_cache
 	rm -f bindings/python/src/ferrule/_ffi.py bindings/python/src/ferrule/_ffi_wrap.c \
 	  bindings/python/src/ferrule/_ffi_gen.i bindings/python/src/ferrule/__ffi*.so $(VENV)/.ferrule-stamp
+
+# (16.7) Load test (tests/load, docs/load.md): ferrule-load, a server on
+# the Go binding (and Go's crypto/tls as the reference) driven by a
+# crypto/tls load generator over loopback; built like check-go (cgo,
+# pkg-config from the staging prefix, nothing downloaded).  `make load`
+# holds 10,000 connections at once, then runs 100,000 sequential
+# handshakes against each server and writes docs/load.md's figures
+# (only when every verdict passes); check-load is the small self-test
+# (200 held, 2,000 sequential) plus one run per deliberate server fault,
+# each of which must fail its verdict.
+LOAD_BIN   := $(abspath $(BUILD_DIR))/ferrule-load
+LOAD_FLAGS ?=
+.PHONY: load-build load check-load
+load-build: go-stage
+	@cd tests/load && out=$$(gofmt -l .) && [ -z "$$out" ] || { echo "gofmt: $$out" >&2; exit 1; }
+	cd tests/load && $(GO_ENV) go vet . && $(GO_ENV) go build -o $(LOAD_BIN) .
+
+load: load-build
+	$(GO_ENV) timeout 2400 $(LOAD_BIN) run -impl both -conns 10000 -soak 100000 \
+	  -timeout 35m -write docs/load.md $(LOAD_FLAGS)
+
+check-load: load-build
+	$(GO_ENV) timeout 120 $(LOAD_BIN) selftest
