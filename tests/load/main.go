@@ -164,6 +164,7 @@ func cmdSelftest(args []string) int {
 		{"ferrule", faultCorrupt, 20, 100, "echo"},
 		{"ferrule", faultLeakFD, 20, 100, "fd"},
 		{"ferrule", faultLeakMem, 20, 1000, "soak-rss"},
+		{"ferrule", faultLeakC, 20, 1000, "soak-rss"},
 	}
 	rc := 0
 	for _, c := range cases {

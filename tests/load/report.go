@@ -53,26 +53,30 @@ func figures(rs []*result, args []string, elapsed time.Duration) string {
 		b.WriteString("\n")
 	}
 	row("connections held at once (server's count)", func(r *result) string { return fmt.Sprint(r.peak.Active) }, nil)
-	row("server RSS before / with all held", func(r *result) string {
-		return fmt.Sprintf("%s / %s", mib(r.base.RSS), mib(r.peak.RSS))
+	row("server RSS before / with all held / after all closed", func(r *result) string {
+		return fmt.Sprintf("%s / %s / %s", mib(r.base.RSS), mib(r.peak.RSS), mib(r.afterConc.RSS))
 	}, nil)
 	row("**RSS per held connection**", func(r *result) string {
 		return fmt.Sprintf("**%d B** (%.1f KiB)", r.bytesPerConn(), float64(r.bytesPerConn())/1024)
 	}, func(r *result) float64 { return float64(r.bytesPerConn()) })
+	row("of which Go heap + stacks / the rest (C, malloc)", func(r *result) string {
+		g := r.goBytesPerConn()
+		return fmt.Sprintf("%d B / %d B", g, r.bytesPerConn()-g)
+	}, nil)
 	row("time to open them (handshake + echo)", func(r *result) string {
 		return fmt.Sprintf("%.1f s (%.0f /s)", r.openTime.Seconds(), float64(r.p.conns)/r.openTime.Seconds())
 	}, func(r *result) float64 { return float64(r.p.conns) / r.openTime.Seconds() })
 	row("sequential handshakes (each with an echo)", func(r *result) string { return fmt.Sprint(r.soakDone) }, nil)
 	row("**sequential handshakes/s**", func(r *result) string { return fmt.Sprintf("**%.0f**", r.handshakesPerSec()) },
 		func(r *result) float64 { return r.handshakesPerSec() })
-	row("soak RSS: first quarter max / last quarter max", func(r *result) string {
-		return fmt.Sprintf("%s / %s", mib(r.q1Max), mib(r.q4Max))
+	row("soak server RSS: before / first quarter max / last quarter max", func(r *result) string {
+		return fmt.Sprintf("%s / %s / %s", mib(r.soakBase.RSS), mib(r.q1Max), mib(r.q4Max))
 	}, nil)
-	row("server descriptors: before / after held / after soak", func(r *result) string {
-		return fmt.Sprintf("%d / %d / %d", r.base.FDs, r.afterConc.FDs, r.final.FDs)
+	row("server descriptors: held phase before / after; soak before / after", func(r *result) string {
+		return fmt.Sprintf("%d / %d; %d / %d", r.base.FDs, r.afterConc.FDs, r.soakBase.FDs, r.final.FDs)
 	}, nil)
 	row("errors (client + server) / wrong echoes", func(r *result) string {
-		return fmt.Sprintf("%d / %d", r.clientErrs+r.final.Errors, r.mismatches)
+		return fmt.Sprintf("%d / %d", r.clientErrs+r.serverErrs(), r.mismatches)
 	}, nil)
 	row("verdicts", func(r *result) string {
 		if f := r.failed(); len(f) > 0 {

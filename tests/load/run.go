@@ -42,15 +42,18 @@ type sample struct {
 type result struct {
 	p params
 
-	base, peak, afterConc, final stats
-	clientErrs                   int64
-	mismatches                   int64
-	firstErr                     string
-	openTime, soakTime           time.Duration
-	soakDone                     int
-	samples                      []sample
-	q1Max, q4Max                 int64
-	verdicts                     []verdict
+	// The concurrent phase's server: before, with all held, after all closed.
+	base, peak, afterConc stats
+	// The soak's server (a fresh process): before, after.
+	soakBase, final    stats
+	clientErrs         int64
+	mismatches         int64
+	firstErr           string
+	openTime, soakTime time.Duration
+	soakDone           int
+	samples            []sample
+	q1Max, q4Max       int64
+	verdicts           []verdict
 }
 
 type verdict struct {
@@ -78,6 +81,15 @@ func (r *result) bytesPerConn() int64 {
 		return 0
 	}
 	return (r.peak.RSS - r.base.RSS) / int64(r.p.conns)
+}
+
+// goBytesPerConn is the part of bytesPerConn in the Go heap and stacks;
+// the rest is outside Go (C: the library, libcrypto, malloc's overhead).
+func (r *result) goBytesPerConn() int64 {
+	if r.p.conns == 0 {
+		return 0
+	}
+	return (r.peak.GoMem - r.base.GoMem) / int64(r.p.conns)
 }
 
 func (r *result) handshakesPerSec() float64 {
@@ -242,7 +254,12 @@ func runOne(p params, logf func(string, ...any)) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer srv.stop()
+	stopped := false
+	defer func() {
+		if !stopped {
+			srv.stop()
+		}
+	}()
 	if r.base, err = srv.stats(true); err != nil {
 		return nil, err
 	}
@@ -316,6 +333,19 @@ func runOne(p params, logf func(string, ...any)) (*result, error) {
 	if r.afterConc, err = srv.stats(true); err != nil {
 		return nil, err
 	}
+	srv.stop()
+	stopped = true
+
+	// The soak runs on a fresh server process: memory the allocator kept
+	// after the concurrent phase would otherwise absorb a slow leak.
+	soakSrv, err := startServer(p)
+	if err != nil {
+		return nil, err
+	}
+	defer soakSrv.stop()
+	if r.soakBase, err = soakSrv.stats(true); err != nil {
+		return nil, err
+	}
 
 	// Soak: sequential handshakes, each with a small echo and an orderly
 	// close; the server's stats every p.sample handshakes (time spent
@@ -324,7 +354,7 @@ func runOne(p params, logf func(string, ...any)) (*result, error) {
 	var sampling time.Duration
 	t0 = time.Now()
 	for i := 0; i < p.soak; i++ {
-		c, err := tls.DialWithDialer(dialer, "tcp", srv.addr, cfg)
+		c, err := tls.DialWithDialer(dialer, "tcp", soakSrv.addr, cfg)
 		if err != nil {
 			k.fail(fmt.Errorf("soak dial %d: %w", i, err))
 			continue
@@ -345,7 +375,7 @@ func runOne(p params, logf func(string, ...any)) (*result, error) {
 		r.soakDone++
 		if (i+1)%p.sample == 0 {
 			ts := time.Now()
-			st, err := srv.stats(true)
+			st, err := soakSrv.stats(true)
 			if err != nil {
 				return nil, err
 			}
@@ -354,13 +384,15 @@ func runOne(p params, logf func(string, ...any)) (*result, error) {
 		}
 	}
 	r.soakTime = time.Since(t0) - sampling
-	if r.final, err = srv.stats(true); err != nil {
+	if r.final, err = soakSrv.stats(true); err != nil {
 		return nil, err
 	}
 	r.clientErrs, r.mismatches = k.errs.Load(), k.mismatches.Load()
 	r.firstErr = k.first
-	if r.firstErr == "" && r.final.LastError != "" {
-		r.firstErr = "server: " + r.final.LastError
+	for _, st := range []stats{r.afterConc, r.final} {
+		if r.firstErr == "" && st.LastError != "" {
+			r.firstErr = "server: " + st.LastError
+		}
 	}
 	r.judge()
 	return r, nil
@@ -375,23 +407,26 @@ const (
 	flatSlack = 2 << 20
 )
 
+func (r *result) serverErrs() int64 { return r.afterConc.Errors + r.final.Errors }
+
 func (r *result) judge() {
 	p := r.p
-	r.check("errors", r.clientErrs == 0 && r.final.Errors == 0,
-		"client %d, server %d", r.clientErrs, r.final.Errors)
+	r.check("errors", r.clientErrs == 0 && r.serverErrs() == 0,
+		"client %d, server %d", r.clientErrs, r.serverErrs())
 	r.check("echo", r.mismatches == 0, "%d echoes differ", r.mismatches)
 	r.check("concurrent", r.peak.Active == int64(p.conns) && r.peak.Peak == int64(p.conns),
 		"server: %d active, peak %d, want %d", r.peak.Active, r.peak.Peak, p.conns)
-	r.check("handshakes", r.final.Handshakes == int64(p.conns+p.soak),
-		"server completed %d, want %d", r.final.Handshakes, p.conns+p.soak)
+	r.check("handshakes", r.afterConc.Handshakes == int64(p.conns) && r.final.Handshakes == int64(p.soak),
+		"servers completed %d + %d, want %d + %d", r.afterConc.Handshakes, r.final.Handshakes, p.conns, p.soak)
 	bpc := r.bytesPerConn()
 	r.check("rss-bound", bpc <= p.maxBytes, "%d bytes per connection (at most %d)", bpc, p.maxBytes)
-	fdOK := r.afterConc.FDs == r.base.FDs && r.final.FDs == r.base.FDs && r.final.Open == 0
+	fdOK := r.afterConc.FDs == r.base.FDs && r.afterConc.Open == 0 &&
+		r.final.FDs == r.soakBase.FDs && r.final.Open == 0
 	for _, s := range r.samples {
-		fdOK = fdOK && s.st.FDs == r.base.FDs
+		fdOK = fdOK && s.st.FDs == r.soakBase.FDs
 	}
-	r.check("fd", fdOK, "baseline %d, after the concurrent phase %d, after the soak %d",
-		r.base.FDs, r.afterConc.FDs, r.final.FDs)
+	r.check("fd", fdOK, "concurrent phase: %d before, %d after; soak: %d before, %d after",
+		r.base.FDs, r.afterConc.FDs, r.soakBase.FDs, r.final.FDs)
 	// Flatness over the samples after warm-up.
 	var rest []sample
 	for _, s := range r.samples {

@@ -28,10 +28,11 @@ const (
 	faultNone    = "none"
 	faultCorrupt = "corrupt"  // flip one byte of one echo (the 7th connection's first)
 	faultLeakFD  = "leak-fd"  // open /dev/null once per connection and never close it
-	faultLeakMem = "leak-mem" // keep 64 KiB (touched) per connection forever
+	faultLeakMem = "leak-mem" // keep 64 KiB (touched) of Go heap per connection forever
+	faultLeakC   = "leak-c"   // malloc 16 KiB (touched) per connection, never freed
 )
 
-var faults = []string{faultNone, faultCorrupt, faultLeakFD, faultLeakMem}
+var faults = []string{faultNone, faultCorrupt, faultLeakFD, faultLeakMem, faultLeakC}
 
 // stats is the server's answer to a `stats` command (one JSON line).
 type stats struct {
@@ -45,6 +46,7 @@ type stats struct {
 	Errors     int64  `json:"errors"`     // handshake, read, write and close errors
 	LastError  string `json:"last_error,omitempty"`
 	Goroutines int    `json:"goroutines"`
+	GoMem      int64  `json:"go_mem"` // Go heap in use + goroutine stacks, bytes
 }
 
 type server struct {
@@ -112,6 +114,8 @@ func (s *server) handle(raw net.Conn, idx int64) {
 		s.mu.Lock()
 		s.hoard = append(s.hoard, b)
 		s.mu.Unlock()
+	case faultLeakC:
+		leakC(16 << 10)
 	}
 	// The echo: one buffer of 2 KiB per connection for both implementations.
 	buf := make([]byte, 2048)
@@ -165,9 +169,10 @@ func fdCount() int {
 }
 
 // snapshot: with idle, first wait (up to 10 s) until every accepted
-// transport is closed; the Go heap is collected and returned to the
-// system before RSS is read, so that the figure is live memory (Go's
-// and C's), not garbage waiting for the next cycle.
+// transport is closed.  Before RSS is read the Go heap is collected and
+// returned to the system, and so are the C heap's free pages, so that
+// the figure is live memory (Go's and C's), not garbage waiting for the
+// next cycle or free memory the allocator keeps.
 func (s *server) snapshot(idle bool) stats {
 	if idle {
 		for end := time.Now().Add(10 * time.Second); s.open.Load() != 0 && time.Now().Before(end); {
@@ -175,8 +180,12 @@ func (s *server) snapshot(idle bool) stats {
 		}
 	}
 	debug.FreeOSMemory()
+	trimMalloc()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	st := stats{
-		RSS: rss(), FDs: fdCount(), Active: s.active.Load(), Peak: s.peak.Load(),
+		GoMem: int64(ms.HeapInuse + ms.StackInuse),
+		RSS:   rss(), FDs: fdCount(), Active: s.active.Load(), Peak: s.peak.Load(),
 		Open: s.open.Load(), Accepted: s.accepted.Load(), Handshakes: s.handshakes.Load(),
 		Errors: s.errs.Load(), Goroutines: runtime.NumGoroutine(),
 	}
