@@ -345,9 +345,9 @@ clean:
 # pkg-config from the staging prefix, nothing downloaded).  `make load`
 # holds 10,000 connections at once, then runs 100,000 sequential
 # handshakes against each server and writes docs/load.md's figures
-# (only when every verdict passes); check-load is the small self-test
-# (200 held, 2,000 sequential) plus one run per deliberate server fault,
-# each of which must fail its verdict.
+# (only when every verdict passes); check-load is the verdicts' unit
+# tests, then the small self-test (200 held, 2,000 sequential) plus one
+# run per deliberate server fault, each of which must fail its verdict.
 LOAD_BIN   := $(abspath $(BUILD_DIR))/ferrule-load
 LOAD_FLAGS ?=
 .PHONY: load-build load check-load
@@ -360,4 +360,5 @@ load: load-build
 	  -timeout 35m -write docs/load.md $(LOAD_FLAGS)
 
 check-load: load-build
+	cd tests/load && $(GO_ENV) go test -count=1 .
 	$(GO_ENV) timeout 120 $(LOAD_BIN) selftest
