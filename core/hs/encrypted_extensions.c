@@ -82,11 +82,22 @@ fr_err fr_client_on_encrypted_extensions(fr_conn *c, fr_reader *body, fr_branch 
         case FR_EXT_EARLY_DATA:
             early = fr_exts_find(&x, FR_EXT_EARLY_DATA); /* checked after ALPN is known */
             break;
-        case FR_EXT_SUPPORTED_VERSIONS:
-        case FR_EXT_KEY_SHARE:
+        case FR_EXT_STATUS_REQUEST:
         case FR_EXT_SIGNATURE_ALGORITHMS:
+        case FR_EXT_PADDING:
+        case FR_EXT_PRE_SHARED_KEY:
+        case FR_EXT_SUPPORTED_VERSIONS:
+        case FR_EXT_COOKIE:
+        case FR_EXT_PSK_KEY_EXCHANGE_MODES:
+        case FR_EXT_CERTIFICATE_AUTHORITIES:
+        case FR_EXT_OID_FILTERS:
+        case FR_EXT_POST_HANDSHAKE_AUTH:
         case FR_EXT_SIGNATURE_ALGORITHMS_CERT:
-            /* RFC 8446 §4.2: recognised, but not allowed in this message. */
+        case FR_EXT_KEY_SHARE:
+            /* RFC 8446 §4.2: recognised, but the table there places it in
+             * other messages only (ClientHello, ServerHello, HRR,
+             * CertificateRequest, Certificate): illegal_parameter, even
+             * when it answers something we sent (status_request, a PSK). */
             return FERRULE_R_ILLEGAL_PARAMETER;
         default:
             /* RFC 8446 §4.2: a response to an extension we did not send. */

@@ -27,6 +27,18 @@ static const uint8_t alpn_h2[9] = {0, 16, 0, 5, 0, 3, 2, 'h', '2'};
 static const uint8_t alpn_h3[9] = {0, 16, 0, 5, 0, 3, 2, 'h', '3'};
 static const uint8_t key_share[8] = {0, 51, 0, 4, 0, 0x1d, 0, 0};
 static const uint8_t unknown[5] = {0xfe, 0x77, 0, 1, 0};
+/* RFC 8446 §4.2: extensions ferrule knows whose table entry excludes
+ * EncryptedExtensions, each with an empty body (the type alone decides):
+ * status_request, padding, pre_shared_key, cookie, psk_key_exchange_modes,
+ * certificate_authorities, oid_filters, post_handshake_auth. */
+static const uint8_t status_request[4] = {0, 5, 0, 0};
+static const uint8_t padding[4] = {0, 21, 0, 0};
+static const uint8_t pre_shared_key[4] = {0, 41, 0, 0};
+static const uint8_t cookie[4] = {0, 44, 0, 0};
+static const uint8_t psk_modes[4] = {0, 45, 0, 0};
+static const uint8_t certificate_authorities[4] = {0, 47, 0, 0};
+static const uint8_t oid_filters[4] = {0, 48, 0, 0};
+static const uint8_t post_handshake_auth[4] = {0, 49, 0, 0};
 /* RFC 6066 §3: the server's server_name "SHALL be empty". */
 static const uint8_t server_name_body[5] = {0, 0, 0, 1, 0};
 static const struct {
@@ -36,6 +48,10 @@ static const struct {
     {server_name_twice, sizeof(server_name_twice)}, {alpn_h2, sizeof(alpn_h2)},
     {alpn_h3, sizeof(alpn_h3)},                     {key_share, sizeof(key_share)},
     {unknown, sizeof(unknown)},                     {server_name_body, sizeof(server_name_body)},
+    {status_request, 4},                            {padding, 4},
+    {pre_shared_key, 4},                            {cookie, 4},
+    {psk_modes, 4},                                 {certificate_authorities, 4},
+    {oid_filters, 4},                               {post_handshake_auth, 4},
 };
 
 NEG_EDIT(ee_with) { return set_ee(x, blocks[arg].p, blocks[arg].n); }
@@ -71,6 +87,18 @@ static const neg_row rows[] = {
      NEG_FAILS(ALERT_SENT, UNOFFERED_ALPN, ILLEGAL_PARAMETER), NEG_PEER_ALERT, client_offering_h2},
     {"ee_key_share", EE(ee_with, 3), ILLEGAL},
     {"ee_unknown_extension", EE(ee_with, 4), UNSUPPORTED},
+    /* Recognised but placed elsewhere by RFC 8446 §4.2: illegal_parameter
+     * (it was unsupported_extension for all but the four key-exchange ones
+     * above).  status_request is one every ferrule ClientHello carries:
+     * in TLS 1.3 its answer goes in the leaf's CertificateEntry. */
+    {"ee_not_allowed_here/status_request", EE(ee_with, 6), ILLEGAL},
+    {"ee_not_allowed_here/padding", EE(ee_with, 7), ILLEGAL},
+    {"ee_not_allowed_here/pre_shared_key", EE(ee_with, 8), ILLEGAL},
+    {"ee_not_allowed_here/cookie", EE(ee_with, 9), ILLEGAL},
+    {"ee_not_allowed_here/psk_key_exchange_modes", EE(ee_with, 10), ILLEGAL},
+    {"ee_not_allowed_here/certificate_authorities", EE(ee_with, 11), ILLEGAL},
+    {"ee_not_allowed_here/oid_filters", EE(ee_with, 12), ILLEGAL},
+    {"ee_not_allowed_here/post_handshake_auth", EE(ee_with, 13), ILLEGAL},
     {"ee_trailing_byte", EE(trailing_byte, 0), DECODE_ERR},
     /* A malformed extension body (BoGo ExtensionTrailingData-ServerName-Client). */
     {"ee_server_name_not_empty", EE(ee_with, 5),
