@@ -163,6 +163,11 @@ static const uint8_t ku_bad_length[6] = {FR_HS_KEY_UPDATE, 0, 0, 2, 0, 0};
 static const uint8_t ku_twice[10] = {FR_HS_KEY_UPDATE, 0, 0, 1, 0, FR_HS_KEY_UPDATE, 0, 0, 1, 0};
 /* A second server Finished after the handshake. */
 static const uint8_t finished[4 + 32] = {FR_HS_FINISHED, 0, 0, 32};
+/* RFC 8446 §4.6.2: a post-handshake CertificateRequest (context 0x01,
+ * signature_algorithms ecdsa_secp256r1_sha256) to a client that never
+ * offered post_handshake_auth, which ferrule does not implement. */
+static const uint8_t post_handshake_cr[4 + 12] = {
+    FR_HS_CERTIFICATE_REQUEST, 0, 0, 12, 1, 1, 0, 8, 0, 13, 0, 4, 0, 2, 0x04, 0x03};
 static const struct {
     const uint8_t *p;
     size_t n;
@@ -171,6 +176,7 @@ static const struct {
     {ku_bad_length, sizeof(ku_bad_length)},
     {ku_twice, sizeof(ku_twice)},
     {finished, sizeof(finished)},
+    {post_handshake_cr, sizeof(post_handshake_cr)},
 };
 
 NEG_EDIT(message) { return inject(x, msgs[arg].p, msgs[arg].n); }
@@ -308,6 +314,8 @@ static const neg_row rows[] = {
     {"post_new_session_ticket_from_client", NEG_CONNECTED, ticket_from_client, 0, NEG_SERVER,
      UNEXPECTED, NEG_PEER_ALERT},
     {"post_handshake_message_after_handshake", POST(message, 3), UNEXPECTED, NEG_PEER_NONE},
+    {"post_certificate_request_without_post_handshake_auth", POST(message, 4), UNEXPECTED,
+     NEG_PEER_NONE},
     {"post_key_update_requested_round_trip", POST(key_update_requested, 0), NEG_GIVES(WANT_READ),
      NEG_PEER_NONE, .post = key_update_answered},
     {"post_old_keys_rejected_after_key_update", POST(old_keys_after_key_update, 0),
