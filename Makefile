@@ -22,6 +22,7 @@
 #   make load          build, then the load test (tests/load): 10,000 connections held at once
 #                      and 100,000 sequential handshakes on a Go-binding server, crypto/tls
 #                      as the reference; writes the figures into docs/load.md (LOAD_FLAGS=...)
+#   make check-review  every test, function and file docs/security-review.md names exists
 #   make clean
 
 BUILD_DIR  ?= build
@@ -48,6 +49,7 @@ FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuz
 SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost check-interop check-limbo check-abi check-python check-go check-lua check-bogo check-interop-matrix check-mlkem
 # Release evidence (issue 16): one `SUITES +=` line per suite.
 SUITES += check-load
+SUITES += check-review
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -362,3 +364,9 @@ load: load-build
 check-load: load-build
 	cd tests/load && $(GO_ENV) go test -count=1 .
 	$(GO_ENV) timeout 120 $(LOAD_BIN) selftest
+# Issue 16 (security review): every `file:case` and `file:function`
+# reference of docs/security-review.md resolves (tools/check-doc-refs.py).
+# Reads sources only: no build needed.
+.PHONY: check-review
+check-review:
+	python3 tools/check-doc-refs.py docs/security-review.md
