@@ -520,6 +520,14 @@ typedef struct fr_exts {
 FR_MUST_CHECK fr_err fr_exts_parse(fr_reader *block, fr_exts *out);
 /* The extension of `type` (< FR_EXT_SLOTS), or NULL. */
 fr_ext *fr_exts_find(fr_exts *x, uint16_t type);
+/* RFC 8446 §4.2: a block holding an extension ferrule implements (server_name,
+ * status_request, supported_groups, signature_algorithms, ALPN, padding,
+ * record_size_limit, pre_shared_key, early_data, supported_versions, cookie,
+ * psk_key_exchange_modes, certificate_authorities, oid_filters,
+ * post_handshake_auth, signature_algorithms_cert, key_share) that is not
+ * among `allowed` (bits 1 << type) -> ILLEGAL_PARAMETER.  Unknown types are
+ * left to the caller (ignored where the RFC says so). */
+FR_MUST_CHECK fr_err fr_exts_known_only(const fr_exts *x, uint64_t allowed);
 /* The result of parsing one extension's body: a malformed body is
  * BAD_EXTENSION (still a decode_error alert), any other result unchanged. */
 static inline fr_err fr_ext_result(fr_err e) {

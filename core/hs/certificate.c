@@ -389,6 +389,13 @@ fr_err fr_client_on_certificate_request(fr_conn *c, fr_reader *body) {
      * ignored. */
     FR_ENSURE(fr_reader_empty(&ctx), FERRULE_R_ILLEGAL_PARAMETER);
     FR_TRY(fr_exts_parse(&block, &x));
+    /* RFC 8446 §4.2: of the extensions we know, a CertificateRequest may
+     * carry only these. */
+    FR_TRY(fr_exts_known_only(&x, 1ull << FR_EXT_STATUS_REQUEST |
+                                      1ull << FR_EXT_SIGNATURE_ALGORITHMS |
+                                      1ull << FR_EXT_CERTIFICATE_AUTHORITIES |
+                                      1ull << FR_EXT_OID_FILTERS |
+                                      1ull << FR_EXT_SIGNATURE_ALGORITHMS_CERT));
     fr_ext *sa = fr_exts_find(&x, FR_EXT_SIGNATURE_ALGORITHMS);
     FR_ENSURE(sa != NULL, FERRULE_R_MISSING_EXTENSION);
     fr_reader list;

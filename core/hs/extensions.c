@@ -40,6 +40,24 @@ fr_ext *fr_exts_find(fr_exts *x, uint16_t type) {
     return &x->slot[type];
 }
 
+#define BIT(t) (1ull << (t))
+static const uint64_t KNOWN_TYPES =
+    BIT(FR_EXT_SERVER_NAME) | BIT(FR_EXT_STATUS_REQUEST) | BIT(FR_EXT_SUPPORTED_GROUPS) |
+    BIT(FR_EXT_SIGNATURE_ALGORITHMS) | BIT(FR_EXT_ALPN) | BIT(FR_EXT_PADDING) |
+    BIT(FR_EXT_RECORD_SIZE_LIMIT) | BIT(FR_EXT_PRE_SHARED_KEY) | BIT(FR_EXT_EARLY_DATA) |
+    BIT(FR_EXT_SUPPORTED_VERSIONS) | BIT(FR_EXT_COOKIE) | BIT(FR_EXT_PSK_KEY_EXCHANGE_MODES) |
+    BIT(FR_EXT_CERTIFICATE_AUTHORITIES) | BIT(FR_EXT_OID_FILTERS) |
+    BIT(FR_EXT_POST_HANDSHAKE_AUTH) | BIT(FR_EXT_SIGNATURE_ALGORITHMS_CERT) |
+    BIT(FR_EXT_KEY_SHARE);
+#undef BIT
+
+fr_err fr_exts_known_only(const fr_exts *x, uint64_t allowed) {
+    /* "If an implementation receives an extension which it recognizes and
+     * which is not specified for the message in which it appears, it MUST
+     * abort the handshake with an illegal_parameter alert." */
+    return (x->present & KNOWN_TYPES & ~allowed) == 0 ? FR_OK : FERRULE_R_ILLEGAL_PARAMETER;
+}
+
 int fr_exts_next(fr_reader *it, fr_ext *e) {
     /* The block was validated by fr_exts_parse: these reads cannot fail
      * before it is empty. */

@@ -111,6 +111,9 @@ static fr_err parse_nst(fr_reader *body, fr_nst *t) {
     FR_TRY(fr_read_done(body));
     FR_ENSURE(!fr_reader_empty(&t->ticket), FERRULE_R_DECODE_ERROR);
     FR_TRY(fr_exts_parse(&exts_block, &x));
+    /* RFC 8446 §4.2: of the extensions we know, only early_data belongs in
+     * a NewSessionTicket. */
+    FR_TRY(fr_exts_known_only(&x, 1ull << FR_EXT_EARLY_DATA));
     /* RFC 8446 §4.2.10: early_data { uint32 max_early_data_size; }; other
      * extensions are ignored (§4.6.1). */
     t->max_early = 0;

@@ -47,6 +47,14 @@ NEG_EDIT(request) {
     return fx_flight_deliver(x);
 }
 
+NEG_EDIT(request_with_misplaced) {
+    /* signature_algorithms, then an empty extension of type `arg`: one
+     * ferrule knows but that RFC 8446 §4.2 places in other messages. */
+    uint8_t body[] = {0, 0, 12, 0, 13, 0, 4, 0, 2, 4, 3, (uint8_t)(arg >> 8), (uint8_t)arg, 0, 0};
+    insert_certificate_request(x, 3, body, sizeof(body));
+    return fx_flight_deliver(x);
+}
+
 NEG_EDIT(request_twice) {
     insert_certificate_request(x, 3, good, sizeof(good));
     insert_certificate_request(x, 4, good, sizeof(good));
@@ -84,6 +92,8 @@ NEG_EDIT(many_unknown_extensions) {
 #define UNEXPECTED NEG_FAILS(ALERT_SENT, UNEXPECTED_MESSAGE, UNEXPECTED_MESSAGE), NEG_PEER_ALERT
 #define TRANSCRIPT NEG_FAILS(ALERT_SENT, BAD_SIGNATURE, DECRYPT_ERROR), NEG_PEER_ALERT
 
+#define MISPLACED NEG_FAILS(ALERT_SENT, ILLEGAL_PARAMETER, ILLEGAL_PARAMETER), NEG_PEER_ALERT
+
 static const neg_row rows[] = {
     /* "certificate_request_context ... SHALL be zero length" in the handshake. */
     {"cr_nonempty_context", CR(request, 0),
@@ -101,6 +111,18 @@ static const neg_row rows[] = {
      NEG_FAILS(DECODE, BAD_EXTENSION, DECODE_ERROR), NEG_PEER_ALERT},
     {"cr_certificate_authorities_trailing_byte", CR(request, 7),
      NEG_FAILS(DECODE, BAD_EXTENSION, DECODE_ERROR), NEG_PEER_ALERT},
+    /* RFC 8446 §4.2: recognised, not for this message: illegal_parameter
+     * (they were ignored like unknown ones). */
+    {"cr_misplaced_extension/server_name", CR(request_with_misplaced, FR_EXT_SERVER_NAME),
+     MISPLACED},
+    {"cr_misplaced_extension/supported_groups",
+     CR(request_with_misplaced, FR_EXT_SUPPORTED_GROUPS), MISPLACED},
+    {"cr_misplaced_extension/alpn", CR(request_with_misplaced, FR_EXT_ALPN), MISPLACED},
+    {"cr_misplaced_extension/early_data", CR(request_with_misplaced, FR_EXT_EARLY_DATA),
+     MISPLACED},
+    {"cr_misplaced_extension/supported_versions",
+     CR(request_with_misplaced, FR_EXT_SUPPORTED_VERSIONS), MISPLACED},
+    {"cr_misplaced_extension/key_share", CR(request_with_misplaced, FR_EXT_KEY_SHARE), MISPLACED},
     {"cr_twice", CR(request_twice, 0), UNEXPECTED},
     {"cr_after_certificate", CR(request_after_certificate, 0), UNEXPECTED},
     {"cr_unknown_extension_is_ignored_then_transcript_decides", CR(request, 5), TRANSCRIPT},

@@ -124,6 +124,24 @@ NEG_EDIT(ticket_many_unknown_extensions) {
     return inject(x, m, n);
 }
 
+NEG_EDIT(ticket_misplaced_extension) {
+    /* A ticket whose extensions are one empty extension of type `arg`: one
+     * ferrule knows but that RFC 8446 §4.2 does not place in a
+     * NewSessionTicket. */
+    uint8_t m[64];
+    size_t n = nst(m, 3600, 16);
+    m[n - 1] = 4;
+    m[n++] = (uint8_t)(arg >> 8);
+    m[n++] = (uint8_t)arg;
+    m[n++] = 0;
+    m[n++] = 0;
+    size_t body = n - 4;
+    m[1] = (uint8_t)(body >> 16);
+    m[2] = (uint8_t)(body >> 8);
+    m[3] = (uint8_t)body;
+    return inject(x, m, n);
+}
+
 NEG_POST(session_available) {
     CHECK_EQ(ferrule_conn_status(CL(x)), FERRULE_OK);
     uint8_t blob[8192];
@@ -311,6 +329,14 @@ static const neg_row rows[] = {
     {"post_new_session_ticket_many_unknown_extensions/duplicate",
      POST(ticket_many_unknown_extensions, 1),
      NEG_FAILS(ALERT_SENT, DUPLICATE_EXTENSION, ILLEGAL_PARAMETER), NEG_PEER_NONE},
+    /* RFC 8446 §4.2: recognised, not for this message: illegal_parameter
+     * (they were ignored like unknown ones). */
+    {"post_new_session_ticket_misplaced_extension/pre_shared_key",
+     POST(ticket_misplaced_extension, FR_EXT_PRE_SHARED_KEY), ILLEGAL, NEG_PEER_ALERT},
+    {"post_new_session_ticket_misplaced_extension/server_name",
+     POST(ticket_misplaced_extension, FR_EXT_SERVER_NAME), ILLEGAL, NEG_PEER_ALERT},
+    {"post_new_session_ticket_misplaced_extension/key_share",
+     POST(ticket_misplaced_extension, FR_EXT_KEY_SHARE), ILLEGAL, NEG_PEER_ALERT},
     {"post_new_session_ticket_from_client", NEG_CONNECTED, ticket_from_client, 0, NEG_SERVER,
      UNEXPECTED, NEG_PEER_ALERT},
     {"post_handshake_message_after_handshake", POST(message, 3), UNEXPECTED, NEG_PEER_NONE},
