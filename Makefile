@@ -23,6 +23,9 @@
 #                      and 100,000 sequential handshakes on a Go-binding server, crypto/tls
 #                      as the reference; writes the figures into docs/load.md (LOAD_FLAGS=...)
 #   make check-review  every test, function and file docs/security-review.md names exists
+#   make timing        build, then timing/harness.c: dudect-style |t| per secret-dependent
+#                      comparison; writes its table into docs/side-channel-review.md
+#                      (minutes; not part of `make check`; TIMING_FLAGS="--measurements N")
 #   make clean
 
 BUILD_DIR  ?= build
@@ -50,6 +53,7 @@ SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost 
 # Release evidence (issue 16): one `SUITES +=` line per suite.
 SUITES += check-load
 SUITES += check-review
+SUITES += check-timing
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -370,3 +374,16 @@ check-load: load-build
 .PHONY: check-review
 check-review:
 	python3 tools/check-doc-refs.py docs/security-review.md
+# (16) Timing side channels (timing/harness.c, docs/side-channel-review.md).
+# `make timing` measures every secret-dependent comparison or branch we own
+# (a few minutes, not part of `make check`) and writes its table into the
+# doc; it fails if a target whose classes share their outcome leaks.
+# check-timing: the harness's self-test, a deliberate ~10x leak and
+# CRYPTO_memcmp of equal-length buffers, must be told apart, 3 runs.
+TIMING_FLAGS ?=
+.PHONY: timing check-timing
+timing: build
+	$(BUILD_DIR)/timing_harness --write docs/side-channel-review.md $(TIMING_FLAGS)
+
+check-timing: $(SUITE_DEPS)
+	$(BUILD_DIR)/timing_harness --selftest --measurements 200000 --runs 3
