@@ -497,8 +497,21 @@ typedef struct bloom_st {
     int r;
 } bloom_st;
 
-static void *bloom_setup(void) {
+/* The store's probe positions (abi/src/replay.c: double hashing over the
+ * key's first 16 bytes, k = 7, 64 * words bits), mirrored here to choose
+ * misses by how many probes pass before the first clear bit. */
+#define BLOOM_NBITS 16384u /* BLOOM_CAP * 10 bits, rounded up to a power of two */
+static void bloom_probes(const uint8_t *key, size_t pos[7]) {
+    uint64_t h1 = 0, h2 = 0;
+    for (int i = 7; i >= 0; i--) h1 = h1 << 8 | key[i], h2 = h2 << 8 | key[8 + i];
+    h2 |= 1u;
+    for (unsigned i = 0; i < 7; i++) pos[i] = (size_t)((h1 + i * h2) & (BLOOM_NBITS - 1));
+}
+
+static void *bloom_setup_mode(int depth) {
     bloom_st *s = xcalloc(sizeof(*s));
+    static uint8_t shadow[BLOOM_NBITS / 8];
+    memset(shadow, 0, sizeof(shadow));
     fr_mem_init(&s->m, NULL, SIZE_MAX);
     if (fr_bloom_new(&s->m, BLOOM_CAP, 1000, 0, &s->b) != FR_OK) die("fr_bloom_new");
     /* Fill the store to its capacity: a miss is then refused (-1) without
@@ -506,15 +519,33 @@ static void *bloom_setup(void) {
     for (int i = 0; i < BLOOM_CAP; i++) {
         uint8_t key[FR_BLOOM_KEY_LEN];
         rnd(key, sizeof(key));
-        if (i < TM_POOL) memcpy(s->pool[0][i], key, sizeof(key));
+        if (i < TM_POOL && !depth) memcpy(s->pool[0][i], key, sizeof(key));
         if (fr_bloom_check_and_insert(s->b, key, 10, 1) != 1) die("bloom fill");
+        size_t pos[7];
+        bloom_probes(key, pos);
+        for (int j = 0; j < 7; j++) shadow[pos[j] / 8] |= (uint8_t)(1u << (pos[j] % 8));
     }
-    for (int k = 0; k < TM_POOL; k++) {
-        do rnd(s->pool[1][k], FR_BLOOM_KEY_LEN);
-        while (fr_bloom_check_and_insert(s->b, s->pool[1][k], 10, 1) != -1);
+    for (int cls = depth ? 0 : 1; cls < 2; cls++) {
+        for (int k = 0; k < TM_POOL; k++) {
+            /* depth: class 0 misses at the first probe, class 1 at the
+             * last (the first six set); else any miss. */
+            for (;;) {
+                rnd(s->pool[cls][k], FR_BLOOM_KEY_LEN);
+                size_t pos[7];
+                bloom_probes(s->pool[cls][k], pos);
+                int run = 0;
+                while (run < 7 && shadow[pos[run] / 8] >> (pos[run] % 8) & 1) run++;
+                if (run == 7) continue;
+                if (!depth || run == (cls == 0 ? 0 : 6)) break;
+            }
+            if (fr_bloom_check_and_insert(s->b, s->pool[cls][k], 10, 1) != -1)
+                die("bloom miss");
+        }
     }
     return s;
 }
+static void *bloom_setup(void) { return bloom_setup_mode(0); }
+static void *bloom_depth_setup(void) { return bloom_setup_mode(1); }
 static void bloom_prepare(void *p, int cls, uint32_t pick) {
     bloom_st *s = p;
     memcpy(s->key, s->pool[cls][pick % TM_POOL], FR_BLOOM_KEY_LEN);
@@ -524,6 +555,7 @@ static void bloom_run(void *p) {
     s->r = fr_bloom_check_and_insert(s->b, s->key, 10, 1);
 }
 static int bloom_check(void *p, int cls) { return ((bloom_st *)p)->r == (cls == 0 ? 0 : -1); }
+static int bloom_depth_check(void *p, int cls) { return ((bloom_st *)p)->r == -1; }
 static void bloom_teardown(void *p) {
     bloom_st *s = p;
     fr_bloom_free(&s->m, s->b);
@@ -566,6 +598,9 @@ static const tm_target targets[] = {
     {"replay-store", "fr_bloom_check_and_insert on a full store (lookup only)",
      "hit (seen key) vs miss (fresh key)", 0, 0, bloom_setup, bloom_prepare, bloom_run,
      bloom_check, bloom_teardown},
+    {"replay-store-probe-depth", "fr_bloom_check_and_insert on a full store (lookup only)",
+     "miss at the first vs at the last of the 7 probes", 1, 0, bloom_depth_setup, bloom_prepare,
+     bloom_run, bloom_depth_check, bloom_teardown},
 };
 #define N_TARGETS (sizeof(targets) / sizeof(targets[0]))
 
