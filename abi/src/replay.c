@@ -97,10 +97,15 @@ static void probes(const fr_bloom *b, const uint8_t *key, size_t pos[BLOOM_K]) {
     for (unsigned i = 0; i < BLOOM_K; i++) pos[i] = (size_t)((h1 + i * h2) & mask);
 }
 
+/* Every probe, both generations, no early exit: a lookup takes the same
+ * time whether the key was seen or not (timing/harness.c, replay-store).
+ * The keys are hashes of bytes the client sent in the clear, so this hides
+ * nothing secret; it keeps the lookup from telling, through its time, how
+ * many of a fresh key's probes other entries have set. */
 static int has(const uint64_t *bits, const size_t pos[BLOOM_K]) {
-    for (unsigned i = 0; i < BLOOM_K; i++)
-        if (!(bits[pos[i] / 64] >> (pos[i] % 64) & 1u)) return 0;
-    return 1;
+    uint64_t all = 1;
+    for (unsigned i = 0; i < BLOOM_K; i++) all &= bits[pos[i] / 64] >> (pos[i] % 64);
+    return (int)(all & 1u);
 }
 
 static void rotate(fr_bloom *b, int64_t now) {
@@ -133,7 +138,8 @@ int fr_bloom_check_and_insert(fr_bloom *b, const uint8_t key[FR_BLOOM_KEY_LEN], 
     int r;
     /* The entry must outlive its expiry: it lives at least until
      * started + 2 * period > now + period. */
-    if (has(b->bits[0], pos) || has(b->bits[1], pos)) {
+    int seen = has(b->bits[0], pos) | has(b->bits[1], pos);
+    if (seen) {
         r = 0;
     } else if (expires > b->started + 2 * b->period || b->count[0] >= b->capacity) {
         r = -1;
