@@ -516,11 +516,14 @@ static void *bloom_setup_mode(int depth) {
     if (fr_bloom_new(&s->m, BLOOM_CAP, 1000, 0, &s->b) != FR_OK) die("fr_bloom_new");
     /* Fill the store to its capacity: a miss is then refused (-1) without
      * an insertion, so both classes only look up. */
-    for (int i = 0; i < BLOOM_CAP; i++) {
+    for (int i = 0; i < BLOOM_CAP;) {
         uint8_t key[FR_BLOOM_KEY_LEN];
         rnd(key, sizeof(key));
+        int r = fr_bloom_check_and_insert(s->b, key, 10, 1);
+        if (r == 0) continue; /* a false positive: not inserted, draw another */
+        if (r != 1) die("bloom fill");
         if (i < TM_POOL && !depth) memcpy(s->pool[0][i], key, sizeof(key));
-        if (fr_bloom_check_and_insert(s->b, key, 10, 1) != 1) die("bloom fill");
+        i++;
         size_t pos[7];
         bloom_probes(key, pos);
         for (int j = 0; j < 7; j++) shadow[pos[j] / 8] |= (uint8_t)(1u << (pos[j] % 8));

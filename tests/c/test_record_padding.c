@@ -111,7 +111,7 @@ static size_t seal_raw(fr_aead *w, size_t n, const uint8_t *tail, size_t tail_le
     rec[3] = (uint8_t)(body >> 8);
     rec[4] = (uint8_t)body;
     memset(rec + FR_RECORD_HEADER_LEN, 0, n);
-    memcpy(rec + FR_RECORD_HEADER_LEN + n, tail, tail_len);
+    if (tail_len > 0) memcpy(rec + FR_RECORD_HEADER_LEN + n, tail, tail_len);
     w->seq = 0;
     if (fr_aead_seal(w, rec, FR_RECORD_HEADER_LEN, rec + FR_RECORD_HEADER_LEN, n + tail_len,
                      rec + FR_RECORD_HEADER_LEN + n + tail_len) != FR_OK)
