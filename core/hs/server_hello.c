@@ -10,6 +10,20 @@ static const uint8_t HRR_RANDOM[32] = {
 static const uint8_t DOWNGRADE_TLS12[8] = {0x44, 0x4F, 0x57, 0x4E, 0x47, 0x52, 0x44, 0x01};
 static const uint8_t DOWNGRADE_TLS11[8] = {0x44, 0x4F, 0x57, 0x4E, 0x47, 0x52, 0x44, 0x00};
 
+/* Client: the PSK inside the session blob we offered (our copy, from
+ * ferrule_conn_set_session) is dead once the ServerHello is processed,
+ * whether the server resumed it or not: its binders and early traffic
+ * secret are derived, and a second ClientHello only follows a
+ * HelloRetryRequest (docs/secrets.md).  The rest of the blob (the
+ * server's leaf, ALPN, SNI) stays for the resumed connection. */
+static void forget_offered_psk(fr_conn *c) {
+    fr_resume_conn *r = &c->resume;
+    if (r->offer_blob == NULL || r->offer.psk == NULL) return;
+    size_t off = (size_t)(r->offer.psk - r->offer_blob);
+    if (off > r->offer_len || r->offer.psk_len > r->offer_len - off) return;
+    fr_wipe(r->offer_blob + off, r->offer.psk_len);
+}
+
 /* Derive and install the handshake traffic secrets from the shared secret. */
 static fr_err enter_handshake_keys(fr_conn *c, const uint8_t *shared, size_t shared_len) {
     const fr_suite_info *si = fr_suite_lookup(c->suite);
@@ -20,6 +34,7 @@ static fr_err enter_handshake_keys(fr_conn *c, const uint8_t *shared, size_t sha
     FR_TRY(fr_ks_init(&c->ks, si->hash, c->resume.resumed ? c->resume.psk : NULL,
                       c->resume.resumed ? c->resume.psk_len : 0));
     fr_wipe(c->resume.psk, sizeof(c->resume.psk));
+    forget_offered_psk(c);
     FR_TRY(fr_ks_handshake(&c->ks, shared, shared_len, th));
     fr_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs);
     fr_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs);

@@ -470,6 +470,62 @@ TEST(rotated_out_ticket_key_is_forgotten) {
 
 /* ---- resumption PSKs ---------------------------------------------------- */
 
+/* A full handshake; the client's session blob to out, its PSK registered. */
+static size_t get_session(ferrule_config *cc, ferrule_config *sc, uint8_t *out, size_t cap) {
+    pair p;
+    size_t len = 0;
+    if (!pair_new(&p, cc, sc, NULL)) return 0;
+    if (handshake(&p) && take_tickets(&p) &&
+        ferrule_conn_session(p.client, out, cap, &len) != FERRULE_OK)
+        len = 0;
+    pair_free(&p);
+    fr_session s;
+    if (len == 0 || fr_session_parse(out, len, &s) != FR_OK) return 0;
+    add_secret("ticket PSK", s.psk, s.psk_len);
+    /* The early secret of a handshake resuming it: HKDF-Extract(0, PSK)
+     * (RFC 8446 §7.1).  Never held across a call (fr_ks_handshake drops
+     * it as the handshake secret is derived), so computed here. */
+    const fr_suite_info *si = fr_suite_lookup(s.suite);
+    fr_keysched ks;
+    memset(&ks, 0, sizeof(ks));
+    if (si == NULL || fr_ks_init(&ks, si->hash, s.psk, s.psk_len) != FR_OK) return 0;
+    add_secret("early secret", ks.early_secret, ks.hlen);
+    fr_ks_wipe(&ks);
+    return len;
+}
+
+TEST(resumption_psk_gone_once_resumed) {
+    scan_reset();
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    REQUIRE(cc != NULL && sc != NULL);
+    uint8_t blob[4096];
+    size_t len = get_session(cc, sc, blob, sizeof(blob));
+    REQUIRE(len > 0);
+    /* The first connection is gone: nothing of it is left. */
+    CHECK_EQ(live_hits(""), 0);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    CHECK_EQ(ferrule_conn_set_session(p.client, blob, len), FERRULE_OK);
+    /* Positive control: the client's copy of the offered session. */
+    CHECK_EQ(live_hits_quiet("ticket PSK"), 1);
+    REQUIRE(handshake(&p));
+    CHECK(ferrule_conn_resumed(p.client) && ferrule_conn_resumed(p.server));
+    /* (The first connection's and this one's.) */
+    CHECK_EQ(n_secrets("ks.handshake_secret"), 2);
+    /* Once connected: no PSK, early secret or handshake secret anywhere
+     * (the client's offered session, the server's opened ticket). */
+    CHECK_EQ(live_hits("ticket PSK"), 0);
+    CHECK_EQ(live_hits("resume.psk"), 0);
+    CHECK_EQ(live_hits("early secret"), 0);
+    CHECK_EQ(live_hits("ks.handshake_secret"), 0);
+    CHECK_EQ(live_hits("CLIENT_HANDSHAKE_TRAFFIC_SECRET"), 0);
+    CHECK_EQ(live_hits("SERVER_HANDSHAKE_TRAFFIC_SECRET"), 0);
+    pair_free(&p);
+    CHECK_EQ(live_hits(""), 0);
+    free_configs(cc, sc);
+    CHECK_EQ(S.freed_hits, 0);
+}
+
 TEST(kept_ticket_psk_lives_until_the_connection_is_freed) {
     scan_reset();
     ferrule_config *cc = client_cfg(), *sc = server_cfg();
@@ -525,5 +581,6 @@ TEST_MAIN("test_secrets", TL_CASE(scanner_reports_an_unwiped_block),
           TL_CASE(handshake_secrets_gone_once_connected),
           TL_CASE(key_update_forgets_the_previous_secret),
           TL_CASE(rotated_out_ticket_key_is_forgotten),
+          TL_CASE(resumption_psk_gone_once_resumed),
           TL_CASE(kept_ticket_psk_lives_until_the_connection_is_freed),
           TL_CASE(abandoned_handshake_leaves_nothing))
