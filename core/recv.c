@@ -336,8 +336,12 @@ static fr_err dispatch_content(fr_conn *c, const rx_record *r, uint8_t *pt, size
         return hs_drain(c, pr);
     case FR_CT_APPLICATION_DATA:
         if (reads_early(c)) {
-            /* Accepted 0-RTT data: buffered until the application reads it. */
+            /* Accepted 0-RTT data: buffered until the application reads it.
+             * Its decrypted copy here is dead at once: wiped, so that the
+             * early data exists only where fr_early_take wipes it as it is
+             * read out (docs/secrets.md). */
             FR_TRY(fr_server_early_data_record(c, pt, pt_len));
+            fr_wipe(pt, pt_len);
             fr_conn_in_consume(c, r->len);
             return FR_OK;
         }

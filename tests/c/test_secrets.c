@@ -550,6 +550,72 @@ TEST(kept_ticket_psk_lives_until_the_connection_is_freed) {
     CHECK_EQ(S.freed_hits, 0);
 }
 
+/* ---- 0-RTT ------------------------------------------------------------------- */
+
+static int enable_early(ferrule_config *cfg) {
+    ferrule_early_data_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = (uint32_t)sizeof(o);
+    return ferrule_config_set_early_data(cfg, &o) == FERRULE_OK;
+}
+
+TEST(early_data_gone_once_read) {
+    scan_reset();
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    REQUIRE(cc != NULL && sc != NULL);
+    REQUIRE(enable_early(cc) && enable_early(sc));
+    uint8_t blob[4096];
+    size_t len = get_session(cc, sc, blob, sizeof(blob));
+    REQUIRE(len > 0);
+    /* 0-RTT plaintext: 100 bytes the scan looks for (any 48 of them). */
+    uint8_t early[100];
+    for (size_t i = 0; i < sizeof(early); i++) early[i] = (uint8_t)(i * 29 + 101);
+    add_secret("0-RTT plaintext head", early, 48);
+    add_secret("0-RTT plaintext tail", early + 52, 48);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    REQUIRE(ferrule_conn_set_session(p.client, blob, len) == FERRULE_OK);
+    size_t n = 0;
+    CHECK_EQ(ferrule_conn_write_early_data(p.client, early, sizeof(early),
+                                           FERRULE_EARLY_DATA_REPLAY_SAFE, &n),
+             FERRULE_OK);
+    CHECK_EQ(n, sizeof(early));
+    snapshot(p.client);
+    CHECK_EQ(n_secrets("CLIENT_EARLY_TRAFFIC_SECRET"), 1);
+    /* The client keeps no plaintext: its output is protected records. */
+    CHECK_EQ(live_hits("0-RTT"), 0);
+    pair_move(p.client, p.server);
+    /* The server's handshake runs until the early data is buffered. */
+    CHECK_EQ(ferrule_conn_handshake(p.server), FERRULE_WANT_READ);
+    snapshot(p.server);
+    CHECK_EQ(ferrule_conn_early_data_status(p.server), FERRULE_EARLY_ACCEPTED);
+    /* Positive control: accepted, not read yet: it is in the server. */
+    CHECK(live_hits_quiet("0-RTT plaintext head") >= 1);
+    uint8_t got[sizeof(early)];
+    size_t total = 0;
+    while (total < sizeof(got)) {
+        int st = ferrule_conn_read_early_data(p.server, got + total, sizeof(got) - total, &n);
+        if (st != FERRULE_OK || n == 0) break;
+        total += n;
+    }
+    CHECK_EQ(total, sizeof(early));
+    CHECK_MEM(got, early, sizeof(early));
+    /* Read out: no copy of it is left in the server. */
+    CHECK_EQ(live_hits("0-RTT"), 0);
+    REQUIRE(handshake(&p));
+    CHECK_EQ(ferrule_conn_early_data_status(p.client), FERRULE_EARLY_ACCEPTED);
+    /* The early traffic secret goes with EndOfEarlyData, on both sides. */
+    CHECK_EQ(live_hits("CLIENT_EARLY_TRAFFIC_SECRET"), 0);
+    CHECK_EQ(live_hits("ticket PSK"), 0);
+    CHECK_EQ(live_hits("early secret"), 0);
+    CHECK(xfer(p.client, p.server, "1-RTT"));
+    CHECK_EQ(live_hits("0-RTT"), 0);
+    pair_free(&p);
+    CHECK_EQ(live_hits(""), 0);
+    free_configs(cc, sc);
+    CHECK_EQ(S.freed_hits, 0);
+}
+
 /* ---- failure paths ------------------------------------------------------------ */
 
 /* A connection abandoned mid-handshake: its free wipes what it had. */
@@ -583,4 +649,5 @@ TEST_MAIN("test_secrets", TL_CASE(scanner_reports_an_unwiped_block),
           TL_CASE(rotated_out_ticket_key_is_forgotten),
           TL_CASE(resumption_psk_gone_once_resumed),
           TL_CASE(kept_ticket_psk_lives_until_the_connection_is_freed),
+          TL_CASE(early_data_gone_once_read),
           TL_CASE(abandoned_handshake_leaves_nothing))
