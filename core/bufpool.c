@@ -14,7 +14,9 @@
  * many leading bytes it wrote.  The owner takes it back as it is; any other
  * connection gets it with those bytes wiped first (input_buf would lend
  * them otherwise).  A connection being freed wipes its input buffer as it
- * gives it back.
+ * gives it back, and the content of its own that still waits in the pool
+ * in buffers it gave back before (fr_buf_pool_forget): nothing it
+ * received outlives it (docs/secrets.md).
  */
 #include "conn.h"
 
@@ -131,6 +133,27 @@ void fr_buf_pool_drain(fr_config *cfg) {
     for (size_t i = 0; i < FR_POOL_SLOTS; i++) {
         uint8_t *p = atomic_exchange(&cfg->pool.slot[i], NULL);
         if (p == NULL) continue;
+        fr_wipe(p, tag_get(p).used);
+        atomic_fetch_sub(&cfg->pool.bytes, ALLOC_LEN);
+        fr_mem_free_public(&cfg->mem, p, ALLOC_LEN);
+    }
+}
+
+void fr_buf_pool_forget(fr_conn *c) {
+    if (c->pool_id == 0) return; /* it never gave a buffer back */
+    fr_config *cfg = c->cfg;
+    for (size_t i = 0; i < FR_POOL_SLOTS; i++) {
+        uint8_t *p = atomic_exchange(&cfg->pool.slot[i], NULL);
+        if (p == NULL) continue;
+        fr_buf_tag t = tag_get(p);
+        if (t.owner == c->pool_id) {
+            fr_wipe(p, t.used);
+            tag_set(p, 0, 0);
+        }
+        /* Back into the pool (a slot another connection filled meanwhile
+         * leaves it to the allocator). */
+        uint8_t *none = NULL;
+        if (atomic_compare_exchange_strong(&cfg->pool.slot[i], &none, p)) continue;
         fr_wipe(p, tag_get(p).used);
         atomic_fetch_sub(&cfg->pool.bytes, ALLOC_LEN);
         fr_mem_free_public(&cfg->mem, p, ALLOC_LEN);

@@ -31,7 +31,9 @@ fr_err fr_conn_init(fr_conn *c, fr_config *cfg, const char *server_name,
 
 void fr_conn_release(fr_conn *c) {
     /* The record buffers go back to the config for the next connection:
-     * what this one received is wiped first (bufpool.c). */
+     * what this one received is wiped first (bufpool.c), also in the
+     * buffers it gave back earlier. */
+    fr_buf_pool_forget(c);
     if (c->in != NULL) {
         fr_wipe(c->in, c->in_used);
         fr_buf_put(c, c->in, 0);

@@ -385,6 +385,9 @@ uint8_t *fr_buf_get(fr_conn *c, size_t *used, fr_err *e);
 void fr_buf_put(fr_conn *c, uint8_t *p, size_t used);
 /* Free such a buffer to the allocator (first `used` bytes wiped). */
 void fr_buf_free(fr_conn *c, uint8_t *p, size_t used);
+/* A connection being freed: wipe its content in the buffers it gave back
+ * to the pool earlier (they stay pooled, nobody's). */
+void fr_buf_pool_forget(fr_conn *c);
 /* The config's pooled buffers go back to its allocator (config free). */
 void fr_buf_pool_drain(fr_config *cfg);
 size_t fr_buf_pool_bytes(const fr_config *cfg);

@@ -616,6 +616,41 @@ TEST(early_data_gone_once_read) {
     CHECK_EQ(S.freed_hits, 0);
 }
 
+/* ---- application data ------------------------------------------------------ */
+
+/* 1-RTT plaintext is decrypted in place in the input buffer and stays
+ * there after it is read, until the buffer is written again or the
+ * connection wipes it (docs/secrets.md).  Once the connection is freed,
+ * none of it is left: not in the input buffer it gave back to the
+ * config's pool while it was idle either. */
+TEST(application_data_gone_once_the_connection_is_freed) {
+    scan_reset();
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    REQUIRE(cc != NULL && sc != NULL);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    REQUIRE(handshake(&p));
+    REQUIRE(take_tickets(&p));
+    uint8_t msg[64];
+    for (size_t i = 0; i < sizeof(msg); i++) msg[i] = (uint8_t)(i * 41 + 3);
+    add_secret("1-RTT plaintext", msg, sizeof(msg));
+    size_t n = 0;
+    CHECK_EQ(ferrule_conn_write(p.client, msg, sizeof(msg), &n), FERRULE_OK);
+    /* The client's output holds the protected record only. */
+    CHECK_EQ(live_hits("1-RTT"), 0);
+    pair_move(p.client, p.server);
+    uint8_t got[sizeof(msg)];
+    CHECK_EQ(ferrule_conn_read(p.server, got, sizeof(got), &n), FERRULE_OK);
+    CHECK_EQ(n, sizeof(msg));
+    CHECK_MEM(got, msg, sizeof(msg));
+    /* Positive control: read, and still in the (now idle) input buffer. */
+    CHECK_EQ(live_hits_quiet("1-RTT plaintext"), 1);
+    pair_free(&p);
+    CHECK_EQ(live_hits("1-RTT"), 0);
+    free_configs(cc, sc);
+    CHECK_EQ(S.freed_hits, 0);
+}
+
 /* ---- failure paths ------------------------------------------------------------ */
 
 /* A connection abandoned mid-handshake: its free wipes what it had. */
@@ -650,4 +685,5 @@ TEST_MAIN("test_secrets", TL_CASE(scanner_reports_an_unwiped_block),
           TL_CASE(resumption_psk_gone_once_resumed),
           TL_CASE(kept_ticket_psk_lives_until_the_connection_is_freed),
           TL_CASE(early_data_gone_once_read),
+          TL_CASE(application_data_gone_once_the_connection_is_freed),
           TL_CASE(abandoned_handshake_leaves_nothing))
