@@ -9,13 +9,13 @@
  * blocks.  The secrets come from
  *   - the key-log callback (NSS lines: the handshake, application and
  *     early traffic secrets, the exporter secret),
- *   - white-box snapshots of the connection's key schedule while the
- *     handshake runs (handshake secret, master secret, resumption master
- *     secret, the early secret of a PSK handshake, the X25519 private
- *     scalars of the key shares, the next application secret after a
- *     KeyUpdate),
- *   - what the test itself configured or sent (ticket keys, 0-RTT
- *     plaintext) and the PSK inside the session blob it was given.
+ *   - white-box snapshots of the connection after every record of the
+ *     handshake (handshake secret, master secret, resumption master
+ *     secret, the resumed PSK, the X25519 private scalars of the key
+ *     shares) and of the next application secret after a KeyUpdate,
+ *   - what the test itself configured or sent (ticket keys, 0-RTT and
+ *     1-RTT plaintext), the PSK inside the session blob it was given and
+ *     the early secret it computes from that PSK.
  * Every secret is 32 bytes or more of key material, so a chance match is
  * out of the question.  The first test shows the scanner can fail.
  *
