@@ -526,6 +526,53 @@ TEST(resumption_psk_gone_once_resumed) {
     CHECK_EQ(S.freed_hits, 0);
 }
 
+/* A HelloRetryRequest in a resumption: the first key share's private key
+ * is dropped when the second ClientHello replaces it, the offered PSK
+ * stays for the second ClientHello's binder, and goes with the
+ * ServerHello. */
+TEST(hello_retry_request_drops_the_first_key_share) {
+    scan_reset();
+    ferrule_config *cc = client_cfg(), *sc = server_cfg();
+    REQUIRE(cc != NULL && sc != NULL);
+    const uint16_t cg[] = {FERRULE_GROUP_X25519, FERRULE_GROUP_SECP256R1};
+    const uint16_t sg[] = {FERRULE_GROUP_SECP256R1};
+    REQUIRE(ferrule_config_set_groups(cc, cg, 2) == FERRULE_OK);
+    REQUIRE(ferrule_config_set_groups(sc, sg, 1) == FERRULE_OK);
+    uint8_t blob[4096];
+    size_t len = get_session(cc, sc, blob, sizeof(blob));
+    REQUIRE(len > 0);
+    CHECK_EQ(live_hits(""), 0);
+    pair p;
+    REQUIRE(pair_new(&p, cc, sc, NULL));
+    REQUIRE(ferrule_conn_set_session(p.client, blob, len) == FERRULE_OK);
+    /* ClientHello 1 carries an x25519 share only (the first group). */
+    CHECK_EQ(ferrule_conn_handshake(p.client), FERRULE_WANT_READ);
+    snapshot(p.client);
+    size_t shares = n_secrets("kex.x25519");
+    CHECK(shares >= 1);
+    CHECK(live_hits_quiet("kex.x25519") >= 1);
+    int st = FERRULE_WANT_READ;
+    REQUIRE(step_records(p.client, p.server, &st));
+    CHECK_EQ(st, FERRULE_WANT_READ);
+    /* The HelloRetryRequest: ClientHello 2 with a P-256 share. */
+    REQUIRE(step_records(p.server, p.client, &st));
+    CHECK_EQ(st, FERRULE_WANT_READ);
+    CHECK(ferrule_conn_hrr(p.client));
+    CHECK_EQ(live_hits("kex.x25519"), 0);
+    /* Still needed for ClientHello 2's binder, sent now. */
+    CHECK_EQ(live_hits_quiet("ticket PSK"), 1);
+    REQUIRE(handshake(&p));
+    CHECK(ferrule_conn_resumed(p.client) && ferrule_conn_resumed(p.server));
+    CHECK_EQ(live_hits("ticket PSK"), 0);
+    CHECK_EQ(live_hits("early secret"), 0);
+    CHECK_EQ(live_hits("kex."), 0);
+    CHECK_EQ(live_hits("CLIENT_HANDSHAKE_TRAFFIC_SECRET"), 0);
+    pair_free(&p);
+    CHECK_EQ(live_hits(""), 0);
+    free_configs(cc, sc);
+    CHECK_EQ(S.freed_hits, 0);
+}
+
 TEST(kept_ticket_psk_lives_until_the_connection_is_freed) {
     scan_reset();
     ferrule_config *cc = client_cfg(), *sc = server_cfg();
@@ -683,6 +730,7 @@ TEST_MAIN("test_secrets", TL_CASE(scanner_reports_an_unwiped_block),
           TL_CASE(key_update_forgets_the_previous_secret),
           TL_CASE(rotated_out_ticket_key_is_forgotten),
           TL_CASE(resumption_psk_gone_once_resumed),
+          TL_CASE(hello_retry_request_drops_the_first_key_share),
           TL_CASE(kept_ticket_psk_lives_until_the_connection_is_freed),
           TL_CASE(early_data_gone_once_read),
           TL_CASE(application_data_gone_once_the_connection_is_freed),
