@@ -10,11 +10,6 @@
  * counts against the same limit (RFC 8446 §5.2, §5.4). */
 #define MAX_INNER (FR_MAX_PLAINTEXT + 1u)
 
-static int known_type(uint8_t t) {
-    return t == FR_CT_CHANGE_CIPHER_SPEC || t == FR_CT_ALERT || t == FR_CT_HANDSHAKE ||
-           t == FR_CT_APPLICATION_DATA;
-}
-
 /* ---- padding removal in constant time ------------------------------------
  * How much of a TLSInnerPlaintext is padding is what the padding hides
  * (RFC 8446 §5.4), so finding the last non-zero byte must not take time
@@ -149,33 +144,11 @@ static size_t inner_content_end(const uint8_t *p, size_t n, uint8_t *type) {
     return (size_t)((start + end) & ct_nonzero(end));
 }
 
-fr_err fr_record_header(const uint8_t *hdr, uint8_t *type, size_t *body_len) {
-    /* A fixed 5-byte layout the caller guarantees: type, legacy version
-     * (major, minor), 16-bit length.  Read directly, so that the proof
-     * of this function (formal/wp/record_header.c) needs nothing else. */
-    uint8_t t = hdr[0], major = hdr[1];
-    size_t len = (size_t)hdr[3] * 256u + hdr[4];
-    /* RFC 8446 §5: an unexpected record type is fatal. */
-    FR_ENSURE(known_type(t), FERRULE_R_BAD_CONTENT_TYPE);
-    /* RFC 8446 §5.1: legacy_record_version "MUST be ignored for all
-     * purposes"; we only insist it looks like TLS (0x03XX) so that a
-     * non-TLS peer fails early and clearly. */
-    FR_ENSURE(major == 0x03, FERRULE_R_BAD_RECORD_VERSION);
-    /* RFC 8446 §5.2: a TLSCiphertext body above 2^14 + 256 is
-     * record_overflow (this also bounds plaintext records, which may not
-     * exceed 2^14; the caller checks that tighter limit once it knows the
-     * record is unprotected). */
-    FR_ENSURE(len <= FR_MAX_CIPHERTEXT, FERRULE_R_RECORD_OVERFLOW);
-    *type = t;
-    *body_len = len;
-    return FR_OK;
-}
-
 fr_err fr_record_write_plain(uint8_t type, const uint8_t *data, size_t len, uint8_t *out,
                              size_t out_cap, size_t *out_len) {
     /* Caller bugs, not peer behaviour: an unknown type or an oversized
      * fragment (RFC 8446 §5.1: length MUST NOT exceed 2^14). */
-    FR_ENSURE(known_type(type), FERRULE_R_INTERNAL);
+    FR_ENSURE(fr_record_known_type(type), FERRULE_R_INTERNAL);
     FR_ENSURE(len <= FR_MAX_PLAINTEXT, FERRULE_R_INTERNAL);
     fr_writer w;
     fr_writer_init(&w, out, out_cap);
@@ -273,11 +246,5 @@ fr_err fr_record_open(fr_aead *a, uint8_t *rec, size_t rec_len, uint8_t *type, u
     *type = t;
     *pt = p;
     *pt_len = i - 1;
-    return FR_OK;
-}
-
-fr_err fr_record_check_inner_limit(size_t body_len, size_t max_inner) {
-    if (body_len < FR_AEAD_TAG_LEN) return FR_OK;
-    FR_ENSURE(body_len - FR_AEAD_TAG_LEN <= max_inner, FERRULE_R_RECORD_OVERFLOW);
     return FR_OK;
 }

@@ -13,6 +13,12 @@
 #define FR_CT_HANDSHAKE 22
 #define FR_CT_APPLICATION_DATA 23
 
+/* One of the four content types TLS 1.3 defines (RFC 8446 §5.1). */
+static inline int fr_record_known_type(uint8_t t) {
+    return t == FR_CT_CHANGE_CIPHER_SPEC || t == FR_CT_ALERT || t == FR_CT_HANDSHAKE ||
+           t == FR_CT_APPLICATION_DATA;
+}
+
 #define FR_RECORD_HEADER_LEN 5
 #define FR_MAX_PLAINTEXT 16384u                   /* 2^14 */
 #define FR_MAX_CIPHERTEXT (16384u + 256u)         /* 2^14 + 256, body only */

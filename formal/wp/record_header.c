@@ -1,6 +1,6 @@
 /*
  * formal/wp/record_header.c - the contracts Frama-C/WP proves for the
- * record header parser of core/record.c (docs/formal.md).  Like
+ * record header parser of core/record_header.c (docs/formal.md).  Like
  * reader_writer.c, this file includes the shipped source itself.
  */
 #include "common_spec.h"
@@ -8,10 +8,7 @@
 
 /*@ predicate content_type(integer t) = t == 20 || t == 21 || t == 22 || t == 23; */
 
-/* record.c's helper: change_cipher_spec, alert, handshake, application_data. */
-/*@ assigns \nothing;
-    ensures \result != 0 <==> content_type(t); */
-static int known_type(uint8_t t);
+
 
 /* The 5-byte header: type, legacy version, length.  It succeeds exactly
  * when the type is one of the four TLS 1.3 content types, the major
@@ -49,4 +46,4 @@ fr_err fr_record_header(const uint8_t *hdr, uint8_t *type, size_t *body_len);
 */
 fr_err fr_record_check_inner_limit(size_t body_len, size_t max_inner);
 
-#include "record.c"
+#include "record_header.c"
