@@ -104,6 +104,15 @@ static fr_err ticket_seal(fr_config *cfg, uint8_t *out, size_t n) {
     return e;
 }
 
+fr_err fr_ticket_seal_state(fr_config *cfg, const uint8_t *state, size_t n, uint8_t *out,
+                            size_t cap, size_t *len) {
+    FR_ENSURE(n <= cap && cap - n >= TICKET_OVERHEAD, FERRULE_R_BUFFER_TOO_SMALL);
+    if (n > 0) memmove(out + TICKET_PREFIX, state, n);
+    FR_TRY(ticket_seal(cfg, out, n));
+    *len = n + TICKET_OVERHEAD;
+    return FR_OK;
+}
+
 /* The connection's buffer for opened tickets, grown to n bytes. */
 static fr_err open_buffer(fr_conn *c, size_t n) {
     fr_resume_conn *rc = &c->resume;
@@ -119,6 +128,15 @@ static fr_err open_buffer(fr_conn *c, size_t n) {
 int fr_ticket_open(fr_conn *c, const uint8_t *t, size_t n, fr_reader *state, unsigned *trials) {
     uint8_t key[FR_TICKET_KEY_LEN];
     if (n < TICKET_OVERHEAD || !ring_find(c->cfg, t, key)) return FR_TICKET_NOT_OURS;
+    /* Nothing between the nonce and the tag: no state, so not a ticket we
+     * sealed (ours always carry one).  Refused before any decryption, and
+     * not counted as one; it would also memcpy 0 bytes into the still
+     * unallocated buffer (NULL), which is undefined behaviour (found by
+     * fuzz_ticket, fuzz/crashers/fuzz_ticket/). */
+    if (n == TICKET_OVERHEAD) {
+        fr_wipe(key, sizeof(key));
+        return FR_TICKET_BAD;
+    }
     if (*trials >= FR_PSK_MAX_TRIALS) {
         fr_wipe(key, sizeof(key));
         return FR_TICKET_BUDGET;

@@ -44,6 +44,12 @@ typedef struct fr_ticket_state {
 int fr_ticket_open(fr_conn *c, const uint8_t *t, size_t n, fr_reader *state, unsigned *trials);
 /* Wipe the plaintext of the last ticket opened (it holds the PSK). */
 void fr_ticket_forget(fr_conn *c);
+/* Seal an n-byte state under the current key into out[0..cap): *len =
+ * n + key name, nonce and tag.  Only for fuzz/fuzz_ticket.c, which seals
+ * fuzzed states so that opening them reaches fr_ticket_parse_state (the
+ * library seals through send_ticket). */
+FR_MUST_CHECK fr_err fr_ticket_seal_state(fr_config *cfg, const uint8_t *state, size_t n,
+                                          uint8_t *out, size_t cap, size_t *len);
 /* Strict parse of an opened ticket's state (any version we wrote). */
 FR_MUST_CHECK fr_err fr_ticket_parse_state(fr_reader *r, fr_ticket_state *s);
 
