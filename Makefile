@@ -44,7 +44,9 @@ FUZZ_DIR     ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
-FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuzz_pem fuzz_cert_api
+FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuzz_pem fuzz_cert_api \
+                fuzz_client_hello fuzz_server_hello fuzz_ext fuzz_certificate fuzz_cert_verify \
+                fuzz_nst fuzz_session fuzz_ticket fuzz_der fuzz_crl fuzz_ocsp fuzz_names
 
 # The suites `make check` runs, in this order.  Later issues append theirs
 # here (e.g. check-python check-go check-lua check-limbo check-fuzz) and add a

@@ -18,11 +18,15 @@
  *       The fuzz_server server accepting one TCP connection on
  *       127.0.0.1:PORT (e.g. from openssl s_client or gnutls-cli): echoes
  *       one read, sends close_notify, records every client byte.
+ *   gen_seeds sessions OUTDIR
+ *       Session blobs for fuzz_session: NewSessionTickets (with and
+ *       without early_data, small and large tickets) dispatched to the
+ *       fuzz_nst client, then ferrule_conn_session; OUTDIR/fuzz_session/.
  * Because both targets reset the random streams per input, a recorded
  * transcript replays byte-exactly inside the target: the handshake
  * completes, and mutations reach every message and record.
  */
-#include "fuzz_common.h"
+#include "fuzz_hs.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -551,11 +555,56 @@ static int cmd_tcp(int is_client, int port, const char *outfile) {
     return rc;
 }
 
+/* ---- session blobs ------------------------------------------------------------ */
+
+static int cmd_sessions(const char *out) {
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/fuzz_session", out);
+    mkdir(out, 0755);
+    mkdir(dir, 0755);
+    static const size_t ticket_lens[] = {1, 48, 200, 1200};
+    for (size_t v = 0; v < 2 * sizeof(ticket_lens) / sizeof(ticket_lens[0]); v++) {
+        size_t tl = ticket_lens[v / 2];
+        int early = (int)(v % 2);
+        bytes m = {0};
+        static const uint8_t head[] = {0, 0, 0x1c, 0x20, 0x9a, 0x3b, 0x11, 0x02, 2, 0, 1};
+        bytes_add(&m, head, sizeof(head));
+        uint8_t l2[2] = {(uint8_t)(tl >> 8), (uint8_t)tl};
+        bytes_add(&m, l2, 2);
+        for (size_t i = 0; i < tl; i++) {
+            uint8_t b = (uint8_t)(i * 7 + v);
+            bytes_add(&m, &b, 1);
+        }
+        static const uint8_t ed[] = {0, 8, 0, 42, 0, 4, 0, 0, 0x40, 0};
+        static const uint8_t none[] = {0, 0};
+        if (early)
+            bytes_add(&m, ed, sizeof(ed));
+        else
+            bytes_add(&m, none, sizeof(none));
+        fr_conn *c = fuzz_hs_client_after_hello();
+        fuzz_hs_suite(c, 0x1301, FR_HASH_SHA256, 32);
+        fuzz_hs_at(c, FERRULE_HS_CONNECTED);
+        FUZZ_CHECK(fuzz_hs_dispatch(c, 4, m.p, m.n) == FR_OK);
+        uint8_t blob[4096];
+        size_t n = 0;
+        FUZZ_CHECK(ferrule_conn_session(c, blob, sizeof(blob), &n) == FERRULE_OK);
+        char path[1100];
+        snprintf(path, sizeof(path), "%s/nst-ticket%zu%s", dir, tl, early ? "-early" : "");
+        FILE *f = fopen(path, "wb");
+        FUZZ_CHECK(f != NULL && fwrite(blob, 1, n, f) == n && fclose(f) == 0);
+        printf("wrote %s (%zu bytes)\n", path, n);
+        free(m.p);
+        ferrule_conn_free(c);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "sessions") == 0) return cmd_sessions(argv[2]);
     if (argc == 3 && strcmp(argv[1], "pairs") == 0) return cmd_pairs(argv[2]);
     if (argc == 4 && strcmp(argv[1], "connect") == 0) return cmd_tcp(1, atoi(argv[2]), argv[3]);
     if (argc == 4 && strcmp(argv[1], "listen") == 0) return cmd_tcp(0, atoi(argv[2]), argv[3]);
     fprintf(stderr,
-            "usage: %s pairs OUTDIR | connect PORT OUTFILE | listen PORT OUTFILE\n", argv[0]);
+            "usage: %s pairs OUTDIR | sessions OUTDIR | connect PORT OUTFILE | listen PORT OUTFILE\n", argv[0]);
     return 2;
 }

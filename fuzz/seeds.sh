@@ -13,7 +13,11 @@
 #   server over loopback (complete handshakes, plus a TLS 1.2-only and a
 #   HelloRetryRequest-needing ClientHello);
 # - fuzz_x509 / fuzz_pem / fuzz_pathbuild: the tools/gen-pki.sh PKI;
-# - fuzz_cert_api: the fuzz_x509 seeds (the same input: one certificate).
+# - fuzz_cert_api: the fuzz_x509 seeds (the same input: one certificate);
+# - the per-parser targets (fuzz_client_hello ... fuzz_names):
+#   fuzz/seeds_parsers.py (needs python3 with `cryptography`) from the
+#   seeds above, the PKI and tools/gen-ocsp.sh; fuzz_session: gen_seeds
+#   sessions.
 # Peers that are not installed are skipped.
 set -euo pipefail
 GEN=$(realpath "$1")
@@ -157,4 +161,8 @@ path eku-client-purpose 3 "$PKI/root.pem" "$PKI/x-eku-client.pem" "$PKI/inter.pe
 for k in ecdsa-p384 rsa rsa-pss ed25519; do
     path "ca-$k" 1 "$PKI/root.pem" "$PKI/x-$k.ca-leaf.pem" "$PKI/x-$k.ca.pem"
 done
+# The per-parser targets.
+"$GEN" sessions "$OUT" >/dev/null
+"$ROOT/tools/gen-ocsp.sh" "$WORK/ocsp" "$PKI" >/dev/null
+python3 "$ROOT/fuzz/seeds_parsers.py" "$OUT" "$OUT" "$PKI" "$WORK/ocsp"
 echo "seeds in $OUT: $(find "$OUT" -type f | wc -l) files"

@@ -378,3 +378,23 @@ fr_err fr_nc_check(const fr_cert *ca, const fr_cert *c, int is_leaf, unsigned *b
     }
     return check_subject_attrs(&x, c, is_leaf && !san_dns, is_leaf && !san_ip);
 }
+
+/* The constraint matching of fr_nc_check on one name, without certificates:
+ * for fuzz/fuzz_names.c, so that a fuzzer reaches it directly (behind path
+ * building it sits after signature checks). */
+fr_err fr_nc_check_one(const uint8_t *perm, size_t perm_len, const uint8_t *excl, size_t excl_len,
+                       int form, const uint8_t *name, size_t n, unsigned *budget) {
+    ncx x;
+    memset(&x, 0, sizeof(x));
+    x.budget = budget;
+    if (perm != NULL) {
+        x.perm = fr_reader_init(perm, perm_len);
+        FR_TRY(scan_subtrees(&x, x.perm, &x.perm_forms));
+    }
+    if (excl != NULL) {
+        x.excl = fr_reader_init(excl, excl_len);
+        FR_TRY(scan_subtrees(&x, x.excl, &x.excl_forms));
+    }
+    FR_ENSURE(form >= 0 && form <= F_RID, FERRULE_R_CERT_MALFORMED);
+    return check_name(&x, form, name, n);
+}

@@ -182,6 +182,13 @@ size_t fr_cn_ip(const uint8_t *v, size_t n, uint8_t out[16]);
 FR_MUST_CHECK fr_err fr_nc_check(const fr_cert *ca, const fr_cert *c, int is_leaf,
                                  unsigned *budget);
 #define FR_NC_BUDGET 65536u /* name/constraint comparisons per verification */
+/* The same rules for one name of GeneralName form `form` (the tag number:
+ * 1 rfc822Name, 2 dNSName, 4 directoryName (a Name TLV), 7 iPAddress) under
+ * the permittedSubtrees / excludedSubtrees contents perm and excl (NULL:
+ * absent).  An internal entry point for fuzz/fuzz_names.c only. */
+FR_MUST_CHECK fr_err fr_nc_check_one(const uint8_t *perm, size_t perm_len, const uint8_t *excl,
+                                     size_t excl_len, int form, const uint8_t *name, size_t n,
+                                     unsigned *budget);
 
 /* A parsed CRL (RFC 5280 §5).  Owns a copy of its DER. */
 typedef struct fr_crl {
