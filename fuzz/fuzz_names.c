@@ -31,6 +31,13 @@ static size_t put_len(uint8_t *o, size_t n) {
         o[0] = (uint8_t)n;
         return 1;
     }
+    /* DER: the shortest form (a 0x82 form for a length below 256 is not
+     * DER, and the strict reader rightly refuses it). */
+    if (n < 256) {
+        o[0] = 0x81;
+        o[1] = (uint8_t)n;
+        return 2;
+    }
     o[0] = 0x82;
     o[1] = (uint8_t)(n >> 8);
     o[2] = (uint8_t)n;
