@@ -26,6 +26,9 @@
 #   make timing        build, then timing/harness.c: dudect-style |t| per secret-dependent
 #                      comparison; writes its table into docs/side-channel-review.md
 #                      (minutes; not part of `make check`; TIMING_FLAGS="--measurements N")
+#   make fuzz          clang+libFuzzer build in build-fuzz/, every fuzz target for FUZZ_SECONDS
+#                      (60); table in build-fuzz/campaign.md; not part of `make check`
+#                      (docs/fuzzing.md); make fuzz-merge adds new coverage to fuzz/corpus
 #   make clean
 
 BUILD_DIR  ?= build
@@ -44,6 +47,7 @@ FUZZ_DIR     ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
+FUZZ_MERGE_MAX_LEN ?= 32768
 FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuzz_pem fuzz_cert_api \
                 fuzz_client_hello fuzz_server_hello fuzz_ext fuzz_certificate fuzz_cert_verify \
                 fuzz_nst fuzz_session fuzz_ticket fuzz_der fuzz_crl fuzz_ocsp fuzz_names
@@ -129,6 +133,7 @@ check-fuzz: $(if $(SUITE_DEPS),deps)
 	  -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DFERRULE_SANITIZE=ON
 	@$(CMAKE) --build $(ASAN_DIR) -j $(JOBS)
 	$(SAN_ENV) $(CTEST) --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -R fuzz_replay
+	@$(SAN_ENV) fuzz/replay_corpus.sh --self-test $(ASAN_DIR)
 
 # (2c) Release (-O3) builds with gcc and clang: optimisation brings
 # warnings (-Wmaybe-uninitialized and others) that -O2 does not, and the
@@ -155,22 +160,23 @@ fuzz-build: deps
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRULE_SANITIZE=ON -DFERRULE_FUZZ=ON
 	@$(CMAKE) --build $(FUZZ_DIR) -j $(JOBS) --target fuzzers
 
+# fuzz/campaign.sh goes on after a crash and ends with a table of seconds,
+# executions, coverage and corpus size per target ($(FUZZ_DIR)/campaign.md,
+# what docs/fuzzing.md reports); it fails if any target left an artifact.
 fuzz: fuzz-build
-	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
-	  echo "==> $$t ($(FUZZ_SECONDS)s)"; \
-	  $(SAN_ENV) $(FUZZ_DIR)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ $(FUZZ_FLAGS) \
-	    $(FUZZ_DIR)/corpus/$$t fuzz/corpus/$$t || exit 1; \
-	done
+	@$(SAN_ENV) fuzz/campaign.sh $(FUZZ_DIR) $(FUZZ_SECONDS) "$(FUZZ_FLAGS)" $(FUZZ_TARGETS)
 
 # Add to fuzz/corpus/<t> the inputs `make fuzz` found that reach new edges
 # (libFuzzer -merge=1 on edge coverage only, which keeps the corpus small;
 # existing seeds are kept).  Review the new files and commit them.
+# Inputs larger than FUZZ_MERGE_MAX_LEN are not merged (the conn seeds are
+# a few KB, the largest record seeds 16 KB; a larger input would only weigh
+# on the tree).
 fuzz-merge: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
 	  $(FUZZ_DIR)/fuzz/$$t -merge=1 -use_counters=0 -use_value_profile=0 \
+	    -max_len=$(FUZZ_MERGE_MAX_LEN) \
 	    fuzz/corpus/$$t $(FUZZ_DIR)/corpus/$$t 2>&1 | grep MERGE-OUTER | tail -1; \
 	done
 
