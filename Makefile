@@ -220,11 +220,18 @@ PY_SOURCES := $(filter-out %/_ffi.py,$(wildcard bindings/python/src/ferrule/*.py
               bindings/python/src/ferrule/_ffi.i bindings/python/setup.py \
               bindings/python/pyproject.toml
 PY_DEPS    := pytest pytest-asyncio setuptools wheel
+# ferrule.SSLContext's library tests (tests/py/test_sslcontext_libs.py).
+PY_DEPS    += urllib3==2.8.0 requests==2.34.2 httpx==0.29.0 aiohttp==3.14.5 websockets==17.4
 
-$(VENV)/.deps-stamp:
+# The stamp records PY_DEPS: a changed list installs again in an old venv.
+$(VENV)/.deps-stamp: FORCE_DEPS_CHECK
 	@[ -x $(VENV_PY) ] || python3 -m venv $(VENV)
-	@$(VENV_PY) -m pip install -q --disable-pip-version-check $(PY_DEPS)
-	@touch $@
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(PY_DEPS)" ]; then \
+	  $(VENV_PY) -m pip install -q --disable-pip-version-check $(PY_DEPS) && \
+	  echo "$(PY_DEPS)" > $@; fi
+
+.PHONY: FORCE_DEPS_CHECK
+FORCE_DEPS_CHECK:
 
 $(VENV)/.ferrule-stamp: $(VENV)/.deps-stamp $(PY_SOURCES) abi/include/ferrule.h $(BUILD_DIR)/libferrule.a
 	@$(CMAKE) --install $(BUILD_DIR) --prefix $(PY_STAGE) >/dev/null

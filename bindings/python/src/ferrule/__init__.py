@@ -2,6 +2,9 @@
 
 - :class:`ClientConfig` / :class:`ServerConfig`: configuration.
 - :class:`Connection`: the sans-I/O connection, shaped like ssl.SSLObject.
+- :class:`SSLContext`: a drop-in ssl.SSLContext (wrap_bio / wrap_socket)
+  for asyncio, http.client, urllib3, httpx, aiohttp, websockets;
+  :func:`inject` / :func:`extract`.
 - :func:`verify_chain`: standalone X.509 path validation.
 - :mod:`ferrule.asyncio`: asyncio streams, servers, start_tls and the
   transport.
@@ -14,6 +17,10 @@ from ._callbacks import (NO_ALPN, REFUSE, UNRECOGNIZED_NAME, ClientHello, EarlyD
 from ._config import ClientConfig, ServerConfig
 from ._connection import Connection
 from ._verify import verify_chain
+from ._sslcontext import (SSLCertVerificationError, SSLContext, SSLEOFError, SSLError, SSLObject,
+                          SSLSession, SSLSocket, SSLWantReadError, SSLWantWriteError,
+                          SSLZeroReturnError, Unsupported, create_default_context, extract,
+                          inject, injected)
 from ._errors import (AlertReceived, AlertSent, CertificateError, Closed, DecodeError, Error,
                       InternalError, PolicyError, Truncated, UsageError, WantRead, WantWrite)
 
@@ -23,6 +30,9 @@ __all__ = [
     "Error", "WantRead", "WantWrite", "Closed", "Truncated", "AlertSent", "DecodeError",
     "AlertReceived", "CertificateError", "PolicyError", "UsageError", "InternalError",
     "library_version", "__version__",
+    "SSLContext", "SSLObject", "SSLSocket", "SSLSession", "SSLError", "SSLWantReadError",
+    "SSLWantWriteError", "SSLZeroReturnError", "SSLEOFError", "SSLCertVerificationError",
+    "Unsupported", "create_default_context", "inject", "extract", "injected",
 ]
 
 __version__ = "0.1.0"
