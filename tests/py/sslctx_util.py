@@ -139,8 +139,13 @@ class TruncatingServer:
 
     def close(self):
         self.stop = True
+        try:
+            self.lsock.shutdown(socket.SHUT_RDWR)  # wakes the accept()
+        except OSError:
+            pass
         self.lsock.close()
         self.thread.join(30)
+        assert not self.thread.is_alive(), "the truncating server did not stop"
 
     def __enter__(self):
         return self

@@ -643,12 +643,26 @@ class SSLContext(ssl.SSLContext):
 # ---- the TLS engine shared by SSLObject and SSLSocket -------------------------------
 
 
+def _hostname(name: Any) -> Optional[str]:
+    """str or bytes (anyio passes bytes) -> the A-label str the stdlib keeps."""
+    if name is None:
+        return None
+    if isinstance(name, (bytes, bytearray)):
+        return bytes(name).decode("ascii")
+    if not isinstance(name, str):
+        raise TypeError(f"server_hostname must be str or bytes, not {type(name).__name__}")
+    if name.startswith("."):
+        raise ValueError("server_hostname cannot start with a dot")
+    return name.encode("idna").decode("ascii") if name else name
+
+
 class _Engine:
     """A ferrule Connection with ssl-module semantics and errors; the owner
     moves the bytes (``conn.receive_bytes`` / ``conn.bytes_to_send``)."""
 
     def __init__(self, owner: Any, context: SSLContext, server_side: bool,
-                 server_hostname: Optional[str], session: Any) -> None:
+                 server_hostname: Any, session: Any) -> None:
+        server_hostname = _hostname(server_hostname)
         if server_side and server_hostname:
             raise ValueError("server_hostname can only be specified in client mode")
         if server_side and session is not None:
@@ -926,6 +940,10 @@ class SSLSocket(ssl.SSLSocket):
         self.suppress_ragged_eofs = suppress_ragged_eofs
         self._engine: Optional[_Engine] = None
         self._wbuf = bytearray()
+        self._lock = threading.RLock()
+        self._send_lock = threading.Lock()
+        self._recv_lock = threading.Lock()
+        self._fed = 0
         self.settimeout(timeout)
         try:
             self.getpeername()
@@ -951,47 +969,81 @@ class SSLSocket(ssl.SSLSocket):
             self.do_handshake()
 
     # -- the I/O loop --
+    #
+    # One thread may read while another writes (websockets' sync client
+    # does): the engine runs under _lock; ciphertext leaves in the order it
+    # was made (one _wbuf, flushed under _send_lock) and enters in the order
+    # it was received (raw recv and feed under _recv_lock).  No lock is held
+    # by one side while the other blocks on the socket.
 
     def _flush(self) -> None:
-        eng = self._engine
-        if eng is not None:
-            out = eng.conn.bytes_to_send()
-            if out:
-                self._wbuf += out
-        while self._wbuf:
-            try:
-                n = _raw_send(self, self._wbuf)
-            except BlockingIOError:
-                raise _wrap(SSLWantWriteError, ssl.SSL_ERROR_WANT_WRITE,
-                            "The operation did not complete (write)", None, None) from None
-            del self._wbuf[:n]
+        with self._send_lock:
+            while True:
+                with self._lock:
+                    eng = self._engine
+                    if eng is not None:
+                        out = eng.conn.bytes_to_send()
+                        if out:
+                            self._wbuf += out
+                    if not self._wbuf:
+                        return
+                    data = bytes(self._wbuf)
+                    self._wbuf.clear()
+                try:
+                    n = _raw_send(self, data)
+                except BaseException as e:
+                    with self._lock:
+                        self._wbuf[:0] = data
+                    if isinstance(e, BlockingIOError):
+                        raise _wrap(SSLWantWriteError, ssl.SSL_ERROR_WANT_WRITE,
+                                    "The operation did not complete (write)", None,
+                                    None) from None
+                    raise
+                if n < len(data):
+                    with self._lock:
+                        self._wbuf[:0] = data[n:]
 
-    def _fill(self) -> None:
-        try:
-            data = _raw_recv(self, 65536)
-        except BlockingIOError:
-            raise _wrap(SSLWantReadError, ssl.SSL_ERROR_WANT_READ,
-                        "The operation did not complete (read)", None, None) from None
-        conn = self._engine.conn
-        if data:
-            conn.receive_bytes(data)
-        elif not conn._eof:
-            conn.receive_eof()
+    def _fill(self, seen: int) -> None:
+        with self._recv_lock:
+            if self._fed != seen:
+                return  # another thread fed input meanwhile: try with that first
+            try:
+                data = _raw_recv(self, 65536)
+            except BlockingIOError:
+                raise _wrap(SSLWantReadError, ssl.SSL_ERROR_WANT_READ,
+                            "The operation did not complete (read)", None, None) from None
+            with self._lock:
+                conn = self._engine.conn
+                if data:
+                    conn.receive_bytes(data)
+                elif not conn._eof:
+                    conn.receive_eof()
+                self._fed += 1
 
     def _drive(self, fn: Any, *args: Any) -> Any:
         while True:
-            try:
-                result = fn(*args)
-            except ssl.SSLWantReadError:
+            with self._lock:
+                seen = self._fed
+                try:
+                    result = fn(*args)
+                except ssl.SSLWantReadError:
+                    want = True
+                except BaseException as e:
+                    err = e
+                    want = False
+                else:
+                    err = None
+                    want = False
+            if want:
                 self._flush()
-                self._fill()
+                self._fill(seen)
                 continue
-            except BaseException:
+            if err is not None:
                 try:
                     self._flush()  # an alert we queued
                 except OSError:
                     pass
-                raise
+                raise err
             self._flush()
             return result
 
@@ -1217,9 +1269,32 @@ class SSLSocket(ssl.SSLSocket):
     def ferrule_connection(self) -> Optional[Connection]:
         return self._engine.conn if self._engine is not None else None
 
+    @property
+    def _sslobj(self) -> Optional["SSLObject"]:
+        # Libraries reach for the stdlib's private attribute (httpcore's
+        # get_extra_info("ssl_object")): an SSLObject view of this socket.
+        if self._engine is None:
+            return None
+        return _SocketView._for(self)
+
     def __repr__(self) -> str:
         return (f"<ferrule.SSLSocket fd={self.fileno()} "
                 f"{'server' if self.server_side else 'client'}>")
+
+
+class _SocketView(SSLObject):
+    """SSLSocket._sslobj: the SSLObject interface of an SSLSocket (its I/O
+    goes through the socket)."""
+
+    @classmethod
+    def _for(cls, sock: SSLSocket) -> "_SocketView":
+        self = cls.__new__(cls)
+        self._sock = sock
+        self._engine = sock._engine
+        return self
+
+    def _io(self, fn: Any, *args: Any) -> Any:
+        return self._sock._drive(fn, *args)
 
 
 SSLContext.sslobject_class = SSLObject
