@@ -5,12 +5,19 @@ Measures over loopback, in one process and one event loop per case:
   - bulk throughput: 64 MiB (--mib) from client to server and from server
     to client, written in 1 MiB chunks with drain(), read with read(1 MiB);
   - handshakes per second: sequential connections (connect, full
-    handshake, one byte each way, close).
+    handshake, one byte each way, close);
+  - libraries (--lib-requests, --lib-mib): http.client, requests, httpx
+    (sync and async) and aiohttp with a ferrule.SSLContext against the same
+    libraries with a stdlib ssl.SSLContext, same requests in the same run,
+    against one HTTPS server (Python's http.server with ssl, in a separate
+    process): small keep-alive requests per second and a large download in
+    MB/s.
 Both stacks use the same ECDSA P-256 certificate, TLS_AES_256_GCM_SHA384
 (what OpenSSL picks by default; Python cannot change TLS 1.3 suites) and
 x25519.  Each figure is the median of --runs runs.
 
 Usage: bench/py_bench.py [--mib 64] [--runs 5] [--handshakes 300]
+                         [--lib-requests 300] [--lib-mib 16] [--no-libs]
                          [--write docs/performance.md]
 Needs the binding (make python) and tools/gen-pki.sh.  Not a test: the
 ratios are reported, not asserted.
@@ -150,6 +157,146 @@ async def handshakes(stack, n):
     return n / dt
 
 
+# ---- libraries with ferrule.SSLContext vs ssl.SSLContext ---------------------
+
+LIBS = ("http.client", "requests", "httpx", "httpx async", "aiohttp")
+
+SERVER_CODE = r"""
+import http.server, ssl, sys
+chain, key, big = sys.argv[1], sys.argv[2], int(sys.argv[3])
+BIG = b"b" * big
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        body = BIG if self.path == "/big" else b"ok\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+ctx.load_cert_chain(chain, key)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+srv.daemon_threads = True
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"""
+
+
+def lib_context(name, pki):
+    if name == "ferrule":
+        ctx = ferrule.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(pki / "root.pem")
+        ctx.ferrule_options(cipher_suites=[SUITE], groups=["x25519"])
+        return ctx
+    ctx = ssl.create_default_context(cafile=str(pki / "root.pem"))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
+
+
+def lib_run(lib, ctx, url, n, big):
+    """(requests per second over n keep-alive GETs, MB/s of one GET /big)."""
+    if lib == "http.client":
+        import http.client
+        host, port = url.split("//")[1].split(":")
+        c = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=60)
+
+        def get(path):
+            c.request("GET", path)
+            return c.getresponse().read()
+        close = c.close
+    elif lib == "requests":
+        import requests.adapters
+
+        class Adapter(requests.adapters.HTTPAdapter):
+            def init_poolmanager(self, *a, **kw):
+                kw["ssl_context"] = ctx
+                return super().init_poolmanager(*a, **kw)
+        sess = requests.Session()
+        sess.mount("https://", Adapter())
+
+        def get(path):
+            return sess.get(url + path, timeout=60).content
+        close = sess.close
+    elif lib == "httpx":
+        import httpx
+        client = httpx.Client(verify=ctx, timeout=60)
+
+        def get(path):
+            return client.get(url + path).content
+        close = client.close
+    else:
+        return asyncio.run(lib_run_async(lib, ctx, url, n, big))
+    try:
+        get("/")  # connect outside the timing
+        t0 = time.perf_counter()
+        for _ in range(n):
+            assert get("/") == b"ok\n"
+        rps = n / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        assert len(get("/big")) == big
+        return rps, big / (time.perf_counter() - t0) / 1e6
+    finally:
+        close()
+
+
+async def lib_run_async(lib, ctx, url, n, big):
+    if lib == "httpx async":
+        import httpx
+        async with httpx.AsyncClient(verify=ctx, timeout=60) as client:
+            async def get(path):
+                return (await client.get(url + path)).content
+            return await lib_time(get, n, big)
+    import aiohttp
+    async with aiohttp.ClientSession() as sess:
+        async def get(path):
+            async with sess.get(url + path, ssl=ctx) as r:
+                return await r.read()
+        return await lib_time(get, n, big)
+
+
+async def lib_time(get, n, big):
+    await get("/")
+    t0 = time.perf_counter()
+    for _ in range(n):
+        assert await get("/") == b"ok\n"
+    rps = n / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    assert len(await get("/big")) == big
+    return rps, big / (time.perf_counter() - t0) / 1e6
+
+
+def lib_bench(pki, args):
+    big = args.lib_mib << 20
+    proc = subprocess.Popen([sys.executable, "-c", SERVER_CODE, str(pki / "ecdsa-p256.chain.pem"),
+                             str(pki / "ecdsa-p256.key"), str(big)], stdout=subprocess.PIPE)
+    try:
+        url = f"https://localhost:{int(proc.stdout.readline())}"
+        ctxs = {n: lib_context(n, pki) for n in ("ferrule", "ssl")}
+        rows = []
+        for lib in LIBS:
+            vals = {"ferrule": ([], []), "ssl": ([], [])}
+            for run in range(args.runs):
+                for name in (("ferrule", "ssl") if run % 2 == 0 else ("ssl", "ferrule")):
+                    rps, mbs = lib_run(lib, ctxs[name], url, args.lib_requests, big)
+                    vals[name][0].append(rps)
+                    vals[name][1].append(mbs)
+            med = {n: (statistics.median(v[0]), statistics.median(v[1]))
+                   for n, v in vals.items()}
+            for i, unit in ((0, "requests/s"), (1, "MB/s")):
+                f, s = med["ferrule"][i], med["ssl"][i]
+                print(f"{lib:12s} {unit:10s} ferrule {f:8.1f}  ssl {s:8.1f}  ratio {f / s:.2f}",
+                      flush=True)
+                rows.append(f"| {lib} | {unit} | {f:.1f} | {s:.1f} | {f / s:.2f} |")
+        return "\n".join(["| library | measure | ferrule.SSLContext | ssl.SSLContext | ratio |",
+                          "| --- | --- | ---: | ---: | ---: |", *rows])
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -168,6 +315,10 @@ def main():
     ap.add_argument("--mib", type=int, default=64)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--handshakes", type=int, default=300)
+    ap.add_argument("--lib-requests", type=int, default=300,
+                    help="keep-alive requests per library run")
+    ap.add_argument("--lib-mib", type=int, default=16, help="size of the large download")
+    ap.add_argument("--no-libs", action="store_true", help="skip the library rows")
     ap.add_argument("--write", metavar="FILE", help="write the report (markdown) to FILE")
     args = ap.parse_args()
 
@@ -195,6 +346,7 @@ def main():
                 print(f"{what:10s} {name:8s} {results[(what, name)]:10.1f} "
                       f"{'handshakes/s' if what == 'handshakes' else 'MB/s'}  "
                       f"(runs: {', '.join(f'{v:.1f}' for v in vals[name])})", flush=True)
+        lib_table = None if args.no_libs else lib_bench(pki, args)
 
     rows = []
     labels = {"upload": f"bulk client->server, {args.mib} MiB (MB/s)",
@@ -207,8 +359,11 @@ def main():
                        "| --- | ---: | ---: | ---: |", *rows])
     print()
     print(table)
+    if lib_table:
+        print()
+        print(lib_table)
     if args.write:
-        write_report(pathlib.Path(args.write), table, args)
+        write_report(pathlib.Path(args.write), table, args, lib_table)
 
 
 # Sections other tools write into the same file (`make bench`,
@@ -233,9 +388,24 @@ def kept_sections(path):
     return "".join(kept)
 
 
-def write_report(path, table, args):
+def write_report(path, table, args, lib_table=None):
     today = datetime.date.today().isoformat()
     kept = kept_sections(path)
+    libs = "" if not lib_table else f"""
+## Libraries with ferrule.SSLContext
+
+The same client libraries with a `ferrule.SSLContext` and with a stdlib
+`ssl.SSLContext`, in the same run, against one HTTPS server (Python's
+`http.server` over `ssl`, TLS 1.3, in a separate process, so the server
+costs the same in both columns): {args.lib_requests} sequential keep-alive
+GETs of a 3-byte body (requests/s: dominated by the library and the server,
+not by TLS) and one GET of {args.lib_mib} MiB (MB/s).  Median of {args.runs}
+runs, the two contexts alternating.  The client side is
+`ferrule.SSLSocket` (http.client, requests, httpx) or `ferrule.SSLObject`
+under asyncio's `SSLProtocol` or anyio (httpx async, aiohttp).
+
+{lib_table}
+"""
     path.write_text(f"""# Performance: the Python binding
 
 `bench/py_bench.py` (`make bench-python`) compares `ferrule.asyncio` with
@@ -280,7 +450,7 @@ Measured on a shared 2-core machine where other jobs ran at the same time:
 single runs vary by 10-30 %, so compare the ratios of one report, not
 absolute numbers across reports.  Seen across runs while writing this:
 bulk ratios between 0.9 and 1.5 (most runs 1.05-1.4), handshakes 1.4-1.5.
-""" + kept)
+""" + libs + kept)
     print(f"wrote {path}")
 
 

@@ -60,3 +60,42 @@ async def test_readme_echo_server(example, pki):
         server.cancel()
         with pytest.raises(asyncio.CancelledError):
             await server
+
+
+@pytest.fixture(scope="module")
+def sslcontext_example():
+    """The code block of the README's "drop-in ssl.SSLContext" section."""
+    text = README.read_text()
+    section = text.split("## A drop-in `ssl.SSLContext`", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^```python\n(.*?)^```", section, re.S | re.M)
+    assert len(blocks) == 1, "one ```python block in the SSLContext section"
+    mod = types.ModuleType("readme_sslcontext")
+    exec(compile(blocks[0], str(README), "exec"), mod.__dict__)  # noqa: S102 - our own README
+    return mod
+
+
+async def test_readme_sslcontext_httpx(sslcontext_example, pki):
+    from sslctx_util import BODY, HTTPSServer, sserver
+    with HTTPSServer(sserver(pki)) as srv:
+        assert await asyncio.to_thread(sslcontext_example.get, srv.url + "/",
+                                       pki / "root.pem") == BODY.decode()
+        assert await sslcontext_example.get_async(srv.url + "/", pki / "root.pem") == \
+            BODY.decode()
+
+
+async def test_readme_sslcontext_asyncio(sslcontext_example, openssl_server, pki):
+    srv = openssl_server("ecdsa-p256", "-www")
+    response = await asyncio.wait_for(
+        sslcontext_example.raw_get("localhost", srv.port, cafile=pki / "root.pem"), TIMEOUT)
+    assert response.startswith(b"HTTP/1.0 200 ok")
+    assert b"TLSv1.3" in response
+
+
+async def test_readme_sslcontext_refuses_default_trust_mismatch(sslcontext_example, pki):
+    """Without cafile the example trusts the system store, which does not
+    hold the test root: the same server is refused."""
+    import httpx
+    from sslctx_util import HTTPSServer, sserver
+    with HTTPSServer(sserver(pki)) as srv:
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await sslcontext_example.get_async(srv.url + "/")

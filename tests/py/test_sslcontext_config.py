@@ -59,10 +59,17 @@ def test_refused_with_a_clear_error(call):
     assert len(str(ei.value)) > 20  # says why
 
 
-@pytest.mark.parametrize("proto", ["PROTOCOL_TLSv1_2", "PROTOCOL_TLSv1"])
+@pytest.mark.parametrize("proto", ["PROTOCOL_TLSv1_2", "PROTOCOL_TLSv1", "PROTOCOL_TLS"])
 def test_old_protocols_refused(proto):
-    with pytest.raises(ferrule.Unsupported, match="TLS 1.3"):
+    with pytest.raises(ferrule.Unsupported, match="TLS 1.3|would not verify"):
         ferrule.SSLContext(getattr(ssl, proto))
+
+
+def test_server_context_cannot_make_clients(pki):
+    with pytest.raises(ValueError, match="client connection"):
+        fserver(pki).wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=False)
+    with pytest.raises(ValueError, match="server connection"):
+        fclient(pki).wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True)
 
 
 def test_accepted_settings():

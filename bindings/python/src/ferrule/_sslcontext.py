@@ -246,7 +246,13 @@ class SSLContext(ssl.SSLContext):
     def __new__(cls, protocol: Optional[int] = None, *args: Any, **kwargs: Any) -> "SSLContext":
         if protocol is None:
             protocol = ssl.PROTOCOL_TLS_CLIENT
-        if protocol not in (ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER, ssl.PROTOCOL_TLS):
+        if protocol == ssl.PROTOCOL_TLS:
+            # Deprecated since 3.10; its defaults (CERT_NONE, no host name
+            # check) would make an unverified client.
+            raise Unsupported("PROTOCOL_TLS (PROTOCOL_SSLv23) is not supported: its client "
+                              "would not verify the server; use PROTOCOL_TLS_CLIENT or "
+                              "PROTOCOL_TLS_SERVER")
+        if protocol not in (ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER):
             raise Unsupported(f"ferrule speaks TLS 1.3 only: protocol {protocol!r} is not "
                               "supported (use PROTOCOL_TLS_CLIENT or PROTOCOL_TLS_SERVER)")
         # The base object gets the protocol (for .protocol) and nothing else.
@@ -254,15 +260,13 @@ class SSLContext(ssl.SSLContext):
 
     def __init__(self, protocol: Optional[int] = None) -> None:
         protocol = self.protocol
-        self._role: Optional[str] = {ssl.PROTOCOL_TLS_CLIENT: "client",
-                                     ssl.PROTOCOL_TLS_SERVER: "server"}.get(protocol)
-        client = self._role != "server"
+        self._role = "client" if protocol == ssl.PROTOCOL_TLS_CLIENT else "server"
         self._st: Dict[str, Any] = {
             "cafile": [], "capath": [], "cadata": [], "system": False,
             "chains": [], "alpn": None, "keylog": None, "tickets": None,
             "groups": None, "extra": {},
         }
-        self._check_hostname = bool(client and protocol == ssl.PROTOCOL_TLS_CLIENT)
+        self._check_hostname = self._role == "client"
         self._verify_mode = ssl.CERT_REQUIRED if self._check_hostname else ssl.CERT_NONE
         self._options = int(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).options) & _OK_OPTIONS
         self._verify_flags = int(ssl.VERIFY_X509_TRUSTED_FIRST)
@@ -282,7 +286,7 @@ class SSLContext(ssl.SSLContext):
 
     def _config(self, server_side: bool) -> Union[ClientConfig, ServerConfig]:
         role = "server" if server_side else "client"
-        if self._role is not None and role != self._role:
+        if role != self._role:
             raise ValueError(f"cannot create a {role} connection with a "
                              f"PROTOCOL_TLS_{self._role.upper()} context")
         with self._lock:
@@ -637,7 +641,7 @@ class SSLContext(ssl.SSLContext):
                                  server_hostname=server_hostname, session=session, context=self)
 
     def __repr__(self) -> str:
-        return f"<ferrule.SSLContext {self._role or 'any'}>"
+        return f"<ferrule.SSLContext {self._role}>"
 
 
 # ---- the TLS engine shared by SSLObject and SSLSocket -------------------------------
@@ -847,7 +851,9 @@ class SSLObject(ssl.SSLObject):
             return data.__len__()
         if len < 0:
             raise ValueError("size should not be negative")
-        return self._io(self._engine.read, len or 1024)
+        if len == 0:
+            return b""
+        return self._io(self._engine.read, len)
 
     def write(self, data: Buffer) -> int:
         return self._io(self._engine.write, data)
