@@ -167,6 +167,8 @@ chain, key, big = sys.argv[1], sys.argv[2], int(sys.argv[3])
 BIG = b"b" * big
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16               # headers and body in one write
+    disable_nagle_algorithm = True   # no delayed-ACK stalls per request
     def log_message(self, *a): pass
     def do_GET(self):
         body = BIG if self.path == "/big" else b"ok\n"

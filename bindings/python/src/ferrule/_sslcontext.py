@@ -720,6 +720,18 @@ class _Engine:
         del self.plain[:n]
         return out
 
+    def read_into(self, view: memoryview, n: int) -> int:
+        """read() into `view` (n <= len(view)): straight from the C
+        library when nothing is buffered here."""
+        if self.plain or self.closed:
+            data = self.read(n)
+            view[:len(data)] = data
+            return len(data)
+        count = self._run(self.conn.read, n, view[:n])
+        if not count:
+            self.closed = True
+        return count
+
     def write(self, data: Buffer) -> int:
         if not self.done:
             self.handshake()
@@ -846,9 +858,9 @@ class SSLObject(ssl.SSLObject):
         if buffer is not None:
             view = memoryview(buffer).cast("B")
             n = min(len, view.nbytes) if len > 0 else view.nbytes
-            data = self._io(self._engine.read, n)
-            view[:data.__len__()] = data
-            return data.__len__()
+            if n == 0:
+                return 0
+            return self._io(self._engine.read_into, view, n)
         if len < 0:
             raise ValueError("size should not be negative")
         if len == 0:
@@ -1067,21 +1079,16 @@ class SSLSocket(ssl.SSLSocket):
 
     def read(self, len: int = 1024, buffer: Any = None) -> Union[bytes, int]:
         eng = self._need()
-        if buffer is not None:
-            view = memoryview(buffer).cast("B")
-            n = min(len, view.nbytes) if len > 0 else view.nbytes
-        else:
-            n = len if len > 0 else 1024
         try:
-            data = self._drive(eng.read, n)
+            if buffer is not None:
+                view = memoryview(buffer).cast("B")
+                n = min(len, view.nbytes) if len > 0 else view.nbytes
+                return self._drive(eng.read_into, view, n) if n else 0
+            return self._drive(eng.read, len if len > 0 else 1024)
         except ssl.SSLEOFError:
             if not self.suppress_ragged_eofs:
                 raise
-            data = b""
-        if buffer is not None:
-            view[:data.__len__()] = data
-            return data.__len__()
-        return data
+            return 0 if buffer is not None else b""
 
     def write(self, data: Buffer) -> int:
         return self._drive(self._need().write, data)
