@@ -39,6 +39,19 @@ def https(request, pki):
         yield srv
 
 
+def verify_error(exc):
+    """The ssl.SSLCertVerificationError behind a library's exception."""
+    seen = exc
+    while seen is not None and not isinstance(seen, ssl.SSLCertVerificationError):
+        nxt = seen.__cause__ or seen.__context__
+        if nxt is None:  # urllib3 keeps the original in args
+            nxt = next((a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)),
+                       None)
+        seen = nxt
+    assert isinstance(seen, ferrule.SSLCertVerificationError), exc
+    return seen
+
+
 def check_headers(headers, stack):
     assert headers["X-TLS-Version"] == "TLSv1.3"
     assert headers["X-Stack"] == ("ssl" if stack == "stdlib" else "ferrule._sslcontext")
@@ -88,7 +101,7 @@ def test_urllib3_untrusted(pki, https):
     with urllib3.PoolManager(ssl_context=ctx, retries=False) as pm:
         with pytest.raises(urllib3.exceptions.SSLError) as ei:
             pm.request("GET", https.url + "/", timeout=TIMEOUT)
-    assert isinstance(ei.value.__context__ or ei.value.args[0], ssl.SSLCertVerificationError)
+    assert verify_error(ei.value).verify_code == 20
 
 
 def requests_session(ctx):
@@ -307,3 +320,27 @@ async def test_truncated_response_async(pki, lib):
         ours = await _async_error(client(fclient(pki), srv.port))
     assert std is not None, "the stdlib context did not notice the truncation"
     assert ours is std, (std, ours)
+
+
+# ---- httpx: each verification failure is httpx's usual ConnectError ----------------------
+
+
+@pytest.mark.parametrize("case", ["hostname", "untrusted", "expired"])
+def test_httpx_verification_failures(pki, case):
+    import time
+
+    import httpx
+    kind = "wrongname" if case == "hostname" else "ecdsa-p256"
+    if case == "untrusted":
+        ctx = ferrule.SSLContext()
+        ctx.load_verify_locations(pki / "other-root.pem")
+    elif case == "expired":
+        ctx = fclient(pki, clock=lambda: int(time.time()) + 30 * 365 * 86400)
+    else:
+        ctx = fclient(pki)
+    with HTTPSServer(sserver(pki, kind)) as srv:
+        with httpx.Client(verify=ctx, timeout=TIMEOUT) as c:
+            with pytest.raises(httpx.ConnectError) as ei:
+                c.get(srv.url + "/")
+    # httpx.ConnectError <- httpcore.ConnectError <- the ssl error
+    assert verify_error(ei.value).verify_code == {"hostname": 62, "untrusted": 20, "expired": 10}[case]
