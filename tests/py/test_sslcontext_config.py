@@ -263,3 +263,39 @@ def test_early_data_only_explicit(pki):
     t.join(TIMEOUT)
     lsock.close()
     assert got == [(b"ping", 0), (b"ping", 0), (b"GET /idempotent", 15)]
+
+
+# ---- non-blocking SSLSocket: SSLWantReadError / SSLWantWriteError -------------------------
+
+
+def test_non_blocking_socket(pki):
+    import select
+    with HTTPSServer(sserver(pki)) as srv:
+        raw = socket.create_connection(("127.0.0.1", srv.port), TIMEOUT)
+        s = fclient(pki).wrap_socket(raw, server_hostname="localhost",
+                                     do_handshake_on_connect=False)
+        s.setblocking(False)
+        wants = set()
+        for _ in range(1000):
+            try:
+                s.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                wants.add("read")
+                select.select([s], [], [], TIMEOUT)
+            except ssl.SSLWantWriteError:
+                wants.add("write")
+                select.select([], [s], [], TIMEOUT)
+        assert s.version() == "TLSv1.3" and "read" in wants
+        with pytest.raises(ssl.SSLWantReadError):
+            s.recv(100)  # nothing sent yet: nothing to read
+        s.send(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        data = b""
+        while not data.endswith(BODY):
+            select.select([s], [], [], TIMEOUT)
+            try:
+                data += s.recv(65536)
+            except ssl.SSLWantReadError:
+                pass
+        assert data.startswith(b"HTTP/1.1 200")
+        s.close()
