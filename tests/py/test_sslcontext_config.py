@@ -299,3 +299,42 @@ def test_non_blocking_socket(pki):
                 pass
         assert data.startswith(b"HTTP/1.1 200")
         s.close()
+
+
+# ---- trust anchors and chains are checked by the call that gives them ----------------------
+
+
+def _der(pem_path):
+    return ssl.PEM_cert_to_DER_cert(pem_path.read_text())
+
+
+def test_cadata_der_several(pki):
+    ctx = ferrule.SSLContext()
+    ctx.load_verify_locations(cadata=_der(pki / "root.pem") + _der(pki / "other-root.pem"))
+    assert ctx.cert_store_stats()["x509_ca"] == 2
+    ctx.load_verify_locations(cadata=(pki / "inter.pem").read_text())
+    assert ctx.cert_store_stats()["x509_ca"] == 3
+    with HTTPSServer(sserver(pki)) as srv:  # the DER root verifies the server
+        with socket.create_connection(("127.0.0.1", srv.port), TIMEOUT) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                assert s.version() == "TLSv1.3"
+
+
+@pytest.mark.parametrize("bad", ["garbage-der", "truncated-der"])
+def test_bad_cadata_fails_the_call_and_keeps_the_context(pki, bad):
+    ctx = fclient(pki)
+    data = b"\x01\x02garbage" if bad == "garbage-der" else _der(pki / "root.pem")[:-10]
+    with pytest.raises(ssl.SSLError):
+        ctx.load_verify_locations(cadata=data)
+    assert ctx.cert_store_stats()["x509_ca"] == 1  # the good root is still there
+
+
+def test_bad_cafile_fails_the_call(pki, tmp_path):
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    ctx = fclient(pki)
+    with pytest.raises((ssl.SSLError, ValueError)):
+        ctx.load_verify_locations(bad)
+    assert ctx.cert_store_stats()["x509_ca"] == 1
+    with pytest.raises(FileNotFoundError):
+        ctx.load_verify_locations(tmp_path / "missing.pem")

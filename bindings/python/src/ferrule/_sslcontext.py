@@ -21,6 +21,7 @@ Errors are subclasses of the matching ssl exceptions.
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import ssl
@@ -115,6 +116,35 @@ _X509_V_ERR = {
     "cert_policy": 42,              # X509_V_ERR_INVALID_POLICY_EXTENSION
     "cert_chain_too_long": 22,      # X509_V_ERR_CERT_CHAIN_TOO_LONG
 }
+
+
+def _der_to_pem(data: bytes) -> bytes:
+    """Concatenated DER certificates -> PEM (PEM input is returned as is)."""
+    if data.lstrip().startswith(b"-----"):
+        return data
+    out, i = [], 0
+    while i < len(data):
+        if data[i] != 0x30 or i + 2 > len(data):
+            raise ssl.SSLError("cadata: not a DER certificate (no SEQUENCE)")
+        first = data[i + 1]
+        if first < 0x80:
+            hdr, length = 2, first
+        else:
+            nlen = first & 0x7F
+            if not 1 <= nlen <= 4 or i + 2 + nlen > len(data):
+                raise ssl.SSLError("cadata: bad DER length")
+            hdr, length = 2 + nlen, int.from_bytes(data[i + 2:i + 2 + nlen], "big")
+        end = i + hdr + length
+        if end > len(data):
+            raise ssl.SSLError("cadata: truncated DER certificate")
+        b64 = base64.b64encode(data[i:end])
+        lines = [b64[j:j + 64] for j in range(0, len(b64), 64)]
+        out.append(b"-----BEGIN CERTIFICATE-----\n" + b"\n".join(lines)
+                   + b"\n-----END CERTIFICATE-----\n")
+        i = end
+    if not out:
+        raise ssl.SSLError("cadata: empty")
+    return b"".join(out)
 
 
 def _wrap(cls: type, errno: int, text: str, reason: Optional[str],
@@ -284,6 +314,24 @@ class SSLContext(ssl.SSLContext):
     def _changed(self) -> None:
         self._configs = {}
 
+    def _save(self) -> Dict[str, Any]:
+        return {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+                for k, v in self._st.items()}
+
+    def _checked(self, saved: Dict[str, Any]) -> None:
+        """Build the configuration now, so that a bad file or key fails the
+        call that gave it (as with the stdlib); on failure the context
+        keeps its previous settings."""
+        self._changed()
+        if self._role == "server" and not self._st["chains"]:
+            return  # checked once load_cert_chain() gives a chain
+        try:
+            self._config(self._role == "server")
+        except Error as e:
+            self._st = saved
+            self._changed()
+            raise _translate(e) from e
+
     def _config(self, server_side: bool) -> Union[ClientConfig, ServerConfig]:
         role = "server" if server_side else "client"
         if role != self._role:
@@ -311,12 +359,7 @@ class SSLContext(ssl.SSLContext):
         if st["capath"]:
             kw["capath"] = st["capath"][0]
         if cadata:
-            pem = [d for d in cadata if d.lstrip().startswith(b"-----")]
-            der = [d for d in cadata if not d.lstrip().startswith(b"-----")]
-            if der and (pem or len(der) > 1):
-                raise Unsupported("load_verify_locations: one DER cadata per context "
-                                  "(give PEM to combine several)")
-            kw["cadata"] = b"\n".join(pem) if pem else der[0]
+            kw["cadata"] = b"\n".join(cadata)  # all PEM (DER converted on loading)
         kw["load_system_trust"] = bool(st["system"])
         if st["chains"]:
             kw["cert_chain"] = list(st["chains"])
@@ -383,6 +426,7 @@ class SSLContext(ssl.SSLContext):
                               cadata: Any = None) -> None:
         if cafile is None and capath is None and cadata is None:
             raise TypeError("cafile, capath and cadata cannot be all omitted")
+        saved = self._save()
         if cafile is not None:
             path = os.fspath(cafile)
             if not os.path.isfile(path):
@@ -393,8 +437,12 @@ class SSLContext(ssl.SSLContext):
         if cadata is not None:
             if isinstance(cadata, str):
                 cadata = cadata.encode("ascii")
-            self._st["cadata"].append(bytes(cadata))
-        self._changed()
+            elif isinstance(cadata, (bytes, bytearray, memoryview)):
+                cadata = _der_to_pem(bytes(cadata))
+            else:
+                raise TypeError("cadata should be an ASCII string or a bytes-like object")
+            self._st["cadata"].append(cadata)
+        self._checked(saved)
 
     def load_default_certs(self, purpose: Any = ssl.Purpose.SERVER_AUTH) -> None:
         if not isinstance(purpose, ssl._ASN1Object):
@@ -416,10 +464,9 @@ class SSLContext(ssl.SSLContext):
             chain = f.read()
         with open(keypath, "rb") as f:
             key = f.read()
+        saved = self._save()
         self._st["chains"].append((chain, key))
-        self._changed()
-        if self._role == "server":
-            self._config(True)  # check the pair now, as the stdlib does
+        self._checked(saved)
 
     def set_alpn_protocols(self, alpn_protocols: Any) -> None:
         protos = []
