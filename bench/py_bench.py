@@ -368,11 +368,10 @@ def main():
         write_report(pathlib.Path(args.write), table, args, lib_table)
 
 
-# Sections other tools write into the same file (`make bench`,
-# bench/pair_bench.c; the instruction counts of tools/cost.sh's probe),
-# kept as they are when this report is rewritten.
-KEPT_SECTIONS = ("\n## Instruction counts of a handshake pair\n",
-                 "\n## make bench: ferrule vs libssl\n")
+# The sections this script writes; every other "## " section of the file
+# (`make bench`'s, tools/cost.sh's, docs/mlkem.md's, ...) is kept as it is,
+# in its order, when the report is rewritten.
+OWN_SECTIONS = ("## Why the bulk path is fast", "## Libraries with ferrule.SSLContext")
 
 
 def kept_sections(path):
@@ -380,13 +379,12 @@ def kept_sections(path):
         old = path.read_text()
     except FileNotFoundError:
         return ""
+    parts = old.split("\n## ")
     kept = []
-    for heading in KEPT_SECTIONS:
-        start = old.find(heading)
-        if start < 0:
-            continue
-        end = old.find("\n## ", start + 1)
-        kept.append(old[start:] if end < 0 else old[start:end + 1])
+    for part in parts[1:]:  # parts[0]: the title and this script's first table
+        heading = "## " + part.split("\n", 1)[0]
+        if heading.strip() not in OWN_SECTIONS:
+            kept.append("\n## " + part.rstrip("\n") + "\n")
     return "".join(kept)
 
 
