@@ -344,3 +344,31 @@ def test_httpx_verification_failures(pki, case):
                 c.get(srv.url + "/")
     # httpx.ConnectError <- httpcore.ConnectError <- the ssl error
     assert verify_error(ei.value).verify_code == {"hostname": 62, "untrusted": 20, "expired": 10}[case]
+
+
+@pytest.mark.parametrize("client", ["stdlib", "ferrule"])
+def test_websockets_sync_server(pki, client):
+    """websockets' threaded server on ferrule.SSLSocket (wrap_socket server
+    side), with its sync client on either context."""
+    import threading
+
+    from websockets.sync.client import connect
+    from websockets.sync.server import serve
+
+    def echo(ws):
+        for msg in ws:
+            ws.send(msg)
+
+    with serve(echo, "127.0.0.1", 0, ssl=fserver(pki)) as srv:
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        port = srv.socket.getsockname()[1]
+        cctx = fclient(pki) if client == "ferrule" else sclient(pki)
+        try:
+            with connect(f"wss://localhost:{port}", ssl=cctx, open_timeout=TIMEOUT) as ws:
+                for msg in ("hello", b"\x01" * 70_000):
+                    ws.send(msg)
+                    assert ws.recv(timeout=TIMEOUT) == msg
+        finally:
+            srv.shutdown()
+            t.join(TIMEOUT)
