@@ -221,7 +221,7 @@ PY_SOURCES := $(filter-out %/_ffi.py,$(wildcard bindings/python/src/ferrule/*.py
               bindings/python/pyproject.toml
 PY_DEPS    := pytest pytest-asyncio setuptools wheel
 # ferrule.SSLContext's library tests (tests/py/test_sslcontext_libs.py).
-PY_DEPS    += urllib3==2.8.0 requests==2.34.2 httpx==0.29.0 aiohttp==3.14.5 websockets==17.4
+PY_DEPS    += urllib3==2.8.0 requests==2.34.2 httpx==0.29.0 anyio==4.16.0 aiohttp==3.14.5 websockets==17.4
 
 # The stamp records PY_DEPS: a changed list installs again in an old venv.
 $(VENV)/.deps-stamp: FORCE_DEPS_CHECK

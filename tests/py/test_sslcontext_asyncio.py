@@ -171,3 +171,51 @@ async def test_check_hostname_requires_server_hostname(pki):
         with pytest.raises(ValueError, match="server_hostname"):
             await asyncio.open_connection("127.0.0.1", port_of(srv), ssl=fclient(pki),
                                           server_hostname="")
+
+
+async def test_peercert_matches_stdlib(pki):
+    """getpeercert() through asyncio: the same dict as the stdlib's for the
+    same server, and the same DER."""
+    srv = await asyncio.start_server(echo_handler, "127.0.0.1", 0, ssl=sserver(pki, "rsa"))
+    got = {}
+    async with srv:
+        for name, ctx in (("ssl", sclient(pki)), ("ferrule", fclient(pki))):
+            r, w = await asyncio.open_connection("127.0.0.1", port_of(srv), ssl=ctx,
+                                                 server_hostname="localhost")
+            obj = w.get_extra_info("ssl_object")
+            got[name] = (w.get_extra_info("peercert"), obj.getpeercert(True))
+            await roundtrip(r, w, b"c")
+    assert got["ferrule"] == got["ssl"]
+
+
+@pytest.mark.parametrize("client,server", [("ferrule", "stdlib"), ("stdlib", "ferrule")])
+async def test_anyio_tls_stream(pki, client, server):
+    """anyio's TLSStream (what httpx async and other anyio users run) over
+    ferrule.SSLObject, both roles."""
+    import anyio
+    from anyio.streams.tls import TLSStream
+
+    sctx = fserver(pki) if server == "ferrule" else sserver(pki)
+    cctx = fclient(pki) if client == "ferrule" else sclient(pki)
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+
+    async def serve_one(stream):
+        tls = await TLSStream.wrap(stream, server_side=True, ssl_context=sctx)
+        data = await tls.receive()
+        await tls.send(data[::-1])
+        await tls.aclose()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, serve_one)
+        stream = await anyio.connect_tcp("127.0.0.1", port)
+        tls = await TLSStream.wrap(stream, hostname="localhost", ssl_context=cctx)
+        await tls.send(b"abc" * 1000)
+        got = b""
+        while len(got) < 3000:
+            got += await tls.receive()
+        assert got == (b"abc" * 1000)[::-1]
+        assert tls.extra(anyio.streams.tls.TLSAttribute.tls_version) == "TLSv1.3"
+        await tls.aclose()
+        tg.cancel_scope.cancel()
+    await listener.aclose()
