@@ -286,7 +286,9 @@ def test_non_blocking_socket(pki):
             except ssl.SSLWantWriteError:
                 wants.add("write")
                 select.select([], [s], [], TIMEOUT)
-        assert s.version() == "TLSv1.3" and "read" in wants
+        # (Whether do_handshake() had to wait depends on how fast the
+        # server thread answered; recv() below must wait: no request yet.)
+        assert s.version() == "TLSv1.3"
         with pytest.raises(ssl.SSLWantReadError):
             s.recv(100)  # nothing sent yet: nothing to read
         s.send(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
