@@ -13,7 +13,7 @@ import pytest
 
 import ferrule
 from conftest import TIMEOUT
-from sslctx_util import BODY, HTTPSServer, fclient, fserver, sserver
+from sslctx_util import BODY, HTTPSServer, fclient, fserver, sclient, sserver
 
 
 def test_client_defaults_match_stdlib():
@@ -340,3 +340,39 @@ def test_bad_cafile_fails_the_call(pki, tmp_path):
     assert ctx.cert_store_stats()["x509_ca"] == 1
     with pytest.raises(FileNotFoundError):
         ctx.load_verify_locations(tmp_path / "missing.pem")
+
+
+def test_select_sees_records_not_yet_read(pki):
+    """The client's Finished and its first data arrive in one TCP segment;
+    after the server's handshake the data must still make the socket
+    readable for select() (websockets' sync connections select() before
+    recv()): ferrule.SSLSocket reads the socket a record at a time, like
+    OpenSSL without read-ahead."""
+    import select
+    lsock = socket.create_server(("127.0.0.1", 0))
+    result = {}
+
+    def server():
+        raw, _ = lsock.accept()
+        raw.settimeout(TIMEOUT)
+        with fserver(pki).wrap_socket(raw, server_side=True) as s:
+            readable, _, _ = select.select([s], [], [], 5)
+            result["readable"] = bool(readable)
+            result["data"] = s.recv(100)
+    t = threading.Thread(target=server, daemon=True)
+    t.start()
+    with socket.create_connection(lsock.getsockname(), TIMEOUT) as c:
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = sclient(pki).wrap_bio(inc, out, server_hostname="localhost")
+        while True:
+            try:
+                obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                c.sendall(out.read())
+                inc.write(c.recv(65536))
+        obj.write(b"first data")
+        c.sendall(out.read())  # Finished and the data record, one send
+        t.join(TIMEOUT)
+    lsock.close()
+    assert result == {"readable": True, "data": b"first data"}

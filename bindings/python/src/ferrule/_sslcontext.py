@@ -1009,6 +1009,8 @@ class SSLSocket(ssl.SSLSocket):
         self._send_lock = threading.Lock()
         self._recv_lock = threading.Lock()
         self._fed = 0
+        self._rec_left = 0  # bytes of the current record not yet read
+        self._rec_hdr = bytearray()  # a partial record header
         self.settimeout(timeout)
         try:
             self.getpeername()
@@ -1073,17 +1075,45 @@ class SSLSocket(ssl.SSLSocket):
             if self._fed != seen:
                 return  # another thread fed input meanwhile: try with that first
             try:
-                data = _raw_recv(self, 65536)
+                data = _raw_recv(self, self._rec_need())
             except BlockingIOError:
                 raise _wrap(SSLWantReadError, ssl.SSL_ERROR_WANT_READ,
                             "The operation did not complete (read)", None, None) from None
             with self._lock:
                 conn = self._engine.conn
                 if data:
+                    self._rec_track(data)
                     conn.receive_bytes(data)
                 elif not conn._eof:
                     conn.receive_eof()
                 self._fed += 1
+
+    # The socket is read one TLS record at a time (the rest of the current
+    # record plus the next header), never further: records we have not
+    # taken stay in the kernel, so select()/poll() on the socket still see
+    # them.  Users that wait for readability before recv() (websockets'
+    # sync connections, like code written for OpenSSL without read-ahead)
+    # would otherwise wait forever for bytes already read.
+
+    def _rec_need(self) -> int:
+        if self._rec_left:
+            return self._rec_left + 5  # this record's rest and the next header
+        return 5 - len(self._rec_hdr)
+
+    def _rec_track(self, data: bytes) -> None:
+        i, n = 0, len(data)
+        while i < n:
+            if self._rec_left:
+                take = min(self._rec_left, n - i)
+                self._rec_left -= take
+                i += take
+                continue
+            take = min(5 - len(self._rec_hdr), n - i)
+            self._rec_hdr += data[i:i + take]
+            i += take
+            if len(self._rec_hdr) == 5:
+                self._rec_left = int.from_bytes(self._rec_hdr[3:5], "big")
+                self._rec_hdr.clear()
 
     def _drive(self, fn: Any, *args: Any) -> Any:
         while True:
