@@ -376,3 +376,31 @@ def test_select_sees_records_not_yet_read(pki):
         t.join(TIMEOUT)
     lsock.close()
     assert result == {"readable": True, "data": b"first data"}
+
+
+@pytest.mark.parametrize("first", ["recv", "sendall"])
+def test_first_io_drives_the_handshake(pki, first):
+    """Without do_handshake_on_connect, the first recv() or sendall() runs
+    the handshake (as with the stdlib)."""
+    lsock = socket.create_server(("127.0.0.1", 0))
+
+    def server():
+        raw, _ = lsock.accept()
+        with fserver(pki).wrap_socket(raw, server_side=True) as s:
+            s.sendall(b"hello first")
+            s.recv(10)
+    t = threading.Thread(target=server, daemon=True)
+    t.start()
+    raw = socket.create_connection(lsock.getsockname(), TIMEOUT)
+    with fclient(pki).wrap_socket(raw, server_hostname="localhost",
+                                  do_handshake_on_connect=False) as s:
+        assert s.version() is None
+        if first == "recv":
+            assert s.recv(100) == b"hello first"
+            s.sendall(b"x")
+        else:
+            s.sendall(b"x")
+            assert s.recv(100) == b"hello first"
+        assert s.version() == "TLSv1.3"
+    t.join(TIMEOUT)
+    lsock.close()

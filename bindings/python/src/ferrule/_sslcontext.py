@@ -739,6 +739,15 @@ class _Engine:
         finally:
             _tls.current = None
 
+    def _drain(self) -> None:
+        """Move pending output to the owner (the conn asked for it with
+        WantWrite before it goes on)."""
+        out = self.conn.bytes_to_send()
+        if not out:
+            raise _wrap(SSLError, ssl.SSL_ERROR_SSL, "[ferrule: INTERNAL] WantWrite without "
+                        "output", "INTERNAL", None)
+        self.owner._queue(out)
+
     def handshake(self) -> None:
         def step() -> None:
             while True:
@@ -746,8 +755,15 @@ class _Engine:
                     self.conn.do_handshake()
                     return
                 except WantWrite:
-                    continue  # the owner sends bytes_to_send() after us
+                    self._drain()
         self._run(step)
+
+    def _read(self, n: int, view: Any = None) -> Any:
+        while True:
+            try:
+                return self.conn.read(n, view)
+            except WantWrite:
+                self._drain()
 
     @property
     def done(self) -> bool:
@@ -756,7 +772,7 @@ class _Engine:
     def read(self, n: int) -> bytes:
         """Up to n bytes of plaintext; b"" after close_notify."""
         if not self.plain and not self.closed:
-            data = self._run(self.conn.read, max(n, 16384))
+            data = self._run(self._read, max(n, 16384))
             if not data:
                 self.closed = True
                 return b""
@@ -774,7 +790,7 @@ class _Engine:
             data = self.read(n)
             view[:len(data)] = data
             return len(data)
-        count = self._run(self.conn.read, n, view[:n])
+        count = self._run(self._read, n, view[:n])
         if not count:
             self.closed = True
         return count
@@ -858,6 +874,9 @@ class SSLObject(ssl.SSLObject):
         self._outgoing = outgoing
         self._engine = _Engine(self, context, server_side, server_hostname, session)
         return self
+
+    def _queue(self, out: bytes) -> None:
+        self._outgoing.write(out)
 
     def _io(self, fn: Any, *args: Any) -> Any:
         conn = self._engine.conn
@@ -1094,6 +1113,9 @@ class SSLSocket(ssl.SSLSocket):
     # them.  Users that wait for readability before recv() (websockets'
     # sync connections, like code written for OpenSSL without read-ahead)
     # would otherwise wait forever for bytes already read.
+
+    def _queue(self, out: bytes) -> None:
+        self._wbuf += out  # (under _lock: called by the engine)
 
     def _rec_need(self) -> int:
         if self._rec_left:
@@ -1385,6 +1407,9 @@ class _SocketView(SSLObject):
 
     def _io(self, fn: Any, *args: Any) -> Any:
         return self._sock._drive(fn, *args)
+
+    def _queue(self, out: bytes) -> None:
+        self._sock._queue(out)
 
 
 SSLContext.sslobject_class = SSLObject
