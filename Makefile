@@ -29,6 +29,9 @@
 #   make fuzz          clang+libFuzzer build in build-fuzz/, every fuzz target for FUZZ_SECONDS
 #                      (60); table in build-fuzz/campaign.md; not part of `make check`
 #                      (docs/fuzzing.md); make fuzz-merge adds new coverage to fuzz/corpus
+#   make drill         build, then tools/drill/drill.py: two servers sharing ticket keys and a
+#                      Redis replay store under load; key rotation, server restart, Redis
+#                      outage; figures in build/drill/last.json (docs/runbook.md)
 #   make clean
 
 BUILD_DIR  ?= build
@@ -60,6 +63,7 @@ SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost 
 SUITES += check-load
 SUITES += check-review
 SUITES += check-timing
+SUITES += check-drill
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -402,3 +406,16 @@ timing: build
 
 check-timing: $(SUITE_DEPS)
 	$(BUILD_DIR)/timing_harness --selftest --measurements 200000 --runs 3
+# Operations drill (issue 16, docs/runbook.md): tools/drill/drill.py against a
+# real redis-server it starts on loopback.  `make drill` is the full run
+# (about 3 minutes; DRILL_FLAGS to change it) and writes build/drill/last.json,
+# the figures docs/runbook.md quotes; check-drill is a short run plus the
+# negative case (a store that accepts replays must be caught), and the
+# Redis store's own C test (test_redis_replay) runs in check-c.
+DRILL_FLAGS ?=
+.PHONY: drill check-drill
+drill: build
+	python3 tools/drill/drill.py --build $(BUILD_DIR) --json $(BUILD_DIR)/drill/last.json $(DRILL_FLAGS)
+
+check-drill: $(SUITE_DEPS)
+	DRILL_BUILD=$(abspath $(BUILD_DIR)) $(PYTEST) tools/drill/test_drill.py -q
