@@ -101,6 +101,15 @@ class Drill:
             out["error"] = str(e)
         return out
 
+    def cert_days_left(self):
+        """The runbook's certificate-expiry signal, for the drill's leaf."""
+        r = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in",
+                            os.path.join(self.pki, "ecdsa-p256.leaf.pem")],
+                           capture_output=True, text=True)
+        end = datetime.datetime.strptime(r.stdout.strip().split("=", 1)[1],
+                                         "%b %d %H:%M:%S %Y %Z")
+        return round((end - datetime.datetime.utcnow()).total_seconds() / 86400.0, 1)
+
     def start_server(self, idx):
         name = "AB"[idx]
         cmd = [os.path.join(self.build, "drill_server"), "--name", name,
@@ -264,6 +273,7 @@ class Drill:
             "replays_accepted_detail": [dict(r, phase=self.phase_of(r["t"])) for r in accepted_replays],
             "phases": phases,
             "servers": stats,
+            "certificate_days_left": self.cert_days_left(),
         }
         verdicts = {}
         verdicts["replays accepted = 0"] = len(accepted_replays) == 0
