@@ -13,7 +13,7 @@ then, in phases:
   outage     Redis stopped: 0-RTT must be refused, 1-RTT must go on
   recovery   Redis started again (empty): after the quarantine, 0-RTT again
 
-Clients record every Nth 0-RTT flight and replay it to the other server;
+Clients record two in every N 0-RTT flights and replay them to the other server;
 a replay is accepted if the target server's early log has its request.
 
 Prints the figures and writes them as JSON (--json); exits 1 when a verdict
@@ -300,6 +300,7 @@ class Drill:
             refused_replay = sum(s.get("early_rejected_by_reason", {}).get("replay", 0)
                                  for s in stats.values())
             fig["early_rejected_replay_reason"] = refused_replay
+            fig["store_seen"] = sum(s["replay_store"].get("seen", 0) for s in stats.values())
             fig["redis_before_outage"] = self.redis_before_outage
             fig["redis_end"] = redis_end
             fig["server_B_exit_on_restart"] = self.server_exit_on_restart

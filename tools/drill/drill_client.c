@@ -13,7 +13,7 @@
  * 0-RTT data; otherwise after the handshake.  It checks the answer
  * "OK <id> early|1rtt" (early exactly when the 0-RTT was accepted).
  *
- * Replays: every Nth connection that sent 0-RTT data had its first flight
+ * Replays: two in every N connections that sent 0-RTT data had their first flight
  * (ClientHello + early data, as sent on the wire) recorded; once that
  * connection is done the flight is sent unchanged, as an attacker would,
  * to the other server.  Whether a server delivered it is in the servers'
@@ -218,7 +218,9 @@ int main(int argc, char **argv)
         }
         sess_len = 0; /* single use for 0-RTT: the next connection takes a newer ticket */
         rec.len = 0;
-        rec.recording = offered && replay_every > 0 && (++n_early % (unsigned)replay_every) == 0;
+        /* Two consecutive 0-RTT connections in every replay_every: they
+         * went to different servers, so replays go both ways. */
+        rec.recording = offered && replay_every > 0 && (n_early++ % (unsigned)replay_every) < 2;
         for (;;) {
             st = ferrule_conn_handshake(c);
             if (flush_out(c, fd, &rec) != 0) {
