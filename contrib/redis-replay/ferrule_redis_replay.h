@@ -43,7 +43,8 @@ extern "C" {
 typedef struct frr_store frr_store;
 
 typedef struct frr_options {
-    const char *host;      /* Redis address (IPv4/IPv6 literal or name), e.g. "127.0.0.1" */
+    const char *host;      /* Redis address, e.g. "127.0.0.1": give an IP literal (a name is
+                              resolved by hiredis with a blocking lookup at each connect) */
     int port;              /* e.g. 6379 */
     const char *prefix;    /* key prefix, default "ferrule:replay:" */
     int timeout_ms;        /* per check, default 250: later = answered "failure" (the SET

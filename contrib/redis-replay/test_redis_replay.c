@@ -397,6 +397,25 @@ TEST(handshake_pauses_until_redis_answers)
     paused = 0;
     CHECK_EQ(early_attempt(s, cc, sc2, sess, len, &paused), FERRULE_EARLY_REJECTED);
     CHECK_EQ(paused, 1);
+    /* A server in quarantine refuses, but records: the same ticket's 0-RTT
+     * at a server out of quarantine is then a replay. */
+    frr_store *q = open_store(3000);
+    REQUIRE(q != NULL);
+    frr_stats qs;
+    frr_get_stats(q, &qs);
+    for (int i = 0; i < 2000 && qs.state != FRR_QUARANTINE; i++) {
+        spin(q, 1, NULL);
+        frr_get_stats(q, &qs);
+    }
+    CHECK_EQ(qs.state, FRR_QUARANTINE);
+    len = pair_session(cc, sc, sess, sizeof sess);
+    REQUIRE(len > 0);
+    paused = 0;
+    CHECK_EQ(early_attempt(q, cc, sc2, sess, len, &paused), FERRULE_EARLY_REJECTED);
+    CHECK_EQ(paused, 0);
+    spin(q, 50, NULL);
+    CHECK_EQ(early_attempt(s, cc, sc, sess, len, &paused), FERRULE_EARLY_REJECTED);
+    frr_close(q);
     /* Redis away: refused at once (no pause), the handshake still completes. */
     redis_stop();
     spin(s, 100, NULL);

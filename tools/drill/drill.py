@@ -13,7 +13,8 @@ then, in phases:
   outage     Redis stopped: 0-RTT must be refused, 1-RTT must go on
   recovery   Redis started again (empty): after the quarantine, 0-RTT again
 
-Clients record two in every N 0-RTT flights and replay them to the other server;
+Clients record one in every N 0-RTT flights (sent to A; with
+--replay-both-ways two, one to each) and replay them to the other server;
 a replay is accepted if the target server's early log has its request.
 
 Prints the figures and writes them as JSON (--json); exits 1 when a verdict
@@ -168,6 +169,7 @@ class Drill:
                  "--servers", f"{self.ports[0]},{self.ports[1]}",
                  "--ca", os.path.join(self.pki, "root.pem"), "--log", log,
                  "--id-base", str((i + 1) * 100000000), "--replay-every", str(a.replay_every),
+                 "--replay-both-ways", "1" if a.replay_both_ways else "0",
                  "--drain-file", self.drain])))
         p = a.phase
         if not a.broken_store:
@@ -272,6 +274,7 @@ class Drill:
             "replays_accepted": len(accepted_replays),
             "replays_accepted_detail": [dict(r, phase=self.phase_of(r["t"])) for r in accepted_replays],
             "phases": phases,
+            "events_ms": {name: int(t) for name, t in self.events},
             "servers": stats,
             "certificate_days_left": self.cert_days_left(),
         }
@@ -331,6 +334,9 @@ def main():
     ap.add_argument("--clients", type=int, default=2)
     ap.add_argument("--replay-every", type=int, default=50)
     ap.add_argument("--window-ms", type=int, default=3000)
+    ap.add_argument("--replay-both-ways", action="store_true",
+                    help="replay flights to both servers (default: flights sent to A, replayed "
+                         "to B); shows the open issue in docs/runbook.md")
     ap.add_argument("--broken-store", action="store_true")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")

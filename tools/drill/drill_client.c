@@ -13,7 +13,7 @@
  * 0-RTT data; otherwise after the handshake.  It checks the answer
  * "OK <id> early|1rtt" (early exactly when the 0-RTT was accepted).
  *
- * Replays: two in every N connections that sent 0-RTT data had their first flight
+ * Replays: one (--replay-both-ways 1: two) in every N connections that sent 0-RTT data had their first flight
  * (ClientHello + early data, as sent on the wire) recorded; once that
  * connection is done the flight is sent unchanged, as an attacker would,
  * to the other server.  Whether a server delivered it is in the servers'
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 {
     const char *ca = NULL, *log_path = NULL, *drain = NULL, *servers = NULL;
     unsigned long long id = 1;
-    int replay_every = 0, pause_ms = 0;
+    int replay_every = 0, pause_ms = 0, both_ways = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
         if (!strcmp(a, "--servers")) servers = v;
@@ -149,6 +149,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--id-base")) id = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--replay-every")) replay_every = atoi(v);
         else if (!strcmp(a, "--pause-ms")) pause_ms = atoi(v);
+        else if (!strcmp(a, "--replay-both-ways")) both_ways = atoi(v);
         else {
             fprintf(stderr, "drill_client: unknown option %s\n", a);
             return 2;
@@ -218,9 +219,11 @@ int main(int argc, char **argv)
         }
         sess_len = 0; /* single use for 0-RTT: the next connection takes a newer ticket */
         rec.len = 0;
-        /* Two consecutive 0-RTT connections in every replay_every: they
-         * went to different servers, so replays go both ways. */
-        rec.recording = offered && replay_every > 0 && (n_early++ % (unsigned)replay_every) < 2;
+        /* One 0-RTT connection in every replay_every (with an even value,
+         * always one to the same server); --replay-both-ways: two
+         * consecutive ones, which went to different servers. */
+        rec.recording = offered && replay_every > 0 &&
+                        (n_early++ % (unsigned)replay_every) < (unsigned)(both_ways ? 2 : 1);
         for (;;) {
             st = ferrule_conn_handshake(c);
             if (flush_out(c, fd, &rec) != 0) {
