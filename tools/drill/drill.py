@@ -13,8 +13,8 @@ then, in phases:
   outage     Redis stopped: 0-RTT must be refused, 1-RTT must go on
   recovery   Redis started again (empty): after the quarantine, 0-RTT again
 
-Clients record one in every N 0-RTT flights (sent to A; with
---replay-both-ways two, one to each) and replay them to the other server;
+Clients record one in every N 0-RTT flights (all sent to the same server;
+with --replay-both-ways two, one to each) and replay them to the other server;
 a replay is accepted if the target server's early log has its request.
 
 Prints the figures and writes them as JSON (--json); exits 1 when a verdict
@@ -335,8 +335,8 @@ def main():
     ap.add_argument("--replay-every", type=int, default=50)
     ap.add_argument("--window-ms", type=int, default=3000)
     ap.add_argument("--replay-both-ways", action="store_true",
-                    help="replay flights to both servers (default: flights sent to A, replayed "
-                         "to B); shows the open issue in docs/runbook.md")
+                    help="replay flights to both servers (default: one direction, the recorded "
+                         "flights all went to one server); docs/runbook.md, open issue")
     ap.add_argument("--broken-store", action="store_true")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
