@@ -412,6 +412,9 @@ check-timing: $(SUITE_DEPS)
 # the figures docs/runbook.md quotes; check-drill is a short run plus the
 # negative case (a store that accepts replays must be caught), and the
 # Redis store's own C test (test_redis_replay) runs in check-c.
+# check-drill is not in SUITES yet: its short drill fails now and then on
+# the open issue in docs/runbook.md (a replay accepted after a server
+# restart); add `SUITES += check-drill` above once that is fixed.
 DRILL_FLAGS ?=
 .PHONY: drill check-drill
 drill: build

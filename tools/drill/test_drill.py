@@ -19,7 +19,9 @@ def drill(tmp_path, *args):
 
 
 def test_short_drill_with_redis(tmp_path):
-    rc, fig = drill(tmp_path, "--phase", "4", "--replay-every", "5")
+    # An even N: every recorded flight went to the same server (as in make
+    # drill); --replay-both-ways shows the open issue of docs/runbook.md.
+    rc, fig = drill(tmp_path, "--phase", "4", "--replay-every", "4")
     assert fig["mode"] == "redis"
     assert fig["replays_sent"] > 0
     assert fig["replays_accepted"] == 0
