@@ -32,6 +32,8 @@
 #   make drill         build, then tools/drill/drill.py: two servers sharing ticket keys and a
 #                      Redis replay store under load; key rotation, server restart, Redis
 #                      outage; figures in build/drill/last.json (docs/runbook.md)
+#   make check-formal  Frama-C/WP proofs (formal/wp) and spin model checks (formal/spin) with
+#                      their self-tests on deliberately broken copies (docs/formal.md)
 #   make clean
 
 BUILD_DIR  ?= build
@@ -63,6 +65,8 @@ SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost 
 SUITES += check-load
 SUITES += check-review
 SUITES += check-timing
+# Machine-checked properties (issue 18).
+SUITES += check-formal
 SUITES += check-drill
 
 # What a suite needs before it runs.  `make check` builds once and then runs
@@ -422,3 +426,13 @@ drill: build
 
 check-drill: $(SUITE_DEPS)
 	DRILL_BUILD=$(abspath $(BUILD_DIR)) $(PYTEST) tools/drill/test_drill.py -q
+
+# (18) Machine-checked properties (docs/formal.md): Frama-C/WP proves the
+# reader, the writer and the record header parser free of runtime errors
+# and true to their contracts (formal/wp/prove.sh); spin checks the
+# handshake table exported from core/state.c (formal/spin/check.sh).  Both
+# also run on deliberately broken copies, which must fail.
+.PHONY: check-formal
+check-formal: $(SUITE_DEPS)
+	formal/wp/prove.sh --self-test
+	formal/spin/check.sh $(BUILD_DIR) --self-test

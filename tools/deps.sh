@@ -18,6 +18,7 @@ python:    python3 python3-venv python3-dev swig
 peers:     gnutls-bin libnss3-tools libwolfssl-dev
 analysis:  valgrind abigail-tools
 lua:       luajit2 lua-busted lua-socket nginx libnginx-mod-http-lua lua-resty-core wrk curl
+formal:    frama-c-base why3 z3 cvc4 spin
 drill:     redis-server libhiredis-dev
 '
 # lua: OpenResty's LuaJIT branch (luajit2), which Debian's lua-resty-core

@@ -2,7 +2,7 @@
  * formal/wp/common_spec.h - ACSL for core/common.c (docs/formal.md): the
  * predicates that say a reader or a writer is well formed, and the
  * contracts of the reader.  reader_writer.c proves these contracts against
- * core/common.c; the other proofs (record_header.c) assume them.
+ * core/common.c; the other proofs (record_header_proof.c) assume them.
  */
 #ifndef FR_FORMAL_COMMON_SPEC_H
 #define FR_FORMAL_COMMON_SPEC_H

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # formal/wp/prove.sh - prove with Frama-C/WP (docs/formal.md):
 #   reader_writer.c  the bounds-checked reader and the writer (core/common.c)
-#   record_header.c  the record header parser (core/record_header.c)
+#   record_header_proof.c  the record header parser (core/record_header.c)
 # Every goal, including the RTE plugin's absence-of-runtime-error goals,
 # must be proved; anything else fails.
 #
@@ -35,7 +35,6 @@ prove() {
     local log="$out/$name.log"
     # shellcheck disable=SC2086
     frama-c -cpp-extra-args="-I$src -Iformal/wp/stubs -Icore -Iabi/include" \
-        -inline-calls fr_reader_left,fr_reader_empty,fr_record_known_type \
         -wp -wp-rte $opts -wp-prover cvc4,z3 -wp-timeout 30 \
         -wp-par 2 -wp-fct "$fcts" "$file" >"$log" 2>&1 || { echo "$name: frama-c failed (see $log)"; tail -20 "$log"; return 1; }
     local tally
@@ -53,14 +52,14 @@ prove() {
 # Typed+Cast for the writer, whose only casts are the byte-pointer casts of
 # memcpy's and memset's void * arguments (docs/formal.md).  -wp-split
 # splits conjunctions into separate goals where the provers need it.
-reader_opts=""
-writer_opts="-wp-model Typed+Cast -wp-split"
-header_opts="-wp-split"
+reader_opts="-inline-calls fr_reader_left,fr_reader_empty"
+writer_opts="-inline-calls fr_reader_left,fr_reader_empty -wp-model Typed+Cast -wp-split"
+header_opts="-inline-calls fr_record_known_type -wp-split"
 
 fail=0
 prove reader formal/wp/reader_writer.c "$readers" "$reader_opts" || fail=1
 prove writer formal/wp/reader_writer.c "$writers" "$writer_opts" || fail=1
-prove record_header formal/wp/record_header.c "$header" "$header_opts" || fail=1
+prove record_header formal/wp/record_header_proof.c "$header" "$header_opts" || fail=1
 
 if (( self_test )); then
     # Each mutant must make its proof fail; a proof that still "passes"
@@ -85,7 +84,7 @@ if (( self_test )); then
     else
         echo "self-test: the reader proof did not fail on fr_read_bytes without its bounds check"; fail=1
     fi
-    prove mutant-no-limit formal/wp/record_header.c fr_record_header "$header_opts" "$tmp/no-limit" >/dev/null || true
+    prove mutant-no-limit formal/wp/record_header_proof.c fr_record_header "$header_opts" "$tmp/no-limit" >/dev/null || true
     if caught mutant-no-limit; then
         echo "self-test: the header proof fails without the 2^14+256 length limit (as it must)"
     else

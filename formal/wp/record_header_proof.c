@@ -1,5 +1,5 @@
 /*
- * formal/wp/record_header.c - the contracts Frama-C/WP proves for the
+ * formal/wp/record_header_proof.c - the contracts Frama-C/WP proves for the
  * record header parser of core/record_header.c (docs/formal.md).  Like
  * reader_writer.c, this file includes the shipped source itself.
  */
