@@ -34,6 +34,7 @@
 #                      outage; figures in build/drill/last.json (docs/runbook.md)
 #   make check-formal  Frama-C/WP proofs (formal/wp) and spin model checks (formal/spin) with
 #                      their self-tests on deliberately broken copies (docs/formal.md)
+#   make check-tsan    the C tests that use threads (ctest label "threads") under ThreadSanitizer
 #   make clean
 
 BUILD_DIR  ?= build
@@ -68,6 +69,7 @@ SUITES += check-timing
 # Machine-checked properties (issue 18).
 SUITES += check-formal
 SUITES += check-drill
+SUITES += check-tsan
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -436,3 +438,21 @@ check-drill: $(SUITE_DEPS)
 check-formal: $(SUITE_DEPS)
 	formal/wp/prove.sh --self-test
 	formal/spin/check.sh $(BUILD_DIR) --self-test
+# (issue 16 item 6) Sanitizers beyond gcc's ASan+UBSan (docs/sanitizers.md).
+#
+# check-tsan: a ThreadSanitizer build (FERRULE_TSAN) in $(TSAN_DIR) of the C
+# tests labelled "threads" (the list is FERRULE_THREAD_TESTS in
+# CMakeLists.txt, built by the target thread_tests), run with halt_on_error
+# so that the first report fails the test.  tests/san/race.c, a deliberate
+# race, first proves the build reports and halts.
+TSAN_DIR     ?= build-tsan
+TSAN_CC      ?= gcc
+TSAN_ENV     := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+.PHONY: check-tsan
+check-tsan: $(if $(SUITE_DEPS),deps)
+	@CC=$(TSAN_CC) $(CMAKE) --log-level=WARNING -S . -B $(TSAN_DIR) \
+	  -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DFERRULE_TSAN=ON
+	@$(CMAKE) --build $(TSAN_DIR) -j $(JOBS) --target thread_tests
+	@$(TSAN_CC) -fsanitize=thread -g -O1 -pthread tests/san/race.c -o $(TSAN_DIR)/san_selfcheck_race
+	@$(TSAN_ENV) tools/san-selfcheck.sh tsan "ThreadSanitizer: data race" $(TSAN_DIR)/san_selfcheck_race
+	$(TSAN_ENV) $(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j $(JOBS) -L threads
