@@ -133,7 +133,9 @@ fr_err fr_read_u32(fr_reader *r, uint32_t *v) { return read_uint(r, 4, v); }
 fr_err fr_read_bytes(fr_reader *r, size_t n, const uint8_t **out) {
     FR_ENSURE(n <= fr_reader_left(r), FERRULE_R_DECODE_ERROR);
     *out = r->p;
-    r->p += n;
+    /* An empty reader may have no buffer (fr_reader_init(NULL, 0)): NULL + 0
+     * is undefined in C, so zero bytes never move the pointer. */
+    if (n > 0) r->p += n;
     return FR_OK;
 }
 
