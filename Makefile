@@ -35,6 +35,7 @@
 #   make check-formal  Frama-C/WP proofs (formal/wp) and spin model checks (formal/spin) with
 #                      their self-tests on deliberately broken copies (docs/formal.md)
 #   make check-tsan    the C tests that use threads (ctest label "threads") under ThreadSanitizer
+#   make check-clang-asan  clang ASan+UBSan build (NULL+0 and more), every C test and fuzz replay
 #   make clean
 
 BUILD_DIR  ?= build
@@ -70,6 +71,7 @@ SUITES += check-timing
 SUITES += check-formal
 SUITES += check-drill
 SUITES += check-tsan
+SUITES += check-clang-asan
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
@@ -456,3 +458,29 @@ check-tsan: $(if $(SUITE_DEPS),deps)
 	@$(TSAN_CC) -fsanitize=thread -g -O1 -pthread tests/san/race.c -o $(TSAN_DIR)/san_selfcheck_race
 	@$(TSAN_ENV) tools/san-selfcheck.sh tsan "ThreadSanitizer: data race" $(TSAN_DIR)/san_selfcheck_race
 	$(TSAN_ENV) $(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j $(JOBS) -L threads
+
+# check-clang-asan: the whole library and every C test (fuzz replays
+# included) built by clang with FERRULE_SANITIZE=ON (ASan+UBSan,
+# -fno-sanitize-recover=all) plus CLANG_SAN_EXTRA, UBSan checks clang has
+# beyond its default set.  clang's UBSan reports NULL+0 pointer arithmetic
+# (pointer-overflow), which gcc's does not; tests/san/null_plus_zero.c
+# first proves this build reports it.
+CLANG_ASAN_DIR  ?= build-clang-asan
+CLANG_SAN_EXTRA ?= -fsanitize=implicit-conversion,local-bounds,float-divide-by-zero
+# clang links a shared library without the ASan runtime, which
+# libferrule.so's -Wl,--no-undefined refuses; every link of this build takes
+# clang's shared runtime instead (one runtime per process), found by rpath.
+CLANG_SAN_RT    = $(dir $(shell clang -print-file-name=libclang_rt.asan-x86_64.so))
+CLANG_SAN_LINK  = $(CLANG_SAN_EXTRA) -shared-libasan -Wl,-rpath,$(CLANG_SAN_RT)
+.PHONY: check-clang-asan
+check-clang-asan: $(if $(SUITE_DEPS),deps)
+	@CC=clang $(CMAKE) --log-level=WARNING -S . -B $(CLANG_ASAN_DIR) \
+	  -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DFERRULE_SANITIZE=ON \
+	  "-DCMAKE_C_FLAGS=$(CLANG_SAN_EXTRA)" "-DCMAKE_EXE_LINKER_FLAGS=$(CLANG_SAN_LINK)" \
+	  "-DCMAKE_SHARED_LINKER_FLAGS=$(CLANG_SAN_LINK)"
+	@$(CMAKE) --build $(CLANG_ASAN_DIR) -j $(JOBS)
+	@clang -fsanitize=address,undefined $(CLANG_SAN_EXTRA) -fno-sanitize-recover=all -g -O1 \
+	  tests/san/null_plus_zero.c -o $(CLANG_ASAN_DIR)/san_selfcheck_null
+	@$(SAN_ENV) tools/san-selfcheck.sh clang-ubsan "applying zero offset to null pointer" \
+	  $(CLANG_ASAN_DIR)/san_selfcheck_null
+	$(SAN_ENV) $(CTEST) --test-dir $(CLANG_ASAN_DIR) --output-on-failure -j $(JOBS)
