@@ -464,7 +464,9 @@ check-tsan: $(if $(SUITE_DEPS),deps)
 # -fno-sanitize-recover=all) plus CLANG_SAN_EXTRA, UBSan checks clang has
 # beyond its default set.  clang's UBSan reports NULL+0 pointer arithmetic
 # (pointer-overflow), which gcc's does not; tests/san/null_plus_zero.c
-# first proves this build reports it.
+# first proves this build reports it.  The tests link libferrule.a; the
+# shared library runs under the sanitizers through the CLI (which links
+# libferrule.so) in interop/test_openssl.py against the openssl CLI.
 CLANG_ASAN_DIR  ?= build-clang-asan
 CLANG_SAN_EXTRA ?= -fsanitize=implicit-conversion,local-bounds,float-divide-by-zero
 # clang links a shared library without the ASan runtime, which
@@ -484,3 +486,4 @@ check-clang-asan: $(if $(SUITE_DEPS),deps)
 	@$(SAN_ENV) tools/san-selfcheck.sh clang-ubsan "applying zero offset to null pointer" \
 	  $(CLANG_ASAN_DIR)/san_selfcheck_null
 	$(SAN_ENV) $(CTEST) --test-dir $(CLANG_ASAN_DIR) --output-on-failure -j $(JOBS)
+	$(SAN_ENV) FERRULE_BIN=$(abspath $(CLANG_ASAN_DIR))/ferrule $(PYTEST) interop/test_openssl.py -q
