@@ -367,7 +367,7 @@ abi-baseline: build
 	@echo "wrote abi/baseline.abi (commit it)"
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(RELEASE_DIR) $(RELEASE_CLANG_DIR) $(FUZZ_DIR) .pytest_cache interop/__pycache__ interop/.pytest_cache \
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(RELEASE_DIR) $(RELEASE_CLANG_DIR) $(FUZZ_DIR) build-tsan build-clang-asan $(OSSL35_DIR) build/formal .pytest_cache interop/__pycache__ interop/.pytest_cache \
 	  bindings/python/build bindings/python/src/*.egg-info tests/py/__pycache__ tests/py/.pytest_cache
 	rm -f bindings/python/src/ferrule/_ffi.py bindings/python/src/ferrule/_ffi_wrap.c \
 	  bindings/python/src/ferrule/_ffi_gen.i bindings/python/src/ferrule/__ffi*.so $(VENV)/.ferrule-stamp

@@ -2,14 +2,14 @@
  * record_header.c - the record header parser and the inner-plaintext limit
  * check (RFC 8446 §5.1, §5.2): the first code to touch a peer's bytes, kept
  * in a file of its own so that Frama-C/WP proves it as it ships
- * (formal/wp/record_header.c, docs/formal.md).
+ * (formal/wp/record_header_proof.c, docs/formal.md).
  */
 #include "record.h"
 
 fr_err fr_record_header(const uint8_t *hdr, uint8_t *type, size_t *body_len) {
     /* A fixed 5-byte layout the caller guarantees: type, legacy version
      * (major, minor), 16-bit length.  Read directly, so that the proof
-     * of this function (formal/wp/record_header.c) needs nothing else. */
+     * of this function (formal/wp/record_header_proof.c) needs nothing else. */
     uint8_t t = hdr[0], major = hdr[1];
     size_t len = (size_t)hdr[3] * 256u + hdr[4];
     /* RFC 8446 §5: an unexpected record type is fatal. */
