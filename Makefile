@@ -22,7 +22,8 @@
 #   make load          build, then the load test (tests/load): 10,000 connections held at once
 #                      and 100,000 sequential handshakes on a Go-binding server, crypto/tls
 #                      as the reference; writes the figures into docs/load.md (LOAD_FLAGS=...)
-#   make check-review  every test, function and file docs/security-review.md names exists
+#   make check-review  every test, function and file docs/security-review.md and
+#                      docs/rfc8446-matrix.md name exists
 #   make timing        build, then timing/harness.c: dudect-style |t| per secret-dependent
 #                      comparison; writes its table into docs/side-channel-review.md
 #                      (minutes; not part of `make check`; TIMING_FLAGS="--measurements N")
@@ -396,11 +397,12 @@ check-load: load-build
 	cd tests/load && $(GO_ENV) go test -count=1 .
 	$(GO_ENV) timeout 120 $(LOAD_BIN) selftest
 # Issue 16 (security review): every `file:case` and `file:function`
-# reference of docs/security-review.md resolves (tools/check-doc-refs.py).
-# Reads sources only: no build needed.
+# reference of docs/security-review.md and of docs/rfc8446-matrix.md
+# resolves (tools/check-doc-refs.py).  Reads sources only: no build needed.
 .PHONY: check-review
 check-review:
 	python3 tools/check-doc-refs.py docs/security-review.md
+	python3 tools/check-doc-refs.py docs/rfc8446-matrix.md
 # (16) Timing side channels (timing/harness.c, docs/side-channel-review.md).
 # `make timing` measures every secret-dependent comparison or branch we own
 # (a few minutes, not part of `make check`) and writes its table into the
