@@ -62,15 +62,25 @@ async def test_readme_echo_server(example, pki):
             await server
 
 
-@pytest.fixture(scope="module")
-def sslcontext_example():
-    """The code block of the README's "drop-in ssl.SSLContext" section."""
-    text = README.read_text()
-    section = text.split("## A drop-in `ssl.SSLContext`", 1)[1].split("\n## ", 1)[0]
+# The SSLContext example appears in two READMEs: the binding's "drop-in
+# ssl.SSLContext" section and the top-level README's Python section.
+SSLCONTEXT_SECTIONS = [
+    (README, "## A drop-in `ssl.SSLContext`"),
+    (REPO / "README.md", "## Python\n"),
+]
+
+
+@pytest.fixture(scope="module", params=SSLCONTEXT_SECTIONS, ids=["binding-readme", "top-readme"])
+def sslcontext_example(request):
+    """The code block of a README's SSLContext section, executed."""
+    path, heading = request.param
+    text = path.read_text()
+    assert heading in text, f"no {heading.strip()!r} section in {path}"
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"^```python\n(.*?)^```", section, re.S | re.M)
-    assert len(blocks) == 1, "one ```python block in the SSLContext section"
+    assert len(blocks) == 1, f"one ```python block in the SSLContext section of {path}"
     mod = types.ModuleType("readme_sslcontext")
-    exec(compile(blocks[0], str(README), "exec"), mod.__dict__)  # noqa: S102 - our own README
+    exec(compile(blocks[0], str(path), "exec"), mod.__dict__)  # noqa: S102 - our own README
     return mod
 
 
