@@ -68,11 +68,11 @@ SUITES := check-c check-boundary check-asan check-fuzz check-release check-cost 
 SUITES += check-load
 SUITES += check-review
 SUITES += check-timing
-# Machine-checked properties (issue 18).
-SUITES += check-formal
 SUITES += check-drill
 SUITES += check-tsan
 SUITES += check-clang-asan
+# Machine-checked properties (issue 18).
+SUITES += check-formal
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
