@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include <hiredis/hiredis.h>
@@ -27,7 +29,10 @@ typedef struct pending {
     frr_resume_fn resume;
     int64_t deadline;
     int cancelled;
-    int record_only; /* quarantine: written, but the answer was already "failure" */
+    int record_only; /* timed out: still written, but the answer was already "failure" */
+    int quarantined; /* asked in quarantine: refused whatever Redis says, but only once
+                        Redis has acknowledged the SET (see submit) */
+    char hex[65];    /* the key, for the trace */
 } pending;
 
 struct frr_store {
@@ -40,6 +45,7 @@ struct frr_store {
     int64_t connect_deadline, next_attempt, quarantine_until;
     pending *q;
     int head, count;
+    FILE *trace;
     frr_stats st;
 };
 
@@ -48,6 +54,21 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void trace(const frr_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void trace(const frr_store *s, const char *fmt, ...)
+{
+    if (!s->trace) return;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    fprintf(s->trace, "%lld.%03d ", (long long)tv.tv_sec, (int)(tv.tv_usec / 1000));
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(s->trace, fmt, ap);
+    va_end(ap);
+    fputc('\n', s->trace);
+    fflush(s->trace);
 }
 
 const char *frr_state_name(int state)
@@ -79,6 +100,7 @@ int frr_open(frr_store **out, const frr_options *o)
     int window = o->window_ms > 0 ? o->window_ms : 10000;
     s->quarantine_ms = o->quarantine_ms >= 0 ? o->quarantine_ms : window + 2000;
     s->max_pending = o->max_pending > 0 ? o->max_pending : 4096;
+    s->trace = o->trace;
     s->stall_ms = 8 * s->timeout_ms > 2000 ? 8 * s->timeout_ms : 2000;
     s->q = calloc((size_t)s->max_pending, sizeof *s->q);
     if (!s->host || !s->prefix || !s->q) {
@@ -122,6 +144,7 @@ static void drop_at(frr_store *s, uint64_t *why, const char *where)
         all = malloc((size_t)n * sizeof *all);
         for (int i = 0; i < n && all; i++) all[i] = s->q[(s->head + i) % s->max_pending];
     }
+    trace(s, "drop %s (%d in flight)", s->st.last_error, n);
     s->head = s->count = 0;
     if (s->ctx) {
         redisFree(s->ctx);
@@ -159,6 +182,7 @@ static void start_connect(frr_store *s)
         s->next_attempt = now_ms() + s->reconnect_ms;
         return;
     }
+    trace(s, "connecting");
     s->connecting = 1;
     s->connect_deadline = now_ms() + (s->timeout_ms > 1000 ? s->timeout_ms : 1000);
 }
@@ -168,6 +192,7 @@ static void connected(frr_store *s)
     s->connecting = 0;
     s->st.connects++;
     s->quarantine_until = now_ms() + s->quarantine_ms;
+    trace(s, "connected, quarantine %d ms", s->quarantine_ms);
 }
 
 static int fail_now(frr_store *s, uint64_t *why, pending p)
@@ -180,11 +205,12 @@ static int fail_now(frr_store *s, uint64_t *why, pending p)
 /* Queue the SET; 0, or -1 when the context refused it. */
 static int queue_set(frr_store *s, const uint8_t key[32], int64_t expires, pending p)
 {
-    char hex[65];
+    char *hex = p.hex;
     for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
     if (redisAppendCommand(s->ctx, "SET %b%b 1 NX EXAT %lld", s->prefix, s->prefix_len, hex,
                            (size_t)64, (long long)expires) != REDIS_OK)
         return -1;
+    trace(s, "set %s exat %lld%s", hex, (long long)expires, p.quarantined ? " quarantined" : "");
     p.deadline = now_ms() + s->timeout_ms;
     s->q[(s->head + s->count) % s->max_pending] = p;
     s->count++;
@@ -195,19 +221,23 @@ static int submit(frr_store *s, const uint8_t key[32], int64_t expires, pending 
 {
     s->st.checks++;
     int state = state_of(s);
+    if (s->trace) {
+        char hex[65];
+        for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
+        trace(s, "check %s exat %lld state %s", hex, (long long)expires, frr_state_name(state));
+    }
     if (state == FRR_DOWN) return fail_now(s, &s->st.failed_down, p);
     if (s->count >= s->max_pending || expires <= 0) return fail_now(s, &s->st.failed_busy, p);
-    if (state == FRR_QUARANTINE) {
-        /* Refused, but recorded all the same: the client now resends its
-         * request in 1-RTT, and the same flight replayed to a server out
-         * of quarantine must find the key (RFC 8446 appendix E.5). */
-        pending rec = {.record_only = 1, .cancelled = 1};
-        if (queue_set(s, key, expires, rec) == 0) {
-            int done = 0;
-            if (redisBufferWrite(s->ctx, &done) != REDIS_OK) drop(s, &s->st.failed_down);
-        }
-        return fail_now(s, &s->st.failed_quarantine, p);
-    }
+    /* Quarantined: refused, but recorded all the same, and the refusal
+     * waits for Redis's reply to the SET like any answer.  The client
+     * resends its request in 1-RTT as soon as it sees the refusal, and the
+     * same flight replayed to a server out of quarantine must find the key
+     * (RFC 8446 appendix E.5).  A refusal sent before Redis has applied
+     * the SET loses that race whenever Redis runs the other server's later
+     * SET first (commands on different connections have no order until
+     * Redis reads them; the drill caught it when Redis was descheduled for
+     * a millisecond, docs/runbook.md). */
+    p.quarantined = state == FRR_QUARANTINE;
     if (queue_set(s, key, expires, p) != 0) return fail_now(s, &s->st.failed_error, p);
     int done = 0;
     if (redisBufferWrite(s->ctx, &done) != REDIS_OK) {
@@ -327,6 +357,16 @@ void frr_process(frr_store *s, short revents)
             s->count--;
             uint64_t *why = NULL;
             int res = map_reply(reply, &why, s);
+            if (p.quarantined && res == 1) { /* recorded now; refused all the same */
+                res = -1;
+                why = &s->st.failed_quarantine;
+            }
+            {
+                const redisReply *rr = reply;
+                trace(s, "reply %s %d%s%s type %d %.*s", p.hex, res, p.record_only ? " record-only" : "",
+                      p.quarantined ? " quarantined" : "",
+                      rr->type, rr->str ? (int)(rr->len < 80 ? rr->len : 80) : 0, rr->str ? rr->str : "");
+            }
             freeReplyObject(reply);
             if (why && !p.record_only) (*why)++;
             finish(s, p, res); /* may queue more checks */
@@ -354,6 +394,7 @@ void frr_process(frr_store *s, short revents)
         e->record_only = 1;
         e->cancelled = 1;
         s->st.failed_timeout++;
+        trace(s, "timeout %s", e->hex);
         finish(s, copy, -1); /* may queue more checks (at the tail) */
     }
     if (s->ctx && !s->connecting && s->count > 0 && now >= s->q[s->head].deadline + s->stall_ms) {

@@ -19,8 +19,9 @@
  * maxmemory-policy noeviction) answers "store failure": the 0-RTT data is
  * refused and the handshake carries on in 1-RTT.  After every (re)connect
  * the store stays quarantined (answers failure, but still records the key,
- * so that the flight replayed to a server out of quarantine is caught
- * after the client resent its request in 1-RTT) for quarantine_ms, by
+ * and answers only once Redis has acknowledged that SET, so that the
+ * flight replayed to a server out of quarantine is caught after the client
+ * resent its request in 1-RTT) for quarantine_ms, by
  * default the freshness window plus 2 s: keys written before an outage may
  * be lost (a Redis restart without persistence, a failover to a replica
  * that had not got them), and a replayed flight older than the window is
@@ -33,6 +34,7 @@
 #define FERRULE_REDIS_REPLAY_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <ferrule.h>
 
@@ -53,6 +55,8 @@ typedef struct frr_options {
     int quarantine_ms;     /* after each connect; < 0 = default (window_ms + 2000), 0 = none */
     int window_ms;         /* the servers' early-data window (default 10000) */
     int max_pending;       /* checks in flight at most, default 4096 (more = failure) */
+    FILE *trace;           /* NULL, or a debug trace: one line per check, reply and connection
+                              event, with wall-clock ms and the key (tools/drill --trace) */
 } frr_options;
 
 /* Called when a paused connection got its answer (after
@@ -65,9 +69,10 @@ int frr_open(frr_store **out, const frr_options *opts);
 void frr_close(frr_store *s);
 
 /* Answer the connection's pending FERRULE_DECISION_REPLAY.  Returns 1 when
- * the decision was answered at once (a failure answer: Redis down,
- * quarantined, too many in flight), 0 when it is queued (the connection
- * stays paused until frr_process calls `resume`), -1 if `conn` has no
+ * the decision was answered at once (a failure answer: Redis down, too
+ * many in flight), 0 when it is queued (the connection stays paused until
+ * frr_process calls `resume`; in quarantine too: the answer is then a
+ * refusal, given once Redis has recorded the key), -1 if `conn` has no
  * REPLAY decision pending. */
 int frr_decide(frr_store *s, ferrule_conn *conn, frr_resume_fn resume, void *arg);
 /* Forget the queued checks of `conn` (call before freeing a paused

@@ -210,7 +210,9 @@ TEST(quarantine_after_connect_refuses_then_answers)
     random_key(k);
     int64_t exp = (int64_t)time(NULL) + 60;
     answer a = {0};
-    CHECK_EQ(frr_check(s, k, exp, on_done, &a), 1); /* answered at once */
+    CHECK_EQ(frr_check(s, k, exp, on_done, &a), 0); /* answered once Redis replied */
+    CHECK(!a.got);
+    spin(s, 2000, &a.got);
     CHECK(a.got && a.result == -1);
     /* Refused, but written: a replay of the same flight to a server out
      * of quarantine must be caught (the client resent in 1-RTT). */
@@ -224,6 +226,47 @@ TEST(quarantine_after_connect_refuses_then_answers)
     CHECK_EQ(st.failed, 1);
     CHECK_EQ(st.fresh, 1); /* the quarantine's write is not counted as an answer */
     frr_close(s);
+}
+
+/* The drill's "replay accepted after a server restart" (docs/runbook.md):
+ * a quarantined server refused at once, before Redis had run its SET; the
+ * client resent in 1-RTT and replayed the flight to the other server,
+ * whose later SET Redis ran first (it had not read the first server's
+ * socket yet): fresh there, 0-RTT accepted.  Redis is stopped (SIGSTOP)
+ * to hold it at that moment: the quarantined refusal must not come before
+ * Redis has applied the SET, and then the other server sees a replay. */
+TEST(quarantine_refusal_waits_until_redis_recorded_the_key)
+{
+    frr_store *up = open_up();
+    frr_store *q = open_store(5000);
+    REQUIRE(up != NULL && q != NULL);
+    frr_stats st;
+    frr_get_stats(q, &st);
+    for (int i = 0; i < 2000 && st.state != FRR_QUARANTINE; i++) {
+        spin(q, 1, NULL);
+        frr_get_stats(q, &st);
+    }
+    REQUIRE(st.state == FRR_QUARANTINE);
+    uint8_t k[32];
+    random_key(k);
+    int64_t exp = (int64_t)time(NULL) + 60;
+    REQUIRE(kill(redis_pid, SIGSTOP) == 0);
+    answer a = {0};
+    int r = frr_check(q, k, exp, on_done, &a);
+    spin(q, 100, &a.got); /* Redis cannot answer now (timeout_ms is 300) */
+    int early_answer = a.got;
+    REQUIRE(kill(redis_pid, SIGCONT) == 0);
+    CHECK_EQ(r, 0);
+    CHECK(!early_answer);
+    spin(q, 2000, &a.got);
+    CHECK(a.got && a.result == -1); /* refused: quarantined */
+    /* Only now may the client resend and the flight be replayed elsewhere. */
+    CHECK_EQ(check_sync(up, k, exp), 0);
+    frr_get_stats(q, &st);
+    CHECK_EQ(st.failed_quarantine, 1);
+    CHECK_EQ(st.failed_timeout, 0);
+    frr_close(q);
+    frr_close(up);
 }
 
 TEST(redis_down_fails_closed_and_recovers)
@@ -412,8 +455,7 @@ TEST(handshake_pauses_until_redis_answers)
     REQUIRE(len > 0);
     paused = 0;
     CHECK_EQ(early_attempt(q, cc, sc2, sess, len, &paused), FERRULE_EARLY_REJECTED);
-    CHECK_EQ(paused, 0);
-    spin(q, 50, NULL);
+    CHECK_EQ(paused, 1); /* the refusal waited for Redis to record the ticket */
     CHECK_EQ(early_attempt(s, cc, sc, sess, len, &paused), FERRULE_EARLY_REJECTED);
     frr_close(q);
     /* Redis away: refused at once (no pause), the handshake still completes. */
@@ -457,6 +499,7 @@ int main(int argc, char **argv)
         TL_CASE(pipelined_checks_get_their_own_answers),
         TL_CASE(keys_expire_at_the_given_time),
         TL_CASE(quarantine_after_connect_refuses_then_answers),
+        TL_CASE(quarantine_refusal_waits_until_redis_recorded_the_key),
         TL_CASE(redis_down_fails_closed_and_recovers),
         TL_CASE(no_redis_at_all_refuses_at_once),
         TL_CASE(handshake_pauses_until_redis_answers),

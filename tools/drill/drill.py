@@ -120,6 +120,8 @@ class Drill:
                "--ticket-keys", self.keys_path, "--window-ms", str(self.a.window_ms),
                "--stats", os.path.join(self.tmp, f"stats-{name}.json"),
                "--early-log", os.path.join(self.tmp, "early.log")]
+        if self.a.trace:
+            cmd += ["--trace", os.path.join(self.tmp, f"trace-{name}.log")]
         cmd += ["--store", "accept-all"] if self.a.broken_store else \
                ["--redis", f"127.0.0.1:{self.redis_port}"]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -340,7 +342,12 @@ def main():
     ap.add_argument("--broken-store", action="store_true")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--trace", action="store_true",
+                    help="servers write trace-A.log / trace-B.log (every replay decision, store "
+                         "command and reply, request) into the kept temporary directory")
     a = ap.parse_args()
+    if a.trace:
+        a.keep = True
     for tool in ("redis-server", "redis-cli"):
         if not shutil.which(tool) and not a.broken_store:
             raise SystemExit(f"drill: {tool} not found (tools/deps.sh installs redis-server)")
@@ -354,6 +361,8 @@ def main():
             d.redis.kill()
         if not a.keep:
             shutil.rmtree(d.tmp, ignore_errors=True)
+        else:
+            print(f"drill: kept {d.tmp}")
     if a.json:
         os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
         with open(a.json, "w") as f:

@@ -5,6 +5,7 @@
  *   drill_server --name A --port P --cert CHAIN --key KEY --ticket-keys FILE
  *                --redis HOST:PORT | --store accept-all
  *                [--window-ms N] [--quarantine-ms N] --stats FILE --early-log FILE
+ *                [--trace FILE]   (debug: decisions, requests, store checks/replies)
  *
  * A single-threaded poll() loop over non-blocking sockets and ferrule's
  * buffer API.  0-RTT anti-replay is fleet-wide: every server installs the
@@ -37,7 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +60,7 @@ typedef struct sconn {
     char req[128];
     size_t req_len;
     int64_t deadline;
+    unsigned long long seq; /* for the trace */
 } sconn;
 
 static struct {
@@ -72,6 +76,8 @@ static struct {
     uint8_t current_key[48];
     int64_t key_since, started;
     FILE *early_log;
+    FILE *trace; /* --trace: decisions, requests, and the store's own lines */
+    unsigned long long seq;
 } S;
 
 static volatile sig_atomic_t got_hup, got_term;
@@ -86,6 +92,21 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void tr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void tr(const char *fmt, ...)
+{
+    if (!S.trace) return;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    fprintf(S.trace, "%lld.%03d %s ", (long long)tv.tv_sec, (int)(tv.tv_usec / 1000), S.name);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(S.trace, fmt, ap);
+    va_end(ap);
+    fputc('\n', S.trace);
+    fflush(S.trace);
 }
 
 static void count(counter *c, const char *name)
@@ -204,6 +225,7 @@ static void resume_cb(void *arg, ferrule_conn *conn)
 {
     (void)conn;
     sconn *c = arg;
+    tr("conn %llu resumed by the store", c->seq);
     c->paused = 0;
     c->kick = 1;
 }
@@ -212,7 +234,16 @@ static void resume_cb(void *arg, ferrule_conn *conn)
  * opt into).  Returns 1 when the connection may be driven on. */
 static int decide(sconn *c)
 {
+    if (S.trace) {
+        const uint8_t *k = NULL;
+        int64_t exp = 0;
+        char hex[65] = "";
+        if (ferrule_conn_replay_key(c->tls, &k, &exp) == FERRULE_OK)
+            for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", k[i]);
+        tr("conn %llu replay decision %s exat %lld", c->seq, hex, (long long)exp);
+    }
     int r = frr_decide(S.store, c->tls, resume_cb, c);
+    tr("conn %llu frr_decide -> %d", c->seq, r);
     if (r == 0) {
         c->paused = 1;
         return 0;
@@ -238,6 +269,7 @@ static void on_request_bytes(sconn *c, const uint8_t *d, size_t n, int early)
                 c->early_req = 1;
                 S.early_requests++;
                 unsigned long long id;
+                if (sscanf(c->req, "GET %llu", &id) == 1) tr("conn %llu early request %llu", c->seq, id);
                 if (sscanf(c->req, "GET %llu", &id) == 1 && S.early_log) {
                     fprintf(S.early_log, "%s %llu\n", S.name, id);
                     fflush(S.early_log);
@@ -304,6 +336,8 @@ static void drive(sconn *c)
                 S.hs_ok++;
                 if (ferrule_conn_resumed(c->tls)) S.resumed++;
                 uint32_t es = ferrule_conn_early_data_status(c->tls);
+                tr("conn %llu handshake done resumed %d early status %u reason %u", c->seq,
+                   ferrule_conn_resumed(c->tls), es, ferrule_conn_early_data_reason(c->tls));
                 if (es == FERRULE_EARLY_ACCEPTED) S.early_accepted++;
                 else if (es == FERRULE_EARLY_REJECTED) {
                     uint32_t r = ferrule_conn_early_data_reason(c->tls);
@@ -335,6 +369,7 @@ static void drive(sconn *c)
                 unsigned long long id = 0;
                 char resp[96];
                 int ok = sscanf(c->req, "GET %llu", &id) == 1;
+                tr("conn %llu answer %llu %s", c->seq, id, c->early_req ? "early" : "1rtt");
                 int len = snprintf(resp, sizeof resp, ok ? "OK %llu %s\n" : "ERR\n", id,
                                    c->early_req ? "early" : "1rtt");
                 size_t w = 0;
@@ -373,6 +408,8 @@ static void accept_one(void)
     c->fd = fd;
     c->deadline = now_ms() + 15000; /* a loaded CI machine may stall for seconds */
     c->kick = 1;
+    c->seq = ++S.seq;
+    tr("conn %llu accepted", c->seq);
     S.accepted_conns++;
     S.conns[S.n++] = c;
 }
@@ -446,6 +483,12 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--quarantine-ms")) quarantine_ms = atoi(v);
         else if (!strcmp(a, "--stats")) S.stats_path = v;
         else if (!strcmp(a, "--early-log")) S.early_log_path = v;
+        else if (!strcmp(a, "--trace")) {
+            if (!(S.trace = fopen(v, "a"))) {
+                perror(v);
+                return 1;
+            }
+        }
         else {
             fprintf(stderr, "drill_server: unknown option %s\n", a);
             return 2;
@@ -456,7 +499,7 @@ int main(int argc, char **argv)
         (!broken && strcmp(store_kind, "redis") != 0)) {
         fprintf(stderr, "usage: drill_server --name N --port P --cert F --key F --ticket-keys F "
                         "--stats F [--early-log F] (--redis HOST:PORT | --store accept-all) "
-                        "[--window-ms N] [--quarantine-ms N]\n");
+                        "[--window-ms N] [--quarantine-ms N] [--trace F]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -490,7 +533,7 @@ int main(int argc, char **argv)
             return 2;
         }
         frr_options o = {.host = host, .port = rport, .window_ms = window_ms,
-                         .quarantine_ms = quarantine_ms};
+                         .quarantine_ms = quarantine_ms, .trace = S.trace};
         if (frr_open(&S.store, &o) != 0) {
             perror("drill_server: redis store");
             return 1;
