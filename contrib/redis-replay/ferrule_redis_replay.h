@@ -50,7 +50,10 @@ typedef struct frr_options {
     int port;              /* e.g. 6379 */
     const char *prefix;    /* key prefix, default "ferrule:replay:" */
     int timeout_ms;        /* per check, default 250: later = answered "failure" (the SET
-                              stays in flight); silent for max(2 s, 8 x this) more = reconnect */
+                              stays in flight, but unacknowledged: a replay elsewhere that
+                              Redis runs first is accepted, docs/runbook.md; keep this well
+                              above Redis's worst latency); silent for max(2 s, 8 x this)
+                              more = reconnect */
     int reconnect_ms;      /* delay between connection attempts, default 500 */
     int quarantine_ms;     /* after each connect; < 0 = default (window_ms + 2000), 0 = none */
     int window_ms;         /* the servers' early-data window (default 10000) */

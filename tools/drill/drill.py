@@ -338,7 +338,7 @@ def main():
     ap.add_argument("--window-ms", type=int, default=3000)
     ap.add_argument("--replay-both-ways", action="store_true",
                     help="replay flights to both servers (default: one direction, the recorded "
-                         "flights all went to one server); docs/runbook.md, open issue")
+                         "flights all went to one server; check-drill uses it)")
     ap.add_argument("--broken-store", action="store_true")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
