@@ -73,7 +73,6 @@ SUITES += check-tsan
 SUITES += check-clang-asan
 # Machine-checked properties (issue 18).
 SUITES += check-formal
-SUITES += check-drill
 
 # What a suite needs before it runs.  `make check` builds once and then runs
 # each suite with SUITE_DEPS= so the build is not repeated per suite.
