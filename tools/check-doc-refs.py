@@ -8,6 +8,7 @@ A reference is a backticked token of one of these shapes:
                               table row "case" / "case/variant"), else a
                               pytest function of interop/test_NAME.py or
                               tests/py/test_NAME.py
+  `PATH/test_X.c:case`        a case of the C test PATH/test_X.c
   `PATH.c:function`           a function defined in PATH.c (PATH relative to
                               the repository, or to core/ as the RFC 8446
                               matrix writes them)
@@ -70,7 +71,7 @@ def check_ref(file_part, name):
         return "no file %s" % file_part
     text = read(full)
     rel = os.path.relpath(full, ROOT)
-    if rel.startswith("tests/c/test_"):
+    if os.path.basename(rel).startswith("test_") and rel.endswith(".c"):  # a C test anywhere
         ok = c_test_has(text, name)
     elif full.endswith(".py"):
         ok = re.search(r"\bdef %s\(" % re.escape(name), text) is not None
