@@ -398,6 +398,11 @@ static fr_err note_requests(fr_conn *c, fr_exts *x) {
     if (e != NULL) FR_TRY(fr_ext_result(parse_status_request(c, &e->body)));
     e = fr_exts_find(x, FR_EXT_RECORD_SIZE_LIMIT);
     if (e != NULL) FR_TRY(fr_ext_result(fr_rsl_server_on_client_hello(c, &e->body)));
+    /* post_handshake_auth (RFC 8446 §4.2.6): we never ask for it, but its
+     * extension_data is zero length, and a type we recognise is held to
+     * its syntax (found by fuzz/fuzz_diff_hello, docs/fuzzing.md). */
+    e = fr_exts_find(x, FR_EXT_POST_HANDSHAKE_AUTH);
+    if (e != NULL) FR_TRY(fr_read_done(&e->body));
     return FR_OK;
 }
 

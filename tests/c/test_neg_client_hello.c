@@ -238,6 +238,15 @@ NEG_EDIT(no_common_signature_scheme) {
     return deliver(x);
 }
 
+NEG_EDIT(post_handshake_auth_not_empty) {
+    /* RFC 8446 §4.2.6: its extension_data is zero length.  Found by
+     * fuzz/fuzz_diff_hello (OpenSSL: decode_error; ferrule accepted it),
+     * docs/fuzzing.md "Differential fuzzing". */
+    static const uint8_t body[2] = {0, 0};
+    CHECK(hello_add(&x->h, 1, FR_EXT_POST_HANDSHAKE_AUTH, body, sizeof(body)) != NULL);
+    return deliver(x);
+}
+
 NEG_EDIT(empty_supported_versions) {
     hext *sv = hello_find(&x->h, FR_EXT_SUPPORTED_VERSIONS);
     NEG_REQUIRE(sv != NULL);
@@ -371,6 +380,8 @@ static const neg_row rows[] = {
     {"ch_no_common_signature_scheme", CH(no_common_signature_scheme, 0),
      NEG_FAILS(POLICY, UNSUPPORTED_CERT, HANDSHAKE_FAILURE), NEG_PEER_ALERT},
     {"ch_empty_supported_versions", CH(empty_supported_versions, 0), DECODE_ERR, NEG_PEER_ALERT},
+    {"ch_post_handshake_auth_not_empty", CH(post_handshake_auth_not_empty, 0), DECODE_ERR,
+     NEG_PEER_ALERT},
     {"ch_second_client_hello_separate_record", CH(second_hello_separate_record, 0),
      NEG_FAILS(DECODE, BAD_OUTER_TYPE, UNEXPECTED_MESSAGE), NEG_PEER_NONE},
     {"ch_second_client_hello_same_record", CH(second_hello_same_record, 0),
