@@ -58,7 +58,8 @@ FUZZ_FLAGS   ?=
 FUZZ_MERGE_MAX_LEN ?= 32768
 FUZZ_TARGETS := fuzz_record fuzz_server fuzz_client fuzz_x509 fuzz_pathbuild fuzz_pem fuzz_cert_api \
                 fuzz_client_hello fuzz_server_hello fuzz_ext fuzz_certificate fuzz_cert_verify \
-                fuzz_nst fuzz_session fuzz_ticket fuzz_der fuzz_crl fuzz_ocsp fuzz_names
+                fuzz_nst fuzz_session fuzz_ticket fuzz_der fuzz_crl fuzz_ocsp fuzz_names \
+                fuzz_diff_x509 fuzz_diff_path fuzz_diff_hello
 
 # The suites `make check` runs, in this order.  Later issues append theirs
 # here (e.g. check-python check-go check-lua check-limbo check-fuzz) and add a

@@ -1,0 +1,274 @@
+/*
+ * fuzz_diff_hello.c - differential target: the accept/reject verdict of a
+ * ferrule server and of a libssl server on the same ClientHello.
+ *
+ * Input: the ClientHello body (no handshake header), the layout of
+ * fuzz_client_hello, whose corpus seeds this one.
+ *
+ * ferrule: the fuzz_server configuration (fuzz_common.h: the embedded
+ * ECDSA P-256 leaf, ALPN h2 and http/1.1, 0-RTT on) handed the message
+ * through fr_dispatch (fuzz_hs.h).  Accept = FR_OK (ServerHello flight or
+ * HelloRetryRequest queued, or paused for the 0-RTT replay decision).
+ *
+ * OpenSSL: an SSL_CTX limited to TLS 1.3 with the same certificate and
+ * key, the same cipher suites and groups as ferrule (X25519, P-256, P-384),
+ * an ALPN callback that picks h2 then http/1.1 and refuses no overlap
+ * (no_application_protocol, as ferrule does, RFC 7301 §3.2), fed the
+ * message in handshake records through memory BIOs.  Accept = its first
+ * output record is a handshake record holding a ServerHello (or HRR);
+ * reject = an alert or nothing.
+ *
+ * A differing verdict must fall in a named allowed class (below; each a
+ * documented rule, triaged in docs/fuzzing.md "Differential fuzzing");
+ * anything else aborts.  Both rejecting is agreement (the alerts are
+ * counted by class with FUZZ_DIFF_STATS=1 but not compared: the two
+ * libraries order their checks differently).
+ */
+#include "fuzz_hs.h"
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+
+/* ---- the libssl server -------------------------------------------------- */
+
+static int alpn_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned int inlen, void *arg) {
+    (void)s;
+    (void)arg;
+    static const unsigned char ours[] = "\x02h2\x08http/1.1";
+    unsigned char *sel = NULL;
+    if (SSL_select_next_proto(&sel, outlen, ours, sizeof(ours) - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static SSL_CTX *ossl_ctx(void) {
+    static SSL_CTX *ctx;
+    if (ctx != NULL) return ctx;
+    ctx = SSL_CTX_new(TLS_server_method());
+    FUZZ_CHECK(ctx != NULL);
+    FUZZ_CHECK(SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) == 1);
+    FUZZ_CHECK(SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1);
+    FUZZ_CHECK(SSL_CTX_set_ciphersuites(
+                   ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") == 1);
+    FUZZ_CHECK(SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") == 1);
+    BIO *b = BIO_new_mem_buf(FUZZ_LEAF_CHAIN_PEM, (int)sizeof(FUZZ_LEAF_CHAIN_PEM) - 1);
+    X509 *leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    X509 *root = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    FUZZ_CHECK(leaf != NULL && root != NULL);
+    FUZZ_CHECK(SSL_CTX_use_certificate(ctx, leaf) == 1);
+    FUZZ_CHECK(SSL_CTX_add0_chain_cert(ctx, root) == 1);
+    X509_free(leaf);
+    b = BIO_new_mem_buf(FUZZ_LEAF_KEY_PEM, (int)sizeof(FUZZ_LEAF_KEY_PEM) - 1);
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    BIO_free(b);
+    FUZZ_CHECK(k != NULL && SSL_CTX_use_PrivateKey(ctx, k) == 1);
+    EVP_PKEY_free(k);
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
+    /* No session cache or tickets to resume from: an offered PSK is
+     * unknown to both servers. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    return ctx;
+}
+
+/* 1 accept, 0 reject; *alert = the alert description or -1. */
+static int ossl_verdict(const uint8_t *body, size_t n, int *alert) {
+    *alert = -1;
+    SSL *s = SSL_new(ossl_ctx());
+    FUZZ_CHECK(s != NULL);
+    BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+    FUZZ_CHECK(rb != NULL && wb != NULL);
+    SSL_set_bio(s, rb, wb);
+    SSL_set_accept_state(s);
+    /* handshake header + body, cut into records of at most 2^14 octets */
+    size_t total = n + 4;
+    uint8_t *msg = malloc(total);
+    FUZZ_CHECK(msg != NULL);
+    msg[0] = 1;
+    msg[1] = (uint8_t)(n >> 16);
+    msg[2] = (uint8_t)(n >> 8);
+    msg[3] = (uint8_t)n;
+    if (n > 0) memcpy(msg + 4, body, n);
+    for (size_t off = 0; off < total;) {
+        size_t k = total - off > 16384 ? 16384 : total - off;
+        uint8_t hdr[5] = {22, 3, 1, (uint8_t)(k >> 8), (uint8_t)k};
+        FUZZ_CHECK(BIO_write(rb, hdr, 5) == 5);
+        FUZZ_CHECK(BIO_write(rb, msg + off, (int)k) == (int)k);
+        off += k;
+    }
+    free(msg);
+    (void)SSL_do_handshake(s);
+    ERR_clear_error();
+    uint8_t out[8];
+    int got = BIO_read(wb, out, sizeof(out));
+    int accept = 0;
+    if (got >= 6 && out[0] == 22 && out[5] == 2) accept = 1;
+    else if (got >= 7 && out[0] == 21) *alert = out[6];
+    SSL_free(s);
+    return accept;
+}
+
+/* ---- the allowed classes -------------------------------------------------- */
+
+/* The harness reads the ClientHello itself (never through ferrule) to
+ * decide a class; ferrule's reason must also be the documented one. */
+enum {
+    HD_NONE,
+    /* ferrule refuses, OpenSSL accepts: */
+    HD_SNI_SYNTAX,      /* ferrule: a host_name is 1..255 printable ASCII octets, at most one
+                           (RFC 6066 §3; docs/server-callbacks.md); OpenSSL refuses only NUL */
+    HD_OSSL_PSK_BINDERS,/* OpenSSL stops reading pre_shared_key once no identity is known,
+                           so malformed binders pass (RFC 8446 §4.2.11: decode_error) */
+    HD_N
+};
+static const char *const hd_names[HD_N] = {"none", "sni-syntax", "openssl-psk-binders-unread"};
+static unsigned long hd_count[HD_N], agree_accept, agree_reject;
+static void hd_report(void) {
+    fprintf(stderr, "fuzz_diff_hello: both accept %lu, both reject %lu\n", agree_accept, agree_reject);
+    for (int i = 1; i < HD_N; i++)
+        if (hd_count[i] != 0) fprintf(stderr, "fuzz_diff_hello: %s %lu\n", hd_names[i], hd_count[i]);
+}
+
+typedef struct rd {
+    const uint8_t *p;
+    size_t n;
+} rd;
+static int rd_take(rd *r, size_t k, rd *out) {
+    if (r->n < k) return 0;
+    if (out != NULL) {
+        out->p = r->p;
+        out->n = k;
+    }
+    r->p += k;
+    r->n -= k;
+    return 1;
+}
+static int rd_vec(rd *r, int lenbytes, rd *out) {
+    if (r->n < (size_t)lenbytes) return 0;
+    size_t k = 0;
+    for (int i = 0; i < lenbytes; i++) k = k << 8 | r->p[i];
+    r->p += lenbytes;
+    r->n -= (size_t)lenbytes;
+    return rd_take(r, k, out);
+}
+
+/* Find extension `type` in a ClientHello body: 1 found, 0 absent, -1 the
+ * hello does not parse this far. */
+static int ch_ext(const uint8_t *data, size_t size, uint16_t type, rd *body) {
+    rd r = {data, size}, exts, e;
+    if (!rd_take(&r, 34, NULL) || !rd_vec(&r, 1, NULL) || !rd_vec(&r, 2, NULL) ||
+        !rd_vec(&r, 1, NULL) || !rd_vec(&r, 2, &exts))
+        return -1;
+    while (exts.n > 0) {
+        if (exts.n < 2) return -1;
+        uint16_t t = (uint16_t)(exts.p[0] << 8 | exts.p[1]);
+        exts.p += 2;
+        exts.n -= 2;
+        if (!rd_vec(&exts, 2, &e)) return -1;
+        if (t == type) {
+            *body = e;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int sni_breaks_rule(rd b) {
+    rd list, name;
+    if (!rd_vec(&b, 2, &list)) return 0;
+    int seen = 0;
+    while (list.n > 0) {
+        uint8_t t = list.p[0];
+        rd_take(&list, 1, NULL);
+        if (!rd_vec(&list, 2, &name)) return 0;
+        if (t != 0) continue;
+        if (seen++) return 1;
+        if (name.n < 1 || name.n > 255) return 1;
+        for (size_t i = 0; i < name.n; i++)
+            if (name.p[i] <= 0x20 || name.p[i] >= 0x7f) return 1;
+    }
+    return 0;
+}
+
+/* PreSharedKeyExtension { identities<7..2^16-1>; binders<33..2^16-1> }:
+ * are the identities well formed and the binders not? */
+static int psk_binders_malformed(rd b) {
+    rd ids, id, binders, one;
+    if (!rd_vec(&b, 2, &ids) || ids.n < 7) return 0;
+    size_t n_ids = 0;
+    while (ids.n > 0) {
+        if (!rd_vec(&ids, 2, &id) || id.n < 1 || !rd_take(&ids, 4, NULL)) return 0;
+        n_ids++;
+    }
+    if (!rd_vec(&b, 2, &binders) || b.n != 0 || binders.n < 33) return 1;
+    size_t n_binders = 0;
+    while (binders.n > 0) {
+        if (!rd_vec(&binders, 1, &one) || one.n < 32) return 1;
+        n_binders++;
+    }
+    return n_binders != n_ids;
+}
+
+static int classify(const uint8_t *data, size_t size, fr_err e, int theirs, int alert) {
+    (void)alert;
+    rd b;
+    if (!theirs) return HD_NONE;
+    if ((e == FERRULE_R_ILLEGAL_PARAMETER || e == FERRULE_R_DECODE_ERROR) &&
+        ch_ext(data, size, 0 /* server_name */, &b) == 1 && sni_breaks_rule(b))
+        return HD_SNI_SYNTAX;
+    if (e == FERRULE_R_DECODE_ERROR && ch_ext(data, size, 41 /* pre_shared_key */, &b) == 1 &&
+        psk_binders_malformed(b))
+        return HD_OSSL_PSK_BINDERS;
+    return HD_NONE;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static int registered;
+    if (!registered && getenv("FUZZ_DIFF_STATS") != NULL) {
+        atexit(hd_report);
+        registered = 1;
+    }
+    if (size > 65536) return 0;
+    fuzz_rng_reset();
+    static int configured;
+    if (!configured) {
+        /* A ticket key of our own (drawn from a shifted stream), so that
+         * the tickets in the seeds recorded against fuzz_server are as
+         * unknown to ferrule as they are to OpenSSL: both fall back to a
+         * full handshake, and an offered PSK is compared on its syntax. */
+        for (int i = 0; i < 7; i++) (void)fuzz_rng_next();
+        (void)fuzz_server_config();
+        (void)ossl_ctx();
+        configured = 1;
+    }
+    fuzz_rng_reset();
+    fuzz_rng_select(FUZZ_RNG_SERVER);
+    ferrule_conn *c = fuzz_server_conn();
+    FUZZ_CHECK(ferrule_conn_handshake(c) == FERRULE_WANT_READ);
+    fr_err e = fuzz_hs_dispatch(c, 1, data, size);
+    int ours = e == FR_OK;
+    ferrule_conn_free(c);
+
+    int alert = -1;
+    int theirs = ossl_verdict(data, size, &alert);
+    if (getenv("FUZZ_DEBUG") != NULL)
+        fprintf(stderr, "fuzz_diff_hello: ferrule %s, openssl %s (alert %d)\n", fr_reason_name(e),
+                theirs ? "accepts" : "rejects", alert);
+    if (ours == theirs) {
+        if (ours) agree_accept++;
+        else agree_reject++;
+        return 0;
+    }
+    int cls = classify(data, size, e, theirs, alert);
+    if (cls == HD_NONE) {
+        fprintf(stderr, "fuzz_diff_hello: unexplained: ferrule %s, openssl %s (alert %d)\n",
+                fr_reason_name(e), theirs ? "accepts" : "rejects", alert);
+        FUZZ_CHECK(!"unexplained verdict difference");
+    }
+    hd_count[cls]++;
+    return 0;
+}
