@@ -441,6 +441,10 @@ fr_err fr_client_on_server_hello(fr_conn *c, fr_reader *body, fr_branch *branch)
 fr_err fr_client_on_encrypted_extensions(fr_conn *c, fr_reader *body, fr_branch *branch);
 fr_err fr_client_on_certificate(fr_conn *c, fr_reader *body, fr_branch *branch);
 fr_err fr_client_on_certificate_request(fr_conn *c, fr_reader *body);
+/* certificate_authorities (RFC 8446 §4.2.4): the syntax of the list (the
+ * names are not decoded); *cas = the list.  certificate.c; also checked,
+ * and not used, in a ClientHello. */
+FR_MUST_CHECK fr_err fr_parse_authorities(fr_reader *body, fr_reader *cas);
 fr_err fr_client_on_certificate_verify(fr_conn *c, fr_reader *body);
 fr_err fr_client_on_finished(fr_conn *c, fr_reader *body);
 fr_err fr_server_on_finished(fr_conn *c, fr_reader *body);

@@ -364,7 +364,7 @@ static int chain_issued_by(const fr_chain *ch, fr_reader cas) {
 
 /* certificate_authorities: DistinguishedName authorities<3..2^16-1>, each
  * opaque DistinguishedName<1..2^16-1> (RFC 8446 §4.2.4). */
-static fr_err parse_authorities(fr_reader *body, fr_reader *cas) {
+fr_err fr_parse_authorities(fr_reader *body, fr_reader *cas) {
     FR_TRY(fr_read_vec16(body, cas));
     FR_TRY(fr_read_done(body));
     FR_ENSURE(fr_reader_left(cas) >= 3, FERRULE_R_DECODE_ERROR);
@@ -406,7 +406,7 @@ fr_err fr_client_on_certificate_request(fr_conn *c, fr_reader *body) {
     fr_reader cas = fr_reader_init(NULL, 0);
     fr_ext *ca = fr_exts_find(&x, FR_EXT_CERTIFICATE_AUTHORITIES);
     if (ca != NULL) {
-        FR_TRY(fr_ext_result(parse_authorities(&ca->body, &cas)));
+        FR_TRY(fr_ext_result(fr_parse_authorities(&ca->body, &cas)));
         c->cauth.ca_names = 1;
     }
     c->cert_requested = 1;

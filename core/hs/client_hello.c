@@ -403,6 +403,14 @@ static fr_err note_requests(fr_conn *c, fr_exts *x) {
      * its syntax (found by fuzz/fuzz_diff_hello, docs/fuzzing.md). */
     e = fr_exts_find(x, FR_EXT_POST_HANDSHAKE_AUTH);
     if (e != NULL) FR_TRY(fr_read_done(&e->body));
+    /* certificate_authorities: not used by the server's chain selection,
+     * but held to its syntax like the other types we recognise (found by
+     * fuzz/fuzz_diff_hello). */
+    e = fr_exts_find(x, FR_EXT_CERTIFICATE_AUTHORITIES);
+    if (e != NULL) {
+        fr_reader cas;
+        FR_TRY(fr_ext_result(fr_parse_authorities(&e->body, &cas)));
+    }
     return FR_OK;
 }
 

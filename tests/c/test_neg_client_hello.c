@@ -247,6 +247,16 @@ NEG_EDIT(post_handshake_auth_not_empty) {
     return deliver(x);
 }
 
+NEG_EDIT(certificate_authorities_malformed) {
+    /* RFC 8446 §4.2.4: authorities<3..2^16-1> of DistinguishedName
+     * <1..2^16-1>; here the one name's length runs past the list.  Found
+     * by fuzz/fuzz_diff_hello (OpenSSL: decode_error; ferrule ignored the
+     * body), docs/fuzzing.md "Differential fuzzing". */
+    static const uint8_t body[7] = {0, 5, 0, 9, 0x30, 0, 0};
+    CHECK(hello_add(&x->h, 1, FR_EXT_CERTIFICATE_AUTHORITIES, body, sizeof(body)) != NULL);
+    return deliver(x);
+}
+
 NEG_EDIT(empty_supported_versions) {
     hext *sv = hello_find(&x->h, FR_EXT_SUPPORTED_VERSIONS);
     NEG_REQUIRE(sv != NULL);
@@ -380,6 +390,8 @@ static const neg_row rows[] = {
     {"ch_no_common_signature_scheme", CH(no_common_signature_scheme, 0),
      NEG_FAILS(POLICY, UNSUPPORTED_CERT, HANDSHAKE_FAILURE), NEG_PEER_ALERT},
     {"ch_empty_supported_versions", CH(empty_supported_versions, 0), DECODE_ERR, NEG_PEER_ALERT},
+    {"ch_certificate_authorities_malformed", CH(certificate_authorities_malformed, 0), BAD_EXT,
+     NEG_PEER_ALERT},
     {"ch_post_handshake_auth_not_empty", CH(post_handshake_auth_not_empty, 0), DECODE_ERR,
      NEG_PEER_ALERT},
     {"ch_second_client_hello_separate_record", CH(second_hello_separate_record, 0),

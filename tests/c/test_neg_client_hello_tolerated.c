@@ -80,6 +80,15 @@ NEG_EDIT(unknown_extensions) {
     return succeed(x);
 }
 
+NEG_EDIT(certificate_authorities) {
+    /* A well-formed certificate_authorities (RFC 8446 §4.2.4) passes its
+     * syntax check and is not used (the check came with fuzz_diff_hello,
+     * docs/fuzzing.md); two names, the second a bare SEQUENCE. */
+    static const uint8_t body[12] = {0, 10, 0, 4, 0x30, 2, 0x31, 0, 0, 2, 0x30, 0};
+    CHECK(hello_add(&x->h, 1, FR_EXT_CERTIFICATE_AUTHORITIES, body, sizeof(body)) != NULL);
+    return succeed(x);
+}
+
 NEG_EDIT(early_data_without_psk) {
     /* early_data without a PSK cannot be accepted; the handshake goes on
      * in 1-RTT (RFC 8446 §4.2.10). */
@@ -168,6 +177,7 @@ NEG_EDIT(long_list) {
 static const neg_row rows[] = {
     {"ch_grease_is_ignored", CH(grease, 0), .client_cfg = client_classic, .post = grease_ignored},
     {"ch_unknown_extension_is_ignored", CH(unknown_extensions, 0), .post = tolerated},
+    {"ch_certificate_authorities_accepted", CH(certificate_authorities, 0), .post = tolerated},
     {"ch_early_data_without_psk_is_ignored", CH(early_data_without_psk, 0), .post = tolerated},
     {"ch_psk_declined_full_handshake", CH(psk_declined, 0), .post = not_resumed},
     {"ch_legacy_version_ignored", CH(legacy_version, 0x0301), .post = tls13},
