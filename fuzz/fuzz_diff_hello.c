@@ -29,6 +29,14 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+/* An unexplained disagreement: report it and abort (the crash libFuzzer
+ * and the replay driver see). */
+#define DIFF_FAIL(msg)                                                      \
+    do {                                                                    \
+        fprintf(stderr, "%s:%d: differential failure: %s\n", __FILE__, __LINE__, msg); \
+        abort();                                                            \
+    } while (0)
+
 
 /* ---- the libssl server -------------------------------------------------- */
 
@@ -121,11 +129,29 @@ enum {
     /* ferrule refuses, OpenSSL accepts: */
     HD_SNI_SYNTAX,      /* ferrule: a host_name is 1..255 printable ASCII octets, at most one
                            (RFC 6066 §3; docs/server-callbacks.md); OpenSSL refuses only NUL */
-    HD_OSSL_PSK_BINDERS,/* OpenSSL stops reading pre_shared_key once no identity is known,
-                           so malformed binders pass (RFC 8446 §4.2.11: decode_error) */
+    HD_OSSL_PSK,        /* a malformed pre_shared_key (identities or binders, RFC 8446
+                           §4.2.11): ferrule decode_error, OpenSSL (no PSK known to it)
+                           goes on with a full handshake */
+    HD_OSSL_DUPLICATE,  /* an extension type twice (RFC 8446 §4.2: MUST NOT); OpenSSL
+                           notices duplicates only of the types it implements */
+    HD_OSSL_SHARE_GROUPS,/* a KeyShareEntry for a group not in supported_groups (RFC 8446
+                           §4.2.8: MUST correspond; ferrule illegal_parameter) */
+    /* OpenSSL refuses, ferrule accepts: */
+    HD_HRR_BEFORE_ALPN, /* ferrule answers HelloRetryRequest before it chooses ALPN (decided
+                           on the second ClientHello); OpenSSL no_application_protocol now */
+    HD_SIGALGS_CERT,    /* signature_algorithms_cert without ecdsa_secp256r1_sha256 (our
+                           chain's): ferrule sends the chain anyway (RFC 8446 §4.4.2.2
+                           SHOULD), OpenSSL handshake_failure */
+    HD_SNI_OTHER_TYPE,  /* a server_name entry of a type other than host_name: ferrule skips
+                           it, OpenSSL decode_error */
+    HD_OSSL_UNKNOWN_EXT,/* OpenSSL refuses an extension ferrule does not implement (TLS 1.2
+                           ones, use_srtp...; RFC 8446 §4.1.2: ignored) */
     HD_N
 };
-static const char *const hd_names[HD_N] = {"none", "sni-syntax", "openssl-psk-binders-unread"};
+static const char *const hd_names[HD_N] = {"none", "sni-syntax", "openssl-psk-unread",
+                                           "openssl-duplicate-unknown", "openssl-share-not-in-groups",
+                                           "hrr-before-alpn", "sigalgs-cert-fallback",
+                                           "sni-other-type", "openssl-parses-unknown-ext"};
 static unsigned long hd_count[HD_N], agree_accept, agree_reject;
 static void hd_report(void) {
     fprintf(stderr, "fuzz_diff_hello: both accept %lu, both reject %lu\n", agree_accept, agree_reject);
@@ -194,14 +220,16 @@ static int sni_breaks_rule(rd b) {
     return 0;
 }
 
-/* PreSharedKeyExtension { identities<7..2^16-1>; binders<33..2^16-1> }:
- * are the identities well formed and the binders not? */
-static int psk_binders_malformed(rd b) {
+/* PreSharedKeyExtension { PskIdentity identities<7..2^16-1>; PskBinderEntry
+ * binders<33..2^16-1> } with PskIdentity { opaque identity<1..2^16-1>;
+ * uint32 obfuscated_ticket_age } and PskBinderEntry opaque<32..255>: as
+ * many binders as identities (RFC 8446 §4.2.11).  1 = malformed. */
+static int psk_malformed(rd b) {
     rd ids, id, binders, one;
-    if (!rd_vec(&b, 2, &ids) || ids.n < 7) return 0;
+    if (!rd_vec(&b, 2, &ids) || ids.n < 7) return 1;
     size_t n_ids = 0;
     while (ids.n > 0) {
-        if (!rd_vec(&ids, 2, &id) || id.n < 1 || !rd_take(&ids, 4, NULL)) return 0;
+        if (!rd_vec(&ids, 2, &id) || id.n < 1 || !rd_take(&ids, 4, NULL)) return 1;
         n_ids++;
     }
     if (!rd_vec(&b, 2, &binders) || b.n != 0 || binders.n < 33) return 1;
@@ -213,16 +241,127 @@ static int psk_binders_malformed(rd b) {
     return n_binders != n_ids;
 }
 
+/* Does an extension type occur twice? */
+static int ch_duplicate(const uint8_t *data, size_t size) {
+    rd r = {data, size}, exts, e;
+    if (!rd_take(&r, 34, NULL) || !rd_vec(&r, 1, NULL) || !rd_vec(&r, 2, NULL) ||
+        !rd_vec(&r, 1, NULL) || !rd_vec(&r, 2, &exts))
+        return 0;
+    uint16_t seen[512];
+    size_t n = 0;
+    while (exts.n >= 2) {
+        uint16_t t = (uint16_t)(exts.p[0] << 8 | exts.p[1]);
+        exts.p += 2;
+        exts.n -= 2;
+        if (!rd_vec(&exts, 2, &e)) return 0;
+        for (size_t i = 0; i < n; i++)
+            if (seen[i] == t) return 1;
+        if (n < 512) seen[n++] = t;
+    }
+    return 0;
+}
+
+/* A server_name entry whose NameType is not host_name(0). */
+static int sni_other_type(rd b) {
+    rd list;
+    if (!rd_vec(&b, 2, &list)) return 0;
+    while (list.n > 0) {
+        uint8_t t = list.p[0];
+        rd_take(&list, 1, NULL);
+        if (!rd_vec(&list, 2, NULL)) return 0;
+        if (t != 0) return 1;
+    }
+    return 0;
+}
+
+/* Does a 16-bit list (u16 length, then u16 values) hold v? */
+static int list16_has(rd b, uint16_t v) {
+    rd l;
+    if (!rd_vec(&b, 2, &l)) return 0;
+    for (size_t i = 0; i + 1 < l.n; i += 2)
+        if ((uint16_t)(l.p[i] << 8 | l.p[i + 1]) == v) return 1;
+    return 0;
+}
+
+/* A KeyShareEntry whose group supported_groups does not list. */
+static int share_outside_groups(const uint8_t *data, size_t size) {
+    rd ks, groups, list, kx;
+    if (ch_ext(data, size, 51, &ks) != 1 || ch_ext(data, size, 10, &groups) != 1) return 0;
+    if (!rd_vec(&ks, 2, &list)) return 0;
+    while (list.n >= 4) {
+        uint16_t g = (uint16_t)(list.p[0] << 8 | list.p[1]);
+        rd_take(&list, 2, NULL);
+        if (!rd_vec(&list, 2, &kx)) return 0;
+        if (!list16_has(groups, g)) return 1;
+    }
+    return 0;
+}
+
+/* The extension types ferrule's ClientHello parser implements
+ * (core/hs/extensions.c KNOWN_TYPES). */
+static int ferrule_knows(uint16_t t) {
+    static const uint16_t known[] = {0, 5, 10, 13, 16, 21, 28, 41, 42, 43, 44, 45, 47, 48, 49, 50, 51};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (known[i] == t) return 1;
+    return 0;
+}
+
+/* Does OpenSSL accept the hello once one extension ferrule does not
+ * implement is taken out? */
+static int ossl_accepts_without_unknown(const uint8_t *data, size_t size) {
+    rd r = {data, size}, exts;
+    if (!rd_take(&r, 34, NULL) || !rd_vec(&r, 1, NULL) || !rd_vec(&r, 2, NULL) ||
+        !rd_vec(&r, 1, NULL) || !rd_vec(&r, 2, &exts))
+        return 0;
+    size_t ext_len_off = (size_t)(exts.p - data) - 2;
+    int found = 0;
+    uint8_t *copy = malloc(size);
+    FUZZ_CHECK(copy != NULL);
+    for (rd it = exts; it.n >= 4 && !found;) {
+        const uint8_t *start = it.p;
+        uint16_t t = (uint16_t)(it.p[0] << 8 | it.p[1]);
+        it.p += 2;
+        it.n -= 2;
+        if (!rd_vec(&it, 2, NULL)) break;
+        if (ferrule_knows(t)) continue;
+        size_t cut = (size_t)(it.p - start), off = (size_t)(start - data);
+        memcpy(copy, data, off);
+        memcpy(copy + off, it.p, size - off - cut);
+        size_t el = exts.n - cut;
+        copy[ext_len_off] = (uint8_t)(el >> 8);
+        copy[ext_len_off + 1] = (uint8_t)el;
+        int alert;
+        found = ossl_verdict(copy, size - cut, &alert);
+    }
+    free(copy);
+    return found;
+}
+
+/* Set by the run: ferrule's answer was a HelloRetryRequest. */
+static int ferrule_sent_hrr;
+
 static int classify(const uint8_t *data, size_t size, fr_err e, int theirs, int alert) {
-    (void)alert;
     rd b;
-    if (!theirs) return HD_NONE;
-    if ((e == FERRULE_R_ILLEGAL_PARAMETER || e == FERRULE_R_DECODE_ERROR) &&
-        ch_ext(data, size, 0 /* server_name */, &b) == 1 && sni_breaks_rule(b))
-        return HD_SNI_SYNTAX;
-    if (e == FERRULE_R_DECODE_ERROR && ch_ext(data, size, 41 /* pre_shared_key */, &b) == 1 &&
-        psk_binders_malformed(b))
-        return HD_OSSL_PSK_BINDERS;
+    if (theirs) {
+        if ((e == FERRULE_R_ILLEGAL_PARAMETER || e == FERRULE_R_DECODE_ERROR) &&
+            ch_ext(data, size, 0 /* server_name */, &b) == 1 && sni_breaks_rule(b))
+            return HD_SNI_SYNTAX;
+        if ((e == FERRULE_R_DECODE_ERROR || e == FERRULE_R_ILLEGAL_PARAMETER ||
+             e == FERRULE_R_BAD_EXTENSION) &&
+            ch_ext(data, size, 41 /* pre_shared_key */, &b) == 1 && psk_malformed(b))
+            return HD_OSSL_PSK;
+        if (e == FERRULE_R_DUPLICATE_EXTENSION && ch_duplicate(data, size)) return HD_OSSL_DUPLICATE;
+        if (e == FERRULE_R_ILLEGAL_PARAMETER && share_outside_groups(data, size))
+            return HD_OSSL_SHARE_GROUPS;
+        return HD_NONE;
+    }
+    if (e != FR_OK) return HD_NONE;
+    if (alert == 120 && ferrule_sent_hrr) return HD_HRR_BEFORE_ALPN;
+    if (alert == 40 && ch_ext(data, size, 50 /* signature_algorithms_cert */, &b) == 1 &&
+        !list16_has(b, 0x0403))
+        return HD_SIGALGS_CERT;
+    if (alert == 50 && ch_ext(data, size, 0, &b) == 1 && sni_other_type(b)) return HD_SNI_OTHER_TYPE;
+    if (ossl_accepts_without_unknown(data, size)) return HD_OSSL_UNKNOWN_EXT;
     return HD_NONE;
 }
 
@@ -251,6 +390,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(ferrule_conn_handshake(c) == FERRULE_WANT_READ);
     fr_err e = fuzz_hs_dispatch(c, 1, data, size);
     int ours = e == FR_OK;
+    /* HelloRetryRequest = a ServerHello whose random is SHA-256 of
+     * "HelloRetryRequest" (RFC 8446 §4.1.3), at offset 5 + 4 + 2 of the
+     * first record. */
+    static const uint8_t hrr_random[8] = {0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11};
+    uint8_t out[64];
+    size_t got = 0;
+    ferrule_sent_hrr = 0;
+    if (ours && ferrule_conn_pending_output(c) > 0 &&
+        ferrule_conn_take(c, out, sizeof(out), &got) == FERRULE_OK && got >= 19)
+        ferrule_sent_hrr = out[5] == 2 && memcmp(out + 11, hrr_random, 8) == 0;
     ferrule_conn_free(c);
 
     int alert = -1;
@@ -267,7 +416,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (cls == HD_NONE) {
         fprintf(stderr, "fuzz_diff_hello: unexplained: ferrule %s, openssl %s (alert %d)\n",
                 fr_reason_name(e), theirs ? "accepts" : "rejects", alert);
-        FUZZ_CHECK(!"unexplained verdict difference");
+        DIFF_FAIL("unexplained verdict difference");
     }
     hd_count[cls]++;
     return 0;

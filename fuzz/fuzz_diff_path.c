@@ -52,6 +52,14 @@
 
 #include "x509/x509.h"
 
+/* An unexplained disagreement: report it and abort (the crash libFuzzer
+ * and the replay driver see). */
+#define DIFF_FAIL(msg)                                                      \
+    do {                                                                    \
+        fprintf(stderr, "%s:%d: differential failure: %s\n", __FILE__, __LINE__, msg); \
+        abort();                                                            \
+    } while (0)
+
 #define DIFF_NOW ((int64_t)1795348800) /* 2026-11-22T12:00:00Z */
 #define DAY 86400
 
@@ -187,12 +195,19 @@ enum {
     PD_OSSL_ANY_EKU,      /* OpenSSL ignores anyEKU in an intermediate's EKU list */
     PD_OSSL_CA_KU,        /* X509_STRICT: a CA without keyUsage (a CA-side rule of RFC 5280
                              §4.2.1.3; ferrule: "keyUsage, when present, has keyCertSign") */
+    PD_OSSL_PATHLEN_KU,   /* X509_STRICT: pathLenConstraint in a CA without keyUsage (the
+                             CA-side rule of RFC 5280 §4.2.1.9) */
+    PD_NC_LEADING_DOT,    /* a dNSName constraint ".example": malformed for ferrule (RFC 5280
+                             has no leading-dot form for dNSName), a suffix for OpenSSL */
+    PD_NC_SHORT_WILDCARD, /* a dNSName SAN "*.localhost" under a dNSName constraint: not a
+                             wildcard for ferrule (one label after "*."), so malformed */
     PD_N
 };
 static const char *const pd_names[PD_N] = {
     "none", "leaf-eku-policy", "leaf-is-ca", "leaf-ku-digsig", "root-eku",
     "issuer-bc-not-critical", "nc-critical", "nc-in-non-ca", "openssl-any-eku-intermediate",
-    "openssl-strict-ca-keyusage",
+    "openssl-strict-ca-keyusage", "openssl-strict-pathlen-keyusage", "nc-leading-dot",
+    "nc-short-wildcard",
 };
 static unsigned long pd_count[PD_N];
 static void pd_report(void) {
@@ -219,11 +234,24 @@ static int classify(const mut *mu, fr_err e, int theirs, int ossl_err, int targe
         if (e == FERRULE_R_CERT_EKU && mu->f[ROOT][F_EKU] != 0) return PD_ROOT_EKU;
         if (e == FERRULE_R_CERT_MALFORMED && (mu->f[leaf_issuer][F_BC] == 2 || mu->f[ROOT][F_BC] == 2))
             return PD_ISSUER_BC_CRIT;
+        /* the CAs of the path: the root, and the intermediate when it
+         * issues the leaf */
+        int inter_ca = target == LEAF && leaf_issuer == INTER;
+        if (e == FERRULE_R_CERT_NAME_CONSTRAINTS &&
+            (mu->f[ROOT][F_NC] == 3 || (inter_ca && mu->f[INTER][F_NC] == 3)))
+            return PD_NC_LEADING_DOT;
+        int dns_nc_root = mu->f[ROOT][F_NC] >= 1 && mu->f[ROOT][F_NC] <= 3;
+        int dns_nc_inter = inter_ca && mu->f[INTER][F_NC] >= 1 && mu->f[INTER][F_NC] <= 3;
+        if (e == FERRULE_R_CERT_NAME_CONSTRAINTS &&
+            ((dns_nc_root && ((inter_ca || target == INTER) && mu->f[INTER][F_SAN] == 4)) ||
+             ((dns_nc_root || dns_nc_inter) && target == LEAF && mu->f[LEAF][F_SAN] == 4)))
+            return PD_NC_SHORT_WILDCARD;
     }
     if (e == FR_OK && !theirs) {
         if (ossl_err == X509_V_ERR_INVALID_PURPOSE && leaf_issuer == INTER &&
             mu->f[INTER][F_EKU] == 3)
             return PD_OSSL_ANY_EKU;
+        if (ossl_err == X509_V_ERR_PATHLEN_WITHOUT_KU_KEY_CERT_SIGN) return PD_OSSL_PATHLEN_KU;
         if (ossl_err == X509_V_ERR_CA_CERT_MISSING_KEY_USAGE &&
             (mu->f[ROOT][F_KU] == 0 || mu->f[INTER][F_KU] == 0))
             return PD_OSSL_CA_KU;
@@ -322,7 +350,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fprintf(stderr, "  %s: valid %u bc %u ku %u eku %u san %u nc %u signer %u\n", cns[i],
                         mu.f[i][0], mu.f[i][1], mu.f[i][2], mu.f[i][3], mu.f[i][4], mu.f[i][5],
                         mu.f[i][6]);
-            FUZZ_CHECK(!"unexplained verdict difference");
+            DIFF_FAIL("unexplained verdict difference");
         }
         pd_count[cls]++;
     }

@@ -22,12 +22,21 @@
 #include "fuzz_common.h"
 #include <openssl/asn1.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <time.h>
 
 #include "x509/x509.h"
+
+/* An unexplained disagreement: report it and abort (the crash libFuzzer
+ * and the replay driver see). */
+#define DIFF_FAIL(msg)                                                      \
+    do {                                                                    \
+        fprintf(stderr, "%s:%d: differential failure: %s\n", __FILE__, __LINE__, msg); \
+        abort();                                                            \
+    } while (0)
 
 /* The allowed classes (ferrule rejects, OpenSSL accepts). */
 enum {
@@ -43,11 +52,14 @@ enum {
     DIFF_KEY_DEFERRED,   /* OpenSSL defers decoding the subject key; ferrule decodes it at parse */
     DIFF_NAME_STRING,    /* OpenSSL checks name attribute string contents; ferrule keeps them opaque */
     DIFF_SKIPCERTS,      /* SkipCerts above ferrule's bound (1000000) */
+    DIFF_WEAK_KEY,       /* RSA modulus < 2048 bits or not whole octets (BR 6.1.5) */
+    DIFF_KEY_UNSUPPORTED,/* a key outside ferrule's set (webpki's), or one it cannot decode */
     DIFF_N
 };
 static const char *const diff_names[DIFF_N] = {
     "none", "not-der", "ext-not-der", "version", "sigalg-mismatch", "serial",
     "time-format", "ext-profile", "algorithm", "key-deferred", "name-string", "skipcerts",
+    "weak-key", "key-unsupported",
 };
 
 /* FUZZ_DIFF_STATS=1: count the classes hit (printed at exit by replay). */
@@ -229,6 +241,31 @@ static int ext_profile_violation(X509 *x) {
     return 0;
 }
 
+/* OpenSSL keeps a BOOLEAN's content octet as decoded and writes it back,
+ * so re-encoding does not catch a TRUE other than 0xFF (X.690 §11.1).
+ * Walk the TLVs (this harness's own minimal reader, definite lengths
+ * only) and report a BOOLEAN that is not one octet of 0x00 or 0xFF. */
+static int bad_boolean(const uint8_t *p, size_t n, int depth) {
+    while (n > 0 && depth < 32) {
+        if (n < 2) return 0;
+        uint8_t tag = p[0];
+        size_t len = p[1], hl = 2;
+        if (len & 0x80) {
+            size_t k = len & 0x7f;
+            if (k == 0 || k > 3 || n < 2 + k) return 0;
+            len = 0;
+            for (size_t i = 0; i < k; i++) len = len << 8 | p[2 + i];
+            hl = 2 + k;
+        }
+        if (len > n - hl) return 0;
+        if (tag == 0x01 && (len != 1 || (p[hl] != 0x00 && p[hl] != 0xff))) return 1;
+        if ((tag & 0x20) && bad_boolean(p + hl, len, depth + 1)) return 1;
+        p += hl + len;
+        n -= hl + len;
+    }
+    return 0;
+}
+
 /* Re-encode each known extension from OpenSSL's decoding; differs = the
  * value was not DER. */
 static int ext_not_der(X509 *x) {
@@ -244,6 +281,7 @@ static int ext_not_der(X509 *x) {
         unsigned char *out = NULL;
         int len = ASN1_item_i2d(d, &out, ASN1_ITEM_ptr(m->it));
         ASN1_item_free(d, ASN1_ITEM_ptr(m->it));
+        if (bad_boolean(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), 0)) return 1;
         if (!consumed ||
             !i2d_equals(len, out, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)))
             return 1;
@@ -262,6 +300,7 @@ static int classify_refusal(X509 *x, const uint8_t *data, size_t size) {
     unsigned char *der = NULL;
     int dl = i2d_X509(x, &der);
     if (!i2d_equals(dl, der, data, size)) return DIFF_NOT_DER;
+    if (bad_boolean(data, size, 0)) return DIFF_NOT_DER;
     long v = X509_get_version(x);
     const ASN1_BIT_STRING *iuid = NULL, *suid = NULL;
     X509_get0_uids(x, &iuid, &suid);
@@ -310,6 +349,14 @@ static int key_kind_of(X509 *x) {
     }
     default: return 0;
     }
+}
+
+/* An RSA key of fewer than 2048 bits or a modulus of a partial octet. */
+static int weak_rsa(X509 *x) {
+    EVP_PKEY *k = X509_get0_pubkey(x);
+    if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) return 0;
+    int bits = EVP_PKEY_get_bits(k);
+    return bits < 2048 || bits % 8 != 0;
 }
 
 /* OpenSSL's keyUsage word (first octet as-is, second << 8) in ferrule's
@@ -438,7 +485,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (x == NULL && ossl_name_string_error) {
             diff_hit(DIFF_NAME_STRING);
         } else {
-            FUZZ_CHECK(!"ferrule accepts a certificate d2i_X509 refuses");
+            DIFF_FAIL("ferrule accepts a certificate d2i_X509 refuses");
         }
     } else if (ours && invalid) {
         /* OpenSSL decodes it but its cache refuses a value.  Allowed: an
@@ -448,14 +495,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (c->sig_kind == 0 || c->key_kind == 0) cls = DIFF_ALGORITHM;
         if (cls == DIFF_NONE) {
             fprintf(stderr, "fuzz_diff_x509: ferrule accepts, OpenSSL flags 0x%x\n", (unsigned)fl);
-            FUZZ_CHECK(!"unexplained: ferrule accepts, OpenSSL marks invalid");
+            DIFF_FAIL("unexplained: ferrule accepts, OpenSSL marks invalid");
         }
         diff_hit(cls);
     } else if (!ours && theirs && !invalid) {
-        int cls = e == FERRULE_R_CERT_MALFORMED ? classify_refusal(x, data, size) : DIFF_NONE;
+        int cls = DIFF_NONE;
+        if (e == FERRULE_R_CERT_MALFORMED) cls = classify_refusal(x, data, size);
+        else if (e == FERRULE_R_CERT_WEAK_KEY) cls = weak_rsa(x) ? DIFF_WEAK_KEY : DIFF_NONE;
+        else if (e == FERRULE_R_CERT_UNSUPPORTED)
+            cls = key_kind_of(x) == 0 || X509_get0_pubkey(x) == NULL ? DIFF_KEY_UNSUPPORTED
+                                                                      : DIFF_NONE;
         if (cls == DIFF_NONE) {
             fprintf(stderr, "fuzz_diff_x509: ferrule %s, OpenSSL accepts\n", ferrule_reason_name(e));
-            FUZZ_CHECK(!"unexplained: ferrule refuses what OpenSSL accepts");
+            DIFF_FAIL("unexplained: ferrule refuses what OpenSSL accepts");
         }
         diff_hit(cls);
     }
