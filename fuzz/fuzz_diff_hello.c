@@ -136,6 +136,10 @@ enum {
                            notices duplicates only of the types it implements */
     HD_OSSL_SHARE_GROUPS,/* a KeyShareEntry for a group not in supported_groups (RFC 8446
                            §4.2.8: MUST correspond; ferrule illegal_parameter) */
+    HD_DUP_SHARE,       /* two KeyShareEntry values for one group: ferrule checks (RFC 8446
+                           §4.2.8 "MAY"), OpenSSL does not */
+    HD_OSSL_NO_RSL,     /* a malformed record_size_limit (RFC 8449 §4): OpenSSL 3.0 does not
+                           implement the extension */
     /* OpenSSL refuses, ferrule accepts: */
     HD_HRR_BEFORE_ALPN, /* ferrule answers HelloRetryRequest before it chooses ALPN (decided
                            on the second ClientHello); OpenSSL no_application_protocol now */
@@ -150,6 +154,7 @@ enum {
 };
 static const char *const hd_names[HD_N] = {"none", "sni-syntax", "openssl-psk-unread",
                                            "openssl-duplicate-unknown", "openssl-share-not-in-groups",
+                                           "duplicate-key-share", "openssl-no-record-size-limit",
                                            "hrr-before-alpn", "sigalgs-cert-fallback",
                                            "sni-other-type", "openssl-parses-unknown-ext"};
 static unsigned long hd_count[HD_N], agree_accept, agree_reject;
@@ -306,9 +311,14 @@ static int ferrule_knows(uint16_t t) {
     return 0;
 }
 
-/* Does OpenSSL accept the hello once one extension ferrule does not
- * implement is taken out? */
-static int ossl_accepts_without_unknown(const uint8_t *data, size_t size) {
+static int classify_depth(const uint8_t *data, size_t size, fr_err e, int theirs, int alert,
+                          int depth);
+
+/* Is OpenSSL's refusal explained once one extension ferrule does not
+ * implement is taken out (it then accepts, or refuses for another
+ * explained reason)?  ferrule's verdict stays "accept" without it: it
+ * ignores the extension. */
+static int ossl_accepts_without_unknown(const uint8_t *data, size_t size, int depth) {
     rd r = {data, size}, exts;
     if (!rd_take(&r, 34, NULL) || !rd_vec(&r, 1, NULL) || !rd_vec(&r, 2, NULL) ||
         !rd_vec(&r, 1, NULL) || !rd_vec(&r, 2, &exts))
@@ -331,7 +341,8 @@ static int ossl_accepts_without_unknown(const uint8_t *data, size_t size) {
         copy[ext_len_off] = (uint8_t)(el >> 8);
         copy[ext_len_off + 1] = (uint8_t)el;
         int alert;
-        found = ossl_verdict(copy, size - cut, &alert);
+        int ok = ossl_verdict(copy, size - cut, &alert);
+        found = ok || (depth < 2 && classify_depth(copy, size - cut, FR_OK, 0, alert, depth + 1) != HD_NONE);
     }
     free(copy);
     return found;
@@ -340,7 +351,37 @@ static int ossl_accepts_without_unknown(const uint8_t *data, size_t size) {
 /* Set by the run: ferrule's answer was a HelloRetryRequest. */
 static int ferrule_sent_hrr;
 
+/* A key_share with two entries for one group (RFC 8446 §4.2.8: servers
+ * MAY refuse). */
+static int share_duplicate(const uint8_t *data, size_t size) {
+    rd ks, list, kx;
+    if (ch_ext(data, size, 51, &ks) != 1 || !rd_vec(&ks, 2, &list)) return 0;
+    uint16_t seen[256];
+    size_t n = 0;
+    while (list.n >= 4) {
+        uint16_t g = (uint16_t)(list.p[0] << 8 | list.p[1]);
+        rd_take(&list, 2, NULL);
+        if (!rd_vec(&list, 2, &kx)) return 0;
+        for (size_t i = 0; i < n; i++)
+            if (seen[i] == g) return 1;
+        if (n < 256) seen[n++] = g;
+    }
+    return 0;
+}
+
+/* record_size_limit (RFC 8449 §4): a uint16 of at least 64. */
+static int rsl_malformed(const uint8_t *data, size_t size) {
+    rd b;
+    if (ch_ext(data, size, 28, &b) != 1) return 0;
+    return b.n != 2 || (b.p[0] << 8 | b.p[1]) < 64;
+}
+
 static int classify(const uint8_t *data, size_t size, fr_err e, int theirs, int alert) {
+    return classify_depth(data, size, e, theirs, alert, 0);
+}
+
+static int classify_depth(const uint8_t *data, size_t size, fr_err e, int theirs, int alert,
+                          int depth) {
     rd b;
     if (theirs) {
         if ((e == FERRULE_R_ILLEGAL_PARAMETER || e == FERRULE_R_DECODE_ERROR) &&
@@ -353,6 +394,10 @@ static int classify(const uint8_t *data, size_t size, fr_err e, int theirs, int 
         if (e == FERRULE_R_DUPLICATE_EXTENSION && ch_duplicate(data, size)) return HD_OSSL_DUPLICATE;
         if (e == FERRULE_R_ILLEGAL_PARAMETER && share_outside_groups(data, size))
             return HD_OSSL_SHARE_GROUPS;
+        if (e == FERRULE_R_DUPLICATE_KEY_SHARE && share_duplicate(data, size)) return HD_DUP_SHARE;
+        if ((e == FERRULE_R_BAD_EXTENSION || e == FERRULE_R_ILLEGAL_PARAMETER) &&
+            rsl_malformed(data, size))
+            return HD_OSSL_NO_RSL;
         return HD_NONE;
     }
     if (e != FR_OK) return HD_NONE;
@@ -361,7 +406,7 @@ static int classify(const uint8_t *data, size_t size, fr_err e, int theirs, int 
         !list16_has(b, 0x0403))
         return HD_SIGALGS_CERT;
     if (alert == 50 && ch_ext(data, size, 0, &b) == 1 && sni_other_type(b)) return HD_SNI_OTHER_TYPE;
-    if (ossl_accepts_without_unknown(data, size)) return HD_OSSL_UNKNOWN_EXT;
+    if (ossl_accepts_without_unknown(data, size, depth)) return HD_OSSL_UNKNOWN_EXT;
     return HD_NONE;
 }
 
