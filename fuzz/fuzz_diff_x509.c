@@ -284,9 +284,9 @@ static int ext_not_der(X509 *x) {
         unsigned char *out = NULL;
         int len = ASN1_item_i2d(d, &out, ASN1_ITEM_ptr(m->it));
         ASN1_item_free(d, ASN1_ITEM_ptr(m->it));
-        if (!consumed ||
-            !i2d_equals(len, out, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)))
-            return 1;
+        /* (i2d_equals frees out: call it before looking at consumed) */
+        int same = i2d_equals(len, out, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v));
+        if (!consumed || !same) return 1;
     }
     return 0;
 }
