@@ -54,6 +54,8 @@ enum {
     DIFF_SKIPCERTS,      /* SkipCerts above ferrule's bound (1000000) */
     DIFF_WEAK_KEY,       /* RSA modulus < 2048 bits or not whole octets (BR 6.1.5) */
     DIFF_KEY_UNSUPPORTED,/* a key outside ferrule's set (webpki's), or one it cannot decode */
+    DIFF_BITS_LEFT,      /* a signature BIT STRING with unused bits: ferrule wants whole
+                            octets (every supported signature is an octet string) */
     DIFF_OPAQUE_PARAMS,  /* an ill-formed value inside an unsupported key algorithm's
                             parameters, which ferrule never decodes */
     DIFF_N
@@ -61,7 +63,7 @@ enum {
 static const char *const diff_names[DIFF_N] = {
     "none", "not-der", "ext-not-der", "version", "sigalg-mismatch", "serial",
     "time-format", "ext-profile", "algorithm", "key-deferred", "name-string", "skipcerts",
-    "weak-key", "key-unsupported", "opaque-key-params",
+    "weak-key", "key-unsupported", "bits-left", "opaque-key-params",
 };
 
 /* FUZZ_DIFF_STATS=1: count the classes hit (printed at exit by replay). */
@@ -317,6 +319,11 @@ static int classify_refusal(X509 *x, const uint8_t *data, size_t size) {
     if (!time_format_ok(X509_get0_notBefore(x)) || !time_format_ok(X509_get0_notAfter(x)))
         return DIFF_TIME_FORMAT;
     if (ext_not_der(x)) return DIFF_EXT_NOT_DER;
+    const ASN1_BIT_STRING *sig = NULL;
+    X509_get0_signature(&sig, NULL, x);
+    /* core/x509/cert_parse.c: the signature BIT STRING has no unused bits */
+    if (sig != NULL && (sig->flags & ASN1_STRING_FLAG_BITS_LEFT) && (sig->flags & 7))
+        return DIFF_BITS_LEFT;
     int pv = ext_profile_violation(x);
     if (pv == 2) return DIFF_SKIPCERTS;
     if (pv) return DIFF_EXT_PROFILE;
