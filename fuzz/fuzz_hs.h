@@ -81,32 +81,41 @@ FUZZ_FN fr_conn *fuzz_hs_client_after_hello(void) {
     return c;
 }
 
-/* The embedded leaf (test_cert.h) as DER, decoded once. */
+/* Certificate k (0 the leaf, 1 the root) of the embedded chain
+ * (test_cert.h, FUZZ_LEAF_CHAIN_PEM) decoded from base64 into der[cap];
+ * its length. */
+FUZZ_FN size_t fuzz_chain_der(unsigned k, uint8_t *der, size_t cap) {
+    const char *b = FUZZ_LEAF_CHAIN_PEM;
+    for (unsigned i = 0; i <= k; i++) {
+        b = strstr(i == 0 ? b : b + 1, "-----BEGIN CERTIFICATE-----");
+        FUZZ_CHECK(b != NULL);
+    }
+    b += strlen("-----BEGIN CERTIFICATE-----");
+    const char *e = strstr(b, "-----END CERTIFICATE-----");
+    FUZZ_CHECK(e != NULL);
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t n = 0;
+    for (const char *p = b; p < e; p++) {
+        const char *q = *p ? strchr(al, *p) : NULL;
+        if (q == NULL) continue; /* newlines, '=' */
+        acc = acc << 6 | (uint32_t)(q - al);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            FUZZ_CHECK(n < cap);
+            der[n++] = (uint8_t)(acc >> bits);
+        }
+    }
+    return n;
+}
+
+/* The embedded leaf as DER, decoded once. */
 FUZZ_FN const uint8_t *fuzz_leaf_der(size_t *len) {
     static uint8_t der[4096];
     static size_t der_len;
-    if (der_len == 0) {
-        const char *pem = FUZZ_LEAF_CHAIN_PEM;
-        const char *b = strstr(pem, "-----BEGIN CERTIFICATE-----");
-        FUZZ_CHECK(b != NULL);
-        b += strlen("-----BEGIN CERTIFICATE-----");
-        const char *e = strstr(b, "-----END CERTIFICATE-----");
-        FUZZ_CHECK(e != NULL);
-        uint32_t acc = 0;
-        int bits = 0;
-        for (const char *p = b; p < e; p++) {
-            const char *al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-            const char *q = *p ? strchr(al, *p) : NULL;
-            if (q == NULL) continue; /* newlines, '=' */
-            acc = acc << 6 | (uint32_t)(q - al);
-            bits += 6;
-            if (bits >= 8) {
-                bits -= 8;
-                FUZZ_CHECK(der_len < sizeof(der));
-                der[der_len++] = (uint8_t)(acc >> bits);
-            }
-        }
-    }
+    if (der_len == 0) der_len = fuzz_chain_der(0, der, sizeof(der));
     *len = der_len;
     return der;
 }

@@ -21,29 +21,7 @@ static const uint8_t *root_der(size_t *len) {
     /* The second certificate of FUZZ_LEAF_CHAIN_PEM is the root. */
     static uint8_t der[4096];
     static size_t der_len;
-    if (der_len == 0) {
-        const char *b = strstr(FUZZ_LEAF_CHAIN_PEM, "-----END CERTIFICATE-----");
-        FUZZ_CHECK(b != NULL);
-        b = strstr(b, "-----BEGIN CERTIFICATE-----");
-        FUZZ_CHECK(b != NULL);
-        b += strlen("-----BEGIN CERTIFICATE-----");
-        const char *e = strstr(b, "-----END CERTIFICATE-----");
-        FUZZ_CHECK(e != NULL);
-        const char *al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        uint32_t acc = 0;
-        int bits = 0;
-        for (const char *p = b; p < e; p++) {
-            const char *q = *p ? strchr(al, *p) : NULL;
-            if (q == NULL) continue;
-            acc = acc << 6 | (uint32_t)(q - al);
-            bits += 6;
-            if (bits >= 8) {
-                bits -= 8;
-                FUZZ_CHECK(der_len < sizeof(der));
-                der[der_len++] = (uint8_t)(acc >> bits);
-            }
-        }
-    }
+    if (der_len == 0) der_len = fuzz_chain_der(1, der, sizeof(der));
     *len = der_len;
     return der;
 }
