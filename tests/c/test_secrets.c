@@ -323,6 +323,18 @@ static void free_configs(ferrule_config *cc, ferrule_config *sc) {
 
 /* ---- the scanner can fail -------------------------------------------------- */
 
+
+/* The end of every case: free the pair, then nothing is live; free the
+ * configs, then no block was ever freed unwiped.  A macro, so that a
+ * failed check names the case's line. */
+#define FREE_AND_CHECK_NOTHING_LEFT(pp, cc, sc)                                                      \
+    do {                                                                                           \
+        pair_free(pp);                                                                             \
+        CHECK_EQ(live_hits(""), 0);                                                                \
+        free_configs(cc, sc);                                                                      \
+        CHECK_EQ(S.freed_hits, 0);                                                                 \
+    } while (0)
+
 TEST(scanner_reports_an_unwiped_block) {
     scan_reset();
     uint8_t k[32];
@@ -404,10 +416,7 @@ TEST(handshake_secrets_gone_once_connected) {
     CHECK(xfer(p.client, p.server, "ping"));
     CHECK(xfer(p.server, p.client, "pong"));
     /* Freeing the connections leaves no secret anywhere. */
-    pair_free(&p);
-    CHECK_EQ(live_hits(""), 0);
-    free_configs(cc, sc);
-    CHECK_EQ(S.freed_hits, 0);
+    FREE_AND_CHECK_NOTHING_LEFT(&p, cc, sc);
 }
 
 TEST(key_update_forgets_the_previous_secret) {
@@ -433,10 +442,7 @@ TEST(key_update_forgets_the_previous_secret) {
     /* Generation 0 is gone everywhere. */
     CHECK_EQ(live_hits("CLIENT_TRAFFIC_SECRET_0"), 0);
     CHECK_EQ(live_hits("SERVER_TRAFFIC_SECRET_0"), 0);
-    pair_free(&p);
-    CHECK_EQ(live_hits(""), 0);
-    free_configs(cc, sc);
-    CHECK_EQ(S.freed_hits, 0);
+    FREE_AND_CHECK_NOTHING_LEFT(&p, cc, sc);
 }
 
 /* ---- ticket keys ------------------------------------------------------------ */
@@ -520,10 +526,7 @@ TEST(resumption_psk_gone_once_resumed) {
     CHECK_EQ(live_hits("ks.handshake_secret"), 0);
     CHECK_EQ(live_hits("CLIENT_HANDSHAKE_TRAFFIC_SECRET"), 0);
     CHECK_EQ(live_hits("SERVER_HANDSHAKE_TRAFFIC_SECRET"), 0);
-    pair_free(&p);
-    CHECK_EQ(live_hits(""), 0);
-    free_configs(cc, sc);
-    CHECK_EQ(S.freed_hits, 0);
+    FREE_AND_CHECK_NOTHING_LEFT(&p, cc, sc);
 }
 
 /* A HelloRetryRequest in a resumption: the first key share's private key
@@ -567,10 +570,7 @@ TEST(hello_retry_request_drops_the_first_key_share) {
     CHECK_EQ(live_hits("early secret"), 0);
     CHECK_EQ(live_hits("kex."), 0);
     CHECK_EQ(live_hits("CLIENT_HANDSHAKE_TRAFFIC_SECRET"), 0);
-    pair_free(&p);
-    CHECK_EQ(live_hits(""), 0);
-    free_configs(cc, sc);
-    CHECK_EQ(S.freed_hits, 0);
+    FREE_AND_CHECK_NOTHING_LEFT(&p, cc, sc);
 }
 
 TEST(kept_ticket_psk_lives_until_the_connection_is_freed) {
@@ -591,10 +591,7 @@ TEST(kept_ticket_psk_lives_until_the_connection_is_freed) {
      * be called again); the server has none. */
     CHECK_EQ(live_hits_quiet("ticket PSK"), 1);
     CHECK(contains((const uint8_t *)p.client, sizeof(*p.client), s.psk, s.psk_len));
-    pair_free(&p);
-    CHECK_EQ(live_hits(""), 0);
-    free_configs(cc, sc);
-    CHECK_EQ(S.freed_hits, 0);
+    FREE_AND_CHECK_NOTHING_LEFT(&p, cc, sc);
 }
 
 /* ---- 0-RTT ------------------------------------------------------------------- */
@@ -657,10 +654,7 @@ TEST(early_data_gone_once_read) {
     CHECK_EQ(live_hits("early secret"), 0);
     CHECK(xfer(p.client, p.server, "1-RTT"));
     CHECK_EQ(live_hits("0-RTT"), 0);
-    pair_free(&p);
-    CHECK_EQ(live_hits(""), 0);
-    free_configs(cc, sc);
-    CHECK_EQ(S.freed_hits, 0);
+    FREE_AND_CHECK_NOTHING_LEFT(&p, cc, sc);
 }
 
 /* ---- application data ------------------------------------------------------ */
@@ -719,10 +713,7 @@ TEST(abandoned_handshake_leaves_nothing) {
     /* The client is done, the server waits for its Finished: the server
      * still holds the client handshake traffic secret. */
     CHECK(live_hits_quiet("CLIENT_HANDSHAKE_TRAFFIC_SECRET") >= 1);
-    pair_free(&p);
-    CHECK_EQ(live_hits(""), 0);
-    free_configs(cc, sc);
-    CHECK_EQ(S.freed_hits, 0);
+    FREE_AND_CHECK_NOTHING_LEFT(&p, cc, sc);
 }
 
 TEST_MAIN("test_secrets", TL_CASE(scanner_reports_an_unwiped_block),
